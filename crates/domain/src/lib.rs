@@ -1,1 +1,19 @@
-//! domain
+//! The pure core of SMSBUS: money, identifiers, phone numbers, vehicles, fares, messages and
+//! e-ticket tokens. Nothing here does IO: time, randomness and keys are passed in, so every
+//! rule is tested in microseconds and cannot fail on a network or a disk.
+
+pub mod catalogue;
+pub mod error;
+pub mod ledger;
+pub mod messages;
+pub mod money;
+pub mod phone;
+pub mod sms;
+pub mod ticket;
+pub mod vehicle;
+
+pub use error::ErrorCode;
+pub use messages::Language;
+pub use money::Tenge;
+pub use phone::{OperatorId, PhoneNumber, PrefixTable};
+pub use vehicle::{PlateNumber, TransportCode};

@@ -1,0 +1,171 @@
+//! Stable error codes: what a client program matches on, and what a passenger reads.
+//!
+//! A code never changes meaning once published. Each has an HTTP status (a passenger's mistake
+//! is never a 5xx) and a message in Kazakh, Russian and English that says what happened and
+//! what to do next.
+
+use crate::messages::{Language, Text};
+
+macro_rules! error_codes {
+    ($( $variant:ident = $code:literal, $status:literal, kk: $kk:literal, ru: $ru:literal, en: $en:literal; )*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $( $variant, )* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )* ];
+
+            /// The stable machine code, `SCREAMING_SNAKE_CASE`.
+            pub fn code(self) -> &'static str {
+                match self { $( ErrorCode::$variant => $code, )* }
+            }
+
+            pub fn http_status(self) -> u16 {
+                match self { $( ErrorCode::$variant => $status, )* }
+            }
+
+            pub fn text(self) -> Text {
+                match self { $( ErrorCode::$variant => Text { kk: $kk, ru: $ru, en: $en }, )* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    PhoneMalformed = "PHONE_MALFORMED", 400,
+        kk: "Телефон нөмірі қате. Нөмірді +7 7XX XXX XX XX түрінде жазыңыз.",
+        ru: "Неверный номер телефона. Укажите номер в виде +7 7XX XXX XX XX.",
+        en: "This is not a valid phone number. Write it as +7 7XX XXX XX XX.";
+    PhoneForeign = "PHONE_FOREIGN", 422,
+        kk: "Бұл басқа елдің нөмірі. Жол ақысын тек Қазақстан операторларының нөмірінен төлеуге болады.",
+        ru: "Это номер другой страны. Оплатить проезд можно только с номера казахстанского оператора.",
+        en: "This is a number of another country. Only numbers of Kazakh mobile operators can pay a ride.";
+    OperatorNotServed = "OPERATOR_NOT_SERVED", 422,
+        kk: "Сіздің операторыңыз арқылы төлем әзірге қолжетімсіз. Көлік картасымен төлеңіз.",
+        ru: "Оплата через вашего оператора пока недоступна. Оплатите транспортной картой.",
+        en: "Payment through your mobile operator is not available yet. Pay with a transport card.";
+    TransportCodeMalformed = "TRANSPORT_CODE_MALFORMED", 400,
+        kk: "Көлік коды қате. Автобустағы жапсырмадағы санды немесе мемлекеттік нөмірді жіберіңіз.",
+        ru: "Неверный код транспорта. Отправьте число с наклейки в салоне или госномер автобуса.",
+        en: "Wrong transport code. Send the number on the sticker inside the bus or its plate number.";
+    TransportCodeUnknown = "TRANSPORT_CODE_UNKNOWN", 404,
+        kk: "Мұндай көлік коды табылмады. Ақша алынбады. Жапсырмадағы кодты тексеріп, қайта жіберіңіз.",
+        ru: "Такой код транспорта не найден. Деньги не списаны. Проверьте код на наклейке и отправьте снова.",
+        en: "No bus has this transport code. Nothing was charged. Check the code on the sticker and send it again.";
+    FareNotConfigured = "FARE_NOT_CONFIGURED", 409,
+        kk: "Бұл бағыттың жол ақысы белгіленбеген. Ақша алынбады. Қолдау қызметіне хабарласыңыз.",
+        ru: "Для этого маршрута не задан тариф. Деньги не списаны. Обратитесь в службу поддержки.",
+        en: "No fare is set for this route. Nothing was charged. Please contact support.";
+    PaymentCorporateNumber = "PAYMENT_CORPORATE_NUMBER", 402,
+        kk: "Корпоративтік нөмірден төлеуге болмайды. Ақша алынбады. Жеке нөмірден немесе көлік картасымен төлеңіз.",
+        ru: "С корпоративного номера оплата невозможна. Деньги не списаны. Оплатите с личного номера или транспортной картой.",
+        en: "Corporate numbers cannot pay. Nothing was charged. Pay from a personal number or with a transport card.";
+    PaymentUnpaidTrust = "PAYMENT_UNPAID_TRUST", 402,
+        kk: "Сізде өтелмеген сенім төлемі бар. Ақша алынбады. Алдымен сенім төлемін өтеңіз.",
+        ru: "У вас есть непогашенный доверительный платёж. Деньги не списаны. Сначала погасите доверительный платёж.",
+        en: "You have an unpaid trust payment (operator credit). Nothing was charged. Repay it first.";
+    PaymentNeverToppedUp = "PAYMENT_NEVER_TOPPED_UP", 402,
+        kk: "Нөмір сатып алынғаннан бері баланс толтырылмаған. Ақша алынбады. Балансты толтырып, қайталаңыз.",
+        ru: "Баланс номера не пополнялся с момента покупки. Деньги не списаны. Пополните баланс и повторите.",
+        en: "This number's balance has never been topped up since it was bought. Nothing was charged. Top up and try again.";
+    PaymentStartingBalance = "PAYMENT_STARTING_BALANCE", 402,
+        kk: "Бастапқы (сыйлық) балансты төлемге жұмсауға болмайды. Ақша алынбады. Балансты толтырыңыз.",
+        ru: "Стартовый баланс нельзя тратить на платежи. Деньги не списаны. Пополните баланс.",
+        en: "The starting (welcome) balance cannot be spent on payments. Nothing was charged. Top up your balance.";
+    PaymentSimSwapped = "PAYMENT_SIM_SWAPPED", 402,
+        kk: "SIM-карта соңғы 24 сағатта ауыстырылған. Қауіпсіздік үшін төлем 24 сағаттан кейін қолжетімді. Ақша алынбады.",
+        ru: "SIM-карта заменена менее 24 часов назад. В целях безопасности оплата будет доступна позже. Деньги не списаны.",
+        en: "The SIM card was replaced within the last 24 hours. For your safety, payments open again 24 hours after the swap. Nothing was charged.";
+    PaymentInsufficientBalance = "PAYMENT_INSUFFICIENT_BALANCE", 402,
+        kk: "Балансыңызда қаражат жеткіліксіз. Ақша алынбады. Балансты толтырып, қайталаңыз.",
+        ru: "Недостаточно средств на балансе. Деньги не списаны. Пополните баланс и повторите.",
+        en: "Your balance is too low. Nothing was charged. Top up and try again.";
+    PaymentDenied = "PAYMENT_DENIED", 402,
+        kk: "Оператор төлемді қабылдамады. Ақша алынбады. Операторыңызға хабарласыңыз.",
+        ru: "Оператор отклонил платёж. Деньги не списаны. Обратитесь к своему оператору.",
+        en: "Your operator refused the payment. Nothing was charged. Please contact your operator.";
+    OperatorUnavailable = "OPERATOR_UNAVAILABLE", 503,
+        kk: "Оператор қазір жауап бермей тұр. Ақша алынбады. Бірнеше минуттан кейін қайталаңыз.",
+        ru: "Оператор сейчас недоступен. Деньги не списаны. Повторите через несколько минут.",
+        en: "Your operator is not answering right now. Nothing was charged. Try again in a few minutes.";
+    PaymentPending = "PAYMENT_PENDING", 202,
+        kk: "Төлем расталуда. Билет дайын болғанда «Жарамды билеттер» бөлімінде пайда болады; екі рет алынбайды.",
+        ru: "Платёж подтверждается. Билет появится в разделе «Действующие билеты»; дважды деньги не спишутся.",
+        en: "Your payment is being confirmed. The ticket will appear under Valid tickets; you will never be charged twice.";
+    IdempotencyKeyMissing = "IDEMPOTENCY_KEY_MISSING", 400,
+        kk: "Сұраныста Idempotency-Key тақырыбы жоқ.",
+        ru: "В запросе нет заголовка Idempotency-Key.",
+        en: "The request has no Idempotency-Key header.";
+    IdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED", 422,
+        kk: "Бұл Idempotency-Key басқа сұраныспен бұрын қолданылған.",
+        ru: "Этот Idempotency-Key уже использован с другим запросом.",
+        en: "This Idempotency-Key was already used with a different request.";
+    RequestInProgress = "REQUEST_IN_PROGRESS", 409,
+        kk: "Дәл осындай сұраныс әлі өңделуде. Сәлден соң қайталаңыз.",
+        ru: "Такой же запрос ещё обрабатывается. Повторите чуть позже.",
+        en: "The same request is still being processed. Try again in a moment.";
+    BadRequest = "BAD_REQUEST", 400,
+        kk: "Сұраныс қате құрылған.",
+        ru: "Запрос составлен неверно.",
+        en: "The request is malformed.";
+    BodyTooLarge = "BODY_TOO_LARGE", 413,
+        kk: "Сұраныс тым үлкен.",
+        ru: "Запрос слишком большой.",
+        en: "The request is too large.";
+    RateLimited = "RATE_LIMITED", 429,
+        kk: "Сұраныстар тым көп. Сәлден соң қайталаңыз.",
+        ru: "Слишком много запросов. Повторите чуть позже.",
+        en: "Too many requests. Try again in a moment.";
+    NotFound = "NOT_FOUND", 404,
+        kk: "Табылмады.",
+        ru: "Не найдено.",
+        en: "Not found.";
+    Unauthorized = "UNAUTHORIZED", 401,
+        kk: "Кіру рұқсаты жоқ.",
+        ru: "Нет доступа.",
+        en: "Not authorised.";
+    CatalogueInvalid = "CATALOGUE_INVALID", 422,
+        kk: "Каталог деректері қате.",
+        ru: "Ошибка в данных каталога.",
+        en: "The catalogue data is invalid.";
+    Internal = "INTERNAL", 500,
+        kk: "Ішкі қате. Ақша екі рет алынбайды; сәлден соң қайталаңыз.",
+        ru: "Внутренняя ошибка. Дважды деньги не спишутся; повторите чуть позже.",
+        en: "Internal error. You will never be charged twice; try again in a moment.";
+}
+
+impl ErrorCode {
+    pub fn message(self, language: Language) -> &'static str {
+        self.text().get(language)
+    }
+
+    pub fn from_code(code: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|e| e.code() == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_every_message_is_written() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.code()), "duplicate {}", code.code());
+            assert_eq!(ErrorCode::from_code(code.code()), Some(*code));
+            for language in Language::ALL {
+                assert!(!code.message(language).is_empty());
+            }
+            assert_ne!(code.text().kk, code.text().en);
+        }
+    }
+
+    #[test]
+    fn a_passengers_mistake_is_never_a_server_error() {
+        for code in ErrorCode::ALL {
+            if *code != ErrorCode::Internal && *code != ErrorCode::OperatorUnavailable {
+                assert!(code.http_status() < 500, "{}", code.code());
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! `smsbus bench detect` and `smsbus bench ingest`: live-bus benchmarks from the command line.

@@ -1,0 +1,1 @@
+//! `smsbus verify` and `smsbus bench verify`: e-ticket verification from the command line.
