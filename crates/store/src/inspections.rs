@@ -1,0 +1,59 @@
+//! Controllers' checks of tickets. The same ticket seen in two vehicles is a shared screenshot.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::Result;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InspectionRow {
+    pub ticket_number: Option<i64>,
+    pub transport_code: String,
+    pub inspector: String,
+    pub result: String,
+    pub flagged: bool,
+    pub checked_at_ms: i64,
+}
+
+pub async fn insert(conn: &mut AnyConnection, i: &InspectionRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO inspections (ticket_number, transport_code, inspector, result, flagged, checked_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(i.ticket_number)
+    .bind(&i.transport_code)
+    .bind(&i.inspector)
+    .bind(&i.result)
+    .bind(i64::from(i.flagged))
+    .bind(i.checked_at_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The vehicles in which this ticket was presented before.
+pub async fn vehicles_seen(conn: &mut AnyConnection, ticket_number: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query("SELECT DISTINCT transport_code FROM inspections WHERE ticket_number = $1 ORDER BY transport_code")
+        .bind(ticket_number)
+        .try_map(|r: AnyRow| r.try_get(0))
+        .fetch_all(conn)
+        .await?)
+}
+
+pub async fn for_ticket(conn: &mut AnyConnection, ticket_number: i64) -> Result<Vec<InspectionRow>> {
+    Ok(sqlx::query(
+        "SELECT ticket_number, transport_code, inspector, result, flagged, checked_at_ms FROM inspections WHERE ticket_number = $1 ORDER BY id",
+    )
+    .bind(ticket_number)
+    .try_map(|r: AnyRow| {
+        Ok(InspectionRow {
+            ticket_number: r.try_get(0)?,
+            transport_code: r.try_get(1)?,
+            inspector: r.try_get(2)?,
+            result: r.try_get(3)?,
+            flagged: r.try_get::<i64, _>(4)? != 0,
+            checked_at_ms: r.try_get(5)?,
+        })
+    })
+    .fetch_all(conn)
+    .await?)
+}

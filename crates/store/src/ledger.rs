@@ -1,0 +1,54 @@
+//! The ledger's entries, append-only. Balances are sums; nothing is ever updated or deleted.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::Result;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryRow {
+    pub account: String,
+    pub layer: String,
+    pub amount_tiyn: i64,
+}
+
+pub async fn append(conn: &mut AnyConnection, ride_id: &str, entries: &[EntryRow], now_ms: i64) -> Result<()> {
+    for e in entries {
+        sqlx::query("INSERT INTO ledger_entries (ride_id, account, layer, amount_tiyn, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
+            .bind(ride_id)
+            .bind(&e.account)
+            .bind(&e.layer)
+            .bind(e.amount_tiyn)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// (account, layer, balance) for every account with entries.
+pub async fn balances(conn: &mut AnyConnection) -> Result<Vec<EntryRow>> {
+    Ok(sqlx::query(
+        "SELECT account, layer, CAST(SUM(amount_tiyn) AS BIGINT) FROM ledger_entries GROUP BY account, layer ORDER BY account, layer",
+    )
+    .try_map(|r: AnyRow| Ok(EntryRow { account: r.try_get(0)?, layer: r.try_get(1)?, amount_tiyn: r.try_get(2)? }))
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The entries of one ride, oldest first.
+pub async fn for_ride(conn: &mut AnyConnection, ride_id: &str) -> Result<Vec<EntryRow>> {
+    Ok(sqlx::query("SELECT account, layer, amount_tiyn FROM ledger_entries WHERE ride_id = $1 ORDER BY id")
+        .bind(ride_id)
+        .try_map(|r: AnyRow| Ok(EntryRow { account: r.try_get(0)?, layer: r.try_get(1)?, amount_tiyn: r.try_get(2)? }))
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The sum of every entry per layer; each must be zero.
+pub async fn totals_by_layer(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query("SELECT layer, CAST(SUM(amount_tiyn) AS BIGINT) FROM ledger_entries GROUP BY layer ORDER BY layer")
+        .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .fetch_all(conn)
+        .await?)
+}

@@ -1,0 +1,180 @@
+//! Rides: one row per payment attempt, keyed by the caller's idempotency key. The row is the
+//! state machine of the payment (`reserving → reserved → confirming → issued`, or `failed`);
+//! every transition is a compare-and-set so the request path and the recovery worker can never
+//! both move the same ride.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::Result;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRide {
+    pub id: String,
+    pub idempotency_scope: String,
+    pub idempotency_key: String,
+    pub request_hash: String,
+    pub channel: String,
+    pub phone: String,
+    pub operator: String,
+    pub transport_code: String,
+    pub route_id: String,
+    pub city_id: String,
+    pub carrier_id: String,
+    pub rider_category: String,
+    pub zone: Option<i64>,
+    pub amount_tiyn: i64,
+    pub language: String,
+    pub created_at_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RideRow {
+    pub ride: NewRide,
+    pub status: String,
+    pub operator_payment_id: Option<String>,
+    pub failure_code: Option<String>,
+    pub attempts: i64,
+    pub updated_at_ms: i64,
+}
+
+pub enum Inserted {
+    New,
+    /// A ride with this idempotency key exists already.
+    Existing(Box<RideRow>),
+}
+
+const COLUMNS: &str = "id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
+     route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, \
+     operator_payment_id, failure_code, attempts, updated_at_ms";
+
+fn row(r: AnyRow) -> std::result::Result<RideRow, sqlx::Error> {
+    Ok(RideRow {
+        ride: NewRide {
+            id: r.try_get(0)?,
+            idempotency_scope: r.try_get(1)?,
+            idempotency_key: r.try_get(2)?,
+            request_hash: r.try_get(3)?,
+            channel: r.try_get(4)?,
+            phone: r.try_get(5)?,
+            operator: r.try_get(6)?,
+            transport_code: r.try_get(7)?,
+            route_id: r.try_get(8)?,
+            city_id: r.try_get(9)?,
+            carrier_id: r.try_get(10)?,
+            rider_category: r.try_get(11)?,
+            zone: r.try_get(12)?,
+            amount_tiyn: r.try_get(13)?,
+            language: r.try_get(14)?,
+            created_at_ms: r.try_get(15)?,
+        },
+        status: r.try_get(16)?,
+        operator_payment_id: r.try_get(17)?,
+        failure_code: r.try_get(18)?,
+        attempts: r.try_get(19)?,
+        updated_at_ms: r.try_get(20)?,
+    })
+}
+
+/// Inserts the ride in status `reserving` unless its idempotency key was seen before.
+pub async fn insert(conn: &mut AnyConnection, ride: &NewRide) -> Result<Inserted> {
+    let inserted = sqlx::query(
+        "INSERT INTO rides (id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
+         route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, attempts, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'reserving', 0, $16) \
+         ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING RETURNING id",
+    )
+    .bind(&ride.id)
+    .bind(&ride.idempotency_scope)
+    .bind(&ride.idempotency_key)
+    .bind(&ride.request_hash)
+    .bind(&ride.channel)
+    .bind(&ride.phone)
+    .bind(&ride.operator)
+    .bind(&ride.transport_code)
+    .bind(&ride.route_id)
+    .bind(&ride.city_id)
+    .bind(&ride.carrier_id)
+    .bind(&ride.rider_category)
+    .bind(ride.zone)
+    .bind(ride.amount_tiyn)
+    .bind(&ride.language)
+    .bind(ride.created_at_ms)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_some() {
+        return Ok(Inserted::New);
+    }
+    match by_key(conn, &ride.idempotency_scope, &ride.idempotency_key).await? {
+        Some(existing) => Ok(Inserted::Existing(Box::new(existing))),
+        None => Err(crate::StoreError::Corrupt { column: "rides.idempotency_key", detail: "conflict without a row".into() }),
+    }
+}
+
+pub async fn by_key(conn: &mut AnyConnection, scope: &str, key: &str) -> Result<Option<RideRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM rides WHERE idempotency_scope = $1 AND idempotency_key = $2");
+    Ok(sqlx::query(&sql).bind(scope).bind(key).try_map(row).fetch_optional(conn).await?)
+}
+
+pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<RideRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM rides WHERE id = $1");
+    Ok(sqlx::query(&sql).bind(id).try_map(row).fetch_optional(conn).await?)
+}
+
+/// What a transition writes besides the status.
+#[derive(Clone, Debug, Default)]
+pub struct Transition<'a> {
+    pub operator_payment_id: Option<&'a str>,
+    pub failure_code: Option<&'a str>,
+}
+
+/// Moves the ride from `from` to `to`; false when it was not in `from` (someone else moved it).
+pub async fn transition(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: &str,
+    to: &str,
+    change: Transition<'_>,
+    now_ms: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE rides SET status = $1, operator_payment_id = COALESCE($2, operator_payment_id), \
+         failure_code = COALESCE($3, failure_code), updated_at_ms = $4 WHERE id = $5 AND status = $6",
+    )
+    .bind(to)
+    .bind(change.operator_payment_id)
+    .bind(change.failure_code)
+    .bind(now_ms)
+    .bind(id)
+    .bind(from)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Rides whose payment is not settled and that nobody touched since `idle_since_ms`.
+pub async fn unsettled(conn: &mut AnyConnection, idle_since_ms: i64, limit: i64) -> Result<Vec<RideRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM rides WHERE status IN ('reserving', 'reserved', 'confirming') AND updated_at_ms <= $1 \
+         ORDER BY updated_at_ms LIMIT $2"
+    );
+    Ok(sqlx::query(&sql).bind(idle_since_ms).bind(limit).try_map(row).fetch_all(conn).await?)
+}
+
+/// Counts a recovery attempt and pushes the ride back in the queue.
+pub async fn touch(conn: &mut AnyConnection, id: &str, now_ms: i64) -> Result<()> {
+    sqlx::query("UPDATE rides SET attempts = attempts + 1, updated_at_ms = $1 WHERE id = $2")
+        .bind(now_ms)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Rides by status, for reports and tests.
+pub async fn count_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query("SELECT status, COUNT(*) FROM rides GROUP BY status ORDER BY status")
+        .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .fetch_all(conn)
+        .await?)
+}

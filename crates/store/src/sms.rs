@@ -1,0 +1,95 @@
+//! SMS seen on the short number, deduplicated by (operator, message id, sender): an SMSC may
+//! deliver one message twice and the passenger must not pay twice for it. Replies that are
+//! produced later (a payment settled by recovery) wait in the outbox.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::Result;
+
+pub enum Recorded {
+    New,
+    /// Seen before; carries the reply we gave then, if it was already produced.
+    Duplicate(Option<String>),
+}
+
+pub async fn record_incoming(
+    conn: &mut AnyConnection,
+    operator: &str,
+    message_id: &str,
+    sender: &str,
+    body: &str,
+    now_ms: i64,
+) -> Result<Recorded> {
+    let inserted = sqlx::query(
+        "INSERT INTO sms_messages (operator, message_id, sender, body, received_at_ms) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (operator, message_id, sender) DO NOTHING RETURNING message_id",
+    )
+    .bind(operator)
+    .bind(message_id)
+    .bind(sender)
+    .bind(body)
+    .bind(now_ms)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_some() {
+        return Ok(Recorded::New);
+    }
+    let reply: Option<String> =
+        sqlx::query("SELECT reply FROM sms_messages WHERE operator = $1 AND message_id = $2 AND sender = $3")
+            .bind(operator)
+            .bind(message_id)
+            .bind(sender)
+            .try_map(|r: AnyRow| r.try_get(0))
+            .fetch_optional(conn)
+            .await?
+            .flatten();
+    Ok(Recorded::Duplicate(reply))
+}
+
+pub async fn set_reply(conn: &mut AnyConnection, operator: &str, message_id: &str, sender: &str, reply: &str) -> Result<()> {
+    sqlx::query("UPDATE sms_messages SET reply = $1 WHERE operator = $2 AND message_id = $3 AND sender = $4")
+        .bind(reply)
+        .bind(operator)
+        .bind(message_id)
+        .bind(sender)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub phone: String,
+    pub body: String,
+    pub ride_id: Option<String>,
+    pub created_at_ms: i64,
+}
+
+pub async fn enqueue(conn: &mut AnyConnection, phone: &str, body: &str, ride_id: Option<&str>, now_ms: i64) -> Result<()> {
+    sqlx::query("INSERT INTO sms_outbox (phone, body, ride_id, created_at_ms) VALUES ($1, $2, $3, $4)")
+        .bind(phone)
+        .bind(body)
+        .bind(ride_id)
+        .bind(now_ms)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Messages not yet handed to the SMS gateway, oldest first.
+pub async fn pending_outbox(conn: &mut AnyConnection, limit: i64) -> Result<Vec<OutboxRow>> {
+    Ok(sqlx::query("SELECT id, phone, body, ride_id, created_at_ms FROM sms_outbox WHERE sent_at_ms IS NULL ORDER BY id LIMIT $1")
+        .bind(limit)
+        .try_map(|r: AnyRow| {
+            Ok(OutboxRow { id: r.try_get(0)?, phone: r.try_get(1)?, body: r.try_get(2)?, ride_id: r.try_get(3)?, created_at_ms: r.try_get(4)? })
+        })
+        .fetch_all(conn)
+        .await?)
+}
+
+pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now_ms: i64) -> Result<()> {
+    sqlx::query("UPDATE sms_outbox SET sent_at_ms = $1 WHERE id = $2").bind(now_ms).bind(id).execute(conn).await?;
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Issued e-tickets. A ticket is valid while its status is `valid`, its `not_after` is ahead
+//! and no live signal has ended it (`ended_at_ms`, set when its bus reached the final stop).
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::Result;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketRow {
+    pub number: i64,
+    pub ride_id: String,
+    pub link_code: String,
+    pub token: String,
+    pub key_id: String,
+    pub phone: String,
+    pub city_id: String,
+    pub route_id: String,
+    pub transport_code: String,
+    pub rider_category: String,
+    pub amount_tiyn: i64,
+    pub issued_at_ms: i64,
+    pub not_after_ms: i64,
+    pub run_id: Option<String>,
+    pub ended_at_ms: Option<i64>,
+    pub status: String,
+}
+
+const COLUMNS: &str = "number, ride_id, link_code, token, key_id, phone, city_id, route_id, transport_code, \
+     rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status";
+
+fn row(r: AnyRow) -> std::result::Result<TicketRow, sqlx::Error> {
+    Ok(TicketRow {
+        number: r.try_get(0)?,
+        ride_id: r.try_get(1)?,
+        link_code: r.try_get(2)?,
+        token: r.try_get(3)?,
+        key_id: r.try_get(4)?,
+        phone: r.try_get(5)?,
+        city_id: r.try_get(6)?,
+        route_id: r.try_get(7)?,
+        transport_code: r.try_get(8)?,
+        rider_category: r.try_get(9)?,
+        amount_tiyn: r.try_get(10)?,
+        issued_at_ms: r.try_get(11)?,
+        not_after_ms: r.try_get(12)?,
+        run_id: r.try_get(13)?,
+        ended_at_ms: r.try_get(14)?,
+        status: r.try_get(15)?,
+    })
+}
+
+pub async fn insert(conn: &mut AnyConnection, t: &TicketRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO tickets (number, ride_id, link_code, token, key_id, phone, city_id, route_id, transport_code, \
+         rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(t.number)
+    .bind(&t.ride_id)
+    .bind(&t.link_code)
+    .bind(&t.token)
+    .bind(&t.key_id)
+    .bind(&t.phone)
+    .bind(&t.city_id)
+    .bind(&t.route_id)
+    .bind(&t.transport_code)
+    .bind(&t.rider_category)
+    .bind(t.amount_tiyn)
+    .bind(t.issued_at_ms)
+    .bind(t.not_after_ms)
+    .bind(&t.run_id)
+    .bind(t.ended_at_ms)
+    .bind(&t.status)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn one(conn: &mut AnyConnection, column: &str, value: &str) -> Result<Option<TicketRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM tickets WHERE {column} = $1");
+    Ok(sqlx::query(&sql).bind(value).try_map(row).fetch_optional(conn).await?)
+}
+
+pub async fn by_ride(conn: &mut AnyConnection, ride_id: &str) -> Result<Option<TicketRow>> {
+    one(conn, "ride_id", ride_id).await
+}
+
+pub async fn by_link_code(conn: &mut AnyConnection, link_code: &str) -> Result<Option<TicketRow>> {
+    one(conn, "link_code", link_code).await
+}
+
+pub async fn by_number(conn: &mut AnyConnection, number: i64) -> Result<Option<TicketRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM tickets WHERE number = $1");
+    Ok(sqlx::query(&sql).bind(number).try_map(row).fetch_optional(conn).await?)
+}
+
+/// The passenger's tickets that can still be shown, newest first.
+pub async fn valid_for_phone(conn: &mut AnyConnection, phone: &str, now_ms: i64) -> Result<Vec<TicketRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tickets WHERE phone = $1 AND status = 'valid' AND not_after_ms > $2 AND ended_at_ms IS NULL \
+         ORDER BY issued_at_ms DESC, number DESC LIMIT 50"
+    );
+    Ok(sqlx::query(&sql).bind(phone).bind(now_ms).try_map(row).fetch_all(conn).await?)
+}
+
+/// One page of the passenger's trip history, newest first, strictly older than the cursor.
+pub async fn history_for_phone(
+    conn: &mut AnyConnection,
+    phone: &str,
+    before: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<Vec<TicketRow>> {
+    let (before_ms, before_number) = before.unwrap_or((i64::MAX, i64::MAX));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tickets WHERE phone = $1 AND (issued_at_ms < $2 OR (issued_at_ms = $2 AND number < $3)) \
+         ORDER BY issued_at_ms DESC, number DESC LIMIT $4"
+    );
+    Ok(sqlx::query(&sql).bind(phone).bind(before_ms).bind(before_number).bind(limit).try_map(row).fetch_all(conn).await?)
+}
+
+/// Ends every still-open ticket bought in this vehicle since its run started: the bus reached
+/// the final stop. Returns how many ended.
+pub async fn end_run(conn: &mut AnyConnection, transport_code: &str, run_started_ms: i64, ended_ms: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE tickets SET ended_at_ms = $1 WHERE transport_code = $2 AND issued_at_ms >= $3 AND issued_at_ms <= $1 \
+         AND ended_at_ms IS NULL",
+    )
+    .bind(ended_ms)
+    .bind(transport_code)
+    .bind(run_started_ms)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub async fn set_status(conn: &mut AnyConnection, number: i64, status: &str) -> Result<bool> {
+    let done = sqlx::query("UPDATE tickets SET status = $1 WHERE number = $2").bind(status).bind(number).execute(conn).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Tickets no longer `valid` (refunded or revoked) issued since the given time: the revocation
+/// list controllers cache.
+pub async fn revoked_since(conn: &mut AnyConnection, since_ms: i64) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query("SELECT number, status FROM tickets WHERE status <> 'valid' AND issued_at_ms >= $1 ORDER BY number")
+        .bind(since_ms)
+        .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .fetch_all(conn)
+        .await?)
+}
