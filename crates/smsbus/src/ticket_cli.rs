@@ -1,1 +1,590 @@
 //! `smsbus verify` and `smsbus bench verify`: e-ticket verification from the command line.
+//!
+//! `verify` does what a controller's device does offline: it reads the published key list (a
+//! JSON file, or the server's public endpoint on this machine) and checks a scanned token with
+//! the pure `domain::ticket::verify`. The JSON shape of the key list is defined here too
+//! ([`KeyListDto`]), with the hand-written conversion the server reuses to publish it.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow, bail, ensure};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use domain::Tenge;
+use domain::ticket::{
+    self, CityCode, FareProduct, HolderBinding, Issuer, KeyId, KeyList, KeyWindow, PublishedKey,
+    RiderCategoryCode, RouteNumber, TicketClaims, TicketNumber, TicketSigningKey, Validity,
+};
+use domain::{PhoneNumber, TransportCode};
+use serde::{Deserialize, Serialize};
+
+/// The only signature algorithm a key list may name.
+pub const KEY_ALGORITHM: &str = "Ed25519";
+/// A key list larger than this is refused unread.
+pub const KEY_LIST_BYTES_MAX: usize = 1024 * 1024;
+/// Connecting to and reading from the key list URL each give up after this long.
+pub const KEY_LIST_FETCH_TIMEOUT_MS: u64 = 5_000;
+/// `bench verify` signs at most this many tickets.
+pub const BENCH_TICKETS_MAX: usize = 10_000_000;
+/// `bench verify` checks signatures in batches of this many, as a controller syncing a queue.
+pub const BENCH_BATCH_TICKETS: usize = 64;
+
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// The ticket token as scanned from the QR code (`SB1.…`).
+    pub token: String,
+    /// The published key list: a JSON file, or an http:// URL on this machine.
+    #[arg(long)]
+    pub keys: String,
+    /// The transport code of the vehicle the ticket is shown in; without it the vehicle is not
+    /// checked.
+    #[arg(long)]
+    pub vehicle: Option<String>,
+    /// Check the ticket at this time (unix seconds) instead of now.
+    #[arg(long)]
+    pub at: Option<u64>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct BenchVerifyArgs {
+    /// How many tickets to sign and then verify.
+    #[arg(long, default_value_t = 20_000)]
+    pub tickets: usize,
+}
+
+/// The published key list, as served at the public endpoint and cached by controllers.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct KeyListDto {
+    pub keys: Vec<PublishedKeyDto>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct PublishedKeyDto {
+    /// 8 hex digits: the first 4 bytes of the SHA-256 of the public key.
+    pub kid: String,
+    /// Always `Ed25519`.
+    pub alg: String,
+    /// The 32-byte public key, base64url without padding.
+    pub public_key: String,
+    /// RFC 3339.
+    pub not_before: String,
+    /// RFC 3339.
+    pub not_after: String,
+}
+
+/// Checks a ticket token and prints VALID with the facts, or why not; an invalid ticket is an
+/// error, so the process exits non-zero.
+pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    let keys = load_key_list(&args.keys)?;
+    let now_unix_s = match args.at {
+        Some(at) => at,
+        None => unix_now_s()?,
+    };
+    let vehicle = match args.vehicle.as_deref() {
+        Some(text) => {
+            Some(TransportCode::parse(text).with_context(|| format!("--vehicle `{text}`"))?)
+        }
+        None => None,
+    };
+    let verified = match ticket::authenticate(args.token.trim(), &keys) {
+        Ok(verified) => verified,
+        Err(rejection) => {
+            println!("INVALID {}: {rejection}", rejection.code());
+            bail!("the ticket is not valid: {}", rejection.code());
+        }
+    };
+    let verdict = verified
+        .check_time(now_unix_s)
+        .and_then(|()| match &vehicle {
+            Some(vehicle) => verified.check_vehicle(vehicle),
+            None => Ok(()),
+        });
+    match verdict {
+        Ok(()) => println!("VALID"),
+        Err(rejection) => println!("INVALID {}: {rejection}", rejection.code()),
+    }
+    print_facts(verified.claims());
+    if vehicle.is_none() {
+        println!("  (vehicle not checked: pass --vehicle <transport code>)");
+    }
+    verdict.map_err(|rejection| anyhow!("the ticket is not valid: {}", rejection.code()))
+}
+
+fn print_facts(claims: &TicketClaims) {
+    let Validity::UntilFinalStop { not_after_unix_s } = claims.validity;
+    println!("  check number    {}", claims.number);
+    println!("  city            {}", claims.city);
+    println!("  route           {}", claims.route);
+    println!("  vehicle         {}", claims.vehicle);
+    println!(
+        "  fare            {} ({})",
+        claims.amount, claims.fare_product
+    );
+    println!("  rider category  {}", claims.rider_category);
+    println!("  bought at       {}", rfc3339(claims.issued_at_unix_s));
+    println!(
+        "  valid until     the final stop of the run, at the latest {}",
+        rfc3339(not_after_unix_s)
+    );
+    println!("  issuer, key     {}, {}", claims.issuer, claims.key_id);
+}
+
+/// Reads the JSON key list. Every key's id must be the one derived from its public key, and
+/// the list keeps its limits ([`domain::ticket::KeyList::new`]).
+pub fn parse_key_list_json(text: &str) -> anyhow::Result<KeyList> {
+    ensure!(
+        text.len() <= KEY_LIST_BYTES_MAX,
+        "the key list is larger than {KEY_LIST_BYTES_MAX} bytes"
+    );
+    let dto: KeyListDto =
+        serde_json::from_str(text).context("the key list is not the expected JSON")?;
+    let mut keys = Vec::with_capacity(dto.keys.len());
+    for key in &dto.keys {
+        keys.push(published_key_from_dto(key).with_context(|| format!("key `{}`", key.kid))?);
+    }
+    Ok(KeyList::new(keys)?)
+}
+
+fn published_key_from_dto(dto: &PublishedKeyDto) -> anyhow::Result<PublishedKey> {
+    ensure!(
+        dto.alg == KEY_ALGORITHM,
+        "algorithm `{}` is not {KEY_ALGORITHM}",
+        dto.alg
+    );
+    let listed = KeyId::parse_hex(&dto.kid)?;
+    let public_key: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(&dto.public_key)
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .context("public_key is not 32 bytes in base64url without padding")?;
+    let window = KeyWindow::new(
+        parse_rfc3339(&dto.not_before)?,
+        parse_rfc3339(&dto.not_after)?,
+    )?;
+    let key = PublishedKey::new(public_key, window)?;
+    if key.id() != listed {
+        return Err(ticket::TicketError::KeyIdNotDerived {
+            listed,
+            derived: key.id(),
+        }
+        .into());
+    }
+    Ok(key)
+}
+
+/// The key list as the public endpoint serves it.
+pub fn key_list_to_dto(keys: &KeyList) -> KeyListDto {
+    KeyListDto {
+        keys: keys
+            .keys()
+            .iter()
+            .map(|key| PublishedKeyDto {
+                kid: key.id().to_string(),
+                alg: KEY_ALGORITHM.to_owned(),
+                public_key: URL_SAFE_NO_PAD.encode(key.public_key()),
+                not_before: rfc3339(key.not_before_unix_s()),
+                not_after: rfc3339(key.not_after_unix_s()),
+            })
+            .collect(),
+    }
+}
+
+fn parse_rfc3339(text: &str) -> anyhow::Result<u64> {
+    let timestamp: jiff::Timestamp = text
+        .parse()
+        .with_context(|| format!("`{text}` is not an RFC 3339 time"))?;
+    u64::try_from(timestamp.as_second()).with_context(|| format!("`{text}` is before 1970"))
+}
+
+fn rfc3339(unix_s: u64) -> String {
+    i64::try_from(unix_s)
+        .ok()
+        .and_then(|second| jiff::Timestamp::from_second(second).ok())
+        .map_or_else(|| format!("@{unix_s}"), |timestamp| timestamp.to_string())
+}
+
+fn unix_now_s() -> anyhow::Result<u64> {
+    Ok(SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_secs())
+}
+
+fn load_key_list(source: &str) -> anyhow::Result<KeyList> {
+    let text = if source.starts_with("http://") {
+        fetch_loopback(source).with_context(|| format!("fetching the key list from {source}"))?
+    } else {
+        let mut text = String::new();
+        std::fs::File::open(source)
+            .and_then(|file| {
+                file.take(u64::try_from(KEY_LIST_BYTES_MAX + 1).unwrap_or(u64::MAX))
+                    .read_to_string(&mut text)
+            })
+            .with_context(|| format!("reading the key list {source}"))?;
+        text
+    };
+    parse_key_list_json(&text).with_context(|| format!("reading the key list {source}"))
+}
+
+/// A minimal HTTP/1.1 GET, to a server on this machine only (the local `smsbus serve` or
+/// `demo`); a controller elsewhere downloads the list with any HTTP client and passes the file.
+fn fetch_loopback(url: &str) -> anyhow::Result<String> {
+    let rest = url
+        .strip_prefix("http://")
+        .context("only http:// URLs are supported")?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let with_port = if authority
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+    {
+        authority.to_owned()
+    } else {
+        format!("{authority}:80")
+    };
+    let addresses: Vec<SocketAddr> = with_port
+        .to_socket_addrs()
+        .context("resolving the host")?
+        .collect();
+    let address = addresses.first().context("the host has no address")?;
+    ensure!(
+        addresses.iter().all(|address| address.ip().is_loopback()),
+        "only a server on this machine (loopback) may be fetched; download the list and pass the file"
+    );
+    let timeout = Duration::from_millis(KEY_LIST_FETCH_TIMEOUT_MS);
+    let mut stream = TcpStream::connect_timeout(address, timeout).context("connecting")?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .context("setting a read timeout")?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .context("setting a write timeout")?;
+    let request = format!(
+        "GET /{path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .context("sending the request")?;
+    let mut response = Vec::new();
+    stream
+        .take(u64::try_from(KEY_LIST_BYTES_MAX * 2).unwrap_or(u64::MAX))
+        .read_to_end(&mut response)
+        .context("reading the response")?;
+    http_body(&response)
+}
+
+/// The body of a `200` response, de-chunked if needed.
+fn http_body(response: &[u8]) -> anyhow::Result<String> {
+    let text = std::str::from_utf8(response).context("the response is not UTF-8")?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .context("the response has no end of headers")?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or("");
+    ensure!(
+        status.split(' ').nth(1) == Some("200"),
+        "the server answered `{status}`"
+    );
+    let chunked = lines.any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("transfer-encoding")
+                && value.trim().eq_ignore_ascii_case("chunked")
+        })
+    });
+    if !chunked {
+        return Ok(body.to_owned());
+    }
+    let mut rest = body;
+    let mut out = String::new();
+    loop {
+        let (size_line, after) = rest
+            .split_once("\r\n")
+            .context("a chunk has no size line")?;
+        let size_hex = size_line.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_hex, 16).context("a chunk size is not hex")?;
+        if size == 0 {
+            return Ok(out);
+        }
+        let chunk = after.get(..size).context("a chunk is cut short")?;
+        out.push_str(chunk);
+        rest = after
+            .get(size..)
+            .and_then(|r| r.strip_prefix("\r\n"))
+            .context("a chunk has no end")?;
+    }
+}
+
+/// Signs realistic tickets, then verifies them one by one and in batches on this thread, and
+/// prints the rates; the last line is `bench verify: single_per_s=<x> batch_per_s=<x>`, per
+/// wall-clock second. On a shared machine the thread is not always on a CPU, so the line before
+/// it gives the rates per second of this thread's own CPU time too (the rate per core).
+pub fn bench_verify(args: BenchVerifyArgs) -> anyhow::Result<()> {
+    let count = args.tickets;
+    ensure!(
+        (1..=BENCH_TICKETS_MAX).contains(&count),
+        "--tickets must be 1 to {BENCH_TICKETS_MAX}"
+    );
+    let now_unix_s = unix_now_s()?;
+    let window = KeyWindow::new(now_unix_s - 24 * 60 * 60, now_unix_s + 30 * 24 * 60 * 60)?;
+    // A fixed seed: the bench key only ever signs bench tickets.
+    let key = TicketSigningKey::from_secret_bytes(&[0x5b; 32], window)?;
+    let keys = KeyList::new([key.published().clone()])?;
+
+    let stopwatch = Stopwatch::start();
+    let mut tickets = Vec::with_capacity(count);
+    for index in 0..count {
+        let claims = bench_claims(&key, index, now_unix_s)?;
+        let token = ticket::sign(&claims, &key)?;
+        tickets.push((token, claims.vehicle));
+    }
+    let signing = stopwatch.rates(count);
+    let token_chars = tickets.first().map_or(0, |(token, _)| token.len());
+    println!(
+        "bench verify: tickets={count} token_chars={token_chars} sign_and_self_check_per_s={:.0}",
+        signing.wall
+    );
+
+    let stopwatch = Stopwatch::start();
+    let mut valid = 0_usize;
+    for (token, vehicle) in &tickets {
+        valid += usize::from(ticket::verify(token, &keys, now_unix_s, vehicle).is_ok());
+    }
+    let single = stopwatch.rates(count);
+    ensure!(
+        valid == count,
+        "single: {valid} of {count} bench tickets verified"
+    );
+
+    let stopwatch = Stopwatch::start();
+    let mut valid = 0_usize;
+    for batch in tickets.chunks(BENCH_BATCH_TICKETS) {
+        let tokens: Vec<&str> = batch.iter().map(|(token, _)| token.as_str()).collect();
+        for (result, (_, vehicle)) in ticket::authenticate_batch(&tokens, &keys)
+            .into_iter()
+            .zip(batch)
+        {
+            let checked = result.and_then(|verified| {
+                verified
+                    .check_time(now_unix_s)
+                    .and_then(|()| verified.check_vehicle(vehicle))
+            });
+            valid += usize::from(checked.is_ok());
+        }
+    }
+    let batch = stopwatch.rates(count);
+    ensure!(
+        valid == count,
+        "batch: {valid} of {count} bench tickets verified"
+    );
+    if let (Some(single_cpu), Some(batch_cpu)) = (single.cpu, batch.cpu) {
+        println!(
+            "bench verify: per CPU second: single_per_cpu_s={single_cpu:.0} batch_per_cpu_s={batch_cpu:.0} \
+             (this thread was on a CPU {:.0}% of the time)",
+            100.0 * single.wall / single_cpu
+        );
+    }
+    println!(
+        "bench verify: single_per_s={:.0} batch_per_s={:.0}",
+        single.wall, batch.wall
+    );
+    Ok(())
+}
+
+/// Wall-clock time and this thread's time on a CPU.
+struct Stopwatch {
+    started: Instant,
+    cpu_started_ns: Option<u64>,
+}
+
+struct Rates {
+    wall: f64,
+    cpu: Option<f64>,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            started: Instant::now(),
+            cpu_started_ns: thread_cpu_ns(),
+        }
+    }
+
+    fn rates(&self, count: usize) -> Rates {
+        let wall_s = self.started.elapsed().as_secs_f64();
+        let cpu_s = match (self.cpu_started_ns, thread_cpu_ns()) {
+            (Some(started), Some(now)) if now > started => Some((now - started) as f64 / 1e9),
+            _ => None,
+        };
+        Rates {
+            wall: count as f64 / wall_s.max(f64::MIN_POSITIVE),
+            cpu: cpu_s.map(|cpu_s| count as f64 / cpu_s),
+        }
+    }
+}
+
+/// Nanoseconds this thread has run on a CPU, from Linux's scheduler statistics; `None`
+/// elsewhere.
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A ticket as the service issues them: one of a hundred buses on a few routes of one city,
+/// bought in the last hour, regular or preferential.
+fn bench_claims(
+    key: &TicketSigningKey,
+    index: usize,
+    now_unix_s: u64,
+) -> anyhow::Result<TicketClaims> {
+    let index_u64 = u64::try_from(index)?;
+    let issued_at_unix_s = now_unix_s - index_u64 % 3_600;
+    let preferential = index % 5 == 0;
+    let phone = PhoneNumber::parse(&format!("+7701{:07}", index_u64 % 10_000_000))?;
+    Ok(TicketClaims {
+        issuer: Issuer::parse("SMSBUS")?,
+        key_id: key.id(),
+        number: TicketNumber::new(25_054_821_773 + index_u64)?,
+        city: CityCode::parse("almaty")?,
+        vehicle: TransportCode::parse(&format!("{}", 10_000 + index % 100))?,
+        route: RouteNumber::parse(
+            ["12", "37", "92", "201"]
+                .get(index % 4)
+                .copied()
+                .unwrap_or("12"),
+        )?,
+        fare_product: FareProduct::parse("single")?,
+        rider_category: RiderCategoryCode::parse(if preferential {
+            "pensioner"
+        } else {
+            "regular"
+        })?,
+        amount: Tenge::from_whole(if preferential { 40 } else { 80 }),
+        issued_at_unix_s,
+        validity: Validity::UntilFinalStop {
+            not_after_unix_s: issued_at_unix_s + 2 * 60 * 60,
+        },
+        holder: HolderBinding::new(index_u64.to_le_bytes(), &phone),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use super::*;
+
+    fn sample_key() -> TicketSigningKey {
+        TicketSigningKey::from_secret_bytes(
+            &[3; 32],
+            KeyWindow::new(1_700_000_000, 1_800_000_000).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn key_list_json_roundtrips_and_checks_ids() {
+        let key = sample_key();
+        let list = KeyList::new([key.published().clone()]).unwrap();
+        let json = serde_json::to_string(&key_list_to_dto(&list)).unwrap();
+        assert!(
+            json.contains("\"not_before\":\"2023-11-14T22:13:20Z\""),
+            "{json}"
+        );
+        assert_eq!(parse_key_list_json(&json).unwrap(), list);
+
+        let other_id = json.replace(&key.id().to_string(), "00000000");
+        assert!(
+            format!("{:#}", parse_key_list_json(&other_id).unwrap_err()).contains("does not match")
+        );
+        let other_alg = json.replace("Ed25519", "ES256");
+        assert!(parse_key_list_json(&other_alg).is_err());
+        assert!(parse_key_list_json("{\"keys\":[{}]}").is_err());
+        assert!(parse_key_list_json(&" ".repeat(KEY_LIST_BYTES_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn key_list_is_fetched_from_a_loopback_server() {
+        let key = sample_key();
+        let list = KeyList::new([key.published().clone()]).unwrap();
+        let json = serde_json::to_string(&key_list_to_dto(&list)).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/keys", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0; 1024];
+            let length = stream.read(&mut request).unwrap();
+            let request = String::from_utf8_lossy(&request[..length]).into_owned();
+            let (first, second) = json.split_at(json.len() / 2);
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{first}\r\n{:x}\r\n{second}\r\n0\r\n\r\n",
+                first.len(),
+                second.len()
+            );
+            stream.write_all(reply.as_bytes()).unwrap();
+            request
+        });
+        assert_eq!(load_key_list(&url).unwrap(), list);
+        assert!(server.join().unwrap().starts_with("GET /keys HTTP/1.1\r\n"));
+        assert!(load_key_list("http://192.0.2.1:9/keys").is_err());
+    }
+
+    #[test]
+    fn bench_verify_runs_on_a_few_tickets() {
+        bench_verify(BenchVerifyArgs {
+            tickets: BENCH_BATCH_TICKETS + 3,
+        })
+        .unwrap();
+        assert!(bench_verify(BenchVerifyArgs { tickets: 0 }).is_err());
+    }
+
+    #[test]
+    fn http_body_needs_a_200() {
+        assert!(http_body(b"HTTP/1.1 404 Not Found\r\n\r\n{}").is_err());
+        assert_eq!(
+            http_body(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").unwrap(),
+            "{}"
+        );
+        assert!(http_body(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err());
+    }
+
+    #[test]
+    fn verify_reports_valid_and_invalid_tickets() {
+        let key = sample_key();
+        let dir = std::env::temp_dir().join(format!("smsbus-ticket-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let keys_path = dir.join("keys.json");
+        let list = KeyList::new([key.published().clone()]).unwrap();
+        std::fs::write(
+            &keys_path,
+            serde_json::to_string(&key_list_to_dto(&list)).unwrap(),
+        )
+        .unwrap();
+        let claims = bench_claims(&key, 7, 1_750_000_000).unwrap();
+        let token = ticket::sign(&claims, &key).unwrap();
+        let args = |vehicle: &str, at: u64| VerifyArgs {
+            token: token.clone(),
+            keys: keys_path.display().to_string(),
+            vehicle: Some(vehicle.to_owned()),
+            at: Some(at),
+        };
+        assert!(verify(args("10007", 1_750_000_000)).is_ok());
+        assert!(
+            format!("{}", verify(args("10008", 1_750_000_000)).unwrap_err())
+                .contains("WRONG_VEHICLE")
+        );
+        assert!(
+            format!("{}", verify(args("10007", 1_760_000_000)).unwrap_err()).contains("EXPIRED")
+        );
+        let damaged = VerifyArgs {
+            token: format!("{token}x"),
+            ..args("10007", 1_750_000_000)
+        };
+        assert!(format!("{}", verify(damaged).unwrap_err()).contains("MALFORMED"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

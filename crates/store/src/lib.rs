@@ -25,8 +25,28 @@ use sqlx::{Any, AnyPool, Executor};
 
 pub use sqlx::AnyConnection as Connection;
 
-/// A write transaction. Commit it with `tx.commit().await`; dropping it rolls back.
-pub type Tx = sqlx::Transaction<'static, Any>;
+/// A write transaction. Commit it with `tx.commit().await`; dropping it rolls back. It derefs
+/// to a connection, so every query function of this crate takes it as `&mut tx`.
+pub struct Tx(sqlx::Transaction<'static, Any>);
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.0.commit().await?)
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.0
+    }
+}
 
 /// How long a query may wait for a connection or a lock before it fails.
 pub const ACQUIRE_TIMEOUT_S: u64 = 10;
@@ -103,7 +123,7 @@ impl Store {
 
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.write.begin().await?)
+        Ok(Tx(self.write.begin().await?))
     }
 
     /// A connection for reads; on SQLite it never waits for writers.

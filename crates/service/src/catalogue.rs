@@ -1,0 +1,415 @@
+//! The catalogue in memory (cities, carriers, routes, vehicles, fares, operator prefixes), the
+//! JSON catalogue file that operators edit, and its validation. Requests read the in-memory
+//! copy; a change is written to the store in one transaction and then swapped in whole.
+
+use std::collections::{BTreeMap, HashMap};
+
+use domain::catalogue::{CarrierId, CityId, FareQuery, FareRule, RiderCategory, RouteId, RouteKind, Zone, fare};
+use domain::sms::VehicleRef;
+use domain::{ErrorCode, OperatorId, PlateNumber, PrefixTable, Tenge, TransportCode};
+use serde::Deserialize;
+use store::catalogue::{CarrierRow, CatalogueRows, CityRow, FareRuleRow, PrefixRow, RouteRow, VehicleRow};
+
+use crate::{App, ServiceError};
+
+#[derive(Clone, Debug)]
+pub struct City {
+    pub id: CityId,
+    pub name_kk: String,
+    pub name_ru: String,
+    pub name_en: String,
+    pub timezone: String,
+    pub utc_offset_minutes: i32,
+}
+
+impl City {
+    pub fn name(&self, language: domain::Language) -> &str {
+        match language {
+            domain::Language::Kk => &self.name_kk,
+            domain::Language::Ru => &self.name_ru,
+            domain::Language::En => &self.name_en,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Carrier {
+    pub id: CarrierId,
+    pub city: CityId,
+    pub name: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub id: RouteId,
+    pub city: CityId,
+    pub number: String,
+    pub name: String,
+    pub kind: RouteKind,
+    pub max_ride_minutes: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Vehicle {
+    pub code: TransportCode,
+    pub plate: PlateNumber,
+    pub carrier: CarrierId,
+    pub route: RouteId,
+    pub active: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Catalogue {
+    pub cities: BTreeMap<CityId, City>,
+    pub carriers: BTreeMap<CarrierId, Carrier>,
+    pub routes: BTreeMap<RouteId, Route>,
+    pub vehicles: BTreeMap<TransportCode, Vehicle>,
+    code_by_plate: HashMap<PlateNumber, TransportCode>,
+    pub fare_rules: Vec<FareRule>,
+    pub prefixes: PrefixTable,
+}
+
+/// A vehicle with everything a ride needs to know about it.
+#[derive(Clone, Debug)]
+pub struct VehicleInService<'a> {
+    pub vehicle: &'a Vehicle,
+    pub route: &'a Route,
+    pub city: &'a City,
+    pub carrier: &'a Carrier,
+}
+
+impl Catalogue {
+    pub fn vehicle(&self, reference: &VehicleRef) -> Option<VehicleInService<'_>> {
+        let code = match reference {
+            VehicleRef::Code(code) => code,
+            VehicleRef::Plate(plate) => self.code_by_plate.get(plate)?,
+        };
+        let vehicle = self.vehicles.get(code).filter(|v| v.active)?;
+        let route = self.routes.get(&vehicle.route)?;
+        let city = self.cities.get(&route.city)?;
+        let carrier = self.carriers.get(&vehicle.carrier)?;
+        Some(VehicleInService { vehicle, route, city, carrier })
+    }
+
+    pub fn fare(&self, route: &Route, rider_category: RiderCategory, zone: Option<Zone>) -> Option<Tenge> {
+        let query = FareQuery { city: &route.city, route: &route.id, route_kind: route.kind, rider_category, zone };
+        fare(&self.fare_rules, &query)
+    }
+
+    /// Builds the catalogue from stored rows, checking every value.
+    pub fn from_rows(rows: &CatalogueRows) -> Result<Catalogue, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut catalogue = Catalogue::default();
+        let mut note = |what: String| problems.push(what);
+        for c in &rows.cities {
+            match (CityId::parse(&c.id), i32::try_from(c.utc_offset_minutes)) {
+                (Ok(id), Ok(offset)) => {
+                    let city = City {
+                        id: id.clone(),
+                        name_kk: c.name_kk.clone(),
+                        name_ru: c.name_ru.clone(),
+                        name_en: c.name_en.clone(),
+                        timezone: c.timezone.clone(),
+                        utc_offset_minutes: offset,
+                    };
+                    catalogue.cities.insert(id, city);
+                }
+                (Err(e), _) => note(format!("city {}: {e}", c.id)),
+                (_, Err(_)) => note(format!("city {}: bad utc offset", c.id)),
+            }
+        }
+        for c in &rows.carriers {
+            match (CarrierId::parse(&c.id), CityId::parse(&c.city_id)) {
+                (Ok(id), Ok(city)) => {
+                    catalogue.carriers.insert(id.clone(), Carrier { id, city, name: c.name.clone() });
+                }
+                (Err(e), _) | (_, Err(e)) => note(format!("carrier {}: {e}", c.id)),
+            }
+        }
+        for r in &rows.routes {
+            let parsed = (|| {
+                Ok::<_, String>(Route {
+                    id: RouteId::parse(&r.id).map_err(|e| e.to_string())?,
+                    city: CityId::parse(&r.city_id).map_err(|e| e.to_string())?,
+                    number: r.number.clone(),
+                    name: r.name.clone(),
+                    kind: RouteKind::parse(&r.kind).map_err(|e| e.to_string())?,
+                    max_ride_minutes: u32::try_from(r.max_ride_minutes)
+                        .ok()
+                        .filter(|m| (1..=domain::catalogue::RIDE_MINUTES_MAX).contains(m))
+                        .ok_or("max_ride_minutes out of range")?,
+                })
+            })();
+            match parsed {
+                Ok(route) => {
+                    catalogue.routes.insert(route.id.clone(), route);
+                }
+                Err(e) => note(format!("route {}: {e}", r.id)),
+            }
+        }
+        for v in &rows.vehicles {
+            let parsed = (|| {
+                Ok::<_, String>(Vehicle {
+                    code: TransportCode::parse(&v.transport_code).map_err(|e| e.to_string())?,
+                    plate: PlateNumber::parse(&v.plate).map_err(|e| e.to_string())?,
+                    carrier: CarrierId::parse(&v.carrier_id).map_err(|e| e.to_string())?,
+                    route: RouteId::parse(&v.route_id).map_err(|e| e.to_string())?,
+                    active: v.active,
+                })
+            })();
+            match parsed {
+                Ok(vehicle) => {
+                    catalogue.code_by_plate.insert(vehicle.plate.clone(), vehicle.code.clone());
+                    catalogue.vehicles.insert(vehicle.code.clone(), vehicle);
+                }
+                Err(e) => note(format!("vehicle {}: {e}", v.transport_code)),
+            }
+        }
+        for f in &rows.fare_rules {
+            match fare_rule(f) {
+                Ok(rule) => catalogue.fare_rules.push(rule),
+                Err(e) => note(format!("fare rule of {}: {e}", f.city_id)),
+            }
+        }
+        let mut prefixes = Vec::new();
+        for p in &rows.prefixes {
+            let digits = !p.prefix.is_empty() && p.prefix.len() <= 10 && p.prefix.bytes().all(|b| b.is_ascii_digit());
+            match OperatorId::parse(&p.operator) {
+                Ok(op) if digits => prefixes.push((p.prefix.clone(), op)),
+                _ => note(format!("operator prefix {} → {}: bad prefix or operator id", p.prefix, p.operator)),
+            }
+        }
+        catalogue.prefixes = PrefixTable::new(prefixes);
+        for route in catalogue.routes.values().filter(|r| !catalogue.cities.contains_key(&r.city)) {
+            problems.push(format!("route {}: unknown city {}", route.id, route.city));
+        }
+        for carrier in catalogue.carriers.values().filter(|c| !catalogue.cities.contains_key(&c.city)) {
+            problems.push(format!("carrier {}: unknown city {}", carrier.id, carrier.city));
+        }
+        for v in catalogue.vehicles.values() {
+            if !catalogue.routes.contains_key(&v.route) {
+                problems.push(format!("vehicle {}: unknown route {}", v.code, v.route));
+            }
+            if !catalogue.carriers.contains_key(&v.carrier) {
+                problems.push(format!("vehicle {}: unknown carrier {}", v.code, v.carrier));
+            }
+        }
+        if problems.is_empty() { Ok(catalogue) } else { Err(problems) }
+    }
+}
+
+fn fare_rule(f: &FareRuleRow) -> Result<FareRule, String> {
+    Ok(FareRule {
+        city: CityId::parse(&f.city_id).map_err(|e| e.to_string())?,
+        route: f.route_id.as_deref().map(RouteId::parse).transpose().map_err(|e| e.to_string())?,
+        route_kind: f.route_kind.as_deref().map(RouteKind::parse).transpose().map_err(|e| e.to_string())?,
+        rider_category: f.rider_category.as_deref().map(RiderCategory::parse).transpose().map_err(|e| e.to_string())?,
+        zone: f
+            .zone
+            .map(|z| Zone::new(u32::try_from(z).unwrap_or(0)))
+            .transpose()
+            .map_err(|e| e.to_string())?,
+        amount: Some(Tenge::from_tiyn(f.amount_tiyn))
+            .filter(|a| a.is_positive() && a.tiyn() <= domain::money::AMOUNT_TIYN_MAX)
+            .ok_or("amount must be positive")?,
+    })
+}
+
+/// Reads the catalogue from the store into memory.
+pub async fn reload(app: &App) -> Result<(), ServiceError> {
+    let mut conn = app.store.reader().await?;
+    let rows = store::catalogue::load(&mut conn).await?;
+    let catalogue = Catalogue::from_rows(&rows)
+        .map_err(|problems| ServiceError::new(ErrorCode::CatalogueInvalid, problems.join("; ")))?;
+    app.set_catalogue(catalogue);
+    Ok(())
+}
+
+/// Checks a catalogue file and writes it in one transaction; nothing is written when any value
+/// is wrong. Returns what it counted.
+pub async fn apply_file(app: &App, json: &str) -> Result<CatalogueSummary, ServiceError> {
+    let rows = parse_file(json)?;
+    let mut merged = {
+        let mut conn = app.store.reader().await?;
+        store::catalogue::load(&mut conn).await?
+    };
+    merge(&mut merged, &rows);
+    Catalogue::from_rows(&merged).map_err(|problems| ServiceError::new(ErrorCode::CatalogueInvalid, problems.join("; ")))?;
+    let mut tx = app.store.begin().await?;
+    store::catalogue::upsert(&mut tx, &rows).await?;
+    tx.commit().await?;
+    reload(app).await?;
+    Ok(CatalogueSummary {
+        cities: rows.cities.len(),
+        routes: rows.routes.len(),
+        vehicles: rows.vehicles.len(),
+        fare_rules: rows.fare_rules.len(),
+        prefixes: rows.prefixes.len(),
+    })
+}
+
+/// What the in-memory catalogue would be after the upsert, to validate references up front.
+fn merge(into: &mut CatalogueRows, new: &CatalogueRows) {
+    fn upsert<T: Clone>(into: &mut Vec<T>, new: &[T], key: impl Fn(&T) -> &str) {
+        for item in new {
+            match into.iter_mut().find(|old| key(old) == key(item)) {
+                Some(old) => *old = item.clone(),
+                None => into.push(item.clone()),
+            }
+        }
+    }
+    upsert(&mut into.cities, &new.cities, |c| &c.id);
+    upsert(&mut into.carriers, &new.carriers, |c| &c.id);
+    upsert(&mut into.routes, &new.routes, |r| &r.id);
+    upsert(&mut into.vehicles, &new.vehicles, |v| &v.transport_code);
+    into.fare_rules.retain(|f| !new.cities.iter().any(|c| c.id == f.city_id));
+    into.fare_rules.extend(new.fare_rules.iter().cloned());
+    if !new.prefixes.is_empty() {
+        into.prefixes = new.prefixes.clone();
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogueSummary {
+    pub cities: usize,
+    pub routes: usize,
+    pub vehicles: usize,
+    pub fare_rules: usize,
+    pub prefixes: usize,
+}
+
+/// The catalogue file, as operators write it. Amounts are decimal tenge strings (`"90"`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogueFile {
+    #[serde(default)]
+    operator_prefixes: BTreeMap<String, String>,
+    #[serde(default)]
+    cities: Vec<CityFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CityFile {
+    id: String,
+    name: Names,
+    timezone: String,
+    utc_offset_minutes: i64,
+    #[serde(default)]
+    fares: Vec<FareFile>,
+    #[serde(default)]
+    carriers: Vec<CarrierFile>,
+    #[serde(default)]
+    routes: Vec<RouteFile>,
+    #[serde(default)]
+    vehicles: Vec<VehicleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Names {
+    kk: String,
+    ru: String,
+    en: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FareFile {
+    #[serde(default)]
+    route: Option<String>,
+    #[serde(default)]
+    route_kind: Option<String>,
+    #[serde(default)]
+    rider_category: Option<String>,
+    #[serde(default)]
+    zone: Option<i64>,
+    amount: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CarrierFile {
+    id: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteFile {
+    id: String,
+    number: String,
+    name: String,
+    kind: String,
+    max_ride_minutes: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VehicleFile {
+    transport_code: String,
+    plate: String,
+    carrier: String,
+    route: String,
+    #[serde(default = "active_by_default")]
+    active: bool,
+}
+
+fn active_by_default() -> bool {
+    true
+}
+
+/// Parses and normalises a catalogue file into rows (plates folded, amounts in tiyn).
+pub fn parse_file(json: &str) -> Result<CatalogueRows, ServiceError> {
+    let invalid = |detail: String| ServiceError::new(ErrorCode::CatalogueInvalid, detail);
+    let file: CatalogueFile = serde_json::from_str(json).map_err(|e| invalid(format!("catalogue file: {e}")))?;
+    let mut rows = CatalogueRows::default();
+    for (prefix, operator) in file.operator_prefixes {
+        rows.prefixes.push(PrefixRow { prefix, operator });
+    }
+    for city in file.cities {
+        rows.cities.push(CityRow {
+            id: city.id.clone(),
+            name_kk: city.name.kk,
+            name_ru: city.name.ru,
+            name_en: city.name.en,
+            timezone: city.timezone,
+            utc_offset_minutes: city.utc_offset_minutes,
+        });
+        for (i, f) in city.fares.into_iter().enumerate() {
+            let amount = Tenge::parse_decimal(&f.amount).map_err(|e| invalid(format!("{}.fares[{i}].amount: {e}", city.id)))?;
+            rows.fare_rules.push(FareRuleRow {
+                city_id: city.id.clone(),
+                route_id: f.route,
+                route_kind: f.route_kind,
+                rider_category: f.rider_category,
+                zone: f.zone,
+                amount_tiyn: amount.tiyn(),
+            });
+        }
+        for c in city.carriers {
+            rows.carriers.push(CarrierRow { id: c.id, city_id: city.id.clone(), name: c.name });
+        }
+        for r in city.routes {
+            rows.routes.push(RouteRow {
+                id: r.id,
+                city_id: city.id.clone(),
+                number: r.number,
+                name: r.name,
+                kind: r.kind,
+                max_ride_minutes: r.max_ride_minutes,
+            });
+        }
+        for v in city.vehicles {
+            let plate = PlateNumber::parse(&v.plate).map_err(|e| invalid(format!("vehicle {}: plate {}: {e}", v.transport_code, v.plate)))?;
+            rows.vehicles.push(VehicleRow {
+                transport_code: v.transport_code,
+                plate: plate.as_str().to_owned(),
+                carrier_id: v.carrier,
+                route_id: v.route,
+                active: v.active,
+            });
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,139 @@
+//! Ticket signing keys: created on first start, rotated by a command, published as a list.
+//! A key signs for `KEY_SIGNING_PERIOD_S` and stays on the list until every ticket it signed
+//! has expired, so a ticket never outlives its key.
+
+use std::sync::Arc;
+
+use domain::ErrorCode;
+use domain::ticket::{KeyList, KeyWindow, PublishedKey, TICKET_LIFETIME_S_MAX, TicketSigningKey, plan_rotation};
+use store::keys::SigningKeyRow;
+
+use crate::{App, ServiceError};
+
+/// How long one key signs new tickets before the next one takes over.
+pub const KEY_SIGNING_PERIOD_S: u64 = 30 * 24 * 60 * 60;
+
+pub struct Signer {
+    pub key: TicketSigningKey,
+    pub sign_until_ms: i64,
+}
+
+fn ms_to_s(ms: i64) -> u64 {
+    u64::try_from(ms.max(0) / 1000).unwrap_or(0)
+}
+
+fn s_to_ms(s: u64) -> i64 {
+    i64::try_from(s).unwrap_or(i64::MAX / 1000).saturating_mul(1000)
+}
+
+fn corrupt(kid: &str, what: &str) -> ServiceError {
+    ServiceError::internal(format!("signing key {kid}: {what}"))
+}
+
+fn signing_key(row: &SigningKeyRow) -> Result<TicketSigningKey, ServiceError> {
+    let secret: [u8; 32] = unhex(&row.secret_hex).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt(&row.kid, "bad secret"))?;
+    let window = KeyWindow::new(ms_to_s(row.not_before_ms), ms_to_s(row.not_after_ms)).map_err(|e| corrupt(&row.kid, &e.to_string()))?;
+    TicketSigningKey::from_secret_bytes(&secret, window).map_err(|e| corrupt(&row.kid, &e.to_string()))
+}
+
+fn published(row: &SigningKeyRow) -> Result<PublishedKey, ServiceError> {
+    let public: [u8; 32] = unhex(&row.public_key_hex).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt(&row.kid, "bad public key"))?;
+    let window = KeyWindow::new(ms_to_s(row.not_before_ms), ms_to_s(row.not_after_ms)).map_err(|e| corrupt(&row.kid, &e.to_string()))?;
+    PublishedKey::new(public, window).map_err(|e| corrupt(&row.kid, &e.to_string()))
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect()
+}
+
+/// The key that signs now, creating one when none can (first start, or the last one's
+/// signing period is over).
+pub async fn signer(app: &App) -> Result<Arc<Signer>, ServiceError> {
+    let now_ms = app.now_ms();
+    let cached = app.signer.read().map(|guard| guard.clone()).unwrap_or_else(|p| p.into_inner().clone());
+    if let Some(signer) = cached.filter(|s| can_sign(s, now_ms)) {
+        return Ok(signer);
+    }
+    ensure_signing_key(app).await
+}
+
+fn can_sign(signer: &Signer, now_ms: i64) -> bool {
+    let window = signer.key.window();
+    let now_s = ms_to_s(now_ms);
+    window.not_before_unix_s() <= now_s
+        && now_ms < signer.sign_until_ms
+        && now_s.saturating_add(TICKET_LIFETIME_S_MAX) <= window.not_after_unix_s()
+}
+
+pub async fn ensure_signing_key(app: &App) -> Result<Arc<Signer>, ServiceError> {
+    let now_ms = app.now_ms();
+    let rows = {
+        let mut conn = app.store.reader().await?;
+        store::keys::all(&mut conn).await?
+    };
+    for row in &rows {
+        let signer = Signer { key: signing_key(row)?, sign_until_ms: row.sign_until_ms };
+        if can_sign(&signer, now_ms) {
+            return Ok(cache(app, signer));
+        }
+    }
+    create_key(app, &rows, now_ms).await
+}
+
+/// Starts a new key now; the old ones stop signing but stay published until their tickets end.
+pub async fn rotate(app: &App) -> Result<PublishedKey, ServiceError> {
+    let now_ms = app.now_ms();
+    let rows = {
+        let mut conn = app.store.reader().await?;
+        store::keys::all(&mut conn).await?
+    };
+    let signer = create_key(app, &rows, now_ms).await?;
+    Ok(signer.key.published().clone())
+}
+
+async fn create_key(app: &App, existing: &[SigningKeyRow], now_ms: i64) -> Result<Arc<Signer>, ServiceError> {
+    let published_keys: Vec<PublishedKey> = existing.iter().map(published).collect::<Result<_, _>>()?;
+    let window = plan_rotation(&published_keys, ms_to_s(now_ms), KEY_SIGNING_PERIOD_S, TICKET_LIFETIME_S_MAX)
+        .map_err(|e| ServiceError::internal(format!("key rotation: {e}")))?;
+    let secret: [u8; 32] = crate::random_bytes()?;
+    let key = TicketSigningKey::from_secret_bytes(&secret, window).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let not_before_ms = s_to_ms(window.not_before_unix_s());
+    let sign_until_ms = s_to_ms(window.not_before_unix_s().saturating_add(KEY_SIGNING_PERIOD_S));
+    let row = SigningKeyRow {
+        kid: key.id().to_string(),
+        secret_hex: crate::hex(&secret),
+        public_key_hex: crate::hex(&key.published().public_key()),
+        not_before_ms,
+        sign_until_ms,
+        not_after_ms: s_to_ms(window.not_after_unix_s()),
+        created_at_ms: now_ms,
+    };
+    let mut tx = app.store.begin().await?;
+    store::keys::stop_signing(&mut tx, not_before_ms).await?;
+    store::keys::insert(&mut tx, &row).await?;
+    tx.commit().await?;
+    tracing::info!(kid = %row.kid, "created a ticket signing key");
+    Ok(cache(app, Signer { key, sign_until_ms }))
+}
+
+fn cache(app: &App, signer: Signer) -> Arc<Signer> {
+    let signer = Arc::new(signer);
+    let mut guard = app.signer.write().unwrap_or_else(|p| p.into_inner());
+    *guard = Some(Arc::clone(&signer));
+    signer
+}
+
+/// Every key a valid ticket may carry: the published list, newest first.
+pub async fn published_keys(app: &App) -> Result<Vec<PublishedKey>, ServiceError> {
+    let now_ms = app.now_ms();
+    let mut conn = app.store.reader().await?;
+    let rows = store::keys::all(&mut conn).await?;
+    rows.iter().filter(|r| r.not_after_ms > now_ms).map(published).collect()
+}
+
+pub async fn key_list(app: &App) -> Result<KeyList, ServiceError> {
+    KeyList::new(published_keys(app).await?).map_err(|e| ServiceError::new(ErrorCode::Internal, e.to_string()))
+}

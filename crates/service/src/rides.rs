@@ -1,0 +1,394 @@
+//! Buying a ride from the phone balance: the heart of the product.
+//!
+//! The steps, each durable before the next starts, so a crash anywhere leaves a row that the
+//! recovery worker can settle against the operator:
+//! 1. resolve the vehicle, the operator of the number, the passenger's category and the fare —
+//!    a wrong transport code stops here and nothing is written or charged;
+//! 2. insert the ride (`reserving`) under its idempotency key together with the pending ledger
+//!    transfer, in one transaction; a retry with the same key finds this row instead;
+//! 3. SIM swap check (`maxAge` 24 h), then `prepare` at the operator (`reserved`);
+//! 4. `confirm` (`confirming`), then issue the ticket and post the ledger in one transaction
+//!    (`issued`). Any refusal voids the reservation (`failed`) with its own error code.
+//!
+//! A step whose outcome is unknown (timeout, 5xx, lost reply) leaves the ride where it is and
+//! answers "pending"; `recovery` finishes it, and the passenger is never charged twice.
+
+use std::time::Duration;
+
+use domain::catalogue::{RiderCategory, RouteKind, Zone};
+use domain::ledger::{Account, Transfer};
+use domain::sms::VehicleRef;
+use domain::{ErrorCode, Language, OperatorId, PhoneNumber};
+use partners::operator::{DenialReason, OperatorError, OperatorPaymentId, Payment, PaymentRequest, PaymentStatus};
+use sha2::{Digest, Sha256};
+use store::ledger::EntryRow;
+use store::rides::{Inserted, NewRide, RideRow, Transition};
+
+use crate::metrics::Metrics;
+use crate::tickets::{self, IssuedTicket};
+use crate::waiters::Waiters;
+use crate::{App, ServiceError};
+
+/// A SIM card replaced within this many hours may not pay (anti-fraud rule of the operators).
+pub const SIM_SWAP_MAX_AGE_HOURS: u32 = 24;
+/// Idempotency keys are at most this long.
+pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Api,
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Api => "api",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+/// The caller's idempotency key, unique within a scope (a phone number on the API, an SMSC and
+/// sender for SMS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    scope: String,
+    key: String,
+}
+
+impl IdempotencyKey {
+    pub fn new(scope: String, key: &str) -> Result<IdempotencyKey, ServiceError> {
+        let key = key.trim();
+        let printable = key.chars().all(|c| c.is_ascii_graphic());
+        if key.is_empty() || key.len() > IDEMPOTENCY_KEY_CHARS_MAX || !printable {
+            return Err(ServiceError::new(ErrorCode::BadRequest, "idempotency key must be 1..=128 printable ASCII characters"));
+        }
+        Ok(IdempotencyKey { scope, key: key.to_owned() })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RideRequest {
+    pub phone: PhoneNumber,
+    pub vehicle: VehicleRef,
+    /// Destination zone on suburban routes; zone 1 when not given.
+    pub zone: Option<Zone>,
+    pub channel: Channel,
+    pub idempotency: IdempotencyKey,
+    /// The language of the reply; stored with the ride for replies sent later.
+    pub language: Language,
+}
+
+#[derive(Clone, Debug)]
+pub enum RideOutcome {
+    Issued(IssuedTicket),
+    /// The operator's answer is not known yet; the ride will be settled and never charged twice.
+    Pending { ride_id: String },
+}
+
+pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, ServiceError> {
+    let ride = plan_ride(app, &request).await?;
+    let transfer = ride_transfer(&ride)?;
+    let mut tx = app.store.begin().await?;
+    match store::rides::insert(&mut tx, &ride).await? {
+        Inserted::Existing(existing) => {
+            drop(tx);
+            Metrics::add(&app.metrics.duplicate_requests);
+            return answer_duplicate(app, *existing, &ride.request_hash).await;
+        }
+        Inserted::New => {
+            store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.pending()?), ride.created_at_ms).await?;
+            tx.commit().await?;
+        }
+    }
+    let outcome = pay(app, &ride).await;
+    match &outcome {
+        Ok(RideOutcome::Issued(_)) => Metrics::add(&app.metrics.rides_issued),
+        Ok(RideOutcome::Pending { .. }) => Metrics::add(&app.metrics.rides_pending),
+        Err(_) => Metrics::add(&app.metrics.rides_refused),
+    }
+    outcome
+}
+
+/// Step 1: everything that can refuse the ride before anything is written.
+async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceError> {
+    let catalogue = app.catalogue();
+    let found = catalogue.vehicle(&request.vehicle).ok_or(ErrorCode::TransportCodeUnknown)?;
+    let operator = catalogue.prefixes.operator_of(&request.phone).ok_or(ErrorCode::OperatorNotServed)?;
+    let rider_category = {
+        let mut conn = app.store.reader().await?;
+        match store::passengers::get(&mut conn, request.phone.as_e164()).await? {
+            Some(p) => RiderCategory::parse(&p.rider_category).unwrap_or(RiderCategory::Regular),
+            None => RiderCategory::Regular,
+        }
+    };
+    let zone = match (found.route.kind, request.zone) {
+        (RouteKind::Suburban, None) => Some(Zone::new(1).map_err(|e| ServiceError::internal(e.to_string()))?),
+        (RouteKind::Suburban, zone) => zone,
+        (_, _) => None,
+    };
+    let amount = catalogue
+        .fare(found.route, rider_category, zone)
+        .or_else(|| catalogue.fare(found.route, RiderCategory::Regular, zone))
+        .ok_or_else(|| ServiceError::new(ErrorCode::FareNotConfigured, format!("route {}", found.route.id)))?;
+    let now_ms = app.now_ms();
+    let request_hash = hash_request(&request.phone, found.vehicle.code.as_str(), zone, rider_category);
+    Ok(NewRide {
+        id: new_ride_id(now_ms)?,
+        idempotency_scope: request.idempotency.scope.clone(),
+        idempotency_key: request.idempotency.key.clone(),
+        request_hash,
+        channel: request.channel.as_str().into(),
+        phone: request.phone.as_e164().into(),
+        operator: operator.as_str().into(),
+        transport_code: found.vehicle.code.as_str().into(),
+        route_id: found.route.id.as_str().into(),
+        city_id: found.city.id.as_str().into(),
+        carrier_id: found.carrier.id.as_str().into(),
+        rider_category: rider_category.as_str().into(),
+        zone: zone.map(|z| i64::from(z.number())),
+        amount_tiyn: amount.tiyn(),
+        language: request.language.code().into(),
+        created_at_ms: now_ms,
+    })
+}
+
+fn hash_request(phone: &PhoneNumber, code: &str, zone: Option<Zone>, category: RiderCategory) -> String {
+    let canonical = format!("{}|{}|{}|{}", phone.as_e164(), code, zone.map_or(0, |z| z.number()), category.as_str());
+    crate::hex(&Sha256::digest(canonical.as_bytes())[..16])
+}
+
+/// Time-ordered ids keep the rides index append-mostly: 12 hex digits of milliseconds, then 16
+/// random ones.
+fn new_ride_id(now_ms: i64) -> Result<String, ServiceError> {
+    let random: [u8; 8] = crate::random_bytes()?;
+    Ok(format!("{:012x}{}", now_ms.max(0), crate::hex(&random)))
+}
+
+/// The ledger transfer of a ride: the operator owes the fare, the carrier is owed it.
+pub(crate) fn ride_transfer(ride: &NewRide) -> Result<Transfer, ServiceError> {
+    let bad = |e: String| ServiceError::internal(format!("ride {}: {e}", ride.id));
+    Ok(Transfer {
+        debit: Account::OperatorReceivable(OperatorId::parse(&ride.operator).map_err(|e| bad(e.to_string()))?),
+        credit: Account::CarrierPayable(
+            domain::catalogue::CarrierId::parse(&ride.carrier_id).map_err(|e| bad(e.to_string()))?,
+        ),
+        amount: domain::Tenge::from_tiyn(ride.amount_tiyn),
+    })
+}
+
+pub(crate) fn entry_rows(entries: &[domain::ledger::Entry]) -> Vec<EntryRow> {
+    entries
+        .iter()
+        .map(|e| EntryRow { account: e.account.clone(), layer: e.layer.as_str().into(), amount_tiyn: e.amount.tiyn() })
+        .collect()
+}
+
+/// A retry: the same body gets the first answer (waiting for it while it is still in flight);
+/// another body under the same key is refused.
+async fn answer_duplicate(app: &App, existing: RideRow, request_hash: &str) -> Result<RideOutcome, ServiceError> {
+    if existing.ride.request_hash != request_hash {
+        return Err(ErrorCode::IdempotencyKeyReused.into());
+    }
+    let receiver = app.waiters.subscribe(&existing.ride.id);
+    if let Some(answer) = settled_answer(app, &existing.ride.id).await? {
+        return answer;
+    }
+    Waiters::wait(receiver, Duration::from_millis(app.settings.duplicate_wait_ms)).await;
+    match settled_answer(app, &existing.ride.id).await? {
+        Some(answer) => answer,
+        None => Ok(RideOutcome::Pending { ride_id: existing.ride.id }),
+    }
+}
+
+/// The final answer of a ride, if it has one.
+pub async fn settled_answer(app: &App, ride_id: &str) -> Result<Option<Result<RideOutcome, ServiceError>>, ServiceError> {
+    let mut conn = app.store.reader().await?;
+    let Some(ride) = store::rides::by_id(&mut conn, ride_id).await? else {
+        return Err(ServiceError::new(ErrorCode::NotFound, format!("ride {ride_id}")));
+    };
+    match ride.status.as_str() {
+        "issued" => match store::tickets::by_ride(&mut conn, ride_id).await? {
+            Some(row) => Ok(Some(Ok(RideOutcome::Issued(tickets::issued_from_row(app, &row)?)))),
+            None => Err(ServiceError::internal(format!("ride {ride_id} issued without a ticket"))),
+        },
+        "failed" => {
+            let code = ride.failure_code.as_deref().and_then(ErrorCode::from_code).unwrap_or(ErrorCode::PaymentDenied);
+            Ok(Some(Err(code.into())))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Steps 3 and 4 for a freshly inserted ride.
+async fn pay(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
+    let operator = OperatorId::parse(&ride.operator).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let phone = PhoneNumber::parse(&ride.phone).map_err(|e| ServiceError::internal(e.to_string()))?;
+    match app.sim_swap.swapped_within(&operator, &phone, SIM_SWAP_MAX_AGE_HOURS).await {
+        Ok(false) => {}
+        Ok(true) => return fail(app, ride, "reserving", ErrorCode::PaymentSimSwapped).await,
+        Err(error) => {
+            tracing::warn!(ride = %ride.id, %error, "SIM swap check failed; nothing was reserved");
+            return fail(app, ride, "reserving", ErrorCode::OperatorUnavailable).await;
+        }
+    }
+    let request = PaymentRequest {
+        client_correlator: ride.id.clone(),
+        phone,
+        amount: domain::Tenge::from_tiyn(ride.amount_tiyn),
+        description: format!("Bus ride {} {}", ride.route_id, ride.transport_code),
+        merchant_id: app.settings.merchant_id.clone(),
+    };
+    let payment = match app.billing.prepare(&operator, &request).await {
+        Ok(payment) => payment,
+        Err(OperatorError::OutcomeUnknown(why)) => {
+            tracing::warn!(ride = %ride.id, %why, "prepare outcome unknown; looking the payment up");
+            match app.billing.find_by_correlator(&operator, &ride.id, ride.created_at_ms / 1000).await {
+                Ok(Some(payment)) => payment,
+                Ok(None) | Err(_) => return Ok(RideOutcome::Pending { ride_id: ride.id.clone() }),
+            }
+        }
+        Err(error) => return fail(app, ride, "reserving", refusal_code(&error)).await,
+    };
+    continue_with_payment(app, ride, "reserving", &operator, payment).await
+}
+
+/// Moves a ride on from what the operator says of its payment. Used by the request path and by
+/// recovery alike, so both settle a payment the same way.
+pub(crate) async fn continue_with_payment(
+    app: &App,
+    ride: &NewRide,
+    status: &str,
+    operator: &OperatorId,
+    payment: Payment,
+) -> Result<RideOutcome, ServiceError> {
+    let now_ms = app.now_ms();
+    let pending = || Ok(RideOutcome::Pending { ride_id: ride.id.clone() });
+    let mut status = status.to_owned();
+    if status == "reserving" {
+        let change = Transition { operator_payment_id: Some(payment.id.as_str()), failure_code: None };
+        if !move_ride(app, &ride.id, "reserving", "reserved", change, now_ms).await? {
+            return pending();
+        }
+        status = "reserved".into();
+    }
+    match payment.status {
+        PaymentStatus::Reserved => {
+            if status == "reserved" && !move_ride(app, &ride.id, "reserved", "confirming", Transition::default(), now_ms).await? {
+                return pending();
+            }
+            confirm(app, ride, operator, &payment.id).await
+        }
+        PaymentStatus::Succeeded => {
+            if status == "reserved" && !move_ride(app, &ride.id, "reserved", "confirming", Transition::default(), now_ms).await? {
+                return pending();
+            }
+            issue(app, ride).await
+        }
+        PaymentStatus::Denied | PaymentStatus::Cancelled => fail(app, ride, &status, ErrorCode::PaymentDenied).await,
+        PaymentStatus::Processing | PaymentStatus::PendingValidation => pending(),
+    }
+}
+
+async fn confirm(app: &App, ride: &NewRide, operator: &OperatorId, id: &OperatorPaymentId) -> Result<RideOutcome, ServiceError> {
+    let confirmed = match app.billing.confirm(operator, id).await {
+        Ok(payment) => Ok(payment),
+        Err(OperatorError::OutcomeUnknown(why)) => {
+            tracing::warn!(ride = %ride.id, %why, "confirm outcome unknown; asking the operator");
+            app.billing.get(operator, id).await
+        }
+        Err(error) => Err(error),
+    };
+    match confirmed {
+        Ok(payment) if payment.status == PaymentStatus::Succeeded => issue(app, ride).await,
+        Ok(payment) if matches!(payment.status, PaymentStatus::Denied | PaymentStatus::Cancelled) => {
+            fail(app, ride, "confirming", ErrorCode::PaymentDenied).await
+        }
+        Ok(_) => Ok(RideOutcome::Pending { ride_id: ride.id.clone() }),
+        Err(OperatorError::Denied(reason)) => {
+            let _cancelled = app.billing.cancel(operator, id).await;
+            fail(app, ride, "confirming", denial_code(&reason)).await
+        }
+        Err(error) => {
+            tracing::warn!(ride = %ride.id, %error, "confirm not settled; recovery will finish it");
+            Ok(RideOutcome::Pending { ride_id: ride.id.clone() })
+        }
+    }
+}
+
+/// Ticket numbers are random; on the rare collision the issue is tried again with a new one.
+const ISSUE_ATTEMPTS_MAX: usize = 4;
+
+/// Step 4: the ticket, the posted ledger and the final status in one transaction.
+pub(crate) async fn issue(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
+    let signer = crate::keys::signer(app).await?;
+    let transfer = ride_transfer(ride)?;
+    for attempt in 1..=ISSUE_ATTEMPTS_MAX {
+        let now_ms = app.now_ms();
+        let ticket = tickets::prepare_ticket(app, ride, now_ms, &signer)?;
+        let mut tx = app.store.begin().await?;
+        let moved = store::rides::transition(&mut tx, &ride.id, "confirming", "issued", Transition::default(), now_ms).await?;
+        if !moved {
+            break;
+        }
+        match store::tickets::insert(&mut tx, &ticket).await {
+            Err(error) if store::is_unique_violation(&error) && attempt < ISSUE_ATTEMPTS_MAX => continue,
+            other => other?,
+        }
+        store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.post()?), now_ms).await?;
+        tx.commit().await?;
+        app.waiters.settled(&ride.id);
+        break;
+    }
+    match settled_answer(app, &ride.id).await? {
+        Some(answer) => answer,
+        None => Ok(RideOutcome::Pending { ride_id: ride.id.clone() }),
+    }
+}
+
+/// Voids the reservation and records why; the passenger's answer is that code.
+pub(crate) async fn fail(app: &App, ride: &NewRide, from: &str, code: ErrorCode) -> Result<RideOutcome, ServiceError> {
+    let now_ms = app.now_ms();
+    let transfer = ride_transfer(ride)?;
+    let mut tx = app.store.begin().await?;
+    let change = Transition { operator_payment_id: None, failure_code: Some(code.code()) };
+    if store::rides::transition(&mut tx, &ride.id, from, "failed", change, now_ms).await? {
+        store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.void()?), now_ms).await?;
+        tx.commit().await?;
+        app.waiters.settled(&ride.id);
+        return Err(code.into());
+    }
+    drop(tx);
+    match settled_answer(app, &ride.id).await? {
+        Some(answer) => answer,
+        None => Ok(RideOutcome::Pending { ride_id: ride.id.clone() }),
+    }
+}
+
+async fn move_ride(app: &App, id: &str, from: &str, to: &str, change: Transition<'_>, now_ms: i64) -> Result<bool, ServiceError> {
+    let mut tx = app.store.begin().await?;
+    let moved = store::rides::transition(&mut tx, id, from, to, change, now_ms).await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+fn refusal_code(error: &OperatorError) -> ErrorCode {
+    match error {
+        OperatorError::Denied(reason) => denial_code(reason),
+        OperatorError::UnknownOperator(_) => ErrorCode::OperatorNotServed,
+        _ => ErrorCode::OperatorUnavailable,
+    }
+}
+
+pub(crate) fn denial_code(reason: &DenialReason) -> ErrorCode {
+    match reason {
+        DenialReason::CorporateNumber => ErrorCode::PaymentCorporateNumber,
+        DenialReason::UnpaidTrustPayment => ErrorCode::PaymentUnpaidTrust,
+        DenialReason::NeverToppedUp => ErrorCode::PaymentNeverToppedUp,
+        DenialReason::StartingBalanceOnly => ErrorCode::PaymentStartingBalance,
+        DenialReason::SimSwappedRecently => ErrorCode::PaymentSimSwapped,
+        DenialReason::InsufficientBalance => ErrorCode::PaymentInsufficientBalance,
+        DenialReason::Other(_) => ErrorCode::PaymentDenied,
+    }
+}
