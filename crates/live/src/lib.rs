@@ -1,1 +1,29 @@
-//! live
+//! Live buses: positions in from trackers (Wialon IPS over TCP) and feeds (GTFS-Realtime),
+//! live state laid over the static timetable (runs, progress, delay, run-ended events),
+//! a spatial index, automatic detection of the bus a passenger rides, our own GTFS-RT
+//! output, and a simulated city for benchmarks and the demo.
+//!
+//! The core (`geo`, `network`, `state`, `spatial`, `detect`, `simulate`) does no IO: time
+//! and randomness are passed in. The codecs (`wialon`, `gtfs_rt`) turn bytes into values;
+//! `session` is the only async code, generic over any byte stream, and owns no socket.
+//! `transit_adapter` turns the `transit` crate's parsed GTFS into our own small input
+//! types (the only place that knows `transit` or time zones). No SQL, no HTTP, no JSON here.
+
+pub mod detect;
+pub mod geo;
+pub mod gtfs_rt;
+pub mod ids;
+pub mod network;
+pub mod session;
+pub mod simulate;
+pub mod spatial;
+pub mod state;
+pub mod transit_adapter;
+pub mod wialon;
+
+pub use detect::{Detection, DetectionParams, Scored};
+pub use geo::LatLon;
+pub use ids::{RouteId, RunIdx, StopId, TimeMs, TrackerId, TripId, VehicleId};
+pub use network::{Network, NetworkError, NetworkInput, Run, RunInput, RunStopInput};
+pub use session::{AuthOutcome, Authenticator, SessionCounters, SessionEnd, run_session};
+pub use state::{Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState};

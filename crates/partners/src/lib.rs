@@ -1,1 +1,6 @@
-//! partners
+//! The outside partners SMSBUS talks to, each behind a trait of our own so the use cases never
+//! see a wire format: today the mobile operators (CAMARA Carrier Billing 0.5.0 and SIM Swap
+//! 2.1.0). Only this crate knows those protocols; it holds no simulator code, so what ships to
+//! production is exactly what the tests drive against the simulator in `simulators`.
+
+pub mod operator;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use live::detect::{Detection, DetectionParams};
 use live::geo::{LatLon, Xy};
-use live::gtfs_rt::{self, FeedEntity, FeedHeader, FeedMessage, GtfsPosition, TripDescriptor, VehicleDescriptor};
+use live::gtfs_rt;
 use live::network::{Network, NetworkInput, RunInput, RunStopInput};
 use live::session::{AuthOutcome, SessionCounters, run_session};
 use live::simulate::{CitySimulator, SimConfig, SplitMix64};
@@ -100,13 +100,24 @@ struct City {
     first_vehicle_id: u64,
 }
 
-fn load_city(path: &PathBuf, date: jiff::civil::Date, time: jiff::civil::Time, index: usize) -> anyhow::Result<City> {
+fn load_city(
+    path: &PathBuf,
+    date: jiff::civil::Date,
+    time: jiff::civil::Time,
+    index: usize,
+) -> anyhow::Result<City> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let feed = transit::gtfs::read_feed(std::io::Cursor::new(bytes)).with_context(|| format!("parsing {}", path.display()))?;
+    let feed = transit::gtfs::read_feed(std::io::Cursor::new(bytes))
+        .with_context(|| format!("parsing {}", path.display()))?;
     let zone = transit_adapter::feed_time_zone(&feed)?;
     let input = transit_adapter::network_input(&feed, date)?;
-    let network = Arc::new(Network::build(input).with_context(|| format!("building runs of {}", path.display()))?);
-    let now = date.to_datetime(time).to_zoned(zone).context("placing the benchmark time")?;
+    let network = Arc::new(
+        Network::build(input).with_context(|| format!("building runs of {}", path.display()))?,
+    );
+    let now = date
+        .to_datetime(time)
+        .to_zoned(zone)
+        .context("placing the benchmark time")?;
     Ok(City {
         network,
         now: TimeMs(now.timestamp().as_millisecond()),
@@ -114,9 +125,16 @@ fn load_city(path: &PathBuf, date: jiff::civil::Date, time: jiff::civil::Time, i
     })
 }
 
-fn parse_date_time(date: &str, time: &str) -> anyhow::Result<(jiff::civil::Date, jiff::civil::Time)> {
-    let date: jiff::civil::Date = date.parse().with_context(|| format!("--date {date:?} is not YYYY-MM-DD"))?;
-    let time: jiff::civil::Time = time.parse().with_context(|| format!("--time {time:?} is not HH:MM"))?;
+fn parse_date_time(
+    date: &str,
+    time: &str,
+) -> anyhow::Result<(jiff::civil::Date, jiff::civil::Time)> {
+    let date: jiff::civil::Date = date
+        .parse()
+        .with_context(|| format!("--date {date:?} is not YYYY-MM-DD"))?;
+    let time: jiff::civil::Time = time
+        .parse()
+        .with_context(|| format!("--time {time:?} is not HH:MM"))?;
     Ok((date, time))
 }
 
@@ -146,7 +164,11 @@ pub fn bench_detect(args: BenchDetectArgs) -> anyhow::Result<()> {
     let first_time = args.time.first().context("--time is required")?;
     let mut cities = Vec::new();
     for (index, path) in args.gtfs.iter().enumerate() {
-        let date = args.date.get(index).or(args.date.first()).context("--date is required")?;
+        let date = args
+            .date
+            .get(index)
+            .or(args.date.first())
+            .context("--date is required")?;
         let (date, time) = parse_date_time(date, first_time)?;
         cities.push(load_city(path, date, time, index)?);
     }
@@ -156,39 +178,79 @@ pub fn bench_detect(args: BenchDetectArgs) -> anyhow::Result<()> {
     let mut states = Vec::new();
     let mut vehicles = 0;
     for city in &cities {
-        let config = SimConfig { first_vehicle_id: city.first_vehicle_id, ..SimConfig::default() };
+        let config = SimConfig {
+            first_vehicle_id: city.first_vehicle_id,
+            ..SimConfig::default()
+        };
         let simulator = CitySimulator::new(&city.network, args.seed, config);
         let buses = buses_in_service(&simulator, city, &shifts_ms);
         vehicles += buses.len();
-        let state = simulate_tracks(&simulator, &city.network, &buses, city.now, ride_ms, &mut rng);
+        let state = simulate_tracks(
+            &simulator,
+            &city.network,
+            &buses,
+            city.now,
+            ride_ms,
+            &mut rng,
+        );
         // A passenger rides a bus that is on its way during the whole ride: nobody can tell
         // from GPS which of the buses parked at a terminus they sit in (detection rightly
         // answers "ambiguous" there), so buses still waiting at their first stop are skipped.
         let riders: Vec<Bus> = buses
             .iter()
             .copied()
-            .filter(|bus| simulator.true_position(bus.run, city.now.plus_ms(bus.shift_ms - ride_ms)).is_some_and(|start| start.along_m > DEPARTED_M))
+            .filter(|bus| {
+                simulator
+                    .true_position(bus.run, city.now.plus_ms(bus.shift_ms - ride_ms))
+                    .is_some_and(|start| start.along_m > DEPARTED_M)
+            })
             .collect();
-        println!("city: runs={} buses_in_service={} rideable={}", city.network.runs().len(), buses.len(), riders.len());
-        states.push(CityState { simulator, state, riders, now: city.now });
+        println!(
+            "city: runs={} buses_in_service={} rideable={}",
+            city.network.runs().len(),
+            buses.len(),
+            riders.len()
+        );
+        states.push(CityState {
+            simulator,
+            state,
+            riders,
+            now: city.now,
+        });
     }
     let total_riders: usize = states.iter().map(|s| s.riders.len()).sum();
     if total_riders == 0 {
         bail!("no bus is in service for the whole ride at that time");
     }
-    let params = DetectionParams { fix_sigma_m: args.noise_m.max(1.0), ..DetectionParams::default() };
+    let params = DetectionParams {
+        fix_sigma_m: args.noise_m.max(1.0),
+        ..DetectionParams::default()
+    };
     let mut outcome = Outcome::default();
     let mut durations = Vec::with_capacity(args.trials as usize);
     for _ in 0..args.trials {
-        let Some((city, bus)) = pick_rider(&states, rng.below(total_riders as u64) as usize) else { continue };
-        let fixes = passenger_fixes(&city.simulator, &city.state, bus, city.now, ride_ms, args.noise_m, &mut rng);
+        let Some((city, bus)) = pick_rider(&states, rng.below(total_riders as u64) as usize) else {
+            continue;
+        };
+        let fixes = passenger_fixes(
+            &city.simulator,
+            &city.state,
+            bus,
+            city.now,
+            ride_ms,
+            args.noise_m,
+            &mut rng,
+        );
         let started = Instant::now();
         let detection = city.state.detect(&fixes, &params);
         durations.push(started.elapsed());
         outcome.count(&detection, bus.vehicle);
     }
     durations.sort();
-    let p99 = durations.get(durations.len().saturating_mul(99) / 100).copied().unwrap_or_default();
+    let p99 = durations
+        .get(durations.len().saturating_mul(99) / 100)
+        .copied()
+        .unwrap_or_default();
     let trials = durations.len().max(1) as f64;
     println!(
         "detect: confident_pct={:.2} no_match_pct={:.2} mean_us={:.1}",
@@ -210,13 +272,16 @@ pub fn bench_detect(args: BenchDetectArgs) -> anyhow::Result<()> {
 /// Offsets of the extra `--time`s from the first: their buses are overlaid on the same
 /// streets at the same moment, a denser (harder) city than either hour alone.
 fn overlay_shifts_ms(times: &[String]) -> anyhow::Result<Vec<i64>> {
-    let parse = |text: &String| -> anyhow::Result<jiff::civil::Time> { text.parse().with_context(|| format!("--time {text:?} is not HH:MM")) };
+    let parse = |text: &String| -> anyhow::Result<jiff::civil::Time> {
+        text.parse()
+            .with_context(|| format!("--time {text:?} is not HH:MM"))
+    };
     let first = parse(times.first().context("--time is required")?)?;
     times
         .iter()
         .map(|text| {
             let time = parse(text)?;
-            Ok(i64::from(time.duration_since(first).as_secs() as i32) * 1000)
+            Ok(time.duration_since(first).as_millis() as i64)
         })
         .collect()
 }
@@ -225,19 +290,27 @@ fn buses_in_service(simulator: &CitySimulator<'_>, city: &City, shifts_ms: &[i64
     let mut buses = Vec::new();
     for (layer, shift_ms) in shifts_ms.iter().enumerate() {
         for run in simulator.in_service(city.now.plus_ms(*shift_ms)) {
-            let vehicle = VehicleId(simulator.vehicle_of(run).0 + layer as u64 * LAYER_VEHICLE_ID_STRIDE);
-            buses.push(Bus { run, shift_ms: *shift_ms, vehicle });
+            let vehicle =
+                VehicleId(simulator.vehicle_of(run).0 + layer as u64 * LAYER_VEHICLE_ID_STRIDE);
+            buses.push(Bus {
+                run,
+                shift_ms: *shift_ms,
+                vehicle,
+            });
         }
     }
     buses
 }
 
-fn pick_rider<'s, 'a>(states: &'s [CityState<'a>], mut pick: usize) -> Option<(&'s CityState<'a>, Bus)> {
+fn pick_rider<'s, 'a>(
+    states: &'s [CityState<'a>],
+    mut pick: usize,
+) -> Option<(&'s CityState<'a>, Bus)> {
     for city in states {
         if let Some(bus) = city.riders.get(pick) {
             return Some((city, *bus));
         }
-        pick -= city.riders.len();
+        pick = pick.saturating_sub(city.riders.len());
     }
     None
 }
@@ -287,8 +360,13 @@ fn simulate_tracks(
         let mut at = start.plus_ms(phase_ms);
         while at <= now {
             // An overlaid bus reports its run's position of another hour, under its own id.
-            let report = simulator.report(bus.run, at.plus_ms(bus.shift_ms), rng, bus.shift_ms == 0);
-            reports.extend(report.map(|position| Position { vehicle: bus.vehicle, at, ..position }));
+            let report =
+                simulator.report(bus.run, at.plus_ms(bus.shift_ms), rng, bus.shift_ms == 0);
+            reports.extend(report.map(|position| Position {
+                vehicle: bus.vehicle,
+                at,
+                ..position
+            }));
             at = at.plus_ms(REPORT_INTERVAL_S * 1000);
         }
     }
@@ -318,8 +396,15 @@ fn passenger_fixes(
         let jitter_ms = rng.below(1000) as i64;
         let fix_at = at.plus_ms(-jitter_ms).max(now.plus_ms(-ride_ms));
         if let Some(truth) = simulator.true_position(bus.run, fix_at.plus_ms(bus.shift_ms)) {
-            let noisy = Xy::new(truth.xy.x + noise_m * rng.gaussian(), truth.xy.y + noise_m * rng.gaussian());
-            fixes.push(Fix { at: fix_at, point: projection.unproject(noisy), accuracy_m: None });
+            let noisy = Xy::new(
+                truth.xy.x + noise_m * rng.gaussian(),
+                truth.xy.y + noise_m * rng.gaussian(),
+            );
+            fixes.push(Fix {
+                at: fix_at,
+                point: projection.unproject(noisy),
+                accuracy_m: None,
+            });
         }
         at = at.plus_ms(FIX_INTERVAL_S * 1000);
     }
@@ -339,7 +424,14 @@ pub async fn bench_ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
         (Some(_), _, _) => bail!("--gtfs needs --date and --time"),
         _ => synthetic_city()?,
     };
-    let simulator = CitySimulator::new(&city.network, args.seed, SimConfig { first_vehicle_id: city.first_vehicle_id, ..SimConfig::default() });
+    let simulator = CitySimulator::new(
+        &city.network,
+        args.seed,
+        SimConfig {
+            first_vehicle_id: city.first_vehicle_id,
+            ..SimConfig::default()
+        },
+    );
     let in_service = simulator.in_service(city.now);
     if in_service.is_empty() {
         bail!("no bus is in service at that time");
@@ -348,7 +440,10 @@ pub async fn bench_ingest(args: BenchIngestArgs) -> anyhow::Result<()> {
     println!("bench ingest wialon_tcp: positions_per_s={wialon_rate:.0}");
     let gtfs_rate = bench_gtfs_rt(&args, &city, &simulator, &in_service)?;
     println!("bench ingest gtfs_rt: positions_per_s={gtfs_rate:.0}");
-    println!("bench ingest: positions_per_s={:.0}", wialon_rate.min(gtfs_rate));
+    println!(
+        "bench ingest: positions_per_s={:.0}",
+        wialon_rate.min(gtfs_rate)
+    );
     Ok(())
 }
 
@@ -367,10 +462,17 @@ fn synthetic_city() -> anyhow::Result<City> {
         let points: Vec<Xy> = (0..STOPS)
             .map(|i| {
                 let along_m = STOP_SPACING_M * i as f64;
-                if route % 2 == 0 { Xy::new(along_m, offset_m) } else { Xy::new(offset_m, along_m) }
+                if route % 2 == 0 {
+                    Xy::new(along_m, offset_m)
+                } else {
+                    Xy::new(offset_m, along_m)
+                }
             })
             .collect();
-        for (direction, ordered) in [points.clone(), points.iter().rev().copied().collect()].into_iter().enumerate() {
+        for (direction, ordered) in [points.clone(), points.iter().rev().copied().collect()]
+            .into_iter()
+            .enumerate()
+        {
             for departure in 0..48 {
                 let start = day.plus_ms((6 * 3600 + departure * 300) * 1000);
                 let stops = ordered
@@ -378,7 +480,13 @@ fn synthetic_city() -> anyhow::Result<City> {
                     .enumerate()
                     .map(|(i, xy)| {
                         let at = start.plus_ms(STOP_INTERVAL_MS * i as i64);
-                        RunStopInput { stop_id: StopId::new(&format!("{route}-{i}")), name: String::new(), point: projection.unproject(*xy), arrival: at, departure: at }
+                        RunStopInput {
+                            stop_id: StopId::new(&format!("{route}-{i}")),
+                            name: String::new(),
+                            point: projection.unproject(*xy),
+                            arrival: at,
+                            departure: at,
+                        }
                     })
                     .collect();
                 runs.push(RunInput {
@@ -391,8 +499,15 @@ fn synthetic_city() -> anyhow::Result<City> {
             }
         }
     }
-    let network = Arc::new(Network::build(NetworkInput { shapes: Vec::new(), runs })?);
-    Ok(City { network, now: day.plus_ms(8 * 3_600_000), first_vehicle_id: CITY_VEHICLE_ID_STRIDE + 1 })
+    let network = Arc::new(Network::build(NetworkInput {
+        shapes: Vec::new(),
+        runs,
+    })?);
+    Ok(City {
+        network,
+        now: day.plus_ms(8 * 3_600_000),
+        first_vehicle_id: CITY_VEHICLE_ID_STRIDE + 1,
+    })
 }
 
 /// Wialon IPS over loopback TCP: every tracker logs in (v2.0) and sends its positions as
@@ -408,14 +523,28 @@ async fn bench_wialon(
     let mut scripts = Vec::with_capacity(args.connections);
     let mut trackers = HashMap::new();
     for connection in 0..args.connections {
-        let run = in_service.get(connection % in_service.len()).copied().unwrap_or(RunIdx(0));
+        let run = in_service
+            .get(connection % in_service.len())
+            .copied()
+            .unwrap_or(RunIdx(0));
         let tracker = format!("86{connection:013}");
         let vehicle = VehicleId(city.first_vehicle_id + 500_000 + connection as u64);
         trackers.insert(tracker.clone(), vehicle);
-        scripts.push((tracker, tracker_script(simulator, run, city.now, args.positions_per_tracker, &mut rng)));
+        scripts.push((
+            tracker,
+            tracker_script(
+                simulator,
+                run,
+                city.now,
+                args.positions_per_tracker,
+                &mut rng,
+            ),
+        ));
     }
     let expected: usize = scripts.iter().map(|(_, script)| script.1).sum();
-    let listener = TcpListener::bind("127.0.0.1:0").await.context("binding a loopback listener")?;
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding a loopback listener")?;
     let address = listener.local_addr()?;
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Position>(args.queue);
     let counters = Arc::new(SessionCounters::default());
@@ -424,13 +553,23 @@ async fn bench_wialon(
     let now = city.now;
     let acceptor = tokio::spawn(async move {
         loop {
-            let Ok((socket, _)) = listener.accept().await else { break };
-            let (sender, counters, trackers) = (sender.clone(), Arc::clone(&accept_counters), Arc::clone(&trackers));
+            let Ok((socket, _)) = listener.accept().await else {
+                break;
+            };
+            let (sender, counters, trackers) = (
+                sender.clone(),
+                Arc::clone(&accept_counters),
+                Arc::clone(&trackers),
+            );
             tokio::spawn(async move {
-                let authenticate = |tracker: &TrackerId, _: Option<&str>| match trackers.get(tracker.as_str()) {
-                    Some(vehicle) => AuthOutcome::Vehicle { vehicle: *vehicle, route: None },
-                    None => AuthOutcome::UnknownTracker,
-                };
+                let authenticate =
+                    |tracker: &TrackerId, _: Option<&str>| match trackers.get(tracker.as_str()) {
+                        Some(vehicle) => AuthOutcome::Vehicle {
+                            vehicle: *vehicle,
+                            route: None,
+                        },
+                        None => AuthOutcome::UnknownTracker,
+                    };
                 run_session(socket, &authenticate, &sender, &counters, || now).await
             });
         }
@@ -470,19 +609,24 @@ async fn bench_wialon(
 }
 
 /// A tracker's whole conversation after login, as bytes, and how many positions it holds.
-fn tracker_script(simulator: &CitySimulator<'_>, run: RunIdx, now: TimeMs, count: usize, rng: &mut SplitMix64) -> (Vec<u8>, usize) {
+fn tracker_script(
+    simulator: &CitySimulator<'_>,
+    run: RunIdx,
+    now: TimeMs,
+    count: usize,
+    rng: &mut SplitMix64,
+) -> (Vec<u8>, usize) {
     let mut text = String::new();
     let mut positions = 0;
     for second in 0..count {
         let at = now.plus_ms(second as i64 * 1000);
-        let Some(report) = simulator.report(run, at, rng, false) else { continue };
+        let Some(report) = simulator.report(run, at, rng, false) else {
+            continue;
+        };
         let fix = WialonFix {
-            at: Some(at),
-            point: Some(report.point),
-            speed_kmh: report.speed_mps.map(|mps| mps * 3.6),
-            course_deg: report.heading_deg,
             height_m: Some(20.0),
             satellites: Some(10),
+            ..WialonFix::from_position(&report)
         };
         text.push_str(&wialon::short_data_line(ProtocolVersion::V2_0, &fix));
         text.push_str("\r\n");
@@ -491,8 +635,14 @@ fn tracker_script(simulator: &CitySimulator<'_>, run: RunIdx, now: TimeMs, count
     (text.into_bytes(), positions)
 }
 
-async fn run_tracker(address: std::net::SocketAddr, tracker: String, script: Vec<u8>) -> anyhow::Result<()> {
-    let stream = TcpStream::connect(address).await.context("connecting a tracker")?;
+async fn run_tracker(
+    address: std::net::SocketAddr,
+    tracker: String,
+    script: Vec<u8>,
+) -> anyhow::Result<()> {
+    let stream = TcpStream::connect(address)
+        .await
+        .context("connecting a tracker")?;
     stream.set_nodelay(true)?;
     let (mut reader, mut writer) = stream.into_split();
     let login = wialon::login_line(ProtocolVersion::V2_0, &tracker, Some("pw")) + "\r\n";
@@ -511,7 +661,12 @@ async fn run_tracker(address: std::net::SocketAddr, tracker: String, script: Vec
             if read == 0 {
                 break;
             }
-            answers += buffer.get(..read).unwrap_or(&[]).iter().filter(|&&byte| byte == b'\n').count();
+            answers += buffer
+                .get(..read)
+                .unwrap_or(&[])
+                .iter()
+                .filter(|&&byte| byte == b'\n')
+                .count();
         }
         anyhow::Ok(())
     };
@@ -522,19 +677,29 @@ async fn run_tracker(address: std::net::SocketAddr, tracker: String, script: Vec
 
 /// GTFS-RT: snapshots of every vehicle every [`REPORT_INTERVAL_S`], encoded beforehand;
 /// timed: decode, map vehicles, apply. Returns positions applied per second.
-fn bench_gtfs_rt(args: &BenchIngestArgs, city: &City, simulator: &CitySimulator<'_>, in_service: &[RunIdx]) -> anyhow::Result<f64> {
+fn bench_gtfs_rt(
+    args: &BenchIngestArgs,
+    city: &City,
+    simulator: &CitySimulator<'_>,
+    in_service: &[RunIdx],
+) -> anyhow::Result<f64> {
     let mut rng = SplitMix64::new(args.seed ^ 0xFEED);
-    let runs: Vec<RunIdx> = in_service.iter().copied().cycle().take(args.feed_vehicles.min(in_service.len())).collect();
+    let runs: Vec<RunIdx> = in_service
+        .iter()
+        .copied()
+        .cycle()
+        .take(args.feed_vehicles.min(in_service.len()))
+        .collect();
     let mut feeds = Vec::with_capacity(args.feeds);
     for snapshot in 0..args.feeds {
         let at = city.now.plus_ms(snapshot as i64 * REPORT_INTERVAL_S * 1000);
-        let entity = runs
+        let positions: Vec<Position> = runs
             .iter()
             .filter_map(|run| simulator.report(*run, at, &mut rng, true))
-            .map(|position| feed_entity(&position))
             .collect();
-        let header = FeedHeader { gtfs_realtime_version: "2.0".into(), incrementality: None, timestamp: u64::try_from(at.unix_s()).ok() };
-        feeds.push(gtfs_rt::encode_feed(&FeedMessage { header, entity }));
+        feeds.push(gtfs_rt::encode_feed(&gtfs_rt::feed_from_positions(
+            &positions, at,
+        )));
     }
     let mut state = LiveState::new(Arc::clone(&city.network), LiveConfig::default());
     let mut directory = gtfs_rt::VehicleDirectory::starting_at(city.first_vehicle_id);
@@ -545,34 +710,20 @@ fn bench_gtfs_rt(args: &BenchIngestArgs, city: &City, simulator: &CitySimulator<
     for (snapshot, bytes) in feeds.iter().enumerate() {
         let feed = gtfs_rt::decode_feed(bytes)?;
         positions.clear();
-        gtfs_rt::positions_from_feed(&feed, |key| Some(directory.get_or_insert(key)), &mut positions);
+        gtfs_rt::positions_from_feed(
+            &feed,
+            |key| Some(directory.get_or_insert(key)),
+            &mut positions,
+        );
         let at = city.now.plus_ms(snapshot as i64 * REPORT_INTERVAL_S * 1000);
         applied += state.apply_batch(&positions, at, &mut events).applied;
     }
     let elapsed = started.elapsed();
-    println!("gtfs_rt: feeds={} vehicles={} positions={applied} elapsed_s={:.3}", feeds.len(), runs.len(), elapsed.as_secs_f64());
+    println!(
+        "gtfs_rt: feeds={} vehicles={} positions={applied} elapsed_s={:.3}",
+        feeds.len(),
+        runs.len(),
+        elapsed.as_secs_f64()
+    );
     Ok(applied as f64 / elapsed.as_secs_f64().max(1e-9))
-}
-
-fn feed_entity(position: &Position) -> FeedEntity {
-    FeedEntity {
-        id: position.vehicle.0.to_string(),
-        is_deleted: None,
-        trip_update: None,
-        vehicle: Some(gtfs_rt::VehiclePosition {
-            trip: position.trip.as_ref().map(|trip| TripDescriptor { trip_id: Some(trip.as_str().to_owned()), ..TripDescriptor::default() }),
-            position: Some(GtfsPosition {
-                latitude: position.point.lat as f32,
-                longitude: position.point.lon as f32,
-                bearing: position.heading_deg.map(|h| h as f32),
-                odometer: None,
-                speed: position.speed_mps.map(|s| s as f32),
-            }),
-            current_stop_sequence: None,
-            current_status: None,
-            timestamp: u64::try_from(position.at.unix_s()).ok(),
-            stop_id: None,
-            vehicle: Some(VehicleDescriptor { id: Some(position.vehicle.0.to_string()), label: None, license_plate: None }),
-        }),
-    }
 }

@@ -1,7 +1,128 @@
 //! The `smsbus` binary: the only place that reads the environment and wires the crates together.
 
+mod bench_ride;
+mod demo;
 mod live_cli;
 mod planner_cli;
 mod ticket_cli;
+mod wiring;
 
-fn main() {}
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "smsbus", version, about = "Bus fares from the phone balance, signed e-tickets, live buses and journeys")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server against real partners (operator endpoints from --operator).
+    Serve(wiring::ServeArgs),
+    /// The whole system on this machine: server, simulated operators, seeded catalogue.
+    Demo(demo::DemoArgs),
+    /// Send an SMS to the short number 2505 of a running server and print the reply.
+    Sms(demo::SmsArgs),
+    /// Check a ticket token offline against a published key list.
+    Verify(ticket_cli::VerifyArgs),
+    /// Ticket signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Load a catalogue file (cities, routes, vehicles, fares, operator prefixes) into the store.
+    Catalogue {
+        #[command(subcommand)]
+        command: CatalogueCommand,
+    },
+    /// Earliest arrivals for stop-to-stop queries read from stdin.
+    PlanBatch(planner_cli::PlanBatchArgs),
+    /// Benchmarks that print their figures.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Start a new signing key now; older keys stay published until their tickets end.
+    Rotate {
+        #[arg(long, default_value = wiring::DEFAULT_DB)]
+        db: String,
+    },
+    /// Print the published key list as JSON.
+    List {
+        #[arg(long, default_value = wiring::DEFAULT_DB)]
+        db: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CatalogueCommand {
+    Load {
+        file: std::path::PathBuf,
+        #[arg(long, default_value = wiring::DEFAULT_DB)]
+        db: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Rides end to end over HTTP with the operator simulator.
+    Ride(bench_ride::BenchRideArgs),
+    /// Ticket verification, single and batched.
+    Verify(ticket_cli::BenchVerifyArgs),
+    /// Journey planner queries.
+    Planner(planner_cli::BenchPlannerArgs),
+    /// Automatic bus detection on a simulated city.
+    Detect(live_cli::BenchDetectArgs),
+    /// Position ingestion over Wialon IPS and GTFS-Realtime.
+    Ingest(live_cli::BenchIngestArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    wiring::init_logs();
+    let result = match cli.command {
+        Command::PlanBatch(args) => planner_cli::plan_batch(args),
+        Command::Verify(args) => ticket_cli::verify(args),
+        Command::Bench { command: BenchCommand::Verify(args) } => ticket_cli::bench_verify(args),
+        Command::Bench { command: BenchCommand::Planner(args) } => planner_cli::bench_planner(args),
+        Command::Bench { command: BenchCommand::Detect(args) } => live_cli::bench_detect(args),
+        command => async_main(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("smsbus: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn async_main(command: Command) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match command {
+            Command::Serve(args) => wiring::serve(args).await,
+            Command::Demo(args) => demo::run(args).await,
+            Command::Sms(args) => demo::sms(args).await,
+            Command::Keys { command: KeysCommand::Rotate { db } } => wiring::rotate_keys(&db).await,
+            Command::Keys { command: KeysCommand::List { db } } => wiring::list_keys(&db).await,
+            Command::Catalogue { command: CatalogueCommand::Load { file, db } } => wiring::load_catalogue(&file, &db).await,
+            Command::Bench { command: BenchCommand::Ride(args) } => bench_ride::run(args).await,
+            Command::Bench { command: BenchCommand::Ingest(args) } => live_cli::bench_ingest(args).await,
+            Command::PlanBatch(_) | Command::Verify(_) | Command::Bench { .. } => Ok(()),
+        }
+    })
+}
+
+/// Parses `127.0.0.1:8080`.
+pub(crate) fn parse_addr(text: &str) -> anyhow::Result<SocketAddr> {
+    text.parse().map_err(|e| anyhow::anyhow!("`{text}` is not an address like 127.0.0.1:8080: {e}"))
+}

@@ -81,7 +81,11 @@ fn load(gtfs: &PathBuf, date: jiff::civil::Date, walk_m: f64) -> anyhow::Result<
     let started = Instant::now();
     let timetable = Timetable::build(Arc::new(feed), date, options)
         .with_context(|| format!("building the timetable of {date}"))?;
-    Ok(Loaded { planner: Planner::new(Arc::new(timetable)), parse, build: started.elapsed() })
+    Ok(Loaded {
+        planner: Planner::new(Arc::new(timetable)),
+        parse,
+        build: started.elapsed(),
+    })
 }
 
 /// Runs `plan-batch`.
@@ -104,11 +108,17 @@ pub fn plan_batch(args: PlanBatchArgs) -> anyhow::Result<()> {
         }
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         let [from_id, to_id, departure_text] = fields.as_slice() else {
-            eprintln!("plan-batch: line {line_number}: expected from_stop_id,to_stop_id,departure, got {line:?}");
+            eprintln!(
+                "plan-batch: line {line_number}: expected from_stop_id,to_stop_id,departure, got {line:?}"
+            );
             writeln!(out, "{line},,")?;
             continue;
         };
-        let query = (feed.stop_idx(from_id), feed.stop_idx(to_id), ServiceTime::parse(departure_text));
+        let query = (
+            feed.stop_idx(from_id),
+            feed.stop_idx(to_id),
+            ServiceTime::parse(departure_text),
+        );
         let (Some(from), Some(to), Ok(departure)) = query else {
             let reason = match query {
                 (None, _, _) => format!("unknown stop id {from_id:?}"),
@@ -120,10 +130,16 @@ pub fn plan_batch(args: PlanBatchArgs) -> anyhow::Result<()> {
             continue;
         };
         let started = Instant::now();
-        let answer = loaded.planner.earliest_arrival(from, to, departure, args.max_transfers);
+        let answer = loaded
+            .planner
+            .earliest_arrival(from, to, departure, args.max_transfers);
         times.push(started.elapsed());
         match answer {
-            Some(a) => writeln!(out, "{from_id},{to_id},{departure_text},{},{}", a.arrival, a.transfers)?,
+            Some(a) => writeln!(
+                out,
+                "{from_id},{to_id},{departure_text},{},{}",
+                a.arrival, a.transfers
+            )?,
             None => writeln!(out, "{from_id},{to_id},{departure_text},,")?,
         }
     }
@@ -135,7 +151,10 @@ pub fn plan_batch(args: PlanBatchArgs) -> anyhow::Result<()> {
         feed.stops.len(),
         loaded.planner.timetable().run_count()
     );
-    eprintln!("plan-batch: {}", summary(&mut times, loaded.parse + loaded.build));
+    eprintln!(
+        "plan-batch: {}",
+        summary(&mut times, loaded.parse + loaded.build)
+    );
     Ok(())
 }
 
@@ -145,14 +164,19 @@ pub fn bench_planner(args: BenchPlannerArgs) -> anyhow::Result<()> {
     let timetable = loaded.planner.timetable().clone();
     let pairs = transit::sampling::random_stop_pairs(&timetable, args.queries, args.seed);
     if pairs.is_empty() {
-        bail!("the timetable of {} has fewer than two served stops", args.date);
+        bail!(
+            "the timetable of {} has fewer than two served stops",
+            args.date
+        );
     }
     let departure = ServiceTime::from_hms(8, 0, 0).context("08:00")?;
     let mut times = Vec::with_capacity(pairs.len());
     let mut reached = 0;
     for &(from, to) in &pairs {
         let started = Instant::now();
-        let answer = loaded.planner.earliest_arrival(from, to, departure, args.max_transfers);
+        let answer = loaded
+            .planner
+            .earliest_arrival(from, to, departure, args.max_transfers);
         times.push(started.elapsed());
         reached += usize::from(answer.is_some());
     }
@@ -165,7 +189,10 @@ pub fn bench_planner(args: BenchPlannerArgs) -> anyhow::Result<()> {
         ms(loaded.build),
         pairs.len()
     );
-    println!("bench planner: {}", summary(&mut times, loaded.parse + loaded.build));
+    println!(
+        "bench planner: {}",
+        summary(&mut times, loaded.parse + loaded.build)
+    );
     Ok(())
 }
 
@@ -177,7 +204,11 @@ fn ms(d: Duration) -> f64 {
 fn summary(times: &mut [Duration], build: Duration) -> String {
     times.sort_unstable();
     let count = times.len();
-    let mean = if count == 0 { 0.0 } else { ms(times.iter().sum()) / count as f64 };
+    let mean = if count == 0 {
+        0.0
+    } else {
+        ms(times.iter().sum()) / count as f64
+    };
     let percentile = |p: usize| {
         let rank = (count * p / 100).min(count.saturating_sub(1));
         times.get(rank).copied().map_or(0.0, ms)

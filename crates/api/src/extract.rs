@@ -1,0 +1,88 @@
+//! Extractors that turn a request into domain values or a problem+json refusal: the caller's
+//! language, JSON bodies (a malformed one is a 400 with the parser's words, never text/plain),
+//! the idempotency key and bearer tokens.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use domain::{ErrorCode, Language};
+use serde::de::DeserializeOwned;
+
+use crate::problem::Problem;
+
+/// The language to answer in: `?lang=`, else `Accept-Language`, else Russian.
+pub(crate) struct Lang(pub Language);
+
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Lang, Problem> {
+        Ok(Lang(language_of(parts)))
+    }
+}
+
+pub(crate) fn language_of(parts: &Parts) -> Language {
+    let from_query = parts
+        .uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("lang=")))
+        .and_then(Language::from_code);
+    let from_header = || {
+        parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Language::from_accept_language)
+    };
+    from_query.or_else(from_header).unwrap_or_default()
+}
+
+/// A JSON body; any failure to read it is a problem+json 400 (or 413 when too large).
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &S) -> Result<ApiJson<T>, Problem> {
+        let (parts, body) = request.into_parts();
+        let language = language_of(&parts);
+        let request = Request::from_parts(parts, body);
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let code = if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ErrorCode::BodyTooLarge
+                } else {
+                    ErrorCode::BadRequest
+                };
+                Err(Problem::new(code, language).detail(rejection.body_text()))
+            }
+        }
+    }
+}
+
+/// The `Idempotency-Key` header, required on every request that moves money.
+pub(crate) struct IdempotencyKeyHeader(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<IdempotencyKeyHeader, Problem> {
+        match parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+            Some(key) if !key.trim().is_empty() => Ok(IdempotencyKeyHeader(key.trim().to_owned())),
+            _ => Err(Problem::new(ErrorCode::IdempotencyKeyMissing, language_of(parts))),
+        }
+    }
+}
+
+/// Checks `Authorization: Bearer <token>` against the expected token in constant time.
+pub(crate) fn require_bearer(parts_headers: &axum::http::HeaderMap, expected: &str, language: Language) -> Result<(), Problem> {
+    let given = parts_headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let same_length = given.len() == expected.len();
+    let differences = given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    if same_length && differences == 0 && !expected.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::new(ErrorCode::Unauthorized, language))
+    }
+}

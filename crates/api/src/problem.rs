@@ -1,0 +1,75 @@
+//! Errors as `application/problem+json` (RFC 9457) with our stable `code` and the message in
+//! the caller's language. A passenger's mistake is a 4xx; only our own faults are 5xx.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::{ErrorCode, Language};
+use serde::Serialize;
+use service::ServiceError;
+
+use crate::extract::Lang;
+
+#[derive(Debug)]
+pub struct Problem {
+    pub code: ErrorCode,
+    pub language: Language,
+    /// Extra detail for developers (which field, which limit); never a secret.
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    r#type: String,
+    title: &'a str,
+    status: u16,
+    code: &'a str,
+    message: &'a str,
+    language: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+}
+
+impl Problem {
+    pub fn new(code: ErrorCode, language: Language) -> Problem {
+        Problem { code, language, detail: None }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Problem {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn from_service(error: ServiceError, language: Language) -> Problem {
+        if error.code == ErrorCode::Internal {
+            tracing::error!(detail = %error.detail, "internal error");
+            return Problem::new(ErrorCode::Internal, language);
+        }
+        let detail = (!error.detail.is_empty()).then_some(error.detail);
+        Problem { code: error.code, language, detail }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = Body {
+            r#type: format!("https://smsbus.kz/problems/{}", self.code.code().to_ascii_lowercase().replace('_', "-")),
+            title: self.code.message(Language::En),
+            status: status.as_u16(),
+            code: self.code.code(),
+            message: self.code.message(self.language),
+            language: self.language.code(),
+            detail: self.detail.as_deref(),
+        };
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        let mut response = (status, json).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}
+
+pub(crate) async fn not_found(Lang(language): Lang) -> Problem {
+    Problem::new(ErrorCode::NotFound, language)
+}
+
+pub(crate) type ApiResult<T> = Result<T, Problem>;

@@ -1,0 +1,95 @@
+//! The system operator's endpoints: the catalogue, key rotation, the ledger and recovery.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::Serialize;
+
+use super::wire::Money;
+use crate::extract::{Lang, require_bearer};
+use crate::keys_wire::{KeyListDto, to_dto};
+use crate::problem::{ApiResult, Problem};
+
+#[derive(Serialize)]
+pub(crate) struct CatalogueSummary {
+    cities: usize,
+    routes: usize,
+    vehicles: usize,
+    fare_rules: usize,
+    operator_prefixes: usize,
+}
+
+/// Upserts a catalogue file (the same JSON as `smsbus catalogue load`).
+pub(crate) async fn put_catalogue(
+    State(state): State<crate::State>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+    body: String,
+) -> ApiResult<Json<CatalogueSummary>> {
+    require_bearer(&headers, &state.settings.access.admin_token, language)?;
+    let summary = service::catalogue::apply_file(&state.app, &body).await.map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(CatalogueSummary {
+        cities: summary.cities,
+        routes: summary.routes,
+        vehicles: summary.vehicles,
+        fare_rules: summary.fare_rules,
+        operator_prefixes: summary.prefixes,
+    }))
+}
+
+pub(crate) async fn rotate_keys(State(state): State<crate::State>, headers: HeaderMap, Lang(language): Lang) -> ApiResult<Json<KeyListDto>> {
+    require_bearer(&headers, &state.settings.access.admin_token, language)?;
+    let new = service::keys::rotate(&state.app).await.map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(to_dto([&new])))
+}
+
+#[derive(Serialize)]
+pub(crate) struct Ledger {
+    balanced: bool,
+    totals: Vec<Total>,
+    accounts: Vec<Balance>,
+}
+
+#[derive(Serialize)]
+struct Total {
+    layer: String,
+    sum: Money,
+}
+
+#[derive(Serialize)]
+struct Balance {
+    account: String,
+    layer: String,
+    balance: Money,
+}
+
+pub(crate) async fn ledger(State(state): State<crate::State>, headers: HeaderMap, Lang(language): Lang) -> ApiResult<Json<Ledger>> {
+    require_bearer(&headers, &state.settings.access.admin_token, language)?;
+    let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
+    let mut conn = state.app.store.reader().await.map_err(internal)?;
+    let totals = store::ledger::totals_by_layer(&mut conn).await.map_err(internal)?;
+    let accounts = store::ledger::balances(&mut conn).await.map_err(internal)?;
+    Ok(Json(Ledger {
+        balanced: totals.iter().all(|(_, sum)| *sum == 0),
+        totals: totals.into_iter().map(|(layer, sum)| Total { layer, sum: Money::of(domain::Tenge::from_tiyn(sum)) }).collect(),
+        accounts: accounts
+            .into_iter()
+            .map(|e| Balance { account: e.account, layer: e.layer, balance: Money::of(domain::Tenge::from_tiyn(e.amount_tiyn)) })
+            .collect(),
+    }))
+}
+
+#[derive(Serialize)]
+pub(crate) struct Recovery {
+    examined: usize,
+    issued: usize,
+    failed: usize,
+    still_open: usize,
+}
+
+/// Settles every ride in doubt now, whatever its age.
+pub(crate) async fn run_recovery(State(state): State<crate::State>, headers: HeaderMap, Lang(language): Lang) -> ApiResult<Json<Recovery>> {
+    require_bearer(&headers, &state.settings.access.admin_token, language)?;
+    let report = service::recovery::settle_unsettled(&state.app, 0).await.map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(Recovery { examined: report.examined, issued: report.issued, failed: report.failed, still_open: report.still_open }))
+}

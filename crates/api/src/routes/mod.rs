@@ -1,0 +1,38 @@
+//! The routes, one module per audience.
+
+mod admin;
+mod catalogue;
+mod inspections;
+mod rides;
+mod sms;
+pub(crate) mod wire;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+use crate::State;
+
+pub(crate) fn all() -> Router<State> {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/metrics", get(crate::metrics::render))
+        .route("/openapi.json", get(crate::openapi::document))
+        .route("/v1/cities", get(catalogue::cities))
+        .route("/v1/keys", get(catalogue::keys))
+        .route("/v1/rides", post(rides::buy))
+        .route("/v1/rides/{ride_id}", get(rides::status))
+        .route("/v1/tickets/valid", get(rides::valid_tickets))
+        .route("/v1/tickets/history", get(rides::history))
+        .route("/t/{link_code}", get(crate::ticket_page::page))
+        .route("/v1/inspections", post(inspections::inspect))
+        .route("/v1/sms/incoming", post(sms::incoming))
+        .route("/v1/sms/outbox", get(sms::outbox))
+        .route("/v1/sms/outbox/{id}/sent", post(sms::sent))
+        .route(
+            "/v1/admin/catalogue",
+            put(admin::put_catalogue).layer(axum::extract::DefaultBodyLimit::max(crate::CATALOGUE_BODY_BYTES_MAX)),
+        )
+        .route("/v1/admin/keys/rotate", post(admin::rotate_keys))
+        .route("/v1/admin/ledger", get(admin::ledger))
+        .route("/v1/admin/recovery", post(admin::run_recovery))
+}

@@ -1,0 +1,141 @@
+//! The passenger's rides: pay a ride by transport code or plate, follow a pending one, list
+//! valid tickets and trip history.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domain::catalogue::Zone;
+use domain::phone::PhoneError;
+use domain::sms::VehicleRef;
+use domain::{ErrorCode, Language, PhoneNumber, PlateNumber, TransportCode};
+use serde::{Deserialize, Serialize};
+use service::rides::{Channel, IdempotencyKey, RideOutcome, RideRequest, buy_ticket, settled_answer};
+use service::tickets::{HistoryCursor, history as history_page, valid_tickets as valid};
+
+use super::wire::Ticket;
+use crate::extract::{ApiJson, IdempotencyKeyHeader, Lang};
+use crate::problem::{ApiResult, Problem};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BuyBody {
+    phone: String,
+    #[serde(default)]
+    transport_code: Option<String>,
+    #[serde(default)]
+    plate: Option<String>,
+    #[serde(default)]
+    zone: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Pending {
+    ride_id: String,
+    status: &'static str,
+    code: &'static str,
+    message: &'static str,
+}
+
+pub(crate) fn phone(text: &str, language: Language) -> Result<PhoneNumber, Problem> {
+    PhoneNumber::parse(text).map_err(|e| match e {
+        PhoneError::OtherCountry => Problem::new(ErrorCode::PhoneForeign, language),
+        PhoneError::Malformed => Problem::new(ErrorCode::PhoneMalformed, language),
+    })
+}
+
+pub(crate) async fn buy(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
+    ApiJson(body): ApiJson<BuyBody>,
+) -> ApiResult<Response> {
+    let phone = phone(&body.phone, language)?;
+    let vehicle = match (body.transport_code.as_deref(), body.plate.as_deref()) {
+        (Some(code), None) => VehicleRef::Code(
+            TransportCode::parse(code).map_err(|e| Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string()))?,
+        ),
+        (None, Some(plate)) => VehicleRef::Plate(
+            PlateNumber::parse(plate).map_err(|e| Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string()))?,
+        ),
+        _ => return Err(Problem::new(ErrorCode::BadRequest, language).detail("give exactly one of transport_code and plate")),
+    };
+    let zone = body
+        .zone
+        .map(Zone::new)
+        .transpose()
+        .map_err(|e| Problem::new(ErrorCode::BadRequest, language).detail(e.to_string()))?;
+    let idempotency = IdempotencyKey::new(format!("api:{}", phone.as_e164()), &key).map_err(|e| Problem::from_service(e, language))?;
+    let request = RideRequest { phone, vehicle, zone, channel: Channel::Api, idempotency, language };
+    let outcome = buy_ticket(&state.app, request).await.map_err(|e| Problem::from_service(e, language))?;
+    Ok(outcome_response(&state, outcome, language))
+}
+
+fn outcome_response(state: &crate::State, outcome: RideOutcome, language: Language) -> Response {
+    match outcome {
+        RideOutcome::Issued(ticket) => (StatusCode::CREATED, Json(Ticket::of(&ticket, state.app.now_ms()))).into_response(),
+        RideOutcome::Pending { ride_id } => {
+            let body = Pending {
+                ride_id,
+                status: "pending",
+                code: ErrorCode::PaymentPending.code(),
+                message: ErrorCode::PaymentPending.message(language),
+            };
+            (StatusCode::ACCEPTED, Json(body)).into_response()
+        }
+    }
+}
+
+pub(crate) async fn status(State(state): State<crate::State>, Lang(language): Lang, Path(ride_id): Path<String>) -> ApiResult<Response> {
+    let valid_id = ride_id.len() == 28 && ride_id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !valid_id {
+        return Err(Problem::new(ErrorCode::NotFound, language));
+    }
+    match settled_answer(&state.app, &ride_id).await.map_err(|e| Problem::from_service(e, language))? {
+        Some(Ok(outcome)) => Ok(outcome_response(&state, outcome, language)),
+        Some(Err(refused)) => Err(Problem::from_service(refused, language)),
+        None => Ok(outcome_response(&state, RideOutcome::Pending { ride_id }, language)),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PhoneQuery {
+    phone: String,
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct TicketList {
+    tickets: Vec<Ticket>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+pub(crate) async fn valid_tickets(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Query(query): Query<PhoneQuery>,
+) -> ApiResult<Json<impl Serialize>> {
+    let phone = phone(&query.phone, language)?;
+    let tickets = valid(&state.app, &phone).await.map_err(|e| Problem::from_service(e, language))?;
+    let now_ms = state.app.now_ms();
+    Ok(Json(TicketList { tickets: tickets.iter().map(|t| Ticket::of(t, now_ms)).collect(), next_cursor: None }))
+}
+
+pub(crate) async fn history(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Query(query): Query<PhoneQuery>,
+) -> ApiResult<Json<impl Serialize>> {
+    let phone = phone(&query.phone, language)?;
+    let cursor = query.cursor.as_deref().map(HistoryCursor::parse).transpose().map_err(|e| Problem::from_service(e, language))?;
+    let page = history_page(&state.app, &phone, cursor, query.limit.unwrap_or(20)).await.map_err(|e| Problem::from_service(e, language))?;
+    let now_ms = state.app.now_ms();
+    Ok(Json(TicketList {
+        tickets: page.tickets.iter().map(|t| Ticket::of(t, now_ms)).collect(),
+        next_cursor: page.next.map(|c| c.render()),
+    }))
+}

@@ -1,0 +1,75 @@
+//! The SMS gateway's side: incoming messages to 2505 in, replies out, and the outbox of
+//! messages produced later (a pending payment settled by recovery).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use service::sms::{IncomingSms, handle_sms};
+
+use crate::extract::{ApiJson, Lang, require_bearer};
+use crate::problem::{ApiResult, Problem};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct IncomingBody {
+    /// The SMSC (operator) that delivered the message.
+    smsc: String,
+    message_id: String,
+    sender: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Reply {
+    to: String,
+    text: String,
+    duplicate: bool,
+}
+
+pub(crate) async fn incoming(
+    State(state): State<crate::State>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+    ApiJson(body): ApiJson<IncomingBody>,
+) -> ApiResult<Json<Reply>> {
+    require_bearer(&headers, &state.settings.access.sms_gateway_token, language)?;
+    let sms = IncomingSms { smsc: body.smsc, message_id: body.message_id, sender: body.sender, text: body.text };
+    let reply = handle_sms(&state.app, sms).await.map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(Reply { to: reply.to, text: reply.text, duplicate: reply.duplicate }))
+}
+
+#[derive(Serialize)]
+pub(crate) struct Outbox {
+    messages: Vec<OutboxMessage>,
+}
+
+#[derive(Serialize)]
+struct OutboxMessage {
+    id: i64,
+    to: String,
+    text: String,
+}
+
+/// Messages waiting to be sent, oldest first; the gateway marks each sent.
+pub(crate) async fn outbox(State(state): State<crate::State>, headers: HeaderMap, Lang(language): Lang) -> ApiResult<Json<Outbox>> {
+    require_bearer(&headers, &state.settings.access.sms_gateway_token, language)?;
+    let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
+    let mut conn = state.app.store.reader().await.map_err(internal)?;
+    let rows = store::sms::pending_outbox(&mut conn, 100).await.map_err(internal)?;
+    Ok(Json(Outbox { messages: rows.into_iter().map(|r| OutboxMessage { id: r.id, to: r.phone, text: r.body }).collect() }))
+}
+
+pub(crate) async fn sent(
+    State(state): State<crate::State>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+    Path(id): Path<i64>,
+) -> ApiResult<axum::http::StatusCode> {
+    require_bearer(&headers, &state.settings.access.sms_gateway_token, language)?;
+    let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
+    let mut tx = state.app.store.begin().await.map_err(internal)?;
+    store::sms::mark_sent(&mut tx, id, state.app.now_ms()).await.map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,481 @@
+//! [`CamaraClient`]: the CAMARA Carrier Billing 0.5.0 and SIM Swap 2.1.0 client, one
+//! keep-alive connection pool shared by every operator, each reached at its own base URL with
+//! its own bearer token.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use domain::{OperatorId, PhoneNumber};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+
+use super::reply::{Call, error_reply, transport_failure};
+use super::wire::{self, PaymentIn};
+use super::{
+    BoxFuture, CarrierBilling, DenialReason, OperatorError, OperatorPaymentId, Payment,
+    PaymentRequest, PaymentStatus, SimSwap,
+};
+
+/// Default limit on one whole request to an operator, from sending to the last byte of the reply.
+pub const TIMEOUT_MS: u64 = 5_000;
+/// Limit on opening a connection; never more than the request timeout.
+pub const CONNECT_TIMEOUT_MS: u64 = 2_000;
+/// Idle keep-alive connections are closed after this.
+pub const POOL_IDLE_TIMEOUT_MS: u64 = 60_000;
+/// Largest reply we read; a longer one is a protocol error.
+pub const RESPONSE_BODY_BYTES_MAX: usize = 1024 * 1024;
+/// `find_by_correlator` searches payments created this long before and after the given time.
+pub const FIND_WINDOW_S: i64 = 180;
+/// Page size of `find_by_correlator`'s listing.
+pub const FIND_PER_PAGE: u32 = 100;
+/// `find_by_correlator` gives up after this many pages.
+pub const FIND_PAGES_MAX: u32 = 100;
+/// CAMARA SIM Swap's bounds on `maxAge`.
+pub const SIM_SWAP_MAX_AGE_HOURS_MIN: u32 = 1;
+pub const SIM_SWAP_MAX_AGE_HOURS_MAX: u32 = 2400;
+
+const CARRIER_BILLING_PATH: [&str; 2] = ["carrier-billing", "v0.5"];
+const SIM_SWAP_PATH: [&str; 2] = ["sim-swap", "v2"];
+const X_CORRELATOR: &str = "x-correlator";
+
+/// Where one operator's CAMARA APIs live and how we authenticate there.
+#[derive(Clone)]
+pub struct OperatorEndpoint {
+    /// API root, e.g. `http://127.0.0.1:9000/beeline`; the client appends
+    /// `/carrier-billing/v0.5/…` and `/sim-swap/v2/…`.
+    pub base_url: String,
+    pub access_token: String,
+}
+
+impl fmt::Debug for OperatorEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OperatorEndpoint")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Route {
+    base: Url,
+    authorization: HeaderValue,
+}
+
+/// The production client of every mobile operator.
+pub struct CamaraClient {
+    http: reqwest::Client,
+    routes: HashMap<OperatorId, Route>,
+    /// Makes each request's `x-correlator` unique within this process.
+    sequence: AtomicU64,
+    instance: u64,
+}
+
+impl fmt::Debug for CamaraClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let operators: Vec<_> = self
+            .routes
+            .iter()
+            .map(|(id, route)| (id.as_str(), route.base.as_str()))
+            .collect();
+        f.debug_struct("CamaraClient")
+            .field("operators", &operators)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reply we received in full.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl CamaraClient {
+    /// `timeout` limits each request as a whole (see [`TIMEOUT_MS`] for the usual value).
+    pub fn new(
+        endpoints: HashMap<OperatorId, OperatorEndpoint>,
+        timeout: Duration,
+    ) -> Result<Self, OperatorError> {
+        let mut routes = HashMap::with_capacity(endpoints.len());
+        for (operator, endpoint) in endpoints {
+            routes.insert(operator.clone(), route(&operator, &endpoint)?);
+        }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_millis(CONNECT_TIMEOUT_MS)))
+            .pool_idle_timeout(Duration::from_millis(POOL_IDLE_TIMEOUT_MS))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|error| {
+                OperatorError::Protocol(format!("cannot build the HTTP client: {error}"))
+            })?;
+        let mut seed = [0u8; 8];
+        getrandom::getrandom(&mut seed)
+            .map_err(|error| OperatorError::Protocol(format!("no randomness: {error}")))?;
+        Ok(CamaraClient {
+            http,
+            routes,
+            sequence: AtomicU64::new(0),
+            instance: u64::from_le_bytes(seed),
+        })
+    }
+
+    fn route(&self, operator: &OperatorId) -> Result<&Route, OperatorError> {
+        self.routes
+            .get(operator)
+            .ok_or_else(|| OperatorError::UnknownOperator(operator.clone()))
+    }
+
+    fn x_correlator(&self) -> String {
+        format!(
+            "{:016x}-{}",
+            self.instance,
+            self.sequence.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// Sends one request and reads the whole reply, or says what the failure means for `call`.
+    async fn send(
+        &self,
+        call: Call,
+        route: &Route,
+        method: Method,
+        url: Url,
+        body: Option<&(dyn ErasedBody + Sync)>,
+    ) -> Result<Reply, OperatorError> {
+        let correlator = self.x_correlator();
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .header(AUTHORIZATION, route.authorization.clone())
+            .header(X_CORRELATOR, &correlator);
+        if let Some(body) = body {
+            let bytes = body.to_json().map_err(OperatorError::Protocol)?;
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(bytes);
+        }
+        let outcome = async {
+            let mut response = request.send().await?;
+            let status = response.status();
+            let headers = std::mem::take(response.headers_mut());
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await? {
+                if body.len() + chunk.len() > RESPONSE_BODY_BYTES_MAX {
+                    return Ok(Err(status));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Ok(Reply {
+                status,
+                headers,
+                body,
+            }))
+        }
+        .await;
+        match outcome {
+            Ok(Ok(reply)) => {
+                tracing::debug!(%method, path = url.path(), x_correlator = %correlator, status = reply.status.as_u16(), "operator reply");
+                Ok(reply)
+            }
+            Ok(Err(status)) => Err(OperatorError::Protocol(format!(
+                "reply {status} longer than {RESPONSE_BODY_BYTES_MAX} bytes"
+            ))),
+            Err(error) => {
+                let failure = transport_failure(call, &error);
+                tracing::warn!(%method, path = url.path(), x_correlator = %correlator, %failure, "operator call failed");
+                Err(failure)
+            }
+        }
+    }
+
+    async fn prepare_payment(
+        &self,
+        operator: &OperatorId,
+        request: &PaymentRequest,
+    ) -> Result<Payment, OperatorError> {
+        let route = self.route(operator)?;
+        let body = wire::PrepareBody {
+            amount_transaction: wire::AmountTransactionOut {
+                phone_number: request.phone.as_e164(),
+                client_correlator: &request.client_correlator,
+                payment_amount: wire::PaymentAmountOut {
+                    charging_information: wire::ChargingInformationOut {
+                        amount: wire::amount_to_wire(request.amount)
+                            .map_err(OperatorError::Protocol)?,
+                        currency: wire::CURRENCY,
+                        description: &request.description,
+                    },
+                    charging_meta_data: wire::ChargingMetaDataOut {
+                        merchant_identifier: &request.merchant_id,
+                    },
+                },
+                reference_code: &request.client_correlator,
+            },
+        };
+        let url = billing_url(route, &["payments", "prepare"]);
+        let reply = self
+            .send(Call::Charge, route, Method::POST, url, Some(&body))
+            .await?;
+        if !matches!(reply.status, StatusCode::CREATED | StatusCode::OK) {
+            return Err(error_reply(Call::Charge, reply.status, &reply.body));
+        }
+        let payment = parse_payment(&reply.body)?;
+        if payment.status == PaymentStatus::Denied {
+            return Err(OperatorError::Denied(DenialReason::Other(
+                "prepare answered with status denied".to_owned(),
+            )));
+        }
+        if payment.amount != request.amount {
+            return Err(OperatorError::Protocol(format!(
+                "payment {} holds {}, we asked {}",
+                payment.id.as_str(),
+                payment.amount.to_decimal(),
+                request.amount.to_decimal()
+            )));
+        }
+        Ok(payment)
+    }
+
+    /// Confirm or cancel. Both answer `202` with no body in the spec, so the payment is read
+    /// back; `409` (already confirmed or cancelled) also reads it back, so a retry is harmless.
+    async fn settle(
+        &self,
+        operator: &OperatorId,
+        id: &OperatorPaymentId,
+        action: &str,
+    ) -> Result<Payment, OperatorError> {
+        let route = self.route(operator)?;
+        let url = billing_url(route, &["payments", id.as_str(), action]);
+        let reply = self
+            .send(
+                Call::Settle,
+                route,
+                Method::POST,
+                url,
+                Some(&wire::EmptyBody {}),
+            )
+            .await?;
+        match reply.status {
+            StatusCode::OK | StatusCode::CREATED | StatusCode::ACCEPTED | StatusCode::CONFLICT => {}
+            status => return Err(error_reply(Call::Settle, status, &reply.body)),
+        }
+        if reply.status != StatusCode::CONFLICT && !reply.body.is_empty() {
+            if let Ok(payment) = parse_payment(&reply.body) {
+                return Ok(payment);
+            }
+        }
+        self.get_payment(operator, id)
+            .await
+            .map_err(|error| match error {
+                OperatorError::Unavailable(text) => OperatorError::OutcomeUnknown(format!(
+                    "{action} accepted, then reading the payment failed: {text}"
+                )),
+                OperatorError::NotFound => OperatorError::Protocol(format!(
+                    "{action} accepted for a payment that does not exist"
+                )),
+                other => other,
+            })
+    }
+
+    async fn get_payment(
+        &self,
+        operator: &OperatorId,
+        id: &OperatorPaymentId,
+    ) -> Result<Payment, OperatorError> {
+        let route = self.route(operator)?;
+        let url = billing_url(route, &["payments", id.as_str()]);
+        let reply = self.send(Call::Read, route, Method::GET, url, None).await?;
+        if reply.status != StatusCode::OK {
+            return Err(error_reply(Call::Read, reply.status, &reply.body));
+        }
+        parse_payment(&reply.body)
+    }
+
+    async fn find_payment(
+        &self,
+        operator: &OperatorId,
+        correlator: &str,
+        around_unix_s: i64,
+    ) -> Result<Option<Payment>, OperatorError> {
+        let route = self.route(operator)?;
+        let from = rfc3339(around_unix_s.saturating_sub(FIND_WINDOW_S))?;
+        let until = rfc3339(around_unix_s.saturating_add(FIND_WINDOW_S))?;
+        let mut seen: u64 = 0;
+        for page in 1..=FIND_PAGES_MAX {
+            let mut url = billing_url(route, &["payments"]);
+            url.query_pairs_mut()
+                .append_pair("paymentCreationDate.gte", &from)
+                .append_pair("paymentCreationDate.lte", &until)
+                .append_pair("order", "asc")
+                .append_pair("page", &page.to_string())
+                .append_pair("perPage", &FIND_PER_PAGE.to_string());
+            let reply = self.send(Call::Read, route, Method::GET, url, None).await?;
+            if reply.status != StatusCode::OK {
+                return Err(error_reply(Call::Read, reply.status, &reply.body));
+            }
+            let payments: Vec<PaymentIn> = serde_json::from_slice(&reply.body)
+                .map_err(|error| OperatorError::Protocol(format!("payment list: {error}")))?;
+            let count = payments.len();
+            for payment in payments {
+                if payment.amount_transaction.client_correlator.as_deref() == Some(correlator) {
+                    return payment
+                        .into_payment()
+                        .map(Some)
+                        .map_err(OperatorError::Protocol);
+                }
+            }
+            seen += count as u64;
+            let total = header_number(&reply.headers, "x-total-count");
+            if count < FIND_PER_PAGE as usize || total.is_some_and(|total| seen >= total) {
+                return Ok(None);
+            }
+        }
+        Err(OperatorError::Unavailable(format!(
+            "more than {} payments created within {FIND_WINDOW_S} s of {around_unix_s}; not all were searched",
+            FIND_PAGES_MAX * FIND_PER_PAGE
+        )))
+    }
+
+    async fn check_sim_swap(
+        &self,
+        operator: &OperatorId,
+        phone: &PhoneNumber,
+        max_age_hours: u32,
+    ) -> Result<bool, OperatorError> {
+        if !(SIM_SWAP_MAX_AGE_HOURS_MIN..=SIM_SWAP_MAX_AGE_HOURS_MAX).contains(&max_age_hours) {
+            return Err(OperatorError::Protocol(format!(
+                "maxAge {max_age_hours} h is outside 1..=2400"
+            )));
+        }
+        let route = self.route(operator)?;
+        let mut url = route.base.clone();
+        extend_path(&mut url, &SIM_SWAP_PATH, &["check"]);
+        let body = wire::SimSwapCheckBody {
+            phone_number: phone.as_e164(),
+            max_age: max_age_hours,
+        };
+        let reply = self
+            .send(Call::Check, route, Method::POST, url, Some(&body))
+            .await?;
+        if reply.status != StatusCode::OK {
+            return Err(error_reply(Call::Check, reply.status, &reply.body));
+        }
+        serde_json::from_slice::<wire::SimSwapCheckReply>(&reply.body)
+            .map(|reply| reply.swapped)
+            .map_err(|error| OperatorError::Protocol(format!("SIM swap reply: {error}")))
+    }
+}
+
+impl CarrierBilling for CamaraClient {
+    fn prepare<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        request: &'a PaymentRequest,
+    ) -> BoxFuture<'a, Result<Payment, OperatorError>> {
+        Box::pin(self.prepare_payment(operator, request))
+    }
+
+    fn confirm<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        id: &'a OperatorPaymentId,
+    ) -> BoxFuture<'a, Result<Payment, OperatorError>> {
+        Box::pin(self.settle(operator, id, "confirm"))
+    }
+
+    fn cancel<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        id: &'a OperatorPaymentId,
+    ) -> BoxFuture<'a, Result<Payment, OperatorError>> {
+        Box::pin(self.settle(operator, id, "cancel"))
+    }
+
+    fn get<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        id: &'a OperatorPaymentId,
+    ) -> BoxFuture<'a, Result<Payment, OperatorError>> {
+        Box::pin(self.get_payment(operator, id))
+    }
+
+    fn find_by_correlator<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        client_correlator: &'a str,
+        created_around_unix_s: i64,
+    ) -> BoxFuture<'a, Result<Option<Payment>, OperatorError>> {
+        Box::pin(self.find_payment(operator, client_correlator, created_around_unix_s))
+    }
+}
+
+impl SimSwap for CamaraClient {
+    fn swapped_within<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        phone: &'a PhoneNumber,
+        max_age_hours: u32,
+    ) -> BoxFuture<'a, Result<bool, OperatorError>> {
+        Box::pin(self.check_sim_swap(operator, phone, max_age_hours))
+    }
+}
+
+/// A request body of any of our wire types, serialized once when sent.
+trait ErasedBody {
+    fn to_json(&self) -> Result<Vec<u8>, String>;
+}
+
+impl<T: Serialize> ErasedBody for T {
+    fn to_json(&self) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(self).map_err(|error| format!("cannot encode the request: {error}"))
+    }
+}
+
+fn route(operator: &OperatorId, endpoint: &OperatorEndpoint) -> Result<Route, OperatorError> {
+    let invalid = |why: &str| OperatorError::Protocol(format!("endpoint of {operator}: {why}"));
+    let base = Url::parse(&endpoint.base_url).map_err(|error| invalid(&error.to_string()))?;
+    if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
+        return Err(invalid("base_url must be an http(s) URL"));
+    }
+    let mut authorization = HeaderValue::from_str(&format!("Bearer {}", endpoint.access_token))
+        .map_err(|_| invalid("the access token is not a valid header value"))?;
+    authorization.set_sensitive(true);
+    Ok(Route {
+        base,
+        authorization,
+    })
+}
+
+fn billing_url(route: &Route, segments: &[&str]) -> Url {
+    let mut url = route.base.clone();
+    extend_path(&mut url, &CARRIER_BILLING_PATH, segments);
+    url
+}
+
+/// Appends path segments, percent-encoding each, so an operator's payment id cannot break the path.
+fn extend_path(url: &mut Url, prefix: &[&str], segments: &[&str]) {
+    // `route` refused URLs that cannot be a base, so the path is always extendable here.
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(prefix).extend(segments);
+    }
+}
+
+fn parse_payment(body: &[u8]) -> Result<Payment, OperatorError> {
+    serde_json::from_slice::<PaymentIn>(body)
+        .map_err(|error| error.to_string())
+        .and_then(PaymentIn::into_payment)
+        .map_err(|error| OperatorError::Protocol(format!("payment reply: {error}")))
+}
+
+fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn rfc3339(unix_s: i64) -> Result<String, OperatorError> {
+    jiff::Timestamp::from_second(unix_s)
+        .map(|timestamp| timestamp.to_string())
+        .map_err(|error| OperatorError::Protocol(format!("time {unix_s}: {error}")))
+}

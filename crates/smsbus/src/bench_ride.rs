@@ -1,0 +1,164 @@
+//! `smsbus bench ride`: rides end to end over HTTP — the server, the operator simulator over
+//! HTTP, SIM swap check, prepare, confirm, signing, durable commit — with a share of
+//! concurrent retries of the same request, then checks that nothing was charged twice and the
+//! ledger balances. On PostgreSQL it runs `pgbench -b tpcb-like` on the same server for scale.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use domain::{OperatorId, PhoneNumber, Tenge};
+use partners::operator::{CamaraClient, OperatorEndpoint};
+use service::clock::SystemClock;
+use service::{App, Settings};
+use simulators::operator::{OperatorSimulator, PaymentStatus, Subscriber};
+
+/// Distinct passengers the rides are spread over.
+const PASSENGERS: usize = 1_000;
+/// Every this-many-th ride is sent twice at once with the same idempotency key.
+const RETRY_EVERY: usize = 20;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchRideArgs {
+    /// SQLite file (a fresh temporary one by default) or a postgres:// URL (a fresh schema).
+    #[arg(long)]
+    pub db: Option<String>,
+    #[arg(long, default_value_t = 5_000)]
+    pub rides: usize,
+    /// Requests in flight at once (closed loop).
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Open loop: start rides at this rate per second instead of as fast as possible.
+    #[arg(long)]
+    pub rate: Option<u32>,
+}
+
+pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.rides > 0 && args.concurrency > 0, "--rides and --concurrency must be positive");
+    let (db, schema, store_name) = match &args.db {
+        Some(url) if url.starts_with("postgres") => (url.clone(), Some(format!("bench_{}", std::process::id())), "postgres"),
+        Some(path) => (path.clone(), None, "sqlite"),
+        None => {
+            let path = std::env::temp_dir().join(format!("smsbus-bench-{}.db", std::process::id()));
+            (path.display().to_string(), None, "sqlite")
+        }
+    };
+    let simulator = OperatorSimulator::start("127.0.0.1:0".parse()?).await?;
+    simulators::demo::seed(&simulator)?;
+    let kcell = OperatorId::parse("kcell")?;
+    let phones: Vec<PhoneNumber> = (0..PASSENGERS).map(|i| PhoneNumber::parse(&format!("+7701{:07}", 1_000_000 + i))).collect::<Result<_, _>>()?;
+    for phone in &phones {
+        simulator.add_subscriber(Subscriber::new(phone.clone(), kcell.clone(), Tenge::from_whole(10_000_000)))?;
+    }
+    let mut endpoints = HashMap::new();
+    for operator in simulators::demo::OPERATORS {
+        let id = OperatorId::parse(operator)?;
+        endpoints.insert(id.clone(), OperatorEndpoint { base_url: simulator.base_url(&id), access_token: simulators::demo::OPERATOR_TOKEN.into() });
+    }
+    let store = store::Store::open_with(store::StoreOptions { url: db.clone(), postgres_schema: schema }).await.context("opening the store")?;
+    let client = Arc::new(CamaraClient::new(endpoints, Duration::from_secs(5))?);
+    let app = App::start(store.clone(), client.clone(), client, Arc::new(SystemClock), Settings::default()).await?;
+    service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE).await.map_err(|e| anyhow::anyhow!("catalogue: {}", e.detail))?;
+    let access = api::Access { admin_token: "a".repeat(16), controller_token: "c".repeat(16), sms_gateway_token: "s".repeat(16) };
+    let addr = crate::wiring::start_with(Arc::clone(&app), "127.0.0.1:0".parse()?, api::ApiSettings { access, rate_per_s: 0, rate_burst: 0 }).await?;
+
+    let url = format!("http://{addr}/v1/rides");
+    let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..args.concurrency {
+        let (http, url, next, phones) = (http.clone(), url.clone(), Arc::clone(&next), phones.clone());
+        let rate = args.rate;
+        let rides = args.rides;
+        workers.spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= rides {
+                    break;
+                }
+                if let Some(rate) = rate {
+                    let due = started + Duration::from_secs_f64(i as f64 / f64::from(rate.max(1)));
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let phone = phones.get(i % phones.len()).map(|p| p.as_e164().to_owned()).unwrap_or_default();
+                let body = serde_json::json!({"phone": phone, "transport_code": "10101"});
+                let key = format!("bench-{i}");
+                let send = || http.post(&url).header("Idempotency-Key", &key).json(&body).send();
+                let t0 = Instant::now();
+                let ok = if i % RETRY_EVERY == 0 {
+                    let (a, b) = tokio::join!(send(), send());
+                    matches!((a, b), (Ok(a), Ok(b)) if a.status().as_u16() == 201 && b.status().as_u16() == 201)
+                } else {
+                    matches!(send().await, Ok(r) if r.status().as_u16() == 201)
+                };
+                latencies.push(t0.elapsed());
+                failures += usize::from(!ok);
+            }
+            (latencies, failures)
+        });
+    }
+    let mut latencies = Vec::with_capacity(args.rides);
+    let mut failures = 0;
+    while let Some(done) = workers.join_next().await {
+        let (mut l, f) = done?;
+        latencies.append(&mut l);
+        failures += f;
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+
+    let mut by_ride: HashMap<String, usize> = HashMap::new();
+    for payment in simulator.payments().into_iter().filter(|p| p.status == PaymentStatus::Succeeded) {
+        *by_ride.entry(payment.client_correlator.unwrap_or_default()).or_insert(0) += 1;
+    }
+    let mut conn = store.reader().await?;
+    let tickets = store::rides::count_by_status(&mut conn).await?.into_iter().find(|(s, _)| s == "issued").map_or(0, |(_, n)| n);
+    let captured: usize = by_ride.values().sum();
+    let charged_twice = by_ride.values().filter(|n| **n > 1).count() + captured.saturating_sub(usize::try_from(tickets).unwrap_or(0));
+    let balanced = store::ledger::totals_by_layer(&mut conn).await?.iter().all(|(_, sum)| *sum == 0);
+    let rides_per_s = args.rides as f64 / elapsed.as_secs_f64();
+    if failures > 0 {
+        eprintln!("bench ride: {failures} rides did not end in a ticket");
+    }
+    if store_name == "postgres" {
+        match pgbench(&db) {
+            Ok(tps) => println!("pgbench tpcb-like: tps={tps:.0} (rides_per_s / tps = {:.2})", rides_per_s / tps),
+            Err(error) => println!("pgbench tpcb-like: not run ({error:#})"),
+        }
+    }
+    println!(
+        "bench ride: store={store_name} rides={} rides_per_s={rides_per_s:.0} p50_ms={:.2} p99_ms={:.2} charged_twice={charged_twice} ledger_balanced={balanced}",
+        args.rides,
+        percentile(0.50),
+        percentile(0.99),
+    );
+    if args.db.is_none() {
+        let _removed = std::fs::remove_file(&db);
+    }
+    Ok(())
+}
+
+/// `pgbench -b tpcb-like` for 10 s on the same server, 8 clients: the server's own yardstick.
+fn pgbench(url: &str) -> anyhow::Result<f64> {
+    let run = |args: &[&str]| -> anyhow::Result<String> {
+        let output = std::process::Command::new("pgbench").args(args).arg(url).output().context("running pgbench")?;
+        anyhow::ensure!(output.status.success(), "pgbench failed: {}", String::from_utf8_lossy(&output.stderr));
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
+    run(&["-i", "-q", "-s", "4"])?;
+    let out = run(&["-b", "tpcb-like", "-c", "8", "-j", "2", "-T", "10"])?;
+    out.lines()
+        .find_map(|l| l.strip_prefix("tps = "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|t| t.parse().ok())
+        .context("no tps in pgbench output")
+}

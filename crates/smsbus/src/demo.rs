@@ -1,0 +1,146 @@
+//! `smsbus demo`: the whole system on one machine — the server on an embedded SQLite file,
+//! simulated mobile operators over real HTTP, the seeded catalogue of Kazakh cities — and
+//! `smsbus sms`, which plays the SMS gateway for a running server.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use domain::OperatorId;
+use partners::operator::OperatorEndpoint;
+use service::Settings;
+use simulators::operator::OperatorSimulator;
+
+/// The catalogue the demo starts with: the published fares of PRODUCT.md as data.
+pub const SEED_CATALOGUE: &str = include_str!("../data/catalogue.json");
+pub const DEMO_ADMIN_TOKEN: &str = "demo-admin-token-0000";
+pub const DEMO_CONTROLLER_TOKEN: &str = "demo-controller-token-0000";
+pub const DEMO_SMS_GATEWAY_TOKEN: &str = "demo-sms-gateway-token-0000";
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// SQLite file (created if missing) or a postgres:// URL.
+    #[arg(long, default_value = "smsbus-demo.db")]
+    pub db: String,
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let addr = crate::parse_addr(&args.addr)?;
+    let simulator = OperatorSimulator::start("127.0.0.1:0".parse()?).await.context("starting the operator simulator")?;
+    simulators::demo::seed(&simulator)?;
+    let mut endpoints = HashMap::new();
+    for operator in simulators::demo::OPERATORS {
+        let id = OperatorId::parse(operator)?;
+        let endpoint = OperatorEndpoint { base_url: simulator.base_url(&id), access_token: simulators::demo::OPERATOR_TOKEN.into() };
+        endpoints.insert(id, endpoint);
+    }
+    let settings = Settings { public_base_url: format!("http://{addr}"), ..Settings::default() };
+    let app = crate::wiring::open_app(&args.db, endpoints, settings).await?;
+    service::catalogue::apply_file(&app, SEED_CATALOGUE).await.map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;
+    seed_passengers(&app).await?;
+    let access = api::Access {
+        admin_token: DEMO_ADMIN_TOKEN.into(),
+        controller_token: DEMO_CONTROLLER_TOKEN.into(),
+        sms_gateway_token: DEMO_SMS_GATEWAY_TOKEN.into(),
+    };
+    let bound = crate::wiring::start(Arc::clone(&app), addr, access).await?;
+    print_guide(&format!("http://{bound}"), simulator.addr());
+    tokio::signal::ctrl_c().await?;
+    eprintln!("smsbus demo: stopped");
+    Ok(())
+}
+
+async fn seed_passengers(app: &service::App) -> anyhow::Result<()> {
+    let mut tx = app.store.begin().await?;
+    store::passengers::set_rider_category(&mut tx, "+77021234567", "pensioner", "ru", app.now_ms()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn print_guide(base: &str, simulator: std::net::SocketAddr) {
+    let mut subscribers = String::new();
+    for (phone, operator, note) in simulators::demo::SUBSCRIBERS {
+        subscribers.push_str(&format!("    {phone}  {operator:<8} {note}\n"));
+    }
+    println!(
+        r#"
+SMSBUS demo is running at {base}   (operator simulator at http://{simulator}; Ctrl-C stops)
+
+Buses (transport code · plate · route):
+    10101 · 101 ABC 01 · Astana 10 (90 ₸)        13101 · 310 EKX 01 · Astana 310 express (180 ₸)
+    13011 · 301 KOS 01 · Astana 301 suburban (zones 1-4: 90/200/300/400 ₸)
+    20032 · 032 AAA 02 · Almaty 32 (80 ₸, pensioner 40 ₸)   30015 · 015 SHY 17 · Shymkent 15 (70 ₸)
+
+Phones on the simulated operators:
+{subscribers}
+Pay by SMS (in another terminal):
+    smsbus sms --from +77011234567 10101          (or: cargo run -q -p smsbus -- sms ...)
+    smsbus sms --from +77011234567 "101 авс 01"   (plate, any script)
+    smsbus sms --from +77011234567 ENG            (КАЗ / РУС / ENG)
+    smsbus sms --from +77011234567 "13011 3"      (suburban, zone 3)
+    smsbus sms --from +77010000005 10101          (refused: SIM swapped)
+
+Pay by API:
+    curl -s -X POST {base}/v1/rides -H 'Idempotency-Key: my-key-1' -H 'Accept-Language: en' \
+         -H 'Content-Type: application/json' -d '{{"phone":"+77011234567","transport_code":"10101"}}'
+    curl -s '{base}/v1/tickets/valid?phone=%2B77011234567'
+    curl -s '{base}/v1/tickets/history?phone=%2B77011234567&limit=10'
+
+Controller (token {DEMO_CONTROLLER_TOKEN}):
+    curl -s -X POST {base}/v1/inspections -H 'Authorization: Bearer {DEMO_CONTROLLER_TOKEN}' \
+         -H 'Content-Type: application/json' -d '{{"token":"SB1....","transport_code":"10101","inspector":"ctl-7"}}'
+    curl -s {base}/v1/keys > keys.json && smsbus verify SB1.... --keys keys.json --vehicle 10101
+
+Operator (token {DEMO_ADMIN_TOKEN}):
+    curl -s {base}/v1/admin/ledger -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}'
+    curl -s {base}/v1/cities      curl -s {base}/openapi.json      curl -s {base}/metrics
+"#
+    );
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SmsArgs {
+    /// The passenger's number.
+    #[arg(long)]
+    pub from: String,
+    /// The running server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// The SMSC that delivers it.
+    #[arg(long, default_value = "smsc-demo")]
+    pub smsc: String,
+    /// The SMSC's message id; the same id twice is one message delivered twice.
+    #[arg(long)]
+    pub message_id: Option<String>,
+    /// The text of the SMS.
+    #[arg(required = true, num_args = 1..)]
+    pub text: Vec<String>,
+}
+
+pub async fn sms(args: SmsArgs) -> anyhow::Result<()> {
+    let token = std::env::var("SMSBUS_SMS_GATEWAY_TOKEN").unwrap_or_else(|_| DEMO_SMS_GATEWAY_TOKEN.to_owned());
+    let message_id = args.message_id.unwrap_or_else(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        format!("cli-{now}")
+    });
+    let body = serde_json::json!({"smsc": args.smsc, "message_id": message_id, "sender": args.from, "text": args.text.join(" ")});
+    let url = format!("{}/v1/sms/incoming", args.server.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("is the server running at {}?", args.server))?;
+    let status = response.status();
+    let reply: serde_json::Value = response.json().await.context("reading the reply")?;
+    match reply.get("text").and_then(|t| t.as_str()) {
+        Some(text) if status.is_success() => {
+            println!("{text}");
+            Ok(())
+        }
+        _ => anyhow::bail!("{status}: {}", reply.get("message").and_then(|m| m.as_str()).unwrap_or("no reply")),
+    }
+}
