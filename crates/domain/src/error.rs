@@ -131,6 +131,18 @@ error_codes! {
         kk: "Ішкі қате. Ақша екі рет алынбайды; сәлден соң қайталаңыз.",
         ru: "Внутренняя ошибка. Дважды деньги не спишутся; повторите чуть позже.",
         en: "Internal error. You will never be charged twice; try again in a moment.";
+    CoordinatesInvalid = "COORDINATES_INVALID", 400,
+        kk: "Координаттар қате. Оларды «ендік,бойлық» түрінде жазыңыз, мысалы 51.1282,71.4306.",
+        ru: "Неверные координаты. Укажите их как «широта,долгота», например 51.1282,71.4306.",
+        en: "These coordinates are not valid. Write them as lat,lon, for example 51.1282,71.4306.";
+    DepartureTimeInvalid = "DEPARTURE_TIME_INVALID", 400,
+        kk: "Жолға шығу уақыты қате. Уақытты СС:ММ түрінде (мысалы 08:30) немесе RFC 3339 бойынша жазыңыз.",
+        ru: "Неверное время отправления. Укажите время как ЧЧ:ММ (например 08:30) или в формате RFC 3339.",
+        en: "The departure time is not valid. Write it as HH:MM (for example 08:30) or as an RFC 3339 time.";
+    NoStopNearby = "NO_STOP_NEARBY", 422,
+        kk: "Жаяу жүру қашықтығында аялдама жоқ. Басқа нүктені таңдаңыз немесе жаяу жүру қашықтығын арттырыңыз.",
+        ru: "В пределах пешей доступности нет остановок. Выберите другую точку или увеличьте допустимое расстояние пешком.",
+        en: "There is no stop within walking distance. Choose another place or allow a longer walk.";
 }
 
 impl ErrorCode {

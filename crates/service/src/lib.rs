@@ -7,11 +7,13 @@ pub mod clock;
 pub mod error;
 pub mod inspect;
 pub mod keys;
+pub mod live;
 pub mod metrics;
 pub mod recovery;
 pub mod rides;
 pub mod sms;
 pub mod tickets;
+pub mod transit;
 mod waiters;
 
 use std::sync::{Arc, RwLock};
@@ -53,6 +55,8 @@ pub struct App {
     pub clock: Arc<dyn clock::Clock>,
     pub settings: Settings,
     pub metrics: metrics::Metrics,
+    pub transit: transit::TransitHub,
+    pub live: live::LiveHub,
     catalogue: RwLock<Arc<catalogue::Catalogue>>,
     signer: RwLock<Option<Arc<keys::Signer>>>,
     waiters: waiters::Waiters,
@@ -74,6 +78,8 @@ impl App {
             clock,
             settings,
             metrics: metrics::Metrics::default(),
+            transit: transit::TransitHub::default(),
+            live: live::LiveHub::default(),
             catalogue: RwLock::new(Arc::new(catalogue::Catalogue::default())),
             signer: RwLock::new(None),
             waiters: waiters::Waiters::default(),

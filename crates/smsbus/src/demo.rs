@@ -40,12 +40,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let app = crate::wiring::open_app(&args.db, endpoints, settings).await?;
     service::catalogue::apply_file(&app, SEED_CATALOGUE).await.map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;
     seed_passengers(&app).await?;
+    crate::transit_cli::seed_demo(&app).await?;
     let access = api::Access {
         admin_token: DEMO_ADMIN_TOKEN.into(),
         controller_token: DEMO_CONTROLLER_TOKEN.into(),
         sms_gateway_token: DEMO_SMS_GATEWAY_TOKEN.into(),
     };
     let bound = crate::wiring::start(Arc::clone(&app), addr, access).await?;
+    crate::live_cli::start_demo_city(&app).await?;
     print_guide(&format!("http://{bound}"), simulator.addr());
     tokio::signal::ctrl_c().await?;
     eprintln!("smsbus demo: stopped");

@@ -5,6 +5,7 @@ mod demo;
 mod live_cli;
 mod planner_cli;
 mod ticket_cli;
+mod transit_cli;
 mod wiring;
 
 use std::net::SocketAddr;

@@ -11,11 +11,13 @@ pub mod catalogue;
 pub mod inspections;
 pub mod keys;
 pub mod ledger;
+pub mod live;
 mod migrate;
 pub mod passengers;
 pub mod rides;
 pub mod sms;
 pub mod tickets;
+pub mod transit;
 
 use std::time::Duration;
 

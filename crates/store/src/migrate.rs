@@ -10,12 +10,26 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "core",
-    sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
-    postgres: include_str!("../migrations/postgres/0001_core.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "core",
+        sqlite: include_str!("../migrations/sqlite/0001_core.sql"),
+        postgres: include_str!("../migrations/postgres/0001_core.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "transit",
+        sqlite: include_str!("../migrations/sqlite/0002_transit.sql"),
+        postgres: include_str!("../migrations/postgres/0002_transit.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "live",
+        sqlite: include_str!("../migrations/sqlite/0003_live.sql"),
+        postgres: include_str!("../migrations/postgres/0003_live.sql"),
+    },
+];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
     let mut tx = store.begin().await?;

@@ -3,8 +3,10 @@
 mod admin;
 mod catalogue;
 mod inspections;
+mod live;
 mod rides;
 mod sms;
+mod transit;
 pub(crate) mod wire;
 
 use axum::Router;
@@ -35,4 +37,6 @@ pub(crate) fn all() -> Router<State> {
         .route("/v1/admin/keys/rotate", post(admin::rotate_keys))
         .route("/v1/admin/ledger", get(admin::ledger))
         .route("/v1/admin/recovery", post(admin::run_recovery))
+        .merge(transit::routes())
+        .merge(live::routes())
 }

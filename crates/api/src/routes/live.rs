@@ -1,0 +1,9 @@
+//! The live endpoints.
+
+use axum::Router;
+
+use crate::State;
+
+pub(crate) fn routes() -> Router<State> {
+    Router::new()
+}

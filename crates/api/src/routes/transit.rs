@@ -1,0 +1,9 @@
+//! The transit endpoints.
+
+use axum::Router;
+
+use crate::State;
+
+pub(crate) fn routes() -> Router<State> {
+    Router::new()
+}

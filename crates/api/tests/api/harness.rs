@@ -1,0 +1,184 @@
+//! Starts one isolated system per test: store, operator simulator, use cases, HTTP server.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use domain::OperatorId;
+use partners::operator::{CamaraClient, OperatorEndpoint};
+use service::App;
+use service::clock::ManualClock;
+use simulators::operator::{OperatorSimulator, SimulatorHandle};
+
+pub const ADMIN: &str = "test-admin-token-000000";
+pub const CONTROLLER: &str = "test-controller-token-0000";
+pub const GATEWAY: &str = "test-gateway-token-000000";
+pub const CATALOGUE: &str = include_str!("../../../smsbus/data/catalogue.json");
+/// The client gives up on an operator call this fast, so a hanging operator costs the test
+/// little (a timeout, not a sleep).
+pub const OPERATOR_TIMEOUT_MS: u64 = 400;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub app: Arc<App>,
+    pub sim: SimulatorHandle,
+    pub clock: Arc<ManualClock>,
+    pub http: reqwest::Client,
+    _dir: Option<TempDir>,
+}
+
+/// A directory removed when the test ends.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), nanos % 1_000_000)
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("SMSBUS_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Opens a fresh store of the kind asked for.
+pub async fn fresh_store(db: Db) -> (store::Store, Option<TempDir>) {
+    match db {
+        Db::Sqlite => {
+            let dir = std::env::temp_dir().join(unique("smsbus_test"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let store = store::Store::open(dir.join("test.db").to_str().unwrap()).await.unwrap();
+            (store, Some(TempDir(dir)))
+        }
+        Db::Postgres => {
+            let options = store::StoreOptions { url: postgres_url(), postgres_schema: Some(unique("t")) };
+            let store = store::Store::open_with(options)
+                .await
+                .expect("PostgreSQL must be reachable at SMSBUS_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)");
+            (store, None)
+        }
+    }
+}
+
+pub async fn spawn(db: Db) -> TestApp {
+    let sim = OperatorSimulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    simulators::demo::seed(&sim).unwrap();
+    let mut endpoints = HashMap::new();
+    for op in simulators::demo::OPERATORS {
+        let id = OperatorId::parse(op).unwrap();
+        endpoints.insert(id.clone(), OperatorEndpoint { base_url: sim.base_url(&id), access_token: simulators::demo::OPERATOR_TOKEN.into() });
+    }
+    let client = Arc::new(CamaraClient::new(endpoints, Duration::from_millis(OPERATOR_TIMEOUT_MS)).unwrap());
+    let (store, dir) = fresh_store(db).await;
+    let now_ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();
+    let clock = Arc::new(ManualClock::new(now_ms));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let settings = service::Settings { public_base_url: base.clone(), duplicate_wait_ms: 5_000, ..service::Settings::default() };
+    let app = App::start(store, client.clone(), client, clock.clone(), settings).await.unwrap();
+    service::catalogue::apply_file(&app, CATALOGUE).await.unwrap();
+    let access = api::Access { admin_token: ADMIN.into(), controller_token: CONTROLLER.into(), sms_gateway_token: GATEWAY.into() };
+    let router = api::router(Arc::clone(&app), api::ApiSettings { access, rate_per_s: 0, rate_burst: 0 });
+    tokio::spawn(api::serve(listener, router));
+    TestApp { base, app, sim, clock, http: reqwest::Client::new(), _dir: dir }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POST /v1/rides; returns (status, body).
+    pub async fn ride(&self, phone: &str, code: &str, key: &str, lang: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(self.url("/v1/rides"))
+            .header("Idempotency-Key", key)
+            .header("Accept-Language", lang)
+            .json(&serde_json::json!({"phone": phone, "transport_code": code}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn sms(&self, from: &str, message_id: &str, text: &str) -> serde_json::Value {
+        let response = self
+            .http
+            .post(self.url("/v1/sms/incoming"))
+            .bearer_auth(GATEWAY)
+            .json(&serde_json::json!({"smsc": "smsc-test", "message_id": message_id, "sender": from, "text": text}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn inspect(&self, token: &str, vehicle: &str) -> serde_json::Value {
+        let response = self
+            .http
+            .post(self.url("/v1/inspections"))
+            .bearer_auth(CONTROLLER)
+            .json(&serde_json::json!({"token": token, "transport_code": vehicle, "inspector": "ctl-1"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// The invariant after every scenario: each ledger layer sums to zero, and no reservation
+    /// is left pending once every ride has settled.
+    pub async fn assert_ledger_balanced(&self) {
+        let mut conn = self.app.store.reader().await.unwrap();
+        for (layer, sum) in store::ledger::totals_by_layer(&mut conn).await.unwrap() {
+            assert_eq!(sum, 0, "ledger layer {layer} does not balance");
+        }
+    }
+
+    /// Operator captures per ride never exceed one, and equal the tickets issued.
+    pub async fn assert_nothing_charged_twice(&self) {
+        let mut per_ride: HashMap<String, usize> = HashMap::new();
+        for p in self.sim.payments() {
+            if p.status == simulators::operator::PaymentStatus::Succeeded {
+                *per_ride.entry(p.client_correlator.clone().unwrap_or_default()).or_default() += 1;
+            }
+        }
+        assert!(per_ride.values().all(|n| *n == 1), "a ride was captured twice: {per_ride:?}");
+        let mut conn = self.app.store.reader().await.unwrap();
+        let issued = store::rides::count_by_status(&mut conn).await.unwrap().into_iter().find(|(s, _)| s == "issued").map_or(0, |(_, n)| n);
+        assert_eq!(per_ride.len() as i64, issued, "captured payments and issued tickets differ");
+    }
+}
+
+/// Declares a test that runs on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body($crate::harness::Db::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$body($crate::harness::Db::Postgres).await;
+            }
+        }
+    };
+}

@@ -1,0 +1,6 @@
+//! The API's integration tests: the real server on port 0, a fresh real database (SQLite, and
+//! PostgreSQL in its own schema), the operator simulator over real HTTP. Every scenario runs on
+//! both stores.
+
+mod harness;
+mod rides;

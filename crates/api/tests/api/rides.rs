@@ -1,0 +1,362 @@
+//! Paying rides from the phone balance over the API and by SMS, refusals, idempotency,
+//! operator faults and recovery, and controllers checking the tickets.
+
+use std::sync::Arc;
+
+use domain::OperatorId;
+use serde_json::Value;
+use simulators::operator::{Endpoint, Fault};
+
+use crate::harness::{ADMIN, CONTROLLER, Db, TestApp, spawn};
+use crate::on_both_stores;
+
+const GOOD: &str = "+77011234567";
+
+fn kcell() -> OperatorId {
+    OperatorId::parse("kcell").unwrap()
+}
+
+fn captured(t: &TestApp, phone: &str) -> i64 {
+    t.sim.captured_total(&domain::PhoneNumber::parse(phone).unwrap()).tiyn()
+}
+
+async fn a_ride_pays_and_the_ticket_verifies(db: Db) {
+    let t = spawn(db).await;
+    let (status, ticket) = t.ride(GOOD, "10101", "k1", "en").await;
+    assert_eq!(status, 201, "{ticket}");
+    assert_eq!(ticket["fare"]["amount"], "90.00");
+    assert_eq!(ticket["route_number"], "10");
+    assert_eq!(ticket["plate"], "101 ABC 01");
+    assert_eq!(ticket["valid"], true);
+    assert_eq!(captured(&t, GOOD), 9000);
+    let token = ticket["token"].as_str().unwrap();
+    let check = t.inspect(token, "10101").await;
+    assert_eq!(check["result"], "VALID", "{check}");
+    assert_eq!(check["ticket"]["route_number"], "10");
+    assert_eq!(check["ticket"]["fare"]["tiyn"], 9000);
+    let valid: Value = t.http.get(t.url("/v1/tickets/valid?phone=%2B77011234567")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(valid["tickets"].as_array().unwrap().len(), 1);
+    let page = t.http.get(&ticket["link"].as_str().unwrap().to_owned()).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<svg") && html.contains(ticket["check_number"].as_str().unwrap()));
+    t.assert_ledger_balanced().await;
+    t.assert_nothing_charged_twice().await;
+}
+on_both_stores!(a_ride_pays_and_the_ticket_verifies, a_ride_pays_and_the_ticket_verifies);
+
+async fn each_refusal_has_its_code_and_charges_nothing(db: Db) {
+    let t = spawn(db).await;
+    let cases = [
+        ("+77010000001", "PAYMENT_CORPORATE_NUMBER"),
+        ("+77010000002", "PAYMENT_UNPAID_TRUST"),
+        ("+77010000003", "PAYMENT_NEVER_TOPPED_UP"),
+        ("+77010000004", "PAYMENT_STARTING_BALANCE"),
+        ("+77010000005", "PAYMENT_SIM_SWAPPED"),
+        ("+77010000006", "PAYMENT_INSUFFICIENT_BALANCE"),
+        ("+79161234567", "PHONE_FOREIGN"),
+        ("+77771234567", "OPERATOR_UNAVAILABLE"),
+    ];
+    for (phone, code) in cases {
+        for lang in ["kk", "ru", "en"] {
+            let (status, body) = t.ride(phone, "10101", &format!("{phone}-{lang}"), lang).await;
+            assert!((400..500).contains(&status) || status == 503, "{phone}: {status} {body}");
+            assert_eq!(body["code"], code, "{phone}");
+            assert_eq!(body["language"], lang);
+            assert!(!body["message"].as_str().unwrap().is_empty());
+        }
+        if let Ok(p) = domain::PhoneNumber::parse(phone) {
+            assert_eq!(t.sim.captured_total(&p).tiyn(), 0, "{phone} was charged");
+        }
+    }
+    let (status, body) = t.ride(GOOD, "99999", "unknown", "kk").await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("TRANSPORT_CODE_UNKNOWN")));
+    assert_eq!(captured(&t, GOOD), 0);
+    t.assert_ledger_balanced().await;
+}
+on_both_stores!(each_refusal_has_its_code_and_charges_nothing, each_refusal_has_its_code_and_charges_nothing);
+
+async fn sms_in_three_languages_with_plates_and_codes(db: Db) {
+    let t = spawn(db).await;
+    let reply = t.sms(GOOD, "m1", "10101").await;
+    assert!(reply["text"].as_str().unwrap().starts_with("Билет №"), "{reply}");
+    let reply = t.sms(GOOD, "m2", "ENG").await;
+    assert_eq!(reply["text"], "Replies will now be in English.");
+    for (id, plate) in [("m3", "101 ABC 01"), ("m4", "101авс01"), ("m5", "101 АВС 01")] {
+        let reply = t.sms(GOOD, id, plate).await;
+        assert!(reply["text"].as_str().unwrap().starts_with("Ticket "), "{plate}: {reply}");
+        assert!(reply["text"].as_str().unwrap().contains("route 10, 101 ABC 01. 90 ₸"));
+    }
+    let reply = t.sms(GOOD, "m6", "КАЗ").await;
+    assert_eq!(reply["text"], "Жауаптар енді қазақ тілінде болады.");
+    let reply = t.sms(GOOD, "m7", "55555").await;
+    assert!(reply["text"].as_str().unwrap().contains("Ақша алынбады"), "{reply}");
+    let reply = t.sms(GOOD, "m8", "please").await;
+    assert!(reply["text"].as_str().unwrap().contains("2505"));
+    let reply = t.sms(GOOD, "m9", "13011 4").await;
+    assert!(reply["text"].as_str().unwrap().contains("400 ₸"), "{reply}");
+    // The SMSC delivers m9 again: same reply, no second charge.
+    let again = t.sms(GOOD, "m9", "13011 4").await;
+    assert_eq!(again["text"], reply["text"]);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(captured(&t, GOOD), 9000 * 4 + 40_000);
+    t.assert_ledger_balanced().await;
+    t.assert_nothing_charged_twice().await;
+}
+on_both_stores!(sms_in_three_languages_with_plates_and_codes, sms_in_three_languages_with_plates_and_codes);
+
+async fn retries_are_idempotent_even_fifty_at_once(db: Db) {
+    let t = Arc::new(spawn(db).await);
+    let (_, first) = t.ride(GOOD, "10101", "same", "ru").await;
+    let (status, second) = t.ride(GOOD, "10101", "same", "ru").await;
+    assert_eq!(status, 201);
+    assert_eq!(first["number"], second["number"]);
+    let (status, other) = t.ride(GOOD, "10102", "same", "ru").await;
+    assert_eq!((status, other["code"].as_str()), (422, Some("IDEMPOTENCY_KEY_REUSED")));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let t = Arc::clone(&t);
+        tasks.spawn(async move { t.ride(GOOD, "13101", "burst", "en").await });
+    }
+    let mut numbers = std::collections::HashSet::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 201, "{body}");
+        numbers.insert(body["number"].as_i64().unwrap());
+    }
+    assert_eq!(numbers.len(), 1, "fifty retries, one ticket");
+    assert_eq!(captured(&t, GOOD), 9000 + 18_000);
+    t.assert_ledger_balanced().await;
+    t.assert_nothing_charged_twice().await;
+}
+on_both_stores!(retries_are_idempotent_even_fifty_at_once, retries_are_idempotent_even_fifty_at_once);
+
+/// A new App on the same store: what a restarted process has.
+async fn restarted(t: &TestApp) -> Arc<service::App> {
+    service::App::start(t.app.store.clone(), Arc::clone(&t.app.billing), Arc::clone(&t.app.sim_swap), t.clock.clone(), t.app.settings.clone())
+        .await
+        .unwrap()
+}
+
+async fn a_crash_between_reserve_and_confirm_is_settled_once(db: Db) {
+    let t = spawn(db).await;
+    // The confirm never comes back, as if the process died right after sending it.
+    t.sim.inject(&kcell(), Endpoint::Confirm, Fault::Hang, 1).unwrap();
+    let (status, pending) = t.ride(GOOD, "10101", "crash-1", "en").await;
+    assert_eq!((status, pending["code"].as_str()), (202, Some("PAYMENT_PENDING")), "{pending}");
+    assert_eq!(captured(&t, GOOD), 0);
+    // The prepare's reply is lost and the lookup fails too: the ride stays `reserving`.
+    t.sim.inject(&kcell(), Endpoint::Prepare, Fault::LostReplyHang, 1).unwrap();
+    t.sim.inject(&kcell(), Endpoint::ListPayments, Fault::Status(503), 1).unwrap();
+    let (status, _) = t.ride(GOOD, "10102", "crash-2", "en").await;
+    assert_eq!(status, 202);
+    let app = restarted(&t).await;
+    let report = service::recovery::settle_unsettled(&app, 0).await.unwrap();
+    assert_eq!((report.examined, report.issued), (2, 2), "{report:?}");
+    assert_eq!(captured(&t, GOOD), 18_000);
+    // Another pass finds nothing; the pending ride's status now shows the ticket.
+    assert_eq!(service::recovery::settle_unsettled(&app, 0).await.unwrap().examined, 0);
+    let ride = t.http.get(t.url(&format!("/v1/rides/{}", pending["ride_id"].as_str().unwrap()))).send().await.unwrap();
+    assert_eq!(ride.status().as_u16(), 201);
+    t.assert_ledger_balanced().await;
+    t.assert_nothing_charged_twice().await;
+}
+on_both_stores!(a_crash_between_reserve_and_confirm_is_settled_once, a_crash_between_reserve_and_confirm_is_settled_once);
+
+async fn operator_faults_leave_balanced_books(db: Db) {
+    let t = spawn(db).await;
+    let op = kcell();
+    // A lost confirm reply: the charge happened; we learn it and issue the ticket.
+    t.sim.inject(&op, Endpoint::Confirm, Fault::LostReply, 1).unwrap();
+    assert_eq!(t.ride(GOOD, "10101", "lost-confirm", "en").await.0, 201);
+    // A dropped connection mid-reply on prepare: looked up by correlator, then completed.
+    t.sim.inject(&op, Endpoint::Prepare, Fault::LostReplyReset, 1).unwrap();
+    assert_eq!(t.ride(GOOD, "10101", "reset-prepare", "en").await.0, 201);
+    // Slow but within the timeout.
+    t.sim.inject(&op, Endpoint::Prepare, Fault::Latency { ms: 50 }, 1).unwrap();
+    assert_eq!(t.ride(GOOD, "10101", "latency", "en").await.0, 201);
+    // 503 before processing: refused at once, nothing charged.
+    t.sim.inject(&op, Endpoint::Prepare, Fault::Status(503), 1).unwrap();
+    let (status, body) = t.ride(GOOD, "10101", "unavailable", "en").await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("OPERATOR_UNAVAILABLE")));
+    // 500 and a hang: outcome unknown, answered pending, settled by recovery as not charged.
+    t.sim.inject(&op, Endpoint::Prepare, Fault::Status(500), 1).unwrap();
+    assert_eq!(t.ride(GOOD, "10101", "five-hundred", "en").await.0, 202);
+    t.sim.inject(&op, Endpoint::Prepare, Fault::Hang, 1).unwrap();
+    assert_eq!(t.ride(GOOD, "10101", "hang", "en").await.0, 202);
+    // A SIM swap check that fails: nothing reserved, clear answer.
+    t.sim.inject(&op, Endpoint::SimSwapCheck, Fault::Status(502), 1).unwrap();
+    assert_eq!(t.ride(GOOD, "10101", "simswap-down", "en").await.1["code"], "OPERATOR_UNAVAILABLE");
+    t.clock.advance_ms(service::recovery::PREPARE_SETTLE_MS + 1);
+    let report = service::recovery::settle_unsettled(&t.app, 0).await.unwrap();
+    assert_eq!((report.examined, report.failed), (2, 2), "{report:?}");
+    assert_eq!(captured(&t, GOOD), 27_000);
+    t.assert_ledger_balanced().await;
+    t.assert_nothing_charged_twice().await;
+    let ledger: Value = t.http.get(t.url("/v1/admin/ledger")).bearer_auth(ADMIN).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ledger["balanced"], true);
+    let receivable = ledger["accounts"].as_array().unwrap().iter().find(|a| a["account"] == "operator:kcell:receivable" && a["layer"] == "posted");
+    assert_eq!(receivable.unwrap()["balance"]["tiyn"], 27_000);
+}
+on_both_stores!(operator_faults_leave_balanced_books, operator_faults_leave_balanced_books);
+
+async fn duplicate_correlator_replies_are_looked_up(db: Db) {
+    let t = spawn(db).await;
+    // The first prepare is processed but its reply lost; the retry is told "already exist".
+    t.sim.inject(&kcell(), Endpoint::Prepare, Fault::LostReply, 1).unwrap();
+    t.sim.inject(&kcell(), Endpoint::Prepare, Fault::DuplicateReply, 1).unwrap();
+    let (status, body) = t.ride(GOOD, "10101", "dup", "en").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(captured(&t, GOOD), 9000);
+    t.assert_ledger_balanced().await;
+    t.assert_nothing_charged_twice().await;
+}
+on_both_stores!(duplicate_correlator_replies_are_looked_up, duplicate_correlator_replies_are_looked_up);
+
+fn flip(token: &str, at: usize) -> String {
+    let mut bytes = token.as_bytes().to_vec();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).unwrap()
+}
+
+async fn controllers_catch_bad_tickets(db: Db) {
+    let t = spawn(db).await;
+    let (_, ticket) = t.ride(GOOD, "10101", "c1", "en").await;
+    let token = ticket["token"].as_str().unwrap().to_owned();
+    assert_eq!(t.inspect(&token[..token.len() - 5], "10101").await["result"], "MALFORMED");
+    for at in (4..token.len()).step_by(7) {
+        let verdict = t.inspect(&flip(&token, at), "10101").await["result"].clone();
+        assert!(["FORGED", "MALFORMED", "UNKNOWN_KEY"].contains(&verdict.as_str().unwrap()), "flip at {at}: {verdict}");
+    }
+    assert_eq!(t.inspect(&flip(&token, token.len() - 20), "10101").await["result"], "FORGED");
+    assert_eq!(t.inspect("hello", "10101").await["result"], "MALFORMED");
+    assert_eq!(t.inspect(&token, "10101").await["flagged_shared"], false);
+    // The same ticket shown in another bus: a shared screenshot.
+    let wrong = t.inspect(&token, "10102").await;
+    assert_eq!(wrong["result"], "WRONG_VEHICLE");
+    assert_eq!(wrong["flagged_shared"], true, "seen in 10101 and 10102: {wrong}");
+    assert_eq!(wrong["ticket"]["transport_code"], "10101");
+    // A ticket from another system's key.
+    let other = spawn(db).await;
+    let (_, foreign) = other.ride(GOOD, "10101", "c2", "en").await;
+    assert_eq!(t.inspect(foreign["token"].as_str().unwrap(), "10101").await["result"], "UNKNOWN_KEY");
+    // Key rotation: the old ticket stays valid, new ones use the new key.
+    let rotated: Value = t.http.post(t.url("/v1/admin/keys/rotate")).bearer_auth(ADMIN).send().await.unwrap().json().await.unwrap();
+    let new_kid = rotated["keys"][0]["kid"].as_str().unwrap().to_owned();
+    // A new key starts at the next second at the latest; the old one signs until then.
+    t.clock.advance_ms(1_000);
+    let keys: Value = t.http.get(t.url("/v1/keys")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
+    assert_eq!(t.inspect(&token, "10101").await["result"], "VALID");
+    let (_, fresh) = t.ride(GOOD, "10121", "c3", "en").await;
+    let fresh_token = fresh["token"].as_str().unwrap();
+    let list = api::keys_wire::from_dto(&serde_json::from_value(keys).unwrap()).unwrap();
+    let claims = domain::ticket::authenticate(fresh_token, &list).unwrap();
+    assert_eq!(claims.claims().key_id.to_string(), new_kid);
+    // Refunded tickets are refused.
+    {
+        let mut tx = t.app.store.begin().await.unwrap();
+        store::tickets::set_status(&mut tx, fresh["number"].as_i64().unwrap(), "refunded").await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    assert_eq!(t.inspect(fresh_token, "10121").await["result"], "REFUNDED");
+    // Past the route's maximum ride time the ticket has expired.
+    t.clock.advance_ms(91 * 60_000);
+    assert_eq!(t.inspect(&token, "10101").await["result"], "EXPIRED");
+    let valid: Value = t.http.get(t.url("/v1/tickets/valid?phone=%2B77011234567")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(valid["tickets"].as_array().unwrap().len(), 0);
+    let unauthorized = t.http.post(t.url("/v1/inspections")).json(&serde_json::json!({"token": token, "transport_code": "10101", "inspector": "x"})).send().await.unwrap();
+    assert_eq!(unauthorized.status().as_u16(), 401);
+    let _ = CONTROLLER;
+}
+on_both_stores!(controllers_catch_bad_tickets, controllers_catch_bad_tickets);
+
+async fn history_is_paged_newest_first(db: Db) {
+    let t = spawn(db).await;
+    for i in 0..5 {
+        assert_eq!(t.ride(GOOD, "10101", &format!("h{i}"), "en").await.0, 201);
+        t.clock.advance_ms(1_000);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = t.url("/v1/tickets/history?phone=%2B77011234567&limit=2");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = t.http.get(url).send().await.unwrap().json().await.unwrap();
+        for ticket in page["tickets"].as_array().unwrap() {
+            seen.push(ticket["issued_at"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted);
+}
+on_both_stores!(history_is_paged_newest_first, history_is_paged_newest_first);
+
+async fn bad_requests_get_clear_problems(db: Db) {
+    let t = spawn(db).await;
+    let no_key = t.http.post(t.url("/v1/rides")).json(&serde_json::json!({"phone": GOOD, "transport_code": "10101"})).send().await.unwrap();
+    assert_eq!(no_key.status().as_u16(), 400);
+    assert_eq!(no_key.headers()["content-type"], "application/problem+json");
+    assert_eq!(no_key.json::<Value>().await.unwrap()["code"], "IDEMPOTENCY_KEY_MISSING");
+    let broken = t
+        .http
+        .post(t.url("/v1/rides?lang=kk"))
+        .header("Idempotency-Key", "x")
+        .header("content-type", "application/json")
+        .body("{\"phone\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broken.status().as_u16(), 400);
+    let body: Value = broken.json().await.unwrap();
+    assert_eq!((body["code"].as_str(), body["language"].as_str()), (Some("BAD_REQUEST"), Some("kk")));
+    let huge = t.http.post(t.url("/v1/rides")).header("Idempotency-Key", "x").header("content-type", "application/json").body(vec![b' '; 100_000]).send().await.unwrap();
+    assert_eq!(huge.status().as_u16(), 413);
+    let (status, body) = t.ride("hello", "10101", "x", "en").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("PHONE_MALFORMED")));
+    let (status, body) = t.ride(GOOD, "1x", "x", "en").await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("TRANSPORT_CODE_MALFORMED")));
+    let missing = t.http.get(t.url("/nowhere")).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    let catalogue = t.http.put(t.url("/v1/admin/catalogue")).bearer_auth(ADMIN).body("{\"cities\": 5}").send().await.unwrap();
+    assert_eq!(catalogue.status().as_u16(), 422);
+    let metrics = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("smsbus_http_requests_total{route=\"/v1/rides\",status=\"400\"}"), "{metrics}");
+    let openapi: Value = t.http.get(t.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(openapi["openapi"], "3.1.0");
+}
+on_both_stores!(bad_requests_get_clear_problems, bad_requests_get_clear_problems);
+
+async fn the_public_list_shows_published_fares(db: Db) {
+    let t = spawn(db).await;
+    let cities: Value = t.http.get(t.url("/v1/cities?lang=en")).send().await.unwrap().json().await.unwrap();
+    let city = |id: &str| cities["cities"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
+    let route = |city: &Value, number: &str| city["routes"].as_array().unwrap().iter().find(|r| r["number"] == number).unwrap().clone();
+    let astana = city("astana");
+    assert_eq!(astana["name"], "Astana");
+    assert_eq!(route(&astana, "10")["fare"]["amount"], "90.00");
+    assert_eq!(route(&astana, "310")["fare"]["amount"], "180.00");
+    let zones: Vec<String> = route(&astana, "301")["zone_fares"].as_array().unwrap().iter().map(|z| z["fare"]["amount"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(zones, ["90.00", "200.00", "300.00", "400.00"]);
+    for (id, fare) in [("almaty", "80.00"), ("shymkent", "70.00"), ("kyzylorda", "90.00"), ("uralsk", "80.00"), ("taldykorgan", "80.00"), ("aktobe", "80.00")] {
+        let c = city(id);
+        assert_eq!(c["routes"][0]["fare"]["amount"], fare, "{id}");
+    }
+    // The pensioner pays the preferential Almaty fare.
+    {
+        let mut tx = t.app.store.begin().await.unwrap();
+        store::passengers::set_rider_category(&mut tx, "+77021234567", "pensioner", "ru", 0).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let (_, ticket) = t.ride("+77021234567", "20032", "p1", "ru").await;
+    assert_eq!((ticket["fare"]["amount"].as_str(), ticket["rider_category"].as_str()), (Some("40.00"), Some("pensioner")));
+}
+on_both_stores!(the_public_list_shows_published_fares, the_public_list_shows_published_fares);
