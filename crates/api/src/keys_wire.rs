@@ -67,7 +67,7 @@ fn parse_rfc3339(text: &str) -> Result<u64, String> {
     u64::try_from(timestamp.as_second()).map_err(|_| format!("`{text}` is before 1970"))
 }
 
-pub(crate) fn rfc3339(unix_s: u64) -> String {
+pub fn rfc3339(unix_s: u64) -> String {
     i64::try_from(unix_s)
         .ok()
         .and_then(|second| jiff::Timestamp::from_second(second).ok())

@@ -11,7 +11,20 @@ pub(crate) const PATHS: &[&str] = &[
     "/metrics",
     "/openapi.json",
     "/v1/cities",
+    "/v1/cities/{city}/routes",
+    "/v1/cities/{city}/routes/{route_id}",
+    "/v1/cities/{city}/stops/near",
+    "/v1/cities/{city}/search",
+    "/v1/cities/{city}/plan",
     "/v1/keys",
+    "/v1/live/{city}/positions",
+    "/v1/live/{city}/gtfs-rt",
+    "/v1/live/{city}/vehicles",
+    "/v1/live/{city}/detect",
+    "/v1/live/{city}/stream",
+    "/v1/live/{city}/vehicle-positions.pb",
+    "/v1/admin/live/trackers",
+    "/v1/admin/live/feed-tokens",
     "/v1/rides",
     "/v1/rides/{ride_id}",
     "/v1/tickets/valid",
@@ -32,8 +45,91 @@ fn problem() -> Value {
            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
+fn city_path() -> Value {
+    json!({"name": "city", "in": "path", "required": true, "schema": {"type": "string"}, "example": "astana"})
+}
+
 fn ok(description: &str, schema: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+/// The live endpoints and their schemas, added to the document after the big `json!` (whose
+/// macro recursion has a limit).
+fn with_live(mut document: Value) -> Value {
+    let paths = [
+        "/v1/live/{city}/positions",
+        "/v1/live/{city}/gtfs-rt",
+        "/v1/live/{city}/vehicles",
+        "/v1/live/{city}/detect",
+        "/v1/live/{city}/stream",
+        "/v1/live/{city}/vehicle-positions.pb",
+        "/v1/admin/live/trackers",
+        "/v1/admin/live/feed-tokens",
+    ];
+    if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        map.extend(paths.iter().map(|path| ((*path).to_owned(), live_doc(path))));
+    }
+    if let Some(map) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        map.extend(["PushAnswer", "LiveVehicle", "DetectedBus"].iter().map(|name| ((*name).to_owned(), live_doc(name))));
+    }
+    document
+}
+
+fn live_doc(name: &str) -> Value {
+    match name {
+        "PushAnswer" => json!({"type": "object", "properties": {"received": {"type": "integer"}, "applied": {"type": "integer"},
+                    "rejected": {"type": "integer"}, "runs_ended": {"type": "integer"}, "tickets_ended": {"type": "integer"}}}),
+        "LiveVehicle" => json!({"type": "object", "properties": {"id": {"type": "integer"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
+                    "feed_vehicle": {"type": "string"}, "route_id": {"type": "string"}, "route_number": {"type": "string"}, "trip_id": {"type": "string"},
+                    "lat": {"type": "number"}, "lon": {"type": "number"}, "speed_mps": {"type": "number"}, "heading_deg": {"type": "number"},
+                    "at_ms": {"type": "integer"}, "next_stop_id": {"type": "string"}, "next_stop_name": {"type": "string"},
+                    "delay_s": {"type": "integer"}, "progress_m": {"type": "number"}}}),
+        "DetectedBus" => json!({"type": "object", "properties": {"route_number": {"type": "string"}, "plate": {"type": "string"},
+                    "transport_code": {"type": "string"}, "confidence": {"type": "number"}, "mean_distance_m": {"type": "number"},
+                    "vehicle": {"$ref": "#/components/schemas/LiveVehicle"}}}),
+        "/v1/live/{city}/positions" => json!({"post": {"summary": "JSON push of vehicle positions (simple trackers); Bearer feed token of the city",
+                "security": [{"bearer": []}], "parameters": [city_path()],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["positions"], "properties": {
+                    "positions": {"type": "array", "maxItems": 20000, "items": {"type": "object", "required": ["vehicle", "lat", "lon", "at_ms"], "properties": {
+                        "vehicle": {"type": "string", "description": "Transport code of a catalogue bus, or the partner's vehicle id"},
+                        "lat": {"type": "number"}, "lon": {"type": "number"}, "at_ms": {"type": "integer"},
+                        "speed_mps": {"type": "number"}, "heading_deg": {"type": "number"},
+                        "trip_id": {"type": "string"}, "route_id": {"type": "string"}}}}}}}}},
+                "responses": {"200": ok("What was applied", "PushAnswer"), "4XX": problem()}}}),
+        "/v1/live/{city}/gtfs-rt" => json!({"post": {"summary": "GTFS-Realtime VehiclePositions push (protobuf body, at most 4 MiB); Bearer feed token of the city",
+                "security": [{"bearer": []}], "parameters": [city_path()],
+                "requestBody": {"required": true, "content": {"application/x-protobuf": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": {"200": ok("What was applied", "PushAnswer"), "4XX": problem()}}}),
+        "/v1/live/{city}/vehicles" => json!({"get": {"summary": "Live vehicles of a city, in a bounding box", "parameters": [city_path(),
+                    {"name": "bbox", "in": "query", "schema": {"type": "string"}, "example": "71.40,51.12,71.46,51.18", "description": "min_lon,min_lat,max_lon,max_lat"},
+                    {"name": "route", "in": "query", "schema": {"type": "string"}, "description": "Route number"}],
+                "responses": {"200": {"description": "Vehicles", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "vehicles": {"type": "array", "items": {"$ref": "#/components/schemas/LiveVehicle"}}}}}}}, "4XX": problem()}}}),
+        "/v1/live/{city}/detect" => json!({"post": {"summary": "Which bus is the passenger riding? Confident only with a clear margin; otherwise a ranked shortlist",
+                "parameters": [city_path()],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["fixes"], "properties": {
+                    "fixes": {"type": "array", "minItems": 1, "maxItems": 60, "items": {"type": "object", "required": ["lat", "lon", "at_ms"], "properties": {
+                        "lat": {"type": "number"}, "lon": {"type": "number"}, "at_ms": {"type": "integer"}, "accuracy_m": {"type": "number"}}}}}}}}},
+                "responses": {"200": {"description": "The answer; paying still needs the passenger's confirmation", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"status": {"enum": ["confident", "ambiguous", "none"]},
+                    "bus": {"$ref": "#/components/schemas/DetectedBus"},
+                    "candidates": {"type": "array", "items": {"$ref": "#/components/schemas/DetectedBus"}}}}}}}, "4XX": problem()}}}),
+        "/v1/live/{city}/stream" => json!({"get": {"summary": "Server-sent events of position changes (`position`, `removed`) for a city or one route",
+                "parameters": [city_path(), {"name": "route", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {}}}, "4XX": problem()}}}),
+        "/v1/live/{city}/vehicle-positions.pb" => json!({"get": {"summary": "Our GTFS-Realtime VehiclePositions feed of the city",
+                "parameters": [city_path()],
+                "responses": {"200": {"description": "FeedMessage", "content": {"application/x-protobuf": {}}}, "4XX": problem()}}}),
+        "/v1/admin/live/trackers" => json!({"post": {"summary": "Register a Wialon IPS tracker for a catalogue vehicle", "security": [{"bearer": []}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["tracker_id", "password", "transport_code"],
+                    "properties": {"tracker_id": {"type": "string"}, "password": {"type": "string"}, "transport_code": {"type": "string"}}}}}},
+                "responses": {"201": {"description": "Registered"}, "4XX": problem()}}}),
+        "/v1/admin/live/feed-tokens" => json!({"post": {"summary": "Make a token for a partner pushing a city's positions (shown once)", "security": [{"bearer": []}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["city", "name"],
+                    "properties": {"city": {"type": "string"}, "name": {"type": "string"}}}}}},
+                "responses": {"201": {"description": "The token"}, "4XX": problem()}}}),
+        _ => Value::Null,
+    }
 }
 
 fn phone_query() -> Value {
@@ -43,7 +139,7 @@ fn phone_query() -> Value {
 pub(crate) async fn document() -> Json<Value> {
     let lang = json!({"name": "lang", "in": "query", "schema": {"enum": ["kk", "ru", "en"]},
                       "description": "Language of messages; otherwise Accept-Language, otherwise ru"});
-    Json(json!({
+    Json(with_live(json!({
         "openapi": "3.1.0",
         "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
@@ -83,6 +179,34 @@ pub(crate) async fn document() -> Json<Value> {
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
             "/v1/cities": {"get": {"summary": "Cities and routes served, with fares", "parameters": [lang],
                 "responses": {"200": {"description": "The public list"}}}},
+            "/v1/cities/{city}/routes": {"get": {"summary": "A city's GTFS routes with number, name, kind and catalogue fare",
+                "parameters": [city_path(), lang], "responses": {"200": {"description": "Routes"}, "4XX": problem()}}},
+            "/v1/cities/{city}/routes/{route_id}": {"get": {"summary": "A route's variants: stops in order and shape (GeoJSON LineString)",
+                "parameters": [city_path(), {"name": "route_id", "in": "path", "required": true, "schema": {"type": "string"}}, lang],
+                "responses": {"200": {"description": "Route"}, "4XX": problem()}}},
+            "/v1/cities/{city}/stops/near": {"get": {"summary": "Stops near a point, nearest first",
+                "parameters": [city_path(), lang,
+                    {"name": "lat", "in": "query", "required": true, "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+                    {"name": "lon", "in": "query", "required": true, "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+                    {"name": "radius_m", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2000, "default": 500}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
+                "responses": {"200": {"description": "Stops"}, "4XX": problem()}}},
+            "/v1/cities/{city}/search": {"get": {"summary": "Stop and address search forgiving Kazakh, Russian and Latin spellings",
+                "parameters": [city_path(), lang,
+                    {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 200}, "example": "Абая"},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
+                "responses": {"200": {"description": "Results; `id` is usable as `from`/`to` of a plan"}, "4XX": problem()}}},
+            "/v1/cities/{city}/plan": {"get": {"summary": "Journeys: the Pareto set of arrival time and transfers, with legs and fare",
+                "parameters": [city_path(), lang,
+                    {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "`lat,lon`, `stop:<id>` or `address:<n>` (a search result id)", "example": "51.1282,71.4306"},
+                    {"name": "to", "in": "query", "required": true, "schema": {"type": "string"}},
+                    {"name": "departure", "in": "query", "schema": {"type": "string"}, "description": "`now` (default), local `HH:MM`, or RFC 3339"},
+                    {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "service date of a local `HH:MM` (default today in the city)"},
+                    {"name": "max_transfers", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 12, "default": 8}},
+                    {"name": "max_walk_m", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 800}},
+                    {"name": "walk_speed_m_per_s", "in": "query", "schema": {"type": "number", "minimum": 0.5, "maximum": 2.5, "default": 1.4}},
+                    {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}}],
+                "responses": {"200": {"description": "Journeys"}, "4XX": problem()}}},
             "/v1/keys": {"get": {"summary": "Published ticket signing keys", "responses": {"200": ok("Key list", "KeyList")}}},
             "/v1/rides": {"post": {"summary": "Pay a ride from the phone balance", "parameters": [
                     {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "maxLength": 128}}, lang],
@@ -118,7 +242,7 @@ pub(crate) async fn document() -> Json<Value> {
             "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
             "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
         }
-    }))
+    })))
 }
 
 #[cfg(test)]

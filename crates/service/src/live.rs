@@ -1,5 +1,937 @@
-//! Live buses: positions from trackers and feeds, the live state overlay, detection of the
-//! passenger's bus, and the end of tickets when a run reaches its final stop.
+//! Live buses in the server: per-city [`LiveState`] behind a lock, the registry that ties
+//! trackers and feed vehicles to catalogue vehicles, the bounded queue the Wialon IPS
+//! listener feeds (applied in batches by one worker task), the end of tickets when a run
+//! reaches its final stop, and a broadcast of position changes for the live stream.
+//!
+//! The pure work (matching, detection, codecs) is the `live` crate; this module only owns
+//! the shared state and the side effects. Every vehicle id is unique across cities, so a
+//! position names its city through the registry.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::time::Duration;
+
+pub use ::live as engine;
+use ::live::gtfs_rt::{self, VehicleDescriptor};
+use ::live::network::Network;
+use ::live::session::{AuthOutcome, SessionCounters};
+use ::live::state::{Fix, LiveConfig, LiveEvent, LiveState, Position, VehicleState};
+use ::live::{DetectionParams, LatLon, RouteId, TimeMs, TrackerId, TripId, VehicleId};
+use domain::{ErrorCode, TransportCode};
+use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, broadcast, mpsc};
+
+use crate::{App, ServiceError};
+
+/// Positions waiting for the worker at most; a full queue slows the trackers down.
+pub const QUEUE_CAPACITY: usize = 65_536;
+/// Positions applied under one lock at most.
+pub const APPLY_BATCH_MAX: usize = 4_096;
+/// Position changes a slow stream subscriber may fall behind by before it skips.
+pub const CHANGES_CAPACITY: usize = 8_192;
+/// Positions in one push (JSON or GTFS-RT) at most.
+pub const PUSH_POSITIONS_MAX: usize = 20_000;
+/// The worker drops stale vehicles this often even when nothing reports.
+pub const SWEEP_PERIOD_S: u64 = 10;
+/// `settle` gives up waiting for the worker after this long.
+pub const SETTLE_WAIT_MS: u64 = 5_000;
+/// Feed tokens are this many random bytes, shown as hex.
+const FEED_TOKEN_BYTES: usize = 24;
+
+/// A catalogue or feed vehicle as the public sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VehicleView {
+    pub id: u64,
+    pub city: String,
+    pub transport_code: Option<String>,
+    pub plate: Option<String>,
+    /// The vehicle id in the partner's feed, when it came from one.
+    pub feed_vehicle: Option<String>,
+    pub route_id: Option<String>,
+    pub route_number: Option<String>,
+    pub trip_id: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub speed_mps: Option<f64>,
+    pub heading_deg: Option<f64>,
+    pub at_ms: i64,
+    pub next_stop_id: Option<String>,
+    pub next_stop_name: Option<String>,
+    pub delay_s: Option<i64>,
+    pub progress_m: Option<f64>,
+}
+
+/// One entry of the live stream.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VehicleChange {
+    Moved(Box<VehicleView>),
+    Removed {
+        id: u64,
+        city: String,
+        route_number: Option<String>,
+    },
+}
+
+impl VehicleChange {
+    pub fn city(&self) -> &str {
+        match self {
+            VehicleChange::Moved(view) => &view.city,
+            VehicleChange::Removed { city, .. } => city,
+        }
+    }
+
+    pub fn route_number(&self) -> Option<&str> {
+        match self {
+            VehicleChange::Moved(view) => view.route_number.as_deref(),
+            VehicleChange::Removed { route_number, .. } => route_number.as_deref(),
+        }
+    }
+}
+
+/// A candidate bus of a detection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DetectedBus {
+    pub vehicle: VehicleView,
+    pub probability: f64,
+    pub mean_distance_m: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum DetectionView {
+    Confident(Box<DetectedBus>),
+    Ambiguous(Vec<DetectedBus>),
+    NoMatch,
+}
+
+/// A position as a partner reports it, before its vehicle is known.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// The partner's vehicle id; a transport code of the city binds to that catalogue bus.
+    pub vehicle: String,
+    pub point: LatLon,
+    pub at_ms: i64,
+    pub speed_mps: Option<f64>,
+    pub heading_deg: Option<f64>,
+    pub trip_id: Option<String>,
+    pub route_id: Option<String>,
+}
+
+/// What one push did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PushSummary {
+    pub received: u64,
+    pub applied: u64,
+    pub rejected: u64,
+    pub runs_ended: u64,
+    pub tickets_ended: u64,
+}
+
+struct CityLive {
+    state: LiveState,
+    /// Catalogue route number → the feed's route, for trackers that only know their bus.
+    routes_by_number: HashMap<String, RouteId>,
+}
+
+#[derive(Clone, Debug)]
+struct VehicleEntry {
+    city: String,
+    transport_code: Option<TransportCode>,
+    feed_vehicle: Option<String>,
+    /// Tickets bought in this vehicle since then belong to its current run.
+    run_since_ms: i64,
+}
+
+#[derive(Clone, Debug)]
+struct TrackerEntry {
+    password_sha256: String,
+    transport_code: TransportCode,
+}
 
 #[derive(Default)]
-pub struct LiveHub {}
+struct Registry {
+    next_id: u64,
+    vehicles: HashMap<VehicleId, VehicleEntry>,
+    by_code: HashMap<TransportCode, VehicleId>,
+    by_feed_key: HashMap<(String, String), VehicleId>,
+    trackers: HashMap<String, TrackerEntry>,
+    /// Token digest → city.
+    feed_tokens: HashMap<String, String>,
+}
+
+impl Registry {
+    fn allocate(&mut self, entry: VehicleEntry) -> VehicleId {
+        self.next_id += 1;
+        let id = VehicleId(self.next_id);
+        self.vehicles.insert(id, entry);
+        id
+    }
+
+    fn catalogue_vehicle(&mut self, code: &TransportCode, city: &str) -> VehicleId {
+        if let Some(id) = self.by_code.get(code) {
+            return *id;
+        }
+        let entry = VehicleEntry {
+            city: city.to_owned(),
+            transport_code: Some(code.clone()),
+            feed_vehicle: None,
+            run_since_ms: 0,
+        };
+        let id = self.allocate(entry);
+        self.by_code.insert(code.clone(), id);
+        id
+    }
+
+    fn feed_vehicle(&mut self, city: &str, key: &str) -> VehicleId {
+        let slot = (city.to_owned(), key.to_owned());
+        if let Some(id) = self.by_feed_key.get(&slot) {
+            return *id;
+        }
+        let entry = VehicleEntry {
+            city: city.to_owned(),
+            transport_code: None,
+            feed_vehicle: Some(key.to_owned()),
+            run_since_ms: 0,
+        };
+        let id = self.allocate(entry);
+        self.by_feed_key.insert(slot, id);
+        id
+    }
+}
+
+/// The live side of the server.
+pub struct LiveHub {
+    config: LiveConfig,
+    detection: DetectionParams,
+    cities: RwLock<HashMap<String, Arc<Mutex<CityLive>>>>,
+    registry: Mutex<Registry>,
+    changes: broadcast::Sender<Arc<VehicleChange>>,
+    queue: Mutex<Option<mpsc::Sender<Position>>>,
+    applied_from_queue: AtomicU64,
+    applied_notify: Notify,
+    /// Counters of the Wialon IPS listener's sessions.
+    pub wialon: SessionCounters,
+}
+
+impl Default for LiveHub {
+    fn default() -> LiveHub {
+        LiveHub::new(LiveConfig::default(), DetectionParams::default())
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn sha256_hex(text: &str) -> String {
+    crate::hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn tracker_digest(tracker: &str, password: &str) -> String {
+    sha256_hex(&format!("{tracker}:{password}"))
+}
+
+fn no_city(city: &str) -> ServiceError {
+    ServiceError::new(
+        ErrorCode::NotFound,
+        format!("no live data for city {city:?}"),
+    )
+}
+
+impl LiveHub {
+    pub fn new(config: LiveConfig, detection: DetectionParams) -> LiveHub {
+        let (changes, _) = broadcast::channel(CHANGES_CAPACITY);
+        LiveHub {
+            config,
+            detection,
+            cities: RwLock::new(HashMap::new()),
+            registry: Mutex::new(Registry::default()),
+            changes,
+            queue: Mutex::new(None),
+            applied_from_queue: AtomicU64::new(0),
+            applied_notify: Notify::new(),
+            wialon: SessionCounters::default(),
+        }
+    }
+
+    /// Lays a city's live state over this network (of one service date), replacing any.
+    pub fn install_network(&self, city: &str, network: Arc<Network>) {
+        let mut routes_by_number = HashMap::new();
+        for run in network.runs() {
+            routes_by_number
+                .entry(run.route_short_name.clone())
+                .or_insert_with(|| run.route_id.clone());
+        }
+        let live = CityLive {
+            state: LiveState::new(network, self.config),
+            routes_by_number,
+        };
+        let mut cities = self
+            .cities
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cities.insert(city.to_owned(), Arc::new(Mutex::new(live)));
+    }
+
+    pub fn cities(&self) -> Vec<String> {
+        let cities = self
+            .cities
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut names: Vec<String> = cities.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    fn city(&self, city: &str) -> Result<Arc<Mutex<CityLive>>, ServiceError> {
+        let cities = self
+            .cities
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cities.get(city).cloned().ok_or_else(|| no_city(city))
+    }
+
+    /// The network of a city's live state.
+    pub fn network(&self, city: &str) -> Result<Arc<Network>, ServiceError> {
+        let live = self.city(city)?;
+        let network = Arc::clone(lock(&live).state.network());
+        Ok(network)
+    }
+
+    /// Subscribes to position changes of every city.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<VehicleChange>> {
+        self.changes.subscribe()
+    }
+
+    /// Tracker login → vehicle; backed by the credentials in memory (see [`load_credentials`]).
+    pub fn authenticate(
+        &self,
+        app: &App,
+        tracker: &TrackerId,
+        password: Option<&str>,
+    ) -> AuthOutcome {
+        let mut registry = lock(&self.registry);
+        let Some(entry) = registry.trackers.get(tracker.as_str()).cloned() else {
+            return AuthOutcome::UnknownTracker;
+        };
+        let given = tracker_digest(tracker.as_str(), password.unwrap_or(""));
+        if !constant_time_eq(given.as_bytes(), entry.password_sha256.as_bytes()) {
+            return AuthOutcome::BadPassword;
+        }
+        let catalogue = app.catalogue();
+        let Some(vehicle) = catalogue.vehicles.get(&entry.transport_code) else {
+            return AuthOutcome::UnknownTracker;
+        };
+        let Some(route) = catalogue.routes.get(&vehicle.route) else {
+            return AuthOutcome::UnknownTracker;
+        };
+        let city = route.city.as_str().to_owned();
+        let id = registry.catalogue_vehicle(&entry.transport_code, &city);
+        drop(registry);
+        let feed_route = self
+            .city(&city)
+            .ok()
+            .and_then(|live| lock(&live).routes_by_number.get(&route.number).cloned());
+        AuthOutcome::Vehicle {
+            vehicle: id,
+            route: feed_route,
+        }
+    }
+
+    fn view(
+        &self,
+        registry: &Registry,
+        network: &Network,
+        vehicle: &VehicleState,
+    ) -> Option<VehicleView> {
+        let entry = registry.vehicles.get(&vehicle.vehicle)?;
+        let run = vehicle
+            .run
+            .as_ref()
+            .and_then(|progress| Some((progress, network.run(progress.run)?)));
+        let next_stop = run.and_then(|(progress, run)| run.stops.get(progress.next_stop?));
+        Some(VehicleView {
+            id: vehicle.vehicle.0,
+            city: entry.city.clone(),
+            transport_code: entry
+                .transport_code
+                .as_ref()
+                .map(|code| code.as_str().to_owned()),
+            plate: None,
+            feed_vehicle: entry.feed_vehicle.clone(),
+            route_id: run
+                .map(|(_, run)| run.route_id.as_str().to_owned())
+                .or_else(|| vehicle.route.as_ref().map(|r| r.as_str().to_owned())),
+            route_number: run.map(|(_, run)| run.route_short_name.clone()),
+            trip_id: run.map(|(_, run)| run.trip_id.as_str().to_owned()),
+            lat: vehicle.point.lat,
+            lon: vehicle.point.lon,
+            speed_mps: vehicle.speed_mps,
+            heading_deg: vehicle.heading_deg,
+            at_ms: vehicle.at.0,
+            next_stop_id: next_stop.map(|stop| stop.stop_id.as_str().to_owned()),
+            next_stop_name: next_stop.map(|stop| stop.name.clone()),
+            delay_s: run.map(|(progress, _)| progress.delay_s),
+            progress_m: run.map(|(progress, _)| progress.along_m),
+        })
+    }
+}
+
+/// Fills what the catalogue knows (plate, route number of a parked bus).
+fn with_catalogue(app: &App, mut view: VehicleView) -> VehicleView {
+    let catalogue = app.catalogue();
+    let vehicle = view
+        .transport_code
+        .as_deref()
+        .and_then(|code| TransportCode::parse(code).ok())
+        .and_then(|code| catalogue.vehicles.get(&code).cloned());
+    if let Some(vehicle) = vehicle {
+        view.plate = Some(vehicle.plate.display());
+        if view.route_number.is_none() {
+            view.route_number = catalogue
+                .routes
+                .get(&vehicle.route)
+                .map(|route| route.number.clone());
+        }
+    }
+    view
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Reads trackers and feed tokens from the store into memory (at start-up; registering
+/// one through the hub updates both).
+pub async fn load_credentials(app: &App) -> Result<(), ServiceError> {
+    let mut conn = app.store.reader().await?;
+    let trackers = store::live::all_trackers(&mut conn).await?;
+    let tokens = store::live::all_feed_tokens(&mut conn).await?;
+    let mut registry = lock(&app.live.registry);
+    for row in trackers {
+        if let Ok(code) = TransportCode::parse(&row.transport_code) {
+            registry.trackers.insert(
+                row.tracker_id,
+                TrackerEntry {
+                    password_sha256: row.password_sha256,
+                    transport_code: code,
+                },
+            );
+        }
+    }
+    for row in tokens {
+        registry.feed_tokens.insert(row.token_sha256, row.city_id);
+    }
+    Ok(())
+}
+
+/// Registers (or re-keys) a Wialon IPS tracker for a catalogue vehicle.
+pub async fn register_tracker(
+    app: &App,
+    tracker: &TrackerId,
+    password: &str,
+    vehicle: &TransportCode,
+) -> Result<(), ServiceError> {
+    if !app.catalogue().vehicles.contains_key(vehicle) {
+        return Err(ErrorCode::TransportCodeUnknown.into());
+    }
+    let row = store::live::TrackerRow {
+        tracker_id: tracker.as_str().to_owned(),
+        password_sha256: tracker_digest(tracker.as_str(), password),
+        transport_code: vehicle.as_str().to_owned(),
+        created_at_ms: app.now_ms(),
+    };
+    let mut tx = app.store.begin().await?;
+    store::live::upsert_tracker(&mut tx, &row).await?;
+    tx.commit().await?;
+    let entry = TrackerEntry {
+        password_sha256: row.password_sha256,
+        transport_code: vehicle.clone(),
+    };
+    lock(&app.live.registry)
+        .trackers
+        .insert(row.tracker_id, entry);
+    Ok(())
+}
+
+/// Makes a token that lets a partner push one city's positions; only its digest is kept.
+pub async fn create_feed_token(app: &App, city: &str, name: &str) -> Result<String, ServiceError> {
+    let known = app.catalogue().cities.keys().any(|id| id.as_str() == city)
+        || app.live.cities().iter().any(|c| c == city);
+    if !known {
+        return Err(ServiceError::new(
+            ErrorCode::NotFound,
+            format!("unknown city {city:?}"),
+        ));
+    }
+    let token = crate::hex(&crate::random_bytes::<FEED_TOKEN_BYTES>()?);
+    let row = store::live::FeedTokenRow {
+        token_sha256: sha256_hex(&token),
+        city_id: city.to_owned(),
+        name: name.to_owned(),
+        created_at_ms: app.now_ms(),
+    };
+    let mut tx = app.store.begin().await?;
+    store::live::insert_feed_token(&mut tx, &row).await?;
+    tx.commit().await?;
+    lock(&app.live.registry)
+        .feed_tokens
+        .insert(row.token_sha256, row.city_id);
+    Ok(token)
+}
+
+/// The city a feed token may report for.
+pub async fn city_of_token(app: &App, token: &str) -> Result<String, ServiceError> {
+    let digest = sha256_hex(token);
+    if let Some(city) = lock(&app.live.registry).feed_tokens.get(&digest) {
+        return Ok(city.clone());
+    }
+    // Another server process may have made it: look in the store once.
+    load_credentials(app).await?;
+    lock(&app.live.registry)
+        .feed_tokens
+        .get(&digest)
+        .cloned()
+        .ok_or_else(|| ErrorCode::Unauthorized.into())
+}
+
+/// Binds a partner's vehicle key: a transport code of this city is that catalogue bus.
+fn resolve_key(
+    app: &App,
+    registry: &mut Registry,
+    city: &str,
+    key: &str,
+) -> (VehicleId, Option<String>) {
+    let catalogue = app.catalogue();
+    let bus = TransportCode::parse(key).ok().and_then(|code| {
+        let vehicle = catalogue.vehicles.get(&code)?;
+        let route = catalogue.routes.get(&vehicle.route)?;
+        (route.city.as_str() == city).then(|| (code, route.number.clone()))
+    });
+    match bus {
+        Some((code, number)) => (registry.catalogue_vehicle(&code, city), Some(number)),
+        None => (registry.feed_vehicle(city, key), None),
+    }
+}
+
+/// Positions pushed by a partner (JSON push API).
+pub async fn push_reports(
+    app: &App,
+    city: &str,
+    reports: &[Report],
+) -> Result<PushSummary, ServiceError> {
+    if reports.len() > PUSH_POSITIONS_MAX {
+        return Err(ServiceError::new(
+            ErrorCode::BodyTooLarge,
+            format!("at most {PUSH_POSITIONS_MAX} positions per push"),
+        ));
+    }
+    let live = app.live.city(city)?;
+    let mut positions = Vec::with_capacity(reports.len());
+    {
+        let routes = lock(&live).routes_by_number.clone();
+        let mut registry = lock(&app.live.registry);
+        for report in reports {
+            let (vehicle, number) = resolve_key(app, &mut registry, city, &report.vehicle);
+            let route = report
+                .route_id
+                .as_deref()
+                .map(RouteId::new)
+                .or_else(|| number.and_then(|n| routes.get(&n).cloned()));
+            positions.push(Position {
+                vehicle,
+                point: report.point,
+                speed_mps: report.speed_mps,
+                heading_deg: report.heading_deg,
+                at: TimeMs(report.at_ms),
+                trip: report.trip_id.as_deref().map(TripId::new),
+                route,
+            });
+        }
+    }
+    apply(app, city, &positions).await
+}
+
+/// A GTFS-Realtime VehiclePositions message pushed by a partner.
+pub async fn push_gtfs_rt(
+    app: &App,
+    city: &str,
+    bytes: &[u8],
+) -> Result<PushSummary, ServiceError> {
+    let feed = gtfs_rt::decode_feed(bytes)
+        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, e.to_string()))?;
+    if feed.entity.len() > PUSH_POSITIONS_MAX {
+        return Err(ServiceError::new(
+            ErrorCode::BodyTooLarge,
+            format!("at most {PUSH_POSITIONS_MAX} entities per push"),
+        ));
+    }
+    let live = app.live.city(city)?;
+    let routes = lock(&live).routes_by_number.clone();
+    let mut positions = Vec::with_capacity(feed.entity.len());
+    let skips = {
+        let mut registry = lock(&app.live.registry);
+        let mut numbers: HashMap<VehicleId, String> = HashMap::new();
+        let skips = gtfs_rt::positions_from_feed(
+            &feed,
+            |key| {
+                let (id, number) = resolve_key(app, &mut registry, city, key);
+                numbers.extend(number.map(|n| (id, n)));
+                Some(id)
+            },
+            &mut positions,
+        );
+        for position in positions.iter_mut().filter(|p| p.route.is_none()) {
+            position.route = numbers
+                .get(&position.vehicle)
+                .and_then(|n| routes.get(n).cloned());
+        }
+        skips
+    };
+    let mut summary = apply(app, city, &positions).await?;
+    summary.received += skips.without_position + skips.unknown_vehicle;
+    summary.rejected += skips.without_position + skips.unknown_vehicle;
+    Ok(summary)
+}
+
+/// Applies one batch of a city's positions, publishes the changes and acts on the events.
+pub async fn apply(
+    app: &App,
+    city: &str,
+    positions: &[Position],
+) -> Result<PushSummary, ServiceError> {
+    let live = app.live.city(city)?;
+    let now = TimeMs(app.now_ms());
+    let mut events = Vec::new();
+    let stats = {
+        let mut guard = lock(&live);
+        let stats = guard.state.apply_batch(positions, now, &mut events);
+        guard.state.drop_stale(now, &mut events);
+        publish_moves(app, &guard, positions);
+        stats
+    };
+    let mut summary = PushSummary {
+        received: u64::try_from(positions.len()).unwrap_or(u64::MAX),
+        applied: stats.applied,
+        rejected: stats.invalid + stats.out_of_order,
+        ..PushSummary::default()
+    };
+    let (runs_ended, tickets_ended) = handle_events(app, city, &events).await?;
+    summary.runs_ended = runs_ended;
+    summary.tickets_ended = tickets_ended;
+    Ok(summary)
+}
+
+fn publish_moves(app: &App, city: &CityLive, positions: &[Position]) {
+    if app.live.changes.receiver_count() == 0 {
+        return;
+    }
+    let registry = lock(&app.live.registry);
+    let mut seen = std::collections::HashSet::new();
+    for position in positions.iter().rev() {
+        if !seen.insert(position.vehicle) {
+            continue;
+        }
+        let view = city
+            .state
+            .vehicle(position.vehicle)
+            .and_then(|v| app.live.view(&registry, city.state.network(), v));
+        if let Some(view) = view {
+            let _receivers = app
+                .live
+                .changes
+                .send(Arc::new(VehicleChange::Moved(Box::new(with_catalogue(
+                    app, view,
+                )))));
+        }
+    }
+}
+
+/// Ends the tickets of finished runs; returns (runs ended, tickets ended).
+async fn handle_events(
+    app: &App,
+    city: &str,
+    events: &[LiveEvent],
+) -> Result<(u64, u64), ServiceError> {
+    let (mut runs, mut tickets) = (0, 0);
+    for event in events {
+        match event {
+            LiveEvent::RunEnded { vehicle, .. } => {
+                runs += 1;
+                let now_ms = app.now_ms();
+                let ending = {
+                    let mut registry = lock(&app.live.registry);
+                    registry.vehicles.get_mut(vehicle).and_then(|entry| {
+                        let since = std::mem::replace(&mut entry.run_since_ms, now_ms);
+                        entry.transport_code.clone().map(|code| (code, since))
+                    })
+                };
+                if let Some((code, since_ms)) = ending {
+                    tickets += crate::tickets::end_run(app, &code, since_ms).await?;
+                    tracing::info!(transport_code = %code, "run ended at its final stop; its tickets ended");
+                }
+            }
+            LiveEvent::VehicleDropped { vehicle, .. } => {
+                let route_number = None;
+                let change = VehicleChange::Removed {
+                    id: vehicle.0,
+                    city: city.to_owned(),
+                    route_number,
+                };
+                let _receivers = app.live.changes.send(Arc::new(change));
+            }
+            LiveEvent::RunStarted { .. } => {}
+        }
+    }
+    Ok((runs, tickets))
+}
+
+/// Drops the stale vehicles of every city.
+pub async fn sweep(app: &App) -> Result<(), ServiceError> {
+    for city in app.live.cities() {
+        apply(app, &city, &[]).await?;
+    }
+    Ok(())
+}
+
+/// One vehicle by its id.
+pub fn vehicle(app: &App, city: &str, id: u64) -> Result<Option<VehicleView>, ServiceError> {
+    let live = app.live.city(city)?;
+    let guard = lock(&live);
+    let registry = lock(&app.live.registry);
+    let view = guard
+        .state
+        .vehicle(VehicleId(id))
+        .and_then(|v| app.live.view(&registry, guard.state.network(), v));
+    Ok(view.map(|view| with_catalogue(app, view)))
+}
+
+/// Vehicles inside a box (south-west, north-east), every vehicle of the city without one.
+pub async fn vehicles_in_box(
+    app: &App,
+    city: &str,
+    bounds: Option<(LatLon, LatLon)>,
+) -> Result<Vec<VehicleView>, ServiceError> {
+    apply(app, city, &[]).await?;
+    let live = app.live.city(city)?;
+    let guard = lock(&live);
+    let registry = lock(&app.live.registry);
+    let network = guard.state.network();
+    let found: Vec<&VehicleState> = match bounds {
+        Some((south_west, north_east)) => guard.state.in_box(south_west, north_east),
+        None => guard.state.vehicles().collect(),
+    };
+    let mut views: Vec<VehicleView> = found
+        .into_iter()
+        .filter_map(|v| app.live.view(&registry, network, v))
+        .map(|view| with_catalogue(app, view))
+        .collect();
+    views.sort_by_key(|view| view.id);
+    Ok(views)
+}
+
+/// The bus the passenger rides, from their recent fixes (oldest first).
+pub fn detect(app: &App, city: &str, fixes: &[Fix]) -> Result<DetectionView, ServiceError> {
+    let live = app.live.city(city)?;
+    let guard = lock(&live);
+    let detection = guard.state.detect(fixes, &app.live.detection);
+    let registry = lock(&app.live.registry);
+    let bus = |scored: &::live::Scored| {
+        let state = guard.state.vehicle(scored.vehicle)?;
+        let view = app.live.view(&registry, guard.state.network(), state)?;
+        Some(DetectedBus {
+            vehicle: with_catalogue(app, view),
+            probability: scored.probability,
+            mean_distance_m: scored.mean_distance_m,
+        })
+    };
+    Ok(match detection {
+        ::live::Detection::Confident(best) => bus(&best).map_or(DetectionView::NoMatch, |b| {
+            DetectionView::Confident(Box::new(b))
+        }),
+        ::live::Detection::Ambiguous(list) => {
+            DetectionView::Ambiguous(list.iter().filter_map(bus).collect())
+        }
+        ::live::Detection::NoMatch => DetectionView::NoMatch,
+    })
+}
+
+/// Our own GTFS-Realtime VehiclePositions feed of a city, encoded.
+pub async fn gtfs_rt_feed(app: &App, city: &str) -> Result<Vec<u8>, ServiceError> {
+    apply(app, city, &[]).await?;
+    let live = app.live.city(city)?;
+    let guard = lock(&live);
+    let registry = lock(&app.live.registry);
+    let catalogue = app.catalogue();
+    let describe = |vehicle: VehicleId| {
+        let entry = registry.vehicles.get(&vehicle);
+        let code = entry.and_then(|e| e.transport_code.clone());
+        let plate = code
+            .as_ref()
+            .and_then(|c| catalogue.vehicles.get(c))
+            .map(|v| v.plate.display());
+        VehicleDescriptor {
+            id: Some(vehicle.0.to_string()),
+            label: code
+                .map(|c| c.as_str().to_owned())
+                .or_else(|| entry.and_then(|e| e.feed_vehicle.clone())),
+            license_plate: plate,
+        }
+    };
+    let feed = gtfs_rt::vehicle_positions_feed(&guard.state, TimeMs(app.now_ms()), describe);
+    Ok(gtfs_rt::encode_feed(&feed))
+}
+
+/// The bounded queue of the Wialon IPS listener; the first call starts the worker that
+/// applies it in batches.
+pub fn position_queue(app: &Arc<App>) -> mpsc::Sender<Position> {
+    let mut slot = lock(&app.live.queue);
+    if let Some(sender) = slot.as_ref() {
+        return sender.clone();
+    }
+    let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    tokio::spawn(run_worker(Arc::downgrade(app), receiver));
+    *slot = Some(sender.clone());
+    sender
+}
+
+async fn run_worker(app: Weak<App>, mut receiver: mpsc::Receiver<Position>) {
+    let mut batch = Vec::with_capacity(APPLY_BATCH_MAX);
+    let mut sweep_timer = tokio::time::interval(Duration::from_secs(SWEEP_PERIOD_S));
+    loop {
+        tokio::select! {
+            received = receiver.recv_many(&mut batch, APPLY_BATCH_MAX) => {
+                if received == 0 {
+                    return;
+                }
+                let Some(app) = app.upgrade() else { return };
+                apply_queued(&app, &batch).await;
+                app.live.applied_from_queue.fetch_add(u64::try_from(received).unwrap_or(0), Ordering::SeqCst);
+                app.live.applied_notify.notify_waiters();
+                batch.clear();
+            }
+            _ = sweep_timer.tick() => {
+                let Some(app) = app.upgrade() else { return };
+                if let Err(error) = sweep(&app).await {
+                    tracing::warn!(%error, "live sweep failed");
+                }
+            }
+        }
+    }
+}
+
+/// Splits a queued batch by city (through the registry) and applies each part.
+async fn apply_queued(app: &App, batch: &[Position]) {
+    let mut by_city: HashMap<String, Vec<Position>> = HashMap::new();
+    {
+        let registry = lock(&app.live.registry);
+        for position in batch {
+            if let Some(entry) = registry.vehicles.get(&position.vehicle) {
+                by_city
+                    .entry(entry.city.clone())
+                    .or_default()
+                    .push(position.clone());
+            }
+        }
+    }
+    for (city, positions) in by_city {
+        if let Err(error) = apply(app, &city, &positions).await {
+            tracing::warn!(%error, city, "queued positions not applied");
+        }
+    }
+}
+
+/// Waits until the worker has applied every position the listener queued so far (tests and
+/// the demo use it instead of sleeping). `false` when it took longer than `SETTLE_WAIT_MS`.
+pub async fn settle(app: &App) -> bool {
+    let wait = async {
+        loop {
+            let notified = app.live.applied_notify.notified();
+            let queued = app.live.wialon.positions_queued.load(Ordering::SeqCst);
+            if app.live.applied_from_queue.load(Ordering::SeqCst) >= queued {
+                return;
+            }
+            notified.await;
+        }
+    };
+    tokio::time::timeout(Duration::from_millis(SETTLE_WAIT_MS), wait)
+        .await
+        .is_ok()
+}
+
+/// Builds a city's live network from a GTFS zip for one service date.
+pub fn network_from_gtfs(bytes: &[u8], date: jiff::civil::Date) -> Result<Network, ServiceError> {
+    let feed = transit::gtfs::read_feed(std::io::Cursor::new(bytes))
+        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("GTFS: {e}")))?;
+    network_from_feed(&feed, date)
+}
+
+/// Builds a city's live network from a parsed GTFS feed for one service date.
+pub fn network_from_feed(
+    feed: &transit::gtfs::Feed,
+    date: jiff::civil::Date,
+) -> Result<Network, ServiceError> {
+    let input = ::live::transit_adapter::network_input(feed, date)
+        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("GTFS: {e}")))?;
+    Network::build(input)
+        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("live network: {e}")))
+}
+
+/// Tracker connections served at once at most; more wait in the listen backlog.
+pub const WIALON_CONNECTIONS_MAX: usize = 10_000;
+
+/// Serves Wialon IPS trackers on this listener until the task is dropped: each connection
+/// logs in with its tracker id and password and its positions go through the bounded queue.
+pub async fn serve_wialon(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    connections_max: usize,
+) {
+    let limit = Arc::new(tokio::sync::Semaphore::new(connections_max.max(1)));
+    if let Err(error) = load_credentials(&app).await {
+        tracing::warn!(%error, "tracker credentials not loaded");
+    }
+    let queue = position_queue(&app);
+    loop {
+        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+            return;
+        };
+        let (socket, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "wialon accept failed");
+                continue;
+            }
+        };
+        let (app, queue) = (Arc::clone(&app), queue.clone());
+        tokio::spawn(async move {
+            let authenticate = |tracker: &TrackerId, password: Option<&str>| {
+                app.live.authenticate(&app, tracker, password)
+            };
+            let now = || TimeMs(app.now_ms());
+            match ::live::run_session(socket, &authenticate, &queue, &app.live.wialon, now).await {
+                Ok(end) => tracing::debug!(%peer, ?end, "tracker session ended"),
+                Err(error) => tracing::info!(%peer, %error, "tracker session failed"),
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// Lays a city's live state over its imported GTFS (the transit hub's feed) for one date.
+pub async fn install_from_transit(
+    app: &App,
+    city: &str,
+    date: jiff::civil::Date,
+) -> Result<usize, ServiceError> {
+    let (_, transit) = crate::transit::city(app, city).await?;
+    let feed = Arc::clone(&transit.feed);
+    let network = tokio::task::spawn_blocking(move || network_from_feed(&feed, date))
+        .await
+        .map_err(|e| ServiceError::internal(format!("live network build: {e}")))??;
+    let runs = network.runs().len();
+    app.live.install_network(city, Arc::new(network));
+    Ok(runs)
+}

@@ -266,12 +266,16 @@ pub(crate) async fn continue_with_payment(
     let now_ms = app.now_ms();
     let pending = || Ok(RideOutcome::Pending { ride_id: ride.id.clone() });
     let mut status = status.to_owned();
+    let decided = matches!(payment.status, PaymentStatus::Reserved | PaymentStatus::Succeeded);
     if status == "reserving" {
+        // A reservation we know of is confirmed at once, so the payment id and the decision
+        // to confirm are written together.
+        let to = if decided { "confirming" } else { "reserved" };
         let change = Transition { operator_payment_id: Some(payment.id.as_str()), failure_code: None };
-        if !move_ride(app, &ride.id, "reserving", "reserved", change, now_ms).await? {
+        if !move_ride(app, &ride.id, "reserving", to, change, now_ms).await? {
             return pending();
         }
-        status = "reserved".into();
+        status = to.into();
     }
     match payment.status {
         PaymentStatus::Reserved => {
@@ -324,6 +328,7 @@ const ISSUE_ATTEMPTS_MAX: usize = 4;
 pub(crate) async fn issue(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
     let signer = crate::keys::signer(app).await?;
     let transfer = ride_transfer(ride)?;
+    let mut issued = None;
     for attempt in 1..=ISSUE_ATTEMPTS_MAX {
         let now_ms = app.now_ms();
         let ticket = tickets::prepare_ticket(app, ride, now_ms, &signer)?;
@@ -339,7 +344,11 @@ pub(crate) async fn issue(app: &App, ride: &NewRide) -> Result<RideOutcome, Serv
         store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.post()?), now_ms).await?;
         tx.commit().await?;
         app.waiters.settled(&ride.id);
+        issued = Some(ticket);
         break;
+    }
+    if let Some(ticket) = issued {
+        return Ok(RideOutcome::Issued(tickets::issued_from_row(app, &ticket)?));
     }
     match settled_answer(app, &ride.id).await? {
         Some(answer) => answer,

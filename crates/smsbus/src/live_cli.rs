@@ -730,6 +730,208 @@ fn bench_gtfs_rt(
 
 /// Starts the demo's simulated city: buses driving the imported trips, reporting through the
 /// real ingestion paths (called by `smsbus demo` once the server listens).
-pub async fn start_demo_city(_app: &std::sync::Arc<service::App>) -> anyhow::Result<()> {
+/// The demo's buses report this often.
+const DEMO_REPORT_PERIOD_S: u64 = 5;
+const DEMO_CITY: &str = "astana";
+/// Catalogue buses of the demo city, driven on runs of their own route.
+const DEMO_CATALOGUE_BUSES: [&str; 5] = ["10101", "10102", "10121", "13101", "13011"];
+const DEMO_TRACKER_PASSWORD: &str = "demo-tracker";
+
+/// Starts the server's Wialon IPS listener in the background; returns its address.
+pub async fn start_wialon_listener(
+    app: Arc<service::App>,
+    addr: &str,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for Wialon IPS on {addr}"))?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(service::live::serve_wialon(
+        app,
+        listener,
+        service::live::WIALON_CONNECTIONS_MAX,
+    ));
+    Ok(bound)
+}
+
+/// The living demo city: the imported Astana timetable driven by the simulator, the
+/// catalogue buses over Wialon IPS (TCP, our own listener), every other bus as GTFS-RT
+/// pushed over HTTP.
+pub async fn start_demo_city(app: &Arc<service::App>) -> anyhow::Result<()> {
+    let zone = jiff::tz::TimeZone::get("Asia/Almaty")?;
+    let date = jiff::Timestamp::from_millisecond(app.now_ms())?
+        .to_zoned(zone)
+        .date();
+    let runs = service::live::install_from_transit(app, DEMO_CITY, date)
+        .await
+        .map_err(|e| anyhow::anyhow!("live network: {}", e.detail))?;
+    let wialon = start_wialon_listener(Arc::clone(app), "127.0.0.1:0").await?;
+    for code in DEMO_CATALOGUE_BUSES {
+        let vehicle = domain::TransportCode::parse(code)?;
+        service::live::register_tracker(
+            app,
+            &TrackerId::new(&format!("demo-{code}")),
+            DEMO_TRACKER_PASSWORD,
+            &vehicle,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("tracker {code}: {}", e.detail))?;
+    }
+    let token = service::live::create_feed_token(app, DEMO_CITY, "demo simulator")
+        .await
+        .map_err(|e| anyhow::anyhow!("feed token: {}", e.detail))?;
+    let network = app
+        .live
+        .network(DEMO_CITY)
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let base = app
+        .settings
+        .public_base_url
+        .trim_end_matches('/')
+        .to_owned();
+    let clock = Arc::clone(&app.clock);
+    tokio::spawn(async move {
+        if let Err(error) = drive_demo_city(network, clock, wialon, base, token).await {
+            tracing::warn!(%error, "demo city stopped");
+        }
+    });
+    let example = LatLon::new(51.128, 71.430);
+    println!(
+        r#"
+Live buses ({runs} runs of Astana today; catalogue buses report over Wialon IPS at {wialon}, the rest as GTFS-RT):
+    curl -s '{base}/v1/live/astana/vehicles?bbox=71.30,51.05,71.60,51.25'
+    curl -s '{base}/v1/live/astana/vehicles?route=10'
+    curl -sN '{base}/v1/live/astana/stream?route=10'                   (server-sent events)
+    curl -s {base}/v1/live/astana/vehicle-positions.pb > vp.pb           (our GTFS-RT feed)
+    Detection: take a bus's last positions from /vehicles as passenger fixes, e.g.
+    curl -s -X POST {base}/v1/live/astana/detect -H 'Content-Type: application/json'          -d '{{"fixes":[{{"lat":{lat},"lon":{lon},"at_ms":<ms>}}, ...]}}'
+"#,
+        lat = example.lat,
+        lon = example.lon,
+    );
     Ok(())
+}
+
+struct DemoTracker {
+    code: &'static str,
+    route_number: String,
+    run: Option<RunIdx>,
+    stream: Option<TcpStream>,
+}
+
+async fn drive_demo_city(
+    network: Arc<Network>,
+    clock: Arc<dyn service::clock::Clock>,
+    wialon: std::net::SocketAddr,
+    base: String,
+    token: String,
+) -> anyhow::Result<()> {
+    let simulator = CitySimulator::new(&network, 7, SimConfig::default());
+    let catalogue = domain_routes();
+    let mut trackers: Vec<DemoTracker> = DEMO_CATALOGUE_BUSES
+        .iter()
+        .zip(catalogue)
+        .map(|(code, number)| DemoTracker {
+            code,
+            route_number: number.to_owned(),
+            run: None,
+            stream: None,
+        })
+        .collect();
+    let http = reqwest::Client::new();
+    let mut rng = SplitMix64::new(11);
+    let mut ticker = tokio::time::interval(Duration::from_secs(DEMO_REPORT_PERIOD_S));
+    loop {
+        ticker.tick().await;
+        let now = TimeMs(clock.now_ms());
+        let in_service = simulator.in_service(now);
+        assign_runs(&network, &in_service, &mut trackers);
+        let mut pushed = Vec::new();
+        for run in &in_service {
+            let Some(mut position) = simulator.report(*run, now, &mut rng, true) else {
+                continue;
+            };
+            if let Some(tracker) = trackers.iter_mut().find(|t| t.run == Some(*run)) {
+                if let Err(error) = report_over_wialon(tracker, wialon, &position).await {
+                    tracing::debug!(%error, code = tracker.code, "demo tracker reconnects");
+                    tracker.stream = None;
+                }
+                continue;
+            }
+            position.route = None;
+            pushed.push(position);
+        }
+        let feed = gtfs_rt::encode_feed(&gtfs_rt::feed_from_positions(&pushed, now));
+        let url = format!("{base}/v1/live/{DEMO_CITY}/gtfs-rt");
+        if let Err(error) = http.post(&url).bearer_auth(&token).body(feed).send().await {
+            tracing::debug!(%error, "demo GTFS-RT push failed");
+        }
+    }
+}
+
+/// Route numbers of the demo's catalogue buses, in the order of `DEMO_CATALOGUE_BUSES`.
+fn domain_routes() -> [&'static str; 5] {
+    ["10", "10", "12", "310", "301"]
+}
+
+/// Puts each catalogue bus on a run of its route that is on the road and not taken.
+fn assign_runs(network: &Network, in_service: &[RunIdx], trackers: &mut [DemoTracker]) {
+    for index in 0..trackers.len() {
+        let Some(tracker) = trackers.get(index) else {
+            continue;
+        };
+        if tracker.run.is_some_and(|run| in_service.contains(&run)) {
+            continue;
+        }
+        let number = tracker.route_number.clone();
+        let taken: Vec<RunIdx> = trackers.iter().filter_map(|t| t.run).collect();
+        let free = in_service.iter().copied().find(|run| {
+            !taken.contains(run)
+                && network
+                    .run(*run)
+                    .is_some_and(|r| r.route_short_name == number)
+        });
+        if let Some(tracker) = trackers.get_mut(index) {
+            tracker.run = free;
+        }
+    }
+}
+
+async fn report_over_wialon(
+    tracker: &mut DemoTracker,
+    wialon: std::net::SocketAddr,
+    position: &Position,
+) -> anyhow::Result<()> {
+    let version = ProtocolVersion::V2_0;
+    if tracker.stream.is_none() {
+        let mut stream = TcpStream::connect(wialon).await?;
+        let login = wialon::login_line(
+            version,
+            &format!("demo-{}", tracker.code),
+            Some(DEMO_TRACKER_PASSWORD),
+        );
+        stream.write_all(format!("{login}\r\n").as_bytes()).await?;
+        read_answer(&mut stream).await?;
+        tracker.stream = Some(stream);
+    }
+    let Some(stream) = tracker.stream.as_mut() else {
+        return Ok(());
+    };
+    let line = wialon::short_data_line(version, &WialonFix::from_position(position));
+    stream.write_all(format!("{line}\r\n").as_bytes()).await?;
+    read_answer(stream).await
+}
+
+/// Reads one answer line (the demo does not need its content).
+async fn read_answer(stream: &mut TcpStream) -> anyhow::Result<()> {
+    let mut byte = [0u8; 1];
+    loop {
+        let read = stream.read(&mut byte).await?;
+        if read == 0 {
+            bail!("the listener closed the connection");
+        }
+        if byte == [b'\n'] {
+            return Ok(());
+        }
+    }
 }

@@ -40,6 +40,10 @@ enum Command {
         #[command(subcommand)]
         command: CatalogueCommand,
     },
+    /// Import a city's GTFS zip into the store (replaces the city's previous feed atomically).
+    ImportGtfs(transit_cli::ImportGtfsArgs),
+    /// Import a city's address list (CSV street,house,lat,lon) for search and planning.
+    ImportAddresses(transit_cli::ImportAddressesArgs),
     /// Earliest arrivals for stop-to-stop queries read from stdin.
     PlanBatch(planner_cli::PlanBatchArgs),
     /// Benchmarks that print their figures.
@@ -116,6 +120,8 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::Keys { command: KeysCommand::Rotate { db } } => wiring::rotate_keys(&db).await,
             Command::Keys { command: KeysCommand::List { db } } => wiring::list_keys(&db).await,
             Command::Catalogue { command: CatalogueCommand::Load { file, db } } => wiring::load_catalogue(&file, &db).await,
+            Command::ImportGtfs(args) => transit_cli::import_gtfs(args).await,
+            Command::ImportAddresses(args) => transit_cli::import_addresses(args).await,
             Command::Bench { command: BenchCommand::Ride(args) } => bench_ride::run(args).await,
             Command::Bench { command: BenchCommand::Ingest(args) } => live_cli::bench_ingest(args).await,
             Command::PlanBatch(_) | Command::Verify(_) | Command::Bench { .. } => Ok(()),

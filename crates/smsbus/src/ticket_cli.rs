@@ -2,26 +2,22 @@
 //!
 //! `verify` does what a controller's device does offline: it reads the published key list (a
 //! JSON file, or the server's public endpoint on this machine) and checks a scanned token with
-//! the pure `domain::ticket::verify`. The JSON shape of the key list is defined here too
-//! ([`KeyListDto`]), with the hand-written conversion the server reuses to publish it.
+//! the pure `domain::ticket::verify`. The key list's JSON shape is the server's
+//! (`api::keys_wire`), so what the server publishes is exactly what this reads.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow, bail, ensure};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::Tenge;
 use domain::ticket::{
-    self, CityCode, FareProduct, HolderBinding, Issuer, KeyId, KeyList, KeyWindow, PublishedKey,
+    self, CityCode, FareProduct, HolderBinding, Issuer, KeyList, KeyWindow,
     RiderCategoryCode, RouteNumber, TicketClaims, TicketNumber, TicketSigningKey, Validity,
 };
 use domain::{PhoneNumber, TransportCode};
-use serde::{Deserialize, Serialize};
 
 /// The only signature algorithm a key list may name.
-pub const KEY_ALGORITHM: &str = "Ed25519";
 /// A key list larger than this is refused unread.
 pub const KEY_LIST_BYTES_MAX: usize = 1024 * 1024;
 /// Connecting to and reading from the key list URL each give up after this long.
@@ -52,26 +48,6 @@ pub struct BenchVerifyArgs {
     /// How many tickets to sign and then verify.
     #[arg(long, default_value_t = 20_000)]
     pub tickets: usize,
-}
-
-/// The published key list, as served at the public endpoint and cached by controllers.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-pub struct KeyListDto {
-    pub keys: Vec<PublishedKeyDto>,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-pub struct PublishedKeyDto {
-    /// 8 hex digits: the first 4 bytes of the SHA-256 of the public key.
-    pub kid: String,
-    /// Always `Ed25519`.
-    pub alg: String,
-    /// The 32-byte public key, base64url without padding.
-    pub public_key: String,
-    /// RFC 3339.
-    pub not_before: String,
-    /// RFC 3339.
-    pub not_after: String,
 }
 
 /// Checks a ticket token and prints VALID with the facts, or why not; an invalid ticket is an
@@ -138,71 +114,13 @@ pub fn parse_key_list_json(text: &str) -> anyhow::Result<KeyList> {
         text.len() <= KEY_LIST_BYTES_MAX,
         "the key list is larger than {KEY_LIST_BYTES_MAX} bytes"
     );
-    let dto: KeyListDto =
+    let dto: api::keys_wire::KeyListDto =
         serde_json::from_str(text).context("the key list is not the expected JSON")?;
-    let mut keys = Vec::with_capacity(dto.keys.len());
-    for key in &dto.keys {
-        keys.push(published_key_from_dto(key).with_context(|| format!("key `{}`", key.kid))?);
-    }
-    Ok(KeyList::new(keys)?)
-}
-
-fn published_key_from_dto(dto: &PublishedKeyDto) -> anyhow::Result<PublishedKey> {
-    ensure!(
-        dto.alg == KEY_ALGORITHM,
-        "algorithm `{}` is not {KEY_ALGORITHM}",
-        dto.alg
-    );
-    let listed = KeyId::parse_hex(&dto.kid)?;
-    let public_key: [u8; 32] = URL_SAFE_NO_PAD
-        .decode(&dto.public_key)
-        .ok()
-        .and_then(|bytes| bytes.try_into().ok())
-        .context("public_key is not 32 bytes in base64url without padding")?;
-    let window = KeyWindow::new(
-        parse_rfc3339(&dto.not_before)?,
-        parse_rfc3339(&dto.not_after)?,
-    )?;
-    let key = PublishedKey::new(public_key, window)?;
-    if key.id() != listed {
-        return Err(ticket::TicketError::KeyIdNotDerived {
-            listed,
-            derived: key.id(),
-        }
-        .into());
-    }
-    Ok(key)
-}
-
-/// The key list as the public endpoint serves it.
-pub fn key_list_to_dto(keys: &KeyList) -> KeyListDto {
-    KeyListDto {
-        keys: keys
-            .keys()
-            .iter()
-            .map(|key| PublishedKeyDto {
-                kid: key.id().to_string(),
-                alg: KEY_ALGORITHM.to_owned(),
-                public_key: URL_SAFE_NO_PAD.encode(key.public_key()),
-                not_before: rfc3339(key.not_before_unix_s()),
-                not_after: rfc3339(key.not_after_unix_s()),
-            })
-            .collect(),
-    }
-}
-
-fn parse_rfc3339(text: &str) -> anyhow::Result<u64> {
-    let timestamp: jiff::Timestamp = text
-        .parse()
-        .with_context(|| format!("`{text}` is not an RFC 3339 time"))?;
-    u64::try_from(timestamp.as_second()).with_context(|| format!("`{text}` is before 1970"))
+    api::keys_wire::from_dto(&dto).map_err(|e| anyhow::anyhow!(e))
 }
 
 fn rfc3339(unix_s: u64) -> String {
-    i64::try_from(unix_s)
-        .ok()
-        .and_then(|second| jiff::Timestamp::from_second(second).ok())
-        .map_or_else(|| format!("@{unix_s}"), |timestamp| timestamp.to_string())
+    api::keys_wire::rfc3339(unix_s)
 }
 
 fn unix_now_s() -> anyhow::Result<u64> {
@@ -490,7 +408,7 @@ mod tests {
     fn key_list_json_roundtrips_and_checks_ids() {
         let key = sample_key();
         let list = KeyList::new([key.published().clone()]).unwrap();
-        let json = serde_json::to_string(&key_list_to_dto(&list)).unwrap();
+        let json = serde_json::to_string(&api::keys_wire::to_dto(list.keys())).unwrap();
         assert!(
             json.contains("\"not_before\":\"2023-11-14T22:13:20Z\""),
             "{json}"
@@ -511,7 +429,7 @@ mod tests {
     fn key_list_is_fetched_from_a_loopback_server() {
         let key = sample_key();
         let list = KeyList::new([key.published().clone()]).unwrap();
-        let json = serde_json::to_string(&key_list_to_dto(&list)).unwrap();
+        let json = serde_json::to_string(&api::keys_wire::to_dto(list.keys())).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/keys", listener.local_addr().unwrap());
         let server = std::thread::spawn(move || {
@@ -561,7 +479,7 @@ mod tests {
         let list = KeyList::new([key.published().clone()]).unwrap();
         std::fs::write(
             &keys_path,
-            serde_json::to_string(&key_list_to_dto(&list)).unwrap(),
+            serde_json::to_string(&api::keys_wire::to_dto(list.keys())).unwrap(),
         )
         .unwrap();
         let claims = bench_claims(&key, 7, 1_750_000_000).unwrap();

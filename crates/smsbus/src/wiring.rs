@@ -33,6 +33,9 @@ pub struct ServeArgs {
     /// The address passengers reach the server at, for ticket links.
     #[arg(long)]
     pub public_url: Option<String>,
+    /// Where Wialon IPS trackers connect (TCP), e.g. 0.0.0.0:20332; off when not given.
+    #[arg(long)]
+    pub wialon_addr: Option<String>,
 }
 
 pub fn init_logs() {
@@ -112,6 +115,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let settings = Settings { public_base_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")), ..Settings::default() };
     let app = open_app(&args.db, endpoints, settings).await?;
+    if let Some(wialon) = &args.wialon_addr {
+        eprintln!("smsbus: Wialon IPS on {}", crate::live_cli::start_wialon_listener(Arc::clone(&app), wialon).await?);
+    }
     let bound = start(app, addr, access).await?;
     eprintln!("smsbus: serving on http://{bound}");
     tokio::signal::ctrl_c().await?;

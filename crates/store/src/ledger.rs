@@ -12,17 +12,23 @@ pub struct EntryRow {
     pub amount_tiyn: i64,
 }
 
+/// Appends the entries of one ledger transfer in one statement.
 pub async fn append(conn: &mut AnyConnection, ride_id: &str, entries: &[EntryRow], now_ms: i64) -> Result<()> {
-    for e in entries {
-        sqlx::query("INSERT INTO ledger_entries (ride_id, account, layer, amount_tiyn, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
-            .bind(ride_id)
-            .bind(&e.account)
-            .bind(&e.layer)
-            .bind(e.amount_tiyn)
-            .bind(now_ms)
-            .execute(&mut *conn)
-            .await?;
+    if entries.is_empty() {
+        return Ok(());
     }
+    let values: Vec<String> = (0..entries.len())
+        .map(|i| {
+            let p = i * 3 + 3;
+            format!("($1, ${}, ${}, ${}, $2)", p, p + 1, p + 2)
+        })
+        .collect();
+    let sql = format!("INSERT INTO ledger_entries (ride_id, account, layer, amount_tiyn, created_at_ms) VALUES {}", values.join(", "));
+    let mut query = sqlx::query(&sql).bind(ride_id).bind(now_ms);
+    for e in entries {
+        query = query.bind(&e.account).bind(&e.layer).bind(e.amount_tiyn);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 

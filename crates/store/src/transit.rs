@@ -38,7 +38,12 @@ fn feed_row(r: AnyRow) -> std::result::Result<FeedRow, sqlx::Error> {
 }
 
 fn addresses_row(r: AnyRow) -> std::result::Result<AddressesRow, sqlx::Error> {
-    Ok(AddressesRow { city_id: r.try_get(0)?, csv: r.try_get(1)?, address_count: r.try_get(2)?, imported_at_ms: r.try_get(3)? })
+    Ok(AddressesRow {
+        city_id: r.try_get(0)?,
+        csv: r.try_get(1)?,
+        address_count: r.try_get(2)?,
+        imported_at_ms: r.try_get(3)?,
+    })
 }
 
 /// Stores a city's feed, replacing the previous one.

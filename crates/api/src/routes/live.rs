@@ -1,9 +1,562 @@
-//! The live endpoints.
+//! The live endpoints: positions in (JSON push for simple trackers, GTFS-RT VehiclePositions
+//! push), vehicles in a box, detection of the passenger's bus, a server-sent-events stream of
+//! position changes, our own GTFS-RT feed per city, and the operator's registration of
+//! trackers and feed tokens.
 
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use domain::{ErrorCode, Language, TransportCode};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use service::live::engine::{Fix, LatLon, TimeMs, TrackerId};
+use service::live::{DetectedBus, DetectionView, PushSummary, Report, VehicleChange, VehicleView};
+use tokio::sync::broadcast::error::RecvError;
 
-use crate::State;
+use crate::State as AppState;
+use crate::extract::{ApiJson, Lang, require_bearer};
+use crate::problem::{ApiResult, Problem};
 
-pub(crate) fn routes() -> Router<State> {
+/// A pushed GTFS-RT message may be this large (a whole city's VehiclePositions).
+pub const FEED_BODY_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// A JSON push may be this large.
+pub const PUSH_BODY_BYTES_MAX: usize = 1024 * 1024;
+/// Passenger fixes per detection at most.
+pub const FIXES_MAX: usize = 60;
+/// The stream sends a comment this often so proxies keep it open.
+pub const STREAM_KEEP_ALIVE_S: u64 = 15;
+/// Identifiers in paths and bodies are at most this long.
+const ID_CHARS_MAX: usize = 64;
+
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route(
+            "/v1/live/{city}/positions",
+            post(push_json).layer(DefaultBodyLimit::max(PUSH_BODY_BYTES_MAX)),
+        )
+        .route(
+            "/v1/live/{city}/gtfs-rt",
+            post(push_gtfs_rt).layer(DefaultBodyLimit::max(FEED_BODY_BYTES_MAX)),
+        )
+        .route("/v1/live/{city}/vehicles", get(vehicles))
+        .route("/v1/live/{city}/detect", post(detect))
+        .route("/v1/live/{city}/stream", get(stream))
+        .route("/v1/live/{city}/vehicle-positions.pb", get(feed))
+        .route("/v1/admin/live/trackers", post(register_tracker))
+        .route("/v1/admin/live/feed-tokens", post(create_feed_token))
+}
+
+#[derive(Serialize)]
+pub(crate) struct Vehicle {
+    id: u64,
+    transport_code: Option<String>,
+    plate: Option<String>,
+    feed_vehicle: Option<String>,
+    route_id: Option<String>,
+    route_number: Option<String>,
+    trip_id: Option<String>,
+    lat: f64,
+    lon: f64,
+    speed_mps: Option<f64>,
+    heading_deg: Option<f64>,
+    at_ms: i64,
+    next_stop_id: Option<String>,
+    next_stop_name: Option<String>,
+    delay_s: Option<i64>,
+    progress_m: Option<f64>,
+}
+
+impl Vehicle {
+    fn of(v: &VehicleView) -> Vehicle {
+        Vehicle {
+            id: v.id,
+            transport_code: v.transport_code.clone(),
+            plate: v.plate.clone(),
+            feed_vehicle: v.feed_vehicle.clone(),
+            route_id: v.route_id.clone(),
+            route_number: v.route_number.clone(),
+            trip_id: v.trip_id.clone(),
+            lat: v.lat,
+            lon: v.lon,
+            speed_mps: v.speed_mps,
+            heading_deg: v.heading_deg,
+            at_ms: v.at_ms,
+            next_stop_id: v.next_stop_id.clone(),
+            next_stop_name: v.next_stop_name.clone(),
+            delay_s: v.delay_s,
+            progress_m: v.progress_m,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct PushAnswer {
+    received: u64,
+    applied: u64,
+    rejected: u64,
+    runs_ended: u64,
+    tickets_ended: u64,
+}
+
+impl PushAnswer {
+    fn of(s: PushSummary) -> PushAnswer {
+        PushAnswer {
+            received: s.received,
+            applied: s.applied,
+            rejected: s.rejected,
+            runs_ended: s.runs_ended,
+            tickets_ended: s.tickets_ended,
+        }
+    }
+}
+
+fn city_slug(city: &str, language: Language) -> Result<&str, Problem> {
+    let valid = !city.is_empty()
+        && city.len() <= ID_CHARS_MAX
+        && city
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(city)
+    } else {
+        Err(Problem::new(ErrorCode::NotFound, language))
+    }
+}
+
+/// The feed token of `Authorization: Bearer`, checked against the city of the path.
+async fn feed_city(
+    state: &AppState,
+    headers: &HeaderMap,
+    city: &str,
+    language: Language,
+) -> Result<(), Problem> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .filter(|t| !t.is_empty() && t.len() <= 2 * ID_CHARS_MAX)
+        .ok_or_else(|| Problem::new(ErrorCode::Unauthorized, language))?;
+    let allowed = service::live::city_of_token(&state.app, token)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    if allowed == city {
+        Ok(())
+    } else {
+        Err(Problem::new(ErrorCode::Unauthorized, language)
+            .detail("this token reports another city"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PushBody {
+    positions: Vec<PushedPosition>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PushedPosition {
+    /// Transport code of a catalogue bus, or the partner's own vehicle id.
+    vehicle: String,
+    lat: f64,
+    lon: f64,
+    at_ms: i64,
+    #[serde(default)]
+    speed_mps: Option<f64>,
+    #[serde(default)]
+    heading_deg: Option<f64>,
+    #[serde(default)]
+    trip_id: Option<String>,
+    #[serde(default)]
+    route_id: Option<String>,
+}
+
+fn report(p: PushedPosition, language: Language) -> Result<Report, Problem> {
+    let point = LatLon::new(p.lat, p.lon);
+    let too_long = [Some(&p.vehicle), p.trip_id.as_ref(), p.route_id.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|s| s.is_empty() || s.len() > ID_CHARS_MAX);
+    if too_long || !point.is_valid() {
+        return Err(
+            Problem::new(ErrorCode::BadRequest, language).detail(format!(
+                "position of {:?}: bad coordinates or id",
+                p.vehicle
+            )),
+        );
+    }
+    Ok(Report {
+        vehicle: p.vehicle,
+        point,
+        at_ms: p.at_ms,
+        speed_mps: p.speed_mps,
+        heading_deg: p.heading_deg,
+        trip_id: p.trip_id,
+        route_id: p.route_id,
+    })
+}
+
+pub(crate) async fn push_json(
+    State(state): State<AppState>,
+    Path(city): Path<String>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+    ApiJson(body): ApiJson<PushBody>,
+) -> ApiResult<Json<PushAnswer>> {
+    let city = city_slug(&city, language)?;
+    feed_city(&state, &headers, city, language).await?;
+    let reports = body
+        .positions
+        .into_iter()
+        .map(|p| report(p, language))
+        .collect::<Result<Vec<_>, _>>()?;
+    let summary = service::live::push_reports(&state.app, city, &reports)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(PushAnswer::of(summary)))
+}
+
+pub(crate) async fn push_gtfs_rt(
+    State(state): State<AppState>,
+    Path(city): Path<String>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+    body: Bytes,
+) -> ApiResult<Json<PushAnswer>> {
+    let city = city_slug(&city, language)?;
+    feed_city(&state, &headers, city, language).await?;
+    let summary = service::live::push_gtfs_rt(&state.app, city, &body)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(PushAnswer::of(summary)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct VehiclesQuery {
+    /// `min_lon,min_lat,max_lon,max_lat`.
+    #[serde(default)]
+    bbox: Option<String>,
+    /// Only this route number.
+    #[serde(default)]
+    route: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct VehicleList {
+    vehicles: Vec<Vehicle>,
+}
+
+fn bbox(text: &str, language: Language) -> Result<(LatLon, LatLon), Problem> {
+    let bad = || {
+        Problem::new(ErrorCode::BadRequest, language)
+            .detail("bbox is min_lon,min_lat,max_lon,max_lat")
+    };
+    let numbers: Vec<f64> = text
+        .split(',')
+        .map(|n| n.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    let [min_lon, min_lat, max_lon, max_lat] = numbers.as_slice() else {
+        return Err(bad());
+    };
+    let (south_west, north_east) = (
+        LatLon::new(*min_lat, *min_lon),
+        LatLon::new(*max_lat, *max_lon),
+    );
+    if !south_west.is_valid() || !north_east.is_valid() || min_lat > max_lat || min_lon > max_lon {
+        return Err(bad());
+    }
+    Ok((south_west, north_east))
+}
+
+pub(crate) async fn vehicles(
+    State(state): State<AppState>,
+    Path(city): Path<String>,
+    Lang(language): Lang,
+    Query(query): Query<VehiclesQuery>,
+) -> ApiResult<Json<VehicleList>> {
+    let city = city_slug(&city, language)?;
+    let bounds = query
+        .bbox
+        .as_deref()
+        .map(|b| bbox(b, language))
+        .transpose()?;
+    let found = service::live::vehicles_in_box(&state.app, city, bounds)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    let vehicles = found
+        .iter()
+        .filter(|v| query.route.is_none() || v.route_number == query.route)
+        .map(Vehicle::of)
+        .collect();
+    Ok(Json(VehicleList { vehicles }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DetectBody {
+    /// The passenger's recent fixes, oldest first.
+    fixes: Vec<PassengerFix>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PassengerFix {
+    lat: f64,
+    lon: f64,
+    at_ms: i64,
+    #[serde(default)]
+    accuracy_m: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Candidate {
+    route_number: Option<String>,
+    plate: Option<String>,
+    transport_code: Option<String>,
+    /// 0..1, including "none of these buses" in the total.
+    confidence: f64,
+    mean_distance_m: f64,
+    vehicle: Vehicle,
+}
+
+impl Candidate {
+    fn of(bus: &DetectedBus) -> Candidate {
+        Candidate {
+            route_number: bus.vehicle.route_number.clone(),
+            plate: bus.vehicle.plate.clone(),
+            transport_code: bus.vehicle.transport_code.clone(),
+            confidence: bus.probability,
+            mean_distance_m: bus.mean_distance_m,
+            vehicle: Vehicle::of(&bus.vehicle),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct DetectAnswer {
+    /// `confident` (one bus, still to be confirmed by the passenger), `ambiguous` (choose from
+    /// `candidates`), `none`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bus: Option<Candidate>,
+    candidates: Vec<Candidate>,
+}
+
+pub(crate) async fn detect(
+    State(state): State<AppState>,
+    Path(city): Path<String>,
+    Lang(language): Lang,
+    ApiJson(body): ApiJson<DetectBody>,
+) -> ApiResult<Json<DetectAnswer>> {
+    let city = city_slug(&city, language)?;
+    if body.fixes.is_empty() || body.fixes.len() > FIXES_MAX {
+        return Err(Problem::new(ErrorCode::BadRequest, language)
+            .detail(format!("send 1 to {FIXES_MAX} fixes, oldest first")));
+    }
+    let fixes: Vec<Fix> = body
+        .fixes
+        .iter()
+        .map(|f| Fix {
+            at: TimeMs(f.at_ms),
+            point: LatLon::new(f.lat, f.lon),
+            accuracy_m: f.accuracy_m.filter(|a| a.is_finite() && *a > 0.0),
+        })
+        .collect();
+    if fixes.iter().any(|f| !f.point.is_valid()) {
+        return Err(
+            Problem::new(ErrorCode::BadRequest, language).detail("a fix has invalid coordinates")
+        );
+    }
+    let answer = match service::live::detect(&state.app, city, &fixes)
+        .map_err(|e| Problem::from_service(e, language))?
+    {
+        DetectionView::Confident(bus) => DetectAnswer {
+            status: "confident",
+            candidates: vec![Candidate::of(&bus)],
+            bus: Some(Candidate::of(&bus)),
+        },
+        DetectionView::Ambiguous(list) => DetectAnswer {
+            status: "ambiguous",
+            bus: None,
+            candidates: list.iter().map(Candidate::of).collect(),
+        },
+        DetectionView::NoMatch => DetectAnswer {
+            status: "none",
+            bus: None,
+            candidates: Vec::new(),
+        },
+    };
+    Ok(Json(answer))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StreamQuery {
+    #[serde(default)]
+    route: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Removed<'a> {
+    id: u64,
+    route_number: Option<&'a str>,
+}
+
+fn event_of(change: &VehicleChange) -> Option<Event> {
+    let event = match change {
+        VehicleChange::Moved(view) => Event::default()
+            .event("position")
+            .json_data(Vehicle::of(view)),
+        VehicleChange::Removed {
+            id, route_number, ..
+        } => Event::default().event("removed").json_data(Removed {
+            id: *id,
+            route_number: route_number.as_deref(),
+        }),
+    };
+    event.ok()
+}
+
+/// Server-sent events: `position` (a vehicle JSON) and `removed` for the city, or one route.
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+    Path(city): Path<String>,
+    Lang(language): Lang,
+    Query(query): Query<StreamQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let city = city_slug(&city, language)?.to_owned();
+    state
+        .app
+        .live
+        .network(&city)
+        .map_err(|e| Problem::from_service(e, language))?;
+    let receiver = state.app.live.subscribe();
+    let changes = futures_util::stream::unfold(
+        (receiver, city, query.route),
+        |(mut receiver, city, route)| async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(change) => {
+                        let wanted = change.city() == city
+                            && (route.is_none() || change.route_number() == route.as_deref());
+                        if let Some(event) = wanted.then(|| event_of(&change)).flatten() {
+                            return Some((Ok(event), (receiver, city, route)));
+                        }
+                    }
+                    // A slow client skips what it missed; the next positions bring it up to date.
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Ok(Sse::new(changes)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(STREAM_KEEP_ALIVE_S))))
+}
+
+/// Our GTFS-Realtime VehiclePositions feed of the city (public).
+pub(crate) async fn feed(
+    State(state): State<AppState>,
+    Path(city): Path<String>,
+    Lang(language): Lang,
+) -> ApiResult<Response> {
+    let city = city_slug(&city, language)?;
+    let bytes = service::live::gtfs_rt_feed(&state.app, city)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    let mut response = (StatusCode::OK, bytes).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-protobuf"),
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrackerBody {
+    tracker_id: String,
+    password: String,
+    transport_code: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct TrackerAnswer {
+    tracker_id: String,
+    transport_code: String,
+}
+
+pub(crate) async fn register_tracker(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+    ApiJson(body): ApiJson<TrackerBody>,
+) -> ApiResult<(StatusCode, Json<TrackerAnswer>)> {
+    require_bearer(&headers, &state.settings.access.admin_token, language)?;
+    let code = TransportCode::parse(&body.transport_code).map_err(|e| {
+        Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
+    })?;
+    let sane =
+        |s: &str| !s.is_empty() && s.len() <= ID_CHARS_MAX && !s.contains(['#', ';', '\r', '\n']);
+    if !sane(&body.tracker_id) || !sane(&body.password) {
+        return Err(Problem::new(ErrorCode::BadRequest, language)
+            .detail("tracker_id and password: 1-64 characters, no # ; or line breaks"));
+    }
+    let tracker = TrackerId::new(&body.tracker_id);
+    service::live::register_tracker(&state.app, &tracker, &body.password, &code)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TrackerAnswer {
+            tracker_id: body.tracker_id,
+            transport_code: code.as_str().to_owned(),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FeedTokenBody {
+    city: String,
+    /// Who pushes with it, for the operator's records.
+    name: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct FeedTokenAnswer {
+    city: String,
+    /// Shown once; only its digest is kept.
+    token: String,
+}
+
+pub(crate) async fn create_feed_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+    ApiJson(body): ApiJson<FeedTokenBody>,
+) -> ApiResult<(StatusCode, Json<FeedTokenAnswer>)> {
+    require_bearer(&headers, &state.settings.access.admin_token, language)?;
+    let city = city_slug(&body.city, language)?;
+    if body.name.is_empty() || body.name.len() > ID_CHARS_MAX {
+        return Err(Problem::new(ErrorCode::BadRequest, language).detail("name: 1-64 characters"));
+    }
+    let token = service::live::create_feed_token(&state.app, city, &body.name)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(FeedTokenAnswer {
+            city: city.to_owned(),
+            token,
+        }),
+    ))
 }

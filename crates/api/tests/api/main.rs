@@ -4,3 +4,5 @@
 
 mod harness;
 mod rides;
+mod live;
+mod transit;

@@ -1,0 +1,424 @@
+//! Transit over HTTP: feeds imported through the use case (the real Halifax feed, the demo's
+//! Astana feed), then routes, stops near a point, search and journey plans asked like a
+//! passenger's app would, on both stores.
+
+use serde_json::Value;
+use service::transit::{FeedImport, NewCity, import_addresses, import_feed, no_progress};
+
+use crate::harness::{Db, TestApp, spawn};
+use crate::on_both_stores;
+
+const HALIFAX: &str = "../../../shared/data/gtfs/halifax-2025.zip";
+const ASTANA_FEED: &[u8] = include_bytes!("../../../smsbus/data/astana-gtfs.zip");
+const ASTANA_ADDRESSES: &[u8] = include_bytes!("../../../smsbus/data/astana-addresses.csv");
+
+async fn get(t: &TestApp, path: &str) -> (u16, String, Value) {
+    let response = t.http.get(t.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (
+        status,
+        content_type,
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn ok(t: &TestApp, path: &str) -> Value {
+    let (status, _, body) = get(t, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+async fn import_astana(t: &TestApp) {
+    let request = FeedImport {
+        city: "astana".into(),
+        create_city: None,
+        feed: ASTANA_FEED.to_vec(),
+    };
+    let summary = import_feed(&t.app, request, no_progress()).await.unwrap();
+    assert_eq!(summary.report.problem_count, 0, "{}", summary.report);
+    let mut linked = summary.linked_routes.clone();
+    linked.sort();
+    assert_eq!(linked, ["10", "12", "301", "310"]);
+    import_addresses(&t.app, "astana", ASTANA_ADDRESSES.to_vec())
+        .await
+        .unwrap();
+}
+
+fn ride_legs(journey: &Value) -> Vec<&Value> {
+    journey["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["type"] == "ride")
+        .collect()
+}
+
+on_both_stores!(
+    halifax_feed_imports_and_plans_a_real_journey,
+    halifax_feed_imports_and_plans_a_real_journey
+);
+async fn halifax_feed_imports_and_plans_a_real_journey(db: Db) {
+    let t = spawn(db).await;
+    let feed = std::fs::read(HALIFAX).unwrap();
+    let request = FeedImport {
+        city: "halifax".into(),
+        create_city: Some(NewCity {
+            name: "Halifax".into(),
+        }),
+        feed,
+    };
+    let summary = import_feed(&t.app, request, no_progress()).await.unwrap();
+    assert!(summary.city_created);
+    assert_eq!(summary.stops, 2386);
+    assert_eq!(summary.trips, 9472);
+
+    // From Mumford Terminal bay 2 (8640) to Oxford St after Quinpool (7412) at 08:00 on a
+    // weekday, checked by hand in stop_times.txt: route 1 leaves 8640 at 08:00 and reaches 7412
+    // at 08:12, but walking 61 m to bay 8641 for the 9A (trip 3797476, 08:02, at 8136 08:09:42)
+    // and 49 m on arrives at 08:10:17, so that is the answer.
+    let path = "/v1/cities/halifax/plan?from=stop:8640&to=stop:7412&departure=2025-09-10T08:00:00-03:00&max_transfers=0";
+    let plan = ok(&t, path).await;
+    assert_eq!(plan["service_date"], "2025-09-10");
+    let fastest = plan["journeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .min_by_key(|j| j["arrival"].as_str().unwrap().to_owned())
+        .unwrap();
+    assert_eq!(fastest["arrival"], "2025-09-10T08:10:17-03:00");
+    let rides = ride_legs(fastest);
+    assert_eq!(rides.len(), 1, "{fastest}");
+    assert_eq!(rides[0]["route_number"], "9A");
+    assert_eq!(rides[0]["trip_id"], "3797476");
+    assert_eq!(rides[0]["from"]["id"], "8641");
+    assert_eq!(rides[0]["to"]["id"], "8136");
+    assert_eq!(rides[0]["departure"], "2025-09-10T08:02:00-03:00");
+    assert_eq!(rides[0]["arrival"], "2025-09-10T08:09:42-03:00");
+    assert_eq!(rides[0]["stops"], 9);
+    assert!(
+        rides[0]["geometry"]["coordinates"]
+            .as_array()
+            .unwrap()
+            .len()
+            >= 2
+    );
+    let legs = fastest["legs"].as_array().unwrap();
+    assert_eq!(
+        (legs[0]["type"].as_str(), legs[0]["distance_m"].as_u64()),
+        (Some("walk"), Some(61))
+    );
+    assert_eq!(
+        (legs[2]["type"].as_str(), legs[2]["distance_m"].as_u64()),
+        (Some("walk"), Some(49))
+    );
+    assert_eq!(fastest["transfers"], 0);
+    assert!(fastest["fare"].is_null(), "Halifax has no catalogue fares");
+
+    let routes = ok(&t, "/v1/cities/halifax/routes").await;
+    assert!(
+        routes["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["number"] == "1" && r["kind"] == "bus")
+    );
+}
+
+on_both_stores!(
+    a_bad_feed_leaves_the_previous_data_intact,
+    a_bad_feed_leaves_the_previous_data_intact
+);
+async fn a_bad_feed_leaves_the_previous_data_intact(db: Db) {
+    let t = spawn(db).await;
+    import_astana(&t).await;
+    let before = ok(&t, "/v1/cities/astana/routes").await;
+
+    let not_a_zip = FeedImport {
+        city: "astana".into(),
+        create_city: None,
+        feed: b"stop_id,stop_name\n1,x\n".to_vec(),
+    };
+    let error = import_feed(&t.app, not_a_zip, no_progress())
+        .await
+        .unwrap_err();
+    assert!(error.detail.contains("zip"), "{}", error.detail);
+    let mut truncated = std::fs::read(HALIFAX).unwrap();
+    truncated.truncate(truncated.len() / 2);
+    let truncated = FeedImport {
+        city: "astana".into(),
+        create_city: None,
+        feed: truncated,
+    };
+    assert!(import_feed(&t.app, truncated, no_progress()).await.is_err());
+    let unknown_city = FeedImport {
+        city: "atlantis".into(),
+        create_city: None,
+        feed: ASTANA_FEED.to_vec(),
+    };
+    assert!(
+        import_feed(&t.app, unknown_city, no_progress())
+            .await
+            .unwrap_err()
+            .detail
+            .contains("--create-city")
+    );
+
+    assert_eq!(ok(&t, "/v1/cities/astana/routes").await, before);
+    let mut conn = t.app.store.reader().await.unwrap();
+    let stored = store::transit::feed(&mut conn, "astana")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.feed, ASTANA_FEED);
+}
+
+on_both_stores!(
+    routes_list_fares_stops_and_shapes,
+    routes_list_fares_stops_and_shapes
+);
+async fn routes_list_fares_stops_and_shapes(db: Db) {
+    let t = spawn(db).await;
+    import_astana(&t).await;
+    let list = ok(&t, "/v1/cities/astana/routes").await;
+    let route = |number: &str| {
+        list["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["number"] == number)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(route("10")["fare"]["amount"], "90.00");
+    assert_eq!(route("10")["kind"], "regular");
+    assert_eq!(route("310")["fare"]["amount"], "180.00");
+    assert_eq!(route("310")["kind"], "express");
+    assert_eq!(route("301")["kind"], "suburban");
+
+    let detail = ok(&t, "/v1/cities/astana/routes/astana-10").await;
+    let variants = detail["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 2);
+    let outbound = variants.iter().find(|v| v["direction"] == 0).unwrap();
+    let names: Vec<&str> = outbound["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.first(), Some(&"ЖД вокзал"));
+    assert_eq!(names.last(), Some(&"Международный аэропорт"));
+    assert!(names.contains(&"Байтерек") && names.contains(&"Хан Шатыр"));
+    assert_eq!(outbound["shape"]["type"], "LineString");
+    assert!(outbound["shape"]["coordinates"].as_array().unwrap().len() > names.len());
+    let (status, content_type, body) = get(&t, "/v1/cities/astana/routes/astana-999").await;
+    assert_eq!(
+        (status, content_type.as_str(), body["code"].as_str()),
+        (404, "application/problem+json", Some("NOT_FOUND"))
+    );
+}
+
+on_both_stores!(stops_near_a_point, stops_near_a_point);
+async fn stops_near_a_point(db: Db) {
+    let t = spawn(db).await;
+    import_astana(&t).await;
+    let near = ok(
+        &t,
+        "/v1/cities/astana/stops/near?lat=51.1284&lon=71.4303&radius_m=700",
+    )
+    .await;
+    let stops = near["stops"].as_array().unwrap();
+    assert_eq!(stops[0]["id"], "baiterek");
+    assert!(stops[0]["distance_m"].as_u64().unwrap() < 30);
+    assert!(stops.iter().any(|s| s["id"] == "keruen"));
+    assert!(
+        stops
+            .iter()
+            .all(|s| s["distance_m"].as_u64().unwrap() <= 700)
+    );
+    let (status, _, body) = get(
+        &t,
+        "/v1/cities/astana/stops/near?lat=51.1&lon=71.4&radius_m=5000",
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("BAD_REQUEST")));
+}
+
+on_both_stores!(
+    search_forgives_kazakh_russian_and_latin_spellings,
+    search_forgives_kazakh_russian_and_latin_spellings
+);
+async fn search_forgives_kazakh_russian_and_latin_spellings(db: Db) {
+    let t = spawn(db).await;
+    import_astana(&t).await;
+    for (query, expected) in [
+        ("Абая", "пр. Абая"),
+        ("Abaya", "пр. Абая"),
+        ("abay", "пр. Абая"),
+        ("пр. Абай", "пр. Абая"),
+        ("Kenesary", "Кенесары"),
+        ("Кенесары", "Кенесары"),
+        ("Akorda", "Ақорда"),
+        ("Акорда", "Ақорда"),
+        ("Nurly Zhol", "Нұрлы Жол"),
+        ("байтерек", "Байтерек"),
+        ("Baiterek", "Байтерек"),
+        ("Кабанбай батыра 11", "Қабанбай батыр даңғылы 11"),
+        ("Qabanbay batyr", "абанбай батыр"),
+    ] {
+        let path = format!("/v1/cities/astana/search?q={}", urlencode(query));
+        let body = ok(&t, &path).await;
+        let labels: Vec<&str> = body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["label"].as_str().unwrap())
+            .collect();
+        assert!(
+            labels.first().is_some_and(|l| l.contains(expected)),
+            "{query}: {labels:?}"
+        );
+    }
+    // A search result is a plan endpoint.
+    let body = ok(
+        &t,
+        &format!(
+            "/v1/cities/astana/search?q={}",
+            urlencode("Қабанбай батыр 11")
+        ),
+    )
+    .await;
+    let id = body["results"][0]["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("address:"), "{id}");
+    let plan = ok(
+        &t,
+        &format!("/v1/cities/astana/plan?from={id}&to=stop:zhd&departure=08:00&date=2025-09-10"),
+    )
+    .await;
+    assert!(!plan["journeys"].as_array().unwrap().is_empty());
+}
+
+on_both_stores!(
+    plans_with_transfers_and_fares_in_astana,
+    plans_with_transfers_and_fares_in_astana
+);
+async fn plans_with_transfers_and_fares_in_astana(db: Db) {
+    let t = spawn(db).await;
+    import_astana(&t).await;
+    // From a point by the railway station to the airport: walk, route 10, walk.
+    let plan = ok(&t, "/v1/cities/astana/plan?from=51.1966,71.4096&to=stop:airport&departure=2025-09-10T08:00:00%2B05:00").await;
+    let journey = plan["journeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["transfers"] == 0)
+        .unwrap();
+    assert_eq!(journey["legs"][0]["type"], "walk");
+    let rides = ride_legs(journey);
+    assert_eq!(rides.len(), 1, "{plan:#}");
+    assert_eq!(rides[0]["route_number"], "10");
+    assert_eq!(rides[0]["departure"], "2025-09-10T08:10:00+05:00");
+    assert_eq!(journey["fare"]["amount"], "90.00");
+    // Zhagalau to the airport: route 12, then 10; two fares.
+    let plan = ok(&t, "/v1/cities/astana/plan?from=stop:zhagalau&to=stop:airport&departure=09:00&date=2025-09-10&max_transfers=2").await;
+    let journey = &plan["journeys"][0];
+    let numbers: Vec<&str> = ride_legs(journey)
+        .iter()
+        .map(|r| r["route_number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["12", "10"]);
+    assert_eq!(journey["transfers"], 1);
+    assert_eq!(journey["fare"]["amount"], "180.00");
+}
+
+on_both_stores!(plan_errors_are_problems, plan_errors_are_problems);
+async fn plan_errors_are_problems(db: Db) {
+    let t = spawn(db).await;
+    import_astana(&t).await;
+    for (path, status, code) in [
+        (
+            "/v1/cities/atlantis/plan?from=stop:zhd&to=stop:airport",
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            "/v1/cities/almaty/plan?from=stop:zhd&to=stop:airport",
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            "/v1/cities/astana/plan?from=stop:nowhere&to=stop:airport",
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            "/v1/cities/astana/plan?from=91.5,71.4&to=stop:airport",
+            400,
+            "COORDINATES_INVALID",
+        ),
+        (
+            "/v1/cities/astana/plan?from=abc,def&to=stop:airport",
+            400,
+            "COORDINATES_INVALID",
+        ),
+        (
+            "/v1/cities/astana/plan?from=stop:zhd&to=stop:airport&departure=25:99",
+            400,
+            "DEPARTURE_TIME_INVALID",
+        ),
+        (
+            "/v1/cities/astana/plan?from=stop:zhd&to=stop:airport&departure=08:00&date=2025-13-45",
+            400,
+            "DEPARTURE_TIME_INVALID",
+        ),
+        (
+            "/v1/cities/astana/plan?from=stop:zhd&to=stop:airport&max_transfers=50",
+            400,
+            "BAD_REQUEST",
+        ),
+        (
+            "/v1/cities/astana/plan?from=stop:zhd&to=stop:airport&walk_speed_m_per_s=9",
+            400,
+            "BAD_REQUEST",
+        ),
+        ("/v1/cities/astana/plan?to=stop:airport", 400, "BAD_REQUEST"),
+        (
+            "/v1/cities/astana/plan?from=43.2389,76.9286&to=stop:airport",
+            422,
+            "NO_STOP_NEARBY",
+        ),
+    ] {
+        let (got, content_type, body) = get(&t, path).await;
+        assert_eq!(
+            (got, body["code"].as_str()),
+            (status, Some(code)),
+            "{path}: {body}"
+        );
+        assert_eq!(content_type, "application/problem+json", "{path}");
+    }
+    let (_, _, body) = get(
+        &t,
+        "/v1/cities/astana/plan?from=91.5,71.4&to=stop:airport&lang=kk",
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("Координаттар"),
+        "{body}"
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
