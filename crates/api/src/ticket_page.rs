@@ -15,11 +15,11 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn labels(language: Language) -> [&'static str; 7] {
+fn labels(language: Language) -> [&'static str; 9] {
     match language {
-        Language::Kk => ["Электрондық билет", "Бағыт", "Көлік", "Жол ақысы", "Сатып алынды", "Жарамды", "Жарамсыз"],
-        Language::Ru => ["Электронный билет", "Маршрут", "Транспорт", "Стоимость", "Куплен", "Действует", "Недействителен"],
-        Language::En => ["E-ticket", "Route", "Vehicle", "Fare", "Bought", "Valid", "Not valid"],
+        Language::Kk => ["Электрондық билет", "Бағыт", "Көлік", "Жол ақысы", "Сатып алынды", "Жарамды", "Жарамсыз", "Қала", "Соңғы аялдамаға дейін жарамды"],
+        Language::Ru => ["Электронный билет", "Маршрут", "Транспорт", "Стоимость", "Куплен", "Действует", "Недействителен", "Город", "Действует до конечной остановки"],
+        Language::En => ["E-ticket", "Route", "Vehicle", "Fare", "Bought", "Valid", "Not valid", "City", "Valid to the final stop"],
     }
 }
 
@@ -32,24 +32,24 @@ pub(crate) async fn page(State(state): State<crate::State>, Lang(language): Lang
         Ok(code) => code.render::<svg::Color>().min_dimensions(240, 240).quiet_zone(true).build(),
         Err(e) => return Problem::from_service(service::ServiceError::internal(e.to_string()), language).into_response(),
     };
-    let [title, route, vehicle, fare, bought, valid, invalid] = labels(language);
+    let [title, route, vehicle, fare, bought, valid, invalid, city_label, rule] = labels(language);
     let now_ms = state.app.now_ms();
     let (status_class, status) = if ticket.is_valid_at(now_ms) { ("valid", valid) } else { ("invalid", invalid) };
     let catalogue = state.app.catalogue();
-    let offset = domain::catalogue::CityId::parse(&ticket.city_id)
-        .ok()
-        .and_then(|id| catalogue.cities.get(&id).map(|c| c.utc_offset_minutes))
-        .unwrap_or(300);
+    let city = domain::catalogue::CityId::parse(&ticket.city_id).ok().and_then(|id| catalogue.cities.get(&id).cloned());
+    let offset = city.as_ref().map_or(300, |c| c.utc_offset_minutes);
+    let city_name = city.as_ref().map_or(ticket.city_id.clone(), |c| c.name(language).to_owned());
     let html = format!(
         r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{title} {number}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:0;background:#f3f5f7;color:#1b1f24}}main{{max-width:420px;margin:0 auto;padding:16px}}
-.card{{background:#fff;border-radius:16px;padding:16px;box-shadow:0 1px 4px #0002;text-align:center}}.qr svg{{width:100%;height:auto;max-width:320px}}
+.card{{background:#fff;border-radius:16px;padding:16px;box-shadow:0 1px 4px #0002;text-align:center}}.rule{{color:#5a6570}}.qr svg{{width:100%;height:auto;max-width:320px}}
 .status{{font-weight:700;font-size:1.3em;padding:8px;border-radius:8px;margin:8px 0}}.valid{{background:#d7f5dd;color:#0b6b24}}.invalid{{background:#fbdada;color:#8a1010}}
 dl{{display:grid;grid-template-columns:auto 1fr;gap:6px 12px;text-align:left}}dt{{color:#5a6570}}dd{{margin:0;font-weight:600}}</style></head>
-<body><main><div class="card"><h1>{title}</h1><div>№ {number}</div><div class="status {status_class}">{status}</div><div class="qr">{qr}</div>
-<dl><dt>{route}</dt><dd>{route_number}</dd><dt>{vehicle}</dt><dd>{plate} · {code}</dd><dt>{fare}</dt><dd>{amount}</dd><dt>{bought}</dt><dd>{bought_at}</dd></dl></div></main></body></html>"#,
+<body><main><div class="card"><h1>{title}</h1><div>№ {number}</div><div class="status {status_class}">{status}</div><div class="rule">{rule}</div><div class="qr">{qr}</div>
+<dl><dt>{city_label}</dt><dd>{city_name}</dd><dt>{route}</dt><dd>{route_number}</dd><dt>{vehicle}</dt><dd>{plate} · {code}</dd><dt>{fare}</dt><dd>{amount}</dd><dt>{bought}</dt><dd>{bought_at}</dd></dl></div></main></body></html>"#,
         lang = language.code(),
+        city_name = escape(&city_name),
         number = escape(&ticket.check_number),
         route_number = escape(&ticket.route_number),
         plate = escape(&ticket.plate),

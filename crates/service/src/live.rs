@@ -920,17 +920,28 @@ pub async fn serve_wialon(
     }
 }
 
-/// Lays a city's live state over its imported GTFS (the transit hub's feed) for one date.
+/// Lays a city's live state over its imported GTFS (the transit hub's feed) for one date,
+/// every time moved by `shift_ms` (the demo replays the morning at night).
 pub async fn install_from_transit(
     app: &App,
     city: &str,
     date: jiff::civil::Date,
+    shift_ms: i64,
 ) -> Result<usize, ServiceError> {
     let (_, transit) = crate::transit::city(app, city).await?;
     let feed = Arc::clone(&transit.feed);
-    let network = tokio::task::spawn_blocking(move || network_from_feed(&feed, date))
-        .await
-        .map_err(|e| ServiceError::internal(format!("live network build: {e}")))??;
+    let network = tokio::task::spawn_blocking(move || {
+        let mut input = ::live::transit_adapter::network_input(&feed, date)
+            .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("GTFS: {e}")))?;
+        for stop in input.runs.iter_mut().flat_map(|run| run.stops.iter_mut()) {
+            stop.arrival = stop.arrival.plus_ms(shift_ms);
+            stop.departure = stop.departure.plus_ms(shift_ms);
+        }
+        Network::build(input)
+            .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("live network: {e}")))
+    })
+    .await
+    .map_err(|e| ServiceError::internal(format!("live network build: {e}")))??;
     let runs = network.runs().len();
     app.live.install_network(city, Arc::new(network));
     Ok(runs)

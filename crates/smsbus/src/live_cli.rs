@@ -759,10 +759,17 @@ pub async fn start_wialon_listener(
 /// pushed over HTTP.
 pub async fn start_demo_city(app: &Arc<service::App>) -> anyhow::Result<()> {
     let zone = jiff::tz::TimeZone::get("Asia/Almaty")?;
-    let date = jiff::Timestamp::from_millisecond(app.now_ms())?
-        .to_zoned(zone)
-        .date();
-    let runs = service::live::install_from_transit(app, DEMO_CITY, date)
+    let local = jiff::Timestamp::from_millisecond(app.now_ms())?.to_zoned(zone);
+    // At night the demo replays the timetable from 08:00 so its buses still move.
+    let night = local.hour() < 6 || local.hour() >= 22;
+    let minutes = i64::from(local.hour()) * 60 + i64::from(local.minute());
+    let shift_ms = if night {
+        (minutes - 8 * 60) * 60_000
+    } else {
+        0
+    };
+    let date = local.date();
+    let runs = service::live::install_from_transit(app, DEMO_CITY, date, shift_ms)
         .await
         .map_err(|e| anyhow::anyhow!("live network: {}", e.detail))?;
     let wialon = start_wialon_listener(Arc::clone(app), "127.0.0.1:0").await?;
@@ -790,8 +797,9 @@ pub async fn start_demo_city(app: &Arc<service::App>) -> anyhow::Result<()> {
         .trim_end_matches('/')
         .to_owned();
     let clock = Arc::clone(&app.clock);
+    let push_base = base.clone();
     tokio::spawn(async move {
-        if let Err(error) = drive_demo_city(network, clock, wialon, base, token).await {
+        if let Err(error) = drive_demo_city(network, clock, wialon, push_base, token).await {
             tracing::warn!(%error, "demo city stopped");
         }
     });
