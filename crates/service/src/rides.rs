@@ -6,9 +6,11 @@
 //!    a wrong transport code stops here and nothing is written or charged;
 //! 2. insert the ride (`reserving`) under its idempotency key together with the pending ledger
 //!    transfer, in one transaction; a retry with the same key finds this row instead;
-//! 3. SIM swap check (`maxAge` 24 h), then `prepare` at the operator (`reserved`);
-//! 4. `confirm` (`confirming`), then issue the ticket and post the ledger in one transaction
-//!    (`issued`). Any refusal voids the reservation (`failed`) with its own error code.
+//! 3. SIM swap check (`maxAge` 24 h), then `prepare` at the operator;
+//! 4. `confirm`, then issue the ticket, record the operator's payment id and post the ledger in
+//!    one transaction (`issued`). Any refusal voids the reservation (`failed`) with its own
+//!    error code. The ride is written only twice on the happy path; in between, the operator's
+//!    record (found by `clientCorrelator` = ride id) is what recovery goes by.
 //!
 //! A step whose outcome is unknown (timeout, 5xx, lost reply) leaves the ride where it is and
 //! answers "pending"; `recovery` finishes it, and the passenger is never charged twice.
@@ -263,39 +265,25 @@ pub(crate) async fn continue_with_payment(
     operator: &OperatorId,
     payment: Payment,
 ) -> Result<RideOutcome, ServiceError> {
-    let now_ms = app.now_ms();
-    let pending = || Ok(RideOutcome::Pending { ride_id: ride.id.clone() });
-    let mut status = status.to_owned();
-    let decided = matches!(payment.status, PaymentStatus::Reserved | PaymentStatus::Succeeded);
-    if status == "reserving" {
-        // A reservation we know of is confirmed at once, so the payment id and the decision
-        // to confirm are written together.
-        let to = if decided { "confirming" } else { "reserved" };
-        let change = Transition { operator_payment_id: Some(payment.id.as_str()), failure_code: None };
-        if !move_ride(app, &ride.id, "reserving", to, change, now_ms).await? {
-            return pending();
-        }
-        status = to.into();
-    }
     match payment.status {
-        PaymentStatus::Reserved => {
-            if status == "reserved" && !move_ride(app, &ride.id, "reserved", "confirming", Transition::default(), now_ms).await? {
-                return pending();
+        PaymentStatus::Reserved => confirm(app, ride, status, operator, &payment.id).await,
+        PaymentStatus::Succeeded => issue(app, ride, status, &payment.id).await,
+        PaymentStatus::Denied | PaymentStatus::Cancelled => fail(app, ride, status, ErrorCode::PaymentDenied).await,
+        PaymentStatus::Processing | PaymentStatus::PendingValidation => {
+            if status == "reserving" {
+                let change = Transition { operator_payment_id: Some(payment.id.as_str()), failure_code: None };
+                move_ride(app, &ride.id, "reserving", "reserved", change, app.now_ms()).await?;
             }
-            confirm(app, ride, operator, &payment.id).await
+            Ok(RideOutcome::Pending { ride_id: ride.id.clone() })
         }
-        PaymentStatus::Succeeded => {
-            if status == "reserved" && !move_ride(app, &ride.id, "reserved", "confirming", Transition::default(), now_ms).await? {
-                return pending();
-            }
-            issue(app, ride).await
-        }
-        PaymentStatus::Denied | PaymentStatus::Cancelled => fail(app, ride, &status, ErrorCode::PaymentDenied).await,
-        PaymentStatus::Processing | PaymentStatus::PendingValidation => pending(),
     }
 }
 
-async fn confirm(app: &App, ride: &NewRide, operator: &OperatorId, id: &OperatorPaymentId) -> Result<RideOutcome, ServiceError> {
+/// Confirms a reservation. Nothing is written before the confirm: a crash here leaves the ride
+/// `reserving`, and recovery finds the payment by its correlator and finishes it the same way.
+/// Only an unknown outcome is written down (`confirming` with the payment id), because then the
+/// decision to capture has been sent and must be seen through.
+async fn confirm(app: &App, ride: &NewRide, from: &str, operator: &OperatorId, id: &OperatorPaymentId) -> Result<RideOutcome, ServiceError> {
     let confirmed = match app.billing.confirm(operator, id).await {
         Ok(payment) => Ok(payment),
         Err(OperatorError::OutcomeUnknown(why)) => {
@@ -305,17 +293,22 @@ async fn confirm(app: &App, ride: &NewRide, operator: &OperatorId, id: &Operator
         Err(error) => Err(error),
     };
     match confirmed {
-        Ok(payment) if payment.status == PaymentStatus::Succeeded => issue(app, ride).await,
+        Ok(payment) if payment.status == PaymentStatus::Succeeded => issue(app, ride, from, id).await,
         Ok(payment) if matches!(payment.status, PaymentStatus::Denied | PaymentStatus::Cancelled) => {
-            fail(app, ride, "confirming", ErrorCode::PaymentDenied).await
+            fail(app, ride, from, ErrorCode::PaymentDenied).await
         }
-        Ok(_) => Ok(RideOutcome::Pending { ride_id: ride.id.clone() }),
         Err(OperatorError::Denied(reason)) => {
             let _cancelled = app.billing.cancel(operator, id).await;
-            fail(app, ride, "confirming", denial_code(&reason)).await
+            fail(app, ride, from, denial_code(&reason)).await
         }
-        Err(error) => {
-            tracing::warn!(ride = %ride.id, %error, "confirm not settled; recovery will finish it");
+        outcome => {
+            if let Err(error) = &outcome {
+                tracing::warn!(ride = %ride.id, %error, "confirm not settled; recovery will finish it");
+            }
+            if from != "confirming" {
+                let change = Transition { operator_payment_id: Some(id.as_str()), failure_code: None };
+                move_ride(app, &ride.id, from, "confirming", change, app.now_ms()).await?;
+            }
             Ok(RideOutcome::Pending { ride_id: ride.id.clone() })
         }
     }
@@ -325,7 +318,7 @@ async fn confirm(app: &App, ride: &NewRide, operator: &OperatorId, id: &Operator
 const ISSUE_ATTEMPTS_MAX: usize = 4;
 
 /// Step 4: the ticket, the posted ledger and the final status in one transaction.
-pub(crate) async fn issue(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
+pub(crate) async fn issue(app: &App, ride: &NewRide, from: &str, payment: &OperatorPaymentId) -> Result<RideOutcome, ServiceError> {
     let signer = crate::keys::signer(app).await?;
     let transfer = ride_transfer(ride)?;
     let mut issued = None;
@@ -333,7 +326,8 @@ pub(crate) async fn issue(app: &App, ride: &NewRide) -> Result<RideOutcome, Serv
         let now_ms = app.now_ms();
         let ticket = tickets::prepare_ticket(app, ride, now_ms, &signer)?;
         let mut tx = app.store.begin().await?;
-        let moved = store::rides::transition(&mut tx, &ride.id, "confirming", "issued", Transition::default(), now_ms).await?;
+        let change = Transition { operator_payment_id: Some(payment.as_str()), failure_code: None };
+        let moved = store::rides::transition(&mut tx, &ride.id, from, "issued", change, now_ms).await?;
         if !moved {
             break;
         }
