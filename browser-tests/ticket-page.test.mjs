@@ -48,11 +48,27 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const json = { 'Content-Type': 'application/json' };
+let session;
+
+// Signs in as a passenger does: a code by SMS (read here from the demo's SMS gateway outbox).
+async function signIn(phone) {
+  const asked = await fetch(`${base}/v1/auth/code`, { method: 'POST', headers: json, body: JSON.stringify({ phone }) });
+  assert.equal(asked.status, 202);
+  const outbox = await (await fetch(`${base}/v1/sms/outbox`, { headers: { Authorization: 'Bearer demo-sms-gateway-token-0000' } })).json();
+  const sms = outbox.messages.filter((m) => m.to === phone).at(-1);
+  const code = sms.text.match(/\d{6}/)[0];
+  const opened = await fetch(`${base}/v1/auth/session`, { method: 'POST', headers: json, body: JSON.stringify({ phone, code }) });
+  assert.equal(opened.status, 201);
+  return (await opened.json()).token;
+}
+
 async function buyRide(key) {
+  session ??= await signIn('+77011234567');
   const response = await fetch(`${base}/v1/rides`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
-    body: JSON.stringify({ phone: '+77011234567', transport_code: '10101' }),
+    headers: { ...json, 'Idempotency-Key': key, Authorization: `Bearer ${session}` },
+    body: JSON.stringify({ transport_code: '10101' }),
   });
   assert.equal(response.status, 201);
   return response.json();

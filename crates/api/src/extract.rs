@@ -86,3 +86,21 @@ pub(crate) fn require_bearer(parts_headers: &axum::http::HeaderMap, expected: &s
         Err(Problem::new(ErrorCode::Unauthorized, language))
     }
 }
+
+/// The signed-in passenger (`Authorization: Bearer <session token>` from `/v1/auth/session`).
+pub(crate) struct Passenger(pub domain::PhoneNumber);
+
+impl FromRequestParts<crate::State> for Passenger {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::State) -> Result<Passenger, Problem> {
+        let language = language_of(parts);
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        service::sessions::passenger(&state.app, token).await.map(Passenger).map_err(|e| Problem::from_service(e, language))
+    }
+}

@@ -25,6 +25,8 @@ pub(crate) const PATHS: &[&str] = &[
     "/v1/live/{city}/vehicle-positions.pb",
     "/v1/admin/live/trackers",
     "/v1/admin/live/feed-tokens",
+    "/v1/auth/code",
+    "/v1/auth/session",
     "/v1/rides",
     "/v1/rides/{ride_id}",
     "/v1/tickets/valid",
@@ -132,14 +134,29 @@ fn live_doc(name: &str) -> Value {
     }
 }
 
-fn phone_query() -> Value {
-    json!({"name": "phone", "in": "query", "required": true, "schema": {"type": "string"}, "example": "+77011234567"})
+/// Passengers' sign-in, added after the big `json!` like the live endpoints.
+fn with_sessions(mut document: Value) -> Value {
+    let phone = json!({"type": "object", "required": ["phone"], "properties": {"phone": {"type": "string", "example": "+77011234567"}}});
+    let code = json!({"post": {"summary": "Send a sign-in code by SMS to the number (at most one per 30 s)",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": phone}}},
+        "responses": {"202": {"description": "Sent; valid 5 minutes"}, "4XX": problem()}}});
+    let session = json!({
+        "post": {"summary": "Trade the code for a session token (Authorization: Bearer on passenger endpoints)",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["phone", "code"],
+                "properties": {"phone": {"type": "string"}, "code": {"type": "string", "example": "123456"}}}}}},
+            "responses": {"201": {"description": "{token, phone, expires_at}"}, "401": problem()}},
+        "delete": {"summary": "Sign out", "security": [{"bearer": []}], "responses": {"204": {"description": "Signed out"}}}});
+    if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        map.insert("/v1/auth/code".into(), code);
+        map.insert("/v1/auth/session".into(), session);
+    }
+    document
 }
 
 pub(crate) async fn document() -> Json<Value> {
     let lang = json!({"name": "lang", "in": "query", "schema": {"enum": ["kk", "ru", "en"]},
                       "description": "Language of messages; otherwise Accept-Language, otherwise ru"});
-    Json(with_live(json!({
+    Json(with_sessions(with_live(json!({
         "openapi": "3.1.0",
         "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
@@ -208,18 +225,18 @@ pub(crate) async fn document() -> Json<Value> {
                     {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}}],
                 "responses": {"200": {"description": "Journeys"}, "4XX": problem()}}},
             "/v1/keys": {"get": {"summary": "Published ticket signing keys", "responses": {"200": ok("Key list", "KeyList")}}},
-            "/v1/rides": {"post": {"summary": "Pay a ride from the phone balance", "parameters": [
+            "/v1/rides": {"post": {"summary": "Pay a ride from the signed-in passenger's phone balance", "security": [{"bearer": []}], "parameters": [
                     {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "maxLength": 128}}, lang],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["phone"], "properties": {
-                    "phone": {"type": "string"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "transport_code": {"type": "string"}, "plate": {"type": "string"},
                     "zone": {"type": "integer", "minimum": 1, "maximum": 9}}}}}},
                 "responses": {"201": ok("Paid; the ticket", "Ticket"), "202": ok("Payment being confirmed", "Pending"),
                               "4XX": problem(), "503": problem()}}},
-            "/v1/rides/{ride_id}": {"get": {"summary": "A ride's outcome", "parameters": [{"name": "ride_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "/v1/rides/{ride_id}": {"get": {"summary": "A ride's outcome", "security": [{"bearer": []}], "parameters": [{"name": "ride_id", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "responses": {"201": ok("Ticket", "Ticket"), "202": ok("Still pending", "Pending"), "4XX": problem()}}},
-            "/v1/tickets/valid": {"get": {"summary": "Valid tickets", "parameters": [phone_query()],
+            "/v1/tickets/valid": {"get": {"summary": "The signed-in passenger's valid tickets", "security": [{"bearer": []}],
                 "responses": {"200": ok("Tickets", "TicketList"), "4XX": problem()}}},
-            "/v1/tickets/history": {"get": {"summary": "Trip details, newest first", "parameters": [phone_query(),
+            "/v1/tickets/history": {"get": {"summary": "Trip details, newest first", "security": [{"bearer": []}], "parameters": [
                     {"name": "cursor", "in": "query", "schema": {"type": "string"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}}],
                 "responses": {"200": ok("One page", "TicketList"), "4XX": problem()}}},
             "/t/{link_code}": {"get": {"summary": "Ticket page with its QR code (the SMS link)",
@@ -242,7 +259,7 @@ pub(crate) async fn document() -> Json<Value> {
             "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
             "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
         }
-    })))
+    }))))
 }
 
 #[cfg(test)]
@@ -255,7 +272,7 @@ mod tests {
         let mut routes = super::PATHS.to_vec();
         routes.sort_unstable();
         assert_eq!(documented, routes);
-        let router_source = include_str!("routes/mod.rs");
+        let router_source = [include_str!("routes/mod.rs"), include_str!("routes/transit.rs"), include_str!("routes/live.rs")].concat();
         for path in super::PATHS {
             assert!(router_source.contains(&format!("\"{path}\"")), "{path} is documented but not routed");
         }

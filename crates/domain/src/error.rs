@@ -127,6 +127,14 @@ error_codes! {
         kk: "Каталог деректері қате.",
         ru: "Ошибка в данных каталога.",
         en: "The catalogue data is invalid.";
+    SignInRequired = "SIGN_IN_REQUIRED", 401,
+        kk: "Кіріңіз: нөміріңізге SMS арқылы код келеді.",
+        ru: "Войдите: на ваш номер придёт код по SMS.",
+        en: "Please sign in: a code will come to your number by SMS.";
+    SignInCodeInvalid = "SIGN_IN_CODE_INVALID", 401,
+        kk: "Код қате немесе мерзімі өтті. Жаңа код сұраңыз.",
+        ru: "Код неверный или устарел. Запросите новый код.",
+        en: "The code is wrong or has expired. Ask for a new code.";
     Internal = "INTERNAL", 500,
         kk: "Ішкі қате. Ақша екі рет алынбайды; сәлден соң қайталаңыз.",
         ru: "Внутренняя ошибка. Дважды деньги не спишутся; повторите чуть позже.",

@@ -11,6 +11,7 @@ pub mod live;
 pub mod metrics;
 pub mod recovery;
 pub mod rides;
+pub mod sessions;
 pub mod sms;
 pub mod tickets;
 pub mod transit;

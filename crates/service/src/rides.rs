@@ -158,7 +158,7 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
 
 fn hash_request(phone: &PhoneNumber, code: &str, zone: Option<Zone>, category: RiderCategory) -> String {
     let canonical = format!("{}|{}|{}|{}", phone.as_e164(), code, zone.map_or(0, |z| z.number()), category.as_str());
-    crate::hex(&Sha256::digest(canonical.as_bytes())[..16])
+    crate::hex(Sha256::digest(canonical.as_bytes()).get(..16).unwrap_or_default())
 }
 
 /// Time-ordered ids keep the rides index append-mostly: 12 hex digits of milliseconds, then 16
@@ -202,6 +202,12 @@ async fn answer_duplicate(app: &App, existing: RideRow, request_hash: &str) -> R
         Some(answer) => answer,
         None => Ok(RideOutcome::Pending { ride_id: existing.ride.id }),
     }
+}
+
+/// Whose ride it is (`None`: no such ride), so a passenger sees only their own.
+pub async fn ride_phone(app: &App, ride_id: &str) -> Result<Option<String>, ServiceError> {
+    let mut conn = app.store.reader().await?;
+    Ok(store::rides::by_id(&mut conn, ride_id).await?.map(|r| r.ride.phone))
 }
 
 /// The final answer of a ride, if it has one.

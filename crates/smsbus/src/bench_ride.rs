@@ -64,13 +64,14 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
     let access = api::Access { admin_token: "a".repeat(16), controller_token: "c".repeat(16), sms_gateway_token: "s".repeat(16) };
     let addr = crate::wiring::start_with(Arc::clone(&app), "127.0.0.1:0".parse()?, api::ApiSettings { access, rate_per_s: 0, rate_burst: 0 }).await?;
 
+    let tokens = Arc::new(sign_in_all(&app, &phones).await?);
     let url = format!("http://{addr}/v1/rides");
     let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..args.concurrency {
-        let (http, url, next, phones) = (http.clone(), url.clone(), Arc::clone(&next), phones.clone());
+        let (http, url, next, tokens) = (http.clone(), url.clone(), Arc::clone(&next), Arc::clone(&tokens));
         let rate = args.rate;
         let rides = args.rides;
         workers.spawn(async move {
@@ -85,10 +86,10 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
                     let due = started + Duration::from_secs_f64(i as f64 / f64::from(rate.max(1)));
                     tokio::time::sleep_until(due.into()).await;
                 }
-                let phone = phones.get(i % phones.len()).map(|p| p.as_e164().to_owned()).unwrap_or_default();
-                let body = serde_json::json!({"phone": phone, "transport_code": "10101"});
+                let token = tokens.get(i % tokens.len()).cloned().unwrap_or_default();
+                let body = serde_json::json!({"transport_code": "10101"});
                 let key = format!("bench-{i}");
-                let send = || http.post(&url).header("Idempotency-Key", &key).json(&body).send();
+                let send = || http.post(&url).bearer_auth(&token).header("Idempotency-Key", &key).json(&body).send();
                 let t0 = Instant::now();
                 let ok = if i % RETRY_EVERY == 0 {
                     let (a, b) = tokio::join!(send(), send());
@@ -145,6 +146,23 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
         let _removed = std::fs::remove_file(&db);
     }
     Ok(())
+}
+
+/// Signs every passenger in the way a user does (a code by SMS, then a session), before the clock starts.
+async fn sign_in_all(app: &App, phones: &[PhoneNumber]) -> anyhow::Result<Vec<String>> {
+    let mut tokens = Vec::with_capacity(phones.len());
+    for phone in phones {
+        service::sessions::request_code(app, phone, domain::Language::En).await?;
+    }
+    let mut conn = app.store.reader().await?;
+    let outbox = store::sms::pending_outbox(&mut conn, 100_000).await?;
+    drop(conn);
+    for phone in phones {
+        let sms = outbox.iter().rev().find(|m| m.phone == phone.as_e164()).context("no sign-in SMS")?;
+        let code: String = sms.body.chars().filter(char::is_ascii_digit).take(6).collect();
+        tokens.push(service::sessions::sign_in(app, phone, &code).await?.token);
+    }
+    Ok(tokens)
 }
 
 /// `pgbench -b tpcb-like` for 10 s on the same server, 8 clients: the server's own yardstick.

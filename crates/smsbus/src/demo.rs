@@ -84,11 +84,14 @@ Pay by SMS (in another terminal):
     smsbus sms --from +77011234567 "13011 3"      (suburban, zone 3)
     smsbus sms --from +77010000005 10101          (refused: SIM swapped)
 
-Pay by API:
-    curl -s -X POST {base}/v1/rides -H 'Idempotency-Key: my-key-1' -H 'Accept-Language: en' \
-         -H 'Content-Type: application/json' -d '{{"phone":"+77011234567","transport_code":"10101"}}'
-    curl -s '{base}/v1/tickets/valid?phone=%2B77011234567'
-    curl -s '{base}/v1/tickets/history?phone=%2B77011234567&limit=10'
+Pay by API (sign in with a code sent by SMS; the demo's SMS gateway outbox shows it):
+    curl -s -X POST {base}/v1/auth/code -H 'Content-Type: application/json' -d '{{"phone":"+77011234567"}}'
+    curl -s {base}/v1/sms/outbox -H 'Authorization: Bearer {DEMO_SMS_GATEWAY_TOKEN}'
+    curl -s -X POST {base}/v1/auth/session -H 'Content-Type: application/json' -d '{{"phone":"+77011234567","code":"CODE"}}'
+    curl -s -X POST {base}/v1/rides -H 'Authorization: Bearer TOKEN' -H 'Idempotency-Key: my-key-1' \
+         -H 'Accept-Language: en' -H 'Content-Type: application/json' -d '{{"transport_code":"10101"}}'
+    curl -s {base}/v1/tickets/valid -H 'Authorization: Bearer TOKEN'
+    curl -s '{base}/v1/tickets/history?limit=10' -H 'Authorization: Bearer TOKEN'
 
 Controller (token {DEMO_CONTROLLER_TOKEN}):
     curl -s -X POST {base}/v1/inspections -H 'Authorization: Bearer {DEMO_CONTROLLER_TOKEN}' \

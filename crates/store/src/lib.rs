@@ -15,6 +15,7 @@ pub mod live;
 mod migrate;
 pub mod passengers;
 pub mod rides;
+pub mod sessions;
 pub mod sms;
 pub mod tickets;
 pub mod transit;

@@ -29,6 +29,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_live.sql"),
         postgres: include_str!("../migrations/postgres/0003_live.sql"),
     },
+    Migration {
+        version: 4,
+        name: "sessions",
+        sqlite: include_str!("../migrations/sqlite/0004_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0004_sessions.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

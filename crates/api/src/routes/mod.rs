@@ -1,6 +1,7 @@
 //! The routes, one module per audience.
 
 mod admin;
+mod auth;
 mod catalogue;
 mod inspections;
 mod live;
@@ -21,6 +22,8 @@ pub(crate) fn all() -> Router<State> {
         .route("/openapi.json", get(crate::openapi::document))
         .route("/v1/cities", get(catalogue::cities))
         .route("/v1/keys", get(catalogue::keys))
+        .route("/v1/auth/code", post(auth::request_code))
+        .route("/v1/auth/session", post(auth::open_session).delete(auth::close_session))
         .route("/v1/rides", post(rides::buy))
         .route("/v1/rides/{ride_id}", get(rides::status))
         .route("/v1/tickets/valid", get(rides::valid_tickets))

@@ -14,13 +14,12 @@ use service::rides::{Channel, IdempotencyKey, RideOutcome, RideRequest, buy_tick
 use service::tickets::{HistoryCursor, history as history_page, valid_tickets as valid};
 
 use super::wire::Ticket;
-use crate::extract::{ApiJson, IdempotencyKeyHeader, Lang};
+use crate::extract::{ApiJson, IdempotencyKeyHeader, Lang, Passenger};
 use crate::problem::{ApiResult, Problem};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BuyBody {
-    phone: String,
     #[serde(default)]
     transport_code: Option<String>,
     #[serde(default)]
@@ -47,10 +46,10 @@ pub(crate) fn phone(text: &str, language: Language) -> Result<PhoneNumber, Probl
 pub(crate) async fn buy(
     State(state): State<crate::State>,
     Lang(language): Lang,
+    Passenger(phone): Passenger,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJson(body): ApiJson<BuyBody>,
 ) -> ApiResult<Response> {
-    let phone = phone(&body.phone, language)?;
     let vehicle = match (body.transport_code.as_deref(), body.plate.as_deref()) {
         (Some(code), None) => VehicleRef::Code(
             TransportCode::parse(code).map_err(|e| Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string()))?,
@@ -86,9 +85,18 @@ fn outcome_response(state: &crate::State, outcome: RideOutcome, language: Langua
     }
 }
 
-pub(crate) async fn status(State(state): State<crate::State>, Lang(language): Lang, Path(ride_id): Path<String>) -> ApiResult<Response> {
+pub(crate) async fn status(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Passenger(phone): Passenger,
+    Path(ride_id): Path<String>,
+) -> ApiResult<Response> {
     let valid_id = ride_id.len() == 28 && ride_id.bytes().all(|b| b.is_ascii_hexdigit());
     if !valid_id {
+        return Err(Problem::new(ErrorCode::NotFound, language));
+    }
+    let owner = service::rides::ride_phone(&state.app, &ride_id).await.map_err(|e| Problem::from_service(e, language))?;
+    if owner.as_deref() != Some(phone.as_e164()) {
         return Err(Problem::new(ErrorCode::NotFound, language));
     }
     match settled_answer(&state.app, &ride_id).await.map_err(|e| Problem::from_service(e, language))? {
@@ -99,8 +107,7 @@ pub(crate) async fn status(State(state): State<crate::State>, Lang(language): La
 }
 
 #[derive(Deserialize)]
-pub(crate) struct PhoneQuery {
-    phone: String,
+pub(crate) struct PageQuery {
     #[serde(default)]
     cursor: Option<String>,
     #[serde(default)]
@@ -117,9 +124,8 @@ struct TicketList {
 pub(crate) async fn valid_tickets(
     State(state): State<crate::State>,
     Lang(language): Lang,
-    Query(query): Query<PhoneQuery>,
+    Passenger(phone): Passenger,
 ) -> ApiResult<Json<impl Serialize>> {
-    let phone = phone(&query.phone, language)?;
     let tickets = valid(&state.app, &phone).await.map_err(|e| Problem::from_service(e, language))?;
     let now_ms = state.app.now_ms();
     Ok(Json(TicketList { tickets: tickets.iter().map(|t| Ticket::of(t, now_ms)).collect(), next_cursor: None }))
@@ -128,9 +134,9 @@ pub(crate) async fn valid_tickets(
 pub(crate) async fn history(
     State(state): State<crate::State>,
     Lang(language): Lang,
-    Query(query): Query<PhoneQuery>,
+    Passenger(phone): Passenger,
+    Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<impl Serialize>> {
-    let phone = phone(&query.phone, language)?;
     let cursor = query.cursor.as_deref().map(HistoryCursor::parse).transpose().map_err(|e| Problem::from_service(e, language))?;
     let page = history_page(&state.app, &phone, cursor, query.limit.unwrap_or(20)).await.map_err(|e| Problem::from_service(e, language))?;
     let now_ms = state.app.now_ms();

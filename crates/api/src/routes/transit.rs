@@ -41,7 +41,7 @@ fn bad(language: Language, detail: impl Into<String>) -> Problem {
     Problem::new(ErrorCode::BadRequest, language).detail(detail)
 }
 
-fn number<T: std::str::FromStr>(
+fn number<T>(
     text: Option<&str>,
     name: &str,
     default: T,
@@ -49,7 +49,7 @@ fn number<T: std::str::FromStr>(
     language: Language,
 ) -> Result<T, Problem>
 where
-    T: PartialOrd + std::fmt::Display,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
 {
     let Some(text) = text else {
         return Ok(default);

@@ -31,6 +31,7 @@ pub struct TestApp {
     pub sim: SimulatorHandle,
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
+    sessions: std::sync::Mutex<HashMap<String, String>>,
     _dir: Option<TempDir>,
 }
 
@@ -93,7 +94,7 @@ pub async fn spawn(db: Db) -> TestApp {
     let access = api::Access { admin_token: ADMIN.into(), controller_token: CONTROLLER.into(), sms_gateway_token: GATEWAY.into() };
     let router = api::router(Arc::clone(&app), api::ApiSettings { access, rate_per_s: 0, rate_burst: 0 });
     tokio::spawn(api::serve(listener, router));
-    TestApp { base, app, sim, clock, http: reqwest::Client::new(), _dir: dir }
+    TestApp { base, app, sim, clock, http: reqwest::Client::new(), sessions: Default::default(), _dir: dir }
 }
 
 impl TestApp {
@@ -101,14 +102,41 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    /// POST /v1/rides; returns (status, body).
+    /// Signs the passenger in as a user does: asks for a code, reads it from the SMS sent,
+    /// trades it for a session token. Cached per phone.
+    pub async fn session(&self, phone: &str) -> String {
+        if let Some(token) = self.sessions.lock().unwrap().get(phone) {
+            return token.clone();
+        }
+        let asked = self.http.post(self.url("/v1/auth/code")).json(&serde_json::json!({"phone": phone})).send().await.unwrap();
+        assert_eq!(asked.status().as_u16(), 202, "{}", asked.text().await.unwrap());
+        let e164 = domain::PhoneNumber::parse(phone).unwrap().as_e164().to_owned();
+        let mut conn = self.app.store.reader().await.unwrap();
+        let sms = store::sms::pending_outbox(&mut conn, 10_000).await.unwrap().into_iter().rev().find(|m| m.phone == e164).unwrap();
+        let code: String = sms.body.chars().filter(char::is_ascii_digit).take(6).collect();
+        let opened = self.http.post(self.url("/v1/auth/session")).json(&serde_json::json!({"phone": phone, "code": code})).send().await.unwrap();
+        assert_eq!(opened.status().as_u16(), 201);
+        let token = opened.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+        self.sessions.lock().unwrap().insert(phone.to_owned(), token.clone());
+        token
+    }
+
+    /// GET as the signed-in passenger.
+    pub async fn get_as(&self, phone: &str, path: &str) -> reqwest::Response {
+        let token = self.session(phone).await;
+        self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    /// POST /v1/rides as the signed-in passenger; returns (status, body).
     pub async fn ride(&self, phone: &str, code: &str, key: &str, lang: &str) -> (u16, serde_json::Value) {
+        let token = self.session(phone).await;
         let response = self
             .http
             .post(self.url("/v1/rides"))
+            .bearer_auth(token)
             .header("Idempotency-Key", key)
             .header("Accept-Language", lang)
-            .json(&serde_json::json!({"phone": phone, "transport_code": code}))
+            .json(&serde_json::json!({"transport_code": code}))
             .send()
             .await
             .unwrap();

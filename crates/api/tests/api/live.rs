@@ -253,15 +253,7 @@ async fn final_stop(db: Db) {
         }
     }
     assert_eq!(ended, 1);
-    let valid: serde_json::Value = t
-        .http
-        .get(t.url("/v1/tickets/valid?phone=%2B77011234567"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let valid: serde_json::Value = t.get_as("+77011234567", "/v1/tickets/valid").await.json().await.unwrap();
     assert!(valid["tickets"].as_array().unwrap().is_empty(), "{valid}");
     let inspection = t.inspect(&ticket_token, "10101").await;
     assert_eq!(inspection["result"], "EXPIRED", "{inspection}");

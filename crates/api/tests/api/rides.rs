@@ -34,7 +34,7 @@ async fn a_ride_pays_and_the_ticket_verifies(db: Db) {
     assert_eq!(check["result"], "VALID", "{check}");
     assert_eq!(check["ticket"]["route_number"], "10");
     assert_eq!(check["ticket"]["fare"]["tiyn"], 9000);
-    let valid: Value = t.http.get(t.url("/v1/tickets/valid?phone=%2B77011234567")).send().await.unwrap().json().await.unwrap();
+    let valid: Value = t.get_as(GOOD, "/v1/tickets/valid").await.json().await.unwrap();
     assert_eq!(valid["tickets"].as_array().unwrap().len(), 1);
     let page = t.http.get(&ticket["link"].as_str().unwrap().to_owned()).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
@@ -54,7 +54,6 @@ async fn each_refusal_has_its_code_and_charges_nothing(db: Db) {
         ("+77010000004", "PAYMENT_STARTING_BALANCE"),
         ("+77010000005", "PAYMENT_SIM_SWAPPED"),
         ("+77010000006", "PAYMENT_INSUFFICIENT_BALANCE"),
-        ("+79161234567", "PHONE_FOREIGN"),
         ("+77771234567", "OPERATOR_UNAVAILABLE"),
     ];
     for (phone, code) in cases {
@@ -69,6 +68,10 @@ async fn each_refusal_has_its_code_and_charges_nothing(db: Db) {
             assert_eq!(t.sim.captured_total(&p).tiyn(), 0, "{phone} was charged");
         }
     }
+    // A Russian number cannot even sign in, and is told why.
+    let foreign = t.http.post(t.url("/v1/auth/code")).header("Accept-Language", "en").json(&serde_json::json!({"phone": "+79161234567"})).send().await.unwrap();
+    assert_eq!(foreign.status().as_u16(), 422);
+    assert_eq!(foreign.json::<Value>().await.unwrap()["code"], "PHONE_FOREIGN");
     let (status, body) = t.ride(GOOD, "99999", "unknown", "kk").await;
     assert_eq!((status, body["code"].as_str()), (404, Some("TRANSPORT_CODE_UNKNOWN")));
     assert_eq!(captured(&t, GOOD), 0);
@@ -156,7 +159,7 @@ async fn a_crash_between_reserve_and_confirm_is_settled_once(db: Db) {
     assert_eq!(captured(&t, GOOD), 18_000);
     // Another pass finds nothing; the pending ride's status now shows the ticket.
     assert_eq!(service::recovery::settle_unsettled(&app, 0).await.unwrap().examined, 0);
-    let ride = t.http.get(t.url(&format!("/v1/rides/{}", pending["ride_id"].as_str().unwrap()))).send().await.unwrap();
+    let ride = t.get_as(GOOD, &format!("/v1/rides/{}", pending["ride_id"].as_str().unwrap())).await;
     assert_eq!(ride.status().as_u16(), 201);
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
@@ -263,7 +266,7 @@ async fn controllers_catch_bad_tickets(db: Db) {
     // Past the route's maximum ride time the ticket has expired.
     t.clock.advance_ms(91 * 60_000);
     assert_eq!(t.inspect(&token, "10101").await["result"], "EXPIRED");
-    let valid: Value = t.http.get(t.url("/v1/tickets/valid?phone=%2B77011234567")).send().await.unwrap().json().await.unwrap();
+    let valid: Value = t.get_as(GOOD, "/v1/tickets/valid").await.json().await.unwrap();
     assert_eq!(valid["tickets"].as_array().unwrap().len(), 0);
     let unauthorized = t.http.post(t.url("/v1/inspections")).json(&serde_json::json!({"token": token, "transport_code": "10101", "inspector": "x"})).send().await.unwrap();
     assert_eq!(unauthorized.status().as_u16(), 401);
@@ -280,11 +283,11 @@ async fn history_is_paged_newest_first(db: Db) {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut url = t.url("/v1/tickets/history?phone=%2B77011234567&limit=2");
+        let mut path = "/v1/tickets/history?limit=2".to_owned();
         if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
+            path.push_str(&format!("&cursor={c}"));
         }
-        let page: Value = t.http.get(url).send().await.unwrap().json().await.unwrap();
+        let page: Value = t.get_as(GOOD, &path).await.json().await.unwrap();
         for ticket in page["tickets"].as_array().unwrap() {
             seen.push(ticket["issued_at"].as_str().unwrap().to_owned());
         }
@@ -302,13 +305,18 @@ on_both_stores!(history_is_paged_newest_first, history_is_paged_newest_first);
 
 async fn bad_requests_get_clear_problems(db: Db) {
     let t = spawn(db).await;
-    let no_key = t.http.post(t.url("/v1/rides")).json(&serde_json::json!({"phone": GOOD, "transport_code": "10101"})).send().await.unwrap();
+    let token = t.session(GOOD).await;
+    let anonymous = t.http.post(t.url("/v1/rides")).header("Idempotency-Key", "x").json(&serde_json::json!({"transport_code": "10101"})).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    assert_eq!(anonymous.json::<Value>().await.unwrap()["code"], "SIGN_IN_REQUIRED");
+    let no_key = t.http.post(t.url("/v1/rides")).bearer_auth(&token).json(&serde_json::json!({"transport_code": "10101"})).send().await.unwrap();
     assert_eq!(no_key.status().as_u16(), 400);
     assert_eq!(no_key.headers()["content-type"], "application/problem+json");
     assert_eq!(no_key.json::<Value>().await.unwrap()["code"], "IDEMPOTENCY_KEY_MISSING");
     let broken = t
         .http
         .post(t.url("/v1/rides?lang=kk"))
+        .bearer_auth(&token)
         .header("Idempotency-Key", "x")
         .header("content-type", "application/json")
         .body("{\"phone\": ")
@@ -318,10 +326,10 @@ async fn bad_requests_get_clear_problems(db: Db) {
     assert_eq!(broken.status().as_u16(), 400);
     let body: Value = broken.json().await.unwrap();
     assert_eq!((body["code"].as_str(), body["language"].as_str()), (Some("BAD_REQUEST"), Some("kk")));
-    let huge = t.http.post(t.url("/v1/rides")).header("Idempotency-Key", "x").header("content-type", "application/json").body(vec![b' '; 100_000]).send().await.unwrap();
+    let huge = t.http.post(t.url("/v1/rides")).bearer_auth(&token).header("Idempotency-Key", "x").header("content-type", "application/json").body(vec![b' '; 100_000]).send().await.unwrap();
     assert_eq!(huge.status().as_u16(), 413);
-    let (status, body) = t.ride("hello", "10101", "x", "en").await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("PHONE_MALFORMED")));
+    let bad_phone = t.http.post(t.url("/v1/auth/code")).json(&serde_json::json!({"phone": "hello"})).send().await.unwrap();
+    assert_eq!(bad_phone.json::<Value>().await.unwrap()["code"], "PHONE_MALFORMED");
     let (status, body) = t.ride(GOOD, "1x", "x", "en").await;
     assert_eq!((status, body["code"].as_str()), (400, Some("TRANSPORT_CODE_MALFORMED")));
     let missing = t.http.get(t.url("/nowhere")).send().await.unwrap();
@@ -360,3 +368,46 @@ async fn the_public_list_shows_published_fares(db: Db) {
     assert_eq!((ticket["fare"]["amount"].as_str(), ticket["rider_category"].as_str()), (Some("40.00"), Some("pensioner")));
 }
 on_both_stores!(the_public_list_shows_published_fares, the_public_list_shows_published_fares);
+
+async fn sign_in_by_sms_code(db: Db) {
+    let t = spawn(db).await;
+    let json = |body: Value| body;
+    let ask = |phone: &'static str| t.http.post(t.url("/v1/auth/code")).json(&json(serde_json::json!({"phone": phone}))).send();
+    assert_eq!(ask("+77051234567").await.unwrap().status().as_u16(), 202);
+    let again = ask("+77051234567").await.unwrap();
+    assert_eq!(again.json::<Value>().await.unwrap()["code"], "RATE_LIMITED");
+    let mut conn = t.app.store.reader().await.unwrap();
+    let sms = store::sms::pending_outbox(&mut conn, 100).await.unwrap().into_iter().find(|m| m.phone == "+77051234567").unwrap();
+    drop(conn);
+    assert!(sms.body.starts_with("Код входа SMSBUS"), "{}", sms.body);
+    let code: String = sms.body.chars().filter(char::is_ascii_digit).take(6).collect();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let open = |code: &str| t.http.post(t.url("/v1/auth/session")).json(&serde_json::json!({"phone": "+77051234567", "code": code})).send();
+    for _ in 0..service::sessions::SIGN_IN_ATTEMPTS_MAX {
+        let refused = open(wrong).await.unwrap();
+        assert_eq!(refused.status().as_u16(), 401);
+        assert_eq!(refused.json::<Value>().await.unwrap()["code"], "SIGN_IN_CODE_INVALID");
+    }
+    // Five wrong guesses void the code, even the right one.
+    assert_eq!(open(&code).await.unwrap().status().as_u16(), 401);
+    // A new code after the resend interval; it expires after five minutes.
+    t.clock.advance_ms(service::sessions::SIGN_IN_RESEND_MS);
+    assert_eq!(ask("+77051234567").await.unwrap().status().as_u16(), 202);
+    t.clock.advance_ms(service::sessions::SIGN_IN_CODE_TTL_MS + 1);
+    let mut conn = t.app.store.reader().await.unwrap();
+    let sms = store::sms::pending_outbox(&mut conn, 100).await.unwrap().into_iter().rev().find(|m| m.phone == "+77051234567").unwrap();
+    drop(conn);
+    let code: String = sms.body.chars().filter(char::is_ascii_digit).take(6).collect();
+    assert_eq!(open(&code).await.unwrap().status().as_u16(), 401, "expired");
+    // A session reaches only its own rides; signing out ends it.
+    let token = t.session(GOOD).await;
+    let (_, ticket) = t.ride(GOOD, "10101", "mine", "en").await;
+    let other = t.session("+77071234567").await;
+    let peek = t.http.get(t.url(&format!("/v1/rides/{}", ticket["ride_id"].as_str().unwrap()))).bearer_auth(&other).send().await.unwrap();
+    assert_eq!(peek.status().as_u16(), 404);
+    let closed = t.http.delete(t.url("/v1/auth/session")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(closed.status().as_u16(), 204);
+    let after = t.http.get(t.url("/v1/tickets/valid")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(after.status().as_u16(), 401);
+}
+on_both_stores!(sign_in_by_sms_code, sign_in_by_sms_code);

@@ -2,6 +2,12 @@
 //! Astana feed), then routes, stops near a point, search and journey plans asked like a
 //! passenger's app would, on both stores.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a panic is a failed test"
+)]
+
 use serde_json::Value;
 use service::transit::{FeedImport, NewCity, import_addresses, import_feed, no_progress};
 
