@@ -261,8 +261,6 @@ async fn transit_of(app: &App, city: &CityId) -> Result<Option<Arc<CityTransit>>
 pub enum ImportStep {
     /// Reading the zip: compressed bytes consumed so far of the total.
     Reading { done_bytes: u64, total_bytes: u64 },
-    /// Checking that a timetable builds.
-    Checking,
     /// Writing to the store.
     Storing,
     /// Building the search index and publishing.

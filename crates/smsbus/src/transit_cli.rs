@@ -118,7 +118,6 @@ fn progress_bar() -> Progress {
                     filled * 100 / BAR_WIDTH
                 )
             }
-            ImportStep::Checking => "checking".to_owned(),
             ImportStep::Storing => format!("storing  [{}] 100%", "#".repeat(BAR_WIDTH)),
             ImportStep::Publishing => format!("indexing [{}] 100%", "#".repeat(BAR_WIDTH)),
         };
