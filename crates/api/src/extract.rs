@@ -28,7 +28,11 @@ pub(crate) fn language_of(parts: &Parts) -> Language {
         .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("lang=")))
         .and_then(Language::from_code);
     let from_header = || {
-        parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Language::from_accept_language)
+        parts
+            .headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Language::from_accept_language)
     };
     from_query.or_else(from_header).unwrap_or_default()
 }
@@ -64,22 +68,36 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<IdempotencyKeyHeader, Problem> {
-        match parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        match parts
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+        {
             Some(key) if !key.trim().is_empty() => Ok(IdempotencyKeyHeader(key.trim().to_owned())),
-            _ => Err(Problem::new(ErrorCode::IdempotencyKeyMissing, language_of(parts))),
+            _ => Err(Problem::new(
+                ErrorCode::IdempotencyKeyMissing,
+                language_of(parts),
+            )),
         }
     }
 }
 
 /// Checks `Authorization: Bearer <token>` against the expected token in constant time.
-pub(crate) fn require_bearer(parts_headers: &axum::http::HeaderMap, expected: &str, language: Language) -> Result<(), Problem> {
+pub(crate) fn require_bearer(
+    parts_headers: &axum::http::HeaderMap,
+    expected: &str,
+    language: Language,
+) -> Result<(), Problem> {
     let given = parts_headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     let same_length = given.len() == expected.len();
-    let differences = given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    let differences = given
+        .bytes()
+        .zip(expected.bytes())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
     if same_length && differences == 0 && !expected.is_empty() {
         Ok(())
     } else {
@@ -93,7 +111,10 @@ pub(crate) struct Passenger(pub domain::PhoneNumber);
 impl FromRequestParts<crate::State> for Passenger {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &crate::State) -> Result<Passenger, Problem> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::State,
+    ) -> Result<Passenger, Problem> {
         let language = language_of(parts);
         let token = parts
             .headers
@@ -101,6 +122,9 @@ impl FromRequestParts<crate::State> for Passenger {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        service::sessions::passenger(&state.app, token).await.map(Passenger).map_err(|e| Problem::from_service(e, language))
+        service::sessions::passenger(&state.app, token)
+            .await
+            .map(Passenger)
+            .map_err(|e| Problem::from_service(e, language))
     }
 }

@@ -46,16 +46,31 @@ pub fn from_dto(dto: &KeyListDto) -> Result<KeyList, String> {
     let mut keys = Vec::with_capacity(dto.keys.len());
     for key in &dto.keys {
         if key.alg != KEY_ALGORITHM {
-            return Err(format!("key {}: algorithm {} is not {KEY_ALGORITHM}", key.kid, key.alg));
+            return Err(format!(
+                "key {}: algorithm {} is not {KEY_ALGORITHM}",
+                key.kid, key.alg
+            ));
         }
-        let bytes = URL_SAFE_NO_PAD.decode(&key.public_key).map_err(|e| format!("key {}: public key: {e}", key.kid))?;
-        let public: [u8; 32] = bytes.try_into().map_err(|_| format!("key {}: a public key is 32 bytes", key.kid))?;
-        let window = KeyWindow::new(parse_rfc3339(&key.not_before)?, parse_rfc3339(&key.not_after)?)
-            .map_err(|e| format!("key {}: {e}", key.kid))?;
-        let published = PublishedKey::new(public, window).map_err(|e| format!("key {}: {e}", key.kid))?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(&key.public_key)
+            .map_err(|e| format!("key {}: public key: {e}", key.kid))?;
+        let public: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| format!("key {}: a public key is 32 bytes", key.kid))?;
+        let window = KeyWindow::new(
+            parse_rfc3339(&key.not_before)?,
+            parse_rfc3339(&key.not_after)?,
+        )
+        .map_err(|e| format!("key {}: {e}", key.kid))?;
+        let published =
+            PublishedKey::new(public, window).map_err(|e| format!("key {}: {e}", key.kid))?;
         let listed = KeyId::parse_hex(&key.kid).map_err(|e| format!("key {}: {e}", key.kid))?;
         if listed != published.id() {
-            return Err(format!("key {}: the id does not match the public key (its id is {})", key.kid, published.id()));
+            return Err(format!(
+                "key {}: the id does not match the public key (its id is {})",
+                key.kid,
+                published.id()
+            ));
         }
         keys.push(published);
     }
@@ -63,7 +78,9 @@ pub fn from_dto(dto: &KeyListDto) -> Result<KeyList, String> {
 }
 
 fn parse_rfc3339(text: &str) -> Result<u64, String> {
-    let timestamp: jiff::Timestamp = text.parse().map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))?;
+    let timestamp: jiff::Timestamp = text
+        .parse()
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time: {e}"))?;
     u64::try_from(timestamp.as_second()).map_err(|_| format!("`{text}` is before 1970"))
 }
 
@@ -76,5 +93,7 @@ pub fn rfc3339(unix_s: u64) -> String {
 
 /// Milliseconds since the epoch as RFC 3339 UTC.
 pub(crate) fn rfc3339_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_default()
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }

@@ -4,8 +4,8 @@
 //! domain types on the first line of every handler and calls the `service` use cases.
 
 mod extract;
-mod limits;
 pub mod keys_wire;
+mod limits;
 mod metrics;
 mod openapi;
 mod problem;
@@ -53,19 +53,32 @@ pub(crate) struct State {
 pub fn router(app: Arc<App>, settings: ApiSettings) -> Router {
     let state = State {
         app,
-        limiter: Arc::new(limits::RateLimiter::new(settings.rate_per_s, settings.rate_burst)),
+        limiter: Arc::new(limits::RateLimiter::new(
+            settings.rate_per_s,
+            settings.rate_burst,
+        )),
         settings: Arc::new(settings),
         metrics: Arc::new(metrics::HttpMetrics::default()),
     };
     routes::all()
         .fallback(problem::not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::rate_limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(state)
 }
 
 /// Serves until the future is dropped or the process ends.
 pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }

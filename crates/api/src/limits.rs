@@ -25,7 +25,11 @@ pub(crate) struct RateLimiter {
 
 impl RateLimiter {
     pub(crate) fn new(per_s: u32, burst: u32) -> RateLimiter {
-        RateLimiter { per_s: f64::from(per_s), burst: f64::from(burst.max(1)), buckets: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            per_s: f64::from(per_s),
+            burst: f64::from(burst.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     fn allow(&self, client: IpAddr, now: Instant) -> bool {
@@ -49,8 +53,15 @@ impl RateLimiter {
     }
 }
 
-pub(crate) async fn rate_limit(State(state): State<crate::State>, request: Request, next: Next) -> Response {
-    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+pub(crate) async fn rate_limit(
+    State(state): State<crate::State>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     if let Some(client) = client
         && !state.limiter.allow(client, Instant::now())
     {

@@ -69,27 +69,45 @@ fn with_live(mut document: Value) -> Value {
         "/v1/admin/live/feed-tokens",
     ];
     if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        map.extend(paths.iter().map(|path| ((*path).to_owned(), live_doc(path))));
+        map.extend(
+            paths
+                .iter()
+                .map(|path| ((*path).to_owned(), live_doc(path))),
+        );
     }
-    if let Some(map) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
-        map.extend(["PushAnswer", "LiveVehicle", "DetectedBus"].iter().map(|name| ((*name).to_owned(), live_doc(name))));
+    if let Some(map) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        map.extend(
+            ["PushAnswer", "LiveVehicle", "DetectedBus"]
+                .iter()
+                .map(|name| ((*name).to_owned(), live_doc(name))),
+        );
     }
     document
 }
 
 fn live_doc(name: &str) -> Value {
     match name {
-        "PushAnswer" => json!({"type": "object", "properties": {"received": {"type": "integer"}, "applied": {"type": "integer"},
-                    "rejected": {"type": "integer"}, "runs_ended": {"type": "integer"}, "tickets_ended": {"type": "integer"}}}),
-        "LiveVehicle" => json!({"type": "object", "properties": {"id": {"type": "integer"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
+        "PushAnswer" => {
+            json!({"type": "object", "properties": {"received": {"type": "integer"}, "applied": {"type": "integer"},
+                    "rejected": {"type": "integer"}, "runs_ended": {"type": "integer"}, "tickets_ended": {"type": "integer"}}})
+        }
+        "LiveVehicle" => {
+            json!({"type": "object", "properties": {"id": {"type": "integer"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
                     "feed_vehicle": {"type": "string"}, "route_id": {"type": "string"}, "route_number": {"type": "string"}, "trip_id": {"type": "string"},
                     "lat": {"type": "number"}, "lon": {"type": "number"}, "speed_mps": {"type": "number"}, "heading_deg": {"type": "number"},
                     "at_ms": {"type": "integer"}, "next_stop_id": {"type": "string"}, "next_stop_name": {"type": "string"},
-                    "delay_s": {"type": "integer"}, "progress_m": {"type": "number"}}}),
-        "DetectedBus" => json!({"type": "object", "properties": {"route_number": {"type": "string"}, "plate": {"type": "string"},
+                    "delay_s": {"type": "integer"}, "progress_m": {"type": "number"}}})
+        }
+        "DetectedBus" => {
+            json!({"type": "object", "properties": {"route_number": {"type": "string"}, "plate": {"type": "string"},
                     "transport_code": {"type": "string"}, "confidence": {"type": "number"}, "mean_distance_m": {"type": "number"},
-                    "vehicle": {"$ref": "#/components/schemas/LiveVehicle"}}}),
-        "/v1/live/{city}/positions" => json!({"post": {"summary": "JSON push of vehicle positions (simple trackers); Bearer feed token of the city",
+                    "vehicle": {"$ref": "#/components/schemas/LiveVehicle"}}})
+        }
+        "/v1/live/{city}/positions" => {
+            json!({"post": {"summary": "JSON push of vehicle positions (simple trackers); Bearer feed token of the city",
                 "security": [{"bearer": []}], "parameters": [city_path()],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["positions"], "properties": {
                     "positions": {"type": "array", "maxItems": 20000, "items": {"type": "object", "required": ["vehicle", "lat", "lon", "at_ms"], "properties": {
@@ -97,17 +115,23 @@ fn live_doc(name: &str) -> Value {
                         "lat": {"type": "number"}, "lon": {"type": "number"}, "at_ms": {"type": "integer"},
                         "speed_mps": {"type": "number"}, "heading_deg": {"type": "number"},
                         "trip_id": {"type": "string"}, "route_id": {"type": "string"}}}}}}}}},
-                "responses": {"200": ok("What was applied", "PushAnswer"), "4XX": problem()}}}),
-        "/v1/live/{city}/gtfs-rt" => json!({"post": {"summary": "GTFS-Realtime VehiclePositions push (protobuf body, at most 4 MiB); Bearer feed token of the city",
+                "responses": {"200": ok("What was applied", "PushAnswer"), "4XX": problem()}}})
+        }
+        "/v1/live/{city}/gtfs-rt" => {
+            json!({"post": {"summary": "GTFS-Realtime VehiclePositions push (protobuf body, at most 4 MiB); Bearer feed token of the city",
                 "security": [{"bearer": []}], "parameters": [city_path()],
                 "requestBody": {"required": true, "content": {"application/x-protobuf": {"schema": {"type": "string", "format": "binary"}}}},
-                "responses": {"200": ok("What was applied", "PushAnswer"), "4XX": problem()}}}),
-        "/v1/live/{city}/vehicles" => json!({"get": {"summary": "Live vehicles of a city, in a bounding box", "parameters": [city_path(),
+                "responses": {"200": ok("What was applied", "PushAnswer"), "4XX": problem()}}})
+        }
+        "/v1/live/{city}/vehicles" => {
+            json!({"get": {"summary": "Live vehicles of a city, in a bounding box", "parameters": [city_path(),
                     {"name": "bbox", "in": "query", "schema": {"type": "string"}, "example": "71.40,51.12,71.46,51.18", "description": "min_lon,min_lat,max_lon,max_lat"},
                     {"name": "route", "in": "query", "schema": {"type": "string"}, "description": "Route number"}],
                 "responses": {"200": {"description": "Vehicles", "content": {"application/json": {"schema": {"type": "object", "properties": {
-                    "vehicles": {"type": "array", "items": {"$ref": "#/components/schemas/LiveVehicle"}}}}}}}, "4XX": problem()}}}),
-        "/v1/live/{city}/detect" => json!({"post": {"summary": "Which bus is the passenger riding? Confident only with a clear margin; otherwise a ranked shortlist",
+                    "vehicles": {"type": "array", "items": {"$ref": "#/components/schemas/LiveVehicle"}}}}}}}, "4XX": problem()}}})
+        }
+        "/v1/live/{city}/detect" => {
+            json!({"post": {"summary": "Which bus is the passenger riding? Confident only with a clear margin; otherwise a ranked shortlist",
                 "parameters": [city_path()],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["fixes"], "properties": {
                     "fixes": {"type": "array", "minItems": 1, "maxItems": 60, "items": {"type": "object", "required": ["lat", "lon", "at_ms"], "properties": {
@@ -115,21 +139,30 @@ fn live_doc(name: &str) -> Value {
                 "responses": {"200": {"description": "The answer; paying still needs the passenger's confirmation", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"status": {"enum": ["confident", "ambiguous", "none"]},
                     "bus": {"$ref": "#/components/schemas/DetectedBus"},
-                    "candidates": {"type": "array", "items": {"$ref": "#/components/schemas/DetectedBus"}}}}}}}, "4XX": problem()}}}),
-        "/v1/live/{city}/stream" => json!({"get": {"summary": "Server-sent events of position changes (`position`, `removed`) for a city or one route",
+                    "candidates": {"type": "array", "items": {"$ref": "#/components/schemas/DetectedBus"}}}}}}}, "4XX": problem()}}})
+        }
+        "/v1/live/{city}/stream" => {
+            json!({"get": {"summary": "Server-sent events of position changes (`position`, `removed`) for a city or one route",
                 "parameters": [city_path(), {"name": "route", "in": "query", "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {}}}, "4XX": problem()}}}),
-        "/v1/live/{city}/vehicle-positions.pb" => json!({"get": {"summary": "Our GTFS-Realtime VehiclePositions feed of the city",
+                "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {}}}, "4XX": problem()}}})
+        }
+        "/v1/live/{city}/vehicle-positions.pb" => {
+            json!({"get": {"summary": "Our GTFS-Realtime VehiclePositions feed of the city",
                 "parameters": [city_path()],
-                "responses": {"200": {"description": "FeedMessage", "content": {"application/x-protobuf": {}}}, "4XX": problem()}}}),
-        "/v1/admin/live/trackers" => json!({"post": {"summary": "Register a Wialon IPS tracker for a catalogue vehicle", "security": [{"bearer": []}],
+                "responses": {"200": {"description": "FeedMessage", "content": {"application/x-protobuf": {}}}, "4XX": problem()}}})
+        }
+        "/v1/admin/live/trackers" => {
+            json!({"post": {"summary": "Register a Wialon IPS tracker for a catalogue vehicle", "security": [{"bearer": []}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["tracker_id", "password", "transport_code"],
                     "properties": {"tracker_id": {"type": "string"}, "password": {"type": "string"}, "transport_code": {"type": "string"}}}}}},
-                "responses": {"201": {"description": "Registered"}, "4XX": problem()}}}),
-        "/v1/admin/live/feed-tokens" => json!({"post": {"summary": "Make a token for a partner pushing a city's positions (shown once)", "security": [{"bearer": []}],
+                "responses": {"201": {"description": "Registered"}, "4XX": problem()}}})
+        }
+        "/v1/admin/live/feed-tokens" => {
+            json!({"post": {"summary": "Make a token for a partner pushing a city's positions (shown once)", "security": [{"bearer": []}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["city", "name"],
                     "properties": {"city": {"type": "string"}, "name": {"type": "string"}}}}}},
-                "responses": {"201": {"description": "The token"}, "4XX": problem()}}}),
+                "responses": {"201": {"description": "The token"}, "4XX": problem()}}})
+        }
         _ => Value::Null,
     }
 }
@@ -267,14 +300,27 @@ mod tests {
     #[tokio::test]
     async fn every_route_is_documented() {
         let axum::Json(doc) = super::document().await;
-        let mut documented: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut documented: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         documented.sort_unstable();
         let mut routes = super::PATHS.to_vec();
         routes.sort_unstable();
         assert_eq!(documented, routes);
-        let router_source = [include_str!("routes/mod.rs"), include_str!("routes/transit.rs"), include_str!("routes/live.rs")].concat();
+        let router_source = [
+            include_str!("routes/mod.rs"),
+            include_str!("routes/transit.rs"),
+            include_str!("routes/live.rs"),
+        ]
+        .concat();
         for path in super::PATHS {
-            assert!(router_source.contains(&format!("\"{path}\"")), "{path} is documented but not routed");
+            assert!(
+                router_source.contains(&format!("\"{path}\"")),
+                "{path} is documented but not routed"
+            );
         }
     }
 }

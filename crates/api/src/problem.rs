@@ -31,7 +31,11 @@ struct Body<'a> {
 
 impl Problem {
     pub fn new(code: ErrorCode, language: Language) -> Problem {
-        Problem { code, language, detail: None }
+        Problem {
+            code,
+            language,
+            detail: None,
+        }
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Problem {
@@ -45,15 +49,23 @@ impl Problem {
             return Problem::new(ErrorCode::Internal, language);
         }
         let detail = (!error.detail.is_empty()).then_some(error.detail);
-        Problem { code: error.code, language, detail }
+        Problem {
+            code: error.code,
+            language,
+            detail,
+        }
     }
 }
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = Body {
-            r#type: format!("https://smsbus.kz/problems/{}", self.code.code().to_ascii_lowercase().replace('_', "-")),
+            r#type: format!(
+                "https://smsbus.kz/problems/{}",
+                self.code.code().to_ascii_lowercase().replace('_', "-")
+            ),
             title: self.code.message(Language::En),
             status: status.as_u16(),
             code: self.code.code(),
@@ -63,7 +75,10 @@ impl IntoResponse for Problem {
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, json).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         response
     }
 }

@@ -12,33 +12,95 @@ use crate::extract::Lang;
 use crate::problem::Problem;
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn labels(language: Language) -> [&'static str; 9] {
     match language {
-        Language::Kk => ["Электрондық билет", "Бағыт", "Көлік", "Жол ақысы", "Сатып алынды", "Жарамды", "Жарамсыз", "Қала", "Соңғы аялдамаға дейін жарамды"],
-        Language::Ru => ["Электронный билет", "Маршрут", "Транспорт", "Стоимость", "Куплен", "Действует", "Недействителен", "Город", "Действует до конечной остановки"],
-        Language::En => ["E-ticket", "Route", "Vehicle", "Fare", "Bought", "Valid", "Not valid", "City", "Valid to the final stop"],
+        Language::Kk => [
+            "Электрондық билет",
+            "Бағыт",
+            "Көлік",
+            "Жол ақысы",
+            "Сатып алынды",
+            "Жарамды",
+            "Жарамсыз",
+            "Қала",
+            "Соңғы аялдамаға дейін жарамды",
+        ],
+        Language::Ru => [
+            "Электронный билет",
+            "Маршрут",
+            "Транспорт",
+            "Стоимость",
+            "Куплен",
+            "Действует",
+            "Недействителен",
+            "Город",
+            "Действует до конечной остановки",
+        ],
+        Language::En => [
+            "E-ticket",
+            "Route",
+            "Vehicle",
+            "Fare",
+            "Bought",
+            "Valid",
+            "Not valid",
+            "City",
+            "Valid to the final stop",
+        ],
     }
 }
 
-pub(crate) async fn page(State(state): State<crate::State>, Lang(language): Lang, Path(code): Path<String>) -> Response {
+pub(crate) async fn page(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Path(code): Path<String>,
+) -> Response {
     let ticket = match service::tickets::by_link_code(&state.app, &code).await {
         Ok(ticket) => ticket,
         Err(e) => return Problem::from_service(e, language).into_response(),
     };
     let qr = match QrCode::new(ticket.token.as_bytes()) {
-        Ok(code) => code.render::<svg::Color>().min_dimensions(240, 240).quiet_zone(true).build(),
-        Err(e) => return Problem::from_service(service::ServiceError::internal(e.to_string()), language).into_response(),
+        Ok(code) => code
+            .render::<svg::Color>()
+            .min_dimensions(240, 240)
+            .quiet_zone(true)
+            .build(),
+        Err(e) => {
+            return Problem::from_service(service::ServiceError::internal(e.to_string()), language)
+                .into_response();
+        }
     };
-    let [title, route, vehicle, fare, bought, valid, invalid, city_label, rule] = labels(language);
+    let [
+        title,
+        route,
+        vehicle,
+        fare,
+        bought,
+        valid,
+        invalid,
+        city_label,
+        rule,
+    ] = labels(language);
     let now_ms = state.app.now_ms();
-    let (status_class, status) = if ticket.is_valid_at(now_ms) { ("valid", valid) } else { ("invalid", invalid) };
+    let (status_class, status) = if ticket.is_valid_at(now_ms) {
+        ("valid", valid)
+    } else {
+        ("invalid", invalid)
+    };
     let catalogue = state.app.catalogue();
-    let city = domain::catalogue::CityId::parse(&ticket.city_id).ok().and_then(|id| catalogue.cities.get(&id).cloned());
+    let city = domain::catalogue::CityId::parse(&ticket.city_id)
+        .ok()
+        .and_then(|id| catalogue.cities.get(&id).cloned());
     let offset = city.as_ref().map_or(300, |c| c.utc_offset_minutes);
-    let city_name = city.as_ref().map_or(ticket.city_id.clone(), |c| c.name(language).to_owned());
+    let city_name = city
+        .as_ref()
+        .map_or(ticket.city_id.clone(), |c| c.name(language).to_owned());
     let html = format!(
         r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{title} {number}</title>
@@ -57,5 +119,13 @@ dl{{display:grid;grid-template-columns:auto 1fr;gap:6px 12px;text-align:left}}dt
         amount = escape(&ticket.amount.to_string()),
         bought_at = escape(&service::sms::local_time(ticket.issued_at_ms, offset)),
     );
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], html).into_response()
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
 }

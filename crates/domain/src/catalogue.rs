@@ -15,7 +15,9 @@ pub const ZONE_MAX: u8 = 9;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogueError {
-    #[error("{what} `{value}` is not a valid id (lowercase latin letters, digits and '-', at most 48)")]
+    #[error(
+        "{what} `{value}` is not a valid id (lowercase latin letters, digits and '-', at most 48)"
+    )]
     BadSlug { what: &'static str, value: String },
     #[error("unknown route kind `{0}` (regular, express, suburban)")]
     BadRouteKind(String),
@@ -34,11 +36,16 @@ macro_rules! slug_id {
             pub fn parse(text: &str) -> Result<$name, CatalogueError> {
                 let ok = !text.is_empty()
                     && text.len() <= SLUG_CHARS_MAX
-                    && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                    && text
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
                 if ok {
                     Ok($name(text.to_owned()))
                 } else {
-                    Err(CatalogueError::BadSlug { what: $what, value: text.chars().take(64).collect() })
+                    Err(CatalogueError::BadSlug {
+                        what: $what,
+                        value: text.chars().take(64).collect(),
+                    })
                 }
             }
 
@@ -72,7 +79,9 @@ impl RouteKind {
             "regular" => Ok(RouteKind::Regular),
             "express" => Ok(RouteKind::Express),
             "suburban" => Ok(RouteKind::Suburban),
-            other => Err(CatalogueError::BadRouteKind(other.chars().take(32).collect())),
+            other => Err(CatalogueError::BadRouteKind(
+                other.chars().take(32).collect(),
+            )),
         }
     }
 
@@ -171,13 +180,19 @@ pub struct FareQuery<'a> {
 }
 
 /// The fare of a ride: the most specific matching rule, or `None` when nothing matches.
-pub fn fare<'r>(rules: impl IntoIterator<Item = &'r FareRule>, query: &FareQuery<'_>) -> Option<Tenge> {
+pub fn fare<'r>(
+    rules: impl IntoIterator<Item = &'r FareRule>,
+    query: &FareQuery<'_>,
+) -> Option<Tenge> {
     rules
         .into_iter()
         .filter(|rule| &rule.city == query.city)
         .filter(|rule| rule.route.as_ref().is_none_or(|r| r == query.route))
         .filter(|rule| rule.route_kind.is_none_or(|k| k == query.route_kind))
-        .filter(|rule| rule.rider_category.is_none_or(|c| c == query.rider_category))
+        .filter(|rule| {
+            rule.rider_category
+                .is_none_or(|c| c == query.rider_category)
+        })
         .filter(|rule| match query.route_kind {
             RouteKind::Suburban => query.zone.is_some() && rule.zone == query.zone,
             RouteKind::Regular | RouteKind::Express => rule.zone.is_none(),
@@ -199,7 +214,13 @@ pub fn fare<'r>(rules: impl IntoIterator<Item = &'r FareRule>, query: &FareQuery
 mod tests {
     use super::*;
 
-    fn rule(city: &str, kind: Option<RouteKind>, category: Option<RiderCategory>, zone: Option<u32>, tenge: i64) -> FareRule {
+    fn rule(
+        city: &str,
+        kind: Option<RouteKind>,
+        category: Option<RiderCategory>,
+        zone: Option<u32>,
+        tenge: i64,
+    ) -> FareRule {
         FareRule {
             city: CityId::parse(city).unwrap(),
             route: None,
@@ -231,13 +252,37 @@ mod tests {
             zone: zone.map(|z| Zone::new(z).unwrap()),
         };
         let regular = RiderCategory::Regular;
-        assert_eq!(fare(&rules, &q(&astana, RouteKind::Regular, regular, None)), Some(Tenge::from_whole(90)));
-        assert_eq!(fare(&rules, &q(&astana, RouteKind::Express, regular, None)), Some(Tenge::from_whole(180)));
-        assert_eq!(fare(&rules, &q(&astana, RouteKind::Suburban, regular, Some(3))), Some(Tenge::from_whole(300)));
-        assert_eq!(fare(&rules, &q(&astana, RouteKind::Suburban, regular, Some(2))), None);
-        assert_eq!(fare(&rules, &q(&astana, RouteKind::Suburban, regular, None)), None);
-        assert_eq!(fare(&rules, &q(&almaty, RouteKind::Regular, RiderCategory::Pensioner, None)), Some(Tenge::from_whole(40)));
-        assert_eq!(fare(&rules, &q(&almaty, RouteKind::Regular, regular, None)), Some(Tenge::from_whole(80)));
+        assert_eq!(
+            fare(&rules, &q(&astana, RouteKind::Regular, regular, None)),
+            Some(Tenge::from_whole(90))
+        );
+        assert_eq!(
+            fare(&rules, &q(&astana, RouteKind::Express, regular, None)),
+            Some(Tenge::from_whole(180))
+        );
+        assert_eq!(
+            fare(&rules, &q(&astana, RouteKind::Suburban, regular, Some(3))),
+            Some(Tenge::from_whole(300))
+        );
+        assert_eq!(
+            fare(&rules, &q(&astana, RouteKind::Suburban, regular, Some(2))),
+            None
+        );
+        assert_eq!(
+            fare(&rules, &q(&astana, RouteKind::Suburban, regular, None)),
+            None
+        );
+        assert_eq!(
+            fare(
+                &rules,
+                &q(&almaty, RouteKind::Regular, RiderCategory::Pensioner, None)
+            ),
+            Some(Tenge::from_whole(40))
+        );
+        assert_eq!(
+            fare(&rules, &q(&almaty, RouteKind::Regular, regular, None)),
+            Some(Tenge::from_whole(80))
+        );
     }
 
     #[test]

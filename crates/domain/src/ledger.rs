@@ -57,10 +57,22 @@ pub struct Transfer {
 
 impl Transfer {
     fn pair(&self, layer: Layer, sign: i64) -> Result<[Entry; 2], MoneyError> {
-        let amount = if sign >= 0 { self.amount } else { self.amount.checked_neg()? };
+        let amount = if sign >= 0 {
+            self.amount
+        } else {
+            self.amount.checked_neg()?
+        };
         Ok([
-            Entry { account: self.debit.name(), layer, amount },
-            Entry { account: self.credit.name(), layer, amount: amount.checked_neg()? },
+            Entry {
+                account: self.debit.name(),
+                layer,
+                amount,
+            },
+            Entry {
+                account: self.credit.name(),
+                layer,
+                amount: amount.checked_neg()?,
+            },
         ])
     }
 
@@ -115,7 +127,11 @@ mod tests {
             .map(|e| e.amount.tiyn())
             .sum();
         assert_eq!(pending_receivable, 0, "posting releases the reservation");
-        assert_eq!(book.len(), 6, "the reservation and its release both stay on the books");
+        assert_eq!(
+            book.len(),
+            6,
+            "the reservation and its release both stay on the books"
+        );
         let posted_receivable: i64 = book
             .iter()
             .filter(|e| e.layer == Layer::Posted && e.account == "operator:kcell:receivable")

@@ -71,8 +71,14 @@ mod tests {
 
     #[test]
     fn reads_accept_language() {
-        assert_eq!(Language::from_accept_language("kk-KZ,ru;q=0.8"), Some(Language::Kk));
-        assert_eq!(Language::from_accept_language("de, en-GB;q=0.5"), Some(Language::En));
+        assert_eq!(
+            Language::from_accept_language("kk-KZ,ru;q=0.8"),
+            Some(Language::Kk)
+        );
+        assert_eq!(
+            Language::from_accept_language("de, en-GB;q=0.5"),
+            Some(Language::En)
+        );
         assert_eq!(Language::from_accept_language("de"), None);
     }
 }

@@ -37,11 +37,17 @@ impl Tenge {
     }
 
     pub fn checked_add(self, other: Tenge) -> Result<Tenge, MoneyError> {
-        self.0.checked_add(other.0).map(Tenge).ok_or(MoneyError::Overflow)
+        self.0
+            .checked_add(other.0)
+            .map(Tenge)
+            .ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_sub(self, other: Tenge) -> Result<Tenge, MoneyError> {
-        self.0.checked_sub(other.0).map(Tenge).ok_or(MoneyError::Overflow)
+        self.0
+            .checked_sub(other.0)
+            .map(Tenge)
+            .ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_neg(self) -> Result<Tenge, MoneyError> {
@@ -69,7 +75,11 @@ impl Tenge {
             return Err(malformed());
         }
         let whole: i64 = whole.parse().map_err(|_| malformed())?;
-        let mut fraction_tiyn: i64 = if fraction.is_empty() { 0 } else { fraction.parse().map_err(|_| malformed())? };
+        let mut fraction_tiyn: i64 = if fraction.is_empty() {
+            0
+        } else {
+            fraction.parse().map_err(|_| malformed())?
+        };
         if fraction.len() == 1 {
             fraction_tiyn *= 10;
         }
@@ -114,7 +124,10 @@ mod tests {
         for bad in ["", "-5", "1e3", "9.001", "abc", ".5", "1.2.3", "+4"] {
             assert!(Tenge::parse_decimal(bad).is_err(), "{bad}");
         }
-        assert_eq!(Tenge::parse_decimal("99999999999"), Err(MoneyError::OutOfRange));
+        assert_eq!(
+            Tenge::parse_decimal("99999999999"),
+            Err(MoneyError::OutOfRange)
+        );
     }
 
     #[test]
@@ -127,7 +140,14 @@ mod tests {
 
     #[test]
     fn arithmetic_is_checked() {
-        assert!(Tenge::from_tiyn(i64::MAX).checked_add(Tenge::from_tiyn(1)).is_err());
-        assert_eq!(Tenge::from_whole(1).checked_sub(Tenge::from_whole(2)), Ok(Tenge::from_whole(-1)));
+        assert!(
+            Tenge::from_tiyn(i64::MAX)
+                .checked_add(Tenge::from_tiyn(1))
+                .is_err()
+        );
+        assert_eq!(
+            Tenge::from_whole(1).checked_sub(Tenge::from_whole(2)),
+            Ok(Tenge::from_whole(-1))
+        );
     }
 }

@@ -36,7 +36,13 @@ impl PhoneNumber {
         }
         let national = match (plus, digits.len()) {
             (true, 11) if digits.starts_with('7') => &digits[1..],
-            (true, _) => return Err(if digits.len() >= 8 { PhoneError::OtherCountry } else { PhoneError::Malformed }),
+            (true, _) => {
+                return Err(if digits.len() >= 8 {
+                    PhoneError::OtherCountry
+                } else {
+                    PhoneError::Malformed
+                });
+            }
             (false, 11) if digits.starts_with('8') || digits.starts_with('7') => &digits[1..],
             (false, 10) => digits.as_str(),
             _ => return Err(PhoneError::Malformed),
@@ -61,7 +67,11 @@ impl PhoneNumber {
     /// Shown to people with the middle hidden: `+7 701 *** ** 67`.
     pub fn masked(&self) -> String {
         let n = self.national();
-        format!("+7 {} *** ** {}", n.get(..3).unwrap_or(""), n.get(8..).unwrap_or(""))
+        format!(
+            "+7 {} *** ** {}",
+            n.get(..3).unwrap_or(""),
+            n.get(8..).unwrap_or("")
+        )
     }
 }
 
@@ -85,8 +95,14 @@ impl OperatorId {
     pub fn parse(text: &str) -> Result<OperatorId, OperatorIdError> {
         let ok = !text.is_empty()
             && text.len() <= 32
-            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok { Ok(OperatorId(text.to_owned())) } else { Err(OperatorIdError::Malformed) }
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(OperatorId(text.to_owned()))
+        } else {
+            Err(OperatorIdError::Malformed)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -117,7 +133,10 @@ impl PrefixTable {
 
     pub fn operator_of(&self, phone: &PhoneNumber) -> Option<&OperatorId> {
         let national = phone.national();
-        self.entries.iter().find(|(prefix, _)| national.starts_with(prefix.as_str())).map(|(_, op)| op)
+        self.entries
+            .iter()
+            .find(|(prefix, _)| national.starts_with(prefix.as_str()))
+            .map(|(_, op)| op)
     }
 
     pub fn entries(&self) -> impl Iterator<Item = (&str, &OperatorId)> {
@@ -131,17 +150,44 @@ mod tests {
 
     #[test]
     fn parses_the_ways_people_write_kazakh_numbers() {
-        for text in ["+7 701 123 45 67", "87011234567", "8 (701) 123-45-67", "77011234567", "7011234567", "+77011234567"] {
-            assert_eq!(PhoneNumber::parse(text).map(|p| p.0), Ok("+77011234567".to_owned()), "{text}");
+        for text in [
+            "+7 701 123 45 67",
+            "87011234567",
+            "8 (701) 123-45-67",
+            "77011234567",
+            "7011234567",
+            "+77011234567",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(text).map(|p| p.0),
+                Ok("+77011234567".to_owned()),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn refuses_other_countries_and_garbage() {
-        assert_eq!(PhoneNumber::parse("+7 916 123 45 67"), Err(PhoneError::OtherCountry));
-        assert_eq!(PhoneNumber::parse("89161234567"), Err(PhoneError::OtherCountry));
-        assert_eq!(PhoneNumber::parse("+996 555 123 456"), Err(PhoneError::OtherCountry));
-        for bad in ["", "abc", "+7 701", "7011234567890", "70112345a7", "++77011234567"] {
+        assert_eq!(
+            PhoneNumber::parse("+7 916 123 45 67"),
+            Err(PhoneError::OtherCountry)
+        );
+        assert_eq!(
+            PhoneNumber::parse("89161234567"),
+            Err(PhoneError::OtherCountry)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+996 555 123 456"),
+            Err(PhoneError::OtherCountry)
+        );
+        for bad in [
+            "",
+            "abc",
+            "+7 701",
+            "7011234567890",
+            "70112345a7",
+            "++77011234567",
+        ] {
             assert_eq!(PhoneNumber::parse(bad), Err(PhoneError::Malformed), "{bad}");
         }
     }
@@ -149,13 +195,19 @@ mod tests {
     #[test]
     fn routes_by_longest_prefix() {
         let op = |s: &str| OperatorId::parse(s).unwrap();
-        let table = PrefixTable::new([("70".to_owned(), op("tele2")), ("701".to_owned(), op("kcell"))]);
+        let table = PrefixTable::new([
+            ("70".to_owned(), op("tele2")),
+            ("701".to_owned(), op("kcell")),
+        ]);
         let phone = PhoneNumber::parse("+77011234567").unwrap();
         assert_eq!(table.operator_of(&phone), Some(&op("kcell")));
         let phone = PhoneNumber::parse("+77071234567").unwrap();
         assert_eq!(table.operator_of(&phone), Some(&op("tele2")));
         let phone = PhoneNumber::parse("+77771234567").unwrap();
         assert_eq!(table.operator_of(&phone), None);
-        assert_eq!(PhoneNumber::parse("+77011234567").unwrap().masked(), "+7 701 *** ** 67");
+        assert_eq!(
+            PhoneNumber::parse("+77011234567").unwrap().masked(),
+            "+7 701 *** ** 67"
+        );
     }
 }

@@ -20,7 +20,10 @@ pub enum SmsCommand {
     /// `КАЗ`, `РУС`, `ENG`: answer in this language from now on.
     SetLanguage(Language),
     /// Pay a ride in this bus; suburban routes take the destination zone after the code.
-    Ride { vehicle: VehicleRef, zone: Option<Zone> },
+    Ride {
+        vehicle: VehicleRef,
+        zone: Option<Zone>,
+    },
     Help,
     /// Looks like neither a code nor a plate nor a word we know.
     Unrecognised,
@@ -34,18 +37,30 @@ pub fn parse_command(text: &str) -> SmsCommand {
     }
     let upper = text.to_uppercase();
     match upper.as_str() {
-        "КАЗ" | "ҚАЗ" | "KAZ" | "KZ" | "KK" | "ҚАЗАҚША" => return SmsCommand::SetLanguage(Language::Kk),
-        "РУС" | "RUS" | "RU" | "РУ" | "ПО-РУССКИ" => return SmsCommand::SetLanguage(Language::Ru),
+        "КАЗ" | "ҚАЗ" | "KAZ" | "KZ" | "KK" | "ҚАЗАҚША" => {
+            return SmsCommand::SetLanguage(Language::Kk);
+        }
+        "РУС" | "RUS" | "RU" | "РУ" | "ПО-РУССКИ" => {
+            return SmsCommand::SetLanguage(Language::Ru);
+        }
         "ENG" | "EN" | "АНГ" | "ENGLISH" => return SmsCommand::SetLanguage(Language::En),
-        "?" | "HELP" | "ПОМОЩЬ" | "СПРАВКА" | "КӨМЕК" | "АНЫҚТАМА" | "INFO" => return SmsCommand::Help,
+        "?" | "HELP" | "ПОМОЩЬ" | "СПРАВКА" | "КӨМЕК" | "АНЫҚТАМА" | "INFO" => {
+            return SmsCommand::Help;
+        }
         _ => {}
     }
     let (body, zone) = split_zone(&upper);
     if let Ok(code) = TransportCode::parse(body) {
-        return SmsCommand::Ride { vehicle: VehicleRef::Code(code), zone };
+        return SmsCommand::Ride {
+            vehicle: VehicleRef::Code(code),
+            zone,
+        };
     }
     if let Ok(plate) = PlateNumber::parse(body) {
-        return SmsCommand::Ride { vehicle: VehicleRef::Plate(plate), zone };
+        return SmsCommand::Ride {
+            vehicle: VehicleRef::Plate(plate),
+            zone,
+        };
     }
     SmsCommand::Unrecognised
 }
@@ -53,8 +68,11 @@ pub fn parse_command(text: &str) -> SmsCommand {
 /// `10234 2` is code 10234 to zone 2: a trailing lone digit 1..=9 after a space is the zone.
 fn split_zone(text: &str) -> (&str, Option<Zone>) {
     if let Some((body, last)) = text.rsplit_once(char::is_whitespace) {
-        let zone: Option<Result<Zone, CatalogueError>> =
-            (last.len() == 1).then(|| last.parse::<u32>().map_err(|_| CatalogueError::BadZone(0)).and_then(Zone::new));
+        let zone: Option<Result<Zone, CatalogueError>> = (last.len() == 1).then(|| {
+            last.parse::<u32>()
+                .map_err(|_| CatalogueError::BadZone(0))
+                .and_then(Zone::new)
+        });
         if let Some(Ok(zone)) = zone {
             return (body.trim_end(), Some(zone));
         }
@@ -94,7 +112,15 @@ pub struct TicketReply<'a> {
 }
 
 pub fn ticket_text(language: Language, t: &TicketReply<'_>) -> String {
-    let TicketReply { check_number, city_name, route_number, plate, fare, bought_at_local, link } = t;
+    let TicketReply {
+        check_number,
+        city_name,
+        route_number,
+        plate,
+        fare,
+        bought_at_local,
+        link,
+    } = t;
     match language {
         Language::Kk => format!(
             "Билет №{check_number}. {city_name}, {route_number} бағыт, {plate}. {fare}. {bought_at_local}. Соңғы аялдамаға дейін жарамды. QR: {link}"
@@ -115,7 +141,10 @@ mod tests {
     #[test]
     fn reads_language_words_in_any_script() {
         assert_eq!(parse_command("каз"), SmsCommand::SetLanguage(Language::Kk));
-        assert_eq!(parse_command(" РУС "), SmsCommand::SetLanguage(Language::Ru));
+        assert_eq!(
+            parse_command(" РУС "),
+            SmsCommand::SetLanguage(Language::Ru)
+        );
         assert_eq!(parse_command("eng"), SmsCommand::SetLanguage(Language::En));
         assert_eq!(parse_command("Көмек"), SmsCommand::Help);
     }
@@ -123,11 +152,35 @@ mod tests {
     #[test]
     fn reads_codes_plates_and_zones() {
         let code = |s| VehicleRef::Code(TransportCode::parse(s).unwrap());
-        assert_eq!(parse_command("10234"), SmsCommand::Ride { vehicle: code("10234"), zone: None });
-        assert_eq!(parse_command("10234 3"), SmsCommand::Ride { vehicle: code("10234"), zone: Some(Zone::new(3).unwrap()) });
+        assert_eq!(
+            parse_command("10234"),
+            SmsCommand::Ride {
+                vehicle: code("10234"),
+                zone: None
+            }
+        );
+        assert_eq!(
+            parse_command("10234 3"),
+            SmsCommand::Ride {
+                vehicle: code("10234"),
+                zone: Some(Zone::new(3).unwrap())
+            }
+        );
         let plate = VehicleRef::Plate(PlateNumber::parse("123ABC02").unwrap());
-        assert_eq!(parse_command("123 авс 02"), SmsCommand::Ride { vehicle: plate.clone(), zone: None });
-        assert_eq!(parse_command("123ABC02 2"), SmsCommand::Ride { vehicle: plate, zone: Some(Zone::new(2).unwrap()) });
+        assert_eq!(
+            parse_command("123 авс 02"),
+            SmsCommand::Ride {
+                vehicle: plate.clone(),
+                zone: None
+            }
+        );
+        assert_eq!(
+            parse_command("123ABC02 2"),
+            SmsCommand::Ride {
+                vehicle: plate,
+                zone: Some(Zone::new(2).unwrap())
+            }
+        );
     }
 
     #[test]
@@ -150,7 +203,11 @@ mod tests {
         };
         for language in Language::ALL {
             let text = ticket_text(language, &reply);
-            assert!(text.contains("2505-0001-0002") && text.contains("90 ₸") && text.contains("http://x/t/abc"));
+            assert!(
+                text.contains("2505-0001-0002")
+                    && text.contains("90 ₸")
+                    && text.contains("http://x/t/abc")
+            );
         }
     }
 }

@@ -23,10 +23,17 @@ pub enum VehicleIdError {
 
 impl TransportCode {
     pub fn parse(text: &str) -> Result<TransportCode, VehicleIdError> {
-        let compact: String = text.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let compact: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         let ok = (TRANSPORT_CODE_DIGITS_MIN..=TRANSPORT_CODE_DIGITS_MAX).contains(&compact.len())
             && compact.bytes().all(|b| b.is_ascii_digit());
-        if ok { Ok(TransportCode(compact)) } else { Err(VehicleIdError::MalformedTransportCode) }
+        if ok {
+            Ok(TransportCode(compact))
+        } else {
+            Err(VehicleIdError::MalformedTransportCode)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -130,7 +137,14 @@ mod tests {
     #[test]
     fn plates_fold_spaces_case_and_cyrillic_look_alikes() {
         let expected = PlateNumber::parse("123ABC02").unwrap();
-        for text in ["123 ABC 02", "123 abc 02", "123АВС02", "123 авс 02", "123-ABC-02", " 123 AbС 02 "] {
+        for text in [
+            "123 ABC 02",
+            "123 abc 02",
+            "123АВС02",
+            "123 авс 02",
+            "123-ABC-02",
+            " 123 AbС 02 ",
+        ] {
             assert_eq!(PlateNumber::parse(text).unwrap(), expected, "{text}");
         }
         assert_eq!(expected.display(), "123 ABC 02");

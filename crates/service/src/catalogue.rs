@@ -4,11 +4,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use domain::catalogue::{CarrierId, CityId, FareQuery, FareRule, RiderCategory, RouteId, RouteKind, Zone, fare};
+use domain::catalogue::{
+    CarrierId, CityId, FareQuery, FareRule, RiderCategory, RouteId, RouteKind, Zone, fare,
+};
 use domain::sms::VehicleRef;
 use domain::{ErrorCode, OperatorId, PlateNumber, PrefixTable, Tenge, TransportCode};
 use serde::Deserialize;
-use store::catalogue::{CarrierRow, CatalogueRows, CityRow, FareRuleRow, PrefixRow, RouteRow, VehicleRow};
+use store::catalogue::{
+    CarrierRow, CatalogueRows, CityRow, FareRuleRow, PrefixRow, RouteRow, VehicleRow,
+};
 
 use crate::{App, ServiceError};
 
@@ -88,11 +92,27 @@ impl Catalogue {
         let route = self.routes.get(&vehicle.route)?;
         let city = self.cities.get(&route.city)?;
         let carrier = self.carriers.get(&vehicle.carrier)?;
-        Some(VehicleInService { vehicle, route, city, carrier })
+        Some(VehicleInService {
+            vehicle,
+            route,
+            city,
+            carrier,
+        })
     }
 
-    pub fn fare(&self, route: &Route, rider_category: RiderCategory, zone: Option<Zone>) -> Option<Tenge> {
-        let query = FareQuery { city: &route.city, route: &route.id, route_kind: route.kind, rider_category, zone };
+    pub fn fare(
+        &self,
+        route: &Route,
+        rider_category: RiderCategory,
+        zone: Option<Zone>,
+    ) -> Option<Tenge> {
+        let query = FareQuery {
+            city: &route.city,
+            route: &route.id,
+            route_kind: route.kind,
+            rider_category,
+            zone,
+        };
         fare(&self.fare_rules, &query)
     }
 
@@ -121,7 +141,14 @@ impl Catalogue {
         for c in &rows.carriers {
             match (CarrierId::parse(&c.id), CityId::parse(&c.city_id)) {
                 (Ok(id), Ok(city)) => {
-                    catalogue.carriers.insert(id.clone(), Carrier { id, city, name: c.name.clone() });
+                    catalogue.carriers.insert(
+                        id.clone(),
+                        Carrier {
+                            id,
+                            city,
+                            name: c.name.clone(),
+                        },
+                    );
                 }
                 (Err(e), _) | (_, Err(e)) => note(format!("carrier {}: {e}", c.id)),
             }
@@ -159,7 +186,9 @@ impl Catalogue {
             })();
             match parsed {
                 Ok(vehicle) => {
-                    catalogue.code_by_plate.insert(vehicle.plate.clone(), vehicle.code.clone());
+                    catalogue
+                        .code_by_plate
+                        .insert(vehicle.plate.clone(), vehicle.code.clone());
                     catalogue.vehicles.insert(vehicle.code.clone(), vehicle);
                 }
                 Err(e) => note(format!("vehicle {}: {e}", v.transport_code)),
@@ -173,18 +202,34 @@ impl Catalogue {
         }
         let mut prefixes = Vec::new();
         for p in &rows.prefixes {
-            let digits = !p.prefix.is_empty() && p.prefix.len() <= 10 && p.prefix.bytes().all(|b| b.is_ascii_digit());
+            let digits = !p.prefix.is_empty()
+                && p.prefix.len() <= 10
+                && p.prefix.bytes().all(|b| b.is_ascii_digit());
             match OperatorId::parse(&p.operator) {
                 Ok(op) if digits => prefixes.push((p.prefix.clone(), op)),
-                _ => note(format!("operator prefix {} → {}: bad prefix or operator id", p.prefix, p.operator)),
+                _ => note(format!(
+                    "operator prefix {} → {}: bad prefix or operator id",
+                    p.prefix, p.operator
+                )),
             }
         }
         catalogue.prefixes = PrefixTable::new(prefixes);
-        for route in catalogue.routes.values().filter(|r| !catalogue.cities.contains_key(&r.city)) {
+        for route in catalogue
+            .routes
+            .values()
+            .filter(|r| !catalogue.cities.contains_key(&r.city))
+        {
             problems.push(format!("route {}: unknown city {}", route.id, route.city));
         }
-        for carrier in catalogue.carriers.values().filter(|c| !catalogue.cities.contains_key(&c.city)) {
-            problems.push(format!("carrier {}: unknown city {}", carrier.id, carrier.city));
+        for carrier in catalogue
+            .carriers
+            .values()
+            .filter(|c| !catalogue.cities.contains_key(&c.city))
+        {
+            problems.push(format!(
+                "carrier {}: unknown city {}",
+                carrier.id, carrier.city
+            ));
         }
         for v in catalogue.vehicles.values() {
             if !catalogue.routes.contains_key(&v.route) {
@@ -194,16 +239,35 @@ impl Catalogue {
                 problems.push(format!("vehicle {}: unknown carrier {}", v.code, v.carrier));
             }
         }
-        if problems.is_empty() { Ok(catalogue) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(catalogue)
+        } else {
+            Err(problems)
+        }
     }
 }
 
 fn fare_rule(f: &FareRuleRow) -> Result<FareRule, String> {
     Ok(FareRule {
         city: CityId::parse(&f.city_id).map_err(|e| e.to_string())?,
-        route: f.route_id.as_deref().map(RouteId::parse).transpose().map_err(|e| e.to_string())?,
-        route_kind: f.route_kind.as_deref().map(RouteKind::parse).transpose().map_err(|e| e.to_string())?,
-        rider_category: f.rider_category.as_deref().map(RiderCategory::parse).transpose().map_err(|e| e.to_string())?,
+        route: f
+            .route_id
+            .as_deref()
+            .map(RouteId::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?,
+        route_kind: f
+            .route_kind
+            .as_deref()
+            .map(RouteKind::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?,
+        rider_category: f
+            .rider_category
+            .as_deref()
+            .map(RiderCategory::parse)
+            .transpose()
+            .map_err(|e| e.to_string())?,
         zone: f
             .zone
             .map(|z| Zone::new(u32::try_from(z).unwrap_or(0)))
@@ -234,7 +298,8 @@ pub async fn apply_file(app: &App, json: &str) -> Result<CatalogueSummary, Servi
         store::catalogue::load(&mut conn).await?
     };
     merge(&mut merged, &rows);
-    Catalogue::from_rows(&merged).map_err(|problems| ServiceError::new(ErrorCode::CatalogueInvalid, problems.join("; ")))?;
+    Catalogue::from_rows(&merged)
+        .map_err(|problems| ServiceError::new(ErrorCode::CatalogueInvalid, problems.join("; ")))?;
     let mut tx = app.store.begin().await?;
     store::catalogue::upsert(&mut tx, &rows).await?;
     tx.commit().await?;
@@ -262,7 +327,8 @@ fn merge(into: &mut CatalogueRows, new: &CatalogueRows) {
     upsert(&mut into.carriers, &new.carriers, |c| &c.id);
     upsert(&mut into.routes, &new.routes, |r| &r.id);
     upsert(&mut into.vehicles, &new.vehicles, |v| &v.transport_code);
-    into.fare_rules.retain(|f| !new.cities.iter().any(|c| c.id == f.city_id));
+    into.fare_rules
+        .retain(|f| !new.cities.iter().any(|c| c.id == f.city_id));
     into.fare_rules.extend(new.fare_rules.iter().cloned());
     if !new.prefixes.is_empty() {
         into.prefixes = new.prefixes.clone();
@@ -362,7 +428,8 @@ fn active_by_default() -> bool {
 /// Parses and normalises a catalogue file into rows (plates folded, amounts in tiyn).
 pub fn parse_file(json: &str) -> Result<CatalogueRows, ServiceError> {
     let invalid = |detail: String| ServiceError::new(ErrorCode::CatalogueInvalid, detail);
-    let file: CatalogueFile = serde_json::from_str(json).map_err(|e| invalid(format!("catalogue file: {e}")))?;
+    let file: CatalogueFile =
+        serde_json::from_str(json).map_err(|e| invalid(format!("catalogue file: {e}")))?;
     let mut rows = CatalogueRows::default();
     for (prefix, operator) in file.operator_prefixes {
         rows.prefixes.push(PrefixRow { prefix, operator });
@@ -377,7 +444,8 @@ pub fn parse_file(json: &str) -> Result<CatalogueRows, ServiceError> {
             utc_offset_minutes: city.utc_offset_minutes,
         });
         for (i, f) in city.fares.into_iter().enumerate() {
-            let amount = Tenge::parse_decimal(&f.amount).map_err(|e| invalid(format!("{}.fares[{i}].amount: {e}", city.id)))?;
+            let amount = Tenge::parse_decimal(&f.amount)
+                .map_err(|e| invalid(format!("{}.fares[{i}].amount: {e}", city.id)))?;
             rows.fare_rules.push(FareRuleRow {
                 city_id: city.id.clone(),
                 route_id: f.route,
@@ -388,7 +456,11 @@ pub fn parse_file(json: &str) -> Result<CatalogueRows, ServiceError> {
             });
         }
         for c in city.carriers {
-            rows.carriers.push(CarrierRow { id: c.id, city_id: city.id.clone(), name: c.name });
+            rows.carriers.push(CarrierRow {
+                id: c.id,
+                city_id: city.id.clone(),
+                name: c.name,
+            });
         }
         for r in city.routes {
             rows.routes.push(RouteRow {
@@ -401,7 +473,12 @@ pub fn parse_file(json: &str) -> Result<CatalogueRows, ServiceError> {
             });
         }
         for v in city.vehicles {
-            let plate = PlateNumber::parse(&v.plate).map_err(|e| invalid(format!("vehicle {}: plate {}: {e}", v.transport_code, v.plate)))?;
+            let plate = PlateNumber::parse(&v.plate).map_err(|e| {
+                invalid(format!(
+                    "vehicle {}: plate {}: {e}",
+                    v.transport_code, v.plate
+                ))
+            })?;
             rows.vehicles.push(VehicleRow {
                 transport_code: v.transport_code,
                 plate: plate.as_str().to_owned(),

@@ -14,7 +14,10 @@ pub struct ServiceError {
 
 impl ServiceError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> ServiceError {
-        ServiceError { code, detail: detail.into() }
+        ServiceError {
+            code,
+            detail: detail.into(),
+        }
     }
 
     pub fn internal(detail: impl Into<String>) -> ServiceError {
@@ -24,7 +27,10 @@ impl ServiceError {
 
 impl From<ErrorCode> for ServiceError {
     fn from(code: ErrorCode) -> ServiceError {
-        ServiceError { code, detail: String::new() }
+        ServiceError {
+            code,
+            detail: String::new(),
+        }
     }
 }
 

@@ -71,9 +71,17 @@ pub struct Inspection {
 
 pub const INSPECTOR_CHARS_MAX: usize = 64;
 
-pub async fn inspect(app: &App, token: &str, vehicle: &TransportCode, inspector: &str) -> Result<Inspection, ServiceError> {
+pub async fn inspect(
+    app: &App,
+    token: &str,
+    vehicle: &TransportCode,
+    inspector: &str,
+) -> Result<Inspection, ServiceError> {
     if inspector.is_empty() || inspector.chars().count() > INSPECTOR_CHARS_MAX {
-        return Err(ServiceError::new(ErrorCode::BadRequest, "inspector is 1..=64 characters"));
+        return Err(ServiceError::new(
+            ErrorCode::BadRequest,
+            "inspector is 1..=64 characters",
+        ));
     }
     Metrics::add(&app.metrics.inspections);
     let keys = crate::keys::key_list(app).await?;
@@ -81,12 +89,19 @@ pub async fn inspect(app: &App, token: &str, vehicle: &TransportCode, inspector:
     let now_s = u64::try_from(now_ms / 1000).unwrap_or(0);
     let verified = match authenticate(token.trim(), &keys) {
         Ok(verified) => verified,
-        Err(rejection) => return record(app, None, vehicle, inspector, Verdict::of(rejection), None).await,
+        Err(rejection) => {
+            return record(app, None, vehicle, inspector, Verdict::of(rejection), None).await;
+        }
     };
     let claims = verified.claims();
-    let number = i64::try_from(claims.number.value()).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let number =
+        i64::try_from(claims.number.value()).map_err(|e| ServiceError::internal(e.to_string()))?;
     let catalogue = app.catalogue();
-    let plate = catalogue.vehicles.get(&claims.vehicle).map(|v| v.plate.display()).unwrap_or_default();
+    let plate = catalogue
+        .vehicles
+        .get(&claims.vehicle)
+        .map(|v| v.plate.display())
+        .unwrap_or_default();
     let stored = {
         let mut conn = app.store.reader().await?;
         store::tickets::by_number(&mut conn, number).await?
@@ -99,13 +114,23 @@ pub async fn inspect(app: &App, token: &str, vehicle: &TransportCode, inspector:
         plate,
         fare: claims.amount,
         rider_category: claims.rider_category.to_string(),
-        bought_at_ms: i64::try_from(claims.issued_at_unix_s).unwrap_or(0).saturating_mul(1000),
+        bought_at_ms: i64::try_from(claims.issued_at_unix_s)
+            .unwrap_or(0)
+            .saturating_mul(1000),
         valid_until_ms: stored
             .as_ref()
             .and_then(|t| t.ended_at_ms)
-            .unwrap_or_else(|| i64::try_from(claims.not_after_unix_s()).unwrap_or(0).saturating_mul(1000)),
+            .unwrap_or_else(|| {
+                i64::try_from(claims.not_after_unix_s())
+                    .unwrap_or(0)
+                    .saturating_mul(1000)
+            }),
     };
-    let verdict = match (verified.check_time(now_s), verified.check_vehicle(vehicle), &stored) {
+    let verdict = match (
+        verified.check_time(now_s),
+        verified.check_vehicle(vehicle),
+        &stored,
+    ) {
         (Err(rejection), _, _) | (_, Err(rejection), _) => Verdict::of(rejection),
         (_, _, Some(t)) if t.status == "refunded" => Verdict::Refunded,
         (_, _, Some(t)) if t.status == "revoked" => Verdict::Revoked,
@@ -145,5 +170,10 @@ async fn record(
     };
     store::inspections::insert(&mut tx, &row).await?;
     tx.commit().await?;
-    Ok(Inspection { verdict, ticket, flagged_shared, seen_in_vehicles: seen })
+    Ok(Inspection {
+        verdict,
+        ticket,
+        flagged_shared,
+        seen_in_vehicles: seen,
+    })
 }

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use domain::ErrorCode;
-use domain::ticket::{KeyList, KeyWindow, PublishedKey, TICKET_LIFETIME_S_MAX, TicketSigningKey, plan_rotation};
+use domain::ticket::{
+    KeyList, KeyWindow, PublishedKey, TICKET_LIFETIME_S_MAX, TicketSigningKey, plan_rotation,
+};
 use store::keys::SigningKeyRow;
 
 use crate::{App, ServiceError};
@@ -23,7 +25,9 @@ fn ms_to_s(ms: i64) -> u64 {
 }
 
 fn s_to_ms(s: u64) -> i64 {
-    i64::try_from(s).unwrap_or(i64::MAX / 1000).saturating_mul(1000)
+    i64::try_from(s)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000)
 }
 
 fn corrupt(kid: &str, what: &str) -> ServiceError {
@@ -31,14 +35,21 @@ fn corrupt(kid: &str, what: &str) -> ServiceError {
 }
 
 fn signing_key(row: &SigningKeyRow) -> Result<TicketSigningKey, ServiceError> {
-    let secret: [u8; 32] = unhex(&row.secret_hex).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt(&row.kid, "bad secret"))?;
-    let window = KeyWindow::new(ms_to_s(row.not_before_ms), ms_to_s(row.not_after_ms)).map_err(|e| corrupt(&row.kid, &e.to_string()))?;
-    TicketSigningKey::from_secret_bytes(&secret, window).map_err(|e| corrupt(&row.kid, &e.to_string()))
+    let secret: [u8; 32] = unhex(&row.secret_hex)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| corrupt(&row.kid, "bad secret"))?;
+    let window = KeyWindow::new(ms_to_s(row.not_before_ms), ms_to_s(row.not_after_ms))
+        .map_err(|e| corrupt(&row.kid, &e.to_string()))?;
+    TicketSigningKey::from_secret_bytes(&secret, window)
+        .map_err(|e| corrupt(&row.kid, &e.to_string()))
 }
 
 fn published(row: &SigningKeyRow) -> Result<PublishedKey, ServiceError> {
-    let public: [u8; 32] = unhex(&row.public_key_hex).and_then(|b| b.try_into().ok()).ok_or_else(|| corrupt(&row.kid, "bad public key"))?;
-    let window = KeyWindow::new(ms_to_s(row.not_before_ms), ms_to_s(row.not_after_ms)).map_err(|e| corrupt(&row.kid, &e.to_string()))?;
+    let public: [u8; 32] = unhex(&row.public_key_hex)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| corrupt(&row.kid, "bad public key"))?;
+    let window = KeyWindow::new(ms_to_s(row.not_before_ms), ms_to_s(row.not_after_ms))
+        .map_err(|e| corrupt(&row.kid, &e.to_string()))?;
     PublishedKey::new(public, window).map_err(|e| corrupt(&row.kid, &e.to_string()))
 }
 
@@ -46,14 +57,24 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 {
         return None;
     }
-    (0..text.len()).step_by(2).map(|i| text.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect()
 }
 
 /// The key that signs now, creating one when none can (first start, or the last one's
 /// signing period is over).
 pub async fn signer(app: &App) -> Result<Arc<Signer>, ServiceError> {
     let now_ms = app.now_ms();
-    let cached = app.signer.read().map(|guard| guard.clone()).unwrap_or_else(|p| p.into_inner().clone());
+    let cached = app
+        .signer
+        .read()
+        .map(|guard| guard.clone())
+        .unwrap_or_else(|p| p.into_inner().clone());
     if let Some(signer) = cached.filter(|s| can_sign(s, now_ms)) {
         return Ok(signer);
     }
@@ -75,7 +96,10 @@ pub async fn ensure_signing_key(app: &App) -> Result<Arc<Signer>, ServiceError> 
         store::keys::all(&mut conn).await?
     };
     for row in &rows {
-        let signer = Signer { key: signing_key(row)?, sign_until_ms: row.sign_until_ms };
+        let signer = Signer {
+            key: signing_key(row)?,
+            sign_until_ms: row.sign_until_ms,
+        };
         if can_sign(&signer, now_ms) {
             return Ok(cache(app, signer));
         }
@@ -94,14 +118,29 @@ pub async fn rotate(app: &App) -> Result<PublishedKey, ServiceError> {
     Ok(signer.key.published().clone())
 }
 
-async fn create_key(app: &App, existing: &[SigningKeyRow], now_ms: i64) -> Result<Arc<Signer>, ServiceError> {
-    let published_keys: Vec<PublishedKey> = existing.iter().map(published).collect::<Result<_, _>>()?;
-    let window = plan_rotation(&published_keys, ms_to_s(now_ms), KEY_SIGNING_PERIOD_S, TICKET_LIFETIME_S_MAX)
-        .map_err(|e| ServiceError::internal(format!("key rotation: {e}")))?;
+async fn create_key(
+    app: &App,
+    existing: &[SigningKeyRow],
+    now_ms: i64,
+) -> Result<Arc<Signer>, ServiceError> {
+    let published_keys: Vec<PublishedKey> =
+        existing.iter().map(published).collect::<Result<_, _>>()?;
+    let window = plan_rotation(
+        &published_keys,
+        ms_to_s(now_ms),
+        KEY_SIGNING_PERIOD_S,
+        TICKET_LIFETIME_S_MAX,
+    )
+    .map_err(|e| ServiceError::internal(format!("key rotation: {e}")))?;
     let secret: [u8; 32] = crate::random_bytes()?;
-    let key = TicketSigningKey::from_secret_bytes(&secret, window).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let key = TicketSigningKey::from_secret_bytes(&secret, window)
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
     let not_before_ms = s_to_ms(window.not_before_unix_s());
-    let sign_until_ms = s_to_ms(window.not_before_unix_s().saturating_add(KEY_SIGNING_PERIOD_S));
+    let sign_until_ms = s_to_ms(
+        window
+            .not_before_unix_s()
+            .saturating_add(KEY_SIGNING_PERIOD_S),
+    );
     let row = SigningKeyRow {
         kid: key.id().to_string(),
         secret_hex: crate::hex(&secret),
@@ -131,9 +170,13 @@ pub async fn published_keys(app: &App) -> Result<Vec<PublishedKey>, ServiceError
     let now_ms = app.now_ms();
     let mut conn = app.store.reader().await?;
     let rows = store::keys::all(&mut conn).await?;
-    rows.iter().filter(|r| r.not_after_ms > now_ms).map(published).collect()
+    rows.iter()
+        .filter(|r| r.not_after_ms > now_ms)
+        .map(published)
+        .collect()
 }
 
 pub async fn key_list(app: &App) -> Result<KeyList, ServiceError> {
-    KeyList::new(published_keys(app).await?).map_err(|e| ServiceError::new(ErrorCode::Internal, e.to_string()))
+    KeyList::new(published_keys(app).await?)
+        .map_err(|e| ServiceError::new(ErrorCode::Internal, e.to_string()))
 }

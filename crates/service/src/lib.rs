@@ -115,14 +115,17 @@ impl App {
 /// cannot run with, so this is one of the few places allowed to stop the request.
 pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ServiceError> {
     let mut bytes = [0u8; N];
-    getrandom::getrandom(&mut bytes).map_err(|e| ServiceError::internal(format!("no randomness: {e}")))?;
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| ServiceError::internal(format!("no randomness: {e}")))?;
     Ok(bytes)
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }

@@ -36,7 +36,10 @@ pub async fn settle_unsettled(app: &App, idle_ms: i64) -> Result<RecoveryReport,
         let mut conn = app.store.reader().await?;
         store::rides::unsettled(&mut conn, app.now_ms() - idle_ms, RECOVERY_BATCH_MAX).await?
     };
-    let mut report = RecoveryReport { examined: rows.len(), ..RecoveryReport::default() };
+    let mut report = RecoveryReport {
+        examined: rows.len(),
+        ..RecoveryReport::default()
+    };
     for row in rows {
         let outcome = settle_one(app, &row).await;
         match &outcome {
@@ -48,7 +51,12 @@ pub async fn settle_unsettled(app: &App, idle_ms: i64) -> Result<RecoveryReport,
             }
             Ok(_) => report.still_open += 1,
         }
-        if let Ok(Some(RideOutcome::Issued(_))) | Err(ServiceError { code: ErrorCode::PaymentDenied | ErrorCode::OperatorUnavailable, .. }) = &outcome {
+        if let Ok(Some(RideOutcome::Issued(_)))
+        | Err(ServiceError {
+            code: ErrorCode::PaymentDenied | ErrorCode::OperatorUnavailable,
+            ..
+        }) = &outcome
+        {
             Metrics::add(&app.metrics.rides_recovered);
         }
         tell_sms_passenger(app, &row, &outcome).await?;
@@ -72,20 +80,42 @@ pub async fn run_forever(app: std::sync::Arc<App>, period: Duration) {
 /// `Ok(None)`: left for a later pass.
 async fn settle_one(app: &App, row: &RideRow) -> Result<Option<RideOutcome>, ServiceError> {
     let ride = &row.ride;
-    let operator = OperatorId::parse(&ride.operator).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let operator =
+        OperatorId::parse(&ride.operator).map_err(|e| ServiceError::internal(e.to_string()))?;
     let age_ms = app.now_ms() - ride.created_at_ms;
     let payment = match (&row.operator_payment_id, row.status.as_str()) {
-        (None, "reserving") => match app.billing.find_by_correlator(&operator, &ride.id, ride.created_at_ms / 1000).await {
+        (None, "reserving") => match app
+            .billing
+            .find_by_correlator(&operator, &ride.id, ride.created_at_ms / 1000)
+            .await
+        {
             Ok(Some(payment)) => payment,
-            Ok(None) if age_ms >= PREPARE_SETTLE_MS => return fail(app, ride, "reserving", ErrorCode::OperatorUnavailable).await.map(Some),
+            Ok(None) if age_ms >= PREPARE_SETTLE_MS => {
+                return fail(app, ride, "reserving", ErrorCode::OperatorUnavailable)
+                    .await
+                    .map(Some);
+            }
             Ok(None) | Err(_) => return later(app, row).await,
         },
-        (Some(id), _) => match app.billing.get(&operator, &OperatorPaymentId::new(id.clone())).await {
+        (Some(id), _) => match app
+            .billing
+            .get(&operator, &OperatorPaymentId::new(id.clone()))
+            .await
+        {
             Ok(payment) => payment,
-            Err(OperatorError::NotFound) => return fail(app, ride, &row.status, ErrorCode::OperatorUnavailable).await.map(Some),
+            Err(OperatorError::NotFound) => {
+                return fail(app, ride, &row.status, ErrorCode::OperatorUnavailable)
+                    .await
+                    .map(Some);
+            }
             Err(_) => return later(app, row).await,
         },
-        (None, _) => return Err(ServiceError::internal(format!("ride {} is {} without a payment id", ride.id, row.status))),
+        (None, _) => {
+            return Err(ServiceError::internal(format!(
+                "ride {} is {} without a payment id",
+                ride.id, row.status
+            )));
+        }
     };
     let too_old = age_ms >= COMPLETE_WINDOW_MS && row.status != "confirming";
     if payment.status == PaymentStatus::Reserved && too_old {
@@ -93,7 +123,9 @@ async fn settle_one(app: &App, row: &RideRow) -> Result<Option<RideOutcome>, Ser
             tracing::warn!(ride = %ride.id, %error, "cancel of a stale reservation failed");
             return later(app, row).await;
         }
-        return fail(app, ride, &row.status, ErrorCode::OperatorUnavailable).await.map(Some);
+        return fail(app, ride, &row.status, ErrorCode::OperatorUnavailable)
+            .await
+            .map(Some);
     }
     match continue_with_payment(app, ride, &row.status, &operator, payment).await {
         Ok(RideOutcome::Pending { .. }) => later(app, row).await,
@@ -109,7 +141,11 @@ async fn later(app: &App, row: &RideRow) -> Result<Option<RideOutcome>, ServiceE
 }
 
 /// An SMS passenger was told "pending"; now they get the ticket, or why there is none.
-async fn tell_sms_passenger(app: &App, row: &RideRow, outcome: &Result<Option<RideOutcome>, ServiceError>) -> Result<(), ServiceError> {
+async fn tell_sms_passenger(
+    app: &App,
+    row: &RideRow,
+    outcome: &Result<Option<RideOutcome>, ServiceError>,
+) -> Result<(), ServiceError> {
     if row.ride.channel != "sms" {
         return Ok(());
     }
@@ -120,7 +156,14 @@ async fn tell_sms_passenger(app: &App, row: &RideRow, outcome: &Result<Option<Ri
         _ => return Ok(()),
     };
     let mut tx = app.store.begin().await?;
-    store::sms::enqueue(&mut tx, &row.ride.phone, &text, Some(&row.ride.id), app.now_ms()).await?;
+    store::sms::enqueue(
+        &mut tx,
+        &row.ride.phone,
+        &text,
+        Some(&row.ride.id),
+        app.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

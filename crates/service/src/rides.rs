@@ -21,7 +21,9 @@ use domain::catalogue::{RiderCategory, RouteKind, Zone};
 use domain::ledger::{Account, Transfer};
 use domain::sms::VehicleRef;
 use domain::{ErrorCode, Language, OperatorId, PhoneNumber};
-use partners::operator::{DenialReason, OperatorError, OperatorPaymentId, Payment, PaymentRequest, PaymentStatus};
+use partners::operator::{
+    DenialReason, OperatorError, OperatorPaymentId, Payment, PaymentRequest, PaymentStatus,
+};
 use sha2::{Digest, Sha256};
 use store::ledger::EntryRow;
 use store::rides::{Inserted, NewRide, RideRow, Transition};
@@ -64,9 +66,15 @@ impl IdempotencyKey {
         let key = key.trim();
         let printable = key.chars().all(|c| c.is_ascii_graphic());
         if key.is_empty() || key.len() > IDEMPOTENCY_KEY_CHARS_MAX || !printable {
-            return Err(ServiceError::new(ErrorCode::BadRequest, "idempotency key must be 1..=128 printable ASCII characters"));
+            return Err(ServiceError::new(
+                ErrorCode::BadRequest,
+                "idempotency key must be 1..=128 printable ASCII characters",
+            ));
         }
-        Ok(IdempotencyKey { scope, key: key.to_owned() })
+        Ok(IdempotencyKey {
+            scope,
+            key: key.to_owned(),
+        })
     }
 }
 
@@ -86,7 +94,9 @@ pub struct RideRequest {
 pub enum RideOutcome {
     Issued(IssuedTicket),
     /// The operator's answer is not known yet; the ride will be settled and never charged twice.
-    Pending { ride_id: String },
+    Pending {
+        ride_id: String,
+    },
 }
 
 pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, ServiceError> {
@@ -100,7 +110,13 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
             return answer_duplicate(app, *existing, &ride.request_hash).await;
         }
         Inserted::New => {
-            store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.pending()?), ride.created_at_ms).await?;
+            store::ledger::append(
+                &mut tx,
+                &ride.id,
+                &entry_rows(&transfer.pending()?),
+                ride.created_at_ms,
+            )
+            .await?;
             tx.commit().await?;
         }
     }
@@ -116,8 +132,13 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
 /// Step 1: everything that can refuse the ride before anything is written.
 async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceError> {
     let catalogue = app.catalogue();
-    let found = catalogue.vehicle(&request.vehicle).ok_or(ErrorCode::TransportCodeUnknown)?;
-    let operator = catalogue.prefixes.operator_of(&request.phone).ok_or(ErrorCode::OperatorNotServed)?;
+    let found = catalogue
+        .vehicle(&request.vehicle)
+        .ok_or(ErrorCode::TransportCodeUnknown)?;
+    let operator = catalogue
+        .prefixes
+        .operator_of(&request.phone)
+        .ok_or(ErrorCode::OperatorNotServed)?;
     let rider_category = {
         let mut conn = app.store.reader().await?;
         match store::passengers::get(&mut conn, request.phone.as_e164()).await? {
@@ -126,16 +147,28 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
         }
     };
     let zone = match (found.route.kind, request.zone) {
-        (RouteKind::Suburban, None) => Some(Zone::new(1).map_err(|e| ServiceError::internal(e.to_string()))?),
+        (RouteKind::Suburban, None) => {
+            Some(Zone::new(1).map_err(|e| ServiceError::internal(e.to_string()))?)
+        }
         (RouteKind::Suburban, zone) => zone,
         (_, _) => None,
     };
     let amount = catalogue
         .fare(found.route, rider_category, zone)
         .or_else(|| catalogue.fare(found.route, RiderCategory::Regular, zone))
-        .ok_or_else(|| ServiceError::new(ErrorCode::FareNotConfigured, format!("route {}", found.route.id)))?;
+        .ok_or_else(|| {
+            ServiceError::new(
+                ErrorCode::FareNotConfigured,
+                format!("route {}", found.route.id),
+            )
+        })?;
     let now_ms = app.now_ms();
-    let request_hash = hash_request(&request.phone, found.vehicle.code.as_str(), zone, rider_category);
+    let request_hash = hash_request(
+        &request.phone,
+        found.vehicle.code.as_str(),
+        zone,
+        rider_category,
+    );
     Ok(NewRide {
         id: new_ride_id(now_ms)?,
         idempotency_scope: request.idempotency.scope.clone(),
@@ -156,9 +189,24 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
     })
 }
 
-fn hash_request(phone: &PhoneNumber, code: &str, zone: Option<Zone>, category: RiderCategory) -> String {
-    let canonical = format!("{}|{}|{}|{}", phone.as_e164(), code, zone.map_or(0, |z| z.number()), category.as_str());
-    crate::hex(Sha256::digest(canonical.as_bytes()).get(..16).unwrap_or_default())
+fn hash_request(
+    phone: &PhoneNumber,
+    code: &str,
+    zone: Option<Zone>,
+    category: RiderCategory,
+) -> String {
+    let canonical = format!(
+        "{}|{}|{}|{}",
+        phone.as_e164(),
+        code,
+        zone.map_or(0, |z| z.number()),
+        category.as_str()
+    );
+    crate::hex(
+        Sha256::digest(canonical.as_bytes())
+            .get(..16)
+            .unwrap_or_default(),
+    )
 }
 
 /// Time-ordered ids keep the rides index append-mostly: 12 hex digits of milliseconds, then 16
@@ -172,9 +220,12 @@ fn new_ride_id(now_ms: i64) -> Result<String, ServiceError> {
 pub(crate) fn ride_transfer(ride: &NewRide) -> Result<Transfer, ServiceError> {
     let bad = |e: String| ServiceError::internal(format!("ride {}: {e}", ride.id));
     Ok(Transfer {
-        debit: Account::OperatorReceivable(OperatorId::parse(&ride.operator).map_err(|e| bad(e.to_string()))?),
+        debit: Account::OperatorReceivable(
+            OperatorId::parse(&ride.operator).map_err(|e| bad(e.to_string()))?,
+        ),
         credit: Account::CarrierPayable(
-            domain::catalogue::CarrierId::parse(&ride.carrier_id).map_err(|e| bad(e.to_string()))?,
+            domain::catalogue::CarrierId::parse(&ride.carrier_id)
+                .map_err(|e| bad(e.to_string()))?,
         ),
         amount: domain::Tenge::from_tiyn(ride.amount_tiyn),
     })
@@ -183,13 +234,21 @@ pub(crate) fn ride_transfer(ride: &NewRide) -> Result<Transfer, ServiceError> {
 pub(crate) fn entry_rows(entries: &[domain::ledger::Entry]) -> Vec<EntryRow> {
     entries
         .iter()
-        .map(|e| EntryRow { account: e.account.clone(), layer: e.layer.as_str().into(), amount_tiyn: e.amount.tiyn() })
+        .map(|e| EntryRow {
+            account: e.account.clone(),
+            layer: e.layer.as_str().into(),
+            amount_tiyn: e.amount.tiyn(),
+        })
         .collect()
 }
 
 /// A retry: the same body gets the first answer (waiting for it while it is still in flight);
 /// another body under the same key is refused.
-async fn answer_duplicate(app: &App, existing: RideRow, request_hash: &str) -> Result<RideOutcome, ServiceError> {
+async fn answer_duplicate(
+    app: &App,
+    existing: RideRow,
+    request_hash: &str,
+) -> Result<RideOutcome, ServiceError> {
     if existing.ride.request_hash != request_hash {
         return Err(ErrorCode::IdempotencyKeyReused.into());
     }
@@ -197,32 +256,54 @@ async fn answer_duplicate(app: &App, existing: RideRow, request_hash: &str) -> R
     if let Some(answer) = settled_answer(app, &existing.ride.id).await? {
         return answer;
     }
-    Waiters::wait(receiver, Duration::from_millis(app.settings.duplicate_wait_ms)).await;
+    Waiters::wait(
+        receiver,
+        Duration::from_millis(app.settings.duplicate_wait_ms),
+    )
+    .await;
     match settled_answer(app, &existing.ride.id).await? {
         Some(answer) => answer,
-        None => Ok(RideOutcome::Pending { ride_id: existing.ride.id }),
+        None => Ok(RideOutcome::Pending {
+            ride_id: existing.ride.id,
+        }),
     }
 }
 
 /// Whose ride it is (`None`: no such ride), so a passenger sees only their own.
 pub async fn ride_phone(app: &App, ride_id: &str) -> Result<Option<String>, ServiceError> {
     let mut conn = app.store.reader().await?;
-    Ok(store::rides::by_id(&mut conn, ride_id).await?.map(|r| r.ride.phone))
+    Ok(store::rides::by_id(&mut conn, ride_id)
+        .await?
+        .map(|r| r.ride.phone))
 }
 
 /// The final answer of a ride, if it has one.
-pub async fn settled_answer(app: &App, ride_id: &str) -> Result<Option<Result<RideOutcome, ServiceError>>, ServiceError> {
+pub async fn settled_answer(
+    app: &App,
+    ride_id: &str,
+) -> Result<Option<Result<RideOutcome, ServiceError>>, ServiceError> {
     let mut conn = app.store.reader().await?;
     let Some(ride) = store::rides::by_id(&mut conn, ride_id).await? else {
-        return Err(ServiceError::new(ErrorCode::NotFound, format!("ride {ride_id}")));
+        return Err(ServiceError::new(
+            ErrorCode::NotFound,
+            format!("ride {ride_id}"),
+        ));
     };
     match ride.status.as_str() {
         "issued" => match store::tickets::by_ride(&mut conn, ride_id).await? {
-            Some(row) => Ok(Some(Ok(RideOutcome::Issued(tickets::issued_from_row(app, &row)?)))),
-            None => Err(ServiceError::internal(format!("ride {ride_id} issued without a ticket"))),
+            Some(row) => Ok(Some(Ok(RideOutcome::Issued(tickets::issued_from_row(
+                app, &row,
+            )?)))),
+            None => Err(ServiceError::internal(format!(
+                "ride {ride_id} issued without a ticket"
+            ))),
         },
         "failed" => {
-            let code = ride.failure_code.as_deref().and_then(ErrorCode::from_code).unwrap_or(ErrorCode::PaymentDenied);
+            let code = ride
+                .failure_code
+                .as_deref()
+                .and_then(ErrorCode::from_code)
+                .unwrap_or(ErrorCode::PaymentDenied);
             Ok(Some(Err(code.into())))
         }
         _ => Ok(None),
@@ -231,9 +312,15 @@ pub async fn settled_answer(app: &App, ride_id: &str) -> Result<Option<Result<Ri
 
 /// Steps 3 and 4 for a freshly inserted ride.
 async fn pay(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
-    let operator = OperatorId::parse(&ride.operator).map_err(|e| ServiceError::internal(e.to_string()))?;
-    let phone = PhoneNumber::parse(&ride.phone).map_err(|e| ServiceError::internal(e.to_string()))?;
-    match app.sim_swap.swapped_within(&operator, &phone, SIM_SWAP_MAX_AGE_HOURS).await {
+    let operator =
+        OperatorId::parse(&ride.operator).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let phone =
+        PhoneNumber::parse(&ride.phone).map_err(|e| ServiceError::internal(e.to_string()))?;
+    match app
+        .sim_swap
+        .swapped_within(&operator, &phone, SIM_SWAP_MAX_AGE_HOURS)
+        .await
+    {
         Ok(false) => {}
         Ok(true) => return fail(app, ride, "reserving", ErrorCode::PaymentSimSwapped).await,
         Err(error) => {
@@ -252,9 +339,17 @@ async fn pay(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
         Ok(payment) => payment,
         Err(OperatorError::OutcomeUnknown(why)) => {
             tracing::warn!(ride = %ride.id, %why, "prepare outcome unknown; looking the payment up");
-            match app.billing.find_by_correlator(&operator, &ride.id, ride.created_at_ms / 1000).await {
+            match app
+                .billing
+                .find_by_correlator(&operator, &ride.id, ride.created_at_ms / 1000)
+                .await
+            {
                 Ok(Some(payment)) => payment,
-                Ok(None) | Err(_) => return Ok(RideOutcome::Pending { ride_id: ride.id.clone() }),
+                Ok(None) | Err(_) => {
+                    return Ok(RideOutcome::Pending {
+                        ride_id: ride.id.clone(),
+                    });
+                }
             }
         }
         Err(error) => return fail(app, ride, "reserving", refusal_code(&error)).await,
@@ -274,13 +369,20 @@ pub(crate) async fn continue_with_payment(
     match payment.status {
         PaymentStatus::Reserved => confirm(app, ride, status, operator, &payment.id).await,
         PaymentStatus::Succeeded => issue(app, ride, status, &payment.id).await,
-        PaymentStatus::Denied | PaymentStatus::Cancelled => fail(app, ride, status, ErrorCode::PaymentDenied).await,
+        PaymentStatus::Denied | PaymentStatus::Cancelled => {
+            fail(app, ride, status, ErrorCode::PaymentDenied).await
+        }
         PaymentStatus::Processing | PaymentStatus::PendingValidation => {
             if status == "reserving" {
-                let change = Transition { operator_payment_id: Some(payment.id.as_str()), failure_code: None };
+                let change = Transition {
+                    operator_payment_id: Some(payment.id.as_str()),
+                    failure_code: None,
+                };
                 move_ride(app, &ride.id, "reserving", "reserved", change, app.now_ms()).await?;
             }
-            Ok(RideOutcome::Pending { ride_id: ride.id.clone() })
+            Ok(RideOutcome::Pending {
+                ride_id: ride.id.clone(),
+            })
         }
     }
 }
@@ -289,7 +391,13 @@ pub(crate) async fn continue_with_payment(
 /// `reserving`, and recovery finds the payment by its correlator and finishes it the same way.
 /// Only an unknown outcome is written down (`confirming` with the payment id), because then the
 /// decision to capture has been sent and must be seen through.
-async fn confirm(app: &App, ride: &NewRide, from: &str, operator: &OperatorId, id: &OperatorPaymentId) -> Result<RideOutcome, ServiceError> {
+async fn confirm(
+    app: &App,
+    ride: &NewRide,
+    from: &str,
+    operator: &OperatorId,
+    id: &OperatorPaymentId,
+) -> Result<RideOutcome, ServiceError> {
     let confirmed = match app.billing.confirm(operator, id).await {
         Ok(payment) => Ok(payment),
         Err(OperatorError::OutcomeUnknown(why)) => {
@@ -299,8 +407,15 @@ async fn confirm(app: &App, ride: &NewRide, from: &str, operator: &OperatorId, i
         Err(error) => Err(error),
     };
     match confirmed {
-        Ok(payment) if payment.status == PaymentStatus::Succeeded => issue(app, ride, from, id).await,
-        Ok(payment) if matches!(payment.status, PaymentStatus::Denied | PaymentStatus::Cancelled) => {
+        Ok(payment) if payment.status == PaymentStatus::Succeeded => {
+            issue(app, ride, from, id).await
+        }
+        Ok(payment)
+            if matches!(
+                payment.status,
+                PaymentStatus::Denied | PaymentStatus::Cancelled
+            ) =>
+        {
             fail(app, ride, from, ErrorCode::PaymentDenied).await
         }
         Err(OperatorError::Denied(reason)) => {
@@ -312,10 +427,15 @@ async fn confirm(app: &App, ride: &NewRide, from: &str, operator: &OperatorId, i
                 tracing::warn!(ride = %ride.id, %error, "confirm not settled; recovery will finish it");
             }
             if from != "confirming" {
-                let change = Transition { operator_payment_id: Some(id.as_str()), failure_code: None };
+                let change = Transition {
+                    operator_payment_id: Some(id.as_str()),
+                    failure_code: None,
+                };
                 move_ride(app, &ride.id, from, "confirming", change, app.now_ms()).await?;
             }
-            Ok(RideOutcome::Pending { ride_id: ride.id.clone() })
+            Ok(RideOutcome::Pending {
+                ride_id: ride.id.clone(),
+            })
         }
     }
 }
@@ -324,7 +444,12 @@ async fn confirm(app: &App, ride: &NewRide, from: &str, operator: &OperatorId, i
 const ISSUE_ATTEMPTS_MAX: usize = 4;
 
 /// Step 4: the ticket, the posted ledger and the final status in one transaction.
-pub(crate) async fn issue(app: &App, ride: &NewRide, from: &str, payment: &OperatorPaymentId) -> Result<RideOutcome, ServiceError> {
+pub(crate) async fn issue(
+    app: &App,
+    ride: &NewRide,
+    from: &str,
+    payment: &OperatorPaymentId,
+) -> Result<RideOutcome, ServiceError> {
     let signer = crate::keys::signer(app).await?;
     let transfer = ride_transfer(ride)?;
     let mut issued = None;
@@ -332,13 +457,19 @@ pub(crate) async fn issue(app: &App, ride: &NewRide, from: &str, payment: &Opera
         let now_ms = app.now_ms();
         let ticket = tickets::prepare_ticket(app, ride, now_ms, &signer)?;
         let mut tx = app.store.begin().await?;
-        let change = Transition { operator_payment_id: Some(payment.as_str()), failure_code: None };
-        let moved = store::rides::transition(&mut tx, &ride.id, from, "issued", change, now_ms).await?;
+        let change = Transition {
+            operator_payment_id: Some(payment.as_str()),
+            failure_code: None,
+        };
+        let moved =
+            store::rides::transition(&mut tx, &ride.id, from, "issued", change, now_ms).await?;
         if !moved {
             break;
         }
         match store::tickets::insert(&mut tx, &ticket).await {
-            Err(error) if store::is_unique_violation(&error) && attempt < ISSUE_ATTEMPTS_MAX => continue,
+            Err(error) if store::is_unique_violation(&error) && attempt < ISSUE_ATTEMPTS_MAX => {
+                continue;
+            }
             other => other?,
         }
         store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.post()?), now_ms).await?;
@@ -352,16 +483,26 @@ pub(crate) async fn issue(app: &App, ride: &NewRide, from: &str, payment: &Opera
     }
     match settled_answer(app, &ride.id).await? {
         Some(answer) => answer,
-        None => Ok(RideOutcome::Pending { ride_id: ride.id.clone() }),
+        None => Ok(RideOutcome::Pending {
+            ride_id: ride.id.clone(),
+        }),
     }
 }
 
 /// Voids the reservation and records why; the passenger's answer is that code.
-pub(crate) async fn fail(app: &App, ride: &NewRide, from: &str, code: ErrorCode) -> Result<RideOutcome, ServiceError> {
+pub(crate) async fn fail(
+    app: &App,
+    ride: &NewRide,
+    from: &str,
+    code: ErrorCode,
+) -> Result<RideOutcome, ServiceError> {
     let now_ms = app.now_ms();
     let transfer = ride_transfer(ride)?;
     let mut tx = app.store.begin().await?;
-    let change = Transition { operator_payment_id: None, failure_code: Some(code.code()) };
+    let change = Transition {
+        operator_payment_id: None,
+        failure_code: Some(code.code()),
+    };
     if store::rides::transition(&mut tx, &ride.id, from, "failed", change, now_ms).await? {
         store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.void()?), now_ms).await?;
         tx.commit().await?;
@@ -371,11 +512,20 @@ pub(crate) async fn fail(app: &App, ride: &NewRide, from: &str, code: ErrorCode)
     drop(tx);
     match settled_answer(app, &ride.id).await? {
         Some(answer) => answer,
-        None => Ok(RideOutcome::Pending { ride_id: ride.id.clone() }),
+        None => Ok(RideOutcome::Pending {
+            ride_id: ride.id.clone(),
+        }),
     }
 }
 
-async fn move_ride(app: &App, id: &str, from: &str, to: &str, change: Transition<'_>, now_ms: i64) -> Result<bool, ServiceError> {
+async fn move_ride(
+    app: &App,
+    id: &str,
+    from: &str,
+    to: &str,
+    change: Transition<'_>,
+    now_ms: i64,
+) -> Result<bool, ServiceError> {
     let mut tx = app.store.begin().await?;
     let moved = store::rides::transition(&mut tx, id, from, to, change, now_ms).await?;
     tx.commit().await?;

@@ -33,13 +33,20 @@ pub fn code_text(language: Language, code: &str) -> String {
 }
 
 /// Sends a fresh six-digit code to the number (through the SMS outbox).
-pub async fn request_code(app: &App, phone: &PhoneNumber, language: Language) -> Result<(), ServiceError> {
+pub async fn request_code(
+    app: &App,
+    phone: &PhoneNumber,
+    language: Language,
+) -> Result<(), ServiceError> {
     let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
     if let Some(existing) = store::sessions::code_of(&mut tx, phone.as_e164()).await?
         && now_ms - existing.created_at_ms < SIGN_IN_RESEND_MS
     {
-        return Err(ServiceError::new(ErrorCode::RateLimited, "a code was sent less than 30 s ago"));
+        return Err(ServiceError::new(
+            ErrorCode::RateLimited,
+            "a code was sent less than 30 s ago",
+        ));
     }
     let random: [u8; 4] = crate::random_bytes()?;
     let code = format!("{:06}", u32::from_le_bytes(random) % 1_000_000);
@@ -51,7 +58,14 @@ pub async fn request_code(app: &App, phone: &PhoneNumber, language: Language) ->
         created_at_ms: now_ms,
     };
     store::sessions::put_code(&mut tx, &row).await?;
-    store::sms::enqueue(&mut tx, phone.as_e164(), &code_text(language, &code), None, now_ms).await?;
+    store::sms::enqueue(
+        &mut tx,
+        phone.as_e164(),
+        &code_text(language, &code),
+        None,
+        now_ms,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -82,9 +96,20 @@ pub async fn sign_in(app: &App, phone: &PhoneNumber, code: &str) -> Result<Sessi
     let token = crate::hex(&random);
     let expires_at_ms = now_ms + SESSION_TTL_MS;
     store::sessions::delete_code(&mut tx, phone.as_e164()).await?;
-    store::sessions::insert_session(&mut tx, &digest(&[&token]), phone.as_e164(), expires_at_ms, now_ms).await?;
+    store::sessions::insert_session(
+        &mut tx,
+        &digest(&[&token]),
+        phone.as_e164(),
+        expires_at_ms,
+        now_ms,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Session { token, phone: phone.clone(), expires_at_ms })
+    Ok(Session {
+        token,
+        phone: phone.clone(),
+        expires_at_ms,
+    })
 }
 
 /// The passenger behind a session token.
@@ -93,7 +118,9 @@ pub async fn passenger(app: &App, token: &str) -> Result<PhoneNumber, ServiceErr
         return Err(ErrorCode::SignInRequired.into());
     }
     let mut conn = app.store.reader().await?;
-    let phone = store::sessions::phone_of(&mut conn, &digest(&[token]), app.now_ms()).await?.ok_or(ErrorCode::SignInRequired)?;
+    let phone = store::sessions::phone_of(&mut conn, &digest(&[token]), app.now_ms())
+        .await?
+        .ok_or(ErrorCode::SignInRequired)?;
     PhoneNumber::parse(&phone).map_err(|e| ServiceError::internal(format!("session phone: {e}")))
 }
 

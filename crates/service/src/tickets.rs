@@ -3,8 +3,8 @@
 
 use domain::catalogue::RiderCategory;
 use domain::ticket::{
-    CityCode, FareProduct, HolderBinding, Issuer, RiderCategoryCode, RouteNumber, TicketClaims, TicketNumber, Validity,
-    sign,
+    CityCode, FareProduct, HolderBinding, Issuer, RiderCategoryCode, RouteNumber, TicketClaims,
+    TicketNumber, Validity, sign,
 };
 use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
 use store::rides::NewRide;
@@ -53,10 +53,18 @@ fn bad(what: &str, e: impl std::fmt::Display) -> ServiceError {
 }
 
 /// Makes the ticket row of a paid ride: number, link, signed token.
-pub(crate) fn prepare_ticket(app: &App, ride: &NewRide, now_ms: i64, signer: &Signer) -> Result<TicketRow, ServiceError> {
+pub(crate) fn prepare_ticket(
+    app: &App,
+    ride: &NewRide,
+    now_ms: i64,
+    signer: &Signer,
+) -> Result<TicketRow, ServiceError> {
     let catalogue = app.catalogue();
     let route = domain::catalogue::RouteId::parse(&ride.route_id).map_err(|e| bad("route", e))?;
-    let route = catalogue.routes.get(&route).ok_or_else(|| bad("route", &ride.route_id))?;
+    let route = catalogue
+        .routes
+        .get(&route)
+        .ok_or_else(|| bad("route", &ride.route_id))?;
     let random: [u8; 8] = crate::random_bytes()?;
     let number = TicketNumber::new(u64::from_le_bytes(random) % TICKET_NUMBER_SPACE)
         .map_err(|e| bad("number", e))?;
@@ -76,10 +84,13 @@ pub(crate) fn prepare_ticket(app: &App, ride: &NewRide, now_ms: i64, signer: &Si
         vehicle: TransportCode::parse(&ride.transport_code).map_err(|e| bad("vehicle", e))?,
         route: RouteNumber::parse(&route.number).map_err(|e| bad("route number", e))?,
         fare_product: FareProduct::parse(&fare_product).map_err(|e| bad("fare product", e))?,
-        rider_category: RiderCategoryCode::parse(&ride.rider_category).map_err(|e| bad("category", e))?,
+        rider_category: RiderCategoryCode::parse(&ride.rider_category)
+            .map_err(|e| bad("category", e))?,
         amount: Tenge::from_tiyn(ride.amount_tiyn),
         issued_at_unix_s: issued_at_s,
-        validity: Validity::UntilFinalStop { not_after_unix_s: issued_at_s + lifetime_s },
+        validity: Validity::UntilFinalStop {
+            not_after_unix_s: issued_at_s + lifetime_s,
+        },
         holder: HolderBinding::new(salt, &phone),
     };
     let token = sign(&claims, &signer.key).map_err(|e| bad("signature", e))?;
@@ -119,18 +130,27 @@ fn base32(bytes: &[u8; 8]) -> String {
 
 pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, ServiceError> {
     let catalogue = app.catalogue();
-    let route = domain::catalogue::RouteId::parse(&row.route_id).ok().and_then(|id| catalogue.routes.get(&id).cloned());
+    let route = domain::catalogue::RouteId::parse(&row.route_id)
+        .ok()
+        .and_then(|id| catalogue.routes.get(&id).cloned());
     let plate = TransportCode::parse(&row.transport_code)
         .ok()
         .and_then(|code| catalogue.vehicles.get(&code).map(|v| v.plate.display()))
         .unwrap_or_default();
-    let number = u64::try_from(row.number).ok().and_then(|n| TicketNumber::new(n).ok()).ok_or_else(|| bad("number", row.number))?;
+    let number = u64::try_from(row.number)
+        .ok()
+        .and_then(|n| TicketNumber::new(n).ok())
+        .ok_or_else(|| bad("number", row.number))?;
     Ok(IssuedTicket {
         number: row.number,
         check_number: number.check_form(),
         ride_id: row.ride_id.clone(),
         token: row.token.clone(),
-        link: format!("{}/t/{}", app.settings.public_base_url.trim_end_matches('/'), row.link_code),
+        link: format!(
+            "{}/t/{}",
+            app.settings.public_base_url.trim_end_matches('/'),
+            row.link_code
+        ),
         link_code: row.link_code.clone(),
         city_id: row.city_id.clone(),
         route_id: row.route_id.clone(),
@@ -147,7 +167,10 @@ pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, Servi
 }
 
 /// The passenger's tickets that can be shown to a controller now.
-pub async fn valid_tickets(app: &App, phone: &PhoneNumber) -> Result<Vec<IssuedTicket>, ServiceError> {
+pub async fn valid_tickets(
+    app: &App,
+    phone: &PhoneNumber,
+) -> Result<Vec<IssuedTicket>, ServiceError> {
     let mut conn = app.store.reader().await?;
     let rows = store::tickets::valid_for_phone(&mut conn, phone.as_e164(), app.now_ms()).await?;
     rows.iter().map(|r| issued_from_row(app, r)).collect()
@@ -162,9 +185,17 @@ pub struct HistoryCursor {
 
 impl HistoryCursor {
     pub fn parse(text: &str) -> Result<HistoryCursor, ServiceError> {
-        let bad = || ServiceError::new(ErrorCode::BadRequest, "cursor is `<issued_at_ms>-<number>` from the previous page");
+        let bad = || {
+            ServiceError::new(
+                ErrorCode::BadRequest,
+                "cursor is `<issued_at_ms>-<number>` from the previous page",
+            )
+        };
         let (ms, number) = text.split_once('-').ok_or_else(bad)?;
-        Ok(HistoryCursor { issued_at_ms: ms.parse().map_err(|_| bad())?, number: number.parse().map_err(|_| bad())? })
+        Ok(HistoryCursor {
+            issued_at_ms: ms.parse().map_err(|_| bad())?,
+            number: number.parse().map_err(|_| bad())?,
+        })
     }
 
     pub fn render(&self) -> String {
@@ -178,35 +209,61 @@ pub struct HistoryPage {
 }
 
 /// Trip details: every ticket of the passenger, newest first, a page at a time.
-pub async fn history(app: &App, phone: &PhoneNumber, cursor: Option<HistoryCursor>, limit: i64) -> Result<HistoryPage, ServiceError> {
+pub async fn history(
+    app: &App,
+    phone: &PhoneNumber,
+    cursor: Option<HistoryCursor>,
+    limit: i64,
+) -> Result<HistoryPage, ServiceError> {
     let limit = limit.clamp(1, HISTORY_PAGE_MAX);
     let mut conn = app.store.reader().await?;
     let before = cursor.map(|c| (c.issued_at_ms, c.number));
-    let rows = store::tickets::history_for_phone(&mut conn, phone.as_e164(), before, limit + 1).await?;
+    let rows =
+        store::tickets::history_for_phone(&mut conn, phone.as_e164(), before, limit + 1).await?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    let tickets: Vec<IssuedTicket> =
-        rows.iter().take(usize::try_from(limit).unwrap_or(0)).map(|r| issued_from_row(app, r)).collect::<Result<_, _>>()?;
-    let next = if more { tickets.last().map(|t| HistoryCursor { issued_at_ms: t.issued_at_ms, number: t.number }) } else { None };
+    let tickets: Vec<IssuedTicket> = rows
+        .iter()
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(|r| issued_from_row(app, r))
+        .collect::<Result<_, _>>()?;
+    let next = if more {
+        tickets.last().map(|t| HistoryCursor {
+            issued_at_ms: t.issued_at_ms,
+            number: t.number,
+        })
+    } else {
+        None
+    };
     Ok(HistoryPage { tickets, next })
 }
 
 /// The ticket behind an SMS link.
 pub async fn by_link_code(app: &App, code: &str) -> Result<IssuedTicket, ServiceError> {
-    let valid = code.len() == LINK_CODE_CHARS && code.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
+    let valid = code.len() == LINK_CODE_CHARS
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b));
     if !valid {
         return Err(ErrorCode::NotFound.into());
     }
     let mut conn = app.store.reader().await?;
-    let row = store::tickets::by_link_code(&mut conn, code).await?.ok_or(ErrorCode::NotFound)?;
+    let row = store::tickets::by_link_code(&mut conn, code)
+        .await?
+        .ok_or(ErrorCode::NotFound)?;
     issued_from_row(app, &row)
 }
 
 /// The hook of the live system: the vehicle reached the final stop of the run that started at
 /// `run_started_ms`, so every ticket bought in it since then ends now. Until live tracking is
 /// wired, tickets end at their route's maximum ride time instead.
-pub async fn end_run(app: &App, vehicle: &TransportCode, run_started_ms: i64) -> Result<u64, ServiceError> {
+pub async fn end_run(
+    app: &App,
+    vehicle: &TransportCode,
+    run_started_ms: i64,
+) -> Result<u64, ServiceError> {
     let mut tx = app.store.begin().await?;
-    let ended = store::tickets::end_run(&mut tx, vehicle.as_str(), run_started_ms, app.now_ms()).await?;
+    let ended =
+        store::tickets::end_run(&mut tx, vehicle.as_str(), run_started_ms, app.now_ms()).await?;
     tx.commit().await?;
     Ok(ended)
 }

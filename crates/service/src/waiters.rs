@@ -17,11 +17,18 @@ impl Waiters {
     /// settlement in between is not missed.
     pub(crate) fn subscribe(&self, ride_id: &str) -> watch::Receiver<bool> {
         let mut rides = self.rides.lock().unwrap_or_else(|p| p.into_inner());
-        rides.entry(ride_id.to_owned()).or_insert_with(|| watch::channel(false).0).subscribe()
+        rides
+            .entry(ride_id.to_owned())
+            .or_insert_with(|| watch::channel(false).0)
+            .subscribe()
     }
 
     pub(crate) fn settled(&self, ride_id: &str) {
-        let sender = self.rides.lock().unwrap_or_else(|p| p.into_inner()).remove(ride_id);
+        let sender = self
+            .rides
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(ride_id);
         if let Some(sender) = sender {
             sender.send_replace(true);
         }

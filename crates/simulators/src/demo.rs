@@ -16,21 +16,43 @@ pub const SUBSCRIBERS: [(&str, &str, &str); 10] = [
     ("+77011234567", "kcell", "good standing, 5 000 ₸"),
     ("+77051234567", "beeline", "good standing, 5 000 ₸"),
     ("+77071234567", "tele2", "good standing, 5 000 ₸"),
-    ("+77021234567", "kcell", "good standing, 5 000 ₸ (pensioner: 40 ₸ in Almaty)"),
+    (
+        "+77021234567",
+        "kcell",
+        "good standing, 5 000 ₸ (pensioner: 40 ₸ in Almaty)",
+    ),
     ("+77010000001", "kcell", "refused: corporate number"),
     ("+77010000002", "kcell", "refused: unpaid trust payment"),
-    ("+77010000003", "kcell", "refused: never topped up since purchase"),
-    ("+77010000004", "kcell", "refused: only the starting balance left"),
-    ("+77010000005", "kcell", "refused: SIM card replaced 2 hours ago"),
-    ("+77010000006", "kcell", "refused: insufficient balance (10 ₸)"),
+    (
+        "+77010000003",
+        "kcell",
+        "refused: never topped up since purchase",
+    ),
+    (
+        "+77010000004",
+        "kcell",
+        "refused: only the starting balance left",
+    ),
+    (
+        "+77010000005",
+        "kcell",
+        "refused: SIM card replaced 2 hours ago",
+    ),
+    (
+        "+77010000006",
+        "kcell",
+        "refused: insufficient balance (10 ₸)",
+    ),
 ];
 
 /// The subscriber behind each entry of [`SUBSCRIBERS`], as of `now_unix_s`.
 pub fn subscribers(now_unix_s: i64) -> Result<Vec<Subscriber>, SimulatorError> {
     let mut out = Vec::with_capacity(SUBSCRIBERS.len());
     for (index, (phone, operator, _)) in SUBSCRIBERS.iter().enumerate() {
-        let phone = PhoneNumber::parse(phone).map_err(|e| SimulatorError::DemoData(e.to_string()))?;
-        let operator = OperatorId::parse(operator).map_err(|e| SimulatorError::DemoData(e.to_string()))?;
+        let phone =
+            PhoneNumber::parse(phone).map_err(|e| SimulatorError::DemoData(e.to_string()))?;
+        let operator =
+            OperatorId::parse(operator).map_err(|e| SimulatorError::DemoData(e.to_string()))?;
         let mut s = Subscriber::new(phone, operator, Tenge::from_whole(5_000));
         match index {
             4 => s.corporate = true,
@@ -52,7 +74,8 @@ pub fn subscribers(now_unix_s: i64) -> Result<Vec<Subscriber>, SimulatorError> {
 /// Registers the three operators and the demo subscribers on a running simulator.
 pub fn seed(simulator: &SimulatorHandle) -> Result<(), SimulatorError> {
     for operator in OPERATORS {
-        let id = OperatorId::parse(operator).map_err(|e| SimulatorError::DemoData(e.to_string()))?;
+        let id =
+            OperatorId::parse(operator).map_err(|e| SimulatorError::DemoData(e.to_string()))?;
         simulator.add_operator(id, OperatorSettings::new(OPERATOR_TOKEN));
     }
     for subscriber in subscribers(simulator.now_unix_s())? {

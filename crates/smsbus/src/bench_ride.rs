@@ -36,9 +36,16 @@ pub struct BenchRideArgs {
 }
 
 pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.rides > 0 && args.concurrency > 0, "--rides and --concurrency must be positive");
+    anyhow::ensure!(
+        args.rides > 0 && args.concurrency > 0,
+        "--rides and --concurrency must be positive"
+    );
     let (db, schema, store_name) = match &args.db {
-        Some(url) if url.starts_with("postgres") => (url.clone(), Some(format!("bench_{}", std::process::id())), "postgres"),
+        Some(url) if url.starts_with("postgres") => (
+            url.clone(),
+            Some(format!("bench_{}", std::process::id())),
+            "postgres",
+        ),
         Some(path) => (path.clone(), None, "sqlite"),
         None => {
             let path = std::env::temp_dir().join(format!("smsbus-bench-{}.db", std::process::id()));
@@ -48,30 +55,76 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
     let simulator = OperatorSimulator::start("127.0.0.1:0".parse()?).await?;
     simulators::demo::seed(&simulator)?;
     let kcell = OperatorId::parse("kcell")?;
-    let phones: Vec<PhoneNumber> = (0..PASSENGERS).map(|i| PhoneNumber::parse(&format!("+7701{:07}", 1_000_000 + i))).collect::<Result<_, _>>()?;
+    let phones: Vec<PhoneNumber> = (0..PASSENGERS)
+        .map(|i| PhoneNumber::parse(&format!("+7701{:07}", 1_000_000 + i)))
+        .collect::<Result<_, _>>()?;
     for phone in &phones {
-        simulator.add_subscriber(Subscriber::new(phone.clone(), kcell.clone(), Tenge::from_whole(10_000_000)))?;
+        simulator.add_subscriber(Subscriber::new(
+            phone.clone(),
+            kcell.clone(),
+            Tenge::from_whole(10_000_000),
+        ))?;
     }
     let mut endpoints = HashMap::new();
     for operator in simulators::demo::OPERATORS {
         let id = OperatorId::parse(operator)?;
-        endpoints.insert(id.clone(), OperatorEndpoint { base_url: simulator.base_url(&id), access_token: simulators::demo::OPERATOR_TOKEN.into() });
+        endpoints.insert(
+            id.clone(),
+            OperatorEndpoint {
+                base_url: simulator.base_url(&id),
+                access_token: simulators::demo::OPERATOR_TOKEN.into(),
+            },
+        );
     }
-    let store = store::Store::open_with(store::StoreOptions { url: db.clone(), postgres_schema: schema }).await.context("opening the store")?;
+    let store = store::Store::open_with(store::StoreOptions {
+        url: db.clone(),
+        postgres_schema: schema,
+    })
+    .await
+    .context("opening the store")?;
     let client = Arc::new(CamaraClient::new(endpoints, Duration::from_secs(5))?);
-    let app = App::start(store.clone(), client.clone(), client, Arc::new(SystemClock), Settings::default()).await?;
-    service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE).await.map_err(|e| anyhow::anyhow!("catalogue: {}", e.detail))?;
-    let access = api::Access { admin_token: "a".repeat(16), controller_token: "c".repeat(16), sms_gateway_token: "s".repeat(16) };
-    let addr = crate::wiring::start_with(Arc::clone(&app), "127.0.0.1:0".parse()?, api::ApiSettings { access, rate_per_s: 0, rate_burst: 0 }).await?;
+    let app = App::start(
+        store.clone(),
+        client.clone(),
+        client,
+        Arc::new(SystemClock),
+        Settings::default(),
+    )
+    .await?;
+    service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE)
+        .await
+        .map_err(|e| anyhow::anyhow!("catalogue: {}", e.detail))?;
+    let access = api::Access {
+        admin_token: "a".repeat(16),
+        controller_token: "c".repeat(16),
+        sms_gateway_token: "s".repeat(16),
+    };
+    let addr = crate::wiring::start_with(
+        Arc::clone(&app),
+        "127.0.0.1:0".parse()?,
+        api::ApiSettings {
+            access,
+            rate_per_s: 0,
+            rate_burst: 0,
+        },
+    )
+    .await?;
 
     let tokens = Arc::new(sign_in_all(&app, &phones).await?);
     let url = format!("http://{addr}/v1/rides");
-    let http = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..args.concurrency {
-        let (http, url, next, tokens) = (http.clone(), url.clone(), Arc::clone(&next), Arc::clone(&tokens));
+        let (http, url, next, tokens) = (
+            http.clone(),
+            url.clone(),
+            Arc::clone(&next),
+            Arc::clone(&tokens),
+        );
         let rate = args.rate;
         let rides = args.rides;
         workers.spawn(async move {
@@ -114,25 +167,44 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
     latencies.sort_unstable();
     let percentile = |p: f64| {
         let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-        latencies.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        latencies
+            .get(index)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
 
     let mut by_ride: HashMap<String, usize> = HashMap::new();
-    for payment in simulator.payments().into_iter().filter(|p| p.status == PaymentStatus::Succeeded) {
-        *by_ride.entry(payment.client_correlator.unwrap_or_default()).or_insert(0) += 1;
+    for payment in simulator
+        .payments()
+        .into_iter()
+        .filter(|p| p.status == PaymentStatus::Succeeded)
+    {
+        *by_ride
+            .entry(payment.client_correlator.unwrap_or_default())
+            .or_insert(0) += 1;
     }
     let mut conn = store.reader().await?;
-    let tickets = store::rides::count_by_status(&mut conn).await?.into_iter().find(|(s, _)| s == "issued").map_or(0, |(_, n)| n);
+    let tickets = store::rides::count_by_status(&mut conn)
+        .await?
+        .into_iter()
+        .find(|(s, _)| s == "issued")
+        .map_or(0, |(_, n)| n);
     let captured: usize = by_ride.values().sum();
-    let charged_twice = by_ride.values().filter(|n| **n > 1).count() + captured.saturating_sub(usize::try_from(tickets).unwrap_or(0));
-    let balanced = store::ledger::totals_by_layer(&mut conn).await?.iter().all(|(_, sum)| *sum == 0);
+    let charged_twice = by_ride.values().filter(|n| **n > 1).count()
+        + captured.saturating_sub(usize::try_from(tickets).unwrap_or(0));
+    let balanced = store::ledger::totals_by_layer(&mut conn)
+        .await?
+        .iter()
+        .all(|(_, sum)| *sum == 0);
     let rides_per_s = args.rides as f64 / elapsed.as_secs_f64();
     if failures > 0 {
         eprintln!("bench ride: {failures} rides did not end in a ticket");
     }
     if store_name == "postgres" {
         match pgbench(&db) {
-            Ok(tps) => println!("pgbench tpcb-like: tps={tps:.0} (rides_per_s / tps = {:.2})", rides_per_s / tps),
+            Ok(tps) => println!(
+                "pgbench tpcb-like: tps={tps:.0} (rides_per_s / tps = {:.2})",
+                rides_per_s / tps
+            ),
             Err(error) => println!("pgbench tpcb-like: not run ({error:#})"),
         }
     }
@@ -158,8 +230,17 @@ async fn sign_in_all(app: &App, phones: &[PhoneNumber]) -> anyhow::Result<Vec<St
     let outbox = store::sms::pending_outbox(&mut conn, 100_000).await?;
     drop(conn);
     for phone in phones {
-        let sms = outbox.iter().rev().find(|m| m.phone == phone.as_e164()).context("no sign-in SMS")?;
-        let code: String = sms.body.chars().filter(char::is_ascii_digit).take(6).collect();
+        let sms = outbox
+            .iter()
+            .rev()
+            .find(|m| m.phone == phone.as_e164())
+            .context("no sign-in SMS")?;
+        let code: String = sms
+            .body
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(6)
+            .collect();
         tokens.push(service::sessions::sign_in(app, phone, &code).await?.token);
     }
     Ok(tokens)
@@ -168,8 +249,16 @@ async fn sign_in_all(app: &App, phones: &[PhoneNumber]) -> anyhow::Result<Vec<St
 /// `pgbench -b tpcb-like` for 10 s on the same server, 8 clients: the server's own yardstick.
 fn pgbench(url: &str) -> anyhow::Result<f64> {
     let run = |args: &[&str]| -> anyhow::Result<String> {
-        let output = std::process::Command::new("pgbench").args(args).arg(url).output().context("running pgbench")?;
-        anyhow::ensure!(output.status.success(), "pgbench failed: {}", String::from_utf8_lossy(&output.stderr));
+        let output = std::process::Command::new("pgbench")
+            .args(args)
+            .arg(url)
+            .output()
+            .context("running pgbench")?;
+        anyhow::ensure!(
+            output.status.success(),
+            "pgbench failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     };
     run(&["-i", "-q", "-s", "4"])?;

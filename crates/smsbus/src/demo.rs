@@ -28,17 +28,27 @@ pub struct DemoArgs {
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let addr = crate::parse_addr(&args.addr)?;
-    let simulator = OperatorSimulator::start("127.0.0.1:0".parse()?).await.context("starting the operator simulator")?;
+    let simulator = OperatorSimulator::start("127.0.0.1:0".parse()?)
+        .await
+        .context("starting the operator simulator")?;
     simulators::demo::seed(&simulator)?;
     let mut endpoints = HashMap::new();
     for operator in simulators::demo::OPERATORS {
         let id = OperatorId::parse(operator)?;
-        let endpoint = OperatorEndpoint { base_url: simulator.base_url(&id), access_token: simulators::demo::OPERATOR_TOKEN.into() };
+        let endpoint = OperatorEndpoint {
+            base_url: simulator.base_url(&id),
+            access_token: simulators::demo::OPERATOR_TOKEN.into(),
+        };
         endpoints.insert(id, endpoint);
     }
-    let settings = Settings { public_base_url: format!("http://{addr}"), ..Settings::default() };
+    let settings = Settings {
+        public_base_url: format!("http://{addr}"),
+        ..Settings::default()
+    };
     let app = crate::wiring::open_app(&args.db, endpoints, settings).await?;
-    service::catalogue::apply_file(&app, SEED_CATALOGUE).await.map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;
+    service::catalogue::apply_file(&app, SEED_CATALOGUE)
+        .await
+        .map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;
     seed_passengers(&app).await?;
     crate::transit_cli::seed_demo(&app).await?;
     let access = api::Access {
@@ -56,7 +66,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
 async fn seed_passengers(app: &service::App) -> anyhow::Result<()> {
     let mut tx = app.store.begin().await?;
-    store::passengers::set_rider_category(&mut tx, "+77021234567", "pensioner", "ru", app.now_ms()).await?;
+    store::passengers::set_rider_category(&mut tx, "+77021234567", "pensioner", "ru", app.now_ms())
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -125,9 +136,13 @@ pub struct SmsArgs {
 }
 
 pub async fn sms(args: SmsArgs) -> anyhow::Result<()> {
-    let token = std::env::var("SMSBUS_SMS_GATEWAY_TOKEN").unwrap_or_else(|_| DEMO_SMS_GATEWAY_TOKEN.to_owned());
+    let token = std::env::var("SMSBUS_SMS_GATEWAY_TOKEN")
+        .unwrap_or_else(|_| DEMO_SMS_GATEWAY_TOKEN.to_owned());
     let message_id = args.message_id.unwrap_or_else(|| {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         format!("cli-{now}")
     });
     let body = serde_json::json!({"smsc": args.smsc, "message_id": message_id, "sender": args.from, "text": args.text.join(" ")});
@@ -146,6 +161,12 @@ pub async fn sms(args: SmsArgs) -> anyhow::Result<()> {
             println!("{text}");
             Ok(())
         }
-        _ => anyhow::bail!("{status}: {}", reply.get("message").and_then(|m| m.as_str()).unwrap_or("no reply")),
+        _ => anyhow::bail!(
+            "{status}: {}",
+            reply
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("no reply")
+        ),
     }
 }

@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "smsbus", version, about = "Bus fares from the phone balance, signed e-tickets, live buses and journeys")]
+#[command(
+    name = "smsbus",
+    version,
+    about = "Bus fares from the phone balance, signed e-tickets, live buses and journeys"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -96,9 +100,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::PlanBatch(args) => planner_cli::plan_batch(args),
         Command::Verify(args) => ticket_cli::verify(args),
-        Command::Bench { command: BenchCommand::Verify(args) } => ticket_cli::bench_verify(args),
-        Command::Bench { command: BenchCommand::Planner(args) } => planner_cli::bench_planner(args),
-        Command::Bench { command: BenchCommand::Detect(args) } => live_cli::bench_detect(args),
+        Command::Bench {
+            command: BenchCommand::Verify(args),
+        } => ticket_cli::bench_verify(args),
+        Command::Bench {
+            command: BenchCommand::Planner(args),
+        } => planner_cli::bench_planner(args),
+        Command::Bench {
+            command: BenchCommand::Detect(args),
+        } => live_cli::bench_detect(args),
         command => async_main(command),
     };
     match result {
@@ -111,19 +121,31 @@ fn main() -> ExitCode {
 }
 
 fn async_main(command: Command) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         match command {
             Command::Serve(args) => wiring::serve(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Sms(args) => demo::sms(args).await,
-            Command::Keys { command: KeysCommand::Rotate { db } } => wiring::rotate_keys(&db).await,
-            Command::Keys { command: KeysCommand::List { db } } => wiring::list_keys(&db).await,
-            Command::Catalogue { command: CatalogueCommand::Load { file, db } } => wiring::load_catalogue(&file, &db).await,
+            Command::Keys {
+                command: KeysCommand::Rotate { db },
+            } => wiring::rotate_keys(&db).await,
+            Command::Keys {
+                command: KeysCommand::List { db },
+            } => wiring::list_keys(&db).await,
+            Command::Catalogue {
+                command: CatalogueCommand::Load { file, db },
+            } => wiring::load_catalogue(&file, &db).await,
             Command::ImportGtfs(args) => transit_cli::import_gtfs(args).await,
             Command::ImportAddresses(args) => transit_cli::import_addresses(args).await,
-            Command::Bench { command: BenchCommand::Ride(args) } => bench_ride::run(args).await,
-            Command::Bench { command: BenchCommand::Ingest(args) } => live_cli::bench_ingest(args).await,
+            Command::Bench {
+                command: BenchCommand::Ride(args),
+            } => bench_ride::run(args).await,
+            Command::Bench {
+                command: BenchCommand::Ingest(args),
+            } => live_cli::bench_ingest(args).await,
             Command::PlanBatch(_) | Command::Verify(_) | Command::Bench { .. } => Ok(()),
         }
     })
@@ -131,5 +153,6 @@ fn async_main(command: Command) -> anyhow::Result<()> {
 
 /// Parses `127.0.0.1:8080`.
 pub(crate) fn parse_addr(text: &str) -> anyhow::Result<SocketAddr> {
-    text.parse().map_err(|e| anyhow::anyhow!("`{text}` is not an address like 127.0.0.1:8080: {e}"))
+    text.parse()
+        .map_err(|e| anyhow::anyhow!("`{text}` is not an address like 127.0.0.1:8080: {e}"))
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, anyhow, bail, ensure};
 use domain::Tenge;
 use domain::ticket::{
-    self, CityCode, FareProduct, HolderBinding, Issuer, KeyList, KeyWindow,
-    RiderCategoryCode, RouteNumber, TicketClaims, TicketNumber, TicketSigningKey, Validity,
+    self, CityCode, FareProduct, HolderBinding, Issuer, KeyList, KeyWindow, RiderCategoryCode,
+    RouteNumber, TicketClaims, TicketNumber, TicketSigningKey, Validity,
 };
 use domain::{PhoneNumber, TransportCode};
 

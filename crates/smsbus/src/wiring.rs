@@ -39,14 +39,20 @@ pub struct ServeArgs {
 }
 
 pub fn init_logs() {
-    let level = match std::env::var("RUST_LOG").unwrap_or_default().to_ascii_lowercase().as_str() {
+    let level = match std::env::var("RUST_LOG")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "error" => tracing::Level::ERROR,
         "debug" => tracing::Level::DEBUG,
         "trace" => tracing::Level::TRACE,
         "info" => tracing::Level::INFO,
         _ => tracing::Level::WARN,
     };
-    let builder = tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr);
     if std::env::var("SMSBUS_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {
@@ -55,26 +61,54 @@ pub fn init_logs() {
 }
 
 fn env_token(name: &str) -> anyhow::Result<String> {
-    let value = std::env::var(name).with_context(|| format!("set the environment variable {name}"))?;
+    let value =
+        std::env::var(name).with_context(|| format!("set the environment variable {name}"))?;
     anyhow::ensure!(value.len() >= 16, "{name} must be at least 16 characters");
     Ok(value)
 }
 
-pub fn operator_endpoints(specs: &[String], token_of: impl Fn(&str) -> anyhow::Result<String>) -> anyhow::Result<HashMap<OperatorId, OperatorEndpoint>> {
+pub fn operator_endpoints(
+    specs: &[String],
+    token_of: impl Fn(&str) -> anyhow::Result<String>,
+) -> anyhow::Result<HashMap<OperatorId, OperatorEndpoint>> {
     let mut endpoints = HashMap::new();
     for spec in specs {
-        let (name, url) = spec.split_once('=').with_context(|| format!("--operator {spec}: expected NAME=URL"))?;
+        let (name, url) = spec
+            .split_once('=')
+            .with_context(|| format!("--operator {spec}: expected NAME=URL"))?;
         let id = OperatorId::parse(name).with_context(|| format!("--operator {spec}"))?;
         let access_token = token_of(name)?;
-        endpoints.insert(id, OperatorEndpoint { base_url: url.trim_end_matches('/').to_owned(), access_token });
+        endpoints.insert(
+            id,
+            OperatorEndpoint {
+                base_url: url.trim_end_matches('/').to_owned(),
+                access_token,
+            },
+        );
     }
     Ok(endpoints)
 }
 
-pub async fn open_app(db: &str, endpoints: HashMap<OperatorId, OperatorEndpoint>, settings: Settings) -> anyhow::Result<Arc<App>> {
-    let store = store::Store::open(db).await.with_context(|| format!("opening the store {db}"))?;
-    let client = Arc::new(CamaraClient::new(endpoints, Duration::from_millis(OPERATOR_TIMEOUT_MS))?);
-    let app = App::start(store, client.clone(), client, Arc::new(SystemClock), settings).await?;
+pub async fn open_app(
+    db: &str,
+    endpoints: HashMap<OperatorId, OperatorEndpoint>,
+    settings: Settings,
+) -> anyhow::Result<Arc<App>> {
+    let store = store::Store::open(db)
+        .await
+        .with_context(|| format!("opening the store {db}"))?;
+    let client = Arc::new(CamaraClient::new(
+        endpoints,
+        Duration::from_millis(OPERATOR_TIMEOUT_MS),
+    )?);
+    let app = App::start(
+        store,
+        client.clone(),
+        client,
+        Arc::new(SystemClock),
+        settings,
+    )
+    .await?;
     Ok(app)
 }
 
@@ -83,18 +117,40 @@ pub async fn open_app(db: &str, endpoints: HashMap<OperatorId, OperatorEndpoint>
 pub const RATE_PER_S: u32 = 50;
 pub const RATE_BURST: u32 = 200;
 
-pub async fn start(app: Arc<App>, addr: SocketAddr, access: api::Access) -> anyhow::Result<SocketAddr> {
-    start_with(app, addr, api::ApiSettings { access, rate_per_s: RATE_PER_S, rate_burst: RATE_BURST }).await
+pub async fn start(
+    app: Arc<App>,
+    addr: SocketAddr,
+    access: api::Access,
+) -> anyhow::Result<SocketAddr> {
+    start_with(
+        app,
+        addr,
+        api::ApiSettings {
+            access,
+            rate_per_s: RATE_PER_S,
+            rate_burst: RATE_BURST,
+        },
+    )
+    .await
 }
 
 /// Like [`start`], with the API settings given (benchmarks lift the rate limit).
-pub async fn start_with(app: Arc<App>, addr: SocketAddr, settings: api::ApiSettings) -> anyhow::Result<SocketAddr> {
+pub async fn start_with(
+    app: Arc<App>,
+    addr: SocketAddr,
+    settings: api::ApiSettings,
+) -> anyhow::Result<SocketAddr> {
     let report = service::recovery::settle_unsettled(&app, 0).await?;
     if report.examined > 0 {
         tracing::warn!(?report, "settled rides left in doubt by the previous run");
     }
-    tokio::spawn(service::recovery::run_forever(Arc::clone(&app), Duration::from_secs(RECOVERY_PERIOD_S)));
-    let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    tokio::spawn(service::recovery::run_forever(
+        Arc::clone(&app),
+        Duration::from_secs(RECOVERY_PERIOD_S),
+    ));
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     let router = api::router(app, settings);
     tokio::spawn(async move {
@@ -107,16 +163,27 @@ pub async fn start_with(app: Arc<App>, addr: SocketAddr, settings: api::ApiSetti
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = crate::parse_addr(&args.addr)?;
-    let endpoints = operator_endpoints(&args.operators, |name| env_token(&format!("SMSBUS_OPERATOR_TOKEN_{}", name.to_ascii_uppercase())))?;
+    let endpoints = operator_endpoints(&args.operators, |name| {
+        env_token(&format!(
+            "SMSBUS_OPERATOR_TOKEN_{}",
+            name.to_ascii_uppercase()
+        ))
+    })?;
     let access = api::Access {
         admin_token: env_token("SMSBUS_ADMIN_TOKEN")?,
         controller_token: env_token("SMSBUS_CONTROLLER_TOKEN")?,
         sms_gateway_token: env_token("SMSBUS_SMS_GATEWAY_TOKEN")?,
     };
-    let settings = Settings { public_base_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")), ..Settings::default() };
+    let settings = Settings {
+        public_base_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
+        ..Settings::default()
+    };
     let app = open_app(&args.db, endpoints, settings).await?;
     if let Some(wialon) = &args.wialon_addr {
-        eprintln!("smsbus: Wialon IPS on {}", crate::live_cli::start_wialon_listener(Arc::clone(&app), wialon).await?);
+        eprintln!(
+            "smsbus: Wialon IPS on {}",
+            crate::live_cli::start_wialon_listener(Arc::clone(&app), wialon).await?
+        );
     }
     let bound = start(app, addr, access).await?;
     eprintln!("smsbus: serving on http://{bound}");
@@ -131,21 +198,34 @@ async fn admin_app(db: &str) -> anyhow::Result<Arc<App>> {
 pub async fn rotate_keys(db: &str) -> anyhow::Result<()> {
     let app = admin_app(db).await?;
     let key = service::keys::rotate(&app).await?;
-    println!("new signing key {} valid for verification until {}", key.id(), api::keys_wire::to_dto([&key]).keys.first().map_or("", |k| k.not_after.as_str()));
+    println!(
+        "new signing key {} valid for verification until {}",
+        key.id(),
+        api::keys_wire::to_dto([&key])
+            .keys
+            .first()
+            .map_or("", |k| k.not_after.as_str())
+    );
     Ok(())
 }
 
 pub async fn list_keys(db: &str) -> anyhow::Result<()> {
     let app = admin_app(db).await?;
     let keys = service::keys::published_keys(&app).await?;
-    println!("{}", serde_json::to_string_pretty(&api::keys_wire::to_dto(&keys))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&api::keys_wire::to_dto(&keys))?
+    );
     Ok(())
 }
 
 pub async fn load_catalogue(file: &std::path::Path, db: &str) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let app = admin_app(db).await?;
-    let summary = service::catalogue::apply_file(&app, &text).await.map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.detail))?;
+    let summary = service::catalogue::apply_file(&app, &text)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.detail))?;
     println!(
         "catalogue loaded: {} cities, {} routes, {} vehicles, {} fare rules, {} operator prefixes",
         summary.cities, summary.routes, summary.vehicles, summary.fare_rules, summary.prefixes

@@ -116,7 +116,10 @@ pub async fn upsert(conn: &mut AnyConnection, rows: &CatalogueRows) -> Result<()
         upsert_vehicle(&mut *conn, v).await?;
     }
     for city in rows.cities.iter().map(|c| &c.id) {
-        sqlx::query("DELETE FROM fare_rules WHERE city_id = $1").bind(city).execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM fare_rules WHERE city_id = $1")
+            .bind(city)
+            .execute(&mut *conn)
+            .await?;
     }
     for f in &rows.fare_rules {
         sqlx::query(
@@ -132,7 +135,9 @@ pub async fn upsert(conn: &mut AnyConnection, rows: &CatalogueRows) -> Result<()
         .await?;
     }
     if !rows.prefixes.is_empty() {
-        sqlx::query("DELETE FROM operator_prefixes").execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM operator_prefixes")
+            .execute(&mut *conn)
+            .await?;
         for p in &rows.prefixes {
             sqlx::query("INSERT INTO operator_prefixes (prefix, operator) VALUES ($1, $2)")
                 .bind(&p.prefix)
@@ -175,22 +180,30 @@ pub async fn load(conn: &mut AnyConnection) -> Result<CatalogueRows> {
         .fetch_all(&mut *conn)
         .await?;
     let carriers = sqlx::query("SELECT id, city_id, name FROM carriers ORDER BY id")
-        .try_map(|r: AnyRow| Ok(CarrierRow { id: r.try_get(0)?, city_id: r.try_get(1)?, name: r.try_get(2)? }))
-        .fetch_all(&mut *conn)
-        .await?;
-    let routes = sqlx::query("SELECT id, city_id, number, name, kind, max_ride_minutes FROM routes ORDER BY id")
         .try_map(|r: AnyRow| {
-            Ok(RouteRow {
+            Ok(CarrierRow {
                 id: r.try_get(0)?,
                 city_id: r.try_get(1)?,
-                number: r.try_get(2)?,
-                name: r.try_get(3)?,
-                kind: r.try_get(4)?,
-                max_ride_minutes: r.try_get(5)?,
+                name: r.try_get(2)?,
             })
         })
         .fetch_all(&mut *conn)
         .await?;
+    let routes = sqlx::query(
+        "SELECT id, city_id, number, name, kind, max_ride_minutes FROM routes ORDER BY id",
+    )
+    .try_map(|r: AnyRow| {
+        Ok(RouteRow {
+            id: r.try_get(0)?,
+            city_id: r.try_get(1)?,
+            number: r.try_get(2)?,
+            name: r.try_get(3)?,
+            kind: r.try_get(4)?,
+            max_ride_minutes: r.try_get(5)?,
+        })
+    })
+    .fetch_all(&mut *conn)
+    .await?;
     let vehicles = sqlx::query("SELECT transport_code, plate, carrier_id, route_id, active FROM vehicles ORDER BY transport_code")
         .try_map(|r: AnyRow| {
             Ok(VehicleRow {
@@ -219,8 +232,20 @@ pub async fn load(conn: &mut AnyConnection) -> Result<CatalogueRows> {
     .fetch_all(&mut *conn)
     .await?;
     let prefixes = sqlx::query("SELECT prefix, operator FROM operator_prefixes ORDER BY prefix")
-        .try_map(|r: AnyRow| Ok(PrefixRow { prefix: r.try_get(0)?, operator: r.try_get(1)? }))
+        .try_map(|r: AnyRow| {
+            Ok(PrefixRow {
+                prefix: r.try_get(0)?,
+                operator: r.try_get(1)?,
+            })
+        })
         .fetch_all(&mut *conn)
         .await?;
-    Ok(CatalogueRows { cities, carriers, routes, vehicles, fare_rules, prefixes })
+    Ok(CatalogueRows {
+        cities,
+        carriers,
+        routes,
+        vehicles,
+        fare_rules,
+        prefixes,
+    })
 }

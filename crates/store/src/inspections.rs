@@ -39,7 +39,10 @@ pub async fn vehicles_seen(conn: &mut AnyConnection, ticket_number: i64) -> Resu
         .await?)
 }
 
-pub async fn for_ticket(conn: &mut AnyConnection, ticket_number: i64) -> Result<Vec<InspectionRow>> {
+pub async fn for_ticket(
+    conn: &mut AnyConnection,
+    ticket_number: i64,
+) -> Result<Vec<InspectionRow>> {
     Ok(sqlx::query(
         "SELECT ticket_number, transport_code, inspector, result, flagged, checked_at_ms FROM inspections WHERE ticket_number = $1 ORDER BY id",
     )

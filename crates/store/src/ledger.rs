@@ -13,7 +13,12 @@ pub struct EntryRow {
 }
 
 /// Appends the entries of one ledger transfer in one statement.
-pub async fn append(conn: &mut AnyConnection, ride_id: &str, entries: &[EntryRow], now_ms: i64) -> Result<()> {
+pub async fn append(
+    conn: &mut AnyConnection,
+    ride_id: &str,
+    entries: &[EntryRow],
+    now_ms: i64,
+) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -23,7 +28,10 @@ pub async fn append(conn: &mut AnyConnection, ride_id: &str, entries: &[EntryRow
             format!("($1, ${}, ${}, ${}, $2)", p, p + 1, p + 2)
         })
         .collect();
-    let sql = format!("INSERT INTO ledger_entries (ride_id, account, layer, amount_tiyn, created_at_ms) VALUES {}", values.join(", "));
+    let sql = format!(
+        "INSERT INTO ledger_entries (ride_id, account, layer, amount_tiyn, created_at_ms) VALUES {}",
+        values.join(", ")
+    );
     let mut query = sqlx::query(&sql).bind(ride_id).bind(now_ms);
     for e in entries {
         query = query.bind(&e.account).bind(&e.layer).bind(e.amount_tiyn);
@@ -44,11 +52,19 @@ pub async fn balances(conn: &mut AnyConnection) -> Result<Vec<EntryRow>> {
 
 /// The entries of one ride, oldest first.
 pub async fn for_ride(conn: &mut AnyConnection, ride_id: &str) -> Result<Vec<EntryRow>> {
-    Ok(sqlx::query("SELECT account, layer, amount_tiyn FROM ledger_entries WHERE ride_id = $1 ORDER BY id")
-        .bind(ride_id)
-        .try_map(|r: AnyRow| Ok(EntryRow { account: r.try_get(0)?, layer: r.try_get(1)?, amount_tiyn: r.try_get(2)? }))
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query(
+        "SELECT account, layer, amount_tiyn FROM ledger_entries WHERE ride_id = $1 ORDER BY id",
+    )
+    .bind(ride_id)
+    .try_map(|r: AnyRow| {
+        Ok(EntryRow {
+            account: r.try_get(0)?,
+            layer: r.try_get(1)?,
+            amount_tiyn: r.try_get(2)?,
+        })
+    })
+    .fetch_all(conn)
+    .await?)
 }
 
 /// The sum of every entry per layer; each must be zero.

@@ -64,9 +64,16 @@ pub enum StoreError {
     #[error("database url `{0}` is neither a SQLite path nor a postgres:// URL")]
     BadUrl(String),
     #[error("migration {version} ({name}) failed: {source}")]
-    Migration { version: i64, name: &'static str, source: sqlx::Error },
+    Migration {
+        version: i64,
+        name: &'static str,
+        source: sqlx::Error,
+    },
     #[error("unexpected data in column {column}: {detail}")]
-    Corrupt { column: &'static str, detail: String },
+    Corrupt {
+        column: &'static str,
+        detail: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -105,17 +112,22 @@ pub struct Store {
 
 impl Store {
     pub async fn open(url: &str) -> Result<Store> {
-        Store::open_with(StoreOptions { url: url.to_owned(), postgres_schema: None }).await
+        Store::open_with(StoreOptions {
+            url: url.to_owned(),
+            postgres_schema: None,
+        })
+        .await
     }
 
     /// Connects, creates what is missing and applies pending migrations.
     pub async fn open_with(options: StoreOptions) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let store = if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://") {
-            open_postgres(&options).await?
-        } else {
-            open_sqlite(&options.url).await?
-        };
+        let store =
+            if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://") {
+                open_postgres(&options).await?
+            } else {
+                open_sqlite(&options.url).await?
+            };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -141,7 +153,10 @@ impl Store {
 }
 
 async fn open_sqlite(url: &str) -> Result<Store> {
-    let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
     if path.is_empty() || path.contains('?') {
         return Err(StoreError::BadUrl(url.to_owned()));
     }
@@ -158,7 +173,11 @@ async fn open_sqlite(url: &str) -> Result<Store> {
         .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
         .connect_with(connect)
         .await?;
-    Ok(Store { backend: Backend::Sqlite, write, read })
+    Ok(Store {
+        backend: Backend::Sqlite,
+        write,
+        read,
+    })
 }
 
 /// WAL with synchronous=NORMAL: a committed transaction survives a crash of the process (the
@@ -175,12 +194,16 @@ async fn open_postgres(options: &StoreOptions) -> Result<Store> {
     let connect: AnyConnectOptions = options.url.parse()?;
     let schema = options.postgres_schema.clone();
     if let Some(schema) = &schema {
-        let valid = !schema.is_empty() && schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let valid = !schema.is_empty()
+            && schema
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !valid {
             return Err(StoreError::BadUrl(format!("schema {schema}")));
         }
         let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect_with(&connect).await?;
-        conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str()).await?;
+        conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+            .await?;
     }
     let pool = AnyPoolOptions::new()
         .max_connections(POSTGRES_CONNECTIONS_MAX)
@@ -189,14 +212,19 @@ async fn open_postgres(options: &StoreOptions) -> Result<Store> {
             let schema = schema.clone();
             Box::pin(async move {
                 if let Some(schema) = schema {
-                    conn.execute(format!("SET search_path TO {schema}").as_str()).await?;
+                    conn.execute(format!("SET search_path TO {schema}").as_str())
+                        .await?;
                 }
                 Ok(())
             })
         })
         .connect_with(connect)
         .await?;
-    Ok(Store { backend: Backend::Postgres, write: pool.clone(), read: pool })
+    Ok(Store {
+        backend: Backend::Postgres,
+        write: pool.clone(),
+        read: pool,
+    })
 }
 
 /// True when the error is a unique-key violation (the idempotency guard fired).

@@ -14,16 +14,28 @@ pub struct PassengerRow {
 }
 
 pub async fn get(conn: &mut AnyConnection, phone: &str) -> Result<Option<PassengerRow>> {
-    Ok(sqlx::query("SELECT phone, language, rider_category, created_at_ms FROM passengers WHERE phone = $1")
-        .bind(phone)
-        .try_map(|r: AnyRow| {
-            Ok(PassengerRow { phone: r.try_get(0)?, language: r.try_get(1)?, rider_category: r.try_get(2)?, created_at_ms: r.try_get(3)? })
+    Ok(sqlx::query(
+        "SELECT phone, language, rider_category, created_at_ms FROM passengers WHERE phone = $1",
+    )
+    .bind(phone)
+    .try_map(|r: AnyRow| {
+        Ok(PassengerRow {
+            phone: r.try_get(0)?,
+            language: r.try_get(1)?,
+            rider_category: r.try_get(2)?,
+            created_at_ms: r.try_get(3)?,
         })
-        .fetch_optional(conn)
-        .await?)
+    })
+    .fetch_optional(conn)
+    .await?)
 }
 
-pub async fn set_language(conn: &mut AnyConnection, phone: &str, language: &str, now_ms: i64) -> Result<()> {
+pub async fn set_language(
+    conn: &mut AnyConnection,
+    phone: &str,
+    language: &str,
+    now_ms: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO passengers (phone, language, rider_category, created_at_ms) VALUES ($1, $2, 'regular', $3) \
          ON CONFLICT (phone) DO UPDATE SET language = excluded.language",
@@ -36,7 +48,13 @@ pub async fn set_language(conn: &mut AnyConnection, phone: &str, language: &str,
     Ok(())
 }
 
-pub async fn set_rider_category(conn: &mut AnyConnection, phone: &str, category: &str, language: &str, now_ms: i64) -> Result<()> {
+pub async fn set_rider_category(
+    conn: &mut AnyConnection,
+    phone: &str,
+    category: &str,
+    language: &str,
+    now_ms: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO passengers (phone, language, rider_category, created_at_ms) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (phone) DO UPDATE SET rider_category = excluded.rider_category",

@@ -107,18 +107,32 @@ pub async fn insert(conn: &mut AnyConnection, ride: &NewRide) -> Result<Inserted
     }
     match by_key(conn, &ride.idempotency_scope, &ride.idempotency_key).await? {
         Some(existing) => Ok(Inserted::Existing(Box::new(existing))),
-        None => Err(crate::StoreError::Corrupt { column: "rides.idempotency_key", detail: "conflict without a row".into() }),
+        None => Err(crate::StoreError::Corrupt {
+            column: "rides.idempotency_key",
+            detail: "conflict without a row".into(),
+        }),
     }
 }
 
 pub async fn by_key(conn: &mut AnyConnection, scope: &str, key: &str) -> Result<Option<RideRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM rides WHERE idempotency_scope = $1 AND idempotency_key = $2");
-    Ok(sqlx::query(&sql).bind(scope).bind(key).try_map(row).fetch_optional(conn).await?)
+    let sql = format!(
+        "SELECT {COLUMNS} FROM rides WHERE idempotency_scope = $1 AND idempotency_key = $2"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(scope)
+        .bind(key)
+        .try_map(row)
+        .fetch_optional(conn)
+        .await?)
 }
 
 pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<RideRow>> {
     let sql = format!("SELECT {COLUMNS} FROM rides WHERE id = $1");
-    Ok(sqlx::query(&sql).bind(id).try_map(row).fetch_optional(conn).await?)
+    Ok(sqlx::query(&sql)
+        .bind(id)
+        .try_map(row)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// What a transition writes besides the status.
@@ -153,12 +167,21 @@ pub async fn transition(
 }
 
 /// Rides whose payment is not settled and that nobody touched since `idle_since_ms`.
-pub async fn unsettled(conn: &mut AnyConnection, idle_since_ms: i64, limit: i64) -> Result<Vec<RideRow>> {
+pub async fn unsettled(
+    conn: &mut AnyConnection,
+    idle_since_ms: i64,
+    limit: i64,
+) -> Result<Vec<RideRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM rides WHERE status IN ('reserving', 'reserved', 'confirming') AND updated_at_ms <= $1 \
          ORDER BY updated_at_ms LIMIT $2"
     );
-    Ok(sqlx::query(&sql).bind(idle_since_ms).bind(limit).try_map(row).fetch_all(conn).await?)
+    Ok(sqlx::query(&sql)
+        .bind(idle_since_ms)
+        .bind(limit)
+        .try_map(row)
+        .fetch_all(conn)
+        .await?)
 }
 
 /// Counts a recovery attempt and pushes the ride back in the queue.
@@ -173,8 +196,10 @@ pub async fn touch(conn: &mut AnyConnection, id: &str, now_ms: i64) -> Result<()
 
 /// Rides by status, for reports and tests.
 pub async fn count_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query("SELECT status, COUNT(*) FROM rides GROUP BY status ORDER BY status")
-        .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .fetch_all(conn)
-        .await?)
+    Ok(
+        sqlx::query("SELECT status, COUNT(*) FROM rides GROUP BY status ORDER BY status")
+            .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .fetch_all(conn)
+            .await?,
+    )
 }

@@ -49,16 +49,28 @@ pub async fn code_of(conn: &mut AnyConnection, phone: &str) -> Result<Option<Sig
 }
 
 pub async fn count_attempt(conn: &mut AnyConnection, phone: &str) -> Result<()> {
-    sqlx::query("UPDATE sign_in_codes SET attempts = attempts + 1 WHERE phone = $1").bind(phone).execute(conn).await?;
+    sqlx::query("UPDATE sign_in_codes SET attempts = attempts + 1 WHERE phone = $1")
+        .bind(phone)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn delete_code(conn: &mut AnyConnection, phone: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sign_in_codes WHERE phone = $1").bind(phone).execute(conn).await?;
+    sqlx::query("DELETE FROM sign_in_codes WHERE phone = $1")
+        .bind(phone)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
-pub async fn insert_session(conn: &mut AnyConnection, token_hash: &str, phone: &str, expires_at_ms: i64, now_ms: i64) -> Result<()> {
+pub async fn insert_session(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    phone: &str,
+    expires_at_ms: i64,
+    now_ms: i64,
+) -> Result<()> {
     sqlx::query("INSERT INTO sessions (token_hash, phone, expires_at_ms, created_at_ms) VALUES ($1, $2, $3, $4)")
         .bind(token_hash)
         .bind(phone)
@@ -70,16 +82,25 @@ pub async fn insert_session(conn: &mut AnyConnection, token_hash: &str, phone: &
 }
 
 /// The phone of a live session.
-pub async fn phone_of(conn: &mut AnyConnection, token_hash: &str, now_ms: i64) -> Result<Option<String>> {
-    Ok(sqlx::query("SELECT phone FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
-        .bind(token_hash)
-        .bind(now_ms)
-        .try_map(|r: AnyRow| r.try_get(0))
-        .fetch_optional(conn)
-        .await?)
+pub async fn phone_of(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Option<String>> {
+    Ok(
+        sqlx::query("SELECT phone FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
+            .bind(token_hash)
+            .bind(now_ms)
+            .try_map(|r: AnyRow| r.try_get(0))
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(conn).await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -35,19 +35,26 @@ pub async fn record_incoming(
     if inserted.is_some() {
         return Ok(Recorded::New);
     }
-    let reply: Option<String> =
-        sqlx::query("SELECT reply FROM sms_messages WHERE operator = $1 AND message_id = $2 AND sender = $3")
-            .bind(operator)
-            .bind(message_id)
-            .bind(sender)
-            .try_map(|r: AnyRow| r.try_get(0))
-            .fetch_optional(conn)
-            .await?
-            .flatten();
+    let reply: Option<String> = sqlx::query(
+        "SELECT reply FROM sms_messages WHERE operator = $1 AND message_id = $2 AND sender = $3",
+    )
+    .bind(operator)
+    .bind(message_id)
+    .bind(sender)
+    .try_map(|r: AnyRow| r.try_get(0))
+    .fetch_optional(conn)
+    .await?
+    .flatten();
     Ok(Recorded::Duplicate(reply))
 }
 
-pub async fn set_reply(conn: &mut AnyConnection, operator: &str, message_id: &str, sender: &str, reply: &str) -> Result<()> {
+pub async fn set_reply(
+    conn: &mut AnyConnection,
+    operator: &str,
+    message_id: &str,
+    sender: &str,
+    reply: &str,
+) -> Result<()> {
     sqlx::query("UPDATE sms_messages SET reply = $1 WHERE operator = $2 AND message_id = $3 AND sender = $4")
         .bind(reply)
         .bind(operator)
@@ -67,14 +74,22 @@ pub struct OutboxRow {
     pub created_at_ms: i64,
 }
 
-pub async fn enqueue(conn: &mut AnyConnection, phone: &str, body: &str, ride_id: Option<&str>, now_ms: i64) -> Result<()> {
-    sqlx::query("INSERT INTO sms_outbox (phone, body, ride_id, created_at_ms) VALUES ($1, $2, $3, $4)")
-        .bind(phone)
-        .bind(body)
-        .bind(ride_id)
-        .bind(now_ms)
-        .execute(conn)
-        .await?;
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    phone: &str,
+    body: &str,
+    ride_id: Option<&str>,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sms_outbox (phone, body, ride_id, created_at_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(phone)
+    .bind(body)
+    .bind(ride_id)
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -90,6 +105,10 @@ pub async fn pending_outbox(conn: &mut AnyConnection, limit: i64) -> Result<Vec<
 }
 
 pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now_ms: i64) -> Result<()> {
-    sqlx::query("UPDATE sms_outbox SET sent_at_ms = $1 WHERE id = $2").bind(now_ms).bind(id).execute(conn).await?;
+    sqlx::query("UPDATE sms_outbox SET sent_at_ms = $1 WHERE id = $2")
+        .bind(now_ms)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }

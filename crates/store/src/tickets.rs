@@ -79,7 +79,11 @@ pub async fn insert(conn: &mut AnyConnection, t: &TicketRow) -> Result<()> {
 
 async fn one(conn: &mut AnyConnection, column: &str, value: &str) -> Result<Option<TicketRow>> {
     let sql = format!("SELECT {COLUMNS} FROM tickets WHERE {column} = $1");
-    Ok(sqlx::query(&sql).bind(value).try_map(row).fetch_optional(conn).await?)
+    Ok(sqlx::query(&sql)
+        .bind(value)
+        .try_map(row)
+        .fetch_optional(conn)
+        .await?)
 }
 
 pub async fn by_ride(conn: &mut AnyConnection, ride_id: &str) -> Result<Option<TicketRow>> {
@@ -92,16 +96,29 @@ pub async fn by_link_code(conn: &mut AnyConnection, link_code: &str) -> Result<O
 
 pub async fn by_number(conn: &mut AnyConnection, number: i64) -> Result<Option<TicketRow>> {
     let sql = format!("SELECT {COLUMNS} FROM tickets WHERE number = $1");
-    Ok(sqlx::query(&sql).bind(number).try_map(row).fetch_optional(conn).await?)
+    Ok(sqlx::query(&sql)
+        .bind(number)
+        .try_map(row)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// The passenger's tickets that can still be shown, newest first.
-pub async fn valid_for_phone(conn: &mut AnyConnection, phone: &str, now_ms: i64) -> Result<Vec<TicketRow>> {
+pub async fn valid_for_phone(
+    conn: &mut AnyConnection,
+    phone: &str,
+    now_ms: i64,
+) -> Result<Vec<TicketRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM tickets WHERE phone = $1 AND status = 'valid' AND not_after_ms > $2 AND ended_at_ms IS NULL \
          ORDER BY issued_at_ms DESC, number DESC LIMIT 50"
     );
-    Ok(sqlx::query(&sql).bind(phone).bind(now_ms).try_map(row).fetch_all(conn).await?)
+    Ok(sqlx::query(&sql)
+        .bind(phone)
+        .bind(now_ms)
+        .try_map(row)
+        .fetch_all(conn)
+        .await?)
 }
 
 /// One page of the passenger's trip history, newest first, strictly older than the cursor.
@@ -116,12 +133,24 @@ pub async fn history_for_phone(
         "SELECT {COLUMNS} FROM tickets WHERE phone = $1 AND (issued_at_ms < $2 OR (issued_at_ms = $2 AND number < $3)) \
          ORDER BY issued_at_ms DESC, number DESC LIMIT $4"
     );
-    Ok(sqlx::query(&sql).bind(phone).bind(before_ms).bind(before_number).bind(limit).try_map(row).fetch_all(conn).await?)
+    Ok(sqlx::query(&sql)
+        .bind(phone)
+        .bind(before_ms)
+        .bind(before_number)
+        .bind(limit)
+        .try_map(row)
+        .fetch_all(conn)
+        .await?)
 }
 
 /// Ends every still-open ticket bought in this vehicle since its run started: the bus reached
 /// the final stop. Returns how many ended.
-pub async fn end_run(conn: &mut AnyConnection, transport_code: &str, run_started_ms: i64, ended_ms: i64) -> Result<u64> {
+pub async fn end_run(
+    conn: &mut AnyConnection,
+    transport_code: &str,
+    run_started_ms: i64,
+    ended_ms: i64,
+) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE tickets SET ended_at_ms = $1 WHERE transport_code = $2 AND issued_at_ms >= $3 AND issued_at_ms <= $1 \
          AND ended_at_ms IS NULL",
@@ -135,7 +164,11 @@ pub async fn end_run(conn: &mut AnyConnection, transport_code: &str, run_started
 }
 
 pub async fn set_status(conn: &mut AnyConnection, number: i64, status: &str) -> Result<bool> {
-    let done = sqlx::query("UPDATE tickets SET status = $1 WHERE number = $2").bind(status).bind(number).execute(conn).await?;
+    let done = sqlx::query("UPDATE tickets SET status = $1 WHERE number = $2")
+        .bind(status)
+        .bind(number)
+        .execute(conn)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -27,7 +27,9 @@ pub(crate) async fn put_catalogue(
     body: String,
 ) -> ApiResult<Json<CatalogueSummary>> {
     require_bearer(&headers, &state.settings.access.admin_token, language)?;
-    let summary = service::catalogue::apply_file(&state.app, &body).await.map_err(|e| Problem::from_service(e, language))?;
+    let summary = service::catalogue::apply_file(&state.app, &body)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(CatalogueSummary {
         cities: summary.cities,
         routes: summary.routes,
@@ -37,9 +39,15 @@ pub(crate) async fn put_catalogue(
     }))
 }
 
-pub(crate) async fn rotate_keys(State(state): State<crate::State>, headers: HeaderMap, Lang(language): Lang) -> ApiResult<Json<KeyListDto>> {
+pub(crate) async fn rotate_keys(
+    State(state): State<crate::State>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+) -> ApiResult<Json<KeyListDto>> {
     require_bearer(&headers, &state.settings.access.admin_token, language)?;
-    let new = service::keys::rotate(&state.app).await.map_err(|e| Problem::from_service(e, language))?;
+    let new = service::keys::rotate(&state.app)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(to_dto([&new])))
 }
 
@@ -63,18 +71,34 @@ struct Balance {
     balance: Money,
 }
 
-pub(crate) async fn ledger(State(state): State<crate::State>, headers: HeaderMap, Lang(language): Lang) -> ApiResult<Json<Ledger>> {
+pub(crate) async fn ledger(
+    State(state): State<crate::State>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+) -> ApiResult<Json<Ledger>> {
     require_bearer(&headers, &state.settings.access.admin_token, language)?;
     let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
     let mut conn = state.app.store.reader().await.map_err(internal)?;
-    let totals = store::ledger::totals_by_layer(&mut conn).await.map_err(internal)?;
+    let totals = store::ledger::totals_by_layer(&mut conn)
+        .await
+        .map_err(internal)?;
     let accounts = store::ledger::balances(&mut conn).await.map_err(internal)?;
     Ok(Json(Ledger {
         balanced: totals.iter().all(|(_, sum)| *sum == 0),
-        totals: totals.into_iter().map(|(layer, sum)| Total { layer, sum: Money::of(domain::Tenge::from_tiyn(sum)) }).collect(),
+        totals: totals
+            .into_iter()
+            .map(|(layer, sum)| Total {
+                layer,
+                sum: Money::of(domain::Tenge::from_tiyn(sum)),
+            })
+            .collect(),
         accounts: accounts
             .into_iter()
-            .map(|e| Balance { account: e.account, layer: e.layer, balance: Money::of(domain::Tenge::from_tiyn(e.amount_tiyn)) })
+            .map(|e| Balance {
+                account: e.account,
+                layer: e.layer,
+                balance: Money::of(domain::Tenge::from_tiyn(e.amount_tiyn)),
+            })
             .collect(),
     }))
 }
@@ -88,8 +112,19 @@ pub(crate) struct Recovery {
 }
 
 /// Settles every ride in doubt now, whatever its age.
-pub(crate) async fn run_recovery(State(state): State<crate::State>, headers: HeaderMap, Lang(language): Lang) -> ApiResult<Json<Recovery>> {
+pub(crate) async fn run_recovery(
+    State(state): State<crate::State>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+) -> ApiResult<Json<Recovery>> {
     require_bearer(&headers, &state.settings.access.admin_token, language)?;
-    let report = service::recovery::settle_unsettled(&state.app, 0).await.map_err(|e| Problem::from_service(e, language))?;
-    Ok(Json(Recovery { examined: report.examined, issued: report.issued, failed: report.failed, still_open: report.still_open }))
+    let report = service::recovery::settle_unsettled(&state.app, 0)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(Recovery {
+        examined: report.examined,
+        issued: report.issued,
+        failed: report.failed,
+        still_open: report.still_open,
+    }))
 }

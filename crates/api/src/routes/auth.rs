@@ -22,10 +22,22 @@ pub(crate) struct CodeSent {
     expires_in_s: i64,
 }
 
-pub(crate) async fn request_code(State(state): State<crate::State>, Lang(language): Lang, ApiJson(body): ApiJson<CodeBody>) -> ApiResult<(StatusCode, Json<CodeSent>)> {
+pub(crate) async fn request_code(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> ApiResult<(StatusCode, Json<CodeSent>)> {
     let phone = phone(&body.phone, language)?;
-    service::sessions::request_code(&state.app, &phone, language).await.map_err(|e| Problem::from_service(e, language))?;
-    Ok((StatusCode::ACCEPTED, Json(CodeSent { sent: true, expires_in_s: service::sessions::SIGN_IN_CODE_TTL_MS / 1000 })))
+    service::sessions::request_code(&state.app, &phone, language)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(CodeSent {
+            sent: true,
+            expires_in_s: service::sessions::SIGN_IN_CODE_TTL_MS / 1000,
+        }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -42,15 +54,35 @@ pub(crate) struct SessionReply {
     expires_at: String,
 }
 
-pub(crate) async fn open_session(State(state): State<crate::State>, Lang(language): Lang, ApiJson(body): ApiJson<SessionBody>) -> ApiResult<(StatusCode, Json<SessionReply>)> {
+pub(crate) async fn open_session(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    ApiJson(body): ApiJson<SessionBody>,
+) -> ApiResult<(StatusCode, Json<SessionReply>)> {
     let phone = phone(&body.phone, language)?;
-    let session = service::sessions::sign_in(&state.app, &phone, &body.code).await.map_err(|e| Problem::from_service(e, language))?;
-    let reply = SessionReply { token: session.token, phone: session.phone.as_e164().to_owned(), expires_at: rfc3339_ms(session.expires_at_ms) };
+    let session = service::sessions::sign_in(&state.app, &phone, &body.code)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    let reply = SessionReply {
+        token: session.token,
+        phone: session.phone.as_e164().to_owned(),
+        expires_at: rfc3339_ms(session.expires_at_ms),
+    };
     Ok((StatusCode::CREATED, Json(reply)))
 }
 
-pub(crate) async fn close_session(State(state): State<crate::State>, Lang(language): Lang, headers: HeaderMap) -> ApiResult<StatusCode> {
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
-    service::sessions::sign_out(&state.app, token).await.map_err(|e| Problem::from_service(e, language))?;
+pub(crate) async fn close_session(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    service::sessions::sign_out(&state.app, token)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -42,7 +42,10 @@ struct ZoneFare {
     fare: Money,
 }
 
-pub(crate) async fn cities(State(state): State<crate::State>, Lang(language): Lang) -> Json<CityList> {
+pub(crate) async fn cities(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+) -> Json<CityList> {
     let catalogue = state.app.catalogue();
     let cities = catalogue
         .cities
@@ -60,14 +63,25 @@ pub(crate) async fn cities(State(state): State<crate::State>, Lang(language): La
                     number: r.number.clone(),
                     name: r.name.clone(),
                     kind: r.kind.as_str(),
-                    fare: catalogue.fare(r, RiderCategory::Regular, None).map(Money::of),
+                    fare: catalogue
+                        .fare(r, RiderCategory::Regular, None)
+                        .map(Money::of),
                     zone_fares: (1..=domain::catalogue::ZONE_MAX)
                         .filter_map(|z| domain::catalogue::Zone::new(u32::from(z)).ok())
                         .filter_map(|zone| {
-                            catalogue.fare(r, RiderCategory::Regular, Some(zone)).map(|f| ZoneFare { zone: zone.number(), fare: Money::of(f) })
+                            catalogue
+                                .fare(r, RiderCategory::Regular, Some(zone))
+                                .map(|f| ZoneFare {
+                                    zone: zone.number(),
+                                    fare: Money::of(f),
+                                })
                         })
                         .collect(),
-                    vehicles: catalogue.vehicles.values().filter(|v| v.route == r.id && v.active).count(),
+                    vehicles: catalogue
+                        .vehicles
+                        .values()
+                        .filter(|v| v.route == r.id && v.active)
+                        .count(),
                 })
                 .collect(),
         })
@@ -75,7 +89,12 @@ pub(crate) async fn cities(State(state): State<crate::State>, Lang(language): La
     Json(CityList { cities })
 }
 
-pub(crate) async fn keys(State(state): State<crate::State>, Lang(language): Lang) -> ApiResult<Json<KeyListDto>> {
-    let keys = service::keys::published_keys(&state.app).await.map_err(|e| Problem::from_service(e, language))?;
+pub(crate) async fn keys(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+) -> ApiResult<Json<KeyListDto>> {
+    let keys = service::keys::published_keys(&state.app)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(to_dto(&keys)))
 }

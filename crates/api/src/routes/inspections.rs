@@ -50,8 +50,9 @@ pub(crate) async fn inspect(
     ApiJson(body): ApiJson<InspectBody>,
 ) -> ApiResult<Json<InspectionReply>> {
     require_bearer(&headers, &state.settings.access.controller_token, language)?;
-    let vehicle = TransportCode::parse(&body.transport_code)
-        .map_err(|e| Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string()))?;
+    let vehicle = TransportCode::parse(&body.transport_code).map_err(|e| {
+        Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
+    })?;
     let inspection = service::inspect::inspect(&state.app, &body.token, &vehicle, &body.inspector)
         .await
         .map_err(|e| Problem::from_service(e, language))?;

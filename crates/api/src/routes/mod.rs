@@ -23,7 +23,10 @@ pub(crate) fn all() -> Router<State> {
         .route("/v1/cities", get(catalogue::cities))
         .route("/v1/keys", get(catalogue::keys))
         .route("/v1/auth/code", post(auth::request_code))
-        .route("/v1/auth/session", post(auth::open_session).delete(auth::close_session))
+        .route(
+            "/v1/auth/session",
+            post(auth::open_session).delete(auth::close_session),
+        )
         .route("/v1/rides", post(rides::buy))
         .route("/v1/rides/{ride_id}", get(rides::status))
         .route("/v1/tickets/valid", get(rides::valid_tickets))
@@ -35,7 +38,9 @@ pub(crate) fn all() -> Router<State> {
         .route("/v1/sms/outbox/{id}/sent", post(sms::sent))
         .route(
             "/v1/admin/catalogue",
-            put(admin::put_catalogue).layer(axum::extract::DefaultBodyLimit::max(crate::CATALOGUE_BODY_BYTES_MAX)),
+            put(admin::put_catalogue).layer(axum::extract::DefaultBodyLimit::max(
+                crate::CATALOGUE_BODY_BYTES_MAX,
+            )),
         )
         .route("/v1/admin/keys/rotate", post(admin::rotate_keys))
         .route("/v1/admin/ledger", get(admin::ledger))

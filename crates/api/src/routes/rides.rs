@@ -10,7 +10,9 @@ use domain::phone::PhoneError;
 use domain::sms::VehicleRef;
 use domain::{ErrorCode, Language, PhoneNumber, PlateNumber, TransportCode};
 use serde::{Deserialize, Serialize};
-use service::rides::{Channel, IdempotencyKey, RideOutcome, RideRequest, buy_ticket, settled_answer};
+use service::rides::{
+    Channel, IdempotencyKey, RideOutcome, RideRequest, buy_ticket, settled_answer,
+};
 use service::tickets::{HistoryCursor, history as history_page, valid_tickets as valid};
 
 use super::wire::Ticket;
@@ -51,28 +53,45 @@ pub(crate) async fn buy(
     ApiJson(body): ApiJson<BuyBody>,
 ) -> ApiResult<Response> {
     let vehicle = match (body.transport_code.as_deref(), body.plate.as_deref()) {
-        (Some(code), None) => VehicleRef::Code(
-            TransportCode::parse(code).map_err(|e| Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string()))?,
-        ),
-        (None, Some(plate)) => VehicleRef::Plate(
-            PlateNumber::parse(plate).map_err(|e| Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string()))?,
-        ),
-        _ => return Err(Problem::new(ErrorCode::BadRequest, language).detail("give exactly one of transport_code and plate")),
+        (Some(code), None) => VehicleRef::Code(TransportCode::parse(code).map_err(|e| {
+            Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
+        })?),
+        (None, Some(plate)) => VehicleRef::Plate(PlateNumber::parse(plate).map_err(|e| {
+            Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
+        })?),
+        _ => {
+            return Err(Problem::new(ErrorCode::BadRequest, language)
+                .detail("give exactly one of transport_code and plate"));
+        }
     };
     let zone = body
         .zone
         .map(Zone::new)
         .transpose()
         .map_err(|e| Problem::new(ErrorCode::BadRequest, language).detail(e.to_string()))?;
-    let idempotency = IdempotencyKey::new(format!("api:{}", phone.as_e164()), &key).map_err(|e| Problem::from_service(e, language))?;
-    let request = RideRequest { phone, vehicle, zone, channel: Channel::Api, idempotency, language };
-    let outcome = buy_ticket(&state.app, request).await.map_err(|e| Problem::from_service(e, language))?;
+    let idempotency = IdempotencyKey::new(format!("api:{}", phone.as_e164()), &key)
+        .map_err(|e| Problem::from_service(e, language))?;
+    let request = RideRequest {
+        phone,
+        vehicle,
+        zone,
+        channel: Channel::Api,
+        idempotency,
+        language,
+    };
+    let outcome = buy_ticket(&state.app, request)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(outcome_response(&state, outcome, language))
 }
 
 fn outcome_response(state: &crate::State, outcome: RideOutcome, language: Language) -> Response {
     match outcome {
-        RideOutcome::Issued(ticket) => (StatusCode::CREATED, Json(Ticket::of(&ticket, state.app.now_ms()))).into_response(),
+        RideOutcome::Issued(ticket) => (
+            StatusCode::CREATED,
+            Json(Ticket::of(&ticket, state.app.now_ms())),
+        )
+            .into_response(),
         RideOutcome::Pending { ride_id } => {
             let body = Pending {
                 ride_id,
@@ -95,14 +114,23 @@ pub(crate) async fn status(
     if !valid_id {
         return Err(Problem::new(ErrorCode::NotFound, language));
     }
-    let owner = service::rides::ride_phone(&state.app, &ride_id).await.map_err(|e| Problem::from_service(e, language))?;
+    let owner = service::rides::ride_phone(&state.app, &ride_id)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     if owner.as_deref() != Some(phone.as_e164()) {
         return Err(Problem::new(ErrorCode::NotFound, language));
     }
-    match settled_answer(&state.app, &ride_id).await.map_err(|e| Problem::from_service(e, language))? {
+    match settled_answer(&state.app, &ride_id)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?
+    {
         Some(Ok(outcome)) => Ok(outcome_response(&state, outcome, language)),
         Some(Err(refused)) => Err(Problem::from_service(refused, language)),
-        None => Ok(outcome_response(&state, RideOutcome::Pending { ride_id }, language)),
+        None => Ok(outcome_response(
+            &state,
+            RideOutcome::Pending { ride_id },
+            language,
+        )),
     }
 }
 
@@ -126,9 +154,14 @@ pub(crate) async fn valid_tickets(
     Lang(language): Lang,
     Passenger(phone): Passenger,
 ) -> ApiResult<Json<impl Serialize>> {
-    let tickets = valid(&state.app, &phone).await.map_err(|e| Problem::from_service(e, language))?;
+    let tickets = valid(&state.app, &phone)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     let now_ms = state.app.now_ms();
-    Ok(Json(TicketList { tickets: tickets.iter().map(|t| Ticket::of(t, now_ms)).collect(), next_cursor: None }))
+    Ok(Json(TicketList {
+        tickets: tickets.iter().map(|t| Ticket::of(t, now_ms)).collect(),
+        next_cursor: None,
+    }))
 }
 
 pub(crate) async fn history(
@@ -137,8 +170,15 @@ pub(crate) async fn history(
     Passenger(phone): Passenger,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<Json<impl Serialize>> {
-    let cursor = query.cursor.as_deref().map(HistoryCursor::parse).transpose().map_err(|e| Problem::from_service(e, language))?;
-    let page = history_page(&state.app, &phone, cursor, query.limit.unwrap_or(20)).await.map_err(|e| Problem::from_service(e, language))?;
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(HistoryCursor::parse)
+        .transpose()
+        .map_err(|e| Problem::from_service(e, language))?;
+    let page = history_page(&state.app, &phone, cursor, query.limit.unwrap_or(20))
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     let now_ms = state.app.now_ms();
     Ok(Json(TicketList {
         tickets: page.tickets.iter().map(|t| Ticket::of(t, now_ms)).collect(),

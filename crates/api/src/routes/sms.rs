@@ -34,9 +34,20 @@ pub(crate) async fn incoming(
     ApiJson(body): ApiJson<IncomingBody>,
 ) -> ApiResult<Json<Reply>> {
     require_bearer(&headers, &state.settings.access.sms_gateway_token, language)?;
-    let sms = IncomingSms { smsc: body.smsc, message_id: body.message_id, sender: body.sender, text: body.text };
-    let reply = handle_sms(&state.app, sms).await.map_err(|e| Problem::from_service(e, language))?;
-    Ok(Json(Reply { to: reply.to, text: reply.text, duplicate: reply.duplicate }))
+    let sms = IncomingSms {
+        smsc: body.smsc,
+        message_id: body.message_id,
+        sender: body.sender,
+        text: body.text,
+    };
+    let reply = handle_sms(&state.app, sms)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(Reply {
+        to: reply.to,
+        text: reply.text,
+        duplicate: reply.duplicate,
+    }))
 }
 
 #[derive(Serialize)]
@@ -52,12 +63,27 @@ struct OutboxMessage {
 }
 
 /// Messages waiting to be sent, oldest first; the gateway marks each sent.
-pub(crate) async fn outbox(State(state): State<crate::State>, headers: HeaderMap, Lang(language): Lang) -> ApiResult<Json<Outbox>> {
+pub(crate) async fn outbox(
+    State(state): State<crate::State>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+) -> ApiResult<Json<Outbox>> {
     require_bearer(&headers, &state.settings.access.sms_gateway_token, language)?;
     let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
     let mut conn = state.app.store.reader().await.map_err(internal)?;
-    let rows = store::sms::pending_outbox(&mut conn, 100).await.map_err(internal)?;
-    Ok(Json(Outbox { messages: rows.into_iter().map(|r| OutboxMessage { id: r.id, to: r.phone, text: r.body }).collect() }))
+    let rows = store::sms::pending_outbox(&mut conn, 100)
+        .await
+        .map_err(internal)?;
+    Ok(Json(Outbox {
+        messages: rows
+            .into_iter()
+            .map(|r| OutboxMessage {
+                id: r.id,
+                to: r.phone,
+                text: r.body,
+            })
+            .collect(),
+    }))
 }
 
 pub(crate) async fn sent(
@@ -69,7 +95,9 @@ pub(crate) async fn sent(
     require_bearer(&headers, &state.settings.access.sms_gateway_token, language)?;
     let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
     let mut tx = state.app.store.begin().await.map_err(internal)?;
-    store::sms::mark_sent(&mut tx, id, state.app.now_ms()).await.map_err(internal)?;
+    store::sms::mark_sent(&mut tx, id, state.app.now_ms())
+        .await
+        .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

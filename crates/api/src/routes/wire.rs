@@ -18,7 +18,11 @@ pub(crate) struct Money {
 
 impl Money {
     pub fn of(amount: Tenge) -> Money {
-        Money { amount: amount.to_decimal(), currency: "KZT", tiyn: amount.tiyn() }
+        Money {
+            amount: amount.to_decimal(),
+            currency: "KZT",
+            tiyn: amount.tiyn(),
+        }
     }
 }
 
@@ -59,7 +63,11 @@ impl Ticket {
             fare: Money::of(t.amount),
             issued_at: rfc3339_ms(t.issued_at_ms),
             valid_until: rfc3339_ms(t.ended_at_ms.unwrap_or(t.not_after_ms)),
-            status: if t.ended_at_ms.is_some() { "ended".into() } else { t.status.clone() },
+            status: if t.ended_at_ms.is_some() {
+                "ended".into()
+            } else {
+                t.status.clone()
+            },
             valid: t.is_valid_at(now_ms),
         }
     }

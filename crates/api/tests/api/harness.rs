@@ -47,12 +47,21 @@ impl Drop for TempDir {
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), nanos % 1_000_000)
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        nanos % 1_000_000
+    )
 }
 
 pub fn postgres_url() -> String {
-    std::env::var("SMSBUS_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("SMSBUS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// Opens a fresh store of the kind asked for.
@@ -61,11 +70,16 @@ pub async fn fresh_store(db: Db) -> (store::Store, Option<TempDir>) {
         Db::Sqlite => {
             let dir = std::env::temp_dir().join(unique("smsbus_test"));
             std::fs::create_dir_all(&dir).unwrap();
-            let store = store::Store::open(dir.join("test.db").to_str().unwrap()).await.unwrap();
+            let store = store::Store::open(dir.join("test.db").to_str().unwrap())
+                .await
+                .unwrap();
             (store, Some(TempDir(dir)))
         }
         Db::Postgres => {
-            let options = store::StoreOptions { url: postgres_url(), postgres_schema: Some(unique("t")) };
+            let options = store::StoreOptions {
+                url: postgres_url(),
+                postgres_schema: Some(unique("t")),
+            };
             let store = store::Store::open_with(options)
                 .await
                 .expect("PostgreSQL must be reachable at SMSBUS_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)");
@@ -75,26 +89,68 @@ pub async fn fresh_store(db: Db) -> (store::Store, Option<TempDir>) {
 }
 
 pub async fn spawn(db: Db) -> TestApp {
-    let sim = OperatorSimulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let sim = OperatorSimulator::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     simulators::demo::seed(&sim).unwrap();
     let mut endpoints = HashMap::new();
     for op in simulators::demo::OPERATORS {
         let id = OperatorId::parse(op).unwrap();
-        endpoints.insert(id.clone(), OperatorEndpoint { base_url: sim.base_url(&id), access_token: simulators::demo::OPERATOR_TOKEN.into() });
+        endpoints.insert(
+            id.clone(),
+            OperatorEndpoint {
+                base_url: sim.base_url(&id),
+                access_token: simulators::demo::OPERATOR_TOKEN.into(),
+            },
+        );
     }
-    let client = Arc::new(CamaraClient::new(endpoints, Duration::from_millis(OPERATOR_TIMEOUT_MS)).unwrap());
+    let client =
+        Arc::new(CamaraClient::new(endpoints, Duration::from_millis(OPERATOR_TIMEOUT_MS)).unwrap());
     let (store, dir) = fresh_store(db).await;
-    let now_ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
     let clock = Arc::new(ManualClock::new(now_ms));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let settings = service::Settings { public_base_url: base.clone(), duplicate_wait_ms: 5_000, ..service::Settings::default() };
-    let app = App::start(store, client.clone(), client, clock.clone(), settings).await.unwrap();
-    service::catalogue::apply_file(&app, CATALOGUE).await.unwrap();
-    let access = api::Access { admin_token: ADMIN.into(), controller_token: CONTROLLER.into(), sms_gateway_token: GATEWAY.into() };
-    let router = api::router(Arc::clone(&app), api::ApiSettings { access, rate_per_s: 0, rate_burst: 0 });
+    let settings = service::Settings {
+        public_base_url: base.clone(),
+        duplicate_wait_ms: 5_000,
+        ..service::Settings::default()
+    };
+    let app = App::start(store, client.clone(), client, clock.clone(), settings)
+        .await
+        .unwrap();
+    service::catalogue::apply_file(&app, CATALOGUE)
+        .await
+        .unwrap();
+    let access = api::Access {
+        admin_token: ADMIN.into(),
+        controller_token: CONTROLLER.into(),
+        sms_gateway_token: GATEWAY.into(),
+    };
+    let router = api::router(
+        Arc::clone(&app),
+        api::ApiSettings {
+            access,
+            rate_per_s: 0,
+            rate_burst: 0,
+        },
+    );
     tokio::spawn(api::serve(listener, router));
-    TestApp { base, app, sim, clock, http: reqwest::Client::new(), sessions: Default::default(), _dir: dir }
+    TestApp {
+        base,
+        app,
+        sim,
+        clock,
+        http: reqwest::Client::new(),
+        sessions: Default::default(),
+        _dir: dir,
+    }
 }
 
 impl TestApp {
@@ -108,27 +164,75 @@ impl TestApp {
         if let Some(token) = self.sessions.lock().unwrap().get(phone) {
             return token.clone();
         }
-        let asked = self.http.post(self.url("/v1/auth/code")).json(&serde_json::json!({"phone": phone})).send().await.unwrap();
-        assert_eq!(asked.status().as_u16(), 202, "{}", asked.text().await.unwrap());
-        let e164 = domain::PhoneNumber::parse(phone).unwrap().as_e164().to_owned();
+        let asked = self
+            .http
+            .post(self.url("/v1/auth/code"))
+            .json(&serde_json::json!({"phone": phone}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            asked.status().as_u16(),
+            202,
+            "{}",
+            asked.text().await.unwrap()
+        );
+        let e164 = domain::PhoneNumber::parse(phone)
+            .unwrap()
+            .as_e164()
+            .to_owned();
         let mut conn = self.app.store.reader().await.unwrap();
-        let sms = store::sms::pending_outbox(&mut conn, 10_000).await.unwrap().into_iter().rev().find(|m| m.phone == e164).unwrap();
-        let code: String = sms.body.chars().filter(char::is_ascii_digit).take(6).collect();
-        let opened = self.http.post(self.url("/v1/auth/session")).json(&serde_json::json!({"phone": phone, "code": code})).send().await.unwrap();
+        let sms = store::sms::pending_outbox(&mut conn, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .rev()
+            .find(|m| m.phone == e164)
+            .unwrap();
+        let code: String = sms
+            .body
+            .chars()
+            .filter(char::is_ascii_digit)
+            .take(6)
+            .collect();
+        let opened = self
+            .http
+            .post(self.url("/v1/auth/session"))
+            .json(&serde_json::json!({"phone": phone, "code": code}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(opened.status().as_u16(), 201);
-        let token = opened.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
-        self.sessions.lock().unwrap().insert(phone.to_owned(), token.clone());
+        let token = opened.json::<serde_json::Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.sessions
+            .lock()
+            .unwrap()
+            .insert(phone.to_owned(), token.clone());
         token
     }
 
     /// GET as the signed-in passenger.
     pub async fn get_as(&self, phone: &str, path: &str) -> reqwest::Response {
         let token = self.session(phone).await;
-        self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// POST /v1/rides as the signed-in passenger; returns (status, body).
-    pub async fn ride(&self, phone: &str, code: &str, key: &str, lang: &str) -> (u16, serde_json::Value) {
+    pub async fn ride(
+        &self,
+        phone: &str,
+        code: &str,
+        key: &str,
+        lang: &str,
+    ) -> (u16, serde_json::Value) {
         let token = self.session(phone).await;
         let response = self
             .http
@@ -141,7 +245,10 @@ impl TestApp {
             .await
             .unwrap();
         let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     pub async fn sms(&self, from: &str, message_id: &str, text: &str) -> serde_json::Value {
@@ -184,13 +291,27 @@ impl TestApp {
         let mut per_ride: HashMap<String, usize> = HashMap::new();
         for p in self.sim.payments() {
             if p.status == simulators::operator::PaymentStatus::Succeeded {
-                *per_ride.entry(p.client_correlator.clone().unwrap_or_default()).or_default() += 1;
+                *per_ride
+                    .entry(p.client_correlator.clone().unwrap_or_default())
+                    .or_default() += 1;
             }
         }
-        assert!(per_ride.values().all(|n| *n == 1), "a ride was captured twice: {per_ride:?}");
+        assert!(
+            per_ride.values().all(|n| *n == 1),
+            "a ride was captured twice: {per_ride:?}"
+        );
         let mut conn = self.app.store.reader().await.unwrap();
-        let issued = store::rides::count_by_status(&mut conn).await.unwrap().into_iter().find(|(s, _)| s == "issued").map_or(0, |(_, n)| n);
-        assert_eq!(per_ride.len() as i64, issued, "captured payments and issued tickets differ");
+        let issued = store::rides::count_by_status(&mut conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|(s, _)| s == "issued")
+            .map_or(0, |(_, n)| n);
+        assert_eq!(
+            per_ride.len() as i64,
+            issued,
+            "captured payments and issued tickets differ"
+        );
     }
 }
 

@@ -143,7 +143,9 @@ async fn halifax_sample(db: Db) {
         let their_trip = theirs.trip.as_ref().and_then(|t| t.trip_id.clone());
         let my_trip = mine.trip.as_ref().and_then(|t| t.trip_id.clone());
         // A trip id the static feed does not know is matched by shape instead.
-        let known = their_trip.as_deref().is_some_and(|id| network.run_by_trip(&TripId::new(id)).is_some());
+        let known = their_trip
+            .as_deref()
+            .is_some_and(|id| network.run_by_trip(&TripId::new(id)).is_some());
         if known {
             assert_eq!(my_trip, their_trip, "vehicle {key}");
         }
@@ -253,7 +255,12 @@ async fn final_stop(db: Db) {
         }
     }
     assert_eq!(ended, 1);
-    let valid: serde_json::Value = t.get_as("+77011234567", "/v1/tickets/valid").await.json().await.unwrap();
+    let valid: serde_json::Value = t
+        .get_as("+77011234567", "/v1/tickets/valid")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(valid["tickets"].as_array().unwrap().is_empty(), "{valid}");
     let inspection = t.inspect(&ticket_token, "10101").await;
     assert_eq!(inspection["result"], "EXPIRED", "{inspection}");

@@ -3,6 +3,6 @@
 //! both stores.
 
 mod harness;
-mod rides;
 mod live;
+mod rides;
 mod transit;

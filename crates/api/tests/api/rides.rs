@@ -17,7 +17,9 @@ fn kcell() -> OperatorId {
 }
 
 fn captured(t: &TestApp, phone: &str) -> i64 {
-    t.sim.captured_total(&domain::PhoneNumber::parse(phone).unwrap()).tiyn()
+    t.sim
+        .captured_total(&domain::PhoneNumber::parse(phone).unwrap())
+        .tiyn()
 }
 
 async fn a_ride_pays_and_the_ticket_verifies(db: Db) {
@@ -34,16 +36,29 @@ async fn a_ride_pays_and_the_ticket_verifies(db: Db) {
     assert_eq!(check["result"], "VALID", "{check}");
     assert_eq!(check["ticket"]["route_number"], "10");
     assert_eq!(check["ticket"]["fare"]["tiyn"], 9000);
-    let valid: Value = t.get_as(GOOD, "/v1/tickets/valid").await.json().await.unwrap();
+    let valid: Value = t
+        .get_as(GOOD, "/v1/tickets/valid")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(valid["tickets"].as_array().unwrap().len(), 1);
-    let page = t.http.get(&ticket["link"].as_str().unwrap().to_owned()).send().await.unwrap();
+    let page = t
+        .http
+        .get(&ticket["link"].as_str().unwrap().to_owned())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("<svg") && html.contains(ticket["check_number"].as_str().unwrap()));
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
 }
-on_both_stores!(a_ride_pays_and_the_ticket_verifies, a_ride_pays_and_the_ticket_verifies);
+on_both_stores!(
+    a_ride_pays_and_the_ticket_verifies,
+    a_ride_pays_and_the_ticket_verifies
+);
 
 async fn each_refusal_has_its_code_and_charges_nothing(db: Db) {
     let t = spawn(db).await;
@@ -58,8 +73,13 @@ async fn each_refusal_has_its_code_and_charges_nothing(db: Db) {
     ];
     for (phone, code) in cases {
         for lang in ["kk", "ru", "en"] {
-            let (status, body) = t.ride(phone, "10101", &format!("{phone}-{lang}"), lang).await;
-            assert!((400..500).contains(&status) || status == 503, "{phone}: {status} {body}");
+            let (status, body) = t
+                .ride(phone, "10101", &format!("{phone}-{lang}"), lang)
+                .await;
+            assert!(
+                (400..500).contains(&status) || status == 503,
+                "{phone}: {status} {body}"
+            );
             assert_eq!(body["code"], code, "{phone}");
             assert_eq!(body["language"], lang);
             assert!(!body["message"].as_str().unwrap().is_empty());
@@ -69,31 +89,65 @@ async fn each_refusal_has_its_code_and_charges_nothing(db: Db) {
         }
     }
     // A Russian number cannot even sign in, and is told why.
-    let foreign = t.http.post(t.url("/v1/auth/code")).header("Accept-Language", "en").json(&serde_json::json!({"phone": "+79161234567"})).send().await.unwrap();
+    let foreign = t
+        .http
+        .post(t.url("/v1/auth/code"))
+        .header("Accept-Language", "en")
+        .json(&serde_json::json!({"phone": "+79161234567"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(foreign.status().as_u16(), 422);
-    assert_eq!(foreign.json::<Value>().await.unwrap()["code"], "PHONE_FOREIGN");
+    assert_eq!(
+        foreign.json::<Value>().await.unwrap()["code"],
+        "PHONE_FOREIGN"
+    );
     let (status, body) = t.ride(GOOD, "99999", "unknown", "kk").await;
-    assert_eq!((status, body["code"].as_str()), (404, Some("TRANSPORT_CODE_UNKNOWN")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("TRANSPORT_CODE_UNKNOWN"))
+    );
     assert_eq!(captured(&t, GOOD), 0);
     t.assert_ledger_balanced().await;
 }
-on_both_stores!(each_refusal_has_its_code_and_charges_nothing, each_refusal_has_its_code_and_charges_nothing);
+on_both_stores!(
+    each_refusal_has_its_code_and_charges_nothing,
+    each_refusal_has_its_code_and_charges_nothing
+);
 
 async fn sms_in_three_languages_with_plates_and_codes(db: Db) {
     let t = spawn(db).await;
     let reply = t.sms(GOOD, "m1", "10101").await;
-    assert!(reply["text"].as_str().unwrap().starts_with("Билет №"), "{reply}");
+    assert!(
+        reply["text"].as_str().unwrap().starts_with("Билет №"),
+        "{reply}"
+    );
     let reply = t.sms(GOOD, "m2", "ENG").await;
     assert_eq!(reply["text"], "Replies will now be in English.");
-    for (id, plate) in [("m3", "101 ABC 01"), ("m4", "101авс01"), ("m5", "101 АВС 01")] {
+    for (id, plate) in [
+        ("m3", "101 ABC 01"),
+        ("m4", "101авс01"),
+        ("m5", "101 АВС 01"),
+    ] {
         let reply = t.sms(GOOD, id, plate).await;
-        assert!(reply["text"].as_str().unwrap().starts_with("Ticket "), "{plate}: {reply}");
-        assert!(reply["text"].as_str().unwrap().contains("route 10, 101 ABC 01. 90 ₸"));
+        assert!(
+            reply["text"].as_str().unwrap().starts_with("Ticket "),
+            "{plate}: {reply}"
+        );
+        assert!(
+            reply["text"]
+                .as_str()
+                .unwrap()
+                .contains("route 10, 101 ABC 01. 90 ₸")
+        );
     }
     let reply = t.sms(GOOD, "m6", "КАЗ").await;
     assert_eq!(reply["text"], "Жауаптар енді қазақ тілінде болады.");
     let reply = t.sms(GOOD, "m7", "55555").await;
-    assert!(reply["text"].as_str().unwrap().contains("Ақша алынбады"), "{reply}");
+    assert!(
+        reply["text"].as_str().unwrap().contains("Ақша алынбады"),
+        "{reply}"
+    );
     let reply = t.sms(GOOD, "m8", "please").await;
     assert!(reply["text"].as_str().unwrap().contains("2505"));
     let reply = t.sms(GOOD, "m9", "13011 4").await;
@@ -106,7 +160,10 @@ async fn sms_in_three_languages_with_plates_and_codes(db: Db) {
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
 }
-on_both_stores!(sms_in_three_languages_with_plates_and_codes, sms_in_three_languages_with_plates_and_codes);
+on_both_stores!(
+    sms_in_three_languages_with_plates_and_codes,
+    sms_in_three_languages_with_plates_and_codes
+);
 
 async fn retries_are_idempotent_even_fifty_at_once(db: Db) {
     let t = Arc::new(spawn(db).await);
@@ -115,7 +172,10 @@ async fn retries_are_idempotent_even_fifty_at_once(db: Db) {
     assert_eq!(status, 201);
     assert_eq!(first["number"], second["number"]);
     let (status, other) = t.ride(GOOD, "10102", "same", "ru").await;
-    assert_eq!((status, other["code"].as_str()), (422, Some("IDEMPOTENCY_KEY_REUSED")));
+    assert_eq!(
+        (status, other["code"].as_str()),
+        (422, Some("IDEMPOTENCY_KEY_REUSED"))
+    );
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let t = Arc::clone(&t);
@@ -132,25 +192,44 @@ async fn retries_are_idempotent_even_fifty_at_once(db: Db) {
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
 }
-on_both_stores!(retries_are_idempotent_even_fifty_at_once, retries_are_idempotent_even_fifty_at_once);
+on_both_stores!(
+    retries_are_idempotent_even_fifty_at_once,
+    retries_are_idempotent_even_fifty_at_once
+);
 
 /// A new App on the same store: what a restarted process has.
 async fn restarted(t: &TestApp) -> Arc<service::App> {
-    service::App::start(t.app.store.clone(), Arc::clone(&t.app.billing), Arc::clone(&t.app.sim_swap), t.clock.clone(), t.app.settings.clone())
-        .await
-        .unwrap()
+    service::App::start(
+        t.app.store.clone(),
+        Arc::clone(&t.app.billing),
+        Arc::clone(&t.app.sim_swap),
+        t.clock.clone(),
+        t.app.settings.clone(),
+    )
+    .await
+    .unwrap()
 }
 
 async fn a_crash_between_reserve_and_confirm_is_settled_once(db: Db) {
     let t = spawn(db).await;
     // The confirm never comes back, as if the process died right after sending it.
-    t.sim.inject(&kcell(), Endpoint::Confirm, Fault::Hang, 1).unwrap();
+    t.sim
+        .inject(&kcell(), Endpoint::Confirm, Fault::Hang, 1)
+        .unwrap();
     let (status, pending) = t.ride(GOOD, "10101", "crash-1", "en").await;
-    assert_eq!((status, pending["code"].as_str()), (202, Some("PAYMENT_PENDING")), "{pending}");
+    assert_eq!(
+        (status, pending["code"].as_str()),
+        (202, Some("PAYMENT_PENDING")),
+        "{pending}"
+    );
     assert_eq!(captured(&t, GOOD), 0);
     // The prepare's reply is lost and the lookup fails too: the ride stays `reserving`.
-    t.sim.inject(&kcell(), Endpoint::Prepare, Fault::LostReplyHang, 1).unwrap();
-    t.sim.inject(&kcell(), Endpoint::ListPayments, Fault::Status(503), 1).unwrap();
+    t.sim
+        .inject(&kcell(), Endpoint::Prepare, Fault::LostReplyHang, 1)
+        .unwrap();
+    t.sim
+        .inject(&kcell(), Endpoint::ListPayments, Fault::Status(503), 1)
+        .unwrap();
     let (status, _) = t.ride(GOOD, "10102", "crash-2", "en").await;
     assert_eq!(status, 202);
     let app = restarted(&t).await;
@@ -158,63 +237,122 @@ async fn a_crash_between_reserve_and_confirm_is_settled_once(db: Db) {
     assert_eq!((report.examined, report.issued), (2, 2), "{report:?}");
     assert_eq!(captured(&t, GOOD), 18_000);
     // Another pass finds nothing; the pending ride's status now shows the ticket.
-    assert_eq!(service::recovery::settle_unsettled(&app, 0).await.unwrap().examined, 0);
-    let ride = t.get_as(GOOD, &format!("/v1/rides/{}", pending["ride_id"].as_str().unwrap())).await;
+    assert_eq!(
+        service::recovery::settle_unsettled(&app, 0)
+            .await
+            .unwrap()
+            .examined,
+        0
+    );
+    let ride = t
+        .get_as(
+            GOOD,
+            &format!("/v1/rides/{}", pending["ride_id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(ride.status().as_u16(), 201);
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
 }
-on_both_stores!(a_crash_between_reserve_and_confirm_is_settled_once, a_crash_between_reserve_and_confirm_is_settled_once);
+on_both_stores!(
+    a_crash_between_reserve_and_confirm_is_settled_once,
+    a_crash_between_reserve_and_confirm_is_settled_once
+);
 
 async fn operator_faults_leave_balanced_books(db: Db) {
     let t = spawn(db).await;
     let op = kcell();
     // A lost confirm reply: the charge happened; we learn it and issue the ticket.
-    t.sim.inject(&op, Endpoint::Confirm, Fault::LostReply, 1).unwrap();
+    t.sim
+        .inject(&op, Endpoint::Confirm, Fault::LostReply, 1)
+        .unwrap();
     assert_eq!(t.ride(GOOD, "10101", "lost-confirm", "en").await.0, 201);
     // A dropped connection mid-reply on prepare: looked up by correlator, then completed.
-    t.sim.inject(&op, Endpoint::Prepare, Fault::LostReplyReset, 1).unwrap();
+    t.sim
+        .inject(&op, Endpoint::Prepare, Fault::LostReplyReset, 1)
+        .unwrap();
     assert_eq!(t.ride(GOOD, "10101", "reset-prepare", "en").await.0, 201);
     // Slow but within the timeout.
-    t.sim.inject(&op, Endpoint::Prepare, Fault::Latency { ms: 50 }, 1).unwrap();
+    t.sim
+        .inject(&op, Endpoint::Prepare, Fault::Latency { ms: 50 }, 1)
+        .unwrap();
     assert_eq!(t.ride(GOOD, "10101", "latency", "en").await.0, 201);
     // 503 before processing: refused at once, nothing charged.
-    t.sim.inject(&op, Endpoint::Prepare, Fault::Status(503), 1).unwrap();
+    t.sim
+        .inject(&op, Endpoint::Prepare, Fault::Status(503), 1)
+        .unwrap();
     let (status, body) = t.ride(GOOD, "10101", "unavailable", "en").await;
-    assert_eq!((status, body["code"].as_str()), (503, Some("OPERATOR_UNAVAILABLE")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("OPERATOR_UNAVAILABLE"))
+    );
     // 500 and a hang: outcome unknown, answered pending, settled by recovery as not charged.
-    t.sim.inject(&op, Endpoint::Prepare, Fault::Status(500), 1).unwrap();
+    t.sim
+        .inject(&op, Endpoint::Prepare, Fault::Status(500), 1)
+        .unwrap();
     assert_eq!(t.ride(GOOD, "10101", "five-hundred", "en").await.0, 202);
-    t.sim.inject(&op, Endpoint::Prepare, Fault::Hang, 1).unwrap();
+    t.sim
+        .inject(&op, Endpoint::Prepare, Fault::Hang, 1)
+        .unwrap();
     assert_eq!(t.ride(GOOD, "10101", "hang", "en").await.0, 202);
     // A SIM swap check that fails: nothing reserved, clear answer.
-    t.sim.inject(&op, Endpoint::SimSwapCheck, Fault::Status(502), 1).unwrap();
-    assert_eq!(t.ride(GOOD, "10101", "simswap-down", "en").await.1["code"], "OPERATOR_UNAVAILABLE");
+    t.sim
+        .inject(&op, Endpoint::SimSwapCheck, Fault::Status(502), 1)
+        .unwrap();
+    assert_eq!(
+        t.ride(GOOD, "10101", "simswap-down", "en").await.1["code"],
+        "OPERATOR_UNAVAILABLE"
+    );
     t.clock.advance_ms(service::recovery::PREPARE_SETTLE_MS + 1);
-    let report = service::recovery::settle_unsettled(&t.app, 0).await.unwrap();
+    let report = service::recovery::settle_unsettled(&t.app, 0)
+        .await
+        .unwrap();
     assert_eq!((report.examined, report.failed), (2, 2), "{report:?}");
     assert_eq!(captured(&t, GOOD), 27_000);
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
-    let ledger: Value = t.http.get(t.url("/v1/admin/ledger")).bearer_auth(ADMIN).send().await.unwrap().json().await.unwrap();
+    let ledger: Value = t
+        .http
+        .get(t.url("/v1/admin/ledger"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ledger["balanced"], true);
-    let receivable = ledger["accounts"].as_array().unwrap().iter().find(|a| a["account"] == "operator:kcell:receivable" && a["layer"] == "posted");
+    let receivable = ledger["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["account"] == "operator:kcell:receivable" && a["layer"] == "posted");
     assert_eq!(receivable.unwrap()["balance"]["tiyn"], 27_000);
 }
-on_both_stores!(operator_faults_leave_balanced_books, operator_faults_leave_balanced_books);
+on_both_stores!(
+    operator_faults_leave_balanced_books,
+    operator_faults_leave_balanced_books
+);
 
 async fn duplicate_correlator_replies_are_looked_up(db: Db) {
     let t = spawn(db).await;
     // The first prepare is processed but its reply lost; the retry is told "already exist".
-    t.sim.inject(&kcell(), Endpoint::Prepare, Fault::LostReply, 1).unwrap();
-    t.sim.inject(&kcell(), Endpoint::Prepare, Fault::DuplicateReply, 1).unwrap();
+    t.sim
+        .inject(&kcell(), Endpoint::Prepare, Fault::LostReply, 1)
+        .unwrap();
+    t.sim
+        .inject(&kcell(), Endpoint::Prepare, Fault::DuplicateReply, 1)
+        .unwrap();
     let (status, body) = t.ride(GOOD, "10101", "dup", "en").await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(captured(&t, GOOD), 9000);
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
 }
-on_both_stores!(duplicate_correlator_replies_are_looked_up, duplicate_correlator_replies_are_looked_up);
+on_both_stores!(
+    duplicate_correlator_replies_are_looked_up,
+    duplicate_correlator_replies_are_looked_up
+);
 
 fn flip(token: &str, at: usize) -> String {
     let mut bytes = token.as_bytes().to_vec();
@@ -226,29 +364,61 @@ async fn controllers_catch_bad_tickets(db: Db) {
     let t = spawn(db).await;
     let (_, ticket) = t.ride(GOOD, "10101", "c1", "en").await;
     let token = ticket["token"].as_str().unwrap().to_owned();
-    assert_eq!(t.inspect(&token[..token.len() - 5], "10101").await["result"], "MALFORMED");
+    assert_eq!(
+        t.inspect(&token[..token.len() - 5], "10101").await["result"],
+        "MALFORMED"
+    );
     for at in (4..token.len()).step_by(7) {
         let verdict = t.inspect(&flip(&token, at), "10101").await["result"].clone();
-        assert!(["FORGED", "MALFORMED", "UNKNOWN_KEY"].contains(&verdict.as_str().unwrap()), "flip at {at}: {verdict}");
+        assert!(
+            ["FORGED", "MALFORMED", "UNKNOWN_KEY"].contains(&verdict.as_str().unwrap()),
+            "flip at {at}: {verdict}"
+        );
     }
-    assert_eq!(t.inspect(&flip(&token, token.len() - 20), "10101").await["result"], "FORGED");
+    assert_eq!(
+        t.inspect(&flip(&token, token.len() - 20), "10101").await["result"],
+        "FORGED"
+    );
     assert_eq!(t.inspect("hello", "10101").await["result"], "MALFORMED");
     assert_eq!(t.inspect(&token, "10101").await["flagged_shared"], false);
     // The same ticket shown in another bus: a shared screenshot.
     let wrong = t.inspect(&token, "10102").await;
     assert_eq!(wrong["result"], "WRONG_VEHICLE");
-    assert_eq!(wrong["flagged_shared"], true, "seen in 10101 and 10102: {wrong}");
+    assert_eq!(
+        wrong["flagged_shared"], true,
+        "seen in 10101 and 10102: {wrong}"
+    );
     assert_eq!(wrong["ticket"]["transport_code"], "10101");
     // A ticket from another system's key.
     let other = spawn(db).await;
     let (_, foreign) = other.ride(GOOD, "10101", "c2", "en").await;
-    assert_eq!(t.inspect(foreign["token"].as_str().unwrap(), "10101").await["result"], "UNKNOWN_KEY");
+    assert_eq!(
+        t.inspect(foreign["token"].as_str().unwrap(), "10101").await["result"],
+        "UNKNOWN_KEY"
+    );
     // Key rotation: the old ticket stays valid, new ones use the new key.
-    let rotated: Value = t.http.post(t.url("/v1/admin/keys/rotate")).bearer_auth(ADMIN).send().await.unwrap().json().await.unwrap();
+    let rotated: Value = t
+        .http
+        .post(t.url("/v1/admin/keys/rotate"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let new_kid = rotated["keys"][0]["kid"].as_str().unwrap().to_owned();
     // A new key starts at the next second at the latest; the old one signs until then.
     t.clock.advance_ms(1_000);
-    let keys: Value = t.http.get(t.url("/v1/keys")).send().await.unwrap().json().await.unwrap();
+    let keys: Value = t
+        .http
+        .get(t.url("/v1/keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
     assert_eq!(t.inspect(&token, "10101").await["result"], "VALID");
     let (_, fresh) = t.ride(GOOD, "10121", "c3", "en").await;
@@ -259,16 +429,29 @@ async fn controllers_catch_bad_tickets(db: Db) {
     // Refunded tickets are refused.
     {
         let mut tx = t.app.store.begin().await.unwrap();
-        store::tickets::set_status(&mut tx, fresh["number"].as_i64().unwrap(), "refunded").await.unwrap();
+        store::tickets::set_status(&mut tx, fresh["number"].as_i64().unwrap(), "refunded")
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
     assert_eq!(t.inspect(fresh_token, "10121").await["result"], "REFUNDED");
     // Past the route's maximum ride time the ticket has expired.
     t.clock.advance_ms(91 * 60_000);
     assert_eq!(t.inspect(&token, "10101").await["result"], "EXPIRED");
-    let valid: Value = t.get_as(GOOD, "/v1/tickets/valid").await.json().await.unwrap();
+    let valid: Value = t
+        .get_as(GOOD, "/v1/tickets/valid")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(valid["tickets"].as_array().unwrap().len(), 0);
-    let unauthorized = t.http.post(t.url("/v1/inspections")).json(&serde_json::json!({"token": token, "transport_code": "10101", "inspector": "x"})).send().await.unwrap();
+    let unauthorized = t
+        .http
+        .post(t.url("/v1/inspections"))
+        .json(&serde_json::json!({"token": token, "transport_code": "10101", "inspector": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unauthorized.status().as_u16(), 401);
     let _ = CONTROLLER;
 }
@@ -306,13 +489,33 @@ on_both_stores!(history_is_paged_newest_first, history_is_paged_newest_first);
 async fn bad_requests_get_clear_problems(db: Db) {
     let t = spawn(db).await;
     let token = t.session(GOOD).await;
-    let anonymous = t.http.post(t.url("/v1/rides")).header("Idempotency-Key", "x").json(&serde_json::json!({"transport_code": "10101"})).send().await.unwrap();
+    let anonymous = t
+        .http
+        .post(t.url("/v1/rides"))
+        .header("Idempotency-Key", "x")
+        .json(&serde_json::json!({"transport_code": "10101"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
-    assert_eq!(anonymous.json::<Value>().await.unwrap()["code"], "SIGN_IN_REQUIRED");
-    let no_key = t.http.post(t.url("/v1/rides")).bearer_auth(&token).json(&serde_json::json!({"transport_code": "10101"})).send().await.unwrap();
+    assert_eq!(
+        anonymous.json::<Value>().await.unwrap()["code"],
+        "SIGN_IN_REQUIRED"
+    );
+    let no_key = t
+        .http
+        .post(t.url("/v1/rides"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"transport_code": "10101"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_key.status().as_u16(), 400);
     assert_eq!(no_key.headers()["content-type"], "application/problem+json");
-    assert_eq!(no_key.json::<Value>().await.unwrap()["code"], "IDEMPOTENCY_KEY_MISSING");
+    assert_eq!(
+        no_key.json::<Value>().await.unwrap()["code"],
+        "IDEMPOTENCY_KEY_MISSING"
+    );
     let broken = t
         .http
         .post(t.url("/v1/rides?lang=kk"))
@@ -325,89 +528,245 @@ async fn bad_requests_get_clear_problems(db: Db) {
         .unwrap();
     assert_eq!(broken.status().as_u16(), 400);
     let body: Value = broken.json().await.unwrap();
-    assert_eq!((body["code"].as_str(), body["language"].as_str()), (Some("BAD_REQUEST"), Some("kk")));
-    let huge = t.http.post(t.url("/v1/rides")).bearer_auth(&token).header("Idempotency-Key", "x").header("content-type", "application/json").body(vec![b' '; 100_000]).send().await.unwrap();
+    assert_eq!(
+        (body["code"].as_str(), body["language"].as_str()),
+        (Some("BAD_REQUEST"), Some("kk"))
+    );
+    let huge = t
+        .http
+        .post(t.url("/v1/rides"))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "x")
+        .header("content-type", "application/json")
+        .body(vec![b' '; 100_000])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(huge.status().as_u16(), 413);
-    let bad_phone = t.http.post(t.url("/v1/auth/code")).json(&serde_json::json!({"phone": "hello"})).send().await.unwrap();
-    assert_eq!(bad_phone.json::<Value>().await.unwrap()["code"], "PHONE_MALFORMED");
+    let bad_phone = t
+        .http
+        .post(t.url("/v1/auth/code"))
+        .json(&serde_json::json!({"phone": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bad_phone.json::<Value>().await.unwrap()["code"],
+        "PHONE_MALFORMED"
+    );
     let (status, body) = t.ride(GOOD, "1x", "x", "en").await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("TRANSPORT_CODE_MALFORMED")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("TRANSPORT_CODE_MALFORMED"))
+    );
     let missing = t.http.get(t.url("/nowhere")).send().await.unwrap();
     assert_eq!(missing.status().as_u16(), 404);
-    let catalogue = t.http.put(t.url("/v1/admin/catalogue")).bearer_auth(ADMIN).body("{\"cities\": 5}").send().await.unwrap();
+    let catalogue = t
+        .http
+        .put(t.url("/v1/admin/catalogue"))
+        .bearer_auth(ADMIN)
+        .body("{\"cities\": 5}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(catalogue.status().as_u16(), 422);
-    let metrics = t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("smsbus_http_requests_total{route=\"/v1/rides\",status=\"400\"}"), "{metrics}");
-    let openapi: Value = t.http.get(t.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let metrics = t
+        .http
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("smsbus_http_requests_total{route=\"/v1/rides\",status=\"400\"}"),
+        "{metrics}"
+    );
+    let openapi: Value = t
+        .http
+        .get(t.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(openapi["openapi"], "3.1.0");
 }
-on_both_stores!(bad_requests_get_clear_problems, bad_requests_get_clear_problems);
+on_both_stores!(
+    bad_requests_get_clear_problems,
+    bad_requests_get_clear_problems
+);
 
 async fn the_public_list_shows_published_fares(db: Db) {
     let t = spawn(db).await;
-    let cities: Value = t.http.get(t.url("/v1/cities?lang=en")).send().await.unwrap().json().await.unwrap();
-    let city = |id: &str| cities["cities"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
-    let route = |city: &Value, number: &str| city["routes"].as_array().unwrap().iter().find(|r| r["number"] == number).unwrap().clone();
+    let cities: Value = t
+        .http
+        .get(t.url("/v1/cities?lang=en"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let city = |id: &str| {
+        cities["cities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let route = |city: &Value, number: &str| {
+        city["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["number"] == number)
+            .unwrap()
+            .clone()
+    };
     let astana = city("astana");
     assert_eq!(astana["name"], "Astana");
     assert_eq!(route(&astana, "10")["fare"]["amount"], "90.00");
     assert_eq!(route(&astana, "310")["fare"]["amount"], "180.00");
-    let zones: Vec<String> = route(&astana, "301")["zone_fares"].as_array().unwrap().iter().map(|z| z["fare"]["amount"].as_str().unwrap().to_owned()).collect();
+    let zones: Vec<String> = route(&astana, "301")["zone_fares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z["fare"]["amount"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(zones, ["90.00", "200.00", "300.00", "400.00"]);
-    for (id, fare) in [("almaty", "80.00"), ("shymkent", "70.00"), ("kyzylorda", "90.00"), ("uralsk", "80.00"), ("taldykorgan", "80.00"), ("aktobe", "80.00")] {
+    for (id, fare) in [
+        ("almaty", "80.00"),
+        ("shymkent", "70.00"),
+        ("kyzylorda", "90.00"),
+        ("uralsk", "80.00"),
+        ("taldykorgan", "80.00"),
+        ("aktobe", "80.00"),
+    ] {
         let c = city(id);
         assert_eq!(c["routes"][0]["fare"]["amount"], fare, "{id}");
     }
     // The pensioner pays the preferential Almaty fare.
     {
         let mut tx = t.app.store.begin().await.unwrap();
-        store::passengers::set_rider_category(&mut tx, "+77021234567", "pensioner", "ru", 0).await.unwrap();
+        store::passengers::set_rider_category(&mut tx, "+77021234567", "pensioner", "ru", 0)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
     let (_, ticket) = t.ride("+77021234567", "20032", "p1", "ru").await;
-    assert_eq!((ticket["fare"]["amount"].as_str(), ticket["rider_category"].as_str()), (Some("40.00"), Some("pensioner")));
+    assert_eq!(
+        (
+            ticket["fare"]["amount"].as_str(),
+            ticket["rider_category"].as_str()
+        ),
+        (Some("40.00"), Some("pensioner"))
+    );
 }
-on_both_stores!(the_public_list_shows_published_fares, the_public_list_shows_published_fares);
+on_both_stores!(
+    the_public_list_shows_published_fares,
+    the_public_list_shows_published_fares
+);
 
 async fn sign_in_by_sms_code(db: Db) {
     let t = spawn(db).await;
     let json = |body: Value| body;
-    let ask = |phone: &'static str| t.http.post(t.url("/v1/auth/code")).json(&json(serde_json::json!({"phone": phone}))).send();
+    let ask = |phone: &'static str| {
+        t.http
+            .post(t.url("/v1/auth/code"))
+            .json(&json(serde_json::json!({"phone": phone})))
+            .send()
+    };
     assert_eq!(ask("+77051234567").await.unwrap().status().as_u16(), 202);
     let again = ask("+77051234567").await.unwrap();
     assert_eq!(again.json::<Value>().await.unwrap()["code"], "RATE_LIMITED");
     let mut conn = t.app.store.reader().await.unwrap();
-    let sms = store::sms::pending_outbox(&mut conn, 100).await.unwrap().into_iter().find(|m| m.phone == "+77051234567").unwrap();
+    let sms = store::sms::pending_outbox(&mut conn, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.phone == "+77051234567")
+        .unwrap();
     drop(conn);
     assert!(sms.body.starts_with("Код входа SMSBUS"), "{}", sms.body);
-    let code: String = sms.body.chars().filter(char::is_ascii_digit).take(6).collect();
+    let code: String = sms
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let open = |code: &str| t.http.post(t.url("/v1/auth/session")).json(&serde_json::json!({"phone": "+77051234567", "code": code})).send();
+    let open = |code: &str| {
+        t.http
+            .post(t.url("/v1/auth/session"))
+            .json(&serde_json::json!({"phone": "+77051234567", "code": code}))
+            .send()
+    };
     for _ in 0..service::sessions::SIGN_IN_ATTEMPTS_MAX {
         let refused = open(wrong).await.unwrap();
         assert_eq!(refused.status().as_u16(), 401);
-        assert_eq!(refused.json::<Value>().await.unwrap()["code"], "SIGN_IN_CODE_INVALID");
+        assert_eq!(
+            refused.json::<Value>().await.unwrap()["code"],
+            "SIGN_IN_CODE_INVALID"
+        );
     }
     // Five wrong guesses void the code, even the right one.
     assert_eq!(open(&code).await.unwrap().status().as_u16(), 401);
     // A new code after the resend interval; it expires after five minutes.
     t.clock.advance_ms(service::sessions::SIGN_IN_RESEND_MS);
     assert_eq!(ask("+77051234567").await.unwrap().status().as_u16(), 202);
-    t.clock.advance_ms(service::sessions::SIGN_IN_CODE_TTL_MS + 1);
+    t.clock
+        .advance_ms(service::sessions::SIGN_IN_CODE_TTL_MS + 1);
     let mut conn = t.app.store.reader().await.unwrap();
-    let sms = store::sms::pending_outbox(&mut conn, 100).await.unwrap().into_iter().rev().find(|m| m.phone == "+77051234567").unwrap();
+    let sms = store::sms::pending_outbox(&mut conn, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|m| m.phone == "+77051234567")
+        .unwrap();
     drop(conn);
-    let code: String = sms.body.chars().filter(char::is_ascii_digit).take(6).collect();
+    let code: String = sms
+        .body
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
     assert_eq!(open(&code).await.unwrap().status().as_u16(), 401, "expired");
     // A session reaches only its own rides; signing out ends it.
     let token = t.session(GOOD).await;
     let (_, ticket) = t.ride(GOOD, "10101", "mine", "en").await;
     let other = t.session("+77071234567").await;
-    let peek = t.http.get(t.url(&format!("/v1/rides/{}", ticket["ride_id"].as_str().unwrap()))).bearer_auth(&other).send().await.unwrap();
+    let peek = t
+        .http
+        .get(t.url(&format!(
+            "/v1/rides/{}",
+            ticket["ride_id"].as_str().unwrap()
+        )))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(peek.status().as_u16(), 404);
-    let closed = t.http.delete(t.url("/v1/auth/session")).bearer_auth(&token).send().await.unwrap();
+    let closed = t
+        .http
+        .delete(t.url("/v1/auth/session"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(closed.status().as_u16(), 204);
-    let after = t.http.get(t.url("/v1/tickets/valid")).bearer_auth(&token).send().await.unwrap();
+    let after = t
+        .http
+        .get(t.url("/v1/tickets/valid"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.status().as_u16(), 401);
 }
 on_both_stores!(sign_in_by_sms_code, sign_in_by_sms_code);
