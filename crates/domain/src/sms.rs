@@ -44,7 +44,8 @@ pub fn parse_command(text: &str) -> SmsCommand {
             return SmsCommand::SetLanguage(Language::Ru);
         }
         "ENG" | "EN" | "АНГ" | "ENGLISH" => return SmsCommand::SetLanguage(Language::En),
-        "?" | "HELP" | "ПОМОЩЬ" | "СПРАВКА" | "КӨМЕК" | "АНЫҚТАМА" | "INFO" => {
+        "?" | "HELP" | "ПОМОЩЬ" | "СПРАВКА" | "КӨМЕК" | "АНЫҚТАМА" | "INFO" =>
+        {
             return SmsCommand::Help;
         }
         _ => {}

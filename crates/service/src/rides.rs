@@ -92,7 +92,7 @@ pub struct RideRequest {
 
 #[derive(Clone, Debug)]
 pub enum RideOutcome {
-    Issued(IssuedTicket),
+    Issued(Box<IssuedTicket>),
     /// The operator's answer is not known yet; the ride will be settled and never charged twice.
     Pending {
         ride_id: String,
@@ -291,9 +291,9 @@ pub async fn settled_answer(
     };
     match ride.status.as_str() {
         "issued" => match store::tickets::by_ride(&mut conn, ride_id).await? {
-            Some(row) => Ok(Some(Ok(RideOutcome::Issued(tickets::issued_from_row(
-                app, &row,
-            )?)))),
+            Some(row) => Ok(Some(Ok(RideOutcome::Issued(Box::new(
+                tickets::issued_from_row(app, &row)?,
+            ))))),
             None => Err(ServiceError::internal(format!(
                 "ride {ride_id} issued without a ticket"
             ))),
@@ -479,7 +479,9 @@ pub(crate) async fn issue(
         break;
     }
     if let Some(ticket) = issued {
-        return Ok(RideOutcome::Issued(tickets::issued_from_row(app, &ticket)?));
+        return Ok(RideOutcome::Issued(Box::new(tickets::issued_from_row(
+            app, &ticket,
+        )?)));
     }
     match settled_answer(app, &ride.id).await? {
         Some(answer) => answer,

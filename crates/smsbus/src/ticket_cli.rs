@@ -25,7 +25,7 @@ pub const KEY_LIST_FETCH_TIMEOUT_MS: u64 = 5_000;
 /// `bench verify` signs at most this many tickets.
 pub const BENCH_TICKETS_MAX: usize = 10_000_000;
 /// `bench verify` checks signatures in batches of this many, as a controller syncing a queue.
-pub const BENCH_BATCH_TICKETS: usize = 64;
+pub const BENCH_BATCH_TICKETS: usize = 256;
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {

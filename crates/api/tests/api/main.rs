@@ -2,6 +2,9 @@
 //! PostgreSQL in its own schema), the operator simulator over real HTTP. Every scenario runs on
 //! both stores.
 
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 mod harness;
 mod live;
 mod rides;

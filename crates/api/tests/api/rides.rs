@@ -45,7 +45,7 @@ async fn a_ride_pays_and_the_ticket_verifies(db: Db) {
     assert_eq!(valid["tickets"].as_array().unwrap().len(), 1);
     let page = t
         .http
-        .get(&ticket["link"].as_str().unwrap().to_owned())
+        .get(ticket["link"].as_str().unwrap())
         .send()
         .await
         .unwrap();

@@ -20,7 +20,7 @@ use crate::vehicle::TransportCode;
 
 /// Signatures are checked together in groups of at most this many; a group with a bad one is
 /// checked again one by one.
-pub const BATCH_SIGNATURES_MAX: usize = 64;
+pub const BATCH_SIGNATURES_MAX: usize = 256;
 
 /// Signs `claims` into a token. Refuses claims that break their rules, name another key, are
 /// issued outside the key's window or would outlive the key; and checks that the token it made
