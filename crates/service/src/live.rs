@@ -946,3 +946,32 @@ pub async fn install_from_transit(
     app.live.install_network(city, Arc::new(network));
     Ok(runs)
 }
+
+/// Keeps every city's live network laid over today's timetable: at start, then whenever a
+/// city's local date changes. Cities without imported transit data are skipped.
+pub async fn keep_networks_current(app: Arc<App>, period: std::time::Duration) {
+    let mut installed: std::collections::HashMap<String, jiff::civil::Date> =
+        std::collections::HashMap::new();
+    let mut ticker = tokio::time::interval(period);
+    loop {
+        ticker.tick().await;
+        let Ok(now) = jiff::Timestamp::from_millisecond(app.now_ms()) else {
+            continue;
+        };
+        let catalogue = app.catalogue();
+        for city in catalogue.cities.values() {
+            let today = now.to_zoned(crate::transit::city_zone(city, now)).date();
+            if installed.get(city.id.as_str()) == Some(&today) {
+                continue;
+            }
+            match install_from_transit(&app, city.id.as_str(), today, 0).await {
+                Ok(runs) => {
+                    tracing::info!(city = %city.id, %today, runs, "live network laid over today's timetable");
+                    installed.insert(city.id.to_string(), today);
+                }
+                Err(error) if error.code == ErrorCode::NotFound => {}
+                Err(error) => tracing::warn!(city = %city.id, %error, "no live network for today"),
+            }
+        }
+    }
+}

@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 pub const DEFAULT_DB: &str = "smsbus.db";
 /// How often the recovery worker looks for rides in doubt.
 pub const RECOVERY_PERIOD_S: u64 = 10;
+/// How often the live networks are checked against each city's local date.
+pub const LIVE_NETWORK_CHECK_S: u64 = 600;
 /// Outbound calls to an operator give up after this long (the answer is then looked up later).
 pub const OPERATOR_TIMEOUT_MS: u64 = 5_000;
 
@@ -185,7 +187,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             crate::live_cli::start_wialon_listener(Arc::clone(&app), wialon).await?
         );
     }
-    let bound = start(app, addr, access).await?;
+    let bound = start(Arc::clone(&app), addr, access).await?;
+    // The demo lays its own (replayed) networks; a real server follows each city's calendar.
+    tokio::spawn(service::live::keep_networks_current(
+        Arc::clone(&app),
+        Duration::from_secs(LIVE_NETWORK_CHECK_S),
+    ));
     eprintln!("smsbus: serving on http://{bound}");
     tokio::signal::ctrl_c().await?;
     Ok(())
