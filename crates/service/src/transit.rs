@@ -676,7 +676,20 @@ impl FareRules for CatalogueFares<'_> {
                 .line_idx(ride.route_id.as_str())
                 .and_then(|l| self.data.feed.line(l))?;
             let route = catalogue_route(self.catalogue, &self.data.city, &line.short_name)?;
-            let fare = self.catalogue.fare(route, RiderCategory::Regular, None)?;
+            // Suburban fares go by the zone the passenger rides to (the alighting stop's
+            // `zone_id`); zone 1 when the feed does not say.
+            let zone = (route.kind == domain::catalogue::RouteKind::Suburban).then(|| {
+                self.data
+                    .feed
+                    .stop(ride.to)
+                    .and_then(|stop| stop.zone_id.as_deref())
+                    .and_then(|z| z.trim().parse::<u32>().ok())
+                    .and_then(|z| domain::catalogue::Zone::new(z).ok())
+                    .or_else(|| domain::catalogue::Zone::new(1).ok())
+            });
+            let fare = self
+                .catalogue
+                .fare(route, RiderCategory::Regular, zone.flatten())?;
             sum.checked_add(fare).ok()
         })
     }

@@ -101,8 +101,10 @@ def main():
     files["agency.txt"] = table(
         ["agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang", "agency_phone"],
         [["astana-lrt", "Astana LRT (демо)", "https://example.kz/astana", "Asia/Almaty", "ru", "+7 7172 00 00 00"]])
-    files["stops.txt"] = table(["stop_id", "stop_name", "stop_lat", "stop_lon"],
-                               [[sid, n, "%.5f" % lat, "%.5f" % lon] for sid, (n, lat, lon) in STOPS.items()])
+    # Fare zones of the suburban route 301: the city is zone 1, then outward.
+    zones = {"mega": 2, "kosshy": 3}
+    files["stops.txt"] = table(["stop_id", "stop_name", "stop_lat", "stop_lon", "zone_id"],
+                               [[sid, n, "%.5f" % lat, "%.5f" % lon, zones.get(sid, 1)] for sid, (n, lat, lon) in STOPS.items()])
     files["routes.txt"] = table(["route_id", "agency_id", "route_short_name", "route_long_name", "route_type", "route_color"],
                                 [[r[0], "astana-lrt", r[1], r[2], 3, "1F6FB2" if r[1] != "310" else "C0392B"] for r in ROUTES])
     files["calendar.txt"] = table(

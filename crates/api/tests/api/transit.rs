@@ -339,6 +339,13 @@ async fn plans_with_transfers_and_fares_in_astana(db: Db) {
     assert_eq!(numbers, ["12", "10"]);
     assert_eq!(journey["transfers"], 1);
     assert_eq!(journey["fare"]["amount"], "180.00");
+    // Suburban 301 is priced by the zone ridden to: Mega Silk Way is zone 2, Kosshy zone 3.
+    for (to, fare) in [("mega", "200.00"), ("kosshy", "300.00")] {
+        let plan = ok(&t, &format!("/v1/cities/astana/plan?from=stop:baiterek&to=stop:{to}&departure=09:00&date=2025-09-10&max_transfers=0")).await;
+        let journey = &plan["journeys"][0];
+        assert_eq!(ride_legs(journey)[0]["route_number"], "301", "{plan:#}");
+        assert_eq!(journey["fare"]["amount"], fare, "to {to}");
+    }
 }
 
 on_both_stores!(plan_errors_are_problems, plan_errors_are_problems);

@@ -70,6 +70,7 @@ pub(crate) fn read_stops<R: Read>(feed: &mut Feed, mut table: Table<R>) -> Resul
     let lon = table.optional_column("stop_lon");
     let location_type = table.optional_column("location_type");
     let parent = table.optional_column("parent_station");
+    let zone = table.optional_column("zone_id");
     while table.next_row()? {
         let Ok(stop_id) = GtfsStopId::new(table.get(id)) else {
             feed.report.skip(table.at(id), FieldProblem::Missing);
@@ -97,6 +98,7 @@ pub(crate) fn read_stops<R: Read>(feed: &mut Feed, mut table: Table<R>) -> Resul
             coordinate,
             kind,
             parent_station: table.get_optional(parent).map(str::to_owned),
+            zone_id: table.get_optional(zone).map(str::to_owned),
         });
     }
     finish(feed, &table);

@@ -48,6 +48,8 @@ pub struct Stop {
     pub kind: LocationKind,
     /// `parent_station` as written.
     pub parent_station: Option<String>,
+    /// `zone_id` as written (fare zones of suburban routes).
+    pub zone_id: Option<String>,
 }
 
 /// Kind of vehicle of a route (`route_type`, basic and extended values folded together).
