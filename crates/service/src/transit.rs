@@ -828,6 +828,9 @@ fn place(data: &CityTransit, endpoint: &Endpoint) -> Result<Place, ServiceError>
 }
 
 /// Plans journeys: the Pareto set of arrival time and transfers, each with legs and fare.
+/// When nothing arrives within the asked window, the plan looks this far ahead instead.
+pub const NIGHT_SEARCH_WINDOW_S: u32 = 12 * 3600;
+
 pub async fn plan(app: &App, request: PlanRequest) -> Result<Plan, ServiceError> {
     let (city, data) = city(app, &request.city).await?;
     let now = Timestamp::from_millisecond(app.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH);
@@ -849,9 +852,20 @@ pub async fn plan(app: &App, request: PlanRequest) -> Result<Plan, ServiceError>
         tokio::task::spawn_blocking(move || -> Result<Vec<PlannedJourney>, ServiceError> {
             let timetable = planning.timetable(service_date)?;
             let planner = ::transit::Planner::new(timetable);
-            let journeys = planner
+            let mut journeys = planner
                 .plan(from, to, departure, &options)
                 .map_err(plan_error)?;
+            if journeys.is_empty() {
+                // Late at night nothing runs within the usual window: look as far as the first
+                // buses of the morning rather than answer with nothing.
+                let wider = options
+                    .clone()
+                    .with_search_window_s(NIGHT_SEARCH_WINDOW_S)
+                    .map_err(plan_error)?;
+                journeys = planner
+                    .plan(from, to, departure, &wider)
+                    .map_err(plan_error)?;
+            }
             let fares = CatalogueFares {
                 catalogue: &catalogue,
                 data: &planning,

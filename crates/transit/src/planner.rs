@@ -400,6 +400,7 @@ impl Planner {
                 egress_s,
             )));
         }
+        let departure = leave_as_late_as_possible(&mut legs, departure);
         Journey {
             legs,
             departure,
@@ -456,4 +457,36 @@ impl Planner {
             geometry: ride_geometry(feed, run.trip, board as usize, alight as usize),
         })
     }
+}
+
+/// The passenger need not set off at the query's time and wait at the stop: the walks before
+/// the first ride are moved to end when that ride leaves, and the journey starts then.
+fn leave_as_late_as_possible(legs: &mut [Leg], departure: ServiceTime) -> ServiceTime {
+    let Some(first_ride) = legs.iter().position(|leg| matches!(leg, Leg::Ride(_))) else {
+        return departure;
+    };
+    let (before, rest) = legs.split_at_mut(first_ride);
+    let Some(Leg::Ride(ride)) = rest.first() else {
+        return departure;
+    };
+    let walking_s: i32 = before
+        .iter()
+        .map(|leg| match leg {
+            Leg::Walk(walk) => walk.duration_s as i32,
+            Leg::Ride(_) => 0,
+        })
+        .sum();
+    let slack_s = ride.departure.seconds() - walking_s - departure.seconds();
+    if slack_s <= 0 {
+        return departure;
+    }
+    let mut at = departure.seconds() + slack_s;
+    for leg in before.iter_mut() {
+        if let Leg::Walk(walk) = leg {
+            walk.departure = ServiceTime::from_seconds(at).unwrap_or(walk.departure);
+            at += walk.duration_s as i32;
+            walk.arrival = ServiceTime::from_seconds(at).unwrap_or(walk.arrival);
+        }
+    }
+    ServiceTime::from_seconds(departure.seconds() + slack_s).unwrap_or(departure)
 }
