@@ -859,7 +859,6 @@ pub async fn plan(app: &App, request: PlanRequest) -> Result<Plan, ServiceError>
                 // Late at night nothing runs within the usual window: look as far as the first
                 // buses of the morning rather than answer with nothing.
                 let wider = options
-                    .clone()
                     .with_search_window_s(NIGHT_SEARCH_WINDOW_S)
                     .map_err(plan_error)?;
                 journeys = planner
