@@ -128,3 +128,18 @@ impl FromRequestParts<crate::State> for Passenger {
             .map_err(|e| Problem::from_service(e, language))
     }
 }
+
+/// Query parameters; a value that does not parse is a problem+json 400, never text/plain.
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ApiQuery<T>, Problem> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(Problem::new(ErrorCode::BadRequest, language_of(parts))
+                .detail(rejection.body_text())),
+        }
+    }
+}

@@ -62,6 +62,7 @@ pub fn router(app: Arc<App>, settings: ApiSettings) -> Router {
     };
     routes::all()
         .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::rate_limit,

@@ -87,4 +87,8 @@ pub(crate) async fn not_found(Lang(language): Lang) -> Problem {
     Problem::new(ErrorCode::NotFound, language)
 }
 
+pub(crate) async fn method_not_allowed(Lang(language): Lang) -> Problem {
+    Problem::new(ErrorCode::MethodNotAllowed, language)
+}
+
 pub(crate) type ApiResult<T> = Result<T, Problem>;

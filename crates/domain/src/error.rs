@@ -119,6 +119,14 @@ error_codes! {
         kk: "Табылмады.",
         ru: "Не найдено.",
         en: "Not found.";
+    MethodNotAllowed = "METHOD_NOT_ALLOWED", 405,
+        kk: "Бұл мекенжай мұндай әдісті қабылдамайды.",
+        ru: "Этот адрес не принимает такой метод запроса.",
+        en: "This address does not accept this request method.";
+    ZoneUnknown = "ZONE_UNKNOWN", 422,
+        kk: "Бұл бағытта мұндай аймақ жоқ. Ақша алынбады. Кодты және аймақ нөмірін жіберіңіз, мысалы 13011 2.",
+        ru: "На этом маршруте нет такой зоны. Деньги не списаны. Отправьте код и номер зоны, например 13011 2.",
+        en: "This route has no such zone. Nothing was charged. Send the code and the zone number, e.g. 13011 2.";
     Unauthorized = "UNAUTHORIZED", 401,
         kk: "Кіру рұқсаты жоқ.",
         ru: "Нет доступа.",

@@ -31,13 +31,25 @@ impl Language {
         }
     }
 
-    /// Picks the first supported language of an HTTP `Accept-Language` header.
+    /// The supported language the HTTP `Accept-Language` header weighs highest (`q`, default
+    /// 1; the first listed wins a tie).
     pub fn from_accept_language(header: &str) -> Option<Language> {
-        header
-            .split(',')
-            .filter_map(|part| part.split(';').next())
-            .filter_map(|tag| tag.trim().split('-').next())
-            .find_map(Language::from_code)
+        let mut best: Option<(u16, Language)> = None;
+        for part in header.split(',').take(32) {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or("").trim();
+            let Some(language) = tag.split('-').next().and_then(Language::from_code) else {
+                continue;
+            };
+            let weight = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .map_or(1000, |q| (q.clamp(0.0, 1.0) * 1000.0) as u16);
+            if weight > 0 && best.is_none_or(|(w, _)| weight > w) {
+                best = Some((weight, language));
+            }
+        }
+        best.map(|(_, language)| language)
     }
 }
 
@@ -80,5 +92,13 @@ mod tests {
             Some(Language::En)
         );
         assert_eq!(Language::from_accept_language("de"), None);
+        assert_eq!(
+            Language::from_accept_language("ru;q=0.1, en;q=0.9"),
+            Some(Language::En)
+        );
+        assert_eq!(
+            Language::from_accept_language("en;q=0, kk"),
+            Some(Language::Kk)
+        );
     }
 }

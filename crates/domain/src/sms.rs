@@ -82,9 +82,9 @@ fn split_zone(text: &str) -> (&str, Option<Zone>) {
 }
 
 pub const HELP: Text = Text {
-    kk: "SMSBUS: жол ақысын төлеу үшін автобустағы көлік кодын немесе мемлекеттік нөмірін 2505-ке жіберіңіз. Қала маңы: код пен аймақ, мысалы 10234 2. Тіл: КАЗ, РУС, ENG.",
-    ru: "SMSBUS: чтобы оплатить проезд, отправьте на 2505 код транспорта с наклейки в салоне или госномер автобуса. Пригород: код и зона, например 10234 2. Язык: КАЗ, РУС, ENG.",
-    en: "SMSBUS: to pay a ride, send the transport code from the sticker inside the bus, or its plate number, to 2505. Suburban: code and zone, e.g. 10234 2. Language: КАЗ, РУС, ENG.",
+    kk: "SMSBUS: жол ақысын төлеу үшін автобустағы көлік кодын немесе мемлекеттік нөмірін 2505-ке жіберіңіз. Қала маңы: код пен аймақ, мысалы 13011 2. Тіл: КАЗ, РУС, ENG.",
+    ru: "SMSBUS: чтобы оплатить проезд, отправьте на 2505 код транспорта с наклейки в салоне или госномер автобуса. Пригород: код и зона, например 13011 2. Язык: КАЗ, РУС, ENG.",
+    en: "SMSBUS: to pay a ride, send the transport code from the sticker inside the bus, or its plate number, to 2505. Suburban: code and zone, e.g. 13011 2. Language: КАЗ, РУС, ENG.",
 };
 
 pub const LANGUAGE_SET: Text = Text {

@@ -83,6 +83,13 @@ pub async fn inspect(
             "inspector is 1..=64 characters",
         ));
     }
+    if !app.catalogue().vehicles.contains_key(vehicle) {
+        // A mistyped vehicle must not mark a genuine ticket as shared.
+        return Err(ServiceError::new(
+            ErrorCode::TransportCodeUnknown,
+            format!("vehicle {vehicle}"),
+        ));
+    }
     Metrics::add(&app.metrics.inspections);
     let keys = crate::keys::key_list(app).await?;
     let now_ms = app.now_ms();

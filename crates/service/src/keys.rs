@@ -12,6 +12,19 @@ use store::keys::SigningKeyRow;
 
 use crate::{App, ServiceError};
 
+/// A rotated key is published this long before it signs, so controllers who sync their key
+/// list at least this often never meet a ticket whose key they lack.
+pub const KEY_PUBLISH_LEAD_S: u64 = 60 * 60;
+
+/// When a new key takes over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// After [`KEY_PUBLISH_LEAD_S`]: the routine rotation.
+    Scheduled,
+    /// Now: the old key is compromised. Offline controllers must refresh their list.
+    Immediately,
+}
+
 /// How long one key signs new tickets before the next one takes over.
 pub const KEY_SIGNING_PERIOD_S: u64 = 30 * 24 * 60 * 60;
 
@@ -107,9 +120,13 @@ pub async fn ensure_signing_key(app: &App) -> Result<Arc<Signer>, ServiceError> 
     create_key(app, &rows, now_ms).await
 }
 
-/// Starts a new key now; the old ones stop signing but stay published until their tickets end.
-pub async fn rotate(app: &App) -> Result<PublishedKey, ServiceError> {
-    let now_ms = app.now_ms();
+/// Starts a new key (published at once, signing after the lead time unless `Immediately`); the
+/// old ones sign until then and stay published until their tickets end.
+pub async fn rotate(app: &App, when: Rotation) -> Result<PublishedKey, ServiceError> {
+    let now_ms = match when {
+        Rotation::Scheduled => app.now_ms().saturating_add(s_to_ms(KEY_PUBLISH_LEAD_S)),
+        Rotation::Immediately => app.now_ms(),
+    };
     let rows = {
         let mut conn = app.store.reader().await?;
         store::keys::all(&mut conn).await?

@@ -156,11 +156,15 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
     let amount = catalogue
         .fare(found.route, rider_category, zone)
         .or_else(|| catalogue.fare(found.route, RiderCategory::Regular, zone))
-        .ok_or_else(|| {
-            ServiceError::new(
+        .ok_or_else(|| match zone {
+            Some(zone) => ServiceError::new(
+                ErrorCode::ZoneUnknown,
+                format!("route {} zone {}", found.route.id, zone.number()),
+            ),
+            None => ServiceError::new(
                 ErrorCode::FareNotConfigured,
                 format!("route {}", found.route.id),
-            )
+            ),
         })?;
     let now_ms = app.now_ms();
     let request_hash = hash_request(

@@ -63,6 +63,10 @@ enum KeysCommand {
     Rotate {
         #[arg(long, default_value = wiring::DEFAULT_DB)]
         db: String,
+        /// Sign with the new key at once (the old one is compromised), instead of after an hour
+        /// in which controllers pick it up.
+        #[arg(long)]
+        immediately: bool,
     },
     /// Print the published key list as JSON.
     List {
@@ -130,8 +134,8 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::Demo(args) => demo::run(args).await,
             Command::Sms(args) => demo::sms(args).await,
             Command::Keys {
-                command: KeysCommand::Rotate { db },
-            } => wiring::rotate_keys(&db).await,
+                command: KeysCommand::Rotate { db, immediately },
+            } => wiring::rotate_keys(&db, immediately).await,
             Command::Keys {
                 command: KeysCommand::List { db },
             } => wiring::list_keys(&db).await,

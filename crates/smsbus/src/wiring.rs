@@ -202,16 +202,22 @@ async fn admin_app(db: &str) -> anyhow::Result<Arc<App>> {
     open_app(db, HashMap::new(), Settings::default()).await
 }
 
-pub async fn rotate_keys(db: &str) -> anyhow::Result<()> {
+pub async fn rotate_keys(db: &str, immediately: bool) -> anyhow::Result<()> {
     let app = admin_app(db).await?;
-    let key = service::keys::rotate(&app).await?;
+    let when = if immediately {
+        service::keys::Rotation::Immediately
+    } else {
+        service::keys::Rotation::Scheduled
+    };
+    let key = service::keys::rotate(&app, when).await?;
+    let listed = api::keys_wire::to_dto([&key]);
+    let (from, until) = listed
+        .keys
+        .first()
+        .map_or(("", ""), |k| (k.not_before.as_str(), k.not_after.as_str()));
     println!(
-        "new signing key {} valid for verification until {}",
-        key.id(),
-        api::keys_wire::to_dto([&key])
-            .keys
-            .first()
-            .map_or("", |k| k.not_after.as_str())
+        "new signing key {} signs from {from} and verifies until {until}",
+        key.id()
     );
     Ok(())
 }

@@ -39,13 +39,26 @@ pub(crate) async fn put_catalogue(
     }))
 }
 
+#[derive(serde::Deserialize)]
+pub(crate) struct RotateQuery {
+    /// Sign with the new key at once (the old key is compromised) instead of after the lead.
+    #[serde(default)]
+    immediately: bool,
+}
+
 pub(crate) async fn rotate_keys(
     State(state): State<crate::State>,
     headers: HeaderMap,
     Lang(language): Lang,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<RotateQuery>,
 ) -> ApiResult<Json<KeyListDto>> {
     require_bearer(&headers, &state.settings.access.admin_token, language)?;
-    let new = service::keys::rotate(&state.app)
+    let when = if query.immediately {
+        service::keys::Rotation::Immediately
+    } else {
+        service::keys::Rotation::Scheduled
+    };
+    let new = service::keys::rotate(&state.app, when)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(to_dto([&new])))

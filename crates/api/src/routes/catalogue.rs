@@ -67,6 +67,7 @@ pub(crate) async fn cities(
                         .fare(r, RiderCategory::Regular, None)
                         .map(Money::of),
                     zone_fares: (1..=domain::catalogue::ZONE_MAX)
+                        .filter(|_| r.kind == domain::catalogue::RouteKind::Suburban)
                         .filter_map(|z| domain::catalogue::Zone::new(u32::from(z)).ok())
                         .filter_map(|zone| {
                             catalogue

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -281,7 +281,7 @@ pub(crate) async fn vehicles(
     State(state): State<AppState>,
     Path(city): Path<String>,
     Lang(language): Lang,
-    Query(query): Query<VehiclesQuery>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<VehiclesQuery>,
 ) -> ApiResult<Json<VehicleList>> {
     let city = city_slug(&city, language)?;
     let bounds = query
@@ -430,7 +430,7 @@ pub(crate) async fn stream(
     State(state): State<AppState>,
     Path(city): Path<String>,
     Lang(language): Lang,
-    Query(query): Query<StreamQuery>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let city = city_slug(&city, language)?.to_owned();
     state

@@ -2,7 +2,7 @@
 //! valid tickets and trip history.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::catalogue::Zone;
@@ -16,7 +16,7 @@ use service::rides::{
 use service::tickets::{HistoryCursor, history as history_page, valid_tickets as valid};
 
 use super::wire::Ticket;
-use crate::extract::{ApiJson, IdempotencyKeyHeader, Lang, Passenger};
+use crate::extract::{ApiJson, ApiQuery, IdempotencyKeyHeader, Lang, Passenger};
 use crate::problem::{ApiResult, Problem};
 
 #[derive(Deserialize)]
@@ -124,7 +124,14 @@ pub(crate) async fn status(
         .await
         .map_err(|e| Problem::from_service(e, language))?
     {
-        Some(Ok(outcome)) => Ok(outcome_response(&state, outcome, language)),
+        Some(Ok(outcome)) => {
+            let mut response = outcome_response(&state, outcome, language);
+            if response.status() == StatusCode::CREATED {
+                // Reading a ride creates nothing.
+                *response.status_mut() = StatusCode::OK;
+            }
+            Ok(response)
+        }
         Some(Err(refused)) => Err(Problem::from_service(refused, language)),
         None => Ok(outcome_response(
             &state,
@@ -168,7 +175,7 @@ pub(crate) async fn history(
     State(state): State<crate::State>,
     Lang(language): Lang,
     Passenger(phone): Passenger,
-    Query(query): Query<PageQuery>,
+    ApiQuery(query): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<impl Serialize>> {
     let cursor = query
         .cursor

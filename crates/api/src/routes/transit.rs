@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::{ErrorCode, Language};
@@ -290,7 +290,7 @@ async fn stops_near(
     State(state): State<crate::State>,
     Lang(language): Lang,
     Path(city): Path<String>,
-    Query(query): Query<NearQuery>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<NearQuery>,
 ) -> ApiResult<Json<NearList>> {
     let lat = text_param(query.lat.as_deref(), "lat", language)?;
     let lon = text_param(query.lon.as_deref(), "lon", language)?;
@@ -348,7 +348,7 @@ async fn search(
     State(state): State<crate::State>,
     Lang(language): Lang,
     Path(city): Path<String>,
-    Query(query): Query<SearchQuery>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<SearchList>> {
     let q = text_param(query.q.as_deref(), "q", language)?;
     let limit = number(
@@ -576,7 +576,7 @@ async fn plan(
     State(state): State<crate::State>,
     Lang(language): Lang,
     Path(city): Path<String>,
-    Query(query): Query<PlanQuery>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<PlanQuery>,
 ) -> ApiResult<Json<PlanDto>> {
     let from = endpoint(
         text_param(query.from.as_deref(), "from", language)?,

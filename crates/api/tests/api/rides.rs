@@ -250,7 +250,8 @@ async fn a_crash_between_reserve_and_confirm_is_settled_once(db: Db) {
             &format!("/v1/rides/{}", pending["ride_id"].as_str().unwrap()),
         )
         .await;
-    assert_eq!(ride.status().as_u16(), 201);
+    assert_eq!(ride.status().as_u16(), 200);
+    assert_eq!(ride.json::<Value>().await.unwrap()["fare"]["tiyn"], 9000);
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
 }
@@ -408,8 +409,33 @@ async fn controllers_catch_bad_tickets(db: Db) {
         .await
         .unwrap();
     let new_kid = rotated["keys"][0]["kid"].as_str().unwrap().to_owned();
-    // A new key starts at the next second at the latest; the old one signs until then.
-    t.clock.advance_ms(1_000);
+    // The new key is published at once but signs only after the lead time, so controllers
+    // pick it up first; until then the old key signs.
+    let (_, before) = t.ride(GOOD, "10121", "c2b", "en").await;
+    let list = api::keys_wire::from_dto(
+        &serde_json::from_value(
+            t.http
+                .get(t.url("/v1/keys"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_ne!(
+        domain::ticket::authenticate(before["token"].as_str().unwrap(), &list)
+            .unwrap()
+            .claims()
+            .key_id
+            .to_string(),
+        new_kid
+    );
+    t.clock
+        .advance_ms(i64::try_from(service::keys::KEY_PUBLISH_LEAD_S).unwrap() * 1000 + 1_000);
     let keys: Value = t
         .http
         .get(t.url("/v1/keys"))
@@ -453,7 +479,6 @@ async fn controllers_catch_bad_tickets(db: Db) {
         .await
         .unwrap();
     assert_eq!(unauthorized.status().as_u16(), 401);
-    let _ = CONTROLLER;
 }
 on_both_stores!(controllers_catch_bad_tickets, controllers_catch_bad_tickets);
 
@@ -558,6 +583,51 @@ async fn bad_requests_get_clear_problems(db: Db) {
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("TRANSPORT_CODE_MALFORMED"))
+    );
+    let wrong_method = t.http.get(t.url("/v1/rides")).send().await.unwrap();
+    assert_eq!(wrong_method.status().as_u16(), 405);
+    assert_eq!(
+        wrong_method.json::<Value>().await.unwrap()["code"],
+        "METHOD_NOT_ALLOWED"
+    );
+    let bad_limit = t
+        .http
+        .get(t.url("/v1/tickets/history?limit=abc"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_limit.status().as_u16(), 400);
+    assert_eq!(
+        bad_limit.headers()["content-type"],
+        "application/problem+json"
+    );
+    let weighted = t
+        .http
+        .get(t.url("/nowhere"))
+        .header("Accept-Language", "ru;q=0.1, en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weighted.json::<Value>().await.unwrap()["language"], "en");
+    let unknown_bus = t
+        .http
+        .post(t.url("/v1/inspections"))
+        .bearer_auth(CONTROLLER)
+        .json(
+            &serde_json::json!({"token": "SB1.x", "transport_code": "99999", "inspector": "ctl-1"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown_bus.json::<Value>().await.unwrap()["code"],
+        "TRANSPORT_CODE_UNKNOWN"
+    );
+    let reply = t.sms(GOOD, "zone-5", "13011 5").await;
+    assert!(
+        reply["text"].as_str().unwrap().contains("нет такой зоны"),
+        "{reply}"
     );
     let missing = t.http.get(t.url("/nowhere")).send().await.unwrap();
     assert_eq!(missing.status().as_u16(), 404);
