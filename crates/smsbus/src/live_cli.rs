@@ -849,11 +849,20 @@ async fn drive_demo_city(
     let http = reqwest::Client::new();
     let mut rng = SplitMix64::new(11);
     let mut ticker = tokio::time::interval(Duration::from_secs(DEMO_REPORT_PERIOD_S));
+    // Runs already shown under a GTFS-RT vehicle: a catalogue bus never takes one over, or the
+    // feed's bus would freeze on the map until it goes stale.
+    let mut published: std::collections::HashSet<RunIdx> = std::collections::HashSet::new();
     loop {
         ticker.tick().await;
         let now = TimeMs(clock.now_ms());
         let in_service = simulator.in_service(now);
-        assign_runs(&network, &in_service, &mut trackers);
+        published.retain(|run| in_service.contains(run));
+        let unpublished: Vec<RunIdx> = in_service
+            .iter()
+            .copied()
+            .filter(|run| !published.contains(run))
+            .collect();
+        assign_runs(&network, &in_service, &unpublished, &mut trackers);
         let mut pushed = Vec::new();
         for run in &in_service {
             let Some(mut position) = simulator.report(*run, now, &mut rng, true) else {
@@ -867,6 +876,7 @@ async fn drive_demo_city(
                 continue;
             }
             position.route = None;
+            published.insert(*run);
             pushed.push(position);
         }
         let feed = gtfs_rt::encode_feed(&gtfs_rt::feed_from_positions(&pushed, now));
@@ -882,8 +892,14 @@ fn domain_routes() -> [&'static str; 5] {
     ["10", "10", "12", "310", "301"]
 }
 
-/// Puts each catalogue bus on a run of its route that is on the road and not taken.
-fn assign_runs(network: &Network, in_service: &[RunIdx], trackers: &mut [DemoTracker]) {
+/// Puts each catalogue bus on a run of its route that is on the road, not taken, and not yet
+/// shown under another vehicle (`candidates`).
+fn assign_runs(
+    network: &Network,
+    in_service: &[RunIdx],
+    candidates: &[RunIdx],
+    trackers: &mut [DemoTracker],
+) {
     for index in 0..trackers.len() {
         let Some(tracker) = trackers.get(index) else {
             continue;
@@ -893,7 +909,7 @@ fn assign_runs(network: &Network, in_service: &[RunIdx], trackers: &mut [DemoTra
         }
         let number = tracker.route_number.clone();
         let taken: Vec<RunIdx> = trackers.iter().filter_map(|t| t.run).collect();
-        let free = in_service.iter().copied().find(|run| {
+        let free = candidates.iter().copied().find(|run| {
             !taken.contains(run)
                 && network
                     .run(*run)
