@@ -56,6 +56,60 @@ fn labels(language: Language) -> [&'static str; 9] {
     }
 }
 
+fn why_not_valid(ticket: &service::tickets::IssuedTicket, language: Language) -> &'static str {
+    let (ended, refunded, expired) = match language {
+        Language::Kk => (
+            "Сапар аяқталды: автобус соңғы аялдамаға жетті",
+            "Билет қайтарылды",
+            "Билеттің мерзімі өтті",
+        ),
+        Language::Ru => (
+            "Поездка завершена: автобус доехал до конечной",
+            "Билет возвращён",
+            "Срок действия билета истёк",
+        ),
+        Language::En => (
+            "The ride has ended: the bus reached its final stop",
+            "The ticket was refunded",
+            "The ticket has expired",
+        ),
+    };
+    if ticket.ended_at_ms.is_some() {
+        ended
+    } else if ticket.status == "refunded" || ticket.status == "revoked" {
+        refunded
+    } else {
+        expired
+    }
+}
+
+/// A page a person can read when the link is wrong (a browser, not a program, opens it).
+fn not_found_page(language: Language) -> Response {
+    let (title, text) = match language {
+        Language::Kk => ("Билет табылмады", "Сілтемені SMS-тен толық көшіріп алыңыз."),
+        Language::Ru => (
+            "Билет не найден",
+            "Проверьте, что ссылка из SMS скопирована целиком.",
+        ),
+        Language::En => (
+            "Ticket not found",
+            "Check that the link from the SMS was copied whole.",
+        ),
+    };
+    let html = format!(
+        r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:0;background:#f3f5f7;color:#1b1f24}}main{{max-width:420px;margin:0 auto;padding:16px}}.card{{background:#fff;border-radius:16px;padding:24px;text-align:center}}</style></head>
+<body><main><div class="card"><h1>{title}</h1><p>{text}</p></div></main></body></html>"#,
+        lang = language.code()
+    );
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response()
+}
+
 pub(crate) async fn page(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -63,6 +117,7 @@ pub(crate) async fn page(
 ) -> Response {
     let ticket = match service::tickets::by_link_code(&state.app, &code).await {
         Ok(ticket) => ticket,
+        Err(e) if e.code == domain::ErrorCode::NotFound => return not_found_page(language),
         Err(e) => return Problem::from_service(e, language).into_response(),
     };
     let qr = match QrCode::new(ticket.token.as_bytes()) {
@@ -92,6 +147,12 @@ pub(crate) async fn page(
         ("valid", valid)
     } else {
         ("invalid", invalid)
+    };
+    // Once it is not valid, say why instead of the validity rule.
+    let rule = if ticket.is_valid_at(now_ms) {
+        rule
+    } else {
+        why_not_valid(&ticket, language)
     };
     let catalogue = state.app.catalogue();
     let city = domain::catalogue::CityId::parse(&ticket.city_id)
