@@ -36,6 +36,25 @@ pub fn parse_command(text: &str) -> SmsCommand {
         return SmsCommand::Unrecognised;
     }
     let upper = text.to_uppercase();
+    // Phones mix scripts: `ЕNG` typed with a Cyrillic Е is still ENG.
+    let latin: String = upper
+        .chars()
+        .map(|c| match c {
+            'Е' => 'E',
+            'А' => 'A',
+            'К' => 'K',
+            'Н' => 'H',
+            'О' => 'O',
+            'Р' => 'P',
+            'С' => 'C',
+            'Т' => 'T',
+            'Х' => 'X',
+            other => other,
+        })
+        .collect();
+    if matches!(latin.as_str(), "ENG" | "EN" | "ENGLISH") {
+        return SmsCommand::SetLanguage(Language::En);
+    }
     match upper.as_str() {
         "КАЗ" | "ҚАЗ" | "KAZ" | "KZ" | "KK" | "ҚАЗАҚША" => {
             return SmsCommand::SetLanguage(Language::Kk);
@@ -147,6 +166,7 @@ mod tests {
             SmsCommand::SetLanguage(Language::Ru)
         );
         assert_eq!(parse_command("eng"), SmsCommand::SetLanguage(Language::En));
+        assert_eq!(parse_command("ЕNG"), SmsCommand::SetLanguage(Language::En));
         assert_eq!(parse_command("Көмек"), SmsCommand::Help);
     }
 

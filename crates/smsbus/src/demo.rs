@@ -104,6 +104,11 @@ Pay by API (sign in with a code sent by SMS; the demo's SMS gateway outbox shows
     curl -s {base}/v1/tickets/valid -H 'Authorization: Bearer TOKEN'
     curl -s '{base}/v1/tickets/history?limit=10' -H 'Authorization: Bearer TOKEN'
 
+Journeys in Astana (routes 10, 12, 310 express, 301 suburban):
+    curl -s {base}/v1/cities/astana/routes
+    curl -s '{base}/v1/cities/astana/search?q=Abaya'
+    curl -s '{base}/v1/cities/astana/plan?from=51.1284,71.4303&to=stop:airport'
+
 Controller (token {DEMO_CONTROLLER_TOKEN}):
     curl -s -X POST {base}/v1/inspections -H 'Authorization: Bearer {DEMO_CONTROLLER_TOKEN}' \
          -H 'Content-Type: application/json' -d '{{"token":"SB1....","transport_code":"10101","inspector":"ctl-7"}}'
