@@ -106,7 +106,6 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
     match store::rides::insert(&mut tx, &ride).await? {
         Inserted::Existing(existing) => {
             drop(tx);
-            Metrics::add(&app.metrics.duplicate_requests);
             return answer_duplicate(app, *existing, &ride.request_hash).await;
         }
         Inserted::New => {
@@ -256,6 +255,7 @@ async fn answer_duplicate(
     if existing.ride.request_hash != request_hash {
         return Err(ErrorCode::IdempotencyKeyReused.into());
     }
+    Metrics::add(&app.metrics.duplicate_requests);
     let receiver = app.waiters.subscribe(&existing.ride.id);
     if let Some(answer) = settled_answer(app, &existing.ride.id).await? {
         return answer;

@@ -1,7 +1,6 @@
 //! E-tickets as the passenger sees them: made and signed when a ride is paid, listed as valid
 //! tickets and as trip history, and opened by the link in the SMS.
 
-use domain::catalogue::RiderCategory;
 use domain::ticket::{
     CityCode, FareProduct, HolderBinding, Issuer, RiderCategoryCode, RouteNumber, TicketClaims,
     TicketNumber, Validity, sign,
@@ -266,9 +265,4 @@ pub async fn end_run(
         store::tickets::end_run(&mut tx, vehicle.as_str(), run_started_ms, app.now_ms()).await?;
     tx.commit().await?;
     Ok(ended)
-}
-
-/// Rider categories as shown to people.
-pub fn category_of(code: &str) -> RiderCategory {
-    RiderCategory::parse(code).unwrap_or(RiderCategory::Regular)
 }

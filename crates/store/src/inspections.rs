@@ -38,25 +38,3 @@ pub async fn vehicles_seen(conn: &mut AnyConnection, ticket_number: i64) -> Resu
         .fetch_all(conn)
         .await?)
 }
-
-pub async fn for_ticket(
-    conn: &mut AnyConnection,
-    ticket_number: i64,
-) -> Result<Vec<InspectionRow>> {
-    Ok(sqlx::query(
-        "SELECT ticket_number, transport_code, inspector, result, flagged, checked_at_ms FROM inspections WHERE ticket_number = $1 ORDER BY id",
-    )
-    .bind(ticket_number)
-    .try_map(|r: AnyRow| {
-        Ok(InspectionRow {
-            ticket_number: r.try_get(0)?,
-            transport_code: r.try_get(1)?,
-            inspector: r.try_get(2)?,
-            result: r.try_get(3)?,
-            flagged: r.try_get::<i64, _>(4)? != 0,
-            checked_at_ms: r.try_get(5)?,
-        })
-    })
-    .fetch_all(conn)
-    .await?)
-}

@@ -50,23 +50,6 @@ pub async fn balances(conn: &mut AnyConnection) -> Result<Vec<EntryRow>> {
     .await?)
 }
 
-/// The entries of one ride, oldest first.
-pub async fn for_ride(conn: &mut AnyConnection, ride_id: &str) -> Result<Vec<EntryRow>> {
-    Ok(sqlx::query(
-        "SELECT account, layer, amount_tiyn FROM ledger_entries WHERE ride_id = $1 ORDER BY id",
-    )
-    .bind(ride_id)
-    .try_map(|r: AnyRow| {
-        Ok(EntryRow {
-            account: r.try_get(0)?,
-            layer: r.try_get(1)?,
-            amount_tiyn: r.try_get(2)?,
-        })
-    })
-    .fetch_all(conn)
-    .await?)
-}
-
 /// The sum of every entry per layer; each must be zero.
 pub async fn totals_by_layer(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
     Ok(sqlx::query("SELECT layer, CAST(SUM(amount_tiyn) AS BIGINT) FROM ledger_entries GROUP BY layer ORDER BY layer")

@@ -171,13 +171,3 @@ pub async fn set_status(conn: &mut AnyConnection, number: i64, status: &str) -> 
         .await?;
     Ok(done.rows_affected() == 1)
 }
-
-/// Tickets no longer `valid` (refunded or revoked) issued since the given time: the revocation
-/// list controllers cache.
-pub async fn revoked_since(conn: &mut AnyConnection, since_ms: i64) -> Result<Vec<(i64, String)>> {
-    Ok(sqlx::query("SELECT number, status FROM tickets WHERE status <> 'valid' AND issued_at_ms >= $1 ORDER BY number")
-        .bind(since_ms)
-        .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .fetch_all(conn)
-        .await?)
-}
