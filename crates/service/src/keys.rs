@@ -67,7 +67,7 @@ fn published(row: &SigningKeyRow) -> Result<PublishedKey, ServiceError> {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

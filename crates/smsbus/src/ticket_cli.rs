@@ -361,7 +361,7 @@ fn bench_claims(
 ) -> anyhow::Result<TicketClaims> {
     let index_u64 = u64::try_from(index)?;
     let issued_at_unix_s = now_unix_s - index_u64 % 3_600;
-    let preferential = index % 5 == 0;
+    let preferential = index.is_multiple_of(5);
     let phone = PhoneNumber::parse(&format!("+7701{:07}", index_u64 % 10_000_000))?;
     Ok(TicketClaims {
         issuer: Issuer::parse("SMSBUS")?,

@@ -1,7 +1,6 @@
 //! Rows of the catalogue: cities, carriers, routes, vehicles, fare rules, operator prefixes.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
@@ -70,9 +69,9 @@ pub struct CatalogueRows {
 
 /// Inserts or updates every row given. Fare rules of the cities given are replaced as a whole,
 /// and so is the prefix table when prefixes are given, so a file is the truth for what it names.
-pub async fn upsert(conn: &mut AnyConnection, rows: &CatalogueRows) -> Result<()> {
+pub async fn upsert(conn: &mut dyn Executor, rows: &CatalogueRows) -> Result<()> {
     for c in &rows.cities {
-        sqlx::query(
+        query(
             "INSERT INTO cities (id, name_kk, name_ru, name_en, timezone, utc_offset_minutes) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (id) DO UPDATE SET name_kk = excluded.name_kk, name_ru = excluded.name_ru, name_en = excluded.name_en, \
              timezone = excluded.timezone, utc_offset_minutes = excluded.utc_offset_minutes",
@@ -83,22 +82,22 @@ pub async fn upsert(conn: &mut AnyConnection, rows: &CatalogueRows) -> Result<()
         .bind(&c.name_en)
         .bind(&c.timezone)
         .bind(c.utc_offset_minutes)
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
     }
     for c in &rows.carriers {
-        sqlx::query(
+        query(
             "INSERT INTO carriers (id, city_id, name) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET city_id = excluded.city_id, name = excluded.name",
         )
         .bind(&c.id)
         .bind(&c.city_id)
         .bind(&c.name)
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
     }
     for r in &rows.routes {
-        sqlx::query(
+        query(
             "INSERT INTO routes (id, city_id, number, name, kind, max_ride_minutes) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (id) DO UPDATE SET city_id = excluded.city_id, number = excluded.number, name = excluded.name, \
              kind = excluded.kind, max_ride_minutes = excluded.max_ride_minutes",
@@ -109,20 +108,20 @@ pub async fn upsert(conn: &mut AnyConnection, rows: &CatalogueRows) -> Result<()
         .bind(&r.name)
         .bind(&r.kind)
         .bind(r.max_ride_minutes)
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
     }
     for v in &rows.vehicles {
-        upsert_vehicle(&mut *conn, v).await?;
+        upsert_vehicle(conn, v).await?;
     }
     for city in rows.cities.iter().map(|c| &c.id) {
-        sqlx::query("DELETE FROM fare_rules WHERE city_id = $1")
+        query("DELETE FROM fare_rules WHERE city_id = $1")
             .bind(city)
-            .execute(&mut *conn)
+            .execute(conn)
             .await?;
     }
     for f in &rows.fare_rules {
-        sqlx::query(
+        query(
             "INSERT INTO fare_rules (city_id, route_id, route_kind, rider_category, zone, amount_tiyn) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&f.city_id)
@@ -131,26 +130,24 @@ pub async fn upsert(conn: &mut AnyConnection, rows: &CatalogueRows) -> Result<()
         .bind(&f.rider_category)
         .bind(f.zone)
         .bind(f.amount_tiyn)
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
     }
     if !rows.prefixes.is_empty() {
-        sqlx::query("DELETE FROM operator_prefixes")
-            .execute(&mut *conn)
-            .await?;
+        query("DELETE FROM operator_prefixes").execute(conn).await?;
         for p in &rows.prefixes {
-            sqlx::query("INSERT INTO operator_prefixes (prefix, operator) VALUES ($1, $2)")
+            query("INSERT INTO operator_prefixes (prefix, operator) VALUES ($1, $2)")
                 .bind(&p.prefix)
                 .bind(&p.operator)
-                .execute(&mut *conn)
+                .execute(conn)
                 .await?;
         }
     }
     Ok(())
 }
 
-pub async fn upsert_vehicle(conn: &mut AnyConnection, v: &VehicleRow) -> Result<()> {
-    sqlx::query(
+pub async fn upsert_vehicle(conn: &mut dyn Executor, v: &VehicleRow) -> Result<()> {
+    query(
         "INSERT INTO vehicles (transport_code, plate, carrier_id, route_id, active) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (transport_code) DO UPDATE SET plate = excluded.plate, carrier_id = excluded.carrier_id, \
          route_id = excluded.route_id, active = excluded.active",
@@ -160,14 +157,14 @@ pub async fn upsert_vehicle(conn: &mut AnyConnection, v: &VehicleRow) -> Result<
     .bind(&v.carrier_id)
     .bind(&v.route_id)
     .bind(i64::from(v.active))
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
     Ok(())
 }
 
-pub async fn load(conn: &mut AnyConnection) -> Result<CatalogueRows> {
-    let cities = sqlx::query("SELECT id, name_kk, name_ru, name_en, timezone, utc_offset_minutes FROM cities ORDER BY id")
-        .try_map(|r: AnyRow| {
+pub async fn load(conn: &mut dyn Executor) -> Result<CatalogueRows> {
+    let cities = query("SELECT id, name_kk, name_ru, name_en, timezone, utc_offset_minutes FROM cities ORDER BY id")
+        .try_map(|r: Row| {
             Ok(CityRow {
                 id: r.try_get(0)?,
                 name_kk: r.try_get(1)?,
@@ -177,49 +174,48 @@ pub async fn load(conn: &mut AnyConnection) -> Result<CatalogueRows> {
                 utc_offset_minutes: r.try_get(5)?,
             })
         })
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
         .await?;
-    let carriers = sqlx::query("SELECT id, city_id, name FROM carriers ORDER BY id")
-        .try_map(|r: AnyRow| {
+    let carriers = query("SELECT id, city_id, name FROM carriers ORDER BY id")
+        .try_map(|r: Row| {
             Ok(CarrierRow {
                 id: r.try_get(0)?,
                 city_id: r.try_get(1)?,
                 name: r.try_get(2)?,
             })
         })
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
         .await?;
-    let routes = sqlx::query(
-        "SELECT id, city_id, number, name, kind, max_ride_minutes FROM routes ORDER BY id",
-    )
-    .try_map(|r: AnyRow| {
-        Ok(RouteRow {
-            id: r.try_get(0)?,
-            city_id: r.try_get(1)?,
-            number: r.try_get(2)?,
-            name: r.try_get(3)?,
-            kind: r.try_get(4)?,
-            max_ride_minutes: r.try_get(5)?,
-        })
-    })
-    .fetch_all(&mut *conn)
-    .await?;
-    let vehicles = sqlx::query("SELECT transport_code, plate, carrier_id, route_id, active FROM vehicles ORDER BY transport_code")
-        .try_map(|r: AnyRow| {
+    let routes =
+        query("SELECT id, city_id, number, name, kind, max_ride_minutes FROM routes ORDER BY id")
+            .try_map(|r: Row| {
+                Ok(RouteRow {
+                    id: r.try_get(0)?,
+                    city_id: r.try_get(1)?,
+                    number: r.try_get(2)?,
+                    name: r.try_get(3)?,
+                    kind: r.try_get(4)?,
+                    max_ride_minutes: r.try_get(5)?,
+                })
+            })
+            .fetch_all(conn)
+            .await?;
+    let vehicles = query("SELECT transport_code, plate, carrier_id, route_id, active FROM vehicles ORDER BY transport_code")
+        .try_map(|r: Row| {
             Ok(VehicleRow {
                 transport_code: r.try_get(0)?,
                 plate: r.try_get(1)?,
                 carrier_id: r.try_get(2)?,
                 route_id: r.try_get(3)?,
-                active: r.try_get::<i64, _>(4)? != 0,
+                active: r.try_get::<i64>(4)? != 0,
             })
         })
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
         .await?;
-    let fare_rules = sqlx::query(
+    let fare_rules = query(
         "SELECT city_id, route_id, route_kind, rider_category, zone, amount_tiyn FROM fare_rules ORDER BY city_id, id",
     )
-    .try_map(|r: AnyRow| {
+    .try_map(|r: Row| {
         Ok(FareRuleRow {
             city_id: r.try_get(0)?,
             route_id: r.try_get(1)?,
@@ -229,16 +225,16 @@ pub async fn load(conn: &mut AnyConnection) -> Result<CatalogueRows> {
             amount_tiyn: r.try_get(5)?,
         })
     })
-    .fetch_all(&mut *conn)
+    .fetch_all(conn)
     .await?;
-    let prefixes = sqlx::query("SELECT prefix, operator FROM operator_prefixes ORDER BY prefix")
-        .try_map(|r: AnyRow| {
+    let prefixes = query("SELECT prefix, operator FROM operator_prefixes ORDER BY prefix")
+        .try_map(|r: Row| {
             Ok(PrefixRow {
                 prefix: r.try_get(0)?,
                 operator: r.try_get(1)?,
             })
         })
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
         .await?;
     Ok(CatalogueRows {
         cities,

@@ -1,7 +1,6 @@
 //! Controllers' checks of tickets. The same ticket seen in two vehicles is a shared screenshot.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
@@ -15,8 +14,8 @@ pub struct InspectionRow {
     pub checked_at_ms: i64,
 }
 
-pub async fn insert(conn: &mut AnyConnection, i: &InspectionRow) -> Result<()> {
-    sqlx::query(
+pub async fn insert(conn: &mut dyn Executor, i: &InspectionRow) -> Result<()> {
+    query(
         "INSERT INTO inspections (ticket_number, transport_code, inspector, result, flagged, checked_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(i.ticket_number)
@@ -31,10 +30,10 @@ pub async fn insert(conn: &mut AnyConnection, i: &InspectionRow) -> Result<()> {
 }
 
 /// The vehicles in which this ticket was presented before.
-pub async fn vehicles_seen(conn: &mut AnyConnection, ticket_number: i64) -> Result<Vec<String>> {
-    Ok(sqlx::query("SELECT DISTINCT transport_code FROM inspections WHERE ticket_number = $1 ORDER BY transport_code")
+pub async fn vehicles_seen(conn: &mut dyn Executor, ticket_number: i64) -> Result<Vec<String>> {
+    query("SELECT DISTINCT transport_code FROM inspections WHERE ticket_number = $1 ORDER BY transport_code")
         .bind(ticket_number)
-        .try_map(|r: AnyRow| r.try_get(0))
+        .try_map(|r: Row| r.try_get(0))
         .fetch_all(conn)
-        .await?)
+        .await
 }

@@ -1,8 +1,7 @@
 //! Ticket signing keys. The secret stays in the store (production deployments point the store
 //! at an encrypted volume); the public half is published.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
@@ -19,8 +18,8 @@ pub struct SigningKeyRow {
     pub created_at_ms: i64,
 }
 
-pub async fn insert(conn: &mut AnyConnection, k: &SigningKeyRow) -> Result<()> {
-    sqlx::query(
+pub async fn insert(conn: &mut dyn Executor, k: &SigningKeyRow) -> Result<()> {
+    query(
         "INSERT INTO signing_keys (kid, secret_hex, public_key_hex, not_before_ms, sign_until_ms, not_after_ms, created_at_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -37,12 +36,12 @@ pub async fn insert(conn: &mut AnyConnection, k: &SigningKeyRow) -> Result<()> {
 }
 
 /// Every key, newest first.
-pub async fn all(conn: &mut AnyConnection) -> Result<Vec<SigningKeyRow>> {
-    Ok(sqlx::query(
+pub async fn all(conn: &mut dyn Executor) -> Result<Vec<SigningKeyRow>> {
+    query(
         "SELECT kid, secret_hex, public_key_hex, not_before_ms, sign_until_ms, not_after_ms, created_at_ms FROM signing_keys \
          ORDER BY not_before_ms DESC, created_at_ms DESC",
     )
-    .try_map(|r: AnyRow| {
+    .try_map(|r: Row| {
         Ok(SigningKeyRow {
             kid: r.try_get(0)?,
             secret_hex: r.try_get(1)?,
@@ -54,12 +53,12 @@ pub async fn all(conn: &mut AnyConnection) -> Result<Vec<SigningKeyRow>> {
         })
     })
     .fetch_all(conn)
-    .await?)
+    .await
 }
 
 /// Ends the signing period of every key still signing (a rotation).
-pub async fn stop_signing(conn: &mut AnyConnection, now_ms: i64) -> Result<()> {
-    sqlx::query("UPDATE signing_keys SET sign_until_ms = $1 WHERE sign_until_ms > $1")
+pub async fn stop_signing(conn: &mut dyn Executor, now_ms: i64) -> Result<()> {
+    query("UPDATE signing_keys SET sign_until_ms = $1 WHERE sign_until_ms > $1")
         .bind(now_ms)
         .execute(conn)
         .await?;

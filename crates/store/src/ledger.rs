@@ -1,7 +1,6 @@
 //! The ledger's entries, append-only. Balances are sums; nothing is ever updated or deleted.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
@@ -14,7 +13,7 @@ pub struct EntryRow {
 
 /// Appends the entries of one ledger transfer in one statement.
 pub async fn append(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     ride_id: &str,
     entries: &[EntryRow],
     now_ms: i64,
@@ -32,7 +31,7 @@ pub async fn append(
         "INSERT INTO ledger_entries (ride_id, account, layer, amount_tiyn, created_at_ms) VALUES {}",
         values.join(", ")
     );
-    let mut query = sqlx::query(&sql).bind(ride_id).bind(now_ms);
+    let mut query = query(&sql).bind(ride_id).bind(now_ms);
     for e in entries {
         query = query.bind(&e.account).bind(&e.layer).bind(e.amount_tiyn);
     }
@@ -41,19 +40,19 @@ pub async fn append(
 }
 
 /// (account, layer, balance) for every account with entries.
-pub async fn balances(conn: &mut AnyConnection) -> Result<Vec<EntryRow>> {
-    Ok(sqlx::query(
+pub async fn balances(conn: &mut dyn Executor) -> Result<Vec<EntryRow>> {
+    query(
         "SELECT account, layer, CAST(SUM(amount_tiyn) AS BIGINT) FROM ledger_entries GROUP BY account, layer ORDER BY account, layer",
     )
-    .try_map(|r: AnyRow| Ok(EntryRow { account: r.try_get(0)?, layer: r.try_get(1)?, amount_tiyn: r.try_get(2)? }))
+    .try_map(|r: Row| Ok(EntryRow { account: r.try_get(0)?, layer: r.try_get(1)?, amount_tiyn: r.try_get(2)? }))
     .fetch_all(conn)
-    .await?)
+    .await
 }
 
 /// The sum of every entry per layer; each must be zero.
-pub async fn totals_by_layer(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query("SELECT layer, CAST(SUM(amount_tiyn) AS BIGINT) FROM ledger_entries GROUP BY layer ORDER BY layer")
-        .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?)))
+pub async fn totals_by_layer(conn: &mut dyn Executor) -> Result<Vec<(String, i64)>> {
+    query("SELECT layer, CAST(SUM(amount_tiyn) AS BIGINT) FROM ledger_entries GROUP BY layer ORDER BY layer")
+        .try_map(|r: Row| Ok((r.try_get(0)?, r.try_get(1)?)))
         .fetch_all(conn)
-        .await?)
+        .await
 }

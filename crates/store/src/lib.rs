@@ -3,11 +3,12 @@
 //! domain rule. Rows are plain values (strings, integers); the service converts them.
 //!
 //! SQLite is the embedded default (one file, WAL, one writer connection so writes never race
-//! each other for the lock); PostgreSQL is the production store. The same queries run on both
-//! through sqlx's `Any` driver, written in the common subset (`$1` parameters, `ON CONFLICT`,
-//! `RETURNING`, integers for booleans and times).
+//! each other for the lock), run in place through rusqlite; PostgreSQL is the production store,
+//! through sqlx. The same queries run on both through [`db::query`], written in the common
+//! subset (`$1` parameters, `ON CONFLICT`, `RETURNING`, integers for booleans and times).
 
 pub mod catalogue;
+pub mod db;
 pub mod inspections;
 pub mod keys;
 pub mod ledger;
@@ -20,54 +21,37 @@ pub mod sms;
 pub mod tickets;
 pub mod transit;
 
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, Executor};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Executor as _, PgPool, Postgres};
+use tokio::sync::OwnedMutexGuard;
 
-pub use sqlx::AnyConnection as Connection;
-
-/// A write transaction. Commit it with `tx.commit().await`; dropping it rolls back. It derefs
-/// to a connection, so every query function of this crate takes it as `&mut tx`.
-pub struct Tx(sqlx::Transaction<'static, Any>);
-
-impl Tx {
-    pub async fn commit(self) -> Result<()> {
-        Ok(self.0.commit().await?)
-    }
-}
-
-impl std::ops::Deref for Tx {
-    type Target = sqlx::AnyConnection;
-    fn deref(&self) -> &sqlx::AnyConnection {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.0
-    }
-}
+pub use db::{DatabaseError, Executor};
 
 /// How long a query may wait for a connection or a lock before it fails.
 pub const ACQUIRE_TIMEOUT_S: u64 = 10;
 pub const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
-pub const SQLITE_READERS_MAX: u32 = 8;
+/// Idle SQLite reader connections kept open; more are opened while many read at once.
+pub const SQLITE_IDLE_READERS_MAX: usize = 16;
+/// Prepared statements kept per SQLite connection.
+pub const SQLITE_STATEMENT_CACHE: usize = 128;
 pub const POSTGRES_CONNECTIONS_MAX: u32 = 24;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(DatabaseError),
     #[error("database url `{0}` is neither a SQLite path nor a postgres:// URL")]
     BadUrl(String),
     #[error("migration {version} ({name}) failed: {source}")]
     Migration {
         version: i64,
         name: &'static str,
-        source: sqlx::Error,
+        source: Box<StoreError>,
     },
     #[error("unexpected data in column {column}: {detail}")]
     Corrupt {
@@ -103,11 +87,130 @@ pub struct StoreOptions {
     pub postgres_schema: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
-    backend: Backend,
-    write: AnyPool,
-    read: AnyPool,
+    inner: Inner,
+}
+
+#[derive(Clone)]
+enum Inner {
+    Sqlite(Arc<Sqlite>),
+    Postgres(PgPool),
+}
+
+/// One SQLite file: a single writer connection, taken in turn (writes never race each other
+/// for the file's lock), and readers that never wait for it (WAL).
+struct Sqlite {
+    path: PathBuf,
+    writer: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+    readers: Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+/// A write transaction. Commit it with `tx.commit().await`; dropping it rolls back. Every
+/// query function of this crate takes it (or a [`Reader`]) as `&mut tx`.
+pub struct Tx {
+    inner: TxInner,
+}
+
+enum TxInner {
+    /// `None` once committed.
+    Sqlite(Option<OwnedMutexGuard<rusqlite::Connection>>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub async fn commit(mut self) -> Result<()> {
+        match &mut self.inner {
+            TxInner::Sqlite(guard) => {
+                let Some(conn) = guard.take() else {
+                    return Ok(());
+                };
+                if let Err(error) = conn.execute_batch("COMMIT") {
+                    let _rolled_back = conn.execute_batch("ROLLBACK");
+                    return Err(error.into());
+                }
+                Ok(())
+            }
+            TxInner::Postgres(_) => match std::mem::replace(&mut self.inner, TxInner::Sqlite(None))
+            {
+                TxInner::Postgres(tx) => Ok(tx.commit().await?),
+                TxInner::Sqlite(_) => Ok(()),
+            },
+        }
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if let TxInner::Sqlite(Some(conn)) = &self.inner
+            && !conn.is_autocommit()
+        {
+            let _rolled_back = conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+impl Executor for Tx {
+    fn target(&mut self) -> db::Target<'_> {
+        match &mut self.inner {
+            TxInner::Sqlite(Some(conn)) => db::Target::Sqlite(conn),
+            // A committed transaction is consumed by `commit`, so this arm is never reached
+            // with `None`; a fresh in-memory connection would only hide a bug, so fail loudly
+            // through SQLite's own "no such table" on first use instead.
+            TxInner::Sqlite(None) => unreachable_target(),
+            TxInner::Postgres(tx) => db::Target::Postgres(tx),
+        }
+    }
+}
+
+/// A connection for reads; on SQLite it never waits for the writer.
+pub struct Reader {
+    inner: ReaderInner,
+}
+
+enum ReaderInner {
+    Sqlite {
+        conn: Option<rusqlite::Connection>,
+        store: Arc<Sqlite>,
+    },
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Executor for Reader {
+    fn target(&mut self) -> db::Target<'_> {
+        match &mut self.inner {
+            ReaderInner::Sqlite {
+                conn: Some(conn), ..
+            } => db::Target::Sqlite(conn),
+            ReaderInner::Sqlite { conn: None, .. } => unreachable_target(),
+            ReaderInner::Postgres(conn) => db::Target::Postgres(conn),
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        if let ReaderInner::Sqlite { conn, store } = &mut self.inner
+            && let Some(conn) = conn.take()
+        {
+            let mut idle = store.readers.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < SQLITE_IDLE_READERS_MAX {
+                idle.push(conn);
+            }
+        }
+    }
+}
+
+fn unreachable_target() -> ! {
+    unreachable!("a store connection used after it was given back")
 }
 
 impl Store {
@@ -121,38 +224,91 @@ impl Store {
 
     /// Connects, creates what is missing and applies pending migrations.
     pub async fn open_with(options: StoreOptions) -> Result<Store> {
-        sqlx::any::install_default_drivers();
         let store =
             if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://") {
                 open_postgres(&options).await?
             } else {
-                open_sqlite(&options.url).await?
+                open_sqlite(&options.url)?
             };
         migrate::run(&store).await?;
         Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        match &self.inner {
+            Inner::Sqlite(_) => Backend::Sqlite,
+            Inner::Postgres(_) => Backend::Postgres,
+        }
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. On SQLite writers take turns, first come first served.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx(self.write.begin().await?))
+        match &self.inner {
+            Inner::Sqlite(sqlite) => {
+                let conn = Arc::clone(&sqlite.writer).lock_owned().await;
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+                Ok(Tx {
+                    inner: TxInner::Sqlite(Some(conn)),
+                })
+            }
+            Inner::Postgres(pool) => Ok(Tx {
+                inner: TxInner::Postgres(pool.begin().await?),
+            }),
+        }
     }
 
     /// A connection for reads; on SQLite it never waits for writers.
-    pub async fn reader(&self) -> Result<PoolConnection<Any>> {
-        Ok(self.read.acquire().await?)
+    pub async fn reader(&self) -> Result<Reader> {
+        match &self.inner {
+            Inner::Sqlite(sqlite) => {
+                let idle = sqlite
+                    .readers
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .pop();
+                let conn = match idle {
+                    Some(conn) => conn,
+                    None => sqlite_connection(&sqlite.path, false)?,
+                };
+                Ok(Reader {
+                    inner: ReaderInner::Sqlite {
+                        conn: Some(conn),
+                        store: Arc::clone(sqlite),
+                    },
+                })
+            }
+            Inner::Postgres(pool) => Ok(Reader {
+                inner: ReaderInner::Postgres(pool.acquire().await?),
+            }),
+        }
+    }
+
+    /// SQLite: copies the WAL into the database file now, holding writers back, so the next
+    /// write starts the WAL afresh (the checkpointer does this by itself when the WAL grows long).
+    /// `None` on PostgreSQL, which checkpoints by itself.
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>> {
+        match &self.inner {
+            Inner::Sqlite(sqlite) => {
+                let writer = sqlite.writer.lock().await;
+                Ok(Some(wal_checkpoint(&writer)?))
+            }
+            Inner::Postgres(_) => Ok(None),
+        }
     }
 
     pub async fn close(&self) {
-        self.write.close().await;
-        self.read.close().await;
+        match &self.inner {
+            Inner::Sqlite(sqlite) => sqlite
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear(),
+            Inner::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
-async fn open_sqlite(url: &str) -> Result<Store> {
+fn open_sqlite(url: &str) -> Result<Store> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
@@ -160,38 +316,104 @@ async fn open_sqlite(url: &str) -> Result<Store> {
     if path.is_empty() || path.contains('?') {
         return Err(StoreError::BadUrl(url.to_owned()));
     }
-    let connect: AnyConnectOptions = format!("sqlite://{path}?mode=rwc").parse()?;
-    let write = AnyPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(ACQUIRE_TIMEOUT_S))
-        .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
-        .connect_with(connect.clone())
-        .await?;
-    let read = AnyPoolOptions::new()
-        .max_connections(SQLITE_READERS_MAX)
-        .acquire_timeout(Duration::from_secs(ACQUIRE_TIMEOUT_S))
-        .after_connect(|conn, _| Box::pin(sqlite_pragmas(conn)))
-        .connect_with(connect)
-        .await?;
+    let path = PathBuf::from(path);
+    let writer = sqlite_connection(&path, true)?;
+    // Commits only append to the WAL; copying it back into the file (with its fsync) is the
+    // checkpointer's job, off the writer's path.
+    // Once checkpointed, the WAL restarts from its beginning and is cut back to this size.
+    writer.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;")?;
+    let checkpointer = sqlite_connection(&path, false)?;
+    let sqlite = Arc::new(Sqlite {
+        path,
+        writer: Arc::new(tokio::sync::Mutex::new(writer)),
+        readers: Mutex::new(Vec::new()),
+    });
+    let store = Arc::downgrade(&sqlite);
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || checkpoint_while_open(&store, &checkpointer))
+        .map_err(|e| StoreError::BadUrl(format!("{url}: cannot start the checkpointer: {e}")))?;
     Ok(Store {
-        backend: Backend::Sqlite,
-        write,
-        read,
+        inner: Inner::Sqlite(sqlite),
+    })
+}
+
+/// How often the WAL is copied back into the database file.
+pub const SQLITE_CHECKPOINT_EVERY_MS: u64 = 200;
+/// A WAL longer than this many pages is checkpointed with writers held back for a moment, so
+/// it can restart from its beginning; under a steady stream of writes it never would.
+pub const SQLITE_WAL_RESTART_PAGES: i64 = 8_192;
+
+/// Copies the WAL into the database file now and then, until the store is dropped. Mostly
+/// `PASSIVE` beside the writer and the readers; when the WAL has grown long, once more while
+/// holding the writer's turn, which copies the few frames left and lets the WAL restart.
+fn checkpoint_while_open(store: &std::sync::Weak<Sqlite>, conn: &rusqlite::Connection) {
+    loop {
+        std::thread::sleep(Duration::from_millis(SQLITE_CHECKPOINT_EVERY_MS));
+        let Some(sqlite) = store.upgrade() else {
+            return;
+        };
+        let pages = match wal_checkpoint(conn) {
+            Ok(done) => done.wal_pages,
+            Err(error) => {
+                tracing::warn!(%error, "SQLite checkpoint failed; will try again");
+                continue;
+            }
+        };
+        if pages > SQLITE_WAL_RESTART_PAGES {
+            let started = std::time::Instant::now();
+            let writer = sqlite.writer.blocking_lock();
+            let done = wal_checkpoint(&writer);
+            drop(writer);
+            match done {
+                Ok(done) => tracing::debug!(
+                    ?done,
+                    held_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "SQLite WAL checkpointed for restart"
+                ),
+                Err(error) => tracing::warn!(%error, "SQLite checkpoint failed; will try again"),
+            }
+        }
+    }
+}
+
+/// What a checkpoint found and did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Pages in the WAL.
+    pub wal_pages: i64,
+    /// Of those, pages now copied into the database file.
+    pub copied_pages: i64,
+}
+
+fn wal_checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<Checkpoint> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok(Checkpoint {
+            wal_pages: row.get(1)?,
+            copied_pages: row.get(2)?,
+        })
     })
 }
 
 /// WAL with synchronous=NORMAL: a committed transaction survives a crash of the process (the
 /// case recovery is built for); only an OS crash or power loss can lose the last few commits.
-async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> std::result::Result<(), sqlx::Error> {
-    let pragmas = format!(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
-    );
-    conn.execute(pragmas.as_str()).await?;
-    Ok(())
+fn sqlite_connection(path: &std::path::Path, create: bool) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = rusqlite::Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+    Ok(conn)
 }
 
 async fn open_postgres(options: &StoreOptions) -> Result<Store> {
-    let connect: AnyConnectOptions = options.url.parse()?;
+    let connect: PgConnectOptions = options.url.parse()?;
     let schema = options.postgres_schema.clone();
     if let Some(schema) = &schema {
         let valid = !schema.is_empty()
@@ -201,11 +423,11 @@ async fn open_postgres(options: &StoreOptions) -> Result<Store> {
         if !valid {
             return Err(StoreError::BadUrl(format!("schema {schema}")));
         }
-        let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect_with(&connect).await?;
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&connect).await?;
         conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
             .await?;
     }
-    let pool = AnyPoolOptions::new()
+    let pool = PgPoolOptions::new()
         .max_connections(POSTGRES_CONNECTIONS_MAX)
         .acquire_timeout(Duration::from_secs(ACQUIRE_TIMEOUT_S))
         .after_connect(move |conn, _| {
@@ -221,16 +443,14 @@ async fn open_postgres(options: &StoreOptions) -> Result<Store> {
         .connect_with(connect)
         .await?;
     Ok(Store {
-        backend: Backend::Postgres,
-        write: pool.clone(),
-        read: pool,
+        inner: Inner::Postgres(pool),
     })
 }
 
 /// True when the error is a unique-key violation (the idempotency guard fired).
 pub fn is_unique_violation(error: &StoreError) -> bool {
     match error {
-        StoreError::Database(sqlx::Error::Database(db)) => db.is_unique_violation(),
+        StoreError::Database(db) => db.is_unique_violation(),
         _ => false,
     }
 }

@@ -1,6 +1,7 @@
 //! Applies the migration files of the store's dialect in order, each in its own transaction,
 //! recording them in `schema_migrations`. Files are compiled in, so a binary carries its schema.
 
+use crate::db::{execute_script, query};
 use crate::{Backend, Result, Store, StoreError};
 
 struct Migration {
@@ -39,23 +40,23 @@ const MIGRATIONS: &[Migration] = &[
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
     let mut tx = store.begin().await?;
-    sqlx::query(
+    query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)",
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?;
     tx.commit().await?;
     for migration in MIGRATIONS {
         let mut tx = store.begin().await?;
         if store.backend() == Backend::Postgres {
             // Two servers starting together must not both apply a migration.
-            sqlx::query("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
-                .execute(&mut *tx)
+            query("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
+                .execute(&mut tx)
                 .await?;
         }
-        let applied = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+        let applied = query("SELECT version FROM schema_migrations WHERE version = $1")
             .bind(migration.version)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut tx)
             .await?;
         if applied.is_some() {
             continue;
@@ -67,17 +68,15 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
         let failed = |source| StoreError::Migration {
             version: migration.version,
             name: migration.name,
-            source,
+            source: Box::new(source),
         };
-        sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(failed)?;
-        sqlx::query(
-            "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
-        )
-        .bind(migration.version)
-        .bind(migration.name)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
+        execute_script(&mut tx, sql).await.map_err(failed)?;
+        query("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(now_ms())
+            .execute(&mut tx)
+            .await?;
         tx.commit().await?;
         tracing::info!(
             version = migration.version,

@@ -1,7 +1,6 @@
 //! Passengers known by phone number: their reply language and rider category.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
@@ -13,30 +12,28 @@ pub struct PassengerRow {
     pub created_at_ms: i64,
 }
 
-pub async fn get(conn: &mut AnyConnection, phone: &str) -> Result<Option<PassengerRow>> {
-    Ok(sqlx::query(
-        "SELECT phone, language, rider_category, created_at_ms FROM passengers WHERE phone = $1",
-    )
-    .bind(phone)
-    .try_map(|r: AnyRow| {
-        Ok(PassengerRow {
-            phone: r.try_get(0)?,
-            language: r.try_get(1)?,
-            rider_category: r.try_get(2)?,
-            created_at_ms: r.try_get(3)?,
+pub async fn get(conn: &mut dyn Executor, phone: &str) -> Result<Option<PassengerRow>> {
+    query("SELECT phone, language, rider_category, created_at_ms FROM passengers WHERE phone = $1")
+        .bind(phone)
+        .try_map(|r: Row| {
+            Ok(PassengerRow {
+                phone: r.try_get(0)?,
+                language: r.try_get(1)?,
+                rider_category: r.try_get(2)?,
+                created_at_ms: r.try_get(3)?,
+            })
         })
-    })
-    .fetch_optional(conn)
-    .await?)
+        .fetch_optional(conn)
+        .await
 }
 
 pub async fn set_language(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     phone: &str,
     language: &str,
     now_ms: i64,
 ) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO passengers (phone, language, rider_category, created_at_ms) VALUES ($1, $2, 'regular', $3) \
          ON CONFLICT (phone) DO UPDATE SET language = excluded.language",
     )
@@ -49,13 +46,13 @@ pub async fn set_language(
 }
 
 pub async fn set_rider_category(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     phone: &str,
     category: &str,
     language: &str,
     now_ms: i64,
 ) -> Result<()> {
-    sqlx::query(
+    query(
         "INSERT INTO passengers (phone, language, rider_category, created_at_ms) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (phone) DO UPDATE SET rider_category = excluded.rider_category",
     )

@@ -3,8 +3,7 @@
 //! every transition is a compare-and-set so the request path and the recovery worker can never
 //! both move the same ride.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
@@ -48,7 +47,7 @@ const COLUMNS: &str = "id, idempotency_scope, idempotency_key, request_hash, cha
      route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, \
      operator_payment_id, failure_code, attempts, updated_at_ms";
 
-fn row(r: AnyRow) -> std::result::Result<RideRow, sqlx::Error> {
+fn row(r: Row) -> crate::Result<RideRow> {
     Ok(RideRow {
         ride: NewRide {
             id: r.try_get(0)?,
@@ -77,8 +76,8 @@ fn row(r: AnyRow) -> std::result::Result<RideRow, sqlx::Error> {
 }
 
 /// Inserts the ride in status `reserving` unless its idempotency key was seen before.
-pub async fn insert(conn: &mut AnyConnection, ride: &NewRide) -> Result<Inserted> {
-    let inserted = sqlx::query(
+pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted> {
+    let inserted = query(
         "INSERT INTO rides (id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
          route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, attempts, updated_at_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'reserving', 0, $16) \
@@ -100,7 +99,7 @@ pub async fn insert(conn: &mut AnyConnection, ride: &NewRide) -> Result<Inserted
     .bind(ride.amount_tiyn)
     .bind(&ride.language)
     .bind(ride.created_at_ms)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
     if inserted.is_some() {
         return Ok(Inserted::New);
@@ -114,25 +113,21 @@ pub async fn insert(conn: &mut AnyConnection, ride: &NewRide) -> Result<Inserted
     }
 }
 
-pub async fn by_key(conn: &mut AnyConnection, scope: &str, key: &str) -> Result<Option<RideRow>> {
+pub async fn by_key(conn: &mut dyn Executor, scope: &str, key: &str) -> Result<Option<RideRow>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM rides WHERE idempotency_scope = $1 AND idempotency_key = $2"
     );
-    Ok(sqlx::query(&sql)
+    query(&sql)
         .bind(scope)
         .bind(key)
         .try_map(row)
         .fetch_optional(conn)
-        .await?)
+        .await
 }
 
-pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<RideRow>> {
+pub async fn by_id(conn: &mut dyn Executor, id: &str) -> Result<Option<RideRow>> {
     let sql = format!("SELECT {COLUMNS} FROM rides WHERE id = $1");
-    Ok(sqlx::query(&sql)
-        .bind(id)
-        .try_map(row)
-        .fetch_optional(conn)
-        .await?)
+    query(&sql).bind(id).try_map(row).fetch_optional(conn).await
 }
 
 /// What a transition writes besides the status.
@@ -144,14 +139,14 @@ pub struct Transition<'a> {
 
 /// Moves the ride from `from` to `to`; false when it was not in `from` (someone else moved it).
 pub async fn transition(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     id: &str,
     from: &str,
     to: &str,
     change: Transition<'_>,
     now_ms: i64,
 ) -> Result<bool> {
-    let done = sqlx::query(
+    let done = query(
         "UPDATE rides SET status = $1, operator_payment_id = COALESCE($2, operator_payment_id), \
          failure_code = COALESCE($3, failure_code), updated_at_ms = $4 WHERE id = $5 AND status = $6",
     )
@@ -168,7 +163,7 @@ pub async fn transition(
 
 /// Rides whose payment is not settled and that nobody touched since `idle_since_ms`.
 pub async fn unsettled(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     idle_since_ms: i64,
     limit: i64,
 ) -> Result<Vec<RideRow>> {
@@ -176,17 +171,17 @@ pub async fn unsettled(
         "SELECT {COLUMNS} FROM rides WHERE status IN ('reserving', 'reserved', 'confirming') AND updated_at_ms <= $1 \
          ORDER BY updated_at_ms LIMIT $2"
     );
-    Ok(sqlx::query(&sql)
+    query(&sql)
         .bind(idle_since_ms)
         .bind(limit)
         .try_map(row)
         .fetch_all(conn)
-        .await?)
+        .await
 }
 
 /// Counts a recovery attempt and pushes the ride back in the queue.
-pub async fn touch(conn: &mut AnyConnection, id: &str, now_ms: i64) -> Result<()> {
-    sqlx::query("UPDATE rides SET attempts = attempts + 1, updated_at_ms = $1 WHERE id = $2")
+pub async fn touch(conn: &mut dyn Executor, id: &str, now_ms: i64) -> Result<()> {
+    query("UPDATE rides SET attempts = attempts + 1, updated_at_ms = $1 WHERE id = $2")
         .bind(now_ms)
         .bind(id)
         .execute(conn)
@@ -195,11 +190,9 @@ pub async fn touch(conn: &mut AnyConnection, id: &str, now_ms: i64) -> Result<()
 }
 
 /// Rides by status, for reports and tests.
-pub async fn count_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
-    Ok(
-        sqlx::query("SELECT status, COUNT(*) FROM rides GROUP BY status ORDER BY status")
-            .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .fetch_all(conn)
-            .await?,
-    )
+pub async fn count_by_status(conn: &mut dyn Executor) -> Result<Vec<(String, i64)>> {
+    query("SELECT status, COUNT(*) FROM rides GROUP BY status ORDER BY status")
+        .try_map(|r: Row| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .fetch_all(conn)
+        .await
 }

@@ -1,8 +1,7 @@
 //! Sign-in codes and sessions of passengers, stored as hashes only: a leaked table gives no
 //! one a session.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
@@ -16,8 +15,8 @@ pub struct SignInCodeRow {
 }
 
 /// Replaces the phone's pending code.
-pub async fn put_code(conn: &mut AnyConnection, code: &SignInCodeRow) -> Result<()> {
-    sqlx::query(
+pub async fn put_code(conn: &mut dyn Executor, code: &SignInCodeRow) -> Result<()> {
+    query(
         "INSERT INTO sign_in_codes (phone, code_hash, attempts, expires_at_ms, created_at_ms) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (phone) DO UPDATE SET code_hash = excluded.code_hash, attempts = excluded.attempts, \
          expires_at_ms = excluded.expires_at_ms, created_at_ms = excluded.created_at_ms",
@@ -32,10 +31,10 @@ pub async fn put_code(conn: &mut AnyConnection, code: &SignInCodeRow) -> Result<
     Ok(())
 }
 
-pub async fn code_of(conn: &mut AnyConnection, phone: &str) -> Result<Option<SignInCodeRow>> {
-    Ok(sqlx::query("SELECT phone, code_hash, attempts, expires_at_ms, created_at_ms FROM sign_in_codes WHERE phone = $1")
+pub async fn code_of(conn: &mut dyn Executor, phone: &str) -> Result<Option<SignInCodeRow>> {
+    query("SELECT phone, code_hash, attempts, expires_at_ms, created_at_ms FROM sign_in_codes WHERE phone = $1")
         .bind(phone)
-        .try_map(|r: AnyRow| {
+        .try_map(|r: Row| {
             Ok(SignInCodeRow {
                 phone: r.try_get(0)?,
                 code_hash: r.try_get(1)?,
@@ -45,19 +44,19 @@ pub async fn code_of(conn: &mut AnyConnection, phone: &str) -> Result<Option<Sig
             })
         })
         .fetch_optional(conn)
-        .await?)
+        .await
 }
 
-pub async fn count_attempt(conn: &mut AnyConnection, phone: &str) -> Result<()> {
-    sqlx::query("UPDATE sign_in_codes SET attempts = attempts + 1 WHERE phone = $1")
+pub async fn count_attempt(conn: &mut dyn Executor, phone: &str) -> Result<()> {
+    query("UPDATE sign_in_codes SET attempts = attempts + 1 WHERE phone = $1")
         .bind(phone)
         .execute(conn)
         .await?;
     Ok(())
 }
 
-pub async fn delete_code(conn: &mut AnyConnection, phone: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sign_in_codes WHERE phone = $1")
+pub async fn delete_code(conn: &mut dyn Executor, phone: &str) -> Result<()> {
+    query("DELETE FROM sign_in_codes WHERE phone = $1")
         .bind(phone)
         .execute(conn)
         .await?;
@@ -65,13 +64,13 @@ pub async fn delete_code(conn: &mut AnyConnection, phone: &str) -> Result<()> {
 }
 
 pub async fn insert_session(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     token_hash: &str,
     phone: &str,
     expires_at_ms: i64,
     now_ms: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO sessions (token_hash, phone, expires_at_ms, created_at_ms) VALUES ($1, $2, $3, $4)")
+    query("INSERT INTO sessions (token_hash, phone, expires_at_ms, created_at_ms) VALUES ($1, $2, $3, $4)")
         .bind(token_hash)
         .bind(phone)
         .bind(expires_at_ms)
@@ -83,22 +82,20 @@ pub async fn insert_session(
 
 /// The phone of a live session.
 pub async fn phone_of(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     token_hash: &str,
     now_ms: i64,
 ) -> Result<Option<String>> {
-    Ok(
-        sqlx::query("SELECT phone FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
-            .bind(token_hash)
-            .bind(now_ms)
-            .try_map(|r: AnyRow| r.try_get(0))
-            .fetch_optional(conn)
-            .await?,
-    )
+    query("SELECT phone FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
+        .bind(token_hash)
+        .bind(now_ms)
+        .try_map(|r: Row| r.try_get(0))
+        .fetch_optional(conn)
+        .await
 }
 
-pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+pub async fn delete_session(conn: &mut dyn Executor, token_hash: &str) -> Result<()> {
+    query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(token_hash)
         .execute(conn)
         .await?;

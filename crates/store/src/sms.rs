@@ -2,8 +2,7 @@
 //! deliver one message twice and the passenger must not pay twice for it. Replies that are
 //! produced later (a payment settled by recovery) wait in the outbox.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
@@ -14,14 +13,14 @@ pub enum Recorded {
 }
 
 pub async fn record_incoming(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     operator: &str,
     message_id: &str,
     sender: &str,
     body: &str,
     now_ms: i64,
 ) -> Result<Recorded> {
-    let inserted = sqlx::query(
+    let inserted = query(
         "INSERT INTO sms_messages (operator, message_id, sender, body, received_at_ms) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (operator, message_id, sender) DO NOTHING RETURNING message_id",
     )
@@ -30,18 +29,18 @@ pub async fn record_incoming(
     .bind(sender)
     .bind(body)
     .bind(now_ms)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
     if inserted.is_some() {
         return Ok(Recorded::New);
     }
-    let reply: Option<String> = sqlx::query(
+    let reply: Option<String> = query(
         "SELECT reply FROM sms_messages WHERE operator = $1 AND message_id = $2 AND sender = $3",
     )
     .bind(operator)
     .bind(message_id)
     .bind(sender)
-    .try_map(|r: AnyRow| r.try_get(0))
+    .try_map(|r: Row| r.try_get(0))
     .fetch_optional(conn)
     .await?
     .flatten();
@@ -49,13 +48,13 @@ pub async fn record_incoming(
 }
 
 pub async fn set_reply(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     operator: &str,
     message_id: &str,
     sender: &str,
     reply: &str,
 ) -> Result<()> {
-    sqlx::query("UPDATE sms_messages SET reply = $1 WHERE operator = $2 AND message_id = $3 AND sender = $4")
+    query("UPDATE sms_messages SET reply = $1 WHERE operator = $2 AND message_id = $3 AND sender = $4")
         .bind(reply)
         .bind(operator)
         .bind(message_id)
@@ -75,37 +74,35 @@ pub struct OutboxRow {
 }
 
 pub async fn enqueue(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     phone: &str,
     body: &str,
     ride_id: Option<&str>,
     now_ms: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO sms_outbox (phone, body, ride_id, created_at_ms) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(phone)
-    .bind(body)
-    .bind(ride_id)
-    .bind(now_ms)
-    .execute(conn)
-    .await?;
+    query("INSERT INTO sms_outbox (phone, body, ride_id, created_at_ms) VALUES ($1, $2, $3, $4)")
+        .bind(phone)
+        .bind(body)
+        .bind(ride_id)
+        .bind(now_ms)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// Messages not yet handed to the SMS gateway, oldest first.
-pub async fn pending_outbox(conn: &mut AnyConnection, limit: i64) -> Result<Vec<OutboxRow>> {
-    Ok(sqlx::query("SELECT id, phone, body, ride_id, created_at_ms FROM sms_outbox WHERE sent_at_ms IS NULL ORDER BY id LIMIT $1")
+pub async fn pending_outbox(conn: &mut dyn Executor, limit: i64) -> Result<Vec<OutboxRow>> {
+    query("SELECT id, phone, body, ride_id, created_at_ms FROM sms_outbox WHERE sent_at_ms IS NULL ORDER BY id LIMIT $1")
         .bind(limit)
-        .try_map(|r: AnyRow| {
+        .try_map(|r: Row| {
             Ok(OutboxRow { id: r.try_get(0)?, phone: r.try_get(1)?, body: r.try_get(2)?, ride_id: r.try_get(3)?, created_at_ms: r.try_get(4)? })
         })
         .fetch_all(conn)
-        .await?)
+        .await
 }
 
-pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now_ms: i64) -> Result<()> {
-    sqlx::query("UPDATE sms_outbox SET sent_at_ms = $1 WHERE id = $2")
+pub async fn mark_sent(conn: &mut dyn Executor, id: i64, now_ms: i64) -> Result<()> {
+    query("UPDATE sms_outbox SET sent_at_ms = $1 WHERE id = $2")
         .bind(now_ms)
         .bind(id)
         .execute(conn)

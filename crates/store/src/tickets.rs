@@ -1,8 +1,7 @@
 //! Issued e-tickets. A ticket is valid while its status is `valid`, its `not_after` is ahead
 //! and no live signal has ended it (`ended_at_ms`, set when its bus reached the final stop).
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
@@ -29,7 +28,7 @@ pub struct TicketRow {
 const COLUMNS: &str = "number, ride_id, link_code, token, key_id, phone, city_id, route_id, transport_code, \
      rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status";
 
-fn row(r: AnyRow) -> std::result::Result<TicketRow, sqlx::Error> {
+fn row(r: Row) -> crate::Result<TicketRow> {
     Ok(TicketRow {
         number: r.try_get(0)?,
         ride_id: r.try_get(1)?,
@@ -50,8 +49,8 @@ fn row(r: AnyRow) -> std::result::Result<TicketRow, sqlx::Error> {
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, t: &TicketRow) -> Result<()> {
-    sqlx::query(
+pub async fn insert(conn: &mut dyn Executor, t: &TicketRow) -> Result<()> {
+    query(
         "INSERT INTO tickets (number, ride_id, link_code, token, key_id, phone, city_id, route_id, transport_code, \
          rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
@@ -77,35 +76,35 @@ pub async fn insert(conn: &mut AnyConnection, t: &TicketRow) -> Result<()> {
     Ok(())
 }
 
-async fn one(conn: &mut AnyConnection, column: &str, value: &str) -> Result<Option<TicketRow>> {
+async fn one(conn: &mut dyn Executor, column: &str, value: &str) -> Result<Option<TicketRow>> {
     let sql = format!("SELECT {COLUMNS} FROM tickets WHERE {column} = $1");
-    Ok(sqlx::query(&sql)
+    query(&sql)
         .bind(value)
         .try_map(row)
         .fetch_optional(conn)
-        .await?)
+        .await
 }
 
-pub async fn by_ride(conn: &mut AnyConnection, ride_id: &str) -> Result<Option<TicketRow>> {
+pub async fn by_ride(conn: &mut dyn Executor, ride_id: &str) -> Result<Option<TicketRow>> {
     one(conn, "ride_id", ride_id).await
 }
 
-pub async fn by_link_code(conn: &mut AnyConnection, link_code: &str) -> Result<Option<TicketRow>> {
+pub async fn by_link_code(conn: &mut dyn Executor, link_code: &str) -> Result<Option<TicketRow>> {
     one(conn, "link_code", link_code).await
 }
 
-pub async fn by_number(conn: &mut AnyConnection, number: i64) -> Result<Option<TicketRow>> {
+pub async fn by_number(conn: &mut dyn Executor, number: i64) -> Result<Option<TicketRow>> {
     let sql = format!("SELECT {COLUMNS} FROM tickets WHERE number = $1");
-    Ok(sqlx::query(&sql)
+    query(&sql)
         .bind(number)
         .try_map(row)
         .fetch_optional(conn)
-        .await?)
+        .await
 }
 
 /// The passenger's tickets that can still be shown, newest first.
 pub async fn valid_for_phone(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     phone: &str,
     now_ms: i64,
 ) -> Result<Vec<TicketRow>> {
@@ -113,17 +112,17 @@ pub async fn valid_for_phone(
         "SELECT {COLUMNS} FROM tickets WHERE phone = $1 AND status = 'valid' AND not_after_ms > $2 AND ended_at_ms IS NULL \
          ORDER BY issued_at_ms DESC, number DESC LIMIT 50"
     );
-    Ok(sqlx::query(&sql)
+    query(&sql)
         .bind(phone)
         .bind(now_ms)
         .try_map(row)
         .fetch_all(conn)
-        .await?)
+        .await
 }
 
 /// One page of the passenger's trip history, newest first, strictly older than the cursor.
 pub async fn history_for_phone(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     phone: &str,
     before: Option<(i64, i64)>,
     limit: i64,
@@ -133,25 +132,25 @@ pub async fn history_for_phone(
         "SELECT {COLUMNS} FROM tickets WHERE phone = $1 AND (issued_at_ms < $2 OR (issued_at_ms = $2 AND number < $3)) \
          ORDER BY issued_at_ms DESC, number DESC LIMIT $4"
     );
-    Ok(sqlx::query(&sql)
+    query(&sql)
         .bind(phone)
         .bind(before_ms)
         .bind(before_number)
         .bind(limit)
         .try_map(row)
         .fetch_all(conn)
-        .await?)
+        .await
 }
 
 /// Ends every still-open ticket bought in this vehicle since its run started: the bus reached
 /// the final stop. Returns how many ended.
 pub async fn end_run(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Executor,
     transport_code: &str,
     run_started_ms: i64,
     ended_ms: i64,
 ) -> Result<u64> {
-    let done = sqlx::query(
+    let done = query(
         "UPDATE tickets SET ended_at_ms = $1 WHERE transport_code = $2 AND issued_at_ms >= $3 AND issued_at_ms <= $1 \
          AND ended_at_ms IS NULL",
     )
@@ -163,8 +162,8 @@ pub async fn end_run(
     Ok(done.rows_affected())
 }
 
-pub async fn set_status(conn: &mut AnyConnection, number: i64, status: &str) -> Result<bool> {
-    let done = sqlx::query("UPDATE tickets SET status = $1 WHERE number = $2")
+pub async fn set_status(conn: &mut dyn Executor, number: i64, status: &str) -> Result<bool> {
+    let done = query("UPDATE tickets SET status = $1 WHERE number = $2")
         .bind(status)
         .bind(number)
         .execute(conn)

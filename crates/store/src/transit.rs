@@ -2,8 +2,7 @@
 //! and the address list. A re-import replaces the row inside the caller's transaction, so a
 //! city always has either its old feed or its new one, never a mix.
 
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
@@ -27,7 +26,7 @@ pub struct AddressesRow {
     pub imported_at_ms: i64,
 }
 
-fn feed_row(r: AnyRow) -> std::result::Result<FeedRow, sqlx::Error> {
+fn feed_row(r: Row) -> crate::Result<FeedRow> {
     Ok(FeedRow {
         city_id: r.try_get(0)?,
         feed: r.try_get(1)?,
@@ -37,7 +36,7 @@ fn feed_row(r: AnyRow) -> std::result::Result<FeedRow, sqlx::Error> {
     })
 }
 
-fn addresses_row(r: AnyRow) -> std::result::Result<AddressesRow, sqlx::Error> {
+fn addresses_row(r: Row) -> crate::Result<AddressesRow> {
     Ok(AddressesRow {
         city_id: r.try_get(0)?,
         csv: r.try_get(1)?,
@@ -47,8 +46,8 @@ fn addresses_row(r: AnyRow) -> std::result::Result<AddressesRow, sqlx::Error> {
 }
 
 /// Stores a city's feed, replacing the previous one.
-pub async fn replace_feed(conn: &mut AnyConnection, row: &FeedRow) -> Result<()> {
-    sqlx::query(
+pub async fn replace_feed(conn: &mut dyn Executor, row: &FeedRow) -> Result<()> {
+    query(
         "INSERT INTO transit_feeds (city_id, feed, feed_sha256, summary, imported_at_ms) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (city_id) DO UPDATE SET feed = excluded.feed, feed_sha256 = excluded.feed_sha256, \
          summary = excluded.summary, imported_at_ms = excluded.imported_at_ms",
@@ -64,8 +63,8 @@ pub async fn replace_feed(conn: &mut AnyConnection, row: &FeedRow) -> Result<()>
 }
 
 /// Every city's feed.
-pub async fn feeds(conn: &mut AnyConnection) -> Result<Vec<FeedRow>> {
-    let rows = sqlx::query("SELECT city_id, feed, feed_sha256, summary, imported_at_ms FROM transit_feeds ORDER BY city_id")
+pub async fn feeds(conn: &mut dyn Executor) -> Result<Vec<FeedRow>> {
+    let rows = query("SELECT city_id, feed, feed_sha256, summary, imported_at_ms FROM transit_feeds ORDER BY city_id")
         .try_map(feed_row)
         .fetch_all(conn)
         .await?;
@@ -73,8 +72,8 @@ pub async fn feeds(conn: &mut AnyConnection) -> Result<Vec<FeedRow>> {
 }
 
 /// One city's feed.
-pub async fn feed(conn: &mut AnyConnection, city_id: &str) -> Result<Option<FeedRow>> {
-    let row = sqlx::query("SELECT city_id, feed, feed_sha256, summary, imported_at_ms FROM transit_feeds WHERE city_id = $1")
+pub async fn feed(conn: &mut dyn Executor, city_id: &str) -> Result<Option<FeedRow>> {
+    let row = query("SELECT city_id, feed, feed_sha256, summary, imported_at_ms FROM transit_feeds WHERE city_id = $1")
         .bind(city_id)
         .try_map(feed_row)
         .fetch_optional(conn)
@@ -83,8 +82,8 @@ pub async fn feed(conn: &mut AnyConnection, city_id: &str) -> Result<Option<Feed
 }
 
 /// Stores a city's address list, replacing the previous one.
-pub async fn replace_addresses(conn: &mut AnyConnection, row: &AddressesRow) -> Result<()> {
-    sqlx::query(
+pub async fn replace_addresses(conn: &mut dyn Executor, row: &AddressesRow) -> Result<()> {
+    query(
         "INSERT INTO transit_addresses (city_id, csv, address_count, imported_at_ms) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (city_id) DO UPDATE SET csv = excluded.csv, address_count = excluded.address_count, \
          imported_at_ms = excluded.imported_at_ms",
@@ -99,8 +98,8 @@ pub async fn replace_addresses(conn: &mut AnyConnection, row: &AddressesRow) -> 
 }
 
 /// One city's address list.
-pub async fn addresses(conn: &mut AnyConnection, city_id: &str) -> Result<Option<AddressesRow>> {
-    let row = sqlx::query("SELECT city_id, csv, address_count, imported_at_ms FROM transit_addresses WHERE city_id = $1")
+pub async fn addresses(conn: &mut dyn Executor, city_id: &str) -> Result<Option<AddressesRow>> {
+    let row = query("SELECT city_id, csv, address_count, imported_at_ms FROM transit_addresses WHERE city_id = $1")
         .bind(city_id)
         .try_map(addresses_row)
         .fetch_optional(conn)

@@ -262,10 +262,11 @@ impl CamaraClient {
             StatusCode::OK | StatusCode::CREATED | StatusCode::ACCEPTED | StatusCode::CONFLICT => {}
             status => return Err(error_reply(Call::Settle, status, &reply.body)),
         }
-        if reply.status != StatusCode::CONFLICT && !reply.body.is_empty() {
-            if let Ok(payment) = parse_payment(&reply.body) {
-                return Ok(payment);
-            }
+        if reply.status != StatusCode::CONFLICT
+            && !reply.body.is_empty()
+            && let Ok(payment) = parse_payment(&reply.body)
+        {
+            return Ok(payment);
         }
         self.get_payment(operator, id)
             .await

@@ -225,10 +225,10 @@ impl SimulatorHandle {
     /// Stops serving, ends hanging requests, and waits for the server to finish.
     pub async fn shutdown(mut self) {
         self.stop.send_replace(true);
-        if let Some(task) = self.task.take() {
-            if let Err(error) = task.await {
-                tracing::error!(%error, "operator simulator task failed");
-            }
+        if let Some(task) = self.task.take()
+            && let Err(error) = task.await
+        {
+            tracing::error!(%error, "operator simulator task failed");
         }
     }
 }

@@ -1,0 +1,143 @@
+//! The embedded SQLite store's own mechanics: transactions, readers beside the writer, and the
+//! WAL that must restart instead of growing without end.
+
+use store::transit::{self, FeedRow};
+use store::{Store, is_unique_violation};
+
+struct TempDb(std::path::PathBuf);
+
+impl TempDb {
+    fn new(name: &str) -> TempDb {
+        let path = std::env::temp_dir().join(format!(
+            "smsbus-store-{name}-{}-{:?}.db",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let db = TempDb(path);
+        db.remove();
+        db
+    }
+
+    fn url(&self) -> String {
+        self.0.display().to_string()
+    }
+
+    fn remove(&self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _gone = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+fn feed(city: &str, bytes: usize) -> FeedRow {
+    FeedRow {
+        city_id: city.into(),
+        feed: (0..bytes).map(|i| (i % 251) as u8).collect(),
+        feed_sha256: "00".into(),
+        summary: "test".into(),
+        imported_at_ms: 1,
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_transaction_leaves_nothing_and_readers_see_only_commits() {
+    let db = TempDb::new("tx");
+    let store = Store::open(&db.url()).await.expect("open");
+
+    let mut tx = store.begin().await.expect("begin");
+    transit::replace_feed(&mut tx, &feed("a", 10))
+        .await
+        .expect("write");
+    let mut reader = store.reader().await.expect("reader");
+    assert_eq!(
+        transit::feed(&mut reader, "a").await.expect("read"),
+        None,
+        "a reader must not see an uncommitted write"
+    );
+    drop(tx);
+    assert_eq!(transit::feed(&mut reader, "a").await.expect("read"), None);
+
+    let mut tx = store.begin().await.expect("begin");
+    transit::replace_feed(&mut tx, &feed("a", 10))
+        .await
+        .expect("write");
+    tx.commit().await.expect("commit");
+    let read = transit::feed(&mut reader, "a").await.expect("read");
+    assert_eq!(read.map(|f| f.feed.len()), Some(10));
+}
+
+#[tokio::test]
+async fn a_unique_violation_is_recognised() {
+    let db = TempDb::new("unique");
+    let store = Store::open(&db.url()).await.expect("open");
+    let mut tx = store.begin().await.expect("begin");
+    let insert = "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)";
+    let error = store::db::query(insert)
+        .bind(1_i64)
+        .bind("again")
+        .bind(0_i64)
+        .execute(&mut tx)
+        .await
+        .err()
+        .expect("migration 1 is recorded already");
+    assert!(is_unique_violation(&error), "{error}");
+}
+
+#[tokio::test]
+async fn parameters_bind_by_their_number_wherever_they_appear() {
+    let db = TempDb::new("params");
+    let store = Store::open(&db.url()).await.expect("open");
+    let mut reader = store.reader().await.expect("reader");
+    let row = store::db::query("SELECT $2, $1, $2 || $1, $3")
+        .bind("a")
+        .bind("b")
+        .bind(None::<i64>)
+        .fetch_one(&mut reader)
+        .await
+        .expect("select");
+    assert_eq!(row.try_get::<String>(0).expect("0"), "b");
+    assert_eq!(row.try_get::<String>(1).expect("1"), "a");
+    assert_eq!(row.try_get::<String>(2).expect("2"), "ba");
+    assert_eq!(row.try_get::<Option<i64>>(3).expect("3"), None);
+    assert!(row.try_get::<i64>(0).is_err(), "text is not an integer");
+}
+
+#[tokio::test]
+async fn the_wal_starts_afresh_after_a_checkpoint() {
+    let db = TempDb::new("wal");
+    let store = Store::open(&db.url()).await.expect("open");
+    let mut tx = store.begin().await.expect("begin");
+    transit::replace_feed(&mut tx, &feed("big", 8 << 20))
+        .await
+        .expect("write");
+    tx.commit().await.expect("commit");
+
+    let done = store
+        .checkpoint()
+        .await
+        .expect("checkpoint")
+        .expect("sqlite");
+    assert!(done.wal_pages > 2_000, "{done:?}");
+    assert_eq!(done.copied_pages, done.wal_pages, "everything copied");
+
+    let mut tx = store.begin().await.expect("begin");
+    transit::replace_feed(&mut tx, &feed("small", 10))
+        .await
+        .expect("write");
+    tx.commit().await.expect("commit");
+    let after = store
+        .checkpoint()
+        .await
+        .expect("checkpoint")
+        .expect("sqlite");
+    assert!(
+        after.wal_pages < 50,
+        "the small write must start the WAL over, not append to it: {after:?}"
+    );
+}
