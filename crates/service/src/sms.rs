@@ -57,6 +57,9 @@ pub async fn handle_sms(app: &App, sms: IncomingSms) -> Result<SmsReply, Service
         }
     };
     let now_ms = app.now_ms();
+    // A message seen before but never answered (the process stopped on it) is handled again;
+    // its ride's idempotency key makes sure it is charged once.
+    let redelivered;
     {
         let mut tx = app.store.begin().await?;
         let recorded = store::sms::record_incoming(
@@ -69,6 +72,7 @@ pub async fn handle_sms(app: &App, sms: IncomingSms) -> Result<SmsReply, Service
         )
         .await?;
         tx.commit().await?;
+        redelivered = matches!(recorded, Recorded::Duplicate(_));
         if let Recorded::Duplicate(Some(text)) = recorded {
             Metrics::add(&app.metrics.sms_duplicates);
             return Ok(SmsReply {
@@ -125,7 +129,7 @@ pub async fn handle_sms(app: &App, sms: IncomingSms) -> Result<SmsReply, Service
     Ok(SmsReply {
         to: phone.as_e164().into(),
         text,
-        duplicate: false,
+        duplicate: redelivered,
     })
 }
 

@@ -101,7 +101,7 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
     };
     let addr = crate::wiring::start_with(
         Arc::clone(&app),
-        "127.0.0.1:0".parse()?,
+        crate::wiring::bind("127.0.0.1:0".parse()?).await?,
         api::ApiSettings {
             access,
             rate_per_s: 0,

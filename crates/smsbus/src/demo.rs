@@ -41,8 +41,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         };
         endpoints.insert(id, endpoint);
     }
+    let listener = crate::wiring::bind(addr).await?;
+    let local = listener.local_addr()?;
     let settings = Settings {
-        public_base_url: format!("http://{addr}"),
+        public_base_url: format!("http://{local}"),
         ..Settings::default()
     };
     let app = crate::wiring::open_app(&args.db, endpoints, settings).await?;
@@ -56,7 +58,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         controller_token: DEMO_CONTROLLER_TOKEN.into(),
         sms_gateway_token: DEMO_SMS_GATEWAY_TOKEN.into(),
     };
-    let bound = crate::wiring::start(Arc::clone(&app), addr, access).await?;
+    let bound = crate::wiring::start(Arc::clone(&app), listener, access).await?;
     crate::live_cli::start_demo_city(&app).await?;
     print_guide(&format!("http://{bound}"), simulator.addr());
     tokio::signal::ctrl_c().await?;

@@ -119,14 +119,21 @@ pub async fn open_app(
 pub const RATE_PER_S: u32 = 50;
 pub const RATE_BURST: u32 = 200;
 
+/// Listens on `addr` (port 0: a free one); the address it got is the listener's `local_addr`.
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
+}
+
 pub async fn start(
     app: Arc<App>,
-    addr: SocketAddr,
+    listener: TcpListener,
     access: api::Access,
 ) -> anyhow::Result<SocketAddr> {
     start_with(
         app,
-        addr,
+        listener,
         api::ApiSettings {
             access,
             rate_per_s: RATE_PER_S,
@@ -139,7 +146,7 @@ pub async fn start(
 /// Like [`start`], with the API settings given (benchmarks lift the rate limit).
 pub async fn start_with(
     app: Arc<App>,
-    addr: SocketAddr,
+    listener: TcpListener,
     settings: api::ApiSettings,
 ) -> anyhow::Result<SocketAddr> {
     let report = service::recovery::settle_unsettled(&app, 0).await?;
@@ -150,9 +157,6 @@ pub async fn start_with(
         Arc::clone(&app),
         Duration::from_secs(RECOVERY_PERIOD_S),
     ));
-    let listener = TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
     let router = api::router(app, settings);
     tokio::spawn(async move {
@@ -176,8 +180,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         controller_token: env_token("SMSBUS_CONTROLLER_TOKEN")?,
         sms_gateway_token: env_token("SMSBUS_SMS_GATEWAY_TOKEN")?,
     };
+    let listener = bind(addr).await?;
+    let local = listener.local_addr()?;
     let settings = Settings {
-        public_base_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
+        public_base_url: args.public_url.unwrap_or_else(|| format!("http://{local}")),
         ..Settings::default()
     };
     let app = open_app(&args.db, endpoints, settings).await?;
@@ -187,7 +193,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             crate::live_cli::start_wialon_listener(Arc::clone(&app), wialon).await?
         );
     }
-    let bound = start(Arc::clone(&app), addr, access).await?;
+    let bound = start(Arc::clone(&app), listener, access).await?;
     // The demo lays its own (replayed) networks; a real server follows each city's calendar.
     tokio::spawn(service::live::keep_networks_current(
         Arc::clone(&app),

@@ -43,6 +43,8 @@ pub enum SimulatorError {
 pub(crate) struct Shared {
     state: Mutex<State>,
     stopping: watch::Receiver<bool>,
+    /// Counts the requests processed, so a test can wait for one instead of polling.
+    processed: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -73,6 +75,7 @@ impl OperatorSimulator {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(id_prefix())),
             stopping: stopping.clone(),
+            processed: watch::Sender::new(0),
         });
         let app = Router::new()
             .merge(camara::routes())
@@ -209,6 +212,17 @@ impl SimulatorHandle {
         self.shared.lock().requests(operator, endpoint)
     }
 
+    /// Waits until `ready` holds of the simulator, looking again each time a request has been
+    /// processed (whatever its reply, or its lack of one).
+    pub async fn wait_until(&self, ready: impl Fn(&SimulatorHandle) -> bool) {
+        let mut processed = self.shared.processed.subscribe();
+        while !ready(self) {
+            if processed.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Freezes the simulator's clock at `now_unix_s`.
     pub fn set_now(&self, now_unix_s: i64) {
         self.shared.lock().set_now(Some(now_unix_s));
@@ -274,6 +288,7 @@ pub(crate) async fn serve<T>(
         let mut state = shared.lock();
         process(&mut state, &operator)
     };
+    shared.processed.send_modify(|n| *n += 1);
     let response = match outcome {
         Ok(value) => render(value),
         Err(error) => error_response(error),

@@ -1,0 +1,226 @@
+//! A real `smsbus serve` process killed (SIGKILL) while the operator has captured the fare but
+//! its reply has not arrived, then started again on the same SQLite file: the restarted server
+//! settles the ride before it listens, the passenger gets one ticket, the operator holds one
+//! capture, the ledger balances, and the SMSC's redelivery of the same message gets the ticket.
+
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use domain::{OperatorId, PhoneNumber};
+use simulators::operator::{Endpoint, Fault, OperatorSimulator, PaymentStatus, SimulatorHandle};
+
+const PHONE: &str = "+77011234567";
+const OPERATOR: &str = "kcell";
+const TOKEN: &str = "sms-gateway-token-0123456789";
+
+struct TempDb(std::path::PathBuf);
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _gone = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+fn smsbus() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_smsbus"))
+}
+
+/// Starts `smsbus serve` on a free port and returns it with its address, once it listens.
+fn serve(db: &str, simulator: &SimulatorHandle) -> (Child, String) {
+    let mut command = smsbus();
+    command
+        .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
+        .env("SMSBUS_ADMIN_TOKEN", "admin-token-0123456789")
+        .env("SMSBUS_CONTROLLER_TOKEN", "controller-token-0123456789")
+        .env("SMSBUS_SMS_GATEWAY_TOKEN", TOKEN)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for operator in simulators::demo::OPERATORS {
+        let id = OperatorId::parse(operator).expect("operator id");
+        command
+            .arg("--operator")
+            .arg(format!("{operator}={}", simulator.base_url(&id)));
+        command.env(
+            format!("SMSBUS_OPERATOR_TOKEN_{}", operator.to_ascii_uppercase()),
+            simulators::demo::OPERATOR_TOKEN,
+        );
+    }
+    let mut child = command.spawn().expect("start smsbus serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("smsbus serve exited before listening")
+            .expect("read stderr");
+        if let Some(url) = line.strip_prefix("smsbus: serving on ") {
+            break url.to_owned();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _line in lines {});
+    (child, addr)
+}
+
+async fn send_sms(base: &str, message_id: &str) -> reqwest::Result<serde_json::Value> {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/sms/incoming"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({
+            "smsc": OPERATOR,
+            "message_id": message_id,
+            "sender": PHONE,
+            "text": "10101",
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_capture_settled_once_on_restart_sqlite() {
+    let db = TempDb(std::env::temp_dir().join(format!("smsbus-crash-{}.db", std::process::id())));
+    let path = db.0.display().to_string();
+    killed_after_the_capture_settled_once_on_restart(
+        &path,
+        store::StoreOptions {
+            url: path.clone(),
+            postgres_schema: None,
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_capture_settled_once_on_restart_postgres() {
+    let base = std::env::var("SMSBUS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let schema = format!("crash_{}_{nanos}", std::process::id());
+    let options = store::StoreOptions {
+        url: base.clone(),
+        postgres_schema: Some(schema.clone()),
+    };
+    // Creates the schema; the server then finds its tables there through the URL's options.
+    store::Store::open_with(options.clone())
+        .await
+        .expect("PostgreSQL must be reachable at SMSBUS_TEST_POSTGRES_URL");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    killed_after_the_capture_settled_once_on_restart(&url, options).await;
+}
+
+/// The scenario on one store: `db` is what the server is given, `options` how the test opens it.
+async fn killed_after_the_capture_settled_once_on_restart(
+    db_path: &str,
+    options: store::StoreOptions,
+) {
+    let catalogue = concat!(env!("CARGO_MANIFEST_DIR"), "/data/catalogue.json");
+    let loaded = smsbus()
+        .args(["catalogue", "load", catalogue, "--db", db_path])
+        .output()
+        .expect("run smsbus catalogue load");
+    assert!(loaded.status.success(), "{loaded:?}");
+
+    let simulator = OperatorSimulator::start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("simulator");
+    simulators::demo::seed(&simulator).expect("demo subscribers");
+    let kcell = OperatorId::parse(OPERATOR).expect("operator id");
+    let phone = PhoneNumber::parse(PHONE).expect("phone");
+    let balance_before = simulator.balance(&phone).expect("balance");
+    // The operator captures the fare on confirm, then never answers.
+    simulator
+        .inject(&kcell, Endpoint::Confirm, Fault::LostReplyHang, 1)
+        .expect("fault");
+
+    let (mut server, base) = serve(db_path, &simulator);
+    let in_flight = tokio::spawn({
+        let base = base.clone();
+        async move { send_sms(&base, "m-1").await }
+    });
+    let captured = |s: &SimulatorHandle| {
+        s.payments()
+            .iter()
+            .any(|p| p.status == PaymentStatus::Succeeded)
+    };
+    simulator.wait_until(captured).await;
+    server.kill().expect("SIGKILL smsbus serve");
+    server.wait().expect("reap smsbus serve");
+    assert!(
+        in_flight.await.expect("join").is_err(),
+        "the killed server never answered the SMS"
+    );
+
+    {
+        let store = store::Store::open_with(options.clone())
+            .await
+            .expect("open store");
+        let mut conn = store.reader().await.expect("reader");
+        let statuses = store::rides::count_by_status(&mut conn)
+            .await
+            .expect("rides");
+        assert_eq!(
+            statuses,
+            vec![("reserving".to_owned(), 1)],
+            "the kill left the ride in doubt"
+        );
+    }
+
+    let (mut server, base) = serve(db_path, &simulator);
+    let redelivered = send_sms(&base, "m-1").await.expect("redelivered SMS");
+    server.kill().expect("stop smsbus serve");
+    server.wait().expect("reap smsbus serve");
+
+    assert_eq!(redelivered["duplicate"], true, "{redelivered}");
+    let text = redelivered["text"].as_str().expect("reply text");
+    assert!(
+        text.contains(&format!("{base}/t/")),
+        "the reply is the ticket, linked at the server's address: {text}"
+    );
+    let store = store::Store::open_with(options.clone())
+        .await
+        .expect("open store");
+    let mut conn = store.reader().await.expect("reader");
+    let outbox = store::sms::pending_outbox(&mut conn, 10)
+        .await
+        .expect("outbox");
+    assert!(
+        outbox
+            .iter()
+            .any(|m| m.phone == PHONE && m.body.contains("/t/")),
+        "recovery sent the ticket by SMS without waiting for a redelivery: {outbox:?}"
+    );
+    assert_eq!(
+        store::rides::count_by_status(&mut conn)
+            .await
+            .expect("rides"),
+        vec![("issued".to_owned(), 1)]
+    );
+    let totals = store::ledger::totals_by_layer(&mut conn)
+        .await
+        .expect("ledger");
+    assert!(totals.iter().all(|(_, sum)| *sum == 0), "{totals:?}");
+    let captures = simulator
+        .payments()
+        .iter()
+        .filter(|p| p.status == PaymentStatus::Succeeded)
+        .count();
+    assert_eq!(captures, 1, "charged once");
+    let balance_after = simulator.balance(&phone).expect("balance");
+    assert_eq!(
+        balance_before.tiyn() - balance_after.tiyn(),
+        9_000,
+        "one Astana fare of 90 ₸"
+    );
+}
