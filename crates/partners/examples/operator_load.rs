@@ -51,7 +51,7 @@ async fn main() {
     }
     let endpoint = OperatorEndpoint {
         base_url: sim.base_url(&beeline),
-        access_token: "token".to_owned(),
+        credentials: partners::operator::oauth::Credentials::Bearer("token".to_owned()),
     };
     let client = CamaraClient::new(
         HashMap::from([(beeline.clone(), endpoint)]),

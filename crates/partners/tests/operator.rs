@@ -67,14 +67,16 @@ async fn world_with(timeout: Duration, beeline_settings: OperatorSettings) -> Wo
             beeline.clone(),
             OperatorEndpoint {
                 base_url: sim.base_url(&beeline),
-                access_token: token,
+                credentials: partners::operator::oauth::Credentials::Bearer(token),
             },
         ),
         (
             kcell.clone(),
             OperatorEndpoint {
                 base_url: sim.base_url(&kcell),
-                access_token: "kcell-token".to_owned(),
+                credentials: partners::operator::oauth::Credentials::Bearer(
+                    "kcell-token".to_owned(),
+                ),
             },
         ),
     ]);
@@ -893,7 +895,7 @@ async fn configuration_and_lookup_errors_are_typed() {
         w.beeline.clone(),
         OperatorEndpoint {
             base_url: w.sim.base_url(&w.beeline),
-            access_token: "stolen".to_owned(),
+            credentials: partners::operator::oauth::Credentials::Bearer("stolen".to_owned()),
         },
     )]);
     let client = CamaraClient::new(wrong_token, Duration::from_secs(5)).unwrap();
@@ -914,7 +916,7 @@ async fn configuration_and_lookup_errors_are_typed() {
         w.beeline.clone(),
         OperatorEndpoint {
             base_url: "not a url".to_owned(),
-            access_token: "t".to_owned(),
+            credentials: partners::operator::oauth::Credentials::Bearer("t".to_owned()),
         },
     )]);
     assert!(matches!(
@@ -933,7 +935,7 @@ async fn an_operator_that_cannot_be_reached_is_unavailable() {
         beeline.clone(),
         OperatorEndpoint {
             base_url: format!("http://{addr}/beeline"),
-            access_token: "t".to_owned(),
+            credentials: partners::operator::oauth::Credentials::Bearer("t".to_owned()),
         },
     )]);
     let client = CamaraClient::new(endpoints, Duration::from_secs(2)).unwrap();

@@ -10,6 +10,9 @@ use crate::operator::{OperatorSettings, SimulatorError, SimulatorHandle, Subscri
 pub const OPERATORS: [&str; 3] = ["beeline", "kcell", "tele2"];
 /// The bearer token every simulated operator expects.
 pub const OPERATOR_TOKEN: &str = "demo-operator-token";
+/// The OAuth 2.0 client SMSBUS is registered as at every simulated operator.
+pub const OAUTH_CLIENT_ID: &str = "smsbus";
+pub const OAUTH_CLIENT_SECRET: &str = "demo-client-secret";
 
 /// (phone, operator, what it shows) of every demo subscriber.
 pub const SUBSCRIBERS: [(&str, &str, &str); 10] = [
@@ -76,7 +79,10 @@ pub fn seed(simulator: &SimulatorHandle) -> Result<(), SimulatorError> {
     for operator in OPERATORS {
         let id =
             OperatorId::parse(operator).map_err(|e| SimulatorError::DemoData(e.to_string()))?;
-        simulator.add_operator(id, OperatorSettings::new(OPERATOR_TOKEN));
+        simulator.add_operator(
+            id,
+            OperatorSettings::new(OPERATOR_TOKEN).with_client(OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET),
+        );
     }
     for subscriber in subscribers(simulator.now_unix_s())? {
         simulator.add_subscriber(subscriber)?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use domain::{OperatorId, PhoneNumber, Tenge};
-use partners::operator::{CamaraClient, OperatorEndpoint};
+use partners::operator::CamaraClient;
 use service::clock::SystemClock;
 use service::{App, Settings};
 use simulators::operator::{OperatorSimulator, PaymentStatus, Subscriber};
@@ -65,17 +65,7 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
             Tenge::from_whole(10_000_000),
         ))?;
     }
-    let mut endpoints = HashMap::new();
-    for operator in simulators::demo::OPERATORS {
-        let id = OperatorId::parse(operator)?;
-        endpoints.insert(
-            id.clone(),
-            OperatorEndpoint {
-                base_url: simulator.base_url(&id),
-                access_token: simulators::demo::OPERATOR_TOKEN.into(),
-            },
-        );
-    }
+    let endpoints = crate::demo::simulator_endpoints(&simulator)?;
     let store = store::Store::open_with(store::StoreOptions {
         url: db.clone(),
         postgres_schema: schema,

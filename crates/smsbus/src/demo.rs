@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use domain::OperatorId;
 use partners::operator::OperatorEndpoint;
+use partners::operator::oauth::{ClientCredentials, Credentials};
 use service::Settings;
 use simulators::operator::OperatorSimulator;
 
@@ -32,15 +33,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .context("starting the operator simulator")?;
     simulators::demo::seed(&simulator)?;
-    let mut endpoints = HashMap::new();
-    for operator in simulators::demo::OPERATORS {
-        let id = OperatorId::parse(operator)?;
-        let endpoint = OperatorEndpoint {
-            base_url: simulator.base_url(&id),
-            access_token: simulators::demo::OPERATOR_TOKEN.into(),
-        };
-        endpoints.insert(id, endpoint);
-    }
+    let endpoints = simulator_endpoints(&simulator)?;
     let listener = crate::wiring::bind(addr).await?;
     let local = listener.local_addr()?;
     let settings = Settings {
@@ -176,4 +169,30 @@ pub async fn sms(args: SmsArgs) -> anyhow::Result<()> {
                 .unwrap_or("no reply")
         ),
     }
+}
+
+/// Every simulated operator as production reaches a real one: its API root, and an OAuth 2.0
+/// client whose token endpoint is found through the operator's discovery document.
+pub fn simulator_endpoints(
+    simulator: &simulators::operator::SimulatorHandle,
+) -> anyhow::Result<HashMap<OperatorId, OperatorEndpoint>> {
+    let mut endpoints = HashMap::new();
+    for operator in simulators::demo::OPERATORS {
+        let id = OperatorId::parse(operator)?;
+        let base_url = simulator.base_url(&id);
+        let credentials = Credentials::ClientCredentials(ClientCredentials {
+            token_url: format!("{base_url}{}", partners::operator::oauth::DISCOVERY_SUFFIX),
+            client_id: simulators::demo::OAUTH_CLIENT_ID.into(),
+            client_secret: simulators::demo::OAUTH_CLIENT_SECRET.into(),
+            scope: None,
+        });
+        endpoints.insert(
+            id,
+            OperatorEndpoint {
+                base_url,
+                credentials,
+            },
+        );
+    }
+    Ok(endpoints)
 }

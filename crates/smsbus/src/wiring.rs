@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use domain::OperatorId;
+use partners::operator::oauth::{ClientCredentials, Credentials};
 use partners::operator::{CamaraClient, OperatorEndpoint};
 use service::clock::SystemClock;
 use service::{App, Settings};
@@ -62,6 +63,27 @@ pub fn init_logs() {
     }
 }
 
+/// An operator's credentials from the environment: an OAuth 2.0 client when
+/// `SMSBUS_OPERATOR_CLIENT_ID_<NAME>` is set (with `…_CLIENT_SECRET_<NAME>`, `…_TOKEN_URL_<NAME>`
+/// — the token endpoint or the operator's `/.well-known/openid-configuration` — and optionally
+/// `…_SCOPE_<NAME>`), else the bearer token `SMSBUS_OPERATOR_TOKEN_<NAME>`.
+fn operator_credentials(name: &str) -> anyhow::Result<Credentials> {
+    let upper = name.to_ascii_uppercase();
+    let Ok(client_id) = std::env::var(format!("SMSBUS_OPERATOR_CLIENT_ID_{upper}")) else {
+        return Ok(Credentials::Bearer(env_token(&format!(
+            "SMSBUS_OPERATOR_TOKEN_{upper}"
+        ))?));
+    };
+    let token_url_var = format!("SMSBUS_OPERATOR_TOKEN_URL_{upper}");
+    Ok(Credentials::ClientCredentials(ClientCredentials {
+        token_url: std::env::var(&token_url_var)
+            .with_context(|| format!("set the environment variable {token_url_var}"))?,
+        client_id,
+        client_secret: env_token(&format!("SMSBUS_OPERATOR_CLIENT_SECRET_{upper}"))?,
+        scope: std::env::var(format!("SMSBUS_OPERATOR_SCOPE_{upper}")).ok(),
+    }))
+}
+
 fn env_token(name: &str) -> anyhow::Result<String> {
     let value =
         std::env::var(name).with_context(|| format!("set the environment variable {name}"))?;
@@ -71,7 +93,7 @@ fn env_token(name: &str) -> anyhow::Result<String> {
 
 pub fn operator_endpoints(
     specs: &[String],
-    token_of: impl Fn(&str) -> anyhow::Result<String>,
+    credentials_of: impl Fn(&str) -> anyhow::Result<Credentials>,
 ) -> anyhow::Result<HashMap<OperatorId, OperatorEndpoint>> {
     let mut endpoints = HashMap::new();
     for spec in specs {
@@ -79,12 +101,12 @@ pub fn operator_endpoints(
             .split_once('=')
             .with_context(|| format!("--operator {spec}: expected NAME=URL"))?;
         let id = OperatorId::parse(name).with_context(|| format!("--operator {spec}"))?;
-        let access_token = token_of(name)?;
+        let credentials = credentials_of(name)?;
         endpoints.insert(
             id,
             OperatorEndpoint {
                 base_url: url.trim_end_matches('/').to_owned(),
-                access_token,
+                credentials,
             },
         );
     }
@@ -99,9 +121,17 @@ pub async fn open_app(
     let store = store::Store::open(db)
         .await
         .with_context(|| format!("opening the store {db}"))?;
-    let client = Arc::new(CamaraClient::new(
+    // Operators whose API certificates come from their own CA: a PEM bundle of those CAs.
+    let extra_roots = match std::env::var_os("SMSBUS_OPERATOR_CA_FILE") {
+        Some(path) => std::fs::read(&path).with_context(|| {
+            format!("reading SMSBUS_OPERATOR_CA_FILE {}", path.to_string_lossy())
+        })?,
+        None => Vec::new(),
+    };
+    let client = Arc::new(CamaraClient::with_roots(
         endpoints,
         Duration::from_millis(OPERATOR_TIMEOUT_MS),
+        &extra_roots,
     )?);
     let app = App::start(
         store,
@@ -169,12 +199,7 @@ pub async fn start_with(
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = crate::parse_addr(&args.addr)?;
-    let endpoints = operator_endpoints(&args.operators, |name| {
-        env_token(&format!(
-            "SMSBUS_OPERATOR_TOKEN_{}",
-            name.to_ascii_uppercase()
-        ))
-    })?;
+    let endpoints = operator_endpoints(&args.operators, operator_credentials)?;
     let access = api::Access {
         admin_token: env_token("SMSBUS_ADMIN_TOKEN")?,
         controller_token: env_token("SMSBUS_CONTROLLER_TOKEN")?,

@@ -46,10 +46,24 @@ fn serve(db: &str, simulator: &SimulatorHandle) -> (Child, String) {
         command
             .arg("--operator")
             .arg(format!("{operator}={}", simulator.base_url(&id)));
-        command.env(
-            format!("SMSBUS_OPERATOR_TOKEN_{}", operator.to_ascii_uppercase()),
-            simulators::demo::OPERATOR_TOKEN,
-        );
+        // As production: an OAuth 2.0 client, its token endpoint found by discovery.
+        let upper = operator.to_ascii_uppercase();
+        command
+            .env(
+                format!("SMSBUS_OPERATOR_CLIENT_ID_{upper}"),
+                simulators::demo::OAUTH_CLIENT_ID,
+            )
+            .env(
+                format!("SMSBUS_OPERATOR_CLIENT_SECRET_{upper}"),
+                simulators::demo::OAUTH_CLIENT_SECRET,
+            )
+            .env(
+                format!("SMSBUS_OPERATOR_TOKEN_URL_{upper}"),
+                format!(
+                    "{}/.well-known/openid-configuration",
+                    simulator.base_url(&id)
+                ),
+            );
     }
     let mut child = command.spawn().expect("start smsbus serve");
     let stderr = child.stderr.take().expect("stderr");

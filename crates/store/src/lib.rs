@@ -104,6 +104,9 @@ struct Sqlite {
     path: PathBuf,
     writer: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
     readers: Mutex<Vec<rusqlite::Connection>>,
+    /// One checkpoint at a time in this process: a second one would only find SQLite's
+    /// checkpoint lock taken and give up.
+    checkpointing: Mutex<()>,
 }
 
 impl std::fmt::Debug for Store {
@@ -290,7 +293,11 @@ impl Store {
         match &self.inner {
             Inner::Sqlite(sqlite) => {
                 let writer = sqlite.writer.lock().await;
-                Ok(Some(wal_checkpoint(&writer)?))
+                let _alone = sqlite
+                    .checkpointing
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                Ok(Some(wal_checkpoint(&writer, CheckpointMode::Full)?))
             }
             Inner::Postgres(_) => Ok(None),
         }
@@ -327,6 +334,7 @@ fn open_sqlite(url: &str) -> Result<Store> {
         path,
         writer: Arc::new(tokio::sync::Mutex::new(writer)),
         readers: Mutex::new(Vec::new()),
+        checkpointing: Mutex::new(()),
     });
     let store = Arc::downgrade(&sqlite);
     std::thread::Builder::new()
@@ -346,14 +354,21 @@ pub const SQLITE_WAL_RESTART_PAGES: i64 = 8_192;
 
 /// Copies the WAL into the database file now and then, until the store is dropped. Mostly
 /// `PASSIVE` beside the writer and the readers; when the WAL has grown long, once more while
-/// holding the writer's turn, which copies the few frames left and lets the WAL restart.
+/// holding the writer's turn (`FULL`), which copies the few frames left and lets the WAL restart.
 fn checkpoint_while_open(store: &std::sync::Weak<Sqlite>, conn: &rusqlite::Connection) {
     loop {
         std::thread::sleep(Duration::from_millis(SQLITE_CHECKPOINT_EVERY_MS));
         let Some(sqlite) = store.upgrade() else {
             return;
         };
-        let pages = match wal_checkpoint(conn) {
+        let passive = {
+            let _alone = sqlite
+                .checkpointing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            wal_checkpoint(conn, CheckpointMode::Passive)
+        };
+        let pages = match passive {
             Ok(done) => done.wal_pages,
             Err(error) => {
                 tracing::warn!(%error, "SQLite checkpoint failed; will try again");
@@ -363,7 +378,13 @@ fn checkpoint_while_open(store: &std::sync::Weak<Sqlite>, conn: &rusqlite::Conne
         if pages > SQLITE_WAL_RESTART_PAGES {
             let started = std::time::Instant::now();
             let writer = sqlite.writer.blocking_lock();
-            let done = wal_checkpoint(&writer);
+            let done = {
+                let _alone = sqlite
+                    .checkpointing
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                wal_checkpoint(&writer, CheckpointMode::Full)
+            };
             drop(writer);
             match done {
                 Ok(done) => tracing::debug!(
@@ -380,15 +401,35 @@ fn checkpoint_while_open(store: &std::sync::Weak<Sqlite>, conn: &rusqlite::Conne
 /// What a checkpoint found and did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
+    /// Another process held the checkpoint (or a reader held it back): not everything was copied.
+    pub busy: bool,
     /// Pages in the WAL.
     pub wal_pages: i64,
     /// Of those, pages now copied into the database file.
     pub copied_pages: i64,
 }
 
-fn wal_checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<Checkpoint> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+/// How a checkpoint treats the others on the file.
+#[derive(Clone, Copy)]
+enum CheckpointMode {
+    /// Copies what it can without waiting for anyone.
+    Passive,
+    /// Waits (up to the busy timeout) for a checkpoint in progress and for readers of older
+    /// snapshots, so everything gets copied. Run only while holding the writer's turn.
+    Full,
+}
+
+fn wal_checkpoint(
+    conn: &rusqlite::Connection,
+    mode: CheckpointMode,
+) -> rusqlite::Result<Checkpoint> {
+    let sql = match mode {
+        CheckpointMode::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+        CheckpointMode::Full => "PRAGMA wal_checkpoint(FULL)",
+    };
+    conn.query_row(sql, [], |row| {
         Ok(Checkpoint {
+            busy: row.get::<_, i64>(0)? != 0,
             wal_pages: row.get(1)?,
             copied_pages: row.get(2)?,
         })

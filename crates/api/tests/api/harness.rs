@@ -100,7 +100,9 @@ pub async fn spawn(db: Db) -> TestApp {
             id.clone(),
             OperatorEndpoint {
                 base_url: sim.base_url(&id),
-                access_token: simulators::demo::OPERATOR_TOKEN.into(),
+                credentials: partners::operator::oauth::Credentials::Bearer(
+                    simulators::demo::OPERATOR_TOKEN.into(),
+                ),
             },
         );
     }

@@ -12,6 +12,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 
+use super::oauth::{Auth, Credentials};
 use super::reply::{Call, error_reply, transport_failure};
 use super::wire::{self, PaymentIn};
 use super::{
@@ -42,25 +43,17 @@ const SIM_SWAP_PATH: [&str; 2] = ["sim-swap", "v2"];
 const X_CORRELATOR: &str = "x-correlator";
 
 /// Where one operator's CAMARA APIs live and how we authenticate there.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct OperatorEndpoint {
     /// API root, e.g. `http://127.0.0.1:9000/beeline`; the client appends
     /// `/carrier-billing/v0.5/…` and `/sim-swap/v2/…`.
     pub base_url: String,
-    pub access_token: String,
-}
-
-impl fmt::Debug for OperatorEndpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OperatorEndpoint")
-            .field("base_url", &self.base_url)
-            .finish_non_exhaustive()
-    }
+    pub credentials: Credentials,
 }
 
 struct Route {
     base: Url,
-    authorization: HeaderValue,
+    auth: Auth,
 }
 
 /// The production client of every mobile operator.
@@ -94,15 +87,41 @@ struct Reply {
 
 impl CamaraClient {
     /// `timeout` limits each request as a whole (see [`TIMEOUT_MS`] for the usual value).
+    /// `https` endpoints are checked against the system's trusted roots.
     pub fn new(
         endpoints: HashMap<OperatorId, OperatorEndpoint>,
         timeout: Duration,
+    ) -> Result<Self, OperatorError> {
+        Self::with_roots(endpoints, timeout, &[])
+    }
+
+    /// Like [`CamaraClient::new`], also trusting the certificate authorities of a PEM bundle
+    /// (an operator whose API certificate comes from its own CA).
+    pub fn with_roots(
+        endpoints: HashMap<OperatorId, OperatorEndpoint>,
+        timeout: Duration,
+        extra_roots_pem: &[u8],
     ) -> Result<Self, OperatorError> {
         let mut routes = HashMap::with_capacity(endpoints.len());
         for (operator, endpoint) in endpoints {
             routes.insert(operator.clone(), route(&operator, &endpoint)?);
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if !extra_roots_pem.is_empty() {
+            let roots =
+                reqwest::Certificate::from_pem_bundle(extra_roots_pem).map_err(|error| {
+                    OperatorError::Protocol(format!("operator CA certificates: {error}"))
+                })?;
+            if roots.is_empty() {
+                return Err(OperatorError::Protocol(
+                    "operator CA certificates: no certificate in the PEM bundle".into(),
+                ));
+            }
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let http = builder
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_millis(CONNECT_TIMEOUT_MS)))
             .pool_idle_timeout(Duration::from_millis(POOL_IDLE_TIMEOUT_MS))
@@ -145,14 +164,36 @@ impl CamaraClient {
         url: Url,
         body: Option<&(dyn ErasedBody + Sync)>,
     ) -> Result<Reply, OperatorError> {
+        let bytes = body
+            .map(|body| body.to_json().map_err(OperatorError::Protocol))
+            .transpose()?;
+        let mut reply = self
+            .send_once(call, route, &method, &url, bytes.clone())
+            .await?;
+        // A refused token (expired early, or the operator's authorization server restarted):
+        // nothing was done with the request, so it goes again once with a new token.
+        if reply.0.status == StatusCode::UNAUTHORIZED && route.auth.refused(&reply.1) {
+            reply = self.send_once(call, route, &method, &url, bytes).await?;
+        }
+        Ok(reply.0)
+    }
+
+    async fn send_once(
+        &self,
+        call: Call,
+        route: &Route,
+        method: &Method,
+        url: &Url,
+        body: Option<Vec<u8>>,
+    ) -> Result<(Reply, HeaderValue), OperatorError> {
+        let authorization = route.auth.header(&self.http).await?;
         let correlator = self.x_correlator();
         let mut request = self
             .http
             .request(method.clone(), url.clone())
-            .header(AUTHORIZATION, route.authorization.clone())
+            .header(AUTHORIZATION, authorization.clone())
             .header(X_CORRELATOR, &correlator);
-        if let Some(body) = body {
-            let bytes = body.to_json().map_err(OperatorError::Protocol)?;
+        if let Some(bytes) = body {
             request = request
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(bytes);
@@ -178,7 +219,7 @@ impl CamaraClient {
         match outcome {
             Ok(Ok(reply)) => {
                 tracing::debug!(%method, path = url.path(), x_correlator = %correlator, status = reply.status.as_u16(), "operator reply");
-                Ok(reply)
+                Ok((reply, authorization))
             }
             Ok(Err(status)) => Err(OperatorError::Protocol(format!(
                 "reply {status} longer than {RESPONSE_BODY_BYTES_MAX} bytes"
@@ -441,13 +482,8 @@ fn route(operator: &OperatorId, endpoint: &OperatorEndpoint) -> Result<Route, Op
     if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
         return Err(invalid("base_url must be an http(s) URL"));
     }
-    let mut authorization = HeaderValue::from_str(&format!("Bearer {}", endpoint.access_token))
-        .map_err(|_| invalid("the access token is not a valid header value"))?;
-    authorization.set_sensitive(true);
-    Ok(Route {
-        base,
-        authorization,
-    })
+    let auth = Auth::new(&endpoint.credentials).map_err(|why| invalid(&why))?;
+    Ok(Route { base, auth })
 }
 
 fn billing_url(route: &Route, segments: &[&str]) -> Url {

@@ -30,6 +30,7 @@
 //! `swapped_within` alike: nothing was charged and the operator will not serve the request.
 
 mod camara;
+pub mod oauth;
 mod reply;
 mod wire;
 

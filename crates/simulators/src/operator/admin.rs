@@ -1,7 +1,7 @@
 //! The simulator's admin HTTP API, so a separate process (the demo) can set it up and break it.
 //! Simulator only: it has no authentication, so bind the simulator to a loopback address.
 //!
-//! - `POST /_admin/operators` `{"operator", "access_token", "correlator_replay": "return_existing" | "reject_already_exists", "settle_reply": "empty" | "payment"}` → 204
+//! - `POST /_admin/operators` `{"operator", "access_token", "client_id", "client_secret", "token_lifetime_s", "correlator_replay": "return_existing" | "reject_already_exists", "settle_reply": "empty" | "payment"}` → 204
 //! - `POST /_admin/subscribers` `{"phone", "operator", "balance_tiyn", "starting_balance_tiyn", "corporate", "unpaid_trust_payment", "topped_up_since_purchase", "last_sim_swap_unix_s"}` → 201 and the subscriber
 //! - `GET /_admin/subscribers/{phone}` → the subscriber with `held_tiyn` and `captured_tiyn`
 //! - `POST /_admin/faults` `{"operator", "endpoint": "prepare" | "create_payment" | "confirm" | "cancel" | "get_payment" | "list_payments" | "sim_swap_check" | "any", "fault": {"kind": "latency", "ms": 200} | {"kind": "hang"} | {"kind": "status", "status": 503} | {"kind": "lost_reply"} | {"kind": "lost_reply_hang"} | {"kind": "lost_reply_reset"} | {"kind": "duplicate_reply"}, "times": 1}` → 204
@@ -52,6 +52,9 @@ enum SettleReplyIn {
 struct OperatorIn {
     operator: String,
     access_token: String,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    token_lifetime_s: Option<i64>,
     correlator_replay: Option<ReplayIn>,
     settle_reply: Option<SettleReplyIn>,
 }
@@ -147,6 +150,17 @@ async fn add_operator(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
         }
         if let Some(SettleReplyIn::Payment) = input.settle_reply {
             settings.settle_reply = SettleReply::Payment;
+        }
+        match (input.client_id, input.client_secret) {
+            (Some(id), Some(secret)) => settings = settings.with_client(id, secret),
+            (None, None) => {}
+            _ => return Err(bad_request("client_id and client_secret come together")),
+        }
+        if let Some(lifetime) = input.token_lifetime_s {
+            if lifetime <= 0 {
+                return Err(bad_request("token_lifetime_s must be positive"));
+            }
+            settings.token_lifetime_s = lifetime;
         }
         shared
             .lock()

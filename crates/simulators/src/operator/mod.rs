@@ -11,11 +11,16 @@
 //! totals and request counters, to prove that nothing was charged twice. The same controls are
 //! on a small admin HTTP API (`/_admin/…`, see [`admin`]) for a separate process such as the demo.
 //!
+//! Each operator also has an OAuth 2.0 authorization server for the client-credentials grant
+//! (RFC 6749 §4.4): `POST /{operator}/oauth2/token`, advertised at
+//! `/{operator}/.well-known/openid-configuration`, as CAMARA's `openIdConnect` scheme has it.
+//!
 //! All state sits behind one mutex held only for a few map operations per request, so the
 //! simulator keeps up with thousands of payments per second.
 
 pub mod admin;
 mod camara;
+mod oauth;
 mod server;
 mod state;
 
@@ -98,19 +103,35 @@ pub enum SettleReply {
 /// How one simulated operator behaves.
 #[derive(Clone, Debug)]
 pub struct OperatorSettings {
-    /// The bearer token the operator accepts.
+    /// The bearer token the operator accepts (issued out of band); tokens from its OAuth
+    /// token endpoint are accepted too.
     pub access_token: String,
+    /// The OAuth 2.0 client (`client_id`, `client_secret`) its token endpoint knows.
+    pub client: Option<(String, String)>,
+    /// How long an access token from the token endpoint lasts.
+    pub token_lifetime_s: i64,
     pub correlator_replay: CorrelatorReplay,
     pub settle_reply: SettleReply,
 }
+
+/// Tokens from a simulated token endpoint last this long unless set otherwise.
+pub const TOKEN_LIFETIME_S_DEFAULT: i64 = 3_600;
 
 impl OperatorSettings {
     pub fn new(access_token: impl Into<String>) -> OperatorSettings {
         OperatorSettings {
             access_token: access_token.into(),
+            client: None,
+            token_lifetime_s: TOKEN_LIFETIME_S_DEFAULT,
             correlator_replay: CorrelatorReplay::default(),
             settle_reply: SettleReply::default(),
         }
+    }
+
+    /// Also answers OAuth 2.0 client-credentials grants for this client.
+    pub fn with_client(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.client = Some((id.into(), secret.into()));
+        self
     }
 }
 

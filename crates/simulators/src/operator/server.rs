@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::state::{CamaraError, PaymentView, State};
-use super::{Endpoint, Fault, OperatorSettings, Subscriber, admin, camara};
+use super::{Endpoint, Fault, OperatorSettings, Subscriber, admin, camara, oauth};
 
 /// A hanging request gives up after this long (or when the simulator stops).
 pub const HANG_LIMIT_MS: u64 = 120_000;
@@ -79,6 +79,7 @@ impl OperatorSimulator {
         });
         let app = Router::new()
             .merge(camara::routes())
+            .merge(oauth::routes())
             .merge(admin::routes())
             .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
             .with_state(shared.clone());
@@ -210,6 +211,17 @@ impl SimulatorHandle {
     /// Authenticated requests received by `endpoint` of `operator`, faulty ones included.
     pub fn requests(&self, operator: &OperatorId, endpoint: Endpoint) -> u64 {
         self.shared.lock().requests(operator, endpoint)
+    }
+
+    /// Forgets every access token the operator's token endpoint issued, as an authorization
+    /// server that restarted would: calls with them get `401`.
+    pub fn revoke_tokens(&self, operator: &OperatorId) {
+        self.shared.lock().revoke_tokens(operator);
+    }
+
+    /// Access tokens issued for `operator` and not yet expired or revoked.
+    pub fn issued_tokens(&self, operator: &OperatorId) -> usize {
+        self.shared.lock().issued_token_count(operator)
     }
 
     /// Waits until `ready` holds of the simulator, looking again each time a request has been

@@ -145,6 +145,8 @@ pub struct State {
     operators: HashMap<OperatorId, OperatorState>,
     accounts: HashMap<PhoneNumber, Account>,
     payments: HashMap<String, Record>,
+    /// Access tokens issued by the token endpoints: token → (operator, expires at, unix s).
+    issued_tokens: HashMap<String, (OperatorId, i64)>,
     next_sequence: u64,
     id_prefix: String,
 }
@@ -156,18 +158,52 @@ impl State {
             operators: HashMap::new(),
             accounts: HashMap::new(),
             payments: HashMap::new(),
+            issued_tokens: HashMap::new(),
             next_sequence: 1,
             id_prefix,
         }
     }
 
     pub fn now_unix_s(&self) -> i64 {
-        self.now_override_unix_s.unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or_default()
-        })
+        self.now_override_unix_s.unwrap_or_else(wall_clock_s)
+    }
+
+    /// The client-credentials grant: a new access token for a client the operator knows,
+    /// with its lifetime in seconds.
+    pub fn issue_token(
+        &mut self,
+        operator: &OperatorId,
+        client_id: &str,
+        client_secret: &str,
+        token: String,
+    ) -> Option<(String, i64)> {
+        let settings = &self.operators.get(operator)?.settings;
+        let known = settings
+            .client
+            .as_ref()
+            .is_some_and(|(id, secret)| id == client_id && secret == client_secret);
+        if !known {
+            return None;
+        }
+        let lifetime = settings.token_lifetime_s;
+        let now = self.now_override_unix_s.unwrap_or_else(wall_clock_s);
+        self.issued_tokens.retain(|_, (_, expires)| *expires > now);
+        self.issued_tokens
+            .insert(token.clone(), (operator.clone(), now + lifetime));
+        Some((token, lifetime))
+    }
+
+    /// Forgets every token issued for `operator` (its authorization server restarted).
+    pub fn revoke_tokens(&mut self, operator: &OperatorId) {
+        self.issued_tokens.retain(|_, (owner, _)| owner != operator);
+    }
+
+    /// Tokens issued so far that are still held, for tests.
+    pub fn issued_token_count(&self, operator: &OperatorId) -> usize {
+        self.issued_tokens
+            .values()
+            .filter(|(owner, _)| owner == operator)
+            .count()
     }
 
     pub fn set_now(&mut self, now_unix_s: Option<i64>) {
@@ -294,7 +330,11 @@ impl State {
             .get_mut(&operator)
             .ok_or_else(CamaraError::not_found)?;
         let token = authorization.and_then(|value| value.strip_prefix("Bearer "));
-        if token != Some(state.settings.access_token.as_str()) {
+        let now = self.now_override_unix_s.unwrap_or_else(wall_clock_s);
+        let issued = token
+            .and_then(|t| self.issued_tokens.get(t))
+            .is_some_and(|(owner, expires)| *owner == operator && *expires > now);
+        if token != Some(state.settings.access_token.as_str()) && !issued {
             let text = "Request not authenticated due to missing, invalid, or expired credentials.";
             return Err(CamaraError::new(401, "UNAUTHENTICATED", text));
         }
@@ -316,7 +356,7 @@ impl State {
         if let Some(existing) = self.replay(operator, &input, endpoint)? {
             return Ok(existing);
         }
-        let now = self.now_unix_s();
+        let now = self.now_override_unix_s.unwrap_or_else(wall_clock_s);
         let account = self
             .accounts
             .get_mut(&input.phone)
@@ -407,7 +447,7 @@ impl State {
         phone: Option<&PhoneNumber>,
         action: Settle,
     ) -> Result<PaymentView, CamaraError> {
-        let now = self.now_unix_s();
+        let now = self.now_override_unix_s.unwrap_or_else(wall_clock_s);
         let record = self
             .payments
             .get_mut(id)
@@ -454,7 +494,7 @@ impl State {
     }
 
     pub fn payment(&mut self, operator: &OperatorId, id: &str) -> Result<PaymentView, CamaraError> {
-        let now = self.now_unix_s();
+        let now = self.now_override_unix_s.unwrap_or_else(wall_clock_s);
         let record = self
             .payments
             .get_mut(id)
@@ -477,7 +517,7 @@ impl State {
                 "Client specified an invalid range.",
             ));
         }
-        let now = self.now_unix_s();
+        let now = self.now_override_unix_s.unwrap_or_else(wall_clock_s);
         let from = query.created_from_unix_s.unwrap_or(i64::MIN);
         let until = match (query.created_from_unix_s, query.created_until_unix_s) {
             (_, Some(until)) => until,
@@ -634,4 +674,11 @@ fn expire_if_stale(
             account.held_tiyn -= view.amount.tiyn();
         }
     }
+}
+
+fn wall_clock_s() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
 }
