@@ -40,6 +40,8 @@ pub(crate) const PATHS: &[&str] = &[
     "/v1/admin/keys/rotate",
     "/v1/admin/ledger",
     "/v1/admin/recovery",
+    "/v1/admin/tickets/{check_number}/revoke",
+    "/v1/controller/invalidations",
 ];
 
 fn problem() -> Value {
@@ -168,6 +170,25 @@ fn live_doc(name: &str) -> Value {
 }
 
 /// Passengers' sign-in, added after the big `json!` like the live endpoints.
+/// Revocations by the system operator and the list controllers sync for offline checks.
+fn with_revocations(mut document: Value) -> Value {
+    let revoke = json!({"post": {"summary": "Revoke a valid ticket (controllers then see REVOKED)", "security": [{"bearer": []}],
+        "parameters": [{"name": "check_number", "in": "path", "required": true, "schema": {"type": "string"}, "example": "1297-5226-7646"}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["reason"],
+            "properties": {"reason": {"type": "string", "maxLength": 500}}}}}},
+        "responses": {"200": {"description": "{number, check_number, status}"}, "404": problem(), "409": problem(), "4XX": problem()}}});
+    let list = json!({"get": {"summary": "Tickets invalidated before their time (revoked, refunded, run ended), oldest first, for offline checks",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "after", "in": "query", "schema": {"type": "string"}, "description": "the `next` of the previous page"},
+                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+        "responses": {"200": {"description": "{invalidations: [{number, check_number, why, at, not_after}], next}"}, "4XX": problem()}}});
+    if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        map.insert("/v1/admin/tickets/{check_number}/revoke".into(), revoke);
+        map.insert("/v1/controller/invalidations".into(), list);
+    }
+    document
+}
+
 fn with_sessions(mut document: Value) -> Value {
     let phone = json!({"type": "object", "required": ["phone"], "properties": {"phone": {"type": "string", "example": "+77011234567"}}});
     let code = json!({"post": {"summary": "Send a sign-in code by SMS to the number (at most one per 30 s)",
@@ -189,7 +210,7 @@ fn with_sessions(mut document: Value) -> Value {
 pub(crate) async fn document() -> Json<Value> {
     let lang = json!({"name": "lang", "in": "query", "schema": {"enum": ["kk", "ru", "en"]},
                       "description": "Language of messages; otherwise Accept-Language, otherwise ru"});
-    Json(with_sessions(with_live(json!({
+    Json(with_revocations(with_sessions(with_live(json!({
         "openapi": "3.1.0",
         "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
@@ -292,7 +313,7 @@ pub(crate) async fn document() -> Json<Value> {
             "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
             "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
         }
-    }))))
+    })))))
 }
 
 #[cfg(test)]

@@ -127,6 +127,10 @@ error_codes! {
         kk: "Бұл бағытта мұндай аймақ жоқ. Ақша алынбады. Кодты және аймақ нөмірін жіберіңіз, мысалы 13011 2.",
         ru: "На этом маршруте нет такой зоны. Деньги не списаны. Отправьте код и номер зоны, например 13011 2.",
         en: "This route has no such zone. Nothing was charged. Send the code and the zone number, e.g. 13011 2.";
+    TicketNotValid = "TICKET_NOT_VALID", 409,
+        kk: "Бұл билет енді жарамсыз: ол бұрын кері қайтарылған, қайтарылған немесе сапары аяқталған.",
+        ru: "Этот билет уже недействителен: он отозван, возвращён или поездка завершена.",
+        en: "This ticket is no longer valid: it was revoked or refunded before, or its ride has ended.";
     Unauthorized = "UNAUTHORIZED", 401,
         kk: "Кіру рұқсаты жоқ.",
         ru: "Нет доступа.",

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod live;
 pub mod metrics;
 pub mod recovery;
+pub mod revocations;
 pub mod rides;
 pub mod sessions;
 pub mod sms;

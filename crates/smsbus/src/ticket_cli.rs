@@ -5,6 +5,7 @@
 //! the pure `domain::ticket::verify`. The key list's JSON shape is the server's
 //! (`api::keys_wire`), so what the server publishes is exactly what this reads.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -41,6 +42,10 @@ pub struct VerifyArgs {
     /// Check the ticket at this time (unix seconds) instead of now.
     #[arg(long)]
     pub at: Option<u64>,
+    /// The invalidation list synced from `GET /v1/controller/invalidations` (a JSON file):
+    /// revoked, refunded and run-ended tickets are refused offline too.
+    #[arg(long)]
+    pub invalidations: Option<std::path::PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -64,6 +69,15 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let invalidated = match &args.invalidations {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the invalidation list {}", path.display()))?;
+            parse_invalidations(&text)
+                .with_context(|| format!("reading the invalidation list {}", path.display()))?
+        }
+        None => HashMap::new(),
+    };
     let verified = match ticket::authenticate(args.token.trim(), &keys) {
         Ok(verified) => verified,
         Err(rejection) => {
@@ -71,6 +85,16 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             bail!("the ticket is not valid: {}", rejection.code());
         }
     };
+    if let Some(why) = invalidated.get(&verified.claims().number.value()) {
+        let code = if why == "run_ended" {
+            "RUN_ENDED"
+        } else {
+            "REVOKED"
+        };
+        println!("INVALID {code}: the server's list says {why}");
+        print_facts(verified.claims());
+        bail!("the ticket is not valid: {code}");
+    }
     let verdict = verified
         .check_time(now_unix_s)
         .and_then(|()| match &vehicle {
@@ -105,6 +129,26 @@ fn print_facts(claims: &TicketClaims) {
         rfc3339(not_after_unix_s)
     );
     println!("  issuer, key     {}, {}", claims.issuer, claims.key_id);
+}
+
+/// The invalidation list as the server serves it: ticket number → why (`revoked`, `refunded`,
+/// `run_ended`).
+fn parse_invalidations(text: &str) -> anyhow::Result<HashMap<u64, String>> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        invalidations: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        number: u64,
+        why: String,
+    }
+    let page: Page = serde_json::from_str(text)?;
+    Ok(page
+        .invalidations
+        .into_iter()
+        .map(|e| (e.number, e.why))
+        .collect())
 }
 
 /// Reads the JSON key list. Every key's id must be the one derived from its public key, and
@@ -405,6 +449,17 @@ mod tests {
     }
 
     #[test]
+    fn the_invalidation_list_is_read_by_number() {
+        let list = parse_invalidations(
+            r#"{"invalidations": [{"number": 42, "check_number": "0000-0000-0427", "why": "revoked",
+                "at": "2026-11-23T10:00:00Z", "not_after": "2026-11-23T11:00:00Z"}], "next": "1.42"}"#,
+        )
+        .unwrap();
+        assert_eq!(list.get(&42).map(String::as_str), Some("revoked"));
+        assert!(parse_invalidations("{}").is_err());
+    }
+
+    #[test]
     fn key_list_json_roundtrips_and_checks_ids() {
         let key = sample_key();
         let list = KeyList::new([key.published().clone()]).unwrap();
@@ -489,6 +544,7 @@ mod tests {
             keys: keys_path.display().to_string(),
             vehicle: Some(vehicle.to_owned()),
             at: Some(at),
+            invalidations: None,
         };
         assert!(verify(args("10007", 1_750_000_000)).is_ok());
         assert!(
@@ -503,6 +559,20 @@ mod tests {
             ..args("10007", 1_750_000_000)
         };
         assert!(format!("{}", verify(damaged).unwrap_err()).contains("MALFORMED"));
+        let list = dir.join("invalidations.json");
+        let number = claims.number.value();
+        std::fs::write(
+            &list,
+            format!(
+                r#"{{"invalidations": [{{"number": {number}, "why": "revoked"}}], "next": "1.7"}}"#
+            ),
+        )
+        .unwrap();
+        let revoked = VerifyArgs {
+            invalidations: Some(list),
+            ..args("10007", 1_750_000_000)
+        };
+        assert!(format!("{}", verify(revoked).unwrap_err()).contains("REVOKED"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_sessions.sql"),
         postgres: include_str!("../migrations/postgres/0004_sessions.sql"),
     },
+    Migration {
+        version: 5,
+        name: "revocations",
+        sqlite: include_str!("../migrations/sqlite/0005_revocations.sql"),
+        postgres: include_str!("../migrations/postgres/0005_revocations.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -151,8 +151,8 @@ pub async fn end_run(
     ended_ms: i64,
 ) -> Result<u64> {
     let done = query(
-        "UPDATE tickets SET ended_at_ms = $1 WHERE transport_code = $2 AND issued_at_ms >= $3 AND issued_at_ms <= $1 \
-         AND ended_at_ms IS NULL",
+        "UPDATE tickets SET ended_at_ms = $1, invalidated_at_ms = COALESCE(invalidated_at_ms, $1) \
+         WHERE transport_code = $2 AND issued_at_ms >= $3 AND issued_at_ms <= $1 AND ended_at_ms IS NULL",
     )
     .bind(ended_ms)
     .bind(transport_code)
@@ -162,11 +162,65 @@ pub async fn end_run(
     Ok(done.rows_affected())
 }
 
-pub async fn set_status(conn: &mut dyn Executor, number: i64, status: &str) -> Result<bool> {
-    let done = query("UPDATE tickets SET status = $1 WHERE number = $2")
-        .bind(status)
-        .bind(number)
-        .execute(conn)
-        .await?;
+/// Takes a still-valid ticket out of use (`status` e.g. `revoked`), saying why; false when it
+/// was not valid any more (someone else changed it first).
+pub async fn invalidate(
+    conn: &mut dyn Executor,
+    number: i64,
+    status: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<bool> {
+    let done = query(
+        "UPDATE tickets SET status = $1, status_reason = $2, invalidated_at_ms = COALESCE(invalidated_at_ms, $3) \
+         WHERE number = $4 AND status = 'valid'",
+    )
+    .bind(status)
+    .bind(reason)
+    .bind(now_ms)
+    .bind(number)
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// A ticket that stopped being valid before its time, as controllers learn of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalidation {
+    pub number: i64,
+    /// `revoked`, `refunded`, or `valid` when only its run has ended.
+    pub status: String,
+    pub ended: bool,
+    pub invalidated_at_ms: i64,
+    pub not_after_ms: i64,
+}
+
+/// Invalidations after the cursor `(invalidated_at_ms, number)`, oldest first, of tickets that
+/// would otherwise still be valid at `now_ms`.
+pub async fn invalidations_after(
+    conn: &mut dyn Executor,
+    after: (i64, i64),
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<Invalidation>> {
+    query(
+        "SELECT number, status, ended_at_ms, invalidated_at_ms, not_after_ms FROM tickets \
+         WHERE invalidated_at_ms IS NOT NULL AND (invalidated_at_ms > $1 OR (invalidated_at_ms = $1 AND number > $2)) \
+         AND not_after_ms > $3 ORDER BY invalidated_at_ms, number LIMIT $4",
+    )
+    .bind(after.0)
+    .bind(after.1)
+    .bind(now_ms)
+    .bind(limit)
+    .try_map(|r: Row| {
+        Ok(Invalidation {
+            number: r.try_get(0)?,
+            status: r.try_get(1)?,
+            ended: r.try_get::<Option<i64>>(2)?.is_some(),
+            invalidated_at_ms: r.try_get(3)?,
+            not_after_ms: r.try_get(4)?,
+        })
+    })
+    .fetch_all(conn)
+    .await
 }

@@ -1,13 +1,13 @@
 //! Controllers check tickets; every check is recorded.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use domain::{ErrorCode, TransportCode};
 use serde::{Deserialize, Serialize};
 
 use super::wire::Money;
-use crate::extract::{ApiJson, Lang, require_bearer};
+use crate::extract::{ApiJson, ApiQuery, Lang, require_bearer};
 use crate::keys_wire::rfc3339_ms;
 use crate::problem::{ApiResult, Problem};
 
@@ -72,5 +72,111 @@ pub(crate) async fn inspect(
             bought_at: rfc3339_ms(t.bought_at_ms),
             valid_until: rfc3339_ms(t.valid_until_ms),
         }),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevokeBody {
+    reason: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct RevokeReply {
+    number: i64,
+    check_number: String,
+    status: &'static str,
+}
+
+/// The system operator takes a valid ticket out of use.
+pub(crate) async fn revoke(
+    State(state): State<crate::State>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+    Path(check_number): Path<String>,
+    ApiJson(body): ApiJson<RevokeBody>,
+) -> ApiResult<Json<RevokeReply>> {
+    require_bearer(&headers, &state.settings.access.admin_token, language)?;
+    let revoked = service::revocations::revoke(&state.app, &check_number, &body.reason)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(RevokeReply {
+        number: revoked.number,
+        check_number: revoked.check_number,
+        status: "revoked",
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InvalidationsQuery {
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Invalidations {
+    invalidations: Vec<InvalidationOut>,
+    /// Ask with `after=<next>` to get only what is newer.
+    next: String,
+}
+
+#[derive(Serialize)]
+struct InvalidationOut {
+    number: i64,
+    check_number: String,
+    /// `revoked`, `refunded` or `run_ended`.
+    why: String,
+    at: String,
+    /// The controller may forget the entry after this: the ticket has expired anyway.
+    not_after: String,
+}
+
+/// What a controller's device syncs to refuse invalidated tickets while offline.
+pub(crate) async fn invalidations(
+    State(state): State<crate::State>,
+    headers: HeaderMap,
+    Lang(language): Lang,
+    ApiQuery(query): ApiQuery<InvalidationsQuery>,
+) -> ApiResult<Json<Invalidations>> {
+    require_bearer(&headers, &state.settings.access.controller_token, language)?;
+    let after = query
+        .after
+        .as_deref()
+        .map(service::revocations::Cursor::parse)
+        .transpose()
+        .map_err(|e| Problem::from_service(e, language))?;
+    let limit = query.limit.unwrap_or(service::revocations::PAGE_MAX);
+    if !(1..=service::revocations::PAGE_MAX).contains(&limit) {
+        return Err(
+            Problem::new(ErrorCode::BadRequest, language).detail(format!(
+                "limit must be 1..={}",
+                service::revocations::PAGE_MAX
+            )),
+        );
+    }
+    let (page, next) = service::revocations::after(&state.app, after, limit)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    let invalidations = page
+        .into_iter()
+        .map(|i| InvalidationOut {
+            number: i.number,
+            check_number: u64::try_from(i.number)
+                .ok()
+                .and_then(|n| domain::ticket::TicketNumber::new(n).ok())
+                .map_or_else(|| i.number.to_string(), |n| n.check_form()),
+            why: if i.status == "valid" && i.ended {
+                "run_ended".into()
+            } else {
+                i.status
+            },
+            at: rfc3339_ms(i.invalidated_at_ms),
+            not_after: rfc3339_ms(i.not_after_ms),
+        })
+        .collect();
+    Ok(Json(Invalidations {
+        invalidations,
+        next: next.render(),
     }))
 }

@@ -33,6 +33,14 @@ pub(crate) fn all() -> Router<State> {
         .route("/v1/tickets/history", get(rides::history))
         .route("/t/{link_code}", get(crate::ticket_page::page))
         .route("/v1/inspections", post(inspections::inspect))
+        .route(
+            "/v1/controller/invalidations",
+            get(inspections::invalidations),
+        )
+        .route(
+            "/v1/admin/tickets/{check_number}/revoke",
+            post(inspections::revoke),
+        )
         .route("/v1/sms/incoming", post(sms::incoming))
         .route("/v1/sms/outbox", get(sms::outbox))
         .route("/v1/sms/outbox/{id}/sent", post(sms::sent))

@@ -455,9 +455,15 @@ async fn controllers_catch_bad_tickets(db: Db) {
     // Refunded tickets are refused.
     {
         let mut tx = t.app.store.begin().await.unwrap();
-        store::tickets::set_status(&mut tx, fresh["number"].as_i64().unwrap(), "refunded")
-            .await
-            .unwrap();
+        store::tickets::invalidate(
+            &mut tx,
+            fresh["number"].as_i64().unwrap(),
+            "refunded",
+            "a test refund",
+            1,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
     }
     assert_eq!(t.inspect(fresh_token, "10121").await["result"], "REFUNDED");
@@ -840,3 +846,114 @@ async fn sign_in_by_sms_code(db: Db) {
     assert_eq!(after.status().as_u16(), 401);
 }
 on_both_stores!(sign_in_by_sms_code, sign_in_by_sms_code);
+
+async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) {
+    let t = spawn(db).await;
+    let (_, kept) = t.ride(GOOD, "10101", "rv1", "en").await;
+    let (_, revoked) = t.ride(GOOD, "10101", "rv2", "en").await;
+    let check = revoked["check_number"].as_str().unwrap();
+    let revoke = |check: String, token: &'static str, body: Value| {
+        let url = format!("{}/v1/admin/tickets/{check}/revoke", t.base);
+        let http = t.http.clone();
+        async move {
+            let reply = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = reply.status().as_u16();
+            (status, reply.json::<Value>().await.unwrap())
+        }
+    };
+    let reason = serde_json::json!({"reason": "sold in error"});
+    let (status, _) = revoke(check.to_owned(), CONTROLLER, reason.clone()).await;
+    assert_eq!(status, 401, "only the system operator revokes");
+    let (status, body) = revoke(check.replace('-', " "), ADMIN, reason.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "revoked");
+    let (status, body) = revoke(check.to_owned(), ADMIN, reason.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("TICKET_NOT_VALID"))
+    );
+    let (status, body) = revoke("0000-0000-0000".into(), ADMIN, reason.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("NOT_FOUND")),
+        "{body}"
+    );
+    let (status, body) = revoke("1234".into(), ADMIN, reason).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("BAD_REQUEST")),
+        "{body}"
+    );
+    let (status, _) = revoke(
+        kept["check_number"].as_str().unwrap().into(),
+        ADMIN,
+        serde_json::json!({"reason": " "}),
+    )
+    .await;
+    assert_eq!(status, 400, "a reason is required");
+
+    let token = revoked["token"].as_str().unwrap();
+    assert_eq!(t.inspect(token, "10101").await["result"], "REVOKED");
+    assert_eq!(
+        t.inspect(kept["token"].as_str().unwrap(), "10101").await["result"],
+        "VALID"
+    );
+
+    let list = |after: Option<String>| {
+        let url = match after {
+            Some(after) => format!("{}/v1/controller/invalidations?after={after}", t.base),
+            None => format!("{}/v1/controller/invalidations", t.base),
+        };
+        let http = t.http.clone();
+        async move {
+            let reply = http.get(url).bearer_auth(CONTROLLER).send().await.unwrap();
+            assert_eq!(reply.status().as_u16(), 200);
+            reply.json::<Value>().await.unwrap()
+        }
+    };
+    let page = list(None).await;
+    let entries = page["invalidations"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{page}");
+    assert_eq!(entries[0]["check_number"], check);
+    assert_eq!(entries[0]["why"], "revoked");
+    let next = page["next"].as_str().unwrap().to_owned();
+    assert!(
+        list(Some(next.clone())).await["invalidations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // The bus reaches its final stop: the kept ticket ends, and a synced device learns of it.
+    service::tickets::end_run(&t.app, &domain::TransportCode::parse("10101").unwrap(), 0)
+        .await
+        .unwrap();
+    let page = list(Some(next)).await;
+    let entries = page["invalidations"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{page}");
+    assert_eq!(entries[0]["check_number"], kept["check_number"]);
+    assert_eq!(entries[0]["why"], "run_ended");
+
+    let bad = t
+        .http
+        .get(format!(
+            "{}/v1/controller/invalidations?after=yesterday",
+            t.base
+        ))
+        .bearer_auth(CONTROLLER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    t.assert_ledger_balanced().await;
+}
+on_both_stores!(
+    a_revoked_ticket_is_refused_and_listed_for_offline_controllers,
+    a_revoked_ticket_is_refused_and_listed_for_offline_controllers
+);

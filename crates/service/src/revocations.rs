@@ -1,0 +1,108 @@
+//! Tickets taken out of use before their time, and the list controllers keep to refuse them
+//! offline. The system operator revokes a ticket (fraud, a sale made in error); the live signal
+//! ends a ticket when its bus reaches the final stop. Both set the ticket's invalidation time,
+//! and controllers page through invalidations after the last one they have, so a device that
+//! was offline catches up with one request.
+
+use domain::ErrorCode;
+use domain::ticket::TicketNumber;
+use store::tickets::Invalidation;
+
+use crate::{App, ServiceError};
+
+/// A revocation's reason is at most this long.
+pub const REASON_CHARS_MAX: usize = 500;
+/// A page of invalidations holds at most this many.
+pub const PAGE_MAX: i64 = 1_000;
+
+/// A ticket just revoked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revoked {
+    pub number: i64,
+    pub check_number: String,
+}
+
+/// Revokes a valid ticket by its check number (`DDDD-DDDD-DDDC`, spaces and hyphens optional).
+pub async fn revoke(app: &App, check_number: &str, reason: &str) -> Result<Revoked, ServiceError> {
+    let number = TicketNumber::parse_check_form(check_number).map_err(|e| {
+        ServiceError::new(
+            ErrorCode::BadRequest,
+            format!("check number `{check_number}`: {e}"),
+        )
+    })?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > REASON_CHARS_MAX {
+        return Err(ServiceError::new(
+            ErrorCode::BadRequest,
+            format!("a reason of 1..={REASON_CHARS_MAX} characters is required"),
+        ));
+    }
+    let value = i64::try_from(number.value())
+        .map_err(|_| ServiceError::new(ErrorCode::BadRequest, "check number out of range"))?;
+    let mut tx = app.store.begin().await?;
+    if store::tickets::by_number(&mut tx, value).await?.is_none() {
+        return Err(ServiceError::new(
+            ErrorCode::NotFound,
+            format!("ticket {number}"),
+        ));
+    }
+    if !store::tickets::invalidate(&mut tx, value, "revoked", reason, app.now_ms()).await? {
+        return Err(ServiceError::new(
+            ErrorCode::TicketNotValid,
+            format!("ticket {number}"),
+        ));
+    }
+    tx.commit().await?;
+    tracing::info!(ticket = %number, reason, "ticket revoked");
+    Ok(Revoked {
+        number: value,
+        check_number: number.check_form(),
+    })
+}
+
+/// Where a controller's list stands: after this invalidation time and ticket number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub at_ms: i64,
+    pub number: i64,
+}
+
+impl Cursor {
+    /// `<ms>.<number>`, as [`Cursor::render`] writes it.
+    pub fn parse(text: &str) -> Result<Cursor, ServiceError> {
+        let bad = || ServiceError::new(ErrorCode::BadRequest, format!("cursor `{text}`"));
+        let (at, number) = text.split_once('.').ok_or_else(bad)?;
+        Ok(Cursor {
+            at_ms: at.parse().map_err(|_| bad())?,
+            number: number.parse().map_err(|_| bad())?,
+        })
+    }
+
+    pub fn render(&self) -> String {
+        format!("{}.{}", self.at_ms, self.number)
+    }
+}
+
+/// One page of invalidations after `after` (from the start when `None`), of tickets that would
+/// otherwise still be valid now, and the cursor to ask from next time.
+pub async fn after(
+    app: &App,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<(Vec<Invalidation>, Cursor), ServiceError> {
+    let after = after.unwrap_or_default();
+    let limit = limit.clamp(1, PAGE_MAX);
+    let mut conn = app.store.reader().await?;
+    let page = store::tickets::invalidations_after(
+        &mut conn,
+        (after.at_ms, after.number),
+        app.now_ms(),
+        limit,
+    )
+    .await?;
+    let next = page.last().map_or(after, |last| Cursor {
+        at_ms: last.invalidated_at_ms,
+        number: last.number,
+    });
+    Ok((page, next))
+}
