@@ -68,16 +68,18 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<IdempotencyKeyHeader, Problem> {
-        match parts
-            .headers
-            .get("idempotency-key")
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(key) if !key.trim().is_empty() => Ok(IdempotencyKeyHeader(key.trim().to_owned())),
-            _ => Err(Problem::new(
-                ErrorCode::IdempotencyKeyMissing,
-                language_of(parts),
-            )),
+        let language = language_of(parts);
+        match parts.headers.get("idempotency-key") {
+            None => Err(Problem::new(ErrorCode::IdempotencyKeyMissing, language)),
+            Some(value) => match value.to_str() {
+                Ok(key) if !key.trim().is_empty() => {
+                    Ok(IdempotencyKeyHeader(key.trim().to_owned()))
+                }
+                Ok(_) => Err(Problem::new(ErrorCode::IdempotencyKeyMissing, language)),
+                // Not visible ASCII (e.g. Cyrillic letters): the header is there, the key is bad.
+                Err(_) => Err(Problem::new(ErrorCode::BadRequest, language)
+                    .detail("idempotency key must be 1..=128 printable ASCII characters")),
+            },
         }
     }
 }

@@ -25,6 +25,8 @@ pub enum SmsCommand {
         zone: Option<Zone>,
     },
     Help,
+    /// A code or plate followed by zone `0`, which no route has.
+    ZoneInvalid,
     /// Looks like neither a code nor a plate nor a word we know.
     Unrecognised,
 }
@@ -68,6 +70,12 @@ pub fn parse_command(text: &str) -> SmsCommand {
             return SmsCommand::Help;
         }
         _ => {}
+    }
+    if let Some((body, "0")) = upper.rsplit_once(char::is_whitespace) {
+        let body = body.trim_end();
+        if TransportCode::parse(body).is_ok() || PlateNumber::parse(body).is_ok() {
+            return SmsCommand::ZoneInvalid;
+        }
     }
     let (body, zone) = split_zone(&upper);
     if let Ok(code) = TransportCode::parse(body) {
@@ -168,6 +176,12 @@ mod tests {
         assert_eq!(parse_command("eng"), SmsCommand::SetLanguage(Language::En));
         assert_eq!(parse_command("ЕNG"), SmsCommand::SetLanguage(Language::En));
         assert_eq!(parse_command("Көмек"), SmsCommand::Help);
+    }
+
+    #[test]
+    fn zone_zero_is_a_bad_zone_not_another_code() {
+        assert_eq!(parse_command("13011 0"), SmsCommand::ZoneInvalid);
+        assert_eq!(parse_command("101 ABC 01 0"), SmsCommand::ZoneInvalid);
     }
 
     #[test]

@@ -327,7 +327,10 @@ async fn a_number_the_operator_does_not_serve_is_refused() {
         .prepare(&w.beeline, &ride("stranger", &stranger, FARE))
         .await;
     assert!(
-        matches!(&outcome, Err(OperatorError::Denied(DenialReason::Other(text))) if text.contains("IDENTIFIER_NOT_FOUND")),
+        matches!(
+            &outcome,
+            Err(OperatorError::Denied(DenialReason::NumberUnknown))
+        ),
         "{outcome:?}"
     );
     let kcell_subscriber = phone("+77019998877");
@@ -345,7 +348,7 @@ async fn a_number_the_operator_does_not_serve_is_refused() {
     assert!(
         matches!(
             at_beeline,
-            Err(OperatorError::Denied(DenialReason::Other(_)))
+            Err(OperatorError::Denied(DenialReason::NumberUnknown))
         ),
         "{at_beeline:?}"
     );
@@ -357,7 +360,10 @@ async fn a_number_the_operator_does_not_serve_is_refused() {
     assert_eq!(at_kcell.status, PaymentStatus::Reserved);
     let swap = w.client.swapped_within(&w.beeline, &stranger, 24).await;
     assert!(
-        matches!(swap, Err(OperatorError::Denied(DenialReason::Other(_)))),
+        matches!(
+            swap,
+            Err(OperatorError::Denied(DenialReason::NumberUnknown))
+        ),
         "{swap:?}"
     );
 }

@@ -289,6 +289,19 @@ pub async fn reload(app: &App) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// Reads the catalogue anew every `period`, so a change written by another process
+/// (`smsbus catalogue load` beside a running server) takes effect without a restart.
+pub async fn keep_current(app: std::sync::Arc<App>, period: std::time::Duration) {
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = reload(&app).await {
+            tracing::error!(%error, "catalogue reload failed; keeping the one in memory");
+        }
+    }
+}
+
 /// Checks a catalogue file and writes it in one transaction; nothing is written when any value
 /// is wrong. Returns what it counted.
 pub async fn apply_file(app: &App, json: &str) -> Result<CatalogueSummary, ServiceError> {

@@ -28,9 +28,15 @@ pub enum Rotation {
 /// How long one key signs new tickets before the next one takes over.
 pub const KEY_SIGNING_PERIOD_S: u64 = 30 * 24 * 60 * 60;
 
+/// The cached signer is checked against the store at least this often, so a key rotated by
+/// another process (`smsbus keys rotate` beside a running server) takes over within it.
+pub const SIGNER_RECHECK_MS: i64 = 5_000;
+
 pub struct Signer {
     pub key: TicketSigningKey,
     pub sign_until_ms: i64,
+    /// When this was read from the store.
+    pub loaded_at_ms: i64,
 }
 
 fn ms_to_s(ms: i64) -> u64 {
@@ -88,7 +94,9 @@ pub async fn signer(app: &App) -> Result<Arc<Signer>, ServiceError> {
         .read()
         .map(|guard| guard.clone())
         .unwrap_or_else(|p| p.into_inner().clone());
-    if let Some(signer) = cached.filter(|s| can_sign(s, now_ms)) {
+    if let Some(signer) = cached.filter(|s| {
+        can_sign(s, now_ms) && now_ms.saturating_sub(s.loaded_at_ms) < SIGNER_RECHECK_MS
+    }) {
         return Ok(signer);
     }
     ensure_signing_key(app).await
@@ -112,6 +120,7 @@ pub async fn ensure_signing_key(app: &App) -> Result<Arc<Signer>, ServiceError> 
         let signer = Signer {
             key: signing_key(row)?,
             sign_until_ms: row.sign_until_ms,
+            loaded_at_ms: now_ms,
         };
         if can_sign(&signer, now_ms) {
             return Ok(cache(app, signer));
@@ -172,7 +181,14 @@ async fn create_key(
     store::keys::insert(&mut tx, &row).await?;
     tx.commit().await?;
     tracing::info!(kid = %row.kid, "created a ticket signing key");
-    Ok(cache(app, Signer { key, sign_until_ms }))
+    Ok(cache(
+        app,
+        Signer {
+            key,
+            sign_until_ms,
+            loaded_at_ms: app.now_ms(),
+        },
+    ))
 }
 
 fn cache(app: &App, signer: Signer) -> Arc<Signer> {

@@ -14,6 +14,10 @@ use crate::{App, ServiceError};
 pub const REASON_CHARS_MAX: usize = 500;
 /// A page of invalidations holds at most this many.
 pub const PAGE_MAX: i64 = 1_000;
+/// Invalidations are listed only once they are this old. Every transaction stamped earlier
+/// has committed by then, so a cursor never passes an invalidation that was still being written
+/// (two in the same millisecond, or committed out of order on PostgreSQL).
+pub const SETTLE_MS: i64 = 2_000;
 
 /// A ticket just revoked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,11 +96,13 @@ pub async fn after(
 ) -> Result<(Vec<Invalidation>, Cursor), ServiceError> {
     let after = after.unwrap_or_default();
     let limit = limit.clamp(1, PAGE_MAX);
+    let now_ms = app.now_ms();
     let mut conn = app.store.reader().await?;
     let page = store::tickets::invalidations_after(
         &mut conn,
         (after.at_ms, after.number),
-        app.now_ms(),
+        now_ms - SETTLE_MS,
+        now_ms,
         limit,
     )
     .await?;

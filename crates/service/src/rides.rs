@@ -327,6 +327,9 @@ async fn pay(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
     {
         Ok(false) => {}
         Ok(true) => return fail(app, ride, "reserving", ErrorCode::PaymentSimSwapped).await,
+        Err(OperatorError::Denied(reason)) => {
+            return fail(app, ride, "reserving", denial_code(&reason)).await;
+        }
         Err(error) => {
             tracing::warn!(ride = %ride.id, %error, "SIM swap check failed; nothing was reserved");
             return fail(app, ride, "reserving", ErrorCode::OperatorUnavailable).await;
@@ -554,6 +557,7 @@ pub(crate) fn denial_code(reason: &DenialReason) -> ErrorCode {
         DenialReason::StartingBalanceOnly => ErrorCode::PaymentStartingBalance,
         DenialReason::SimSwappedRecently => ErrorCode::PaymentSimSwapped,
         DenialReason::InsufficientBalance => ErrorCode::PaymentInsufficientBalance,
+        DenialReason::NumberUnknown => ErrorCode::PaymentNumberUnknown,
         DenialReason::Other(_) => ErrorCode::PaymentDenied,
     }
 }

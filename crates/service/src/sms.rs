@@ -97,6 +97,7 @@ pub async fn handle_sms(app: &App, sms: IncomingSms) -> Result<SmsReply, Service
             LANGUAGE_SET.get(new).to_owned()
         }
         SmsCommand::Help | SmsCommand::Unrecognised => HELP.get(language).to_owned(),
+        SmsCommand::ZoneInvalid => ErrorCode::ZoneUnknown.message(language).to_owned(),
         SmsCommand::Ride { vehicle, zone } => {
             let request = RideRequest {
                 phone: phone.clone(),

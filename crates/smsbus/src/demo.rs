@@ -14,6 +14,8 @@ use simulators::operator::OperatorSimulator;
 
 /// The catalogue the demo starts with: the published fares of PRODUCT.md as data.
 pub const SEED_CATALOGUE: &str = include_str!("../data/catalogue.json");
+/// The demo's SQLite file.
+pub const DEMO_DB: &str = "smsbus-demo.db";
 pub const DEMO_ADMIN_TOKEN: &str = "demo-admin-token-0000";
 pub const DEMO_CONTROLLER_TOKEN: &str = "demo-controller-token-0000";
 pub const DEMO_SMS_GATEWAY_TOKEN: &str = "demo-sms-gateway-token-0000";
@@ -23,7 +25,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: String,
     /// SQLite file (created if missing) or a postgres:// URL.
-    #[arg(long, default_value = "smsbus-demo.db")]
+    #[arg(long, default_value = DEMO_DB)]
     pub db: String,
 }
 

@@ -15,6 +15,8 @@ use service::{App, Settings};
 use tokio::net::TcpListener;
 
 pub const DEFAULT_DB: &str = "smsbus.db";
+/// How often a server reads the catalogue anew (a `catalogue load` by another process).
+pub const CATALOGUE_RELOAD_S: u64 = 10;
 /// How often the recovery worker looks for rides in doubt.
 pub const RECOVERY_PERIOD_S: u64 = 10;
 /// How often the live networks are checked against each city's local date.
@@ -187,6 +189,10 @@ pub async fn start_with(
         Arc::clone(&app),
         Duration::from_secs(RECOVERY_PERIOD_S),
     ));
+    tokio::spawn(service::catalogue::keep_current(
+        Arc::clone(&app),
+        Duration::from_secs(CATALOGUE_RELOAD_S),
+    ));
     let bound = listener.local_addr()?;
     let router = api::router(app, settings);
     tokio::spawn(async move {
@@ -233,7 +239,30 @@ async fn admin_app(db: &str) -> anyhow::Result<Arc<App>> {
     open_app(db, HashMap::new(), Settings::default()).await
 }
 
+/// A SQLite file that is not there yet: admin commands that only make sense on the server's
+/// database refuse it instead of creating an empty one.
+fn sqlite_missing(db: &str) -> bool {
+    !db.starts_with("postgres://")
+        && !db.starts_with("postgresql://")
+        && !std::path::Path::new(
+            db.strip_prefix("sqlite:")
+                .unwrap_or(db)
+                .trim_start_matches("//"),
+        )
+        .exists()
+}
+
+fn require_existing(db: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !sqlite_missing(db),
+        "no database at {db}: pass --db with the one the server uses (the demo's is {})",
+        crate::demo::DEMO_DB
+    );
+    Ok(())
+}
+
 pub async fn rotate_keys(db: &str, immediately: bool) -> anyhow::Result<()> {
+    require_existing(db)?;
     let app = admin_app(db).await?;
     let when = if immediately {
         service::keys::Rotation::Immediately
@@ -254,6 +283,7 @@ pub async fn rotate_keys(db: &str, immediately: bool) -> anyhow::Result<()> {
 }
 
 pub async fn list_keys(db: &str) -> anyhow::Result<()> {
+    require_existing(db)?;
     let app = admin_app(db).await?;
     let keys = service::keys::published_keys(&app).await?;
     println!(
@@ -266,6 +296,9 @@ pub async fn list_keys(db: &str) -> anyhow::Result<()> {
 pub async fn load_catalogue(file: &std::path::Path, db: &str) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    if sqlite_missing(db) {
+        eprintln!("smsbus: no database at {db} yet; creating it");
+    }
     let app = admin_app(db).await?;
     let summary = service::catalogue::apply_file(&app, &text)
         .await

@@ -69,7 +69,7 @@ async fn each_refusal_has_its_code_and_charges_nothing(db: Db) {
         ("+77010000004", "PAYMENT_STARTING_BALANCE"),
         ("+77010000005", "PAYMENT_SIM_SWAPPED"),
         ("+77010000006", "PAYMENT_INSUFFICIENT_BALANCE"),
-        ("+77771234567", "OPERATOR_UNAVAILABLE"),
+        ("+77771234567", "PAYMENT_NUMBER_UNKNOWN"),
     ];
     for (phone, code) in cases {
         for lang in ["kk", "ru", "en"] {
@@ -547,6 +547,25 @@ async fn bad_requests_get_clear_problems(db: Db) {
         no_key.json::<Value>().await.unwrap()["code"],
         "IDEMPOTENCY_KEY_MISSING"
     );
+    let cyrillic_key = t
+        .http
+        .post(t.url("/v1/rides"))
+        .bearer_auth(&token)
+        .header(
+            "Idempotency-Key",
+            reqwest::header::HeaderValue::from_bytes("ключ".as_bytes()).unwrap(),
+        )
+        .json(&serde_json::json!({"transport_code": "10101"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cyrillic_key.status().as_u16(), 400);
+    let body: Value = cyrillic_key.json().await.unwrap();
+    assert_eq!(
+        body["code"], "BAD_REQUEST",
+        "the key is there, but not ASCII"
+    );
+    assert!(body["detail"].as_str().unwrap().contains("ASCII"), "{body}");
     let broken = t
         .http
         .post(t.url("/v1/rides?lang=kk"))
@@ -917,6 +936,14 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
             reply.json::<Value>().await.unwrap()
         }
     };
+    assert!(
+        list(None).await["invalidations"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "listed only once settled"
+    );
+    t.clock.advance_ms(service::revocations::SETTLE_MS);
     let page = list(None).await;
     let entries = page["invalidations"].as_array().unwrap();
     assert_eq!(entries.len(), 1, "{page}");
@@ -934,6 +961,7 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
     service::tickets::end_run(&t.app, &domain::TransportCode::parse("10101").unwrap(), 0)
         .await
         .unwrap();
+    t.clock.advance_ms(service::revocations::SETTLE_MS);
     let page = list(Some(next)).await;
     let entries = page["invalidations"].as_array().unwrap();
     assert_eq!(entries.len(), 1, "{page}");
@@ -956,4 +984,71 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
 on_both_stores!(
     a_revoked_ticket_is_refused_and_listed_for_offline_controllers,
     a_revoked_ticket_is_refused_and_listed_for_offline_controllers
+);
+
+/// The key id a ticket token was signed with, read from its claims via the published list.
+async fn signed_by(t: &TestApp, token: &str) -> String {
+    let keys: Value = t
+        .http
+        .get(t.url("/v1/keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = api::keys_wire::from_dto(&serde_json::from_value(keys).unwrap()).unwrap();
+    domain::ticket::authenticate(token, &list)
+        .unwrap()
+        .claims()
+        .key_id
+        .to_string()
+}
+
+async fn an_immediate_rotation_by_another_process_takes_over_at_once(db: Db) {
+    let t = spawn(db).await;
+    let (_, first) = t.ride(GOOD, "10101", "imm-1", "en").await;
+    let old_kid = signed_by(&t, first["token"].as_str().unwrap()).await;
+    // Another process on the same store (as `smsbus keys rotate` is): a routine rotation,
+    // then an immediate one because the old key leaked.
+    let cli = restarted(&t).await;
+    service::keys::rotate(&cli, service::keys::Rotation::Scheduled)
+        .await
+        .unwrap();
+    let urgent = service::keys::rotate(&cli, service::keys::Rotation::Immediately)
+        .await
+        .unwrap();
+    t.clock.advance_ms(service::keys::SIGNER_RECHECK_MS);
+    let (status, second) = t.ride(GOOD, "10101", "imm-2", "en").await;
+    assert_eq!(status, 201, "{second}");
+    let new_kid = signed_by(&t, second["token"].as_str().unwrap()).await;
+    assert_ne!(new_kid, old_kid, "the leaked key must not sign any more");
+    assert_eq!(new_kid, urgent.id().to_string());
+    t.assert_ledger_balanced().await;
+}
+on_both_stores!(
+    an_immediate_rotation_by_another_process_takes_over_at_once,
+    an_immediate_rotation_by_another_process_takes_over_at_once
+);
+
+async fn a_number_its_operator_does_not_know_is_told_so(db: Db) {
+    let t = spawn(db).await;
+    // A Beeline prefix, but Beeline has no such subscriber (never sold, or ported away).
+    let reply = t.sms("+77771234567", "u-1", "10101").await;
+    assert_eq!(
+        reply["text"],
+        domain::ErrorCode::PaymentNumberUnknown.message(domain::Language::Ru),
+        "{reply}"
+    );
+    let (status, body) = t.ride("+77771234567", "10101", "u-2", "en").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (402, Some("PAYMENT_NUMBER_UNKNOWN")),
+        "{body}"
+    );
+    t.assert_ledger_balanced().await;
+}
+on_both_stores!(
+    a_number_its_operator_does_not_know_is_told_so,
+    a_number_its_operator_does_not_know_is_told_so
 );

@@ -238,7 +238,8 @@ impl fmt::Debug for TicketSigningKey {
 }
 
 /// The window of the next key when rotating at `now_unix_s`: valid from now (never before the
-/// newest existing key, so the new key is the newest), signing for `signing_period_s`, then
+/// newest key already started, so the new key is the newest of those; a key scheduled to start
+/// later keeps its own window), signing for `signing_period_s`, then
 /// verifying for `max_ticket_lifetime_s` more so every ticket it signed ends inside it. The
 /// existing keys keep their windows: each stays on the list until its `not_after`, which is
 /// after every ticket it signed. Publish the new key before signing with it, so controllers'
@@ -252,8 +253,11 @@ pub fn plan_rotation(
     if signing_period_s == 0 || !(1..=TICKET_LIFETIME_S_MAX).contains(&max_ticket_lifetime_s) {
         return Err(TicketError::RotationInvalid);
     }
+    // Keys that start later (a routine rotation already scheduled) keep their place; an
+    // immediate rotation must not wait for them.
     let after_newest = existing
         .iter()
+        .filter(|key| key.not_before_unix_s() <= now_unix_s)
         .map(|key| key.not_before_unix_s().saturating_add(1))
         .max()
         .unwrap_or(0);
@@ -377,9 +381,13 @@ mod tests {
             select_signing_key(&keys, now - 1, lifetime_s).map(TicketSigningKey::id),
             Some(keys[0].id())
         );
-        // A rotation never plans a key older than the newest one.
+        // A rotation never plans a key older than the newest key already started…
+        let same = plan_rotation(&[keys[1].published().clone()], now, DAY_S, lifetime_s).unwrap();
+        assert_eq!(same.not_before_unix_s(), now + 1);
+        // …but does not wait for one scheduled to start later (an immediate rotation of a
+        // compromised key, after a routine one was scheduled).
         let early = plan_rotation(&[keys[1].published().clone()], 5, DAY_S, lifetime_s).unwrap();
-        assert_eq!(early.not_before_unix_s(), now + 1);
+        assert_eq!(early.not_before_unix_s(), 5);
         assert!(select_signing_key(&keys, u64::MAX - 1, lifetime_s).is_none());
         assert_eq!(
             plan_rotation(&[], 0, 0, lifetime_s),

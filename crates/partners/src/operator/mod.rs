@@ -92,6 +92,9 @@ pub enum DenialReason {
     StartingBalanceOnly,
     SimSwappedRecently,
     InsufficientBalance,
+    /// The operator has no subscriber with this number (`404 IDENTIFIER_NOT_FOUND`): not theirs,
+    /// or ported to another operator.
+    NumberUnknown,
     Other(String),
 }
 

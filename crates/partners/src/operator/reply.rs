@@ -59,7 +59,7 @@ pub fn error_reply(call: Call, status: StatusCode, body: &[u8]) -> OperatorError
             OperatorError::Denied(DenialReason::from_operator_message(message))
         }
         404 if matches!(call, Call::Settle | Call::Read) => OperatorError::NotFound,
-        404 if code == "IDENTIFIER_NOT_FOUND" => business_refusal(),
+        404 if code == "IDENTIFIER_NOT_FOUND" => OperatorError::Denied(DenialReason::NumberUnknown),
         409 if call == Call::Charge => OperatorError::OutcomeUnknown(described()),
         422 if matches!(call, Call::Charge | Call::Check)
             && !code.ends_with("_IDENTIFIER")
@@ -143,7 +143,7 @@ mod tests {
         ));
         assert!(matches!(
             reply(Call::Charge, 404, "IDENTIFIER_NOT_FOUND", "x"),
-            OperatorError::Denied(DenialReason::Other(_))
+            OperatorError::Denied(DenialReason::NumberUnknown)
         ));
         assert!(matches!(
             reply(Call::Charge, 404, "NOT_FOUND", "x"),
