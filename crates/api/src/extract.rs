@@ -84,6 +84,57 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
     }
 }
 
+/// Who may call an endpoint besides passengers. As an extractor it checks the bearer token
+/// before the body is read, so a caller without the token learns only that (401).
+pub(crate) trait Role {
+    fn token(access: &crate::Access) -> &str;
+}
+
+/// The caller holds the token of role `R`.
+pub(crate) struct Authorized<R>(std::marker::PhantomData<R>);
+
+pub(crate) struct AdminRole;
+pub(crate) struct ControllerRole;
+pub(crate) struct SmsGatewayRole;
+
+impl Role for AdminRole {
+    fn token(access: &crate::Access) -> &str {
+        &access.admin_token
+    }
+}
+
+impl Role for ControllerRole {
+    fn token(access: &crate::Access) -> &str {
+        &access.controller_token
+    }
+}
+
+impl Role for SmsGatewayRole {
+    fn token(access: &crate::Access) -> &str {
+        &access.sms_gateway_token
+    }
+}
+
+pub(crate) type Admin = Authorized<AdminRole>;
+pub(crate) type Controller = Authorized<ControllerRole>;
+pub(crate) type SmsGateway = Authorized<SmsGatewayRole>;
+
+impl<R: Role> FromRequestParts<crate::State> for Authorized<R> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::State,
+    ) -> Result<Authorized<R>, Problem> {
+        require_bearer(
+            &parts.headers,
+            R::token(&state.settings.access),
+            language_of(parts),
+        )?;
+        Ok(Authorized(std::marker::PhantomData))
+    }
+}
+
 /// Checks `Authorization: Bearer <token>` against the expected token in constant time.
 pub(crate) fn require_bearer(
     parts_headers: &axum::http::HeaderMap,

@@ -2,11 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use serde::Serialize;
 
 use super::wire::Money;
-use crate::extract::{Lang, require_bearer};
+use crate::extract::{Admin, Lang};
 use crate::keys_wire::{KeyListDto, to_dto};
 use crate::problem::{ApiResult, Problem};
 
@@ -22,11 +21,10 @@ pub(crate) struct CatalogueSummary {
 /// Upserts a catalogue file (the same JSON as `smsbus catalogue load`).
 pub(crate) async fn put_catalogue(
     State(state): State<crate::State>,
-    headers: HeaderMap,
+    _caller: Admin,
     Lang(language): Lang,
     body: String,
 ) -> ApiResult<Json<CatalogueSummary>> {
-    require_bearer(&headers, &state.settings.access.admin_token, language)?;
     let summary = service::catalogue::apply_file(&state.app, &body)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
@@ -48,11 +46,10 @@ pub(crate) struct RotateQuery {
 
 pub(crate) async fn rotate_keys(
     State(state): State<crate::State>,
-    headers: HeaderMap,
+    _caller: Admin,
     Lang(language): Lang,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<RotateQuery>,
 ) -> ApiResult<Json<KeyListDto>> {
-    require_bearer(&headers, &state.settings.access.admin_token, language)?;
     let when = if query.immediately {
         service::keys::Rotation::Immediately
     } else {
@@ -86,10 +83,9 @@ struct Balance {
 
 pub(crate) async fn ledger(
     State(state): State<crate::State>,
-    headers: HeaderMap,
+    _caller: Admin,
     Lang(language): Lang,
 ) -> ApiResult<Json<Ledger>> {
-    require_bearer(&headers, &state.settings.access.admin_token, language)?;
     let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
     let mut conn = state.app.store.reader().await.map_err(internal)?;
     let totals = store::ledger::totals_by_layer(&mut conn)
@@ -127,10 +123,9 @@ pub(crate) struct Recovery {
 /// Settles every ride in doubt now, whatever its age.
 pub(crate) async fn run_recovery(
     State(state): State<crate::State>,
-    headers: HeaderMap,
+    _caller: Admin,
     Lang(language): Lang,
 ) -> ApiResult<Json<Recovery>> {
-    require_bearer(&headers, &state.settings.access.admin_token, language)?;
     let report = service::recovery::settle_unsettled(&state.app, 0)
         .await
         .map_err(|e| Problem::from_service(e, language))?;

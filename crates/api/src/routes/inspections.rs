@@ -2,12 +2,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use domain::{ErrorCode, TransportCode};
 use serde::{Deserialize, Serialize};
 
 use super::wire::Money;
-use crate::extract::{ApiJson, ApiQuery, Lang, require_bearer};
+use crate::extract::{Admin, ApiJson, ApiQuery, Controller, Lang};
 use crate::keys_wire::rfc3339_ms;
 use crate::problem::{ApiResult, Problem};
 
@@ -45,11 +44,10 @@ struct Facts {
 
 pub(crate) async fn inspect(
     State(state): State<crate::State>,
-    headers: HeaderMap,
+    _caller: Controller,
     Lang(language): Lang,
     ApiJson(body): ApiJson<InspectBody>,
 ) -> ApiResult<Json<InspectionReply>> {
-    require_bearer(&headers, &state.settings.access.controller_token, language)?;
     let vehicle = TransportCode::parse(&body.transport_code).map_err(|e| {
         Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
     })?;
@@ -91,12 +89,11 @@ pub(crate) struct RevokeReply {
 /// The system operator takes a valid ticket out of use.
 pub(crate) async fn revoke(
     State(state): State<crate::State>,
-    headers: HeaderMap,
+    _caller: Admin,
     Lang(language): Lang,
     Path(check_number): Path<String>,
     ApiJson(body): ApiJson<RevokeBody>,
 ) -> ApiResult<Json<RevokeReply>> {
-    require_bearer(&headers, &state.settings.access.admin_token, language)?;
     let revoked = service::revocations::revoke(&state.app, &check_number, &body.reason)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
@@ -135,11 +132,10 @@ struct InvalidationOut {
 /// What a controller's device syncs to refuse invalidated tickets while offline.
 pub(crate) async fn invalidations(
     State(state): State<crate::State>,
-    headers: HeaderMap,
+    _caller: Controller,
     Lang(language): Lang,
     ApiQuery(query): ApiQuery<InvalidationsQuery>,
 ) -> ApiResult<Json<Invalidations>> {
-    require_bearer(&headers, &state.settings.access.controller_token, language)?;
     let after = query
         .after
         .as_deref()

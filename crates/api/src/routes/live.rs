@@ -22,7 +22,7 @@ use service::live::{DetectedBus, DetectionView, PushSummary, Report, VehicleChan
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::State as AppState;
-use crate::extract::{ApiJson, Lang, require_bearer};
+use crate::extract::{Admin, ApiJson, Lang};
 use crate::problem::{ApiResult, Problem};
 
 /// A pushed GTFS-RT message may be this large (a whole city's VehiclePositions).
@@ -496,11 +496,10 @@ pub(crate) struct TrackerAnswer {
 
 pub(crate) async fn register_tracker(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: Admin,
     Lang(language): Lang,
     ApiJson(body): ApiJson<TrackerBody>,
 ) -> ApiResult<(StatusCode, Json<TrackerAnswer>)> {
-    require_bearer(&headers, &state.settings.access.admin_token, language)?;
     let code = TransportCode::parse(&body.transport_code).map_err(|e| {
         Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
     })?;
@@ -540,11 +539,10 @@ pub(crate) struct FeedTokenAnswer {
 
 pub(crate) async fn create_feed_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: Admin,
     Lang(language): Lang,
     ApiJson(body): ApiJson<FeedTokenBody>,
 ) -> ApiResult<(StatusCode, Json<FeedTokenAnswer>)> {
-    require_bearer(&headers, &state.settings.access.admin_token, language)?;
     let city = city_slug(&body.city, language)?;
     if body.name.is_empty() || body.name.len() > ID_CHARS_MAX {
         return Err(Problem::new(ErrorCode::BadRequest, language).detail("name: 1-64 characters"));

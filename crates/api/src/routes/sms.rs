@@ -3,11 +3,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use service::sms::{IncomingSms, handle_sms};
 
-use crate::extract::{ApiJson, Lang, require_bearer};
+use crate::extract::{ApiJson, Lang, SmsGateway};
 use crate::problem::{ApiResult, Problem};
 
 #[derive(Deserialize)]
@@ -29,11 +28,10 @@ pub(crate) struct Reply {
 
 pub(crate) async fn incoming(
     State(state): State<crate::State>,
-    headers: HeaderMap,
+    _caller: SmsGateway,
     Lang(language): Lang,
     ApiJson(body): ApiJson<IncomingBody>,
 ) -> ApiResult<Json<Reply>> {
-    require_bearer(&headers, &state.settings.access.sms_gateway_token, language)?;
     let sms = IncomingSms {
         smsc: body.smsc,
         message_id: body.message_id,
@@ -65,10 +63,9 @@ struct OutboxMessage {
 /// Messages waiting to be sent, oldest first; the gateway marks each sent.
 pub(crate) async fn outbox(
     State(state): State<crate::State>,
-    headers: HeaderMap,
+    _caller: SmsGateway,
     Lang(language): Lang,
 ) -> ApiResult<Json<Outbox>> {
-    require_bearer(&headers, &state.settings.access.sms_gateway_token, language)?;
     let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
     let mut conn = state.app.store.reader().await.map_err(internal)?;
     let rows = store::sms::pending_outbox(&mut conn, 100)
@@ -88,11 +85,10 @@ pub(crate) async fn outbox(
 
 pub(crate) async fn sent(
     State(state): State<crate::State>,
-    headers: HeaderMap,
+    _caller: SmsGateway,
     Lang(language): Lang,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::http::StatusCode> {
-    require_bearer(&headers, &state.settings.access.sms_gateway_token, language)?;
     let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
     let mut tx = state.app.store.begin().await.map_err(internal)?;
     store::sms::mark_sent(&mut tx, id, state.app.now_ms())

@@ -1052,3 +1052,27 @@ on_both_stores!(
     a_number_its_operator_does_not_know_is_told_so,
     a_number_its_operator_does_not_know_is_told_so
 );
+
+async fn a_caller_without_the_token_learns_only_that(db: Db) {
+    let t = spawn(db).await;
+    for (path, body) in [
+        ("/v1/inspections", "{\"token\": 7"),
+        ("/v1/sms/incoming", "not json"),
+        ("/v1/admin/tickets/1234/revoke", "{}"),
+    ] {
+        let reply = t
+            .http
+            .post(t.url(path))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status().as_u16(), 401, "{path}");
+        assert_eq!(reply.json::<Value>().await.unwrap()["code"], "UNAUTHORIZED");
+    }
+}
+on_both_stores!(
+    a_caller_without_the_token_learns_only_that,
+    a_caller_without_the_token_learns_only_that
+);
