@@ -21,7 +21,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     }
 }
 
+/// The language the caller asked for (`?lang=` or `Accept-Language`), if they asked.
+pub(crate) struct ChosenLang(pub Option<Language>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ChosenLang {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ChosenLang, Problem> {
+        Ok(ChosenLang(chosen_language(parts)))
+    }
+}
+
 pub(crate) fn language_of(parts: &Parts) -> Language {
+    chosen_language(parts).unwrap_or_default()
+}
+
+fn chosen_language(parts: &Parts) -> Option<Language> {
     let from_query = parts
         .uri
         .query()
@@ -34,7 +49,7 @@ pub(crate) fn language_of(parts: &Parts) -> Language {
             .and_then(|v| v.to_str().ok())
             .and_then(Language::from_accept_language)
     };
-    from_query.or_else(from_header).unwrap_or_default()
+    from_query.or_else(from_header)
 }
 
 /// A JSON body; any failure to read it is a problem+json 400 (or 413 when too large).

@@ -8,7 +8,7 @@ use domain::Language;
 use qrcode::QrCode;
 use qrcode::render::svg;
 
-use crate::extract::Lang;
+use crate::extract::ChosenLang;
 use crate::problem::Problem;
 
 fn escape(text: &str) -> String {
@@ -110,15 +110,23 @@ fn not_found_page(language: Language) -> Response {
         .into_response()
 }
 
+/// The ticket page, in the language asked for, else the one the ticket was bought in.
 pub(crate) async fn page(
     State(state): State<crate::State>,
-    Lang(language): Lang,
+    ChosenLang(chosen): ChosenLang,
     Path(code): Path<String>,
 ) -> Response {
+    let asked = chosen.unwrap_or_default();
     let ticket = match service::tickets::by_link_code(&state.app, &code).await {
         Ok(ticket) => ticket,
-        Err(e) if e.code == domain::ErrorCode::NotFound => return not_found_page(language),
-        Err(e) => return Problem::from_service(e, language).into_response(),
+        Err(e) if e.code == domain::ErrorCode::NotFound => return not_found_page(asked),
+        Err(e) => return Problem::from_service(e, asked).into_response(),
+    };
+    let language = match chosen {
+        Some(language) => language,
+        None => service::rides::ride_language(&state.app, &ticket.ride_id)
+            .await
+            .unwrap_or(asked),
     };
     let qr = match QrCode::new(ticket.token.as_bytes()) {
         Ok(code) => code

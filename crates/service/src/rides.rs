@@ -281,6 +281,15 @@ pub async fn ride_phone(app: &App, ride_id: &str) -> Result<Option<String>, Serv
         .map(|r| r.ride.phone))
 }
 
+/// The language the ride was bought in (its replies and pages use it).
+pub async fn ride_language(app: &App, ride_id: &str) -> Result<Language, ServiceError> {
+    let mut conn = app.store.reader().await?;
+    Ok(store::rides::by_id(&mut conn, ride_id)
+        .await?
+        .and_then(|r| Language::from_code(&r.ride.language))
+        .unwrap_or_default())
+}
+
 /// The final answer of a ride, if it has one.
 pub async fn settled_answer(
     app: &App,

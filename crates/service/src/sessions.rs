@@ -32,7 +32,8 @@ pub fn code_text(language: Language, code: &str) -> String {
     }
 }
 
-/// Sends a fresh six-digit code to the number (through the SMS outbox).
+/// Sends a fresh six-digit code to the number (through the SMS outbox), in the language the
+/// passenger chose by SMS (КАЗ/РУС/ENG) if they did, else in `language`.
 pub async fn request_code(
     app: &App,
     phone: &PhoneNumber,
@@ -40,6 +41,10 @@ pub async fn request_code(
 ) -> Result<(), ServiceError> {
     let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
+    let language = store::passengers::get(&mut tx, phone.as_e164())
+        .await?
+        .and_then(|p| Language::from_code(&p.language))
+        .unwrap_or(language);
     if let Some(existing) = store::sessions::code_of(&mut tx, phone.as_e164()).await?
         && now_ms - existing.created_at_ms < SIGN_IN_RESEND_MS
     {

@@ -1076,3 +1076,45 @@ on_both_stores!(
     a_caller_without_the_token_learns_only_that,
     a_caller_without_the_token_learns_only_that
 );
+
+async fn the_passengers_language_carries_over(db: Db) {
+    let t = spawn(db).await;
+    // Chosen by SMS: the sign-in code then comes in English too.
+    t.sms(GOOD, "lang-1", "ENG").await;
+    let (_, ticket) = t.ride(GOOD, "10101", "lang-2", "kk").await;
+    let mut conn = t.app.store.reader().await.unwrap();
+    let code_sms = store::sms::pending_outbox(&mut conn, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.phone == GOOD)
+        .unwrap();
+    assert!(
+        code_sms.body.starts_with("SMSBUS sign-in code"),
+        "{}",
+        code_sms.body
+    );
+    // The ticket page opened without a language preference speaks the ride's language.
+    let link = ticket["link"].as_str().unwrap();
+    let page = t.http.get(link).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("lang=\"kk\""),
+        "{}",
+        &page[..200.min(page.len())]
+    );
+    let asked = t
+        .http
+        .get(link)
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(asked.contains("lang=\"en\""));
+}
+on_both_stores!(
+    the_passengers_language_carries_over,
+    the_passengers_language_carries_over
+);
