@@ -492,6 +492,26 @@ pub fn parse_file(json: &str) -> Result<CatalogueRows, ServiceError> {
                     v.transport_code, v.plate
                 ))
             })?;
+            if rows
+                .vehicles
+                .iter()
+                .any(|seen| seen.transport_code == v.transport_code)
+            {
+                return Err(invalid(format!(
+                    "vehicle {}: the transport code appears twice in the file",
+                    v.transport_code
+                )));
+            }
+            if let Some(seen) = rows
+                .vehicles
+                .iter()
+                .find(|seen| seen.plate == plate.as_str())
+            {
+                return Err(invalid(format!(
+                    "vehicle {}: plate {} is vehicle {}'s already",
+                    v.transport_code, v.plate, seen.transport_code
+                )));
+            }
             rows.vehicles.push(VehicleRow {
                 transport_code: v.transport_code,
                 plate: plate.as_str().to_owned(),

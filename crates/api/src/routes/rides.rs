@@ -183,7 +183,16 @@ pub(crate) async fn history(
         .map(HistoryCursor::parse)
         .transpose()
         .map_err(|e| Problem::from_service(e, language))?;
-    let page = history_page(&state.app, &phone, cursor, query.limit.unwrap_or(20))
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=service::tickets::HISTORY_PAGE_MAX).contains(&limit) {
+        return Err(
+            Problem::new(ErrorCode::BadRequest, language).detail(format!(
+                "limit must be 1..={}",
+                service::tickets::HISTORY_PAGE_MAX
+            )),
+        );
+    }
+    let page = history_page(&state.app, &phone, cursor, limit)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     let now_ms = state.app.now_ms();

@@ -627,6 +627,16 @@ async fn bad_requests_get_clear_problems(db: Db) {
         bad_limit.headers()["content-type"],
         "application/problem+json"
     );
+    for limit in ["0", "-1", "101"] {
+        let out_of_range = t
+            .http
+            .get(t.url(&format!("/v1/tickets/history?limit={limit}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out_of_range.status().as_u16(), 400, "limit={limit}");
+    }
     let weighted = t
         .http
         .get(t.url("/nowhere"))
@@ -665,6 +675,32 @@ async fn bad_requests_get_clear_problems(db: Db) {
         .await
         .unwrap();
     assert_eq!(catalogue.status().as_u16(), 422);
+    let zone_zero = t.sms(GOOD, "zone-0", "13011 0").await;
+    assert!(
+        zone_zero["text"]
+            .as_str()
+            .unwrap()
+            .contains("нет такой зоны"),
+        "zone 0 is a bad zone, not another code: {zone_zero}"
+    );
+    // A file naming one bus twice is refused whole.
+    let seed: Value =
+        serde_json::from_str(include_str!("../../../smsbus/data/catalogue.json")).unwrap();
+    let mut twice = seed.clone();
+    let vehicles = twice["cities"][0]["vehicles"].as_array_mut().unwrap();
+    let first = vehicles[0].clone();
+    vehicles.push(first);
+    let duplicate = t
+        .http
+        .put(t.url("/v1/admin/catalogue"))
+        .bearer_auth(ADMIN)
+        .body(twice.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(duplicate.status().as_u16(), 422);
+    let body: Value = duplicate.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("twice"), "{body}");
     let metrics = t
         .http
         .get(t.url("/metrics"))
