@@ -131,6 +131,27 @@ fn city_slug(city: &str, language: Language) -> Result<&str, Problem> {
     }
 }
 
+/// The city of the path whose feed token the caller holds; checked before the body is read,
+/// so a caller without the token learns only that (401).
+pub(crate) struct FeedCity(String);
+
+impl axum::extract::FromRequestParts<AppState> for FeedCity {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<FeedCity, Problem> {
+        let language = crate::extract::language_of(parts);
+        let Path(city) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Problem::new(ErrorCode::NotFound, language))?;
+        let city = city_slug(&city, language)?.to_owned();
+        feed_city(state, &parts.headers, &city, language).await?;
+        Ok(FeedCity(city))
+    }
+}
+
 /// The feed token of `Authorization: Bearer`, checked against the city of the path.
 async fn feed_city(
     state: &AppState,
@@ -206,13 +227,11 @@ fn report(p: PushedPosition, language: Language) -> Result<Report, Problem> {
 
 pub(crate) async fn push_json(
     State(state): State<AppState>,
-    Path(city): Path<String>,
-    headers: HeaderMap,
+    FeedCity(city): FeedCity,
     Lang(language): Lang,
     ApiJson(body): ApiJson<PushBody>,
 ) -> ApiResult<Json<PushAnswer>> {
-    let city = city_slug(&city, language)?;
-    feed_city(&state, &headers, city, language).await?;
+    let city = city.as_str();
     let reports = body
         .positions
         .into_iter()
@@ -226,13 +245,11 @@ pub(crate) async fn push_json(
 
 pub(crate) async fn push_gtfs_rt(
     State(state): State<AppState>,
-    Path(city): Path<String>,
-    headers: HeaderMap,
+    FeedCity(city): FeedCity,
     Lang(language): Lang,
     body: Bytes,
 ) -> ApiResult<Json<PushAnswer>> {
-    let city = city_slug(&city, language)?;
-    feed_city(&state, &headers, city, language).await?;
+    let city = city.as_str();
     let summary = service::live::push_gtfs_rt(&state.app, city, &body)
         .await
         .map_err(|e| Problem::from_service(e, language))?;

@@ -1095,6 +1095,8 @@ async fn a_caller_without_the_token_learns_only_that(db: Db) {
         ("/v1/inspections", "{\"token\": 7"),
         ("/v1/sms/incoming", "not json"),
         ("/v1/admin/tickets/1234/revoke", "{}"),
+        ("/v1/live/astana/positions", "not json"),
+        ("/v1/live/astana/gtfs-rt", "not protobuf"),
     ] {
         let reply = t
             .http
