@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 
 use super::codec::{self, DecodedToken, SIGNING_CONTEXT};
 use super::{
@@ -202,10 +202,19 @@ fn authenticate_decoded(
     key: Option<&PublishedKey>,
 ) -> Result<VerifiedTicket, Rejection> {
     let key = key.ok_or(Rejection::UnknownKey)?;
-    key.verifying_key()
-        .verify_strict(&decoded.signed_message, &decoded.signature)
-        .map_err(|_| Rejection::Forged)?;
+    if !signature_holds(key, &decoded.signed_message, &decoded.signature) {
+        return Err(Rejection::Forged);
+    }
     accept_key_window(decoded.claims, key)
+}
+
+/// Ed25519 verification as RFC 8032 §5.1.7 has it (cofactorless; `s` must be canonical, so a
+/// signature cannot be reshaped). ed25519-dalek's `verify_strict` would also refuse a
+/// small-order `R` and re-check the key, which only matters for keys nobody vouches for: weak
+/// keys never get here (`PublishedKey::new` refuses them), and the check costs a sixth of a
+/// verification.
+fn signature_holds(key: &PublishedKey, message: &[u8], signature: &Signature) -> bool {
+    key.verifying_key().verify(message, signature).is_ok()
 }
 
 /// A genuine signature still does not make a genuine ticket if the issuer could not have made
@@ -333,6 +342,58 @@ mod tests {
 
     fn current_key() -> TicketSigningKey {
         signing_key(1, NOW - DAY_S, NOW + 30 * DAY_S)
+    }
+
+    #[test]
+    fn verification_agrees_with_the_strict_one_on_honest_keys() {
+        for seed in 1..=8u8 {
+            let key = signing_key(seed, NOW - DAY_S, NOW + DAY_S);
+            let published = key.published();
+            for length in [0usize, 1, 31, 64, 200] {
+                let message: Vec<u8> = (0..length).map(|i| (i as u8) ^ seed).collect();
+                let signature = key.sign_message(&message);
+                assert!(signature_holds(published, &message, &signature));
+                assert!(
+                    published
+                        .verifying_key()
+                        .verify_strict(&message, &signature)
+                        .is_ok()
+                );
+                let mut other = message.clone();
+                other.push(1);
+                assert!(!signature_holds(published, &other, &signature));
+                let mut bytes = signature.to_bytes();
+                for bit in [0usize, 7, 255, 256, 300, 511] {
+                    let mut flipped = bytes;
+                    flipped[bit / 8] ^= 1 << (bit % 8);
+                    let flipped = Signature::from_bytes(&flipped);
+                    assert_eq!(
+                        signature_holds(published, &message, &flipped),
+                        published
+                            .verifying_key()
+                            .verify_strict(&message, &flipped)
+                            .is_ok(),
+                        "bit {bit}"
+                    );
+                }
+                // `s + l` encodes the same scalar non-canonically: refused (no malleability).
+                let l: [u8; 32] = [
+                    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde,
+                    0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+                ];
+                let mut carry = 0u16;
+                for (i, limb) in l.iter().enumerate() {
+                    let sum = u16::from(bytes[32 + i]) + u16::from(*limb) + carry;
+                    bytes[32 + i] = (sum & 0xff) as u8;
+                    carry = sum >> 8;
+                }
+                assert!(!signature_holds(
+                    published,
+                    &message,
+                    &Signature::from_bytes(&bytes)
+                ));
+            }
+        }
     }
 
     fn phone() -> PhoneNumber {
