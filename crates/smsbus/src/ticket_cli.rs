@@ -339,6 +339,32 @@ pub fn bench_verify(args: BenchVerifyArgs) -> anyhow::Result<()> {
         valid == count,
         "batch: {valid} of {count} bench tickets verified"
     );
+    // The peer: ed25519-dalek verifying signatures over messages as long as our signed part,
+    // with nothing of ours around it. Our single check is this plus decoding and the rules.
+    let library_key = ed25519_dalek::SigningKey::from_bytes(&[0x5b; 32]);
+    let signed: Vec<(Vec<u8>, ed25519_dalek::Signature)> = (0..count)
+        .map(|i| {
+            let message: Vec<u8> = (0..token_chars * 3 / 4)
+                .map(|j| (i.wrapping_add(j) % 251) as u8)
+                .collect();
+            let signature = ed25519_dalek::Signer::sign(&library_key, &message);
+            (message, signature)
+        })
+        .collect();
+    let verifying = library_key.verifying_key();
+    let stopwatch = Stopwatch::start();
+    let mut valid = 0_usize;
+    for (message, signature) in &signed {
+        valid +=
+            usize::from(ed25519_dalek::Verifier::verify(&verifying, message, signature).is_ok());
+    }
+    let library = stopwatch.rates(count);
+    ensure!(valid == count, "library: {valid} of {count} verified");
+    println!(
+        "bench verify: ed25519-dalek verify alone, same run: per_s={:.0}; our single check = {:.2} of it",
+        library.wall,
+        single.wall / library.wall
+    );
     if let (Some(single_cpu), Some(batch_cpu)) = (single.cpu, batch.cpu) {
         println!(
             "bench verify: per CPU second: single_per_cpu_s={single_cpu:.0} batch_per_cpu_s={batch_cpu:.0} \
