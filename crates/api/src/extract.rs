@@ -93,7 +93,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
                 Ok(_) => Err(Problem::new(ErrorCode::IdempotencyKeyMissing, language)),
                 // Not visible ASCII (e.g. Cyrillic letters): the header is there, the key is bad.
                 Err(_) => Err(Problem::new(ErrorCode::BadRequest, language)
-                    .detail("idempotency key must be 1..=128 printable ASCII characters")),
+                    .detail(service::rides::IDEMPOTENCY_KEY_RULE)),
             },
         }
     }

@@ -37,6 +37,8 @@ use crate::{App, ServiceError};
 pub const SIM_SWAP_MAX_AGE_HOURS: u32 = 24;
 /// Idempotency keys are at most this long.
 pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
+/// What an idempotency key must be, as a refusal explains it.
+pub const IDEMPOTENCY_KEY_RULE: &str = "idempotency key must be 1..=128 printable ASCII characters";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
@@ -68,7 +70,7 @@ impl IdempotencyKey {
         if key.is_empty() || key.len() > IDEMPOTENCY_KEY_CHARS_MAX || !printable {
             return Err(ServiceError::new(
                 ErrorCode::BadRequest,
-                "idempotency key must be 1..=128 printable ASCII characters",
+                IDEMPOTENCY_KEY_RULE,
             ));
         }
         Ok(IdempotencyKey {

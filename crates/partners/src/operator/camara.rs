@@ -164,8 +164,13 @@ impl CamaraClient {
         url: Url,
         body: Option<&(dyn ErasedBody + Sync)>,
     ) -> Result<Reply, OperatorError> {
+        // Shared, so a retry after a refused token sends the same bytes without copying them.
         let bytes = body
-            .map(|body| body.to_json().map_err(OperatorError::Protocol))
+            .map(|body| {
+                body.to_json()
+                    .map(bytes::Bytes::from)
+                    .map_err(OperatorError::Protocol)
+            })
             .transpose()?;
         let mut reply = self
             .send_once(call, route, &method, &url, bytes.clone())
@@ -184,7 +189,7 @@ impl CamaraClient {
         route: &Route,
         method: &Method,
         url: &Url,
-        body: Option<Vec<u8>>,
+        body: Option<bytes::Bytes>,
     ) -> Result<(Reply, HeaderValue), OperatorError> {
         let authorization = route.auth.header(&self.http).await?;
         let correlator = self.x_correlator();
