@@ -32,19 +32,20 @@ pub struct SmsReply {
 pub const SMS_FIELD_CHARS_MAX: usize = 64;
 pub const SMS_TEXT_CHARS_MAX: usize = 1_000;
 
-pub async fn handle_sms(app: &App, sms: IncomingSms) -> Result<SmsReply, ServiceError> {
+pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, ServiceError> {
     let too_long = sms.smsc.len() > SMS_FIELD_CHARS_MAX
         || sms.message_id.len() > SMS_FIELD_CHARS_MAX
         || sms.sender.len() > SMS_FIELD_CHARS_MAX;
-    if too_long
-        || sms.smsc.is_empty()
-        || sms.message_id.is_empty()
-        || sms.text.chars().count() > SMS_TEXT_CHARS_MAX
-    {
+    if too_long || sms.smsc.is_empty() || sms.message_id.is_empty() {
         return Err(ServiceError::new(
             ErrorCode::BadRequest,
-            "smsc, message_id and sender are 1..=64 characters; text at most 1000",
+            "smsc, message_id and sender are 1..=64 characters",
         ));
+    }
+    // A passenger's long message (a concatenated SMS) still gets an answer — the help text, as
+    // no command is that long; only its beginning is kept.
+    if sms.text.chars().count() > SMS_TEXT_CHARS_MAX {
+        sms.text = sms.text.chars().take(SMS_TEXT_CHARS_MAX).collect();
     }
     Metrics::add(&app.metrics.sms_received);
     let phone = match PhoneNumber::parse(&sms.sender) {

@@ -683,6 +683,11 @@ async fn bad_requests_get_clear_problems(db: Db) {
             .contains("нет такой зоны"),
         "zone 0 is a bad zone, not another code: {zone_zero}"
     );
+    let long = t.sms(GOOD, "long-1", &"привет ".repeat(400)).await;
+    assert!(
+        long["text"].as_str().unwrap().contains("2505"),
+        "a long message gets the help text, not silence: {long}"
+    );
     // A file naming one bus twice is refused whole.
     let seed: Value =
         serde_json::from_str(include_str!("../../../smsbus/data/catalogue.json")).unwrap();
