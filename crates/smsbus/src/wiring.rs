@@ -242,14 +242,7 @@ async fn admin_app(db: &str) -> anyhow::Result<Arc<App>> {
 /// A SQLite file that is not there yet: admin commands that only make sense on the server's
 /// database refuse it instead of creating an empty one.
 fn sqlite_missing(db: &str) -> bool {
-    !db.starts_with("postgres://")
-        && !db.starts_with("postgresql://")
-        && !std::path::Path::new(
-            db.strip_prefix("sqlite:")
-                .unwrap_or(db)
-                .trim_start_matches("//"),
-        )
-        .exists()
+    store::sqlite_path(db).is_some_and(|path| !std::path::Path::new(path).exists())
 }
 
 fn require_existing(db: &str) -> anyhow::Result<()> {

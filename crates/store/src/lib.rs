@@ -227,12 +227,10 @@ impl Store {
 
     /// Connects, creates what is missing and applies pending migrations.
     pub async fn open_with(options: StoreOptions) -> Result<Store> {
-        let store =
-            if options.url.starts_with("postgres://") || options.url.starts_with("postgresql://") {
-                open_postgres(&options).await?
-            } else {
-                open_sqlite(&options.url)?
-            };
+        let store = match sqlite_path(&options.url) {
+            None => open_postgres(&options).await?,
+            Some(_) => open_sqlite(&options.url)?,
+        };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -315,11 +313,20 @@ impl Store {
     }
 }
 
+/// The SQLite file a database URL names (a path, or a `sqlite:` URL); `None` for PostgreSQL.
+pub fn sqlite_path(url: &str) -> Option<&str> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return None;
+    }
+    Some(
+        url.strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url),
+    )
+}
+
 fn open_sqlite(url: &str) -> Result<Store> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
+    let path = sqlite_path(url).unwrap_or_default();
     if path.is_empty() || path.contains('?') {
         return Err(StoreError::BadUrl(url.to_owned()));
     }
