@@ -15,6 +15,9 @@ pub struct Problem {
     pub language: Language,
     /// Extra detail for developers (which field, which limit); never a secret.
     pub detail: Option<String>,
+    /// Members beside the standard ones (RFC 9457 extensions): what the passenger needs to go
+    /// on, e.g. the zones to choose from or the ticket already held.
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -27,6 +30,8 @@ struct Body<'a> {
     language: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
+    #[serde(flatten)]
+    extensions: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -35,6 +40,7 @@ impl Problem {
             code,
             language,
             detail: None,
+            extensions: serde_json::Map::new(),
         }
     }
 
@@ -49,10 +55,16 @@ impl Problem {
             return Problem::new(ErrorCode::Internal, language);
         }
         let detail = (!error.detail.is_empty()).then_some(error.detail);
+        let extensions = error
+            .context
+            .as_deref()
+            .map(crate::routes::wire::refusal_members)
+            .unwrap_or_default();
         Problem {
             code: error.code,
             language,
             detail,
+            extensions,
         }
     }
 }
@@ -72,6 +84,7 @@ impl IntoResponse for Problem {
             message: self.code.message(self.language),
             language: self.language.code(),
             detail: self.detail.as_deref(),
+            extensions: &self.extensions,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, json).into_response();

@@ -182,7 +182,14 @@ dl{{display:grid;grid-template-columns:auto 1fr;gap:6px 12px;text-align:left}}dt
         lang = language.code(),
         city_name = escape(&city_name),
         number = escape(&ticket.check_number),
-        route_number = escape(&ticket.route_number),
+        route_number = escape(&match ticket.zone {
+            Some(zone) => format!(
+                "{}, {}",
+                ticket.route_number,
+                domain::sms::zone_words(language, zone)
+            ),
+            None => ticket.route_number.clone(),
+        }),
         plate = escape(&ticket.plate),
         code = escape(&ticket.transport_code),
         amount = escape(&ticket.amount.to_string()),

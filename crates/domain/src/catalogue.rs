@@ -210,6 +210,32 @@ pub fn fare<'r>(
         .map(|rule| rule.amount)
 }
 
+/// The zones a zone-priced route can be ridden to and their fares, in zone order: what a
+/// passenger who did not name a zone is offered.
+pub fn zone_fares<'r>(
+    rules: impl IntoIterator<Item = &'r FareRule> + Clone,
+    query: &FareQuery<'_>,
+) -> Vec<(Zone, Tenge)> {
+    let mut zones: Vec<Zone> = rules
+        .clone()
+        .into_iter()
+        .filter(|rule| &rule.city == query.city)
+        .filter_map(|rule| rule.zone)
+        .collect();
+    zones.sort();
+    zones.dedup();
+    zones
+        .into_iter()
+        .filter_map(|zone| {
+            let priced = FareQuery {
+                zone: Some(zone),
+                ..query.clone()
+            };
+            fare(rules.clone(), &priced).map(|amount| (zone, amount))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +309,30 @@ mod tests {
             fare(&rules, &q(&almaty, RouteKind::Regular, regular, None)),
             Some(Tenge::from_whole(80))
         );
+    }
+
+    #[test]
+    fn zone_fares_list_every_priced_zone_in_order() {
+        let rules = vec![
+            rule("astana", None, None, None, 90),
+            rule("astana", Some(RouteKind::Suburban), None, Some(3), 300),
+            rule("astana", Some(RouteKind::Suburban), None, Some(1), 90),
+            rule("almaty", Some(RouteKind::Suburban), None, Some(2), 150),
+        ];
+        let astana = CityId::parse("astana").unwrap();
+        let route = RouteId::parse("r").unwrap();
+        let query = FareQuery {
+            city: &astana,
+            route: &route,
+            route_kind: RouteKind::Suburban,
+            rider_category: RiderCategory::Regular,
+            zone: None,
+        };
+        let zones: Vec<(u8, i64)> = zone_fares(&rules, &query)
+            .into_iter()
+            .map(|(z, t)| (z.number(), t.tiyn() / 100))
+            .collect();
+        assert_eq!(zones, [(1, 90), (3, 300)]);
     }
 
     #[test]

@@ -40,9 +40,9 @@ error_codes! {
         ru: "Это номер другой страны. Оплатить проезд можно только с номера казахстанского оператора.",
         en: "This is a number of another country. Only numbers of Kazakh mobile operators can pay a ride.";
     OperatorNotServed = "OPERATOR_NOT_SERVED", 422,
-        kk: "Сіздің операторыңыз арқылы төлем әзірге қолжетімсіз. Көлік картасымен төлеңіз.",
-        ru: "Оплата через вашего оператора пока недоступна. Оплатите транспортной картой.",
-        en: "Payment through your mobile operator is not available yet. Pay with a transport card.";
+        kk: "Сіздің операторыңыз арқылы төлем әзірге қолжетімсіз. Ақша алынбады. Beeline, Kcell/Activ немесе Tele2/Altel нөмірінен төлеңіз.",
+        ru: "Оплата через вашего оператора пока недоступна. Деньги не списаны. Оплатите с номера Beeline, Kcell/Activ или Tele2/Altel.",
+        en: "Payment through your mobile operator is not available yet. Nothing was charged. Pay from a Beeline, Kcell/Activ or Tele2/Altel number.";
     TransportCodeMalformed = "TRANSPORT_CODE_MALFORMED", 400,
         kk: "Көлік коды қате. Автобустағы жапсырмадағы санды немесе мемлекеттік нөмірді жіберіңіз.",
         ru: "Неверный код транспорта. Отправьте число с наклейки в салоне или госномер автобуса.",
@@ -52,13 +52,13 @@ error_codes! {
         ru: "Такой код транспорта не найден. Деньги не списаны. Проверьте код на наклейке и отправьте снова.",
         en: "No bus has this transport code. Nothing was charged. Check the code on the sticker and send it again.";
     FareNotConfigured = "FARE_NOT_CONFIGURED", 409,
-        kk: "Бұл бағыттың жол ақысы белгіленбеген. Ақша алынбады. Қолдау қызметіне хабарласыңыз.",
-        ru: "Для этого маршрута не задан тариф. Деньги не списаны. Обратитесь в службу поддержки.",
-        en: "No fare is set for this route. Nothing was charged. Please contact support.";
+        kk: "Бұл бағыттың жол ақысы белгіленбеген. Ақша алынбады. Қолдау қызметі: +7 777 000 2505, +7 700 000 2505, +7 707 000 2505.",
+        ru: "Для этого маршрута не задан тариф. Деньги не списаны. Служба поддержки: +7 777 000 2505, +7 700 000 2505, +7 707 000 2505.",
+        en: "No fare is set for this route. Nothing was charged. Support: +7 777 000 2505, +7 700 000 2505, +7 707 000 2505.";
     PaymentCorporateNumber = "PAYMENT_CORPORATE_NUMBER", 402,
-        kk: "Корпоративтік нөмірден төлеуге болмайды. Ақша алынбады. Жеке нөмірден немесе көлік картасымен төлеңіз.",
-        ru: "С корпоративного номера оплата невозможна. Деньги не списаны. Оплатите с личного номера или транспортной картой.",
-        en: "Corporate numbers cannot pay. Nothing was charged. Pay from a personal number or with a transport card.";
+        kk: "Корпоративтік нөмірден төлеуге болмайды. Ақша алынбады. Жеке нөмірден төлеңіз.",
+        ru: "С корпоративного номера оплата невозможна. Деньги не списаны. Оплатите с личного номера.",
+        en: "Corporate numbers cannot pay. Nothing was charged. Pay from a personal number.";
     PaymentUnpaidTrust = "PAYMENT_UNPAID_TRUST", 402,
         kk: "Сізде өтелмеген сенім төлемі бар. Ақша алынбады. Алдымен сенім төлемін өтеңіз.",
         ru: "У вас есть непогашенный доверительный платёж. Деньги не списаны. Сначала погасите доверительный платёж.",
@@ -80,9 +80,9 @@ error_codes! {
         ru: "Недостаточно средств на балансе. Деньги не списаны. Пополните баланс и повторите.",
         en: "Your balance is too low. Nothing was charged. Top up and try again.";
     PaymentNumberUnknown = "PAYMENT_NUMBER_UNKNOWN", 402,
-        kk: "Операторыңыз бұл нөмірді танымайды (нөмір басқа операторға ауысқан болуы мүмкін). Ақша алынбады. Көлік картасымен төлеңіз немесе операторыңызға хабарласыңыз.",
-        ru: "Ваш оператор не знает этот номер (возможно, номер перенесён к другому оператору). Деньги не списаны. Оплатите транспортной картой или обратитесь к оператору.",
-        en: "Your operator does not know this number (it may have moved to another operator). Nothing was charged. Pay with a transport card or contact your operator.";
+        kk: "Операторыңыз бұл нөмірді танымайды (нөмір басқа операторға ауысқан болуы мүмкін). Ақша алынбады. Операторыңызға хабарласыңыз немесе қолдау қызметіне: +7 777 000 2505, +7 700 000 2505, +7 707 000 2505.",
+        ru: "Ваш оператор не знает этот номер (возможно, номер перенесён к другому оператору). Деньги не списаны. Обратитесь к своему оператору или в службу поддержки: +7 777 000 2505, +7 700 000 2505, +7 707 000 2505.",
+        en: "Your operator does not know this number (it may have moved to another operator). Nothing was charged. Contact your operator or our support: +7 777 000 2505, +7 700 000 2505, +7 707 000 2505.";
     PaymentDenied = "PAYMENT_DENIED", 402,
         kk: "Оператор төлемді қабылдамады. Ақша алынбады. Операторыңызға хабарласыңыз.",
         ru: "Оператор отклонил платёж. Деньги не списаны. Обратитесь к своему оператору.",
@@ -103,10 +103,6 @@ error_codes! {
         kk: "Бұл Idempotency-Key басқа сұраныспен бұрын қолданылған.",
         ru: "Этот Idempotency-Key уже использован с другим запросом.",
         en: "This Idempotency-Key was already used with a different request.";
-    RequestInProgress = "REQUEST_IN_PROGRESS", 409,
-        kk: "Дәл осындай сұраныс әлі өңделуде. Сәлден соң қайталаңыз.",
-        ru: "Такой же запрос ещё обрабатывается. Повторите чуть позже.",
-        en: "The same request is still being processed. Try again in a moment.";
     BadRequest = "BAD_REQUEST", 400,
         kk: "Сұраныс қате құрылған.",
         ru: "Запрос составлен неверно.",
@@ -127,6 +123,22 @@ error_codes! {
         kk: "Бұл мекенжай мұндай әдісті қабылдамайды.",
         ru: "Этот адрес не принимает такой метод запроса.",
         en: "This address does not accept this request method.";
+    VehicleSuspended = "VEHICLE_SUSPENDED", 409,
+        kk: "Бұл көлік қазір жолаушы тасымалдамайды, сондықтан оған төлеу мүмкін емес. Ақша алынбады. Келесі автобусқа отырыңыз.",
+        ru: "Этот автобус сейчас снят с линии, оплатить проезд в нём нельзя. Деньги не списаны. Садитесь в следующий автобус.",
+        en: "This bus is not in service right now, so its ride cannot be paid. Nothing was charged. Please take the next bus.";
+    ZoneRequired = "ZONE_REQUIRED", 422,
+        kk: "Бұл бағыттың жол ақысы аймақ бойынша. Ақша алынбады. Кодты және бара жатқан аймақ нөмірін жіберіңіз, мысалы 13011 2.",
+        ru: "На этом маршруте цена зависит от зоны. Деньги не списаны. Отправьте код и номер зоны, до которой едете, например 13011 2.",
+        en: "This route is priced by zone. Nothing was charged. Send the code and the zone you travel to, e.g. 13011 2.";
+    TicketAlreadyBought = "TICKET_ALREADY_BOUGHT", 409,
+        kk: "Сізде осы автобусқа жарамды билет бар. Қайта ақша алынбады. Серігіңізге тағы бір билет керек болса, соны растаңыз.",
+        ru: "У вас уже есть действующий билет в этом автобусе. Повторно деньги не списаны. Если нужен ещё один билет (для попутчика), подтвердите покупку ещё одного.",
+        en: "You already have a valid ticket on this bus. Nothing was charged again. If you need another ticket (for a companion), confirm buying one more.";
+    RideFailed = "RIDE_FAILED", 409,
+        kk: "Бұл төлем өтпей аяқталды. Ақша алынбады. Төлеу үшін жаңа сұраныс жіберіңіз (жаңа Idempotency-Key).",
+        ru: "Этот платёж не прошёл и завершён. Деньги не списаны. Чтобы оплатить, отправьте новый запрос (с новым Idempotency-Key).",
+        en: "This payment did not go through and has ended. Nothing was charged. To pay, send a new request (with a new Idempotency-Key).";
     ZoneUnknown = "ZONE_UNKNOWN", 422,
         kk: "Бұл бағытта мұндай аймақ жоқ. Ақша алынбады. Кодты және аймақ нөмірін жіберіңіз, мысалы 13011 2.",
         ru: "На этом маршруте нет такой зоны. Деньги не списаны. Отправьте код и номер зоны, например 13011 2.",
@@ -193,6 +205,31 @@ mod tests {
                 assert!(!code.message(language).is_empty());
             }
             assert_ne!(code.text().kk, code.text().en);
+        }
+    }
+
+    #[test]
+    fn every_suggestion_is_something_a_passenger_can_do_today() {
+        for code in ErrorCode::ALL {
+            let text = code.text();
+            for message in [text.kk, text.ru, text.en] {
+                // No transport cards yet: a message must not send anyone to one.
+                for card in ["transport card", "транспортной карт", "көлік карт"]
+                {
+                    assert!(!message.contains(card), "{}: {message}", code.code());
+                }
+                // Where support is suggested, its number is given.
+                let suggests_support = ["support", "поддержк", "қолдау"]
+                    .iter()
+                    .any(|word| message.contains(word));
+                if suggests_support {
+                    assert!(
+                        message.contains(crate::messages::SUPPORT_PHONES),
+                        "{}: {message}",
+                        code.code()
+                    );
+                }
+            }
         }
     }
 

@@ -3,6 +3,10 @@
 
 use std::fmt;
 
+/// The passengers' support line (the operator ALEMPAY's numbers), as every text that suggests
+/// support writes it.
+pub const SUPPORT_PHONES: &str = "+7 777 000 2505, +7 700 000 2505, +7 707 000 2505";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Language {
     Kk,

@@ -19,6 +19,10 @@ pub enum PhoneError {
     OtherCountry,
 }
 
+/// An international number has at most 15 digits (E.164) and, in practice, at least 8.
+const E164_DIGITS_MIN: usize = 8;
+const E164_DIGITS_MAX: usize = 15;
+
 impl PhoneNumber {
     pub fn parse(text: &str) -> Result<PhoneNumber, PhoneError> {
         if text.len() > 32 {
@@ -36,14 +40,19 @@ impl PhoneNumber {
         }
         let national = match (plus, digits.len()) {
             (true, 11) if digits.starts_with('7') => &digits[1..],
-            (true, _) => {
-                return Err(if digits.len() >= 8 {
+            // `+7 701 123 45 6`: a Kazakh number with a digit missing (or one too many) is
+            // malformed, not foreign.
+            (true, _) if digits.starts_with('7') => return Err(PhoneError::Malformed),
+            (true, len) => {
+                return Err(if (E164_DIGITS_MIN..=E164_DIGITS_MAX).contains(&len) {
                     PhoneError::OtherCountry
                 } else {
                     PhoneError::Malformed
                 });
             }
             (false, 11) if digits.starts_with('8') || digits.starts_with('7') => &digits[1..],
+            // `8 701 123 45 6` is a trunk prefix and a short number, not a foreign one.
+            (false, 10) if digits.starts_with('8') => return Err(PhoneError::Malformed),
             (false, 10) => digits.as_str(),
             _ => return Err(PhoneError::Malformed),
         };
@@ -189,6 +198,22 @@ mod tests {
             "++77011234567",
         ] {
             assert_eq!(PhoneNumber::parse(bad), Err(PhoneError::Malformed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_kazakh_number_with_a_digit_missing_is_malformed_not_foreign() {
+        for text in [
+            "+7 701 123 45 6",
+            "+7 701 123 45 678",
+            "8 701 123 45 6",
+            "+7701123456",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(text),
+                Err(PhoneError::Malformed),
+                "{text}"
+            );
         }
     }
 

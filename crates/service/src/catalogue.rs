@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use domain::catalogue::{
     CarrierId, CityId, FareQuery, FareRule, RiderCategory, RouteId, RouteKind, Zone, fare,
+    zone_fares,
 };
 use domain::sms::VehicleRef;
 use domain::{ErrorCode, OperatorId, PlateNumber, PrefixTable, Tenge, TransportCode};
@@ -82,22 +83,78 @@ pub struct VehicleInService<'a> {
     pub carrier: &'a Carrier,
 }
 
+/// Why a vehicle the passenger named cannot be ridden.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VehicleUnavailable {
+    /// No vehicle has this code or plate.
+    Unknown,
+    /// The vehicle exists but its carrier took it out of service.
+    Suspended,
+}
+
+impl From<VehicleUnavailable> for ErrorCode {
+    fn from(why: VehicleUnavailable) -> ErrorCode {
+        match why {
+            VehicleUnavailable::Unknown => ErrorCode::TransportCodeUnknown,
+            VehicleUnavailable::Suspended => ErrorCode::VehicleSuspended,
+        }
+    }
+}
+
 impl Catalogue {
-    pub fn vehicle(&self, reference: &VehicleRef) -> Option<VehicleInService<'_>> {
+    pub fn vehicle(
+        &self,
+        reference: &VehicleRef,
+    ) -> Result<VehicleInService<'_>, VehicleUnavailable> {
         let code = match reference {
-            VehicleRef::Code(code) => code,
-            VehicleRef::Plate(plate) => self.code_by_plate.get(plate)?,
+            VehicleRef::Code(code) => Some(code),
+            VehicleRef::Plate(plate) => self.code_by_plate.get(plate),
         };
-        let vehicle = self.vehicles.get(code).filter(|v| v.active)?;
-        let route = self.routes.get(&vehicle.route)?;
-        let city = self.cities.get(&route.city)?;
-        let carrier = self.carriers.get(&vehicle.carrier)?;
-        Some(VehicleInService {
-            vehicle,
-            route,
-            city,
-            carrier,
-        })
+        let vehicle = code
+            .and_then(|code| self.vehicles.get(code))
+            .ok_or(VehicleUnavailable::Unknown)?;
+        if !vehicle.active {
+            return Err(VehicleUnavailable::Suspended);
+        }
+        let route = self.routes.get(&vehicle.route);
+        let city = route.and_then(|route| self.cities.get(&route.city));
+        let carrier = self.carriers.get(&vehicle.carrier);
+        match (route, city, carrier) {
+            (Some(route), Some(city), Some(carrier)) => Ok(VehicleInService {
+                vehicle,
+                route,
+                city,
+                carrier,
+            }),
+            // `from_rows` refuses such a catalogue; a vehicle without them cannot be ridden.
+            _ => Err(VehicleUnavailable::Unknown),
+        }
+    }
+
+    /// The zones of a zone-priced route and their fares for this rider.
+    pub fn zone_fares(&self, route: &Route, rider_category: RiderCategory) -> Vec<(Zone, Tenge)> {
+        let query = FareQuery {
+            city: &route.city,
+            route: &route.id,
+            route_kind: route.kind,
+            rider_category,
+            zone: None,
+        };
+        zone_fares(&self.fare_rules, &query)
+    }
+
+    /// Routes that no fare rule prices for a regular rider: a ride on them could only be
+    /// refused, so a catalogue with one is not accepted.
+    pub fn unpriced_routes(&self) -> Vec<&Route> {
+        self.routes
+            .values()
+            .filter(|route| match route.kind {
+                RouteKind::Suburban => self.zone_fares(route, RiderCategory::Regular).is_empty(),
+                RouteKind::Regular | RouteKind::Express => {
+                    self.fare(route, RiderCategory::Regular, None).is_none()
+                }
+            })
+            .collect()
     }
 
     pub fn fare(
@@ -311,8 +368,26 @@ pub async fn apply_file(app: &App, json: &str) -> Result<CatalogueSummary, Servi
         store::catalogue::load(&mut conn).await?
     };
     merge(&mut merged, &rows);
-    Catalogue::from_rows(&merged)
+    let checked = Catalogue::from_rows(&merged)
         .map_err(|problems| ServiceError::new(ErrorCode::CatalogueInvalid, problems.join("; ")))?;
+    let unpriced: Vec<String> = checked
+        .unpriced_routes()
+        .iter()
+        .map(|route| {
+            format!(
+                "route {} ({} {}): no fare rule prices it for a regular rider",
+                route.id,
+                route.city,
+                route.kind.as_str()
+            )
+        })
+        .collect();
+    if !unpriced.is_empty() {
+        return Err(ServiceError::new(
+            ErrorCode::CatalogueInvalid,
+            unpriced.join("; "),
+        ));
+    }
     let mut tx = app.store.begin().await?;
     store::catalogue::upsert(&mut tx, &rows).await?;
     tx.commit().await?;

@@ -2,7 +2,10 @@
 //! a detail for the logs. Store and partner failures become `Internal` or a precise code here,
 //! so the HTTP layer only renders.
 
-use domain::ErrorCode;
+use domain::catalogue::Zone;
+use domain::{ErrorCode, Tenge};
+
+use crate::tickets::IssuedTicket;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{code:?}: {detail}")]
@@ -10,6 +13,33 @@ pub struct ServiceError {
     pub code: ErrorCode,
     /// For operators and logs, never shown as the passenger's message.
     pub detail: String,
+    /// What the passenger needs to go on from this refusal, where the code alone is not
+    /// enough (the zones to choose from, the ticket already held).
+    pub context: Option<Box<Refusal>>,
+}
+
+/// The facts a refusal carries to the passenger beside its code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A zone-priced route asked for without a zone: the zones and their fares.
+    ZoneRequired {
+        route_number: String,
+        transport_code: String,
+        zones: Vec<(Zone, Tenge)>,
+    },
+    /// The passenger holds a valid ticket (or a payment in flight) on this bus already.
+    AlreadyHeld {
+        /// The most recent ticket held, when one is issued.
+        ticket: Option<Box<IssuedTicket>>,
+        /// A payment of theirs on this bus still being confirmed.
+        pending_ride_id: Option<String>,
+        tickets_held: u32,
+        /// The bus and zone of the request, to say how to buy one more on purpose.
+        transport_code: String,
+        zone: Option<Zone>,
+    },
+    /// A ride that ended failed, read back: why it failed.
+    RideFailed { ride_id: String, failure: ErrorCode },
 }
 
 impl ServiceError {
@@ -17,6 +47,15 @@ impl ServiceError {
         ServiceError {
             code,
             detail: detail.into(),
+            context: None,
+        }
+    }
+
+    pub fn refusal(code: ErrorCode, context: Refusal) -> ServiceError {
+        ServiceError {
+            code,
+            detail: String::new(),
+            context: Some(Box::new(context)),
         }
     }
 
@@ -30,6 +69,7 @@ impl From<ErrorCode> for ServiceError {
         ServiceError {
             code,
             detail: String::new(),
+            context: None,
         }
     }
 }

@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use store::ledger::EntryRow;
 use store::rides::{Inserted, NewRide, RideRow, Transition};
 
+use crate::error::Refusal;
 use crate::metrics::Metrics;
 use crate::tickets::{self, IssuedTicket};
 use crate::waiters::Waiters;
@@ -39,6 +40,10 @@ pub const SIM_SWAP_MAX_AGE_HOURS: u32 = 24;
 pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
 /// What an idempotency key must be, as a refusal explains it.
 pub const IDEMPOTENCY_KEY_RULE: &str = "idempotency key must be 1..=128 printable ASCII characters";
+/// A second ride on the same bus within this many minutes, while the passenger's ticket from
+/// the first is still valid (or its payment still in flight), is taken for an accidental
+/// repeat and not charged unless it asks for one more ticket on purpose.
+pub const REPEAT_WINDOW_MINUTES: i64 = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
@@ -78,14 +83,34 @@ impl IdempotencyKey {
             key: key.to_owned(),
         })
     }
+
+    /// The key of an SMS ride: the SMSC's message id, which may hold any characters (spaces,
+    /// Cyrillic) or be long; such an id is keyed by its digest, so every message id works.
+    pub fn of_message_id(scope: String, message_id: &str) -> IdempotencyKey {
+        let plain = !message_id.is_empty()
+            && message_id.len() <= IDEMPOTENCY_KEY_CHARS_MAX
+            && message_id.chars().all(|c| c.is_ascii_graphic());
+        let key = if plain {
+            message_id.to_owned()
+        } else {
+            format!(
+                "sha256:{}",
+                crate::hex(&Sha256::digest(message_id.as_bytes()))
+            )
+        };
+        IdempotencyKey { scope, key }
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct RideRequest {
     pub phone: PhoneNumber,
     pub vehicle: VehicleRef,
-    /// Destination zone on suburban routes; zone 1 when not given.
+    /// Destination zone on zone-priced (suburban) routes, where it must be given.
     pub zone: Option<Zone>,
+    /// One more ticket on a bus the passenger already holds a valid ticket for, on purpose
+    /// (a companion's); without it such a repeat is refused with the ticket held.
+    pub additional: bool,
     pub channel: Channel,
     pub idempotency: IdempotencyKey,
     /// The language of the reply; stored with the ride for replies sent later.
@@ -102,13 +127,30 @@ pub enum RideOutcome {
 }
 
 pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, ServiceError> {
-    let ride = plan_ride(app, &request).await?;
+    let mut ride = plan_ride(app, &request).await?;
     let transfer = ride_transfer(&ride)?;
     let mut tx = app.store.begin().await?;
+    store::rides::lock_phone(&mut tx, &ride.phone).await?;
+    let held = store::rides::held_on_vehicle(
+        &mut tx,
+        &ride.phone,
+        &ride.transport_code,
+        ride.created_at_ms - REPEAT_WINDOW_MINUTES * 60_000,
+        ride.created_at_ms,
+        (&ride.idempotency_scope, &ride.idempotency_key),
+    )
+    .await?;
+    ride.ordinal_on_vehicle = i64::try_from(held.len()).unwrap_or(i64::MAX - 1) + 1;
     match store::rides::insert(&mut tx, &ride).await? {
         Inserted::Existing(existing) => {
             drop(tx);
             return answer_duplicate(app, *existing, &ride.request_hash).await;
+        }
+        Inserted::New if !held.is_empty() && !request.additional => {
+            // Rolled back: an accidental repeat writes nothing and charges nothing.
+            drop(tx);
+            Metrics::add(&app.metrics.rides_refused);
+            return Err(already_held(app, &ride, &held).await?);
         }
         Inserted::New => {
             store::ledger::append(
@@ -130,12 +172,45 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
     outcome
 }
 
+/// The ride the passenger already holds on this bus, as the refusal of a repeat shows it.
+async fn already_held(
+    app: &App,
+    ride: &NewRide,
+    held: &[store::rides::HeldRide],
+) -> Result<ServiceError, ServiceError> {
+    let mut conn = app.store.reader().await?;
+    let mut ticket = None;
+    if let Some(number) = held.iter().rev().find_map(|h| h.ticket_number)
+        && let Some(row) = store::tickets::by_number(&mut conn, number).await?
+    {
+        ticket = Some(Box::new(tickets::issued_from_row(app, &row)?));
+    }
+    let pending_ride_id = held
+        .iter()
+        .rev()
+        .find(|h| h.ticket_number.is_none())
+        .map(|h| h.ride_id.clone());
+    Ok(ServiceError::refusal(
+        ErrorCode::TicketAlreadyBought,
+        Refusal::AlreadyHeld {
+            ticket,
+            pending_ride_id,
+            tickets_held: u32::try_from(held.len()).unwrap_or(u32::MAX),
+            transport_code: ride.transport_code.clone(),
+            zone: ride
+                .zone
+                .and_then(|z| u32::try_from(z).ok())
+                .and_then(|z| Zone::new(z).ok()),
+        },
+    ))
+}
+
 /// Step 1: everything that can refuse the ride before anything is written.
 async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceError> {
     let catalogue = app.catalogue();
     let found = catalogue
         .vehicle(&request.vehicle)
-        .ok_or(ErrorCode::TransportCodeUnknown)?;
+        .map_err(ErrorCode::from)?;
     let operator = catalogue
         .prefixes
         .operator_of(&request.phone)
@@ -143,26 +218,37 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
     let rider_category = {
         let mut conn = app.store.reader().await?;
         match store::passengers::get(&mut conn, request.phone.as_e164()).await? {
-            Some(p) => RiderCategory::parse(&p.rider_category).unwrap_or(RiderCategory::Regular),
+            // A category we cannot read is our data's fault: never guess a fare from it.
+            Some(p) => RiderCategory::parse(&p.rider_category).map_err(|e| {
+                ServiceError::internal(format!("passenger {}: {e}", request.phone.masked()))
+            })?,
             None => RiderCategory::Regular,
         }
     };
+    let zones = |code| {
+        ServiceError::refusal(
+            code,
+            Refusal::ZoneRequired {
+                route_number: found.route.number.clone(),
+                transport_code: found.vehicle.code.as_str().to_owned(),
+                zones: catalogue.zone_fares(found.route, rider_category),
+            },
+        )
+    };
     let zone = match (found.route.kind, request.zone) {
-        (RouteKind::Suburban, None) => {
-            Some(Zone::new(1).map_err(|e| ServiceError::internal(e.to_string()))?)
-        }
+        // A zone fare is never guessed: the passenger is told the zones and their fares.
+        (RouteKind::Suburban, None) => return Err(zones(ErrorCode::ZoneRequired)),
         (RouteKind::Suburban, zone) => zone,
-        (_, _) => None,
+        (RouteKind::Regular | RouteKind::Express, _) => None,
     };
     let amount = catalogue
         .fare(found.route, rider_category, zone)
         .or_else(|| catalogue.fare(found.route, RiderCategory::Regular, zone))
         .ok_or_else(|| match zone {
-            Some(zone) => ServiceError::new(
-                ErrorCode::ZoneUnknown,
-                format!("route {} zone {}", found.route.id, zone.number()),
-            ),
-            None => ServiceError::new(
+            Some(_) if !catalogue.zone_fares(found.route, rider_category).is_empty() => {
+                zones(ErrorCode::ZoneUnknown)
+            }
+            _ => ServiceError::new(
                 ErrorCode::FareNotConfigured,
                 format!("route {}", found.route.id),
             ),
@@ -191,6 +277,7 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
         amount_tiyn: amount.tiyn(),
         language: request.language.code().into(),
         created_at_ms: now_ms,
+        ordinal_on_vehicle: 1,
     })
 }
 
@@ -260,7 +347,7 @@ async fn answer_duplicate(
     Metrics::add(&app.metrics.duplicate_requests);
     let receiver = app.waiters.subscribe(&existing.ride.id);
     if let Some(answer) = settled_answer(app, &existing.ride.id).await? {
-        return answer;
+        return answer.map_err(final_failure);
     }
     Waiters::wait(
         receiver,
@@ -268,10 +355,27 @@ async fn answer_duplicate(
     )
     .await;
     match settled_answer(app, &existing.ride.id).await? {
-        Some(answer) => answer,
+        Some(answer) => answer.map_err(final_failure),
         None => Ok(RideOutcome::Pending {
             ride_id: existing.ride.id,
         }),
+    }
+}
+
+/// A ride that has finished failing, read back or replayed: its refusal is final. A failure
+/// whose own code means "not now" (the operator did not answer) becomes `RIDE_FAILED`, whose
+/// message says to send a new request, so a replay never reads as "retry this one".
+pub fn final_failure(error: ServiceError) -> ServiceError {
+    let failure = match error.context.as_deref() {
+        Some(Refusal::RideFailed { failure, .. }) => *failure,
+        _ => return error,
+    };
+    if failure.http_status() < 500 {
+        return error;
+    }
+    ServiceError {
+        code: ErrorCode::RideFailed,
+        ..error
     }
 }
 
@@ -319,7 +423,13 @@ pub async fn settled_answer(
                 .as_deref()
                 .and_then(ErrorCode::from_code)
                 .unwrap_or(ErrorCode::PaymentDenied);
-            Ok(Some(Err(code.into())))
+            Ok(Some(Err(ServiceError::refusal(
+                code,
+                Refusal::RideFailed {
+                    ride_id: ride_id.to_owned(),
+                    failure: code,
+                },
+            ))))
         }
         _ => Ok(None),
     }

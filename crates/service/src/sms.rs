@@ -2,10 +2,14 @@
 //! The SMSC may deliver a message twice: it is recorded by (SMSC, message id, sender) and its
 //! ride uses the message id as idempotency key, so a redelivery never pays twice.
 
-use domain::sms::{HELP, LANGUAGE_SET, SmsCommand, TicketReply, parse_command, ticket_text};
+use domain::sms::{
+    HELP, LANGUAGE_SET, NO_SUCH_ZONE, PENDING, RepeatReply, SmsCommand, TicketReply, parse_command,
+    repeat_pending_text, repeat_text, ticket_text, zone_required_text,
+};
 use domain::{ErrorCode, Language, PhoneNumber};
 use store::sms::Recorded;
 
+use crate::error::Refusal;
 use crate::metrics::Metrics;
 use crate::rides::{Channel, IdempotencyKey, RideOutcome, RideRequest, buy_ticket};
 use crate::tickets::IssuedTicket;
@@ -99,28 +103,31 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
         }
         SmsCommand::Help | SmsCommand::Unrecognised => HELP.get(language).to_owned(),
         SmsCommand::ZoneInvalid => ErrorCode::ZoneUnknown.message(language).to_owned(),
-        SmsCommand::Ride { vehicle, zone } => {
+        SmsCommand::Ride {
+            vehicle,
+            zone,
+            additional,
+        } => {
             let request = RideRequest {
                 phone: phone.clone(),
                 vehicle,
                 zone,
+                additional,
                 channel: Channel::Sms,
-                idempotency: IdempotencyKey::new(
+                idempotency: IdempotencyKey::of_message_id(
                     format!("sms:{}:{}", sms.smsc, phone.as_e164()),
                     &sms.message_id,
-                )?,
+                ),
                 language,
             };
             match buy_ticket(app, request).await {
                 Ok(RideOutcome::Issued(ticket)) => ticket_reply(app, language, &ticket),
-                Ok(RideOutcome::Pending { .. }) => {
-                    ErrorCode::PaymentPending.message(language).to_owned()
-                }
+                Ok(RideOutcome::Pending { .. }) => PENDING.get(language).to_owned(),
                 Err(error) => {
                     if error.code == ErrorCode::Internal {
                         tracing::error!(%error, "SMS ride failed");
                     }
-                    error.code.message(language).to_owned()
+                    refusal_text(app, language, &error)
                 }
             }
         }
@@ -134,6 +141,75 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
         duplicate: redelivered,
     })
 }
+
+/// A refusal as an SMS: the code's message, or, where the refusal carries facts, a text built
+/// from them (the zones and their fares; the ticket already held and how to buy another).
+pub fn refusal_text(app: &App, language: Language, error: &ServiceError) -> String {
+    match error.context.as_deref() {
+        Some(Refusal::ZoneRequired {
+            route_number,
+            transport_code,
+            zones,
+        }) if !zones.is_empty() => {
+            let text = zone_required_text(language, route_number, zones, transport_code);
+            if error.code == ErrorCode::ZoneUnknown {
+                format!("{} {text}", NO_SUCH_ZONE.get(language))
+            } else {
+                text
+            }
+        }
+        Some(Refusal::AlreadyHeld {
+            ticket,
+            tickets_held,
+            transport_code,
+            zone,
+            ..
+        }) => {
+            let another = command_for_another(transport_code, *zone);
+            match ticket.as_deref() {
+                Some(ticket) => {
+                    let bought_at_local = local_time(ticket.issued_at_ms, city_offset(app, ticket));
+                    repeat_text(
+                        language,
+                        &RepeatReply {
+                            check_number: &ticket.check_number,
+                            bought_at_local: &bought_at_local,
+                            link: &ticket.link,
+                            tickets_held: *tickets_held,
+                            command_for_another: &another,
+                        },
+                    )
+                }
+                None => repeat_pending_text(language, &another),
+            }
+        }
+        _ => error.code.message(language).to_owned(),
+    }
+}
+
+/// What a passenger sends for one more ticket on this bus: `10101+`, `13011 3+`.
+fn command_for_another(transport_code: &str, zone: Option<domain::catalogue::Zone>) -> String {
+    match zone {
+        Some(zone) => format!("{transport_code} {}+", zone.number()),
+        None => format!("{transport_code}+"),
+    }
+}
+
+fn city_offset(app: &App, ticket: &IssuedTicket) -> i32 {
+    domain::catalogue::CityId::parse(&ticket.city_id)
+        .ok()
+        .and_then(|id| {
+            app.catalogue()
+                .cities
+                .get(&id)
+                .map(|c| c.utc_offset_minutes)
+        })
+        .unwrap_or(KAZAKHSTAN_UTC_OFFSET_MINUTES)
+}
+
+/// Kazakhstan has one time zone, UTC+5, since 2024-03-01; a city missing from the catalogue
+/// is read in it.
+pub const KAZAKHSTAN_UTC_OFFSET_MINUTES: i32 = 300;
 
 fn reply(sms: &IncomingSms, text: &str) -> SmsReply {
     SmsReply {
@@ -153,7 +229,9 @@ pub fn ticket_reply(app: &App, language: Language, ticket: &IssuedTicket) -> Str
         .as_ref()
         .map(|c| c.name(language).to_owned())
         .unwrap_or_else(|| ticket.city_id.clone());
-    let offset_minutes = city.as_ref().map_or(300, |c| c.utc_offset_minutes);
+    let offset_minutes = city
+        .as_ref()
+        .map_or(KAZAKHSTAN_UTC_OFFSET_MINUTES, |c| c.utc_offset_minutes);
     let bought_at_local = local_time(ticket.issued_at_ms, offset_minutes);
     ticket_text(
         language,
@@ -161,10 +239,12 @@ pub fn ticket_reply(app: &App, language: Language, ticket: &IssuedTicket) -> Str
             check_number: &ticket.check_number,
             city_name: &city_name,
             route_number: &ticket.route_number,
+            zone: ticket.zone,
             plate: &ticket.plate,
             fare: ticket.amount,
             bought_at_local: &bought_at_local,
             link: &ticket.link,
+            ordinal_on_vehicle: ticket.ordinal_on_vehicle,
         },
     )
 }

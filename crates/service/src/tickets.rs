@@ -1,6 +1,7 @@
 //! E-tickets as the passenger sees them: made and signed when a ride is paid, listed as valid
 //! tickets and as trip history, and opened by the link in the SMS.
 
+use domain::catalogue::Zone;
 use domain::ticket::{
     CityCode, FareProduct, HolderBinding, Issuer, RiderCategoryCode, RouteNumber, TicketClaims,
     TicketNumber, Validity, sign,
@@ -39,6 +40,10 @@ pub struct IssuedTicket {
     pub not_after_ms: i64,
     pub ended_at_ms: Option<i64>,
     pub status: String,
+    /// The destination zone of a zone fare.
+    pub zone: Option<Zone>,
+    /// 1 for the passenger's only valid ticket on this bus when bought, 2 for a second, …
+    pub ordinal_on_vehicle: u32,
 }
 
 impl IssuedTicket {
@@ -111,6 +116,8 @@ pub(crate) fn prepare_ticket(
         run_id: None,
         ended_at_ms: None,
         status: "valid".into(),
+        zone: ride.zone,
+        ordinal_on_vehicle: ride.ordinal_on_vehicle,
     })
 }
 
@@ -162,6 +169,15 @@ pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, Servi
         not_after_ms: row.not_after_ms,
         ended_at_ms: row.ended_at_ms,
         status: row.status.clone(),
+        zone: row
+            .zone
+            .map(|z| {
+                u32::try_from(z)
+                    .map_err(|e| bad("zone", e))
+                    .and_then(|z| Zone::new(z).map_err(|e| bad("zone", e)))
+            })
+            .transpose()?,
+        ordinal_on_vehicle: u32::try_from(row.ordinal_on_vehicle).unwrap_or(1).max(1),
     })
 }
 

@@ -130,7 +130,9 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
                     tokio::time::sleep_until(due.into()).await;
                 }
                 let token = tokens.get(i % tokens.len()).cloned().unwrap_or_default();
-                let body = serde_json::json!({"transport_code": "10101"});
+                // Each passenger rides the same bus many times: every ticket is asked for on
+                // purpose, so the repeat rule runs (and counts the tickets held) on every ride.
+                let body = serde_json::json!({"transport_code": "10101", "additional": true});
                 let key = format!("bench-{i}");
                 let send = || http.post(&url).bearer_auth(&token).header("Idempotency-Key", &key).json(&body).send();
                 let t0 = Instant::now();

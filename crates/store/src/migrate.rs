@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_revocations.sql"),
         postgres: include_str!("../migrations/postgres/0005_revocations.sql"),
     },
+    Migration {
+        version: 6,
+        name: "repeats_and_zones",
+        sqlite: include_str!("../migrations/sqlite/0006_repeats_and_zones.sql"),
+        postgres: include_str!("../migrations/postgres/0006_repeats_and_zones.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -3,7 +3,7 @@
 //! every transition is a compare-and-set so the request path and the recovery worker can never
 //! both move the same ride.
 
-use crate::db::{Executor, Row, query};
+use crate::db::{Executor, Row, Target, query};
 
 use crate::Result;
 
@@ -25,6 +25,8 @@ pub struct NewRide {
     pub amount_tiyn: i64,
     pub language: String,
     pub created_at_ms: i64,
+    /// 1 for the passenger's only live ride on this bus, 2 for a deliberate second one, …
+    pub ordinal_on_vehicle: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +47,7 @@ pub enum Inserted {
 
 const COLUMNS: &str = "id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
      route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, \
-     operator_payment_id, failure_code, attempts, updated_at_ms";
+     operator_payment_id, failure_code, attempts, updated_at_ms, ordinal_on_vehicle";
 
 fn row(r: Row) -> crate::Result<RideRow> {
     Ok(RideRow {
@@ -66,6 +68,7 @@ fn row(r: Row) -> crate::Result<RideRow> {
             amount_tiyn: r.try_get(13)?,
             language: r.try_get(14)?,
             created_at_ms: r.try_get(15)?,
+            ordinal_on_vehicle: r.try_get(21)?,
         },
         status: r.try_get(16)?,
         operator_payment_id: r.try_get(17)?,
@@ -79,8 +82,9 @@ fn row(r: Row) -> crate::Result<RideRow> {
 pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted> {
     let inserted = query(
         "INSERT INTO rides (id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
-         route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, attempts, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'reserving', 0, $16) \
+         route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, attempts, updated_at_ms, \
+         ordinal_on_vehicle) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'reserving', 0, $16, $17) \
          ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&ride.id)
@@ -99,6 +103,7 @@ pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted>
     .bind(ride.amount_tiyn)
     .bind(&ride.language)
     .bind(ride.created_at_ms)
+    .bind(ride.ordinal_on_vehicle)
     .fetch_optional(conn)
     .await?;
     if inserted.is_some() {
@@ -111,6 +116,67 @@ pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted>
             detail: "conflict without a row".into(),
         }),
     }
+}
+
+/// A ride of the passenger's on a bus that still holds (or may yet give) a valid ticket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldRide {
+    pub ride_id: String,
+    pub status: String,
+    pub created_at_ms: i64,
+    /// The ticket, once issued.
+    pub ticket_number: Option<i64>,
+}
+
+/// Serialises the ride decisions of one phone number until the transaction ends, so that two
+/// requests a second apart cannot both find "no ticket on this bus yet". SQLite's one writer
+/// already runs write transactions one at a time; PostgreSQL takes a transaction-scoped
+/// advisory lock keyed by the number (the one statement here that only it runs).
+pub async fn lock_phone(conn: &mut dyn Executor, phone: &str) -> Result<()> {
+    if matches!(conn.target(), Target::Postgres(_)) {
+        query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(phone)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The passenger's rides on this vehicle since `since_ms` that are still in flight or whose
+/// ticket is still valid at `now_ms`, oldest first; a ride under the given idempotency key (a
+/// retry of the request being decided) is left out.
+pub async fn held_on_vehicle(
+    conn: &mut dyn Executor,
+    phone: &str,
+    transport_code: &str,
+    since_ms: i64,
+    now_ms: i64,
+    except: (&str, &str),
+) -> Result<Vec<HeldRide>> {
+    query(
+        "SELECT r.id, r.status, r.created_at_ms, t.number FROM rides r LEFT JOIN tickets t ON t.ride_id = r.id \
+         WHERE r.phone = $1 AND r.transport_code = $2 AND r.created_at_ms >= $3 \
+         AND NOT (r.idempotency_scope = $5 AND r.idempotency_key = $6) \
+         AND (r.status IN ('reserving', 'reserved', 'confirming') \
+              OR (r.status = 'issued' AND t.status = 'valid' AND t.ended_at_ms IS NULL AND t.not_after_ms > $4)) \
+         ORDER BY r.created_at_ms, r.id",
+    )
+    .bind(phone)
+    .bind(transport_code)
+    .bind(since_ms)
+    .bind(now_ms)
+    .bind(except.0)
+    .bind(except.1)
+    .try_map(|r: Row| {
+        Ok(HeldRide {
+            ride_id: r.try_get(0)?,
+            status: r.try_get(1)?,
+            created_at_ms: r.try_get(2)?,
+            ticket_number: r.try_get(3)?,
+        })
+    })
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn by_key(conn: &mut dyn Executor, scope: &str, key: &str) -> Result<Option<RideRow>> {

@@ -23,10 +23,14 @@ pub struct TicketRow {
     pub run_id: Option<String>,
     pub ended_at_ms: Option<i64>,
     pub status: String,
+    /// The destination zone of a zone fare.
+    pub zone: Option<i64>,
+    /// 1 for the passenger's only valid ticket on this bus when it was bought, 2 for a second…
+    pub ordinal_on_vehicle: i64,
 }
 
 const COLUMNS: &str = "number, ride_id, link_code, token, key_id, phone, city_id, route_id, transport_code, \
-     rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status";
+     rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status, zone, ordinal_on_vehicle";
 
 fn row(r: Row) -> crate::Result<TicketRow> {
     Ok(TicketRow {
@@ -46,14 +50,16 @@ fn row(r: Row) -> crate::Result<TicketRow> {
         run_id: r.try_get(13)?,
         ended_at_ms: r.try_get(14)?,
         status: r.try_get(15)?,
+        zone: r.try_get(16)?,
+        ordinal_on_vehicle: r.try_get(17)?,
     })
 }
 
 pub async fn insert(conn: &mut dyn Executor, t: &TicketRow) -> Result<()> {
     query(
         "INSERT INTO tickets (number, ride_id, link_code, token, key_id, phone, city_id, route_id, transport_code, \
-         rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status, zone, ordinal_on_vehicle) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(t.number)
     .bind(&t.ride_id)
@@ -71,6 +77,8 @@ pub async fn insert(conn: &mut dyn Executor, t: &TicketRow) -> Result<()> {
     .bind(&t.run_id)
     .bind(t.ended_at_ms)
     .bind(&t.status)
+    .bind(t.zone)
+    .bind(t.ordinal_on_vehicle)
     .execute(conn)
     .await?;
     Ok(())

@@ -28,6 +28,18 @@ pub(crate) struct BuyBody {
     plate: Option<String>,
     #[serde(default)]
     zone: Option<u32>,
+    /// One more ticket on a bus the passenger already holds a valid ticket for (a companion's).
+    #[serde(default)]
+    additional: bool,
+}
+
+/// A ride that ended without a ticket, read back: final, with why.
+#[derive(Serialize)]
+struct Failed {
+    ride_id: String,
+    status: &'static str,
+    code: &'static str,
+    message: &'static str,
 }
 
 #[derive(Serialize)]
@@ -75,6 +87,7 @@ pub(crate) async fn buy(
         phone,
         vehicle,
         zone,
+        additional: body.additional,
         channel: Channel::Api,
         idempotency,
         language,
@@ -132,7 +145,18 @@ pub(crate) async fn status(
             }
             Ok(response)
         }
-        Some(Err(refused)) => Err(Problem::from_service(refused, language)),
+        Some(Err(refused)) => {
+            // A settled failure reads back as the ride's final state, never as "try again".
+            let failure = refused.code;
+            let shown = service::rides::final_failure(refused).code;
+            let body = Failed {
+                ride_id,
+                status: "failed",
+                code: failure.code(),
+                message: shown.message(language),
+            };
+            Ok((StatusCode::OK, Json(body)).into_response())
+        }
         None => Ok(outcome_response(
             &state,
             RideOutcome::Pending { ride_id },

@@ -3,6 +3,7 @@
 
 use domain::Tenge;
 use serde::Serialize;
+use service::error::Refusal;
 use service::tickets::IssuedTicket;
 
 use crate::keys_wire::rfc3339_ms;
@@ -44,6 +45,11 @@ pub(crate) struct Ticket {
     pub valid_until: String,
     pub status: String,
     pub valid: bool,
+    /// The destination zone of a zone fare; absent on flat fares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<u8>,
+    /// 1 for the passenger's only valid ticket on this bus when bought, 2 for a second, …
+    pub ordinal_on_vehicle: u32,
 }
 
 impl Ticket {
@@ -69,6 +75,52 @@ impl Ticket {
                 t.status.clone()
             },
             valid: t.is_valid_at(now_ms),
+            zone: t.zone.map(|z| z.number()),
+            ordinal_on_vehicle: t.ordinal_on_vehicle,
         }
+    }
+}
+
+#[derive(Serialize)]
+struct ZoneFare {
+    zone: u8,
+    fare: Money,
+}
+
+/// The problem members of a refusal that carries facts (RFC 9457 extension members).
+pub(crate) fn refusal_members(refusal: &Refusal) -> serde_json::Map<String, serde_json::Value> {
+    let value = match refusal {
+        Refusal::ZoneRequired {
+            route_number,
+            transport_code,
+            zones,
+        } => serde_json::json!({
+            "route_number": route_number,
+            "transport_code": transport_code,
+            "zones": zones
+                .iter()
+                .map(|(zone, fare)| ZoneFare { zone: zone.number(), fare: Money::of(*fare) })
+                .collect::<Vec<_>>(),
+        }),
+        Refusal::AlreadyHeld {
+            ticket,
+            pending_ride_id,
+            tickets_held,
+            ..
+        } => serde_json::json!({
+            "tickets_held": tickets_held,
+            "ticket": ticket.as_deref().map(|t| Ticket::of(t, t.issued_at_ms)),
+            "pending_ride_id": pending_ride_id,
+            "buy_another": "send the same request with \"additional\": true and a new Idempotency-Key",
+        }),
+        Refusal::RideFailed { ride_id, failure } => serde_json::json!({
+            "ride_id": ride_id,
+            "status": "failed",
+            "failure_code": failure.code(),
+        }),
+    };
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
     }
 }

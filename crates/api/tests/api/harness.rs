@@ -227,7 +227,9 @@ impl TestApp {
             .unwrap()
     }
 
-    /// POST /v1/rides as the signed-in passenger; returns (status, body).
+    /// POST /v1/rides as the signed-in passenger, asking for each ticket on purpose
+    /// (`additional`: a repeat on the same bus is bought, not refused; the repeat rule has its
+    /// own tests); returns (status, body).
     pub async fn ride(
         &self,
         phone: &str,
@@ -242,7 +244,7 @@ impl TestApp {
             .bearer_auth(token)
             .header("Idempotency-Key", key)
             .header("Accept-Language", lang)
-            .json(&serde_json::json!({"transport_code": code}))
+            .json(&serde_json::json!({"transport_code": code, "additional": true}))
             .send()
             .await
             .unwrap();

@@ -7,5 +7,6 @@
 
 mod harness;
 mod live;
+mod passenger;
 mod rides;
 mod transit;

@@ -124,14 +124,22 @@ async fn sms_in_three_languages_with_plates_and_codes(db: Db) {
     );
     let reply = t.sms(GOOD, "m2", "ENG").await;
     assert_eq!(reply["text"], "Replies will now be in English.");
-    for (id, plate) in [
-        ("m3", "101 ABC 01"),
-        ("m4", "101авс01"),
-        ("m5", "101 АВС 01"),
+    // One more ticket on the same bus is asked for with a plus; each reply counts it.
+    for (id, plate, ordinal) in [
+        ("m3", "101 ABC 01+", "2nd"),
+        ("m4", "101авс01 +", "3rd"),
+        ("m5", "+101 АВС 01", "4th"),
     ] {
         let reply = t.sms(GOOD, id, plate).await;
         assert!(
             reply["text"].as_str().unwrap().starts_with("Ticket "),
+            "{plate}: {reply}"
+        );
+        assert!(
+            reply["text"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("Your {ordinal} ticket on this bus")),
             "{plate}: {reply}"
         );
         assert!(
