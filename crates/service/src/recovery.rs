@@ -59,7 +59,10 @@ pub async fn settle_unsettled(app: &App, idle_ms: i64) -> Result<RecoveryReport,
         {
             Metrics::add(&app.metrics.rides_recovered);
         }
-        tell_sms_passenger(app, &row, &outcome).await?;
+        // A `cancelling` ride's passenger was told of the refusal when it was made.
+        if row.status != "cancelling" {
+            tell_sms_passenger(app, &row, &outcome).await?;
+        }
     }
     Ok(report)
 }
@@ -82,6 +85,9 @@ async fn settle_one(app: &App, row: &RideRow) -> Result<Option<RideOutcome>, Ser
     let ride = &row.ride;
     let operator =
         OperatorId::parse(&ride.operator).map_err(|e| ServiceError::internal(e.to_string()))?;
+    if row.status == "cancelling" {
+        return release_refused(app, row, &operator).await;
+    }
     let age_ms = app.now_ms() - ride.created_at_ms;
     let payment = match (&row.operator_payment_id, row.status.as_str()) {
         (None, "reserving") => match app
@@ -131,6 +137,47 @@ async fn settle_one(app: &App, row: &RideRow) -> Result<Option<RideOutcome>, Ser
         Ok(RideOutcome::Pending { .. }) => later(app, row).await,
         other => other.map(Some),
     }
+}
+
+/// A ride refused at confirm whose reservation the operator has not released yet: ask again
+/// until it has. Its passenger was told of the refusal already. Should the operator have
+/// captured it after all, its record wins and the ride gets its ticket.
+async fn release_refused(
+    app: &App,
+    row: &RideRow,
+    operator: &OperatorId,
+) -> Result<Option<RideOutcome>, ServiceError> {
+    let ride = &row.ride;
+    let code = row
+        .failure_code
+        .as_deref()
+        .and_then(ErrorCode::from_code)
+        .unwrap_or(ErrorCode::PaymentDenied);
+    let Some(id) = row.operator_payment_id.clone().map(OperatorPaymentId::new) else {
+        return Err(ServiceError::internal(format!(
+            "ride {} is cancelling without a payment id",
+            ride.id
+        )));
+    };
+    let released = match app.billing.get(operator, &id).await {
+        Ok(payment) => match payment.status {
+            PaymentStatus::Cancelled | PaymentStatus::Denied => true,
+            PaymentStatus::Succeeded => {
+                return crate::rides::issue(app, ride, "cancelling", &id)
+                    .await
+                    .map(Some);
+            }
+            PaymentStatus::Reserved
+            | PaymentStatus::Processing
+            | PaymentStatus::PendingValidation => app.billing.cancel(operator, &id).await.is_ok(),
+        },
+        Err(OperatorError::NotFound) => true,
+        Err(_) => false,
+    };
+    if !released {
+        return later(app, row).await;
+    }
+    fail(app, ride, "cancelling", code).await.map(Some)
 }
 
 async fn later(app: &App, row: &RideRow) -> Result<Option<RideOutcome>, ServiceError> {

@@ -14,9 +14,11 @@ use crate::{App, ServiceError};
 pub const REASON_CHARS_MAX: usize = 500;
 /// A page of invalidations holds at most this many.
 pub const PAGE_MAX: i64 = 1_000;
-/// Invalidations are listed only once they are this old. Every transaction stamped earlier
-/// has committed by then, so a cursor never passes an invalidation that was still being written
-/// (two in the same millisecond, or committed out of order on PostgreSQL).
+/// The cursor moves only past invalidations this old. Every transaction stamped earlier has
+/// committed by then, so a cursor never passes an invalidation that was still being written
+/// (two in the same millisecond, or committed out of order on PostgreSQL). Younger ones are
+/// listed at once all the same, and again from the next cursor: refusing a ticket twice is
+/// harmless, missing one is not.
 pub const SETTLE_MS: i64 = 2_000;
 
 /// A ticket just revoked.
@@ -98,17 +100,17 @@ pub async fn after(
     let limit = limit.clamp(1, PAGE_MAX);
     let now_ms = app.now_ms();
     let mut conn = app.store.reader().await?;
-    let page = store::tickets::invalidations_after(
-        &mut conn,
-        (after.at_ms, after.number),
-        now_ms - SETTLE_MS,
-        now_ms,
-        limit,
-    )
-    .await?;
-    let next = page.last().map_or(after, |last| Cursor {
-        at_ms: last.invalidated_at_ms,
-        number: last.number,
-    });
+    let page =
+        store::tickets::invalidations_after(&mut conn, (after.at_ms, after.number), now_ms, limit)
+            .await?;
+    let settled_before_ms = now_ms - SETTLE_MS;
+    let next = page
+        .iter()
+        .rev()
+        .find(|i| i.invalidated_at_ms <= settled_before_ms)
+        .map_or(after, |last| Cursor {
+            at_ms: last.invalidated_at_ms,
+            number: last.number,
+        });
     Ok((page, next))
 }

@@ -417,7 +417,8 @@ pub async fn settled_answer(
                 "ride {ride_id} issued without a ticket"
             ))),
         },
-        "failed" => {
+        // `cancelling`: refused, only the release of the reservation is still being asked for.
+        "failed" | "cancelling" => {
             let code = ride
                 .failure_code
                 .as_deref()
@@ -547,8 +548,16 @@ async fn confirm(
             fail(app, ride, from, ErrorCode::PaymentDenied).await
         }
         Err(OperatorError::Denied(reason)) => {
-            let _cancelled = app.billing.cancel(operator, id).await;
-            fail(app, ride, from, denial_code(&reason)).await
+            let code = denial_code(&reason);
+            // The reservation must be released; until the operator has said so, the ride
+            // waits in `cancelling` and recovery asks again.
+            match app.billing.cancel(operator, id).await {
+                Ok(_) | Err(OperatorError::NotFound) => fail(app, ride, from, code).await,
+                Err(error) => {
+                    tracing::warn!(ride = %ride.id, %error, "cancel after a refused confirm failed; recovery will retry");
+                    hold_for_cancel(app, ride, from, id, code).await
+                }
+            }
         }
         outcome => {
             if let Err(error) = &outcome {
@@ -640,6 +649,31 @@ pub(crate) async fn fail(
         return Err(code.into());
     }
     drop(tx);
+    match settled_answer(app, &ride.id).await? {
+        Some(answer) => answer,
+        None => Ok(RideOutcome::Pending {
+            ride_id: ride.id.clone(),
+        }),
+    }
+}
+
+/// The payment is refused but its reservation is not released yet: the passenger's answer is
+/// the refusal, and the ride stays `cancelling` until recovery has the operator cancel it.
+async fn hold_for_cancel(
+    app: &App,
+    ride: &NewRide,
+    from: &str,
+    id: &OperatorPaymentId,
+    code: ErrorCode,
+) -> Result<RideOutcome, ServiceError> {
+    let change = Transition {
+        operator_payment_id: Some(id.as_str()),
+        failure_code: Some(code.code()),
+    };
+    if move_ride(app, &ride.id, from, "cancelling", change, app.now_ms()).await? {
+        app.waiters.settled(&ride.id);
+        return Err(code.into());
+    }
     match settled_answer(app, &ride.id).await? {
         Some(answer) => answer,
         None => Ok(RideOutcome::Pending {

@@ -1,5 +1,6 @@
 //! Rides: one row per payment attempt, keyed by the caller's idempotency key. The row is the
-//! state machine of the payment (`reserving → reserved → confirming → issued`, or `failed`);
+//! state machine of the payment (`reserving → reserved → confirming → issued`, or `failed`,
+//! through `cancelling` when a refused reservation still has to be released);
 //! every transition is a compare-and-set so the request path and the recovery worker can never
 //! both move the same ride.
 
@@ -227,14 +228,15 @@ pub async fn transition(
     Ok(done.rows_affected() == 1)
 }
 
-/// Rides whose payment is not settled and that nobody touched since `idle_since_ms`.
+/// Rides whose payment is not settled (or, `cancelling`, whose refused reservation is not
+/// released yet) and that nobody touched since `idle_since_ms`.
 pub async fn unsettled(
     conn: &mut dyn Executor,
     idle_since_ms: i64,
     limit: i64,
 ) -> Result<Vec<RideRow>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM rides WHERE status IN ('reserving', 'reserved', 'confirming') AND updated_at_ms <= $1 \
+        "SELECT {COLUMNS} FROM rides WHERE status IN ('reserving', 'reserved', 'confirming', 'cancelling') AND updated_at_ms <= $1 \
          ORDER BY updated_at_ms LIMIT $2"
     );
     query(&sql)

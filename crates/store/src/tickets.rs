@@ -208,18 +208,16 @@ pub struct Invalidation {
 pub async fn invalidations_after(
     conn: &mut dyn Executor,
     after: (i64, i64),
-    settled_ms: i64,
     now_ms: i64,
     limit: i64,
 ) -> Result<Vec<Invalidation>> {
     query(
         "SELECT number, status, ended_at_ms, invalidated_at_ms, not_after_ms FROM tickets \
          WHERE invalidated_at_ms IS NOT NULL AND (invalidated_at_ms > $1 OR (invalidated_at_ms = $1 AND number > $2)) \
-         AND invalidated_at_ms <= $3 AND not_after_ms > $4 ORDER BY invalidated_at_ms, number LIMIT $5",
+         AND not_after_ms > $3 ORDER BY invalidated_at_ms, number LIMIT $4",
     )
     .bind(after.0)
     .bind(after.1)
-    .bind(settled_ms)
     .bind(now_ms)
     .bind(limit)
     .try_map(|r: Row| {

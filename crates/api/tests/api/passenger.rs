@@ -438,3 +438,62 @@ async fn any_smsc_message_id_pays_once(db: Db) {
     t.assert_nothing_charged_twice().await;
 }
 on_both_stores!(any_smsc_message_id_pays_once, any_smsc_message_id_pays_once);
+
+async fn a_refused_capture_is_released_at_the_operator(db: Db) {
+    let t = spawn(db).await;
+    let kcell = OperatorId::parse("kcell").unwrap();
+    let phone = domain::PhoneNumber::parse(GOOD).unwrap();
+    // The capture is refused and the first cancel fails: the reservation is not released yet.
+    t.sim
+        .inject(&kcell, Endpoint::Confirm, Fault::Refuse, 1)
+        .unwrap();
+    t.sim
+        .inject(&kcell, Endpoint::Cancel, Fault::Status(503), 1)
+        .unwrap();
+    let (status, refused) = ride_with(
+        &t,
+        GOOD,
+        "refused",
+        serde_json::json!({"transport_code": "10101"}),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (402, Some("PAYMENT_INSUFFICIENT_BALANCE")),
+        "{refused}"
+    );
+    assert!(
+        t.sim.held(&phone).is_positive(),
+        "still held at the operator"
+    );
+    // Recovery asks the operator again until the hold is gone; the answer stays the refusal.
+    let report = service::recovery::settle_unsettled(&t.app, 0)
+        .await
+        .unwrap();
+    assert_eq!((report.examined, report.failed), (1, 1), "{report:?}");
+    assert_eq!(t.sim.held(&phone).tiyn(), 0);
+    assert_eq!(captured(&t, GOOD), 0);
+    let (status, replay) = ride_with(
+        &t,
+        GOOD,
+        "refused",
+        serde_json::json!({"transport_code": "10101"}),
+    )
+    .await;
+    assert_eq!(
+        (status, replay["code"].as_str()),
+        (402, Some("PAYMENT_INSUFFICIENT_BALANCE"))
+    );
+    assert_eq!(
+        service::recovery::settle_unsettled(&t.app, 0)
+            .await
+            .unwrap()
+            .examined,
+        0
+    );
+    t.assert_ledger_balanced().await;
+}
+on_both_stores!(
+    a_refused_capture_is_released_at_the_operator,
+    a_refused_capture_is_released_at_the_operator
+);

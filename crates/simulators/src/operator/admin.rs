@@ -4,7 +4,7 @@
 //! - `POST /_admin/operators` `{"operator", "access_token", "client_id", "client_secret", "token_lifetime_s", "correlator_replay": "return_existing" | "reject_already_exists", "settle_reply": "empty" | "payment"}` → 204
 //! - `POST /_admin/subscribers` `{"phone", "operator", "balance_tiyn", "starting_balance_tiyn", "corporate", "unpaid_trust_payment", "topped_up_since_purchase", "last_sim_swap_unix_s"}` → 201 and the subscriber
 //! - `GET /_admin/subscribers/{phone}` → the subscriber with `held_tiyn` and `captured_tiyn`
-//! - `POST /_admin/faults` `{"operator", "endpoint": "prepare" | "create_payment" | "confirm" | "cancel" | "get_payment" | "list_payments" | "sim_swap_check" | "any", "fault": {"kind": "latency", "ms": 200} | {"kind": "hang"} | {"kind": "status", "status": 503} | {"kind": "lost_reply"} | {"kind": "lost_reply_hang"} | {"kind": "lost_reply_reset"} | {"kind": "duplicate_reply"}, "times": 1}` → 204
+//! - `POST /_admin/faults` `{"operator", "endpoint": "prepare" | "create_payment" | "confirm" | "cancel" | "get_payment" | "list_payments" | "sim_swap_check" | "any", "fault": {"kind": "latency", "ms": 200} | {"kind": "hang"} | {"kind": "status", "status": 503} | {"kind": "lost_reply"} | {"kind": "lost_reply_hang"} | {"kind": "lost_reply_reset"} | {"kind": "duplicate_reply"} | {"kind": "refuse"}, "times": 1}` → 204
 //! - `POST /_admin/clock` `{"now_unix_s": 1700000000}` (or `null` for the system clock) → 204
 //!
 //! Only the flags and amounts named above exist; omitted optional fields take the values of
@@ -111,6 +111,7 @@ enum FaultIn {
     LostReplyHang,
     LostReplyReset,
     DuplicateReply,
+    Refuse,
 }
 
 #[derive(Deserialize)]
@@ -245,6 +246,7 @@ async fn inject_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
             FaultIn::LostReplyHang => Fault::LostReplyHang,
             FaultIn::LostReplyReset => Fault::LostReplyReset,
             FaultIn::DuplicateReply => Fault::DuplicateReply,
+            FaultIn::Refuse => Fault::Refuse,
         };
         if shared
             .lock()

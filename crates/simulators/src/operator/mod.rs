@@ -182,6 +182,10 @@ pub enum Fault {
     Hang,
     /// Answer this status (500, 502, 503…) before processing: nothing changes.
     Status(u16),
+    /// Refuse before processing with `403 CARRIER_BILLING.PAYMENT_DENIED` (insufficient
+    /// balance), as an operator does when the balance went down between reserve and capture:
+    /// nothing changes.
+    Refuse,
     /// Process the request, then answer `504 Gateway Timeout`: the caller cannot know it happened.
     LostReply,
     /// Process the request, then never answer.

@@ -294,6 +294,14 @@ pub(crate) async fn serve<T>(
         Some(Fault::Status(status)) => {
             return with_correlator(error_response(server_error(status)), headers);
         }
+        Some(Fault::Refuse) => {
+            let refusal = CamaraError::new(
+                403,
+                "CARRIER_BILLING.PAYMENT_DENIED",
+                "INSUFFICIENT_BALANCE: the balance is too low.",
+            );
+            return with_correlator(error_response(refusal), headers);
+        }
         _ => {}
     }
     let outcome = {

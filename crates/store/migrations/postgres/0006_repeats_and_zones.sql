@@ -7,3 +7,7 @@ ALTER TABLE tickets ADD COLUMN zone INTEGER;
 ALTER TABLE tickets ADD COLUMN ordinal_on_vehicle INTEGER NOT NULL DEFAULT 1;
 UPDATE tickets SET zone = (SELECT rides.zone FROM rides WHERE rides.id = tickets.ride_id);
 CREATE INDEX rides_by_phone_vehicle ON rides (phone, transport_code, created_at_ms);
+-- A ride refused at confirm waits in `cancelling` until the operator has released the
+-- reservation; recovery finds it with the other unsettled rides.
+DROP INDEX rides_unsettled;
+CREATE INDEX rides_unsettled ON rides (status, updated_at_ms) WHERE status IN ('reserving', 'reserved', 'confirming', 'cancelling');
