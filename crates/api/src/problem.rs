@@ -15,6 +15,8 @@ pub struct Problem {
     pub language: Language,
     /// Extra detail for developers (which field, which limit); never a secret.
     pub detail: Option<String>,
+    /// Seconds to wait before trying again: the `Retry-After` header and `retry_after_s`.
+    pub retry_after_s: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -27,6 +29,8 @@ struct Body<'a> {
     language: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_s: Option<i64>,
 }
 
 impl Problem {
@@ -35,6 +39,7 @@ impl Problem {
             code,
             language,
             detail: None,
+            retry_after_s: None,
         }
     }
 
@@ -49,10 +54,16 @@ impl Problem {
             return Problem::new(ErrorCode::Internal, language);
         }
         let detail = (!error.detail.is_empty()).then_some(error.detail);
+        // Whole seconds, rounded up: waiting the seconds told is always enough.
+        let retry_after_s = error
+            .retry_after_ms
+            .map(|ms| ms.saturating_add(999) / 1000)
+            .map(|s| s.max(1));
         Problem {
             code: error.code,
             language,
             detail,
+            retry_after_s,
         }
     }
 }
@@ -72,6 +83,7 @@ impl IntoResponse for Problem {
             message: self.code.message(self.language),
             language: self.language.code(),
             detail: self.detail.as_deref(),
+            retry_after_s: self.retry_after_s,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, json).into_response();
@@ -79,6 +91,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -10,6 +10,9 @@ pub struct ServiceError {
     pub code: ErrorCode,
     /// For operators and logs, never shown as the passenger's message.
     pub detail: String,
+    /// How long the caller must wait before the same request can succeed (a limit or a
+    /// lockout), when that is known.
+    pub retry_after_ms: Option<i64>,
 }
 
 impl ServiceError {
@@ -17,7 +20,14 @@ impl ServiceError {
         ServiceError {
             code,
             detail: detail.into(),
+            retry_after_ms: None,
         }
+    }
+
+    /// The wait before trying again.
+    pub fn retry_after_ms(mut self, wait_ms: i64) -> ServiceError {
+        self.retry_after_ms = Some(wait_ms.max(0));
+        self
     }
 
     pub fn internal(detail: impl Into<String>) -> ServiceError {
@@ -27,10 +37,7 @@ impl ServiceError {
 
 impl From<ErrorCode> for ServiceError {
     fn from(code: ErrorCode) -> ServiceError {
-        ServiceError {
-            code,
-            detail: String::new(),
-        }
+        ServiceError::new(code, "")
     }
 }
 

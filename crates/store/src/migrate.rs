@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_revocations.sql"),
         postgres: include_str!("../migrations/postgres/0005_revocations.sql"),
     },
+    Migration {
+        version: 7,
+        name: "sign_in_limits",
+        sqlite: include_str!("../migrations/sqlite/0007_sign_in_limits.sql"),
+        postgres: include_str!("../migrations/postgres/0007_sign_in_limits.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

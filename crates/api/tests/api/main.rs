@@ -8,4 +8,5 @@
 mod harness;
 mod live;
 mod rides;
+mod signin;
 mod transit;
