@@ -52,6 +52,12 @@ fn problem() -> Value {
            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
+/// A problem+json refusal, described.
+fn refused(description: &str) -> Value {
+    json!({"description": description,
+           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
 /// A 429 with the wait in `Retry-After` and `retry_after_s`.
 fn limited(which: &str) -> Value {
     json!({"description": format!("Refused for now: {which}. Try again after `retry_after_s` seconds"),
@@ -204,7 +210,7 @@ fn with_sessions(mut document: Value) -> Value {
     let code = json!({"post": {"summary": "Send a sign-in code by SMS to the number: at most one per 30 s and 10 a day per number, 30 per 10 minutes per client address, a budget per minute overall; none while the number is locked",
         "requestBody": {"required": true, "content": {"application/json": {"schema": phone}}},
         "responses": {"202": {"description": "Sent; valid 5 minutes"},
-                      "422": {"description": "PHONE_FOREIGN or OPERATOR_NOT_SERVED (no operator serves the number): nothing is sent", "content": problem()["content"].clone()},
+                      "422": refused("PHONE_FOREIGN or OPERATOR_NOT_SERVED (no operator serves the number): nothing is sent"),
                       "429": limited("RATE_LIMITED (resend interval, client address), SIGN_IN_LOCKED, SIGN_IN_CODES_EXHAUSTED or SIGN_IN_BUSY"),
                       "4XX": problem()}}});
     let session = json!({

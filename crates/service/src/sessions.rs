@@ -170,6 +170,18 @@ pub async fn request_code(
     }
     let mut tx = app.store.begin().await?;
     store::sessions::forget_before(&mut tx, now_ms - DAY_MS).await?;
+    // The number's budget first: its row stays locked until the end, so requests for one
+    // number at once are judged one after the other (one code per resend interval).
+    let phone_budget = format!("phone:{}", phone.as_e164());
+    take(
+        &mut tx,
+        &phone_budget,
+        SIGN_IN_PHONE_WINDOW_MS,
+        SIGN_IN_CODES_PER_PHONE_MAX,
+        ErrorCode::SignInCodesExhausted,
+        now_ms,
+    )
+    .await?;
     if let Some(failures) = store::sessions::failures_of(&mut tx, phone.as_e164()).await?
         && let Some(refusal) = locked(&failures, now_ms)
     {
@@ -184,11 +196,10 @@ pub async fn request_code(
         )
         .retry_after_ms(existing.created_at_ms + SIGN_IN_RESEND_MS - now_ms));
     }
-    let phone_budget = format!("phone:{}", phone.as_e164());
+    let address = address_budget(client);
     #[rustfmt::skip]
     let budgets = [
-        (phone_budget.as_str(), SIGN_IN_PHONE_WINDOW_MS, SIGN_IN_CODES_PER_PHONE_MAX, ErrorCode::SignInCodesExhausted),
-        (&address_budget(client), SIGN_IN_ADDRESS_WINDOW_MS, SIGN_IN_CODES_PER_ADDRESS_MAX, ErrorCode::RateLimited),
+        (address.as_str(), SIGN_IN_ADDRESS_WINDOW_MS, SIGN_IN_CODES_PER_ADDRESS_MAX, ErrorCode::RateLimited),
         ("all", SIGN_IN_OVERALL_WINDOW_MS, app.settings.sign_in_codes_per_minute_max, ErrorCode::SignInBusy),
     ];
     for (budget, window_ms, max, refusal) in budgets {
@@ -251,8 +262,9 @@ pub async fn sign_in(
 ) -> Result<Session, ServiceError> {
     let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
-    let failures = store::sessions::failures_of(&mut tx, phone.as_e164()).await?;
-    if let Some(refusal) = failures.as_ref().and_then(|f| locked(f, now_ms)) {
+    // First, so that guesses sent at once are counted one after the other, none unseen.
+    let failures = store::sessions::lock_failures(&mut tx, phone.as_e164()).await?;
+    if let Some(refusal) = locked(&failures, now_ms) {
         return Err(refusal);
     }
     let Some(stored) = store::sessions::code_of(&mut tx, phone.as_e164()).await? else {
@@ -263,7 +275,7 @@ pub async fn sign_in(
     }
     if stored.code_hash != digest(&[phone.as_e164(), code.trim()]) {
         store::sessions::count_attempt(&mut tx, phone.as_e164()).await?;
-        let after = after_failure(failures, now_ms);
+        let after = after_failure(Some(failures), now_ms);
         store::sessions::put_failures(&mut tx, phone.as_e164(), &after).await?;
         tx.commit().await?;
         return Err(locked(&after, now_ms).unwrap_or_else(|| ErrorCode::SignInCodeInvalid.into()));

@@ -100,9 +100,7 @@ pub struct SessionRow {
     pub expires_at_ms: i64,
 }
 
-const SESSION_COLUMNS: &str =
-    "id, phone, device, created_at_ms, COALESCE(last_used_at_ms, created_at_ms), expires_at_ms";
-
+/// Reads the columns `id, phone, device, created_at_ms, last used, expires_at_ms`.
 fn session_row(r: Row) -> Result<SessionRow> {
     Ok(SessionRow {
         id: r.try_get(0)?,
@@ -120,9 +118,10 @@ pub async fn session_of(
     token_hash: &str,
     now_ms: i64,
 ) -> Result<Option<SessionRow>> {
-    query(&format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2"
-    ))
+    query(
+        "SELECT id, phone, device, created_at_ms, COALESCE(last_used_at_ms, created_at_ms), expires_at_ms \
+         FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2",
+    )
     .bind(token_hash)
     .bind(now_ms)
     .try_map(session_row)
@@ -137,10 +136,11 @@ pub async fn sessions_of_phone(
     now_ms: i64,
     limit: i64,
 ) -> Result<Vec<SessionRow>> {
-    query(&format!(
-        "SELECT {SESSION_COLUMNS} FROM sessions WHERE phone = $1 AND expires_at_ms > $2 \
-         ORDER BY COALESCE(last_used_at_ms, created_at_ms) DESC, created_at_ms DESC LIMIT $3"
-    ))
+    query(
+        "SELECT id, phone, device, created_at_ms, COALESCE(last_used_at_ms, created_at_ms), expires_at_ms \
+         FROM sessions WHERE phone = $1 AND expires_at_ms > $2 \
+         ORDER BY COALESCE(last_used_at_ms, created_at_ms) DESC, created_at_ms DESC LIMIT $3",
+    )
     .bind(phone)
     .bind(now_ms)
     .bind(limit)
@@ -247,6 +247,27 @@ pub async fn failures_of(conn: &mut dyn Executor, phone: &str) -> Result<Option<
         })
         .fetch_optional(conn)
         .await
+}
+
+/// A number's wrong codes, locking its row until the transaction ends so that concurrent
+/// guesses at one number are judged one after the other (on PostgreSQL; SQLite has one
+/// writer). A number without wrong codes reads as zero of them.
+pub async fn lock_failures(conn: &mut dyn Executor, phone: &str) -> Result<FailuresRow> {
+    query(
+        "INSERT INTO sign_in_failures (phone, failures, last_failure_at_ms, locked_until_ms) VALUES ($1, 0, 0, 0) \
+         ON CONFLICT (phone) DO UPDATE SET failures = sign_in_failures.failures \
+         RETURNING failures, last_failure_at_ms, locked_until_ms",
+    )
+    .bind(phone)
+    .try_map(|r: Row| {
+        Ok(FailuresRow {
+            failures: r.try_get(0)?,
+            last_failure_at_ms: r.try_get(1)?,
+            locked_until_ms: r.try_get(2)?,
+        })
+    })
+    .fetch_one(conn)
+    .await
 }
 
 pub async fn put_failures(conn: &mut dyn Executor, phone: &str, row: &FailuresRow) -> Result<()> {

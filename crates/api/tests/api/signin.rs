@@ -148,6 +148,38 @@ on_both_stores!(
     wrong_codes_lock_the_number_across_codes_for_longer_each_time
 );
 
+async fn guesses_sent_at_once_are_each_counted(db: Db) {
+    let t = spawn(db).await;
+    assert_eq!(ask(&t, PHONE).await.status().as_u16(), 202);
+    let guess = wrong(&code_sent(&t, PHONE).await);
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (http, url) = (t.http.clone(), t.url("/v1/auth/session"));
+        guesses.spawn(async move {
+            let body = serde_json::json!({"phone": PHONE, "code": guess});
+            let response = http.post(url).json(&body).send().await.unwrap();
+            response.status().as_u16()
+        });
+    }
+    let statuses = guesses.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    // Judged one after the other: five were compared (and counted), the rest met a void code.
+    let mut conn = t.app.store.reader().await.unwrap();
+    let code = store::sessions::code_of(&mut conn, PHONE)
+        .await
+        .unwrap()
+        .unwrap();
+    let failures = store::sessions::failures_of(&mut conn, PHONE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((code.attempts, failures.failures), (5, 5));
+}
+on_both_stores!(
+    guesses_sent_at_once_are_each_counted,
+    guesses_sent_at_once_are_each_counted
+);
+
 async fn a_number_gets_a_few_codes_a_day(db: Db) {
     let t = spawn(db).await;
     for _ in 0..SIGN_IN_CODES_PER_PHONE_MAX {
