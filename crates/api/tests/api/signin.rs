@@ -180,6 +180,49 @@ on_both_stores!(
     guesses_sent_at_once_are_each_counted
 );
 
+async fn a_flood_of_code_requests_sends_what_the_budgets_allow(db: Db) {
+    let t = spawn(db).await;
+    let mut asks = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        // Half for one number, half for as many others, all from one address, all at once.
+        let phone = if i % 2 == 0 {
+            PHONE.to_owned()
+        } else {
+            format!("+7747{:07}", i)
+        };
+        let (http, url) = (t.http.clone(), t.url("/v1/auth/code"));
+        asks.spawn(async move {
+            let body = serde_json::json!({"phone": phone});
+            http.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = asks.join_all().await;
+    let accepted = statuses.iter().filter(|s| **s == 202).count() as i64;
+    assert_eq!(accepted, SIGN_IN_CODES_PER_ADDRESS_MAX, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 202 || *s == 429),
+        "{statuses:?}"
+    );
+    let mut conn = t.app.store.reader().await.unwrap();
+    let sent = store::sms::pending_outbox(&mut conn, 1_000).await.unwrap();
+    assert_eq!(sent.len() as i64, SIGN_IN_CODES_PER_ADDRESS_MAX);
+    assert_eq!(
+        sent.iter().filter(|m| m.phone == PHONE).count(),
+        1,
+        "one code per resend interval"
+    );
+}
+on_both_stores!(
+    a_flood_of_code_requests_sends_what_the_budgets_allow,
+    a_flood_of_code_requests_sends_what_the_budgets_allow
+);
+
 async fn a_number_gets_a_few_codes_a_day(db: Db) {
     let t = spawn(db).await;
     for _ in 0..SIGN_IN_CODES_PER_PHONE_MAX {
