@@ -128,7 +128,7 @@ async fn take(
     max: i64,
     refusal: ErrorCode,
     now_ms: i64,
-) -> Result<(), ServiceError> {
+) -> Result<i64, ServiceError> {
     let used = store::sessions::take_budget(tx, budget, now_ms, window_ms).await?;
     if used.used > max {
         let wait_ms = used.window_started_at_ms + window_ms - now_ms;
@@ -138,7 +138,7 @@ async fn take(
         )
         .retry_after_ms(wait_ms));
     }
-    Ok(())
+    Ok(used.used)
 }
 
 fn locked(row: &store::sessions::FailuresRow, now_ms: i64) -> Option<ServiceError> {
@@ -149,6 +149,29 @@ fn locked(row: &store::sessions::FailuresRow, now_ms: i64) -> Option<ServiceErro
         )
         .retry_after_ms(row.locked_until_ms - now_ms)
     })
+}
+
+/// No code for a locked number, nor within the resend interval of the last one.
+async fn refuse_locked_or_too_soon(
+    tx: &mut store::Tx,
+    phone: &PhoneNumber,
+    now_ms: i64,
+) -> Result<(), ServiceError> {
+    if let Some(failures) = store::sessions::failures_of(tx, phone.as_e164()).await?
+        && let Some(refusal) = locked(&failures, now_ms)
+    {
+        return Err(refusal);
+    }
+    if let Some(existing) = store::sessions::code_of(tx, phone.as_e164()).await?
+        && now_ms - existing.created_at_ms < SIGN_IN_RESEND_MS
+    {
+        return Err(ServiceError::new(
+            ErrorCode::RateLimited,
+            "a code was sent less than 30 s ago",
+        )
+        .retry_after_ms(existing.created_at_ms + SIGN_IN_RESEND_MS - now_ms));
+    }
+    Ok(())
 }
 
 /// Sends a fresh six-digit code to the number (through the SMS outbox, ahead of other
@@ -169,7 +192,6 @@ pub async fn request_code(
         ));
     }
     let mut tx = app.store.begin().await?;
-    store::sessions::forget_before(&mut tx, now_ms - DAY_MS).await?;
     // The number's budget first: its row stays locked until the end, so requests for one
     // number at once are judged one after the other (one code per resend interval).
     let phone_budget = format!("phone:{}", phone.as_e164());
@@ -182,30 +204,28 @@ pub async fn request_code(
         now_ms,
     )
     .await?;
-    if let Some(failures) = store::sessions::failures_of(&mut tx, phone.as_e164()).await?
-        && let Some(refusal) = locked(&failures, now_ms)
-    {
-        return Err(refusal);
-    }
-    if let Some(existing) = store::sessions::code_of(&mut tx, phone.as_e164()).await?
-        && now_ms - existing.created_at_ms < SIGN_IN_RESEND_MS
-    {
-        return Err(ServiceError::new(
-            ErrorCode::RateLimited,
-            "a code was sent less than 30 s ago",
-        )
-        .retry_after_ms(existing.created_at_ms + SIGN_IN_RESEND_MS - now_ms));
-    }
+    refuse_locked_or_too_soon(&mut tx, phone, now_ms).await?;
+    // A refusal drops the transaction, so what the budgets before it took is given back.
     let address = address_budget(client);
-    #[rustfmt::skip]
-    let budgets = [
-        (address.as_str(), SIGN_IN_ADDRESS_WINDOW_MS, SIGN_IN_CODES_PER_ADDRESS_MAX, ErrorCode::RateLimited),
-        ("all", SIGN_IN_OVERALL_WINDOW_MS, app.settings.sign_in_codes_per_minute_max, ErrorCode::SignInBusy),
-    ];
-    for (budget, window_ms, max, refusal) in budgets {
-        // A refusal drops the transaction, so what the other budgets took is given back.
-        take(&mut tx, budget, window_ms, max, refusal, now_ms).await?;
-    }
+    take(
+        &mut tx,
+        &address,
+        SIGN_IN_ADDRESS_WINDOW_MS,
+        SIGN_IN_CODES_PER_ADDRESS_MAX,
+        ErrorCode::RateLimited,
+        now_ms,
+    )
+    .await?;
+    let overall_max = app.settings.sign_in_codes_per_minute_max;
+    let overall_used = take(
+        &mut tx,
+        "all",
+        SIGN_IN_OVERALL_WINDOW_MS,
+        overall_max,
+        ErrorCode::SignInBusy,
+        now_ms,
+    )
+    .await?;
     let language = store::passengers::get(&mut tx, phone.as_e164())
         .await?
         .and_then(|p| Language::from_code(&p.language))
@@ -230,7 +250,25 @@ pub async fn request_code(
     )
     .await?;
     tx.commit().await?;
+    if overall_used == 1 {
+        forget_old_budgets(app, now_ms).await;
+    }
     Ok(())
+}
+
+/// Drops budgets and failures older than a day, once per overall window (by the request that
+/// started it) and in a transaction of its own: the rows of a flood of numbers and addresses
+/// go once their windows pass, and no request waits on the clean-up. A failure only leaves
+/// the rows to the next clean-up.
+async fn forget_old_budgets(app: &App, now_ms: i64) {
+    let forgotten = async {
+        let mut tx = app.store.begin().await?;
+        store::sessions::forget_before(&mut tx, now_ms - DAY_MS).await?;
+        tx.commit().await
+    };
+    if let Err(error) = forgotten.await {
+        tracing::warn!(%error, "sign-in budgets not cleaned up");
+    }
 }
 
 #[derive(Clone, Debug)]
