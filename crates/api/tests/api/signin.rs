@@ -490,3 +490,34 @@ on_both_stores!(
     a_passenger_sees_and_ends_their_sessions,
     a_passenger_sees_and_ends_their_sessions
 );
+
+async fn a_new_session_beyond_the_most_ends_the_least_recently_used(db: Db) {
+    let t = spawn(db).await;
+    let mut tokens = Vec::new();
+    for device in 0..service::sessions::SESSIONS_PER_PASSENGER_MAX {
+        tokens.push(sign_in_from(&t, PHONE, &format!("device {device}")).await.0);
+    }
+    // The first device is used again, so the second is now the least recently used.
+    t.clock.advance_ms(SESSION_LAST_USED_STEP_MS + 1);
+    assert_eq!(tickets_status(&t, &tokens[0]).await, 200);
+    t.clock.advance_ms(SIGN_IN_PHONE_WINDOW_MS);
+    let (newest, _) = sign_in_from(&t, PHONE, "device new").await;
+    let (_, list) = sessions_of(&t, &newest).await;
+    let devices: Vec<&str> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["device"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        devices.len() as i64,
+        service::sessions::SESSIONS_PER_PASSENGER_MAX
+    );
+    assert!(!devices.contains(&"device 1"), "{devices:?}");
+    assert_eq!(tickets_status(&t, &tokens[1]).await, 401);
+    assert_eq!(tickets_status(&t, &tokens[0]).await, 200);
+}
+on_both_stores!(
+    a_new_session_beyond_the_most_ends_the_least_recently_used,
+    a_new_session_beyond_the_most_ends_the_least_recently_used
+);
