@@ -27,6 +27,9 @@ pub(crate) const PATHS: &[&str] = &[
     "/v1/admin/live/feed-tokens",
     "/v1/auth/code",
     "/v1/auth/session",
+    "/v1/auth/sessions",
+    "/v1/auth/sessions/{id}",
+    "/v1/auth/sessions/end-others",
     "/v1/rides",
     "/v1/rides/{ride_id}",
     "/v1/tickets/valid",
@@ -46,6 +49,19 @@ pub(crate) const PATHS: &[&str] = &[
 
 fn problem() -> Value {
     json!({"description": "Refused: a problem+json body with a stable `code` and a `message` in the caller's language",
+           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+/// A problem+json refusal, described.
+fn refused(description: &str) -> Value {
+    json!({"description": description,
+           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+/// A 429 with the wait in `Retry-After` and `retry_after_s`.
+fn limited(which: &str) -> Value {
+    json!({"description": format!("Refused for now: {which}. Try again after `retry_after_s` seconds"),
+           "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}}},
            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
@@ -191,18 +207,41 @@ fn with_revocations(mut document: Value) -> Value {
 
 fn with_sessions(mut document: Value) -> Value {
     let phone = json!({"type": "object", "required": ["phone"], "properties": {"phone": {"type": "string", "example": "+77011234567"}}});
-    let code = json!({"post": {"summary": "Send a sign-in code by SMS to the number (at most one per 30 s)",
+    let code = json!({"post": {"summary": "Send a sign-in code by SMS to the number: at most one per 30 s and 10 a day per number, 30 per 10 minutes per client address, a budget per minute overall; none while the number is locked",
         "requestBody": {"required": true, "content": {"application/json": {"schema": phone}}},
-        "responses": {"202": {"description": "Sent; valid 5 minutes"}, "4XX": problem()}}});
+        "responses": {"202": {"description": "Sent; valid 5 minutes"},
+                      "422": refused("PHONE_FOREIGN or OPERATOR_NOT_SERVED (no operator serves the number): nothing is sent"),
+                      "429": limited("RATE_LIMITED (resend interval, client address), SIGN_IN_LOCKED, SIGN_IN_CODES_EXHAUSTED or SIGN_IN_BUSY"),
+                      "4XX": problem()}}});
     let session = json!({
         "post": {"summary": "Trade the code for a session token (Authorization: Bearer on passenger endpoints)",
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["phone", "code"],
                 "properties": {"phone": {"type": "string"}, "code": {"type": "string", "example": "123456"}}}}}},
-            "responses": {"201": {"description": "{token, phone, expires_at}"}, "401": problem()}},
+            "responses": {"201": {"description": "{token, id, phone, expires_at}"}, "401": problem(),
+                          "429": limited("SIGN_IN_LOCKED: too many wrong codes for the number (across codes); the wait doubles, up to an hour")}},
         "delete": {"summary": "Sign out", "security": [{"bearer": []}], "responses": {"204": {"description": "Signed out"}}}});
+    let item = json!({"type": "object", "required": ["id", "device", "created_at", "last_used_at", "expires_at", "current"], "properties": {
+        "id": {"type": "string", "description": "The session's public id (never its token)"},
+        "device": {"type": ["string", "null"], "maxLength": 120, "description": "The device's User-Agent at sign-in"},
+        "created_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": "string", "format": "date-time"},
+        "expires_at": {"type": "string", "format": "date-time"},
+        "current": {"type": "boolean", "description": "The session of this request"}}});
+    let list = json!({"get": {"summary": "The signed-in passenger's live sessions, most recently used first (at most 10)",
+        "security": [{"bearer": []}],
+        "responses": {"200": {"description": "Sessions", "content": {"application/json": {"schema": {"type": "object", "required": ["sessions"],
+            "properties": {"sessions": {"type": "array", "items": item}}}}}}, "401": problem()}}});
+    let one = json!({"delete": {"summary": "End one of the passenger's sessions (a lost or stolen device)", "security": [{"bearer": []}],
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {"204": {"description": "Ended"}, "401": problem(), "404": problem()}}});
+    let others = json!({"post": {"summary": "End every session of the passenger but this one", "security": [{"bearer": []}],
+        "responses": {"200": {"description": "How many ended", "content": {"application/json": {"schema": {"type": "object", "required": ["ended"],
+            "properties": {"ended": {"type": "integer", "minimum": 0}}}}}}, "401": problem()}}});
     if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
         map.insert("/v1/auth/code".into(), code);
         map.insert("/v1/auth/session".into(), session);
+        map.insert("/v1/auth/sessions".into(), list);
+        map.insert("/v1/auth/sessions/{id}".into(), one);
+        map.insert("/v1/auth/sessions/end-others".into(), others);
     }
     document
 }
@@ -220,7 +259,8 @@ pub(crate) async fn document() -> Json<Value> {
                 "Problem": {"type": "object", "required": ["type", "title", "status", "code", "message", "language"], "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                     "code": {"type": "string", "description": "Stable machine code, e.g. PAYMENT_INSUFFICIENT_BALANCE"},
-                    "message": {"type": "string"}, "language": {"enum": ["kk", "ru", "en"]}, "detail": {"type": "string"}}},
+                    "message": {"type": "string"}, "language": {"enum": ["kk", "ru", "en"]}, "detail": {"type": "string"},
+                    "retry_after_s": {"type": "integer", "minimum": 1, "description": "Seconds to wait before trying again (also the Retry-After header)"}}},
                 "Money": {"type": "object", "properties": {"amount": {"type": "string", "example": "90.00"},
                           "currency": {"const": "KZT"}, "tiyn": {"type": "integer"}}},
                 "Ticket": {"type": "object", "properties": {

@@ -18,6 +18,8 @@ pub struct Problem {
     /// Members beside the standard ones (RFC 9457 extensions): what the passenger needs to go
     /// on, e.g. the zones to choose from or the ticket already held.
     pub extensions: serde_json::Map<String, serde_json::Value>,
+    /// Seconds to wait before trying again: the `Retry-After` header and `retry_after_s`.
+    pub retry_after_s: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -32,6 +34,8 @@ struct Body<'a> {
     detail: Option<&'a str>,
     #[serde(flatten)]
     extensions: &'a serde_json::Map<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_s: Option<i64>,
 }
 
 impl Problem {
@@ -41,6 +45,7 @@ impl Problem {
             language,
             detail: None,
             extensions: serde_json::Map::new(),
+            retry_after_s: None,
         }
     }
 
@@ -60,11 +65,17 @@ impl Problem {
             .as_deref()
             .map(crate::routes::wire::refusal_members)
             .unwrap_or_default();
+        // Whole seconds, rounded up: waiting the seconds told is always enough.
+        let retry_after_s = error
+            .retry_after_ms
+            .map(|ms| ms.saturating_add(999) / 1000)
+            .map(|s| s.max(1));
         Problem {
             code: error.code,
             language,
             detail,
             extensions,
+            retry_after_s,
         }
     }
 }
@@ -85,6 +96,7 @@ impl IntoResponse for Problem {
             language: self.language.code(),
             detail: self.detail.as_deref(),
             extensions: &self.extensions,
+            retry_after_s: self.retry_after_s,
         };
         let json = serde_json::to_vec(&body).unwrap_or_default();
         let mut response = (status, json).into_response();
@@ -92,6 +104,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

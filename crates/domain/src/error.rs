@@ -179,6 +179,18 @@ error_codes! {
         kk: "Жаяу жүру қашықтығында аялдама жоқ. Басқа нүктені таңдаңыз немесе жаяу жүру қашықтығын арттырыңыз.",
         ru: "В пределах пешей доступности нет остановок. Выберите другую точку или увеличьте допустимое расстояние пешком.",
         en: "There is no stop within walking distance. Choose another place or allow a longer walk.";
+    SignInLocked = "SIGN_IN_LOCKED", 429,
+        kk: "Қате код тым көп енгізілді. Бұл нөмірмен кіру уақытша тоқтатылды; көрсетілген уақыт өткен соң қайталаңыз.",
+        ru: "Слишком много неверных кодов. Вход с этим номером временно приостановлен; повторите по истечении указанного времени.",
+        en: "Too many wrong codes. Signing in with this number is paused; try again after the time shown.";
+    SignInCodesExhausted = "SIGN_IN_CODES_EXHAUSTED", 429,
+        kk: "Бұл нөмірге бір тәулікте кіру коды тым көп жіберілді. Көрсетілген уақыт өткен соң қайталаңыз.",
+        ru: "На этот номер за сутки отправлено слишком много кодов входа. Повторите по истечении указанного времени.",
+        en: "Too many sign-in codes were sent to this number within a day. Try again after the time shown.";
+    SignInBusy = "SIGN_IN_BUSY", 429,
+        kk: "Қазір кіру сұраныстары тым көп. Бір минуттан кейін қайталаңыз.",
+        ru: "Сейчас слишком много запросов на вход. Повторите через минуту.",
+        en: "Too many people are signing in right now. Try again in a minute.";
 }
 
 impl ErrorCode {

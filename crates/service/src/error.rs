@@ -13,6 +13,9 @@ pub struct ServiceError {
     pub code: ErrorCode,
     /// For operators and logs, never shown as the passenger's message.
     pub detail: String,
+    /// How long the caller must wait before the same request can succeed (a limit or a
+    /// lockout), when that is known.
+    pub retry_after_ms: Option<i64>,
     /// What the passenger needs to go on from this refusal, where the code alone is not
     /// enough (the zones to choose from, the ticket already held).
     pub context: Option<Box<Refusal>>,
@@ -48,6 +51,7 @@ impl ServiceError {
             code,
             detail: detail.into(),
             context: None,
+            retry_after_ms: None,
         }
     }
 
@@ -56,7 +60,14 @@ impl ServiceError {
             code,
             detail: String::new(),
             context: Some(Box::new(context)),
+            retry_after_ms: None,
         }
+    }
+
+    /// The wait before trying again.
+    pub fn retry_after_ms(mut self, wait_ms: i64) -> ServiceError {
+        self.retry_after_ms = Some(wait_ms.max(0));
+        self
     }
 
     pub fn internal(detail: impl Into<String>) -> ServiceError {
@@ -66,11 +77,7 @@ impl ServiceError {
 
 impl From<ErrorCode> for ServiceError {
     fn from(code: ErrorCode) -> ServiceError {
-        ServiceError {
-            code,
-            detail: String::new(),
-            context: None,
-        }
+        ServiceError::new(code, "")
     }
 }
 

@@ -36,6 +36,9 @@ pub struct Settings {
     pub issuer: String,
     /// How long a request waits for a duplicate of itself that is still in flight.
     pub duplicate_wait_ms: u64,
+    /// Sign-in codes sent per minute to everyone together; beyond it code requests are
+    /// refused with a wait instead of queueing without end.
+    pub sign_in_codes_per_minute_max: i64,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             merchant_id: "smsbus".into(),
             issuer: "SMSBUS".into(),
             duplicate_wait_ms: 10_000,
+            sign_in_codes_per_minute_max: sessions::SIGN_IN_CODES_PER_MINUTE_MAX,
         }
     }
 }

@@ -78,7 +78,11 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
         client.clone(),
         client,
         Arc::new(SystemClock),
-        Settings::default(),
+        Settings {
+            // Every passenger signs in at once before the clock starts.
+            sign_in_codes_per_minute_max: i64::try_from(PASSENGERS)?,
+            ..Settings::default()
+        },
     )
     .await?;
     service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE)
@@ -215,8 +219,10 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
 /// Signs every passenger in the way a user does (a code by SMS, then a session), before the clock starts.
 async fn sign_in_all(app: &App, phones: &[PhoneNumber]) -> anyhow::Result<Vec<String>> {
     let mut tokens = Vec::with_capacity(phones.len());
-    for phone in phones {
-        service::sessions::request_code(app, phone, domain::Language::En).await?;
+    for (index, phone) in phones.iter().enumerate() {
+        // Each from its own address (10.0.0.0/8), as passengers on their own phones are.
+        let client = std::net::Ipv4Addr::from(0x0a00_0000 + u32::try_from(index)?);
+        service::sessions::request_code(app, phone, domain::Language::En, client.into()).await?;
     }
     let mut conn = app.store.reader().await?;
     let outbox = store::sms::pending_outbox(&mut conn, 100_000).await?;
@@ -233,7 +239,11 @@ async fn sign_in_all(app: &App, phones: &[PhoneNumber]) -> anyhow::Result<Vec<St
             .filter(char::is_ascii_digit)
             .take(6)
             .collect();
-        tokens.push(service::sessions::sign_in(app, phone, &code).await?.token);
+        tokens.push(
+            service::sessions::sign_in(app, phone, &code, None)
+                .await?
+                .token,
+        );
     }
     Ok(tokens)
 }

@@ -48,6 +48,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_repeats_and_zones.sql"),
         postgres: include_str!("../migrations/postgres/0006_repeats_and_zones.sql"),
     },
+    Migration {
+        version: 7,
+        name: "sign_in_limits",
+        sqlite: include_str!("../migrations/sqlite/0007_sign_in_limits.sql"),
+        postgres: include_str!("../migrations/postgres/0007_sign_in_limits.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

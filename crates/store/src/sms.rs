@@ -73,6 +73,24 @@ pub struct OutboxRow {
     pub created_at_ms: i64,
 }
 
+/// Which outbox messages the gateway takes first: a sign-in code must not wait behind a
+/// backlog of ticket replies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxPriority {
+    SignInCode,
+    Reply,
+}
+
+impl OutboxPriority {
+    fn rank(self) -> i64 {
+        match self {
+            OutboxPriority::SignInCode => 0,
+            OutboxPriority::Reply => 1,
+        }
+    }
+}
+
+/// Queues a reply (a ticket settled later, a refusal) behind any sign-in codes.
 pub async fn enqueue(
     conn: &mut dyn Executor,
     phone: &str,
@@ -80,19 +98,31 @@ pub async fn enqueue(
     ride_id: Option<&str>,
     now_ms: i64,
 ) -> Result<()> {
-    query("INSERT INTO sms_outbox (phone, body, ride_id, created_at_ms) VALUES ($1, $2, $3, $4)")
+    enqueue_with(conn, phone, body, ride_id, OutboxPriority::Reply, now_ms).await
+}
+
+pub async fn enqueue_with(
+    conn: &mut dyn Executor,
+    phone: &str,
+    body: &str,
+    ride_id: Option<&str>,
+    priority: OutboxPriority,
+    now_ms: i64,
+) -> Result<()> {
+    query("INSERT INTO sms_outbox (phone, body, ride_id, created_at_ms, priority) VALUES ($1, $2, $3, $4, $5)")
         .bind(phone)
         .bind(body)
         .bind(ride_id)
         .bind(now_ms)
+        .bind(priority.rank())
         .execute(conn)
         .await?;
     Ok(())
 }
 
-/// Messages not yet handed to the SMS gateway, oldest first.
+/// Messages not yet handed to the SMS gateway: sign-in codes first, then oldest first.
 pub async fn pending_outbox(conn: &mut dyn Executor, limit: i64) -> Result<Vec<OutboxRow>> {
-    query("SELECT id, phone, body, ride_id, created_at_ms FROM sms_outbox WHERE sent_at_ms IS NULL ORDER BY id LIMIT $1")
+    query("SELECT id, phone, body, ride_id, created_at_ms FROM sms_outbox WHERE sent_at_ms IS NULL ORDER BY priority, id LIMIT $1")
         .bind(limit)
         .try_map(|r: Row| {
             Ok(OutboxRow { id: r.try_get(0)?, phone: r.try_get(1)?, body: r.try_get(2)?, ride_id: r.try_get(3)?, created_at_ms: r.try_get(4)? })

@@ -1,12 +1,17 @@
-//! Passengers sign in with their phone number: a code by SMS, then a session token.
+//! Passengers sign in with their phone number: a code by SMS, then a session token. A
+//! signed-in passenger lists their sessions and ends one or all others.
 
-use axum::Json;
-use axum::extract::State;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::rides::phone;
-use crate::extract::{ApiJson, Lang};
+use crate::extract::{ApiJson, Lang, language_of};
 use crate::keys_wire::rfc3339_ms;
 use crate::problem::{ApiResult, Problem};
 
@@ -25,10 +30,15 @@ pub(crate) struct CodeSent {
 pub(crate) async fn request_code(
     State(state): State<crate::State>,
     Lang(language): Lang,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> ApiResult<(StatusCode, Json<CodeSent>)> {
     let phone = phone(&body.phone, language)?;
-    service::sessions::request_code(&state.app, &phone, language)
+    // The TCP peer for now; at merge this becomes the trusted-proxy-aware client address.
+    let client = connection.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |Extension(info)| {
+        info.0.ip()
+    });
+    service::sessions::request_code(&state.app, &phone, language, client)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok((
@@ -50,6 +60,7 @@ pub(crate) struct SessionBody {
 #[derive(Serialize)]
 pub(crate) struct SessionReply {
     token: String,
+    id: String,
     phone: String,
     expires_at: String,
 }
@@ -57,14 +68,19 @@ pub(crate) struct SessionReply {
 pub(crate) async fn open_session(
     State(state): State<crate::State>,
     Lang(language): Lang,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<SessionBody>,
 ) -> ApiResult<(StatusCode, Json<SessionReply>)> {
     let phone = phone(&body.phone, language)?;
-    let session = service::sessions::sign_in(&state.app, &phone, &body.code)
+    let device = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let session = service::sessions::sign_in(&state.app, &phone, &body.code, device)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     let reply = SessionReply {
         token: session.token,
+        id: session.id,
         phone: session.phone.as_e164().to_owned(),
         expires_at: rfc3339_ms(session.expires_at_ms),
     };
@@ -85,4 +101,96 @@ pub(crate) async fn close_session(
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in passenger with the session the request came with.
+pub(crate) struct SignedIn(service::sessions::SignedIn);
+
+impl FromRequestParts<crate::State> for SignedIn {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::State,
+    ) -> Result<SignedIn, Problem> {
+        let language = language_of(parts);
+        // The same reading of the header as `extract::Passenger`.
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        service::sessions::current(&state.app, token)
+            .await
+            .map(SignedIn)
+            .map_err(|e| Problem::from_service(e, language))
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct SessionList {
+    sessions: Vec<SessionItem>,
+}
+
+#[derive(Serialize)]
+struct SessionItem {
+    id: String,
+    /// The device's User-Agent when it signed in, cut short; null if it sent none.
+    device: Option<String>,
+    created_at: String,
+    last_used_at: String,
+    expires_at: String,
+    current: bool,
+}
+
+pub(crate) async fn list_sessions(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    SignedIn(signed_in): SignedIn,
+) -> ApiResult<Json<SessionList>> {
+    let sessions = service::sessions::list(&state.app, &signed_in)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(SessionList {
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionItem {
+                id: s.id,
+                device: s.device,
+                created_at: rfc3339_ms(s.created_at_ms),
+                last_used_at: rfc3339_ms(s.last_used_at_ms),
+                expires_at: rfc3339_ms(s.expires_at_ms),
+                current: s.current,
+            })
+            .collect(),
+    }))
+}
+
+pub(crate) async fn end_session(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    SignedIn(signed_in): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    service::sessions::end(&state.app, &signed_in, &id)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub(crate) struct Ended {
+    ended: u64,
+}
+
+pub(crate) async fn end_other_sessions(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    SignedIn(signed_in): SignedIn,
+) -> ApiResult<Json<Ended>> {
+    let ended = service::sessions::end_others(&state.app, &signed_in)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(Ended { ended }))
 }

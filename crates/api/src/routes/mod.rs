@@ -11,7 +11,7 @@ mod transit;
 pub(crate) mod wire;
 
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 use crate::State;
 
@@ -26,6 +26,12 @@ pub(crate) fn all() -> Router<State> {
         .route(
             "/v1/auth/session",
             post(auth::open_session).delete(auth::close_session),
+        )
+        .route("/v1/auth/sessions", get(auth::list_sessions))
+        .route("/v1/auth/sessions/{id}", delete(auth::end_session))
+        .route(
+            "/v1/auth/sessions/end-others",
+            post(auth::end_other_sessions),
         )
         .route("/v1/rides", post(rides::buy))
         .route("/v1/rides/{ride_id}", get(rides::status))

@@ -60,7 +60,8 @@ struct OutboxMessage {
     text: String,
 }
 
-/// Messages waiting to be sent, oldest first; the gateway marks each sent.
+/// Messages waiting to be sent: sign-in codes first, then oldest first; the gateway marks
+/// each sent.
 pub(crate) async fn outbox(
     State(state): State<crate::State>,
     _caller: SmsGateway,

@@ -188,8 +188,8 @@ impl TestApp {
             .await
             .unwrap()
             .into_iter()
-            .rev()
-            .find(|m| m.phone == e164)
+            .filter(|m| m.phone == e164)
+            .max_by_key(|m| m.id)
             .unwrap();
         let code: String = sms
             .body

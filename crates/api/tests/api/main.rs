@@ -9,4 +9,5 @@ mod harness;
 mod live;
 mod passenger;
 mod rides;
+mod signin;
 mod transit;
