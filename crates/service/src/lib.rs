@@ -16,6 +16,7 @@ pub mod sessions;
 pub mod sms;
 pub mod tickets;
 pub mod transit;
+pub mod vault;
 mod waiters;
 
 use std::sync::{Arc, RwLock};
@@ -36,6 +37,10 @@ pub struct Settings {
     pub issuer: String,
     /// How long a request waits for a duplicate of itself that is still in flight.
     pub duplicate_wait_ms: u64,
+    /// Seals the signing keys at rest. The default is the publicly known test key
+    /// ([`vault::KeyEncryptionKey::insecure_for_tests`]); the `smsbus` binary always sets a
+    /// real one.
+    pub key_vault: Arc<dyn vault::KeyVault>,
 }
 
 impl Default for Settings {
@@ -45,6 +50,7 @@ impl Default for Settings {
             merchant_id: "smsbus".into(),
             issuer: "SMSBUS".into(),
             duplicate_wait_ms: 10_000,
+            key_vault: Arc::new(vault::KeyEncryptionKey::insecure_for_tests()),
         }
     }
 }

@@ -42,7 +42,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         public_base_url: format!("http://{local}"),
         ..Settings::default()
     };
-    let app = crate::wiring::open_app(&args.db, endpoints, settings).await?;
+    let app = crate::wiring::open_app_with(
+        &args.db,
+        endpoints,
+        settings,
+        crate::wiring::KekSource::DemoFile,
+    )
+    .await?;
     service::catalogue::apply_file(&app, SEED_CATALOGUE)
         .await
         .map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;

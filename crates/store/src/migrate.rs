@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_revocations.sql"),
         postgres: include_str!("../migrations/postgres/0005_revocations.sql"),
     },
+    Migration {
+        version: 9,
+        name: "sealed_keys",
+        sqlite: include_str!("../migrations/sqlite/0009_sealed_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0009_sealed_keys.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -38,6 +38,10 @@ pub(crate) fn all() -> Router<State> {
             get(inspections::invalidations),
         )
         .route(
+            "/v1/controller/holder-keys",
+            get(inspections::holder_keys),
+        )
+        .route(
             "/v1/admin/tickets/{check_number}/revoke",
             post(inspections::revoke),
         )
