@@ -344,6 +344,16 @@ async fn sharing(
     if let Some(p) = two_vehicles {
         return Ok((Some((FlagReason::ShownInTwoVehicles, p.clone())), seen));
     }
+    // Flagged before within its validity: the first reason stays the ticket's reason.
+    let carried = earlier.iter().find_map(|p| {
+        p.flag_reason
+            .as_deref()
+            .and_then(FlagReason::parse)
+            .map(|reason| (reason, p.clone()))
+    });
+    if carried.is_some() {
+        return Ok((carried, seen));
+    }
     let same_round = earlier.iter().rev().filter(|p| {
         p.transport_code == showing.vehicle
             && showing.now_ms.saturating_sub(p.checked_at_ms) <= INSPECTION_ROUND_S * 1000
@@ -361,11 +371,5 @@ async fn sharing(
             return Ok((Some((FlagReason::ShownTwiceInVehicle, p.clone())), seen));
         }
     }
-    let carried = earlier.iter().find_map(|p| {
-        p.flag_reason
-            .as_deref()
-            .and_then(FlagReason::parse)
-            .map(|reason| (reason, p.clone()))
-    });
-    Ok((carried, seen))
+    Ok((None, seen))
 }
