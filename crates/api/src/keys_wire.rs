@@ -52,7 +52,9 @@ pub fn holder_keys_to_dto(keys: &[(PublishedKey, HolderKey)]) -> HolderKeyListDt
 /// Reads a holder key list.
 pub fn holder_keys_from_dto(dto: &HolderKeyListDto) -> Result<HolderKeys, String> {
     if dto.holder_keys.len() > HOLDER_KEYS_MAX {
-        return Err(format!("a holder key list holds at most {HOLDER_KEYS_MAX} keys"));
+        return Err(format!(
+            "a holder key list holds at most {HOLDER_KEYS_MAX} keys"
+        ));
     }
     let mut keys = Vec::with_capacity(dto.holder_keys.len());
     for key in &dto.holder_keys {

@@ -230,7 +230,7 @@ pub(crate) async fn document() -> Json<Value> {
                           "currency": {"const": "KZT"}, "tiyn": {"type": "integer"}}},
                 "Ticket": {"type": "object", "properties": {
                     "ride_id": {"type": "string"}, "number": {"type": "integer"}, "check_number": {"type": "string"},
-                    "token": {"type": "string", "description": "Signed e-ticket for the QR code (SB1.…)"},
+                    "token": {"type": "string", "description": "Signed e-ticket for the QR code (SB2.…; SB1.… before holder tags were keyed)"},
                     "link": {"type": "string"}, "city": {"type": "string"}, "route_id": {"type": "string"},
                     "route_number": {"type": "string"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
                     "rider_category": {"type": "string"}, "fare": {"$ref": "#/components/schemas/Money"},

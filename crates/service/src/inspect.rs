@@ -86,9 +86,12 @@ impl FlagReason {
     }
 
     fn parse(code: &str) -> Option<FlagReason> {
-        [FlagReason::ShownInTwoVehicles, FlagReason::ShownTwiceInVehicle]
-            .into_iter()
-            .find(|reason| reason.code() == code)
+        [
+            FlagReason::ShownInTwoVehicles,
+            FlagReason::ShownTwiceInVehicle,
+        ]
+        .into_iter()
+        .find(|reason| reason.code() == code)
     }
 }
 
@@ -318,8 +321,7 @@ async fn sharing(
     showing: &Showing<'_>,
     facts: &TicketFacts,
 ) -> Result<(Option<(FlagReason, Presentation)>, Vec<String>), ServiceError> {
-    let within_validity =
-        (facts.bought_at_ms..=facts.valid_until_ms).contains(&showing.now_ms);
+    let within_validity = (facts.bought_at_ms..=facts.valid_until_ms).contains(&showing.now_ms);
     let earlier: Vec<Presentation> =
         store::inspections::presentations(tx, showing.number, facts.bought_at_ms)
             .await?
@@ -338,8 +340,7 @@ async fn sharing(
     let elsewhere_now = showing.vehicle != showing.own_vehicle;
     let two_vehicles = earlier.iter().find(|p| {
         elsewhere_now
-            && (p.transport_code == showing.own_vehicle
-                || p.transport_code != showing.vehicle)
+            && (p.transport_code == showing.own_vehicle || p.transport_code != showing.vehicle)
     });
     if let Some(p) = two_vehicles {
         return Ok((Some((FlagReason::ShownInTwoVehicles, p.clone())), seen));
@@ -360,13 +361,8 @@ async fn sharing(
     });
     for p in same_round {
         let again = p.inspector != showing.inspector
-            || store::inspections::checked_other_since(
-                tx,
-                showing.inspector,
-                showing.number,
-                p.id,
-            )
-            .await?;
+            || store::inspections::checked_other_since(tx, showing.inspector, showing.number, p.id)
+                .await?;
         if again {
             return Ok((Some((FlagReason::ShownTwiceInVehicle, p.clone())), seen));
         }

@@ -82,8 +82,7 @@ impl KeyEncryptionKey {
     /// padded or not) of 32 bytes; surrounding whitespace (a key file's newline) is ignored.
     pub fn parse(text: &str) -> Result<KeyEncryptionKey, VaultError> {
         let text = text.trim();
-        let bytes = if text.len() == KEK_BYTES * 2 && text.bytes().all(|b| b.is_ascii_hexdigit())
-        {
+        let bytes = if text.len() == KEK_BYTES * 2 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             unhex(text)
         } else {
             [URL_SAFE_NO_PAD, URL_SAFE, STANDARD]
@@ -210,7 +209,10 @@ mod tests {
         let kek = KeyEncryptionKey::from_bytes([7; 32]);
         let secret = [0xab_u8; 32];
         let sealed = kek.seal("signing key 01020304", &secret).unwrap();
-        assert!(sealed.starts_with(&format!("kek1.{}.", kek.key_id())), "{sealed}");
+        assert!(
+            sealed.starts_with(&format!("kek1.{}.", kek.key_id())),
+            "{sealed}"
+        );
         assert!(!sealed.to_lowercase().contains("abab"), "{sealed}");
         assert_eq!(kek.open("signing key 01020304", &sealed).unwrap(), secret);
         // Two seals of one secret differ (fresh nonce).
@@ -240,11 +242,16 @@ mod tests {
         let kek = KeyEncryptionKey::from_bytes([0x5a; 32]);
         let hex = kek.to_hex();
         assert_eq!(
-            KeyEncryptionKey::parse(&format!("{hex}\n")).unwrap().key_id(),
+            KeyEncryptionKey::parse(&format!("{hex}\n"))
+                .unwrap()
+                .key_id(),
             kek.key_id()
         );
         let base64 = STANDARD.encode([0x5a; 32]);
-        assert_eq!(KeyEncryptionKey::parse(&base64).unwrap().key_id(), kek.key_id());
+        assert_eq!(
+            KeyEncryptionKey::parse(&base64).unwrap().key_id(),
+            kek.key_id()
+        );
         for bad in ["", "00", &"zz".repeat(32), &STANDARD.encode([1; 16])] {
             assert_eq!(
                 KeyEncryptionKey::parse(bad).unwrap_err(),

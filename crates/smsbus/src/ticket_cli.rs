@@ -95,9 +95,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         None => HashMap::new(),
     };
     let holder = match args.holder.as_deref() {
-        Some(text) => {
-            Some(PhoneNumber::parse(text).with_context(|| format!("--holder `{text}`"))?)
-        }
+        Some(text) => Some(PhoneNumber::parse(text).with_context(|| format!("--holder `{text}`"))?),
         None => None,
     };
     let holder_keys = match &args.holder_keys {
@@ -143,7 +141,10 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             println!("  holder          MATCHES: bought from {}", phone.as_e164());
         }
         Some((phone, HolderCheck::DoesNotMatch)) => {
-            println!("  holder          DOES_NOT_MATCH: not bought from {}", phone.as_e164());
+            println!(
+                "  holder          DOES_NOT_MATCH: not bought from {}",
+                phone.as_e164()
+            );
         }
         Some((_, HolderCheck::NotChecked)) => println!(
             "  holder          NOT_CHECKED: no holder key for key {} (pass --holder-keys, synced from /v1/controller/holder-keys)",
@@ -171,8 +172,12 @@ fn load_holder_keys(path: &std::path::Path) -> anyhow::Result<HolderKeys> {
         text.len() <= KEY_LIST_BYTES_MAX,
         "the holder key list is larger than {KEY_LIST_BYTES_MAX} bytes"
     );
-    let dto: api::keys_wire::HolderKeyListDto = serde_json::from_str(&text)
-        .with_context(|| format!("the holder keys {} are not the expected JSON", path.display()))?;
+    let dto: api::keys_wire::HolderKeyListDto = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "the holder keys {} are not the expected JSON",
+            path.display()
+        )
+    })?;
     api::keys_wire::holder_keys_from_dto(&dto).map_err(|e| anyhow!(e))
 }
 
@@ -191,7 +196,9 @@ fn print_facts(claims: &TicketClaims, utc_offset_minutes: Option<i32>) {
         .or_else(|| city_utc_offset_minutes(&claims.city))
         .unwrap_or(service::inspect::DEFAULT_UTC_OFFSET_MINUTES);
     let local = |unix_s: u64| {
-        let ms = i64::try_from(unix_s).unwrap_or(i64::MAX / 1000).saturating_mul(1000);
+        let ms = i64::try_from(unix_s)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
         api::keys_wire::rfc3339_local_ms(ms, offset)
     };
     println!("  check number    {}", claims.number);
@@ -683,5 +690,61 @@ mod tests {
         };
         assert!(format!("{}", verify(revoked).unwrap_err()).contains("REVOKED"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn verify_checks_the_holder_with_the_controllers_holder_keys() {
+        let key = sample_key();
+        let dir = std::env::temp_dir().join(format!("smsbus-ticket-holder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let keys_path = dir.join("keys.json");
+        let list = KeyList::new([key.published().clone()]).unwrap();
+        std::fs::write(
+            &keys_path,
+            serde_json::to_string(&api::keys_wire::to_dto(list.keys())).unwrap(),
+        )
+        .unwrap();
+        let holder_path = dir.join("holder-keys.json");
+        std::fs::write(
+            &holder_path,
+            serde_json::to_string(&api::keys_wire::holder_keys_to_dto(&[(
+                key.published().clone(),
+                key.holder_key(),
+            )]))
+            .unwrap(),
+        )
+        .unwrap();
+        // bench ticket 7 was bought from +7701 000 0007.
+        let claims = bench_claims(&key, 7, 1_750_000_000).unwrap();
+        let token = ticket::sign(&claims, &key).unwrap();
+        let args = |holder: &str, holder_keys: Option<std::path::PathBuf>| VerifyArgs {
+            token: token.clone(),
+            keys: keys_path.display().to_string(),
+            vehicle: Some("10007".to_owned()),
+            at: Some(1_750_000_000),
+            invalidations: None,
+            holder: Some(holder.to_owned()),
+            holder_keys,
+            utc_offset_minutes: None,
+        };
+        assert!(verify(args("+7 701 000 00 07", Some(holder_path.clone()))).is_ok());
+        let friend = verify(args("+7 701 000 00 08", Some(holder_path.clone()))).unwrap_err();
+        assert!(format!("{friend}").contains("DOES_NOT_MATCH"), "{friend}");
+        // Without the holder keys nothing can be said, and the ticket is still valid.
+        assert!(verify(args("+7 701 000 00 08", None)).is_ok());
+        assert!(verify(args("12", Some(holder_path.clone()))).is_err());
+        std::fs::write(&holder_path, "{\"holder_keys\": [{\"kid\": \"x\"}]}").unwrap();
+        assert!(verify(args("+7 701 000 00 07", Some(holder_path))).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn times_are_the_citys_local_time() {
+        let offset = city_utc_offset_minutes(&CityCode::parse("astana").unwrap());
+        assert_eq!(offset, Some(300));
+        assert_eq!(
+            city_utc_offset_minutes(&CityCode::parse("atlantis").unwrap()),
+            None
+        );
     }
 }

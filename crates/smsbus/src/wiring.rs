@@ -388,6 +388,17 @@ pub async fn list_keys(db: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub async fn list_holder_keys(db: &str) -> anyhow::Result<()> {
+    require_existing(db)?;
+    let app = admin_app(db).await?;
+    let keys = service::keys::holder_keys(&app).await?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&api::keys_wire::holder_keys_to_dto(&keys))?
+    );
+    Ok(())
+}
+
 pub async fn load_catalogue(file: &std::path::Path, db: &str) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;

@@ -145,6 +145,7 @@ async fn killed_after_the_capture_settled_once_on_restart(
     let catalogue = concat!(env!("CARGO_MANIFEST_DIR"), "/data/catalogue.json");
     let loaded = smsbus()
         .args(["catalogue", "load", catalogue, "--db", db_path])
+        .env("SMSBUS_KEY_ENCRYPTION_KEY", KEK)
         .output()
         .expect("run smsbus catalogue load");
     assert!(loaded.status.success(), "{loaded:?}");

@@ -90,10 +90,12 @@ pub(crate) async fn inspect(
     )
     .await
     .map_err(|e| Problem::from_service(e, language))?;
-    let offset = inspection.ticket.as_ref().map_or(
-        service::inspect::DEFAULT_UTC_OFFSET_MINUTES,
-        |t| t.utc_offset_minutes,
-    );
+    let offset = inspection
+        .ticket
+        .as_ref()
+        .map_or(service::inspect::DEFAULT_UTC_OFFSET_MINUTES, |t| {
+            t.utc_offset_minutes
+        });
     Ok(Json(InspectionReply {
         result: inspection.verdict.code(),
         valid: inspection.verdict == service::inspect::Verdict::Valid,

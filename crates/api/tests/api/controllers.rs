@@ -24,7 +24,8 @@ async fn check(
     inspector: &str,
     holder_phone: Option<&str>,
 ) -> Value {
-    let mut body = serde_json::json!({"token": token, "transport_code": vehicle, "inspector": inspector});
+    let mut body =
+        serde_json::json!({"token": token, "transport_code": vehicle, "inspector": inspector});
     if let Some(phone) = holder_phone {
         body["holder_phone"] = phone.into();
     }
@@ -160,7 +161,11 @@ async fn the_holder_is_checked_online_and_old_tickets_still_verify(db: Db) {
     let ticket = buy(&t, GOOD, "10101", "holder-1").await;
     let token = ticket["token"].as_str().unwrap();
     let mine = check(&t, token, "10101", "ctl-1", Some("+7 701 123 45 67")).await;
-    assert_eq!((mine["result"].as_str(), mine["holder"].as_str()), (Some("VALID"), Some("MATCHES")), "{mine}");
+    assert_eq!(
+        (mine["result"].as_str(), mine["holder"].as_str()),
+        (Some("VALID"), Some("MATCHES")),
+        "{mine}"
+    );
     let friend = check(&t, token, "10101", "ctl-1", Some(BEELINE)).await;
     assert_eq!(friend["holder"], "DOES_NOT_MATCH", "{friend}");
     let untold = check(&t, token, "10101", "ctl-1", None).await;
@@ -177,7 +182,9 @@ async fn the_holder_is_checked_online_and_old_tickets_still_verify(db: Db) {
 
     // The same ticket as the server issued it before the keyed binding (`SB1.`, salted).
     let (_, public) = public_keys(&t).await;
-    let claims = domain::ticket::authenticate(token, &public).unwrap().into_claims();
+    let claims = domain::ticket::authenticate(token, &public)
+        .unwrap()
+        .into_claims();
     let signer = service::keys::signer(&t.app).await.unwrap();
     let old_claims = domain::ticket::TicketClaims {
         holder: HolderBinding::salted([3; 8], &PhoneNumber::parse(GOOD).unwrap()),
@@ -212,14 +219,20 @@ async fn sharing_across_vehicles_is_flagged_only_when_it_looks_like_sharing(db: 
     let bought_at = own_bus["ticket"]["bought_at"].as_str().unwrap();
     assert!(bought_at.ends_with("+05:00"), "{bought_at}");
     assert!(
-        own_bus["ticket"]["valid_until"].as_str().unwrap().ends_with("+05:00"),
+        own_bus["ticket"]["valid_until"]
+            .as_str()
+            .unwrap()
+            .ends_with("+05:00"),
         "{own_bus}"
     );
 
     // The buyer is checked in their bus; a copy turns up in another bus.
     let shared = buy(&t, BEELINE, "10101", "share-2").await;
     let token = shared["token"].as_str().unwrap();
-    assert_eq!(check(&t, token, "10101", "ctl-1", None).await["flagged_shared"], false);
+    assert_eq!(
+        check(&t, token, "10101", "ctl-1", None).await["flagged_shared"],
+        false
+    );
     t.clock.advance_ms(60_000);
     let copy = check(&t, token, "10102", "ctl-2", None).await;
     assert_eq!(copy["result"], "WRONG_VEHICLE");
@@ -228,13 +241,23 @@ async fn sharing_across_vehicles_is_flagged_only_when_it_looks_like_sharing(db: 
     assert_eq!(copy["flagged_because_of"]["transport_code"], "10101");
     assert_eq!(copy["flagged_because_of"]["inspector"], "ctl-1");
     assert!(
-        copy["flagged_because_of"]["at"].as_str().unwrap().ends_with("+05:00"),
+        copy["flagged_because_of"]["at"]
+            .as_str()
+            .unwrap()
+            .ends_with("+05:00"),
         "{copy}"
     );
     // Checked again in its own bus within its validity, it says why it is flagged.
     let again = check(&t, token, "10101", "ctl-3", None).await;
-    assert_eq!((again["result"].as_str(), again["flag_reason"].as_str()), (Some("VALID"), Some("SHOWN_IN_TWO_VEHICLES")), "{again}");
-    assert_eq!(again["seen_in_vehicles"], serde_json::json!(["10101", "10102"]));
+    assert_eq!(
+        (again["result"].as_str(), again["flag_reason"].as_str()),
+        (Some("VALID"), Some("SHOWN_IN_TWO_VEHICLES")),
+        "{again}"
+    );
+    assert_eq!(
+        again["seen_in_vehicles"],
+        serde_json::json!(["10101", "10102"])
+    );
 }
 on_both_stores!(
     sharing_across_vehicles_is_flagged_only_when_it_looks_like_sharing,
@@ -248,7 +271,10 @@ async fn a_ticket_shown_twice_in_one_bus_is_flagged(db: Db) {
     let shown = buy(&t, GOOD, "10101", "twice-1").await;
     let other = buy(&t, BEELINE, "10101", "twice-2").await;
     let token = shown["token"].as_str().unwrap();
-    assert_eq!(check(&t, token, "10101", "ctl-1", None).await["flagged_shared"], false);
+    assert_eq!(
+        check(&t, token, "10101", "ctl-1", None).await["flagged_shared"],
+        false
+    );
     // A re-scan at once, nobody else in between: the same passenger.
     t.clock.advance_ms(10_000);
     let rescan = check(&t, token, "10101", "ctl-1", None).await;
@@ -267,15 +293,25 @@ async fn a_ticket_shown_twice_in_one_bus_is_flagged(db: Db) {
     // Another controller in the same bus within the round: flagged too.
     let third = buy(&t, TELE2, "10101", "twice-3").await;
     let token = third["token"].as_str().unwrap();
-    assert_eq!(check(&t, token, "10101", "ctl-1", None).await["flagged_shared"], false);
+    assert_eq!(
+        check(&t, token, "10101", "ctl-1", None).await["flagged_shared"],
+        false
+    );
     t.clock.advance_ms(2 * 60_000);
     let other_device = check(&t, token, "10101", "ctl-2", None).await;
-    assert_eq!(other_device["flag_reason"], "SHOWN_TWICE_IN_VEHICLE", "{other_device}");
+    assert_eq!(
+        other_device["flag_reason"], "SHOWN_TWICE_IN_VEHICLE",
+        "{other_device}"
+    );
     // A later round (a new controller team boards) is not the same round.
     let fourth = buy(&t, GOOD, "10102", "twice-4").await;
     let token = fourth["token"].as_str().unwrap();
-    assert_eq!(check(&t, token, "10102", "ctl-1", None).await["flagged_shared"], false);
-    t.clock.advance_ms((service::inspect::INSPECTION_ROUND_S + 60) * 1000);
+    assert_eq!(
+        check(&t, token, "10102", "ctl-1", None).await["flagged_shared"],
+        false
+    );
+    t.clock
+        .advance_ms((service::inspect::INSPECTION_ROUND_S + 60) * 1000);
     let later = check(&t, token, "10102", "ctl-5", None).await;
     assert_eq!(later["flagged_shared"], false, "{later}");
 }
@@ -365,7 +401,13 @@ async fn signing_keys_are_sealed_at_rest(db: Db) {
         .find(|r| r.kid == plain_key.id().to_string())
         .unwrap();
     assert_eq!(migrated.secret_hex, "");
-    assert!(migrated.secret_sealed.as_deref().unwrap().starts_with("kek1."));
+    assert!(
+        migrated
+            .secret_sealed
+            .as_deref()
+            .unwrap()
+            .starts_with("kek1.")
+    );
     for row in &rows {
         assert!(!format!("{row:?}").contains(&plain_hex), "{row:?}");
     }

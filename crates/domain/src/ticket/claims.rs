@@ -232,7 +232,10 @@ impl HolderKeys {
     }
 
     pub fn get(&self, id: KeyId) -> Option<&HolderKey> {
-        self.keys.iter().find(|(key_id, _)| *key_id == id).map(|(_, key)| key)
+        self.keys
+            .iter()
+            .find(|(key_id, _)| *key_id == id)
+            .map(|(_, key)| key)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -377,10 +380,16 @@ mod tests {
         let phone = PhoneNumber::parse("+7 701 123 45 67").unwrap();
         let other = PhoneNumber::parse("+7 701 123 45 68").unwrap();
         let key_id = KeyId::parse_hex("01020304").unwrap();
-        let claims = claims_with(HolderBinding::salted([7; HOLDER_SALT_BYTES], &phone), key_id);
+        let claims = claims_with(
+            HolderBinding::salted([7; HOLDER_SALT_BYTES], &phone),
+            key_id,
+        );
         let no_keys = HolderKeys::default();
         assert_eq!(claims.check_holder(&phone, &no_keys), HolderCheck::Matches);
-        assert_eq!(claims.check_holder(&other, &no_keys), HolderCheck::DoesNotMatch);
+        assert_eq!(
+            claims.check_holder(&other, &no_keys),
+            HolderCheck::DoesNotMatch
+        );
         assert_ne!(
             HolderBinding::salted([7; HOLDER_SALT_BYTES], &phone),
             HolderBinding::salted([8; HOLDER_SALT_BYTES], &phone)
@@ -397,7 +406,10 @@ mod tests {
         let claims = claims_with(HolderBinding::keyed(&key, number, &phone), key_id);
         let keys = HolderKeys::new([(key_id, key.clone())]);
         assert_eq!(claims.check_holder(&phone, &keys), HolderCheck::Matches);
-        assert_eq!(claims.check_holder(&other, &keys), HolderCheck::DoesNotMatch);
+        assert_eq!(
+            claims.check_holder(&other, &keys),
+            HolderCheck::DoesNotMatch
+        );
         // Without the key nothing can be said, and another key's holder key says no.
         assert_eq!(
             claims.check_holder(&phone, &HolderKeys::default()),
@@ -408,7 +420,10 @@ mod tests {
         // The holder key is not the signing secret and never prints.
         assert_ne!(key.bytes(), [5; 32]);
         assert_eq!(format!("{key:?}"), "HolderKey(..)");
-        assert_eq!(HolderBinding::keyed(&key, number, &phone).format_version(), 2);
+        assert_eq!(
+            HolderBinding::keyed(&key, number, &phone).format_version(),
+            2
+        );
     }
 
     /// The attack of issue 9: try every number of a prefix against the ticket. The salted
@@ -421,8 +436,8 @@ mod tests {
         let key = HolderKey::derive(&[5; 32]);
         let number = TicketNumber::new(25_054_821_773).unwrap();
         let claims = claims_with(HolderBinding::keyed(&key, number, &phone), key_id);
-        let candidates = (1_230_000..1_240_000)
-            .map(|n| PhoneNumber::parse(&format!("+7701{n:07}")).unwrap());
+        let candidates =
+            (1_230_000..1_240_000).map(|n| PhoneNumber::parse(&format!("+7701{n:07}")).unwrap());
         let mut with_key = 0;
         for candidate in candidates {
             assert_eq!(

@@ -924,7 +924,10 @@ mod tests {
         assert_eq!(verified.format_version(), 1);
         let other = PhoneNumber::parse("+7 701 999 99 99").unwrap();
         let none = HolderKeys::default();
-        assert_eq!(verified.claims().check_holder(&phone(), &none), HolderCheck::Matches);
+        assert_eq!(
+            verified.claims().check_holder(&phone(), &none),
+            HolderCheck::Matches
+        );
         assert_eq!(
             verified.claims().check_holder(&other, &none),
             HolderCheck::DoesNotMatch
@@ -932,7 +935,12 @@ mod tests {
         // New tokens are format 2, shorter, and need the holder key.
         let new = sign(&claims(key.id(), NOW), &key).unwrap();
         assert!(new.starts_with(TOKEN_PREFIX), "{new}");
-        assert!(new.len() + 14 < old.len() + 2, "{} vs {}", new.len(), old.len());
+        assert!(
+            new.len() + 14 < old.len() + 2,
+            "{} vs {}",
+            new.len(),
+            old.len()
+        );
         let verified = verify(&new, &keys, NOW + 60, &bus()).unwrap();
         assert_eq!(verified.format_version(), 2);
         assert_eq!(
@@ -956,8 +964,14 @@ mod tests {
         let keys = list(&[&key]);
         let old = sign(&old_claims(key.id(), NOW), &key).unwrap();
         let new = sign(&claims(key.id(), NOW), &key).unwrap();
-        let old_as_new = format!("{TOKEN_PREFIX}{}", old.strip_prefix(TOKEN_PREFIX_V1).unwrap());
-        let new_as_old = format!("{TOKEN_PREFIX_V1}{}", new.strip_prefix(TOKEN_PREFIX).unwrap());
+        let old_as_new = format!(
+            "{TOKEN_PREFIX}{}",
+            old.strip_prefix(TOKEN_PREFIX_V1).unwrap()
+        );
+        let new_as_old = format!(
+            "{TOKEN_PREFIX_V1}{}",
+            new.strip_prefix(TOKEN_PREFIX).unwrap()
+        );
         for relabelled in [old_as_new, new_as_old] {
             assert!(
                 matches!(
@@ -970,7 +984,10 @@ mod tests {
         // A format 1 payload signed under the format 2 context (or the reverse) is forged.
         let payload = codec::encode_payload(&old_claims(key.id(), NOW));
         let mixed = sign_raw_version(2, &payload, &key);
-        let mixed = format!("{TOKEN_PREFIX_V1}{}", mixed.strip_prefix(TOKEN_PREFIX).unwrap());
+        let mixed = format!(
+            "{TOKEN_PREFIX_V1}{}",
+            mixed.strip_prefix(TOKEN_PREFIX).unwrap()
+        );
         assert_eq!(authenticate(&mixed, &keys), Err(Rejection::Forged));
         assert!(authenticate(&sign_raw_version(1, &payload, &key), &keys).is_ok());
     }
