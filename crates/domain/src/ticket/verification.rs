@@ -644,6 +644,37 @@ mod tests {
         }
     }
 
+    /// The old format keeps its strictness: every flipped bit and every cut of an `SB1.` token
+    /// is refused.
+    #[test]
+    fn format_1_tokens_refuse_every_flip_and_cut() {
+        let key = current_key();
+        let token = sign(&old_claims(key.id(), NOW), &key).unwrap();
+        let keys = list(&[&key]);
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token.strip_prefix(TOKEN_PREFIX_V1).unwrap())
+            .unwrap();
+        let encode = |bytes: &[u8]| format!("{TOKEN_PREFIX_V1}{}", URL_SAFE_NO_PAD.encode(bytes));
+        for position in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut flipped = bytes.clone();
+                flipped[position] ^= 1 << bit;
+                assert!(
+                    authenticate(&encode(&flipped), &keys).is_err(),
+                    "{position} {bit}"
+                );
+            }
+        }
+        for length in 0..bytes.len() {
+            assert_eq!(
+                authenticate(&encode(bytes.get(..length).unwrap()), &keys),
+                Err(Rejection::Malformed),
+                "{length}"
+            );
+        }
+        assert!(authenticate(&encode(&bytes), &keys).is_ok());
+    }
+
     #[test]
     fn every_changed_character_is_rejected() {
         let key = current_key();
