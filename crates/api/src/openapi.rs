@@ -45,6 +45,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/v1/admin/recovery",
     "/v1/admin/tickets/{check_number}/revoke",
     "/v1/controller/invalidations",
+    "/v1/controller/holder-keys",
 ];
 
 fn problem() -> Value {
@@ -201,6 +202,10 @@ fn with_revocations(mut document: Value) -> Value {
     if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
         map.insert("/v1/admin/tickets/{check_number}/revoke".into(), revoke);
         map.insert("/v1/controller/invalidations".into(), list);
+        map.insert("/v1/controller/holder-keys".into(), json!({"get": {
+            "summary": "Holder keys of the current signing keys, for a controller's device to check offline that a ticket belongs to the number a passenger tells (never public)",
+            "security": [{"bearer": []}],
+            "responses": {"200": {"description": "{holder_keys: [{kid, alg: HMAC-SHA-256, key (base64url), not_before, not_after}]}"}, "4XX": problem()}}}));
     }
     document
 }
@@ -265,7 +270,7 @@ pub(crate) async fn document() -> Json<Value> {
                           "currency": {"const": "KZT"}, "tiyn": {"type": "integer"}}},
                 "Ticket": {"type": "object", "properties": {
                     "ride_id": {"type": "string"}, "number": {"type": "integer"}, "check_number": {"type": "string"},
-                    "token": {"type": "string", "description": "Signed e-ticket for the QR code (SB1.…)"},
+                    "token": {"type": "string", "description": "Signed e-ticket for the QR code (SB2.…; SB1.… before holder tags were keyed)"},
                     "link": {"type": "string"}, "city": {"type": "string"}, "route_id": {"type": "string"},
                     "route_number": {"type": "string"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
                     "rider_category": {"type": "string"}, "fare": {"$ref": "#/components/schemas/Money"},
@@ -281,6 +286,9 @@ pub(crate) async fn document() -> Json<Value> {
                 "Inspection": {"type": "object", "properties": {
                     "result": {"enum": ["VALID", "EXPIRED", "FORGED", "WRONG_VEHICLE", "REVOKED", "REFUNDED", "UNKNOWN_KEY", "MALFORMED"]},
                     "valid": {"type": "boolean"}, "flagged_shared": {"type": "boolean"},
+                    "flag_reason": {"enum": ["SHOWN_IN_TWO_VEHICLES", "SHOWN_TWICE_IN_VEHICLE", null]},
+                    "flagged_because_of": {"type": "object", "description": "{transport_code, inspector, result, at}: the earlier showing that makes the flag"},
+                    "holder": {"enum": ["MATCHES", "DOES_NOT_MATCH", "NOT_CHECKED"]},
                     "seen_in_vehicles": {"type": "array", "items": {"type": "string"}}, "ticket": {"type": "object"}}}
             }
         },
@@ -338,7 +346,8 @@ pub(crate) async fn document() -> Json<Value> {
                 "responses": {"200": {"description": "HTML"}, "404": problem()}}},
             "/v1/inspections": {"post": {"summary": "Controller checks a ticket", "security": [{"bearer": []}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["token", "transport_code", "inspector"],
-                    "properties": {"token": {"type": "string"}, "transport_code": {"type": "string"}, "inspector": {"type": "string"}}}}}},
+                    "properties": {"token": {"type": "string"}, "transport_code": {"type": "string"}, "inspector": {"type": "string"},
+                        "holder_phone": {"type": "string", "description": "the number the passenger tells; the answer's `holder` says whether the ticket was bought from it"}}}}}},
                 "responses": {"200": ok("Verdict", "Inspection"), "4XX": problem()}}},
             "/v1/sms/incoming": {"post": {"summary": "SMS gateway: a message to 2505", "security": [{"bearer": []}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["smsc", "message_id", "sender", "text"],

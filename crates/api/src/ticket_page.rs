@@ -57,27 +57,33 @@ fn labels(language: Language) -> [&'static str; 9] {
 }
 
 fn why_not_valid(ticket: &service::tickets::IssuedTicket, language: Language) -> &'static str {
-    let (ended, refunded, expired) = match language {
+    let (ended, refunded, revoked, expired) = match language {
         Language::Kk => (
             "Сапар аяқталды: автобус соңғы аялдамаға жетті",
             "Билет қайтарылды",
+            "Билеттің күші жойылды",
             "Билеттің мерзімі өтті",
         ),
         Language::Ru => (
             "Поездка завершена: автобус доехал до конечной",
             "Билет возвращён",
+            "Билет аннулирован",
             "Срок действия билета истёк",
         ),
         Language::En => (
             "The ride has ended: the bus reached its final stop",
             "The ticket was refunded",
+            "The ticket was revoked",
             "The ticket has expired",
         ),
     };
-    if ticket.ended_at_ms.is_some() {
-        ended
-    } else if ticket.status == "refunded" || ticket.status == "revoked" {
+    // A refund or a revocation says so even after the run ended: it is why the ticket is void.
+    if ticket.status == "revoked" {
+        revoked
+    } else if ticket.status == "refunded" {
         refunded
+    } else if ticket.ended_at_ms.is_some() {
+        ended
     } else {
         expired
     }

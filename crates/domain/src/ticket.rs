@@ -2,14 +2,15 @@
 //! for a QR code ([`sign`]), and how a controller's device checks it offline from the published
 //! key list ([`verify`]).
 //!
-//! The token is `SB1.` followed by base64url (no padding) of a compact binary payload and its
-//! Ed25519 signature. The signed message is a context string naming the format version followed
+//! The token is `SB2.` followed by base64url (no padding) of a compact binary payload and its
+//! Ed25519 signature (`SB1.` tokens, issued before the holder binding was keyed, are still
+//! read until they end; see [`HolderBinding`]). The signed message is a context string naming the format version followed
 //! by the payload, so a signature made for anything else never verifies as a ticket. Keys are
 //! named by a [`KeyId`], a prefix of the SHA-256 of the public key (as the EU digital COVID
 //! certificate does), and a ticket never outlives the key that signed it, so a key may be dropped
 //! from the published list once its `not_after` has passed.
 //!
-//! Everything here is pure: the time, the key bytes and the holder's salt are passed in. What
+//! Everything here is pure: the time and the key bytes are passed in. What
 //! only the server knows (refunds, revocations, the live end of a run) is added by the caller
 //! through [`verify_offline_with`] or on top of a [`VerifiedTicket`].
 
@@ -21,8 +22,9 @@ mod verification;
 
 pub use claims::{
     CITY_CODE_BYTES_MAX, CityCode, FARE_PRODUCT_BYTES_MAX, FareProduct, HOLDER_DIGEST_BYTES,
-    HOLDER_SALT_BYTES, HolderBinding, ISSUER_BYTES_MAX, Issuer, RIDER_CATEGORY_BYTES_MAX,
-    ROUTE_NUMBER_BYTES_MAX, RiderCategoryCode, RouteNumber, TicketClaims, Validity,
+    HOLDER_KEY_BYTES, HOLDER_SALT_BYTES, HOLDER_TAG_BYTES, HolderBinding, HolderCheck, HolderKey,
+    HolderKeys, ISSUER_BYTES_MAX, Issuer, RIDER_CATEGORY_BYTES_MAX, ROUTE_NUMBER_BYTES_MAX,
+    RiderCategoryCode, RouteNumber, TicketClaims, Validity,
 };
 pub use keys::{
     KEY_ID_BYTES, KEY_LIST_KEYS_MAX, KeyId, KeyList, KeyWindow, PublishedKey, TicketSigningKey,
@@ -34,10 +36,12 @@ pub use verification::{
     authenticate_batch, sign, verify, verify_batch, verify_offline_with,
 };
 
-/// Every token starts with this; the digit is the format version.
-pub const TOKEN_PREFIX: &str = "SB1.";
+/// Every token issued now starts with this; the digit is the format version.
+pub const TOKEN_PREFIX: &str = "SB2.";
 /// The format version that [`TOKEN_PREFIX`] names.
-pub const TOKEN_FORMAT_VERSION: u8 = 1;
+pub const TOKEN_FORMAT_VERSION: u8 = 2;
+/// Tokens of format 1 (salted holder digest) start with this; they are read, never issued.
+pub const TOKEN_PREFIX_V1: &str = "SB1.";
 /// Longer input is refused before it is decoded (a real token is under 200 characters).
 pub const TOKEN_CHARS_MAX: usize = 400;
 /// No ticket is valid longer than this after it is issued, whatever the route says.

@@ -1,13 +1,37 @@
 //! A controller checks a ticket: the pure offline verification of the token against the
-//! published keys, then what only the server knows (refunds, revocations, the run's end), and
-//! a record of the inspection. The same ticket shown in two vehicles is flagged: a shared
-//! screenshot.
+//! published keys, then what only the server knows (refunds, revocations, the run's end, the
+//! holder's number), and a record of the inspection.
+//!
+//! **Sharing.** A ticket is flagged as shared (a hint to look closer; the verdict is unchanged)
+//! only on what sharing looks like, counting only showings within the ticket's validity:
+//!
+//! - [`FlagReason::ShownInTwoVehicles`]: the ticket is shown in a vehicle other than its own
+//!   *after* it was shown in its own (the buyer rides on while a copy travels), or in two
+//!   vehicles that are both not its own. A ticket shown in a wrong bus with no showing in its
+//!   own before is only `WRONG_VEHICLE`: a passenger who boarded the wrong bus looks exactly
+//!   like that, so the later check in the right bus is not flagged either.
+//! - [`FlagReason::ShownTwiceInVehicle`]: shown again in the same vehicle within one inspection
+//!   round ([`INSPECTION_ROUND_S`] since the earlier showing), either to another controller
+//!   device, or to the same device after it checked someone else's ticket in between (a phone
+//!   passed back along the bus). The same device checking the same ticket again with nothing
+//!   in between is a re-scan, not a second passenger.
+//!
+//! Once a showing is flagged, later checks of the ticket within its validity say so too, with
+//! the earlier showing that explains it.
 
-use domain::ticket::{Rejection, authenticate};
-use domain::{ErrorCode, Tenge, TransportCode};
+use domain::ticket::{HolderCheck, Rejection, authenticate};
+use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
+use store::inspections::Presentation;
 
 use crate::metrics::Metrics;
 use crate::{App, ServiceError};
+
+/// An inspection round in one vehicle: a showing of the same ticket in the same vehicle within
+/// this long after an earlier one is the same round (a controller's pass through a bus).
+pub const INSPECTION_ROUND_S: i64 = 20 * 60;
+/// The city's offset when a ticket names a city the catalogue no longer has (Kazakhstan has
+/// one time zone, UTC+5, since 2024-03-01).
+pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 300;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -46,6 +70,31 @@ impl Verdict {
     }
 }
 
+/// Why a ticket is flagged as shared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlagReason {
+    ShownInTwoVehicles,
+    ShownTwiceInVehicle,
+}
+
+impl FlagReason {
+    pub fn code(self) -> &'static str {
+        match self {
+            FlagReason::ShownInTwoVehicles => "SHOWN_IN_TWO_VEHICLES",
+            FlagReason::ShownTwiceInVehicle => "SHOWN_TWICE_IN_VEHICLE",
+        }
+    }
+
+    fn parse(code: &str) -> Option<FlagReason> {
+        [
+            FlagReason::ShownInTwoVehicles,
+            FlagReason::ShownTwiceInVehicle,
+        ]
+        .into_iter()
+        .find(|reason| reason.code() == code)
+    }
+}
+
 /// What the controller's screen shows about the ticket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TicketFacts {
@@ -58,15 +107,32 @@ pub struct TicketFacts {
     pub rider_category: String,
     pub bought_at_ms: i64,
     pub valid_until_ms: i64,
+    /// The ticket's city's offset from UTC, for showing its times as local times.
+    pub utc_offset_minutes: i32,
+}
+
+/// An earlier showing of the ticket that explains a flag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EarlierShowing {
+    pub vehicle: String,
+    pub inspector: String,
+    pub verdict: String,
+    pub checked_at_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inspection {
     pub verdict: Verdict,
     pub ticket: Option<TicketFacts>,
-    /// Shown in more than one vehicle.
+    /// Looks shared: see the module's rules.
     pub flagged_shared: bool,
+    pub flag_reason: Option<FlagReason>,
+    /// The showing that, with this one, makes the flag.
+    pub flagged_because_of: Option<EarlierShowing>,
+    /// The vehicles the ticket was shown in within its validity, this one included.
     pub seen_in_vehicles: Vec<String>,
+    /// Whether the ticket belongs to the number the passenger told, when one was given.
+    pub holder: HolderCheck,
 }
 
 pub const INSPECTOR_CHARS_MAX: usize = 64;
@@ -76,6 +142,7 @@ pub async fn inspect(
     token: &str,
     vehicle: &TransportCode,
     inspector: &str,
+    holder_phone: Option<&PhoneNumber>,
 ) -> Result<Inspection, ServiceError> {
     if inspector.is_empty() || inspector.chars().count() > INSPECTOR_CHARS_MAX {
         return Err(ServiceError::new(
@@ -97,7 +164,13 @@ pub async fn inspect(
     let verified = match authenticate(token.trim(), &keys) {
         Ok(verified) => verified,
         Err(rejection) => {
-            return record(app, None, vehicle, inspector, Verdict::of(rejection), None).await;
+            let checked = Checked {
+                verdict: Verdict::of(rejection),
+                holder: HolderCheck::NotChecked,
+                facts: None,
+                own_vehicle: None,
+            };
+            return record(app, None, vehicle, inspector, checked).await;
         }
     };
     let claims = verified.claims();
@@ -109,6 +182,10 @@ pub async fn inspect(
         .get(&claims.vehicle)
         .map(|v| v.plate.display())
         .unwrap_or_default();
+    let utc_offset_minutes = domain::catalogue::CityId::parse(claims.city.as_str())
+        .ok()
+        .and_then(|id| catalogue.cities.get(&id).map(|c| c.utc_offset_minutes))
+        .unwrap_or(DEFAULT_UTC_OFFSET_MINUTES);
     let stored = {
         let mut conn = app.store.reader().await?;
         store::tickets::by_number(&mut conn, number).await?
@@ -132,6 +209,7 @@ pub async fn inspect(
                     .unwrap_or(0)
                     .saturating_mul(1000)
             }),
+        utc_offset_minutes,
     };
     let verdict = match (
         verified.check_time(now_s),
@@ -146,7 +224,29 @@ pub async fn inspect(
         // Genuinely signed by us yet unknown to the store: a key leak or a lost database.
         (_, _, None) => Verdict::Revoked,
     };
-    record(app, Some(number), vehicle, inspector, verdict, Some(facts)).await
+    let holder = match (holder_phone, &stored) {
+        (None, _) => HolderCheck::NotChecked,
+        // The server knows the buyer's number: an exact answer, whatever the token's format.
+        (Some(phone), Some(row)) if row.phone == phone.as_e164() => HolderCheck::Matches,
+        (Some(_), Some(_)) => HolderCheck::DoesNotMatch,
+        (Some(phone), None) => claims.check_holder(phone, &crate::keys::holder_key_set(app).await?),
+    };
+    let checked = Checked {
+        verdict,
+        holder,
+        own_vehicle: Some(claims.vehicle.as_str().to_owned()),
+        facts: Some(facts),
+    };
+    record(app, Some(number), vehicle, inspector, checked).await
+}
+
+/// What the check found before the inspection is recorded.
+struct Checked {
+    verdict: Verdict,
+    holder: HolderCheck,
+    facts: Option<TicketFacts>,
+    /// The vehicle the ticket was bought for.
+    own_vehicle: Option<String>,
 }
 
 async fn record(
@@ -154,33 +254,118 @@ async fn record(
     number: Option<i64>,
     vehicle: &TransportCode,
     inspector: &str,
-    verdict: Verdict,
-    ticket: Option<TicketFacts>,
+    checked: Checked,
 ) -> Result<Inspection, ServiceError> {
+    let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
-    let mut seen = match number {
-        Some(number) => store::inspections::vehicles_seen(&mut tx, number).await?,
-        None => Vec::new(),
+    let (flag, seen) = match (number, &checked.facts, &checked.own_vehicle) {
+        (Some(number), Some(facts), Some(own)) => {
+            let showing = Showing {
+                number,
+                own_vehicle: own,
+                vehicle: vehicle.as_str(),
+                inspector,
+                now_ms,
+            };
+            sharing(&mut tx, &showing, facts).await?
+        }
+        _ => (None, Vec::new()),
     };
-    if number.is_some() && !seen.iter().any(|v| v == vehicle.as_str()) {
-        seen.push(vehicle.as_str().to_owned());
-        seen.sort();
-    }
-    let flagged_shared = seen.len() > 1;
     let row = store::inspections::InspectionRow {
         ticket_number: number,
         transport_code: vehicle.as_str().to_owned(),
         inspector: inspector.to_owned(),
-        result: verdict.code().to_owned(),
-        flagged: flagged_shared,
-        checked_at_ms: app.now_ms(),
+        result: checked.verdict.code().to_owned(),
+        flagged: flag.is_some(),
+        flag_reason: flag.as_ref().map(|(reason, _)| reason.code().to_owned()),
+        checked_at_ms: now_ms,
     };
     store::inspections::insert(&mut tx, &row).await?;
     tx.commit().await?;
+    let (flag_reason, flagged_because_of) = match flag {
+        Some((reason, earlier)) => (
+            Some(reason),
+            Some(EarlierShowing {
+                vehicle: earlier.transport_code,
+                inspector: earlier.inspector,
+                verdict: earlier.result,
+                checked_at_ms: earlier.checked_at_ms,
+            }),
+        ),
+        None => (None, None),
+    };
     Ok(Inspection {
-        verdict,
-        ticket,
-        flagged_shared,
+        verdict: checked.verdict,
+        ticket: checked.facts,
+        flagged_shared: flag_reason.is_some(),
+        flag_reason,
+        flagged_because_of,
         seen_in_vehicles: seen,
+        holder: checked.holder,
     })
+}
+
+/// The showing being recorded.
+struct Showing<'a> {
+    number: i64,
+    own_vehicle: &'a str,
+    vehicle: &'a str,
+    inspector: &'a str,
+    now_ms: i64,
+}
+
+/// The module's sharing rules over the ticket's showings within its validity: the flag with
+/// the earlier showing that explains it, and the vehicles seen.
+async fn sharing(
+    tx: &mut store::Tx,
+    showing: &Showing<'_>,
+    facts: &TicketFacts,
+) -> Result<(Option<(FlagReason, Presentation)>, Vec<String>), ServiceError> {
+    let within_validity = (facts.bought_at_ms..=facts.valid_until_ms).contains(&showing.now_ms);
+    let earlier: Vec<Presentation> =
+        store::inspections::presentations(tx, showing.number, facts.bought_at_ms)
+            .await?
+            .into_iter()
+            .filter(|p| p.checked_at_ms <= facts.valid_until_ms)
+            .collect();
+    let mut seen: Vec<String> = earlier.iter().map(|p| p.transport_code.clone()).collect();
+    if within_validity {
+        seen.push(showing.vehicle.to_owned());
+    }
+    seen.sort();
+    seen.dedup();
+    if !within_validity {
+        return Ok((None, seen));
+    }
+    let elsewhere_now = showing.vehicle != showing.own_vehicle;
+    let two_vehicles = earlier.iter().find(|p| {
+        elsewhere_now
+            && (p.transport_code == showing.own_vehicle || p.transport_code != showing.vehicle)
+    });
+    if let Some(p) = two_vehicles {
+        return Ok((Some((FlagReason::ShownInTwoVehicles, p.clone())), seen));
+    }
+    // Flagged before within its validity: the first reason stays the ticket's reason.
+    let carried = earlier.iter().find_map(|p| {
+        p.flag_reason
+            .as_deref()
+            .and_then(FlagReason::parse)
+            .map(|reason| (reason, p.clone()))
+    });
+    if carried.is_some() {
+        return Ok((carried, seen));
+    }
+    let same_round = earlier.iter().rev().filter(|p| {
+        p.transport_code == showing.vehicle
+            && showing.now_ms.saturating_sub(p.checked_at_ms) <= INSPECTION_ROUND_S * 1000
+    });
+    for p in same_round {
+        let again = p.inspector != showing.inspector
+            || store::inspections::checked_other_since(tx, showing.inspector, showing.number, p.id)
+                .await?;
+        if again {
+            return Ok((Some((FlagReason::ShownTwiceInVehicle, p.clone())), seen));
+        }
+    }
+    Ok((None, seen))
 }

@@ -1,12 +1,22 @@
 //! Ticket signing keys: created on first start, rotated by a command, published as a list.
 //! A key signs for `KEY_SIGNING_PERIOD_S` and stays on the list until every ticket it signed
 //! has expired, so a ticket never outlives its key.
+//!
+//! Secrets are stored sealed by the settings' [`crate::vault::KeyVault`], never in plain
+//! bytes; a row written before sealing existed is sealed the first time a server reads the
+//! keys (and should then be rotated: its plain bytes may be in old backups). A server with
+//! the wrong key-encryption key cannot open them and says so.
+//!
+//! Each signing key has a holder key derived from it ([`domain::ticket::HolderKey`]) that
+//! controllers' devices get from [`holder_keys`], so they can check offline that a format 2
+//! ticket belongs to the number a passenger tells.
 
 use std::sync::Arc;
 
 use domain::ErrorCode;
 use domain::ticket::{
-    KeyList, KeyWindow, PublishedKey, TICKET_LIFETIME_S_MAX, TicketSigningKey, plan_rotation,
+    HolderKey, KeyId, KeyList, KeyWindow, PublishedKey, TICKET_LIFETIME_S_MAX, TicketSigningKey,
+    plan_rotation,
 };
 use store::keys::SigningKeyRow;
 
@@ -53,10 +63,24 @@ fn corrupt(kid: &str, what: &str) -> ServiceError {
     ServiceError::internal(format!("signing key {kid}: {what}"))
 }
 
-fn signing_key(row: &SigningKeyRow) -> Result<TicketSigningKey, ServiceError> {
-    let secret: [u8; 32] = unhex(&row.secret_hex)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| corrupt(&row.kid, "bad secret"))?;
+/// What a signing key's sealed secret is bound to: its purpose and its row.
+fn seal_label(kid: &str) -> String {
+    format!("ticket signing key {kid}")
+}
+
+fn signing_key(app: &App, row: &SigningKeyRow) -> Result<TicketSigningKey, ServiceError> {
+    let bytes = match &row.secret_sealed {
+        Some(sealed) => app
+            .settings
+            .key_vault
+            .open(&seal_label(&row.kid), sealed)
+            .map_err(|e| corrupt(&row.kid, &e.to_string()))?,
+        // Written before sealing and not sealed yet (`seal_plain_keys` does it).
+        None => unhex(&row.secret_hex).ok_or_else(|| corrupt(&row.kid, "bad secret"))?,
+    };
+    let secret: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt(&row.kid, "bad secret"))?;
     let window = KeyWindow::new(ms_to_s(row.not_before_ms), ms_to_s(row.not_after_ms))
         .map_err(|e| corrupt(&row.kid, &e.to_string()))?;
     TicketSigningKey::from_secret_bytes(&secret, window)
@@ -110,15 +134,52 @@ fn can_sign(signer: &Signer, now_ms: i64) -> bool {
         && now_s.saturating_add(TICKET_LIFETIME_S_MAX) <= window.not_after_unix_s()
 }
 
+/// Seals the secrets of rows written before sealing existed and empties their plain column.
+/// Each row is sealed once even when two processes start together.
+async fn seal_plain_keys(app: &App, rows: &[SigningKeyRow]) -> Result<(), ServiceError> {
+    let plain: Vec<&SigningKeyRow> = rows.iter().filter(|r| r.secret_sealed.is_none()).collect();
+    if plain.is_empty() {
+        return Ok(());
+    }
+    let mut tx = app.store.begin().await?;
+    let mut sealed_kids = Vec::new();
+    for row in plain {
+        let secret = unhex(&row.secret_hex).ok_or_else(|| corrupt(&row.kid, "bad secret"))?;
+        let sealed = app
+            .settings
+            .key_vault
+            .seal(&seal_label(&row.kid), &secret)
+            .map_err(|e| corrupt(&row.kid, &e.to_string()))?;
+        if store::keys::seal_plain(&mut tx, &row.kid, &sealed).await? {
+            sealed_kids.push(row.kid.clone());
+        }
+    }
+    tx.commit().await?;
+    if !sealed_kids.is_empty() {
+        tracing::warn!(
+            kids = ?sealed_kids,
+            kek = %app.settings.key_vault.key_id(),
+            "sealed signing keys stored in plain before; rotate them (`smsbus keys rotate`), \
+             their plain bytes may be in old backups"
+        );
+    }
+    Ok(())
+}
+
 pub async fn ensure_signing_key(app: &App) -> Result<Arc<Signer>, ServiceError> {
     let now_ms = app.now_ms();
-    let rows = {
+    let mut rows = {
         let mut conn = app.store.reader().await?;
         store::keys::all(&mut conn).await?
     };
+    if rows.iter().any(|r| r.secret_sealed.is_none()) {
+        seal_plain_keys(app, &rows).await?;
+        let mut conn = app.store.reader().await?;
+        rows = store::keys::all(&mut conn).await?;
+    }
     for row in &rows {
         let signer = Signer {
-            key: signing_key(row)?,
+            key: signing_key(app, row)?,
             sign_until_ms: row.sign_until_ms,
             loaded_at_ms: now_ms,
         };
@@ -167,9 +228,16 @@ async fn create_key(
             .not_before_unix_s()
             .saturating_add(KEY_SIGNING_PERIOD_S),
     );
+    let kid = key.id().to_string();
+    let sealed = app
+        .settings
+        .key_vault
+        .seal(&seal_label(&kid), &secret)
+        .map_err(|e| corrupt(&kid, &e.to_string()))?;
     let row = SigningKeyRow {
-        kid: key.id().to_string(),
-        secret_hex: crate::hex(&secret),
+        kid,
+        secret_hex: String::new(),
+        secret_sealed: Some(sealed),
         public_key_hex: crate::hex(&key.published().public_key()),
         not_before_ms,
         sign_until_ms,
@@ -212,4 +280,35 @@ pub async fn published_keys(app: &App) -> Result<Vec<PublishedKey>, ServiceError
 pub async fn key_list(app: &App) -> Result<KeyList, ServiceError> {
     KeyList::new(published_keys(app).await?)
         .map_err(|e| ServiceError::new(ErrorCode::Internal, e.to_string()))
+}
+
+/// The holder keys of every signing key a valid ticket may carry, newest first, with the key's
+/// window: what a signed-in controller's device caches to check holders offline. Never public.
+pub async fn holder_keys(app: &App) -> Result<Vec<(PublishedKey, HolderKey)>, ServiceError> {
+    let now_ms = app.now_ms();
+    let rows = {
+        let mut conn = app.store.reader().await?;
+        store::keys::all(&mut conn).await?
+    };
+    rows.iter()
+        .filter(|r| r.not_after_ms > now_ms)
+        .map(|row| {
+            let key = signing_key(app, row)?;
+            Ok((key.published().clone(), key.holder_key()))
+        })
+        .collect()
+}
+
+/// [`holder_keys`] as the pure check wants them.
+pub async fn holder_key_set(app: &App) -> Result<domain::ticket::HolderKeys, ServiceError> {
+    let keys = holder_keys(app).await?;
+    Ok(domain::ticket::HolderKeys::new(
+        keys.into_iter()
+            .map(|(published, holder)| (published.id(), holder)),
+    ))
+}
+
+/// The holder key of one signing key, if it is still current.
+pub async fn holder_key(app: &App, id: KeyId) -> Result<Option<HolderKey>, ServiceError> {
+    Ok(holder_key_set(app).await?.get(id).cloned())
 }

@@ -16,6 +16,7 @@ pub mod sessions;
 pub mod sms;
 pub mod tickets;
 pub mod transit;
+pub mod vault;
 mod waiters;
 
 use std::sync::{Arc, RwLock};
@@ -39,6 +40,10 @@ pub struct Settings {
     /// Sign-in codes sent per minute to everyone together; beyond it code requests are
     /// refused with a wait instead of queueing without end.
     pub sign_in_codes_per_minute_max: i64,
+    /// Seals the signing keys at rest. The default is the publicly known test key
+    /// ([`vault::KeyEncryptionKey::insecure_for_tests`]); the `smsbus` binary always sets a
+    /// real one.
+    pub key_vault: Arc<dyn vault::KeyVault>,
 }
 
 impl Default for Settings {
@@ -49,6 +54,7 @@ impl Default for Settings {
             issuer: "SMSBUS".into(),
             duplicate_wait_ms: 10_000,
             sign_in_codes_per_minute_max: sessions::SIGN_IN_CODES_PER_MINUTE_MAX,
+            key_vault: Arc::new(vault::KeyEncryptionKey::insecure_for_tests()),
         }
     }
 }

@@ -72,7 +72,6 @@ pub(crate) fn prepare_ticket(
     let random: [u8; 8] = crate::random_bytes()?;
     let number = TicketNumber::new(u64::from_le_bytes(random) % TICKET_NUMBER_SPACE)
         .map_err(|e| bad("number", e))?;
-    let salt: [u8; 8] = crate::random_bytes()?;
     let phone = PhoneNumber::parse(&ride.phone).map_err(|e| bad("phone", e))?;
     let issued_at_s = u64::try_from(now_ms / 1000).map_err(|e| bad("time", e))?;
     let lifetime_s = u64::from(route.max_ride_minutes) * 60;
@@ -95,7 +94,9 @@ pub(crate) fn prepare_ticket(
         validity: Validity::UntilFinalStop {
             not_after_unix_s: issued_at_s + lifetime_s,
         },
-        holder: HolderBinding::new(salt, &phone),
+        // Keyed: only controllers' devices, which hold the signing key's holder key, can test
+        // a number against it (issue 9: the salted digest of `SB1.` gave the number away).
+        holder: HolderBinding::keyed(&signer.key.holder_key(), number, &phone),
     };
     let token = sign(&claims, &signer.key).map_err(|e| bad("signature", e))?;
     let link_bytes: [u8; 8] = crate::random_bytes()?;

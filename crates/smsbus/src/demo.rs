@@ -42,7 +42,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         public_base_url: format!("http://{local}"),
         ..Settings::default()
     };
-    let app = crate::wiring::open_app(&args.db, endpoints, settings).await?;
+    let app = crate::wiring::open_app_with(
+        &args.db,
+        endpoints,
+        settings,
+        crate::wiring::KekSource::DemoFile,
+    )
+    .await?;
     service::catalogue::apply_file(&app, SEED_CATALOGUE)
         .await
         .map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;
@@ -108,8 +114,10 @@ Journeys in Astana (routes 10, 12, 310 express, 301 suburban):
 
 Controller (token {DEMO_CONTROLLER_TOKEN}):
     curl -s -X POST {base}/v1/inspections -H 'Authorization: Bearer {DEMO_CONTROLLER_TOKEN}' \
-         -H 'Content-Type: application/json' -d '{{"token":"SB1....","transport_code":"10101","inspector":"ctl-7"}}'
-    curl -s {base}/v1/keys > keys.json && smsbus verify SB1.... --keys keys.json --vehicle 10101
+         -H 'Content-Type: application/json' -d '{{"token":"SB2....","transport_code":"10101","inspector":"ctl-7","holder_phone":"+77011234567"}}'
+    curl -s {base}/v1/keys > keys.json && smsbus verify SB2.... --keys keys.json --vehicle 10101
+    curl -s {base}/v1/controller/holder-keys -H 'Authorization: Bearer {DEMO_CONTROLLER_TOKEN}' > holder-keys.json
+    smsbus verify SB2.... --keys keys.json --vehicle 10101 --holder +77011234567 --holder-keys holder-keys.json
 
 Operator (token {DEMO_ADMIN_TOKEN}):
     curl -s {base}/v1/admin/ledger -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}'

@@ -73,6 +73,12 @@ enum KeysCommand {
         #[arg(long, default_value = wiring::DEFAULT_DB)]
         db: String,
     },
+    /// Print the holder keys as JSON (what `GET /v1/controller/holder-keys` serves to signed-in
+    /// controllers; secret: with them a ticket's holder tag can be tested against numbers).
+    HolderKeys {
+        #[arg(long, default_value = wiring::DEFAULT_DB)]
+        db: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -139,6 +145,9 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::Keys {
                 command: KeysCommand::List { db },
             } => wiring::list_keys(&db).await,
+            Command::Keys {
+                command: KeysCommand::HolderKeys { db },
+            } => wiring::list_holder_keys(&db).await,
             Command::Catalogue {
                 command: CatalogueCommand::Load { file, db },
             } => wiring::load_catalogue(&file, &db).await,

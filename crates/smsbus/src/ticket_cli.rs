@@ -4,6 +4,10 @@
 //! JSON file, or the server's public endpoint on this machine) and checks a scanned token with
 //! the pure `domain::ticket::verify`. The key list's JSON shape is the server's
 //! (`api::keys_wire`), so what the server publishes is exactly what this reads.
+//!
+//! With `--holder` and the holder keys a signed-in controller syncs
+//! (`GET /v1/controller/holder-keys`, `--holder-keys FILE`) it also checks that the ticket was
+//! bought from the number the passenger tells. Times are the ticket's city's local time.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -13,8 +17,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, anyhow, bail, ensure};
 use domain::Tenge;
 use domain::ticket::{
-    self, CityCode, FareProduct, HolderBinding, Issuer, KeyList, KeyWindow, RiderCategoryCode,
-    RouteNumber, TicketClaims, TicketNumber, TicketSigningKey, Validity,
+    self, CityCode, FareProduct, HolderBinding, HolderCheck, HolderKeys, Issuer, KeyList,
+    KeyWindow, RiderCategoryCode, RouteNumber, TicketClaims, TicketNumber, TicketSigningKey,
+    Validity,
 };
 use domain::{PhoneNumber, TransportCode};
 
@@ -46,6 +51,17 @@ pub struct VerifyArgs {
     /// revoked, refunded and run-ended tickets are refused offline too.
     #[arg(long)]
     pub invalidations: Option<std::path::PathBuf>,
+    /// The number the passenger says the ticket was bought from (`+7 701 123 45 67`): the
+    /// check says whether it was. `SB2.` tickets need --holder-keys.
+    #[arg(long)]
+    pub holder: Option<String>,
+    /// The holder keys synced from `GET /v1/controller/holder-keys` (a JSON file).
+    #[arg(long)]
+    pub holder_keys: Option<std::path::PathBuf>,
+    /// Show times at this offset from UTC instead of the ticket's city's (from the built-in
+    /// catalogue; +05:00, Kazakhstan's, for a city it does not know).
+    #[arg(long, allow_hyphen_values = true)]
+    pub utc_offset_minutes: Option<i32>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -78,6 +94,14 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
         None => HashMap::new(),
     };
+    let holder = match args.holder.as_deref() {
+        Some(text) => Some(PhoneNumber::parse(text).with_context(|| format!("--holder `{text}`"))?),
+        None => None,
+    };
+    let holder_keys = match &args.holder_keys {
+        Some(path) => load_holder_keys(path)?,
+        None => HolderKeys::default(),
+    };
     let verified = match ticket::authenticate(args.token.trim(), &keys) {
         Ok(verified) => verified,
         Err(rejection) => {
@@ -92,7 +116,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
             "REVOKED"
         };
         println!("INVALID {code}: the server's list says {why}");
-        print_facts(verified.claims());
+        print_facts(verified.claims(), args.utc_offset_minutes);
         bail!("the ticket is not valid: {code}");
     }
     let verdict = verified
@@ -105,15 +129,78 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         Ok(()) => println!("VALID"),
         Err(rejection) => println!("INVALID {}: {rejection}", rejection.code()),
     }
-    print_facts(verified.claims());
+    print_facts(verified.claims(), args.utc_offset_minutes);
     if vehicle.is_none() {
         println!("  (vehicle not checked: pass --vehicle <transport code>)");
     }
-    verdict.map_err(|rejection| anyhow!("the ticket is not valid: {}", rejection.code()))
+    let holder_check = holder
+        .as_ref()
+        .map(|phone| (phone, verified.claims().check_holder(phone, &holder_keys)));
+    match holder_check {
+        Some((phone, HolderCheck::Matches)) => {
+            println!("  holder          MATCHES: bought from {}", phone.as_e164());
+        }
+        Some((phone, HolderCheck::DoesNotMatch)) => {
+            println!(
+                "  holder          DOES_NOT_MATCH: not bought from {}",
+                phone.as_e164()
+            );
+        }
+        Some((_, HolderCheck::NotChecked)) => println!(
+            "  holder          NOT_CHECKED: no holder key for key {} (pass --holder-keys, synced from /v1/controller/holder-keys)",
+            verified.claims().key_id
+        ),
+        None => {}
+    }
+    verdict.map_err(|rejection| anyhow!("the ticket is not valid: {}", rejection.code()))?;
+    if let Some((_, HolderCheck::DoesNotMatch)) = holder_check {
+        bail!("the ticket was not bought from the number given: DOES_NOT_MATCH");
+    }
+    Ok(())
 }
 
-fn print_facts(claims: &TicketClaims) {
+/// The holder key list as the server serves it to signed-in controllers.
+fn load_holder_keys(path: &std::path::Path) -> anyhow::Result<HolderKeys> {
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| {
+            file.take(u64::try_from(KEY_LIST_BYTES_MAX + 1).unwrap_or(u64::MAX))
+                .read_to_string(&mut text)
+        })
+        .with_context(|| format!("reading the holder keys {}", path.display()))?;
+    ensure!(
+        text.len() <= KEY_LIST_BYTES_MAX,
+        "the holder key list is larger than {KEY_LIST_BYTES_MAX} bytes"
+    );
+    let dto: api::keys_wire::HolderKeyListDto = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "the holder keys {} are not the expected JSON",
+            path.display()
+        )
+    })?;
+    api::keys_wire::holder_keys_from_dto(&dto).map_err(|e| anyhow!(e))
+}
+
+/// The offset of a city of the built-in catalogue, in minutes.
+fn city_utc_offset_minutes(city: &CityCode) -> Option<i32> {
+    let rows = service::catalogue::parse_file(crate::demo::SEED_CATALOGUE).ok()?;
+    rows.cities
+        .iter()
+        .find(|c| c.id == city.as_str())
+        .and_then(|c| i32::try_from(c.utc_offset_minutes).ok())
+}
+
+fn print_facts(claims: &TicketClaims, utc_offset_minutes: Option<i32>) {
     let Validity::UntilFinalStop { not_after_unix_s } = claims.validity;
+    let offset = utc_offset_minutes
+        .or_else(|| city_utc_offset_minutes(&claims.city))
+        .unwrap_or(service::inspect::DEFAULT_UTC_OFFSET_MINUTES);
+    let local = |unix_s: u64| {
+        let ms = i64::try_from(unix_s)
+            .unwrap_or(i64::MAX / 1000)
+            .saturating_mul(1000);
+        api::keys_wire::rfc3339_local_ms(ms, offset)
+    };
     println!("  check number    {}", claims.number);
     println!("  city            {}", claims.city);
     println!("  route           {}", claims.route);
@@ -123,10 +210,10 @@ fn print_facts(claims: &TicketClaims) {
         claims.amount, claims.fare_product
     );
     println!("  rider category  {}", claims.rider_category);
-    println!("  bought at       {}", rfc3339(claims.issued_at_unix_s));
+    println!("  bought at       {}", local(claims.issued_at_unix_s));
     println!(
         "  valid until     the final stop of the run, at the latest {}",
-        rfc3339(not_after_unix_s)
+        local(not_after_unix_s)
     );
     println!("  issuer, key     {}, {}", claims.issuer, claims.key_id);
 }
@@ -161,10 +248,6 @@ pub fn parse_key_list_json(text: &str) -> anyhow::Result<KeyList> {
     let dto: api::keys_wire::KeyListDto =
         serde_json::from_str(text).context("the key list is not the expected JSON")?;
     api::keys_wire::from_dto(&dto).map_err(|e| anyhow::anyhow!(e))
-}
-
-fn rfc3339(unix_s: u64) -> String {
-    api::keys_wire::rfc3339(unix_s)
 }
 
 fn unix_now_s() -> anyhow::Result<u64> {
@@ -456,7 +539,11 @@ fn bench_claims(
         validity: Validity::UntilFinalStop {
             not_after_unix_s: issued_at_unix_s + 2 * 60 * 60,
         },
-        holder: HolderBinding::new(index_u64.to_le_bytes(), &phone),
+        holder: HolderBinding::keyed(
+            &key.holder_key(),
+            TicketNumber::new(25_054_821_773 + index_u64)?,
+            &phone,
+        ),
     })
 }
 
@@ -571,6 +658,9 @@ mod tests {
             vehicle: Some(vehicle.to_owned()),
             at: Some(at),
             invalidations: None,
+            holder: None,
+            holder_keys: None,
+            utc_offset_minutes: None,
         };
         assert!(verify(args("10007", 1_750_000_000)).is_ok());
         assert!(
@@ -600,5 +690,61 @@ mod tests {
         };
         assert!(format!("{}", verify(revoked).unwrap_err()).contains("REVOKED"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn verify_checks_the_holder_with_the_controllers_holder_keys() {
+        let key = sample_key();
+        let dir = std::env::temp_dir().join(format!("smsbus-ticket-holder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let keys_path = dir.join("keys.json");
+        let list = KeyList::new([key.published().clone()]).unwrap();
+        std::fs::write(
+            &keys_path,
+            serde_json::to_string(&api::keys_wire::to_dto(list.keys())).unwrap(),
+        )
+        .unwrap();
+        let holder_path = dir.join("holder-keys.json");
+        std::fs::write(
+            &holder_path,
+            serde_json::to_string(&api::keys_wire::holder_keys_to_dto(&[(
+                key.published().clone(),
+                key.holder_key(),
+            )]))
+            .unwrap(),
+        )
+        .unwrap();
+        // bench ticket 7 was bought from +7701 000 0007.
+        let claims = bench_claims(&key, 7, 1_750_000_000).unwrap();
+        let token = ticket::sign(&claims, &key).unwrap();
+        let args = |holder: &str, holder_keys: Option<std::path::PathBuf>| VerifyArgs {
+            token: token.clone(),
+            keys: keys_path.display().to_string(),
+            vehicle: Some("10007".to_owned()),
+            at: Some(1_750_000_000),
+            invalidations: None,
+            holder: Some(holder.to_owned()),
+            holder_keys,
+            utc_offset_minutes: None,
+        };
+        assert!(verify(args("+7 701 000 00 07", Some(holder_path.clone()))).is_ok());
+        let friend = verify(args("+7 701 000 00 08", Some(holder_path.clone()))).unwrap_err();
+        assert!(format!("{friend}").contains("DOES_NOT_MATCH"), "{friend}");
+        // Without the holder keys nothing can be said, and the ticket is still valid.
+        assert!(verify(args("+7 701 000 00 08", None)).is_ok());
+        assert!(verify(args("12", Some(holder_path.clone()))).is_err());
+        std::fs::write(&holder_path, "{\"holder_keys\": [{\"kid\": \"x\"}]}").unwrap();
+        assert!(verify(args("+7 701 000 00 07", Some(holder_path))).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn times_are_the_citys_local_time() {
+        let offset = city_utc_offset_minutes(&CityCode::parse("astana").unwrap());
+        assert_eq!(offset, Some(300));
+        assert_eq!(
+            city_utc_offset_minutes(&CityCode::parse("atlantis").unwrap()),
+            None
+        );
     }
 }

@@ -115,11 +115,111 @@ pub fn operator_endpoints(
     Ok(endpoints)
 }
 
+/// Holds the key-encryption key (KEK) that seals the signing keys in the store: 64 hex digits
+/// or base64 of 32 random bytes (`openssl rand -hex 32`).
+pub const KEK_ENV: &str = "SMSBUS_KEY_ENCRYPTION_KEY";
+/// A file holding the KEK instead (a mounted secret); read when [`KEK_ENV`] is not set.
+pub const KEK_FILE_ENV: &str = "SMSBUS_KEY_ENCRYPTION_KEY_FILE";
+
+/// Where a command may find the key-encryption key besides the environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KekSource {
+    /// `serve`: only the environment; without a KEK the server refuses to start.
+    EnvironmentOnly,
+    /// `demo`: else the demo's key file beside its database, created on first start.
+    DemoFile,
+    /// Admin commands (`keys`, `catalogue load`, imports): else the demo's key file if the
+    /// demo made one for this database.
+    EnvironmentOrDemoFile,
+}
+
+/// The demo's key file for database `db`: `<sqlite file>.kek`, or `smsbus-demo.kek` for a
+/// PostgreSQL URL. Demo only: a copy of the database together with this file signs tickets.
+pub fn demo_kek_path(db: &str) -> std::path::PathBuf {
+    store::sqlite_path(db).map_or_else(
+        || std::path::PathBuf::from("smsbus-demo.kek"),
+        |path| std::path::PathBuf::from(format!("{path}.kek")),
+    )
+}
+
+fn read_kek_file(path: &std::path::Path) -> anyhow::Result<service::vault::KeyEncryptionKey> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the key-encryption key file {}", path.display()))?;
+    service::vault::KeyEncryptionKey::parse(&text)
+        .with_context(|| format!("the key-encryption key file {}", path.display()))
+}
+
+fn kek_from_env() -> anyhow::Result<Option<service::vault::KeyEncryptionKey>> {
+    if let Ok(text) = std::env::var(KEK_ENV) {
+        return service::vault::KeyEncryptionKey::parse(&text)
+            .map(Some)
+            .with_context(|| format!("the environment variable {KEK_ENV}"));
+    }
+    match std::env::var_os(KEK_FILE_ENV) {
+        Some(path) => read_kek_file(std::path::Path::new(&path)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The demo's KEK: read from its file, or made and written there (readable by the owner only).
+fn demo_kek(path: &std::path::Path) -> anyhow::Result<service::vault::KeyEncryptionKey> {
+    if path.exists() {
+        return read_kek_file(path);
+    }
+    let kek = service::vault::KeyEncryptionKey::generate()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating the demo's key file {}", path.display()))?;
+    std::io::Write::write_all(&mut file, format!("{}\n", kek.to_hex()).as_bytes())
+        .with_context(|| format!("writing the demo's key file {}", path.display()))?;
+    eprintln!(
+        "smsbus: the demo's signing keys are sealed with a new key-encryption key in {}",
+        path.display()
+    );
+    Ok(kek)
+}
+
+/// The vault that seals the signing keys of database `db`.
+pub fn key_vault(db: &str, source: KekSource) -> anyhow::Result<Arc<dyn service::vault::KeyVault>> {
+    if let Some(kek) = kek_from_env()? {
+        return Ok(Arc::new(kek));
+    }
+    let demo_file = demo_kek_path(db);
+    let kek = match source {
+        KekSource::DemoFile => demo_kek(&demo_file)?,
+        KekSource::EnvironmentOrDemoFile if demo_file.exists() => read_kek_file(&demo_file)?,
+        KekSource::EnvironmentOnly | KekSource::EnvironmentOrDemoFile => anyhow::bail!(
+            "set {KEK_ENV} (64 hex digits or base64 of 32 random bytes, e.g. `openssl rand -hex 32`) \
+             or {KEK_FILE_ENV} (a file holding it): the ticket signing keys are stored sealed with it"
+        ),
+    };
+    Ok(Arc::new(kek))
+}
+
+/// Opens the store and starts the use cases, the signing keys sealed with the KEK of the
+/// environment or the demo's key file ([`KekSource::EnvironmentOrDemoFile`]).
 pub async fn open_app(
     db: &str,
     endpoints: HashMap<OperatorId, OperatorEndpoint>,
     settings: Settings,
 ) -> anyhow::Result<Arc<App>> {
+    open_app_with(db, endpoints, settings, KekSource::EnvironmentOrDemoFile).await
+}
+
+pub async fn open_app_with(
+    db: &str,
+    endpoints: HashMap<OperatorId, OperatorEndpoint>,
+    settings: Settings,
+    kek_source: KekSource,
+) -> anyhow::Result<Arc<App>> {
+    let settings = Settings {
+        key_vault: key_vault(db, kek_source)?,
+        ..settings
+    };
     let store = store::Store::open(db)
         .await
         .with_context(|| format!("opening the store {db}"))?;
@@ -204,6 +304,8 @@ pub async fn start_with(
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Before anything else: a server that cannot seal its keys must not start.
+    key_vault(&args.db, KekSource::EnvironmentOnly)?;
     let addr = crate::parse_addr(&args.addr)?;
     let endpoints = operator_endpoints(&args.operators, operator_credentials)?;
     let access = api::Access {
@@ -217,7 +319,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         public_base_url: args.public_url.unwrap_or_else(|| format!("http://{local}")),
         ..Settings::default()
     };
-    let app = open_app(&args.db, endpoints, settings).await?;
+    let app = open_app_with(&args.db, endpoints, settings, KekSource::EnvironmentOnly).await?;
     if let Some(wialon) = &args.wialon_addr {
         eprintln!(
             "smsbus: Wialon IPS on {}",
@@ -282,6 +384,17 @@ pub async fn list_keys(db: &str) -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::to_string_pretty(&api::keys_wire::to_dto(&keys))?
+    );
+    Ok(())
+}
+
+pub async fn list_holder_keys(db: &str) -> anyhow::Result<()> {
+    require_existing(db)?;
+    let app = admin_app(db).await?;
+    let keys = service::keys::holder_keys(&app).await?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&api::keys_wire::holder_keys_to_dto(&keys))?
     );
     Ok(())
 }

@@ -15,6 +15,8 @@ use simulators::operator::{Endpoint, Fault, OperatorSimulator, PaymentStatus, Si
 const PHONE: &str = "+77011234567";
 const OPERATOR: &str = "kcell";
 const TOKEN: &str = "sms-gateway-token-0123456789";
+/// The server's key-encryption key, as production passes it.
+const KEK: &str = "5ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7e75ec7";
 
 struct TempDb(std::path::PathBuf);
 
@@ -38,6 +40,7 @@ fn serve(db: &str, simulator: &SimulatorHandle) -> (Child, String) {
         .env("SMSBUS_ADMIN_TOKEN", "admin-token-0123456789")
         .env("SMSBUS_CONTROLLER_TOKEN", "controller-token-0123456789")
         .env("SMSBUS_SMS_GATEWAY_TOKEN", TOKEN)
+        .env("SMSBUS_KEY_ENCRYPTION_KEY", KEK)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -142,6 +145,7 @@ async fn killed_after_the_capture_settled_once_on_restart(
     let catalogue = concat!(env!("CARGO_MANIFEST_DIR"), "/data/catalogue.json");
     let loaded = smsbus()
         .args(["catalogue", "load", catalogue, "--db", db_path])
+        .env("SMSBUS_KEY_ENCRYPTION_KEY", KEK)
         .output()
         .expect("run smsbus catalogue load");
     assert!(loaded.status.success(), "{loaded:?}");
@@ -237,4 +241,29 @@ async fn killed_after_the_capture_settled_once_on_restart(
         9_000,
         "one Astana fare of 90 ₸"
     );
+}
+
+/// A production server cannot seal its signing keys without a key-encryption key: it refuses
+/// to start and says what to set, before it touches the database.
+#[test]
+fn serve_refuses_to_start_without_a_key_encryption_key() {
+    let dir = std::env::temp_dir().join(format!("smsbus-no-kek-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let db = dir.join("server.db");
+    let output = smsbus()
+        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .env("SMSBUS_ADMIN_TOKEN", "admin-token-0123456789")
+        .env("SMSBUS_CONTROLLER_TOKEN", "controller-token-0123456789")
+        .env("SMSBUS_SMS_GATEWAY_TOKEN", TOKEN)
+        .env_remove("SMSBUS_KEY_ENCRYPTION_KEY")
+        .env_remove("SMSBUS_KEY_ENCRYPTION_KEY_FILE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run smsbus serve");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("SMSBUS_KEY_ENCRYPTION_KEY"), "{stderr}");
+    assert!(!db.exists(), "nothing may be written without a KEK");
+    std::fs::remove_dir_all(&dir).expect("remove temp dir");
 }

@@ -54,6 +54,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_sign_in_limits.sql"),
         postgres: include_str!("../migrations/postgres/0007_sign_in_limits.sql"),
     },
+    Migration {
+        version: 9,
+        name: "sealed_keys",
+        sqlite: include_str!("../migrations/sqlite/0009_sealed_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0009_sealed_keys.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -1,13 +1,14 @@
-//! Controllers check tickets; every check is recorded.
+//! Controllers check tickets (every check is recorded), sync the invalidation list and the
+//! holder keys for offline checks; the system operator revokes tickets.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use domain::{ErrorCode, TransportCode};
+use domain::{ErrorCode, PhoneNumber, TransportCode};
 use serde::{Deserialize, Serialize};
 
 use super::wire::Money;
 use crate::extract::{Admin, ApiJson, ApiQuery, Controller, Lang};
-use crate::keys_wire::rfc3339_ms;
+use crate::keys_wire::{HolderKeyListDto, rfc3339_local_ms, rfc3339_ms};
 use crate::problem::{ApiResult, Problem};
 
 #[derive(Deserialize)]
@@ -17,6 +18,10 @@ pub(crate) struct InspectBody {
     /// The vehicle the controller is in.
     transport_code: String,
     inspector: String,
+    /// The number the passenger says the ticket was bought from; the answer's `holder` says
+    /// whether it was.
+    #[serde(default)]
+    holder_phone: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -24,9 +29,26 @@ pub(crate) struct InspectionReply {
     result: &'static str,
     valid: bool,
     flagged_shared: bool,
+    /// `SHOWN_IN_TWO_VEHICLES` or `SHOWN_TWICE_IN_VEHICLE` when flagged, else null.
+    flag_reason: Option<&'static str>,
+    /// The earlier showing that, with this one, makes the flag.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flagged_because_of: Option<EarlierShowing>,
     seen_in_vehicles: Vec<String>,
+    /// `MATCHES`, `DOES_NOT_MATCH`, or `NOT_CHECKED` (no `holder_phone` given, or nothing to
+    /// check it against).
+    holder: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     ticket: Option<Facts>,
+}
+
+#[derive(Serialize)]
+struct EarlierShowing {
+    transport_code: String,
+    inspector: String,
+    result: String,
+    /// The city's local time with its offset.
+    at: String,
 }
 
 #[derive(Serialize)]
@@ -38,6 +60,8 @@ struct Facts {
     plate: String,
     fare: Money,
     rider_category: String,
+    /// The city's local time with its offset, as on the passenger's ticket
+    /// (`2026-11-24T08:15:00+05:00`).
     bought_at: String,
     valid_until: String,
 }
@@ -51,14 +75,40 @@ pub(crate) async fn inspect(
     let vehicle = TransportCode::parse(&body.transport_code).map_err(|e| {
         Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
     })?;
-    let inspection = service::inspect::inspect(&state.app, &body.token, &vehicle, &body.inspector)
-        .await
-        .map_err(|e| Problem::from_service(e, language))?;
+    let holder_phone = body
+        .holder_phone
+        .as_deref()
+        .map(PhoneNumber::parse)
+        .transpose()
+        .map_err(|e| Problem::new(ErrorCode::PhoneMalformed, language).detail(e.to_string()))?;
+    let inspection = service::inspect::inspect(
+        &state.app,
+        &body.token,
+        &vehicle,
+        &body.inspector,
+        holder_phone.as_ref(),
+    )
+    .await
+    .map_err(|e| Problem::from_service(e, language))?;
+    let offset = inspection
+        .ticket
+        .as_ref()
+        .map_or(service::inspect::DEFAULT_UTC_OFFSET_MINUTES, |t| {
+            t.utc_offset_minutes
+        });
     Ok(Json(InspectionReply {
         result: inspection.verdict.code(),
         valid: inspection.verdict == service::inspect::Verdict::Valid,
         flagged_shared: inspection.flagged_shared,
+        flag_reason: inspection.flag_reason.map(|reason| reason.code()),
+        flagged_because_of: inspection.flagged_because_of.map(|e| EarlierShowing {
+            transport_code: e.vehicle,
+            inspector: e.inspector,
+            result: e.verdict,
+            at: rfc3339_local_ms(e.checked_at_ms, offset),
+        }),
         seen_in_vehicles: inspection.seen_in_vehicles,
+        holder: inspection.holder.code(),
         ticket: inspection.ticket.map(|t| Facts {
             check_number: t.check_number,
             city: t.city,
@@ -67,10 +117,24 @@ pub(crate) async fn inspect(
             plate: t.plate,
             fare: Money::of(t.fare),
             rider_category: t.rider_category,
-            bought_at: rfc3339_ms(t.bought_at_ms),
-            valid_until: rfc3339_ms(t.valid_until_ms),
+            bought_at: rfc3339_local_ms(t.bought_at_ms, t.utc_offset_minutes),
+            valid_until: rfc3339_local_ms(t.valid_until_ms, t.utc_offset_minutes),
         }),
     }))
+}
+
+/// The holder keys of the current signing keys, for a signed-in controller's device to check
+/// offline that a ticket belongs to the number its passenger tells. Never public: with them a
+/// ticket's holder tag can be tested against numbers.
+pub(crate) async fn holder_keys(
+    State(state): State<crate::State>,
+    _caller: Controller,
+    Lang(language): Lang,
+) -> ApiResult<Json<HolderKeyListDto>> {
+    let keys = service::keys::holder_keys(&state.app)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(crate::keys_wire::holder_keys_to_dto(&keys)))
 }
 
 #[derive(Deserialize)]

@@ -43,6 +43,7 @@ pub(crate) fn all() -> Router<State> {
             "/v1/controller/invalidations",
             get(inspections::invalidations),
         )
+        .route("/v1/controller/holder-keys", get(inspections::holder_keys))
         .route(
             "/v1/admin/tickets/{check_number}/revoke",
             post(inspections::revoke),

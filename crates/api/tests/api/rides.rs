@@ -390,11 +390,11 @@ async fn controllers_catch_bad_tickets(db: Db) {
     );
     assert_eq!(t.inspect("hello", "10101").await["result"], "MALFORMED");
     assert_eq!(t.inspect(&token, "10101").await["flagged_shared"], false);
-    // The same ticket shown in another bus: a shared screenshot.
+    // The same ticket shown in another bus after its own: a shared screenshot.
     let wrong = t.inspect(&token, "10102").await;
     assert_eq!(wrong["result"], "WRONG_VEHICLE");
     assert_eq!(
-        wrong["flagged_shared"], true,
+        wrong["flag_reason"], "SHOWN_IN_TWO_VEHICLES",
         "seen in 10101 and 10102: {wrong}"
     );
     assert_eq!(wrong["ticket"]["transport_code"], "10101");

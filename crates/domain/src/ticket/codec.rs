@@ -1,4 +1,5 @@
-//! The token's bytes. Version 1 payload, in order:
+//! The token's bytes. Two formats are read; only version 2 is issued. Version 2 payload
+//! (`SB2.`), in order:
 //!
 //! | field | encoding |
 //! |---|---|
@@ -9,10 +10,16 @@
 //! | issued at, unix s | LEB128 varint |
 //! | validity rule | 1 byte: 1 = until the final stop |
 //! | not after − issued at, s | LEB128 varint |
-//! | holder salt, holder digest | 8 + 8 bytes |
+//! | holder tag (keyed, see [`super::HolderBinding`]) | 2 bytes |
 //!
-//! followed by the 64-byte Ed25519 signature over [`SIGNING_CONTEXT`] and the payload. The
-//! token is [`TOKEN_PREFIX`] and base64url without padding of payload and signature.
+//! Version 1 (`SB1.`, issued until the keyed holder tag came) is the same but ends with the
+//! holder salt and the salted holder digest, 8 + 8 bytes, that anyone could test numbers
+//! against; its tickets stay verifiable until they end.
+//!
+//! The payload is followed by the 64-byte Ed25519 signature over the version's signing
+//! context ([`SIGNING_CONTEXT_V1`], [`SIGNING_CONTEXT_V2`]) and the payload, so a token cannot
+//! be passed off as the other version. The token is the version's prefix ([`TOKEN_PREFIX_V1`],
+//! [`TOKEN_PREFIX`]) and base64url without padding of payload and signature.
 //!
 //! Decoding is strict: every byte string has exactly one token (no padding, no stray trailing
 //! base64 bits, minimal varints, no bytes after the last field), so a re-encoded token is
@@ -24,19 +31,37 @@ use ed25519_dalek::{SIGNATURE_LENGTH, Signature};
 
 use super::claims::{
     CITY_CODE_BYTES_MAX, FARE_PRODUCT_BYTES_MAX, HOLDER_DIGEST_BYTES, HOLDER_SALT_BYTES,
-    ISSUER_BYTES_MAX, RIDER_CATEGORY_BYTES_MAX, ROUTE_NUMBER_BYTES_MAX,
+    HOLDER_TAG_BYTES, ISSUER_BYTES_MAX, RIDER_CATEGORY_BYTES_MAX, ROUTE_NUMBER_BYTES_MAX,
 };
 use super::keys::KEY_ID_BYTES;
 use super::{
     CityCode, FareProduct, HolderBinding, Issuer, KeyId, Rejection, RiderCategoryCode, RouteNumber,
-    TOKEN_CHARS_MAX, TOKEN_PREFIX, TicketClaims, TicketNumber, Validity,
+    TOKEN_CHARS_MAX, TOKEN_PREFIX, TOKEN_PREFIX_V1, TicketClaims, TicketNumber, Validity,
 };
 use crate::money::Tenge;
 use crate::vehicle::TransportCode;
 
 /// Signed before the payload, so that no signature made by a ticket key for another purpose
 /// (or for another format version) verifies as a ticket.
-pub(super) const SIGNING_CONTEXT: &[u8] = b"SMSBUS e-ticket v1\0";
+pub(super) const SIGNING_CONTEXT_V1: &[u8] = b"SMSBUS e-ticket v1\0";
+pub(super) const SIGNING_CONTEXT_V2: &[u8] = b"SMSBUS e-ticket v2\0";
+
+/// The signing context of a token format version.
+pub(super) fn signing_context(format_version: u8) -> &'static [u8] {
+    if format_version == 1 {
+        SIGNING_CONTEXT_V1
+    } else {
+        SIGNING_CONTEXT_V2
+    }
+}
+
+fn token_prefix(format_version: u8) -> &'static str {
+    if format_version == 1 {
+        TOKEN_PREFIX_V1
+    } else {
+        TOKEN_PREFIX
+    }
+}
 /// The vehicle's transport code is read with this limit, wider than today's codes.
 const VEHICLE_BYTES_MAX: usize = 16;
 const TICKET_NUMBER_BYTES: usize = 5;
@@ -45,7 +70,8 @@ const RULE_UNTIL_FINAL_STOP: u8 = 1;
 
 /// A token taken apart, not yet checked against any key.
 pub(super) struct DecodedToken {
-    /// [`SIGNING_CONTEXT`] followed by the payload: exactly what the signature covers.
+    /// The version's signing context followed by the payload: exactly what the signature
+    /// covers.
     pub signed_message: Vec<u8>,
     pub signature: Signature,
     pub claims: TicketClaims,
@@ -79,17 +105,24 @@ pub(super) fn encode_payload(claims: &TicketClaims) -> Vec<u8> {
             );
         }
     }
-    out.extend_from_slice(&claims.holder.salt());
-    out.extend_from_slice(&claims.holder.digest());
+    match claims.holder {
+        HolderBinding::Salted { salt, digest } => {
+            out.extend_from_slice(&salt);
+            out.extend_from_slice(&digest);
+        }
+        HolderBinding::Keyed { tag } => out.extend_from_slice(&tag),
+    }
     out
 }
 
-pub(super) fn encode_token(payload: &[u8], signature: &Signature) -> String {
+/// The token of `payload` in format `format_version` (the holder binding's).
+pub(super) fn encode_token(format_version: u8, payload: &[u8], signature: &Signature) -> String {
+    let prefix = token_prefix(format_version);
     let mut bytes = Vec::with_capacity(payload.len() + SIGNATURE_LENGTH);
     bytes.extend_from_slice(payload);
     bytes.extend_from_slice(&signature.to_bytes());
-    let mut token = String::with_capacity(TOKEN_PREFIX.len() + bytes.len().div_ceil(3) * 4);
-    token.push_str(TOKEN_PREFIX);
+    let mut token = String::with_capacity(prefix.len() + bytes.len().div_ceil(3) * 4);
+    token.push_str(prefix);
     URL_SAFE_NO_PAD.encode_string(&bytes, &mut token);
     token
 }
@@ -98,28 +131,33 @@ pub(super) fn decode_token(token: &str) -> Result<DecodedToken, Rejection> {
     if token.len() > TOKEN_CHARS_MAX {
         return Err(Rejection::Malformed);
     }
-    let body = token
-        .strip_prefix(TOKEN_PREFIX)
-        .ok_or(Rejection::Malformed)?;
-    let mut bytes = Vec::with_capacity(SIGNING_CONTEXT.len() + body.len());
-    bytes.extend_from_slice(SIGNING_CONTEXT);
+    let (format_version, body) = match token.strip_prefix(TOKEN_PREFIX) {
+        Some(body) => (2, body),
+        None => (
+            1,
+            token
+                .strip_prefix(TOKEN_PREFIX_V1)
+                .ok_or(Rejection::Malformed)?,
+        ),
+    };
+    let context = signing_context(format_version);
+    let mut bytes = Vec::with_capacity(context.len() + body.len());
+    bytes.extend_from_slice(context);
     URL_SAFE_NO_PAD
         .decode_vec(body, &mut bytes)
         .map_err(|_| Rejection::Malformed)?;
     let signature_start = bytes
         .len()
         .checked_sub(SIGNATURE_LENGTH)
-        .filter(|start| *start >= SIGNING_CONTEXT.len())
+        .filter(|start| *start >= context.len())
         .ok_or(Rejection::Malformed)?;
     let signature: [u8; SIGNATURE_LENGTH] = bytes
         .get(signature_start..)
         .and_then(|tail| tail.try_into().ok())
         .ok_or(Rejection::Malformed)?;
     bytes.truncate(signature_start);
-    let payload = bytes
-        .get(SIGNING_CONTEXT.len()..)
-        .ok_or(Rejection::Malformed)?;
-    let claims = decode_payload(payload)?;
+    let payload = bytes.get(context.len()..).ok_or(Rejection::Malformed)?;
+    let claims = decode_payload(format_version, payload)?;
     Ok(DecodedToken {
         signed_message: bytes,
         signature: Signature::from_bytes(&signature),
@@ -127,7 +165,7 @@ pub(super) fn decode_token(token: &str) -> Result<DecodedToken, Rejection> {
     })
 }
 
-fn decode_payload(payload: &[u8]) -> Result<TicketClaims, Rejection> {
+fn decode_payload(format_version: u8, payload: &[u8]) -> Result<TicketClaims, Rejection> {
     let mut reader = Reader { rest: payload };
     let key_id = KeyId::from_bytes(reader.array::<KEY_ID_BYTES>()?);
     let mut number = [0; 8];
@@ -166,10 +204,16 @@ fn decode_payload(payload: &[u8]) -> Result<TicketClaims, Rejection> {
         }
         _ => return Err(Rejection::Malformed),
     };
-    let holder = HolderBinding::from_parts(
-        reader.array::<HOLDER_SALT_BYTES>()?,
-        reader.array::<HOLDER_DIGEST_BYTES>()?,
-    );
+    let holder = if format_version == 1 {
+        HolderBinding::Salted {
+            salt: reader.array::<HOLDER_SALT_BYTES>()?,
+            digest: reader.array::<HOLDER_DIGEST_BYTES>()?,
+        }
+    } else {
+        HolderBinding::Keyed {
+            tag: reader.array::<HOLDER_TAG_BYTES>()?,
+        }
+    };
     if !reader.rest.is_empty() {
         return Err(Rejection::Malformed);
     }

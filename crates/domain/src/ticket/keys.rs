@@ -11,7 +11,7 @@ use ed25519_dalek::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{TICKET_LIFETIME_S_MAX, TicketError};
+use super::{HolderKey, TICKET_LIFETIME_S_MAX, TicketError};
 
 /// A key id is this many bytes of the SHA-256 of the public key (shown as twice as many hex
 /// digits).
@@ -221,6 +221,12 @@ impl TicketSigningKey {
     /// What the key list publishes for this key.
     pub fn published(&self) -> &PublishedKey {
         &self.published
+    }
+
+    /// The key that binds this key's format 2 tickets to their holder (derived from the
+    /// secret; see [`HolderKey::derive`]). Controllers' devices get it, never the secret.
+    pub fn holder_key(&self) -> HolderKey {
+        HolderKey::derive(&self.signing_key.to_bytes())
     }
 
     pub(super) fn sign_message(&self, message: &[u8]) -> Signature {

@@ -11,10 +11,10 @@ use std::collections::HashMap;
 
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 
-use super::codec::{self, DecodedToken, SIGNING_CONTEXT};
+use super::codec::{self, DecodedToken};
 use super::{
-    CLOCK_SKEW_S_MAX, KeyList, PublishedKey, Rejection, TOKEN_FORMAT_VERSION, TicketClaims,
-    TicketError, TicketNumber, TicketSigningKey,
+    CLOCK_SKEW_S_MAX, KeyList, PublishedKey, Rejection, TicketClaims, TicketError, TicketNumber,
+    TicketSigningKey,
 };
 use crate::vehicle::TransportCode;
 
@@ -47,11 +47,13 @@ pub fn sign(claims: &TicketClaims, key: &TicketSigningKey) -> Result<String, Tic
             key_not_after_unix_s: window.not_after_unix_s(),
         });
     }
+    let format_version = claims.holder.format_version();
+    let context = codec::signing_context(format_version);
     let payload = codec::encode_payload(claims);
-    let mut message = Vec::with_capacity(SIGNING_CONTEXT.len() + payload.len());
-    message.extend_from_slice(SIGNING_CONTEXT);
+    let mut message = Vec::with_capacity(context.len() + payload.len());
+    message.extend_from_slice(context);
     message.extend_from_slice(&payload);
-    let token = codec::encode_token(&payload, &key.sign_message(&message));
+    let token = codec::encode_token(format_version, &payload, &key.sign_message(&message));
 
     let decoded = codec::decode_token(&token).map_err(TicketError::SelfCheckFailed)?;
     match authenticate_decoded(decoded, Some(key.published())) {
@@ -77,8 +79,9 @@ impl VerifiedTicket {
         self.claims
     }
 
+    /// 2 for `SB2.` tokens, 1 for the older `SB1.` ones.
     pub fn format_version(&self) -> u8 {
-        TOKEN_FORMAT_VERSION
+        self.claims.holder.format_version()
     }
 
     /// Is the ticket valid at `now_unix_s`? It is from its issue (allowing for a controller's
@@ -326,9 +329,9 @@ mod tests {
     use crate::money::Tenge;
     use crate::phone::PhoneNumber;
     use crate::ticket::{
-        CityCode, FareProduct, HolderBinding, Issuer, KeyId, KeyWindow, RiderCategoryCode,
-        RouteNumber, TICKET_LIFETIME_S_MAX, TOKEN_CHARS_MAX, TOKEN_PREFIX, Validity, plan_rotation,
-        select_signing_key,
+        CityCode, FareProduct, HolderBinding, HolderCheck, HolderKey, HolderKeys, Issuer, KeyId,
+        KeyWindow, RiderCategoryCode, RouteNumber, TICKET_LIFETIME_S_MAX, TOKEN_CHARS_MAX,
+        TOKEN_PREFIX, TOKEN_PREFIX_V1, Validity, plan_rotation, select_signing_key,
     };
 
     const NOW: u64 = 1_750_000_000;
@@ -419,7 +422,11 @@ mod tests {
             validity: Validity::UntilFinalStop {
                 not_after_unix_s: issued_at_unix_s + RIDE_S,
             },
-            holder: HolderBinding::new([9; 8], &phone()),
+            holder: HolderBinding::keyed(
+                &HolderKey::derive(&[1; 32]),
+                TicketNumber::new(25_054_821_773).unwrap(),
+                &phone(),
+            ),
         }
     }
 
@@ -427,10 +434,15 @@ mod tests {
         KeyList::new(keys.iter().map(|key| key.published().clone())).unwrap()
     }
 
-    /// Signs without any of `sign`'s refusals, as an attacker or a careless issuer could.
+    /// Signs a format 2 payload without any of `sign`'s refusals, as an attacker or a careless
+    /// issuer could.
     fn sign_raw(payload: &[u8], key: &TicketSigningKey) -> String {
-        let message = [SIGNING_CONTEXT, payload].concat();
-        codec::encode_token(payload, &key.sign_message(&message))
+        sign_raw_version(2, payload, key)
+    }
+
+    fn sign_raw_version(version: u8, payload: &[u8], key: &TicketSigningKey) -> String {
+        let message = [codec::signing_context(version), payload].concat();
+        codec::encode_token(version, payload, &key.sign_message(&message))
     }
 
     fn raw_bytes(token: &str) -> Vec<u8> {
@@ -468,13 +480,18 @@ mod tests {
         assert!(token.len() <= 200, "{} chars: {token}", token.len());
         let verified = verify(&token, &list(&[&key]), NOW + 60, &bus()).unwrap();
         assert_eq!(verified.claims(), &claims);
-        assert_eq!(verified.format_version(), 1);
-        assert!(verified.claims().holder.matches(&phone()));
-        assert!(
-            !verified
+        assert_eq!(verified.format_version(), 2);
+        let holder_keys = HolderKeys::new([(key.id(), key.holder_key())]);
+        let signed_holder_key = HolderKeys::new([(key.id(), HolderKey::derive(&[1; 32]))]);
+        assert_eq!(
+            verified.claims().check_holder(&phone(), &signed_holder_key),
+            HolderCheck::Matches
+        );
+        assert_eq!(
+            verified
                 .claims()
-                .holder
-                .matches(&PhoneNumber::parse("87011234568").unwrap())
+                .check_holder(&PhoneNumber::parse("87011234568").unwrap(), &holder_keys),
+            HolderCheck::DoesNotMatch
         );
         // Signing is deterministic (Ed25519), so the same claims make the same token.
         assert_eq!(sign(&claims, &key).unwrap(), token);
@@ -627,6 +644,37 @@ mod tests {
         }
     }
 
+    /// The old format keeps its strictness: every flipped bit and every cut of an `SB1.` token
+    /// is refused.
+    #[test]
+    fn format_1_tokens_refuse_every_flip_and_cut() {
+        let key = current_key();
+        let token = sign(&old_claims(key.id(), NOW), &key).unwrap();
+        let keys = list(&[&key]);
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token.strip_prefix(TOKEN_PREFIX_V1).unwrap())
+            .unwrap();
+        let encode = |bytes: &[u8]| format!("{TOKEN_PREFIX_V1}{}", URL_SAFE_NO_PAD.encode(bytes));
+        for position in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut flipped = bytes.clone();
+                flipped[position] ^= 1 << bit;
+                assert!(
+                    authenticate(&encode(&flipped), &keys).is_err(),
+                    "{position} {bit}"
+                );
+            }
+        }
+        for length in 0..bytes.len() {
+            assert_eq!(
+                authenticate(&encode(bytes.get(..length).unwrap()), &keys),
+                Err(Rejection::Malformed),
+                "{length}"
+            );
+        }
+        assert!(authenticate(&encode(&bytes), &keys).is_ok());
+    }
+
     #[test]
     fn every_changed_character_is_rejected() {
         let key = current_key();
@@ -648,14 +696,20 @@ mod tests {
     #[test]
     fn re_encoded_tokens_are_malformed() {
         let key = current_key();
-        let token = sign(&claims(key.id(), NOW), &key).unwrap();
+        // A payload whose base64 needs padding, so that the padded encodings differ.
+        let padded_claims = TicketClaims {
+            route: RouteNumber::parse("10A").unwrap(),
+            ..claims(key.id(), NOW)
+        };
+        let token = sign(&padded_claims, &key).unwrap();
+        assert_ne!(raw_bytes(&token).len() % 3, 0);
         let keys = list(&[&key]);
         let bytes = raw_bytes(&token);
         for other in [
             format!("{TOKEN_PREFIX}{}", URL_SAFE.encode(&bytes)),
             format!("{TOKEN_PREFIX}{}", STANDARD.encode(&bytes)),
-            format!("SB2.{}", URL_SAFE_NO_PAD.encode(&bytes)),
-            format!("sb1.{}", URL_SAFE_NO_PAD.encode(&bytes)),
+            format!("SB3.{}", URL_SAFE_NO_PAD.encode(&bytes)),
+            format!("sb2.{}", URL_SAFE_NO_PAD.encode(&bytes)),
             format!("{token}\n"),
             format!(" {token}"),
             format!("{token}AA"),
@@ -678,7 +732,7 @@ mod tests {
         // A payload re-encoded with a non-minimal varint is refused even under the real key.
         let claims = claims(key.id(), NOW);
         let payload = codec::encode_payload(&claims);
-        let amount_at = payload.len() - 16 - 3 - 5 - 2;
+        let amount_at = payload.len() - 2 - 3 - 5 - 2;
         assert_eq!(
             &payload[amount_at..amount_at + 2],
             &[0xa8, 0x46],
@@ -881,6 +935,92 @@ mod tests {
             assert!(verify(input, &keys, NOW, &bus()).is_err(), "{input}");
         }
         assert!(authenticate_batch(&refs, &keys).iter().all(Result::is_err));
+    }
+
+    /// A ticket as issued before the holder binding was keyed: `SB1.`, salted digest.
+    fn old_claims(key_id: KeyId, issued_at_unix_s: u64) -> TicketClaims {
+        TicketClaims {
+            holder: HolderBinding::salted([9; 8], &phone()),
+            ..claims(key_id, issued_at_unix_s)
+        }
+    }
+
+    #[test]
+    fn tokens_of_format_1_stay_verifiable_and_checkable_the_old_way() {
+        let key = current_key();
+        let keys = list(&[&key]);
+        let old = sign(&old_claims(key.id(), NOW), &key).unwrap();
+        assert!(old.starts_with(TOKEN_PREFIX_V1), "{old}");
+        let verified = verify(&old, &keys, NOW + 60, &bus()).unwrap();
+        assert_eq!(verified.format_version(), 1);
+        let other = PhoneNumber::parse("+7 701 999 99 99").unwrap();
+        let none = HolderKeys::default();
+        assert_eq!(
+            verified.claims().check_holder(&phone(), &none),
+            HolderCheck::Matches
+        );
+        assert_eq!(
+            verified.claims().check_holder(&other, &none),
+            HolderCheck::DoesNotMatch
+        );
+        // New tokens are format 2, shorter, and need the holder key.
+        let new = sign(&claims(key.id(), NOW), &key).unwrap();
+        assert!(new.starts_with(TOKEN_PREFIX), "{new}");
+        assert!(
+            new.len() + 14 < old.len() + 2,
+            "{} vs {}",
+            new.len(),
+            old.len()
+        );
+        let verified = verify(&new, &keys, NOW + 60, &bus()).unwrap();
+        assert_eq!(verified.format_version(), 2);
+        assert_eq!(
+            verified.claims().check_holder(&phone(), &none),
+            HolderCheck::NotChecked
+        );
+        let holder_keys = HolderKeys::new([(key.id(), HolderKey::derive(&[1; 32]))]);
+        assert_eq!(
+            verified.claims().check_holder(&phone(), &holder_keys),
+            HolderCheck::Matches
+        );
+        assert_eq!(
+            verified.claims().check_holder(&other, &holder_keys),
+            HolderCheck::DoesNotMatch
+        );
+    }
+
+    #[test]
+    fn a_token_cannot_change_its_format_version() {
+        let key = current_key();
+        let keys = list(&[&key]);
+        let old = sign(&old_claims(key.id(), NOW), &key).unwrap();
+        let new = sign(&claims(key.id(), NOW), &key).unwrap();
+        let old_as_new = format!(
+            "{TOKEN_PREFIX}{}",
+            old.strip_prefix(TOKEN_PREFIX_V1).unwrap()
+        );
+        let new_as_old = format!(
+            "{TOKEN_PREFIX_V1}{}",
+            new.strip_prefix(TOKEN_PREFIX).unwrap()
+        );
+        for relabelled in [old_as_new, new_as_old] {
+            assert!(
+                matches!(
+                    authenticate(&relabelled, &keys),
+                    Err(Rejection::Malformed | Rejection::Forged)
+                ),
+                "{relabelled}"
+            );
+        }
+        // A format 1 payload signed under the format 2 context (or the reverse) is forged.
+        let payload = codec::encode_payload(&old_claims(key.id(), NOW));
+        let mixed = sign_raw_version(2, &payload, &key);
+        let mixed = format!(
+            "{TOKEN_PREFIX_V1}{}",
+            mixed.strip_prefix(TOKEN_PREFIX).unwrap()
+        );
+        assert_eq!(authenticate(&mixed, &keys), Err(Rejection::Forged));
+        assert!(authenticate(&sign_raw_version(1, &payload, &key), &keys).is_ok());
     }
 
     #[test]
