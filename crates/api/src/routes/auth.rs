@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::rides::phone;
@@ -76,11 +76,7 @@ pub(crate) async fn close_session(
     Lang(language): Lang,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let token = crate::extract::bearer_token(&headers).unwrap_or("");
     service::sessions::sign_out(&state.app, token)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
