@@ -87,9 +87,10 @@ fn code_of(status: StatusCode) -> ErrorCode {
 async fn as_problem(response: Response, language: Language) -> Response {
     let status = response.status();
     let headers = response.headers();
-    let already = content_type(headers).starts_with("application/problem+json");
-    // The ticket page's "not found" is a page for a person, and stays one.
-    if status.as_u16() < 400 || already || is_html(headers) {
+    // Only bare and text/plain errors are axum's own; a JSON or HTML error body was written
+    // on purpose (the ticket page's "not found" is a page for a person, and stays one).
+    let kind = content_type(headers);
+    if status.as_u16() < 400 || !(kind.is_empty() || kind.starts_with("text/plain")) {
         return response;
     }
     let (parts, body) = response.into_parts();

@@ -1,6 +1,7 @@
 //! The HTTP edge of SMSBUS: JSON in and out, problem+json errors with a stable code and a
-//! message in the caller's language, limits on body size and request rate, Prometheus metrics
-//! and the OpenAPI document. Only this crate knows JSON and HTTP; it converts wire types to
+//! message in the caller's language, limits on body size and request rate, timeouts and caps
+//! on connections (`server`), the headers every response carries (`harden`), Prometheus
+//! metrics and the OpenAPI document. Only this crate knows JSON and HTTP; it converts wire types to
 //! domain types on the first line of every handler and calls the `service` use cases.
 
 mod extract;
@@ -25,7 +26,7 @@ pub use limits::RATE_CLIENTS_MAX;
 pub use problem::Problem;
 pub use server::{
     BODY_READ_TIMEOUT_MS, CONNECTIONS_MAX, CONNECTIONS_PER_CLIENT_MAX, ConnectionLimits,
-    HEADER_READ_TIMEOUT_MS, serve,
+    HEADER_READ_TIMEOUT_MS, REQUEST_HEAD_BYTES_MAX, serve,
 };
 
 /// Bodies larger than this are refused with 413 (the catalogue upload has its own limit).

@@ -39,7 +39,7 @@ pub const CONNECTIONS_MAX: usize = 768;
 pub const CONNECTIONS_PER_CLIENT_MAX: usize = 64;
 /// After `accept` fails (descriptors exhausted, say), the loop waits this long before the next.
 pub const ACCEPT_RETRY_MS: u64 = 50;
-/// A request head (request line and headers) larger than this is refused.
+/// A request head (request line and headers) larger than this is refused (431).
 pub const REQUEST_HEAD_BYTES_MAX: usize = 16 * 1024;
 /// A refused connection is kept this long after its answer, reading and dropping what the
 /// client sends, so closing it does not reset the connection before the client reads why.
@@ -164,7 +164,7 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
-        .max_buf_size(REQUEST_HEAD_BYTES_MAX.max(8192))
+        .max_header_size(REQUEST_HEAD_BYTES_MAX)
         .keep_alive(true);
     loop {
         let (stream, peer) = match listener.accept().await {

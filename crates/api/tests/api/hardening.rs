@@ -107,6 +107,19 @@ async fn a_slowloris_client_is_cut_off_while_others_are_answered() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_request_head_is_refused() {
+    let t = spawn(Db::Sqlite).await;
+    let padding = "a".repeat(api::REQUEST_HEAD_BYTES_MAX);
+    let answer = exchange(
+        &t,
+        [127, 0, 0, 1],
+        &format!("GET /health HTTP/1.1\r\nhost: smsbus\r\nx-padding: {padding}\r\n\r\n"),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_keep_alive_connection_is_closed() {
     let t = spawn_with(Db::Sqlite, |s| {
         s.connections.header_read_timeout_ms = SHORT_TIMEOUT_MS;
