@@ -257,116 +257,119 @@ fn with_edge_refusals(mut document: Value) -> Value {
     document
 }
 
+/// The document as served: the paths below with the edge's refusals added to each.
+fn edge(document: Value) -> Json<Value> {
+    Json(with_edge_refusals(document))
+}
+
 pub(crate) async fn document() -> Json<Value> {
     let lang = json!({"name": "lang", "in": "query", "schema": {"enum": ["kk", "ru", "en"]},
                       "description": "Language of messages; otherwise Accept-Language, otherwise ru"});
-    Json(with_edge_refusals(with_revocations(with_sessions(
-        with_live(json!({
-            "openapi": "3.1.0",
-            "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
-                     "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
-            "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                "schemas": {
-                    "Problem": {"type": "object", "required": ["type", "title", "status", "code", "message", "language"], "properties": {
-                        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                        "code": {"type": "string", "description": "Stable machine code, e.g. PAYMENT_INSUFFICIENT_BALANCE"},
-                        "message": {"type": "string"}, "language": {"enum": ["kk", "ru", "en"]}, "detail": {"type": "string"}}},
-                    "Money": {"type": "object", "properties": {"amount": {"type": "string", "example": "90.00"},
-                              "currency": {"const": "KZT"}, "tiyn": {"type": "integer"}}},
-                    "Ticket": {"type": "object", "properties": {
-                        "ride_id": {"type": "string"}, "number": {"type": "integer"}, "check_number": {"type": "string"},
-                        "token": {"type": "string", "description": "Signed e-ticket for the QR code (SB1.…)"},
-                        "link": {"type": "string"}, "city": {"type": "string"}, "route_id": {"type": "string"},
-                        "route_number": {"type": "string"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
-                        "rider_category": {"type": "string"}, "fare": {"$ref": "#/components/schemas/Money"},
-                        "issued_at": {"type": "string", "format": "date-time"}, "valid_until": {"type": "string", "format": "date-time"},
-                        "status": {"enum": ["valid", "ended", "refunded", "revoked"]}, "valid": {"type": "boolean"}}},
-                    "Pending": {"type": "object", "properties": {"ride_id": {"type": "string"}, "status": {"const": "pending"},
-                                "code": {"const": "PAYMENT_PENDING"}, "message": {"type": "string"}}},
-                    "TicketList": {"type": "object", "properties": {"tickets": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
-                                   "next_cursor": {"type": "string"}}},
-                    "KeyList": {"type": "object", "properties": {"keys": {"type": "array", "items": {"type": "object", "properties": {
-                        "kid": {"type": "string"}, "alg": {"const": "Ed25519"}, "public_key": {"type": "string", "description": "base64url"},
-                        "not_before": {"type": "string", "format": "date-time"}, "not_after": {"type": "string", "format": "date-time"}}}}}},
-                    "Inspection": {"type": "object", "properties": {
-                        "result": {"enum": ["VALID", "EXPIRED", "FORGED", "WRONG_VEHICLE", "REVOKED", "REFUNDED", "UNKNOWN_KEY", "MALFORMED"]},
-                        "valid": {"type": "boolean"}, "flagged_shared": {"type": "boolean"},
-                        "seen_in_vehicles": {"type": "array", "items": {"type": "string"}}, "ticket": {"type": "object"}}}
-                }
-            },
-            "paths": {
-                "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
-                "/metrics": {"get": {"summary": "Prometheus metrics (Bearer metrics token)", "security": [{"bearer": []}],
-                    "responses": {"200": {"description": "text format 0.0.4"}}}},
-                "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
-                "/v1/cities": {"get": {"summary": "Cities and routes served, with fares", "parameters": [lang],
-                    "responses": {"200": {"description": "The public list"}}}},
-                "/v1/cities/{city}/routes": {"get": {"summary": "A city's GTFS routes with number, name, kind and catalogue fare",
-                    "parameters": [city_path(), lang], "responses": {"200": {"description": "Routes"}, "4XX": problem()}}},
-                "/v1/cities/{city}/routes/{route_id}": {"get": {"summary": "A route's variants: stops in order and shape (GeoJSON LineString)",
-                    "parameters": [city_path(), {"name": "route_id", "in": "path", "required": true, "schema": {"type": "string"}}, lang],
-                    "responses": {"200": {"description": "Route"}, "4XX": problem()}}},
-                "/v1/cities/{city}/stops/near": {"get": {"summary": "Stops near a point, nearest first",
-                    "parameters": [city_path(), lang,
-                        {"name": "lat", "in": "query", "required": true, "schema": {"type": "number", "minimum": -90, "maximum": 90}},
-                        {"name": "lon", "in": "query", "required": true, "schema": {"type": "number", "minimum": -180, "maximum": 180}},
-                        {"name": "radius_m", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2000, "default": 500}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
-                    "responses": {"200": {"description": "Stops"}, "4XX": problem()}}},
-                "/v1/cities/{city}/search": {"get": {"summary": "Stop and address search forgiving Kazakh, Russian and Latin spellings",
-                    "parameters": [city_path(), lang,
-                        {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 200}, "example": "Абая"},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
-                    "responses": {"200": {"description": "Results; `id` is usable as `from`/`to` of a plan"}, "4XX": problem()}}},
-                "/v1/cities/{city}/plan": {"get": {"summary": "Journeys: the Pareto set of arrival time and transfers, with legs and fare",
-                    "parameters": [city_path(), lang,
-                        {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "`lat,lon`, `stop:<id>` or `address:<n>` (a search result id)", "example": "51.1282,71.4306"},
-                        {"name": "to", "in": "query", "required": true, "schema": {"type": "string"}},
-                        {"name": "departure", "in": "query", "schema": {"type": "string"}, "description": "`now` (default), local `HH:MM`, or RFC 3339"},
-                        {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "service date of a local `HH:MM` (default today in the city)"},
-                        {"name": "max_transfers", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 12, "default": 8}},
-                        {"name": "max_walk_m", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 800}},
-                        {"name": "walk_speed_m_per_s", "in": "query", "schema": {"type": "number", "minimum": 0.5, "maximum": 2.5, "default": 1.4}},
-                        {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}}],
-                    "responses": {"200": {"description": "Journeys"}, "4XX": problem()}}},
-                "/v1/keys": {"get": {"summary": "Published ticket signing keys", "responses": {"200": ok("Key list", "KeyList")}}},
-                "/v1/rides": {"post": {"summary": "Pay a ride from the signed-in passenger's phone balance", "security": [{"bearer": []}], "parameters": [
-                        {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "maxLength": 128}}, lang],
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
-                        "transport_code": {"type": "string"}, "plate": {"type": "string"},
-                        "zone": {"type": "integer", "minimum": 1, "maximum": 9}}}}}},
-                    "responses": {"201": ok("Paid; the ticket", "Ticket"), "202": ok("Payment being confirmed", "Pending"),
-                                  "4XX": problem(), "503": problem()}}},
-                "/v1/rides/{ride_id}": {"get": {"summary": "A ride's outcome", "security": [{"bearer": []}], "parameters": [{"name": "ride_id", "in": "path", "required": true, "schema": {"type": "string"}}],
-                    "responses": {"201": ok("Ticket", "Ticket"), "202": ok("Still pending", "Pending"), "4XX": problem()}}},
-                "/v1/tickets/valid": {"get": {"summary": "The signed-in passenger's valid tickets", "security": [{"bearer": []}],
-                    "responses": {"200": ok("Tickets", "TicketList"), "4XX": problem()}}},
-                "/v1/tickets/history": {"get": {"summary": "Trip details, newest first", "security": [{"bearer": []}], "parameters": [
-                        {"name": "cursor", "in": "query", "schema": {"type": "string"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}}],
-                    "responses": {"200": ok("One page", "TicketList"), "4XX": problem()}}},
-                "/t/{link_code}": {"get": {"summary": "Ticket page with its QR code (the SMS link)",
-                    "parameters": [{"name": "link_code", "in": "path", "required": true, "schema": {"type": "string"}}],
-                    "responses": {"200": {"description": "HTML"}, "404": problem()}}},
-                "/v1/inspections": {"post": {"summary": "Controller checks a ticket", "security": [{"bearer": []}],
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["token", "transport_code", "inspector"],
-                        "properties": {"token": {"type": "string"}, "transport_code": {"type": "string"}, "inspector": {"type": "string"}}}}}},
-                    "responses": {"200": ok("Verdict", "Inspection"), "4XX": problem()}}},
-                "/v1/sms/incoming": {"post": {"summary": "SMS gateway: a message to 2505", "security": [{"bearer": []}],
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["smsc", "message_id", "sender", "text"],
-                        "properties": {"smsc": {"type": "string"}, "message_id": {"type": "string"}, "sender": {"type": "string"}, "text": {"type": "string"}}}}}},
-                    "responses": {"200": {"description": "The reply to send"}, "4XX": problem()}}},
-                "/v1/sms/outbox": {"get": {"summary": "SMS gateway: replies produced later", "security": [{"bearer": []}], "responses": {"200": {"description": "Messages"}}}},
-                "/v1/sms/outbox/{id}/sent": {"post": {"summary": "SMS gateway: mark a message sent", "security": [{"bearer": []}],
-                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}], "responses": {"204": {"description": "Marked"}}}},
-                "/v1/admin/catalogue": {"put": {"summary": "Upsert a catalogue file", "security": [{"bearer": []}],
-                    "responses": {"200": {"description": "Counts"}, "422": problem()}}},
-                "/v1/admin/keys/rotate": {"post": {"summary": "Start a new signing key", "security": [{"bearer": []}], "responses": {"200": ok("The new key", "KeyList")}}},
-                "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
-                "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
+    edge(with_revocations(with_sessions(with_live(json!({
+        "openapi": "3.1.0",
+        "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Problem": {"type": "object", "required": ["type", "title", "status", "code", "message", "language"], "properties": {
+                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                    "code": {"type": "string", "description": "Stable machine code, e.g. PAYMENT_INSUFFICIENT_BALANCE"},
+                    "message": {"type": "string"}, "language": {"enum": ["kk", "ru", "en"]}, "detail": {"type": "string"}}},
+                "Money": {"type": "object", "properties": {"amount": {"type": "string", "example": "90.00"},
+                          "currency": {"const": "KZT"}, "tiyn": {"type": "integer"}}},
+                "Ticket": {"type": "object", "properties": {
+                    "ride_id": {"type": "string"}, "number": {"type": "integer"}, "check_number": {"type": "string"},
+                    "token": {"type": "string", "description": "Signed e-ticket for the QR code (SB1.…)"},
+                    "link": {"type": "string"}, "city": {"type": "string"}, "route_id": {"type": "string"},
+                    "route_number": {"type": "string"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
+                    "rider_category": {"type": "string"}, "fare": {"$ref": "#/components/schemas/Money"},
+                    "issued_at": {"type": "string", "format": "date-time"}, "valid_until": {"type": "string", "format": "date-time"},
+                    "status": {"enum": ["valid", "ended", "refunded", "revoked"]}, "valid": {"type": "boolean"}}},
+                "Pending": {"type": "object", "properties": {"ride_id": {"type": "string"}, "status": {"const": "pending"},
+                            "code": {"const": "PAYMENT_PENDING"}, "message": {"type": "string"}}},
+                "TicketList": {"type": "object", "properties": {"tickets": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
+                               "next_cursor": {"type": "string"}}},
+                "KeyList": {"type": "object", "properties": {"keys": {"type": "array", "items": {"type": "object", "properties": {
+                    "kid": {"type": "string"}, "alg": {"const": "Ed25519"}, "public_key": {"type": "string", "description": "base64url"},
+                    "not_before": {"type": "string", "format": "date-time"}, "not_after": {"type": "string", "format": "date-time"}}}}}},
+                "Inspection": {"type": "object", "properties": {
+                    "result": {"enum": ["VALID", "EXPIRED", "FORGED", "WRONG_VEHICLE", "REVOKED", "REFUNDED", "UNKNOWN_KEY", "MALFORMED"]},
+                    "valid": {"type": "boolean"}, "flagged_shared": {"type": "boolean"},
+                    "seen_in_vehicles": {"type": "array", "items": {"type": "string"}}, "ticket": {"type": "object"}}}
             }
-        })),
-    ))))
+        },
+        "paths": {
+            "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics (Bearer metrics token)", "security": [{"bearer": []}],
+                "responses": {"200": {"description": "text format 0.0.4"}}}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+            "/v1/cities": {"get": {"summary": "Cities and routes served, with fares", "parameters": [lang],
+                "responses": {"200": {"description": "The public list"}}}},
+            "/v1/cities/{city}/routes": {"get": {"summary": "A city's GTFS routes with number, name, kind and catalogue fare",
+                "parameters": [city_path(), lang], "responses": {"200": {"description": "Routes"}, "4XX": problem()}}},
+            "/v1/cities/{city}/routes/{route_id}": {"get": {"summary": "A route's variants: stops in order and shape (GeoJSON LineString)",
+                "parameters": [city_path(), {"name": "route_id", "in": "path", "required": true, "schema": {"type": "string"}}, lang],
+                "responses": {"200": {"description": "Route"}, "4XX": problem()}}},
+            "/v1/cities/{city}/stops/near": {"get": {"summary": "Stops near a point, nearest first",
+                "parameters": [city_path(), lang,
+                    {"name": "lat", "in": "query", "required": true, "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+                    {"name": "lon", "in": "query", "required": true, "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+                    {"name": "radius_m", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2000, "default": 500}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
+                "responses": {"200": {"description": "Stops"}, "4XX": problem()}}},
+            "/v1/cities/{city}/search": {"get": {"summary": "Stop and address search forgiving Kazakh, Russian and Latin spellings",
+                "parameters": [city_path(), lang,
+                    {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 200}, "example": "Абая"},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
+                "responses": {"200": {"description": "Results; `id` is usable as `from`/`to` of a plan"}, "4XX": problem()}}},
+            "/v1/cities/{city}/plan": {"get": {"summary": "Journeys: the Pareto set of arrival time and transfers, with legs and fare",
+                "parameters": [city_path(), lang,
+                    {"name": "from", "in": "query", "required": true, "schema": {"type": "string"}, "description": "`lat,lon`, `stop:<id>` or `address:<n>` (a search result id)", "example": "51.1282,71.4306"},
+                    {"name": "to", "in": "query", "required": true, "schema": {"type": "string"}},
+                    {"name": "departure", "in": "query", "schema": {"type": "string"}, "description": "`now` (default), local `HH:MM`, or RFC 3339"},
+                    {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "service date of a local `HH:MM` (default today in the city)"},
+                    {"name": "max_transfers", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 12, "default": 8}},
+                    {"name": "max_walk_m", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 800}},
+                    {"name": "walk_speed_m_per_s", "in": "query", "schema": {"type": "number", "minimum": 0.5, "maximum": 2.5, "default": 1.4}},
+                    {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}}],
+                "responses": {"200": {"description": "Journeys"}, "4XX": problem()}}},
+            "/v1/keys": {"get": {"summary": "Published ticket signing keys", "responses": {"200": ok("Key list", "KeyList")}}},
+            "/v1/rides": {"post": {"summary": "Pay a ride from the signed-in passenger's phone balance", "security": [{"bearer": []}], "parameters": [
+                    {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "maxLength": 128}}, lang],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "transport_code": {"type": "string"}, "plate": {"type": "string"},
+                    "zone": {"type": "integer", "minimum": 1, "maximum": 9}}}}}},
+                "responses": {"201": ok("Paid; the ticket", "Ticket"), "202": ok("Payment being confirmed", "Pending"),
+                              "4XX": problem(), "503": problem()}}},
+            "/v1/rides/{ride_id}": {"get": {"summary": "A ride's outcome", "security": [{"bearer": []}], "parameters": [{"name": "ride_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"201": ok("Ticket", "Ticket"), "202": ok("Still pending", "Pending"), "4XX": problem()}}},
+            "/v1/tickets/valid": {"get": {"summary": "The signed-in passenger's valid tickets", "security": [{"bearer": []}],
+                "responses": {"200": ok("Tickets", "TicketList"), "4XX": problem()}}},
+            "/v1/tickets/history": {"get": {"summary": "Trip details, newest first", "security": [{"bearer": []}], "parameters": [
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}}],
+                "responses": {"200": ok("One page", "TicketList"), "4XX": problem()}}},
+            "/t/{link_code}": {"get": {"summary": "Ticket page with its QR code (the SMS link)",
+                "parameters": [{"name": "link_code", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "HTML"}, "404": problem()}}},
+            "/v1/inspections": {"post": {"summary": "Controller checks a ticket", "security": [{"bearer": []}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["token", "transport_code", "inspector"],
+                    "properties": {"token": {"type": "string"}, "transport_code": {"type": "string"}, "inspector": {"type": "string"}}}}}},
+                "responses": {"200": ok("Verdict", "Inspection"), "4XX": problem()}}},
+            "/v1/sms/incoming": {"post": {"summary": "SMS gateway: a message to 2505", "security": [{"bearer": []}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["smsc", "message_id", "sender", "text"],
+                    "properties": {"smsc": {"type": "string"}, "message_id": {"type": "string"}, "sender": {"type": "string"}, "text": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "The reply to send"}, "4XX": problem()}}},
+            "/v1/sms/outbox": {"get": {"summary": "SMS gateway: replies produced later", "security": [{"bearer": []}], "responses": {"200": {"description": "Messages"}}}},
+            "/v1/sms/outbox/{id}/sent": {"post": {"summary": "SMS gateway: mark a message sent", "security": [{"bearer": []}],
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}], "responses": {"204": {"description": "Marked"}}}},
+            "/v1/admin/catalogue": {"put": {"summary": "Upsert a catalogue file", "security": [{"bearer": []}],
+                "responses": {"200": {"description": "Counts"}, "422": problem()}}},
+            "/v1/admin/keys/rotate": {"post": {"summary": "Start a new signing key", "security": [{"bearer": []}], "responses": {"200": ok("The new key", "KeyList")}}},
+            "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
+            "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
+        }
+    })))))
 }
 
 #[cfg(test)]
