@@ -1,8 +1,9 @@
 //! The main HTTP listener, hardened against clients that hold connections instead of using
 //! them: our own accept loop over hyper's HTTP/1.1 connection, so every connection has a
 //! deadline for its request head (which is also the keep-alive idle limit), the body a
-//! deadline of its own (`limits::body_deadline`), and the number of open connections a cap
-//! overall and per client address.
+//! deadline of its own (`limits::body_deadline`), a client that stops taking our answer loses
+//! the connection (`StallGuard`), and the number of open connections has a cap overall and
+//! per client address.
 //!
 //! A connection over a cap is answered at once with a fixed 429 problem and closed, without
 //! reading from it: the accept loop never waits for a slot, so while one client holds its
@@ -12,15 +13,17 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::extract::TrustedProxies;
@@ -32,6 +35,9 @@ use crate::limits::client_key;
 pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 /// A request body must have arrived whole this long after the request began.
 pub const BODY_READ_TIMEOUT_MS: u64 = 30_000;
+/// A client that takes none of our answer for this long (it stopped reading, its window is
+/// shut) loses the connection: a slow reader cannot hold a slot with an answer half-sent.
+pub const WRITE_STALL_TIMEOUT_MS: u64 = 30_000;
 /// Open connections overall; keep it under the process's descriptor limit less what the
 /// store, the operators and the trackers need.
 pub const CONNECTIONS_MAX: usize = 768;
@@ -54,6 +60,7 @@ pub const REFUSAL_DRAIN_BYTES_MAX: usize = 64 * 1024;
 pub struct ConnectionLimits {
     pub header_read_timeout_ms: u64,
     pub body_read_timeout_ms: u64,
+    pub write_stall_timeout_ms: u64,
     pub connections_max: usize,
     pub connections_per_client_max: usize,
 }
@@ -63,6 +70,7 @@ impl Default for ConnectionLimits {
         ConnectionLimits {
             header_read_timeout_ms: HEADER_READ_TIMEOUT_MS,
             body_read_timeout_ms: BODY_READ_TIMEOUT_MS,
+            write_stall_timeout_ms: WRITE_STALL_TIMEOUT_MS,
             connections_max: CONNECTIONS_MAX,
             connections_per_client_max: CONNECTIONS_PER_CLIENT_MAX,
         }
@@ -154,12 +162,12 @@ pub async fn serve(
     settings: &crate::ApiSettings,
 ) -> std::io::Result<()> {
     let limits = settings.connections;
-    let proxies = Arc::new(settings.trusted_proxies.clone());
+    let proxies = &settings.trusted_proxies;
     let occupancy = Arc::new(Occupancy {
         limits,
         state: Mutex::new((0, HashMap::new())),
     });
-    let refusal: Arc<[u8]> = refusal().into();
+    let refusal = refusal();
     let lingering = Arc::new(AtomicUsize::new(0));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -175,7 +183,7 @@ pub async fn serve(
                 continue;
             }
         };
-        let Some(admitted) = occupancy.admit(counted_client(peer, &proxies)) else {
+        let Some(admitted) = occupancy.admit(counted_client(peer, proxies)) else {
             refuse(stream, &refusal, &lingering);
             continue;
         };
@@ -184,7 +192,9 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(peer));
             tower_service::Service::call(&mut router.clone(), request)
         });
-        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let stall = Duration::from_millis(limits.write_stall_timeout_ms);
+        let io = TokioIo::new(StallGuard::new(stream, stall));
+        let connection = http.serve_connection(io, service);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, %peer, "connection ended");
@@ -203,7 +213,7 @@ fn counted_client(peer: SocketAddr, proxies: &TrustedProxies) -> Option<IpAddr> 
 /// Answers a connection over a cap and closes it. The answer fits any socket buffer, so the
 /// write does not wait; a client that cannot take it just sees the connection close. While
 /// few refusals are lingering, this one lingers too (see [`REFUSAL_LINGER_MS`]).
-fn refuse(stream: TcpStream, refusal: &Arc<[u8]>, lingering: &Arc<AtomicUsize>) {
+fn refuse(stream: TcpStream, refusal: &[u8], lingering: &Arc<AtomicUsize>) {
     if let Err(error) = stream.try_write(refusal) {
         tracing::debug!(%error, "refused connection could not be told why");
         return;
@@ -234,6 +244,96 @@ fn refuse(stream: TcpStream, refusal: &Arc<[u8]>, lingering: &Arc<AtomicUsize>) 
         }
         lingering.fetch_sub(1, Ordering::SeqCst);
     });
+}
+
+/// A connection whose writes fail once the client has taken nothing for `stall`. Reads pass
+/// through; the deadline runs only while a write waits, and any progress ends it.
+struct StallGuard {
+    inner: TcpStream,
+    stall: Duration,
+    waiting_since: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl StallGuard {
+    fn new(inner: TcpStream, stall: Duration) -> StallGuard {
+        StallGuard {
+            inner,
+            stall,
+            waiting_since: None,
+        }
+    }
+
+    /// Passes a write's outcome through, timing how long it has been pending.
+    fn watch<T>(
+        &mut self,
+        context: &mut Context<'_>,
+        outcome: Poll<std::io::Result<T>>,
+    ) -> Poll<std::io::Result<T>> {
+        if outcome.is_ready() {
+            self.waiting_since = None;
+            return outcome;
+        }
+        let stall = self.stall;
+        let deadline = self
+            .waiting_since
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        match deadline.as_mut().poll(context) {
+            Poll::Ready(()) => Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for StallGuard {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(context, buffer)
+    }
+}
+
+impl AsyncWrite for StallGuard {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let outcome = Pin::new(&mut self.inner).poll_write(context, bytes);
+        self.watch(context, outcome)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffers: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let outcome = Pin::new(&mut self.inner).poll_write_vectored(context, buffers);
+        self.watch(context, outcome)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let outcome = Pin::new(&mut self.inner).poll_flush(context);
+        self.watch(context, outcome)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(context)
+    }
 }
 
 #[cfg(test)]

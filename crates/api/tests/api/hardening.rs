@@ -221,6 +221,38 @@ async fn at_the_overall_cap_new_connections_are_refused_not_left_waiting() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_loses_its_connection() {
+    let t = spawn_with(Db::Sqlite, |s| {
+        s.connections.write_stall_timeout_ms = SHORT_TIMEOUT_MS;
+        s.connections.connections_per_client_max = 1;
+    })
+    .await;
+    // Far more answer than the socket buffers hold, asked for and never read.
+    let stream = connect_from(&t, [127, 0, 0, 1]).await;
+    let (_reader, mut writer) = stream.into_split();
+    let request = "GET /openapi.json HTTP/1.1\r\nhost: smsbus\r\n\r\n".repeat(4_000);
+    let asking = tokio::spawn(async move {
+        // The server stops reading once its answers are stuck, so this may never finish.
+        let written = writer.write_all(request.as_bytes()).await;
+        (writer, written)
+    });
+    // While the stuck connection holds the client's one slot, the client is refused; once
+    // the server gives up on it, the client is answered again.
+    let deadline = Instant::now() + Duration::from_millis(PATIENCE_MS);
+    loop {
+        let answer = health_from(&t, [127, 0, 0, 1]).await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a client that stopped reading still holds its connection"
+        );
+    }
+    asking.abort();
+}
+
 /// A server behind a trusted proxy on 127.0.0.1: two requests of burst, one a second after.
 async fn behind_proxy(clients_max: usize) -> TestApp {
     spawn_with(Db::Sqlite, |s| {
