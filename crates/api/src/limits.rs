@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::ErrorCode;
@@ -140,11 +139,9 @@ fn whole_seconds(ms: i64) -> u64 {
 
 /// A 429 problem with the `Retry-After` the client should honour.
 pub(crate) fn too_many(language: domain::Language, retry_after_s: u64) -> Response {
-    let mut response = Problem::new(ErrorCode::RateLimited, language).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
-    response
+    Problem::new(ErrorCode::RateLimited, language)
+        .retry_after(retry_after_s)
+        .into_response()
 }
 
 pub(crate) async fn rate_limit(

@@ -15,6 +15,8 @@ pub struct Problem {
     pub language: Language,
     /// Extra detail for developers (which field, which limit); never a secret.
     pub detail: Option<String>,
+    /// Seconds until the caller may try again, sent as `Retry-After` (a 429 or a 503).
+    pub retry_after_s: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -35,11 +37,18 @@ impl Problem {
             code,
             language,
             detail: None,
+            retry_after_s: None,
         }
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Problem {
         self.detail = Some(detail.into());
+        self
+    }
+
+    /// Tells the caller to wait this many seconds (`Retry-After`), at least one.
+    pub fn retry_after(mut self, seconds: u64) -> Problem {
+        self.retry_after_s = Some(seconds.max(1));
         self
     }
 
@@ -53,6 +62,7 @@ impl Problem {
             code: error.code,
             language,
             detail,
+            retry_after_s: None,
         }
     }
 }
@@ -79,6 +89,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
