@@ -1,8 +1,11 @@
 //! Extractors that turn a request into domain values or a problem+json refusal: the caller's
 //! language, JSON bodies (a malformed one is a 400 with the parser's words, never text/plain),
-//! the idempotency key and bearer tokens.
+//! the idempotency key, bearer tokens (one parser, one constant-time comparison) and the real
+//! client address behind trusted reverse proxies.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use domain::{ErrorCode, Language};
@@ -111,6 +114,7 @@ pub(crate) struct Authorized<R>(std::marker::PhantomData<R>);
 pub(crate) struct AdminRole;
 pub(crate) struct ControllerRole;
 pub(crate) struct SmsGatewayRole;
+pub(crate) struct MetricsRole;
 
 impl Role for AdminRole {
     fn token(access: &crate::Access) -> &str {
@@ -130,9 +134,16 @@ impl Role for SmsGatewayRole {
     }
 }
 
+impl Role for MetricsRole {
+    fn token(access: &crate::Access) -> &str {
+        &access.metrics_token
+    }
+}
+
 pub(crate) type Admin = Authorized<AdminRole>;
 pub(crate) type Controller = Authorized<ControllerRole>;
 pub(crate) type SmsGateway = Authorized<SmsGatewayRole>;
+pub(crate) type MetricsReader = Authorized<MetricsRole>;
 
 impl<R: Role> FromRequestParts<crate::State> for Authorized<R> {
     type Rejection = Problem;
@@ -150,23 +161,39 @@ impl<R: Role> FromRequestParts<crate::State> for Authorized<R> {
     }
 }
 
+/// The token of `Authorization: Bearer <token>`; the scheme is matched in any case (RFC 9110
+/// §11.1), the token is what follows it with surrounding spaces removed. The one parser of
+/// bearer tokens in the API.
+pub(crate) fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Whether a presented secret equals the expected one, in time that depends on neither: both
+/// are hashed to SHA-256 first, so the comparison runs over equal-length digests and a
+/// mismatch at the first byte costs as long as one at the last. An empty expected secret
+/// matches nothing (the credential is not configured). The one secret comparison of the API.
+pub(crate) fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let given = Sha256::digest(given.as_bytes());
+    let wanted = Sha256::digest(expected.as_bytes());
+    let differences = given
+        .iter()
+        .zip(wanted.iter())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(differences) == 0 && !expected.is_empty()
+}
+
 /// Checks `Authorization: Bearer <token>` against the expected token in constant time.
 pub(crate) fn require_bearer(
-    parts_headers: &axum::http::HeaderMap,
+    headers: &axum::http::HeaderMap,
     expected: &str,
     language: Language,
 ) -> Result<(), Problem> {
-    let given = parts_headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let same_length = given.len() == expected.len();
-    let differences = given
-        .bytes()
-        .zip(expected.bytes())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-    if same_length && differences == 0 && !expected.is_empty() {
+    let given = bearer_token(headers).unwrap_or("");
+    if same_secret(given, expected) {
         Ok(())
     } else {
         Err(Problem::new(ErrorCode::Unauthorized, language))
@@ -184,12 +211,7 @@ impl FromRequestParts<crate::State> for Passenger {
         state: &crate::State,
     ) -> Result<Passenger, Problem> {
         let language = language_of(parts);
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+        let token = bearer_token(&parts.headers).unwrap_or("");
         service::sessions::passenger(&state.app, token)
             .await
             .map(Passenger)
@@ -209,5 +231,261 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             Err(rejection) => Err(Problem::new(ErrorCode::BadRequest, language_of(parts))
                 .detail(rejection.body_text())),
         }
+    }
+}
+
+/// At most this many trusted proxy networks may be configured.
+pub const TRUSTED_PROXIES_MAX: usize = 64;
+/// At most this many `X-Forwarded-For` hops are read, from the right.
+pub const FORWARDED_HOPS_MAX: usize = 16;
+
+/// One network of a trusted reverse proxy (`10.0.0.0/8`, `2001:db8::/32`, `127.0.0.1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProxyNetwork {
+    network: IpAddr,
+    prefix_bits: u8,
+}
+
+impl ProxyNetwork {
+    /// Parses an address or a CIDR network; the bits after the prefix must be zero.
+    pub fn parse(text: &str) -> Result<ProxyNetwork, String> {
+        let text = text.trim();
+        let (address, bits) = match text.split_once('/') {
+            Some((address, bits)) => (address, Some(bits)),
+            None => (text, None),
+        };
+        let network: IpAddr = address
+            .parse()
+            .map_err(|_| format!("{text}: not an IP address or CIDR network"))?;
+        let width = if network.is_ipv4() { 32 } else { 128 };
+        let prefix_bits = match bits {
+            None => width,
+            Some(bits) => bits
+                .parse::<u8>()
+                .ok()
+                .filter(|b| *b <= width)
+                .ok_or_else(|| format!("{text}: the prefix length must be 0 to {width}"))?,
+        };
+        let parsed = ProxyNetwork {
+            network,
+            prefix_bits,
+        };
+        if parsed.contains(network) && masked(network, prefix_bits) == network {
+            Ok(parsed)
+        } else {
+            Err(format!("{text}: bits are set after the prefix"))
+        }
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        let address = address.to_canonical();
+        address.is_ipv4() == self.network.is_ipv4()
+            && masked(address, self.prefix_bits) == self.network
+    }
+}
+
+/// `address` with every bit after the first `prefix_bits` cleared.
+pub(crate) fn masked(address: IpAddr, prefix_bits: u8) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => {
+            let bits = u32::from(v4);
+            let mask = u32::MAX
+                .checked_shl(32 - u32::from(prefix_bits.min(32)))
+                .unwrap_or(0);
+            IpAddr::V4(Ipv4Addr::from(bits & mask))
+        }
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(prefix_bits.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(bits & mask))
+        }
+    }
+}
+
+/// The reverse proxies whose `X-Forwarded-For` the server believes. Empty (the default): the
+/// TCP peer is the client and `X-Forwarded-For` is ignored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ProxyNetwork>);
+
+impl TrustedProxies {
+    /// Comma- or space-separated addresses and CIDR networks.
+    pub fn parse(text: &str) -> Result<TrustedProxies, String> {
+        let networks = text
+            .split([',', ' '])
+            .filter(|part| !part.trim().is_empty())
+            .map(ProxyNetwork::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        if networks.len() > TRUSTED_PROXIES_MAX {
+            return Err(format!(
+                "at most {TRUSTED_PROXIES_MAX} trusted proxy networks"
+            ));
+        }
+        Ok(TrustedProxies(networks))
+    }
+
+    pub fn trusts(&self, address: IpAddr) -> bool {
+        self.0.iter().any(|network| network.contains(address))
+    }
+}
+
+/// The real client of a request whose TCP peer is `peer`: the peer itself, unless the peer is
+/// a trusted proxy; then the right-most `X-Forwarded-For` address that is not a trusted proxy
+/// (the left part is whatever the client wrote and proves nothing). A hop that does not parse
+/// ends the walk at the last trusted address seen, so garbage never picks a bucket.
+pub fn client_addr(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    proxies: &TrustedProxies,
+) -> IpAddr {
+    let mut client = peer.to_canonical();
+    if !proxies.trusts(client) {
+        return client;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .collect();
+    for hop in hops.iter().rev().take(FORWARDED_HOPS_MAX) {
+        let Some(address) = forwarded_address(hop) else {
+            break;
+        };
+        client = address;
+        if !proxies.trusts(address) {
+            break;
+        }
+    }
+    client
+}
+
+/// One `X-Forwarded-For` entry: an address, perhaps with a port (`1.2.3.4:80`, `[::1]:80`).
+fn forwarded_address(hop: &str) -> Option<IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .map(|address| address.to_canonical())
+}
+
+/// The real client of this request (see [`client_addr`]); `None` when the router runs without
+/// [`crate::serve`] and so without a peer address.
+pub(crate) fn client_of(parts: &Parts, proxies: &TrustedProxies) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    Some(client_addr(peer, &parts.headers, proxies))
+}
+
+/// The real client as an extractor, for limits keyed by client elsewhere in the API.
+#[allow(
+    dead_code,
+    reason = "for handlers that limit per client (sign-in codes); the middleware uses client_of"
+)]
+pub(crate) struct ClientAddr(pub Option<IpAddr>);
+
+impl FromRequestParts<crate::State> for ClientAddr {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::State,
+    ) -> Result<ClientAddr, Problem> {
+        Ok(ClientAddr(client_of(
+            parts,
+            &state.settings.trusted_proxies,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn networks_parse_and_contain() {
+        let net = ProxyNetwork::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains(ip("10.1.200.3")));
+        assert!(!net.contains(ip("10.2.0.1")));
+        assert!(net.contains(ip("::ffff:10.1.0.9")));
+        assert!(ProxyNetwork::parse("10.1.0.1/16").is_err());
+        assert!(ProxyNetwork::parse("10.1.0.0/33").is_err());
+        assert!(ProxyNetwork::parse("proxy").is_err());
+        let v6 = ProxyNetwork::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains(ip("2001:db8:1::5")));
+        assert!(!v6.contains(ip("10.1.0.1")));
+        assert!(
+            ProxyNetwork::parse("0.0.0.0/0")
+                .unwrap()
+                .contains(ip("8.8.8.8"))
+        );
+        assert_eq!(
+            TrustedProxies::parse("127.0.0.1, 10.0.0.0/8")
+                .unwrap()
+                .0
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn the_right_most_untrusted_hop_is_the_client() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let peer = ip("10.0.0.1");
+        let headers = forwarded(&["6.6.6.6, 203.0.113.7", "10.0.0.2"]);
+        assert_eq!(client_addr(peer, &headers, &proxies), ip("203.0.113.7"));
+        // An untrusted peer's header is ignored.
+        assert_eq!(
+            client_addr(ip("198.51.100.1"), &headers, &proxies),
+            ip("198.51.100.1")
+        );
+        // No header: the proxy itself.
+        assert_eq!(client_addr(peer, &HeaderMap::new(), &proxies), peer);
+        // Garbage ends the walk at the last trusted hop.
+        let garbage = forwarded(&["203.0.113.7, not-an-address, 10.0.0.2"]);
+        assert_eq!(client_addr(peer, &garbage, &proxies), ip("10.0.0.2"));
+        // Ports are allowed.
+        let ported = forwarded(&["[2001:db8::1]:443"]);
+        assert_eq!(client_addr(peer, &ported, &proxies), ip("2001:db8::1"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_matched_in_any_case() {
+        let mut headers = HeaderMap::new();
+        for (value, token) in [
+            ("Bearer abc", Some("abc")),
+            ("bearer abc", Some("abc")),
+            ("BEARER   abc ", Some("abc")),
+            ("Basic abc", None),
+            ("Bearer", None),
+            ("Bearer ", None),
+            ("Bearerabc", None),
+        ] {
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+            assert_eq!(bearer_token(&headers), token, "{value}");
+        }
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("token-123", "token-123"));
+        assert!(!same_secret("token-124", "token-123"));
+        assert!(!same_secret("token-12", "token-123"));
+        assert!(!same_secret("", ""));
     }
 }

@@ -1,26 +1,33 @@
 //! The HTTP edge of SMSBUS: JSON in and out, problem+json errors with a stable code and a
-//! message in the caller's language, limits on body size and request rate, Prometheus metrics
-//! and the OpenAPI document. Only this crate knows JSON and HTTP; it converts wire types to
+//! message in the caller's language, limits on body size and request rate, timeouts and caps
+//! on connections (`server`), the headers every response carries (`harden`), Prometheus
+//! metrics and the OpenAPI document. Only this crate knows JSON and HTTP; it converts wire types to
 //! domain types on the first line of every handler and calls the `service` use cases.
 
 mod extract;
+mod harden;
 pub mod keys_wire;
 mod limits;
 mod metrics;
 mod openapi;
 mod problem;
 mod routes;
+mod server;
 mod ticket_page;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use service::App;
-use tokio::net::TcpListener;
 
+pub use extract::{ProxyNetwork, TrustedProxies, client_addr};
+pub use limits::RATE_CLIENTS_MAX;
 pub use problem::Problem;
+pub use server::{
+    BODY_READ_TIMEOUT_MS, CONNECTIONS_MAX, CONNECTIONS_PER_CLIENT_MAX, ConnectionLimits,
+    HEADER_READ_TIMEOUT_MS, REQUEST_HEAD_BYTES_MAX, serve,
+};
 
 /// Bodies larger than this are refused with 413 (the catalogue upload has its own limit).
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
@@ -32,14 +39,40 @@ pub struct Access {
     pub admin_token: String,
     pub controller_token: String,
     pub sms_gateway_token: String,
+    /// Who may read `/metrics`; empty: nobody.
+    pub metrics_token: String,
 }
+
+/// Requests per second one client may make on average, and the burst it may save up.
+pub const RATE_PER_S: u32 = 50;
+pub const RATE_BURST: u32 = 200;
 
 #[derive(Clone, Debug)]
 pub struct ApiSettings {
     pub access: Access,
-    /// Requests per second one client address may make on average, and the burst allowed.
+    /// Requests per second one client may make on average (0: no limit), and the burst allowed.
     pub rate_per_s: u32,
     pub rate_burst: u32,
+    /// How many clients the rate table tracks (see `limits`).
+    pub rate_clients_max: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: TrustedProxies,
+    /// Timeouts and caps of the connections [`serve`] accepts.
+    pub connections: ConnectionLimits,
+}
+
+impl ApiSettings {
+    /// The production limits with the given credentials.
+    pub fn new(access: Access) -> ApiSettings {
+        ApiSettings {
+            access,
+            rate_per_s: RATE_PER_S,
+            rate_burst: RATE_BURST,
+            rate_clients_max: RATE_CLIENTS_MAX,
+            trusted_proxies: TrustedProxies::default(),
+            connections: ConnectionLimits::default(),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -56,6 +89,7 @@ pub fn router(app: Arc<App>, settings: ApiSettings) -> Router {
         limiter: Arc::new(limits::RateLimiter::new(
             settings.rate_per_s,
             settings.rate_burst,
+            settings.rate_clients_max,
         )),
         settings: Arc::new(settings),
         metrics: Arc::new(metrics::HttpMetrics::default()),
@@ -72,14 +106,10 @@ pub fn router(app: Arc<App>, settings: ApiSettings) -> Router {
             metrics::record,
         ))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::body_deadline,
+        ))
+        .layer(axum::middleware::from_fn(harden::harden))
         .with_state(state)
-}
-
-/// Serves until the future is dropped or the process ends.
-pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
 }

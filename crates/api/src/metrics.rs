@@ -1,5 +1,6 @@
 //! `/metrics` in the Prometheus text format: HTTP requests by route and status, their latency,
-//! and the use cases' counters.
+//! and the use cases' counters. Readable only with the metrics token (`Access::metrics_token`):
+//! the counters tell ride volumes and failed sign-ins per route.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -58,7 +59,10 @@ pub(crate) async fn record(
     response
 }
 
-pub(crate) async fn render(State(state): State<crate::State>) -> Response {
+pub(crate) async fn render(
+    State(state): State<crate::State>,
+    _reader: crate::extract::MetricsReader,
+) -> Response {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(

@@ -251,10 +251,65 @@ fn with_sessions(mut document: Value) -> Value {
     document
 }
 
+/// Every operation may be refused with 429 (`Retry-After`), and every one that needs a
+/// credential with 401 (`WWW-Authenticate`): both are added here to each operation.
+fn with_edge_refusals(mut document: Value) -> Value {
+    let headers = json!({
+        "WWW-Authenticate": {"description": "`Bearer realm=\"smsbus\"`, with `error=\"invalid_token\"` when a credential was sent",
+                             "schema": {"type": "string"}},
+        "Retry-After": {"description": "Seconds until the client may try again", "schema": {"type": "integer", "minimum": 1}}});
+    let responses = json!({
+        "Unauthorized": {"description": "No valid credential (problem+json)",
+            "headers": {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}},
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+        "RateLimited": {"description": "Too many requests or connections from this client (problem+json)",
+            "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}});
+    if let Some(components) = document
+        .get_mut("components")
+        .and_then(Value::as_object_mut)
+    {
+        components.insert("headers".into(), headers);
+        components.insert("responses".into(), responses);
+    }
+    let operations = document
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|path| path.values_mut());
+    for operation in operations {
+        let secured = operation.get("security").is_some();
+        let Some(responses) = operation
+            .get_mut("responses")
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        responses.insert(
+            "429".into(),
+            json!({"$ref": "#/components/responses/RateLimited"}),
+        );
+        if secured || responses.contains_key("401") {
+            responses.insert(
+                "401".into(),
+                json!({"$ref": "#/components/responses/Unauthorized"}),
+            );
+        }
+    }
+    document
+}
+
+/// The document as served: the paths below with the edge's refusals added to each.
+fn edge(document: Value) -> Json<Value> {
+    Json(with_edge_refusals(document))
+}
+
 pub(crate) async fn document() -> Json<Value> {
     let lang = json!({"name": "lang", "in": "query", "schema": {"enum": ["kk", "ru", "en"]},
                       "description": "Language of messages; otherwise Accept-Language, otherwise ru"});
-    Json(with_revocations(with_sessions(with_live(json!({
+    edge(with_revocations(with_sessions(with_live(json!({
         "openapi": "3.1.0",
         "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
@@ -294,7 +349,8 @@ pub(crate) async fn document() -> Json<Value> {
         },
         "paths": {
             "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text format 0.0.4"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics (Bearer metrics token)", "security": [{"bearer": []}],
+                "responses": {"200": {"description": "text format 0.0.4"}}}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
             "/v1/cities": {"get": {"summary": "Cities and routes served, with fares", "parameters": [lang],
                 "responses": {"200": {"description": "The public list"}}}},
@@ -392,5 +448,31 @@ mod tests {
                 "{path} is documented but not routed"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn refusals_at_the_edge_are_documented_with_their_headers() {
+        let axum::Json(doc) = super::document().await;
+        let headers = &doc["components"]["responses"];
+        assert!(headers["Unauthorized"]["headers"]["WWW-Authenticate"].is_object());
+        assert!(headers["RateLimited"]["headers"]["Retry-After"].is_object());
+        let mut secured = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let responses = &operation["responses"];
+                assert_eq!(
+                    responses["429"]["$ref"], "#/components/responses/RateLimited",
+                    "{method} {path}"
+                );
+                if operation.get("security").is_some() {
+                    secured += 1;
+                    assert_eq!(
+                        responses["401"]["$ref"], "#/components/responses/Unauthorized",
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+        assert!(secured > 10, "{secured} secured operations");
     }
 }

@@ -19,7 +19,7 @@ pub struct Problem {
     /// on, e.g. the zones to choose from or the ticket already held.
     pub extensions: serde_json::Map<String, serde_json::Value>,
     /// Seconds to wait before trying again: the `Retry-After` header and `retry_after_s`.
-    pub retry_after_s: Option<i64>,
+    pub retry_after_s: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -35,7 +35,7 @@ struct Body<'a> {
     #[serde(flatten)]
     extensions: &'a serde_json::Map<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    retry_after_s: Option<i64>,
+    retry_after_s: Option<u64>,
 }
 
 impl Problem {
@@ -54,6 +54,12 @@ impl Problem {
         self
     }
 
+    /// Tells the caller to wait this many seconds (`Retry-After`), at least one.
+    pub fn retry_after(mut self, seconds: u64) -> Problem {
+        self.retry_after_s = Some(seconds.max(1));
+        self
+    }
+
     pub fn from_service(error: ServiceError, language: Language) -> Problem {
         if error.code == ErrorCode::Internal {
             tracing::error!(detail = %error.detail, "internal error");
@@ -66,10 +72,11 @@ impl Problem {
             .map(crate::routes::wire::refusal_members)
             .unwrap_or_default();
         // Whole seconds, rounded up: waiting the seconds told is always enough.
-        let retry_after_s = error
-            .retry_after_ms
-            .map(|ms| ms.saturating_add(999) / 1000)
-            .map(|s| s.max(1));
+        let retry_after_s = error.retry_after_ms.map(|ms| {
+            u64::try_from(ms.saturating_add(999) / 1000)
+                .unwrap_or(1)
+                .max(1)
+        });
         Problem {
             code: error.code,
             language,

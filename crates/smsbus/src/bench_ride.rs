@@ -92,14 +92,20 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
         admin_token: "a".repeat(16),
         controller_token: "c".repeat(16),
         sms_gateway_token: "s".repeat(16),
+        metrics_token: "m".repeat(16),
     };
     let addr = crate::wiring::start_with(
         Arc::clone(&app),
         crate::wiring::bind("127.0.0.1:0".parse()?).await?,
+        // One client opens every connection of the benchmark.
         api::ApiSettings {
-            access,
             rate_per_s: 0,
             rate_burst: 0,
+            connections: api::ConnectionLimits {
+                connections_per_client_max: api::CONNECTIONS_MAX,
+                ..api::ConnectionLimits::default()
+            },
+            ..api::ApiSettings::new(access)
         },
     )
     .await?;

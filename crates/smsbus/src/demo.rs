@@ -19,6 +19,7 @@ pub const DEMO_DB: &str = "smsbus-demo.db";
 pub const DEMO_ADMIN_TOKEN: &str = "demo-admin-token-0000";
 pub const DEMO_CONTROLLER_TOKEN: &str = "demo-controller-token-0000";
 pub const DEMO_SMS_GATEWAY_TOKEN: &str = "demo-sms-gateway-token-0000";
+pub const DEMO_METRICS_TOKEN: &str = "demo-metrics-token-0000";
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
@@ -58,6 +59,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         admin_token: DEMO_ADMIN_TOKEN.into(),
         controller_token: DEMO_CONTROLLER_TOKEN.into(),
         sms_gateway_token: DEMO_SMS_GATEWAY_TOKEN.into(),
+        metrics_token: DEMO_METRICS_TOKEN.into(),
     };
     let bound = crate::wiring::start(Arc::clone(&app), listener, access).await?;
     crate::live_cli::start_demo_city(&app).await?;
@@ -121,7 +123,8 @@ Controller (token {DEMO_CONTROLLER_TOKEN}):
 
 Operator (token {DEMO_ADMIN_TOKEN}):
     curl -s {base}/v1/admin/ledger -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}'
-    curl -s {base}/v1/cities      curl -s {base}/openapi.json      curl -s {base}/metrics
+    curl -s {base}/v1/cities      curl -s {base}/openapi.json
+    curl -s {base}/metrics -H 'Authorization: Bearer {DEMO_METRICS_TOKEN}'   (metrics token)
 "#
     );
 }

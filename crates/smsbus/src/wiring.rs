@@ -41,6 +41,16 @@ pub struct ServeArgs {
     /// Where Wialon IPS trackers connect (TCP), e.g. 0.0.0.0:20332; off when not given.
     #[arg(long)]
     pub wialon_addr: Option<String>,
+    /// A reverse proxy whose X-Forwarded-For names the real client: an address or a CIDR
+    /// network (repeat per proxy). Without one, the TCP peer is the client.
+    #[arg(long = "trusted-proxy", value_name = "ADDRESS|CIDR")]
+    pub trusted_proxies: Vec<String>,
+    /// Open HTTP connections at most; keep it under the descriptor limit (`ulimit -n`).
+    #[arg(long, default_value_t = api::CONNECTIONS_MAX)]
+    pub connections_max: usize,
+    /// Open HTTP connections from one client address at most (proxies: only the overall cap).
+    #[arg(long, default_value_t = api::CONNECTIONS_PER_CLIENT_MAX)]
+    pub connections_per_client_max: usize,
 }
 
 pub fn init_logs() {
@@ -84,6 +94,15 @@ fn operator_credentials(name: &str) -> anyhow::Result<Credentials> {
         client_secret: env_token(&format!("SMSBUS_OPERATOR_CLIENT_SECRET_{upper}"))?,
         scope: std::env::var(format!("SMSBUS_OPERATOR_SCOPE_{upper}")).ok(),
     }))
+}
+
+/// The token `/metrics` asks for, from `SMSBUS_METRICS_TOKEN`; without it nobody reads them.
+fn metrics_token() -> anyhow::Result<String> {
+    if std::env::var_os("SMSBUS_METRICS_TOKEN").is_none() {
+        eprintln!("smsbus: /metrics is closed; set SMSBUS_METRICS_TOKEN to read it");
+        return Ok(String::new());
+    }
+    env_token("SMSBUS_METRICS_TOKEN")
 }
 
 fn env_token(name: &str) -> anyhow::Result<String> {
@@ -246,11 +265,6 @@ pub async fn open_app_with(
     Ok(app)
 }
 
-/// Binds, settles what a previous run left in doubt, and serves in the background.
-/// Requests per second one client address may make, and the burst it may save up.
-pub const RATE_PER_S: u32 = 50;
-pub const RATE_BURST: u32 = 200;
-
 /// Listens on `addr` (port 0: a free one); the address it got is the listener's `local_addr`.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr)
@@ -258,24 +272,18 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {addr}"))
 }
 
+/// Binds, settles what a previous run left in doubt, and serves in the background, with the
+/// production limits.
 pub async fn start(
     app: Arc<App>,
     listener: TcpListener,
     access: api::Access,
 ) -> anyhow::Result<SocketAddr> {
-    start_with(
-        app,
-        listener,
-        api::ApiSettings {
-            access,
-            rate_per_s: RATE_PER_S,
-            rate_burst: RATE_BURST,
-        },
-    )
-    .await
+    start_with(app, listener, api::ApiSettings::new(access)).await
 }
 
-/// Like [`start`], with the API settings given (benchmarks lift the rate limit).
+/// Like [`start`], with the API settings given (benchmarks lift the limits, `serve` names the
+/// trusted proxies).
 pub async fn start_with(
     app: Arc<App>,
     listener: TcpListener,
@@ -294,9 +302,9 @@ pub async fn start_with(
         Duration::from_secs(CATALOGUE_RELOAD_S),
     ));
     let bound = listener.local_addr()?;
-    let router = api::router(app, settings);
+    let router = api::router(app, settings.clone());
     tokio::spawn(async move {
-        if let Err(error) = api::serve(listener, router).await {
+        if let Err(error) = api::serve(listener, router, &settings).await {
             tracing::error!(%error, "server stopped");
         }
     });
@@ -312,6 +320,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admin_token: env_token("SMSBUS_ADMIN_TOKEN")?,
         controller_token: env_token("SMSBUS_CONTROLLER_TOKEN")?,
         sms_gateway_token: env_token("SMSBUS_SMS_GATEWAY_TOKEN")?,
+        metrics_token: metrics_token()?,
+    };
+    let trusted_proxies = api::TrustedProxies::parse(&args.trusted_proxies.join(","))
+        .map_err(|e| anyhow::anyhow!("--trusted-proxy {e}"))?;
+    let api_settings = api::ApiSettings {
+        trusted_proxies,
+        connections: api::ConnectionLimits {
+            connections_max: args.connections_max,
+            connections_per_client_max: args.connections_per_client_max,
+            ..api::ConnectionLimits::default()
+        },
+        ..api::ApiSettings::new(access)
     };
     let listener = bind(addr).await?;
     let local = listener.local_addr()?;
@@ -326,7 +346,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             crate::live_cli::start_wialon_listener(Arc::clone(&app), wialon).await?
         );
     }
-    let bound = start(Arc::clone(&app), listener, access).await?;
+    let bound = start_with(Arc::clone(&app), listener, api_settings).await?;
     // The demo lays its own (replayed) networks; a real server follows each city's calendar.
     tokio::spawn(service::live::keep_networks_current(
         Arc::clone(&app),

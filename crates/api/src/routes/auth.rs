@@ -1,17 +1,16 @@
 //! Passengers sign in with their phone number: a code by SMS, then a session token. A
 //! signed-in passenger lists their sessions and ends one or all others.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 
-use axum::extract::connect_info::ConnectInfo;
+use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::rides::phone;
-use crate::extract::{ApiJson, Lang, language_of};
+use crate::extract::{ApiJson, ClientAddr, Lang, bearer_token, language_of};
 use crate::keys_wire::rfc3339_ms;
 use crate::problem::{ApiResult, Problem};
 
@@ -30,14 +29,13 @@ pub(crate) struct CodeSent {
 pub(crate) async fn request_code(
     State(state): State<crate::State>,
     Lang(language): Lang,
-    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
+    ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> ApiResult<(StatusCode, Json<CodeSent>)> {
     let phone = phone(&body.phone, language)?;
-    // The TCP peer for now; at merge this becomes the trusted-proxy-aware client address.
-    let client = connection.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |Extension(info)| {
-        info.0.ip()
-    });
+    // The real client (behind a trusted proxy, from X-Forwarded-For); a server started
+    // without connection info (never the case in `smsbus serve`) counts all as one client.
+    let client = client.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     service::sessions::request_code(&state.app, &phone, language, client)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
@@ -92,11 +90,7 @@ pub(crate) async fn close_session(
     Lang(language): Lang,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let token = bearer_token(&headers).unwrap_or("");
     service::sessions::sign_out(&state.app, token)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
@@ -114,13 +108,7 @@ impl FromRequestParts<crate::State> for SignedIn {
         state: &crate::State,
     ) -> Result<SignedIn, Problem> {
         let language = language_of(parts);
-        // The same reading of the header as `extract::Passenger`.
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+        let token = bearer_token(&parts.headers).unwrap_or("");
         service::sessions::current(&state.app, token)
             .await
             .map(SignedIn)

@@ -159,10 +159,7 @@ async fn feed_city(
     city: &str,
     language: Language,
 ) -> Result<(), Problem> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+    let token = crate::extract::bearer_token(headers)
         .filter(|t| !t.is_empty() && t.len() <= 2 * ID_CHARS_MAX)
         .ok_or_else(|| Problem::new(ErrorCode::Unauthorized, language))?;
     let allowed = service::live::city_of_token(&state.app, token)

@@ -14,6 +14,7 @@ use simulators::operator::{OperatorSimulator, SimulatorHandle};
 pub const ADMIN: &str = "test-admin-token-000000";
 pub const CONTROLLER: &str = "test-controller-token-0000";
 pub const GATEWAY: &str = "test-gateway-token-000000";
+pub const METRICS: &str = "test-metrics-token-000000";
 pub const CATALOGUE: &str = include_str!("../../../smsbus/data/catalogue.json");
 /// The client gives up on an operator call this fast, so a hanging operator costs the test
 /// little (a timeout, not a sleep).
@@ -89,6 +90,11 @@ pub async fn fresh_store(db: Db) -> (store::Store, Option<TempDir>) {
 }
 
 pub async fn spawn(db: Db) -> TestApp {
+    spawn_with(db, |_| {}).await
+}
+
+/// Like [`spawn`], with the API settings changed first (small caps, short timeouts, proxies).
+pub async fn spawn_with(db: Db, change: impl FnOnce(&mut api::ApiSettings)) -> TestApp {
     let sim = OperatorSimulator::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -134,16 +140,16 @@ pub async fn spawn(db: Db) -> TestApp {
         admin_token: ADMIN.into(),
         controller_token: CONTROLLER.into(),
         sms_gateway_token: GATEWAY.into(),
+        metrics_token: METRICS.into(),
     };
-    let router = api::router(
-        Arc::clone(&app),
-        api::ApiSettings {
-            access,
-            rate_per_s: 0,
-            rate_burst: 0,
-        },
-    );
-    tokio::spawn(api::serve(listener, router));
+    let mut settings = api::ApiSettings {
+        rate_per_s: 0,
+        rate_burst: 0,
+        ..api::ApiSettings::new(access)
+    };
+    change(&mut settings);
+    let router = api::router(Arc::clone(&app), settings.clone());
+    tokio::spawn(async move { api::serve(listener, router, &settings).await });
     TestApp {
         base,
         app,

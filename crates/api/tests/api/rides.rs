@@ -717,6 +717,7 @@ async fn bad_requests_get_clear_problems(db: Db) {
     let metrics = t
         .http
         .get(t.url("/metrics"))
+        .bearer_auth(crate::harness::METRICS)
         .send()
         .await
         .unwrap()
