@@ -34,7 +34,7 @@ async function waitForHealth() {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'smsbus-browser-'));
   mkdirSync(shots, { recursive: true });
-  demo = spawn(bin, ['demo', '--addr', `127.0.0.1:${port}`, '--db', join(dir, 'demo.db')], { stdio: 'ignore' });
+  demo = spawn(bin, ['demo', '--addr', `127.0.0.1:${port}`, '--simulator-addr', '127.0.0.1:0', '--db', join(dir, 'demo.db')], { stdio: 'ignore' });
   await waitForHealth();
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

@@ -28,13 +28,21 @@ pub struct DemoArgs {
     /// SQLite file (created if missing) or a postgres:// URL.
     #[arg(long, default_value = DEMO_DB)]
     pub db: String,
+    /// Where the simulated mobile operators listen (their admin API breaks them on purpose).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub simulator_addr: String,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let addr = crate::parse_addr(&args.addr)?;
-    let simulator = OperatorSimulator::start("127.0.0.1:0".parse()?)
+    let simulator = OperatorSimulator::start(crate::parse_addr(&args.simulator_addr)?)
         .await
-        .context("starting the operator simulator")?;
+        .with_context(|| {
+            format!(
+                "starting the operator simulator on {} (--simulator-addr)",
+                args.simulator_addr
+            )
+        })?;
     simulators::demo::seed(&simulator)?;
     let endpoints = simulator_endpoints(&simulator)?;
     let listener = crate::wiring::bind(addr).await?;
@@ -135,7 +143,7 @@ pub struct SmsArgs {
     #[arg(long)]
     pub from: String,
     /// The running server.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "SMSBUS_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
     /// The SMSC that delivers it.
     #[arg(long, default_value = "smsc-demo")]
