@@ -336,7 +336,7 @@ impl Outcome {
                     self.confident_wrong += 1;
                 }
             }
-            Detection::Ambiguous(_) => self.ambiguous += 1,
+            Detection::Ambiguous { .. } => self.ambiguous += 1,
             Detection::NoMatch => self.no_match += 1,
         }
     }
