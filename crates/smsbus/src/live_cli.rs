@@ -570,7 +570,15 @@ async fn bench_wialon(
                         },
                         None => AuthOutcome::UnknownTracker,
                     };
-                run_session(socket, &authenticate, &sender, &counters, || now).await
+                run_session(
+                    socket,
+                    &authenticate,
+                    &sender,
+                    &counters,
+                    live::SessionLimits::default(),
+                    || now,
+                )
+                .await
             });
         }
     });
@@ -749,7 +757,7 @@ pub async fn start_wialon_listener(
     tokio::spawn(service::live::serve_wialon(
         app,
         listener,
-        service::live::WIALON_CONNECTIONS_MAX,
+        service::live::WialonLimits::default(),
     ));
     Ok(bound)
 }
@@ -784,7 +792,14 @@ pub async fn start_demo_city(app: &Arc<service::App>) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("tracker {code}: {}", e.detail))?;
     }
-    let token = service::live::create_feed_token(app, DEMO_CITY, "demo simulator")
+    // The simulator's own buses (not the catalogue's, which report over Wialon IPS).
+    let request = service::live::NewFeedToken {
+        city: DEMO_CITY.to_owned(),
+        name: "demo simulator".to_owned(),
+        scope: service::live::FeedScope::default(),
+        authority: live::Authority::ReportsOnly,
+    };
+    let token = service::live::create_feed_token(app, &request)
         .await
         .map_err(|e| anyhow::anyhow!("feed token: {}", e.detail))?;
     let network = app

@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_revocations.sql"),
         postgres: include_str!("../migrations/postgres/0005_revocations.sql"),
     },
+    Migration {
+        version: 8,
+        name: "feed_token_scope",
+        sqlite: include_str!("../migrations/sqlite/0008_feed_token_scope.sql"),
+        postgres: include_str!("../migrations/postgres/0008_feed_token_scope.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
