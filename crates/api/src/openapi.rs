@@ -20,6 +20,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/v1/live/{city}/positions",
     "/v1/live/{city}/gtfs-rt",
     "/v1/live/{city}/vehicles",
+    "/v1/live/{city}/vehicles/{id}/track",
     "/v1/live/{city}/detect",
     "/v1/live/{city}/stream",
     "/v1/live/{city}/vehicle-positions.pb",
@@ -64,6 +65,7 @@ fn with_live(mut document: Value) -> Value {
         "/v1/live/{city}/positions",
         "/v1/live/{city}/gtfs-rt",
         "/v1/live/{city}/vehicles",
+        "/v1/live/{city}/vehicles/{id}/track",
         "/v1/live/{city}/detect",
         "/v1/live/{city}/stream",
         "/v1/live/{city}/vehicle-positions.pb",
@@ -136,6 +138,13 @@ fn live_doc(name: &str) -> Value {
                     {"name": "route", "in": "query", "schema": {"type": "string"}, "description": "Route number"}],
                 "responses": {"200": {"description": "Vehicles", "content": {"application/json": {"schema": {"type": "object", "properties": {
                     "vehicles": {"type": "array", "items": {"$ref": "#/components/schemas/LiveVehicle"}}}}}}}, "4XX": problem()}}})
+        }
+        "/v1/live/{city}/vehicles/{id}/track" => {
+            json!({"get": {"summary": "A live bus's recent positions, oldest first, in the body `detect` takes (try detection with a bus's own fixes)",
+                "parameters": [city_path(), {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "Fixes", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "fixes": {"type": "array", "items": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}, "at_ms": {"type": "integer"}}}}}}}}},
+                    "4XX": problem()}}})
         }
         "/v1/live/{city}/detect" => {
             json!({"post": {"summary": "Which bus is the passenger riding? Confident only with a clear margin; otherwise a ranked shortlist",

@@ -405,6 +405,9 @@ mod tests {
         assert!(!shortfall.moved_enough() && !shortfall.long_enough());
         assert!(!shortfall.another_bus_close);
         assert_eq!((shortfall.moved_m, shortfall.span_ms), (50.0, 5_000));
-        assert_eq!((shortfall.moved_min_m, shortfall.span_min_ms), (150.0, 20_000));
+        assert_eq!(
+            (shortfall.moved_min_m, shortfall.span_min_ms),
+            (150.0, 20_000)
+        );
     }
 }

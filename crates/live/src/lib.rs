@@ -28,4 +28,6 @@ pub use network::{Network, NetworkError, NetworkInput, Run, RunInput, RunStopInp
 pub use session::{
     AuthOutcome, Authenticator, SessionCounters, SessionEnd, SessionLimits, run_session,
 };
-pub use state::{Authority, Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState};
+pub use state::{
+    Authority, Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState,
+};

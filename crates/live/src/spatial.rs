@@ -119,12 +119,7 @@ impl SpatialGrid {
         let occupied = i64::try_from(self.cells.len()).unwrap_or(i64::MAX);
         let mut vehicles = Vec::new();
         let mut read = |members: &Vec<(VehicleId, Xy)>| {
-            vehicles.extend(
-                members
-                    .iter()
-                    .filter(|(_, p)| inside(p))
-                    .map(|(id, _)| *id),
-            );
+            vehicles.extend(members.iter().filter(|(_, p)| inside(p)).map(|(id, _)| *id));
         };
         if columns.saturating_mul(rows) > occupied {
             let in_range = |cell: &Cell| {

@@ -11,7 +11,9 @@ use live::gtfs_rt::{self, VehicleDescriptor, VehicleDirectory};
 use live::network::{Network, NetworkInput, RunInput, RunStopInput};
 use live::session::{AuthOutcome, SessionCounters, SessionEnd, SessionLimits, run_session};
 use live::simulate::{CitySimulator, SimConfig, SplitMix64};
-use live::state::{Authority, Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, RunSource};
+use live::state::{
+    Authority, Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, RunSource,
+};
 use live::wialon::{self, ProtocolVersion, WialonFix};
 use live::{RouteId, StopId, TimeMs, TrackerId, TripId, VehicleId};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -161,8 +163,8 @@ async fn wialon_conversation_over_tcp() {
             SessionLimits::default(),
             || T0,
         )
-            .await
-            .unwrap()
+        .await
+        .unwrap()
     });
     let mut client = BufReader::new(TcpStream::connect(address).await.unwrap());
     let fix = WialonFix {
@@ -325,7 +327,14 @@ async fn a_connection_that_does_not_log_in_in_time_is_closed_even_while_it_pings
     let (sender, _receiver) = tokio::sync::mpsc::channel::<Position>(2);
     let counters = SessionCounters::default();
     let authenticate = |_: &TrackerId, _: Option<&str>| AuthOutcome::BadPassword;
-    let session = run_session(server_side, &authenticate, &sender, &counters, SHORT_LIMITS, || T0);
+    let session = run_session(
+        server_side,
+        &authenticate,
+        &sender,
+        &counters,
+        SHORT_LIMITS,
+        || T0,
+    );
     let (reader, mut writer) = tokio::io::split(client_side);
     let mut reader = BufReader::new(reader);
     let client = async {
@@ -353,7 +362,14 @@ async fn a_connection_that_does_not_log_in_in_time_is_closed_even_while_it_pings
         vehicle: VehicleId(1),
         route: None,
     };
-    let session = run_session(server_side, &authenticate, &sender, &counters, SHORT_LIMITS, || T0);
+    let session = run_session(
+        server_side,
+        &authenticate,
+        &sender,
+        &counters,
+        SHORT_LIMITS,
+        || T0,
+    );
     let (_reader, mut writer) = tokio::io::split(client_side);
     let login = wialon::login_line(ProtocolVersion::V1_1, "1", None) + "\r\n";
     writer.write_all(login.as_bytes()).await.unwrap();
@@ -509,7 +525,13 @@ fn forged_positions_never_end_a_run() {
     let teleport: Vec<Position> = (1..=79)
         .map(|i| {
             let metres = (500.0 + 253.0 * f64::from(i)).min(3_000.0);
-            position(1, along("A", metres), T0.plus_ms(1_000 * i64::from(i)), Some("A-0800"), "A")
+            position(
+                1,
+                along("A", metres),
+                T0.plus_ms(1_000 * i64::from(i)),
+                Some("A-0800"),
+                "A",
+            )
         })
         .collect();
     let stats = state.apply_batch(&teleport, T0.plus_ms(79_000), &mut events);
@@ -536,7 +558,13 @@ fn forged_positions_never_end_a_run() {
     assert!((vehicle.point.lon - point(3000.0, 0.0).lon).abs() < 1e-6);
     // ...nor switch it to another trip, which would end the one it is on.
     let switch = with_authority(
-        position(2, along("A", 100.0), T0.plus_ms(500_000), Some("A-0830"), "A"),
+        position(
+            2,
+            along("A", 100.0),
+            T0.plus_ms(500_000),
+            Some("A-0830"),
+            "A",
+        ),
         Authority::ReportsOnly,
     );
     state.apply_batch(&[switch], T0.plus_ms(500_000), &mut events);
@@ -546,8 +574,20 @@ fn forged_positions_never_end_a_run() {
     let mut state = LiveState::new(Arc::clone(&network), LiveConfig::default());
     let mut events = Vec::new();
     let near_end = [
-        position(3, along("A", 2_990.0), T0.plus_ms(360_000), Some("A-0800"), "A"),
-        position(3, along("A", 3_000.0), T0.plus_ms(370_000), Some("A-0800"), "A"),
+        position(
+            3,
+            along("A", 2_990.0),
+            T0.plus_ms(360_000),
+            Some("A-0800"),
+            "A",
+        ),
+        position(
+            3,
+            along("A", 3_000.0),
+            T0.plus_ms(370_000),
+            Some("A-0800"),
+            "A",
+        ),
     ];
     state.apply_batch(&near_end, T0.plus_ms(370_000), &mut events);
     assert_eq!(runs_ended(&events), 0, "{events:#?}");
@@ -565,7 +605,13 @@ fn future_and_impossible_positions_are_refused_and_counted() {
     let batch = [
         position(1, along("A", 0.0), T0, None, "A"),
         // 3 minutes ahead of the clock: beyond the skew a tracker may have.
-        position(1, along("A", 10.0), now.plus_ms(live::state::FUTURE_TOLERANCE_MS + 1), None, "A"),
+        position(
+            1,
+            along("A", 10.0),
+            now.plus_ms(live::state::FUTURE_TOLERANCE_MS + 1),
+            None,
+            "A",
+        ),
         fast,
         not_a_number,
         // 2 km in 20 s is 360 km/h.
@@ -576,7 +622,13 @@ fn future_and_impossible_positions_are_refused_and_counted() {
     ];
     let stats = state.apply_batch(&batch, now, &mut events);
     assert_eq!(
-        (stats.applied, stats.future, stats.implausible, stats.invalid, stats.out_of_order),
+        (
+            stats.applied,
+            stats.future,
+            stats.implausible,
+            stats.invalid,
+            stats.out_of_order
+        ),
         (2, 1, 2, 1, 1),
         "{stats:?}"
     );
@@ -801,7 +853,10 @@ fn a_passenger_standing_still_next_to_a_parked_bus_is_not_confident() {
         panic!("{detection:?}")
     };
     assert_eq!(candidates.len(), 1);
-    assert!(!shortfall.moved_enough() && shortfall.long_enough(), "{shortfall:?}");
+    assert!(
+        !shortfall.moved_enough() && shortfall.long_enough(),
+        "{shortfall:?}"
+    );
 }
 
 // ---- simulator -----------------------------------------------------------------------------

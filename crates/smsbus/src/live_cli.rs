@@ -818,7 +818,6 @@ pub async fn start_demo_city(app: &Arc<service::App>) -> anyhow::Result<()> {
             tracing::warn!(%error, "demo city stopped");
         }
     });
-    let example = LatLon::new(51.128, 71.430);
     println!(
         r#"
 Live buses ({runs} runs of Astana today; catalogue buses report over Wialon IPS at {wialon}, the rest as GTFS-RT):
@@ -826,11 +825,9 @@ Live buses ({runs} runs of Astana today; catalogue buses report over Wialon IPS 
     curl -s '{base}/v1/live/astana/vehicles?route=10'
     curl -sN '{base}/v1/live/astana/stream?route=10'                   (server-sent events)
     curl -s {base}/v1/live/astana/vehicle-positions.pb > vp.pb           (our GTFS-RT feed)
-    Detection: take a bus's last positions from /vehicles as passenger fixes, e.g.
-    curl -s -X POST {base}/v1/live/astana/detect -H 'Content-Type: application/json'          -d '{{"fixes":[{{"lat":{lat},"lon":{lon},"at_ms":<ms>}}, ...]}}'
-"#,
-        lat = example.lat,
-        lon = example.lon,
+    Detection with a bus's own recent positions as the passenger's fixes (<id> from /vehicles):
+    curl -s {base}/v1/live/astana/vehicles/<id>/track | curl -s -X POST {base}/v1/live/astana/detect -H 'Content-Type: application/json' -d @-
+"#
     );
     Ok(())
 }

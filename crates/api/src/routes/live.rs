@@ -19,8 +19,8 @@ use domain::{ErrorCode, Language, TransportCode};
 use serde::{Deserialize, Serialize};
 use service::live::engine::{Authority, Fix, LatLon, TimeMs, TrackerId};
 use service::live::{
-    DetectedBus, DetectionView, FeedScope, FeedToken, NewFeedToken, PushSummary, Refusals,
-    Report, VehicleChange, VehicleView,
+    DetectedBus, DetectionView, FeedScope, FeedToken, NewFeedToken, PushSummary, Refusals, Report,
+    VehicleChange, VehicleView,
 };
 use tokio::sync::broadcast::error::RecvError;
 
@@ -50,6 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
             post(push_gtfs_rt).layer(DefaultBodyLimit::max(FEED_BODY_BYTES_MAX)),
         )
         .route("/v1/live/{city}/vehicles", get(vehicles))
+        .route("/v1/live/{city}/vehicles/{id}/track", get(track))
         .route("/v1/live/{city}/detect", post(detect))
         .route("/v1/live/{city}/stream", get(stream))
         .route("/v1/live/{city}/vehicle-positions.pb", get(feed))
@@ -346,6 +347,42 @@ pub(crate) async fn vehicles(
         .map(Vehicle::of)
         .collect();
     Ok(Json(VehicleList { vehicles }))
+}
+
+/// A bus's recent positions in the shape `detect` takes, so they can be sent straight back.
+#[derive(Serialize)]
+pub(crate) struct TrackAnswer {
+    fixes: Vec<TrackFix>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct TrackFix {
+    lat: f64,
+    lon: f64,
+    at_ms: i64,
+}
+
+/// A live vehicle's recent positions, oldest first (public, like the vehicles themselves).
+pub(crate) async fn track(
+    State(state): State<AppState>,
+    Path((city, id)): Path<(String, String)>,
+    Lang(language): Lang,
+) -> ApiResult<Json<TrackAnswer>> {
+    let city = city_slug(&city, language)?;
+    let not_found = || Problem::new(ErrorCode::NotFound, language).detail("no such live vehicle");
+    let id: u64 = id.parse().map_err(|_| not_found())?;
+    let fixes = service::live::track(&state.app, city, id)
+        .map_err(|e| Problem::from_service(e, language))?
+        .ok_or_else(not_found)?;
+    let fixes = fixes
+        .iter()
+        .map(|fix| TrackFix {
+            lat: (fix.point.lat * 1e7).round() / 1e7,
+            lon: (fix.point.lon * 1e7).round() / 1e7,
+            at_ms: fix.at.0,
+        })
+        .collect();
+    Ok(Json(TrackAnswer { fixes }))
 }
 
 #[derive(Deserialize)]
@@ -707,9 +744,8 @@ fn feed_scope(body: &FeedTokenBody, language: Language) -> Result<FeedScope, Pro
         .carrier
         .as_deref()
         .map(|id| {
-            domain::catalogue::CarrierId::parse(id).map_err(|e| {
-                Problem::new(ErrorCode::BadRequest, language).detail(e.to_string())
-            })
+            domain::catalogue::CarrierId::parse(id)
+                .map_err(|e| Problem::new(ErrorCode::BadRequest, language).detail(e.to_string()))
         })
         .transpose()?;
     Ok(FeedScope { vehicles, carrier })

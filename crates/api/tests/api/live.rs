@@ -139,7 +139,10 @@ async fn halifax_sample(db: Db) {
     let low = |values: &[f64]| values.iter().copied().fold(f64::INFINITY, f64::min);
     let high = |values: &[f64]| values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let (min_lat, max_lat, min_lon, max_lon) = (low(&lats), high(&lats), low(&lons), high(&lons));
-    assert!(max_lon - min_lon > 0.3, "the sample spans {min_lon}..{max_lon}");
+    assert!(
+        max_lon - min_lon > 0.3,
+        "the sample spans {min_lon}..{max_lon}"
+    );
     let in_box = |bbox: String| {
         let t = &t;
         async move {
@@ -165,7 +168,12 @@ async fn halifax_sample(db: Db) {
     assert_eq!(in_box(whole).await, live.len());
     let middle_lat = (min_lat + max_lat) / 2.0;
     let north = lats.iter().filter(|lat| **lat >= middle_lat).count();
-    let northern = format!("{},{middle_lat},{},{}", min_lon - 0.01, max_lon + 0.01, max_lat + 0.01);
+    let northern = format!(
+        "{},{middle_lat},{},{}",
+        min_lon - 0.01,
+        max_lon + 0.01,
+        max_lat + 0.01
+    );
     assert_eq!(in_box(northern).await, north);
 
     // Our feed, decoded back, carries the same vehicles at the same places on the same trips.
@@ -390,11 +398,44 @@ async fn detection(db: Db) {
     let early = detect(fixes_riding[fixes_riding.len() - 3..].to_vec()).await;
     assert_eq!(early["status"], "ambiguous", "{early}");
     assert_eq!(early["candidates"][0]["transport_code"], "10101", "{early}");
-    assert_eq!(early["needs"], serde_json::json!({"moved_m": 150.0, "seconds": 20.0}));
+    assert_eq!(
+        early["needs"],
+        serde_json::json!({"moved_m": 150.0, "seconds": 20.0})
+    );
     assert_eq!(early["has"]["seconds"], 10.0, "{early}");
     assert!(early["has"]["moved_m"].as_f64().unwrap() < 150.0, "{early}");
     let why = early["why"].as_array().unwrap();
-    assert!(why.contains(&"moved_too_little".into()) && why.contains(&"too_short".into()), "{early}");
+    assert!(
+        why.contains(&"moved_too_little".into()) && why.contains(&"too_short".into()),
+        "{early}"
+    );
+    // A bus's own recent positions, as the demo's README example sends them: confident.
+    let id = vehicles(&t, "astana")
+        .await
+        .iter()
+        .find(|v| v["transport_code"] == "10101")
+        .map(|v| v["id"].as_u64().unwrap())
+        .unwrap();
+    let track: serde_json::Value = t
+        .http
+        .get(t.url(&format!("/v1/live/astana/vehicles/{id}/track")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(track["fixes"].as_array().unwrap().len(), 25, "{track}");
+    let own = detect(track["fixes"].as_array().unwrap().clone()).await;
+    assert_eq!(own["status"], "confident", "{own}");
+    assert_eq!(own["bus"]["transport_code"], "10101", "{own}");
+    let missing = t
+        .http
+        .get(t.url("/v1/live/astana/vehicles/999999/track"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
     let riding = detect(fixes_riding).await;
     assert_eq!(riding["status"], "confident", "{riding}");
     assert_eq!(riding["bus"]["transport_code"], "10101");
@@ -511,10 +552,7 @@ async fn wialon_conversation(db: Db) {
     );
 }
 
-on_both_stores!(
-    forged_positions_never_end_a_paid_ticket,
-    forged_positions
-);
+on_both_stores!(forged_positions_never_end_a_paid_ticket, forged_positions);
 async fn forged_positions(db: Db) {
     let t = spawn(db).await;
     let start_ms = t.clock.now_ms();
@@ -636,16 +674,25 @@ async fn stream_removal(db: Db) {
     )
     .await;
     let mut text = String::new();
-    assert!(read_until(&mut stream, &mut text, "event: position").await, "{text}");
+    assert!(
+        read_until(&mut stream, &mut text, "event: position").await,
+        "{text}"
+    );
     assert!(text.contains("\"transport_code\":\"10101\""), "{text}");
     // Both buses fall silent past the stale limit and drop off the map.
     t.clock
         .advance_ms(service::live::engine::LiveConfig::default().stale_after_ms + 1_000);
     assert!(vehicles(&t, "astana").await.is_empty());
-    assert!(read_until(&mut stream, &mut text, "event: removed").await, "{text}");
+    assert!(
+        read_until(&mut stream, &mut text, "event: removed").await,
+        "{text}"
+    );
     let removed = text.split("event: removed").nth(1).unwrap();
     assert!(removed.contains("\"route_number\":\"10\""), "{text}");
-    assert!(!text.contains("\"route_number\":\"12\""), "route 12 leaked in: {text}");
+    assert!(
+        !text.contains("\"route_number\":\"12\""),
+        "route 12 leaked in: {text}"
+    );
 }
 
 on_both_stores!(
@@ -667,7 +714,10 @@ async fn stream_limits(db: Db) {
     t.app.live.set_stream_limits(per_address, lifetime_ms);
     let mut first = open_stream(&t, "").await;
     let second = open_stream(&t, "?route=12").await;
-    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
     let refused = open_stream(&t, "").await;
     assert_eq!(refused.status().as_u16(), 429);
     assert_eq!(refused.headers()["retry-after"], "30");
@@ -685,7 +735,12 @@ async fn stream_limits(db: Db) {
     t.app.live.set_stream_limits(overall, lifetime_ms);
     assert_eq!(open_stream(&t, "").await.status().as_u16(), 429);
     // The server keeps answering everything else.
-    let answered = t.http.get(t.url("/v1/live/astana/vehicles")).send().await.unwrap();
+    let answered = t
+        .http
+        .get(t.url("/v1/live/astana/vehicles"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answered.status().as_u16(), 200);
 
     // A stream ends once it has lived its time (by our clock); the client reconnects.
@@ -694,7 +749,10 @@ async fn stream_limits(db: Db) {
     let report = |at_ms: i64| serde_json::json!([{"vehicle": "10101", "lat": origin.lat, "lon": origin.lon, "at_ms": at_ms}]);
     push(&t, &token, report(start_ms)).await;
     let mut text = String::new();
-    assert!(read_until(&mut first, &mut text, "event: position").await, "{text}");
+    assert!(
+        read_until(&mut first, &mut text, "event: position").await,
+        "{text}"
+    );
     t.clock.set_ms(start_ms + lifetime_ms as i64 + 1);
     push(&t, &token, report(start_ms + lifetime_ms as i64 + 1)).await;
     assert!(!read_until(&mut first, &mut text, "never sent").await);
@@ -707,7 +765,10 @@ async fn refused_at_once(addr: std::net::SocketAddr) -> bool {
     let mut reader = BufReader::new(read);
     let login = wialon::login_line(ProtocolVersion::V2_0, "861230043907626", Some("s3cret"));
     // The write may or may not reach a socket the server has already closed.
-    write.write_all(format!("{login}\r\n").as_bytes()).await.ok();
+    write
+        .write_all(format!("{login}\r\n").as_bytes())
+        .await
+        .ok();
     let mut line = String::new();
     let read = tokio::time::timeout(
         std::time::Duration::from_secs(5),
@@ -754,12 +815,19 @@ async fn wialon_caps(db: Db) {
             connections,
             ..service::live::WialonLimits::default()
         };
-        tokio::spawn(service::live::serve_wialon(Arc::clone(&t.app), listener, limits));
+        tokio::spawn(service::live::serve_wialon(
+            Arc::clone(&t.app),
+            listener,
+            limits,
+        ));
         let held = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (read, mut write) = held.into_split();
         let mut reader = BufReader::new(read);
         let login = wialon::login_line(ProtocolVersion::V2_0, "861230043907626", Some("s3cret"));
-        write.write_all(format!("{login}\r\n").as_bytes()).await.unwrap();
+        write
+            .write_all(format!("{login}\r\n").as_bytes())
+            .await
+            .unwrap();
         assert_eq!(answer(&mut reader).await, "#AL#1");
         assert!(refused_at_once(addr).await, "{connections:?}");
         // The held tracker is still served.

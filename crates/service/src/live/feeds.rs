@@ -158,7 +158,11 @@ pub async fn create_feed_token(app: &App, request: &NewFeedToken) -> Result<Stri
         city_id: city.to_owned(),
         name: request.name.clone(),
         created_at_ms: app.now_ms(),
-        carrier_id: request.scope.carrier.as_ref().map(|c| c.as_str().to_owned()),
+        carrier_id: request
+            .scope
+            .carrier
+            .as_ref()
+            .map(|c| c.as_str().to_owned()),
         vehicles: request
             .scope
             .vehicles
@@ -222,8 +226,8 @@ fn bind_key(app: &App, registry: &mut Registry, token: &FeedToken, key: &str) ->
             authority: Authority::EndsRuns,
         };
     };
-    let in_scope = token.scope.vehicles.contains(&code)
-        || token.scope.carrier.as_ref() == Some(&carrier);
+    let in_scope =
+        token.scope.vehicles.contains(&code) || token.scope.carrier.as_ref() == Some(&carrier);
     if !in_scope {
         return Bound::NotRegistered;
     }

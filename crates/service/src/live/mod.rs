@@ -47,9 +47,7 @@ pub use feeds::{
     push_reports,
 };
 pub use streams::{StreamSlot, open_stream};
-pub use trackers::{
-    WialonLimits, load_credentials, register_tracker, serve_wialon,
-};
+pub use trackers::{WialonLimits, load_credentials, register_tracker, serve_wialon};
 
 use crate::{App, ServiceError};
 
@@ -203,7 +201,10 @@ impl LiveCounters {
         add(&self.refused_not_registered, refused.not_registered);
         add(&self.refused_implausible, refused.implausible);
         add(&self.refused_future, refused.future);
-        add(&self.refused_invalid, refused.invalid + refused.without_position);
+        add(
+            &self.refused_invalid,
+            refused.invalid + refused.without_position,
+        );
         add(&self.refused_out_of_order, refused.out_of_order);
     }
 
@@ -656,6 +657,26 @@ pub fn vehicle(app: &App, city: &str, id: u64) -> Result<Option<VehicleView>, Se
         .vehicle(VehicleId(id))
         .and_then(|v| app.live.view(&registry, guard.state.network(), v));
     Ok(view.map(|view| with_catalogue(app, view)))
+}
+
+/// A vehicle's recent positions, oldest first, as a passenger riding it would send them to
+/// [`detect`] (the demo's way to try detection without a phone on a bus).
+pub fn track(app: &App, city: &str, id: u64) -> Result<Option<Vec<Fix>>, ServiceError> {
+    let live = app.live.city(city)?;
+    let guard = lock(&live);
+    let projection = guard.state.network().projection();
+    let fixes = guard.state.vehicle(VehicleId(id)).map(|vehicle| {
+        vehicle
+            .track()
+            .iter()
+            .map(|point| Fix {
+                at: point.at,
+                point: projection.unproject(point.xy),
+                accuracy_m: None,
+            })
+            .collect()
+    });
+    Ok(fixes)
 }
 
 /// Vehicles inside a box (south-west, north-east), every vehicle of the city without one.

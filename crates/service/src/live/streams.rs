@@ -72,6 +72,7 @@ impl super::LiveHub {
     /// Changes the stream caps and lifetime for streams opened from now on (tests, operators).
     pub fn set_stream_limits(&self, limits: SlotLimits, lifetime_ms: u64) {
         self.streams.set_limits(limits);
-        self.stream_lifetime_ms.store(lifetime_ms, Ordering::Relaxed);
+        self.stream_lifetime_ms
+            .store(lifetime_ms, Ordering::Relaxed);
     }
 }

@@ -182,14 +182,8 @@ pub async fn serve_wialon(app: Arc<App>, listener: tokio::net::TcpListener, limi
             };
             let now = || TimeMs(app.now_ms());
             let counters = &app.live.wialon;
-            let session = ::live::run_session(
-                socket,
-                &authenticate,
-                &queue,
-                counters,
-                limits.session,
-                now,
-            );
+            let session =
+                ::live::run_session(socket, &authenticate, &queue, counters, limits.session, now);
             match session.await {
                 Ok(end) => tracing::debug!(%peer, ?end, "tracker session ended"),
                 Err(error) => tracing::info!(%peer, %error, "tracker session failed"),
