@@ -3,7 +3,9 @@
 //! packet answered in the protocol's terms, positions pushed into a caller-supplied
 //! **bounded** queue (a full queue slows this tracker down; nothing is spawned per ping).
 //! A connection that has not logged in within [`LOGIN_DEADLINE_S`] is closed, and so is
-//! one silent for [`IDLE_TIMEOUT_S`]; a line is at most [`crate::wialon::LINE_BYTES_MAX`].
+//! one silent for [`IDLE_TIMEOUT_S`] (a whole line must arrive in that time, so bytes
+//! trickling in keep nothing open) or one that does not read our answers for as long; a
+//! line is at most [`crate::wialon::LINE_BYTES_MAX`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -123,6 +125,8 @@ pub enum SessionEnd {
     IdleTimeout,
     /// No successful login within the deadline.
     LoginTimeout,
+    /// The tracker stopped reading our answers.
+    WriteTimeout,
     TooManyFailedLogins,
     /// The position queue's receiver is gone (the server is shutting down).
     QueueClosed,
@@ -193,7 +197,14 @@ where
                     failed_logins += 1;
                 }
                 if failed_logins >= LOGIN_ATTEMPTS_MAX {
-                    framed.send(Answer::Login(answer)).await?;
+                    let sent = tokio::time::timeout(
+                        limits.idle_timeout,
+                        framed.send(Answer::Login(answer)),
+                    );
+                    match sent.await {
+                        Ok(result) => result?,
+                        Err(_) => return Ok(SessionEnd::WriteTimeout),
+                    }
                     return Ok(SessionEnd::TooManyFailedLogins);
                 }
                 Some(Answer::Login(answer))
@@ -208,12 +219,19 @@ where
                 Some(answer)
             }
         };
-        if let Some(answer) = answer {
-            framed.feed(answer).await?;
-        }
-        // Answers to pipelined packets go out together once no whole line is waiting.
-        if !framed.read_buffer().contains(&b'\n') {
-            framed.flush().await?;
+        let written = tokio::time::timeout(limits.idle_timeout, async {
+            if let Some(answer) = answer {
+                framed.feed(answer).await?;
+            }
+            // Answers to pipelined packets go out together once no whole line is waiting.
+            if !framed.read_buffer().contains(&b'\n') {
+                framed.flush().await?;
+            }
+            Ok::<(), SessionError>(())
+        });
+        match written.await {
+            Ok(result) => result?,
+            Err(_) => return Ok(SessionEnd::WriteTimeout),
         }
     }
 }

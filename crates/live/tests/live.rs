@@ -378,6 +378,33 @@ async fn a_connection_that_does_not_log_in_in_time_is_closed_even_while_it_pings
     assert!(started.elapsed() >= std::time::Duration::from_millis(250));
 }
 
+#[tokio::test]
+async fn a_tracker_that_stops_reading_our_answers_is_closed() {
+    let (server_side, client_side) = tokio::io::duplex(64);
+    let (sender, _receiver) = tokio::sync::mpsc::channel::<Position>(2);
+    let counters = SessionCounters::default();
+    let authenticate = |_: &TrackerId, _: Option<&str>| AuthOutcome::Vehicle {
+        vehicle: VehicleId(1),
+        route: None,
+    };
+    let session = run_session(
+        server_side,
+        &authenticate,
+        &sender,
+        &counters,
+        SHORT_LIMITS,
+        || T0,
+    );
+    let (_reader, mut writer) = tokio::io::split(client_side);
+    let mut lines = wialon::login_line(ProtocolVersion::V1_1, "1", None) + "\r\n";
+    lines += &"#P#\r\n".repeat(200);
+    // The writer is left blocked once the server stops reading; it fails when the session ends.
+    let pinging = tokio::spawn(async move { writer.write_all(lines.as_bytes()).await.is_err() });
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), session).await;
+    assert_eq!(ended.unwrap().unwrap(), SessionEnd::WriteTimeout);
+    assert!(pinging.await.unwrap());
+}
+
 // ---- GTFS-Realtime -----------------------------------------------------------------------
 
 const HALIFAX_VEHICLES: &str = concat!(
