@@ -842,3 +842,89 @@ async fn wialon_caps(db: Db) {
         .load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(refused, 2);
 }
+
+on_both_stores!(
+    a_feed_tokens_scope_is_its_carriers_buses_and_is_kept_in_the_store,
+    carrier_scope
+);
+async fn carrier_scope(db: Db) {
+    let t = spawn(db).await;
+    let start_ms = t.clock.now_ms();
+    t.app
+        .live
+        .install_network("astana", astana_network(start_ms));
+    let token = make_token(
+        &t,
+        serde_json::json!({"city": "astana", "name": "park 1 dispatch", "carrier": "astana-avtobus-park-1"}),
+    )
+    .await;
+    let origin = LatLon::new(51.1300, 71.4300);
+    let at = |vehicle: &str| serde_json::json!({"vehicle": vehicle, "lat": origin.lat, "lon": origin.lon, "at_ms": start_ms});
+    // 10101 and 10102 are park 1's, 10121 is park 3's; "depot-7" is the partner's own.
+    let answer = push(
+        &t,
+        &token,
+        serde_json::json!([at("10101"), at("10102"), at("10121"), at("depot-7")]),
+    )
+    .await;
+    assert_eq!(answer["applied"], 3, "{answer}");
+    assert_eq!(answer["refused"]["not_registered"], 1, "{answer}");
+    let mut reported: Vec<String> = vehicles(&t, "astana")
+        .await
+        .iter()
+        .map(|v| {
+            v["transport_code"]
+                .as_str()
+                .or(v["feed_vehicle"].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    reported.sort();
+    assert_eq!(reported, ["10101", "10102", "depot-7"]);
+
+    // A scope outside the city is refused when the token is made.
+    let refused = |body: serde_json::Value| {
+        let t = &t;
+        async move {
+            let response = t
+                .http
+                .post(t.url("/v1/admin/live/feed-tokens"))
+                .bearer_auth(ADMIN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let problem: serde_json::Value = response.json().await.unwrap();
+            (status, problem["code"].as_str().unwrap().to_owned())
+        }
+    };
+    let almaty_bus = serde_json::json!({"city": "astana", "name": "x", "vehicles": ["20032"]});
+    assert_eq!(
+        refused(almaty_bus).await,
+        (404, "TRANSPORT_CODE_UNKNOWN".to_owned())
+    );
+    let almaty_park =
+        serde_json::json!({"city": "astana", "name": "x", "carrier": "almaty-onay-park"});
+    assert_eq!(refused(almaty_park).await, (404, "NOT_FOUND".to_owned()));
+
+    // The scope is in the store, so another server process reads the same.
+    scoped_token(&t, "astana", &["10121", "13011"], true).await;
+    let mut conn = t.app.store.reader().await.unwrap();
+    let rows = store::live::all_feed_tokens(&mut conn).await.unwrap();
+    let park = rows.iter().find(|r| r.name == "park 1 dispatch").unwrap();
+    assert_eq!(
+        (
+            park.carrier_id.as_deref(),
+            park.vehicles.len(),
+            park.ends_runs
+        ),
+        (Some("astana-avtobus-park-1"), 0, false)
+    );
+    let listed = rows.iter().find(|r| r.vehicles.len() == 2).unwrap();
+    assert_eq!(
+        (listed.vehicles.as_slice(), listed.ends_runs),
+        (["10121".to_owned(), "13011".to_owned()].as_slice(), true)
+    );
+}
