@@ -837,6 +837,9 @@ struct DemoTracker {
     route_number: String,
     run: Option<RunIdx>,
     stream: Option<TcpStream>,
+    /// Where it last reported: its next run is the free one nearest to here, so the bus does
+    /// not jump across the city (the server refuses jumps no bus makes).
+    last_xy: Option<Xy>,
 }
 
 async fn drive_demo_city(
@@ -856,6 +859,7 @@ async fn drive_demo_city(
             route_number: number.to_owned(),
             run: None,
             stream: None,
+            last_xy: None,
         })
         .collect();
     let http = reqwest::Client::new();
@@ -874,13 +878,21 @@ async fn drive_demo_city(
             .copied()
             .filter(|run| !published.contains(run))
             .collect();
-        assign_runs(&network, &in_service, &unpublished, &mut trackers);
+        assign_runs(
+            &network,
+            &simulator,
+            now,
+            &in_service,
+            &unpublished,
+            &mut trackers,
+        );
         let mut pushed = Vec::new();
         for run in &in_service {
             let Some(mut position) = simulator.report(*run, now, &mut rng, true) else {
                 continue;
             };
             if let Some(tracker) = trackers.iter_mut().find(|t| t.run == Some(*run)) {
+                tracker.last_xy = Some(network.projection().project(position.point));
                 if let Err(error) = report_over_wialon(tracker, wialon, &position).await {
                     tracing::debug!(%error, code = tracker.code, "demo tracker reconnects");
                     tracker.stream = None;
@@ -905,9 +917,11 @@ fn domain_routes() -> [&'static str; 5] {
 }
 
 /// Puts each catalogue bus on a run of its route that is on the road, not taken, and not yet
-/// shown under another vehicle (`candidates`).
+/// shown under another vehicle (`candidates`): the one nearest to where the bus last was.
 fn assign_runs(
     network: &Network,
+    simulator: &CitySimulator<'_>,
+    now: TimeMs,
     in_service: &[RunIdx],
     candidates: &[RunIdx],
     trackers: &mut [DemoTracker],
@@ -921,12 +935,24 @@ fn assign_runs(
         }
         let number = tracker.route_number.clone();
         let taken: Vec<RunIdx> = trackers.iter().filter_map(|t| t.run).collect();
-        let free = candidates.iter().copied().find(|run| {
-            !taken.contains(run)
-                && network
-                    .run(*run)
-                    .is_some_and(|r| r.route_short_name == number)
-        });
+        let last_xy = tracker.last_xy;
+        let distance_m = |run: RunIdx| {
+            let here = simulator.true_position(run, now).map(|v| v.xy);
+            match (last_xy, here) {
+                (Some(last), Some(here)) => last.distance_m(here),
+                _ => 0.0,
+            }
+        };
+        let free = candidates
+            .iter()
+            .copied()
+            .filter(|run| {
+                !taken.contains(run)
+                    && network
+                        .run(*run)
+                        .is_some_and(|r| r.route_short_name == number)
+            })
+            .min_by(|a, b| distance_m(*a).total_cmp(&distance_m(*b)));
         if let Some(tracker) = trackers.get_mut(index) {
             tracker.run = free;
         }
