@@ -11,7 +11,9 @@
 //! - [`trackers`]: Wialon IPS trackers (each stands for one catalogue bus and may end its
 //!   runs) and the TCP listener with its connection caps;
 //! - [`streams`]: the caps and lifetime of the live stream's subscribers;
-//! - [`slots`]: the open-connection table both listeners count against.
+//! - [`slots`]: the open-connection table both listeners count against;
+//! - [`refusals`]: what a push did, why positions were refused, the `/metrics` counters;
+//! - [`networks`]: the network (of one service date) each city's live state lies over.
 //!
 //! **Who may end a run** (and so the tickets bought in a bus for it): a position counts as
 //! evidence only from the bus's own tracker, or from a feed token registered for that bus
@@ -21,6 +23,8 @@
 //! ("superseded") ends no ticket: they end at the next final stop instead.
 
 pub mod feeds;
+pub mod networks;
+pub mod refusals;
 pub mod slots;
 pub mod streams;
 pub mod trackers;
@@ -34,9 +38,7 @@ pub use ::live as engine;
 use ::live::gtfs_rt::{self, VehicleDescriptor};
 use ::live::network::Network;
 use ::live::session::SessionCounters;
-use ::live::state::{
-    ApplyStats, Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState,
-};
+use ::live::state::{Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState};
 use ::live::{DetectionParams, LatLon, RouteId, RunIdx, TimeMs, VehicleId};
 use domain::{ErrorCode, TransportCode};
 use sha2::{Digest, Sha256};
@@ -46,6 +48,10 @@ pub use feeds::{
     FeedScope, FeedToken, NewFeedToken, Report, create_feed_token, feed_token, push_gtfs_rt,
     push_reports,
 };
+pub use networks::{
+    install_from_transit, keep_networks_current, network_from_feed, network_from_gtfs,
+};
+pub use refusals::{LiveCounters, PushSummary, Refusals};
 pub use streams::{StreamSlot, open_stream};
 pub use trackers::{WialonLimits, load_credentials, register_tracker, serve_wialon};
 
@@ -131,124 +137,6 @@ pub enum DetectionView {
         shortfall: ::live::detect::Shortfall,
     },
     NoMatch,
-}
-
-/// Positions not applied, by why.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Refusals {
-    /// A catalogue bus the feed token is not registered for.
-    pub not_registered: u64,
-    /// A jump or a speed no bus makes.
-    pub implausible: u64,
-    /// Dated too far ahead of our clock.
-    pub future: u64,
-    /// Coordinates off the Earth, a speed that is not a number.
-    pub invalid: u64,
-    /// Not newer than the vehicle's last position.
-    pub out_of_order: u64,
-    /// A GTFS-RT entity without a position or a time.
-    pub without_position: u64,
-}
-
-impl Refusals {
-    pub fn total(&self) -> u64 {
-        self.not_registered
-            + self.implausible
-            + self.future
-            + self.invalid
-            + self.out_of_order
-            + self.without_position
-    }
-
-    fn of(stats: &ApplyStats) -> Refusals {
-        Refusals {
-            implausible: stats.implausible,
-            future: stats.future,
-            invalid: stats.invalid,
-            out_of_order: stats.out_of_order,
-            ..Refusals::default()
-        }
-    }
-}
-
-/// What one push did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PushSummary {
-    pub received: u64,
-    pub applied: u64,
-    /// Every position not applied ([`Refusals::total`]).
-    pub rejected: u64,
-    pub refused: Refusals,
-    pub runs_ended: u64,
-    pub tickets_ended: u64,
-}
-
-/// Counters for `/metrics`: positions refused by why, connections refused by listener.
-#[derive(Debug, Default)]
-pub struct LiveCounters {
-    pub refused_not_registered: AtomicU64,
-    pub refused_implausible: AtomicU64,
-    pub refused_future: AtomicU64,
-    pub refused_invalid: AtomicU64,
-    pub refused_out_of_order: AtomicU64,
-    pub wialon_connections_refused: AtomicU64,
-    pub streams_refused: AtomicU64,
-}
-
-impl LiveCounters {
-    fn count(&self, refused: &Refusals) {
-        let add = |counter: &AtomicU64, by: u64| counter.fetch_add(by, Ordering::Relaxed);
-        add(&self.refused_not_registered, refused.not_registered);
-        add(&self.refused_implausible, refused.implausible);
-        add(&self.refused_future, refused.future);
-        add(
-            &self.refused_invalid,
-            refused.invalid + refused.without_position,
-        );
-        add(&self.refused_out_of_order, refused.out_of_order);
-    }
-
-    /// (name, help, value) of every counter.
-    pub fn snapshot(&self) -> Vec<(&'static str, &'static str, u64)> {
-        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        vec![
-            (
-                "smsbus_live_positions_refused_not_registered_total",
-                "Positions of a catalogue bus the feed token is not registered for.",
-                get(&self.refused_not_registered),
-            ),
-            (
-                "smsbus_live_positions_refused_implausible_total",
-                "Positions needing a jump or a speed no bus makes.",
-                get(&self.refused_implausible),
-            ),
-            (
-                "smsbus_live_positions_refused_future_total",
-                "Positions dated beyond the allowed clock skew ahead.",
-                get(&self.refused_future),
-            ),
-            (
-                "smsbus_live_positions_refused_invalid_total",
-                "Positions with invalid coordinates, speed or no position.",
-                get(&self.refused_invalid),
-            ),
-            (
-                "smsbus_live_positions_refused_out_of_order_total",
-                "Positions not newer than the vehicle's last one.",
-                get(&self.refused_out_of_order),
-            ),
-            (
-                "smsbus_live_wialon_connections_refused_total",
-                "Tracker connections closed at once: too many open overall or from one address.",
-                get(&self.wialon_connections_refused),
-            ),
-            (
-                "smsbus_live_streams_refused_total",
-                "Live streams refused: too many open overall or from one address.",
-                get(&self.streams_refused),
-            ),
-        ]
-    }
 }
 
 struct CityLive {
@@ -834,78 +722,4 @@ pub async fn settle(app: &App) -> bool {
     tokio::time::timeout(Duration::from_millis(SETTLE_WAIT_MS), wait)
         .await
         .is_ok()
-}
-
-/// Builds a city's live network from a GTFS zip for one service date.
-pub fn network_from_gtfs(bytes: &[u8], date: jiff::civil::Date) -> Result<Network, ServiceError> {
-    let feed = transit::gtfs::read_feed(std::io::Cursor::new(bytes))
-        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("GTFS: {e}")))?;
-    network_from_feed(&feed, date)
-}
-
-/// Builds a city's live network from a parsed GTFS feed for one service date.
-pub fn network_from_feed(
-    feed: &transit::gtfs::Feed,
-    date: jiff::civil::Date,
-) -> Result<Network, ServiceError> {
-    let input = ::live::transit_adapter::network_input(feed, date)
-        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("GTFS: {e}")))?;
-    Network::build(input)
-        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("live network: {e}")))
-}
-
-/// Lays a city's live state over its imported GTFS (the transit hub's feed) for one date,
-/// every time moved by `shift_ms` (the demo replays the morning at night).
-pub async fn install_from_transit(
-    app: &App,
-    city: &str,
-    date: jiff::civil::Date,
-    shift_ms: i64,
-) -> Result<usize, ServiceError> {
-    let (_, transit) = crate::transit::city(app, city).await?;
-    let feed = Arc::clone(&transit.feed);
-    let network = tokio::task::spawn_blocking(move || {
-        let mut input = ::live::transit_adapter::network_input(&feed, date)
-            .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("GTFS: {e}")))?;
-        for stop in input.runs.iter_mut().flat_map(|run| run.stops.iter_mut()) {
-            stop.arrival = stop.arrival.plus_ms(shift_ms);
-            stop.departure = stop.departure.plus_ms(shift_ms);
-        }
-        Network::build(input)
-            .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("live network: {e}")))
-    })
-    .await
-    .map_err(|e| ServiceError::internal(format!("live network build: {e}")))??;
-    let runs = network.runs().len();
-    app.live.install_network(city, Arc::new(network));
-    Ok(runs)
-}
-
-/// Keeps every city's live network laid over today's timetable: at start, then whenever a
-/// city's local date changes. Cities without imported transit data are skipped.
-pub async fn keep_networks_current(app: Arc<App>, period: std::time::Duration) {
-    let mut installed: std::collections::HashMap<String, jiff::civil::Date> =
-        std::collections::HashMap::new();
-    let mut ticker = tokio::time::interval(period);
-    loop {
-        ticker.tick().await;
-        let Ok(now) = jiff::Timestamp::from_millisecond(app.now_ms()) else {
-            continue;
-        };
-        let catalogue = app.catalogue();
-        for city in catalogue.cities.values() {
-            let today = now.to_zoned(crate::transit::city_zone(city, now)).date();
-            if installed.get(city.id.as_str()) == Some(&today) {
-                continue;
-            }
-            match install_from_transit(&app, city.id.as_str(), today, 0).await {
-                Ok(runs) => {
-                    tracing::info!(city = %city.id, %today, runs, "live network laid over today's timetable");
-                    installed.insert(city.id.to_string(), today);
-                }
-                Err(error) if error.code == ErrorCode::NotFound => {}
-                Err(error) => tracing::warn!(city = %city.id, %error, "no live network for today"),
-            }
-        }
-    }
 }
