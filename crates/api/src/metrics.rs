@@ -104,7 +104,8 @@ pub(crate) async fn render(
         out,
         "smsbus_http_request_duration_ms_sum {sum}\nsmsbus_http_request_duration_ms_count {count}"
     );
-    for (name, help, value) in state.app.metrics.snapshot() {
+    let live = state.app.live.counters.snapshot();
+    for (name, help, value) in state.app.metrics.snapshot().into_iter().chain(live) {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"

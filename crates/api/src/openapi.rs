@@ -20,6 +20,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/v1/live/{city}/positions",
     "/v1/live/{city}/gtfs-rt",
     "/v1/live/{city}/vehicles",
+    "/v1/live/{city}/vehicles/{id}/track",
     "/v1/live/{city}/detect",
     "/v1/live/{city}/stream",
     "/v1/live/{city}/vehicle-positions.pb",
@@ -81,6 +82,7 @@ fn with_live(mut document: Value) -> Value {
         "/v1/live/{city}/positions",
         "/v1/live/{city}/gtfs-rt",
         "/v1/live/{city}/vehicles",
+        "/v1/live/{city}/vehicles/{id}/track",
         "/v1/live/{city}/detect",
         "/v1/live/{city}/stream",
         "/v1/live/{city}/vehicle-positions.pb",
@@ -111,7 +113,12 @@ fn live_doc(name: &str) -> Value {
     match name {
         "PushAnswer" => {
             json!({"type": "object", "properties": {"received": {"type": "integer"}, "applied": {"type": "integer"},
-                    "rejected": {"type": "integer"}, "runs_ended": {"type": "integer"}, "tickets_ended": {"type": "integer"}}})
+                    "rejected": {"type": "integer", "description": "Positions not applied: the sum of `refused`"},
+                    "refused": {"type": "object", "properties": {"not_registered": {"type": "integer", "description": "A catalogue bus this token is not registered for"},
+                        "implausible_motion": {"type": "integer", "description": "A jump or speed no bus makes (over 120 km/h with GPS noise allowed)"},
+                        "future_timestamp": {"type": "integer", "description": "Dated beyond the allowed clock skew (2 min) ahead"},
+                        "invalid": {"type": "integer"}, "out_of_order": {"type": "integer"}}},
+                    "runs_ended": {"type": "integer"}, "tickets_ended": {"type": "integer"}}})
         }
         "LiveVehicle" => {
             json!({"type": "object", "properties": {"id": {"type": "integer"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
@@ -149,6 +156,13 @@ fn live_doc(name: &str) -> Value {
                 "responses": {"200": {"description": "Vehicles", "content": {"application/json": {"schema": {"type": "object", "properties": {
                     "vehicles": {"type": "array", "items": {"$ref": "#/components/schemas/LiveVehicle"}}}}}}}, "4XX": problem()}}})
         }
+        "/v1/live/{city}/vehicles/{id}/track" => {
+            json!({"get": {"summary": "A live bus's recent positions, oldest first, in the body `detect` takes (try detection with a bus's own fixes)",
+                "parameters": [city_path(), {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "Fixes", "content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "fixes": {"type": "array", "items": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}, "at_ms": {"type": "integer"}}}}}}}}},
+                    "4XX": problem()}}})
+        }
         "/v1/live/{city}/detect" => {
             json!({"post": {"summary": "Which bus is the passenger riding? Confident only with a clear margin; otherwise a ranked shortlist",
                 "parameters": [city_path()],
@@ -158,12 +172,16 @@ fn live_doc(name: &str) -> Value {
                 "responses": {"200": {"description": "The answer; paying still needs the passenger's confirmation", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"status": {"enum": ["confident", "ambiguous", "none"]},
                     "bus": {"$ref": "#/components/schemas/DetectedBus"},
-                    "candidates": {"type": "array", "items": {"$ref": "#/components/schemas/DetectedBus"}}}}}}}, "4XX": problem()}}})
+                    "candidates": {"type": "array", "items": {"$ref": "#/components/schemas/DetectedBus"}},
+                    "needs": {"type": "object", "description": "With `ambiguous`: the travel and time a confident answer needs", "properties": {"moved_m": {"type": "number"}, "seconds": {"type": "number"}}},
+                    "has": {"type": "object", "description": "With `ambiguous`: the travel and time the fixes sent cover", "properties": {"moved_m": {"type": "number"}, "seconds": {"type": "number"}}},
+                    "why": {"type": "array", "items": {"enum": ["moved_too_little", "too_short", "another_bus_close", "fixes_far_from_the_bus"]}}}}}}}, "4XX": problem()}}})
         }
         "/v1/live/{city}/stream" => {
             json!({"get": {"summary": "Server-sent events of position changes (`position`, `removed`) for a city or one route",
                 "parameters": [city_path(), {"name": "route", "in": "query", "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "text/event-stream", "content": {"text/event-stream": {}}}, "4XX": problem()}}})
+                "responses": {"200": {"description": "text/event-stream; closed after 30 minutes (reconnect)", "content": {"text/event-stream": {}}},
+                    "429": {"description": "Too many streams open (overall, or from this address); see Retry-After", "content": {"application/problem+json": {}}}, "4XX": problem()}}})
         }
         "/v1/live/{city}/vehicle-positions.pb" => {
             json!({"get": {"summary": "Our GTFS-Realtime VehiclePositions feed of the city",
@@ -179,7 +197,10 @@ fn live_doc(name: &str) -> Value {
         "/v1/admin/live/feed-tokens" => {
             json!({"post": {"summary": "Make a token for a partner pushing a city's positions (shown once)", "security": [{"bearer": []}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["city", "name"],
-                    "properties": {"city": {"type": "string"}, "name": {"type": "string"}}}}}},
+                    "properties": {"city": {"type": "string"}, "name": {"type": "string"},
+                        "vehicles": {"type": "array", "items": {"type": "string"}, "maxItems": 1000, "description": "Catalogue buses (transport codes) the token may report; any other catalogue bus is refused"},
+                        "carrier": {"type": "string", "description": "Every catalogue bus of this carrier may be reported"},
+                        "authoritative": {"type": "boolean", "default": false, "description": "Its positions may end the runs (and tickets) of the buses it may report"}}}}}},
                 "responses": {"201": {"description": "The token"}, "4XX": problem()}}})
         }
         _ => Value::Null,

@@ -107,12 +107,51 @@ pub struct Scored {
     pub mean_distance_m: f64,
 }
 
+/// Why an answer is not confident: what the fixes show against what the rule needs, so the
+/// passenger's app can say "keep the app open a little longer" rather than guess.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shortfall {
+    /// Straight distance between the first and the newest fix used.
+    pub moved_m: f64,
+    /// [`DetectionParams::confident_travel_min_m`].
+    pub moved_min_m: f64,
+    /// Time between the first and the newest fix used.
+    pub span_ms: i64,
+    /// [`DetectionParams::confident_span_min_ms`].
+    pub span_min_ms: i64,
+    /// Another bus stays within the margin of the best one (riding on tells them apart).
+    pub another_bus_close: bool,
+    /// The best bus is not probable enough (its track strays from the fixes).
+    pub probability_low: bool,
+}
+
+impl Shortfall {
+    pub fn moved_enough(&self) -> bool {
+        self.moved_m >= self.moved_min_m
+    }
+
+    pub fn long_enough(&self) -> bool {
+        self.span_ms >= self.span_min_ms
+    }
+
+    /// Every condition of a confident answer holds.
+    pub fn is_met(&self) -> bool {
+        self.moved_enough()
+            && self.long_enough()
+            && !self.another_bus_close
+            && !self.probability_low
+    }
+}
+
 /// The answer offered to the passenger (who still confirms before paying).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Detection {
     Confident(Scored),
-    /// Best first; the passenger picks.
-    Ambiguous(Vec<Scored>),
+    /// Best first; the passenger picks, or sends more fixes (`shortfall` says what is missing).
+    Ambiguous {
+        candidates: Vec<Scored>,
+        shortfall: Shortfall,
+    },
     NoMatch,
 }
 
@@ -121,7 +160,9 @@ impl Detection {
     pub fn first(&self) -> Option<VehicleId> {
         match self {
             Detection::Confident(best) => Some(best.vehicle),
-            Detection::Ambiguous(list) => list.first().map(|scored| scored.vehicle),
+            Detection::Ambiguous { candidates, .. } => {
+                candidates.first().map(|scored| scored.vehicle)
+            }
             Detection::NoMatch => None,
         }
     }
@@ -171,13 +212,15 @@ pub fn detect(
         return Detection::NoMatch;
     }
     let runner_up_distance_m = ranked.get(1).map_or(f64::INFINITY, |s| s.mean_distance_m);
-    let travel_m = first.xy.distance_m(last.xy);
-    let span_ms = last.at.since_ms(first.at);
-    let confident = top.probability >= params.confident_probability_min
-        && runner_up_distance_m - top.mean_distance_m >= params.confident_margin_m
-        && travel_m >= params.confident_travel_min_m
-        && span_ms >= params.confident_span_min_ms;
-    if confident {
+    let shortfall = Shortfall {
+        moved_m: first.xy.distance_m(last.xy),
+        moved_min_m: params.confident_travel_min_m,
+        span_ms: last.at.since_ms(first.at),
+        span_min_ms: params.confident_span_min_ms,
+        another_bus_close: runner_up_distance_m - top.mean_distance_m < params.confident_margin_m,
+        probability_low: top.probability < params.confident_probability_min,
+    };
+    if shortfall.is_met() {
         return Detection::Confident(top);
     }
     let shortlist: Vec<Scored> = ranked
@@ -191,7 +234,10 @@ pub fn detect(
     if shortlist.is_empty() {
         Detection::NoMatch
     } else {
-        Detection::Ambiguous(shortlist)
+        Detection::Ambiguous {
+            candidates: shortlist,
+            shortfall,
+        }
     }
 }
 
@@ -347,9 +393,21 @@ mod tests {
             matches!(detect(&fixes, &candidates, &params), Detection::Confident(s) if s.vehicle == VehicleId(1))
         );
         let short = fixes.get(..2).unwrap();
-        assert!(matches!(
-            detect(short, &candidates, &params),
-            Detection::Ambiguous(_)
-        ));
+        let Detection::Ambiguous {
+            candidates: shortlist,
+            shortfall,
+        } = detect(short, &candidates, &params)
+        else {
+            panic!("two fixes 5 s apart are not enough");
+        };
+        // One bus at full confidence, and the answer says what is missing: travel and time.
+        assert_eq!(shortlist.len(), 1);
+        assert!(!shortfall.moved_enough() && !shortfall.long_enough());
+        assert!(!shortfall.another_bus_close);
+        assert_eq!((shortfall.moved_m, shortfall.span_ms), (50.0, 5_000));
+        assert_eq!(
+            (shortfall.moved_min_m, shortfall.span_min_ms),
+            (150.0, 20_000)
+        );
     }
 }

@@ -12,7 +12,7 @@ use prost::Message;
 
 use crate::geo::LatLon;
 use crate::ids::{RouteId, TimeMs, TripId, VehicleId};
-use crate::state::{LiveState, Position};
+use crate::state::{Authority, LiveState, Position};
 
 /// Largest feed body accepted (a city of 5,000 buses is about 1 MB).
 pub const FEED_BYTES_MAX: usize = 16 * 1024 * 1024;
@@ -269,6 +269,8 @@ pub fn positions_from_feed(
                 .and_then(|t| t.route_id.as_deref())
                 .filter(|id| !id.is_empty())
                 .map(RouteId::new),
+            // The token's registration decides; the caller raises it where it may.
+            authority: Authority::ReportsOnly,
         });
     }
     skips

@@ -25,5 +25,9 @@ pub use detect::{Detection, DetectionParams, Scored};
 pub use geo::LatLon;
 pub use ids::{RouteId, RunIdx, StopId, TimeMs, TrackerId, TripId, VehicleId};
 pub use network::{Network, NetworkError, NetworkInput, Run, RunInput, RunStopInput};
-pub use session::{AuthOutcome, Authenticator, SessionCounters, SessionEnd, run_session};
-pub use state::{Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState};
+pub use session::{
+    AuthOutcome, Authenticator, SessionCounters, SessionEnd, SessionLimits, run_session,
+};
+pub use state::{
+    Authority, Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState,
+};

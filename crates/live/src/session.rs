@@ -2,6 +2,10 @@
 //! server use the same code: login through a caller-supplied authenticator, every data
 //! packet answered in the protocol's terms, positions pushed into a caller-supplied
 //! **bounded** queue (a full queue slows this tracker down; nothing is spawned per ping).
+//! A connection that has not logged in within [`LOGIN_DEADLINE_S`] is closed, and so is
+//! one silent for [`IDLE_TIMEOUT_S`] (a whole line must arrive in that time, so bytes
+//! trickling in keep nothing open) or one that does not read our answers for as long; a
+//! line is at most [`crate::wialon::LINE_BYTES_MAX`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -12,13 +16,15 @@ use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
 
 use crate::ids::{RouteId, TimeMs, TrackerId, VehicleId};
-use crate::state::Position;
+use crate::state::{Authority, Position};
 use crate::wialon::{
     Answer, DataError, Incoming, LoginAnswer, RejectReason, WialonCodec, WialonFix, WialonPacket,
 };
 
 /// A connection silent this long is closed (trackers ping far more often).
 pub const IDLE_TIMEOUT_S: u64 = 600;
+/// A connection must log in this soon after it opens, or it is closed (pings do not count).
+pub const LOGIN_DEADLINE_S: u64 = 30;
 /// Failed logins tolerated on one connection before it is closed.
 pub const LOGIN_ATTEMPTS_MAX: u32 = 3;
 /// Speed conversion: Wialon reports km/h, live state uses m/s.
@@ -96,11 +102,31 @@ fn bump(counter: &AtomicU64, by: u64) {
     counter.fetch_add(by, Ordering::Relaxed);
 }
 
+/// The time limits of one connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionLimits {
+    pub idle_timeout: Duration,
+    pub login_deadline: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(IDLE_TIMEOUT_S),
+            login_deadline: Duration::from_secs(LOGIN_DEADLINE_S),
+        }
+    }
+}
+
 /// How a session ended (all are normal ends for the listener).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionEnd {
     TrackerClosed,
     IdleTimeout,
+    /// No successful login within the deadline.
+    LoginTimeout,
+    /// The tracker stopped reading our answers.
+    WriteTimeout,
     TooManyFailedLogins,
     /// The position queue's receiver is gone (the server is shutting down).
     QueueClosed,
@@ -123,6 +149,7 @@ pub async fn run_session<S, A, C>(
     authenticator: &A,
     positions: &mpsc::Sender<Position>,
     counters: &SessionCounters,
+    limits: SessionLimits,
     now: C,
 ) -> Result<SessionEnd, SessionError>
 where
@@ -134,9 +161,19 @@ where
     let mut framed = Framed::new(stream, WialonCodec::new());
     let mut bound: Option<Bound> = None;
     let mut failed_logins = 0;
+    let login_by = tokio::time::Instant::now() + limits.login_deadline;
     loop {
-        let next = tokio::time::timeout(Duration::from_secs(IDLE_TIMEOUT_S), framed.next()).await;
+        let idle_until = tokio::time::Instant::now() + limits.idle_timeout;
+        let wait_until = if bound.is_none() {
+            idle_until.min(login_by)
+        } else {
+            idle_until
+        };
+        let next = tokio::time::timeout_at(wait_until, framed.next()).await;
         let incoming = match next {
+            Err(_) if bound.is_none() && tokio::time::Instant::now() >= login_by => {
+                return Ok(SessionEnd::LoginTimeout);
+            }
             Err(_) => return Ok(SessionEnd::IdleTimeout),
             Ok(None) => return Ok(SessionEnd::TrackerClosed),
             Ok(Some(result)) => result?,
@@ -160,7 +197,14 @@ where
                     failed_logins += 1;
                 }
                 if failed_logins >= LOGIN_ATTEMPTS_MAX {
-                    framed.send(Answer::Login(answer)).await?;
+                    let sent = tokio::time::timeout(
+                        limits.idle_timeout,
+                        framed.send(Answer::Login(answer)),
+                    );
+                    match sent.await {
+                        Ok(result) => result?,
+                        Err(_) => return Ok(SessionEnd::WriteTimeout),
+                    }
                     return Ok(SessionEnd::TooManyFailedLogins);
                 }
                 Some(Answer::Login(answer))
@@ -175,12 +219,19 @@ where
                 Some(answer)
             }
         };
-        if let Some(answer) = answer {
-            framed.feed(answer).await?;
-        }
-        // Answers to pipelined packets go out together once no whole line is waiting.
-        if !framed.read_buffer().contains(&b'\n') {
-            framed.flush().await?;
+        let written = tokio::time::timeout(limits.idle_timeout, async {
+            if let Some(answer) = answer {
+                framed.feed(answer).await?;
+            }
+            // Answers to pipelined packets go out together once no whole line is waiting.
+            if !framed.read_buffer().contains(&b'\n') {
+                framed.flush().await?;
+            }
+            Ok::<(), SessionError>(())
+        });
+        match written.await {
+            Ok(result) => result?,
+            Err(_) => return Ok(SessionEnd::WriteTimeout),
         }
     }
 }
@@ -266,5 +317,7 @@ fn to_position(fix: &WialonFix, bound: &Bound, now: &impl Fn() -> TimeMs) -> Opt
         at: fix.at.unwrap_or_else(now),
         trip: None,
         route: bound.route.clone(),
+        // A tracker stands for its own vehicle: its positions may end that bus's runs.
+        authority: Authority::EndsRuns,
     })
 }

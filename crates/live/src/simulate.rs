@@ -13,7 +13,7 @@ use std::f64::consts::TAU;
 use crate::geo::{LatLon, Xy};
 use crate::ids::{RunIdx, TimeMs, VehicleId};
 use crate::network::Network;
-use crate::state::Position;
+use crate::state::{Authority, Position};
 
 /// SplitMix64: tiny, fast, and good enough for simulation (not for keys or tokens).
 #[derive(Clone, Debug)]
@@ -221,6 +221,7 @@ impl<'a> CitySimulator<'a> {
             at,
             trip: with_trip.then(|| network_run.trip_id.clone()),
             route: Some(network_run.route_id.clone()),
+            authority: Authority::EndsRuns,
         })
     }
 }

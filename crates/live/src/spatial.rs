@@ -105,28 +105,38 @@ impl SpatialGrid {
         vehicles
     }
 
-    /// Vehicles inside an axis-aligned box of projected metres.
+    /// Vehicles inside an axis-aligned box of projected metres, whatever its size: a box of
+    /// more cells than are occupied reads the occupied cells instead of the box's.
     pub fn in_box(&self, low: Xy, high: Xy) -> Vec<VehicleId> {
-        let width_m = (high.x - low.x).abs().min(2.0 * QUERY_RADIUS_MAX_M);
-        let height_m = (high.y - low.y).abs().min(2.0 * QUERY_RADIUS_MAX_M);
-        let (low_cell, high_cell) = (
-            cell_of(low),
-            cell_of(Xy::new(low.x + width_m, low.y + height_m)),
+        let (low, high) = (
+            Xy::new(low.x.min(high.x), low.y.min(high.y)),
+            Xy::new(low.x.max(high.x), low.y.max(high.y)),
         );
+        let (low_cell, high_cell) = (cell_of(low), cell_of(high));
+        let inside = |p: &Xy| p.x >= low.x && p.y >= low.y && p.x <= high.x && p.y <= high.y;
+        let columns = i64::from(high_cell.0) - i64::from(low_cell.0) + 1;
+        let rows = i64::from(high_cell.1) - i64::from(low_cell.1) + 1;
+        let occupied = i64::try_from(self.cells.len()).unwrap_or(i64::MAX);
         let mut vehicles = Vec::new();
-        for cx in low_cell.0..=high_cell.0 {
-            for cy in low_cell.1..=high_cell.1 {
-                let Some(members) = self.cells.get(&(cx, cy)) else {
-                    continue;
-                };
-                vehicles.extend(
-                    members
-                        .iter()
-                        .filter(|(_, p)| {
-                            p.x >= low.x && p.y >= low.y && p.x <= high.x && p.y <= high.y
-                        })
-                        .map(|(id, _)| *id),
-                );
+        let mut read = |members: &Vec<(VehicleId, Xy)>| {
+            vehicles.extend(members.iter().filter(|(_, p)| inside(p)).map(|(id, _)| *id));
+        };
+        if columns.saturating_mul(rows) > occupied {
+            let in_range = |cell: &Cell| {
+                (low_cell.0..=high_cell.0).contains(&cell.0)
+                    && (low_cell.1..=high_cell.1).contains(&cell.1)
+            };
+            self.cells
+                .iter()
+                .filter(|(cell, _)| in_range(cell))
+                .for_each(|(_, members)| read(members));
+        } else {
+            for cx in low_cell.0..=high_cell.0 {
+                for cy in low_cell.1..=high_cell.1 {
+                    if let Some(members) = self.cells.get(&(cx, cy)) {
+                        read(members);
+                    }
+                }
             }
         }
         vehicles
@@ -157,5 +167,32 @@ mod tests {
             vec![VehicleId(1)]
         );
         assert_eq!(grid.len(), 1);
+    }
+
+    #[test]
+    fn a_box_of_any_size_finds_every_vehicle_inside_it() {
+        let mut grid = SpatialGrid::new();
+        // A city 40 km across: a vehicle in each corner and one in the middle.
+        let spots = [
+            (1, -20_000.0, -20_000.0),
+            (2, 20_000.0, -20_000.0),
+            (3, -20_000.0, 20_000.0),
+            (4, 20_000.0, 20_000.0),
+            (5, 0.0, 0.0),
+        ];
+        for (id, x, y) in spots {
+            grid.upsert(VehicleId(id), Xy::new(x, y));
+        }
+        let mut whole = grid.in_box(Xy::new(-20_000.0, -20_000.0), Xy::new(20_000.0, 20_000.0));
+        whole.sort();
+        assert_eq!(whole, (1..=5).map(VehicleId).collect::<Vec<_>>());
+        let mut north = grid.in_box(Xy::new(-25_000.0, 1.0), Xy::new(25_000.0, 25_000.0));
+        north.sort();
+        assert_eq!(north, vec![VehicleId(3), VehicleId(4)]);
+        // A small box reads its own cells.
+        assert_eq!(
+            grid.in_box(Xy::new(-10.0, -10.0), Xy::new(10.0, 10.0)),
+            vec![VehicleId(5)]
+        );
     }
 }

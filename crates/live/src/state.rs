@@ -7,6 +7,21 @@
 //! delay. Reaching the final stop of a run emits [`LiveEvent::RunEnded`]: the hook that
 //! ends the tickets bought in that vehicle for that run. Vehicles silent for longer than
 //! the configured time are dropped.
+//!
+//! Positions are not believed blindly, because a run's end ends paid tickets:
+//! - **Plausibility.** A position dated more than [`FUTURE_TOLERANCE_MS`] ahead of the clock
+//!   is refused, and so is one that needs the vehicle to have moved faster than
+//!   [`SPEED_MAX_MPS`] (120 km/h, a city bus's limit with room) since its last accepted
+//!   position, allowing [`GPS_NOISE_M`] of noise, or that reports such a speed itself.
+//!   Refused positions do not move the vehicle. A vehicle whose every position has been
+//!   refused for [`REANCHOR_AFTER_MS`] (its last accepted one was the wild one) starts
+//!   afresh from its newest, with no evidence of any run's end.
+//! - **A run ends only on evidence a real bus gives**: at least [`APPROACH_FIXES_MIN`]
+//!   positions on the run's shape within its last [`APPROACH_STRETCH_M`], then one within
+//!   the final-stop radius of the final stop — and only positions whose source is allowed to
+//!   end runs for that vehicle ([`Authority::EndsRuns`]: its own tracker, or a feed the
+//!   operator registered for it as authoritative) count as that evidence. Other sources
+//!   move the bus on the map and never end a run, nor switch it to another trip.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,8 +36,22 @@ use crate::spatial::SpatialGrid;
 pub const TRACK_POINTS_MAX: usize = 32;
 /// Track points older than this (behind the vehicle's newest) are dropped.
 pub const TRACK_SPAN_MS: i64 = 240_000;
-/// Positions dated further than this ahead of the clock are rejected.
+/// Positions dated further than this ahead of the clock are refused (the clock skew a
+/// tracker may have).
 pub const FUTURE_TOLERANCE_MS: i64 = 120_000;
+/// No bus moves faster than this (120 km/h); a position that needs more is refused.
+pub const SPEED_MAX_MPS: f64 = 120.0 / 3.6;
+/// GPS noise allowed on top of the distance [`SPEED_MAX_MPS`] allows between two positions.
+pub const GPS_NOISE_M: f64 = 50.0;
+/// A reported speed may exceed [`SPEED_MAX_MPS`] by this much (speedometer noise).
+pub const SPEED_NOISE_MPS: f64 = 5.0;
+/// A vehicle whose positions have all been refused for this long starts afresh.
+pub const REANCHOR_AFTER_MS: i64 = 60_000;
+/// The last stretch of a run, along its shape, in which a bus shows it approaches the end.
+pub const APPROACH_STRETCH_M: f64 = 1_500.0;
+/// Positions on the shape in the last stretch needed before one at the final stop ends
+/// the run.
+pub const APPROACH_FIXES_MIN: u32 = 2;
 /// Detection looks for vehicles this close to the passenger's newest fix.
 pub const CANDIDATE_RADIUS_M: f64 = 400.0;
 /// Following a run, the next projection looks this far behind the last progress...
@@ -66,6 +95,16 @@ impl Default for LiveConfig {
     }
 }
 
+/// Whether a position's source may end the runs of the vehicle it reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Authority {
+    /// The vehicle's own tracker, or a feed registered as authoritative for it.
+    EndsRuns,
+    /// Any other source: the bus moves on the map, no run ends, no trip is switched.
+    #[default]
+    ReportsOnly,
+}
+
 /// One reported vehicle position, from any source.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Position {
@@ -79,6 +118,7 @@ pub struct Position {
     pub trip: Option<TripId>,
     /// The route, when the source or the dispatcher says which.
     pub route: Option<RouteId>,
+    pub authority: Authority,
 }
 
 /// How a vehicle's run was found.
@@ -122,6 +162,10 @@ pub struct VehicleState {
     /// Matching a vehicle to its route's runs scans their shapes; a vehicle that matched
     /// none (depot, detour) is not tried again before this moment.
     next_match_at: TimeMs,
+    /// Positions from a source that may end runs, on the shape in the run's last stretch.
+    approach_fixes: u32,
+    /// The first of the positions refused in a row since the last accepted one.
+    refused_since: Option<TimeMs>,
 }
 
 impl VehicleState {
@@ -161,6 +205,8 @@ pub enum LiveEvent {
     VehicleDropped {
         vehicle: VehicleId,
         run: Option<RunIdx>,
+        /// The route it was on (its run's, or the one its source named).
+        route: Option<RouteId>,
         last_seen: TimeMs,
     },
 }
@@ -169,8 +215,33 @@ pub enum LiveEvent {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ApplyStats {
     pub applied: u64,
+    /// Not newer than the vehicle's last position.
     pub out_of_order: u64,
+    /// Coordinates off the Earth (or 0/0), a speed that is not a number.
     pub invalid: u64,
+    /// Dated beyond [`FUTURE_TOLERANCE_MS`] ahead of the clock.
+    pub future: u64,
+    /// A jump or a speed no bus makes.
+    pub implausible: u64,
+}
+
+impl ApplyStats {
+    /// Every position not applied.
+    pub fn refused(&self) -> u64 {
+        self.out_of_order + self.invalid + self.future + self.implausible
+    }
+}
+
+/// What the plausibility check says of one position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Apply,
+    Invalid,
+    Future,
+    OutOfOrder,
+    Implausible,
+    /// Implausible after the last accepted one, but every position has been for long enough.
+    Reanchor,
 }
 
 /// A passenger's GPS fix.
@@ -240,34 +311,33 @@ impl LiveState {
         let mut stats = ApplyStats::default();
         let network = Arc::clone(&self.network);
         for position in batch {
-            if !position.point.is_valid() || position.at.since_ms(now) > FUTURE_TOLERANCE_MS {
-                stats.invalid += 1;
-                continue;
-            }
             let xy = network.projection().project(position.point);
+            let existing = self.vehicles.get_mut(&position.vehicle);
+            let verdict = check(existing.as_deref(), position, xy, now);
+            match verdict {
+                Verdict::Apply | Verdict::Reanchor => {}
+                refused => {
+                    if let (Some(vehicle), Verdict::Implausible) = (existing, refused) {
+                        vehicle.refused_since.get_or_insert(position.at);
+                    }
+                    match refused {
+                        Verdict::Invalid => stats.invalid += 1,
+                        Verdict::Future => stats.future += 1,
+                        Verdict::OutOfOrder => stats.out_of_order += 1,
+                        _ => stats.implausible += 1,
+                    }
+                    continue;
+                }
+            }
             let vehicle = self
                 .vehicles
                 .entry(position.vehicle)
-                .or_insert_with(|| VehicleState {
-                    vehicle: position.vehicle,
-                    point: position.point,
-                    xy,
-                    at: position.at,
-                    speed_mps: None,
-                    heading_deg: None,
-                    route: None,
-                    run: None,
-                    finished_run: None,
-                    track: Vec::new(),
-                    next_match_at: TimeMs::default(),
-                });
-            if vehicle
-                .track
-                .last()
-                .is_some_and(|last| last.at >= position.at)
-            {
-                stats.out_of_order += 1;
-                continue;
+                .or_insert_with(|| new_vehicle(position, xy));
+            vehicle.refused_since = None;
+            if verdict == Verdict::Reanchor {
+                // The last accepted position was the wild one: nothing before counts.
+                vehicle.track.clear();
+                vehicle.approach_fixes = 0;
             }
             move_vehicle(vehicle, position, xy);
             follow_run(vehicle, position, &network, &self.config, events);
@@ -289,9 +359,15 @@ impl LiveState {
         for vehicle in &stale {
             if let Some(state) = self.vehicles.remove(vehicle) {
                 self.grid.remove(*vehicle);
+                let run = state.run.map(|progress| progress.run);
+                let route = run
+                    .and_then(|run| self.network.run(run))
+                    .map(|run| run.route_id.clone())
+                    .or(state.route);
                 events.push(LiveEvent::VehicleDropped {
                     vehicle: *vehicle,
-                    run: state.run.map(|progress| progress.run),
+                    run,
+                    route,
                     last_seen: state.at,
                 });
             }
@@ -358,6 +434,67 @@ impl LiveState {
     }
 }
 
+fn new_vehicle(position: &Position, xy: Xy) -> VehicleState {
+    VehicleState {
+        vehicle: position.vehicle,
+        point: position.point,
+        xy,
+        at: position.at,
+        speed_mps: None,
+        heading_deg: None,
+        route: None,
+        run: None,
+        finished_run: None,
+        track: Vec::new(),
+        next_match_at: TimeMs::default(),
+        approach_fixes: 0,
+        refused_since: None,
+    }
+}
+
+/// Whether a position is believable after the vehicle's last accepted one.
+fn check(vehicle: Option<&VehicleState>, position: &Position, xy: Xy, now: TimeMs) -> Verdict {
+    let speed_valid = position.speed_mps.is_none_or(f64::is_finite);
+    if !position.point.is_valid() || !speed_valid {
+        return Verdict::Invalid;
+    }
+    if position.at.since_ms(now) > FUTURE_TOLERANCE_MS {
+        return Verdict::Future;
+    }
+    if position
+        .speed_mps
+        .is_some_and(|speed| speed.abs() > SPEED_MAX_MPS + SPEED_NOISE_MPS)
+    {
+        return Verdict::Implausible;
+    }
+    let Some(vehicle) = vehicle else {
+        return Verdict::Apply;
+    };
+    let Some(last) = vehicle.track.last() else {
+        return Verdict::Apply;
+    };
+    if last.at >= position.at {
+        return Verdict::OutOfOrder;
+    }
+    // Against every recent point, not only the last: the noise allowance must not add up
+    // over a run of closely spaced positions.
+    let reachable = vehicle.track.iter().all(|point| {
+        let seconds = position.at.since_ms(point.at) as f64 / 1000.0;
+        point.xy.distance_m(xy) <= SPEED_MAX_MPS * seconds + GPS_NOISE_M
+    });
+    if reachable {
+        return Verdict::Apply;
+    }
+    let refused_long_enough = vehicle
+        .refused_since
+        .is_some_and(|since| position.at.since_ms(since) >= REANCHOR_AFTER_MS);
+    if refused_long_enough {
+        Verdict::Reanchor
+    } else {
+        Verdict::Implausible
+    }
+}
+
 /// Updates the last position, speed, heading and track.
 fn move_vehicle(vehicle: &mut VehicleState, position: &Position, xy: Xy) {
     let previous = vehicle.track.last().copied();
@@ -398,10 +535,16 @@ fn follow_run(
     events: &mut Vec<LiveEvent>,
 ) {
     let was_on = vehicle.run.map(|progress| progress.run);
+    // Only a source that may end runs may switch the vehicle to another trip (which ends
+    // the one it is on); others may name the run it is on, or start one.
     let named = position
         .trip
         .as_ref()
-        .and_then(|trip| network.run_by_trip(trip));
+        .and_then(|trip| network.run_by_trip(trip))
+        .filter(|named| {
+            position.authority == Authority::EndsRuns
+                || vehicle.run.is_none_or(|progress| progress.run == *named)
+        });
     if let Some(named) = named.filter(|run| Some(*run) != vehicle.finished_run) {
         if vehicle.run.is_none_or(|progress| progress.run != named) {
             if let Some(old) = vehicle.run.take() {
@@ -466,7 +609,7 @@ fn follow_run(
                     hit.offset_m,
                     position.at,
                 ));
-                if was_on == Some(progress.run) {
+                if was_on == Some(progress.run) && position.authority == Authority::EndsRuns {
                     check_final_stop(vehicle, run, network, config, position.at, events);
                 }
             }
@@ -524,6 +667,7 @@ fn start_run(
     };
     let (along_m, offset_m) = hit.map_or((0.0, 0.0), |hit| (hit.along_m, hit.offset_m));
     vehicle.run = Some(progress_at(run, run_index, source, along_m, offset_m, at));
+    vehicle.approach_fixes = 0;
     events.push(LiveEvent::RunStarted {
         vehicle: vehicle.vehicle,
         run: run_index,
@@ -550,8 +694,10 @@ fn progress_at(
     }
 }
 
-/// Ends the run when the vehicle is at its final stop (only after being seen before it, so
-/// a vehicle first heard of at the terminus ends nothing it never carried).
+/// Ends the run when the vehicle is at its final stop after approaching it on the shape
+/// (see the module doc); called only for positions of a source that may end runs, and only
+/// after the vehicle was seen on the run before, so a vehicle first heard of at the
+/// terminus ends nothing it never carried.
 fn check_final_stop(
     vehicle: &mut VehicleState,
     run: &Run,
@@ -563,12 +709,15 @@ fn check_final_stop(
     let (Some(progress), Some(final_stop)) = (vehicle.run, run.final_stop()) else {
         return;
     };
+    let radius_m = config.final_stop_radius_m;
+    let on_shape = progress.offset_m <= config.off_route_max_m;
     let along_to_go_m = final_stop.along_m - progress.along_m;
-    let arrived = along_to_go_m <= config.final_stop_radius_m
-        || (along_to_go_m <= 4.0 * config.final_stop_radius_m
-            && vehicle.xy.distance_m(final_stop.xy) <= config.final_stop_radius_m);
-    if arrived {
+    let straight_m = vehicle.xy.distance_m(final_stop.xy);
+    let arrived = (along_to_go_m <= radius_m && progress.offset_m <= radius_m)
+        || (along_to_go_m <= 4.0 * radius_m && straight_m <= radius_m);
+    if arrived && vehicle.approach_fixes >= APPROACH_FIXES_MIN {
         vehicle.run = None;
+        vehicle.approach_fixes = 0;
         end_run(
             vehicle,
             progress.run,
@@ -577,6 +726,10 @@ fn check_final_stop(
             RunEndReason::ReachedFinalStop,
             events,
         );
+    } else if !on_shape {
+        vehicle.approach_fixes = 0;
+    } else if !arrived && along_to_go_m <= APPROACH_STRETCH_M {
+        vehicle.approach_fixes = vehicle.approach_fixes.saturating_add(1);
     }
 }
 

@@ -9,9 +9,11 @@ use live::detect::{Detection, DetectionParams};
 use live::geo::{LatLon, Projection, Xy};
 use live::gtfs_rt::{self, VehicleDescriptor, VehicleDirectory};
 use live::network::{Network, NetworkInput, RunInput, RunStopInput};
-use live::session::{AuthOutcome, SessionCounters, SessionEnd, run_session};
+use live::session::{AuthOutcome, SessionCounters, SessionEnd, SessionLimits, run_session};
 use live::simulate::{CitySimulator, SimConfig, SplitMix64};
-use live::state::{Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, RunSource};
+use live::state::{
+    Authority, Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, RunSource,
+};
 use live::wialon::{self, ProtocolVersion, WialonFix};
 use live::{RouteId, StopId, TimeMs, TrackerId, TripId, VehicleId};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -95,6 +97,7 @@ fn position(vehicle: u64, xy: Xy, at: TimeMs, trip: Option<&str>, route: &str) -
         at,
         trip: trip.map(TripId::new),
         route: Some(RouteId::new(route)),
+        authority: Authority::EndsRuns,
     }
 }
 
@@ -152,9 +155,16 @@ async fn wialon_conversation_over_tcp() {
                 ("861001", _) => AuthOutcome::BadPassword,
                 _ => AuthOutcome::UnknownTracker,
             };
-        run_session(socket, &authenticate, &sender, &server_counters, || T0)
-            .await
-            .unwrap()
+        run_session(
+            socket,
+            &authenticate,
+            &sender,
+            &server_counters,
+            SessionLimits::default(),
+            || T0,
+        )
+        .await
+        .unwrap()
     });
     let mut client = BufReader::new(TcpStream::connect(address).await.unwrap());
     let fix = WialonFix {
@@ -279,7 +289,14 @@ async fn a_full_queue_holds_the_tracker_back_instead_of_dropping() {
     let (mut reader, mut writer) = tokio::io::split(client_side);
     writer.write_all(text.as_bytes()).await.unwrap();
     writer.shutdown().await.unwrap();
-    let session = run_session(server_side, &authenticate, &sender, &counters, || T0);
+    let session = run_session(
+        server_side,
+        &authenticate,
+        &sender,
+        &counters,
+        SessionLimits::default(),
+        || T0,
+    );
     let drain = async {
         let mut received = Vec::new();
         while received.len() < 10 {
@@ -295,6 +312,97 @@ async fn a_full_queue_holds_the_tracker_back_instead_of_dropping() {
         .await
         .unwrap();
     assert_eq!(answers, "#AL#1\r\n#AB#10\r\n");
+}
+
+/// The deadlines are short here so the test waits on a timer a few tens of milliseconds,
+/// never a sleep.
+const SHORT_LIMITS: SessionLimits = SessionLimits {
+    idle_timeout: std::time::Duration::from_millis(300),
+    login_deadline: std::time::Duration::from_millis(100),
+};
+
+#[tokio::test]
+async fn a_connection_that_does_not_log_in_in_time_is_closed_even_while_it_pings() {
+    let (server_side, client_side) = tokio::io::duplex(4 * 1024);
+    let (sender, _receiver) = tokio::sync::mpsc::channel::<Position>(2);
+    let counters = SessionCounters::default();
+    let authenticate = |_: &TrackerId, _: Option<&str>| AuthOutcome::BadPassword;
+    let session = run_session(
+        server_side,
+        &authenticate,
+        &sender,
+        &counters,
+        SHORT_LIMITS,
+        || T0,
+    );
+    let (reader, mut writer) = tokio::io::split(client_side);
+    let mut reader = BufReader::new(reader);
+    let client = async {
+        // Pings answered, a failed login answered, and still closed at the deadline.
+        let mut answers = Vec::new();
+        let login = wialon::login_line(ProtocolVersion::V1_1, "1", Some("wrong"));
+        for line in ["#P#", login.as_str(), "#P#", "#P#"] {
+            writer
+                .write_all(format!("{line}\r\n").as_bytes())
+                .await
+                .unwrap();
+            let mut answer = String::new();
+            reader.read_line(&mut answer).await.unwrap();
+            answers.push(answer.trim_end().to_owned());
+        }
+        answers
+    };
+    let (end, answers) = tokio::join!(session, client);
+    assert_eq!(end.unwrap(), SessionEnd::LoginTimeout);
+    assert_eq!(answers, ["#AP#", "#AL#01", "#AP#", "#AP#"]);
+
+    // A logged-in tracker that falls silent is closed after the idle timeout.
+    let (server_side, client_side) = tokio::io::duplex(4 * 1024);
+    let authenticate = |_: &TrackerId, _: Option<&str>| AuthOutcome::Vehicle {
+        vehicle: VehicleId(1),
+        route: None,
+    };
+    let session = run_session(
+        server_side,
+        &authenticate,
+        &sender,
+        &counters,
+        SHORT_LIMITS,
+        || T0,
+    );
+    let (_reader, mut writer) = tokio::io::split(client_side);
+    let login = wialon::login_line(ProtocolVersion::V1_1, "1", None) + "\r\n";
+    writer.write_all(login.as_bytes()).await.unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(session.await.unwrap(), SessionEnd::IdleTimeout);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250));
+}
+
+#[tokio::test]
+async fn a_tracker_that_stops_reading_our_answers_is_closed() {
+    let (server_side, client_side) = tokio::io::duplex(64);
+    let (sender, _receiver) = tokio::sync::mpsc::channel::<Position>(2);
+    let counters = SessionCounters::default();
+    let authenticate = |_: &TrackerId, _: Option<&str>| AuthOutcome::Vehicle {
+        vehicle: VehicleId(1),
+        route: None,
+    };
+    let session = run_session(
+        server_side,
+        &authenticate,
+        &sender,
+        &counters,
+        SHORT_LIMITS,
+        || T0,
+    );
+    let (_reader, mut writer) = tokio::io::split(client_side);
+    let mut lines = wialon::login_line(ProtocolVersion::V1_1, "1", None) + "\r\n";
+    lines += &"#P#\r\n".repeat(200);
+    // The writer is left blocked once the server stops reading; it fails when the session ends.
+    let pinging = tokio::spawn(async move { writer.write_all(lines.as_bytes()).await.is_err() });
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), session).await;
+    assert_eq!(ended.unwrap().unwrap(), SessionEnd::WriteTimeout);
+    assert!(pinging.await.unwrap());
 }
 
 // ---- GTFS-Realtime -----------------------------------------------------------------------
@@ -416,6 +524,161 @@ fn a_bus_reaching_its_final_stop_ends_its_run_once() {
         .collect();
     assert_eq!(started.len(), 2);
     assert!(state.vehicle(VehicleId(1)).unwrap().run.is_none());
+}
+
+fn with_authority(mut position: Position, authority: Authority) -> Position {
+    position.authority = authority;
+    position
+}
+
+fn runs_ended(events: &[LiveEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, LiveEvent::RunEnded { .. }))
+        .count()
+}
+
+#[test]
+fn forged_positions_never_end_a_run() {
+    let network = network();
+    let mut state = LiveState::new(Arc::clone(&network), LiveConfig::default());
+    let mut events = Vec::new();
+    // The bus is on A-0800, 500 m in.
+    let start = [position(1, along("A", 500.0), T0, Some("A-0800"), "A")];
+    state.apply_batch(&start, T0, &mut events);
+    // A source that may end runs makes it race to the final stop at 253 m/s (20 km in 79 s)
+    // and wait there: the jumps are refused and counted; after a minute of refusals the bus
+    // starts afresh at the stop, where it has given no evidence of an approach.
+    let teleport: Vec<Position> = (1..=79)
+        .map(|i| {
+            let metres = (500.0 + 253.0 * f64::from(i)).min(3_000.0);
+            position(
+                1,
+                along("A", metres),
+                T0.plus_ms(1_000 * i64::from(i)),
+                Some("A-0800"),
+                "A",
+            )
+        })
+        .collect();
+    let stats = state.apply_batch(&teleport, T0.plus_ms(79_000), &mut events);
+    assert_eq!(runs_ended(&events), 0, "{events:#?}");
+    assert!(stats.implausible >= 50, "{stats:?}");
+    assert!(state.vehicle(VehicleId(1)).unwrap().run.is_some());
+
+    // A source that may not end runs drives it there at a bus's pace: the bus moves, the
+    // run does not end.
+    let mut state = LiveState::new(Arc::clone(&network), LiveConfig::default());
+    let mut events = Vec::new();
+    for step in 0..=40 {
+        let at = T0.plus_ms(10_000 * step);
+        let metres = (83.0 * step as f64).min(3000.0);
+        let report = with_authority(
+            position(2, along("A", metres), at, Some("A-0800"), "A"),
+            Authority::ReportsOnly,
+        );
+        let stats = state.apply_batch(&[report], at, &mut events);
+        assert_eq!(stats.applied, 1, "step {step}");
+    }
+    assert_eq!(runs_ended(&events), 0, "{events:#?}");
+    let vehicle = state.vehicle(VehicleId(2)).unwrap();
+    assert!((vehicle.point.lon - point(3000.0, 0.0).lon).abs() < 1e-6);
+    // ...nor switch it to another trip, which would end the one it is on.
+    let switch = with_authority(
+        position(
+            2,
+            along("A", 100.0),
+            T0.plus_ms(500_000),
+            Some("A-0830"),
+            "A",
+        ),
+        Authority::ReportsOnly,
+    );
+    state.apply_batch(&[switch], T0.plus_ms(500_000), &mut events);
+    assert_eq!(runs_ended(&events), 0, "{events:#?}");
+
+    // A bus first heard of a few metres before the final stop ends nothing.
+    let mut state = LiveState::new(Arc::clone(&network), LiveConfig::default());
+    let mut events = Vec::new();
+    let near_end = [
+        position(
+            3,
+            along("A", 2_990.0),
+            T0.plus_ms(360_000),
+            Some("A-0800"),
+            "A",
+        ),
+        position(
+            3,
+            along("A", 3_000.0),
+            T0.plus_ms(370_000),
+            Some("A-0800"),
+            "A",
+        ),
+    ];
+    state.apply_batch(&near_end, T0.plus_ms(370_000), &mut events);
+    assert_eq!(runs_ended(&events), 0, "{events:#?}");
+}
+
+#[test]
+fn future_and_impossible_positions_are_refused_and_counted() {
+    let mut state = LiveState::new(network(), LiveConfig::default());
+    let mut events = Vec::new();
+    let now = T0.plus_ms(60_000);
+    let mut fast = position(1, along("A", 10.0), T0.plus_ms(10_000), None, "A");
+    fast.speed_mps = Some(60.0);
+    let mut not_a_number = position(1, along("A", 10.0), T0.plus_ms(11_000), None, "A");
+    not_a_number.speed_mps = Some(f64::NAN);
+    let batch = [
+        position(1, along("A", 0.0), T0, None, "A"),
+        // 3 minutes ahead of the clock: beyond the skew a tracker may have.
+        position(
+            1,
+            along("A", 10.0),
+            now.plus_ms(live::state::FUTURE_TOLERANCE_MS + 1),
+            None,
+            "A",
+        ),
+        fast,
+        not_a_number,
+        // 2 km in 20 s is 360 km/h.
+        position(1, along("A", 2_000.0), T0.plus_ms(20_000), None, "A"),
+        // 250 m in 20 s (45 km/h) with GPS noise is a bus.
+        position(1, along("A", 250.0), T0.plus_ms(20_000), None, "A"),
+        position(1, along("A", 240.0), T0.plus_ms(20_000), None, "A"),
+    ];
+    let stats = state.apply_batch(&batch, now, &mut events);
+    assert_eq!(
+        (
+            stats.applied,
+            stats.future,
+            stats.implausible,
+            stats.invalid,
+            stats.out_of_order
+        ),
+        (2, 1, 2, 1, 1),
+        "{stats:?}"
+    );
+    assert_eq!(stats.refused(), 5);
+}
+
+#[test]
+fn a_bus_whose_every_position_is_refused_for_a_minute_starts_afresh() {
+    let mut state = LiveState::new(network(), LiveConfig::default());
+    let mut events = Vec::new();
+    // A wild first position (the tracker's GPS had not settled), then the real ones 5 km off.
+    let wild = [position(1, Xy::new(5_000.0, 5_000.0), T0, None, "A")];
+    state.apply_batch(&wild, T0, &mut events);
+    let mut applied = 0;
+    for step in 1..=8 {
+        let at = T0.plus_ms(10_000 * step);
+        let report = position(1, along("A", 80.0 * step as f64), at, None, "A");
+        applied += state.apply_batch(&[report], at, &mut events).applied;
+    }
+    // Refused from 10 s to 60 s, accepted from 70 s on: the 70 s one re-anchors the bus.
+    assert_eq!(applied, 2);
+    let vehicle = state.vehicle(VehicleId(1)).unwrap();
+    assert!((vehicle.point.lon - point(640.0, 0.0).lon).abs() < 1e-6);
 }
 
 #[test]
@@ -589,12 +852,17 @@ fn bunched_buses_are_ambiguous_never_confident() {
     let state = state_with(&[(1, "A", &first), (2, "B", &second)], END);
     for seed in 0..20 {
         let detection = state.detect(&fixes(&first, END, 15.0, seed), &DetectionParams::default());
-        let Detection::Ambiguous(list) = &detection else {
+        let Detection::Ambiguous {
+            candidates,
+            shortfall,
+        } = &detection
+        else {
             panic!("{seed}: {detection:?}")
         };
-        let mut vehicles: Vec<_> = list.iter().map(|s| s.vehicle).collect();
+        let mut vehicles: Vec<_> = candidates.iter().map(|s| s.vehicle).collect();
         vehicles.sort();
         assert_eq!(vehicles, vec![VehicleId(1), VehicleId(2)]);
+        assert!(shortfall.another_bus_close, "{seed}: {shortfall:?}");
     }
 }
 
@@ -603,9 +871,18 @@ fn a_passenger_standing_still_next_to_a_parked_bus_is_not_confident() {
     let parked = |_: f64| along("A", 500.0);
     let state = state_with(&[(1, "A", &parked)], END);
     let detection = state.detect(&fixes(&parked, END, 10.0, 1), &DetectionParams::default());
+    // One bus, and the answer says why it is not confident: the passenger has not moved.
+    let Detection::Ambiguous {
+        candidates,
+        shortfall,
+    } = &detection
+    else {
+        panic!("{detection:?}")
+    };
+    assert_eq!(candidates.len(), 1);
     assert!(
-        matches!(detection, Detection::Ambiguous(_)),
-        "{detection:?}"
+        !shortfall.moved_enough() && shortfall.long_enough(),
+        "{shortfall:?}"
     );
 }
 

@@ -336,7 +336,7 @@ impl Outcome {
                     self.confident_wrong += 1;
                 }
             }
-            Detection::Ambiguous(_) => self.ambiguous += 1,
+            Detection::Ambiguous { .. } => self.ambiguous += 1,
             Detection::NoMatch => self.no_match += 1,
         }
     }
@@ -570,7 +570,15 @@ async fn bench_wialon(
                         },
                         None => AuthOutcome::UnknownTracker,
                     };
-                run_session(socket, &authenticate, &sender, &counters, || now).await
+                run_session(
+                    socket,
+                    &authenticate,
+                    &sender,
+                    &counters,
+                    live::SessionLimits::default(),
+                    || now,
+                )
+                .await
             });
         }
     });
@@ -749,7 +757,7 @@ pub async fn start_wialon_listener(
     tokio::spawn(service::live::serve_wialon(
         app,
         listener,
-        service::live::WIALON_CONNECTIONS_MAX,
+        service::live::WialonLimits::default(),
     ));
     Ok(bound)
 }
@@ -784,7 +792,14 @@ pub async fn start_demo_city(app: &Arc<service::App>) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("tracker {code}: {}", e.detail))?;
     }
-    let token = service::live::create_feed_token(app, DEMO_CITY, "demo simulator")
+    // The simulator's own buses (not the catalogue's, which report over Wialon IPS).
+    let request = service::live::NewFeedToken {
+        city: DEMO_CITY.to_owned(),
+        name: "demo simulator".to_owned(),
+        scope: service::live::FeedScope::default(),
+        authority: live::Authority::ReportsOnly,
+    };
+    let token = service::live::create_feed_token(app, &request)
         .await
         .map_err(|e| anyhow::anyhow!("feed token: {}", e.detail))?;
     let network = app
@@ -803,7 +818,6 @@ pub async fn start_demo_city(app: &Arc<service::App>) -> anyhow::Result<()> {
             tracing::warn!(%error, "demo city stopped");
         }
     });
-    let example = LatLon::new(51.128, 71.430);
     println!(
         r#"
 Live buses ({runs} runs of Astana today; catalogue buses report over Wialon IPS at {wialon}, the rest as GTFS-RT):
@@ -811,11 +825,9 @@ Live buses ({runs} runs of Astana today; catalogue buses report over Wialon IPS 
     curl -s '{base}/v1/live/astana/vehicles?route=10'
     curl -sN '{base}/v1/live/astana/stream?route=10'                   (server-sent events)
     curl -s {base}/v1/live/astana/vehicle-positions.pb > vp.pb           (our GTFS-RT feed)
-    Detection: take a bus's last positions from /vehicles as passenger fixes, e.g.
-    curl -s -X POST {base}/v1/live/astana/detect -H 'Content-Type: application/json'          -d '{{"fixes":[{{"lat":{lat},"lon":{lon},"at_ms":<ms>}}, ...]}}'
-"#,
-        lat = example.lat,
-        lon = example.lon,
+    Detection with a bus's own recent positions as the passenger's fixes (<id> from /vehicles):
+    curl -s {base}/v1/live/astana/vehicles/<id>/track | curl -s -X POST {base}/v1/live/astana/detect -H 'Content-Type: application/json' -d @-
+"#
     );
     Ok(())
 }
@@ -825,6 +837,9 @@ struct DemoTracker {
     route_number: String,
     run: Option<RunIdx>,
     stream: Option<TcpStream>,
+    /// Where it last reported: its next run is the free one nearest to here, so the bus does
+    /// not jump across the city (the server refuses jumps no bus makes).
+    last_xy: Option<Xy>,
 }
 
 async fn drive_demo_city(
@@ -844,6 +859,7 @@ async fn drive_demo_city(
             route_number: number.to_owned(),
             run: None,
             stream: None,
+            last_xy: None,
         })
         .collect();
     let http = reqwest::Client::new();
@@ -862,13 +878,21 @@ async fn drive_demo_city(
             .copied()
             .filter(|run| !published.contains(run))
             .collect();
-        assign_runs(&network, &in_service, &unpublished, &mut trackers);
+        assign_runs(
+            &network,
+            &simulator,
+            now,
+            &in_service,
+            &unpublished,
+            &mut trackers,
+        );
         let mut pushed = Vec::new();
         for run in &in_service {
             let Some(mut position) = simulator.report(*run, now, &mut rng, true) else {
                 continue;
             };
             if let Some(tracker) = trackers.iter_mut().find(|t| t.run == Some(*run)) {
+                tracker.last_xy = Some(network.projection().project(position.point));
                 if let Err(error) = report_over_wialon(tracker, wialon, &position).await {
                     tracing::debug!(%error, code = tracker.code, "demo tracker reconnects");
                     tracker.stream = None;
@@ -893,9 +917,11 @@ fn domain_routes() -> [&'static str; 5] {
 }
 
 /// Puts each catalogue bus on a run of its route that is on the road, not taken, and not yet
-/// shown under another vehicle (`candidates`).
+/// shown under another vehicle (`candidates`): the one nearest to where the bus last was.
 fn assign_runs(
     network: &Network,
+    simulator: &CitySimulator<'_>,
+    now: TimeMs,
     in_service: &[RunIdx],
     candidates: &[RunIdx],
     trackers: &mut [DemoTracker],
@@ -909,12 +935,24 @@ fn assign_runs(
         }
         let number = tracker.route_number.clone();
         let taken: Vec<RunIdx> = trackers.iter().filter_map(|t| t.run).collect();
-        let free = candidates.iter().copied().find(|run| {
-            !taken.contains(run)
-                && network
-                    .run(*run)
-                    .is_some_and(|r| r.route_short_name == number)
-        });
+        let last_xy = tracker.last_xy;
+        let distance_m = |run: RunIdx| {
+            let here = simulator.true_position(run, now).map(|v| v.xy);
+            match (last_xy, here) {
+                (Some(last), Some(here)) => last.distance_m(here),
+                _ => 0.0,
+            }
+        };
+        let free = candidates
+            .iter()
+            .copied()
+            .filter(|run| {
+                !taken.contains(run)
+                    && network
+                        .run(*run)
+                        .is_some_and(|r| r.route_short_name == number)
+            })
+            .min_by(|a, b| distance_m(*a).total_cmp(&distance_m(*b)));
         if let Some(tracker) = trackers.get_mut(index) {
             tracker.run = free;
         }

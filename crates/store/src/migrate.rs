@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0007_sign_in_limits.sql"),
     },
     Migration {
+        version: 8,
+        name: "feed_token_scope",
+        sqlite: include_str!("../migrations/sqlite/0008_feed_token_scope.sql"),
+        postgres: include_str!("../migrations/postgres/0008_feed_token_scope.sql"),
+    },
+    Migration {
         version: 9,
         name: "sealed_keys",
         sqlite: include_str!("../migrations/sqlite/0009_sealed_keys.sql"),

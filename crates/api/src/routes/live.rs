@@ -1,7 +1,8 @@
 //! The live endpoints: positions in (JSON push for simple trackers, GTFS-RT VehiclePositions
 //! push), vehicles in a box, detection of the passenger's bus, a server-sent-events stream of
 //! position changes, our own GTFS-RT feed per city, and the operator's registration of
-//! trackers and feed tokens.
+//! trackers and feed tokens (with the buses each token may report, see
+//! `service::live::feeds`).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -15,10 +16,12 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use domain::{ErrorCode, Language, TransportCode};
-use futures_util::Stream;
 use serde::{Deserialize, Serialize};
-use service::live::engine::{Fix, LatLon, TimeMs, TrackerId};
-use service::live::{DetectedBus, DetectionView, PushSummary, Report, VehicleChange, VehicleView};
+use service::live::engine::{Authority, Fix, LatLon, TimeMs, TrackerId};
+use service::live::{
+    DetectedBus, DetectionView, FeedScope, FeedToken, NewFeedToken, PushSummary, Refusals, Report,
+    VehicleChange, VehicleView,
+};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::State as AppState;
@@ -47,6 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
             post(push_gtfs_rt).layer(DefaultBodyLimit::max(FEED_BODY_BYTES_MAX)),
         )
         .route("/v1/live/{city}/vehicles", get(vehicles))
+        .route("/v1/live/{city}/vehicles/{id}/track", get(track))
         .route("/v1/live/{city}/detect", post(detect))
         .route("/v1/live/{city}/stream", get(stream))
         .route("/v1/live/{city}/vehicle-positions.pb", get(feed))
@@ -101,9 +105,38 @@ impl Vehicle {
 pub(crate) struct PushAnswer {
     received: u64,
     applied: u64,
+    /// Positions not applied: the sum of `refused`.
     rejected: u64,
+    refused: RefusedAnswer,
     runs_ended: u64,
     tickets_ended: u64,
+}
+
+/// Positions not applied, by why.
+#[derive(Serialize)]
+pub(crate) struct RefusedAnswer {
+    /// A catalogue bus this feed token is not registered for.
+    not_registered: u64,
+    /// A jump or a speed no bus makes (over 120 km/h, with GPS noise allowed).
+    implausible_motion: u64,
+    /// Dated more than the allowed clock skew ahead of ours.
+    future_timestamp: u64,
+    /// Invalid coordinates or speed, or no position.
+    invalid: u64,
+    /// Not newer than the vehicle's last position.
+    out_of_order: u64,
+}
+
+impl RefusedAnswer {
+    fn of(r: Refusals) -> RefusedAnswer {
+        RefusedAnswer {
+            not_registered: r.not_registered,
+            implausible_motion: r.implausible,
+            future_timestamp: r.future,
+            invalid: r.invalid + r.without_position,
+            out_of_order: r.out_of_order,
+        }
+    }
 }
 
 impl PushAnswer {
@@ -112,6 +145,7 @@ impl PushAnswer {
             received: s.received,
             applied: s.applied,
             rejected: s.rejected,
+            refused: RefusedAnswer::of(s.refused),
             runs_ended: s.runs_ended,
             tickets_ended: s.tickets_ended,
         }
@@ -131,42 +165,42 @@ fn city_slug(city: &str, language: Language) -> Result<&str, Problem> {
     }
 }
 
-/// The city of the path whose feed token the caller holds; checked before the body is read,
-/// so a caller without the token learns only that (401).
-pub(crate) struct FeedCity(String);
+/// The feed token the caller holds, for the city of the path; checked before the body is
+/// read, so a caller without the token learns only that (401).
+pub(crate) struct FeedGrant(FeedToken);
 
-impl axum::extract::FromRequestParts<AppState> for FeedCity {
+impl axum::extract::FromRequestParts<AppState> for FeedGrant {
     type Rejection = Problem;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &AppState,
-    ) -> Result<FeedCity, Problem> {
+    ) -> Result<FeedGrant, Problem> {
         let language = crate::extract::language_of(parts);
         let Path(city) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| Problem::new(ErrorCode::NotFound, language))?;
         let city = city_slug(&city, language)?.to_owned();
-        feed_city(state, &parts.headers, &city, language).await?;
-        Ok(FeedCity(city))
+        let token = feed_token(state, &parts.headers, &city, language).await?;
+        Ok(FeedGrant(token))
     }
 }
 
 /// The feed token of `Authorization: Bearer`, checked against the city of the path.
-async fn feed_city(
+async fn feed_token(
     state: &AppState,
     headers: &HeaderMap,
     city: &str,
     language: Language,
-) -> Result<(), Problem> {
+) -> Result<FeedToken, Problem> {
     let token = crate::extract::bearer_token(headers)
         .filter(|t| !t.is_empty() && t.len() <= 2 * ID_CHARS_MAX)
         .ok_or_else(|| Problem::new(ErrorCode::Unauthorized, language))?;
-    let allowed = service::live::city_of_token(&state.app, token)
+    let allowed = service::live::feed_token(&state.app, token)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
-    if allowed == city {
-        Ok(())
+    if allowed.city == city {
+        Ok(allowed)
     } else {
         Err(Problem::new(ErrorCode::Unauthorized, language)
             .detail("this token reports another city"))
@@ -224,17 +258,16 @@ fn report(p: PushedPosition, language: Language) -> Result<Report, Problem> {
 
 pub(crate) async fn push_json(
     State(state): State<AppState>,
-    FeedCity(city): FeedCity,
+    FeedGrant(token): FeedGrant,
     Lang(language): Lang,
     ApiJson(body): ApiJson<PushBody>,
 ) -> ApiResult<Json<PushAnswer>> {
-    let city = city.as_str();
     let reports = body
         .positions
         .into_iter()
         .map(|p| report(p, language))
         .collect::<Result<Vec<_>, _>>()?;
-    let summary = service::live::push_reports(&state.app, city, &reports)
+    let summary = service::live::push_reports(&state.app, &token, &reports)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(PushAnswer::of(summary)))
@@ -242,12 +275,11 @@ pub(crate) async fn push_json(
 
 pub(crate) async fn push_gtfs_rt(
     State(state): State<AppState>,
-    FeedCity(city): FeedCity,
+    FeedGrant(token): FeedGrant,
     Lang(language): Lang,
     body: Bytes,
 ) -> ApiResult<Json<PushAnswer>> {
-    let city = city.as_str();
-    let summary = service::live::push_gtfs_rt(&state.app, city, &body)
+    let summary = service::live::push_gtfs_rt(&state.app, &token, &body)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(PushAnswer::of(summary)))
@@ -314,6 +346,42 @@ pub(crate) async fn vehicles(
     Ok(Json(VehicleList { vehicles }))
 }
 
+/// A bus's recent positions in the shape `detect` takes, so they can be sent straight back.
+#[derive(Serialize)]
+pub(crate) struct TrackAnswer {
+    fixes: Vec<TrackFix>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct TrackFix {
+    lat: f64,
+    lon: f64,
+    at_ms: i64,
+}
+
+/// A live vehicle's recent positions, oldest first (public, like the vehicles themselves).
+pub(crate) async fn track(
+    State(state): State<AppState>,
+    Path((city, id)): Path<(String, String)>,
+    Lang(language): Lang,
+) -> ApiResult<Json<TrackAnswer>> {
+    let city = city_slug(&city, language)?;
+    let not_found = || Problem::new(ErrorCode::NotFound, language).detail("no such live vehicle");
+    let id: u64 = id.parse().map_err(|_| not_found())?;
+    let fixes = service::live::track(&state.app, city, id)
+        .map_err(|e| Problem::from_service(e, language))?
+        .ok_or_else(not_found)?;
+    let fixes = fixes
+        .iter()
+        .map(|fix| TrackFix {
+            lat: (fix.point.lat * 1e7).round() / 1e7,
+            lon: (fix.point.lon * 1e7).round() / 1e7,
+            at_ms: fix.at.0,
+        })
+        .collect();
+    Ok(Json(TrackAnswer { fixes }))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DetectBody {
@@ -358,11 +426,40 @@ impl Candidate {
 #[derive(Serialize)]
 pub(crate) struct DetectAnswer {
     /// `confident` (one bus, still to be confirmed by the passenger), `ambiguous` (choose from
-    /// `candidates`), `none`.
+    /// `candidates`, or send more fixes: see `needs`), `none`.
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     bus: Option<Candidate>,
     candidates: Vec<Candidate>,
+    /// With `ambiguous`: what a confident answer needs...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    needs: Option<Evidence>,
+    /// ...what the fixes sent show...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    has: Option<Evidence>,
+    /// ...and every reason it is not confident: `moved_too_little`, `too_short`,
+    /// `another_bus_close`, `fixes_far_from_the_bus`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    why: Vec<&'static str>,
+}
+
+/// Travel and time covered by the passenger's fixes (first to newest).
+#[derive(Serialize)]
+pub(crate) struct Evidence {
+    moved_m: f64,
+    seconds: f64,
+}
+
+fn why_not_confident(shortfall: &service::live::engine::detect::Shortfall) -> Vec<&'static str> {
+    [
+        (!shortfall.moved_enough(), "moved_too_little"),
+        (!shortfall.long_enough(), "too_short"),
+        (shortfall.another_bus_close, "another_bus_close"),
+        (shortfall.probability_low, "fixes_far_from_the_bus"),
+    ]
+    .into_iter()
+    .filter_map(|(holds, reason)| holds.then_some(reason))
+    .collect()
 }
 
 pub(crate) async fn detect(
@@ -397,16 +494,34 @@ pub(crate) async fn detect(
             status: "confident",
             candidates: vec![Candidate::of(&bus)],
             bus: Some(Candidate::of(&bus)),
+            needs: None,
+            has: None,
+            why: Vec::new(),
         },
-        DetectionView::Ambiguous(list) => DetectAnswer {
+        DetectionView::Ambiguous {
+            candidates,
+            shortfall,
+        } => DetectAnswer {
             status: "ambiguous",
             bus: None,
-            candidates: list.iter().map(Candidate::of).collect(),
+            candidates: candidates.iter().map(Candidate::of).collect(),
+            needs: Some(Evidence {
+                moved_m: shortfall.moved_min_m,
+                seconds: shortfall.span_min_ms as f64 / 1000.0,
+            }),
+            has: Some(Evidence {
+                moved_m: (shortfall.moved_m * 10.0).round() / 10.0,
+                seconds: shortfall.span_ms as f64 / 1000.0,
+            }),
+            why: why_not_confident(&shortfall),
         },
         DetectionView::NoMatch => DetectAnswer {
             status: "none",
             bus: None,
             candidates: Vec::new(),
+            needs: None,
+            has: None,
+            why: Vec::new(),
         },
     };
     Ok(Json(answer))
@@ -439,41 +554,83 @@ fn event_of(change: &VehicleChange) -> Option<Event> {
     event.ok()
 }
 
+struct StreamState {
+    receiver: tokio::sync::broadcast::Receiver<std::sync::Arc<VehicleChange>>,
+    city: String,
+    route: Option<String>,
+    app: std::sync::Arc<service::App>,
+    slot: service::live::StreamSlot,
+    check: tokio::time::Interval,
+}
+
+/// The next event the subscriber wants, or the end of the stream when it has lived its time.
+async fn next_event(mut state: StreamState) -> Option<(Result<Event, Infallible>, StreamState)> {
+    loop {
+        let received = tokio::select! {
+            received = state.receiver.recv() => Some(received),
+            _ = state.check.tick() => None,
+        };
+        if state.slot.expired(&state.app) {
+            return None;
+        }
+        match received {
+            Some(Ok(change)) => {
+                let wanted = change.city() == state.city
+                    && (state.route.is_none() || change.route_number() == state.route.as_deref());
+                if let Some(event) = wanted.then(|| event_of(&change)).flatten() {
+                    return Some((Ok(event), state));
+                }
+            }
+            // A slow client skips what it missed; the next positions bring it up to date.
+            Some(Err(RecvError::Lagged(_))) | None => {}
+            Some(Err(RecvError::Closed)) => return None,
+        }
+    }
+}
+
 /// Server-sent events: `position` (a vehicle JSON) and `removed` for the city, or one route.
+/// Open streams are capped overall and per client address (429 with `Retry-After` beyond);
+/// each lasts at most `service::live::streams::STREAM_LIFETIME_MS`, then the client
+/// reconnects.
 pub(crate) async fn stream(
     State(state): State<AppState>,
     Path(city): Path<String>,
     Lang(language): Lang,
+    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<StreamQuery>,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let city = city_slug(&city, language)?.to_owned();
-    state
-        .app
-        .live
-        .network(&city)
-        .map_err(|e| Problem::from_service(e, language))?;
-    let receiver = state.app.live.subscribe();
-    let changes = futures_util::stream::unfold(
-        (receiver, city, query.route),
-        |(mut receiver, city, route)| async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(change) => {
-                        let wanted = change.city() == city
-                            && (route.is_none() || change.route_number() == route.as_deref());
-                        if let Some(event) = wanted.then(|| event_of(&change)).flatten() {
-                            return Some((Ok(event), (receiver, city, route)));
-                        }
-                    }
-                    // A slow client skips what it missed; the next positions bring it up to date.
-                    Err(RecvError::Lagged(_)) => {}
-                    Err(RecvError::Closed) => return None,
-                }
+) -> Response {
+    let city = match city_slug(&city, language) {
+        Ok(city) => city.to_owned(),
+        Err(problem) => return problem.into_response(),
+    };
+    let slot = match service::live::open_stream(&state.app, &city, client) {
+        Ok(slot) => slot,
+        Err(error) => {
+            let retry = error.code == ErrorCode::RateLimited;
+            let mut response = Problem::from_service(error, language).into_response();
+            if retry {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(service::live::streams::STREAM_RETRY_AFTER_S),
+                );
             }
-        },
-    );
-    Ok(Sse::new(changes)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(STREAM_KEEP_ALIVE_S))))
+            return response;
+        }
+    };
+    let mut check = tokio::time::interval(Duration::from_secs(STREAM_KEEP_ALIVE_S));
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let start = StreamState {
+        receiver: state.app.live.subscribe(),
+        city,
+        route: query.route,
+        app: std::sync::Arc::clone(&state.app),
+        slot,
+        check,
+    };
+    let changes = futures_util::stream::unfold(start, next_event);
+    Sse::new(changes)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(STREAM_KEEP_ALIVE_S)))
+        .into_response()
 }
 
 /// Our GTFS-Realtime VehiclePositions feed of the city (public).
@@ -542,6 +699,15 @@ pub(crate) struct FeedTokenBody {
     city: String,
     /// Who pushes with it, for the operator's records.
     name: String,
+    /// Catalogue buses (transport codes) the token may report.
+    #[serde(default)]
+    vehicles: Vec<String>,
+    /// Every catalogue bus of this carrier may be reported.
+    #[serde(default)]
+    carrier: Option<String>,
+    /// Its positions may end the runs (and tickets) of the buses it may report.
+    #[serde(default)]
+    authoritative: bool,
 }
 
 #[derive(Serialize)]
@@ -549,6 +715,30 @@ pub(crate) struct FeedTokenAnswer {
     city: String,
     /// Shown once; only its digest is kept.
     token: String,
+    vehicles: Vec<String>,
+    carrier: Option<String>,
+    authoritative: bool,
+}
+
+fn feed_scope(body: &FeedTokenBody, language: Language) -> Result<FeedScope, Problem> {
+    let vehicles = body
+        .vehicles
+        .iter()
+        .map(|code| {
+            TransportCode::parse(code).map_err(|e| {
+                Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let carrier = body
+        .carrier
+        .as_deref()
+        .map(|id| {
+            domain::catalogue::CarrierId::parse(id)
+                .map_err(|e| Problem::new(ErrorCode::BadRequest, language).detail(e.to_string()))
+        })
+        .transpose()?;
+    Ok(FeedScope { vehicles, carrier })
 }
 
 pub(crate) async fn create_feed_token(
@@ -561,14 +751,33 @@ pub(crate) async fn create_feed_token(
     if body.name.is_empty() || body.name.len() > ID_CHARS_MAX {
         return Err(Problem::new(ErrorCode::BadRequest, language).detail("name: 1-64 characters"));
     }
-    let token = service::live::create_feed_token(&state.app, city, &body.name)
+    let scope = feed_scope(&body, language)?;
+    let request = NewFeedToken {
+        city: city.to_owned(),
+        name: body.name.clone(),
+        scope,
+        authority: if body.authoritative {
+            Authority::EndsRuns
+        } else {
+            Authority::ReportsOnly
+        },
+    };
+    let token = service::live::create_feed_token(&state.app, &request)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok((
         StatusCode::CREATED,
         Json(FeedTokenAnswer {
-            city: city.to_owned(),
+            city: request.city,
             token,
+            vehicles: request
+                .scope
+                .vehicles
+                .iter()
+                .map(|code| code.as_str().to_owned())
+                .collect(),
+            carrier: request.scope.carrier.map(|c| c.as_str().to_owned()),
+            authoritative: body.authoritative,
         }),
     ))
 }

@@ -1,6 +1,7 @@
 //! Live buses over the real server: GTFS-RT and JSON pushes, our GTFS-RT feed decoded back,
-//! tickets ending at the final stop, stale vehicles, detection, and a Wialon IPS
-//! conversation over TCP with the server's listener. Time moves only with the manual clock.
+//! tickets ending at the final stop (and not on forged positions), stale vehicles, boxes,
+//! detection, the live stream (route filter, caps, lifetime), and a Wialon IPS conversation
+//! over TCP with the server's listener and its caps. Time moves only with the manual clock.
 
 use std::sync::{Arc, OnceLock};
 
@@ -31,18 +32,32 @@ fn halifax_network() -> Arc<Network> {
         .clone()
 }
 
-async fn feed_token(t: &TestApp, city: &str) -> String {
+async fn make_token(t: &TestApp, body: serde_json::Value) -> String {
     let response = t
         .http
         .post(t.url("/v1/admin/live/feed-tokens"))
         .bearer_auth(ADMIN)
-        .json(&serde_json::json!({"city": city, "name": "test feed"}))
+        .json(&body)
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 201);
     let body: serde_json::Value = response.json().await.unwrap();
     body["token"].as_str().unwrap().to_owned()
+}
+
+/// A token for the partner's own vehicles only (no catalogue bus).
+async fn feed_token(t: &TestApp, city: &str) -> String {
+    make_token(t, serde_json::json!({"city": city, "name": "test feed"})).await
+}
+
+/// A token registered for these catalogue buses, allowed to end their runs or not.
+async fn scoped_token(t: &TestApp, city: &str, vehicles: &[&str], authoritative: bool) -> String {
+    make_token(
+        t,
+        serde_json::json!({"city": city, "name": "test feed", "vehicles": vehicles, "authoritative": authoritative}),
+    )
+    .await
 }
 
 async fn vehicles(t: &TestApp, city: &str) -> Vec<serde_json::Value> {
@@ -114,6 +129,52 @@ async fn halifax_sample(db: Db) {
         "only {matched} of {} vehicles matched to the static feed",
         live.len()
     );
+
+    // A box around the whole feed's area (about 60 km across) returns every bus; so does one
+    // around its northern half, with only the buses there.
+    let (lats, lons): (Vec<f64>, Vec<f64>) = live
+        .iter()
+        .map(|v| (v["lat"].as_f64().unwrap(), v["lon"].as_f64().unwrap()))
+        .unzip();
+    let low = |values: &[f64]| values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = |values: &[f64]| values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (min_lat, max_lat, min_lon, max_lon) = (low(&lats), high(&lats), low(&lons), high(&lons));
+    assert!(
+        max_lon - min_lon > 0.3,
+        "the sample spans {min_lon}..{max_lon}"
+    );
+    let in_box = |bbox: String| {
+        let t = &t;
+        async move {
+            let body: serde_json::Value = t
+                .http
+                .get(t.url(&format!("/v1/live/halifax/vehicles?bbox={bbox}")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["vehicles"].as_array().unwrap().len()
+        }
+    };
+    let whole = format!(
+        "{},{},{},{}",
+        min_lon - 0.01,
+        min_lat - 0.01,
+        max_lon + 0.01,
+        max_lat + 0.01
+    );
+    assert_eq!(in_box(whole).await, live.len());
+    let middle_lat = (min_lat + max_lat) / 2.0;
+    let north = lats.iter().filter(|lat| **lat >= middle_lat).count();
+    let northern = format!(
+        "{},{middle_lat},{},{}",
+        min_lon - 0.01,
+        max_lon + 0.01,
+        max_lat + 0.01
+    );
+    assert_eq!(in_box(northern).await, north);
 
     // Our feed, decoded back, carries the same vehicles at the same places on the same trips.
     let ours = our_feed(&t, "halifax").await;
@@ -228,7 +289,7 @@ async fn final_stop(db: Db) {
     t.app
         .live
         .install_network("astana", astana_network(start_ms));
-    let token = feed_token(&t, "astana").await;
+    let token = scoped_token(&t, "astana", &["10101"], true).await;
     let origin = LatLon::new(51.1300, 71.4300);
     let end = LatLon::new(51.1300, 71.4300 + 3_000.0 / 69_900.0);
     let at = |step: i64| start_ms + step * 10_000;
@@ -277,7 +338,7 @@ async fn detection(db: Db) {
     t.app
         .live
         .install_network("astana", astana_network(start_ms));
-    let token = feed_token(&t, "astana").await;
+    let token = scoped_token(&t, "astana", &["10101", "10121"], false).await;
     let origin = LatLon::new(51.1300, 71.4300);
     let east = LatLon::new(51.1300, 71.4300 + 3_000.0 / 69_900.0);
     let north = LatLon::new(51.1300 + 3_000.0 / 111_200.0, 71.4300);
@@ -333,6 +394,48 @@ async fn detection(db: Db) {
         waiting["status"], "confident",
         "two buses at one stop: {waiting}"
     );
+    // Only the last ten seconds of riding: not confident, and the answer says what it needs.
+    let early = detect(fixes_riding[fixes_riding.len() - 3..].to_vec()).await;
+    assert_eq!(early["status"], "ambiguous", "{early}");
+    assert_eq!(early["candidates"][0]["transport_code"], "10101", "{early}");
+    assert_eq!(
+        early["needs"],
+        serde_json::json!({"moved_m": 150.0, "seconds": 20.0})
+    );
+    assert_eq!(early["has"]["seconds"], 10.0, "{early}");
+    assert!(early["has"]["moved_m"].as_f64().unwrap() < 150.0, "{early}");
+    let why = early["why"].as_array().unwrap();
+    assert!(
+        why.contains(&"moved_too_little".into()) && why.contains(&"too_short".into()),
+        "{early}"
+    );
+    // A bus's own recent positions, as the demo's README example sends them: confident.
+    let id = vehicles(&t, "astana")
+        .await
+        .iter()
+        .find(|v| v["transport_code"] == "10101")
+        .map(|v| v["id"].as_u64().unwrap())
+        .unwrap();
+    let track: serde_json::Value = t
+        .http
+        .get(t.url(&format!("/v1/live/astana/vehicles/{id}/track")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(track["fixes"].as_array().unwrap().len(), 25, "{track}");
+    let own = detect(track["fixes"].as_array().unwrap().clone()).await;
+    assert_eq!(own["status"], "confident", "{own}");
+    assert_eq!(own["bus"]["transport_code"], "10101", "{own}");
+    let missing = t
+        .http
+        .get(t.url("/v1/live/astana/vehicles/999999/track"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
     let riding = detect(fixes_riding).await;
     assert_eq!(riding["status"], "confident", "{riding}");
     assert_eq!(riding["bus"]["transport_code"], "10101");
@@ -380,7 +483,11 @@ async fn wialon_conversation(db: Db) {
     assert_eq!(registered.status().as_u16(), 201);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(service::live::serve_wialon(Arc::clone(&t.app), listener, 4));
+    tokio::spawn(service::live::serve_wialon(
+        Arc::clone(&t.app),
+        listener,
+        service::live::WialonLimits::default(),
+    ));
 
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (read, mut write) = stream.into_split();
@@ -442,5 +549,382 @@ async fn wialon_conversation(db: Db) {
     assert_eq!(
         (counters.unrecognised_lines, counters.positions_queued),
         (1, 3)
+    );
+}
+
+on_both_stores!(forged_positions_never_end_a_paid_ticket, forged_positions);
+async fn forged_positions(db: Db) {
+    let t = spawn(db).await;
+    let start_ms = t.clock.now_ms();
+    t.app
+        .live
+        .install_network("astana", astana_network(start_ms));
+    let genuine = scoped_token(&t, "astana", &["10101"], true).await;
+    let origin = LatLon::new(51.1300, 71.4300);
+    let end = LatLon::new(51.1300, 71.4300 + 3_000.0 / 69_900.0);
+    let first = serde_json::json!([{"vehicle": "10101", "lat": origin.lat, "lon": origin.lon, "at_ms": start_ms, "trip_id": "t10"}]);
+    push(&t, &genuine, first).await;
+    let (status, ticket) = t.ride("+77011234567", "10101", "live-forged-1", "en").await;
+    assert_eq!(status, 201, "{ticket}");
+    let ticket_token = ticket["token"].as_str().unwrap().to_owned();
+
+    // The attack: 79 positions in 79 s racing the bus to its final stop (20 km in 79 s) and
+    // waiting there.
+    t.clock.set_ms(start_ms + 79_000);
+    let race: Vec<serde_json::Value> = (1..=79)
+        .map(|i| {
+            let p = along(origin, end, (253.0 * i as f64 / 3_000.0).min(1.0));
+            serde_json::json!({"vehicle": "10101", "lat": p.lat, "lon": p.lon, "at_ms": start_ms + i * 1_000, "trip_id": "t10"})
+        })
+        .collect();
+    // From a token of the city not registered for this bus (one for another bus, and one
+    // for its own vehicles only): every position refused, and said why.
+    let other_bus = scoped_token(&t, "astana", &["10121"], true).await;
+    let own_vehicles = feed_token(&t, "astana").await;
+    for token in [&other_bus, &own_vehicles] {
+        let answer = push(&t, token, serde_json::json!(race)).await;
+        assert_eq!(answer["applied"], 0, "{answer}");
+        assert_eq!(answer["refused"]["not_registered"], 79, "{answer}");
+        assert_eq!(answer["rejected"], 79, "{answer}");
+        assert_eq!(answer["tickets_ended"], 0, "{answer}");
+    }
+    // From the token registered for it, allowed to end its runs: the jumps are refused.
+    let answer = push(&t, &genuine, serde_json::json!(race)).await;
+    assert_eq!(answer["tickets_ended"], 0, "{answer}");
+    assert!(
+        answer["refused"]["implausible_motion"].as_u64().unwrap() >= 50,
+        "{answer}"
+    );
+    // A position dated beyond the clock skew is refused too.
+    let future = serde_json::json!([{"vehicle": "10101", "lat": end.lat, "lon": end.lon, "at_ms": start_ms + 79_000 + 10 * 60_000}]);
+    let answer = push(&t, &genuine, future).await;
+    assert_eq!(answer["refused"]["future_timestamp"], 1, "{answer}");
+
+    let inspection = t.inspect(&ticket_token, "10101").await;
+    assert_eq!(inspection["result"], "VALID", "{inspection}");
+    let valid: serde_json::Value = t
+        .get_as("+77011234567", "/v1/tickets/valid")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(valid["tickets"].as_array().unwrap().len(), 1, "{valid}");
+    let metrics = t
+        .http
+        .get(t.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("smsbus_live_positions_refused_not_registered_total 158"),
+        "{metrics}"
+    );
+    t.assert_ledger_balanced().await;
+}
+
+/// Reads a server-sent-events body until `wanted` appears; `false` when the stream ends first
+/// or nothing comes for a few seconds.
+async fn read_until(response: &mut reqwest::Response, text: &mut String, wanted: &str) -> bool {
+    let reading = async {
+        while !text.contains(wanted) {
+            match response.chunk().await {
+                Ok(Some(bytes)) => text.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(None) | Err(_) => return false,
+            }
+        }
+        true
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), reading)
+        .await
+        .unwrap_or(false)
+}
+
+async fn open_stream(t: &TestApp, query: &str) -> reqwest::Response {
+    t.http
+        .get(t.url(&format!("/v1/live/astana/stream{query}")))
+        .send()
+        .await
+        .unwrap()
+}
+
+on_both_stores!(
+    a_route_filtered_stream_hears_of_its_buses_leaving,
+    stream_removal
+);
+async fn stream_removal(db: Db) {
+    let t = spawn(db).await;
+    let start_ms = t.clock.now_ms();
+    t.app
+        .live
+        .install_network("astana", astana_network(start_ms));
+    let token = scoped_token(&t, "astana", &["10101", "10121"], false).await;
+    let mut stream = open_stream(&t, "?route=10").await;
+    assert_eq!(stream.status().as_u16(), 200);
+    let origin = LatLon::new(51.1300, 71.4300);
+    push(
+        &t,
+        &token,
+        serde_json::json!([
+            {"vehicle": "10101", "lat": origin.lat, "lon": origin.lon, "at_ms": start_ms, "trip_id": "t10"},
+            {"vehicle": "10121", "lat": origin.lat, "lon": origin.lon, "at_ms": start_ms},
+        ]),
+    )
+    .await;
+    let mut text = String::new();
+    assert!(
+        read_until(&mut stream, &mut text, "event: position").await,
+        "{text}"
+    );
+    assert!(text.contains("\"transport_code\":\"10101\""), "{text}");
+    // Both buses fall silent past the stale limit and drop off the map.
+    t.clock
+        .advance_ms(service::live::engine::LiveConfig::default().stale_after_ms + 1_000);
+    assert!(vehicles(&t, "astana").await.is_empty());
+    assert!(
+        read_until(&mut stream, &mut text, "event: removed").await,
+        "{text}"
+    );
+    let removed = text.split("event: removed").nth(1).unwrap();
+    assert!(removed.contains("\"route_number\":\"10\""), "{text}");
+    assert!(
+        !text.contains("\"route_number\":\"12\""),
+        "route 12 leaked in: {text}"
+    );
+}
+
+on_both_stores!(
+    live_streams_are_capped_and_end_after_their_lifetime,
+    stream_limits
+);
+async fn stream_limits(db: Db) {
+    use service::live::slots::SlotLimits;
+    let t = spawn(db).await;
+    let start_ms = t.clock.now_ms();
+    t.app
+        .live
+        .install_network("astana", astana_network(start_ms));
+    let lifetime_ms = 60_000;
+    let per_address = SlotLimits {
+        total_max: 10,
+        per_address_max: 2,
+    };
+    t.app.live.set_stream_limits(per_address, lifetime_ms);
+    let mut first = open_stream(&t, "").await;
+    let second = open_stream(&t, "?route=12").await;
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (200, 200)
+    );
+    let refused = open_stream(&t, "").await;
+    assert_eq!(refused.status().as_u16(), 429);
+    assert_eq!(refused.headers()["retry-after"], "30");
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMITED", "{body}");
+    // Overall: two open of at most two.
+    let overall = SlotLimits {
+        total_max: 2,
+        per_address_max: 10,
+    };
+    t.app.live.set_stream_limits(overall, lifetime_ms);
+    assert_eq!(open_stream(&t, "").await.status().as_u16(), 429);
+    // The server keeps answering everything else.
+    let answered = t
+        .http
+        .get(t.url("/v1/live/astana/vehicles"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status().as_u16(), 200);
+
+    // A stream ends once it has lived its time (by our clock); the client reconnects.
+    let token = scoped_token(&t, "astana", &["10101"], false).await;
+    let origin = LatLon::new(51.1300, 71.4300);
+    let report = |at_ms: i64| serde_json::json!([{"vehicle": "10101", "lat": origin.lat, "lon": origin.lon, "at_ms": at_ms}]);
+    push(&t, &token, report(start_ms)).await;
+    let mut text = String::new();
+    assert!(
+        read_until(&mut first, &mut text, "event: position").await,
+        "{text}"
+    );
+    t.clock.set_ms(start_ms + lifetime_ms as i64 + 1);
+    push(&t, &token, report(start_ms + lifetime_ms as i64 + 1)).await;
+    assert!(!read_until(&mut first, &mut text, "never sent").await);
+    assert_eq!(text.matches("event: position").count(), 1, "{text}");
+}
+
+async fn refused_at_once(addr: std::net::SocketAddr) -> bool {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let login = wialon::login_line(ProtocolVersion::V2_0, "861230043907626", Some("s3cret"));
+    // The write may or may not reach a socket the server has already closed.
+    write
+        .write_all(format!("{login}\r\n").as_bytes())
+        .await
+        .ok();
+    let mut line = String::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        reader.read_line(&mut line),
+    )
+    .await
+    .unwrap();
+    matches!(read, Ok(0) | Err(_))
+}
+
+on_both_stores!(
+    the_wialon_listener_caps_connections_overall_and_per_address,
+    wialon_caps
+);
+async fn wialon_caps(db: Db) {
+    use service::live::slots::SlotLimits;
+    let t = spawn(db).await;
+    let start_ms = t.clock.now_ms();
+    t.app
+        .live
+        .install_network("astana", astana_network(start_ms));
+    service::live::register_tracker(
+        &t.app,
+        &service::live::engine::TrackerId::new("861230043907626"),
+        "s3cret",
+        &domain::TransportCode::parse("10102").unwrap(),
+    )
+    .await
+    .unwrap();
+    let caps = [
+        SlotLimits {
+            total_max: 5,
+            per_address_max: 1,
+        },
+        SlotLimits {
+            total_max: 1,
+            per_address_max: 5,
+        },
+    ];
+    for connections in caps {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = service::live::WialonLimits {
+            connections,
+            ..service::live::WialonLimits::default()
+        };
+        tokio::spawn(service::live::serve_wialon(
+            Arc::clone(&t.app),
+            listener,
+            limits,
+        ));
+        let held = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (read, mut write) = held.into_split();
+        let mut reader = BufReader::new(read);
+        let login = wialon::login_line(ProtocolVersion::V2_0, "861230043907626", Some("s3cret"));
+        write
+            .write_all(format!("{login}\r\n").as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(answer(&mut reader).await, "#AL#1");
+        assert!(refused_at_once(addr).await, "{connections:?}");
+        // The held tracker is still served.
+        write.write_all(b"#P#\r\n").await.unwrap();
+        assert_eq!(answer(&mut reader).await, "#AP#");
+    }
+    let refused = t
+        .app
+        .live
+        .counters
+        .wialon_connections_refused
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(refused, 2);
+}
+
+on_both_stores!(
+    a_feed_tokens_scope_is_its_carriers_buses_and_is_kept_in_the_store,
+    carrier_scope
+);
+async fn carrier_scope(db: Db) {
+    let t = spawn(db).await;
+    let start_ms = t.clock.now_ms();
+    t.app
+        .live
+        .install_network("astana", astana_network(start_ms));
+    let token = make_token(
+        &t,
+        serde_json::json!({"city": "astana", "name": "park 1 dispatch", "carrier": "astana-avtobus-park-1"}),
+    )
+    .await;
+    let origin = LatLon::new(51.1300, 71.4300);
+    let at = |vehicle: &str| serde_json::json!({"vehicle": vehicle, "lat": origin.lat, "lon": origin.lon, "at_ms": start_ms});
+    // 10101 and 10102 are park 1's, 10121 is park 3's; "depot-7" is the partner's own.
+    let answer = push(
+        &t,
+        &token,
+        serde_json::json!([at("10101"), at("10102"), at("10121"), at("depot-7")]),
+    )
+    .await;
+    assert_eq!(answer["applied"], 3, "{answer}");
+    assert_eq!(answer["refused"]["not_registered"], 1, "{answer}");
+    let mut reported: Vec<String> = vehicles(&t, "astana")
+        .await
+        .iter()
+        .map(|v| {
+            v["transport_code"]
+                .as_str()
+                .or(v["feed_vehicle"].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    reported.sort();
+    assert_eq!(reported, ["10101", "10102", "depot-7"]);
+
+    // A scope outside the city is refused when the token is made.
+    let refused = |body: serde_json::Value| {
+        let t = &t;
+        async move {
+            let response = t
+                .http
+                .post(t.url("/v1/admin/live/feed-tokens"))
+                .bearer_auth(ADMIN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let problem: serde_json::Value = response.json().await.unwrap();
+            (status, problem["code"].as_str().unwrap().to_owned())
+        }
+    };
+    let almaty_bus = serde_json::json!({"city": "astana", "name": "x", "vehicles": ["20032"]});
+    assert_eq!(
+        refused(almaty_bus).await,
+        (404, "TRANSPORT_CODE_UNKNOWN".to_owned())
+    );
+    let almaty_park =
+        serde_json::json!({"city": "astana", "name": "x", "carrier": "almaty-onay-park"});
+    assert_eq!(refused(almaty_park).await, (404, "NOT_FOUND".to_owned()));
+
+    // The scope is in the store, so another server process reads the same.
+    scoped_token(&t, "astana", &["10121", "13011"], true).await;
+    let mut conn = t.app.store.reader().await.unwrap();
+    let rows = store::live::all_feed_tokens(&mut conn).await.unwrap();
+    let park = rows.iter().find(|r| r.name == "park 1 dispatch").unwrap();
+    assert_eq!(
+        (
+            park.carrier_id.as_deref(),
+            park.vehicles.len(),
+            park.ends_runs
+        ),
+        (Some("astana-avtobus-park-1"), 0, false)
+    );
+    let listed = rows.iter().find(|r| r.vehicles.len() == 2).unwrap();
+    assert_eq!(
+        (listed.vehicles.as_slice(), listed.ends_runs),
+        (["10121".to_owned(), "13011".to_owned()].as_slice(), true)
     );
 }

@@ -3,9 +3,31 @@
 //! listener feeds (applied in batches by one worker task), the end of tickets when a run
 //! reaches its final stop, and a broadcast of position changes for the live stream.
 //!
-//! The pure work (matching, detection, codecs) is the `live` crate; this module only owns
-//! the shared state and the side effects. Every vehicle id is unique across cities, so a
-//! position names its city through the registry.
+//! The pure work (matching, plausibility, detection, codecs) is the `live` crate; this
+//! module only owns the shared state and the side effects. Every vehicle id is unique across
+//! cities, so a position names its city through the registry. By concern:
+//! - [`feeds`]: feed tokens and their scope (which catalogue buses a partner may report, and
+//!   whether it may end their runs), the JSON and GTFS-RT pushes;
+//! - [`trackers`]: Wialon IPS trackers (each stands for one catalogue bus and may end its
+//!   runs) and the TCP listener with its connection caps;
+//! - [`streams`]: the caps and lifetime of the live stream's subscribers;
+//! - [`slots`]: the open-connection table both listeners count against;
+//! - [`refusals`]: what a push did, why positions were refused, the `/metrics` counters;
+//! - [`networks`]: the network (of one service date) each city's live state lies over.
+//!
+//! **Who may end a run** (and so the tickets bought in a bus for it): a position counts as
+//! evidence only from the bus's own tracker, or from a feed token registered for that bus
+//! (listed, or by its carrier) with the *authoritative* flag. The `live` crate then ends the
+//! run only after such positions approach the final stop along the run's shape and one
+//! reaches it (`live::state`'s module doc has the numbers). A trip switch by the source
+//! ("superseded") ends no ticket: they end at the next final stop instead.
+
+pub mod feeds;
+pub mod networks;
+pub mod refusals;
+pub mod slots;
+pub mod streams;
+pub mod trackers;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,12 +37,23 @@ use std::time::Duration;
 pub use ::live as engine;
 use ::live::gtfs_rt::{self, VehicleDescriptor};
 use ::live::network::Network;
-use ::live::session::{AuthOutcome, SessionCounters};
-use ::live::state::{Fix, LiveConfig, LiveEvent, LiveState, Position, VehicleState};
-use ::live::{DetectionParams, LatLon, RouteId, TimeMs, TrackerId, TripId, VehicleId};
+use ::live::session::SessionCounters;
+use ::live::state::{Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState};
+use ::live::{DetectionParams, LatLon, RouteId, RunIdx, TimeMs, VehicleId};
 use domain::{ErrorCode, TransportCode};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, broadcast, mpsc};
+
+pub use feeds::{
+    FeedScope, FeedToken, NewFeedToken, Report, create_feed_token, feed_token, push_gtfs_rt,
+    push_reports,
+};
+pub use networks::{
+    install_from_transit, keep_networks_current, network_from_feed, network_from_gtfs,
+};
+pub use refusals::{LiveCounters, PushSummary, Refusals};
+pub use streams::{StreamSlot, open_stream};
+pub use trackers::{WialonLimits, load_credentials, register_tracker, serve_wialon};
 
 use crate::{App, ServiceError};
 
@@ -36,8 +69,6 @@ pub const PUSH_POSITIONS_MAX: usize = 20_000;
 pub const SWEEP_PERIOD_S: u64 = 10;
 /// `settle` gives up waiting for the worker after this long.
 pub const SETTLE_WAIT_MS: u64 = 5_000;
-/// Feed tokens are this many random bytes, shown as hex.
-const FEED_TOKEN_BYTES: usize = 24;
 
 /// A catalogue or feed vehicle as the public sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,31 +131,12 @@ pub struct DetectedBus {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DetectionView {
     Confident(Box<DetectedBus>),
-    Ambiguous(Vec<DetectedBus>),
+    /// Best first; `shortfall` says what a confident answer still needs.
+    Ambiguous {
+        candidates: Vec<DetectedBus>,
+        shortfall: ::live::detect::Shortfall,
+    },
     NoMatch,
-}
-
-/// A position as a partner reports it, before its vehicle is known.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Report {
-    /// The partner's vehicle id; a transport code of the city binds to that catalogue bus.
-    pub vehicle: String,
-    pub point: LatLon,
-    pub at_ms: i64,
-    pub speed_mps: Option<f64>,
-    pub heading_deg: Option<f64>,
-    pub trip_id: Option<String>,
-    pub route_id: Option<String>,
-}
-
-/// What one push did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PushSummary {
-    pub received: u64,
-    pub applied: u64,
-    pub rejected: u64,
-    pub runs_ended: u64,
-    pub tickets_ended: u64,
 }
 
 struct CityLive {
@@ -153,10 +165,12 @@ struct Registry {
     next_id: u64,
     vehicles: HashMap<VehicleId, VehicleEntry>,
     by_code: HashMap<TransportCode, VehicleId>,
+    /// (feed token digest, the partner's vehicle id): a partner's own vehicles are its own,
+    /// out of every other token's reach.
     by_feed_key: HashMap<(String, String), VehicleId>,
     trackers: HashMap<String, TrackerEntry>,
-    /// Token digest → city.
-    feed_tokens: HashMap<String, String>,
+    /// Token digest → token.
+    feed_tokens: HashMap<String, FeedToken>,
 }
 
 impl Registry {
@@ -182,8 +196,8 @@ impl Registry {
         id
     }
 
-    fn feed_vehicle(&mut self, city: &str, key: &str) -> VehicleId {
-        let slot = (city.to_owned(), key.to_owned());
+    fn feed_vehicle(&mut self, city: &str, token_digest: &str, key: &str) -> VehicleId {
+        let slot = (token_digest.to_owned(), key.to_owned());
         if let Some(id) = self.by_feed_key.get(&slot) {
             return *id;
         }
@@ -211,6 +225,11 @@ pub struct LiveHub {
     applied_notify: Notify,
     /// Counters of the Wialon IPS listener's sessions.
     pub wialon: SessionCounters,
+    pub counters: LiveCounters,
+    /// The live stream's open subscribers.
+    pub streams: Arc<slots::SlotTable>,
+    /// How long one live stream stays open before the client must reconnect.
+    stream_lifetime_ms: AtomicU64,
 }
 
 impl Default for LiveHub {
@@ -227,10 +246,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn sha256_hex(text: &str) -> String {
     crate::hex(&Sha256::digest(text.as_bytes()))
-}
-
-fn tracker_digest(tracker: &str, password: &str) -> String {
-    sha256_hex(&format!("{tracker}:{password}"))
 }
 
 fn no_city(city: &str) -> ServiceError {
@@ -253,6 +268,9 @@ impl LiveHub {
             applied_from_queue: AtomicU64::new(0),
             applied_notify: Notify::new(),
             wialon: SessionCounters::default(),
+            counters: LiveCounters::default(),
+            streams: slots::SlotTable::new(streams::STREAM_LIMITS),
+            stream_lifetime_ms: AtomicU64::new(streams::STREAM_LIFETIME_MS),
         }
     }
 
@@ -303,41 +321,6 @@ impl LiveHub {
     /// Subscribes to position changes of every city.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<VehicleChange>> {
         self.changes.subscribe()
-    }
-
-    /// Tracker login → vehicle; backed by the credentials in memory (see [`load_credentials`]).
-    pub fn authenticate(
-        &self,
-        app: &App,
-        tracker: &TrackerId,
-        password: Option<&str>,
-    ) -> AuthOutcome {
-        let mut registry = lock(&self.registry);
-        let Some(entry) = registry.trackers.get(tracker.as_str()).cloned() else {
-            return AuthOutcome::UnknownTracker;
-        };
-        let given = tracker_digest(tracker.as_str(), password.unwrap_or(""));
-        if !constant_time_eq(given.as_bytes(), entry.password_sha256.as_bytes()) {
-            return AuthOutcome::BadPassword;
-        }
-        let catalogue = app.catalogue();
-        let Some(vehicle) = catalogue.vehicles.get(&entry.transport_code) else {
-            return AuthOutcome::UnknownTracker;
-        };
-        let Some(route) = catalogue.routes.get(&vehicle.route) else {
-            return AuthOutcome::UnknownTracker;
-        };
-        let city = route.city.as_str().to_owned();
-        let id = registry.catalogue_vehicle(&entry.transport_code, &city);
-        drop(registry);
-        let feed_route = self
-            .city(&city)
-            .ok()
-            .and_then(|live| lock(&live).routes_by_number.get(&route.number).cloned());
-        AuthOutcome::Vehicle {
-            vehicle: id,
-            route: feed_route,
-        }
     }
 
     fn view(
@@ -399,203 +382,6 @@ fn with_catalogue(app: &App, mut view: VehicleView) -> VehicleView {
     view
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Reads trackers and feed tokens from the store into memory (at start-up; registering
-/// one through the hub updates both).
-pub async fn load_credentials(app: &App) -> Result<(), ServiceError> {
-    let mut conn = app.store.reader().await?;
-    let trackers = store::live::all_trackers(&mut conn).await?;
-    let tokens = store::live::all_feed_tokens(&mut conn).await?;
-    let mut registry = lock(&app.live.registry);
-    for row in trackers {
-        if let Ok(code) = TransportCode::parse(&row.transport_code) {
-            registry.trackers.insert(
-                row.tracker_id,
-                TrackerEntry {
-                    password_sha256: row.password_sha256,
-                    transport_code: code,
-                },
-            );
-        }
-    }
-    for row in tokens {
-        registry.feed_tokens.insert(row.token_sha256, row.city_id);
-    }
-    Ok(())
-}
-
-/// Registers (or re-keys) a Wialon IPS tracker for a catalogue vehicle.
-pub async fn register_tracker(
-    app: &App,
-    tracker: &TrackerId,
-    password: &str,
-    vehicle: &TransportCode,
-) -> Result<(), ServiceError> {
-    if !app.catalogue().vehicles.contains_key(vehicle) {
-        return Err(ErrorCode::TransportCodeUnknown.into());
-    }
-    let row = store::live::TrackerRow {
-        tracker_id: tracker.as_str().to_owned(),
-        password_sha256: tracker_digest(tracker.as_str(), password),
-        transport_code: vehicle.as_str().to_owned(),
-        created_at_ms: app.now_ms(),
-    };
-    let mut tx = app.store.begin().await?;
-    store::live::upsert_tracker(&mut tx, &row).await?;
-    tx.commit().await?;
-    let entry = TrackerEntry {
-        password_sha256: row.password_sha256,
-        transport_code: vehicle.clone(),
-    };
-    lock(&app.live.registry)
-        .trackers
-        .insert(row.tracker_id, entry);
-    Ok(())
-}
-
-/// Makes a token that lets a partner push one city's positions; only its digest is kept.
-pub async fn create_feed_token(app: &App, city: &str, name: &str) -> Result<String, ServiceError> {
-    let known = app.catalogue().cities.keys().any(|id| id.as_str() == city)
-        || app.live.cities().iter().any(|c| c == city);
-    if !known {
-        return Err(ServiceError::new(
-            ErrorCode::NotFound,
-            format!("unknown city {city:?}"),
-        ));
-    }
-    let token = crate::hex(&crate::random_bytes::<FEED_TOKEN_BYTES>()?);
-    let row = store::live::FeedTokenRow {
-        token_sha256: sha256_hex(&token),
-        city_id: city.to_owned(),
-        name: name.to_owned(),
-        created_at_ms: app.now_ms(),
-    };
-    let mut tx = app.store.begin().await?;
-    store::live::insert_feed_token(&mut tx, &row).await?;
-    tx.commit().await?;
-    lock(&app.live.registry)
-        .feed_tokens
-        .insert(row.token_sha256, row.city_id);
-    Ok(token)
-}
-
-/// The city a feed token may report for.
-pub async fn city_of_token(app: &App, token: &str) -> Result<String, ServiceError> {
-    let digest = sha256_hex(token);
-    if let Some(city) = lock(&app.live.registry).feed_tokens.get(&digest) {
-        return Ok(city.clone());
-    }
-    // Another server process may have made it: look in the store once.
-    load_credentials(app).await?;
-    lock(&app.live.registry)
-        .feed_tokens
-        .get(&digest)
-        .cloned()
-        .ok_or_else(|| ErrorCode::Unauthorized.into())
-}
-
-/// Binds a partner's vehicle key: a transport code of this city is that catalogue bus.
-fn resolve_key(
-    app: &App,
-    registry: &mut Registry,
-    city: &str,
-    key: &str,
-) -> (VehicleId, Option<String>) {
-    let catalogue = app.catalogue();
-    let bus = TransportCode::parse(key).ok().and_then(|code| {
-        let vehicle = catalogue.vehicles.get(&code)?;
-        let route = catalogue.routes.get(&vehicle.route)?;
-        (route.city.as_str() == city).then(|| (code, route.number.clone()))
-    });
-    match bus {
-        Some((code, number)) => (registry.catalogue_vehicle(&code, city), Some(number)),
-        None => (registry.feed_vehicle(city, key), None),
-    }
-}
-
-/// Positions pushed by a partner (JSON push API).
-pub async fn push_reports(
-    app: &App,
-    city: &str,
-    reports: &[Report],
-) -> Result<PushSummary, ServiceError> {
-    if reports.len() > PUSH_POSITIONS_MAX {
-        return Err(ServiceError::new(
-            ErrorCode::BodyTooLarge,
-            format!("at most {PUSH_POSITIONS_MAX} positions per push"),
-        ));
-    }
-    let live = app.live.city(city)?;
-    let mut positions = Vec::with_capacity(reports.len());
-    {
-        let routes = lock(&live).routes_by_number.clone();
-        let mut registry = lock(&app.live.registry);
-        for report in reports {
-            let (vehicle, number) = resolve_key(app, &mut registry, city, &report.vehicle);
-            let route = report
-                .route_id
-                .as_deref()
-                .map(RouteId::new)
-                .or_else(|| number.and_then(|n| routes.get(&n).cloned()));
-            positions.push(Position {
-                vehicle,
-                point: report.point,
-                speed_mps: report.speed_mps,
-                heading_deg: report.heading_deg,
-                at: TimeMs(report.at_ms),
-                trip: report.trip_id.as_deref().map(TripId::new),
-                route,
-            });
-        }
-    }
-    apply(app, city, &positions).await
-}
-
-/// A GTFS-Realtime VehiclePositions message pushed by a partner.
-pub async fn push_gtfs_rt(
-    app: &App,
-    city: &str,
-    bytes: &[u8],
-) -> Result<PushSummary, ServiceError> {
-    let feed = gtfs_rt::decode_feed(bytes)
-        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, e.to_string()))?;
-    if feed.entity.len() > PUSH_POSITIONS_MAX {
-        return Err(ServiceError::new(
-            ErrorCode::BodyTooLarge,
-            format!("at most {PUSH_POSITIONS_MAX} entities per push"),
-        ));
-    }
-    let live = app.live.city(city)?;
-    let routes = lock(&live).routes_by_number.clone();
-    let mut positions = Vec::with_capacity(feed.entity.len());
-    let skips = {
-        let mut registry = lock(&app.live.registry);
-        let mut numbers: HashMap<VehicleId, String> = HashMap::new();
-        let skips = gtfs_rt::positions_from_feed(
-            &feed,
-            |key| {
-                let (id, number) = resolve_key(app, &mut registry, city, key);
-                numbers.extend(number.map(|n| (id, n)));
-                Some(id)
-            },
-            &mut positions,
-        );
-        for position in positions.iter_mut().filter(|p| p.route.is_none()) {
-            position.route = numbers
-                .get(&position.vehicle)
-                .and_then(|n| routes.get(n).cloned());
-        }
-        skips
-    };
-    let mut summary = apply(app, city, &positions).await?;
-    summary.received += skips.without_position + skips.unknown_vehicle;
-    summary.rejected += skips.without_position + skips.unknown_vehicle;
-    Ok(summary)
-}
-
 /// Applies one batch of a city's positions, publishes the changes and acts on the events.
 pub async fn apply(
     app: &App,
@@ -605,20 +391,31 @@ pub async fn apply(
     let live = app.live.city(city)?;
     let now = TimeMs(app.now_ms());
     let mut events = Vec::new();
-    let stats = {
+    let (stats, network) = {
         let mut guard = lock(&live);
         let stats = guard.state.apply_batch(positions, now, &mut events);
         guard.state.drop_stale(now, &mut events);
         publish_moves(app, &guard, positions);
-        stats
+        (stats, Arc::clone(guard.state.network()))
     };
+    let refused = Refusals::of(&stats);
+    app.live.counters.count(&refused);
+    if stats.implausible + stats.future > 0 {
+        tracing::info!(
+            city,
+            implausible = stats.implausible,
+            future = stats.future,
+            "live positions refused"
+        );
+    }
     let mut summary = PushSummary {
         received: u64::try_from(positions.len()).unwrap_or(u64::MAX),
         applied: stats.applied,
-        rejected: stats.invalid + stats.out_of_order,
+        rejected: refused.total(),
+        refused,
         ..PushSummary::default()
     };
-    let (runs_ended, tickets_ended) = handle_events(app, city, &events).await?;
+    let (runs_ended, tickets_ended) = handle_events(app, city, &network, &events).await?;
     summary.runs_ended = runs_ended;
     summary.tickets_ended = tickets_ended;
     Ok(summary)
@@ -649,15 +446,23 @@ fn publish_moves(app: &App, city: &CityLive, positions: &[Position]) {
     }
 }
 
-/// Ends the tickets of finished runs; returns (runs ended, tickets ended).
+/// Ends the tickets of runs that reached their final stop; returns (runs ended, tickets
+/// ended).
 async fn handle_events(
     app: &App,
     city: &str,
+    network: &Network,
     events: &[LiveEvent],
 ) -> Result<(u64, u64), ServiceError> {
     let (mut runs, mut tickets) = (0, 0);
     for event in events {
         match event {
+            // A trip switch is no evidence that anyone's ride is over: the tickets of the
+            // superseded run end at the next final stop the bus reaches.
+            LiveEvent::RunEnded {
+                reason: RunEndReason::Superseded,
+                ..
+            } => {}
             LiveEvent::RunEnded { vehicle, .. } => {
                 runs += 1;
                 let now_ms = app.now_ms();
@@ -673,8 +478,13 @@ async fn handle_events(
                     tracing::info!(transport_code = %code, "run ended at its final stop; its tickets ended");
                 }
             }
-            LiveEvent::VehicleDropped { vehicle, .. } => {
-                let route_number = None;
+            LiveEvent::VehicleDropped {
+                vehicle,
+                run,
+                route,
+                ..
+            } => {
+                let route_number = dropped_route_number(app, network, *vehicle, *run, route);
                 let change = VehicleChange::Removed {
                     id: vehicle.0,
                     city: city.to_owned(),
@@ -686,6 +496,35 @@ async fn handle_events(
         }
     }
     Ok((runs, tickets))
+}
+
+/// The route number a dropped vehicle was shown with, so that a stream filtered by route
+/// hears of its removal: its run's, else its route's, else its catalogue route's.
+fn dropped_route_number(
+    app: &App,
+    network: &Network,
+    vehicle: VehicleId,
+    run: Option<RunIdx>,
+    route: &Option<RouteId>,
+) -> Option<String> {
+    let of_run = |index: &RunIdx| network.run(*index).map(|r| r.route_short_name.clone());
+    run.as_ref()
+        .and_then(of_run)
+        .or_else(|| {
+            route
+                .as_ref()
+                .and_then(|route| network.runs_of_route(route).first())
+                .and_then(of_run)
+        })
+        .or_else(|| {
+            let code = lock(&app.live.registry)
+                .vehicles
+                .get(&vehicle)
+                .and_then(|entry| entry.transport_code.clone())?;
+            let catalogue = app.catalogue();
+            let bus = catalogue.vehicles.get(&code)?;
+            catalogue.routes.get(&bus.route).map(|r| r.number.clone())
+        })
 }
 
 /// Drops the stale vehicles of every city.
@@ -706,6 +545,26 @@ pub fn vehicle(app: &App, city: &str, id: u64) -> Result<Option<VehicleView>, Se
         .vehicle(VehicleId(id))
         .and_then(|v| app.live.view(&registry, guard.state.network(), v));
     Ok(view.map(|view| with_catalogue(app, view)))
+}
+
+/// A vehicle's recent positions, oldest first, as a passenger riding it would send them to
+/// [`detect`] (the demo's way to try detection without a phone on a bus).
+pub fn track(app: &App, city: &str, id: u64) -> Result<Option<Vec<Fix>>, ServiceError> {
+    let live = app.live.city(city)?;
+    let guard = lock(&live);
+    let projection = guard.state.network().projection();
+    let fixes = guard.state.vehicle(VehicleId(id)).map(|vehicle| {
+        vehicle
+            .track()
+            .iter()
+            .map(|point| Fix {
+                at: point.at,
+                point: projection.unproject(point.xy),
+                accuracy_m: None,
+            })
+            .collect()
+    });
+    Ok(fixes)
 }
 
 /// Vehicles inside a box (south-west, north-east), every vehicle of the city without one.
@@ -751,9 +610,13 @@ pub fn detect(app: &App, city: &str, fixes: &[Fix]) -> Result<DetectionView, Ser
         ::live::Detection::Confident(best) => bus(&best).map_or(DetectionView::NoMatch, |b| {
             DetectionView::Confident(Box::new(b))
         }),
-        ::live::Detection::Ambiguous(list) => {
-            DetectionView::Ambiguous(list.iter().filter_map(bus).collect())
-        }
+        ::live::Detection::Ambiguous {
+            candidates,
+            shortfall,
+        } => DetectionView::Ambiguous {
+            candidates: candidates.iter().filter_map(bus).collect(),
+            shortfall,
+        },
         ::live::Detection::NoMatch => DetectionView::NoMatch,
     })
 }
@@ -859,119 +722,4 @@ pub async fn settle(app: &App) -> bool {
     tokio::time::timeout(Duration::from_millis(SETTLE_WAIT_MS), wait)
         .await
         .is_ok()
-}
-
-/// Builds a city's live network from a GTFS zip for one service date.
-pub fn network_from_gtfs(bytes: &[u8], date: jiff::civil::Date) -> Result<Network, ServiceError> {
-    let feed = transit::gtfs::read_feed(std::io::Cursor::new(bytes))
-        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("GTFS: {e}")))?;
-    network_from_feed(&feed, date)
-}
-
-/// Builds a city's live network from a parsed GTFS feed for one service date.
-pub fn network_from_feed(
-    feed: &transit::gtfs::Feed,
-    date: jiff::civil::Date,
-) -> Result<Network, ServiceError> {
-    let input = ::live::transit_adapter::network_input(feed, date)
-        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("GTFS: {e}")))?;
-    Network::build(input)
-        .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("live network: {e}")))
-}
-
-/// Tracker connections served at once at most; more wait in the listen backlog.
-pub const WIALON_CONNECTIONS_MAX: usize = 10_000;
-
-/// Serves Wialon IPS trackers on this listener until the task is dropped: each connection
-/// logs in with its tracker id and password and its positions go through the bounded queue.
-pub async fn serve_wialon(
-    app: Arc<App>,
-    listener: tokio::net::TcpListener,
-    connections_max: usize,
-) {
-    let limit = Arc::new(tokio::sync::Semaphore::new(connections_max.max(1)));
-    if let Err(error) = load_credentials(&app).await {
-        tracing::warn!(%error, "tracker credentials not loaded");
-    }
-    let queue = position_queue(&app);
-    loop {
-        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
-            return;
-        };
-        let (socket, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                tracing::warn!(%error, "wialon accept failed");
-                continue;
-            }
-        };
-        let (app, queue) = (Arc::clone(&app), queue.clone());
-        tokio::spawn(async move {
-            let authenticate = |tracker: &TrackerId, password: Option<&str>| {
-                app.live.authenticate(&app, tracker, password)
-            };
-            let now = || TimeMs(app.now_ms());
-            match ::live::run_session(socket, &authenticate, &queue, &app.live.wialon, now).await {
-                Ok(end) => tracing::debug!(%peer, ?end, "tracker session ended"),
-                Err(error) => tracing::info!(%peer, %error, "tracker session failed"),
-            }
-            drop(permit);
-        });
-    }
-}
-
-/// Lays a city's live state over its imported GTFS (the transit hub's feed) for one date,
-/// every time moved by `shift_ms` (the demo replays the morning at night).
-pub async fn install_from_transit(
-    app: &App,
-    city: &str,
-    date: jiff::civil::Date,
-    shift_ms: i64,
-) -> Result<usize, ServiceError> {
-    let (_, transit) = crate::transit::city(app, city).await?;
-    let feed = Arc::clone(&transit.feed);
-    let network = tokio::task::spawn_blocking(move || {
-        let mut input = ::live::transit_adapter::network_input(&feed, date)
-            .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("GTFS: {e}")))?;
-        for stop in input.runs.iter_mut().flat_map(|run| run.stops.iter_mut()) {
-            stop.arrival = stop.arrival.plus_ms(shift_ms);
-            stop.departure = stop.departure.plus_ms(shift_ms);
-        }
-        Network::build(input)
-            .map_err(|e| ServiceError::new(ErrorCode::BadRequest, format!("live network: {e}")))
-    })
-    .await
-    .map_err(|e| ServiceError::internal(format!("live network build: {e}")))??;
-    let runs = network.runs().len();
-    app.live.install_network(city, Arc::new(network));
-    Ok(runs)
-}
-
-/// Keeps every city's live network laid over today's timetable: at start, then whenever a
-/// city's local date changes. Cities without imported transit data are skipped.
-pub async fn keep_networks_current(app: Arc<App>, period: std::time::Duration) {
-    let mut installed: std::collections::HashMap<String, jiff::civil::Date> =
-        std::collections::HashMap::new();
-    let mut ticker = tokio::time::interval(period);
-    loop {
-        ticker.tick().await;
-        let Ok(now) = jiff::Timestamp::from_millisecond(app.now_ms()) else {
-            continue;
-        };
-        let catalogue = app.catalogue();
-        for city in catalogue.cities.values() {
-            let today = now.to_zoned(crate::transit::city_zone(city, now)).date();
-            if installed.get(city.id.as_str()) == Some(&today) {
-                continue;
-            }
-            match install_from_transit(&app, city.id.as_str(), today, 0).await {
-                Ok(runs) => {
-                    tracing::info!(city = %city.id, %today, runs, "live network laid over today's timetable");
-                    installed.insert(city.id.to_string(), today);
-                }
-                Err(error) if error.code == ErrorCode::NotFound => {}
-                Err(error) => tracing::warn!(city = %city.id, %error, "no live network for today"),
-            }
-        }
-    }
 }
