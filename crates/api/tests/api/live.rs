@@ -612,6 +612,7 @@ async fn forged_positions(db: Db) {
     let metrics = t
         .http
         .get(t.url("/metrics"))
+        .bearer_auth(crate::harness::METRICS)
         .send()
         .await
         .unwrap()
