@@ -109,6 +109,8 @@ pub struct TicketFacts {
     pub valid_until_ms: i64,
     /// The ticket's city's offset from UTC, for showing its times as local times.
     pub utc_offset_minutes: i32,
+    /// The destination zone of a zone fare.
+    pub zone: Option<u8>,
 }
 
 /// An earlier showing of the ticket that explains a flag.
@@ -190,7 +192,20 @@ pub async fn inspect(
         let mut conn = app.store.reader().await?;
         store::tickets::by_number(&mut conn, number).await?
     };
+    // The zone as stored with the ticket, or as its signed fare product names it (`ride-z3`).
+    let zone = stored
+        .as_ref()
+        .and_then(|t| t.zone)
+        .and_then(|z| u8::try_from(z).ok())
+        .or_else(|| {
+            claims
+                .fare_product
+                .as_str()
+                .strip_prefix("ride-z")
+                .and_then(|z| z.parse().ok())
+        });
     let facts = TicketFacts {
+        zone,
         check_number: claims.number.check_form(),
         city: claims.city.to_string(),
         route_number: claims.route.to_string(),

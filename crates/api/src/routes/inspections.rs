@@ -64,6 +64,9 @@ struct Facts {
     /// (`2026-11-24T08:15:00+05:00`).
     bought_at: String,
     valid_until: String,
+    /// The destination zone of a zone fare; absent on flat fares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zone: Option<u8>,
 }
 
 pub(crate) async fn inspect(
@@ -119,6 +122,7 @@ pub(crate) async fn inspect(
             rider_category: t.rider_category,
             bought_at: rfc3339_local_ms(t.bought_at_ms, t.utc_offset_minutes),
             valid_until: rfc3339_local_ms(t.valid_until_ms, t.utc_offset_minutes),
+            zone: t.zone,
         }),
     }))
 }

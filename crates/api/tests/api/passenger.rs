@@ -244,6 +244,11 @@ async fn a_zone_fare_is_never_guessed(db: Db) {
         page.contains("301, zone 3"),
         "the ticket page names the zone"
     );
+    let inspection = t.inspect(ticket["token"].as_str().unwrap(), "13011").await;
+    assert_eq!(
+        inspection["ticket"]["zone"], 3,
+        "the controller sees the zone: {inspection}"
+    );
     let valid: Value = t
         .get_as(GOOD, "/v1/tickets/valid")
         .await
