@@ -69,6 +69,10 @@ pub(crate) fn prepare_ticket(
         .routes
         .get(&route)
         .ok_or_else(|| bad("route", &ride.route_id))?;
+    let plate = TransportCode::parse(&ride.transport_code)
+        .ok()
+        .and_then(|code| catalogue.vehicles.get(&code).map(|v| v.plate.display()))
+        .ok_or_else(|| bad("vehicle", &ride.transport_code))?;
     let random: [u8; 8] = crate::random_bytes()?;
     let number = TicketNumber::new(u64::from_le_bytes(random) % TICKET_NUMBER_SPACE)
         .map_err(|e| bad("number", e))?;
@@ -119,6 +123,8 @@ pub(crate) fn prepare_ticket(
         status: "valid".into(),
         zone: ride.zone,
         ordinal_on_vehicle: ride.ordinal_on_vehicle,
+        route_number: Some(route.number.clone()),
+        plate: Some(plate),
     })
 }
 
@@ -136,14 +142,21 @@ fn base32(bytes: &[u8; 8]) -> String {
 }
 
 pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, ServiceError> {
+    // As sold; only rows from before these were stored fall back to today's catalogue, and a
+    // bus or route gone from it since shows its code or id, never an empty field.
     let catalogue = app.catalogue();
-    let route = domain::catalogue::RouteId::parse(&row.route_id)
-        .ok()
-        .and_then(|id| catalogue.routes.get(&id).cloned());
-    let plate = TransportCode::parse(&row.transport_code)
-        .ok()
-        .and_then(|code| catalogue.vehicles.get(&code).map(|v| v.plate.display()))
-        .unwrap_or_default();
+    let route_number = row.route_number.clone().unwrap_or_else(|| {
+        domain::catalogue::RouteId::parse(&row.route_id)
+            .ok()
+            .and_then(|id| catalogue.routes.get(&id).map(|r| r.number.clone()))
+            .unwrap_or_else(|| row.route_id.clone())
+    });
+    let plate = row.plate.clone().unwrap_or_else(|| {
+        TransportCode::parse(&row.transport_code)
+            .ok()
+            .and_then(|code| catalogue.vehicles.get(&code).map(|v| v.plate.display()))
+            .unwrap_or_else(|| row.transport_code.clone())
+    });
     let number = u64::try_from(row.number)
         .ok()
         .and_then(|n| TicketNumber::new(n).ok())
@@ -161,7 +174,7 @@ pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, Servi
         link_code: row.link_code.clone(),
         city_id: row.city_id.clone(),
         route_id: row.route_id.clone(),
-        route_number: route.map(|r| r.number).unwrap_or_default(),
+        route_number,
         transport_code: row.transport_code.clone(),
         plate,
         rider_category: row.rider_category.clone(),

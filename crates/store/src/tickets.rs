@@ -27,10 +27,14 @@ pub struct TicketRow {
     pub zone: Option<i64>,
     /// 1 for the passenger's only valid ticket on this bus when it was bought, 2 for a second…
     pub ordinal_on_vehicle: i64,
+    /// The route number and plate as sold (None only on rows older than these columns whose
+    /// route or bus has left the catalogue).
+    pub route_number: Option<String>,
+    pub plate: Option<String>,
 }
 
 const COLUMNS: &str = "number, ride_id, link_code, token, key_id, phone, city_id, route_id, transport_code, \
-     rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status, zone, ordinal_on_vehicle";
+     rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status, zone, ordinal_on_vehicle, route_number, plate";
 
 fn row(r: Row) -> crate::Result<TicketRow> {
     Ok(TicketRow {
@@ -52,14 +56,16 @@ fn row(r: Row) -> crate::Result<TicketRow> {
         status: r.try_get(15)?,
         zone: r.try_get(16)?,
         ordinal_on_vehicle: r.try_get(17)?,
+        route_number: r.try_get(18)?,
+        plate: r.try_get(19)?,
     })
 }
 
 pub async fn insert(conn: &mut dyn Executor, t: &TicketRow) -> Result<()> {
     query(
         "INSERT INTO tickets (number, ride_id, link_code, token, key_id, phone, city_id, route_id, transport_code, \
-         rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status, zone, ordinal_on_vehicle) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+         rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status, zone, ordinal_on_vehicle, route_number, plate) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
     )
     .bind(t.number)
     .bind(&t.ride_id)
@@ -79,6 +85,8 @@ pub async fn insert(conn: &mut dyn Executor, t: &TicketRow) -> Result<()> {
     .bind(&t.status)
     .bind(t.zone)
     .bind(t.ordinal_on_vehicle)
+    .bind(&t.route_number)
+    .bind(&t.plate)
     .execute(conn)
     .await?;
     Ok(())

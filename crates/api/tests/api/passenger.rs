@@ -502,3 +502,42 @@ on_both_stores!(
     a_refused_capture_is_released_at_the_operator,
     a_refused_capture_is_released_at_the_operator
 );
+
+async fn a_ticket_reads_as_sold_after_the_catalogue_changes(db: Db) {
+    let t = spawn(db).await;
+    let (status, ticket) = ride_with(
+        &t,
+        GOOD,
+        "sold",
+        serde_json::json!({"transport_code": "10102"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{ticket}");
+    // The carrier moves the bus to another route and re-plates it.
+    let mut moved: Value =
+        serde_json::from_str(include_str!("../../../smsbus/data/catalogue.json")).unwrap();
+    for vehicle in moved["cities"][0]["vehicles"].as_array_mut().unwrap() {
+        if vehicle["transport_code"] == "10102" {
+            vehicle["route"] = Value::from("astana-12");
+            vehicle["plate"] = Value::from("999 ZZZ 01");
+        }
+    }
+    assert_eq!(put_catalogue(&t, &moved).await.0, 200);
+    let valid: Value = t
+        .get_as(GOOD, "/v1/tickets/valid")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let shown = &valid["tickets"][0];
+    assert_eq!(
+        (&shown["route_number"], &shown["plate"]),
+        (&ticket["route_number"], &ticket["plate"]),
+        "{valid}"
+    );
+    assert_eq!(shown["plate"], "102 ABC 01");
+}
+on_both_stores!(
+    a_ticket_reads_as_sold_after_the_catalogue_changes,
+    a_ticket_reads_as_sold_after_the_catalogue_changes
+);

@@ -11,3 +11,8 @@ CREATE INDEX rides_by_phone_vehicle ON rides (phone, transport_code, created_at_
 -- reservation; recovery finds it with the other unsettled rides.
 DROP INDEX rides_unsettled;
 CREATE INDEX rides_unsettled ON rides (status, updated_at_ms) WHERE status IN ('reserving', 'reserved', 'confirming', 'cancelling');
+-- A ticket keeps the route number and plate it was sold with, so it reads the same when the
+-- catalogue changes later (a bus renamed, retired or moved to another route).
+ALTER TABLE tickets ADD COLUMN route_number TEXT;
+ALTER TABLE tickets ADD COLUMN plate TEXT;
+UPDATE tickets SET route_number = (SELECT routes.number FROM routes WHERE routes.id = tickets.route_id);
