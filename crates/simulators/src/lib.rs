@@ -1,5 +1,6 @@
 //! Simulators of the partners SMSBUS talks to, speaking their real protocols over real sockets,
-//! for the demo and the tests. Nothing in production links this crate.
+//! for the demo, the benchmarks and the tests. The `smsbus` binary links it for `demo` and
+//! `bench`; `smsbus serve` never starts a simulator and reaches real partners only.
 //!
 //! Today: [`operator`], the Kazakh mobile operators' CAMARA Carrier Billing 0.5.0 and SIM Swap
 //! 2.1.0 APIs, with subscribers, their refusal rules, and injectable faults.

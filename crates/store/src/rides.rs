@@ -119,6 +119,10 @@ pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted>
     }
 }
 
+/// At most this many of a passenger's live rides on one bus are read back (the count on a
+/// ticket stops there).
+pub const HELD_RIDES_MAX: i64 = 100;
+
 /// A ride of the passenger's on a bus that still holds (or may yet give) a valid ticket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldRide {
@@ -160,7 +164,7 @@ pub async fn held_on_vehicle(
          AND NOT (r.idempotency_scope = $5 AND r.idempotency_key = $6) \
          AND (r.status IN ('reserving', 'reserved', 'confirming') \
               OR (r.status = 'issued' AND t.status = 'valid' AND t.ended_at_ms IS NULL AND t.not_after_ms > $4)) \
-         ORDER BY r.created_at_ms, r.id",
+         ORDER BY r.created_at_ms, r.id LIMIT $7",
     )
     .bind(phone)
     .bind(transport_code)
@@ -168,6 +172,7 @@ pub async fn held_on_vehicle(
     .bind(now_ms)
     .bind(except.0)
     .bind(except.1)
+    .bind(HELD_RIDES_MAX)
     .try_map(|r: Row| {
         Ok(HeldRide {
             ride_id: r.try_get(0)?,
