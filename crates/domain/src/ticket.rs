@@ -24,6 +24,7 @@ pub use claims::{
     HOLDER_SALT_BYTES, HolderBinding, ISSUER_BYTES_MAX, Issuer, RIDER_CATEGORY_BYTES_MAX,
     ROUTE_NUMBER_BYTES_MAX, RiderCategoryCode, RouteNumber, TicketClaims, Validity,
 };
+pub(crate) use codec::SIGNING_CONTEXT;
 pub use keys::{
     KEY_ID_BYTES, KEY_LIST_KEYS_MAX, KeyId, KeyList, KeyWindow, PublishedKey, TicketSigningKey,
     plan_rotation, select_signing_key,

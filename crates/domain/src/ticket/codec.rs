@@ -36,7 +36,7 @@ use crate::vehicle::TransportCode;
 
 /// Signed before the payload, so that no signature made by a ticket key for another purpose
 /// (or for another format version) verifies as a ticket.
-pub(super) const SIGNING_CONTEXT: &[u8] = b"SMSBUS e-ticket v1\0";
+pub(crate) const SIGNING_CONTEXT: &[u8] = b"SMSBUS e-ticket v1\0";
 /// The vehicle's transport code is read with this limit, wider than today's codes.
 const VEHICLE_BYTES_MAX: usize = 16;
 const TICKET_NUMBER_BYTES: usize = 5;

@@ -1,0 +1,120 @@
+//! The properties the fuzz targets in `fuzz/` check, one function per target, taking the raw
+//! bytes libFuzzer hands over. The same functions replay every file of `fuzz/corpus/TARGET/` in
+//! `cargo test` (`tests/fuzz_corpus.rs`), so a crash once found stays fixed. Each function
+//! panics only when a property is broken; on any input the parsers themselves must not.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::{Signer as _, SigningKey};
+
+use crate::phone::PhoneNumber;
+use crate::sms::{SmsCommand, VehicleRef, parse_command};
+use crate::ticket::{
+    KeyList, KeyWindow, Rejection, SIGNING_CONTEXT, TOKEN_PREFIX, TicketSigningKey, authenticate,
+    sign,
+};
+use crate::vehicle::{PlateNumber, TransportCode};
+
+/// The seed of the key the fuzzed key list trusts.
+pub const TRUSTED_KEY_SEED: [u8; 32] = [0x5b; 32];
+/// The seed of a key nobody trusts: what an attacker signs with.
+pub const ATTACKER_KEY_SEED: [u8; 32] = [0xa7; 32];
+
+/// An SMS body (any bytes, read as UTF-8 with replacement) never panics the parser; padding it
+/// with spaces changes nothing; a vehicle it names reads back as itself.
+pub fn sms_command(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let command = parse_command(&text);
+    assert_eq!(parse_command(&format!(" {text}\n")), command, "{text:?}");
+    if let SmsCommand::Ride { vehicle, .. } = &command {
+        match vehicle {
+            VehicleRef::Code(code) => {
+                assert_eq!(TransportCode::parse(code.as_str()).as_ref(), Ok(code));
+            }
+            VehicleRef::Plate(plate) => {
+                assert_eq!(PlateNumber::parse(plate.as_str()).as_ref(), Ok(plate));
+            }
+        }
+    }
+}
+
+/// A phone number that parses is `+7` and ten digits, and parses again to itself.
+pub fn phone(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    if let Ok(number) = PhoneNumber::parse(&text) {
+        let e164 = number.as_e164();
+        assert!(e164.starts_with("+7") && e164.len() == 12, "{e164}");
+        assert!(number.national().bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(PhoneNumber::parse(e164).as_ref(), Ok(&number));
+        assert_eq!(PhoneNumber::parse(number.national()).as_ref(), Ok(&number));
+        let _masked = number.masked();
+    }
+}
+
+/// Transport codes and plates that parse read back as themselves, also from their display form.
+pub fn vehicle(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    if let Ok(code) = TransportCode::parse(&text) {
+        assert!(code.as_str().bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(TransportCode::parse(code.as_str()).as_ref(), Ok(&code));
+    }
+    if let Ok(plate) = PlateNumber::parse(&text) {
+        assert!(
+            plate
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
+        assert_eq!(PlateNumber::parse(plate.as_str()).as_ref(), Ok(&plate));
+        assert_eq!(PlateNumber::parse(&plate.display()).as_ref(), Ok(&plate));
+    }
+}
+
+/// Ticket tokens. The first byte picks what the rest is:
+///
+/// - `0`: a token's text, checked against a list trusting only [`TRUSTED_KEY_SEED`];
+/// - `1`: a payload signed by the trusted key, as a careless issuer could sign anything;
+/// - otherwise: a payload signed by [`ATTACKER_KEY_SEED`], which must never be accepted.
+///
+/// Whatever is accepted is exactly the token [`sign`] makes from its claims: decoding is
+/// canonical, so no second spelling of a ticket exists.
+pub fn ticket_token(bytes: &[u8]) {
+    let Some((mode, rest)) = bytes.split_first() else {
+        return;
+    };
+    let Ok(window) = KeyWindow::new(0, u64::MAX) else {
+        return;
+    };
+    let Ok(trusted) = TicketSigningKey::from_secret_bytes(&TRUSTED_KEY_SEED, window) else {
+        return;
+    };
+    let Ok(keys) = KeyList::new([trusted.published().clone()]) else {
+        return;
+    };
+    let token = match mode {
+        0 => String::from_utf8_lossy(rest).into_owned(),
+        1 => raw_token(rest, &TRUSTED_KEY_SEED),
+        _ => raw_token(rest, &ATTACKER_KEY_SEED),
+    };
+    match authenticate(&token, &keys) {
+        Ok(verified) => {
+            assert!(
+                *mode <= 1,
+                "a token signed by an untrusted key was accepted"
+            );
+            assert_eq!(sign(verified.claims(), &trusted).as_ref(), Ok(&token));
+        }
+        Err(Rejection::Malformed | Rejection::UnknownKey | Rejection::Forged) => {}
+        Err(other) => panic!("authenticate does not check time or vehicle, yet said {other:?}"),
+    }
+}
+
+/// `SB1.` and base64url of the payload and its Ed25519 signature under `seed`.
+fn raw_token(payload: &[u8], seed: &[u8; 32]) -> String {
+    let key = SigningKey::from_bytes(seed);
+    let message = [SIGNING_CONTEXT, payload].concat();
+    let signature = key.sign(&message);
+    let mut token = TOKEN_PREFIX.to_owned();
+    URL_SAFE_NO_PAD.encode_string([payload, &signature.to_bytes()].concat(), &mut token);
+    token
+}
