@@ -5,6 +5,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::sync::OnceLock;
+
 use ed25519_dalek::{Signer as _, SigningKey};
 
 use crate::phone::PhoneNumber;
@@ -82,36 +84,54 @@ pub fn ticket_token(bytes: &[u8]) {
     let Some((mode, rest)) = bytes.split_first() else {
         return;
     };
-    let Ok(window) = KeyWindow::new(0, u64::MAX) else {
-        return;
+    let Some(keys) = fuzz_keys() else {
+        panic!("the fuzz keys are not valid keys");
     };
-    let Ok(trusted) = TicketSigningKey::from_secret_bytes(&TRUSTED_KEY_SEED, window) else {
-        return;
-    };
-    let Ok(keys) = KeyList::new([trusted.published().clone()]) else {
-        return;
-    };
+    let (trusted, list, attacker) = (&keys.trusted, &keys.list, &keys.attacker);
     let token = match mode {
         0 => String::from_utf8_lossy(rest).into_owned(),
-        1 => raw_token(rest, &TRUSTED_KEY_SEED),
-        _ => raw_token(rest, &ATTACKER_KEY_SEED),
+        1 => raw_token(rest, &keys.trusted_raw),
+        _ => raw_token(rest, attacker),
     };
-    match authenticate(&token, &keys) {
+    match authenticate(&token, list) {
         Ok(verified) => {
             assert!(
                 *mode <= 1,
                 "a token signed by an untrusted key was accepted"
             );
-            assert_eq!(sign(verified.claims(), &trusted).as_ref(), Ok(&token));
+            assert_eq!(sign(verified.claims(), trusted).as_ref(), Ok(&token));
         }
         Err(Rejection::Malformed | Rejection::UnknownKey | Rejection::Forged) => {}
         Err(other) => panic!("authenticate does not check time or vehicle, yet said {other:?}"),
     }
 }
 
-/// `SB1.` and base64url of the payload and its Ed25519 signature under `seed`.
-fn raw_token(payload: &[u8], seed: &[u8; 32]) -> String {
-    let key = SigningKey::from_bytes(seed);
+/// The keys of [`ticket_token`], made once (a key takes longer to make than a token to check).
+struct FuzzKeys {
+    trusted: TicketSigningKey,
+    trusted_raw: SigningKey,
+    attacker: SigningKey,
+    list: KeyList,
+}
+
+fn fuzz_keys() -> Option<&'static FuzzKeys> {
+    static KEYS: OnceLock<Option<FuzzKeys>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let window = KeyWindow::new(0, u64::MAX).ok()?;
+        let trusted = TicketSigningKey::from_secret_bytes(&TRUSTED_KEY_SEED, window).ok()?;
+        let list = KeyList::new([trusted.published().clone()]).ok()?;
+        Some(FuzzKeys {
+            trusted,
+            trusted_raw: SigningKey::from_bytes(&TRUSTED_KEY_SEED),
+            attacker: SigningKey::from_bytes(&ATTACKER_KEY_SEED),
+            list,
+        })
+    })
+    .as_ref()
+}
+
+/// `SB1.` and base64url of the payload and its Ed25519 signature under `key`.
+fn raw_token(payload: &[u8], key: &SigningKey) -> String {
     let message = [SIGNING_CONTEXT, payload].concat();
     let signature = key.sign(&message);
     let mut token = TOKEN_PREFIX.to_owned();
