@@ -4,6 +4,8 @@
 
 pub mod catalogue;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod ledger;
 pub mod messages;
 pub mod money;

@@ -26,6 +26,7 @@ pub use claims::{
     HolderKeys, ISSUER_BYTES_MAX, Issuer, RIDER_CATEGORY_BYTES_MAX, ROUTE_NUMBER_BYTES_MAX,
     RiderCategoryCode, RouteNumber, TicketClaims, Validity,
 };
+pub(crate) use codec::{SIGNING_CONTEXT_V1, SIGNING_CONTEXT_V2};
 pub use keys::{
     KEY_ID_BYTES, KEY_LIST_KEYS_MAX, KeyId, KeyList, KeyWindow, PublishedKey, TicketSigningKey,
     plan_rotation, select_signing_key,

@@ -10,6 +10,8 @@
 //! types (the only place that knows `transit` or time zones). No SQL, no HTTP, no JSON here.
 
 pub mod detect;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod geo;
 pub mod gtfs_rt;
 pub mod ids;

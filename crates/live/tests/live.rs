@@ -981,3 +981,33 @@ fn halifax_sample_is_ingested_and_matched_to_its_static_feed() {
     );
     assert!(on_shape.iter().filter(|p| p.next_stop.is_none()).count() <= 5);
 }
+
+/// Runs `check` on every file of `fuzz/corpus/<target>/`, naming the file that fails; a missing
+/// or empty corpus fails rather than passing silently.
+fn replay_fuzz_corpus(target: &str, check: fn(&[u8])) {
+    let folder = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
+    let entries = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("corpus {} missing: {e}", folder.display()));
+    let mut replayed = 0;
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let outcome = std::panic::catch_unwind(|| check(&bytes));
+        assert!(outcome.is_ok(), "{} fails its check", path.display());
+        replayed += 1;
+    }
+    assert!(replayed > 0, "corpus {} is empty", folder.display());
+}
+
+/// The fuzz corpora of the Wialon IPS codec and of GTFS-Realtime, replayed.
+#[test]
+fn wialon_fuzz_corpus() {
+    replay_fuzz_corpus("wialon", live::fuzz_checks::wialon);
+}
+
+#[test]
+fn gtfs_rt_fuzz_corpus() {
+    replay_fuzz_corpus("gtfs_rt", live::fuzz_checks::gtfs_rt);
+}

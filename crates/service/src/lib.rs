@@ -5,6 +5,8 @@
 pub mod catalogue;
 pub mod clock;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod inspect;
 pub mod keys;
 pub mod live;

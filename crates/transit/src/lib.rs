@@ -24,6 +24,8 @@
 //! # let _ = journeys; Ok(()) }
 //! ```
 
+#[doc(hidden)]
+pub mod fuzz_checks;
 pub mod geo;
 pub mod gtfs;
 pub mod ids;

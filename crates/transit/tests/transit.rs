@@ -766,3 +766,28 @@ fn an_address_list_without_the_required_columns_is_refused() {
         "address list: the header has no column house (expected street,house,lat,lon)"
     );
 }
+
+/// Runs `check` on every file of `fuzz/corpus/<target>/`, naming the file that fails; a missing
+/// or empty corpus fails rather than passing silently.
+fn replay_fuzz_corpus(target: &str, check: fn(&[u8])) {
+    let folder = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target);
+    let entries = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("corpus {} missing: {e}", folder.display()));
+    let mut replayed = 0;
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let outcome = std::panic::catch_unwind(|| check(&bytes));
+        assert!(outcome.is_ok(), "{} fails its check", path.display());
+        replayed += 1;
+    }
+    assert!(replayed > 0, "corpus {} is empty", folder.display());
+}
+
+/// The fuzz corpus of GTFS zips (raw and structured), replayed.
+#[test]
+fn gtfs_zip_fuzz_corpus() {
+    replay_fuzz_corpus("gtfs_zip", transit::fuzz_checks::gtfs_zip);
+}

@@ -43,8 +43,8 @@ use crate::vehicle::TransportCode;
 
 /// Signed before the payload, so that no signature made by a ticket key for another purpose
 /// (or for another format version) verifies as a ticket.
-pub(super) const SIGNING_CONTEXT_V1: &[u8] = b"SMSBUS e-ticket v1\0";
-pub(super) const SIGNING_CONTEXT_V2: &[u8] = b"SMSBUS e-ticket v2\0";
+pub(crate) const SIGNING_CONTEXT_V1: &[u8] = b"SMSBUS e-ticket v1\0";
+pub(crate) const SIGNING_CONTEXT_V2: &[u8] = b"SMSBUS e-ticket v2\0";
 
 /// The signing context of a token format version.
 pub(super) fn signing_context(format_version: u8) -> &'static [u8] {

@@ -1,0 +1,150 @@
+//! The properties the fuzz targets in `fuzz/` check, one function per target, taking the raw
+//! bytes libFuzzer hands over. The same functions replay every file of `fuzz/corpus/TARGET/` in
+//! `cargo test` (`tests/fuzz_corpus.rs`), so a crash once found stays fixed. Each function
+//! panics only when a property is broken; on any input the parsers themselves must not.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::sync::OnceLock;
+
+use ed25519_dalek::{Signer as _, SigningKey};
+
+use crate::phone::PhoneNumber;
+use crate::sms::{SmsCommand, VehicleRef, parse_command};
+use crate::ticket::{
+    KeyList, KeyWindow, Rejection, SIGNING_CONTEXT_V1, SIGNING_CONTEXT_V2, TOKEN_PREFIX,
+    TOKEN_PREFIX_V1, TicketSigningKey, authenticate, sign,
+};
+use crate::vehicle::{PlateNumber, TransportCode};
+
+/// The seed of the key the fuzzed key list trusts.
+pub const TRUSTED_KEY_SEED: [u8; 32] = [0x5b; 32];
+/// The seed of a key nobody trusts: what an attacker signs with.
+pub const ATTACKER_KEY_SEED: [u8; 32] = [0xa7; 32];
+
+/// An SMS body (any bytes, read as UTF-8 with replacement) never panics the parser; padding it
+/// with spaces changes nothing; a vehicle it names reads back as itself.
+pub fn sms_command(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let command = parse_command(&text);
+    assert_eq!(parse_command(&format!(" {text}\n")), command, "{text:?}");
+    if let SmsCommand::Ride { vehicle, .. } = &command {
+        match vehicle {
+            VehicleRef::Code(code) => {
+                assert_eq!(TransportCode::parse(code.as_str()).as_ref(), Ok(code));
+            }
+            VehicleRef::Plate(plate) => {
+                assert_eq!(PlateNumber::parse(plate.as_str()).as_ref(), Ok(plate));
+            }
+        }
+    }
+}
+
+/// A phone number that parses is `+7` and ten digits, and parses again to itself.
+pub fn phone(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    if let Ok(number) = PhoneNumber::parse(&text) {
+        let e164 = number.as_e164();
+        assert!(e164.starts_with("+7") && e164.len() == 12, "{e164}");
+        assert!(number.national().bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(PhoneNumber::parse(e164).as_ref(), Ok(&number));
+        assert_eq!(PhoneNumber::parse(number.national()).as_ref(), Ok(&number));
+        let _masked = number.masked();
+    }
+}
+
+/// Transport codes and plates that parse read back as themselves, also from their display form.
+pub fn vehicle(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    if let Ok(code) = TransportCode::parse(&text) {
+        assert!(code.as_str().bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(TransportCode::parse(code.as_str()).as_ref(), Ok(&code));
+    }
+    if let Ok(plate) = PlateNumber::parse(&text) {
+        assert!(
+            plate
+                .as_str()
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
+        assert_eq!(PlateNumber::parse(plate.as_str()).as_ref(), Ok(&plate));
+        assert_eq!(PlateNumber::parse(&plate.display()).as_ref(), Ok(&plate));
+    }
+}
+
+/// Ticket tokens. The first byte picks what the rest is:
+///
+/// - `0`: a token's text, checked against a list trusting only [`TRUSTED_KEY_SEED`];
+/// - `1`, `2`: a payload signed by the trusted key as an `SB2.` (`1`) or `SB1.` (`2`) token, as
+///   a careless issuer could sign anything;
+/// - otherwise: a payload signed by [`ATTACKER_KEY_SEED`] (`SB2.` for odd bytes, `SB1.` for
+///   even ones), which must never be accepted.
+///
+/// Whatever is accepted is exactly the token [`sign`] makes from its claims: decoding is
+/// canonical, so no second spelling of a ticket exists.
+pub fn ticket_token(bytes: &[u8]) {
+    let Some((mode, rest)) = bytes.split_first() else {
+        return;
+    };
+    let Some(keys) = fuzz_keys() else {
+        panic!("the fuzz keys are not valid keys");
+    };
+    let (trusted, list, attacker) = (&keys.trusted, &keys.list, &keys.attacker);
+    let token = match mode {
+        0 => String::from_utf8_lossy(rest).into_owned(),
+        1 => raw_token(rest, &keys.trusted_raw, 2),
+        2 => raw_token(rest, &keys.trusted_raw, 1),
+        odd if odd % 2 == 1 => raw_token(rest, attacker, 2),
+        _ => raw_token(rest, attacker, 1),
+    };
+    match authenticate(&token, list) {
+        Ok(verified) => {
+            assert!(
+                *mode <= 2,
+                "a token signed by an untrusted key was accepted"
+            );
+            assert_eq!(sign(verified.claims(), trusted).as_ref(), Ok(&token));
+        }
+        Err(Rejection::Malformed | Rejection::UnknownKey | Rejection::Forged) => {}
+        Err(other) => panic!("authenticate does not check time or vehicle, yet said {other:?}"),
+    }
+}
+
+/// The keys of [`ticket_token`], made once (a key takes longer to make than a token to check).
+struct FuzzKeys {
+    trusted: TicketSigningKey,
+    trusted_raw: SigningKey,
+    attacker: SigningKey,
+    list: KeyList,
+}
+
+fn fuzz_keys() -> Option<&'static FuzzKeys> {
+    static KEYS: OnceLock<Option<FuzzKeys>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let window = KeyWindow::new(0, u64::MAX).ok()?;
+        let trusted = TicketSigningKey::from_secret_bytes(&TRUSTED_KEY_SEED, window).ok()?;
+        let list = KeyList::new([trusted.published().clone()]).ok()?;
+        Some(FuzzKeys {
+            trusted,
+            trusted_raw: SigningKey::from_bytes(&TRUSTED_KEY_SEED),
+            attacker: SigningKey::from_bytes(&ATTACKER_KEY_SEED),
+            list,
+        })
+    })
+    .as_ref()
+}
+
+/// The version's prefix (`SB2.`, `SB1.`) and base64url of the payload and its Ed25519
+/// signature under `key`, made with that version's signing context.
+fn raw_token(payload: &[u8], key: &SigningKey, format_version: u8) -> String {
+    let (context, prefix) = if format_version == 1 {
+        (SIGNING_CONTEXT_V1, TOKEN_PREFIX_V1)
+    } else {
+        (SIGNING_CONTEXT_V2, TOKEN_PREFIX)
+    };
+    let message = [context, payload].concat();
+    let signature = key.sign(&message);
+    let mut token = prefix.to_owned();
+    URL_SAFE_NO_PAD.encode_string([payload, &signature.to_bytes()].concat(), &mut token);
+    token
+}

@@ -1,0 +1,4 @@
+//! Fuzz target: see `live::fuzz_checks::gtfs_rt`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| live::fuzz_checks::gtfs_rt(bytes));
