@@ -385,7 +385,7 @@ pub(crate) async fn document() -> Json<Value> {
                     "properties": {
                     "transport_code": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN},
                     "plate": {"type": "string", "pattern": "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$", "example": "310EKX01"},
-                    "zone": {"type": "integer", "minimum": 1, "maximum": 9},
+                    "zone": {"type": ["integer", "null"], "minimum": 1, "maximum": 9},
                     "additional": {"type": "boolean", "default": false, "description": "Buy another ticket on a bus where one is held"}}}}}});
     let ride_read = json!({"description": "The ticket, or the ride's final failure", "content": {"application/json": {"schema": {"oneOf": [
                         {"$ref": "#/components/schemas/Ticket"},
