@@ -37,9 +37,8 @@ pub const SMS_FIELD_CHARS_MAX: usize = 64;
 pub const SMS_TEXT_CHARS_MAX: usize = 1_000;
 
 pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, ServiceError> {
-    let too_long = sms.smsc.len() > SMS_FIELD_CHARS_MAX
-        || sms.message_id.len() > SMS_FIELD_CHARS_MAX
-        || sms.sender.len() > SMS_FIELD_CHARS_MAX;
+    let too_long = |field: &str| field.chars().count() > SMS_FIELD_CHARS_MAX;
+    let too_long = too_long(&sms.smsc) || too_long(&sms.message_id) || too_long(&sms.sender);
     if too_long || sms.smsc.is_empty() || sms.message_id.is_empty() {
         return Err(ServiceError::new(
             ErrorCode::BadRequest,

@@ -674,8 +674,9 @@ pub(crate) async fn register_tracker(
     let code = TransportCode::parse(&body.transport_code).map_err(|e| {
         Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
     })?;
-    let sane =
-        |s: &str| !s.is_empty() && s.len() <= ID_CHARS_MAX && !s.contains(['#', ';', '\r', '\n']);
+    let sane = |s: &str| {
+        !s.is_empty() && s.chars().count() <= ID_CHARS_MAX && !s.contains(['#', ';', '\r', '\n'])
+    };
     if !sane(&body.tracker_id) || !sane(&body.password) {
         return Err(Problem::new(ErrorCode::BadRequest, language)
             .detail("tracker_id and password: 1-64 characters, no # ; or line breaks"));
@@ -748,7 +749,7 @@ pub(crate) async fn create_feed_token(
     ApiJson(body): ApiJson<FeedTokenBody>,
 ) -> ApiResult<(StatusCode, Json<FeedTokenAnswer>)> {
     let city = city_slug(&body.city, language)?;
-    if body.name.is_empty() || body.name.len() > ID_CHARS_MAX {
+    if body.name.is_empty() || body.name.chars().count() > ID_CHARS_MAX {
         return Err(Problem::new(ErrorCode::BadRequest, language).detail("name: 1-64 characters"));
     }
     let scope = feed_scope(&body, language)?;

@@ -115,7 +115,8 @@ pub(crate) fn refusal_members(refusal: &Refusal) -> serde_json::Map<String, serd
         }),
         Refusal::RideFailed { ride_id, failure } => serde_json::json!({
             "ride_id": ride_id,
-            "status": "failed",
+            // Never `status`: that member of a problem is its HTTP status.
+            "ride_status": "failed",
             "failure_code": failure.code(),
         }),
     };

@@ -315,6 +315,12 @@ async fn a_failed_ride_reads_back_as_final(db: Db) {
         (409, Some("RIDE_FAILED"), Some("OPERATOR_UNAVAILABLE")),
         "{replay}"
     );
+    // The problem's `status` stays its HTTP status (Schemathesis found it overwritten).
+    assert_eq!(
+        (&replay["status"], &replay["ride_status"]),
+        (&serde_json::json!(409), &serde_json::json!("failed")),
+        "{replay}"
+    );
     // A new request pays.
     let (status, _) = ride_with(
         &t,
