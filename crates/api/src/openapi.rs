@@ -416,7 +416,9 @@ pub(crate) async fn document() -> Json<Value> {
                     "route_number": {"type": "string"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
                     "rider_category": {"type": "string"}, "fare": {"$ref": "#/components/schemas/Money"},
                     "issued_at": {"type": "string", "format": "date-time"}, "valid_until": {"type": "string", "format": "date-time"},
-                    "status": {"enum": ["valid", "ended", "refunded", "revoked"]}, "valid": {"type": "boolean"}}},
+                    "status": {"enum": ["valid", "ended", "refunded", "revoked"]}, "valid": {"type": "boolean"},
+                    "zone": {"type": "integer", "minimum": 1, "maximum": 9, "description": "The destination zone of a zone fare; absent on flat fares"},
+                    "ordinal_on_vehicle": {"type": "integer", "minimum": 1, "description": "1 for the passenger's only valid ticket on this bus when bought, 2 for a second one, …"}}},
                 "Pending": {"type": "object", "properties": {"ride_id": {"type": "string"}, "status": {"const": "pending"},
                             "code": {"const": "PAYMENT_PENDING"}, "message": {"type": "string"}}},
                 "TicketList": {"type": "object", "properties": {"tickets": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
@@ -430,7 +432,8 @@ pub(crate) async fn document() -> Json<Value> {
                     "flag_reason": {"enum": ["SHOWN_IN_TWO_VEHICLES", "SHOWN_TWICE_IN_VEHICLE", null]},
                     "flagged_because_of": {"type": "object", "description": "{transport_code, inspector, result, at}: the earlier showing that makes the flag"},
                     "holder": {"enum": ["MATCHES", "DOES_NOT_MATCH", "NOT_CHECKED"]},
-                    "seen_in_vehicles": {"type": "array", "items": {"type": "string"}}, "ticket": {"type": "object"}}}
+                    "seen_in_vehicles": {"type": "array", "items": {"type": "string"}},
+                    "ticket": {"type": "object", "description": "{check_number, city, route_number, transport_code, plate, fare, rider_category, bought_at, valid_until (the city's local time), zone (zone fares only)}"}}}
             }
         },
         "paths": {
