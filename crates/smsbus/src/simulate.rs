@@ -898,7 +898,8 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
             (status, ticket, payment) => {
                 world.report.lost += 1;
                 violations.push(format!(
-                    "ride {id} is {status} with {} ticket and {} capture",
+                    "ride {id} ({}) is {status} with {} ticket and {} capture",
+                    sent.key,
                     if ticket.is_some() { "a" } else { "no" },
                     if payment.is_some() { "a" } else { "no" }
                 ));
@@ -929,7 +930,8 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
                 };
                 if !agrees {
                     violations.push(format!(
-                        "ride {id} is {} but the passenger was told: {}",
+                        "ride {id} ({}) is {} but the passenger was told: {}",
+                        sent.key,
                         row.status,
                         short(text)
                     ));

@@ -46,6 +46,18 @@ async fn seeds_on_sqlite_keep_the_books() {
     );
 }
 
+/// Seeds of `smsbus simulate --runs 200 --seed 1` that found bugs: a confirm accepted whose
+/// read-back was refused (403) was taken for a refused confirm and the captured ride failed
+/// (money taken, no ticket), or its SMS passenger was told "not charged" and then charged.
+const SEEDS_THAT_FOUND_BUGS: [u64; 5] = [83, 144, 147, 196, 198];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_that_found_bugs_stay_green() {
+    for seed in SEEDS_THAT_FOUND_BUGS {
+        assert_passed(&run(seed, None, None).await.unwrap());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeds_on_postgres_keep_the_books() {
     let url = postgres_url();
