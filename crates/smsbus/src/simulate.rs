@@ -523,10 +523,9 @@ impl World {
                 }
             }
             None => {
-                match crashable(&switch, polls, service::rides::buy_ticket(&app, request)).await {
-                    Some(outcome) => Some(format!("  → {}", describe(&outcome))),
-                    None => None,
-                }
+                let outcome =
+                    crashable(&switch, polls, service::rides::buy_ticket(&app, request)).await;
+                outcome.map(|outcome| format!("  → {}", describe(&outcome)))
             }
         };
         self.partners.switch.disarm();
