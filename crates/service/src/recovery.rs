@@ -59,8 +59,9 @@ pub async fn settle_unsettled(app: &App, idle_ms: i64) -> Result<RecoveryReport,
         {
             Metrics::add(&app.metrics.rides_recovered);
         }
-        // A `cancelling` ride's passenger was told of the refusal when it was made.
-        if row.status != "cancelling" {
+        // A `cancelling` ride's passenger was told of the refusal when it was made; should the
+        // operator have captured it after all, they are told of the ticket.
+        if row.status != "cancelling" || matches!(outcome, Ok(Some(RideOutcome::Issued(_)))) {
             tell_sms_passenger(app, &row, &outcome).await?;
         }
     }

@@ -531,7 +531,13 @@ async fn confirm(
         Ok(payment) => Ok(payment),
         Err(OperatorError::OutcomeUnknown(why)) => {
             tracing::warn!(ride = %ride.id, %why, "confirm outcome unknown; asking the operator");
-            app.billing.get(operator, id).await
+            match app.billing.get(operator, id).await {
+                // A refused read says nothing of the confirm: it may have captured.
+                Err(OperatorError::Denied(reason)) => Err(OperatorError::Unavailable(format!(
+                    "reading the payment was refused: {reason:?}"
+                ))),
+                other => other,
+            }
         }
         Err(error) => Err(error),
     };
@@ -552,6 +558,11 @@ async fn confirm(
             // The reservation must be released; until the operator has said so, the ride
             // waits in `cancelling` and recovery asks again.
             match app.billing.cancel(operator, id).await {
+                // Captured after all (the refusal was not the operator's last word): its
+                // record wins and the passenger gets the ticket they paid for.
+                Ok(payment) if payment.status == PaymentStatus::Succeeded => {
+                    issue(app, ride, from, id).await
+                }
                 Ok(_) | Err(OperatorError::NotFound) => fail(app, ride, from, code).await,
                 Err(error) => {
                     tracing::warn!(ride = %ride.id, %error, "cancel after a refused confirm failed; recovery will retry");

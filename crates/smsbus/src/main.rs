@@ -4,6 +4,7 @@ mod bench_ride;
 mod demo;
 mod live_cli;
 mod planner_cli;
+mod simulate;
 mod ticket_cli;
 mod transit_cli;
 mod wiring;
@@ -50,6 +51,9 @@ enum Command {
     ImportAddresses(transit_cli::ImportAddressesArgs),
     /// Earliest arrivals for stop-to-stop queries read from stdin.
     PlanBatch(planner_cli::PlanBatchArgs),
+    /// Seeded runs of the money path with operator faults and crashes, each checked against
+    /// the operator's books (`--seed S --runs 1` replays one, printing its event log).
+    Simulate(simulate::SimulateArgs),
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -152,6 +156,7 @@ fn async_main(command: Command) -> anyhow::Result<()> {
                 command: CatalogueCommand::Load { file, db },
             } => wiring::load_catalogue(&file, &db).await,
             Command::ImportGtfs(args) => transit_cli::import_gtfs(args).await,
+            Command::Simulate(args) => simulate::run_cli(args).await,
             Command::ImportAddresses(args) => transit_cli::import_addresses(args).await,
             Command::Bench {
                 command: BenchCommand::Ride(args),

@@ -320,6 +320,10 @@ impl CamaraClient {
                 OperatorError::Unavailable(text) => OperatorError::OutcomeUnknown(format!(
                     "{action} accepted, then reading the payment failed: {text}"
                 )),
+                // The settle was accepted: a refused read is no refusal of the settle.
+                OperatorError::Denied(reason) => OperatorError::OutcomeUnknown(format!(
+                    "{action} accepted, then reading the payment was refused: {reason:?}"
+                )),
                 OperatorError::NotFound => OperatorError::Protocol(format!(
                     "{action} accepted for a payment that does not exist"
                 )),
