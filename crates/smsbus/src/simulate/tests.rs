@@ -1,5 +1,6 @@
 //! The simulation in `cargo test`: a few seeds on each store, all green; the same seed makes
 //! the same choices; and a planted double charge is caught, so the checker can fail.
+//! Test code only: `simulate.rs` declares this module under `#[cfg(test)]`.
 
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
