@@ -79,6 +79,11 @@ impl Text {
             Language::En => self.en,
         }
     }
+
+    /// Whether `text` is this text in one of the languages.
+    pub fn is(&self, text: &str) -> bool {
+        [self.kk, self.ru, self.en].contains(&text)
+    }
 }
 
 #[cfg(test)]

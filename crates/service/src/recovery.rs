@@ -59,12 +59,15 @@ pub async fn settle_unsettled(app: &App, idle_ms: i64) -> Result<RecoveryReport,
         {
             Metrics::add(&app.metrics.rides_recovered);
         }
-        // A `cancelling` ride's passenger was told of the refusal when it was made; should the
-        // operator have captured it after all, they are told of the ticket.
-        if row.status != "cancelling" || matches!(outcome, Ok(Some(RideOutcome::Issued(_)))) {
-            tell_sms_passenger(app, &row, &outcome).await?;
+        // The passenger hears the outcome unless they heard it already (a `cancelling` ride's
+        // refusal was told when it was made).
+        if let Some(told) = told_status(&outcome)
+            && row.told_status.as_deref() != Some(told)
+        {
+            tell_sms_passenger(app, &row, &outcome, told).await?;
         }
     }
+    tell_untold(app, app.now_ms() - RECOVERY_IDLE_MS).await?;
     Ok(report)
 }
 
@@ -188,11 +191,41 @@ async fn later(app: &App, row: &RideRow) -> Result<Option<RideOutcome>, ServiceE
     Ok(None)
 }
 
-/// An SMS passenger was told "pending"; now they get the ticket, or why there is none.
+/// What an outcome tells a passenger: `issued`, `failed`, or nothing final.
+fn told_status(outcome: &Result<Option<RideOutcome>, ServiceError>) -> Option<&'static str> {
+    match outcome {
+        Ok(Some(RideOutcome::Issued(_))) => Some("issued"),
+        Err(e) if e.code != ErrorCode::Internal => Some("failed"),
+        _ => None,
+    }
+}
+
+/// SMS rides settled whose passengers did not hear so — a process stopped between settling a
+/// ride and telling its passenger — are told now, once.
+async fn tell_untold(app: &App, idle_since_ms: i64) -> Result<(), ServiceError> {
+    let rows = {
+        let mut conn = app.store.reader().await?;
+        store::rides::untold(&mut conn, idle_since_ms, RECOVERY_BATCH_MAX).await?
+    };
+    for row in rows {
+        let outcome = crate::rides::settled_answer(app, &row.ride.id)
+            .await?
+            .map(|answer| answer.map(Some))
+            .unwrap_or(Ok(None));
+        if let Some(told) = told_status(&outcome) {
+            tell_sms_passenger(app, &row, &outcome, told).await?;
+        }
+    }
+    Ok(())
+}
+
+/// An SMS passenger was told "pending"; now they get the ticket, or why there is none, and
+/// the ride records what they were told, in the same transaction.
 async fn tell_sms_passenger(
     app: &App,
     row: &RideRow,
     outcome: &Result<Option<RideOutcome>, ServiceError>,
+    told: &str,
 ) -> Result<(), ServiceError> {
     if row.ride.channel != "sms" {
         return Ok(());
@@ -203,13 +236,14 @@ async fn tell_sms_passenger(
         Err(e) if e.code != ErrorCode::Internal => e.code.message(language).to_owned(),
         _ => return Ok(()),
     };
+    let ride = &row.ride;
     let mut tx = app.store.begin().await?;
-    store::sms::enqueue(
+    store::sms::enqueue(&mut tx, &ride.phone, &text, Some(&ride.id), app.now_ms()).await?;
+    store::rides::mark_told(
         &mut tx,
-        &row.ride.phone,
-        &text,
-        Some(&row.ride.id),
-        app.now_ms(),
+        &ride.idempotency_scope,
+        &ride.idempotency_key,
+        told,
     )
     .await?;
     tx.commit().await?;

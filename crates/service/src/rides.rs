@@ -64,8 +64,8 @@ impl Channel {
 /// sender for SMS).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotencyKey {
-    scope: String,
-    key: String,
+    pub(crate) scope: String,
+    pub(crate) key: String,
 }
 
 impl IdempotencyKey {

@@ -93,6 +93,8 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
             .and_then(|p| Language::from_code(&p.language))
             .unwrap_or_default()
     };
+    // What the reply tells of a ride, recorded with the reply: (scope, key, told status).
+    let mut told: Option<(String, String, &str)> = None;
     let text = match parse_command(&sms.text) {
         SmsCommand::SetLanguage(new) => {
             let mut tx = app.store.begin().await?;
@@ -114,17 +116,26 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
                 additional,
                 channel: Channel::Sms,
                 idempotency: IdempotencyKey::of_message_id(
-                    format!("sms:{}:{}", sms.smsc, phone.as_e164()),
+                    idempotency_scope(&sms.smsc, &phone),
                     &sms.message_id,
                 ),
                 language,
             };
+            let (scope, key) = (
+                request.idempotency.scope.clone(),
+                request.idempotency.key.clone(),
+            );
             match buy_ticket(app, request).await {
-                Ok(RideOutcome::Issued(ticket)) => ticket_reply(app, language, &ticket),
+                Ok(RideOutcome::Issued(ticket)) => {
+                    told = Some((scope, key, "issued"));
+                    ticket_reply(app, language, &ticket)
+                }
                 Ok(RideOutcome::Pending { .. }) => PENDING.get(language).to_owned(),
                 Err(error) => {
                     if error.code == ErrorCode::Internal {
                         tracing::error!(%error, "SMS ride failed");
+                    } else {
+                        told = Some((scope, key, "failed"));
                     }
                     refusal_text(app, language, &error)
                 }
@@ -133,12 +144,20 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
     };
     let mut tx = app.store.begin().await?;
     store::sms::set_reply(&mut tx, &sms.smsc, &sms.message_id, phone.as_e164(), &text).await?;
+    if let Some((scope, key, status)) = &told {
+        store::rides::mark_told(&mut tx, scope, key, status).await?;
+    }
     tx.commit().await?;
     Ok(SmsReply {
         to: phone.as_e164().into(),
         text,
         duplicate: redelivered,
     })
+}
+
+/// An SMS ride's idempotency scope: its message ids are unique per SMSC and sender.
+fn idempotency_scope(smsc: &str, phone: &PhoneNumber) -> String {
+    format!("sms:{smsc}:{}", phone.as_e164())
 }
 
 /// A refusal as an SMS: the code's message, or, where the refusal carries facts, a text built

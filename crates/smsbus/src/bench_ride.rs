@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use domain::{OperatorId, PhoneNumber, Tenge};
 use partners::operator::CamaraClient;
-use service::clock::SystemClock;
+use service::clock::{Clock, SystemClock};
 use service::{App, Settings};
-use simulators::operator::{OperatorSimulator, PaymentStatus, Subscriber};
+use simulators::operator::{OperatorSimulator, PaymentStatus, SimulatorHandle, Subscriber};
 
 /// Distinct passengers the rides are spread over.
 const PASSENGERS: usize = 1_000;
@@ -40,77 +40,8 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
         args.rides > 0 && args.concurrency > 0,
         "--rides and --concurrency must be positive"
     );
-    let (db, schema, store_name) = match &args.db {
-        Some(url) if url.starts_with("postgres") => (
-            url.clone(),
-            Some(format!("bench_{}", std::process::id())),
-            "postgres",
-        ),
-        Some(path) => (path.clone(), None, "sqlite"),
-        None => {
-            let path = std::env::temp_dir().join(format!("smsbus-bench-{}.db", std::process::id()));
-            (path.display().to_string(), None, "sqlite")
-        }
-    };
-    let simulator = OperatorSimulator::start("127.0.0.1:0".parse()?).await?;
-    simulators::demo::seed(&simulator)?;
-    let kcell = OperatorId::parse("kcell")?;
-    let phones: Vec<PhoneNumber> = (0..PASSENGERS)
-        .map(|i| PhoneNumber::parse(&format!("+7701{:07}", 1_000_000 + i)))
-        .collect::<Result<_, _>>()?;
-    for phone in &phones {
-        simulator.add_subscriber(Subscriber::new(
-            phone.clone(),
-            kcell.clone(),
-            Tenge::from_whole(10_000_000),
-        ))?;
-    }
-    let endpoints = crate::demo::simulator_endpoints(&simulator)?;
-    let store = store::Store::open_with(store::StoreOptions {
-        url: db.clone(),
-        postgres_schema: schema,
-    })
-    .await
-    .context("opening the store")?;
-    let client = Arc::new(CamaraClient::new(endpoints, Duration::from_secs(5))?);
-    let app = App::start(
-        store.clone(),
-        client.clone(),
-        client,
-        Arc::new(SystemClock),
-        Settings {
-            // Every passenger signs in at once before the clock starts.
-            sign_in_codes_per_minute_max: i64::try_from(PASSENGERS)?,
-            ..Settings::default()
-        },
-    )
-    .await?;
-    service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE)
-        .await
-        .map_err(|e| anyhow::anyhow!("catalogue: {}", e.detail))?;
-    let access = api::Access {
-        admin_token: "a".repeat(16),
-        controller_token: "c".repeat(16),
-        sms_gateway_token: "s".repeat(16),
-        metrics_token: "m".repeat(16),
-    };
-    let addr = crate::wiring::start_with(
-        Arc::clone(&app),
-        crate::wiring::bind("127.0.0.1:0".parse()?).await?,
-        // One client opens every connection of the benchmark.
-        api::ApiSettings {
-            rate_per_s: 0,
-            rate_burst: 0,
-            connections: api::ConnectionLimits {
-                connections_per_client_max: api::CONNECTIONS_MAX,
-                ..api::ConnectionLimits::default()
-            },
-            ..api::ApiSettings::new(access)
-        },
-    )
-    .await?;
-
-    let tokens = Arc::new(sign_in_all(&app, &phones).await?);
+    let city = BenchCity::start(args.db.as_deref(), Arc::new(SystemClock)).await?;
+    let (addr, tokens) = (city.addr, Arc::clone(&city.tokens));
     let url = format!("http://{addr}/v1/rides");
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -174,35 +105,13 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
 
-    let mut by_ride: HashMap<String, usize> = HashMap::new();
-    for payment in simulator
-        .payments()
-        .into_iter()
-        .filter(|p| p.status == PaymentStatus::Succeeded)
-    {
-        *by_ride
-            .entry(payment.client_correlator.unwrap_or_default())
-            .or_insert(0) += 1;
-    }
-    let mut conn = store.reader().await?;
-    let tickets = store::rides::count_by_status(&mut conn)
-        .await?
-        .into_iter()
-        .find(|(s, _)| s == "issued")
-        .map_or(0, |(_, n)| n);
-    let captured: usize = by_ride.values().sum();
-    let charged_twice = by_ride.values().filter(|n| **n > 1).count()
-        + captured.saturating_sub(usize::try_from(tickets).unwrap_or(0));
-    let balanced = store::ledger::totals_by_layer(&mut conn)
-        .await?
-        .iter()
-        .all(|(_, sum)| *sum == 0);
+    let books = city.books().await?;
     let rides_per_s = args.rides as f64 / elapsed.as_secs_f64();
     if failures > 0 {
         eprintln!("bench ride: {failures} rides did not end in a ticket");
     }
-    if store_name == "postgres" {
-        match pgbench(&db) {
+    if city.store_name == "postgres" {
+        match pgbench(&city.db) {
             Ok(tps) => println!(
                 "pgbench tpcb-like: tps={tps:.0} (rides_per_s / tps = {:.2})",
                 rides_per_s / tps
@@ -211,15 +120,179 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
         }
     }
     println!(
-        "bench ride: store={store_name} rides={} rides_per_s={rides_per_s:.0} p50_ms={:.2} p99_ms={:.2} charged_twice={charged_twice} ledger_balanced={balanced}",
+        "bench ride: store={} rides={} rides_per_s={rides_per_s:.0} p50_ms={:.2} p99_ms={:.2} charged_twice={} ledger_balanced={}",
+        city.store_name,
         args.rides,
         percentile(0.50),
         percentile(0.99),
+        books.charged_twice,
+        books.balanced,
     );
-    if args.db.is_none() {
-        let _removed = std::fs::remove_file(&db);
-    }
+    city.remove_temporary();
     Ok(())
+}
+
+/// A benchmark's city: the operator simulator with [`PASSENGERS`] subscribers, a fresh store,
+/// the server on a free port with its recovery worker, every passenger signed in.
+pub struct BenchCity {
+    pub simulator: SimulatorHandle,
+    pub store: store::Store,
+    pub app: Arc<App>,
+    pub addr: std::net::SocketAddr,
+    /// One session token per passenger.
+    pub tokens: Arc<Vec<String>>,
+    pub db: String,
+    pub store_name: &'static str,
+    temporary: bool,
+}
+
+/// What the books say after a run.
+pub struct Books {
+    /// Rides `issued` (each has its one ticket).
+    pub tickets: i64,
+    /// Rides whose payment the operator captured more than once, plus captures beyond the
+    /// tickets issued.
+    pub charged_twice: usize,
+    /// Payments captured with no ticket for them, and reservations still held.
+    pub lost: usize,
+    pub balanced: bool,
+}
+
+impl BenchCity {
+    /// `db`: a SQLite file (a fresh temporary one when `None`) or a postgres:// URL (a fresh
+    /// schema).
+    pub async fn start(db: Option<&str>, clock: Arc<dyn Clock>) -> anyhow::Result<BenchCity> {
+        let (db, schema, store_name, temporary) = match db {
+            Some(url) if url.starts_with("postgres") => (
+                url.to_owned(),
+                Some(format!("bench_{}", std::process::id())),
+                "postgres",
+                false,
+            ),
+            Some(path) => (path.to_owned(), None, "sqlite", false),
+            None => {
+                let path =
+                    std::env::temp_dir().join(format!("smsbus-bench-{}.db", std::process::id()));
+                (path.display().to_string(), None, "sqlite", true)
+            }
+        };
+        let simulator = OperatorSimulator::start("127.0.0.1:0".parse()?).await?;
+        simulators::demo::seed(&simulator)?;
+        let kcell = OperatorId::parse("kcell")?;
+        let phones: Vec<PhoneNumber> = (0..PASSENGERS)
+            .map(|i| PhoneNumber::parse(&format!("+7701{:07}", 1_000_000 + i)))
+            .collect::<Result<_, _>>()?;
+        for phone in &phones {
+            simulator.add_subscriber(Subscriber::new(
+                phone.clone(),
+                kcell.clone(),
+                Tenge::from_whole(10_000_000),
+            ))?;
+        }
+        let endpoints = crate::demo::simulator_endpoints(&simulator)?;
+        let store = store::Store::open_with(store::StoreOptions {
+            url: db.clone(),
+            postgres_schema: schema,
+        })
+        .await
+        .context("opening the store")?;
+        let client = Arc::new(CamaraClient::new(
+            endpoints,
+            Duration::from_millis(crate::wiring::OPERATOR_TIMEOUT_MS),
+        )?);
+        let app = App::start(
+            store.clone(),
+            client.clone(),
+            client,
+            clock,
+            Settings {
+                // Every passenger signs in at once before the clock starts.
+                sign_in_codes_per_minute_max: i64::try_from(PASSENGERS)?,
+                ..Settings::default()
+            },
+        )
+        .await?;
+        service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE)
+            .await
+            .map_err(|e| anyhow::anyhow!("catalogue: {}", e.detail))?;
+        let access = api::Access {
+            admin_token: "a".repeat(16),
+            controller_token: "c".repeat(16),
+            sms_gateway_token: "s".repeat(16),
+            metrics_token: "m".repeat(16),
+        };
+        let addr = crate::wiring::start_with(
+            Arc::clone(&app),
+            crate::wiring::bind("127.0.0.1:0".parse()?).await?,
+            // One client opens every connection of the benchmark.
+            api::ApiSettings {
+                rate_per_s: 0,
+                rate_burst: 0,
+                connections: api::ConnectionLimits {
+                    connections_per_client_max: api::CONNECTIONS_MAX,
+                    ..api::ConnectionLimits::default()
+                },
+                ..api::ApiSettings::new(access)
+            },
+        )
+        .await?;
+        let tokens = Arc::new(sign_in_all(&app, &phones).await?);
+        Ok(BenchCity {
+            simulator,
+            store,
+            app,
+            addr,
+            tokens,
+            db,
+            store_name,
+            temporary,
+        })
+    }
+
+    /// The operator's records against ours: nothing charged twice, nothing captured without a
+    /// ticket, nothing left reserved, the ledger balanced.
+    pub async fn books(&self) -> anyhow::Result<Books> {
+        let payments = self.simulator.payments();
+        let mut by_ride: HashMap<String, usize> = HashMap::new();
+        for payment in payments
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Succeeded)
+        {
+            *by_ride
+                .entry(payment.client_correlator.clone().unwrap_or_default())
+                .or_insert(0) += 1;
+        }
+        let reserved = payments
+            .iter()
+            .filter(|p| p.status == PaymentStatus::Reserved)
+            .count();
+        let mut conn = self.store.reader().await?;
+        let tickets = store::rides::count_by_status(&mut conn)
+            .await?
+            .into_iter()
+            .find(|(s, _)| s == "issued")
+            .map_or(0, |(_, n)| n);
+        let captured: usize = by_ride.values().sum();
+        let issued = usize::try_from(tickets).unwrap_or(0);
+        let balanced = store::ledger::totals_by_layer(&mut conn)
+            .await?
+            .iter()
+            .all(|(_, sum)| *sum == 0);
+        Ok(Books {
+            tickets,
+            charged_twice: by_ride.values().filter(|n| **n > 1).count()
+                + captured.saturating_sub(issued),
+            lost: reserved + by_ride.len().saturating_sub(issued),
+            balanced,
+        })
+    }
+
+    /// Removes the temporary SQLite file, if the benchmark made one.
+    pub fn remove_temporary(&self) {
+        if self.temporary {
+            let _removed = std::fs::remove_file(&self.db);
+        }
+    }
 }
 
 /// Signs every passenger in the way a user does (a code by SMS, then a session), before the clock starts.

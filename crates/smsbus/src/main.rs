@@ -1,6 +1,7 @@
 //! The `smsbus` binary: the only place that reads the environment and wires the crates together.
 
 mod bench_ride;
+mod bench_soak;
 mod demo;
 mod live_cli;
 mod planner_cli;
@@ -98,6 +99,8 @@ enum CatalogueCommand {
 enum BenchCommand {
     /// Rides end to end over HTTP with the operator simulator.
     Ride(bench_ride::BenchRideArgs),
+    /// Rides at a steady rate for a long time, with operator faults and a slowloris client.
+    Soak(bench_soak::BenchSoakArgs),
     /// Ticket verification, single and batched.
     Verify(ticket_cli::BenchVerifyArgs),
     /// Journey planner queries.
@@ -161,6 +164,9 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::Bench {
                 command: BenchCommand::Ride(args),
             } => bench_ride::run(args).await,
+            Command::Bench {
+                command: BenchCommand::Soak(args),
+            } => bench_soak::run(args).await,
             Command::Bench {
                 command: BenchCommand::Ingest(args),
             } => live_cli::bench_ingest(args).await,

@@ -499,12 +499,7 @@ impl World {
             return Ok(());
         };
         let request = ride_request(sent)?;
-        let sms = sent.sms.clone().map(|(smsc, message_id)| IncomingSms {
-            smsc,
-            message_id,
-            sender: sent.phone.as_e164().to_owned(),
-            text: format!("{}{}", sent.bus, if sent.additional { "+" } else { "" }),
-        });
+        let sms = incoming_sms(sent);
         self.inject_faults()?;
         let polls = self.maybe_crash();
         let app = Arc::clone(&self.app);
@@ -677,8 +672,17 @@ impl World {
             self.sim.clear_faults(&OperatorId::parse(operator)?);
         }
         self.partners.switch.disarm();
+        self.recover_all().await?;
+        self.redeliver_unanswered().await?;
+        self.recover_all().await
+    }
+
+    /// Recovery passes until nothing is unsettled, and one more: a pass also tells SMS
+    /// passengers what a crash kept from them.
+    async fn recover_all(&mut self) -> anyhow::Result<()> {
         for pass in 1..=RECOVERY_PASSES_MAX {
-            if unsettled_count(&self.app).await? == 0 {
+            let open = unsettled_count(&self.app).await?;
+            if open == 0 && pass > 1 {
                 return Ok(());
             }
             self.advance(service::recovery::COMPLETE_WINDOW_MS + 1_000);
@@ -689,6 +693,47 @@ impl World {
         }
         Ok(())
     }
+
+    /// The SMS gateway delivers a message until it is answered: one whose handling crashed or
+    /// failed (no answer reached the gateway) comes again, as HTTP gateways and SMSCs retry.
+    async fn redeliver_unanswered(&mut self) -> anyhow::Result<()> {
+        for index in 0..self.sent.len() {
+            let Some(sent) = self.sent.get(index) else {
+                continue;
+            };
+            if !sent.replies.is_empty() {
+                continue;
+            }
+            let Some(sms) = incoming_sms(sent) else {
+                continue;
+            };
+            let line = format!(
+                "final redelivery of the unanswered {}",
+                self.describe_sent(index)
+            );
+            self.log(line);
+            match service::sms::handle_sms(&self.app, sms).await {
+                Ok(reply) => {
+                    self.log(format!("  → sms reply: {}", short(&reply.text)));
+                    if let Some(sent) = self.sent.get_mut(index) {
+                        sent.replies.push(reply.text);
+                    }
+                }
+                Err(error) => self.log(format!("  → sms error {}", error.code.code())),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The message an SMS ride was sent as (the same each time it is delivered).
+fn incoming_sms(sent: &Sent) -> Option<IncomingSms> {
+    sent.sms.clone().map(|(smsc, message_id)| IncomingSms {
+        smsc,
+        message_id,
+        sender: sent.phone.as_e164().to_owned(),
+        text: format!("{}{}", sent.bus, if sent.additional { "+" } else { "" }),
+    })
 }
 
 fn ride_request(sent: &Sent) -> anyhow::Result<RideRequest> {
@@ -717,12 +762,11 @@ fn short(text: &str) -> String {
 }
 
 fn is_pending_text(text: &str) -> bool {
-    [Language::Kk, Language::Ru, Language::En]
-        .iter()
-        .any(|language| PENDING.get(*language) == text)
+    PENDING.is(text)
 }
 
-async fn unsettled_count(app: &App) -> anyhow::Result<i64> {
+/// Rides not yet `issued` or `failed`.
+pub(crate) async fn unsettled_count(app: &App) -> anyhow::Result<i64> {
     let mut conn = app.store.reader().await?;
     Ok(store::rides::count_by_status(&mut conn)
         .await?
@@ -916,7 +960,10 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
                 .filter(|text| !is_pending_text(text))
                 .collect();
             if finals.is_empty() {
-                violations.push(format!("ride {id}: the SMS passenger got no final reply"));
+                violations.push(format!(
+                    "ride {id} ({}, {}): the SMS passenger got no final reply",
+                    sent.key, row.status
+                ));
             }
             for text in finals {
                 let says_ticket = ticket

@@ -66,6 +66,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_sealed_keys.sql"),
         postgres: include_str!("../migrations/postgres/0009_sealed_keys.sql"),
     },
+    Migration {
+        version: 13,
+        name: "sms_told",
+        sqlite: include_str!("../migrations/sqlite/0013_sms_told.sql"),
+        postgres: include_str!("../migrations/postgres/0013_sms_told.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

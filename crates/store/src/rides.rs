@@ -38,6 +38,8 @@ pub struct RideRow {
     pub failure_code: Option<String>,
     pub attempts: i64,
     pub updated_at_ms: i64,
+    /// What an SMS passenger was told of it: `issued`, `failed`, or nothing yet.
+    pub told_status: Option<String>,
 }
 
 pub enum Inserted {
@@ -48,7 +50,7 @@ pub enum Inserted {
 
 const COLUMNS: &str = "id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
      route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, \
-     operator_payment_id, failure_code, attempts, updated_at_ms, ordinal_on_vehicle";
+     operator_payment_id, failure_code, attempts, updated_at_ms, ordinal_on_vehicle, told_status";
 
 fn row(r: Row) -> crate::Result<RideRow> {
     Ok(RideRow {
@@ -76,6 +78,7 @@ fn row(r: Row) -> crate::Result<RideRow> {
         failure_code: r.try_get(18)?,
         attempts: r.try_get(19)?,
         updated_at_ms: r.try_get(20)?,
+        told_status: r.try_get(22)?,
     })
 }
 
@@ -243,6 +246,39 @@ pub async fn unsettled(
     let sql = format!(
         "SELECT {COLUMNS} FROM rides WHERE status IN ('reserving', 'reserved', 'confirming', 'cancelling') AND updated_at_ms <= $1 \
          ORDER BY updated_at_ms LIMIT $2"
+    );
+    query(&sql)
+        .bind(idle_since_ms)
+        .bind(limit)
+        .try_map(row)
+        .fetch_all(conn)
+        .await
+}
+
+/// Records what an SMS ride's passenger was told: `told` is the settled status they heard
+/// (`issued`, or `failed` for a refusal); "pending" is not recorded.
+pub async fn mark_told(conn: &mut dyn Executor, scope: &str, key: &str, told: &str) -> Result<()> {
+    query(
+        "UPDATE rides SET told_status = $1 WHERE idempotency_scope = $2 AND idempotency_key = $3",
+    )
+    .bind(told)
+    .bind(scope)
+    .bind(key)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// SMS rides settled (issued or failed) whose passenger has not been told so, idle since
+/// `idle_since_ms`: the recovery pass tells them.
+pub async fn untold(
+    conn: &mut dyn Executor,
+    idle_since_ms: i64,
+    limit: i64,
+) -> Result<Vec<RideRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM rides WHERE channel = 'sms' AND (told_status IS NULL OR told_status <> status) \
+         AND status IN ('issued', 'failed') AND updated_at_ms <= $1 ORDER BY updated_at_ms LIMIT $2"
     );
     query(&sql)
         .bind(idle_since_ms)

@@ -34,17 +34,9 @@ pub async fn record_incoming(
     if inserted.is_some() {
         return Ok(Recorded::New);
     }
-    let reply: Option<String> = query(
-        "SELECT reply FROM sms_messages WHERE operator = $1 AND message_id = $2 AND sender = $3",
-    )
-    .bind(operator)
-    .bind(message_id)
-    .bind(sender)
-    .try_map(|r: Row| r.try_get(0))
-    .fetch_optional(conn)
-    .await?
-    .flatten();
-    Ok(Recorded::Duplicate(reply))
+    Ok(Recorded::Duplicate(
+        reply_to(conn, operator, message_id, sender).await?,
+    ))
 }
 
 pub async fn set_reply(
@@ -62,6 +54,25 @@ pub async fn set_reply(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The reply given to a message, if one was stored.
+async fn reply_to(
+    conn: &mut dyn Executor,
+    operator: &str,
+    message_id: &str,
+    sender: &str,
+) -> Result<Option<String>> {
+    Ok(query(
+        "SELECT reply FROM sms_messages WHERE operator = $1 AND message_id = $2 AND sender = $3",
+    )
+    .bind(operator)
+    .bind(message_id)
+    .bind(sender)
+    .try_map(|r: Row| r.try_get(0))
+    .fetch_optional(conn)
+    .await?
+    .flatten())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -68,6 +68,13 @@ async fn seeds_on_postgres_keep_the_books() {
     }
 }
 
+/// PostgreSQL seed 43: a recovery pass that failed a ride its SMS passenger had heard only
+/// "pending" of, and stopped before telling them; the passenger was never told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_seed_that_found_a_bug_stays_green() {
+    assert_passed(&run(43, Some(&postgres_url()), None).await.unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_seed_makes_the_same_choices() {
     let operations = |report: &RunReport| -> Vec<String> {

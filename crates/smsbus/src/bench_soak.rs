@@ -1,0 +1,310 @@
+//! `smsbus bench soak`: rides at a steady rate for a long time (30 minutes by default) with
+//! operator faults injected throughout and a slowloris client beside them, on the same city as
+//! `bench ride` (the server, the operator simulator over HTTP, the recovery worker). Each minute
+//! it prints the rides, their outcomes and latency, the process's memory and descriptors, and
+//! what the slow client achieved; at the end it settles what the faults left in doubt and
+//! checks the books against the operator's: nothing charged twice, nothing lost.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use domain::OperatorId;
+use service::clock::Clock;
+use simulators::operator::{Endpoint, Fault};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Mutex;
+
+use crate::bench_ride::BenchCity;
+
+/// Faults are injected every this many seconds.
+const FAULT_PERIOD_S: u64 = 5;
+/// A slowloris connection sends one header byte this often.
+const SLOWLORIS_BYTE_EVERY_MS: u64 = 1_000;
+/// Recovery passes at the end before the books are read.
+const FINAL_PASSES_MAX: usize = 50;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchSoakArgs {
+    /// SQLite file (a fresh temporary one by default) or a postgres:// URL (a fresh schema).
+    #[arg(long)]
+    pub db: Option<String>,
+    /// How long the load runs.
+    #[arg(long, default_value_t = 30)]
+    pub minutes: u64,
+    /// Rides started per second (open loop).
+    #[arg(long, default_value_t = 200)]
+    pub rate: u32,
+    /// Slowloris connections held open beside the load (each reopened when the server cuts it).
+    #[arg(long, default_value_t = 200)]
+    pub slowloris: usize,
+}
+
+/// The system clock plus an offset: the final settling moves it past the recovery windows
+/// instead of waiting them out.
+struct OffsetClock(AtomicI64);
+
+impl Clock for OffsetClock {
+    fn now_ms(&self) -> i64 {
+        service::clock::SystemClock.now_ms() + self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// One minute's figures, reset as the minute is printed.
+#[derive(Default)]
+struct Minute {
+    latencies: Vec<Duration>,
+    issued: u64,
+    pending: u64,
+    refused: u64,
+    server_errors: u64,
+    transport_errors: u64,
+}
+
+#[derive(Default)]
+struct Slow {
+    opened: AtomicU64,
+    cut: AtomicU64,
+    /// The longest a slow connection lived before the server cut it, in ms.
+    longest_ms: AtomicU64,
+}
+
+pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.minutes > 0 && args.rate > 0,
+        "--minutes and --rate must be positive"
+    );
+    let clock = Arc::new(OffsetClock(AtomicI64::new(0)));
+    let city = Arc::new(BenchCity::start(args.db.as_deref(), clock.clone()).await?);
+    let minute = Arc::new(Mutex::new(Minute::default()));
+    let slow = Arc::new(Slow::default());
+    let started = Instant::now();
+    let end = started + Duration::from_secs(args.minutes * 60);
+
+    let mut background = tokio::task::JoinSet::new();
+    for _ in 0..args.slowloris {
+        background.spawn(slowloris(city.addr, Arc::clone(&slow), end));
+    }
+    let faults = Arc::new(AtomicU64::new(0));
+    background.spawn(inject_faults(Arc::clone(&city), Arc::clone(&faults), end));
+
+    let load = tokio::spawn(load(
+        Arc::clone(&city),
+        Arc::clone(&minute),
+        args.rate,
+        started,
+        end,
+    ));
+
+    let mut p99s = Vec::new();
+    let mut rss = Vec::new();
+    let mut ticker = tokio::time::interval_at(
+        (started + Duration::from_secs(60)).into(),
+        Duration::from_secs(60),
+    );
+    for number in 1..=args.minutes {
+        ticker.tick().await;
+        let mut figures = std::mem::take(&mut *minute.lock().await);
+        figures.latencies.sort_unstable();
+        let p = |q: f64| percentile_ms(&figures.latencies, q);
+        let (rss_mb, fds) = (rss_mb(), open_descriptors());
+        println!(
+            "minute={number} rides={} issued={} pending={} refused={} server_errors={} transport_errors={} p50_ms={:.1} p99_ms={:.1} rss_mb={rss_mb:.1} fds={fds} faults={} slowloris_opened={} slowloris_cut={} slowloris_longest_ms={}",
+            figures.latencies.len(),
+            figures.issued,
+            figures.pending,
+            figures.refused,
+            figures.server_errors,
+            figures.transport_errors,
+            p(0.50),
+            p(0.99),
+            faults.load(Ordering::Relaxed),
+            slow.opened.load(Ordering::Relaxed),
+            slow.cut.load(Ordering::Relaxed),
+            slow.longest_ms.load(Ordering::Relaxed),
+        );
+        p99s.push(p(0.99));
+        rss.push(rss_mb);
+    }
+    let rides = load.await??;
+    background.shutdown().await;
+
+    // Faults off; let the recovery windows pass and settle everything the faults left open.
+    for operator in simulators::demo::OPERATORS {
+        city.simulator.clear_faults(&OperatorId::parse(operator)?);
+    }
+    let mut passes = 0;
+    while passes < FINAL_PASSES_MAX && unsettled(&city).await? > 0 {
+        clock.0.fetch_add(
+            service::recovery::COMPLETE_WINDOW_MS + 1_000,
+            Ordering::SeqCst,
+        );
+        service::recovery::settle_unsettled(&city.app, 0)
+            .await
+            .map_err(|e| anyhow::anyhow!("final recovery: {e}"))?;
+        passes += 1;
+    }
+    let books = city.books().await?;
+    let open = unsettled(&city).await?;
+    let first = |v: &[f64]| v.first().copied().unwrap_or(0.0);
+    let last = |v: &[f64]| v.last().copied().unwrap_or(0.0);
+    let worst = p99s.iter().copied().fold(0.0, f64::max);
+    println!(
+        "bench soak: store={} minutes={} rate={} rides={rides} tickets={} p99_ms_first={:.1} p99_ms_last={:.1} p99_ms_worst_minute={worst:.1} rss_mb_first={:.1} rss_mb_last={:.1} faults={} slowloris_cut={} slowloris_longest_ms={} unsettled={open} charged_twice={} lost={} ledger_balanced={}",
+        city.store_name,
+        args.minutes,
+        args.rate,
+        books.tickets,
+        first(&p99s),
+        last(&p99s),
+        first(&rss),
+        last(&rss),
+        faults.load(Ordering::Relaxed),
+        slow.cut.load(Ordering::Relaxed),
+        slow.longest_ms.load(Ordering::Relaxed),
+        books.charged_twice,
+        books.lost,
+        books.balanced,
+    );
+    city.remove_temporary();
+    Ok(())
+}
+
+/// Starts rides at `rate` per second until `end`, each on its own task; returns how many.
+async fn load(
+    city: Arc<BenchCity>,
+    minute: Arc<Mutex<Minute>>,
+    rate: u32,
+    started: Instant,
+    end: Instant,
+) -> anyhow::Result<u64> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let url = format!("http://{}/v1/rides", city.addr);
+    let mut rides = tokio::task::JoinSet::new();
+    let mut i: u64 = 0;
+    loop {
+        let due = started + Duration::from_secs_f64(i as f64 / f64::from(rate));
+        if due >= end {
+            break;
+        }
+        tokio::time::sleep_until(due.into()).await;
+        let index = usize::try_from(i).unwrap_or(0) % city.tokens.len();
+        let token = city.tokens.get(index).cloned().unwrap_or_default();
+        let (http, url, minute) = (http.clone(), url.clone(), Arc::clone(&minute));
+        rides.spawn(async move {
+            let body = serde_json::json!({"transport_code": "10101", "additional": true});
+            let t0 = Instant::now();
+            let answer = http
+                .post(&url)
+                .bearer_auth(&token)
+                .header("Idempotency-Key", format!("soak-{i}"))
+                .json(&body)
+                .send()
+                .await;
+            let elapsed = t0.elapsed();
+            let mut m = minute.lock().await;
+            m.latencies.push(elapsed);
+            match answer.map(|a| a.status().as_u16()) {
+                Ok(201) => m.issued += 1,
+                Ok(202) => m.pending += 1,
+                Ok(status) if status >= 500 => m.server_errors += 1,
+                Ok(_) => m.refused += 1,
+                Err(_) => m.transport_errors += 1,
+            }
+        });
+        // Reap finished rides as we go, so the set stays small.
+        while rides.try_join_next().is_some() {}
+        i += 1;
+    }
+    while rides.join_next().await.is_some() {}
+    Ok(i)
+}
+
+/// Every [`FAULT_PERIOD_S`] a few of the operator's misbehaviours, on the operator the
+/// benchmark's passengers use: latency, a hang (the client's timeout), 5xx, a refused capture,
+/// lost replies after the operator acted.
+async fn inject_faults(city: Arc<BenchCity>, count: Arc<AtomicU64>, end: Instant) {
+    let Ok(kcell) = OperatorId::parse("kcell") else {
+        return;
+    };
+    let plan = [
+        (Endpoint::Prepare, Fault::Latency { ms: 300 }, 5),
+        (Endpoint::Confirm, Fault::LostReply, 1),
+        (Endpoint::Prepare, Fault::Status(503), 2),
+        (Endpoint::Confirm, Fault::Refuse, 1),
+        (Endpoint::Prepare, Fault::Hang, 1),
+        (Endpoint::Confirm, Fault::LostReplyReset, 1),
+        (Endpoint::SimSwapCheck, Fault::Status(500), 2),
+        (Endpoint::Prepare, Fault::LostReply, 1),
+    ];
+    let mut ticker = tokio::time::interval(Duration::from_secs(FAULT_PERIOD_S));
+    let mut round = 0usize;
+    while Instant::now() < end {
+        ticker.tick().await;
+        if let Some((endpoint, fault, times)) = plan.get(round % plan.len())
+            && city
+                .simulator
+                .inject(&kcell, *endpoint, *fault, *times)
+                .is_ok()
+        {
+            count.fetch_add(u64::from(*times), Ordering::Relaxed);
+        }
+        round += 1;
+    }
+}
+
+/// One slowloris client: opens a connection, sends a request line and then one header byte a
+/// second, never finishing the head; when the server cuts it, notes how long it lived and
+/// opens another.
+async fn slowloris(addr: std::net::SocketAddr, slow: Arc<Slow>, end: Instant) {
+    while Instant::now() < end {
+        let Ok(mut socket) = tokio::net::TcpStream::connect(addr).await else {
+            tokio::time::sleep(Duration::from_millis(SLOWLORIS_BYTE_EVERY_MS)).await;
+            continue;
+        };
+        slow.opened.fetch_add(1, Ordering::Relaxed);
+        let opened = Instant::now();
+        let mut cut = socket
+            .write_all(b"POST /v1/rides HTTP/1.1\r\nHost: x\r\nX-")
+            .await
+            .is_err();
+        while !cut && Instant::now() < end {
+            tokio::time::sleep(Duration::from_millis(SLOWLORIS_BYTE_EVERY_MS)).await;
+            cut = socket.write_all(b"a").await.is_err();
+        }
+        if cut {
+            slow.cut.fetch_add(1, Ordering::Relaxed);
+            let lived = u64::try_from(opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+            slow.longest_ms.fetch_max(lived, Ordering::Relaxed);
+        }
+    }
+}
+
+async fn unsettled(city: &BenchCity) -> anyhow::Result<i64> {
+    crate::simulate::unsettled_count(&city.app).await
+}
+
+fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// This process's resident memory (Linux `/proc/self/status`), in MiB; 0 where unreadable.
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+}
