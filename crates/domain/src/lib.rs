@@ -2,6 +2,7 @@
 //! e-ticket tokens. Nothing here does IO: time, randomness and keys are passed in, so every
 //! rule is tested in microseconds and cannot fail on a network or a disk.
 
+pub mod audit;
 pub mod catalogue;
 pub mod error;
 #[doc(hidden)]

@@ -1,5 +1,6 @@
 //! The `smsbus` binary: the only place that reads the environment and wires the crates together.
 
+mod audit_cli;
 mod bench_ride;
 mod bench_soak;
 mod demo;
@@ -55,6 +56,11 @@ enum Command {
     /// Seeded runs of the money path with operator faults and crashes, each checked against
     /// the operator's books (`--seed S --runs 1` replays one, printing its event log).
     Simulate(simulate::SimulateArgs),
+    /// The audit trail of staff actions: verify its hash chain, list its entries.
+    Audit {
+        #[command(subcommand)]
+        command: audit_cli::AuditCommand,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -160,6 +166,7 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             } => wiring::load_catalogue(&file, &db).await,
             Command::ImportGtfs(args) => transit_cli::import_gtfs(args).await,
             Command::Simulate(args) => simulate::run_cli(args).await,
+            Command::Audit { command } => audit_cli::run(command).await,
             Command::ImportAddresses(args) => transit_cli::import_addresses(args).await,
             Command::Bench {
                 command: BenchCommand::Ride(args),

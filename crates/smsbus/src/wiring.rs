@@ -357,7 +357,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn admin_app(db: &str) -> anyhow::Result<Arc<App>> {
+pub(crate) async fn admin_app(db: &str) -> anyhow::Result<Arc<App>> {
     open_app(db, HashMap::new(), Settings::default()).await
 }
 
@@ -367,7 +367,7 @@ fn sqlite_missing(db: &str) -> bool {
     store::sqlite_path(db).is_some_and(|path| !std::path::Path::new(path).exists())
 }
 
-fn require_existing(db: &str) -> anyhow::Result<()> {
+pub(crate) fn require_existing(db: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         !sqlite_missing(db),
         "no database at {db}: pass --db with the one the server uses (the demo's is {})",

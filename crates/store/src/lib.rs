@@ -7,6 +7,7 @@
 //! through sqlx. The same queries run on both through [`db::query`], written in the common
 //! subset (`$1` parameters, `ON CONFLICT`, `RETURNING`, integers for booleans and times).
 
+pub mod audit;
 pub mod catalogue;
 pub mod db;
 pub mod inspections;

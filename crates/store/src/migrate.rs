@@ -72,6 +72,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_sms_told.sql"),
         postgres: include_str!("../migrations/postgres/0013_sms_told.sql"),
     },
+    Migration {
+        version: 14,
+        name: "audit",
+        sqlite: include_str!("../migrations/sqlite/0014_audit.sql"),
+        postgres: include_str!("../migrations/postgres/0014_audit.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
