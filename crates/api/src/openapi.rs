@@ -43,6 +43,8 @@ pub(crate) const PATHS: &[&str] = &[
     "/v1/admin/catalogue",
     "/v1/admin/keys/rotate",
     "/v1/admin/ledger",
+    "/v1/admin/audit",
+    "/v1/admin/audit/verify",
     "/v1/admin/recovery",
     "/v1/admin/tickets/{check_number}/revoke",
     "/v1/controller/invalidations",
@@ -229,6 +231,25 @@ fn live_doc(name: &str) -> Value {
 
 /// Passengers' sign-in, added after the big `json!` like the live endpoints.
 /// Revocations by the system operator and the list controllers sync for offline checks.
+fn with_audit(mut document: Value) -> Value {
+    let lang = json!({"name": "lang", "in": "query", "schema": {}, "example": "kk"});
+    let list = json!({"get": {"summary": "The audit trail of staff actions, newest first", "security": [{"bearer": []}],
+        "parameters": [lang,
+            {"name": "actor", "in": "query", "schema": {"type": "string"}},
+            {"name": "object", "in": "query", "schema": {"type": "string"}},
+            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+            {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+            {"name": "before", "in": "query", "description": "the previous page's `next`", "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}}],
+        "responses": {"200": {"description": "{entries: [{seq, at, actor, address, action, object, before, after}], next}"}, "4XX": problem()}}});
+    let verify = json!({"get": {"summary": "Check the audit trail's hash chain", "security": [{"bearer": []}],
+        "responses": {"200": {"description": "{intact, entries, broken}: the entries checked, or where the chain breaks"}, "4XX": problem()}}});
+    if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        map.insert("/v1/admin/audit".into(), list);
+        map.insert("/v1/admin/audit/verify".into(), verify);
+    }
+    document
+}
+
 fn with_revocations(mut document: Value) -> Value {
     let revoke = json!({"post": {"summary": "Revoke a valid ticket (controllers then see REVOKED)", "security": [{"bearer": []}],
         "parameters": [{"name": "check_number", "in": "path", "required": true, "example": "1297-5226-7646",
@@ -395,108 +416,110 @@ pub(crate) async fn document() -> Json<Value> {
     let place = json!({"type": "string", "maxLength": 200,
         "pattern": format!("^(stop:\\S+|address:[0-9]{{1,9}}|{LAT_PATTERN},{LON_PATTERN})$"),
         "not": {"pattern": "^-?0+(\\.0+)?,-?0+(\\.0+)?$"}});
-    edge(with_revocations(with_sessions(with_live(json!({
-        "openapi": "3.1.0",
-        "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Problem": {"type": "object", "required": ["type", "title", "status", "code", "message", "language"], "properties": {
-                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                    "code": {"type": "string", "description": "Stable machine code, e.g. PAYMENT_INSUFFICIENT_BALANCE"},
-                    "message": {"type": "string"}, "language": {"enum": ["kk", "ru", "en"]}, "detail": {"type": "string"},
-                    "retry_after_s": {"type": "integer", "minimum": 1, "description": "Seconds to wait before trying again (also the Retry-After header)"}}},
-                "Money": {"type": "object", "properties": {"amount": {"type": "string", "example": "90.00"},
-                          "currency": {"const": "KZT"}, "tiyn": {"type": "integer"}}},
-                "Ticket": {"type": "object", "properties": {
-                    "ride_id": {"type": "string"}, "number": {"type": "integer"}, "check_number": {"type": "string"},
-                    "token": {"type": "string", "description": "Signed e-ticket for the QR code (SB2.…; SB1.… before holder tags were keyed)"},
-                    "link": {"type": "string"}, "city": {"type": "string"}, "route_id": {"type": "string"},
-                    "route_number": {"type": "string"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
-                    "rider_category": {"type": "string"}, "fare": {"$ref": "#/components/schemas/Money"},
-                    "issued_at": {"type": "string", "format": "date-time"}, "valid_until": {"type": "string", "format": "date-time"},
-                    "status": {"enum": ["valid", "ended", "refunded", "revoked"]}, "valid": {"type": "boolean"},
-                    "zone": {"type": "integer", "minimum": 1, "maximum": 9, "description": "The destination zone of a zone fare; absent on flat fares"},
-                    "ordinal_on_vehicle": {"type": "integer", "minimum": 1, "description": "1 for the passenger's only valid ticket on this bus when bought, 2 for a second one, …"}}},
-                "Pending": {"type": "object", "properties": {"ride_id": {"type": "string"}, "status": {"const": "pending"},
-                            "code": {"const": "PAYMENT_PENDING"}, "message": {"type": "string"}}},
-                "TicketList": {"type": "object", "properties": {"tickets": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
-                               "next_cursor": {"type": "string"}}},
-                "KeyList": {"type": "object", "properties": {"keys": {"type": "array", "items": {"type": "object", "properties": {
-                    "kid": {"type": "string"}, "alg": {"const": "Ed25519"}, "public_key": {"type": "string", "description": "base64url"},
-                    "not_before": {"type": "string", "format": "date-time"}, "not_after": {"type": "string", "format": "date-time"}}}}}},
-                "Inspection": {"type": "object", "properties": {
-                    "result": {"enum": ["VALID", "EXPIRED", "FORGED", "WRONG_VEHICLE", "REVOKED", "REFUNDED", "UNKNOWN_KEY", "MALFORMED"]},
-                    "valid": {"type": "boolean"}, "flagged_shared": {"type": "boolean"},
-                    "flag_reason": {"enum": ["SHOWN_IN_TWO_VEHICLES", "SHOWN_TWICE_IN_VEHICLE", null]},
-                    "flagged_because_of": {"type": "object", "description": "{transport_code, inspector, result, at}: the earlier showing that makes the flag"},
-                    "holder": {"enum": ["MATCHES", "DOES_NOT_MATCH", "NOT_CHECKED"]},
-                    "seen_in_vehicles": {"type": "array", "items": {"type": "string"}},
-                    "ticket": {"type": "object", "description": "{check_number, city, route_number, transport_code, plate, fare, rider_category, bought_at, valid_until (the city's local time), zone (zone fares only)}"}}}
+    edge(with_audit(with_revocations(with_sessions(with_live(
+        json!({
+            "openapi": "3.1.0",
+            "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
+                     "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
+            "components": {
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                "schemas": {
+                    "Problem": {"type": "object", "required": ["type", "title", "status", "code", "message", "language"], "properties": {
+                        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                        "code": {"type": "string", "description": "Stable machine code, e.g. PAYMENT_INSUFFICIENT_BALANCE"},
+                        "message": {"type": "string"}, "language": {"enum": ["kk", "ru", "en"]}, "detail": {"type": "string"},
+                        "retry_after_s": {"type": "integer", "minimum": 1, "description": "Seconds to wait before trying again (also the Retry-After header)"}}},
+                    "Money": {"type": "object", "properties": {"amount": {"type": "string", "example": "90.00"},
+                              "currency": {"const": "KZT"}, "tiyn": {"type": "integer"}}},
+                    "Ticket": {"type": "object", "properties": {
+                        "ride_id": {"type": "string"}, "number": {"type": "integer"}, "check_number": {"type": "string"},
+                        "token": {"type": "string", "description": "Signed e-ticket for the QR code (SB2.…; SB1.… before holder tags were keyed)"},
+                        "link": {"type": "string"}, "city": {"type": "string"}, "route_id": {"type": "string"},
+                        "route_number": {"type": "string"}, "transport_code": {"type": "string"}, "plate": {"type": "string"},
+                        "rider_category": {"type": "string"}, "fare": {"$ref": "#/components/schemas/Money"},
+                        "issued_at": {"type": "string", "format": "date-time"}, "valid_until": {"type": "string", "format": "date-time"},
+                        "status": {"enum": ["valid", "ended", "refunded", "revoked"]}, "valid": {"type": "boolean"},
+                        "zone": {"type": "integer", "minimum": 1, "maximum": 9, "description": "The destination zone of a zone fare; absent on flat fares"},
+                        "ordinal_on_vehicle": {"type": "integer", "minimum": 1, "description": "1 for the passenger's only valid ticket on this bus when bought, 2 for a second one, …"}}},
+                    "Pending": {"type": "object", "properties": {"ride_id": {"type": "string"}, "status": {"const": "pending"},
+                                "code": {"const": "PAYMENT_PENDING"}, "message": {"type": "string"}}},
+                    "TicketList": {"type": "object", "properties": {"tickets": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
+                                   "next_cursor": {"type": "string"}}},
+                    "KeyList": {"type": "object", "properties": {"keys": {"type": "array", "items": {"type": "object", "properties": {
+                        "kid": {"type": "string"}, "alg": {"const": "Ed25519"}, "public_key": {"type": "string", "description": "base64url"},
+                        "not_before": {"type": "string", "format": "date-time"}, "not_after": {"type": "string", "format": "date-time"}}}}}},
+                    "Inspection": {"type": "object", "properties": {
+                        "result": {"enum": ["VALID", "EXPIRED", "FORGED", "WRONG_VEHICLE", "REVOKED", "REFUNDED", "UNKNOWN_KEY", "MALFORMED"]},
+                        "valid": {"type": "boolean"}, "flagged_shared": {"type": "boolean"},
+                        "flag_reason": {"enum": ["SHOWN_IN_TWO_VEHICLES", "SHOWN_TWICE_IN_VEHICLE", null]},
+                        "flagged_because_of": {"type": "object", "description": "{transport_code, inspector, result, at}: the earlier showing that makes the flag"},
+                        "holder": {"enum": ["MATCHES", "DOES_NOT_MATCH", "NOT_CHECKED"]},
+                        "seen_in_vehicles": {"type": "array", "items": {"type": "string"}},
+                        "ticket": {"type": "object", "description": "{check_number, city, route_number, transport_code, plate, fare, rider_category, bought_at, valid_until (the city's local time), zone (zone fares only)}"}}}
+                }
+            },
+            "paths": {
+                "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+                "/metrics": {"get": {"summary": "Prometheus metrics (Bearer metrics token)", "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "text format 0.0.4"}}}},
+                "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+                "/v1/cities": {"get": {"summary": "Cities and routes served, with fares", "parameters": [lang],
+                    "responses": {"200": {"description": "The public list"}}}},
+                "/v1/cities/{city}/routes": {"get": {"summary": "A city's GTFS routes with number, name, kind and catalogue fare",
+                    "parameters": [city_path(), lang], "responses": {"200": {"description": "Routes"}, "4XX": problem()}}},
+                "/v1/cities/{city}/routes/{route_id}": {"get": {"summary": "A route's variants: stops in order and shape (GeoJSON LineString)",
+                    "parameters": [city_path(), {"name": "route_id", "in": "path", "required": true, "schema": {"type": "string"}}, lang],
+                    "responses": {"200": {"description": "Route"}, "4XX": problem()}}},
+                "/v1/cities/{city}/stops/near": {"get": {"summary": "Stops near a point, nearest first",
+                    "parameters": [city_path(), lang,
+                        {"name": "lat", "in": "query", "required": true, "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+                        {"name": "lon", "in": "query", "required": true, "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+                        {"name": "radius_m", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2000, "default": 500}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
+                    "responses": {"200": {"description": "Stops"}, "4XX": problem()}}},
+                "/v1/cities/{city}/search": {"get": {"summary": "Stop and address search forgiving Kazakh, Russian and Latin spellings",
+                    "parameters": [city_path(), lang,
+                        {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 200, "pattern": NOT_BLANK}, "example": "Абая"},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
+                    "responses": {"200": {"description": "Results; `id` is usable as `from`/`to` of a plan"}, "4XX": problem()}}},
+                "/v1/cities/{city}/plan": {"get": {"summary": "Journeys: the Pareto set of arrival time and transfers, with legs and fare",
+                    "parameters": [city_path(), lang,
+                        {"name": "from", "in": "query", "required": true, "schema": place.clone(), "description": "`lat,lon`, `stop:<id>` or `address:<n>` (a search result id)", "example": "51.1282,71.4306"},
+                        {"name": "to", "in": "query", "required": true, "schema": place, "example": "stop:zhagalau"},
+                        {"name": "departure", "in": "query", "description": "`now` (default), local `HH:MM`, or RFC 3339; with `date`, a local `HH:MM`",
+                            "schema": {"type": "string", "pattern": "^(now|[0-9]{2}:[0-5][0-9]|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-5][0-9]))$"}},
+                        {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "service date of a local `HH:MM` (default today in the city)"},
+                        {"name": "max_transfers", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 12, "default": 8}},
+                        {"name": "max_walk_m", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 800}},
+                        {"name": "walk_speed_m_per_s", "in": "query", "schema": {"type": "number", "minimum": 0.5, "maximum": 2.5, "default": 1.4}},
+                        {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}}],
+                    "responses": {"200": {"description": "Journeys"}, "4XX": problem()}}},
+                "/v1/keys": {"get": {"summary": "Published ticket signing keys", "responses": {"200": ok("Key list", "KeyList")}}},
+                "/v1/rides": {"post": {"summary": "Pay a ride from the signed-in passenger's phone balance", "security": [{"bearer": []}], "parameters": [
+                        {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"}}, lang],
+                    "requestBody": ride_body,
+                    "responses": {"201": ok("Paid; the ticket", "Ticket"), "202": ok("Payment being confirmed", "Pending"),
+                                  "4XX": problem(), "503": problem()}}},
+                "/v1/rides/{ride_id}": {"get": {"summary": "A ride's outcome", "security": [{"bearer": []}], "parameters": [{"name": "ride_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {"200": ride_read,
+                        "202": ok("Still pending", "Pending"), "4XX": problem()}}},
+                "/v1/tickets/valid": {"get": {"summary": "The signed-in passenger's valid tickets", "security": [{"bearer": []}],
+                    "responses": {"200": ok("Tickets", "TicketList"), "4XX": problem()}}},
+                "/v1/tickets/history": history,
+                "/t/{link_code}": ticket_page,
+                "/v1/inspections": inspections,
+                "/v1/sms/incoming": sms_incoming,
+                "/v1/sms/outbox": {"get": {"summary": "SMS gateway: replies produced later", "security": [{"bearer": []}], "responses": {"200": {"description": "Messages"}}}},
+                "/v1/sms/outbox/{id}/sent": {"post": {"summary": "SMS gateway: mark a message sent", "security": [{"bearer": []}],
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}}],
+                    "responses": {"204": {"description": "Marked"}, "4XX": problem()}}},
+                "/v1/admin/catalogue": catalogue,
+                "/v1/admin/keys/rotate": {"post": {"summary": "Start a new signing key", "security": [{"bearer": []}], "responses": {"200": ok("The new key", "KeyList")}}},
+                "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
+                "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
             }
-        },
-        "paths": {
-            "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics (Bearer metrics token)", "security": [{"bearer": []}],
-                "responses": {"200": {"description": "text format 0.0.4"}}}},
-            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
-            "/v1/cities": {"get": {"summary": "Cities and routes served, with fares", "parameters": [lang],
-                "responses": {"200": {"description": "The public list"}}}},
-            "/v1/cities/{city}/routes": {"get": {"summary": "A city's GTFS routes with number, name, kind and catalogue fare",
-                "parameters": [city_path(), lang], "responses": {"200": {"description": "Routes"}, "4XX": problem()}}},
-            "/v1/cities/{city}/routes/{route_id}": {"get": {"summary": "A route's variants: stops in order and shape (GeoJSON LineString)",
-                "parameters": [city_path(), {"name": "route_id", "in": "path", "required": true, "schema": {"type": "string"}}, lang],
-                "responses": {"200": {"description": "Route"}, "4XX": problem()}}},
-            "/v1/cities/{city}/stops/near": {"get": {"summary": "Stops near a point, nearest first",
-                "parameters": [city_path(), lang,
-                    {"name": "lat", "in": "query", "required": true, "schema": {"type": "number", "minimum": -90, "maximum": 90}},
-                    {"name": "lon", "in": "query", "required": true, "schema": {"type": "number", "minimum": -180, "maximum": 180}},
-                    {"name": "radius_m", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2000, "default": 500}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
-                "responses": {"200": {"description": "Stops"}, "4XX": problem()}}},
-            "/v1/cities/{city}/search": {"get": {"summary": "Stop and address search forgiving Kazakh, Russian and Latin spellings",
-                "parameters": [city_path(), lang,
-                    {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 200, "pattern": NOT_BLANK}, "example": "Абая"},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
-                "responses": {"200": {"description": "Results; `id` is usable as `from`/`to` of a plan"}, "4XX": problem()}}},
-            "/v1/cities/{city}/plan": {"get": {"summary": "Journeys: the Pareto set of arrival time and transfers, with legs and fare",
-                "parameters": [city_path(), lang,
-                    {"name": "from", "in": "query", "required": true, "schema": place.clone(), "description": "`lat,lon`, `stop:<id>` or `address:<n>` (a search result id)", "example": "51.1282,71.4306"},
-                    {"name": "to", "in": "query", "required": true, "schema": place, "example": "stop:zhagalau"},
-                    {"name": "departure", "in": "query", "description": "`now` (default), local `HH:MM`, or RFC 3339; with `date`, a local `HH:MM`",
-                        "schema": {"type": "string", "pattern": "^(now|[0-9]{2}:[0-5][0-9]|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-5][0-9]))$"}},
-                    {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "service date of a local `HH:MM` (default today in the city)"},
-                    {"name": "max_transfers", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 12, "default": 8}},
-                    {"name": "max_walk_m", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 800}},
-                    {"name": "walk_speed_m_per_s", "in": "query", "schema": {"type": "number", "minimum": 0.5, "maximum": 2.5, "default": 1.4}},
-                    {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}}],
-                "responses": {"200": {"description": "Journeys"}, "4XX": problem()}}},
-            "/v1/keys": {"get": {"summary": "Published ticket signing keys", "responses": {"200": ok("Key list", "KeyList")}}},
-            "/v1/rides": {"post": {"summary": "Pay a ride from the signed-in passenger's phone balance", "security": [{"bearer": []}], "parameters": [
-                    {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"}}, lang],
-                "requestBody": ride_body,
-                "responses": {"201": ok("Paid; the ticket", "Ticket"), "202": ok("Payment being confirmed", "Pending"),
-                              "4XX": problem(), "503": problem()}}},
-            "/v1/rides/{ride_id}": {"get": {"summary": "A ride's outcome", "security": [{"bearer": []}], "parameters": [{"name": "ride_id", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": {"200": ride_read,
-                    "202": ok("Still pending", "Pending"), "4XX": problem()}}},
-            "/v1/tickets/valid": {"get": {"summary": "The signed-in passenger's valid tickets", "security": [{"bearer": []}],
-                "responses": {"200": ok("Tickets", "TicketList"), "4XX": problem()}}},
-            "/v1/tickets/history": history,
-            "/t/{link_code}": ticket_page,
-            "/v1/inspections": inspections,
-            "/v1/sms/incoming": sms_incoming,
-            "/v1/sms/outbox": {"get": {"summary": "SMS gateway: replies produced later", "security": [{"bearer": []}], "responses": {"200": {"description": "Messages"}}}},
-            "/v1/sms/outbox/{id}/sent": {"post": {"summary": "SMS gateway: mark a message sent", "security": [{"bearer": []}],
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}}],
-                "responses": {"204": {"description": "Marked"}, "4XX": problem()}}},
-            "/v1/admin/catalogue": catalogue,
-            "/v1/admin/keys/rotate": {"post": {"summary": "Start a new signing key", "security": [{"bearer": []}], "responses": {"200": ok("The new key", "KeyList")}}},
-            "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
-            "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
-        }
-    })))))
+        }),
+    )))))
 }
 
 #[cfg(test)]

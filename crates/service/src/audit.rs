@@ -3,7 +3,7 @@
 //! walks the whole chain, [`search`] reads it by actor, object and time.
 
 use domain::audit::{Broken, Entry, Stored, Verifier};
-use store::audit::{AuditRow, Filter};
+use store::audit::AuditRow;
 use store::db::Executor;
 
 use crate::{App, ServiceError};
@@ -89,10 +89,29 @@ pub async fn verify(app: &App) -> Result<Result<i64, Broken>, ServiceError> {
     Ok(verifier.finish(written))
 }
 
+/// What an admin asks of the trail; empty filters match everything.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub actor: Option<String>,
+    pub object: Option<String>,
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// Entries before this position (the previous page's last), newest first.
+    pub before_seq: Option<i64>,
+}
+
 /// Entries matching `filter`, newest first, at most [`PAGE_MAX`].
-pub async fn search(app: &App, filter: &Filter) -> Result<Vec<AuditRow>, ServiceError> {
+pub async fn search(app: &App, filter: &Filter) -> Result<Vec<Entry>, ServiceError> {
     let mut conn = app.store.reader().await?;
-    Ok(store::audit::search(&mut conn, filter, PAGE_MAX).await?)
+    let filter = store::audit::Filter {
+        actor: filter.actor.clone(),
+        object: filter.object.clone(),
+        since_ms: filter.since_ms,
+        until_ms: filter.until_ms,
+        before_seq: filter.before_seq,
+    };
+    let rows = store::audit::search(&mut conn, &filter, PAGE_MAX).await?;
+    Ok(rows.into_iter().map(from_row).collect())
 }
 
 fn to_row(entry: Entry, hash: String) -> AuditRow {

@@ -1,8 +1,7 @@
 //! `smsbus audit`: the staff actions' trail. `verify` walks the hash chain and names the first
 //! entry that was edited or removed; `list` reads it by actor, object and time.
 
-use service::audit;
-use store::audit::Filter;
+use service::audit::{self, Filter};
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AuditCommand {

@@ -59,6 +59,8 @@ pub(crate) fn all() -> Router<State> {
         )
         .route("/v1/admin/keys/rotate", post(admin::rotate_keys))
         .route("/v1/admin/ledger", get(admin::ledger))
+        .route("/v1/admin/audit", get(admin::audit))
+        .route("/v1/admin/audit/verify", get(admin::audit_verify))
         .route("/v1/admin/recovery", post(admin::run_recovery))
         .merge(transit::routes())
         .merge(live::routes())
