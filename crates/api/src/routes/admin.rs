@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use service::staff::Actor;
 
 use super::wire::Money;
 use crate::extract::{Admin, Lang};
@@ -86,27 +87,26 @@ pub(crate) async fn ledger(
     _caller: Admin,
     Lang(language): Lang,
 ) -> ApiResult<Json<Ledger>> {
-    let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
-    let mut conn = state.app.store.reader().await.map_err(internal)?;
-    let totals = store::ledger::totals_by_layer(&mut conn)
+    let report = service::staff::ledger_report(&state.app, &Actor::AdminToken)
         .await
-        .map_err(internal)?;
-    let accounts = store::ledger::balances(&mut conn).await.map_err(internal)?;
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(Ledger {
-        balanced: totals.iter().all(|(_, sum)| *sum == 0),
-        totals: totals
+        balanced: report.balanced(),
+        totals: report
+            .totals
             .into_iter()
-            .map(|(layer, sum)| Total {
-                layer,
-                sum: Money::of(domain::Tenge::from_tiyn(sum)),
+            .map(|t| Total {
+                layer: t.layer,
+                sum: Money::of(t.sum),
             })
             .collect(),
-        accounts: accounts
+        accounts: report
+            .accounts
             .into_iter()
-            .map(|e| Balance {
-                account: e.account,
-                layer: e.layer,
-                balance: Money::of(domain::Tenge::from_tiyn(e.amount_tiyn)),
+            .map(|a| Balance {
+                account: a.account,
+                layer: a.layer,
+                balance: Money::of(a.balance),
             })
             .collect(),
     }))
