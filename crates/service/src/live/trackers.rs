@@ -121,6 +121,12 @@ pub async fn register_tracker(
     password: &str,
     vehicle: &TransportCode,
 ) -> Result<(), ServiceError> {
+    if !credential_fits_wialon(tracker.as_str()) || !credential_fits_wialon(password) {
+        return Err(ServiceError::new(
+            ErrorCode::BadRequest,
+            "tracker_id and password: 1-64 characters, no # ; or line breaks",
+        ));
+    }
     if !app.catalogue().vehicles.contains_key(vehicle) {
         return Err(ErrorCode::TransportCodeUnknown.into());
     }
@@ -141,6 +147,17 @@ pub async fn register_tracker(
         .trackers
         .insert(row.tracker_id, entry);
     Ok(())
+}
+
+/// A tracker id or password is at most this many characters.
+pub const TRACKER_CREDENTIAL_CHARS_MAX: usize = 64;
+
+/// A tracker id or password a Wialon IPS login line can carry: not empty, not too long, and
+/// free of the protocol's separators (`#`, `;`) and line breaks.
+fn credential_fits_wialon(text: &str) -> bool {
+    !text.is_empty()
+        && text.chars().count() <= TRACKER_CREDENTIAL_CHARS_MAX
+        && !text.contains(['#', ';', '\r', '\n'])
 }
 
 /// Serves Wialon IPS trackers on this listener until the task is dropped: each connection
