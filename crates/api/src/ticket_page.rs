@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::Language;
+use domain::ticket::TicketStatus;
 use qrcode::QrCode;
 use qrcode::render::svg;
 
@@ -78,9 +79,9 @@ fn why_not_valid(ticket: &service::tickets::IssuedTicket, language: Language) ->
         ),
     };
     // A refund or a revocation says so even after the run ended: it is why the ticket is void.
-    if ticket.status == "revoked" {
+    if ticket.status == TicketStatus::Revoked {
         revoked
-    } else if ticket.status == "refunded" {
+    } else if ticket.status == TicketStatus::Refunded {
         refunded
     } else if ticket.ended_at_ms.is_some() {
         ended

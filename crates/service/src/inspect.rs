@@ -19,7 +19,7 @@
 //! Once a showing is flagged, later checks of the ticket within its validity say so too, with
 //! the earlier showing that explains it.
 
-use domain::ticket::{HolderCheck, Rejection, authenticate};
+use domain::ticket::{HolderCheck, Rejection, TicketStatus, authenticate};
 use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
 use store::inspections::Presentation;
 
@@ -40,6 +40,8 @@ pub enum Verdict {
     Forged,
     WrongVehicle,
     Revoked,
+    /// The fare was paid back. Nothing writes a `refunded` ticket yet: refunds (the cards
+    /// issue) will.
     Refunded,
     UnknownKey,
     Malformed,
@@ -232,8 +234,8 @@ pub async fn inspect(
         &stored,
     ) {
         (Err(rejection), _, _) | (_, Err(rejection), _) => Verdict::of(rejection),
-        (_, _, Some(t)) if t.status == "refunded" => Verdict::Refunded,
-        (_, _, Some(t)) if t.status == "revoked" => Verdict::Revoked,
+        (_, _, Some(t)) if t.status == TicketStatus::Refunded.as_str() => Verdict::Refunded,
+        (_, _, Some(t)) if t.status == TicketStatus::Revoked.as_str() => Verdict::Revoked,
         (_, _, Some(t)) if t.ended_at_ms.is_some_and(|end| end <= now_ms) => Verdict::Expired,
         (_, _, Some(_)) => Verdict::Valid,
         // Genuinely signed by us yet unknown to the store: a key leak or a lost database.

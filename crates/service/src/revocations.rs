@@ -5,9 +5,9 @@
 //! was offline catches up with one request.
 
 use domain::ErrorCode;
-use domain::ticket::TicketNumber;
-use store::tickets::Invalidation;
+use domain::ticket::{TicketNumber, TicketStatus};
 
+use crate::staff::Actor;
 use crate::{App, ServiceError};
 
 /// A revocation's reason is at most this long.
@@ -28,8 +28,26 @@ pub struct Revoked {
     pub check_number: String,
 }
 
-/// Revokes a valid ticket by its check number (`DDDD-DDDD-DDDC`, spaces and hyphens optional).
-pub async fn revoke(app: &App, check_number: &str, reason: &str) -> Result<Revoked, ServiceError> {
+/// A ticket a controller's device must refuse, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalidation {
+    pub number: i64,
+    /// `DDDD-DDDD-DDDC`, as printed on the ticket.
+    pub check_number: String,
+    /// `revoked`, `refunded` or `run_ended` ([`TicketStatus::invalidation_word`]).
+    pub why: &'static str,
+    pub invalidated_at_ms: i64,
+    pub not_after_ms: i64,
+}
+
+/// Revokes a valid ticket by its check number (`DDDD-DDDD-DDDC`, spaces and hyphens optional),
+/// for `actor`.
+pub async fn revoke(
+    app: &App,
+    actor: &Actor,
+    check_number: &str,
+    reason: &str,
+) -> Result<Revoked, ServiceError> {
     let number = TicketNumber::parse_check_form(check_number).map_err(|e| {
         ServiceError::new(
             ErrorCode::BadRequest,
@@ -46,20 +64,28 @@ pub async fn revoke(app: &App, check_number: &str, reason: &str) -> Result<Revok
     let value = i64::try_from(number.value())
         .map_err(|_| ServiceError::new(ErrorCode::BadRequest, "check number out of range"))?;
     let mut tx = app.store.begin().await?;
-    if store::tickets::by_number(&mut tx, value).await?.is_none() {
+    let Some(ticket) = store::tickets::by_number(&mut tx, value).await? else {
         return Err(ServiceError::new(
             ErrorCode::NotFound,
             format!("ticket {number}"),
         ));
-    }
-    if !store::tickets::invalidate(&mut tx, value, "revoked", reason, app.now_ms()).await? {
+    };
+    let status = TicketStatus::parse(&ticket.status)
+        .map_err(|e| ServiceError::internal(format!("ticket {number}: {e}")))?;
+    // The table says whether it may move; `invalidate` moves it only if it is still `valid`,
+    // so a concurrent revocation or refund is not overwritten.
+    let revoked = TicketStatus::Revoked;
+    if !status.may_become(revoked)
+        || !store::tickets::invalidate(&mut tx, value, revoked.as_str(), reason, app.now_ms())
+            .await?
+    {
         return Err(ServiceError::new(
             ErrorCode::TicketNotValid,
             format!("ticket {number}"),
         ));
     }
     tx.commit().await?;
-    tracing::info!(ticket = %number, reason, "ticket revoked");
+    tracing::info!(ticket = %number, reason, ?actor, "ticket revoked");
     Ok(Revoked {
         number: value,
         check_number: number.check_form(),
@@ -112,5 +138,22 @@ pub async fn after(
             at_ms: last.invalidated_at_ms,
             number: last.number,
         });
+    let page = page
+        .into_iter()
+        .map(|i| {
+            let status = TicketStatus::parse(&i.status)
+                .map_err(|e| ServiceError::internal(format!("ticket {}: {e}", i.number)))?;
+            Ok(Invalidation {
+                number: i.number,
+                check_number: u64::try_from(i.number)
+                    .ok()
+                    .and_then(|n| TicketNumber::new(n).ok())
+                    .map_or_else(|| i.number.to_string(), |n| n.check_form()),
+                why: status.invalidation_word(i.ended),
+                invalidated_at_ms: i.invalidated_at_ms,
+                not_after_ms: i.not_after_ms,
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
     Ok((page, next))
 }

@@ -4,7 +4,7 @@
 use domain::catalogue::Zone;
 use domain::ticket::{
     CityCode, FareProduct, HolderBinding, Issuer, RiderCategoryCode, RouteNumber, TicketClaims,
-    TicketNumber, Validity, sign,
+    TicketNumber, TicketStatus, Validity, sign,
 };
 use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
 use store::rides::NewRide;
@@ -39,7 +39,7 @@ pub struct IssuedTicket {
     pub issued_at_ms: i64,
     pub not_after_ms: i64,
     pub ended_at_ms: Option<i64>,
-    pub status: String,
+    pub status: TicketStatus,
     /// The destination zone of a zone fare.
     pub zone: Option<Zone>,
     /// 1 for the passenger's only valid ticket on this bus when bought, 2 for a second, …
@@ -48,7 +48,14 @@ pub struct IssuedTicket {
 
 impl IssuedTicket {
     pub fn is_valid_at(&self, now_ms: i64) -> bool {
-        self.status == "valid" && self.ended_at_ms.is_none() && now_ms < self.not_after_ms
+        self.status == TicketStatus::Valid
+            && self.ended_at_ms.is_none()
+            && now_ms < self.not_after_ms
+    }
+
+    /// The status the passenger is shown: `ended` once the run has ended.
+    pub fn shown_status(&self) -> &'static str {
+        self.status.shown(self.ended_at_ms.is_some())
     }
 }
 
@@ -120,7 +127,7 @@ pub(crate) fn prepare_ticket(
         not_after_ms: now_ms + i64::from(route.max_ride_minutes) * 60_000,
         run_id: None,
         ended_at_ms: None,
-        status: "valid".into(),
+        status: TicketStatus::Valid.as_str().into(),
         zone: ride.zone,
         ordinal_on_vehicle: ride.ordinal_on_vehicle,
         route_number: Some(route.number.clone()),
@@ -182,7 +189,7 @@ pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, Servi
         issued_at_ms: row.issued_at_ms,
         not_after_ms: row.not_after_ms,
         ended_at_ms: row.ended_at_ms,
-        status: row.status.clone(),
+        status: TicketStatus::parse(&row.status).map_err(|e| bad("status", e))?,
         zone: row
             .zone
             .map(|z| {

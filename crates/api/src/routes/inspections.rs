@@ -10,6 +10,7 @@ use super::wire::Money;
 use crate::extract::{Admin, ApiJson, ApiQuery, Controller, Lang};
 use crate::keys_wire::{HolderKeyListDto, rfc3339_local_ms, rfc3339_ms};
 use crate::problem::{ApiResult, Problem};
+use service::staff::Actor;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -162,13 +163,14 @@ pub(crate) async fn revoke(
     Path(check_number): Path<String>,
     ApiJson(body): ApiJson<RevokeBody>,
 ) -> ApiResult<Json<RevokeReply>> {
-    let revoked = service::revocations::revoke(&state.app, &check_number, &body.reason)
-        .await
-        .map_err(|e| Problem::from_service(e, language))?;
+    let revoked =
+        service::revocations::revoke(&state.app, &Actor::AdminToken, &check_number, &body.reason)
+            .await
+            .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(RevokeReply {
         number: revoked.number,
         check_number: revoked.check_number,
-        status: "revoked",
+        status: domain::ticket::TicketStatus::Revoked.as_str(),
     }))
 }
 
@@ -191,7 +193,7 @@ struct InvalidationOut {
     number: i64,
     check_number: String,
     /// `revoked`, `refunded` or `run_ended`.
-    why: String,
+    why: &'static str,
     at: String,
     /// The controller may forget the entry after this: the ticket has expired anyway.
     not_after: String,
@@ -226,15 +228,8 @@ pub(crate) async fn invalidations(
         .into_iter()
         .map(|i| InvalidationOut {
             number: i.number,
-            check_number: u64::try_from(i.number)
-                .ok()
-                .and_then(|n| domain::ticket::TicketNumber::new(n).ok())
-                .map_or_else(|| i.number.to_string(), |n| n.check_form()),
-            why: if i.status == "valid" && i.ended {
-                "run_ended".into()
-            } else {
-                i.status
-            },
+            check_number: i.check_number,
+            why: i.why,
             at: rfc3339_ms(i.invalidated_at_ms),
             not_after: rfc3339_ms(i.not_after_ms),
         })
