@@ -65,7 +65,8 @@ impl Default for Settings {
 
 /// Everything a use case needs, shared by all requests.
 pub struct App {
-    pub store: Store,
+    /// Only use cases open transactions; callers hold their own `Store` if they must look.
+    store: Store,
     pub billing: Arc<dyn CarrierBilling>,
     pub sim_swap: Arc<dyn SimSwap>,
     pub clock: Arc<dyn clock::Clock>,

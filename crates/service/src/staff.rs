@@ -65,3 +65,26 @@ pub async fn ledger_report(app: &App, _actor: &Actor) -> Result<LedgerReport, Se
             .collect(),
     })
 }
+
+/// Records the rider category staff have seen proof of (a pensioner's certificate, a student
+/// card) for `phone`, with the language its replies use.
+pub async fn set_rider_category(
+    app: &App,
+    actor: &Actor,
+    phone: &domain::PhoneNumber,
+    category: domain::catalogue::RiderCategory,
+    language: domain::Language,
+) -> Result<(), ServiceError> {
+    let mut tx = app.store.begin().await?;
+    store::passengers::set_rider_category(
+        &mut tx,
+        phone.as_e164(),
+        category.as_str(),
+        language.code(),
+        app.now_ms(),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(?actor, category = category.as_str(), "rider category set");
+    Ok(())
+}

@@ -678,7 +678,7 @@ impl World {
         }
         self.partners.switch.disarm();
         for pass in 1..=RECOVERY_PASSES_MAX {
-            if unsettled_count(&self.app).await? == 0 {
+            if unsettled_count(&self.store.store).await? == 0 {
                 return Ok(());
             }
             self.advance(service::recovery::COMPLETE_WINDOW_MS + 1_000);
@@ -722,8 +722,8 @@ fn is_pending_text(text: &str) -> bool {
         .any(|language| PENDING.get(*language) == text)
 }
 
-async fn unsettled_count(app: &App) -> anyhow::Result<i64> {
-    let mut conn = app.store.reader().await?;
+async fn unsettled_count(store: &store::Store) -> anyhow::Result<i64> {
+    let mut conn = store.reader().await?;
     Ok(store::rides::count_by_status(&mut conn)
         .await?
         .into_iter()
@@ -817,7 +817,7 @@ pub async fn run(
 async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::Result<()> {
     let mut violations = Vec::new();
     let payments = world.sim.payments();
-    let mut conn = world.app.store.reader().await?;
+    let mut conn = world.store.store.reader().await?;
     let mut rides = BTreeMap::new();
     for sent in &world.sent {
         if let Some(row) = store::rides::by_key(&mut conn, &sent.scope, &sent.key).await? {

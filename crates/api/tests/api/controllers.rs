@@ -327,7 +327,7 @@ on_both_stores!(
 async fn signing_keys_are_sealed_at_rest(db: Db) {
     let t = spawn(db).await;
     let rows = {
-        let mut conn = t.app.store.reader().await.unwrap();
+        let mut conn = t.store.reader().await.unwrap();
         store::keys::all(&mut conn).await.unwrap()
     };
     let signer = service::keys::signer(&t.app).await.unwrap();
@@ -366,7 +366,7 @@ async fn signing_keys_are_sealed_at_rest(db: Db) {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let mut tx = t.app.store.begin().await.unwrap();
+        let mut tx = t.store.begin().await.unwrap();
         store::keys::insert(
             &mut tx,
             &store::keys::SigningKeyRow {
@@ -384,8 +384,9 @@ async fn signing_keys_are_sealed_at_rest(db: Db) {
         .unwrap();
         tx.commit().await.unwrap();
     }
-    let restarted = service::App::start(
-        t.app.store.clone(),
+    // Starting seals the plain row; the app itself is not needed after.
+    let _restarted = service::App::start(
+        t.store.clone(),
         Arc::clone(&t.app.billing),
         Arc::clone(&t.app.sim_swap),
         t.clock.clone(),
@@ -394,7 +395,7 @@ async fn signing_keys_are_sealed_at_rest(db: Db) {
     .await
     .unwrap();
     let rows = {
-        let mut conn = restarted.store.reader().await.unwrap();
+        let mut conn = t.store.reader().await.unwrap();
         store::keys::all(&mut conn).await.unwrap()
     };
     let migrated = rows
@@ -419,7 +420,7 @@ async fn signing_keys_are_sealed_at_rest(db: Db) {
         ..t.app.settings.clone()
     };
     let refused = service::App::start(
-        t.app.store.clone(),
+        t.store.clone(),
         Arc::clone(&t.app.billing),
         Arc::clone(&t.app.sim_swap),
         t.clock.clone(),

@@ -912,7 +912,7 @@ async fn carrier_scope(db: Db) {
 
     // The scope is in the store, so another server process reads the same.
     scoped_token(&t, "astana", &["10121", "13011"], true).await;
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let rows = store::live::all_feed_tokens(&mut conn).await.unwrap();
     let park = rows.iter().find(|r| r.name == "park 1 dispatch").unwrap();
     assert_eq!(
