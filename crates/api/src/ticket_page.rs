@@ -173,7 +173,6 @@ pub(crate) async fn page(
     let city = domain::catalogue::CityId::parse(&ticket.city_id)
         .ok()
         .and_then(|id| catalogue.cities.get(&id).cloned());
-    let offset = city.as_ref().map_or(300, |c| c.utc_offset_minutes);
     let city_name = city
         .as_ref()
         .map_or(ticket.city_id.clone(), |c| c.name(language).to_owned());
@@ -200,7 +199,7 @@ dl{{display:grid;grid-template-columns:auto 1fr;gap:6px 12px;text-align:left}}dt
         plate = escape(&ticket.plate),
         code = escape(&ticket.transport_code),
         amount = escape(&ticket.amount.to_string()),
-        bought_at = escape(&service::sms::local_time(ticket.issued_at_ms, offset)),
+        bought_at = escape(&catalogue.local_time_text(&ticket.city_id, ticket.issued_at_ms)),
     );
     (
         StatusCode::OK,

@@ -29,9 +29,6 @@ use crate::{App, ServiceError};
 /// An inspection round in one vehicle: a showing of the same ticket in the same vehicle within
 /// this long after an earlier one is the same round (a controller's pass through a bus).
 pub const INSPECTION_ROUND_S: i64 = 20 * 60;
-/// The city's offset when a ticket names a city the catalogue no longer has (Kazakhstan has
-/// one time zone, UTC+5, since 2024-03-01).
-pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 300;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -189,7 +186,7 @@ pub async fn inspect(
     let utc_offset_minutes = domain::catalogue::CityId::parse(claims.city.as_str())
         .ok()
         .and_then(|id| catalogue.cities.get(&id).map(|c| c.utc_offset_minutes))
-        .unwrap_or(DEFAULT_UTC_OFFSET_MINUTES);
+        .unwrap_or(crate::catalogue::FALLBACK_UTC_OFFSET_MINUTES);
     let stored = {
         let mut conn = app.store.reader().await?;
         store::tickets::by_number(&mut conn, number).await?

@@ -194,7 +194,7 @@ fn print_facts(claims: &TicketClaims, utc_offset_minutes: Option<i32>) {
     let Validity::UntilFinalStop { not_after_unix_s } = claims.validity;
     let offset = utc_offset_minutes
         .or_else(|| city_utc_offset_minutes(&claims.city))
-        .unwrap_or(service::inspect::DEFAULT_UTC_OFFSET_MINUTES);
+        .unwrap_or(service::catalogue::FALLBACK_UTC_OFFSET_MINUTES);
     let local = |unix_s: u64| {
         let ms = i64::try_from(unix_s)
             .unwrap_or(i64::MAX / 1000)

@@ -97,7 +97,7 @@ pub(crate) async fn inspect(
     let offset = inspection
         .ticket
         .as_ref()
-        .map_or(service::inspect::DEFAULT_UTC_OFFSET_MINUTES, |t| {
+        .map_or(service::catalogue::FALLBACK_UTC_OFFSET_MINUTES, |t| {
             t.utc_offset_minutes
         });
     Ok(Json(InspectionReply {
