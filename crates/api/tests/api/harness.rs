@@ -156,8 +156,10 @@ pub async fn spawn_with(db: Db, change: impl FnOnce(&mut api::ApiSettings)) -> T
         ..api::ApiSettings::new(access)
     };
     change(&mut settings);
-    let router = api::router(Arc::clone(&app), settings.clone());
-    tokio::spawn(async move { api::serve(listener, router, &settings).await });
+    // Started as `smsbus serve` starts it: recovery worker and catalogue reload included.
+    api::start(Arc::clone(&app), listener, settings)
+        .await
+        .unwrap();
     TestApp {
         base,
         app,
