@@ -12,6 +12,7 @@ pub mod keys;
 pub mod live;
 pub mod metrics;
 pub mod outbox;
+pub mod paging;
 pub mod recovery;
 pub mod revocations;
 pub mod rides;

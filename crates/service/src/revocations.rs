@@ -7,6 +7,7 @@
 use domain::ErrorCode;
 use domain::ticket::{TicketNumber, TicketStatus};
 
+use crate::paging::PageCursor;
 use crate::staff::Actor;
 use crate::{App, ServiceError};
 
@@ -92,36 +93,13 @@ pub async fn revoke(
     })
 }
 
-/// Where a controller's list stands: after this invalidation time and ticket number.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cursor {
-    pub at_ms: i64,
-    pub number: i64,
-}
-
-impl Cursor {
-    /// `<ms>.<number>`, as [`Cursor::render`] writes it.
-    pub fn parse(text: &str) -> Result<Cursor, ServiceError> {
-        let bad = || ServiceError::new(ErrorCode::BadRequest, format!("cursor `{text}`"));
-        let (at, number) = text.split_once('.').ok_or_else(bad)?;
-        Ok(Cursor {
-            at_ms: at.parse().map_err(|_| bad())?,
-            number: number.parse().map_err(|_| bad())?,
-        })
-    }
-
-    pub fn render(&self) -> String {
-        format!("{}.{}", self.at_ms, self.number)
-    }
-}
-
 /// One page of invalidations after `after` (from the start when `None`), of tickets that would
 /// otherwise still be valid now, and the cursor to ask from next time.
 pub async fn after(
     app: &App,
-    after: Option<Cursor>,
+    after: Option<PageCursor>,
     limit: i64,
-) -> Result<(Vec<Invalidation>, Cursor), ServiceError> {
+) -> Result<(Vec<Invalidation>, PageCursor), ServiceError> {
     let after = after.unwrap_or_default();
     let limit = limit.clamp(1, PAGE_MAX);
     let now_ms = app.now_ms();
@@ -134,7 +112,7 @@ pub async fn after(
         .iter()
         .rev()
         .find(|i| i.invalidated_at_ms <= settled_before_ms)
-        .map_or(after, |last| Cursor {
+        .map_or(after, |last| PageCursor {
             at_ms: last.invalidated_at_ms,
             number: last.number,
         });

@@ -11,6 +11,7 @@ use store::rides::NewRide;
 use store::tickets::TicketRow;
 
 use crate::keys::Signer;
+use crate::paging::PageCursor;
 use crate::{App, ServiceError};
 
 /// A page of trip history holds at most this many tickets.
@@ -212,48 +213,21 @@ pub async fn valid_tickets(
     rows.iter().map(|r| issued_from_row(app, r)).collect()
 }
 
-/// A cursor into the trip history: the last ticket of the previous page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HistoryCursor {
-    pub issued_at_ms: i64,
-    pub number: i64,
-}
-
-impl HistoryCursor {
-    pub fn parse(text: &str) -> Result<HistoryCursor, ServiceError> {
-        let bad = || {
-            ServiceError::new(
-                ErrorCode::BadRequest,
-                "cursor is `<issued_at_ms>-<number>` from the previous page",
-            )
-        };
-        let (ms, number) = text.split_once('-').ok_or_else(bad)?;
-        Ok(HistoryCursor {
-            issued_at_ms: ms.parse().map_err(|_| bad())?,
-            number: number.parse().map_err(|_| bad())?,
-        })
-    }
-
-    pub fn render(&self) -> String {
-        format!("{}-{}", self.issued_at_ms, self.number)
-    }
-}
-
 pub struct HistoryPage {
     pub tickets: Vec<IssuedTicket>,
-    pub next: Option<HistoryCursor>,
+    pub next: Option<PageCursor>,
 }
 
 /// Trip details: every ticket of the passenger, newest first, a page at a time.
 pub async fn history(
     app: &App,
     phone: &PhoneNumber,
-    cursor: Option<HistoryCursor>,
+    cursor: Option<PageCursor>,
     limit: i64,
 ) -> Result<HistoryPage, ServiceError> {
     let limit = limit.clamp(1, HISTORY_PAGE_MAX);
     let mut conn = app.store.reader().await?;
-    let before = cursor.map(|c| (c.issued_at_ms, c.number));
+    let before = cursor.map(|c| (c.at_ms, c.number));
     let rows =
         store::tickets::history_for_phone(&mut conn, phone.as_e164(), before, limit + 1).await?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
@@ -263,8 +237,8 @@ pub async fn history(
         .map(|r| issued_from_row(app, r))
         .collect::<Result<_, _>>()?;
     let next = if more {
-        tickets.last().map(|t| HistoryCursor {
-            issued_at_ms: t.issued_at_ms,
+        tickets.last().map(|t| PageCursor {
+            at_ms: t.issued_at_ms,
             number: t.number,
         })
     } else {

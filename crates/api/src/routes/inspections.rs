@@ -209,7 +209,7 @@ pub(crate) async fn invalidations(
     let after = query
         .after
         .as_deref()
-        .map(service::revocations::Cursor::parse)
+        .map(service::paging::PageCursor::parse)
         .transpose()
         .map_err(|e| Problem::from_service(e, language))?;
     let limit = query.limit.unwrap_or(service::revocations::PAGE_MAX);
