@@ -361,7 +361,7 @@ pub async fn rotate_keys(db: &str, immediately: bool) -> anyhow::Result<()> {
     } else {
         service::keys::Rotation::Scheduled
     };
-    let key = service::keys::rotate(&app, when).await?;
+    let key = service::keys::rotate(&app, &service::staff::Actor::CommandLine, when).await?;
     let listed = api::keys_wire::to_dto([&key]);
     let (from, until) = listed
         .keys

@@ -56,7 +56,7 @@ pub(crate) async fn rotate_keys(
     } else {
         service::keys::Rotation::Scheduled
     };
-    let new = service::keys::rotate(&state.app, when)
+    let new = service::keys::rotate(&state.app, &Actor::AdminToken, when)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(to_dto([&new])))

@@ -1068,12 +1068,20 @@ async fn an_immediate_rotation_by_another_process_takes_over_at_once(db: Db) {
     // Another process on the same store (as `smsbus keys rotate` is): a routine rotation,
     // then an immediate one because the old key leaked.
     let cli = restarted(&t).await;
-    service::keys::rotate(&cli, service::keys::Rotation::Scheduled)
-        .await
-        .unwrap();
-    let urgent = service::keys::rotate(&cli, service::keys::Rotation::Immediately)
-        .await
-        .unwrap();
+    service::keys::rotate(
+        &cli,
+        &service::staff::Actor::CommandLine,
+        service::keys::Rotation::Scheduled,
+    )
+    .await
+    .unwrap();
+    let urgent = service::keys::rotate(
+        &cli,
+        &service::staff::Actor::CommandLine,
+        service::keys::Rotation::Immediately,
+    )
+    .await
+    .unwrap();
     t.clock.advance_ms(service::keys::SIGNER_RECHECK_MS);
     let (status, second) = t.ride(GOOD, "10101", "imm-2", "en").await;
     assert_eq!(status, 201, "{second}");
