@@ -155,6 +155,24 @@ pub fn check_code_absent(
         .collect()
 }
 
+/// `needle` (a definition, e.g. `const EARTH_RADIUS_M`) appears in the code of exactly one
+/// file: one concept, named once.
+pub fn check_defined_once(sources: &[Source], needle: &str) -> Vec<Violation> {
+    let places: Vec<&str> = sources
+        .iter()
+        .filter(|s| strip(&s.text).0.contains(needle))
+        .map(|s| s.path.as_str())
+        .collect();
+    match places.as_slice() {
+        [_] => Vec::new(),
+        [] => vec![Violation::new(needle, "is defined nowhere")],
+        many => vec![Violation::new(
+            needle,
+            format!("is defined in {}", many.join(", ")),
+        )],
+    }
+}
+
 /// `path` (relative to the workspace root, `crates/NAME/...`) is in one of `crates`.
 fn in_crates(path: &str, crates: &[&str]) -> bool {
     let mut parts = path.split('/');

@@ -409,6 +409,44 @@ fn the_lexer_keeps_code_and_literals_apart() {
     assert!(!code.contains('y'), "{code}");
 }
 
+/// Concepts that must have one definition in the workspace.
+const DEFINED_ONCE: &[&str] = &["const EARTH_RADIUS_M", "const FALLBACK_UTC_OFFSET_MINUTES"];
+
+#[test]
+fn one_earth_radius_and_one_fallback_offset() {
+    for needle in DEFINED_ONCE {
+        assert_none(sources::check_defined_once(workspace_sources(), needle));
+    }
+}
+
+#[test]
+fn the_defined_once_check_sees_a_second_definition() {
+    let found = sources::check_defined_once(
+        &fixture_sources(&[
+            (
+                "crates/transit/src/geo.rs",
+                "//! Geo.\npub const EARTH_RADIUS_M: f64 = 6_371_000.0;\n",
+            ),
+            (
+                "crates/live/src/geo.rs",
+                "//! Geo.\npub const EARTH_RADIUS_M: f64 = 6_371_008.8;\n",
+            ),
+            (
+                "crates/live/src/doc.rs",
+                "//! Uses `const EARTH_RADIUS_M` from transit.\n",
+            ),
+        ]),
+        "const EARTH_RADIUS_M",
+    );
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "const EARTH_RADIUS_M",
+            "is defined in crates/transit/src/geo.rs, crates/live/src/geo.rs"
+        )]
+    );
+}
+
 // ---- the migrations ----
 
 #[test]
