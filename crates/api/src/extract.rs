@@ -377,11 +377,7 @@ pub(crate) fn client_of(parts: &Parts, proxies: &TrustedProxies) -> Option<IpAdd
     Some(client_addr(peer, &parts.headers, proxies))
 }
 
-/// The real client as an extractor, for limits keyed by client elsewhere in the API.
-#[allow(
-    dead_code,
-    reason = "for handlers that limit per client (sign-in codes); the middleware uses client_of"
-)]
+/// The real client as an extractor: the address staff actions are recorded from.
 pub(crate) struct ClientAddr(pub Option<IpAddr>);
 
 impl FromRequestParts<crate::State> for ClientAddr {

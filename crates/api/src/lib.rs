@@ -12,6 +12,7 @@ mod metrics;
 mod openapi;
 mod problem;
 mod routes;
+mod run;
 mod server;
 mod ticket_page;
 
@@ -24,6 +25,7 @@ use service::App;
 pub use extract::{ProxyNetwork, TrustedProxies, client_addr};
 pub use limits::RATE_CLIENTS_MAX;
 pub use problem::Problem;
+pub use run::{CATALOGUE_RELOAD_S, RECOVERY_PERIOD_S, start};
 pub use server::{
     BODY_READ_TIMEOUT_MS, CONNECTIONS_MAX, CONNECTIONS_PER_CLIENT_MAX, ConnectionLimits,
     HEADER_READ_TIMEOUT_MS, REQUEST_HEAD_BYTES_MAX, serve,

@@ -397,7 +397,7 @@ pub(crate) async fn document() -> Json<Value> {
                     "content": {"application/json": {"schema": {"type": "object"}}}},
                 "responses": {"200": {"description": "Counts"}, "413": problem(), "422": problem(), "4XX": problem()}}});
     let history = json!({"get": {"summary": "Trip details, newest first", "security": [{"bearer": []}], "parameters": [
-                    {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{1,18}-[0-9]{1,18}$"}, "description": "the `next_cursor` of the previous page"},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{1,18}[.-][0-9]{1,18}$"}, "description": "the `next_cursor` of the previous page"},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
                 "responses": {"200": ok("One page", "TicketList"), "4XX": problem()}}});
     let ride_body = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,

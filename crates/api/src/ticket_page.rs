@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::Language;
+use domain::ticket::TicketStatus;
 use qrcode::QrCode;
 use qrcode::render::svg;
 
@@ -78,9 +79,9 @@ fn why_not_valid(ticket: &service::tickets::IssuedTicket, language: Language) ->
         ),
     };
     // A refund or a revocation says so even after the run ended: it is why the ticket is void.
-    if ticket.status == "revoked" {
+    if ticket.status == TicketStatus::Revoked {
         revoked
-    } else if ticket.status == "refunded" {
+    } else if ticket.status == TicketStatus::Refunded {
         refunded
     } else if ticket.ended_at_ms.is_some() {
         ended
@@ -172,7 +173,6 @@ pub(crate) async fn page(
     let city = domain::catalogue::CityId::parse(&ticket.city_id)
         .ok()
         .and_then(|id| catalogue.cities.get(&id).cloned());
-    let offset = city.as_ref().map_or(300, |c| c.utc_offset_minutes);
     let city_name = city
         .as_ref()
         .map_or(ticket.city_id.clone(), |c| c.name(language).to_owned());
@@ -199,7 +199,7 @@ dl{{display:grid;grid-template-columns:auto 1fr;gap:6px 12px;text-align:left}}dt
         plate = escape(&ticket.plate),
         code = escape(&ticket.transport_code),
         amount = escape(&ticket.amount.to_string()),
-        bought_at = escape(&service::sms::local_time(ticket.issued_at_ms, offset)),
+        bought_at = escape(&catalogue.local_time_text(&ticket.city_id, ticket.issued_at_ms)),
     );
     (
         StatusCode::OK,

@@ -2,19 +2,24 @@
 //! target, taking the raw bytes libFuzzer hands over. The same functions replay every file of
 //! `fuzz/corpus/TARGET/` in `cargo test` (`tests/live.rs`), so a crash once found stays fixed.
 
+#[cfg(feature = "io")]
 use bytes::BytesMut;
+#[cfg(feature = "io")]
 use tokio_util::codec::Decoder as _;
 
 use crate::gtfs_rt::{VehicleDirectory, decode_feed, encode_feed, positions_from_feed};
+#[cfg(feature = "io")]
 use crate::wialon::{Answer, Incoming, WialonCodec};
 
 /// The stream is also fed in pieces of at most this many bytes (the codec looks for the end of
 /// the line from the start of its buffer each time, so single bytes would cost N² per line).
+#[cfg(feature = "io")]
 const SMALL_CHUNK_BYTES_MAX: usize = 16;
 
 /// A Wialon IPS stream (the first two bytes say where to cut it in two, as TCP may, and how
 /// small the pieces of a third delivery are) decodes to the same packets however it arrives, and
 /// every answer it earns reads back as itself.
+#[cfg(feature = "io")]
 pub fn wialon(bytes: &[u8]) {
     let (cut, stream) = match bytes {
         [high, low, rest @ ..] => (usize::from(u16::from_be_bytes([*high, *low])), rest),
@@ -29,6 +34,7 @@ pub fn wialon(bytes: &[u8]) {
 
 /// Feeds `chunks` one after another to one codec; the packets as text (a fix may hold NaN,
 /// which is not equal to itself).
+#[cfg(feature = "io")]
 fn decode_chunks(chunks: &[&[u8]]) -> Vec<String> {
     let mut codec = WialonCodec::new();
     let mut buffer = BytesMut::new();

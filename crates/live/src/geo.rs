@@ -6,8 +6,9 @@
 //! distance into two multiplications. All hot paths (detection, the spatial grid, shape
 //! projection) work in projected metres; degrees appear only at the edges.
 
-/// Mean Earth radius used for the local projection.
-pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+/// The one Earth radius of the project, the timetable's (`transit::geo`), so a distance the
+/// planner and the live state measure between the same two points is the same.
+pub use transit::geo::EARTH_RADIUS_M;
 
 /// A WGS84 position in decimal degrees.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -5,7 +5,9 @@
 //!
 //! The core (`geo`, `network`, `state`, `spatial`, `detect`, `simulate`) does no IO: time
 //! and randomness are passed in. The codecs (`wialon`, `gtfs_rt`) turn bytes into values;
-//! `session` is the only async code, generic over any byte stream, and owns no socket.
+//! `session` is the only async code, generic over any byte stream, and owns no socket. The
+//! Wialon codec and `session` are the `io` feature (on by default); without it the crate
+//! reaches no IO crate.
 //! `transit_adapter` turns the `transit` crate's parsed GTFS into our own small input
 //! types (the only place that knows `transit` or time zones). No SQL, no HTTP, no JSON here.
 
@@ -16,17 +18,20 @@ pub mod geo;
 pub mod gtfs_rt;
 pub mod ids;
 pub mod network;
+#[cfg(feature = "io")]
 pub mod session;
 pub mod simulate;
 pub mod spatial;
 pub mod state;
 pub mod transit_adapter;
+#[cfg(feature = "io")]
 pub mod wialon;
 
 pub use detect::{Detection, DetectionParams, Scored};
 pub use geo::LatLon;
 pub use ids::{RouteId, RunIdx, StopId, TimeMs, TrackerId, TripId, VehicleId};
 pub use network::{Network, NetworkError, NetworkInput, Run, RunInput, RunStopInput};
+#[cfg(feature = "io")]
 pub use session::{
     AuthOutcome, Authenticator, SessionCounters, SessionEnd, SessionLimits, run_session,
 };

@@ -6,28 +6,11 @@ use domain::audit::{Broken, Entry, Stored, Verifier};
 use store::audit::AuditRow;
 use store::db::Executor;
 
+use crate::staff::Actor;
 use crate::{App, ServiceError};
 
 /// Entries per page when the trail is walked or read.
 pub const PAGE_MAX: i64 = 500;
-
-/// Who acts, and from where: a staff login (or a machine credential's name) and the client
-/// address; the command line has no address.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Actor {
-    pub name: String,
-    pub address: String,
-}
-
-impl Actor {
-    /// The operator at the server's command line.
-    pub fn command_line() -> Actor {
-        Actor {
-            name: "cli".into(),
-            address: String::new(),
-        }
-    }
-}
 
 /// A change to record: `action` as `object_kind.verb`, the object, the values before and after.
 pub struct Change<'a> {

@@ -35,6 +35,51 @@ impl City {
             domain::Language::En => &self.name_en,
         }
     }
+
+    /// The city's time zone at `at`, the one local-time rule (the planner, the SMS reply, the
+    /// ticket page, live networks): the IANA zone when it agrees at `at` with the catalogue's
+    /// UTC offset (so daylight saving is followed), else the catalogue's fixed offset
+    /// (Kazakhstan's zone moved to UTC+5 in 2024; an old zone database must not move every bus
+    /// by an hour).
+    pub fn time_zone(&self, at: jiff::Timestamp) -> jiff::tz::TimeZone {
+        use jiff::tz::{Offset, TimeZone};
+        let offset_s = self.utc_offset_minutes.saturating_mul(60);
+        let fixed = Offset::from_seconds(offset_s).map_or(TimeZone::UTC, TimeZone::fixed);
+        match TimeZone::get(&self.timezone) {
+            Ok(zone) if zone.to_offset(at).seconds() == offset_s => zone,
+            _ => fixed,
+        }
+    }
+}
+
+/// A city missing from the catalogue is read in Kazakhstan's one time zone, UTC+5 (since
+/// 2024-03-01).
+pub const FALLBACK_UTC_OFFSET_MINUTES: i32 = 300;
+
+impl Catalogue {
+    /// The time zone of `city_id` at `at` ([`City::time_zone`]), or the fallback offset for a
+    /// city the catalogue does not know.
+    pub fn time_zone(&self, city_id: &str, at: jiff::Timestamp) -> jiff::tz::TimeZone {
+        let city = CityId::parse(city_id)
+            .ok()
+            .and_then(|id| self.cities.get(&id));
+        match city {
+            Some(city) => city.time_zone(at),
+            None => jiff::tz::Offset::from_seconds(FALLBACK_UTC_OFFSET_MINUTES.saturating_mul(60))
+                .map_or(jiff::tz::TimeZone::UTC, jiff::tz::TimeZone::fixed),
+        }
+    }
+
+    /// `HH:MM DD.MM` of `at_ms` in the local time of `city_id` (the SMS reply, the ticket page).
+    pub fn local_time_text(&self, city_id: &str, at_ms: i64) -> String {
+        match jiff::Timestamp::from_millisecond(at_ms) {
+            Ok(at) => at
+                .to_zoned(self.time_zone(city_id, at))
+                .strftime("%H:%M %d.%m")
+                .to_string(),
+            Err(_) => String::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -362,6 +407,24 @@ pub async fn keep_current(app: std::sync::Arc<App>, period: std::time::Duration)
 /// Checks a catalogue file and writes it in one transaction; nothing is written when any value
 /// is wrong. Returns what it counted.
 pub async fn apply_file(app: &App, json: &str) -> Result<CatalogueSummary, ServiceError> {
+    apply(app, None, json).await
+}
+
+/// [`apply_file`] asked for by staff: the upload is recorded in the audit trail with the
+/// change's counts, in the same transaction.
+pub async fn apply_staff_file(
+    app: &App,
+    actor: &crate::staff::Actor,
+    json: &str,
+) -> Result<CatalogueSummary, ServiceError> {
+    apply(app, Some(actor), json).await
+}
+
+async fn apply(
+    app: &App,
+    actor: Option<&crate::staff::Actor>,
+    json: &str,
+) -> Result<CatalogueSummary, ServiceError> {
     let rows = parse_file(json)?;
     let mut merged = {
         let mut conn = app.store.reader().await?;
@@ -390,6 +453,34 @@ pub async fn apply_file(app: &App, json: &str) -> Result<CatalogueSummary, Servi
     }
     let mut tx = app.store.begin().await?;
     store::catalogue::upsert(&mut tx, &rows).await?;
+    if let Some(actor) = actor {
+        let before = app.catalogue();
+        let after = format!(
+            "upserted cities={} routes={} vehicles={} fare_rules={} prefixes={}",
+            rows.cities.len(),
+            rows.routes.len(),
+            rows.vehicles.len(),
+            rows.fare_rules.len(),
+            rows.prefixes.len()
+        );
+        crate::audit::record(
+            &mut tx,
+            actor,
+            &crate::audit::Change {
+                action: "catalogue.upsert",
+                object: "catalogue",
+                before: &format!(
+                    "cities={} routes={} vehicles={}",
+                    before.cities.len(),
+                    before.routes.len(),
+                    before.vehicles.len()
+                ),
+                after: &after,
+            },
+            app.now_ms(),
+        )
+        .await?;
+    }
     tx.commit().await?;
     reload(app).await?;
     Ok(CatalogueSummary {
@@ -597,4 +688,52 @@ pub fn parse_file(json: &str) -> Result<CatalogueRows, ServiceError> {
         }
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn city(id: &str, timezone: &str, utc_offset_minutes: i32) -> City {
+        City {
+            id: CityId::parse(id).unwrap(),
+            name_kk: id.into(),
+            name_ru: id.into(),
+            name_en: id.into(),
+            timezone: timezone.into(),
+            utc_offset_minutes,
+        }
+    }
+
+    /// 2025-01-15 12:00 UTC and 2025-07-15 12:00 UTC.
+    const WINTER_MS: i64 = 1_736_942_400_000;
+    const SUMMER_MS: i64 = 1_752_580_800_000;
+
+    #[test]
+    fn one_local_time_rule_for_every_reader() {
+        let mut catalogue = Catalogue::default();
+        // A zone that agrees with the catalogue in winter only: followed then, fixed otherwise.
+        let berlin = city("berlin", "Europe/Berlin", 60);
+        catalogue.cities.insert(berlin.id.clone(), berlin);
+        // A zone name nobody knows: the catalogue's offset.
+        let astana = city("astana", "Nowhere/Astana", 300);
+        catalogue.cities.insert(astana.id.clone(), astana);
+        assert_eq!(
+            catalogue.local_time_text("berlin", WINTER_MS),
+            "13:00 15.01"
+        );
+        assert_eq!(
+            catalogue.local_time_text("berlin", SUMMER_MS),
+            "13:00 15.07"
+        );
+        assert_eq!(
+            catalogue.local_time_text("astana", WINTER_MS),
+            "17:00 15.01"
+        );
+        // A city the catalogue does not know is read at UTC+5.
+        assert_eq!(catalogue.local_time_text("gone", SUMMER_MS), "17:00 15.07");
+        let at = jiff::Timestamp::from_millisecond(WINTER_MS).unwrap();
+        let zone = catalogue.time_zone("berlin", at);
+        assert_eq!(zone.iana_name(), Some("Europe/Berlin"));
+    }
 }

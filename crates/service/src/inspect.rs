@@ -19,7 +19,7 @@
 //! Once a showing is flagged, later checks of the ticket within its validity say so too, with
 //! the earlier showing that explains it.
 
-use domain::ticket::{HolderCheck, Rejection, authenticate};
+use domain::ticket::{HolderCheck, Rejection, TicketStatus, authenticate};
 use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
 use store::inspections::Presentation;
 
@@ -29,9 +29,6 @@ use crate::{App, ServiceError};
 /// An inspection round in one vehicle: a showing of the same ticket in the same vehicle within
 /// this long after an earlier one is the same round (a controller's pass through a bus).
 pub const INSPECTION_ROUND_S: i64 = 20 * 60;
-/// The city's offset when a ticket names a city the catalogue no longer has (Kazakhstan has
-/// one time zone, UTC+5, since 2024-03-01).
-pub const DEFAULT_UTC_OFFSET_MINUTES: i32 = 300;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -40,6 +37,8 @@ pub enum Verdict {
     Forged,
     WrongVehicle,
     Revoked,
+    /// The fare was paid back. Nothing writes a `refunded` ticket yet: refunds (the cards
+    /// issue) will.
     Refunded,
     UnknownKey,
     Malformed,
@@ -187,7 +186,7 @@ pub async fn inspect(
     let utc_offset_minutes = domain::catalogue::CityId::parse(claims.city.as_str())
         .ok()
         .and_then(|id| catalogue.cities.get(&id).map(|c| c.utc_offset_minutes))
-        .unwrap_or(DEFAULT_UTC_OFFSET_MINUTES);
+        .unwrap_or(crate::catalogue::FALLBACK_UTC_OFFSET_MINUTES);
     let stored = {
         let mut conn = app.store.reader().await?;
         store::tickets::by_number(&mut conn, number).await?
@@ -232,8 +231,8 @@ pub async fn inspect(
         &stored,
     ) {
         (Err(rejection), _, _) | (_, Err(rejection), _) => Verdict::of(rejection),
-        (_, _, Some(t)) if t.status == "refunded" => Verdict::Refunded,
-        (_, _, Some(t)) if t.status == "revoked" => Verdict::Revoked,
+        (_, _, Some(t)) if t.status == TicketStatus::Refunded.as_str() => Verdict::Refunded,
+        (_, _, Some(t)) if t.status == TicketStatus::Revoked.as_str() => Verdict::Revoked,
         (_, _, Some(t)) if t.ended_at_ms.is_some_and(|end| end <= now_ms) => Verdict::Expired,
         (_, _, Some(_)) => Verdict::Valid,
         // Genuinely signed by us yet unknown to the store: a key leak or a lost database.

@@ -191,8 +191,13 @@ pub async fn ensure_signing_key(app: &App) -> Result<Arc<Signer>, ServiceError> 
 }
 
 /// Starts a new key (published at once, signing after the lead time unless `Immediately`); the
-/// old ones sign until then and stay published until their tickets end.
-pub async fn rotate(app: &App, when: Rotation) -> Result<PublishedKey, ServiceError> {
+/// old ones sign until then and stay published until their tickets end. Staff ask for it.
+pub async fn rotate(
+    app: &App,
+    actor: &crate::staff::Actor,
+    when: Rotation,
+) -> Result<PublishedKey, ServiceError> {
+    tracing::info!(?actor, ?when, "key rotation");
     let now_ms = match when {
         Rotation::Scheduled => app.now_ms().saturating_add(s_to_ms(KEY_PUBLISH_LEAD_S)),
         Rotation::Immediately => app.now_ms(),
@@ -202,7 +207,22 @@ pub async fn rotate(app: &App, when: Rotation) -> Result<PublishedKey, ServiceEr
         store::keys::all(&mut conn).await?
     };
     let signer = create_key(app, &rows, now_ms).await?;
-    Ok(signer.key.published().clone())
+    let published = signer.key.published().clone();
+    let mut tx = app.store.begin().await?;
+    crate::audit::record(
+        &mut tx,
+        actor,
+        &crate::audit::Change {
+            action: "key.rotate",
+            object: &format!("key:{}", published.id()),
+            before: &format!("{} keys", rows.len()),
+            after: &format!("{when:?}"),
+        },
+        app.now_ms(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(published)
 }
 
 async fn create_key(

@@ -12,11 +12,14 @@ pub mod inspect;
 pub mod keys;
 pub mod live;
 pub mod metrics;
+pub mod outbox;
+pub mod paging;
 pub mod recovery;
 pub mod revocations;
 pub mod rides;
 pub mod sessions;
 pub mod sms;
+pub mod staff;
 pub mod tickets;
 pub mod transit;
 pub mod vault;
@@ -64,7 +67,8 @@ impl Default for Settings {
 
 /// Everything a use case needs, shared by all requests.
 pub struct App {
-    pub store: Store,
+    /// Only use cases open transactions; callers hold their own `Store` if they must look.
+    store: Store,
     pub billing: Arc<dyn CarrierBilling>,
     pub sim_swap: Arc<dyn SimSwap>,
     pub clock: Arc<dyn clock::Clock>,

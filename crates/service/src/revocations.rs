@@ -5,9 +5,10 @@
 //! was offline catches up with one request.
 
 use domain::ErrorCode;
-use domain::ticket::TicketNumber;
-use store::tickets::Invalidation;
+use domain::ticket::{TicketNumber, TicketStatus};
 
+use crate::paging::PageCursor;
+use crate::staff::Actor;
 use crate::{App, ServiceError};
 
 /// A revocation's reason is at most this long.
@@ -28,8 +29,26 @@ pub struct Revoked {
     pub check_number: String,
 }
 
-/// Revokes a valid ticket by its check number (`DDDD-DDDD-DDDC`, spaces and hyphens optional).
-pub async fn revoke(app: &App, check_number: &str, reason: &str) -> Result<Revoked, ServiceError> {
+/// A ticket a controller's device must refuse, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalidation {
+    pub number: i64,
+    /// `DDDD-DDDD-DDDC`, as printed on the ticket.
+    pub check_number: String,
+    /// `revoked`, `refunded` or `run_ended` ([`TicketStatus::invalidation_word`]).
+    pub why: &'static str,
+    pub invalidated_at_ms: i64,
+    pub not_after_ms: i64,
+}
+
+/// Revokes a valid ticket by its check number (`DDDD-DDDD-DDDC`, spaces and hyphens optional),
+/// for `actor`.
+pub async fn revoke(
+    app: &App,
+    actor: &Actor,
+    check_number: &str,
+    reason: &str,
+) -> Result<Revoked, ServiceError> {
     let number = TicketNumber::parse_check_form(check_number).map_err(|e| {
         ServiceError::new(
             ErrorCode::BadRequest,
@@ -46,56 +65,53 @@ pub async fn revoke(app: &App, check_number: &str, reason: &str) -> Result<Revok
     let value = i64::try_from(number.value())
         .map_err(|_| ServiceError::new(ErrorCode::BadRequest, "check number out of range"))?;
     let mut tx = app.store.begin().await?;
-    if store::tickets::by_number(&mut tx, value).await?.is_none() {
+    let Some(ticket) = store::tickets::by_number(&mut tx, value).await? else {
         return Err(ServiceError::new(
             ErrorCode::NotFound,
             format!("ticket {number}"),
         ));
-    }
-    if !store::tickets::invalidate(&mut tx, value, "revoked", reason, app.now_ms()).await? {
+    };
+    let status = TicketStatus::parse(&ticket.status)
+        .map_err(|e| ServiceError::internal(format!("ticket {number}: {e}")))?;
+    // The table says whether it may move; `invalidate` moves it only if it is still `valid`,
+    // so a concurrent revocation or refund is not overwritten.
+    let revoked = TicketStatus::Revoked;
+    if !status.may_become(revoked)
+        || !store::tickets::invalidate(&mut tx, value, revoked.as_str(), reason, app.now_ms())
+            .await?
+    {
         return Err(ServiceError::new(
             ErrorCode::TicketNotValid,
             format!("ticket {number}"),
         ));
     }
+    crate::audit::record(
+        &mut tx,
+        actor,
+        &crate::audit::Change {
+            action: "ticket.revoke",
+            object: &format!("ticket:{value}"),
+            before: status.as_str(),
+            after: &format!("{} ({reason})", revoked.as_str()),
+        },
+        app.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
-    tracing::info!(ticket = %number, reason, "ticket revoked");
+    tracing::info!(ticket = %number, reason, ?actor, "ticket revoked");
     Ok(Revoked {
         number: value,
         check_number: number.check_form(),
     })
 }
 
-/// Where a controller's list stands: after this invalidation time and ticket number.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cursor {
-    pub at_ms: i64,
-    pub number: i64,
-}
-
-impl Cursor {
-    /// `<ms>.<number>`, as [`Cursor::render`] writes it.
-    pub fn parse(text: &str) -> Result<Cursor, ServiceError> {
-        let bad = || ServiceError::new(ErrorCode::BadRequest, format!("cursor `{text}`"));
-        let (at, number) = text.split_once('.').ok_or_else(bad)?;
-        Ok(Cursor {
-            at_ms: at.parse().map_err(|_| bad())?,
-            number: number.parse().map_err(|_| bad())?,
-        })
-    }
-
-    pub fn render(&self) -> String {
-        format!("{}.{}", self.at_ms, self.number)
-    }
-}
-
 /// One page of invalidations after `after` (from the start when `None`), of tickets that would
 /// otherwise still be valid now, and the cursor to ask from next time.
 pub async fn after(
     app: &App,
-    after: Option<Cursor>,
+    after: Option<PageCursor>,
     limit: i64,
-) -> Result<(Vec<Invalidation>, Cursor), ServiceError> {
+) -> Result<(Vec<Invalidation>, PageCursor), ServiceError> {
     let after = after.unwrap_or_default();
     let limit = limit.clamp(1, PAGE_MAX);
     let now_ms = app.now_ms();
@@ -108,9 +124,26 @@ pub async fn after(
         .iter()
         .rev()
         .find(|i| i.invalidated_at_ms <= settled_before_ms)
-        .map_or(after, |last| Cursor {
+        .map_or(after, |last| PageCursor {
             at_ms: last.invalidated_at_ms,
             number: last.number,
         });
+    let page = page
+        .into_iter()
+        .map(|i| {
+            let status = TicketStatus::parse(&i.status)
+                .map_err(|e| ServiceError::internal(format!("ticket {}: {e}", i.number)))?;
+            Ok(Invalidation {
+                number: i.number,
+                check_number: u64::try_from(i.number)
+                    .ok()
+                    .and_then(|n| TicketNumber::new(n).ok())
+                    .map_or_else(|| i.number.to_string(), |n| n.check_form()),
+                why: status.invalidation_word(i.ended),
+                invalidated_at_ms: i.invalidated_at_ms,
+                not_after_ms: i.not_after_ms,
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
     Ok((page, next))
 }

@@ -186,7 +186,9 @@ pub fn refusal_text(app: &App, language: Language, error: &ServiceError) -> Stri
             let another = command_for_another(transport_code, *zone);
             match ticket.as_deref() {
                 Some(ticket) => {
-                    let bought_at_local = local_time(ticket.issued_at_ms, city_offset(app, ticket));
+                    let bought_at_local = app
+                        .catalogue()
+                        .local_time_text(&ticket.city_id, ticket.issued_at_ms);
                     repeat_text(
                         language,
                         &RepeatReply {
@@ -213,22 +215,6 @@ fn command_for_another(transport_code: &str, zone: Option<domain::catalogue::Zon
     }
 }
 
-fn city_offset(app: &App, ticket: &IssuedTicket) -> i32 {
-    domain::catalogue::CityId::parse(&ticket.city_id)
-        .ok()
-        .and_then(|id| {
-            app.catalogue()
-                .cities
-                .get(&id)
-                .map(|c| c.utc_offset_minutes)
-        })
-        .unwrap_or(KAZAKHSTAN_UTC_OFFSET_MINUTES)
-}
-
-/// Kazakhstan has one time zone, UTC+5, since 2024-03-01; a city missing from the catalogue
-/// is read in it.
-pub const KAZAKHSTAN_UTC_OFFSET_MINUTES: i32 = 300;
-
 fn reply(sms: &IncomingSms, text: &str) -> SmsReply {
     SmsReply {
         to: sms.sender.clone(),
@@ -247,10 +233,7 @@ pub fn ticket_reply(app: &App, language: Language, ticket: &IssuedTicket) -> Str
         .as_ref()
         .map(|c| c.name(language).to_owned())
         .unwrap_or_else(|| ticket.city_id.clone());
-    let offset_minutes = city
-        .as_ref()
-        .map_or(KAZAKHSTAN_UTC_OFFSET_MINUTES, |c| c.utc_offset_minutes);
-    let bought_at_local = local_time(ticket.issued_at_ms, offset_minutes);
+    let bought_at_local = catalogue.local_time_text(&ticket.city_id, ticket.issued_at_ms);
     ticket_text(
         language,
         &TicketReply {
@@ -265,17 +248,4 @@ pub fn ticket_reply(app: &App, language: Language, ticket: &IssuedTicket) -> Str
             ordinal_on_vehicle: ticket.ordinal_on_vehicle,
         },
     )
-}
-
-/// `HH:MM DD.MM` at a fixed UTC offset (Kazakhstan has one time zone, UTC+5, since 2024-03-01).
-pub fn local_time(at_ms: i64, utc_offset_minutes: i32) -> String {
-    let zone = jiff::tz::Offset::from_seconds(utc_offset_minutes.saturating_mul(60))
-        .unwrap_or(jiff::tz::Offset::UTC);
-    match jiff::Timestamp::from_millisecond(at_ms) {
-        Ok(ts) => ts
-            .to_zoned(jiff::tz::TimeZone::fixed(zone))
-            .strftime("%H:%M %d.%m")
-            .to_string(),
-        Err(_) => String::new(),
-    }
 }

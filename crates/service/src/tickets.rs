@@ -4,13 +4,14 @@
 use domain::catalogue::Zone;
 use domain::ticket::{
     CityCode, FareProduct, HolderBinding, Issuer, RiderCategoryCode, RouteNumber, TicketClaims,
-    TicketNumber, Validity, sign,
+    TicketNumber, TicketStatus, Validity, sign,
 };
 use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
 use store::rides::NewRide;
 use store::tickets::TicketRow;
 
 use crate::keys::Signer;
+use crate::paging::PageCursor;
 use crate::{App, ServiceError};
 
 /// A page of trip history holds at most this many tickets.
@@ -39,7 +40,7 @@ pub struct IssuedTicket {
     pub issued_at_ms: i64,
     pub not_after_ms: i64,
     pub ended_at_ms: Option<i64>,
-    pub status: String,
+    pub status: TicketStatus,
     /// The destination zone of a zone fare.
     pub zone: Option<Zone>,
     /// 1 for the passenger's only valid ticket on this bus when bought, 2 for a second, …
@@ -48,7 +49,14 @@ pub struct IssuedTicket {
 
 impl IssuedTicket {
     pub fn is_valid_at(&self, now_ms: i64) -> bool {
-        self.status == "valid" && self.ended_at_ms.is_none() && now_ms < self.not_after_ms
+        self.status == TicketStatus::Valid
+            && self.ended_at_ms.is_none()
+            && now_ms < self.not_after_ms
+    }
+
+    /// The status the passenger is shown: `ended` once the run has ended.
+    pub fn shown_status(&self) -> &'static str {
+        self.status.shown(self.ended_at_ms.is_some())
     }
 }
 
@@ -120,7 +128,7 @@ pub(crate) fn prepare_ticket(
         not_after_ms: now_ms + i64::from(route.max_ride_minutes) * 60_000,
         run_id: None,
         ended_at_ms: None,
-        status: "valid".into(),
+        status: TicketStatus::Valid.as_str().into(),
         zone: ride.zone,
         ordinal_on_vehicle: ride.ordinal_on_vehicle,
         route_number: Some(route.number.clone()),
@@ -182,7 +190,7 @@ pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, Servi
         issued_at_ms: row.issued_at_ms,
         not_after_ms: row.not_after_ms,
         ended_at_ms: row.ended_at_ms,
-        status: row.status.clone(),
+        status: TicketStatus::parse(&row.status).map_err(|e| bad("status", e))?,
         zone: row
             .zone
             .map(|z| {
@@ -205,48 +213,21 @@ pub async fn valid_tickets(
     rows.iter().map(|r| issued_from_row(app, r)).collect()
 }
 
-/// A cursor into the trip history: the last ticket of the previous page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HistoryCursor {
-    pub issued_at_ms: i64,
-    pub number: i64,
-}
-
-impl HistoryCursor {
-    pub fn parse(text: &str) -> Result<HistoryCursor, ServiceError> {
-        let bad = || {
-            ServiceError::new(
-                ErrorCode::BadRequest,
-                "cursor is `<issued_at_ms>-<number>` from the previous page",
-            )
-        };
-        let (ms, number) = text.split_once('-').ok_or_else(bad)?;
-        Ok(HistoryCursor {
-            issued_at_ms: ms.parse().map_err(|_| bad())?,
-            number: number.parse().map_err(|_| bad())?,
-        })
-    }
-
-    pub fn render(&self) -> String {
-        format!("{}-{}", self.issued_at_ms, self.number)
-    }
-}
-
 pub struct HistoryPage {
     pub tickets: Vec<IssuedTicket>,
-    pub next: Option<HistoryCursor>,
+    pub next: Option<PageCursor>,
 }
 
 /// Trip details: every ticket of the passenger, newest first, a page at a time.
 pub async fn history(
     app: &App,
     phone: &PhoneNumber,
-    cursor: Option<HistoryCursor>,
+    cursor: Option<PageCursor>,
     limit: i64,
 ) -> Result<HistoryPage, ServiceError> {
     let limit = limit.clamp(1, HISTORY_PAGE_MAX);
     let mut conn = app.store.reader().await?;
-    let before = cursor.map(|c| (c.issued_at_ms, c.number));
+    let before = cursor.map(|c| (c.at_ms, c.number));
     let rows =
         store::tickets::history_for_phone(&mut conn, phone.as_e164(), before, limit + 1).await?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
@@ -256,8 +237,8 @@ pub async fn history(
         .map(|r| issued_from_row(app, r))
         .collect::<Result<_, _>>()?;
     let next = if more {
-        tickets.last().map(|t| HistoryCursor {
-            issued_at_ms: t.issued_at_ms,
+        tickets.last().map(|t| PageCursor {
+            at_ms: t.issued_at_ms,
             number: t.number,
         })
     } else {

@@ -21,7 +21,7 @@ use ::transit::search::{Address, SearchIndex};
 use ::transit::{FareRide, FareRules, Timetable, TimetableOptions};
 use domain::catalogue::{CityId, RiderCategory};
 use domain::{ErrorCode, Tenge};
-use jiff::tz::{Offset, TimeZone};
+use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 use sha2::{Digest, Sha256};
 
@@ -776,20 +776,6 @@ impl Plan {
     }
 }
 
-/// The city's time zone: the IANA zone when it agrees now with the catalogue's UTC offset (so
-/// daylight saving is followed), else the catalogue's fixed offset (Kazakhstan's zone moved to
-/// UTC+5 in 2024; an old zone database must not move every bus by an hour).
-pub fn city_zone(city: &City, now: Timestamp) -> TimeZone {
-    let fixed = Offset::from_seconds(city.utc_offset_minutes.saturating_mul(60))
-        .map_or(TimeZone::UTC, TimeZone::fixed);
-    match TimeZone::get(&city.timezone) {
-        Ok(zone) if zone.to_offset(now).seconds() == city.utc_offset_minutes.saturating_mul(60) => {
-            zone
-        }
-        _ => fixed,
-    }
-}
-
 fn departure_in_city(
     app: &App,
     departure: &Departure,
@@ -834,7 +820,7 @@ pub const NIGHT_SEARCH_WINDOW_S: u32 = 12 * 3600;
 pub async fn plan(app: &App, request: PlanRequest) -> Result<Plan, ServiceError> {
     let (city, data) = city(app, &request.city).await?;
     let now = Timestamp::from_millisecond(app.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH);
-    let zone = city_zone(&city, now);
+    let zone = city.time_zone(now);
     let leaving = departure_in_city(app, &request.departure, &zone)?;
     let service_date = leaving.date();
     let seconds = i32::from(leaving.hour()) * 3600

@@ -236,7 +236,7 @@ impl BenchCity {
             },
         )
         .await?;
-        let tokens = Arc::new(sign_in_all(&app, &phones).await?);
+        let tokens = Arc::new(sign_in_all(&app, &store, &phones).await?);
         Ok(BenchCity {
             simulator,
             store,
@@ -296,14 +296,18 @@ impl BenchCity {
 }
 
 /// Signs every passenger in the way a user does (a code by SMS, then a session), before the clock starts.
-async fn sign_in_all(app: &App, phones: &[PhoneNumber]) -> anyhow::Result<Vec<String>> {
+async fn sign_in_all(
+    app: &App,
+    store: &store::Store,
+    phones: &[PhoneNumber],
+) -> anyhow::Result<Vec<String>> {
     let mut tokens = Vec::with_capacity(phones.len());
     for (index, phone) in phones.iter().enumerate() {
         // Each from its own address (10.0.0.0/8), as passengers on their own phones are.
         let client = std::net::Ipv4Addr::from(0x0a00_0000 + u32::try_from(index)?);
         service::sessions::request_code(app, phone, domain::Language::En, client.into()).await?;
     }
-    let mut conn = app.store.reader().await?;
+    let mut conn = store.reader().await?;
     let outbox = store::sms::pending_outbox(&mut conn, 100_000).await?;
     drop(conn);
     for phone in phones {

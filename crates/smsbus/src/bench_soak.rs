@@ -283,7 +283,7 @@ async fn slowloris(addr: std::net::SocketAddr, slow: Arc<Slow>, end: Instant) {
 }
 
 async fn unsettled(city: &BenchCity) -> anyhow::Result<i64> {
-    crate::simulate::unsettled_count(&city.app).await
+    crate::simulate::unsettled_count(&city.store).await
 }
 
 fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {

@@ -78,11 +78,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 async fn seed_passengers(app: &service::App) -> anyhow::Result<()> {
-    let mut tx = app.store.begin().await?;
-    store::passengers::set_rider_category(&mut tx, "+77021234567", "pensioner", "ru", app.now_ms())
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    service::staff::set_rider_category(
+        app,
+        &service::staff::Actor::command_line(),
+        &domain::PhoneNumber::parse("+77021234567")?,
+        domain::catalogue::RiderCategory::Pensioner,
+        domain::Language::Ru,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("seeding passengers: {}", e.detail))
 }
 
 fn print_guide(base: &str, simulator: std::net::SocketAddr) {

@@ -785,6 +785,7 @@ pub async fn start_demo_city(app: &Arc<service::App>) -> anyhow::Result<()> {
         let vehicle = domain::TransportCode::parse(code)?;
         service::live::register_tracker(
             app,
+            &service::staff::Actor::command_line(),
             &TrackerId::new(&format!("demo-{code}")),
             DEMO_TRACKER_PASSWORD,
             &vehicle,
@@ -799,9 +800,10 @@ pub async fn start_demo_city(app: &Arc<service::App>) -> anyhow::Result<()> {
         scope: service::live::FeedScope::default(),
         authority: live::Authority::ReportsOnly,
     };
-    let token = service::live::create_feed_token(app, &request)
-        .await
-        .map_err(|e| anyhow::anyhow!("feed token: {}", e.detail))?;
+    let token =
+        service::live::create_feed_token(app, &service::staff::Actor::command_line(), &request)
+            .await
+            .map_err(|e| anyhow::anyhow!("feed token: {}", e.detail))?;
     let network = app
         .live
         .network(DEMO_CITY)

@@ -681,7 +681,7 @@ impl World {
     /// passengers what a crash kept from them.
     async fn recover_all(&mut self) -> anyhow::Result<()> {
         for pass in 1..=RECOVERY_PASSES_MAX {
-            let open = unsettled_count(&self.app).await?;
+            let open = unsettled_count(&self.store.store).await?;
             if open == 0 && pass > 1 {
                 return Ok(());
             }
@@ -766,8 +766,8 @@ fn is_pending_text(text: &str) -> bool {
 }
 
 /// Rides not yet `issued` or `failed`.
-pub(crate) async fn unsettled_count(app: &App) -> anyhow::Result<i64> {
-    let mut conn = app.store.reader().await?;
+pub(crate) async fn unsettled_count(store: &store::Store) -> anyhow::Result<i64> {
+    let mut conn = store.reader().await?;
     Ok(store::rides::count_by_status(&mut conn)
         .await?
         .into_iter()
@@ -861,7 +861,7 @@ pub async fn run(
 async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::Result<()> {
     let mut violations = Vec::new();
     let payments = world.sim.payments();
-    let mut conn = world.app.store.reader().await?;
+    let mut conn = world.store.store.reader().await?;
     let mut rides = BTreeMap::new();
     for sent in &world.sent {
         if let Some(row) = store::rides::by_key(&mut conn, &sent.scope, &sent.key).await? {

@@ -10,8 +10,8 @@
 //! bought from the number the passenger tells. Times are the ticket's city's local time.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::io::Read;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow, bail, ensure};
@@ -194,7 +194,7 @@ fn print_facts(claims: &TicketClaims, utc_offset_minutes: Option<i32>) {
     let Validity::UntilFinalStop { not_after_unix_s } = claims.validity;
     let offset = utc_offset_minutes
         .or_else(|| city_utc_offset_minutes(&claims.city))
-        .unwrap_or(service::inspect::DEFAULT_UTC_OFFSET_MINUTES);
+        .unwrap_or(service::catalogue::FALLBACK_UTC_OFFSET_MINUTES);
     let local = |unix_s: u64| {
         let ms = i64::try_from(unix_s)
             .unwrap_or(i64::MAX / 1000)
@@ -273,91 +273,57 @@ fn load_key_list(source: &str) -> anyhow::Result<KeyList> {
     parse_key_list_json(&text).with_context(|| format!("reading the key list {source}"))
 }
 
-/// A minimal HTTP/1.1 GET, to a server on this machine only (the local `smsbus serve` or
-/// `demo`); a controller elsewhere downloads the list with any HTTP client and passes the file.
+/// A GET with the project's HTTP client, to a server on this machine only (the local
+/// `smsbus serve` or `demo`); a controller elsewhere downloads the list with any HTTP client and
+/// passes the file. The host must resolve to loopback addresses only, the connection is pinned
+/// to them, and redirects are not followed, so nothing reaches past this machine.
 fn fetch_loopback(url: &str) -> anyhow::Result<String> {
-    let rest = url
-        .strip_prefix("http://")
-        .context("only http:// URLs are supported")?;
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let with_port = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let addresses: Vec<SocketAddr> = with_port
+    let parsed = reqwest::Url::parse(url).context("reading the URL")?;
+    ensure!(parsed.scheme() == "http", "only http:// URLs are supported");
+    let host = parsed.host_str().context("the URL has no host")?.to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let addresses: Vec<SocketAddr> = (host.trim_start_matches('[').trim_end_matches(']'), port)
         .to_socket_addrs()
         .context("resolving the host")?
         .collect();
-    let address = addresses.first().context("the host has no address")?;
+    ensure!(!addresses.is_empty(), "the host has no address");
     ensure!(
         addresses.iter().all(|address| address.ip().is_loopback()),
         "only a server on this machine (loopback) may be fetched; download the list and pass the file"
     );
     let timeout = Duration::from_millis(KEY_LIST_FETCH_TIMEOUT_MS);
-    let mut stream = TcpStream::connect_timeout(address, timeout).context("connecting")?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .context("setting a read timeout")?;
-    stream
-        .set_write_timeout(Some(timeout))
-        .context("setting a write timeout")?;
-    let request = format!(
-        "GET /{path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
-        .context("sending the request")?;
-    let mut response = Vec::new();
-    stream
-        .take(u64::try_from(KEY_LIST_BYTES_MAX * 2).unwrap_or(u64::MAX))
-        .read_to_end(&mut response)
-        .context("reading the response")?;
-    http_body(&response)
-}
-
-/// The body of a `200` response, de-chunked if needed.
-fn http_body(response: &[u8]) -> anyhow::Result<String> {
-    let text = std::str::from_utf8(response).context("the response is not UTF-8")?;
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .context("the response has no end of headers")?;
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap_or("");
-    ensure!(
-        status.split(' ').nth(1) == Some("200"),
-        "the server answered `{status}`"
-    );
-    let chunked = lines.any(|line| {
-        line.split_once(':').is_some_and(|(name, value)| {
-            name.trim().eq_ignore_ascii_case("transfer-encoding")
-                && value.trim().eq_ignore_ascii_case("chunked")
-        })
-    });
-    if !chunked {
-        return Ok(body.to_owned());
-    }
-    let mut rest = body;
-    let mut out = String::new();
-    loop {
-        let (size_line, after) = rest
-            .split_once("\r\n")
-            .context("a chunk has no size line")?;
-        let size_hex = size_line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_hex, 16).context("a chunk size is not hex")?;
-        if size == 0 {
-            return Ok(out);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .resolve_to_addrs(&host, &addresses)
+        .build()
+        .context("making the HTTP client")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the HTTP client's runtime")?;
+    runtime.block_on(async move {
+        let mut response = client
+            .get(parsed)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .context("sending the request")?;
+        let status = response.status();
+        ensure!(
+            status == reqwest::StatusCode::OK,
+            "the server answered `{status}`"
+        );
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.context("reading the response")? {
+            body.extend_from_slice(&chunk);
+            ensure!(
+                body.len() <= KEY_LIST_BYTES_MAX,
+                "the key list is over {KEY_LIST_BYTES_MAX} bytes"
+            );
         }
-        let chunk = after.get(..size).context("a chunk is cut short")?;
-        out.push_str(chunk);
-        rest = after
-            .get(size..)
-            .and_then(|r| r.strip_prefix("\r\n"))
-            .context("a chunk has no end")?;
-    }
+        String::from_utf8(body).context("the response is not UTF-8")
+    })
 }
 
 /// Signs realistic tickets, then verifies them one by one and in batches on this thread, and
@@ -549,6 +515,7 @@ fn bench_claims(
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
     use std::net::TcpListener;
 
     use super::*;
@@ -626,16 +593,6 @@ mod tests {
         })
         .unwrap();
         assert!(bench_verify(BenchVerifyArgs { tickets: 0 }).is_err());
-    }
-
-    #[test]
-    fn http_body_needs_a_200() {
-        assert!(http_body(b"HTTP/1.1 404 Not Found\r\n\r\n{}").is_err());
-        assert_eq!(
-            http_body(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").unwrap(),
-            "{}"
-        );
-        assert!(http_body(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err());
     }
 
     #[test]

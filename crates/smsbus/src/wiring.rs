@@ -15,10 +15,6 @@ use service::{App, Settings};
 use tokio::net::TcpListener;
 
 pub const DEFAULT_DB: &str = "smsbus.db";
-/// How often a server reads the catalogue anew (a `catalogue load` by another process).
-pub const CATALOGUE_RELOAD_S: u64 = 10;
-/// How often the recovery worker looks for rides in doubt.
-pub const RECOVERY_PERIOD_S: u64 = 10;
 /// How often the live networks are checked against each city's local date.
 pub const LIVE_NETWORK_CHECK_S: u64 = 600;
 /// Outbound calls to an operator give up after this long (the answer is then looked up later).
@@ -289,26 +285,7 @@ pub async fn start_with(
     listener: TcpListener,
     settings: api::ApiSettings,
 ) -> anyhow::Result<SocketAddr> {
-    let report = service::recovery::settle_unsettled(&app, 0).await?;
-    if report.examined > 0 {
-        tracing::warn!(?report, "settled rides left in doubt by the previous run");
-    }
-    tokio::spawn(service::recovery::run_forever(
-        Arc::clone(&app),
-        Duration::from_secs(RECOVERY_PERIOD_S),
-    ));
-    tokio::spawn(service::catalogue::keep_current(
-        Arc::clone(&app),
-        Duration::from_secs(CATALOGUE_RELOAD_S),
-    ));
-    let bound = listener.local_addr()?;
-    let router = api::router(app, settings.clone());
-    tokio::spawn(async move {
-        if let Err(error) = api::serve(listener, router, &settings).await {
-            tracing::error!(%error, "server stopped");
-        }
-    });
-    Ok(bound)
+    Ok(api::start(app, listener, settings).await?)
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -384,7 +361,7 @@ pub async fn rotate_keys(db: &str, immediately: bool) -> anyhow::Result<()> {
     } else {
         service::keys::Rotation::Scheduled
     };
-    let key = service::keys::rotate(&app, when).await?;
+    let key = service::keys::rotate(&app, &service::staff::Actor::command_line(), when).await?;
     let listed = api::keys_wire::to_dto([&key]);
     let (from, until) = listed
         .keys

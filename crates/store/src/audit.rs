@@ -115,3 +115,28 @@ pub async fn search(conn: &mut dyn Executor, filter: &Filter, limit: i64) -> Res
         .fetch_all(conn)
         .await
 }
+
+/// What an attacker with write access to the database would do, for tests that show the chain
+/// finds it (feature `tamper`, enabled only by dev-dependencies).
+#[cfg(feature = "tamper")]
+pub mod tamper {
+    use crate::Result;
+    use crate::db::{Executor, query};
+
+    pub async fn set_after(conn: &mut dyn Executor, seq: i64, after: &str) -> Result<()> {
+        query("UPDATE audit_log SET after_value = $1 WHERE seq = $2")
+            .bind(after)
+            .bind(seq)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn remove(conn: &mut dyn Executor, seq: i64) -> Result<()> {
+        query("DELETE FROM audit_log WHERE seq = $1")
+            .bind(seq)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use service::staff::Actor;
 
 use super::wire::Money;
 use crate::extract::{Admin, Lang};
@@ -22,12 +23,14 @@ pub(crate) struct CatalogueSummary {
 pub(crate) async fn put_catalogue(
     State(state): State<crate::State>,
     _caller: Admin,
+    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
     Lang(language): Lang,
     body: String,
 ) -> ApiResult<Json<CatalogueSummary>> {
-    let summary = service::catalogue::apply_file(&state.app, &body)
-        .await
-        .map_err(|e| Problem::from_service(e, language))?;
+    let summary =
+        service::catalogue::apply_staff_file(&state.app, &Actor::admin_token(client), &body)
+            .await
+            .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(CatalogueSummary {
         cities: summary.cities,
         routes: summary.routes,
@@ -47,6 +50,7 @@ pub(crate) struct RotateQuery {
 pub(crate) async fn rotate_keys(
     State(state): State<crate::State>,
     _caller: Admin,
+    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
     Lang(language): Lang,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<RotateQuery>,
 ) -> ApiResult<Json<KeyListDto>> {
@@ -55,7 +59,7 @@ pub(crate) async fn rotate_keys(
     } else {
         service::keys::Rotation::Scheduled
     };
-    let new = service::keys::rotate(&state.app, when)
+    let new = service::keys::rotate(&state.app, &Actor::admin_token(client), when)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(to_dto([&new])))
@@ -84,29 +88,29 @@ struct Balance {
 pub(crate) async fn ledger(
     State(state): State<crate::State>,
     _caller: Admin,
+    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
     Lang(language): Lang,
 ) -> ApiResult<Json<Ledger>> {
-    let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
-    let mut conn = state.app.store.reader().await.map_err(internal)?;
-    let totals = store::ledger::totals_by_layer(&mut conn)
+    let report = service::staff::ledger_report(&state.app, &Actor::admin_token(client))
         .await
-        .map_err(internal)?;
-    let accounts = store::ledger::balances(&mut conn).await.map_err(internal)?;
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(Ledger {
-        balanced: totals.iter().all(|(_, sum)| *sum == 0),
-        totals: totals
+        balanced: report.balanced(),
+        totals: report
+            .totals
             .into_iter()
-            .map(|(layer, sum)| Total {
-                layer,
-                sum: Money::of(domain::Tenge::from_tiyn(sum)),
+            .map(|t| Total {
+                layer: t.layer,
+                sum: Money::of(t.sum),
             })
             .collect(),
-        accounts: accounts
+        accounts: report
+            .accounts
             .into_iter()
-            .map(|e| Balance {
-                account: e.account,
-                layer: e.layer,
-                balance: Money::of(domain::Tenge::from_tiyn(e.amount_tiyn)),
+            .map(|a| Balance {
+                account: a.account,
+                layer: a.layer,
+                balance: Money::of(a.balance),
             })
             .collect(),
     }))

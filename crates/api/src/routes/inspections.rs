@@ -10,6 +10,7 @@ use super::wire::Money;
 use crate::extract::{Admin, ApiJson, ApiQuery, Controller, Lang};
 use crate::keys_wire::{HolderKeyListDto, rfc3339_local_ms, rfc3339_ms};
 use crate::problem::{ApiResult, Problem};
+use service::staff::Actor;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,7 +97,7 @@ pub(crate) async fn inspect(
     let offset = inspection
         .ticket
         .as_ref()
-        .map_or(service::inspect::DEFAULT_UTC_OFFSET_MINUTES, |t| {
+        .map_or(service::catalogue::FALLBACK_UTC_OFFSET_MINUTES, |t| {
             t.utc_offset_minutes
         });
     Ok(Json(InspectionReply {
@@ -158,17 +159,23 @@ pub(crate) struct RevokeReply {
 pub(crate) async fn revoke(
     State(state): State<crate::State>,
     _caller: Admin,
+    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
     Lang(language): Lang,
     Path(check_number): Path<String>,
     ApiJson(body): ApiJson<RevokeBody>,
 ) -> ApiResult<Json<RevokeReply>> {
-    let revoked = service::revocations::revoke(&state.app, &check_number, &body.reason)
-        .await
-        .map_err(|e| Problem::from_service(e, language))?;
+    let revoked = service::revocations::revoke(
+        &state.app,
+        &Actor::admin_token(client),
+        &check_number,
+        &body.reason,
+    )
+    .await
+    .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(RevokeReply {
         number: revoked.number,
         check_number: revoked.check_number,
-        status: "revoked",
+        status: domain::ticket::TicketStatus::Revoked.as_str(),
     }))
 }
 
@@ -191,7 +198,7 @@ struct InvalidationOut {
     number: i64,
     check_number: String,
     /// `revoked`, `refunded` or `run_ended`.
-    why: String,
+    why: &'static str,
     at: String,
     /// The controller may forget the entry after this: the ticket has expired anyway.
     not_after: String,
@@ -207,7 +214,7 @@ pub(crate) async fn invalidations(
     let after = query
         .after
         .as_deref()
-        .map(service::revocations::Cursor::parse)
+        .map(service::paging::PageCursor::parse)
         .transpose()
         .map_err(|e| Problem::from_service(e, language))?;
     let limit = query.limit.unwrap_or(service::revocations::PAGE_MAX);
@@ -226,15 +233,8 @@ pub(crate) async fn invalidations(
         .into_iter()
         .map(|i| InvalidationOut {
             number: i.number,
-            check_number: u64::try_from(i.number)
-                .ok()
-                .and_then(|n| domain::ticket::TicketNumber::new(n).ok())
-                .map_or_else(|| i.number.to_string(), |n| n.check_form()),
-            why: if i.status == "valid" && i.ended {
-                "run_ended".into()
-            } else {
-                i.status
-            },
+            check_number: i.check_number,
+            why: i.why,
             at: rfc3339_ms(i.invalidated_at_ms),
             not_after: rfc3339_ms(i.not_after_ms),
         })

@@ -152,16 +152,12 @@ impl PushAnswer {
     }
 }
 
+/// A city in a path is a catalogue city id (`domain::catalogue::CityId`); anything else names
+/// no city.
 fn city_slug(city: &str, language: Language) -> Result<&str, Problem> {
-    let valid = !city.is_empty()
-        && city.len() <= ID_CHARS_MAX
-        && city
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if valid {
-        Ok(city)
-    } else {
-        Err(Problem::new(ErrorCode::NotFound, language))
+    match domain::catalogue::CityId::parse(city) {
+        Ok(_) => Ok(city),
+        Err(_) => Err(Problem::new(ErrorCode::NotFound, language)),
     }
 }
 
@@ -668,21 +664,16 @@ pub(crate) struct TrackerAnswer {
 pub(crate) async fn register_tracker(
     State(state): State<AppState>,
     _caller: Admin,
+    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
     Lang(language): Lang,
     ApiJson(body): ApiJson<TrackerBody>,
 ) -> ApiResult<(StatusCode, Json<TrackerAnswer>)> {
     let code = TransportCode::parse(&body.transport_code).map_err(|e| {
         Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
     })?;
-    let sane = |s: &str| {
-        !s.is_empty() && s.chars().count() <= ID_CHARS_MAX && !s.contains(['#', ';', '\r', '\n'])
-    };
-    if !sane(&body.tracker_id) || !sane(&body.password) {
-        return Err(Problem::new(ErrorCode::BadRequest, language)
-            .detail("tracker_id and password: 1-64 characters, no # ; or line breaks"));
-    }
     let tracker = TrackerId::new(&body.tracker_id);
-    service::live::register_tracker(&state.app, &tracker, &body.password, &code)
+    let actor = service::staff::Actor::admin_token(client);
+    service::live::register_tracker(&state.app, &actor, &tracker, &body.password, &code)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok((
@@ -745,6 +736,7 @@ fn feed_scope(body: &FeedTokenBody, language: Language) -> Result<FeedScope, Pro
 pub(crate) async fn create_feed_token(
     State(state): State<AppState>,
     _caller: Admin,
+    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
     Lang(language): Lang,
     ApiJson(body): ApiJson<FeedTokenBody>,
 ) -> ApiResult<(StatusCode, Json<FeedTokenAnswer>)> {
@@ -763,7 +755,8 @@ pub(crate) async fn create_feed_token(
             Authority::ReportsOnly
         },
     };
-    let token = service::live::create_feed_token(&state.app, &request)
+    let actor = service::staff::Actor::admin_token(client);
+    let token = service::live::create_feed_token(&state.app, &actor, &request)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok((

@@ -10,10 +10,11 @@ use domain::phone::PhoneError;
 use domain::sms::VehicleRef;
 use domain::{ErrorCode, Language, PhoneNumber, PlateNumber, TransportCode};
 use serde::{Deserialize, Serialize};
+use service::paging::PageCursor;
 use service::rides::{
     Channel, IdempotencyKey, RideOutcome, RideRequest, buy_ticket, settled_answer,
 };
-use service::tickets::{HistoryCursor, history as history_page, valid_tickets as valid};
+use service::tickets::{history as history_page, valid_tickets as valid};
 
 use super::wire::Ticket;
 use crate::extract::{ApiJson, ApiQuery, IdempotencyKeyHeader, Lang, Passenger};
@@ -204,7 +205,7 @@ pub(crate) async fn history(
     let cursor = query
         .cursor
         .as_deref()
-        .map(HistoryCursor::parse)
+        .map(PageCursor::parse)
         .transpose()
         .map_err(|e| Problem::from_service(e, language))?;
     let limit = query.limit.unwrap_or(20);

@@ -67,18 +67,16 @@ pub(crate) async fn outbox(
     _caller: SmsGateway,
     Lang(language): Lang,
 ) -> ApiResult<Json<Outbox>> {
-    let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
-    let mut conn = state.app.store.reader().await.map_err(internal)?;
-    let rows = store::sms::pending_outbox(&mut conn, 100)
+    let pending = service::outbox::pending(&state.app)
         .await
-        .map_err(internal)?;
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(Outbox {
-        messages: rows
+        messages: pending
             .into_iter()
-            .map(|r| OutboxMessage {
-                id: r.id,
-                to: r.phone,
-                text: r.body,
+            .map(|m| OutboxMessage {
+                id: m.id,
+                to: m.to,
+                text: m.text,
             })
             .collect(),
     }))
@@ -90,11 +88,8 @@ pub(crate) async fn sent(
     Lang(language): Lang,
     Path(id): Path<i64>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
-    let mut tx = state.app.store.begin().await.map_err(internal)?;
-    store::sms::mark_sent(&mut tx, id, state.app.now_ms())
+    service::outbox::mark_sent(&state.app, id)
         .await
-        .map_err(internal)?;
-    tx.commit().await.map_err(internal)?;
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

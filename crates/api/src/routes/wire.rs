@@ -69,11 +69,7 @@ impl Ticket {
             fare: Money::of(t.amount),
             issued_at: rfc3339_ms(t.issued_at_ms),
             valid_until: rfc3339_ms(t.ended_at_ms.unwrap_or(t.not_after_ms)),
-            status: if t.ended_at_ms.is_some() {
-                "ended".into()
-            } else {
-                t.status.clone()
-            },
+            status: t.shown_status().into(),
             valid: t.is_valid_at(now_ms),
             zone: t.zone.map(|z| z.number()),
             ordinal_on_vehicle: t.ordinal_on_vehicle,

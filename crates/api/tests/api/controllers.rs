@@ -184,7 +184,8 @@ async fn the_holder_is_checked_online_and_old_tickets_still_verify(db: Db) {
     let (_, public) = public_keys(&t).await;
     let claims = domain::ticket::authenticate(token, &public)
         .unwrap()
-        .into_claims();
+        .claims()
+        .clone();
     let signer = service::keys::signer(&t.app).await.unwrap();
     let old_claims = domain::ticket::TicketClaims {
         holder: HolderBinding::salted([3; 8], &PhoneNumber::parse(GOOD).unwrap()),
@@ -326,7 +327,7 @@ on_both_stores!(
 async fn signing_keys_are_sealed_at_rest(db: Db) {
     let t = spawn(db).await;
     let rows = {
-        let mut conn = t.app.store.reader().await.unwrap();
+        let mut conn = t.store.reader().await.unwrap();
         store::keys::all(&mut conn).await.unwrap()
     };
     let signer = service::keys::signer(&t.app).await.unwrap();
@@ -365,7 +366,7 @@ async fn signing_keys_are_sealed_at_rest(db: Db) {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let mut tx = t.app.store.begin().await.unwrap();
+        let mut tx = t.store.begin().await.unwrap();
         store::keys::insert(
             &mut tx,
             &store::keys::SigningKeyRow {
@@ -383,8 +384,9 @@ async fn signing_keys_are_sealed_at_rest(db: Db) {
         .unwrap();
         tx.commit().await.unwrap();
     }
-    let restarted = service::App::start(
-        t.app.store.clone(),
+    // Starting seals the plain row; the app itself is not needed after.
+    let _restarted = service::App::start(
+        t.store.clone(),
         Arc::clone(&t.app.billing),
         Arc::clone(&t.app.sim_swap),
         t.clock.clone(),
@@ -393,7 +395,7 @@ async fn signing_keys_are_sealed_at_rest(db: Db) {
     .await
     .unwrap();
     let rows = {
-        let mut conn = restarted.store.reader().await.unwrap();
+        let mut conn = t.store.reader().await.unwrap();
         store::keys::all(&mut conn).await.unwrap()
     };
     let migrated = rows
@@ -418,7 +420,7 @@ async fn signing_keys_are_sealed_at_rest(db: Db) {
         ..t.app.settings.clone()
     };
     let refused = service::App::start(
-        t.app.store.clone(),
+        t.store.clone(),
         Arc::clone(&t.app.billing),
         Arc::clone(&t.app.sim_swap),
         t.clock.clone(),

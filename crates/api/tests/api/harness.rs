@@ -29,6 +29,8 @@ pub enum Db {
 pub struct TestApp {
     pub base: String,
     pub app: Arc<App>,
+    /// The same database the app uses, for tests to look at what a request did.
+    pub store: store::Store,
     pub sim: SimulatorHandle,
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
@@ -130,9 +132,15 @@ pub async fn spawn_with(db: Db, change: impl FnOnce(&mut api::ApiSettings)) -> T
         duplicate_wait_ms: 5_000,
         ..service::Settings::default()
     };
-    let app = App::start(store, client.clone(), client, clock.clone(), settings)
-        .await
-        .unwrap();
+    let app = App::start(
+        store.clone(),
+        client.clone(),
+        client,
+        clock.clone(),
+        settings,
+    )
+    .await
+    .unwrap();
     service::catalogue::apply_file(&app, CATALOGUE)
         .await
         .unwrap();
@@ -148,11 +156,14 @@ pub async fn spawn_with(db: Db, change: impl FnOnce(&mut api::ApiSettings)) -> T
         ..api::ApiSettings::new(access)
     };
     change(&mut settings);
-    let router = api::router(Arc::clone(&app), settings.clone());
-    tokio::spawn(async move { api::serve(listener, router, &settings).await });
+    // Started as `smsbus serve` starts it: recovery worker and catalogue reload included.
+    api::start(Arc::clone(&app), listener, settings)
+        .await
+        .unwrap();
     TestApp {
         base,
         app,
+        store,
         sim,
         clock,
         http: reqwest::Client::new(),
@@ -189,7 +200,7 @@ impl TestApp {
             .unwrap()
             .as_e164()
             .to_owned();
-        let mut conn = self.app.store.reader().await.unwrap();
+        let mut conn = self.store.reader().await.unwrap();
         let sms = store::sms::pending_outbox(&mut conn, 10_000)
             .await
             .unwrap()
@@ -290,7 +301,7 @@ impl TestApp {
     /// The invariant after every scenario: each ledger layer sums to zero, and no reservation
     /// is left pending once every ride has settled.
     pub async fn assert_ledger_balanced(&self) {
-        let mut conn = self.app.store.reader().await.unwrap();
+        let mut conn = self.store.reader().await.unwrap();
         for (layer, sum) in store::ledger::totals_by_layer(&mut conn).await.unwrap() {
             assert_eq!(sum, 0, "ledger layer {layer} does not balance");
         }
@@ -310,7 +321,7 @@ impl TestApp {
             per_ride.values().all(|n| *n == 1),
             "a ride was captured twice: {per_ride:?}"
         );
-        let mut conn = self.app.store.reader().await.unwrap();
+        let mut conn = self.store.reader().await.unwrap();
         let issued = store::rides::count_by_status(&mut conn)
             .await
             .unwrap()

@@ -793,6 +793,7 @@ async fn wialon_caps(db: Db) {
         .install_network("astana", astana_network(start_ms));
     service::live::register_tracker(
         &t.app,
+        &service::staff::Actor::command_line(),
         &service::live::engine::TrackerId::new("861230043907626"),
         "s3cret",
         &domain::TransportCode::parse("10102").unwrap(),
@@ -912,7 +913,7 @@ async fn carrier_scope(db: Db) {
 
     // The scope is in the store, so another server process reads the same.
     scoped_token(&t, "astana", &["10121", "13011"], true).await;
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let rows = store::live::all_feed_tokens(&mut conn).await.unwrap();
     let park = rows.iter().find(|r| r.name == "park 1 dispatch").unwrap();
     assert_eq!(

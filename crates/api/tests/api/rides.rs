@@ -208,7 +208,7 @@ on_both_stores!(
 /// A new App on the same store: what a restarted process has.
 async fn restarted(t: &TestApp) -> Arc<service::App> {
     service::App::start(
-        t.app.store.clone(),
+        t.store.clone(),
         Arc::clone(&t.app.billing),
         Arc::clone(&t.app.sim_swap),
         t.clock.clone(),
@@ -462,7 +462,7 @@ async fn controllers_catch_bad_tickets(db: Db) {
     assert_eq!(claims.claims().key_id.to_string(), new_kid);
     // Refunded tickets are refused.
     {
-        let mut tx = t.app.store.begin().await.unwrap();
+        let mut tx = t.store.begin().await.unwrap();
         store::tickets::invalidate(
             &mut tx,
             fresh["number"].as_i64().unwrap(),
@@ -797,7 +797,7 @@ async fn the_public_list_shows_published_fares(db: Db) {
     }
     // The pensioner pays the preferential Almaty fare.
     {
-        let mut tx = t.app.store.begin().await.unwrap();
+        let mut tx = t.store.begin().await.unwrap();
         store::passengers::set_rider_category(&mut tx, "+77021234567", "pensioner", "ru", 0)
             .await
             .unwrap();
@@ -829,7 +829,7 @@ async fn sign_in_by_sms_code(db: Db) {
     assert_eq!(ask("+77051234567").await.unwrap().status().as_u16(), 202);
     let again = ask("+77051234567").await.unwrap();
     assert_eq!(again.json::<Value>().await.unwrap()["code"], "RATE_LIMITED");
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let sms = store::sms::pending_outbox(&mut conn, 100)
         .await
         .unwrap()
@@ -866,7 +866,7 @@ async fn sign_in_by_sms_code(db: Db) {
     assert_eq!(ask("+77051234567").await.unwrap().status().as_u16(), 202);
     t.clock
         .advance_ms(service::sessions::SIGN_IN_CODE_TTL_MS + 1);
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let sms = store::sms::pending_outbox(&mut conn, 100)
         .await
         .unwrap()
@@ -1068,12 +1068,20 @@ async fn an_immediate_rotation_by_another_process_takes_over_at_once(db: Db) {
     // Another process on the same store (as `smsbus keys rotate` is): a routine rotation,
     // then an immediate one because the old key leaked.
     let cli = restarted(&t).await;
-    service::keys::rotate(&cli, service::keys::Rotation::Scheduled)
-        .await
-        .unwrap();
-    let urgent = service::keys::rotate(&cli, service::keys::Rotation::Immediately)
-        .await
-        .unwrap();
+    service::keys::rotate(
+        &cli,
+        &service::staff::Actor::command_line(),
+        service::keys::Rotation::Scheduled,
+    )
+    .await
+    .unwrap();
+    let urgent = service::keys::rotate(
+        &cli,
+        &service::staff::Actor::command_line(),
+        service::keys::Rotation::Immediately,
+    )
+    .await
+    .unwrap();
     t.clock.advance_ms(service::keys::SIGNER_RECHECK_MS);
     let (status, second) = t.ride(GOOD, "10101", "imm-2", "en").await;
     assert_eq!(status, 201, "{second}");
@@ -1161,7 +1169,7 @@ async fn the_passengers_language_carries_over(db: Db) {
     // Chosen by SMS: the sign-in code then comes in English too.
     t.sms(GOOD, "lang-1", "ENG").await;
     let (_, ticket) = t.ride(GOOD, "10101", "lang-2", "kk").await;
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let code_sms = store::sms::pending_outbox(&mut conn, 100)
         .await
         .unwrap()

@@ -41,7 +41,7 @@ async fn open(t: &TestApp, phone: &str, code: &str, device: &str) -> reqwest::Re
 
 /// The newest code sent to the number.
 async fn code_sent(t: &TestApp, phone: &str) -> String {
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let sms = store::sms::pending_outbox(&mut conn, 100_000)
         .await
         .unwrap()
@@ -83,7 +83,7 @@ fn locked(wait_s: i64) -> (u16, String, Option<i64>, Option<i64>) {
 /// The same store under a second `App`, as after a restart, with other settings if asked.
 async fn restarted(t: &TestApp, settings: service::Settings) -> Arc<App> {
     App::start(
-        t.app.store.clone(),
+        t.store.clone(),
         Arc::clone(&t.app.billing),
         Arc::clone(&t.app.sim_swap),
         Arc::clone(&t.app.clock),
@@ -164,7 +164,7 @@ async fn guesses_sent_at_once_are_each_counted(db: Db) {
     let statuses = guesses.join_all().await;
     assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
     // Judged one after the other: five were compared (and counted), the rest met a void code.
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let code = store::sessions::code_of(&mut conn, PHONE)
         .await
         .unwrap()
@@ -214,7 +214,7 @@ async fn a_flood_of_code_requests_sends_what_the_budgets_allow(db: Db) {
         statuses.iter().all(|s| *s == 202 || *s == 429),
         "{statuses:?}"
     );
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let sent = store::sms::pending_outbox(&mut conn, 1_000).await.unwrap();
     assert_eq!(sent.len() as i64, SIGN_IN_CODES_PER_ADDRESS_MAX);
     assert_eq!(
@@ -242,7 +242,7 @@ async fn a_number_gets_a_few_codes_a_day(db: Db) {
         (status, code.as_str(), header, field),
         (429, "SIGN_IN_CODES_EXHAUSTED", Some(wait_s), Some(wait_s))
     );
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let sent = store::sms::pending_outbox(&mut conn, 1_000).await.unwrap();
     drop(conn);
     assert_eq!(sent.len() as i64, SIGN_IN_CODES_PER_PHONE_MAX);
@@ -269,7 +269,7 @@ async fn nothing_is_sent_to_numbers_no_operator_serves(db: Db) {
         let (got_status, got_code, ..) = refusal(ask(&t, phone).await).await;
         assert_eq!((got_status, got_code.as_str()), (status, code), "{phone}");
     }
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     assert!(
         store::sms::pending_outbox(&mut conn, 10)
             .await
@@ -325,7 +325,7 @@ async fn codes_are_budgeted_per_client_address_and_overall(db: Db) {
         (busy.code, busy.retry_after_ms),
         (domain::ErrorCode::SignInBusy, Some(50_000))
     );
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let sent = store::sms::pending_outbox(&mut conn, 1_000).await.unwrap();
     drop(conn);
     assert_eq!(sent.len() as i64, SIGN_IN_CODES_PER_ADDRESS_MAX + 3);
@@ -339,7 +339,7 @@ on_both_stores!(
 
 async fn a_sign_in_code_goes_out_before_a_backlog_of_replies(db: Db) {
     let t = spawn(db).await;
-    let mut tx = t.app.store.begin().await.unwrap();
+    let mut tx = t.store.begin().await.unwrap();
     for i in 0..150 {
         let phone = format!("+7702{:07}", 5_000 + i);
         store::sms::enqueue(&mut tx, &phone, "SMSBUS ticket reply", None, t.app.now_ms())

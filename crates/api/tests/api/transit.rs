@@ -175,7 +175,7 @@ async fn a_bad_feed_leaves_the_previous_data_intact(db: Db) {
     );
 
     assert_eq!(ok(&t, "/v1/cities/astana/routes").await, before);
-    let mut conn = t.app.store.reader().await.unwrap();
+    let mut conn = t.store.reader().await.unwrap();
     let stored = store::transit::feed(&mut conn, "astana")
         .await
         .unwrap()

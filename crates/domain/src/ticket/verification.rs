@@ -75,10 +75,6 @@ impl VerifiedTicket {
         &self.claims
     }
 
-    pub fn into_claims(self) -> TicketClaims {
-        self.claims
-    }
-
     /// 2 for `SB2.` tokens, 1 for the older `SB1.` ones.
     pub fn format_version(&self) -> u8 {
         self.claims.holder.format_version()

@@ -141,7 +141,11 @@ fn check_scope(app: &App, city: &str, scope: &FeedScope) -> Result<(), ServiceEr
 
 /// Makes a token that lets a partner push one city's positions within its scope; only its
 /// digest is kept.
-pub async fn create_feed_token(app: &App, request: &NewFeedToken) -> Result<String, ServiceError> {
+pub async fn create_feed_token(
+    app: &App,
+    actor: &crate::staff::Actor,
+    request: &NewFeedToken,
+) -> Result<String, ServiceError> {
     let city = request.city.as_str();
     let known = app.catalogue().cities.keys().any(|id| id.as_str() == city)
         || app.live.cities().iter().any(|c| c == city);
@@ -173,6 +177,29 @@ pub async fn create_feed_token(app: &App, request: &NewFeedToken) -> Result<Stri
     };
     let mut tx = app.store.begin().await?;
     store::live::insert_feed_token(&mut tx, &row).await?;
+    let scope = format!(
+        "city={} name={} carrier={} vehicles={} ends_runs={}",
+        row.city_id,
+        row.name,
+        row.carrier_id.as_deref().unwrap_or("-"),
+        row.vehicles.join(","),
+        row.ends_runs
+    );
+    crate::audit::record(
+        &mut tx,
+        actor,
+        &crate::audit::Change {
+            action: "feed_token.create",
+            object: &format!(
+                "feed_token:{}",
+                row.token_sha256.get(..16).unwrap_or_default()
+            ),
+            before: "",
+            after: &scope,
+        },
+        app.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     let known = FeedToken::of_row(row);
     lock(&app.live.registry)

@@ -66,7 +66,7 @@ pub async fn keep_networks_current(app: Arc<App>, period: std::time::Duration) {
         };
         let catalogue = app.catalogue();
         for city in catalogue.cities.values() {
-            let today = now.to_zoned(crate::transit::city_zone(city, now)).date();
+            let today = now.to_zoned(city.time_zone(now)).date();
             if installed.get(city.id.as_str()) == Some(&today) {
                 continue;
             }

@@ -117,10 +117,17 @@ pub async fn load_credentials(app: &App) -> Result<(), ServiceError> {
 /// Registers (or re-keys) a Wialon IPS tracker for a catalogue vehicle.
 pub async fn register_tracker(
     app: &App,
+    actor: &crate::staff::Actor,
     tracker: &TrackerId,
     password: &str,
     vehicle: &TransportCode,
 ) -> Result<(), ServiceError> {
+    if !credential_fits_wialon(tracker.as_str()) || !credential_fits_wialon(password) {
+        return Err(ServiceError::new(
+            ErrorCode::BadRequest,
+            "tracker_id and password: 1-64 characters, no # ; or line breaks",
+        ));
+    }
     if !app.catalogue().vehicles.contains_key(vehicle) {
         return Err(ErrorCode::TransportCodeUnknown.into());
     }
@@ -132,6 +139,18 @@ pub async fn register_tracker(
     };
     let mut tx = app.store.begin().await?;
     store::live::upsert_tracker(&mut tx, &row).await?;
+    crate::audit::record(
+        &mut tx,
+        actor,
+        &crate::audit::Change {
+            action: "tracker.register",
+            object: &format!("tracker:{}", row.tracker_id),
+            before: "",
+            after: &format!("vehicle={} password=(new)", row.transport_code),
+        },
+        app.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     let entry = TrackerEntry {
         password_sha256: row.password_sha256,
@@ -141,6 +160,17 @@ pub async fn register_tracker(
         .trackers
         .insert(row.tracker_id, entry);
     Ok(())
+}
+
+/// A tracker id or password is at most this many characters.
+pub const TRACKER_CREDENTIAL_CHARS_MAX: usize = 64;
+
+/// A tracker id or password a Wialon IPS login line can carry: not empty, not too long, and
+/// free of the protocol's separators (`#`, `;`) and line breaks.
+fn credential_fits_wialon(text: &str) -> bool {
+    !text.is_empty()
+        && text.chars().count() <= TRACKER_CREDENTIAL_CHARS_MAX
+        && !text.contains(['#', ';', '\r', '\n'])
 }
 
 /// Serves Wialon IPS trackers on this listener until the task is dropped: each connection

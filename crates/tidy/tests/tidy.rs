@@ -1,0 +1,528 @@
+//! The invariants of `ARCHITECTURE.md`, checked on this workspace; and each check shown to fail
+//! on a violation planted in a fixture (a small metadata graph, a temporary source or migration
+//! tree), so a check that could never fail would be seen.
+
+// Test code: a failed unwrap is a failed test, with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use tidy::Violation;
+use tidy::graph::{self, Features, Graph};
+use tidy::schema;
+use tidy::sources::{self, SOURCE_LINES_MAX, Source};
+
+/// Crates that do no IO, and how each is built when it is used as pure.
+const PURE: &[(&str, Features)] = &[
+    ("domain", Features::Default),
+    ("transit", Features::Default),
+    // `live` without its `io` feature: the core and GTFS-Realtime, no tracker session.
+    ("live", Features::NoDefault),
+];
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn workspace_graph() -> &'static Graph {
+    static GRAPH: OnceLock<Graph> = OnceLock::new();
+    GRAPH.get_or_init(|| {
+        let output = Command::new(env!("CARGO"))
+            .args(["metadata", "--format-version", "1", "--offline"])
+            .args(["--filter-platform", env!("TIDY_TARGET")])
+            .current_dir(workspace_root())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Graph::from_metadata(&String::from_utf8(output.stdout).unwrap()).unwrap()
+    })
+}
+
+fn workspace_sources() -> &'static [Source] {
+    static SOURCES: OnceLock<Vec<Source>> = OnceLock::new();
+    SOURCES.get_or_init(|| {
+        let root = workspace_root();
+        let mut all = sources::read_tree(&root.join("crates")).unwrap();
+        for source in &mut all {
+            source.path = format!("crates/{}", source.path);
+        }
+        // The fuzz workspace's targets are modules too.
+        let mut fuzz = sources::read_tree(&root.join("fuzz")).unwrap();
+        for source in &mut fuzz {
+            source.path = format!("fuzz/{}", source.path);
+        }
+        all.extend(fuzz);
+        all
+    })
+}
+
+fn assert_none(found: Vec<Violation>) {
+    let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
+    assert!(lines.is_empty(), "invariants broken:\n{}", lines.join("\n"));
+}
+
+// ---- the dependency graph ----
+
+/// A metadata document with these crates (all workspace members) and normal edges; an edge
+/// written `a -> ?b` is an optional dependency of `a`.
+fn fixture_graph(edges: &[(&str, &str)]) -> Graph {
+    let mut names: Vec<&str> = edges
+        .iter()
+        .flat_map(|(a, b)| [*a, b.trim_start_matches('?')])
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let packages: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| {
+            let dependencies: Vec<serde_json::Value> = edges
+                .iter()
+                .filter(|(from, _)| from == name)
+                .map(|(_, to)| {
+                    serde_json::json!({"name": to.trim_start_matches('?'), "kind": null,
+                        "optional": to.starts_with('?')})
+                })
+                .collect();
+            let optional: Vec<String> = edges
+                .iter()
+                .filter(|(from, to)| from == name && to.starts_with('?'))
+                .map(|(_, to)| format!("dep:{}", to.trim_start_matches('?')))
+                .collect();
+            serde_json::json!({"name": name, "id": format!("{name} 0.1"), "dependencies": dependencies,
+                "features": {"default": optional}})
+        })
+        .collect();
+    let nodes: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| {
+            let deps: Vec<serde_json::Value> = edges
+                .iter()
+                .filter(|(from, _)| from == name)
+                .map(|(_, to)| {
+                    let to = to.trim_start_matches('?');
+                    serde_json::json!({"name": to, "pkg": format!("{to} 0.1"),
+                        "dep_kinds": [{"kind": null, "target": null}]})
+                })
+                .collect();
+            serde_json::json!({"id": format!("{name} 0.1"), "deps": deps})
+        })
+        .collect();
+    let members: Vec<String> = names.iter().map(|n| format!("{n} 0.1")).collect();
+    let document = serde_json::json!({"packages": packages, "workspace_members": members,
+        "resolve": {"nodes": nodes}});
+    Graph::from_metadata(&document.to_string()).unwrap()
+}
+
+#[test]
+fn pure_crates_reach_no_io_crate() {
+    let graph = workspace_graph();
+    for (name, features) in PURE {
+        assert_none(graph::check_pure(graph, name, *features));
+    }
+    // The check sees real IO where it is: `live` with its `io` feature reaches tokio.
+    let io = graph::check_pure(graph, "live", Features::Default);
+    assert!(io.iter().any(|v| v.problem.ends_with("`tokio`")), "{io:?}");
+}
+
+#[test]
+fn the_purity_check_sees_io_reached_through_another_crate() {
+    let graph = fixture_graph(&[
+        ("domain", "sha2"),
+        ("sha2", "getrandom"),
+        ("transit", "csv"),
+    ]);
+    assert_eq!(
+        graph::check_pure(&graph, "domain", Features::Default),
+        vec![Violation::new(
+            "domain",
+            "is pure but reaches the IO crate `getrandom`"
+        )]
+    );
+    assert_none(graph::check_pure(&graph, "transit", Features::Default));
+    // An optional IO dependency is left out only when the crate is used without its features.
+    let graph = fixture_graph(&[("live", "?tokio"), ("live", "prost")]);
+    assert_none(graph::check_pure(&graph, "live", Features::NoDefault));
+    assert_eq!(
+        graph::check_pure(&graph, "live", Features::Default).len(),
+        1
+    );
+    let graph = fixture_graph(&[("live", "tokio")]);
+    assert_eq!(
+        graph::check_pure(&graph, "live", Features::NoDefault).len(),
+        1
+    );
+}
+
+/// The files of the pure core: `domain`, `transit`, and `live` but its `io` feature's modules.
+fn in_pure_core(path: &str) -> bool {
+    let io_modules = ["crates/live/src/session.rs", "crates/live/src/wialon.rs"];
+    [
+        "crates/domain/src/",
+        "crates/transit/src/",
+        "crates/live/src/",
+    ]
+    .iter()
+    .any(|prefix| path.starts_with(prefix))
+        && !io_modules.contains(&path)
+}
+
+#[test]
+fn the_pure_core_reads_no_clock_and_no_randomness() {
+    let found = sources::check_code_absent(
+        workspace_sources(),
+        in_pure_core,
+        sources::CLOCK_AND_RANDOM_READS,
+        "is pure but reads the clock or randomness",
+    );
+    assert_none(found);
+}
+
+#[test]
+fn the_clock_check_sees_a_clock_read_in_the_core() {
+    let found = sources::check_code_absent(
+        &fixture_sources(&[
+            (
+                "crates/live/src/state.rs",
+                "//! State.\nfn f() { let t = std::time::SystemTime::now(); }\n",
+            ),
+            (
+                "crates/live/src/session.rs",
+                "//! Session.\nfn f() { tokio::time::Instant::now(); }\n",
+            ),
+            (
+                "crates/domain/src/money.rs",
+                "//! Money; time is passed in, never `Timestamp::now()`.\n",
+            ),
+        ]),
+        in_pure_core,
+        sources::CLOCK_AND_RANDOM_READS,
+        "reads the clock",
+    );
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "crates/live/src/state.rs",
+            "reads the clock (`::now(`)"
+        )]
+    );
+}
+
+#[test]
+fn only_store_links_a_sql_driver() {
+    assert_none(graph::check_sql_only_in_store(workspace_graph()));
+}
+
+#[test]
+fn the_sql_driver_check_sees_a_driver_outside_store() {
+    let graph = fixture_graph(&[("store", "rusqlite"), ("service", "sqlx")]);
+    assert_eq!(
+        graph::check_sql_only_in_store(&graph),
+        vec![Violation::new(
+            "service",
+            "depends on the SQL driver `sqlx`"
+        )]
+    );
+}
+
+#[test]
+fn api_does_not_depend_on_store() {
+    let graph = workspace_graph();
+    let normal: Vec<Violation> = graph::check_no_dependency(graph, "api", "store")
+        .into_iter()
+        // Its tests read the database to see what a request did.
+        .filter(|v| !v.problem.starts_with("has a dev dependency"))
+        .collect();
+    assert_none(normal);
+}
+
+#[test]
+fn the_layering_check_sees_api_depend_on_store() {
+    let graph = fixture_graph(&[("api", "service"), ("service", "store"), ("api", "store")]);
+    assert_eq!(
+        graph::check_no_dependency(&graph, "api", "store"),
+        vec![Violation::new("api", "has a normal dependency on `store`")]
+    );
+    // Through `service` is the intended path, not a violation.
+    let graph = fixture_graph(&[("api", "service"), ("service", "store")]);
+    assert_none(graph::check_no_dependency(&graph, "api", "store"));
+}
+
+// ---- the sources ----
+
+fn fixture_sources(files: &[(&str, &str)]) -> Vec<Source> {
+    files
+        .iter()
+        .map(|(path, text)| Source {
+            path: (*path).to_string(),
+            text: (*text).to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn every_module_opens_with_a_doc_comment() {
+    assert_none(sources::check_module_docs(workspace_sources()));
+}
+
+#[test]
+fn the_doc_check_sees_a_module_without_one() {
+    let found = sources::check_module_docs(&fixture_sources(&[
+        ("crates/a/src/lib.rs", "//! Owns a.\n\npub mod b;\n"),
+        (
+            "crates/a/src/b.rs",
+            "// A plain comment is no module doc.\npub fn b() {}\n",
+        ),
+        ("crates/a/src/c.rs", "\n\n//! Blank lines first are fine.\n"),
+    ]));
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "crates/a/src/b.rs",
+            "does not open with a `//!` doc comment"
+        )]
+    );
+}
+
+#[test]
+fn no_source_file_is_over_the_size_limit() {
+    assert_none(sources::check_sizes(workspace_sources(), SOURCE_LINES_MAX));
+}
+
+#[test]
+fn the_size_check_sees_a_long_file() {
+    let long = "//! Long.\n".repeat(4);
+    let found = sources::check_sizes(&fixture_sources(&[("crates/a/src/long.rs", &long)]), 3);
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "crates/a/src/long.rs",
+            "has 4 lines, over the 3 allowed"
+        )]
+    );
+    assert_none(sources::check_sizes(
+        &fixture_sources(&[("crates/a/src/long.rs", &long)]),
+        4,
+    ));
+}
+
+/// Crates whose sources may hold SQL: `store`, and this crate (whose fixtures plant it).
+const SQL_ALLOWED: &[&str] = &["store", "tidy"];
+
+#[test]
+fn only_store_holds_sql() {
+    assert_none(sources::check_sql(workspace_sources(), SQL_ALLOWED));
+    // The check finds the SQL that is there: `store`'s, were it not allowed.
+    let store = sources::check_sql(workspace_sources(), &["tidy"]);
+    assert!(
+        store.iter().any(|v| v.place == "crates/store/src/rides.rs"),
+        "{store:?}"
+    );
+}
+
+#[test]
+fn the_sql_check_sees_sql_outside_store() {
+    let found = sources::check_sql(
+        &fixture_sources(&[
+            (
+                "crates/store/src/rides.rs",
+                "//! Rides.\nconst Q: &str = \"SELECT id FROM rides\";\n",
+            ),
+            (
+                "crates/service/src/ok.rs",
+                "//! Says `SELECT` in a doc.\n// UPDATE rides SET x\n",
+            ),
+            (
+                "crates/service/src/bad.rs",
+                "//! Bad.\nfn q() -> &'static str { r#\"UPDATE rides SET status = 'x'\"# }\n",
+            ),
+        ]),
+        SQL_ALLOWED,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].place, "crates/service/src/bad.rs");
+}
+
+/// Crates whose library sources may read the environment: the binary, and this crate.
+const ENV_ALLOWED: &[&str] = &["smsbus", "tidy"];
+
+#[test]
+fn only_the_binary_reads_the_environment() {
+    assert_none(sources::check_env_reads(workspace_sources(), ENV_ALLOWED));
+    // The check finds the reads that are there: the binary's, were it not allowed.
+    let binary = sources::check_env_reads(workspace_sources(), &["tidy"]);
+    assert!(
+        binary
+            .iter()
+            .any(|v| v.place.starts_with("crates/smsbus/src/")),
+        "{binary:?}"
+    );
+}
+
+#[test]
+fn the_environment_check_sees_a_library_reading_it() {
+    let found = sources::check_env_reads(
+        &fixture_sources(&[
+            (
+                "crates/smsbus/src/wiring.rs",
+                "//! Wiring.\nfn f() { std::env::var(\"X\"); }\n",
+            ),
+            (
+                "crates/api/tests/api/harness.rs",
+                "//! Tests.\nfn f() { std::env::var(\"X\"); }\n",
+            ),
+            (
+                "crates/api/src/doc.rs",
+                "//! Never `std::env::var(..)` here.\nfn f() {}\n",
+            ),
+            (
+                "crates/service/src/clock.rs",
+                "//! Clock.\nuse std::env;\nfn f() { env::var_os(\"TZ\"); }\n",
+            ),
+        ]),
+        ENV_ALLOWED,
+    );
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "crates/service/src/clock.rs",
+            "reads the environment (`env::var_os(`)"
+        )]
+    );
+}
+
+#[test]
+fn the_lexer_keeps_code_and_literals_apart() {
+    let (code, literals) = sources::strip(
+        "let c = '\"'; let d = '\\''; let s = \"a \\\"b\\\" c\"; /* x \"y\" */ let r = r##\"q\"#\"##; 'a: loop {}",
+    );
+    assert_eq!(literals, vec!["a \"b\" c".to_string(), "q\"#".to_string()]);
+    assert!(code.contains("'a: loop"), "{code}");
+    assert!(!code.contains('y'), "{code}");
+}
+
+/// Concepts that must have one definition in the workspace.
+const DEFINED_ONCE: &[&str] = &["const EARTH_RADIUS_M", "const FALLBACK_UTC_OFFSET_MINUTES"];
+
+#[test]
+fn one_earth_radius_and_one_fallback_offset() {
+    for needle in DEFINED_ONCE {
+        assert_none(sources::check_defined_once(workspace_sources(), needle));
+    }
+}
+
+#[test]
+fn the_defined_once_check_sees_a_second_definition() {
+    let found = sources::check_defined_once(
+        &fixture_sources(&[
+            (
+                "crates/transit/src/geo.rs",
+                "//! Geo.\npub const EARTH_RADIUS_M: f64 = 6_371_000.0;\n",
+            ),
+            (
+                "crates/live/src/geo.rs",
+                "//! Geo.\npub const EARTH_RADIUS_M: f64 = 6_371_008.8;\n",
+            ),
+            (
+                "crates/live/src/doc.rs",
+                "//! Uses `const EARTH_RADIUS_M` from transit.\n",
+            ),
+        ]),
+        "const EARTH_RADIUS_M",
+    );
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "const EARTH_RADIUS_M",
+            "is defined in crates/transit/src/geo.rs, crates/live/src/geo.rs"
+        )]
+    );
+}
+
+// ---- the migrations ----
+
+#[test]
+fn both_migration_trees_define_the_same_tables_and_columns() {
+    let migrations = workspace_root().join("crates/store/migrations");
+    let (sqlite_files, sqlite) = schema::read_tree(&migrations.join("sqlite")).unwrap();
+    let (postgres_files, postgres) = schema::read_tree(&migrations.join("postgres")).unwrap();
+    assert!(sqlite.contains_key("rides") && sqlite["tickets"].contains("ordinal_on_vehicle"));
+    assert_none(schema::compare(
+        ("sqlite", &sqlite_files, &sqlite),
+        ("postgres", &postgres_files, &postgres),
+    ));
+}
+
+/// A temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("smsbus-tidy-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.0.join(name), text).unwrap();
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn the_migration_check_sees_trees_drift_apart() {
+    let sqlite = TempDir::new("sqlite");
+    let postgres = TempDir::new("postgres");
+    let core = "-- Core; a comment with CREATE TABLE ghost (x) is no table.\n\
+        CREATE TABLE rides (\n  id TEXT PRIMARY KEY,\n  amount INTEGER NOT NULL,\n  \
+        UNIQUE (id, amount)\n);\nCREATE TABLE old (x INTEGER);\n";
+    sqlite.write("0001_core.sql", core);
+    postgres.write("0001_core.sql", &core.replace("INTEGER", "BIGINT"));
+    // SQLite rebuilds the table to rename a column; PostgreSQL renames it and forgets one more.
+    sqlite.write(
+        "0002_rename.sql",
+        "CREATE TABLE rides_new (id TEXT PRIMARY KEY, amount_tiyn INTEGER, zone INTEGER);\n\
+         INSERT INTO rides_new SELECT id, amount, NULL FROM rides;\nDROP TABLE rides;\n\
+         ALTER TABLE rides_new RENAME TO rides;\nDROP TABLE IF EXISTS old;\n",
+    );
+    postgres.write(
+        "0002_rename.sql",
+        "ALTER TABLE rides RENAME COLUMN amount TO amount_tiyn;\nDROP TABLE old;\n",
+    );
+    postgres.write(
+        "0003_only_here.sql",
+        "ALTER TABLE rides ADD COLUMN IF NOT EXISTS note TEXT;\n",
+    );
+    let (sqlite_files, sqlite_schema) = schema::read_tree(&sqlite.0).unwrap();
+    let (postgres_files, postgres_schema) = schema::read_tree(&postgres.0).unwrap();
+    assert!(!sqlite_schema.contains_key("ghost") && !sqlite_schema.contains_key("old"));
+    let found = schema::compare(
+        ("sqlite", &sqlite_files, &sqlite_schema),
+        ("postgres", &postgres_files, &postgres_schema),
+    );
+    assert_eq!(
+        found,
+        vec![
+            Violation::new(
+                "postgres",
+                "has migration 0003_only_here.sql that sqlite lacks"
+            ),
+            Violation::new("sqlite", "defines rides.zone that postgres lacks"),
+            Violation::new("postgres", "defines rides.note that sqlite lacks"),
+        ]
+    );
+}
