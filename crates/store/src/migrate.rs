@@ -66,6 +66,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_sealed_keys.sql"),
         postgres: include_str!("../migrations/postgres/0009_sealed_keys.sql"),
     },
+    Migration {
+        version: 11,
+        name: "smpp",
+        sqlite: include_str!("../migrations/sqlite/0011_smpp.sql"),
+        postgres: include_str!("../migrations/postgres/0011_smpp.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
