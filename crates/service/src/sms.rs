@@ -86,6 +86,23 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
             });
         }
     }
+    let text = compose_reply(app, &sms, &phone).await?;
+    let mut tx = app.store.begin().await?;
+    store::sms::set_reply(&mut tx, &sms.smsc, &sms.message_id, phone.as_e164(), &text).await?;
+    tx.commit().await?;
+    Ok(SmsReply {
+        to: phone.as_e164().into(),
+        text,
+        duplicate: redelivered,
+    })
+}
+
+/// The reply to a recorded message: runs its command (a ride, a language switch, help).
+async fn compose_reply(
+    app: &App,
+    sms: &IncomingSms,
+    phone: &PhoneNumber,
+) -> Result<String, ServiceError> {
     let language = {
         let mut conn = app.store.reader().await?;
         store::passengers::get(&mut conn, phone.as_e164())
@@ -93,6 +110,7 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
             .and_then(|p| Language::from_code(&p.language))
             .unwrap_or_default()
     };
+    let now_ms = app.now_ms();
     let text = match parse_command(&sms.text) {
         SmsCommand::SetLanguage(new) => {
             let mut tx = app.store.begin().await?;
@@ -131,14 +149,7 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
             }
         }
     };
-    let mut tx = app.store.begin().await?;
-    store::sms::set_reply(&mut tx, &sms.smsc, &sms.message_id, phone.as_e164(), &text).await?;
-    tx.commit().await?;
-    Ok(SmsReply {
-        to: phone.as_e164().into(),
-        text,
-        duplicate: redelivered,
-    })
+    Ok(text)
 }
 
 /// A refusal as an SMS: the code's message, or, where the refusal carries facts, a text built
@@ -259,4 +270,27 @@ pub fn local_time(at_ms: i64, utc_offset_minutes: i32) -> String {
             .to_string(),
         Err(_) => String::new(),
     }
+}
+
+/// Answers a message one of our SMPP binds stored (`record_incoming_via(.., Via::Smpp, ..)`):
+/// runs its command and queues the reply for the SMSC that delivered it, at most once however
+/// often this runs for the message (a redelivery, the sweep after a restart). True when this
+/// call queued the reply.
+pub async fn answer_into_outbox(app: &App, sms: &IncomingSms, sender_key: &str) -> Result<bool, ServiceError> {
+    let text = match PhoneNumber::parse(&sms.sender) {
+        Ok(phone) => compose_reply(app, sms, &phone).await?,
+        Err(domain::phone::PhoneError::OtherCountry) => {
+            ErrorCode::PhoneForeign.message(Language::Ru).to_owned()
+        }
+        // An alphanumeric or broken sender cannot be answered; the message is closed unanswered.
+        Err(domain::phone::PhoneError::Malformed) => String::new(),
+    };
+    let now_ms = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let first = store::sms::set_reply_once(&mut tx, &sms.smsc, &sms.message_id, sender_key, &text).await?;
+    if first && !text.is_empty() {
+        store::sms::enqueue_via_operator(&mut tx, sender_key, &text, &sms.smsc, now_ms).await?;
+    }
+    tx.commit().await?;
+    Ok(first)
 }

@@ -200,8 +200,14 @@ pub struct IncomingRow {
 }
 
 /// Messages our SMPP binds stored that have no reply yet (the process stopped on them).
-pub async fn unanswered_smpp(conn: &mut dyn Executor, limit: i64) -> Result<Vec<IncomingRow>> {
-    query("SELECT operator, message_id, sender, body FROM sms_messages WHERE via = 'smpp' AND reply IS NULL ORDER BY received_at_ms LIMIT $1")
+/// Those received before `received_before_ms`, oldest first.
+pub async fn unanswered_smpp(
+    conn: &mut dyn Executor,
+    received_before_ms: i64,
+    limit: i64,
+) -> Result<Vec<IncomingRow>> {
+    query("SELECT operator, message_id, sender, body FROM sms_messages WHERE via = 'smpp' AND reply IS NULL AND received_at_ms <= $1 ORDER BY received_at_ms LIMIT $2")
+        .bind(received_before_ms)
         .bind(limit)
         .try_map(|r: Row| {
             Ok(IncomingRow { operator: r.try_get(0)?, message_id: r.try_get(1)?, sender: r.try_get(2)?, body: r.try_get(3)? })
