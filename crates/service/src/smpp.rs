@@ -55,26 +55,47 @@ pub const RETRY_MAX_MS: i64 = 30_000;
 /// are being answered by their own task).
 pub const SWEEP_AGE_MS: i64 = 30_000;
 pub const SWEEP_PERIOD_S: u64 = 10;
+/// A receipt that came before we recorded its submit waits this long for it.
+pub const EARLY_RECEIPT_KEEP_MS: i64 = 24 * 60 * 60 * 1_000;
+
+/// Steps that read, then write, rows another task may be writing: on PostgreSQL two parts of
+/// one message stored at once would each miss the other, and a receipt could miss the part it
+/// names. One process runs the binds (as [`SmppService`] is started once per deployment), so a
+/// lock in the process orders them on both stores.
+#[derive(Default)]
+struct Locks {
+    parts: tokio::sync::Mutex<()>,
+    receipts: tokio::sync::Mutex<()>,
+}
 
 /// The handler of every bind's deliveries.
 pub struct Inbound {
     app: Arc<App>,
     wake: Arc<Notify>,
     answers: Arc<Semaphore>,
+    locks: Arc<Locks>,
 }
 
 impl DeliverHandler for Inbound {
-    fn deliver(&self, operator: &OperatorId, delivery: Delivery) -> BoxFuture<'static, DeliverAnswer> {
+    fn deliver(
+        &self,
+        operator: &OperatorId,
+        delivery: Delivery,
+    ) -> BoxFuture<'static, DeliverAnswer> {
         let app = Arc::clone(&self.app);
         let wake = Arc::clone(&self.wake);
         let answers = Arc::clone(&self.answers);
+        let locks = Arc::clone(&self.locks);
         let operator = operator.to_string();
         Box::pin(async move {
             match delivery {
                 Delivery::Message(message) => {
-                    on_message(app, wake, answers, operator, message).await
+                    on_message(app, wake, answers, &locks, operator, message).await
                 }
-                Delivery::Receipt(receipt) => on_receipt(&app, &operator, &receipt).await,
+                Delivery::Receipt(receipt) => {
+                    let _ordered = locks.receipts.lock().await;
+                    on_receipt(&app, &operator, &receipt).await
+                }
             }
         })
     }
@@ -84,6 +105,7 @@ async fn on_message(
     app: Arc<App>,
     wake: Arc<Notify>,
     answers: Arc<Semaphore>,
+    locks: &Locks,
     operator: String,
     message: MoMessage,
 ) -> DeliverAnswer {
@@ -92,7 +114,13 @@ async fn on_message(
         tracing::warn!(%operator, "a delivery without a usable message id or sender");
         return DeliverAnswer::Refused;
     }
-    let stored = match store_message(&app, &operator, &message).await {
+    let stored = if message.concatenation.is_some() {
+        let _ordered = locks.parts.lock().await;
+        store_message(&app, &operator, &message).await
+    } else {
+        store_message(&app, &operator, &message).await
+    };
+    let stored = match stored {
         Ok(stored) => stored,
         Err(error) => {
             tracing::error!(%error, %operator, "storing an incoming SMS failed; the SMSC will redeliver");
@@ -153,9 +181,16 @@ async fn store_message(
     if body.chars().count() > SMS_TEXT_CHARS_MAX {
         body = body.chars().take(SMS_TEXT_CHARS_MAX).collect();
     }
-    let recorded =
-        store::sms::record_incoming_via(&mut tx, operator, &message_id, &sender, &body, Via::Smpp, now_ms)
-            .await?;
+    let recorded = store::sms::record_incoming_via(
+        &mut tx,
+        operator,
+        &message_id,
+        &sender,
+        &body,
+        Via::Smpp,
+        now_ms,
+    )
+    .await?;
     tx.commit().await?;
     if let Recorded::Duplicate(Some(_)) = recorded {
         crate::metrics::Metrics::add(&app.metrics.sms_duplicates);
@@ -172,25 +207,29 @@ async fn store_message(
 
 async fn on_receipt(app: &App, operator: &str, receipt: &Receipt) -> DeliverAnswer {
     let stored = async {
+        let now_ms = app.now_ms();
+        let state = receipt.state.as_str();
         let mut tx = app.store.begin().await?;
-        let known = store::sms::record_receipt(
-            &mut tx,
-            operator,
-            &receipt.message_id,
-            receipt.state.as_str(),
-            app.now_ms(),
-        )
-        .await?;
+        let known =
+            store::sms::record_receipt(&mut tx, operator, &receipt.message_id, state, now_ms)
+                .await?;
+        if !known {
+            // It overtook our record of the submit (or is not ours): kept for the part.
+            store::sms::record_early_receipt(
+                &mut tx,
+                operator,
+                &receipt.message_id,
+                state,
+                now_ms - EARLY_RECEIPT_KEEP_MS,
+                now_ms,
+            )
+            .await?;
+        }
         tx.commit().await?;
-        Ok::<bool, store::StoreError>(known)
+        Ok::<(), store::StoreError>(())
     };
     match stored.await {
-        Ok(true) => DeliverAnswer::Stored,
-        Ok(false) => {
-            // Not ours (or from before our time): acknowledged, or the SMSC resends forever.
-            tracing::warn!(%operator, message_id = %receipt.message_id, "a receipt for no message we sent");
-            DeliverAnswer::Stored
-        }
+        Ok(()) => DeliverAnswer::Stored,
         Err(error) => {
             tracing::error!(%error, "storing a delivery receipt failed");
             DeliverAnswer::TryLater
@@ -226,37 +265,51 @@ pub struct Dispatcher {
     links: HashMap<String, Arc<dyn SmsLink>>,
     wake: Arc<Notify>,
     sends: Arc<Semaphore>,
+    locks: Arc<Locks>,
 }
 
 impl Dispatcher {
-    pub fn new(app: Arc<App>, links: HashMap<String, Arc<dyn SmsLink>>, wake: Arc<Notify>) -> Dispatcher {
+    fn new(
+        app: Arc<App>,
+        links: HashMap<String, Arc<dyn SmsLink>>,
+        wake: Arc<Notify>,
+        locks: Arc<Locks>,
+    ) -> Dispatcher {
         Dispatcher {
             app,
             links,
             wake,
             sends: Arc::new(Semaphore::new(SENDS_IN_FLIGHT_MAX)),
+            locks,
         }
     }
 
-    /// Runs until `stop` turns true.
+    /// Runs until `stop` turns true, then lets the messages in flight finish (each within the
+    /// bind's response timeout), so their SMSC ids are recorded before the binds go.
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let mut sending = tokio::task::JoinSet::new();
         loop {
             if *stop.borrow() {
-                return;
+                break;
             }
-            if let Err(error) = self.pass().await {
+            if let Err(error) = self.pass(&mut sending).await {
                 tracing::error!(%error, "SMS dispatcher pass failed");
             }
+            while sending.try_join_next().is_some() {}
             tokio::select! {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(Duration::from_millis(DISPATCH_POLL_MS)) => {}
                 _ = stop.changed() => {}
             }
         }
+        while sending.join_next().await.is_some() {}
     }
 
     /// One look at the outbox: takes every message due whose bind is up.
-    pub async fn pass(self: &Arc<Self>) -> Result<(), crate::ServiceError> {
+    async fn pass(
+        self: &Arc<Self>,
+        sending: &mut tokio::task::JoinSet<()>,
+    ) -> Result<(), crate::ServiceError> {
         let due = {
             let mut conn = self.app.store.reader().await?;
             store::sms::smpp_due(&mut conn, self.app.now_ms(), DISPATCH_BATCH).await?
@@ -287,7 +340,7 @@ impl Dispatcher {
                 continue;
             }
             let this = Arc::clone(self);
-            tokio::spawn(async move {
+            sending.spawn(async move {
                 if let Err(error) = this.send(&row, &operator, link.as_ref()).await {
                     tracing::error!(%error, id = row.id, "sending an SMS failed");
                 }
@@ -300,7 +353,11 @@ impl Dispatcher {
 
     /// The bind a message goes out on: the SMSC it answers, else the number's operator.
     fn operator_for(&self, row: &SmppOutboxRow) -> Option<String> {
-        if let Some(operator) = row.operator.as_ref().filter(|o| self.links.contains_key(*o)) {
+        if let Some(operator) = row
+            .operator
+            .as_ref()
+            .filter(|o| self.links.contains_key(*o))
+        {
             return Some(operator.clone());
         }
         let phone = PhoneNumber::parse(&row.phone).ok()?;
@@ -309,7 +366,12 @@ impl Dispatcher {
         self.links.contains_key(&operator).then_some(operator)
     }
 
-    async fn send(&self, row: &SmppOutboxRow, operator: &str, link: &dyn SmsLink) -> Result<(), crate::ServiceError> {
+    async fn send(
+        &self,
+        row: &SmppOutboxRow,
+        operator: &str,
+        link: &dyn SmsLink,
+    ) -> Result<(), crate::ServiceError> {
         // The reference is the row's, so parts sent again after a restart join the first ones.
         let reference = u8::try_from(row.id.rem_euclid(256)).unwrap_or(0);
         let parts = match text::split(&row.body, reference) {
@@ -331,21 +393,39 @@ impl Dispatcher {
             }
             match link.submit_part(&row.phone, part).await {
                 Ok(message_id) => {
+                    let _ordered = self.locks.receipts.lock().await;
                     let mut tx = self.app.store.begin().await?;
-                    store::sms::record_submitted_part(&mut tx, row.id, number, operator, &message_id, self.app.now_ms()).await?;
+                    store::sms::record_submitted_part(
+                        &mut tx,
+                        row.id,
+                        number,
+                        operator,
+                        &message_id,
+                        self.app.now_ms(),
+                    )
+                    .await?;
                     tx.commit().await?;
                 }
                 Err(SubmitError::Rejected(code)) => {
                     let mut tx = self.app.store.begin().await?;
-                    store::sms::mark_failed(&mut tx, row.id, &format!("refused {code:#010x}")).await?;
+                    store::sms::mark_failed(&mut tx, row.id, &format!("refused {code:#010x}"))
+                        .await?;
                     tx.commit().await?;
                     return Ok(());
                 }
                 Err(error) => {
                     let attempts = u32::try_from(row.attempts.clamp(0, 16)).unwrap_or(16);
-                    let delay = RETRY_FIRST_MS.saturating_mul(1 << attempts).min(RETRY_MAX_MS);
+                    let delay = RETRY_FIRST_MS
+                        .saturating_mul(1 << attempts)
+                        .min(RETRY_MAX_MS);
                     let mut tx = self.app.store.begin().await?;
-                    store::sms::schedule_retry(&mut tx, row.id, self.app.now_ms() + delay, &error.to_string()).await?;
+                    store::sms::schedule_retry(
+                        &mut tx,
+                        row.id,
+                        self.app.now_ms() + delay,
+                        &error.to_string(),
+                    )
+                    .await?;
                     tx.commit().await?;
                     return Ok(());
                 }
@@ -368,24 +448,35 @@ pub struct SmppService {
 impl SmppService {
     /// Answers what a previous run left unanswered, releases messages it was sending, binds to
     /// every SMSC and starts the dispatcher and the sweep.
-    pub async fn start(app: Arc<App>, configs: Vec<SmscConfig>) -> Result<SmppService, crate::ServiceError> {
+    pub async fn start(
+        app: Arc<App>,
+        configs: Vec<SmscConfig>,
+    ) -> Result<SmppService, crate::ServiceError> {
         {
             let mut tx = app.store.begin().await?;
             let released = store::sms::release_in_doubt(&mut tx).await?;
             tx.commit().await?;
             if released > 0 {
-                tracing::warn!(released, "SMS the previous run was sending go again (parts without an SMSC id only)");
+                tracing::warn!(
+                    released,
+                    "SMS the previous run was sending go again (parts without an SMSC id only)"
+                );
             }
         }
         let answered = answer_unanswered(&app, 0).await?;
         if answered > 0 {
-            tracing::warn!(answered, "answered SMS the previous run stored but did not answer");
+            tracing::warn!(
+                answered,
+                "answered SMS the previous run stored but did not answer"
+            );
         }
         let wake = Arc::new(Notify::new());
+        let locks = Arc::new(Locks::default());
         let inbound = Arc::new(Inbound {
             app: Arc::clone(&app),
             wake: Arc::clone(&wake),
             answers: Arc::new(Semaphore::new(ANSWERS_IN_FLIGHT_MAX)),
+            locks: Arc::clone(&locks),
         });
         let mut esmes = Vec::new();
         let mut links: HashMap<String, Arc<dyn SmsLink>> = HashMap::new();
@@ -396,7 +487,7 @@ impl SmppService {
             esmes.push(esme);
         }
         let (stop, stopping) = watch::channel(false);
-        let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&app), links, wake));
+        let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&app), links, wake, locks));
         let mut tasks = vec![tokio::spawn(dispatcher.run(stopping.clone()))];
         tasks.push(tokio::spawn(sweep(app, stopping)));
         Ok(SmppService { esmes, stop, tasks })
@@ -440,4 +531,32 @@ async fn sweep(app: Arc<App>, mut stop: watch::Receiver<bool>) {
             tracing::error!(%error, "answering SMS left unanswered failed");
         }
     }
+}
+
+/// A message's state on its way over SMPP, for people: the dispatcher's state until every
+/// part went, then the parts' receipts (`delivered` once all are; the worst part otherwise).
+/// None when it is not an SMPP message (waiting, or the gateway's).
+pub fn delivery_state(row: &store::sms::DeliveryRow) -> Option<String> {
+    let state = row.smpp_state.as_deref()?;
+    if state == "gateway" {
+        return None;
+    }
+    if state != "submitted" || row.parts.is_empty() {
+        return Some(state.to_owned());
+    }
+    let parts: Vec<&str> = row.parts.iter().map(|(_, _, s)| s.as_str()).collect();
+    let all = |word: &str| parts.iter().all(|s| *s == word);
+    Some(
+        if all("delivered") {
+            "delivered"
+        } else if let Some(bad) = parts
+            .iter()
+            .find(|s| !matches!(**s, "delivered" | "submitted" | "enroute" | "accepted"))
+        {
+            bad
+        } else {
+            "submitted"
+        }
+        .to_owned(),
+    )
 }

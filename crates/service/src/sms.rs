@@ -276,7 +276,11 @@ pub fn local_time(at_ms: i64, utc_offset_minutes: i32) -> String {
 /// runs its command and queues the reply for the SMSC that delivered it, at most once however
 /// often this runs for the message (a redelivery, the sweep after a restart). True when this
 /// call queued the reply.
-pub async fn answer_into_outbox(app: &App, sms: &IncomingSms, sender_key: &str) -> Result<bool, ServiceError> {
+pub async fn answer_into_outbox(
+    app: &App,
+    sms: &IncomingSms,
+    sender_key: &str,
+) -> Result<bool, ServiceError> {
     let text = match PhoneNumber::parse(&sms.sender) {
         Ok(phone) => compose_reply(app, sms, &phone).await?,
         Err(domain::phone::PhoneError::OtherCountry) => {
@@ -287,7 +291,8 @@ pub async fn answer_into_outbox(app: &App, sms: &IncomingSms, sender_key: &str) 
     };
     let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
-    let first = store::sms::set_reply_once(&mut tx, &sms.smsc, &sms.message_id, sender_key, &text).await?;
+    let first =
+        store::sms::set_reply_once(&mut tx, &sms.smsc, &sms.message_id, sender_key, &text).await?;
     if first && !text.is_empty() {
         store::sms::enqueue_via_operator(&mut tx, sender_key, &text, &sms.smsc, now_ms).await?;
     }

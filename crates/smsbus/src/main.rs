@@ -5,6 +5,7 @@ mod demo;
 mod live_cli;
 mod planner_cli;
 mod simulate;
+mod smpp_cli;
 mod ticket_cli;
 mod transit_cli;
 mod wiring;
@@ -33,6 +34,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Send an SMS to the short number 2505 of a running server and print the reply.
     Sms(demo::SmsArgs),
+    /// The newest outgoing SMS and their way to the phone (SMSC ids, delivery receipts).
+    SmsStatus(smpp_cli::SmsStatusArgs),
     /// Check a ticket token offline against a published key list.
     Verify(ticket_cli::VerifyArgs),
     /// Ticket signing keys.
@@ -143,6 +146,7 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::Serve(args) => wiring::serve(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Sms(args) => demo::sms(args).await,
+            Command::SmsStatus(args) => smpp_cli::sms_status(args).await,
             Command::Keys {
                 command: KeysCommand::Rotate { db, immediately },
             } => wiring::rotate_keys(&db, immediately).await,

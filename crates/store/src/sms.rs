@@ -38,7 +38,16 @@ pub async fn record_incoming(
     body: &str,
     now_ms: i64,
 ) -> Result<Recorded> {
-    record_incoming_via(conn, operator, message_id, sender, body, Via::Gateway, now_ms).await
+    record_incoming_via(
+        conn,
+        operator,
+        message_id,
+        sender,
+        body,
+        Via::Gateway,
+        now_ms,
+    )
+    .await
 }
 
 pub async fn record_incoming_via(
@@ -302,7 +311,10 @@ pub async fn record_incoming_part(
         .bind(part.total)
         .execute(conn)
         .await?;
-    let message_id = parts.first().map(|(_, id, _)| id.clone()).unwrap_or_default();
+    let message_id = parts
+        .first()
+        .map(|(_, id, _)| id.clone())
+        .unwrap_or_default();
     let body = parts.into_iter().map(|(_, _, body)| body).collect();
     Ok(Some(Joined { message_id, body }))
 }
@@ -319,7 +331,11 @@ pub struct SmppOutboxRow {
 }
 
 /// Messages the SMPP dispatcher may take now: sign-in codes first, then oldest first.
-pub async fn smpp_due(conn: &mut dyn Executor, now_ms: i64, limit: i64) -> Result<Vec<SmppOutboxRow>> {
+pub async fn smpp_due(
+    conn: &mut dyn Executor,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<SmppOutboxRow>> {
     query("SELECT id, phone, body, operator, attempts FROM sms_outbox WHERE sent_at_ms IS NULL \
            AND (smpp_state IS NULL OR smpp_state = 'retry') AND next_attempt_at_ms <= $1 ORDER BY priority, id LIMIT $2")
         .bind(now_ms)
@@ -367,12 +383,18 @@ pub async fn record_submitted_part(
     now_ms: i64,
 ) -> Result<()> {
     query("INSERT INTO sms_outbox_parts (outbox_id, part, operator, smsc_message_id, state, submitted_at_ms, updated_at_ms) \
-           VALUES ($1, $2, $3, $4, 'submitted', $5, $5) ON CONFLICT (outbox_id, part) DO NOTHING")
+           VALUES ($1, $2, $3, $4, COALESCE((SELECT state FROM sms_early_receipts WHERE operator = $3 AND smsc_message_id = $4), 'submitted'), $5, $5) \
+           ON CONFLICT (outbox_id, part) DO NOTHING")
         .bind(outbox_id)
         .bind(part)
         .bind(operator)
         .bind(smsc_message_id)
         .bind(now_ms)
+        .execute(conn)
+        .await?;
+    query("DELETE FROM sms_early_receipts WHERE operator = $1 AND smsc_message_id = $2")
+        .bind(operator)
+        .bind(smsc_message_id)
         .execute(conn)
         .await?;
     Ok(())
@@ -387,7 +409,12 @@ pub async fn mark_submitted(conn: &mut dyn Executor, id: i64, now_ms: i64) -> Re
     Ok(())
 }
 
-pub async fn schedule_retry(conn: &mut dyn Executor, id: i64, at_ms: i64, error: &str) -> Result<()> {
+pub async fn schedule_retry(
+    conn: &mut dyn Executor,
+    id: i64,
+    at_ms: i64,
+    error: &str,
+) -> Result<()> {
     query("UPDATE sms_outbox SET smpp_state = 'retry', next_attempt_at_ms = $1, smpp_error = $2 WHERE id = $3 AND smpp_state = 'submitting'")
         .bind(at_ms)
         .bind(error)
@@ -407,12 +434,37 @@ pub async fn mark_failed(conn: &mut dyn Executor, id: i64, error: &str) -> Resul
 }
 
 /// At start: messages a stopped process was sending go again, but only their parts without a
-/// recorded message id.
+/// recorded message id; those it was backing off from are due at once (a new bind).
 pub async fn release_in_doubt(conn: &mut dyn Executor) -> Result<u64> {
-    let done = query("UPDATE sms_outbox SET smpp_state = 'retry', next_attempt_at_ms = 0 WHERE smpp_state = 'submitting'")
+    let done = query("UPDATE sms_outbox SET smpp_state = 'retry', next_attempt_at_ms = 0 WHERE smpp_state = 'submitting' OR smpp_state = 'retry'")
         .execute(conn)
         .await?;
     Ok(done.rows_affected())
+}
+
+/// A receipt for no part we recorded (yet): kept until the part is, or for good if the id is
+/// not ours. Receipts older than `older_than_ms` that never found their part are dropped.
+pub async fn record_early_receipt(
+    conn: &mut dyn Executor,
+    operator: &str,
+    smsc_message_id: &str,
+    state: &str,
+    older_than_ms: i64,
+    now_ms: i64,
+) -> Result<()> {
+    query("DELETE FROM sms_early_receipts WHERE received_at_ms < $1")
+        .bind(older_than_ms)
+        .execute(conn)
+        .await?;
+    query("INSERT INTO sms_early_receipts (operator, smsc_message_id, state, received_at_ms) VALUES ($1, $2, $3, $4) \
+           ON CONFLICT (operator, smsc_message_id) DO UPDATE SET state = excluded.state")
+        .bind(operator)
+        .bind(smsc_message_id)
+        .bind(state)
+        .bind(now_ms)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// A delivery receipt: true when it named a part we sent.
@@ -458,28 +510,32 @@ pub async fn deliveries(
 ) -> Result<Vec<DeliveryRow>> {
     const COLUMNS: &str = "SELECT id, phone, body, created_at_ms, sent_at_ms, smpp_state, smpp_error, attempts FROM sms_outbox";
     let sql = match phone {
-        Some(_) => format!("{COLUMNS} WHERE phone = $1 AND created_at_ms >= $2 ORDER BY id DESC LIMIT $3"),
-        None => format!("{COLUMNS} WHERE phone <> $1 AND created_at_ms >= $2 ORDER BY id DESC LIMIT $3"),
+        Some(_) => {
+            format!("{COLUMNS} WHERE phone = $1 AND created_at_ms >= $2 ORDER BY id DESC LIMIT $3")
+        }
+        None => {
+            format!("{COLUMNS} WHERE phone <> $1 AND created_at_ms >= $2 ORDER BY id DESC LIMIT $3")
+        }
     };
     let mut rows: Vec<DeliveryRow> = query(&sql)
-    .bind(phone.unwrap_or(""))
-    .bind(since_ms)
-    .bind(limit)
-    .try_map(|r: Row| {
-        Ok(DeliveryRow {
-            id: r.try_get(0)?,
-            phone: r.try_get(1)?,
-            body: r.try_get(2)?,
-            created_at_ms: r.try_get(3)?,
-            sent_at_ms: r.try_get(4)?,
-            smpp_state: r.try_get(5)?,
-            smpp_error: r.try_get(6)?,
-            attempts: r.try_get(7)?,
-            parts: Vec::new(),
+        .bind(phone.unwrap_or(""))
+        .bind(since_ms)
+        .bind(limit)
+        .try_map(|r: Row| {
+            Ok(DeliveryRow {
+                id: r.try_get(0)?,
+                phone: r.try_get(1)?,
+                body: r.try_get(2)?,
+                created_at_ms: r.try_get(3)?,
+                sent_at_ms: r.try_get(4)?,
+                smpp_state: r.try_get(5)?,
+                smpp_error: r.try_get(6)?,
+                attempts: r.try_get(7)?,
+                parts: Vec::new(),
+            })
         })
-    })
-    .fetch_all(conn)
-    .await?;
+        .fetch_all(conn)
+        .await?;
     for row in &mut rows {
         row.parts = query("SELECT part, smsc_message_id, state FROM sms_outbox_parts WHERE outbox_id = $1 ORDER BY part")
             .bind(row.id)

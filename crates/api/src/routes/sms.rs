@@ -58,6 +58,11 @@ struct OutboxMessage {
     id: i64,
     to: String,
     text: String,
+    /// `gateway`: the HTTP gateway sends it; `smpp`: an SMPP bind did (listed for reading).
+    via: &'static str,
+    /// Over SMPP: `submitting`, `retry`, `submitted`, `delivered`, `undeliverable`, `failed`…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
 }
 
 /// Messages waiting to be sent: sign-in codes first, then oldest first; the gateway marks
@@ -72,16 +77,33 @@ pub(crate) async fn outbox(
     let rows = store::sms::pending_outbox(&mut conn, 100)
         .await
         .map_err(internal)?;
-    Ok(Json(Outbox {
-        messages: rows
-            .into_iter()
-            .map(|r| OutboxMessage {
-                id: r.id,
-                to: r.phone,
-                text: r.body,
+    let mut messages: Vec<OutboxMessage> = rows
+        .into_iter()
+        .map(|r| OutboxMessage {
+            id: r.id,
+            to: r.phone,
+            text: r.body,
+            via: "gateway",
+            state: None,
+        })
+        .collect();
+    if state.settings.outbox_view == crate::OutboxView::WithRecentSmpp {
+        let since_ms = state.app.now_ms() - crate::OUTBOX_SMPP_RECENT_MS;
+        let sent = store::sms::deliveries(&mut conn, None, since_ms, 100)
+            .await
+            .map_err(internal)?;
+        messages.extend(sent.into_iter().rev().filter_map(|row| {
+            let state = service::smpp::delivery_state(&row)?;
+            Some(OutboxMessage {
+                id: row.id,
+                to: row.phone,
+                text: row.body,
+                via: "smpp",
+                state: Some(state),
             })
-            .collect(),
-    }))
+        }));
+    }
+    Ok(Json(Outbox { messages }))
 }
 
 pub(crate) async fn sent(

@@ -23,8 +23,7 @@ use super::pdu::{
 };
 use super::text::{self, Part};
 use super::{
-    Delivery, DeliverAnswer, DeliverHandler, MoMessage, Receipt, ReceiptState, SmsLink,
-    SubmitError,
+    DeliverAnswer, DeliverHandler, Delivery, MoMessage, Receipt, ReceiptState, SmsLink, SubmitError,
 };
 use crate::operator::BoxFuture;
 use domain::OperatorId;
@@ -218,9 +217,7 @@ impl Esme {
 
 fn submit_outcome(pdu: Pdu) -> Result<String, SubmitError> {
     match (pdu.status, pdu.body) {
-        (status::OK, Body::SubmitSmResp { message_id }) if !message_id.is_empty() => {
-            Ok(message_id)
-        }
+        (status::OK, Body::SubmitSmResp { message_id }) if !message_id.is_empty() => Ok(message_id),
         (status::OK, _) => Err(SubmitError::OutcomeUnknown),
         (status::THROTTLED, _) => Err(SubmitError::Throttled),
         (status::MESSAGE_QUEUE_FULL, _) => Err(SubmitError::QueueFull),
@@ -325,7 +322,11 @@ struct Session {
 }
 
 impl Session {
-    fn new(inner: Arc<Inner>, stream: Box<dyn Stream>, handler: Arc<dyn DeliverHandler>) -> Session {
+    fn new(
+        inner: Arc<Inner>,
+        stream: Box<dyn Stream>,
+        handler: Arc<dyn DeliverHandler>,
+    ) -> Session {
         let (read, write) = tokio::io::split(stream);
         Session {
             inner,
@@ -397,7 +398,10 @@ impl Session {
                     sequence,
                     body: Body::EnquireLink,
                     ..
-                }) => self.write(response(sequence, status::OK, Body::EnquireLinkResp)).await?,
+                }) => {
+                    self.write(response(sequence, status::OK, Body::EnquireLinkResp))
+                        .await?
+                }
                 other => return Err(format!("unexpected answer to bind: {other:?}")),
             }
         }
@@ -408,7 +412,8 @@ impl Session {
         let (answers, mut answered) = mpsc::channel::<Pdu>(DELIVERIES_IN_FLIGHT_MAX);
         let timeouts = self.inner.config.timeouts;
         let mut shutdown = self.inner.shutdown.subscribe();
-        let tick = Duration::from_millis(timeouts.enquire_link_ms.min(timeouts.response_ms) / 4 + 1);
+        let tick =
+            Duration::from_millis(timeouts.enquire_link_ms.min(timeouts.response_ms) / 4 + 1);
         let mut ticker = tokio::time::interval(tick);
         let mut last_read = Instant::now();
         let ended = loop {
@@ -498,7 +503,11 @@ impl Session {
             } => {
                 tracing::warn!(%error, "malformed PDU from the SMSC");
                 return self
-                    .write(response(sequence, status::INVALID_COMMAND_LENGTH, Body::GenericNack))
+                    .write(response(
+                        sequence,
+                        status::INVALID_COMMAND_LENGTH,
+                        Body::GenericNack,
+                    ))
                     .await;
             }
         };
@@ -529,8 +538,12 @@ impl Session {
                 Ok(())
             }
             _ => {
-                self.write(response(pdu.sequence, status::INVALID_COMMAND_ID, Body::GenericNack))
-                    .await
+                self.write(response(
+                    pdu.sequence,
+                    status::INVALID_COMMAND_ID,
+                    Body::GenericNack,
+                ))
+                .await
             }
         }
     }
@@ -541,7 +554,15 @@ impl Session {
             // Too many being stored: the SMSC retries later.
             let answers = answers.clone();
             tokio::spawn(async move {
-                drop(answers.send(response(sequence, status::RECEIVER_TEMPORARY_ERROR, Body::DeliverSmResp)).await);
+                drop(
+                    answers
+                        .send(response(
+                            sequence,
+                            status::RECEIVER_TEMPORARY_ERROR,
+                            Body::DeliverSmResp,
+                        ))
+                        .await,
+                );
             });
             return;
         };
@@ -558,7 +579,11 @@ impl Session {
             };
             drop(permit);
             // The connection may be gone: then the SMSC redelivers, which the store dedupes.
-            drop(answers.send(response(sequence, code, Body::DeliverSmResp)).await);
+            drop(
+                answers
+                    .send(response(sequence, code, Body::DeliverSmResp))
+                    .await,
+            );
         });
     }
 
@@ -576,7 +601,8 @@ impl Session {
             return;
         }
         // Wait for unbind_resp (answers to other requests may still arrive first).
-        let deadline = Instant::now() + Duration::from_millis(self.inner.config.timeouts.response_ms);
+        let deadline =
+            Instant::now() + Duration::from_millis(self.inner.config.timeouts.response_ms);
         while Instant::now() < deadline {
             match self.read().await {
                 Ok(Frame::Pdu(Pdu {
@@ -600,7 +626,12 @@ fn response(sequence: u32, status: u32, body: Body) -> Pdu {
 
 /// A deliver_sm as what it means to us: a passenger's message (or a part of one), or a
 /// delivery receipt for a reply.
-pub fn read_delivery(config: &SmscConfig, bound_at_ms: i64, sequence: u32, sm: &ShortMessage) -> Delivery {
+pub fn read_delivery(
+    config: &SmscConfig,
+    bound_at_ms: i64,
+    sequence: u32,
+    sm: &ShortMessage,
+) -> Delivery {
     let decoded = text::decode(sm);
     if sm.esm_class & 0x3C == ESM_DELIVERY_RECEIPT {
         let message_id = sm
@@ -637,7 +668,12 @@ fn receipt_field(text: &str, name: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
     let start = lower.find(name)? + name.len();
     let rest = text.get(start..)?;
-    Some(rest.split_whitespace().next().unwrap_or_default().to_owned())
+    Some(
+        rest.split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    )
 }
 
 /// A receipt's message_state TLV value for a state (the simulated SMSC writes it).

@@ -176,5 +176,9 @@ pub enum DeliverAnswer {
 
 /// Receives what an SMSC delivers on a bind.
 pub trait DeliverHandler: Send + Sync {
-    fn deliver(&self, operator: &OperatorId, delivery: Delivery) -> BoxFuture<'static, DeliverAnswer>;
+    fn deliver(
+        &self,
+        operator: &OperatorId,
+        delivery: Delivery,
+    ) -> BoxFuture<'static, DeliverAnswer>;
 }

@@ -79,19 +79,25 @@ pub struct Pdu {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Body {
     BindTransceiver(Bind),
-    BindTransceiverResp { system_id: String },
+    BindTransceiverResp {
+        system_id: String,
+    },
     Unbind,
     UnbindResp,
     EnquireLink,
     EnquireLinkResp,
     GenericNack,
     SubmitSm(ShortMessage),
-    SubmitSmResp { message_id: String },
+    SubmitSmResp {
+        message_id: String,
+    },
     DeliverSm(ShortMessage),
     DeliverSmResp,
     /// A valid PDU of a kind we do not handle (bind_receiver, query_sm, …): answered with
     /// `generic_nack`/`INVALID_COMMAND_ID` by whoever receives it.
-    Other { command_id: u32 },
+    Other {
+        command_id: u32,
+    },
 }
 
 impl Body {
@@ -491,11 +497,17 @@ fn encode_short_message(sm: &ShortMessage, dst: &mut BytesMut) {
     dst.put_u8(sm.data_coding);
     dst.put_u8(sm.sm_default_msg_id);
     // short_message holds at most 255 octets; a longer text travels in message_payload.
-    let message = sm.short_message.get(..sm.short_message.len().min(255)).unwrap_or_default();
+    let message = sm
+        .short_message
+        .get(..sm.short_message.len().min(255))
+        .unwrap_or_default();
     dst.put_u8(u8::try_from(message.len()).unwrap_or(u8::MAX));
     dst.put_slice(message);
     for tlv in &sm.tlvs {
-        let value = tlv.value.get(..tlv.value.len().min(usize::from(u16::MAX))).unwrap_or_default();
+        let value = tlv
+            .value
+            .get(..tlv.value.len().min(usize::from(u16::MAX)))
+            .unwrap_or_default();
         dst.put_u16(tlv.tag);
         dst.put_u16(u16::try_from(value.len()).unwrap_or(u16::MAX));
         dst.put_slice(value);

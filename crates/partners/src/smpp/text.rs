@@ -73,7 +73,11 @@ pub enum Coding {
 
 impl Coding {
     pub fn for_text(text: &str) -> Coding {
-        if fits_gsm(text) { Coding::Gsm7 } else { Coding::Ucs2 }
+        if fits_gsm(text) {
+            Coding::Gsm7
+        } else {
+            Coding::Ucs2
+        }
     }
 
     pub fn data_coding(self) -> u8 {
@@ -135,7 +139,9 @@ pub fn split(text: &str, reference: u8) -> Result<Vec<Part>, TextError> {
     }
     let mut chunks: Vec<Vec<u8>> = vec![Vec::new()];
     for unit in units {
-        let fits = chunks.last().is_some_and(|c| c.len() + unit.len() <= part_max);
+        let fits = chunks
+            .last()
+            .is_some_and(|c| c.len() + unit.len() <= part_max);
         if !fits {
             chunks.push(Vec::new());
         }
@@ -360,7 +366,11 @@ mod tests {
         let decoded = decode(&sm);
         assert_eq!(
             decoded.concatenation,
-            Some(Concatenation { reference: 0x0102, total: 3, number: 2 })
+            Some(Concatenation {
+                reference: 0x0102,
+                total: 3,
+                number: 2
+            })
         );
         let sm = ShortMessage {
             data_coding: DATA_CODING_DEFAULT,
@@ -372,7 +382,11 @@ mod tests {
         assert_eq!(decoded.text, "hi");
         assert_eq!(
             decoded.concatenation,
-            Some(Concatenation { reference: 0xABCD, total: 2, number: 1 })
+            Some(Concatenation {
+                reference: 0xABCD,
+                total: 2,
+                number: 1
+            })
         );
     }
 }

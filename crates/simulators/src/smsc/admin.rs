@@ -63,7 +63,11 @@ async fn send(
     Path(phone): Path<String>,
     Json(body): Json<Send>,
 ) -> Result<Json<Sent>, (StatusCode, String)> {
-    let wait = Duration::from_millis(body.wait_ms.unwrap_or(REPLY_WAIT_MS_DEFAULT).min(REPLY_WAIT_MS_MAX));
+    let wait = Duration::from_millis(
+        body.wait_ms
+            .unwrap_or(REPLY_WAIT_MS_DEFAULT)
+            .min(REPLY_WAIT_MS_MAX),
+    );
     let (message_id, reply) = handle
         .send_and_wait_reply(&phone, SHORT_NUMBER, &body.text, body.message_id, wait)
         .await

@@ -186,10 +186,31 @@ impl SmscHandle {
         self.shared.state.lock().await.stats.clone()
     }
 
+    /// Waits until the counters satisfy `ready`, at most `timeout`; the counters then.
+    pub async fn wait_stats(&self, ready: impl Fn(&Stats) -> bool, timeout: Duration) -> Stats {
+        let mut changed = self.shared.changed.subscribe();
+        let reached = async {
+            loop {
+                let stats = self.stats().await;
+                if ready(&stats) || changed.changed().await.is_err() {
+                    return stats;
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, reached).await {
+            Ok(stats) => stats,
+            Err(_) => self.stats().await,
+        }
+    }
+
     /// Operators with a bound ESME now.
     pub async fn bound_operators(&self) -> Vec<String> {
         let state = self.shared.state.lock().await;
-        let mut operators: Vec<String> = state.sessions.values().map(|s| s.operator.clone()).collect();
+        let mut operators: Vec<String> = state
+            .sessions
+            .values()
+            .map(|s| s.operator.clone())
+            .collect();
         operators.sort();
         operators.dedup();
         operators
@@ -224,7 +245,12 @@ impl SmscHandle {
     }
 
     /// Waits until `phone` has at least `count` messages, at most `timeout`; returns the inbox.
-    pub async fn wait_inbox(&self, phone: &str, count: usize, timeout: Duration) -> Vec<InboxMessage> {
+    pub async fn wait_inbox(
+        &self,
+        phone: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<InboxMessage> {
         let mut changed = self.shared.changed.subscribe();
         let filled = async {
             loop {
@@ -265,7 +291,11 @@ impl SmscHandle {
             duplicate
         };
         for (part, number) in parts.into_iter().zip(1u32..) {
-            let part_id = if several { format!("{id}.{number}") } else { id.clone() };
+            let part_id = if several {
+                format!("{id}.{number}")
+            } else {
+                id.clone()
+            };
             let sm = ShortMessage {
                 source_ton: 1,
                 source_npi: 1,
@@ -300,7 +330,9 @@ impl SmscHandle {
         timeout: Duration,
     ) -> Result<(String, Option<InboxMessage>), SmscError> {
         let before = self.inbox(phone).await.len();
-        let id = self.send_from_phone(phone, short_number, text, message_id).await?;
+        let id = self
+            .send_from_phone(phone, short_number, text, message_id)
+            .await?;
         let inbox = self.wait_inbox(phone, before + 1, timeout).await;
         Ok((id, inbox.get(before).cloned()))
     }

@@ -58,7 +58,13 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>) {
     {
         let mut state = shared.state.lock().await;
         state.stats.binds += 1;
-        state.sessions.insert(session_id, Bound { operator: operator.clone(), outgoing });
+        state.sessions.insert(
+            session_id,
+            Bound {
+                operator: operator.clone(),
+                outgoing,
+            },
+        );
     }
     shared.bump();
     let (late, mut late_answers) = mpsc::channel::<Pdu>(OUTGOING_QUEUE_MAX);
@@ -133,7 +139,11 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>) {
 
 async fn answer(writer: &mut Writer, sequence: u32, code: u32, body: Body) -> Result<(), ()> {
     writer
-        .send(Pdu { sequence, status: code, body })
+        .send(Pdu {
+            sequence,
+            status: code,
+            body,
+        })
         .await
         .map_err(|_| ())
 }
@@ -152,18 +162,32 @@ async fn bind(
         return None;
     };
     let Body::BindTransceiver(bind) = body else {
-        answer(writer, sequence, status::INCORRECT_BIND_STATUS, Body::GenericNack).await.unwrap_or(());
+        answer(
+            writer,
+            sequence,
+            status::INCORRECT_BIND_STATUS,
+            Body::GenericNack,
+        )
+        .await
+        .unwrap_or(());
         return None;
     };
-    let account = shared.accounts.iter().find(|a| a.system_id == bind.system_id);
+    let account = shared
+        .accounts
+        .iter()
+        .find(|a| a.system_id == bind.system_id);
     let code = match account {
         None => status::INVALID_SYSTEM_ID,
         Some(account) if account.password != bind.password => status::INVALID_PASSWORD,
         Some(_) => status::OK,
     };
-    let reply = Body::BindTransceiverResp { system_id: "SMSCSIM".into() };
+    let reply = Body::BindTransceiverResp {
+        system_id: "SMSCSIM".into(),
+    };
     answer(writer, sequence, code, reply).await.ok()?;
-    account.filter(|_| code == status::OK).map(|a| a.operator.clone())
+    account
+        .filter(|_| code == status::OK)
+        .map(|a| a.operator.clone())
 }
 
 /// Answers a submit_sm (faults first), files it in the phone's inbox, sends the receipt.
@@ -198,6 +222,7 @@ async fn on_submit(
         }
         (code, late_ms)
     };
+    shared.bump();
     let message_id = if code == status::OK {
         format!("smsc-{}", shared.next_id())
     } else {
@@ -206,29 +231,43 @@ async fn on_submit(
     let response = Pdu {
         sequence,
         status: code,
-        body: Body::SubmitSmResp { message_id: message_id.clone() },
+        body: Body::SubmitSmResp {
+            message_id: message_id.clone(),
+        },
+    };
+    if code == status::OK {
+        file(shared, &sm, &message_id).await;
+    }
+    // The receipt follows the response, as on a real SMSC.
+    let receipt = (code == status::OK && sm.registered_delivery & 0x01 != 0).then(|| {
+        (
+            receipt_for(&sm, &message_id),
+            Arc::clone(shared),
+            operator.to_owned(),
+        )
+    });
+    let send_receipt = |receipt: Option<(ShortMessage, Arc<Shared>, String)>| {
+        if let Some((receipt, shared, operator)) = receipt {
+            tokio::spawn(async move {
+                if deliver(&shared, Some(&operator), receipt).await {
+                    shared.state.lock().await.stats.receipts_sent += 1;
+                    shared.bump();
+                }
+            });
+        }
     };
     if late_ms > 0 {
         let late = late.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(late_ms)).await;
-            drop(late.send(response).await);
+            if late.send(response).await.is_ok() {
+                send_receipt(receipt);
+            }
         });
     } else if writer.send(response).await.is_err() {
         return false;
-    }
-    if code == status::OK {
-        file(shared, &sm, &message_id).await;
-        if sm.registered_delivery & 0x01 != 0 {
-            let receipt = receipt_for(&sm, &message_id);
-            let shared = Arc::clone(shared);
-            let operator = operator.to_owned();
-            tokio::spawn(async move {
-                if deliver(&shared, Some(&operator), receipt).await {
-                    shared.state.lock().await.stats.receipts_sent += 1;
-                }
-            });
-        }
+    } else {
+        send_receipt(receipt);
     }
     true
 }
@@ -250,7 +289,11 @@ async fn file(shared: &Shared, sm: &ShortMessage, message_id: &str) {
     let whole = match decoded.concatenation {
         None => Some((decoded.text, vec![message_id.to_owned()])),
         Some(c) => {
-            let key = (phone.clone(), u8::try_from(c.reference & 0xFF).unwrap_or(0), c.total);
+            let key = (
+                phone.clone(),
+                u8::try_from(c.reference & 0xFF).unwrap_or(0),
+                c.total,
+            );
             let parts = state.partial.entry(key.clone()).or_default();
             if !parts.iter().any(|(n, _, _)| *n == c.number) {
                 parts.push((c.number, decoded.text, message_id.to_owned()));
@@ -285,7 +328,12 @@ async fn file(shared: &Shared, sm: &ShortMessage, message_id: &str) {
 /// The receipt of SMPP 3.4 appendix B, with the TLVs too.
 fn receipt_for(sm: &ShortMessage, message_id: &str) -> ShortMessage {
     let decoded = text::decode(sm);
-    let start: String = decoded.text.chars().filter(char::is_ascii).take(20).collect();
+    let start: String = decoded
+        .text
+        .chars()
+        .filter(char::is_ascii)
+        .take(20)
+        .collect();
     let now = jiff::Zoned::now().strftime("%y%m%d%H%M").to_string();
     let text = format!(
         "id:{message_id} sub:001 dlvrd:001 submit date:{now} done date:{now} stat:{} err:000 text:{start}",
@@ -311,7 +359,11 @@ fn receipt_for(sm: &ShortMessage, message_id: &str) -> ShortMessage {
 
 /// Delivers one deliver_sm to a bind of `operator` (any bind when None), again and again until
 /// it is answered OK; true when it was. A permanent refusal ends the attempts.
-pub(crate) async fn deliver(shared: &Arc<Shared>, operator: Option<&str>, sm: ShortMessage) -> bool {
+pub(crate) async fn deliver(
+    shared: &Arc<Shared>,
+    operator: Option<&str>,
+    sm: ShortMessage,
+) -> bool {
     let mut changed = shared.changed.subscribe();
     for _ in 0..REDELIVERIES_MAX {
         let target = {
@@ -334,7 +386,14 @@ pub(crate) async fn deliver(shared: &Arc<Shared>, operator: Option<&str>, sm: Sh
             continue;
         };
         let (answered, answer) = oneshot::channel();
-        if target.send(Outgoing { sm: sm.clone(), answered }).await.is_err() {
+        if target
+            .send(Outgoing {
+                sm: sm.clone(),
+                answered,
+            })
+            .await
+            .is_err()
+        {
             continue;
         }
         let code = tokio::time::timeout(Duration::from_millis(DELIVER_RESPONSE_TIMEOUT_MS), answer)
@@ -345,14 +404,17 @@ pub(crate) async fn deliver(shared: &Arc<Shared>, operator: Option<&str>, sm: Sh
         match code {
             Some(status::OK) => {
                 shared.state.lock().await.stats.delivers_acknowledged += 1;
+                shared.bump();
                 return true;
             }
             Some(status::RECEIVER_PERMANENT_ERROR) => {
                 shared.state.lock().await.stats.delivers_refused += 1;
+                shared.bump();
                 return false;
             }
             _ => {
                 shared.state.lock().await.stats.delivers_refused += 1;
+                shared.bump();
                 tokio::time::sleep(Duration::from_millis(REDELIVERY_DELAY_MS)).await;
             }
         }

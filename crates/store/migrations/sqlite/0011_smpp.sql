@@ -39,3 +39,12 @@ CREATE TABLE sms_incoming_parts (
     received_at_ms INTEGER NOT NULL,
     PRIMARY KEY (operator, sender, reference, total, number)
 );
+-- A receipt can overtake our record of the submit it names (the SMSC sends it right after
+-- submit_sm_resp); it waits here and the part takes its state when recorded.
+CREATE TABLE sms_early_receipts (
+    operator TEXT NOT NULL,
+    smsc_message_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (operator, smsc_message_id)
+);
