@@ -98,7 +98,12 @@ fn broken_frames_are_named_not_panicked_on() {
 fn every_reply_text() -> Vec<(String, String)> {
     let mut texts = Vec::new();
     let zones: Vec<(Zone, Tenge)> = (1..=4)
-        .map(|z| (Zone::new(z).unwrap(), Tenge::from_tiyn(i64::from(z) * 10_000)))
+        .map(|z| {
+            (
+                Zone::new(z).unwrap(),
+                Tenge::from_tiyn(i64::from(z) * 10_000),
+            )
+        })
         .collect();
     let link = "https://smsbus.kz/t/at3yz35lyykn";
     for language in Language::ALL {
@@ -113,7 +118,10 @@ fn every_reply_text() -> Vec<(String, String)> {
             texts.push((format!("{code} {name}"), t.get(language).to_owned()));
         }
         for error in ErrorCode::ALL {
-            texts.push((format!("{code} {error:?}"), error.message(language).to_owned()));
+            texts.push((
+                format!("{code} {error:?}"),
+                error.message(language).to_owned(),
+            ));
         }
         for (zone, ordinal) in [(None, 1), (Some(Zone::new(4).unwrap()), 3)] {
             let ticket = TicketReply {
@@ -129,7 +137,10 @@ fn every_reply_text() -> Vec<(String, String)> {
             };
             texts.push((format!("{code} ticket"), ticket_text(language, &ticket)));
         }
-        texts.push((format!("{code} zones"), zone_required_text(language, "301", &zones, "13011")));
+        texts.push((
+            format!("{code} zones"),
+            zone_required_text(language, "301", &zones, "13011"),
+        ));
         let repeat = RepeatReply {
             check_number: "7062-8237-9849",
             bought_at_local: "17:29 01.12",
@@ -138,7 +149,10 @@ fn every_reply_text() -> Vec<(String, String)> {
             command_for_another: "13011 3+",
         };
         texts.push((format!("{code} repeat"), repeat_text(language, &repeat)));
-        texts.push((format!("{code} repeat pending"), repeat_pending_text(language, "10101+")));
+        texts.push((
+            format!("{code} repeat pending"),
+            repeat_pending_text(language, "10101+"),
+        ));
     }
     texts
 }
@@ -164,7 +178,10 @@ fn over_the_wire(text: &str) -> (String, usize, u8) {
         };
         let decoded = text::decode(&sm);
         let number = decoded.concatenation.map_or(1, |c| c.number);
-        assert_eq!(decoded.concatenation.map_or(1, |c| usize::from(c.total)), parts.len());
+        assert_eq!(
+            decoded.concatenation.map_or(1, |c| usize::from(c.total)),
+            parts.len()
+        );
         received.push((number, decoded.text));
     }
     (text::join(&received), parts.len(), parts[0].data_coding)
@@ -180,15 +197,25 @@ fn every_reply_text_round_trips_in_its_coding() {
         assert_eq!(&back, text, "{name}");
         let expected = Coding::for_text(text).data_coding();
         assert_eq!(data_coding, expected, "{name}");
-        if text.chars().any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(c))) {
-            assert_eq!(data_coding, text::DATA_CODING_UCS2, "Cyrillic is UCS-2: {name}");
+        if text
+            .chars()
+            .any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(c)))
+        {
+            assert_eq!(
+                data_coding,
+                text::DATA_CODING_UCS2,
+                "Cyrillic is UCS-2: {name}"
+            );
         }
         if parts > longest.0 {
             longest = (parts, name.clone());
         }
     }
     // The longest reply still fits well within the parts a reply may take.
-    assert!(longest.0 >= 3 && longest.0 <= text::PARTS_MAX, "{longest:?}");
+    assert!(
+        longest.0 >= 3 && longest.0 <= text::PARTS_MAX,
+        "{longest:?}"
+    );
     // English help and language texts are plain GSM.
     let (_, _, coding) = over_the_wire(LANGUAGE_SET.get(Language::En));
     assert_eq!(coding, text::DATA_CODING_DEFAULT);
@@ -196,7 +223,8 @@ fn every_reply_text_round_trips_in_its_coding() {
 
 #[test]
 fn the_pdu_fuzz_corpus_replays() {
-    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/smpp_pdu");
+    let folder =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/smpp_pdu");
     let entries = std::fs::read_dir(&folder)
         .unwrap_or_else(|e| panic!("corpus {} missing: {e}", folder.display()));
     let mut replayed = 0;

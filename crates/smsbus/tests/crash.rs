@@ -39,7 +39,11 @@ fn serve(db: &str, simulator: &SimulatorHandle) -> (Child, String) {
 }
 
 /// Like [`serve`], with more arguments and environment set by `more`.
-fn serve_with(db: &str, simulator: &SimulatorHandle, more: impl FnOnce(&mut Command)) -> (Child, String) {
+fn serve_with(
+    db: &str,
+    simulator: &SimulatorHandle,
+    more: impl FnOnce(&mut Command),
+) -> (Child, String) {
     let mut command = smsbus();
     command
         .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
@@ -292,7 +296,9 @@ fn serve_over_smpp(db: &str, simulator: &SimulatorHandle, smsc: &SmscHandle) -> 
             let upper = operator.to_ascii_uppercase();
             command
                 .arg("--smsc")
-                .arg(format!("{operator}=smpp://127.0.0.1:{port}?window=8&throughput=1000"))
+                .arg(format!(
+                    "{operator}=smpp://127.0.0.1:{port}?window=8&throughput=1000"
+                ))
                 .env(format!("SMSBUS_SMSC_SYSTEM_ID_{upper}"), operator)
                 .env(format!("SMSBUS_SMSC_PASSWORD_{upper}"), SMSC_PASSWORD);
         }
@@ -311,7 +317,8 @@ fn load_catalogue(db_path: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_with_replies_in_the_outbox_each_goes_once_sqlite() {
-    let db = TempDb(std::env::temp_dir().join(format!("smsbus-smpp-crash-{}.db", std::process::id())));
+    let db =
+        TempDb(std::env::temp_dir().join(format!("smsbus-smpp-crash-{}.db", std::process::id())));
     let path = db.0.display().to_string();
     let options = store::StoreOptions {
         url: path.clone(),
@@ -329,7 +336,10 @@ async fn killed_with_replies_in_the_outbox_each_goes_once_postgres() {
 /// The SMSC takes the passengers' messages but throttles every reply; the server is killed
 /// with the replies in its outbox, then started again once the SMSC takes messages: every
 /// passenger gets exactly one reply, every ride is charged once.
-async fn killed_with_replies_in_the_outbox_each_goes_once(db_path: &str, options: store::StoreOptions) {
+async fn killed_with_replies_in_the_outbox_each_goes_once(
+    db_path: &str,
+    options: store::StoreOptions,
+) {
     load_catalogue(db_path);
     let simulator = OperatorSimulator::start("127.0.0.1:0".parse().expect("addr"))
         .await
@@ -352,25 +362,47 @@ async fn killed_with_replies_in_the_outbox_each_goes_once(db_path: &str, options
         ("+77071234567", "ENG"),
     ];
     let (mut server, _) = serve_over_smpp(db_path, &simulator, &smsc);
-    assert!(smsc.wait_bound(&simulators::demo::OPERATORS, SMSC_WAIT).await, "bound");
+    assert!(
+        smsc.wait_bound(&simulators::demo::OPERATORS, SMSC_WAIT)
+            .await,
+        "bound"
+    );
     for (phone, text) in messages {
-        smsc.send_from_phone(phone, "2505", text, None).await.expect("send");
+        smsc.send_from_phone(phone, "2505", text, None)
+            .await
+            .expect("send");
     }
     let stats = smsc
-        .wait_stats(|s| s.delivers_acknowledged >= 3 && s.throttled >= 3, SMSC_WAIT)
+        .wait_stats(
+            |s| s.delivers_acknowledged >= 3 && s.throttled >= 3,
+            SMSC_WAIT,
+        )
         .await;
-    assert!(stats.throttled >= 3, "every reply was tried and throttled: {stats:?}");
+    assert!(
+        stats.throttled >= 3,
+        "every reply was tried and throttled: {stats:?}"
+    );
     server.kill().expect("SIGKILL smsbus serve");
     server.wait().expect("reap smsbus serve");
     {
-        let store = store::Store::open_with(options.clone()).await.expect("open store");
+        let store = store::Store::open_with(options.clone())
+            .await
+            .expect("open store");
         let mut conn = store.reader().await.expect("reader");
-        let rows = store::sms::deliveries(&mut conn, None, 0, 10).await.expect("outbox");
+        let rows = store::sms::deliveries(&mut conn, None, 0, 10)
+            .await
+            .expect("outbox");
         assert_eq!(rows.len(), 3, "{rows:?}");
-        assert!(rows.iter().all(|r| r.sent_at_ms.is_none()), "nothing went: {rows:?}");
+        assert!(
+            rows.iter().all(|r| r.sent_at_ms.is_none()),
+            "nothing went: {rows:?}"
+        );
     }
     for (phone, _) in messages {
-        assert!(smsc.inbox(phone).await.is_empty(), "{phone} got nothing yet");
+        assert!(
+            smsc.inbox(phone).await.is_empty(),
+            "{phone} got nothing yet"
+        );
     }
 
     smsc.set_faults(Faults::default()).await;
@@ -390,7 +422,11 @@ async fn killed_with_replies_in_the_outbox_each_goes_once(db_path: &str, options
     assert_eq!(smsc.inbox("+77011234567").await.len(), 1, "one reply");
     assert_eq!(smsc.inbox("+77051234567").await.len(), 1, "one reply");
     assert_eq!(smsc.inbox("+77071234567").await.len(), 2, "one reply each");
-    assert!(smsc.inbox("+77011234567").await[0].text.starts_with("Билет №"));
+    assert!(
+        smsc.inbox("+77011234567").await[0]
+            .text
+            .starts_with("Билет №")
+    );
     let captures = simulator
         .payments()
         .iter()
@@ -399,6 +435,8 @@ async fn killed_with_replies_in_the_outbox_each_goes_once(db_path: &str, options
     assert_eq!(captures, 2, "each ride charged once");
     let store = store::Store::open_with(options).await.expect("open store");
     let mut conn = store.reader().await.expect("reader");
-    let totals = store::ledger::totals_by_layer(&mut conn).await.expect("ledger");
+    let totals = store::ledger::totals_by_layer(&mut conn)
+        .await
+        .expect("ledger");
     assert!(totals.iter().all(|(_, sum)| *sum == 0), "{totals:?}");
 }

@@ -40,6 +40,9 @@ pub struct Account {
     pub password: String,
     /// National prefixes (`701`) whose phones this operator serves.
     pub prefixes: Vec<String>,
+    /// The vendor TLV naming each phone's message (None: not sent; some clients, smpplib
+    /// among them, refuse vendor TLVs).
+    pub message_id_tag: Option<u16>,
 }
 
 /// Faults to inject; counters count down per event.
@@ -284,6 +287,12 @@ impl SmscHandle {
         let parts = text::split(text, reference)?;
         let several = parts.len() > 1;
         let operator = self.shared.operator_of(phone).map(str::to_owned);
+        let id_tag = self
+            .shared
+            .accounts
+            .iter()
+            .find(|a| Some(&a.operator) == operator.as_ref())
+            .map_or(Some(tag::SIMULATOR_MESSAGE_ID), |a| a.message_id_tag);
         let duplicate = {
             let mut state = self.shared.state.lock().await;
             let duplicate = state.faults.duplicate > 0;
@@ -305,7 +314,7 @@ impl SmscHandle {
                 esm_class: part.esm_class,
                 data_coding: part.data_coding,
                 short_message: part.short_message.into(),
-                tlvs: vec![Tlv::text(tag::SIMULATOR_MESSAGE_ID, &part_id)],
+                tlvs: id_tag.map(|t| Tlv::text(t, &part_id)).into_iter().collect(),
                 ..ShortMessage::default()
             };
             let shared = Arc::clone(&self.shared);
@@ -347,18 +356,21 @@ pub fn demo_accounts(password: &str) -> Vec<Account> {
             system_id: "beeline".into(),
             password: password.into(),
             prefixes: prefixes(&["705", "706", "771", "776", "777"]),
+            message_id_tag: Some(tag::SIMULATOR_MESSAGE_ID),
         },
         Account {
             operator: "kcell".into(),
             system_id: "kcell".into(),
             password: password.into(),
             prefixes: prefixes(&["701", "702", "775", "778"]),
+            message_id_tag: Some(tag::SIMULATOR_MESSAGE_ID),
         },
         Account {
             operator: "tele2".into(),
             system_id: "tele2".into(),
             password: password.into(),
             prefixes: prefixes(&["700", "707", "708", "747"]),
+            message_id_tag: Some(tag::SIMULATOR_MESSAGE_ID),
         },
     ]
 }
