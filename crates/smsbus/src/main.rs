@@ -1,6 +1,7 @@
 //! The `smsbus` binary: the only place that reads the environment and wires the crates together.
 
 mod bench_ride;
+mod bench_sms;
 mod demo;
 mod live_cli;
 mod planner_cli;
@@ -101,6 +102,8 @@ enum CatalogueCommand {
 enum BenchCommand {
     /// Rides end to end over HTTP with the operator simulator.
     Ride(bench_ride::BenchRideArgs),
+    /// Passengers' SMS in and tickets out over SMPP through the simulated SMSC.
+    Sms(bench_sms::BenchSmsArgs),
     /// Ticket verification, single and batched.
     Verify(ticket_cli::BenchVerifyArgs),
     /// Journey planner queries.
@@ -165,6 +168,9 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::Bench {
                 command: BenchCommand::Ride(args),
             } => bench_ride::run(args).await,
+            Command::Bench {
+                command: BenchCommand::Sms(args),
+            } => bench_sms::run(args).await,
             Command::Bench {
                 command: BenchCommand::Ingest(args),
             } => live_cli::bench_ingest(args).await,

@@ -177,6 +177,11 @@ impl SmscHandle {
         self.smpp_addr
     }
 
+    /// Milliseconds since the SMSC started: the clock of [`InboxMessage::at_ms`].
+    pub fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.shared.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     pub async fn set_faults(&self, faults: Faults) {
         self.shared.state.lock().await.faults = faults;
     }
