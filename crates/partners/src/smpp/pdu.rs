@@ -252,10 +252,10 @@ impl Decoder for SmppCodec {
     type Error = CodecError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, CodecError> {
-        let Some(length) = src.get(..4) else {
+        let Some(&[a, b, c, d]) = src.get(..4) else {
             return Ok(None);
         };
-        let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]);
+        let length = u32::from_be_bytes([a, b, c, d]);
         let length_usize = length as usize;
         if !(HEADER_BYTES..=PDU_BYTES_MAX).contains(&length_usize) {
             return Err(PduError::Length(length).into());

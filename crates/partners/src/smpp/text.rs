@@ -251,7 +251,10 @@ pub fn decode_text(data_coding: u8, octets: &[u8]) -> String {
         DATA_CODING_UCS2 => {
             let units: Vec<u16> = octets
                 .chunks_exact(2)
-                .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+                .filter_map(|pair| match pair {
+                    &[high, low] => Some(u16::from_be_bytes([high, low])),
+                    _ => None,
+                })
                 .collect();
             String::from_utf16_lossy(&units)
         }

@@ -108,13 +108,16 @@ pub(crate) struct Bound {
     pub outgoing: mpsc::Sender<Outgoing>,
 }
 
+/// (part number, text, SMSC message id) of one part of a concatenated submit.
+pub(crate) type ReceivedPart = (u8, String, String);
+
 #[derive(Default)]
 pub(crate) struct State {
     pub faults: Faults,
     pub stats: Stats,
     pub inboxes: HashMap<String, Vec<InboxMessage>>,
     /// Parts of concatenated submits by (phone, reference, total).
-    pub partial: HashMap<(String, u8, u8), Vec<(u8, String, String)>>,
+    pub partial: HashMap<(String, u8, u8), Vec<ReceivedPart>>,
     pub sessions: HashMap<u64, Bound>,
 }
 
