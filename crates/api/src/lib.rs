@@ -61,7 +61,21 @@ pub struct ApiSettings {
     pub trusted_proxies: TrustedProxies,
     /// Timeouts and caps of the connections [`serve`] accepts.
     pub connections: ConnectionLimits,
+    /// What `GET /v1/sms/outbox` lists besides the gateway's own messages.
+    pub outbox_view: OutboxView,
 }
+
+/// `GET /v1/sms/outbox` lists the messages the HTTP gateway must send; in the demo (no real
+/// gateway, every operator bound over SMPP) it also shows, for reading only, what our SMPP
+/// binds sent in the last [`OUTBOX_SMPP_RECENT_MS`], with each one's delivery state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutboxView {
+    #[default]
+    GatewayOnly,
+    WithRecentSmpp,
+}
+
+pub const OUTBOX_SMPP_RECENT_MS: i64 = 10 * 60 * 1_000;
 
 impl ApiSettings {
     /// The production limits with the given credentials.
@@ -73,6 +87,7 @@ impl ApiSettings {
             rate_clients_max: RATE_CLIENTS_MAX,
             trusted_proxies: TrustedProxies::default(),
             connections: ConnectionLimits::default(),
+            outbox_view: OutboxView::GatewayOnly,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod recovery;
 pub mod revocations;
 pub mod rides;
 pub mod sessions;
+pub mod smpp;
 pub mod sms;
 pub mod staff;
 pub mod tickets;

@@ -36,3 +36,33 @@ pub async fn mark_sent(app: &App, id: i64) -> Result<(), ServiceError> {
     tx.commit().await?;
     Ok(())
 }
+
+/// A reply one of our SMPP binds sent, with its delivery state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmppSent {
+    pub id: i64,
+    pub to: String,
+    pub text: String,
+    /// `submitting`, `retry`, `submitted`, `delivered`, `undeliverable`, `failed`…
+    pub state: String,
+}
+
+/// Replies the SMPP binds took since `since_ms`, oldest first, at most [`OUTBOX_BATCH_MAX`]
+/// (the demo lists them beside the gateway's queue, for reading).
+pub async fn recent_smpp(app: &App, since_ms: i64) -> Result<Vec<SmppSent>, ServiceError> {
+    let mut conn = app.store.reader().await?;
+    let rows = store::sms::deliveries(&mut conn, None, since_ms, OUTBOX_BATCH_MAX).await?;
+    Ok(rows
+        .into_iter()
+        .rev()
+        .filter_map(|row| {
+            let state = crate::smpp::delivery_state(&row)?;
+            Some(SmppSent {
+                id: row.id,
+                to: row.phone,
+                text: row.body,
+                state,
+            })
+        })
+        .collect())
+}

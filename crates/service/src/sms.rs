@@ -86,6 +86,43 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
             });
         }
     }
+    let (text, told) = compose_reply(app, &sms, &phone).await?;
+    let mut tx = app.store.begin().await?;
+    store::sms::set_reply(&mut tx, &sms.smsc, &sms.message_id, phone.as_e164(), &text).await?;
+    if let Some(told) = &told {
+        told.record(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(SmsReply {
+        to: phone.as_e164().into(),
+        text,
+        duplicate: redelivered,
+    })
+}
+
+/// What a reply tells its passenger of their ride, recorded in the reply's transaction so the
+/// recovery pass knows who still has to hear the outcome.
+struct Told {
+    scope: String,
+    key: String,
+    /// `issued` or `failed`.
+    status: &'static str,
+}
+
+impl Told {
+    async fn record(&self, tx: &mut dyn store::db::Executor) -> Result<(), ServiceError> {
+        store::rides::mark_told(tx, &self.scope, &self.key, self.status).await?;
+        Ok(())
+    }
+}
+
+/// The reply to a recorded message: runs its command (a ride, a language switch, help), and
+/// what it tells of a ride.
+async fn compose_reply(
+    app: &App,
+    sms: &IncomingSms,
+    phone: &PhoneNumber,
+) -> Result<(String, Option<Told>), ServiceError> {
     let language = {
         let mut conn = app.store.reader().await?;
         store::passengers::get(&mut conn, phone.as_e164())
@@ -93,8 +130,8 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
             .and_then(|p| Language::from_code(&p.language))
             .unwrap_or_default()
     };
-    // What the reply tells of a ride, recorded with the reply: (scope, key, told status).
-    let mut told: Option<(String, String, &str)> = None;
+    let now_ms = app.now_ms();
+    let mut told: Option<Told> = None;
     let text = match parse_command(&sms.text) {
         SmsCommand::SetLanguage(new) => {
             let mut tx = app.store.begin().await?;
@@ -116,7 +153,7 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
                 additional,
                 channel: Channel::Sms,
                 idempotency: IdempotencyKey::of_message_id(
-                    idempotency_scope(&sms.smsc, &phone),
+                    idempotency_scope(&sms.smsc, phone),
                     &sms.message_id,
                 ),
                 language,
@@ -127,7 +164,11 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
             );
             match buy_ticket(app, request).await {
                 Ok(RideOutcome::Issued(ticket)) => {
-                    told = Some((scope, key, "issued"));
+                    told = Some(Told {
+                        scope,
+                        key,
+                        status: "issued",
+                    });
                     ticket_reply(app, language, &ticket)
                 }
                 Ok(RideOutcome::Pending { .. }) => PENDING.get(language).to_owned(),
@@ -135,24 +176,18 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
                     if error.code == ErrorCode::Internal {
                         tracing::error!(%error, "SMS ride failed");
                     } else {
-                        told = Some((scope, key, "failed"));
+                        told = Some(Told {
+                            scope,
+                            key,
+                            status: "failed",
+                        });
                     }
                     refusal_text(app, language, &error)
                 }
             }
         }
     };
-    let mut tx = app.store.begin().await?;
-    store::sms::set_reply(&mut tx, &sms.smsc, &sms.message_id, phone.as_e164(), &text).await?;
-    if let Some((scope, key, status)) = &told {
-        store::rides::mark_told(&mut tx, scope, key, status).await?;
-    }
-    tx.commit().await?;
-    Ok(SmsReply {
-        to: phone.as_e164().into(),
-        text,
-        duplicate: redelivered,
-    })
+    Ok((text, told))
 }
 
 /// An SMS ride's idempotency scope: its message ids are unique per SMSC and sender.
@@ -248,4 +283,36 @@ pub fn ticket_reply(app: &App, language: Language, ticket: &IssuedTicket) -> Str
             ordinal_on_vehicle: ticket.ordinal_on_vehicle,
         },
     )
+}
+
+/// Answers a message one of our SMPP binds stored (`record_incoming_via(.., Via::Smpp, ..)`):
+/// runs its command and queues the reply for the SMSC that delivered it, at most once however
+/// often this runs for the message (a redelivery, the sweep after a restart). True when this
+/// call queued the reply.
+pub async fn answer_into_outbox(
+    app: &App,
+    sms: &IncomingSms,
+    sender_key: &str,
+) -> Result<bool, ServiceError> {
+    let (text, told) = match PhoneNumber::parse(&sms.sender) {
+        Ok(phone) => compose_reply(app, sms, &phone).await?,
+        Err(domain::phone::PhoneError::OtherCountry) => (
+            ErrorCode::PhoneForeign.message(Language::Ru).to_owned(),
+            None,
+        ),
+        // An alphanumeric or broken sender cannot be answered; the message is closed unanswered.
+        Err(domain::phone::PhoneError::Malformed) => (String::new(), None),
+    };
+    let now_ms = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let first =
+        store::sms::set_reply_once(&mut tx, &sms.smsc, &sms.message_id, sender_key, &text).await?;
+    if first && !text.is_empty() {
+        store::sms::enqueue_via_operator(&mut tx, sender_key, &text, &sms.smsc, now_ms).await?;
+        if let Some(told) = &told {
+            told.record(&mut tx).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(first)
 }

@@ -2,8 +2,10 @@
 //! for the demo, the benchmarks and the tests. The `smsbus` binary links it for `demo` and
 //! `bench`; `smsbus serve` never starts a simulator and reaches real partners only.
 //!
-//! Today: [`operator`], the Kazakh mobile operators' CAMARA Carrier Billing 0.5.0 and SIM Swap
-//! 2.1.0 APIs, with subscribers, their refusal rules, and injectable faults.
+//! [`operator`]: the Kazakh mobile operators' CAMARA Carrier Billing 0.5.0 and SIM Swap 2.1.0
+//! APIs, with subscribers, their refusal rules, and injectable faults. [`smsc`]: their SMSCs
+//! over SMPP 3.4, with phones' inboxes and injectable faults.
 
 pub mod demo;
 pub mod operator;
+pub mod smsc;

@@ -1,6 +1,7 @@
 //! `smsbus demo`: the whole system on one machine — the server on an embedded SQLite file,
-//! simulated mobile operators over real HTTP, the seeded catalogue of Kazakh cities — and
-//! `smsbus sms`, which plays the SMS gateway for a running server.
+//! simulated mobile operators over real HTTP and their simulated SMSC over SMPP (every
+//! operator bound as a transceiver), the seeded catalogue of Kazakh cities — and `smsbus sms`,
+//! which sends as a phone through that SMSC (or, without a demo, plays the HTTP gateway).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +21,12 @@ pub const DEMO_ADMIN_TOKEN: &str = "demo-admin-token-0000";
 pub const DEMO_CONTROLLER_TOKEN: &str = "demo-controller-token-0000";
 pub const DEMO_SMS_GATEWAY_TOKEN: &str = "demo-sms-gateway-token-0000";
 pub const DEMO_METRICS_TOKEN: &str = "demo-metrics-token-0000";
+/// The password of every operator's account at the demo's simulated SMSC.
+pub const DEMO_SMSC_PASSWORD: &str = "demo2505";
+/// `smsbus sms` waits this long for the reply to reach the phone.
+pub const SMS_REPLY_WAIT_S: u64 = 15;
+/// With `--message-id` (a redelivery, answered before), the wait is short.
+pub const SMS_REDELIVERY_WAIT_S: u64 = 3;
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
@@ -31,6 +38,12 @@ pub struct DemoArgs {
     /// Where the simulated mobile operators listen (their admin API breaks them on purpose).
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub simulator_addr: String,
+    /// Where the simulated SMSC takes SMPP binds (port 0: a free one; the guide prints it).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub smsc_addr: String,
+    /// Where the simulated SMSC's phone API listens (phones send, inboxes, faults).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub smsc_admin_addr: String,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -69,12 +82,56 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         sms_gateway_token: DEMO_SMS_GATEWAY_TOKEN.into(),
         metrics_token: DEMO_METRICS_TOKEN.into(),
     };
-    let bound = crate::wiring::start(Arc::clone(&app), listener, access).await?;
+    let api_settings = api::ApiSettings {
+        outbox_view: api::OutboxView::WithRecentSmpp,
+        ..api::ApiSettings::new(access)
+    };
+    let bound = crate::wiring::start_with(Arc::clone(&app), listener, api_settings).await?;
+    let (smpp, smsc_admin) = start_smsc(&app, &args).await?;
     crate::live_cli::start_demo_city(&app).await?;
-    print_guide(&format!("http://{bound}"), simulator.addr());
+    print_guide(&format!("http://{bound}"), simulator.addr(), &smsc_admin);
     tokio::signal::ctrl_c().await?;
+    smpp.shutdown().await;
+    if let Err(error) = std::fs::remove_file(crate::smpp_cli::demo_smsc_file(&args.db)) {
+        tracing::warn!(%error, "removing the demo's SMSC file");
+    }
     eprintln!("smsbus demo: stopped");
     Ok(())
+}
+
+/// The simulated SMSC, every operator bound to it, and the file that tells `smsbus sms` where
+/// phones send from. Returns the binds and the phone API's URL.
+async fn start_smsc(
+    app: &Arc<service::App>,
+    args: &DemoArgs,
+) -> anyhow::Result<(service::smpp::SmppService, String)> {
+    let accounts = simulators::smsc::demo_accounts(DEMO_SMSC_PASSWORD);
+    let smsc =
+        simulators::smsc::SmscSimulator::start(crate::parse_addr(&args.smsc_addr)?, accounts)
+            .await
+            .with_context(|| {
+                format!(
+                    "starting the simulated SMSC on {} (--smsc-addr)",
+                    args.smsc_addr
+                )
+            })?;
+    let admin =
+        simulators::smsc::admin::serve(smsc.clone(), crate::parse_addr(&args.smsc_admin_addr)?)
+            .await
+            .with_context(|| {
+                format!("starting the SMSC's phone API on {}", args.smsc_admin_addr)
+            })?;
+    let configs = crate::smpp_cli::demo_configs(smsc.smpp_addr(), DEMO_SMSC_PASSWORD)?;
+    let smpp = service::smpp::SmppService::start(Arc::clone(app), configs).await?;
+    anyhow::ensure!(
+        smpp.wait_bound(std::time::Duration::from_secs(10)).await,
+        "the demo's binds to the simulated SMSC did not come up"
+    );
+    let admin_url = format!("http://{admin}");
+    let file = crate::smpp_cli::demo_smsc_file(&args.db);
+    std::fs::write(&file, format!("{admin_url}\n"))
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok((smpp, admin_url))
 }
 
 async fn seed_passengers(app: &service::App) -> anyhow::Result<()> {
@@ -89,7 +146,7 @@ async fn seed_passengers(app: &service::App) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("seeding passengers: {}", e.detail))
 }
 
-fn print_guide(base: &str, simulator: std::net::SocketAddr) {
+fn print_guide(base: &str, simulator: std::net::SocketAddr, smsc_admin: &str) {
     let mut subscribers = String::new();
     for (phone, operator, note) in simulators::demo::SUBSCRIBERS {
         subscribers.push_str(&format!("    {phone}  {operator:<8} {note}\n"));
@@ -97,6 +154,7 @@ fn print_guide(base: &str, simulator: std::net::SocketAddr) {
     println!(
         r#"
 SMSBUS demo is running at {base}   (operator simulator at http://{simulator}; Ctrl-C stops)
+Every operator's SMSC is simulated over SMPP 3.4 (phone API at {smsc_admin}); we are bound to it.
 
 Buses (transport code · plate · route):
     10101 · 101 ABC 01 · Astana 10 (90 ₸)        13101 · 310 EKX 01 · Astana 310 express (180 ₸)
@@ -111,6 +169,11 @@ Pay by SMS (in another terminal):
     smsbus sms --from +77011234567 ENG            (КАЗ / РУС / ENG)
     smsbus sms --from +77011234567 "13011 3"      (suburban, zone 3)
     smsbus sms --from +77010000005 10101          (refused: SIM swapped)
+    smsbus sms-status --db smsbus-demo.db         (each reply's SMSC id and delivery receipt)
+
+The passenger's phone (what reached it, over SMPP):
+    curl -s {smsc_admin}/phones/+77011234567/inbox
+    curl -s -X PUT {smsc_admin}/faults -H 'Content-Type: application/json' -d '{{"throttle":3}}'
 
 Pay by API (sign in with a code sent by SMS; the demo's SMS gateway outbox shows it):
     curl -s -X POST {base}/v1/auth/code -H 'Content-Type: application/json' -d '{{"phone":"+77011234567"}}'
@@ -149,9 +212,16 @@ pub struct SmsArgs {
     /// The running server.
     #[arg(long, env = "SMSBUS_SERVER", default_value = "http://127.0.0.1:8080")]
     pub server: String,
-    /// The SMSC that delivers it.
+    /// The SMSC that delivers it (over the HTTP gateway).
     #[arg(long, default_value = "smsc-demo")]
     pub smsc: String,
+    /// The demo's simulated SMSC's phone API: the message goes through it as a phone's would.
+    /// Found beside the demo's database when not given; without one, the HTTP gateway is used.
+    #[arg(long, env = "SMSBUS_SMSC_ADMIN")]
+    pub smsc_admin: Option<String>,
+    /// The demo's database, beside which the demo notes its SMSC.
+    #[arg(long, default_value = DEMO_DB)]
+    pub db: String,
     /// The SMSC's message id; the same id twice is one message delivered twice.
     #[arg(long)]
     pub message_id: Option<String>,
@@ -161,6 +231,47 @@ pub struct SmsArgs {
 }
 
 pub async fn sms(args: SmsArgs) -> anyhow::Result<()> {
+    let demo_file = crate::smpp_cli::demo_smsc_file(&args.db);
+    let smsc_admin = args.smsc_admin.clone().or_else(|| {
+        std::fs::read_to_string(&demo_file)
+            .ok()
+            .map(|text| text.trim().to_owned())
+    });
+    match smsc_admin {
+        Some(admin) => sms_through_smsc(&args, &admin).await,
+        None => sms_through_gateway(args).await,
+    }
+}
+
+async fn sms_through_smsc(args: &SmsArgs, admin: &str) -> anyhow::Result<()> {
+    let text = args.text.join(" ");
+    let wait_s = if args.message_id.is_some() {
+        SMS_REDELIVERY_WAIT_S
+    } else {
+        SMS_REPLY_WAIT_S
+    };
+    let reply = crate::smpp_cli::send_as_phone(
+        admin,
+        &args.from,
+        &text,
+        args.message_id.as_deref(),
+        std::time::Duration::from_secs(wait_s),
+    )
+    .await?;
+    match (reply, &args.message_id) {
+        (Some(reply), _) => {
+            println!("{reply}");
+            Ok(())
+        }
+        (None, Some(id)) => {
+            println!("(no new reply: message {id} was answered when it first came)");
+            Ok(())
+        }
+        (None, None) => anyhow::bail!("no reply reached {} within {wait_s} s", args.from),
+    }
+}
+
+async fn sms_through_gateway(args: SmsArgs) -> anyhow::Result<()> {
     let token = std::env::var("SMSBUS_SMS_GATEWAY_TOKEN")
         .unwrap_or_else(|_| DEMO_SMS_GATEWAY_TOKEN.to_owned());
     let message_id = args.message_id.unwrap_or_else(|| {

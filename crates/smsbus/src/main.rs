@@ -2,11 +2,13 @@
 
 mod audit_cli;
 mod bench_ride;
+mod bench_sms;
 mod bench_soak;
 mod demo;
 mod live_cli;
 mod planner_cli;
 mod simulate;
+mod smpp_cli;
 mod ticket_cli;
 mod transit_cli;
 mod wiring;
@@ -35,6 +37,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Send an SMS to the short number 2505 of a running server and print the reply.
     Sms(demo::SmsArgs),
+    /// The newest outgoing SMS and their way to the phone (SMSC ids, delivery receipts).
+    SmsStatus(smpp_cli::SmsStatusArgs),
     /// Check a ticket token offline against a published key list.
     Verify(ticket_cli::VerifyArgs),
     /// Ticket signing keys.
@@ -107,6 +111,8 @@ enum BenchCommand {
     Ride(bench_ride::BenchRideArgs),
     /// Rides at a steady rate for a long time, with operator faults and a slowloris client.
     Soak(bench_soak::BenchSoakArgs),
+    /// Passengers' SMS in and tickets out over SMPP through the simulated SMSC.
+    Sms(bench_sms::BenchSmsArgs),
     /// Ticket verification, single and batched.
     Verify(ticket_cli::BenchVerifyArgs),
     /// Journey planner queries.
@@ -152,6 +158,7 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::Serve(args) => wiring::serve(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Sms(args) => demo::sms(args).await,
+            Command::SmsStatus(args) => smpp_cli::sms_status(args).await,
             Command::Keys {
                 command: KeysCommand::Rotate { db, immediately },
             } => wiring::rotate_keys(&db, immediately).await,
@@ -174,6 +181,9 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::Bench {
                 command: BenchCommand::Soak(args),
             } => bench_soak::run(args).await,
+            Command::Bench {
+                command: BenchCommand::Sms(args),
+            } => bench_sms::run(args).await,
             Command::Bench {
                 command: BenchCommand::Ingest(args),
             } => live_cli::bench_ingest(args).await,

@@ -47,6 +47,11 @@ pub struct ServeArgs {
     /// Open HTTP connections from one client address at most (proxies: only the overall cap).
     #[arg(long, default_value_t = api::CONNECTIONS_PER_CLIENT_MAX)]
     pub connections_per_client_max: usize,
+    /// An operator's SMSC, `NAME=smpp://HOST:PORT?window=10&throughput=100` (`smpps://` for
+    /// TLS; repeat per operator); credentials from SMSBUS_SMSC_SYSTEM_ID_<NAME> and
+    /// SMSBUS_SMSC_PASSWORD_<NAME>. Operators without one reply through the HTTP gateway.
+    #[arg(long = "smsc", value_name = "NAME=URL")]
+    pub smscs: Vec<String>,
 }
 
 pub fn init_logs() {
@@ -268,18 +273,8 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {addr}"))
 }
 
-/// Binds, settles what a previous run left in doubt, and serves in the background, with the
-/// production limits.
-pub async fn start(
-    app: Arc<App>,
-    listener: TcpListener,
-    access: api::Access,
-) -> anyhow::Result<SocketAddr> {
-    start_with(app, listener, api::ApiSettings::new(access)).await
-}
-
-/// Like [`start`], with the API settings given (benchmarks lift the limits, `serve` names the
-/// trusted proxies).
+/// Binds, settles what a previous run left in doubt, and serves in the background with the API
+/// settings given (benchmarks lift the limits, `serve` names the trusted proxies).
 pub async fn start_with(
     app: Arc<App>,
     listener: TcpListener,
@@ -293,6 +288,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     key_vault(&args.db, KekSource::EnvironmentOnly)?;
     let addr = crate::parse_addr(&args.addr)?;
     let endpoints = operator_endpoints(&args.operators, operator_credentials)?;
+    let smscs = crate::smpp_cli::smsc_configs(&args.smscs)?;
     let access = api::Access {
         admin_token: env_token("SMSBUS_ADMIN_TOKEN")?,
         controller_token: env_token("SMSBUS_CONTROLLER_TOKEN")?,
@@ -329,8 +325,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Arc::clone(&app),
         Duration::from_secs(LIVE_NETWORK_CHECK_S),
     ));
+    let smpp = if smscs.is_empty() {
+        None
+    } else {
+        Some(service::smpp::SmppService::start(Arc::clone(&app), smscs).await?)
+    };
     eprintln!("smsbus: serving on http://{bound}");
     tokio::signal::ctrl_c().await?;
+    if let Some(smpp) = smpp {
+        smpp.shutdown().await;
+    }
     Ok(())
 }
 

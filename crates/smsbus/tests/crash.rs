@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 
 use domain::{OperatorId, PhoneNumber};
 use simulators::operator::{Endpoint, Fault, OperatorSimulator, PaymentStatus, SimulatorHandle};
+use simulators::smsc::{Faults, SmscHandle, SmscSimulator};
 
 const PHONE: &str = "+77011234567";
 const OPERATOR: &str = "kcell";
@@ -34,6 +35,15 @@ fn smsbus() -> Command {
 
 /// Starts `smsbus serve` on a free port and returns it with its address, once it listens.
 fn serve(db: &str, simulator: &SimulatorHandle) -> (Child, String) {
+    serve_with(db, simulator, |_| {})
+}
+
+/// Like [`serve`], with more arguments and environment set by `more`.
+fn serve_with(
+    db: &str,
+    simulator: &SimulatorHandle,
+    more: impl FnOnce(&mut Command),
+) -> (Child, String) {
     let mut command = smsbus();
     command
         .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
@@ -68,6 +78,7 @@ fn serve(db: &str, simulator: &SimulatorHandle) -> (Child, String) {
                 ),
             );
     }
+    more(&mut command);
     let mut child = command.spawn().expect("start smsbus serve");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
@@ -116,14 +127,14 @@ async fn killed_after_the_capture_settled_once_on_restart_sqlite() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_after_the_capture_settled_once_on_restart_postgres() {
+/// A fresh PostgreSQL schema: the URL the server is given, and how the test opens it.
+async fn postgres_db(prefix: &str) -> (String, store::StoreOptions) {
     let base = std::env::var("SMSBUS_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let schema = format!("crash_{}_{nanos}", std::process::id());
+    let schema = format!("{prefix}_{}_{nanos}", std::process::id());
     let options = store::StoreOptions {
         url: base.clone(),
         postgres_schema: Some(schema.clone()),
@@ -134,6 +145,12 @@ async fn killed_after_the_capture_settled_once_on_restart_postgres() {
         .expect("PostgreSQL must be reachable at SMSBUS_TEST_POSTGRES_URL");
     let separator = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+    (url, options)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_the_capture_settled_once_on_restart_postgres() {
+    let (url, options) = postgres_db("crash").await;
     killed_after_the_capture_settled_once_on_restart(&url, options).await;
 }
 
@@ -266,4 +283,160 @@ fn serve_refuses_to_start_without_a_key_encryption_key() {
     assert!(stderr.contains("SMSBUS_KEY_ENCRYPTION_KEY"), "{stderr}");
     assert!(!db.exists(), "nothing may be written without a KEK");
     std::fs::remove_dir_all(&dir).expect("remove temp dir");
+}
+
+const SMSC_PASSWORD: &str = "pw2505";
+const SMSC_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `smsbus serve` bound to the simulated SMSC for every operator, as production binds.
+fn serve_over_smpp(db: &str, simulator: &SimulatorHandle, smsc: &SmscHandle) -> (Child, String) {
+    let port = smsc.smpp_addr().port();
+    serve_with(db, simulator, |command| {
+        for operator in simulators::demo::OPERATORS {
+            let upper = operator.to_ascii_uppercase();
+            command
+                .arg("--smsc")
+                .arg(format!(
+                    "{operator}=smpp://127.0.0.1:{port}?window=8&throughput=1000"
+                ))
+                .env(format!("SMSBUS_SMSC_SYSTEM_ID_{upper}"), operator)
+                .env(format!("SMSBUS_SMSC_PASSWORD_{upper}"), SMSC_PASSWORD);
+        }
+    })
+}
+
+fn load_catalogue(db_path: &str) {
+    let catalogue = concat!(env!("CARGO_MANIFEST_DIR"), "/data/catalogue.json");
+    let loaded = smsbus()
+        .args(["catalogue", "load", catalogue, "--db", db_path])
+        .env("SMSBUS_KEY_ENCRYPTION_KEY", KEK)
+        .output()
+        .expect("run smsbus catalogue load");
+    assert!(loaded.status.success(), "{loaded:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_with_replies_in_the_outbox_each_goes_once_sqlite() {
+    let db =
+        TempDb(std::env::temp_dir().join(format!("smsbus-smpp-crash-{}.db", std::process::id())));
+    let path = db.0.display().to_string();
+    let options = store::StoreOptions {
+        url: path.clone(),
+        postgres_schema: None,
+    };
+    killed_with_replies_in_the_outbox_each_goes_once(&path, options).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_with_replies_in_the_outbox_each_goes_once_postgres() {
+    let (url, options) = postgres_db("smpp_crash").await;
+    killed_with_replies_in_the_outbox_each_goes_once(&url, options).await;
+}
+
+/// The SMSC takes the passengers' messages but throttles every reply; the server is killed
+/// with the replies in its outbox, then started again once the SMSC takes messages: every
+/// passenger gets exactly one reply, every ride is charged once.
+async fn killed_with_replies_in_the_outbox_each_goes_once(
+    db_path: &str,
+    options: store::StoreOptions,
+) {
+    load_catalogue(db_path);
+    let simulator = OperatorSimulator::start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("simulator");
+    simulators::demo::seed(&simulator).expect("demo subscribers");
+    let smsc = SmscSimulator::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        simulators::smsc::demo_accounts(SMSC_PASSWORD),
+    )
+    .await
+    .expect("SMSC");
+    smsc.set_faults(Faults {
+        throttle_all: true,
+        ..Faults::default()
+    })
+    .await;
+    let messages = [
+        ("+77011234567", "10101"),
+        ("+77051234567", "10101"),
+        ("+77071234567", "ENG"),
+    ];
+    let (mut server, _) = serve_over_smpp(db_path, &simulator, &smsc);
+    assert!(
+        smsc.wait_bound(&simulators::demo::OPERATORS, SMSC_WAIT)
+            .await,
+        "bound"
+    );
+    for (phone, text) in messages {
+        smsc.send_from_phone(phone, "2505", text, None)
+            .await
+            .expect("send");
+    }
+    let stats = smsc
+        .wait_stats(
+            |s| s.delivers_acknowledged >= 3 && s.throttled >= 3,
+            SMSC_WAIT,
+        )
+        .await;
+    assert!(
+        stats.throttled >= 3,
+        "every reply was tried and throttled: {stats:?}"
+    );
+    server.kill().expect("SIGKILL smsbus serve");
+    server.wait().expect("reap smsbus serve");
+    {
+        let store = store::Store::open_with(options.clone())
+            .await
+            .expect("open store");
+        let mut conn = store.reader().await.expect("reader");
+        let rows = store::sms::deliveries(&mut conn, None, 0, 10)
+            .await
+            .expect("outbox");
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert!(
+            rows.iter().all(|r| r.sent_at_ms.is_none()),
+            "nothing went: {rows:?}"
+        );
+    }
+    for (phone, _) in messages {
+        assert!(
+            smsc.inbox(phone).await.is_empty(),
+            "{phone} got nothing yet"
+        );
+    }
+
+    smsc.set_faults(Faults::default()).await;
+    let (mut server, _) = serve_over_smpp(db_path, &simulator, &smsc);
+    for (phone, _) in messages {
+        let inbox = smsc.wait_inbox(phone, 1, SMSC_WAIT).await;
+        assert_eq!(inbox.len(), 1, "{phone} got its reply after the restart");
+    }
+    // One more message after them: its reply comes after anything sent twice would have.
+    let (_, last) = smsc
+        .send_and_wait_reply("+77071234567", "2505", "?", None, SMSC_WAIT)
+        .await
+        .expect("send");
+    assert!(last.is_some(), "the restarted server answers");
+    server.kill().expect("stop smsbus serve");
+    server.wait().expect("reap smsbus serve");
+    assert_eq!(smsc.inbox("+77011234567").await.len(), 1, "one reply");
+    assert_eq!(smsc.inbox("+77051234567").await.len(), 1, "one reply");
+    assert_eq!(smsc.inbox("+77071234567").await.len(), 2, "one reply each");
+    assert!(
+        smsc.inbox("+77011234567").await[0]
+            .text
+            .starts_with("Билет №")
+    );
+    let captures = simulator
+        .payments()
+        .iter()
+        .filter(|p| p.status == PaymentStatus::Succeeded)
+        .count();
+    assert_eq!(captures, 2, "each ride charged once");
+    let store = store::Store::open_with(options).await.expect("open store");
+    let mut conn = store.reader().await.expect("reader");
+    let totals = store::ledger::totals_by_layer(&mut conn)
+        .await
+        .expect("ledger");
+    assert!(totals.iter().all(|(_, sum)| *sum == 0), "{totals:?}");
 }

@@ -67,6 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0009_sealed_keys.sql"),
     },
     Migration {
+        version: 11,
+        name: "smpp",
+        sqlite: include_str!("../migrations/sqlite/0011_smpp.sql"),
+        postgres: include_str!("../migrations/postgres/0011_smpp.sql"),
+    },
+    Migration {
         version: 13,
         name: "sms_told",
         sqlite: include_str!("../migrations/sqlite/0013_sms_told.sql"),

@@ -58,6 +58,11 @@ struct OutboxMessage {
     id: i64,
     to: String,
     text: String,
+    /// `gateway`: the HTTP gateway sends it; `smpp`: an SMPP bind did (listed for reading).
+    via: &'static str,
+    /// Over SMPP: `submitting`, `retry`, `submitted`, `delivered`, `undeliverable`, `failed`…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
 }
 
 /// Messages waiting to be sent: sign-in codes first, then oldest first; the gateway marks
@@ -70,16 +75,30 @@ pub(crate) async fn outbox(
     let pending = service::outbox::pending(&state.app)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
-    Ok(Json(Outbox {
-        messages: pending
-            .into_iter()
-            .map(|m| OutboxMessage {
-                id: m.id,
-                to: m.to,
-                text: m.text,
-            })
-            .collect(),
-    }))
+    let mut messages: Vec<OutboxMessage> = pending
+        .into_iter()
+        .map(|m| OutboxMessage {
+            id: m.id,
+            to: m.to,
+            text: m.text,
+            via: "gateway",
+            state: None,
+        })
+        .collect();
+    if state.settings.outbox_view == crate::OutboxView::WithRecentSmpp {
+        let since_ms = state.app.now_ms() - crate::OUTBOX_SMPP_RECENT_MS;
+        let sent = service::outbox::recent_smpp(&state.app, since_ms)
+            .await
+            .map_err(|e| Problem::from_service(e, language))?;
+        messages.extend(sent.into_iter().map(|m| OutboxMessage {
+            id: m.id,
+            to: m.to,
+            text: m.text,
+            via: "smpp",
+            state: Some(m.state),
+        }));
+    }
+    Ok(Json(Outbox { messages }))
 }
 
 pub(crate) async fn sent(

@@ -13,4 +13,5 @@ mod live;
 mod passenger;
 mod rides;
 mod signin;
+mod smpp;
 mod transit;
