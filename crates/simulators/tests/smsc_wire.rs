@@ -19,15 +19,46 @@ fn script() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/smpp/smpplib_client.py")
 }
 
+/// Where Python finds smpplib: installed with pip from `.ci/smpp/requirements.txt` (pinned)
+/// into this test's own folder under `target/` the first time, so `cargo test` needs no other
+/// set-up step; without python3 or pip the test fails and says so.
+fn smpplib_path() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("smpplib");
+    let importable = || {
+        Command::new("python3")
+            .env("PYTHONPATH", &dir)
+            .args(["-c", "import smpplib"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !importable() {
+        let requirements = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../.ci/smpp/requirements.txt");
+        let installed = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&dir)
+            .arg("-r")
+            .arg(&requirements)
+            .status();
+        assert!(
+            installed.is_ok_and(|s| s.success()) && importable(),
+            "this test needs python3 with pip to install smpplib ({})",
+            requirements.display()
+        );
+    }
+    dir
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_smpplib_binds_sends_and_receives() {
-    let present = Command::new("python3")
-        .args(["-c", "import smpplib"])
-        .output();
-    assert!(
-        present.is_ok_and(|o| o.status.success()),
-        "this test needs python3 with smpplib: python3 -m pip install -r .ci/smpp/requirements.txt"
-    );
+    let python_path = smpplib_path();
     // smpplib refuses vendor TLVs: this SMSC names no message in one.
     let mut accounts = demo_accounts("pw2505");
     for account in &mut accounts {
@@ -38,6 +69,7 @@ async fn python_smpplib_binds_sends_and_receives() {
         .unwrap();
     let reply = "Билет №7062-8237-9849. Қызылорда, маршрут 301, зона 4. 400 ₸. Действует до конечной. QR: https://smsbus.kz/t/at3yz35lyykn";
     let mut child = Command::new("python3")
+        .env("PYTHONPATH", &python_path)
         .arg(script())
         .args([
             "127.0.0.1",
