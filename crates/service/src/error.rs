@@ -92,3 +92,9 @@ impl From<domain::money::MoneyError> for ServiceError {
         ServiceError::internal(format!("money: {error}"))
     }
 }
+
+impl From<domain::ledger::LedgerError> for ServiceError {
+    fn from(error: domain::ledger::LedgerError) -> ServiceError {
+        ServiceError::internal(format!("ledger: {error}"))
+    }
+}

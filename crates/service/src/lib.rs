@@ -9,6 +9,7 @@ pub mod error;
 pub mod fuzz_checks;
 pub mod inspect;
 pub mod keys;
+pub mod ledger;
 pub mod live;
 pub mod metrics;
 pub mod recovery;

@@ -18,14 +18,14 @@
 use std::time::Duration;
 
 use domain::catalogue::{RiderCategory, RouteKind, Zone};
-use domain::ledger::{Account, Transfer};
+use domain::ledger::{Account, Movement, RidePhase};
+use domain::ride::RideId;
 use domain::sms::VehicleRef;
 use domain::{ErrorCode, Language, OperatorId, PhoneNumber};
 use partners::operator::{
     DenialReason, OperatorError, OperatorPaymentId, Payment, PaymentRequest, PaymentStatus,
 };
 use sha2::{Digest, Sha256};
-use store::ledger::EntryRow;
 use store::rides::{Inserted, NewRide, RideRow, Transition};
 
 use crate::error::Refusal;
@@ -128,7 +128,11 @@ pub enum RideOutcome {
 
 pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, ServiceError> {
     let mut ride = plan_ride(app, &request).await?;
-    let transfer = ride_transfer(&ride)?;
+    let reservation = ride_movement(&ride)?.ride_transfer(
+        &ride_id(&ride)?,
+        RidePhase::Reserve,
+        ride.created_at_ms,
+    )?;
     let mut tx = app.store.begin().await?;
     store::rides::lock_phone(&mut tx, &ride.phone).await?;
     let held = store::rides::held_on_vehicle(
@@ -153,13 +157,7 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
             return Err(already_held(app, &ride, &held).await?);
         }
         Inserted::New => {
-            store::ledger::append(
-                &mut tx,
-                &ride.id,
-                &entry_rows(&transfer.pending()?),
-                ride.created_at_ms,
-            )
-            .await?;
+            crate::ledger::book(&mut tx, &reservation).await?;
             tx.commit().await?;
         }
     }
@@ -308,10 +306,15 @@ fn new_ride_id(now_ms: i64) -> Result<String, ServiceError> {
     Ok(format!("{:012x}{}", now_ms.max(0), crate::hex(&random)))
 }
 
-/// The ledger transfer of a ride: the operator owes the fare, the carrier is owed it.
-pub(crate) fn ride_transfer(ride: &NewRide) -> Result<Transfer, ServiceError> {
+/// The ride's id, as the ledger names it.
+pub(crate) fn ride_id(ride: &NewRide) -> Result<RideId, ServiceError> {
+    RideId::parse(&ride.id).map_err(|e| ServiceError::internal(e.to_string()))
+}
+
+/// What a ride moves: the operator owes the fare, the carrier is owed it.
+pub(crate) fn ride_movement(ride: &NewRide) -> Result<Movement, ServiceError> {
     let bad = |e: String| ServiceError::internal(format!("ride {}: {e}", ride.id));
-    Ok(Transfer {
+    Ok(Movement {
         debit: Account::OperatorReceivable(
             OperatorId::parse(&ride.operator).map_err(|e| bad(e.to_string()))?,
         ),
@@ -321,17 +324,6 @@ pub(crate) fn ride_transfer(ride: &NewRide) -> Result<Transfer, ServiceError> {
         ),
         amount: domain::Tenge::from_tiyn(ride.amount_tiyn),
     })
-}
-
-pub(crate) fn entry_rows(entries: &[domain::ledger::Entry]) -> Vec<EntryRow> {
-    entries
-        .iter()
-        .map(|e| EntryRow {
-            account: e.account.clone(),
-            layer: e.layer.as_str().into(),
-            amount_tiyn: e.amount.tiyn(),
-        })
-        .collect()
 }
 
 /// A retry: the same body gets the first answer (waiting for it while it is still in flight);
@@ -599,7 +591,8 @@ pub(crate) async fn issue(
     payment: &OperatorPaymentId,
 ) -> Result<RideOutcome, ServiceError> {
     let signer = crate::keys::signer(app).await?;
-    let transfer = ride_transfer(ride)?;
+    let movement = ride_movement(ride)?;
+    let ride_id = ride_id(ride)?;
     let mut issued = None;
     for attempt in 1..=ISSUE_ATTEMPTS_MAX {
         let now_ms = app.now_ms();
@@ -620,7 +613,8 @@ pub(crate) async fn issue(
             }
             other => other?,
         }
-        store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.post()?), now_ms).await?;
+        let post = movement.ride_transfer(&ride_id, RidePhase::Post, now_ms)?;
+        crate::ledger::book(&mut tx, &post).await?;
         tx.commit().await?;
         app.waiters.settled(&ride.id);
         issued = Some(ticket);
@@ -647,14 +641,14 @@ pub(crate) async fn fail(
     code: ErrorCode,
 ) -> Result<RideOutcome, ServiceError> {
     let now_ms = app.now_ms();
-    let transfer = ride_transfer(ride)?;
+    let void = ride_movement(ride)?.ride_transfer(&ride_id(ride)?, RidePhase::Void, now_ms)?;
     let mut tx = app.store.begin().await?;
     let change = Transition {
         operator_payment_id: None,
         failure_code: Some(code.code()),
     };
     if store::rides::transition(&mut tx, &ride.id, from, "failed", change, now_ms).await? {
-        store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.void()?), now_ms).await?;
+        crate::ledger::book(&mut tx, &void).await?;
         tx.commit().await?;
         app.waiters.settled(&ride.id);
         return Err(code.into());

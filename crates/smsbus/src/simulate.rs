@@ -14,8 +14,9 @@
 //! - a ride is `issued` with exactly one ticket exactly when its payment was captured, for the
 //!   fare; every other ride is `failed`; nothing stays reserved at the operator;
 //! - per number, what the operator captured equals the tickets' fares and the drop in the balance;
-//! - the ledger balances in each layer, nothing is left pending, and the posted carrier payable
-//!   equals the captured fares;
+//! - the ledger balances in each layer and in each transfer, every account's balance equals
+//!   the sum of its entries, nothing is left pending, and the posted carrier payable equals the
+//!   captured fares;
 //! - a second ticket on a bus was asked for as `additional`;
 //! - every SMS ride's passenger got a final reply (the ticket or the refusal, never "pending"
 //!   only), that reply agrees with the ride, and recovery told them at most once.
@@ -960,22 +961,23 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
             ));
         }
     }
-    let totals = store::ledger::totals_by_layer(&mut conn).await?;
-    let balances_by_account = store::ledger::balances(&mut conn).await?;
-    let layers_zero = totals.iter().all(|(_, sum)| *sum == 0);
-    let pending_zero = balances_by_account
+    let ledger = service::ledger::report(&world.app).await?;
+    let pending_zero = ledger.accounts.iter().all(|a| a.pending.tiyn() == 0);
+    let carrier_posted: i64 = ledger
+        .accounts
         .iter()
-        .filter(|e| e.layer == "pending")
-        .all(|e| e.amount_tiyn == 0);
-    let carrier_posted: i64 = balances_by_account
-        .iter()
-        .filter(|e| e.layer == "posted" && e.account.starts_with("carrier:"))
-        .map(|e| e.amount_tiyn)
+        .filter(|a| a.account.kind() == domain::ledger::AccountKind::CarrierPayable)
+        .map(|a| a.posted.tiyn())
         .sum();
-    world.report.ledger_balanced = layers_zero && pending_zero && -carrier_posted == captured_all;
+    world.report.ledger_balanced =
+        ledger.balanced() && pending_zero && -carrier_posted == captured_all;
     if !world.report.ledger_balanced {
         violations.push(format!(
-            "ledger: layers {totals:?}, pending left {pending_zero}, carrier payable {}, captured {captured_all}",
+            "ledger: layers {:?}, accounts off their entries {:?}, unbalanced transfers {:?}, pending left {}, carrier payable {}, captured {captured_all}",
+            ledger.totals,
+            ledger.mismatched,
+            ledger.unbalanced_transfers,
+            !pending_zero,
             -carrier_posted
         ));
     }

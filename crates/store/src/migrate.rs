@@ -66,6 +66,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_sealed_keys.sql"),
         postgres: include_str!("../migrations/postgres/0009_sealed_keys.sql"),
     },
+    Migration {
+        version: 10,
+        name: "ledger_v2",
+        sqlite: include_str!("../migrations/sqlite/0010_ledger_v2.sql"),
+        postgres: include_str!("../migrations/postgres/0010_ledger_v2.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

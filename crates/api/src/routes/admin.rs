@@ -86,29 +86,30 @@ pub(crate) async fn ledger(
     _caller: Admin,
     Lang(language): Lang,
 ) -> ApiResult<Json<Ledger>> {
-    let internal = |e: store::StoreError| Problem::from_service(e.into(), language);
-    let mut conn = state.app.store.reader().await.map_err(internal)?;
-    let totals = store::ledger::totals_by_layer(&mut conn)
+    let report = service::ledger::report(&state.app)
         .await
-        .map_err(internal)?;
-    let accounts = store::ledger::balances(&mut conn).await.map_err(internal)?;
+        .map_err(|e| Problem::from_service(e, language))?;
+    let mut accounts = Vec::with_capacity(report.accounts.len() * 2);
+    for a in &report.accounts {
+        for (layer, balance) in [("pending", a.pending), ("posted", a.posted)] {
+            accounts.push(Balance {
+                account: a.account.to_string(),
+                layer: layer.to_owned(),
+                balance: Money::of(balance),
+            });
+        }
+    }
     Ok(Json(Ledger {
-        balanced: totals.iter().all(|(_, sum)| *sum == 0),
-        totals: totals
-            .into_iter()
+        balanced: report.balanced(),
+        totals: report
+            .totals
+            .iter()
             .map(|(layer, sum)| Total {
-                layer,
-                sum: Money::of(domain::Tenge::from_tiyn(sum)),
+                layer: layer.as_str().to_owned(),
+                sum: Money::of(*sum),
             })
             .collect(),
-        accounts: accounts
-            .into_iter()
-            .map(|e| Balance {
-                account: e.account,
-                layer: e.layer,
-                balance: Money::of(domain::Tenge::from_tiyn(e.amount_tiyn)),
-            })
-            .collect(),
+        accounts,
     }))
 }
 

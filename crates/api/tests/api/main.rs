@@ -8,6 +8,7 @@
 mod controllers;
 mod hardening;
 mod harness;
+mod ledger;
 mod live;
 mod passenger;
 mod rides;
