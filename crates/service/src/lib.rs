@@ -12,6 +12,8 @@ pub mod keys;
 pub mod ledger;
 pub mod live;
 pub mod metrics;
+pub mod payment;
+pub mod phone_balance;
 pub mod recovery;
 pub mod revocations;
 pub mod rides;

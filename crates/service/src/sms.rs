@@ -108,7 +108,7 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
             additional,
         } => {
             let request = RideRequest {
-                phone: phone.clone(),
+                payer: crate::payment::Payer::PhoneBalance(phone.clone()),
                 vehicle,
                 zone,
                 additional,

@@ -188,7 +188,7 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
     let tickets = store::rides::count_by_status(&mut conn)
         .await?
         .into_iter()
-        .find(|(s, _)| s == "issued")
+        .find(|(s, _)| s == domain::ride::RideStatus::Issued.as_str())
         .map_or(0, |(_, n)| n);
     let captured: usize = by_ride.values().sum();
     let charged_twice = by_ride.values().filter(|n| **n > 1).count()

@@ -48,6 +48,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Context;
+use domain::ride::RideStatus;
 use domain::sms::{PENDING, VehicleRef};
 use domain::{Language, OperatorId, PhoneNumber, Tenge, TransportCode};
 use partners::operator::{
@@ -657,8 +658,8 @@ impl World {
             }
             (15..=16, _) => {
                 let ms = match self.rng.below(3) {
-                    0 => service::recovery::PREPARE_SETTLE_MS,
-                    1 => service::recovery::COMPLETE_WINDOW_MS,
+                    0 => service::phone_balance::PREPARE_SETTLE_MS,
+                    1 => service::phone_balance::COMPLETE_WINDOW_MS,
                     _ => service::rides::REPEAT_WINDOW_MINUTES * 60_000,
                 } + 1_000;
                 self.log(format!("#{number} clock +{} s", ms / 1000));
@@ -682,7 +683,7 @@ impl World {
             if unsettled_count(&self.app).await? == 0 {
                 return Ok(());
             }
-            self.advance(service::recovery::COMPLETE_WINDOW_MS + 1_000);
+            self.advance(service::phone_balance::COMPLETE_WINDOW_MS + 1_000);
             let report = service::recovery::settle_unsettled(&self.app, 0)
                 .await
                 .map_err(|e| anyhow::anyhow!("final recovery: {e}"))?;
@@ -694,7 +695,7 @@ impl World {
 
 fn ride_request(sent: &Sent) -> anyhow::Result<RideRequest> {
     Ok(RideRequest {
-        phone: sent.phone.clone(),
+        payer: service::payment::Payer::PhoneBalance(sent.phone.clone()),
         vehicle: VehicleRef::Code(TransportCode::parse(&sent.bus)?),
         zone: None,
         additional: sent.additional,
@@ -728,7 +729,7 @@ async fn unsettled_count(app: &App) -> anyhow::Result<i64> {
     Ok(store::rides::count_by_status(&mut conn)
         .await?
         .into_iter()
-        .filter(|(status, _)| status != "issued" && status != "failed")
+        .filter(|(status, _)| RideStatus::parse(status).is_ok_and(|s| !s.is_final()))
         .map(|(_, count)| count)
         .sum())
 }
@@ -873,8 +874,9 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
             violations.push(format!("ride {id} captured {} times", captured.len()));
         }
         let ticket = store::tickets::by_ride(&mut conn, id).await?;
-        match (row.status.as_str(), &ticket, captured.first()) {
-            ("issued", Some(ticket), Some(payment)) => {
+        let status = RideStatus::parse(&row.status).ok();
+        match (status, &ticket, captured.first()) {
+            (Some(RideStatus::Issued), Some(ticket), Some(payment)) => {
                 world.report.issued += 1;
                 *tickets_by_phone.entry(ticket.phone.clone()).or_default() += ticket.amount_tiyn;
                 if payment.amount.tiyn() != row.ride.amount_tiyn
@@ -894,12 +896,13 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
                     ));
                 }
             }
-            ("failed", None, None) => {}
-            (status, ticket, payment) => {
+            (Some(RideStatus::Failed), None, None) => {}
+            (_, ticket, payment) => {
                 world.report.lost += 1;
                 violations.push(format!(
-                    "ride {id} ({}) is {status} with {} ticket and {} capture",
+                    "ride {id} ({}) is {} with {} ticket and {} capture",
                     sent.key,
+                    row.status,
                     if ticket.is_some() { "a" } else { "no" },
                     if payment.is_some() { "a" } else { "no" }
                 ));
@@ -924,8 +927,8 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
                     .as_ref()
                     .is_some_and(|t| text.contains(t.link_code.as_str()));
                 let has_link = text.contains("/t/");
-                let agrees = match row.status.as_str() {
-                    "issued" => says_ticket,
+                let agrees = match status {
+                    Some(RideStatus::Issued) => says_ticket,
                     _ => !has_link,
                 };
                 if !agrees {

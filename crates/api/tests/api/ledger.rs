@@ -93,7 +93,7 @@ async fn random_rides_faults_and_revocations_keep_the_books(db: Db) {
         t.sim.clear_faults(&OperatorId::parse(op).unwrap());
     }
     t.clock
-        .advance_ms(service::recovery::COMPLETE_WINDOW_MS + 60_000);
+        .advance_ms(service::phone_balance::COMPLETE_WINDOW_MS + 60_000);
     for _ in 0..5 {
         service::recovery::settle_unsettled(&t.app, 0)
             .await
