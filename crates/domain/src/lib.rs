@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod messages;
 pub mod money;
 pub mod phone;
+pub mod ride;
 pub mod sms;
 pub mod ticket;
 pub mod vehicle;

@@ -3,6 +3,7 @@
 //! so the HTTP layer only renders.
 
 use domain::catalogue::Zone;
+use domain::ride::RideId;
 use domain::{ErrorCode, Tenge};
 
 use crate::tickets::IssuedTicket;
@@ -35,14 +36,14 @@ pub enum Refusal {
         /// The most recent ticket held, when one is issued.
         ticket: Option<Box<IssuedTicket>>,
         /// A payment of theirs on this bus still being confirmed.
-        pending_ride_id: Option<String>,
+        pending_ride_id: Option<RideId>,
         tickets_held: u32,
         /// The bus and zone of the request, to say how to buy one more on purpose.
         transport_code: String,
         zone: Option<Zone>,
     },
     /// A ride that ended failed, read back: why it failed.
-    RideFailed { ride_id: String, failure: ErrorCode },
+    RideFailed { ride_id: RideId, failure: ErrorCode },
 }
 
 impl ServiceError {
@@ -90,5 +91,11 @@ impl From<store::StoreError> for ServiceError {
 impl From<domain::money::MoneyError> for ServiceError {
     fn from(error: domain::money::MoneyError) -> ServiceError {
         ServiceError::internal(format!("money: {error}"))
+    }
+}
+
+impl From<domain::ledger::LedgerError> for ServiceError {
+    fn from(error: domain::ledger::LedgerError) -> ServiceError {
+        ServiceError::internal(format!("ledger: {error}"))
     }
 }

@@ -1,24 +1,20 @@
-//! Settles rides left in doubt — by a crash between steps, a timeout or a lost reply — against
-//! the operator, at start-up and periodically, until both sides agree. The operator's record is
-//! the truth: a payment it captured becomes a ticket, one it never made or cancelled is voided,
-//! and one still only reserved is confirmed while the ride is young or cancelled when it is old.
+//! Settles rides left in doubt — by a crash between steps, a timeout or a lost reply — at
+//! start-up and periodically, until both sides agree. This loop knows no payment source: each
+//! ride is settled by its own ([`crate::payment::PaymentSource::settle`], against the source's
+//! record, which is the truth), and an SMS passenger told "pending" is told the outcome.
 
 use std::time::Duration;
 
-use domain::{ErrorCode, Language, OperatorId};
-use partners::operator::{OperatorError, OperatorPaymentId, PaymentStatus};
+use domain::{ErrorCode, Language};
 use store::rides::RideRow;
 
 use crate::metrics::Metrics;
-use crate::rides::{RideOutcome, continue_with_payment, fail};
+use crate::payment::source_of;
+use crate::rides::{RideOutcome, status_of};
 use crate::{App, ServiceError};
 
 /// A ride nobody has touched for this long is in doubt.
 pub const RECOVERY_IDLE_MS: i64 = 15_000;
-/// A `reserving` ride younger than this may still have its prepare in flight at the operator.
-pub const PREPARE_SETTLE_MS: i64 = 60_000;
-/// A payment only reserved is completed while the ride is younger than this, cancelled after.
-pub const COMPLETE_WINDOW_MS: i64 = 10 * 60_000;
 /// Rides examined per pass.
 pub const RECOVERY_BATCH_MAX: i64 = 200;
 
@@ -41,7 +37,11 @@ pub async fn settle_unsettled(app: &App, idle_ms: i64) -> Result<RecoveryReport,
         ..RecoveryReport::default()
     };
     for row in rows {
-        let outcome = settle_one(app, &row).await;
+        let status = status_of(&row);
+        let outcome = match &status {
+            Ok(status) => source_of(&row.ride).settle(app, &row, *status).await,
+            Err(error) => Err(ServiceError::internal(error.detail.clone())),
+        };
         match &outcome {
             Ok(Some(RideOutcome::Issued(_))) => report.issued += 1,
             Err(e) if e.code != ErrorCode::Internal => report.failed += 1,
@@ -84,107 +84,8 @@ pub async fn run_forever(app: std::sync::Arc<App>, period: Duration) {
     }
 }
 
-/// `Ok(None)`: left for a later pass.
-async fn settle_one(app: &App, row: &RideRow) -> Result<Option<RideOutcome>, ServiceError> {
-    let ride = &row.ride;
-    let operator =
-        OperatorId::parse(&ride.operator).map_err(|e| ServiceError::internal(e.to_string()))?;
-    if row.status == "cancelling" {
-        return release_refused(app, row, &operator).await;
-    }
-    let age_ms = app.now_ms() - ride.created_at_ms;
-    let payment = match (&row.operator_payment_id, row.status.as_str()) {
-        (None, "reserving") => match app
-            .billing
-            .find_by_correlator(&operator, &ride.id, ride.created_at_ms / 1000)
-            .await
-        {
-            Ok(Some(payment)) => payment,
-            Ok(None) if age_ms >= PREPARE_SETTLE_MS => {
-                return fail(app, ride, "reserving", ErrorCode::OperatorUnavailable)
-                    .await
-                    .map(Some);
-            }
-            Ok(None) | Err(_) => return later(app, row).await,
-        },
-        (Some(id), _) => match app
-            .billing
-            .get(&operator, &OperatorPaymentId::new(id.clone()))
-            .await
-        {
-            Ok(payment) => payment,
-            Err(OperatorError::NotFound) => {
-                return fail(app, ride, &row.status, ErrorCode::OperatorUnavailable)
-                    .await
-                    .map(Some);
-            }
-            Err(_) => return later(app, row).await,
-        },
-        (None, _) => {
-            return Err(ServiceError::internal(format!(
-                "ride {} is {} without a payment id",
-                ride.id, row.status
-            )));
-        }
-    };
-    let too_old = age_ms >= COMPLETE_WINDOW_MS && row.status != "confirming";
-    if payment.status == PaymentStatus::Reserved && too_old {
-        if let Err(error) = app.billing.cancel(&operator, &payment.id).await {
-            tracing::warn!(ride = %ride.id, %error, "cancel of a stale reservation failed");
-            return later(app, row).await;
-        }
-        return fail(app, ride, &row.status, ErrorCode::OperatorUnavailable)
-            .await
-            .map(Some);
-    }
-    match continue_with_payment(app, ride, &row.status, &operator, payment).await {
-        Ok(RideOutcome::Pending { .. }) => later(app, row).await,
-        other => other.map(Some),
-    }
-}
-
-/// A ride refused at confirm whose reservation the operator has not released yet: ask again
-/// until it has. Its passenger was told of the refusal already. Should the operator have
-/// captured it after all, its record wins and the ride gets its ticket.
-async fn release_refused(
-    app: &App,
-    row: &RideRow,
-    operator: &OperatorId,
-) -> Result<Option<RideOutcome>, ServiceError> {
-    let ride = &row.ride;
-    let code = row
-        .failure_code
-        .as_deref()
-        .and_then(ErrorCode::from_code)
-        .unwrap_or(ErrorCode::PaymentDenied);
-    let Some(id) = row.operator_payment_id.clone().map(OperatorPaymentId::new) else {
-        return Err(ServiceError::internal(format!(
-            "ride {} is cancelling without a payment id",
-            ride.id
-        )));
-    };
-    let released = match app.billing.get(operator, &id).await {
-        Ok(payment) => match payment.status {
-            PaymentStatus::Cancelled | PaymentStatus::Denied => true,
-            PaymentStatus::Succeeded => {
-                return crate::rides::issue(app, ride, "cancelling", &id)
-                    .await
-                    .map(Some);
-            }
-            PaymentStatus::Reserved
-            | PaymentStatus::Processing
-            | PaymentStatus::PendingValidation => app.billing.cancel(operator, &id).await.is_ok(),
-        },
-        Err(OperatorError::NotFound) => true,
-        Err(_) => false,
-    };
-    if !released {
-        return later(app, row).await;
-    }
-    fail(app, ride, "cancelling", code).await.map(Some)
-}
-
-async fn later(app: &App, row: &RideRow) -> Result<Option<RideOutcome>, ServiceError> {
+/// Counts an attempt and leaves the ride for a later pass (`Ok(None)`).
+pub(crate) async fn later(app: &App, row: &RideRow) -> Result<Option<RideOutcome>, ServiceError> {
     let mut tx = app.store.begin().await?;
     store::rides::touch(&mut tx, &row.ride.id, app.now_ms()).await?;
     tx.commit().await?;
@@ -208,7 +109,10 @@ async fn tell_untold(app: &App, idle_since_ms: i64) -> Result<(), ServiceError> 
         store::rides::untold(&mut conn, idle_since_ms, RECOVERY_BATCH_MAX).await?
     };
     for row in rows {
-        let outcome = crate::rides::settled_answer(app, &row.ride.id)
+        let Ok(ride_id) = domain::ride::RideId::parse(&row.ride.id) else {
+            continue;
+        };
+        let outcome = crate::rides::settled_answer(app, &ride_id)
             .await?
             .map(|answer| answer.map(Some))
             .unwrap_or(Ok(None));
@@ -227,7 +131,7 @@ async fn tell_sms_passenger(
     outcome: &Result<Option<RideOutcome>, ServiceError>,
     told: &str,
 ) -> Result<(), ServiceError> {
-    if row.ride.channel != "sms" {
+    if row.ride.channel != crate::rides::Channel::Sms.as_str() {
         return Ok(());
     }
     let language = Language::from_code(&row.ride.language).unwrap_or_default();

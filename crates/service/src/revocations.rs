@@ -2,9 +2,12 @@
 //! offline. The system operator revokes a ticket (fraud, a sale made in error); the live signal
 //! ends a ticket when its bus reaches the final stop. Both set the ticket's invalidation time,
 //! and controllers page through invalidations after the last one they have, so a device that
-//! was offline catches up with one request.
+//! was offline catches up with one request. A revocation takes the fare back: it books the
+//! reversal of the ride's posted transfer, so the carrier is no longer owed it.
 
 use domain::ErrorCode;
+use domain::ledger::{RidePhase, TransferId};
+use domain::ride::RideId;
 use domain::ticket::{TicketNumber, TicketStatus};
 
 use crate::paging::PageCursor;
@@ -64,6 +67,7 @@ pub async fn revoke(
     }
     let value = i64::try_from(number.value())
         .map_err(|_| ServiceError::new(ErrorCode::BadRequest, "check number out of range"))?;
+    let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
     let Some(ticket) = store::tickets::by_number(&mut tx, value).await? else {
         return Err(ServiceError::new(
@@ -77,13 +81,22 @@ pub async fn revoke(
     // so a concurrent revocation or refund is not overwritten.
     let revoked = TicketStatus::Revoked;
     if !status.may_become(revoked)
-        || !store::tickets::invalidate(&mut tx, value, revoked.as_str(), reason, app.now_ms())
-            .await?
+        || !store::tickets::invalidate(&mut tx, value, revoked.as_str(), reason, now_ms).await?
     {
         return Err(ServiceError::new(
             ErrorCode::TicketNotValid,
             format!("ticket {number}"),
         ));
+    }
+    // The fare is no longer owed to the carrier: the ride's posted transfer is reversed in the
+    // same transaction as the revocation.
+    let ride = RideId::parse(&ticket.ride_id).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let post = TransferId::of_ride(&ride, RidePhase::Post);
+    let reversal = TransferId::of_ride(&ride, RidePhase::Reversal);
+    if !crate::ledger::reverse(&mut tx, &post, reversal, Some(ride), now_ms).await? {
+        return Err(ServiceError::internal(format!(
+            "ticket {number} has no posted fare to reverse"
+        )));
     }
     crate::audit::record(
         &mut tx,
@@ -94,7 +107,7 @@ pub async fn revoke(
             before: status.as_str(),
             after: &format!("{} ({reason})", revoked.as_str()),
         },
-        app.now_ms(),
+        now_ms,
     )
     .await?;
     tx.commit().await?;

@@ -1,41 +1,41 @@
-//! Buying a ride from the phone balance: the heart of the product.
+//! Buying a ride: the source-neutral core of the ride, whoever pays for it.
 //!
 //! The steps, each durable before the next starts, so a crash anywhere leaves a row that the
-//! recovery worker can settle against the operator:
-//! 1. resolve the vehicle, the operator of the number, the passenger's category and the fare —
-//!    a wrong transport code stops here and nothing is written or charged;
+//! recovery worker can settle against the payment source:
+//! 1. plan: resolve the vehicle, the passenger's category and the fare, and let the payment
+//!    source refuse what it cannot pay (a phone without an operator) — a wrong transport code
+//!    stops here and nothing is written or charged;
 //! 2. insert the ride (`reserving`) under its idempotency key together with the pending ledger
-//!    transfer, in one transaction; a retry with the same key finds this row instead;
-//! 3. SIM swap check (`maxAge` 24 h), then `prepare` at the operator;
-//! 4. `confirm`, then issue the ticket, record the operator's payment id and post the ledger in
-//!    one transaction (`issued`). Any refusal voids the reservation (`failed`) with its own
-//!    error code. The ride is written only twice on the happy path; in between, the operator's
-//!    record (found by `clientCorrelator` = ride id) is what recovery goes by.
+//!    transfer (the payer's account owes the carrier), in one transaction; a retry with the
+//!    same key finds this row instead;
+//! 3. the payment source pays it ([`crate::payment::PaymentSource::pay`]; the phone balance:
+//!    SIM swap, prepare, confirm — see [`crate::phone_balance`]);
+//! 4. [`issue`]: the ticket, the final status and the posted ledger in one transaction; or
+//!    [`fail`]: the reservation voided with the refusal's own code; or, while a refused
+//!    payment's reservation is still to be released, [`hold_for_release`] (`cancelling`).
 //!
-//! A step whose outcome is unknown (timeout, 5xx, lost reply) leaves the ride where it is and
-//! answers "pending"; `recovery` finishes it, and the passenger is never charged twice.
+//! Every move is a compare-and-set along [`domain::ride::TRANSITIONS`]. A step whose outcome
+//! is unknown (timeout, 5xx, lost reply) leaves the ride where it is and answers "pending";
+//! `recovery` finishes it, and the passenger is never charged twice.
 
 use std::time::Duration;
 
 use domain::catalogue::{RiderCategory, RouteKind, Zone};
-use domain::ledger::{Account, Transfer};
+use domain::ledger::{Account, Movement, RidePhase};
+use domain::ride::{RideId, RideStatus};
 use domain::sms::VehicleRef;
-use domain::{ErrorCode, Language, OperatorId, PhoneNumber};
-use partners::operator::{
-    DenialReason, OperatorError, OperatorPaymentId, Payment, PaymentRequest, PaymentStatus,
-};
+use domain::{ErrorCode, Language, PhoneNumber};
 use sha2::{Digest, Sha256};
-use store::ledger::EntryRow;
+use store::Executor;
 use store::rides::{Inserted, NewRide, RideRow, Transition};
 
 use crate::error::Refusal;
 use crate::metrics::Metrics;
+use crate::payment::{Payer, source_of};
 use crate::tickets::{self, IssuedTicket};
 use crate::waiters::Waiters;
 use crate::{App, ServiceError};
 
-/// A SIM card replaced within this many hours may not pay (anti-fraud rule of the operators).
-pub const SIM_SWAP_MAX_AGE_HOURS: u32 = 24;
 /// Idempotency keys are at most this long.
 pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
 /// What an idempotency key must be, as a refusal explains it.
@@ -104,7 +104,8 @@ impl IdempotencyKey {
 
 #[derive(Clone, Debug)]
 pub struct RideRequest {
-    pub phone: PhoneNumber,
+    /// Who pays, and whose ride it is.
+    pub payer: Payer,
     pub vehicle: VehicleRef,
     /// Destination zone on zone-priced (suburban) routes, where it must be given.
     pub zone: Option<Zone>,
@@ -120,15 +121,20 @@ pub struct RideRequest {
 #[derive(Clone, Debug)]
 pub enum RideOutcome {
     Issued(Box<IssuedTicket>),
-    /// The operator's answer is not known yet; the ride will be settled and never charged twice.
+    /// The payment source's answer is not known yet; the ride will be settled and never
+    /// charged twice.
     Pending {
-        ride_id: String,
+        ride_id: RideId,
     },
 }
 
 pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, ServiceError> {
     let mut ride = plan_ride(app, &request).await?;
-    let transfer = ride_transfer(&ride)?;
+    let reservation = ride_movement(&ride)?.ride_transfer(
+        &ride_id_of(&ride)?,
+        RidePhase::Reserve,
+        ride.created_at_ms,
+    )?;
     let mut tx = app.store.begin().await?;
     store::rides::lock_phone(&mut tx, &ride.phone).await?;
     let held = store::rides::held_on_vehicle(
@@ -153,17 +159,11 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
             return Err(already_held(app, &ride, &held).await?);
         }
         Inserted::New => {
-            store::ledger::append(
-                &mut tx,
-                &ride.id,
-                &entry_rows(&transfer.pending()?),
-                ride.created_at_ms,
-            )
-            .await?;
+            crate::ledger::book(&mut tx, &reservation).await?;
             tx.commit().await?;
         }
     }
-    let outcome = pay(app, &ride).await;
+    let outcome = request.payer.source().pay(app, &ride).await;
     match &outcome {
         Ok(RideOutcome::Issued(_)) => Metrics::add(&app.metrics.rides_issued),
         Ok(RideOutcome::Pending { .. }) => Metrics::add(&app.metrics.rides_pending),
@@ -189,7 +189,7 @@ async fn already_held(
         .iter()
         .rev()
         .find(|h| h.ticket_number.is_none())
-        .map(|h| h.ride_id.clone());
+        .and_then(|h| RideId::parse(&h.ride_id).ok());
     Ok(ServiceError::refusal(
         ErrorCode::TicketAlreadyBought,
         Refusal::AlreadyHeld {
@@ -211,16 +211,14 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
     let found = catalogue
         .vehicle(&request.vehicle)
         .map_err(ErrorCode::from)?;
-    let operator = catalogue
-        .prefixes
-        .operator_of(&request.phone)
-        .ok_or(ErrorCode::OperatorNotServed)?;
+    let source = request.payer.source().plan(app, &request.payer)?;
+    let holder = request.payer.holder();
     let rider_category = {
         let mut conn = app.store.reader().await?;
-        match store::passengers::get(&mut conn, request.phone.as_e164()).await? {
+        match store::passengers::get(&mut conn, holder.as_e164()).await? {
             // A category we cannot read is our data's fault: never guess a fare from it.
             Some(p) => RiderCategory::parse(&p.rider_category).map_err(|e| {
-                ServiceError::internal(format!("passenger {}: {e}", request.phone.masked()))
+                ServiceError::internal(format!("passenger {}: {e}", holder.masked()))
             })?,
             None => RiderCategory::Regular,
         }
@@ -254,20 +252,17 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
             ),
         })?;
     let now_ms = app.now_ms();
-    let request_hash = hash_request(
-        &request.phone,
-        found.vehicle.code.as_str(),
-        zone,
-        rider_category,
-    );
+    let request_hash = hash_request(holder, found.vehicle.code.as_str(), zone, rider_category);
     Ok(NewRide {
-        id: new_ride_id(now_ms)?,
+        id: RideId::new(now_ms, crate::random_bytes()?)
+            .as_str()
+            .to_owned(),
         idempotency_scope: request.idempotency.scope.clone(),
         idempotency_key: request.idempotency.key.clone(),
         request_hash,
         channel: request.channel.as_str().into(),
-        phone: request.phone.as_e164().into(),
-        operator: operator.as_str().into(),
+        phone: holder.as_e164().into(),
+        operator: source.operator,
         transport_code: found.vehicle.code.as_str().into(),
         route_id: found.route.id.as_str().into(),
         city_id: found.city.id.as_str().into(),
@@ -301,37 +296,22 @@ fn hash_request(
     )
 }
 
-/// Time-ordered ids keep the rides index append-mostly: 12 hex digits of milliseconds, then 16
-/// random ones.
-fn new_ride_id(now_ms: i64) -> Result<String, ServiceError> {
-    let random: [u8; 8] = crate::random_bytes()?;
-    Ok(format!("{:012x}{}", now_ms.max(0), crate::hex(&random)))
+/// The ride row's id, typed.
+pub(crate) fn ride_id_of(ride: &NewRide) -> Result<RideId, ServiceError> {
+    RideId::parse(&ride.id).map_err(|e| ServiceError::internal(e.to_string()))
 }
 
-/// The ledger transfer of a ride: the operator owes the fare, the carrier is owed it.
-pub(crate) fn ride_transfer(ride: &NewRide) -> Result<Transfer, ServiceError> {
+/// What a ride moves: the payment source's account owes the fare, the carrier is owed it.
+pub(crate) fn ride_movement(ride: &NewRide) -> Result<Movement, ServiceError> {
     let bad = |e: String| ServiceError::internal(format!("ride {}: {e}", ride.id));
-    Ok(Transfer {
-        debit: Account::OperatorReceivable(
-            OperatorId::parse(&ride.operator).map_err(|e| bad(e.to_string()))?,
-        ),
+    Ok(Movement {
+        debit: source_of(ride).account(ride)?,
         credit: Account::CarrierPayable(
             domain::catalogue::CarrierId::parse(&ride.carrier_id)
                 .map_err(|e| bad(e.to_string()))?,
         ),
         amount: domain::Tenge::from_tiyn(ride.amount_tiyn),
     })
-}
-
-pub(crate) fn entry_rows(entries: &[domain::ledger::Entry]) -> Vec<EntryRow> {
-    entries
-        .iter()
-        .map(|e| EntryRow {
-            account: e.account.clone(),
-            layer: e.layer.as_str().into(),
-            amount_tiyn: e.amount.tiyn(),
-        })
-        .collect()
 }
 
 /// A retry: the same body gets the first answer (waiting for it while it is still in flight);
@@ -345,8 +325,9 @@ async fn answer_duplicate(
         return Err(ErrorCode::IdempotencyKeyReused.into());
     }
     Metrics::add(&app.metrics.duplicate_requests);
-    let receiver = app.waiters.subscribe(&existing.ride.id);
-    if let Some(answer) = settled_answer(app, &existing.ride.id).await? {
+    let ride_id = ride_id_of(&existing.ride)?;
+    let receiver = app.waiters.subscribe(ride_id.as_str());
+    if let Some(answer) = settled_answer(app, &ride_id).await? {
         return answer.map_err(final_failure);
     }
     Waiters::wait(
@@ -354,11 +335,9 @@ async fn answer_duplicate(
         Duration::from_millis(app.settings.duplicate_wait_ms),
     )
     .await;
-    match settled_answer(app, &existing.ride.id).await? {
+    match settled_answer(app, &ride_id).await? {
         Some(answer) => answer.map_err(final_failure),
-        None => Ok(RideOutcome::Pending {
-            ride_id: existing.ride.id,
-        }),
+        None => Ok(RideOutcome::Pending { ride_id }),
     }
 }
 
@@ -380,36 +359,45 @@ pub fn final_failure(error: ServiceError) -> ServiceError {
 }
 
 /// Whose ride it is (`None`: no such ride), so a passenger sees only their own.
-pub async fn ride_phone(app: &App, ride_id: &str) -> Result<Option<String>, ServiceError> {
+pub async fn ride_holder(app: &App, ride_id: &RideId) -> Result<Option<PhoneNumber>, ServiceError> {
     let mut conn = app.store.reader().await?;
-    Ok(store::rides::by_id(&mut conn, ride_id)
-        .await?
-        .map(|r| r.ride.phone))
+    let Some(row) = store::rides::by_id(&mut conn, ride_id.as_str()).await? else {
+        return Ok(None);
+    };
+    PhoneNumber::parse(&row.ride.phone)
+        .map(Some)
+        .map_err(|e| ServiceError::internal(format!("ride {ride_id}: {e}")))
 }
 
 /// The language the ride was bought in (its replies and pages use it).
-pub async fn ride_language(app: &App, ride_id: &str) -> Result<Language, ServiceError> {
+pub async fn ride_language(app: &App, ride_id: &RideId) -> Result<Language, ServiceError> {
     let mut conn = app.store.reader().await?;
-    Ok(store::rides::by_id(&mut conn, ride_id)
+    Ok(store::rides::by_id(&mut conn, ride_id.as_str())
         .await?
         .and_then(|r| Language::from_code(&r.ride.language))
         .unwrap_or_default())
 }
 
+/// A ride row's status, typed.
+pub(crate) fn status_of(row: &RideRow) -> Result<RideStatus, ServiceError> {
+    RideStatus::parse(&row.status)
+        .map_err(|e| ServiceError::internal(format!("ride {}: {e}", row.ride.id)))
+}
+
 /// The final answer of a ride, if it has one.
 pub async fn settled_answer(
     app: &App,
-    ride_id: &str,
+    ride_id: &RideId,
 ) -> Result<Option<Result<RideOutcome, ServiceError>>, ServiceError> {
     let mut conn = app.store.reader().await?;
-    let Some(ride) = store::rides::by_id(&mut conn, ride_id).await? else {
+    let Some(ride) = store::rides::by_id(&mut conn, ride_id.as_str()).await? else {
         return Err(ServiceError::new(
             ErrorCode::NotFound,
             format!("ride {ride_id}"),
         ));
     };
-    match ride.status.as_str() {
-        "issued" => match store::tickets::by_ride(&mut conn, ride_id).await? {
+    match status_of(&ride)? {
+        RideStatus::Issued => match store::tickets::by_ride(&mut conn, ride_id.as_str()).await? {
             Some(row) => Ok(Some(Ok(RideOutcome::Issued(Box::new(
                 tickets::issued_from_row(app, &row)?,
             ))))),
@@ -418,7 +406,7 @@ pub async fn settled_answer(
             ))),
         },
         // `cancelling`: refused, only the release of the reservation is still being asked for.
-        "failed" | "cancelling" => {
+        RideStatus::Failed | RideStatus::Cancelling => {
             let code = ride
                 .failure_code
                 .as_deref()
@@ -427,190 +415,49 @@ pub async fn settled_answer(
             Ok(Some(Err(ServiceError::refusal(
                 code,
                 Refusal::RideFailed {
-                    ride_id: ride_id.to_owned(),
+                    ride_id: ride_id.clone(),
                     failure: code,
                 },
             ))))
         }
-        _ => Ok(None),
+        RideStatus::Reserving | RideStatus::Reserved | RideStatus::Confirming => Ok(None),
     }
 }
 
-/// Steps 3 and 4 for a freshly inserted ride.
-async fn pay(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
-    let operator =
-        OperatorId::parse(&ride.operator).map_err(|e| ServiceError::internal(e.to_string()))?;
-    let phone =
-        PhoneNumber::parse(&ride.phone).map_err(|e| ServiceError::internal(e.to_string()))?;
-    match app
-        .sim_swap
-        .swapped_within(&operator, &phone, SIM_SWAP_MAX_AGE_HOURS)
-        .await
-    {
-        Ok(false) => {}
-        Ok(true) => return fail(app, ride, "reserving", ErrorCode::PaymentSimSwapped).await,
-        Err(OperatorError::Denied(reason)) => {
-            return fail(app, ride, "reserving", denial_code(&reason)).await;
-        }
-        Err(error) => {
-            tracing::warn!(ride = %ride.id, %error, "SIM swap check failed; nothing was reserved");
-            return fail(app, ride, "reserving", ErrorCode::OperatorUnavailable).await;
-        }
-    }
-    let request = PaymentRequest {
-        client_correlator: ride.id.clone(),
-        phone,
-        amount: domain::Tenge::from_tiyn(ride.amount_tiyn),
-        description: format!("Bus ride {} {}", ride.route_id, ride.transport_code),
-        merchant_id: app.settings.merchant_id.clone(),
-    };
-    let payment = match app.billing.prepare(&operator, &request).await {
-        Ok(payment) => payment,
-        Err(OperatorError::OutcomeUnknown(why)) => {
-            tracing::warn!(ride = %ride.id, %why, "prepare outcome unknown; looking the payment up");
-            match app
-                .billing
-                .find_by_correlator(&operator, &ride.id, ride.created_at_ms / 1000)
-                .await
-            {
-                Ok(Some(payment)) => payment,
-                Ok(None) | Err(_) => {
-                    return Ok(RideOutcome::Pending {
-                        ride_id: ride.id.clone(),
-                    });
-                }
-            }
-        }
-        Err(error) => return fail(app, ride, "reserving", refusal_code(&error)).await,
-    };
-    continue_with_payment(app, ride, "reserving", &operator, payment).await
-}
-
-/// Moves a ride on from what the operator says of its payment. Used by the request path and by
-/// recovery alike, so both settle a payment the same way.
-pub(crate) async fn continue_with_payment(
-    app: &App,
-    ride: &NewRide,
-    status: &str,
-    operator: &OperatorId,
-    payment: Payment,
-) -> Result<RideOutcome, ServiceError> {
-    match payment.status {
-        PaymentStatus::Reserved => confirm(app, ride, status, operator, &payment.id).await,
-        PaymentStatus::Succeeded => issue(app, ride, status, &payment.id).await,
-        PaymentStatus::Denied | PaymentStatus::Cancelled => {
-            fail(app, ride, status, ErrorCode::PaymentDenied).await
-        }
-        PaymentStatus::Processing | PaymentStatus::PendingValidation => {
-            if status == "reserving" {
-                let change = Transition {
-                    operator_payment_id: Some(payment.id.as_str()),
-                    failure_code: None,
-                };
-                move_ride(app, &ride.id, "reserving", "reserved", change, app.now_ms()).await?;
-            }
-            Ok(RideOutcome::Pending {
-                ride_id: ride.id.clone(),
-            })
-        }
-    }
-}
-
-/// Confirms a reservation. Nothing is written before the confirm: a crash here leaves the ride
-/// `reserving`, and recovery finds the payment by its correlator and finishes it the same way.
-/// Only an unknown outcome is written down (`confirming` with the payment id), because then the
-/// decision to capture has been sent and must be seen through.
-async fn confirm(
-    app: &App,
-    ride: &NewRide,
-    from: &str,
-    operator: &OperatorId,
-    id: &OperatorPaymentId,
-) -> Result<RideOutcome, ServiceError> {
-    let confirmed = match app.billing.confirm(operator, id).await {
-        Ok(payment) => Ok(payment),
-        Err(OperatorError::OutcomeUnknown(why)) => {
-            tracing::warn!(ride = %ride.id, %why, "confirm outcome unknown; asking the operator");
-            match app.billing.get(operator, id).await {
-                // A refused read says nothing of the confirm: it may have captured.
-                Err(OperatorError::Denied(reason)) => Err(OperatorError::Unavailable(format!(
-                    "reading the payment was refused: {reason:?}"
-                ))),
-                other => other,
-            }
-        }
-        Err(error) => Err(error),
-    };
-    match confirmed {
-        Ok(payment) if payment.status == PaymentStatus::Succeeded => {
-            issue(app, ride, from, id).await
-        }
-        Ok(payment)
-            if matches!(
-                payment.status,
-                PaymentStatus::Denied | PaymentStatus::Cancelled
-            ) =>
-        {
-            fail(app, ride, from, ErrorCode::PaymentDenied).await
-        }
-        Err(OperatorError::Denied(reason)) => {
-            let code = denial_code(&reason);
-            // The reservation must be released; until the operator has said so, the ride
-            // waits in `cancelling` and recovery asks again.
-            match app.billing.cancel(operator, id).await {
-                // Captured after all (the refusal was not the operator's last word): its
-                // record wins and the passenger gets the ticket they paid for.
-                Ok(payment) if payment.status == PaymentStatus::Succeeded => {
-                    issue(app, ride, from, id).await
-                }
-                Ok(_) | Err(OperatorError::NotFound) => fail(app, ride, from, code).await,
-                Err(error) => {
-                    tracing::warn!(ride = %ride.id, %error, "cancel after a refused confirm failed; recovery will retry");
-                    hold_for_cancel(app, ride, from, id, code).await
-                }
-            }
-        }
-        outcome => {
-            if let Err(error) = &outcome {
-                tracing::warn!(ride = %ride.id, %error, "confirm not settled; recovery will finish it");
-            }
-            if from != "confirming" {
-                let change = Transition {
-                    operator_payment_id: Some(id.as_str()),
-                    failure_code: None,
-                };
-                move_ride(app, &ride.id, from, "confirming", change, app.now_ms()).await?;
-            }
-            Ok(RideOutcome::Pending {
-                ride_id: ride.id.clone(),
-            })
-        }
+/// The answer once a move was lost to someone else (recovery, a duplicate): whatever the ride
+/// says now.
+async fn answer_now(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
+    let ride_id = ride_id_of(ride)?;
+    match settled_answer(app, &ride_id).await? {
+        Some(answer) => answer,
+        None => Ok(RideOutcome::Pending { ride_id }),
     }
 }
 
 /// Ticket numbers are random; on the rare collision the issue is tried again with a new one.
 const ISSUE_ATTEMPTS_MAX: usize = 4;
 
-/// Step 4: the ticket, the posted ledger and the final status in one transaction.
+/// Step 4: the ticket, the posted ledger and the final status in one transaction. `payment`
+/// is the source's id of the captured payment (the operator's payment id).
 pub(crate) async fn issue(
     app: &App,
     ride: &NewRide,
-    from: &str,
-    payment: &OperatorPaymentId,
+    from: RideStatus,
+    payment: &str,
 ) -> Result<RideOutcome, ServiceError> {
     let signer = crate::keys::signer(app).await?;
-    let transfer = ride_transfer(ride)?;
+    let movement = ride_movement(ride)?;
+    let ride_id = ride_id_of(ride)?;
     let mut issued = None;
     for attempt in 1..=ISSUE_ATTEMPTS_MAX {
         let now_ms = app.now_ms();
         let ticket = tickets::prepare_ticket(app, ride, now_ms, &signer)?;
         let mut tx = app.store.begin().await?;
         let change = Transition {
-            operator_payment_id: Some(payment.as_str()),
+            operator_payment_id: Some(payment),
             failure_code: None,
         };
-        let moved =
-            store::rides::transition(&mut tx, &ride.id, from, "issued", change, now_ms).await?;
+        let moved = transition(&mut tx, ride, from, RideStatus::Issued, change, now_ms).await?;
         if !moved {
             break;
         }
@@ -620,7 +467,8 @@ pub(crate) async fn issue(
             }
             other => other?,
         }
-        store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.post()?), now_ms).await?;
+        let post = movement.ride_transfer(&ride_id, RidePhase::Post, now_ms)?;
+        crate::ledger::book(&mut tx, &post).await?;
         tx.commit().await?;
         app.waiters.settled(&ride.id);
         issued = Some(ticket);
@@ -631,99 +479,85 @@ pub(crate) async fn issue(
             app, &ticket,
         )?)));
     }
-    match settled_answer(app, &ride.id).await? {
-        Some(answer) => answer,
-        None => Ok(RideOutcome::Pending {
-            ride_id: ride.id.clone(),
-        }),
-    }
+    answer_now(app, ride).await
 }
 
 /// Voids the reservation and records why; the passenger's answer is that code.
 pub(crate) async fn fail(
     app: &App,
     ride: &NewRide,
-    from: &str,
+    from: RideStatus,
     code: ErrorCode,
 ) -> Result<RideOutcome, ServiceError> {
     let now_ms = app.now_ms();
-    let transfer = ride_transfer(ride)?;
+    let void = ride_movement(ride)?.ride_transfer(&ride_id_of(ride)?, RidePhase::Void, now_ms)?;
     let mut tx = app.store.begin().await?;
     let change = Transition {
         operator_payment_id: None,
         failure_code: Some(code.code()),
     };
-    if store::rides::transition(&mut tx, &ride.id, from, "failed", change, now_ms).await? {
-        store::ledger::append(&mut tx, &ride.id, &entry_rows(&transfer.void()?), now_ms).await?;
+    if transition(&mut tx, ride, from, RideStatus::Failed, change, now_ms).await? {
+        crate::ledger::book(&mut tx, &void).await?;
         tx.commit().await?;
         app.waiters.settled(&ride.id);
         return Err(code.into());
     }
     drop(tx);
-    match settled_answer(app, &ride.id).await? {
-        Some(answer) => answer,
-        None => Ok(RideOutcome::Pending {
-            ride_id: ride.id.clone(),
-        }),
-    }
+    answer_now(app, ride).await
 }
 
 /// The payment is refused but its reservation is not released yet: the passenger's answer is
-/// the refusal, and the ride stays `cancelling` until recovery has the operator cancel it.
-async fn hold_for_cancel(
+/// the refusal, and the ride stays `cancelling` until recovery has the source release it.
+pub(crate) async fn hold_for_release(
     app: &App,
     ride: &NewRide,
-    from: &str,
-    id: &OperatorPaymentId,
+    from: RideStatus,
+    payment: &str,
     code: ErrorCode,
 ) -> Result<RideOutcome, ServiceError> {
     let change = Transition {
-        operator_payment_id: Some(id.as_str()),
+        operator_payment_id: Some(payment),
         failure_code: Some(code.code()),
     };
-    if move_ride(app, &ride.id, from, "cancelling", change, app.now_ms()).await? {
+    if move_ride(app, ride, from, RideStatus::Cancelling, change).await? {
         app.waiters.settled(&ride.id);
         return Err(code.into());
     }
-    match settled_answer(app, &ride.id).await? {
-        Some(answer) => answer,
-        None => Ok(RideOutcome::Pending {
-            ride_id: ride.id.clone(),
-        }),
-    }
+    answer_now(app, ride).await
 }
 
-async fn move_ride(
+/// One compare-and-set move in its own transaction; false when the ride was not in `from`.
+pub(crate) async fn move_ride(
     app: &App,
-    id: &str,
-    from: &str,
-    to: &str,
+    ride: &NewRide,
+    from: RideStatus,
+    to: RideStatus,
     change: Transition<'_>,
-    now_ms: i64,
 ) -> Result<bool, ServiceError> {
     let mut tx = app.store.begin().await?;
-    let moved = store::rides::transition(&mut tx, id, from, to, change, now_ms).await?;
+    let moved = transition(&mut tx, ride, from, to, change, app.now_ms()).await?;
     tx.commit().await?;
     Ok(moved)
 }
 
-fn refusal_code(error: &OperatorError) -> ErrorCode {
-    match error {
-        OperatorError::Denied(reason) => denial_code(reason),
-        OperatorError::UnknownOperator(_) => ErrorCode::OperatorNotServed,
-        _ => ErrorCode::OperatorUnavailable,
+/// Moves the ride from `from` to `to` inside the caller's transaction, only along
+/// [`domain::ride::TRANSITIONS`]; false when the ride was not in `from` (someone else moved it).
+async fn transition(
+    conn: &mut dyn Executor,
+    ride: &NewRide,
+    from: RideStatus,
+    to: RideStatus,
+    change: Transition<'_>,
+    now_ms: i64,
+) -> Result<bool, ServiceError> {
+    if !from.can_move_to(to) {
+        return Err(ServiceError::internal(format!(
+            "ride {}: no move {from} → {to}",
+            ride.id
+        )));
     }
-}
-
-pub(crate) fn denial_code(reason: &DenialReason) -> ErrorCode {
-    match reason {
-        DenialReason::CorporateNumber => ErrorCode::PaymentCorporateNumber,
-        DenialReason::UnpaidTrustPayment => ErrorCode::PaymentUnpaidTrust,
-        DenialReason::NeverToppedUp => ErrorCode::PaymentNeverToppedUp,
-        DenialReason::StartingBalanceOnly => ErrorCode::PaymentStartingBalance,
-        DenialReason::SimSwappedRecently => ErrorCode::PaymentSimSwapped,
-        DenialReason::InsufficientBalance => ErrorCode::PaymentInsufficientBalance,
-        DenialReason::NumberUnknown => ErrorCode::PaymentNumberUnknown,
-        DenialReason::Other(_) => ErrorCode::PaymentDenied,
-    }
+    Ok(
+        store::rides::transition(conn, &ride.id, from.as_str(), to.as_str(), change, now_ms)
+            .await?,
+    )
 }

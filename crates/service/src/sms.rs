@@ -147,7 +147,7 @@ async fn compose_reply(
             additional,
         } => {
             let request = RideRequest {
-                phone: phone.clone(),
+                payer: crate::payment::Payer::PhoneBalance(phone.clone()),
                 vehicle,
                 zone,
                 additional,

@@ -31,59 +31,6 @@ impl Actor {
     }
 }
 
-/// The sum of one ledger layer; every sum must be zero.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LayerTotal {
-    pub layer: String,
-    pub sum: domain::Tenge,
-}
-
-/// One account's balance in one layer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AccountBalance {
-    pub account: String,
-    pub layer: String,
-    pub balance: domain::Tenge,
-}
-
-/// The ledger as staff read it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LedgerReport {
-    pub totals: Vec<LayerTotal>,
-    pub accounts: Vec<AccountBalance>,
-}
-
-impl LedgerReport {
-    /// Every layer sums to zero.
-    pub fn balanced(&self) -> bool {
-        self.totals.iter().all(|t| t.sum == domain::Tenge::ZERO)
-    }
-}
-
-/// Every layer's total and every account's balance.
-pub async fn ledger_report(app: &App, _actor: &Actor) -> Result<LedgerReport, ServiceError> {
-    let mut conn = app.store.reader().await?;
-    let totals = store::ledger::totals_by_layer(&mut conn).await?;
-    let accounts = store::ledger::balances(&mut conn).await?;
-    Ok(LedgerReport {
-        totals: totals
-            .into_iter()
-            .map(|(layer, sum)| LayerTotal {
-                layer,
-                sum: domain::Tenge::from_tiyn(sum),
-            })
-            .collect(),
-        accounts: accounts
-            .into_iter()
-            .map(|e| AccountBalance {
-                account: e.account,
-                layer: e.layer,
-                balance: domain::Tenge::from_tiyn(e.amount_tiyn),
-            })
-            .collect(),
-    })
-}
-
 /// Records the rider category staff have seen proof of (a pensioner's certificate, a student
 /// card) for `phone`, with the language its replies use.
 pub async fn set_rider_category(

@@ -2,6 +2,7 @@
 //! tickets and as trip history, and opened by the link in the SMS.
 
 use domain::catalogue::Zone;
+use domain::ride::RideId;
 use domain::ticket::{
     CityCode, FareProduct, HolderBinding, Issuer, RiderCategoryCode, RouteNumber, TicketClaims,
     TicketNumber, TicketStatus, Validity, sign,
@@ -26,7 +27,7 @@ pub const LINK_CODE_CHARS: usize = 12;
 pub struct IssuedTicket {
     pub number: i64,
     pub check_number: String,
-    pub ride_id: String,
+    pub ride_id: RideId,
     pub token: String,
     pub link: String,
     pub link_code: String,
@@ -172,7 +173,7 @@ pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, Servi
     Ok(IssuedTicket {
         number: row.number,
         check_number: number.check_form(),
-        ride_id: row.ride_id.clone(),
+        ride_id: RideId::parse(&row.ride_id).map_err(|e| bad("ride id", e))?,
         token: row.token.clone(),
         link: format!(
             "{}/t/{}",

@@ -270,7 +270,7 @@ impl BenchCity {
         let tickets = store::rides::count_by_status(&mut conn)
             .await?
             .into_iter()
-            .find(|(s, _)| s == "issued")
+            .find(|(s, _)| s == domain::ride::RideStatus::Issued.as_str())
             .map_or(0, |(_, n)| n);
         let captured: usize = by_ride.values().sum();
         let issued = usize::try_from(tickets).unwrap_or(0);

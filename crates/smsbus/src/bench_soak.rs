@@ -136,7 +136,7 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
     let mut passes = 0;
     while passes < FINAL_PASSES_MAX && unsettled(&city).await? > 0 {
         clock.0.fetch_add(
-            service::recovery::COMPLETE_WINDOW_MS + 1_000,
+            service::phone_balance::COMPLETE_WINDOW_MS + 1_000,
             Ordering::SeqCst,
         );
         service::recovery::settle_unsettled(&city.app, 0)

@@ -14,8 +14,9 @@
 //! - a ride is `issued` with exactly one ticket exactly when its payment was captured, for the
 //!   fare; every other ride is `failed`; nothing stays reserved at the operator;
 //! - per number, what the operator captured equals the tickets' fares and the drop in the balance;
-//! - the ledger balances in each layer, nothing is left pending, and the posted carrier payable
-//!   equals the captured fares;
+//! - the ledger balances in each layer and in each transfer, every account's balance equals
+//!   the sum of its entries, nothing is left pending, and the posted carrier payable equals the
+//!   captured fares;
 //! - a second ticket on a bus was asked for as `additional`;
 //! - every SMS ride's passenger got a final reply (the ticket or the refusal, never "pending"
 //!   only), that reply agrees with the ride, and recovery told them at most once.
@@ -47,6 +48,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Context;
+use domain::ride::RideStatus;
 use domain::sms::{PENDING, VehicleRef};
 use domain::{Language, OperatorId, PhoneNumber, Tenge, TransportCode};
 use partners::operator::{
@@ -651,8 +653,8 @@ impl World {
             }
             (15..=16, _) => {
                 let ms = match self.rng.below(3) {
-                    0 => service::recovery::PREPARE_SETTLE_MS,
-                    1 => service::recovery::COMPLETE_WINDOW_MS,
+                    0 => service::phone_balance::PREPARE_SETTLE_MS,
+                    1 => service::phone_balance::COMPLETE_WINDOW_MS,
                     _ => service::rides::REPEAT_WINDOW_MINUTES * 60_000,
                 } + 1_000;
                 self.log(format!("#{number} clock +{} s", ms / 1000));
@@ -685,7 +687,7 @@ impl World {
             if open == 0 && pass > 1 {
                 return Ok(());
             }
-            self.advance(service::recovery::COMPLETE_WINDOW_MS + 1_000);
+            self.advance(service::phone_balance::COMPLETE_WINDOW_MS + 1_000);
             let report = service::recovery::settle_unsettled(&self.app, 0)
                 .await
                 .map_err(|e| anyhow::anyhow!("final recovery: {e}"))?;
@@ -738,7 +740,7 @@ fn incoming_sms(sent: &Sent) -> Option<IncomingSms> {
 
 fn ride_request(sent: &Sent) -> anyhow::Result<RideRequest> {
     Ok(RideRequest {
-        phone: sent.phone.clone(),
+        payer: service::payment::Payer::PhoneBalance(sent.phone.clone()),
         vehicle: VehicleRef::Code(TransportCode::parse(&sent.bus)?),
         zone: None,
         additional: sent.additional,
@@ -771,7 +773,7 @@ pub(crate) async fn unsettled_count(store: &store::Store) -> anyhow::Result<i64>
     Ok(store::rides::count_by_status(&mut conn)
         .await?
         .into_iter()
-        .filter(|(status, _)| status != "issued" && status != "failed")
+        .filter(|(status, _)| RideStatus::parse(status).is_ok_and(|s| !s.is_final()))
         .map(|(_, count)| count)
         .sum())
 }
@@ -916,8 +918,9 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
             violations.push(format!("ride {id} captured {} times", captured.len()));
         }
         let ticket = store::tickets::by_ride(&mut conn, id).await?;
-        match (row.status.as_str(), &ticket, captured.first()) {
-            ("issued", Some(ticket), Some(payment)) => {
+        let status = RideStatus::parse(&row.status).ok();
+        match (status, &ticket, captured.first()) {
+            (Some(RideStatus::Issued), Some(ticket), Some(payment)) => {
                 world.report.issued += 1;
                 *tickets_by_phone.entry(ticket.phone.clone()).or_default() += ticket.amount_tiyn;
                 if payment.amount.tiyn() != row.ride.amount_tiyn
@@ -937,12 +940,13 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
                     ));
                 }
             }
-            ("failed", None, None) => {}
-            (status, ticket, payment) => {
+            (Some(RideStatus::Failed), None, None) => {}
+            (_, ticket, payment) => {
                 world.report.lost += 1;
                 violations.push(format!(
-                    "ride {id} ({}) is {status} with {} ticket and {} capture",
+                    "ride {id} ({}) is {} with {} ticket and {} capture",
                     sent.key,
+                    row.status,
                     if ticket.is_some() { "a" } else { "no" },
                     if payment.is_some() { "a" } else { "no" }
                 ));
@@ -970,8 +974,8 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
                     .as_ref()
                     .is_some_and(|t| text.contains(t.link_code.as_str()));
                 let has_link = text.contains("/t/");
-                let agrees = match row.status.as_str() {
-                    "issued" => says_ticket,
+                let agrees = match status {
+                    Some(RideStatus::Issued) => says_ticket,
                     _ => !has_link,
                 };
                 if !agrees {
@@ -1007,22 +1011,23 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
             ));
         }
     }
-    let totals = store::ledger::totals_by_layer(&mut conn).await?;
-    let balances_by_account = store::ledger::balances(&mut conn).await?;
-    let layers_zero = totals.iter().all(|(_, sum)| *sum == 0);
-    let pending_zero = balances_by_account
+    let ledger = service::ledger::report(&world.app).await?;
+    let pending_zero = ledger.accounts.iter().all(|a| a.pending.tiyn() == 0);
+    let carrier_posted: i64 = ledger
+        .accounts
         .iter()
-        .filter(|e| e.layer == "pending")
-        .all(|e| e.amount_tiyn == 0);
-    let carrier_posted: i64 = balances_by_account
-        .iter()
-        .filter(|e| e.layer == "posted" && e.account.starts_with("carrier:"))
-        .map(|e| e.amount_tiyn)
+        .filter(|a| a.account.kind() == domain::ledger::AccountKind::CarrierPayable)
+        .map(|a| a.posted.tiyn())
         .sum();
-    world.report.ledger_balanced = layers_zero && pending_zero && -carrier_posted == captured_all;
+    world.report.ledger_balanced =
+        ledger.balanced() && pending_zero && -carrier_posted == captured_all;
     if !world.report.ledger_balanced {
         violations.push(format!(
-            "ledger: layers {totals:?}, pending left {pending_zero}, carrier payable {}, captured {captured_all}",
+            "ledger: layers {:?}, accounts off their entries {:?}, unbalanced transfers {:?}, pending left {}, carrier payable {}, captured {captured_all}",
+            ledger.totals,
+            ledger.mismatched,
+            ledger.unbalanced_transfers,
+            !pending_zero,
             -carrier_posted
         ));
     }

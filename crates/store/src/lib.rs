@@ -59,6 +59,16 @@ pub enum StoreError {
         column: &'static str,
         detail: String,
     },
+    /// Refused by the ledger's write path before anything was written.
+    #[error("ledger transfer {transfer} does not balance in every layer")]
+    Unbalanced { transfer: String },
+    /// Refused by the ledger's write path: the transfer would overdraw a flagged account.
+    #[error("ledger transfer {transfer} would overdraw {account_kind}:{account_owner}")]
+    Overdrawn {
+        transfer: String,
+        account_kind: String,
+        account_owner: String,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

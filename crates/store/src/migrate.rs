@@ -67,6 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0009_sealed_keys.sql"),
     },
     Migration {
+        version: 10,
+        name: "ledger_v2",
+        sqlite: include_str!("../migrations/sqlite/0010_ledger_v2.sql"),
+        postgres: include_str!("../migrations/postgres/0010_ledger_v2.sql"),
+    },
+    Migration {
         version: 11,
         name: "smpp",
         sqlite: include_str!("../migrations/sqlite/0011_smpp.sql"),

@@ -88,31 +88,32 @@ struct Balance {
 pub(crate) async fn ledger(
     State(state): State<crate::State>,
     _caller: Admin,
-    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
     Lang(language): Lang,
 ) -> ApiResult<Json<Ledger>> {
-    let report = service::staff::ledger_report(&state.app, &Actor::admin_token(client))
+    let report = service::ledger::report(&state.app)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
+    let mut accounts = Vec::with_capacity(report.accounts.len() * 2);
+    for a in &report.accounts {
+        for (layer, balance) in [("pending", a.pending), ("posted", a.posted)] {
+            accounts.push(Balance {
+                account: a.account.to_string(),
+                layer: layer.to_owned(),
+                balance: Money::of(balance),
+            });
+        }
+    }
     Ok(Json(Ledger {
         balanced: report.balanced(),
         totals: report
             .totals
-            .into_iter()
-            .map(|t| Total {
-                layer: t.layer,
-                sum: Money::of(t.sum),
+            .iter()
+            .map(|(layer, sum)| Total {
+                layer: layer.as_str().to_owned(),
+                sum: Money::of(*sum),
             })
             .collect(),
-        accounts: report
-            .accounts
-            .into_iter()
-            .map(|a| Balance {
-                account: a.account,
-                layer: a.layer,
-                balance: Money::of(a.balance),
-            })
-            .collect(),
+        accounts,
     }))
 }
 

@@ -7,10 +7,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::catalogue::Zone;
 use domain::phone::PhoneError;
+use domain::ride::{RideId, RideStatus};
 use domain::sms::VehicleRef;
 use domain::{ErrorCode, Language, PhoneNumber, PlateNumber, TransportCode};
 use serde::{Deserialize, Serialize};
 use service::paging::PageCursor;
+use service::payment::Payer;
 use service::rides::{
     Channel, IdempotencyKey, RideOutcome, RideRequest, buy_ticket, settled_answer,
 };
@@ -85,7 +87,7 @@ pub(crate) async fn buy(
     let idempotency = IdempotencyKey::new(format!("api:{}", phone.as_e164()), &key)
         .map_err(|e| Problem::from_service(e, language))?;
     let request = RideRequest {
-        phone,
+        payer: Payer::PhoneBalance(phone),
         vehicle,
         zone,
         additional: body.additional,
@@ -108,7 +110,7 @@ fn outcome_response(state: &crate::State, outcome: RideOutcome, language: Langua
             .into_response(),
         RideOutcome::Pending { ride_id } => {
             let body = Pending {
-                ride_id,
+                ride_id: ride_id.to_string(),
                 status: "pending",
                 code: ErrorCode::PaymentPending.code(),
                 message: ErrorCode::PaymentPending.message(language),
@@ -124,14 +126,13 @@ pub(crate) async fn status(
     Passenger(phone): Passenger,
     Path(ride_id): Path<String>,
 ) -> ApiResult<Response> {
-    let valid_id = ride_id.len() == 28 && ride_id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !valid_id {
+    let Ok(ride_id) = RideId::parse(&ride_id) else {
         return Err(Problem::new(ErrorCode::NotFound, language));
-    }
-    let owner = service::rides::ride_phone(&state.app, &ride_id)
+    };
+    let owner = service::rides::ride_holder(&state.app, &ride_id)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
-    if owner.as_deref() != Some(phone.as_e164()) {
+    if owner.as_ref() != Some(&phone) {
         return Err(Problem::new(ErrorCode::NotFound, language));
     }
     match settled_answer(&state.app, &ride_id)
@@ -151,8 +152,8 @@ pub(crate) async fn status(
             let failure = refused.code;
             let shown = service::rides::final_failure(refused).code;
             let body = Failed {
-                ride_id,
-                status: "failed",
+                ride_id: ride_id.to_string(),
+                status: RideStatus::Failed.as_str(),
                 code: failure.code(),
                 message: shown.message(language),
             };

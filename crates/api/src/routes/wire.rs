@@ -55,7 +55,7 @@ pub(crate) struct Ticket {
 impl Ticket {
     pub fn of(t: &IssuedTicket, now_ms: i64) -> Ticket {
         Ticket {
-            ride_id: t.ride_id.clone(),
+            ride_id: t.ride_id.to_string(),
             number: t.number,
             check_number: t.check_number.clone(),
             token: t.token.clone(),
@@ -106,13 +106,13 @@ pub(crate) fn refusal_members(refusal: &Refusal) -> serde_json::Map<String, serd
         } => serde_json::json!({
             "tickets_held": tickets_held,
             "ticket": ticket.as_deref().map(|t| Ticket::of(t, t.issued_at_ms)),
-            "pending_ride_id": pending_ride_id,
+            "pending_ride_id": pending_ride_id.as_ref().map(|id| id.as_str()),
             "buy_another": "send the same request with \"additional\": true and a new Idempotency-Key",
         }),
         Refusal::RideFailed { ride_id, failure } => serde_json::json!({
-            "ride_id": ride_id,
+            "ride_id": ride_id.as_str(),
             // Never `status`: that member of a problem is its HTTP status.
-            "ride_status": "failed",
+            "ride_status": domain::ride::RideStatus::Failed.as_str(),
             "failure_code": failure.code(),
         }),
     };

@@ -67,28 +67,36 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-/// Opens a fresh store of the kind asked for.
-pub async fn fresh_store(db: Db) -> (store::Store, Option<TempDir>) {
+/// Where a fresh store of the kind asked for lives (a new SQLite file, a new PostgreSQL schema).
+pub fn store_options(db: Db) -> (store::StoreOptions, Option<TempDir>) {
     match db {
         Db::Sqlite => {
             let dir = std::env::temp_dir().join(unique("smsbus_test"));
             std::fs::create_dir_all(&dir).unwrap();
-            let store = store::Store::open(dir.join("test.db").to_str().unwrap())
-                .await
-                .unwrap();
-            (store, Some(TempDir(dir)))
+            let url = dir.join("test.db").to_str().unwrap().to_owned();
+            let options = store::StoreOptions {
+                url,
+                postgres_schema: None,
+            };
+            (options, Some(TempDir(dir)))
         }
         Db::Postgres => {
             let options = store::StoreOptions {
                 url: postgres_url(),
                 postgres_schema: Some(unique("t")),
             };
-            let store = store::Store::open_with(options)
-                .await
-                .expect("PostgreSQL must be reachable at SMSBUS_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test)");
-            (store, None)
+            (options, None)
         }
     }
+}
+
+/// Opens a fresh store of the kind asked for.
+pub async fn fresh_store(db: Db) -> (store::Store, Option<TempDir>) {
+    let (options, dir) = store_options(db);
+    let store = store::Store::open_with(options)
+        .await
+        .expect("the store opens (PostgreSQL must be reachable at SMSBUS_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test)");
+    (store, dir)
 }
 
 pub async fn spawn(db: Db) -> TestApp {
@@ -298,13 +306,11 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    /// The invariant after every scenario: each ledger layer sums to zero, and no reservation
-    /// is left pending once every ride has settled.
+    /// The invariant after every scenario: each ledger layer and each transfer sums to zero,
+    /// and every account's balance equals the sum of its entries.
     pub async fn assert_ledger_balanced(&self) {
-        let mut conn = self.store.reader().await.unwrap();
-        for (layer, sum) in store::ledger::totals_by_layer(&mut conn).await.unwrap() {
-            assert_eq!(sum, 0, "ledger layer {layer} does not balance");
-        }
+        let report = service::ledger::report(&self.app).await.unwrap();
+        assert!(report.balanced(), "ledger does not balance: {report:?}");
     }
 
     /// Operator captures per ride never exceed one, and equal the tickets issued.

@@ -9,6 +9,7 @@ mod audit;
 mod controllers;
 mod hardening;
 mod harness;
+mod ledger;
 mod live;
 mod passenger;
 mod rides;

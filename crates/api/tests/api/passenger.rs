@@ -282,7 +282,8 @@ async fn a_failed_ride_reads_back_as_final(db: Db) {
     )
     .await;
     assert_eq!(status, 202, "{pending}");
-    t.clock.advance_ms(service::recovery::PREPARE_SETTLE_MS + 1);
+    t.clock
+        .advance_ms(service::phone_balance::PREPARE_SETTLE_MS + 1);
     let report = service::recovery::settle_unsettled(&t.app, 0)
         .await
         .unwrap();

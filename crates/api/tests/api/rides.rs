@@ -312,7 +312,8 @@ async fn operator_faults_leave_balanced_books(db: Db) {
         t.ride(GOOD, "10101", "simswap-down", "en").await.1["code"],
         "OPERATOR_UNAVAILABLE"
     );
-    t.clock.advance_ms(service::recovery::PREPARE_SETTLE_MS + 1);
+    t.clock
+        .advance_ms(service::phone_balance::PREPARE_SETTLE_MS + 1);
     let report = service::recovery::settle_unsettled(&t.app, 0)
         .await
         .unwrap();

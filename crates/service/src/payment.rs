@@ -1,0 +1,79 @@
+//! The seam between the ride and whoever pays for it. The ride core (`rides`: plan, idempotent
+//! insert with the reservation, issue, fail; `recovery`'s loop) knows no payment source; each
+//! source implements [`PaymentSource`]: what it needs on the ride row before it is written, the
+//! ledger account the fare is owed from, how a freshly inserted ride is paid, and how a ride in
+//! doubt is settled. The phone balance ([`crate::phone_balance::PhoneBalance`]) is the one
+//! source today; a card is a second implementation plus a [`Payer`] variant, and touches no
+//! phone-balance code.
+
+use domain::PhoneNumber;
+use domain::ledger::Account;
+use domain::ride::RideStatus;
+use partners::operator::BoxFuture;
+use store::rides::{NewRide, RideRow};
+
+use crate::rides::RideOutcome;
+use crate::{App, ServiceError};
+
+/// Who pays for a ride, and so whom its ticket is bound to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payer {
+    /// The passenger's mobile balance, charged through their operator (CAMARA Carrier Billing).
+    PhoneBalance(PhoneNumber),
+}
+
+impl Payer {
+    /// The account holder: whose ride it is (ownership, the repeat rule, the idempotency scope
+    /// of the API, the number the ticket is bound to).
+    pub fn holder(&self) -> &PhoneNumber {
+        match self {
+            Payer::PhoneBalance(phone) => phone,
+        }
+    }
+
+    /// The source that takes this payer's money.
+    pub(crate) fn source(&self) -> &'static dyn PaymentSource {
+        match self {
+            Payer::PhoneBalance(_) => &crate::phone_balance::PhoneBalance,
+        }
+    }
+}
+
+/// The source of a ride already written. Every ride row is a phone-balance ride today; a
+/// second source adds the column that tells them apart, and its arm here.
+pub(crate) fn source_of(_ride: &NewRide) -> &'static dyn PaymentSource {
+    &crate::phone_balance::PhoneBalance
+}
+
+/// What a ride row keeps of its payment source, decided before the ride is written.
+pub(crate) struct SourceFacts {
+    /// The operator of the paying number (the phone balance).
+    pub operator: String,
+}
+
+pub(crate) trait PaymentSource: Send + Sync {
+    /// Refuses a ride this source cannot pay before anything is written (the phone balance: a
+    /// number no operator serves), and says what the ride row keeps of the source.
+    fn plan(&self, app: &App, payer: &Payer) -> Result<SourceFacts, ServiceError>;
+
+    /// The ledger account the fare is owed from: debited by the reservation and the posting,
+    /// the carrier's payable credited.
+    fn account(&self, ride: &NewRide) -> Result<Account, ServiceError>;
+
+    /// Takes a ride just inserted (`reserving`, its reservation booked) to a ticket
+    /// ([`crate::rides::issue`]), a refusal ([`crate::rides::fail`]) or "pending" for recovery.
+    fn pay<'a>(
+        &'a self,
+        app: &'a App,
+        ride: &'a NewRide,
+    ) -> BoxFuture<'a, Result<RideOutcome, ServiceError>>;
+
+    /// Settles a ride in doubt (in `status`, not final) against the source's own record;
+    /// `Ok(None)`: left for a later pass.
+    fn settle<'a>(
+        &'a self,
+        app: &'a App,
+        row: &'a RideRow,
+        status: RideStatus,
+    ) -> BoxFuture<'a, Result<Option<RideOutcome>, ServiceError>>;
+}
