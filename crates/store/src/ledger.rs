@@ -3,8 +3,12 @@
 //! touches the database, updates each account it touches with one `UPDATE` that also refuses
 //! to overdraw an account flagged `debits_must_not_exceed_credits`, then appends the transfer
 //! and its entries — all inside the caller's transaction, so a refusal rolls everything back.
-//! Nothing is ever updated in place except the balances, which always equal the sum of the
-//! account's entries ([`audit`] recomputes them).
+//! Nothing is ever updated in place except the balances of flagged accounts, which always
+//! equal the sum of the account's entries ([`audit`] recomputes them). An account without the
+//! flag (an operator's receivable, a carrier's payable: written by every ride) keeps no running
+//! balance — nothing needs to check it before a write, and a balance row updated by every ride
+//! would make every ride wait for the one before it to commit (PostgreSQL's row lock); its
+//! balances are the sums of its entries, computed when read.
 
 use crate::db::{Executor, Row, query};
 
@@ -126,17 +130,24 @@ pub async fn write(conn: &mut dyn Executor, transfer: &TransferRow) -> Result<()
     let changes = changes(transfer)?;
     let mut account_ids = Vec::with_capacity(changes.len());
     for change in &changes {
-        let id = match apply(conn, change).await? {
+        let id = match if change.flagged {
+            apply(conn, change).await?
+        } else {
+            id_of(conn, change).await?
+        } {
             Some(id) => id,
             None => {
                 open_account(conn, change).await?;
-                apply(conn, change)
-                    .await?
-                    .ok_or_else(|| StoreError::Overdrawn {
-                        transfer: transfer.id.clone(),
-                        account_kind: change.kind.to_owned(),
-                        account_owner: change.owner.to_owned(),
-                    })?
+                let id = if change.flagged {
+                    apply(conn, change).await?
+                } else {
+                    id_of(conn, change).await?
+                };
+                id.ok_or_else(|| StoreError::Overdrawn {
+                    transfer: transfer.id.clone(),
+                    account_kind: change.kind.to_owned(),
+                    account_owner: change.owner.to_owned(),
+                })?
             }
         };
         account_ids.push((change.kind, change.owner, id));
@@ -198,6 +209,16 @@ async fn apply(conn: &mut dyn Executor, change: &Change<'_>) -> Result<Option<i6
     .await
 }
 
+/// An unflagged account's id, without locking its row.
+async fn id_of(conn: &mut dyn Executor, change: &Change<'_>) -> Result<Option<i64>> {
+    query("SELECT id FROM ledger_accounts WHERE kind = $1 AND owner = $2")
+        .bind(change.kind)
+        .bind(change.owner)
+        .try_map(|r: Row| r.try_get(0))
+        .fetch_optional(conn)
+        .await
+}
+
 async fn open_account(conn: &mut dyn Executor, change: &Change<'_>) -> Result<()> {
     query(
         "INSERT INTO ledger_accounts (kind, owner, debits_must_not_exceed_credits, pending_tiyn, posted_tiyn) \
@@ -242,14 +263,21 @@ fn account_row(r: &Row) -> Result<AccountRow> {
     })
 }
 
+/// An account's balances as read: the stored ones of a flagged account, the sums of the
+/// entries of any other.
+const BALANCES: &str = "SELECT a.kind, a.owner, a.debits_must_not_exceed_credits, \
+     CASE WHEN a.debits_must_not_exceed_credits <> 0 THEN a.pending_tiyn ELSE \
+       CAST(COALESCE((SELECT SUM(e.amount_tiyn) FROM ledger_entries e WHERE e.account_id = a.id AND e.layer = 'pending'), 0) AS BIGINT) END, \
+     CASE WHEN a.debits_must_not_exceed_credits <> 0 THEN a.posted_tiyn ELSE \
+       CAST(COALESCE((SELECT SUM(e.amount_tiyn) FROM ledger_entries e WHERE e.account_id = a.id AND e.layer = 'posted'), 0) AS BIGINT) END \
+     FROM ledger_accounts a";
+
 /// Every account and its balances.
 pub async fn balances(conn: &mut dyn Executor) -> Result<Vec<AccountRow>> {
-    query(
-        "SELECT kind, owner, debits_must_not_exceed_credits, pending_tiyn, posted_tiyn FROM ledger_accounts ORDER BY kind, owner",
-    )
-    .try_map(|r: Row| account_row(&r))
-    .fetch_all(conn)
-    .await
+    query(&format!("{BALANCES} ORDER BY a.kind, a.owner"))
+        .try_map(|r: Row| account_row(&r))
+        .fetch_all(conn)
+        .await
 }
 
 /// One account's balances, if it has been written.
@@ -258,20 +286,21 @@ pub async fn account(
     kind: &str,
     owner: &str,
 ) -> Result<Option<AccountRow>> {
-    query(
-        "SELECT kind, owner, debits_must_not_exceed_credits, pending_tiyn, posted_tiyn FROM ledger_accounts WHERE kind = $1 AND owner = $2",
-    )
-    .bind(kind)
-    .bind(owner)
-    .try_map(|r: Row| account_row(&r))
-    .fetch_optional(conn)
-    .await
+    query(&format!("{BALANCES} WHERE a.kind = $1 AND a.owner = $2"))
+        .bind(kind)
+        .bind(owner)
+        .try_map(|r: Row| account_row(&r))
+        .fetch_optional(conn)
+        .await
 }
 
-/// Every account's stored balances beside the sums of its entries, recomputed.
+/// Every flagged account's stored balances beside the sums of its entries, recomputed (an
+/// unflagged account's balances are those sums by definition).
 pub async fn audit(conn: &mut dyn Executor) -> Result<Vec<AuditRow>> {
     query(
-        "SELECT a.kind, a.owner, a.debits_must_not_exceed_credits, a.pending_tiyn, a.posted_tiyn, \
+        "SELECT a.kind, a.owner, a.debits_must_not_exceed_credits, \
+         CASE WHEN a.debits_must_not_exceed_credits <> 0 THEN a.pending_tiyn ELSE CAST(COALESCE(SUM(CASE WHEN e.layer = 'pending' THEN e.amount_tiyn ELSE 0 END), 0) AS BIGINT) END, \
+         CASE WHEN a.debits_must_not_exceed_credits <> 0 THEN a.posted_tiyn ELSE CAST(COALESCE(SUM(CASE WHEN e.layer = 'posted' THEN e.amount_tiyn ELSE 0 END), 0) AS BIGINT) END, \
          CAST(COALESCE(SUM(CASE WHEN e.layer = 'pending' THEN e.amount_tiyn ELSE 0 END), 0) AS BIGINT), \
          CAST(COALESCE(SUM(CASE WHEN e.layer = 'posted' THEN e.amount_tiyn ELSE 0 END), 0) AS BIGINT) \
          FROM ledger_accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id \
