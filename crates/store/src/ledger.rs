@@ -274,7 +274,7 @@ const BALANCES: &str = "SELECT a.kind, a.owner, a.debits_must_not_exceed_credits
 
 /// Every account and its balances.
 pub async fn balances(conn: &mut dyn Executor) -> Result<Vec<AccountRow>> {
-    query(&format!("{BALANCES} ORDER BY a.kind, a.owner"))
+    query(format!("{BALANCES} ORDER BY a.kind, a.owner"))
         .try_map(|r: Row| account_row(&r))
         .fetch_all(conn)
         .await
@@ -286,7 +286,7 @@ pub async fn account(
     kind: &str,
     owner: &str,
 ) -> Result<Option<AccountRow>> {
-    query(&format!("{BALANCES} WHERE a.kind = $1 AND a.owner = $2"))
+    query(format!("{BALANCES} WHERE a.kind = $1 AND a.owner = $2"))
         .bind(kind)
         .bind(owner)
         .try_map(|r: Row| account_row(&r))
