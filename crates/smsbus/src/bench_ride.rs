@@ -40,7 +40,7 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
         args.rides > 0 && args.concurrency > 0,
         "--rides and --concurrency must be positive"
     );
-    let city = BenchCity::start(args.db.as_deref(), Arc::new(SystemClock)).await?;
+    let city = BenchCity::start(args.db.as_deref(), Arc::new(SystemClock), PASSENGERS).await?;
     let (addr, tokens) = (city.addr, Arc::clone(&city.tokens));
     let url = format!("http://{addr}/v1/rides");
     let http = reqwest::Client::builder()
@@ -132,7 +132,7 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A benchmark's city: the operator simulator with [`PASSENGERS`] subscribers, a fresh store,
+/// A benchmark's city: the operator simulator with its passengers as subscribers, a fresh store,
 /// the server on a free port with its recovery worker, every passenger signed in.
 pub struct BenchCity {
     pub simulator: SimulatorHandle,
@@ -161,7 +161,11 @@ pub struct Books {
 impl BenchCity {
     /// `db`: a SQLite file (a fresh temporary one when `None`) or a postgres:// URL (a fresh
     /// schema).
-    pub async fn start(db: Option<&str>, clock: Arc<dyn Clock>) -> anyhow::Result<BenchCity> {
+    pub async fn start(
+        db: Option<&str>,
+        clock: Arc<dyn Clock>,
+        passengers: usize,
+    ) -> anyhow::Result<BenchCity> {
         let (db, schema, store_name, temporary) = match db {
             Some(url) if url.starts_with("postgres") => (
                 url.to_owned(),
@@ -179,7 +183,7 @@ impl BenchCity {
         let simulator = OperatorSimulator::start("127.0.0.1:0".parse()?).await?;
         simulators::demo::seed(&simulator)?;
         let kcell = OperatorId::parse("kcell")?;
-        let phones: Vec<PhoneNumber> = (0..PASSENGERS)
+        let phones: Vec<PhoneNumber> = (0..passengers)
             .map(|i| PhoneNumber::parse(&format!("+7701{:07}", 1_000_000 + i)))
             .collect::<Result<_, _>>()?;
         for phone in &phones {
@@ -207,7 +211,7 @@ impl BenchCity {
             clock,
             Settings {
                 // Every passenger signs in at once before the clock starts.
-                sign_in_codes_per_minute_max: i64::try_from(PASSENGERS)?,
+                sign_in_codes_per_minute_max: i64::try_from(passengers)?,
                 ..Settings::default()
             },
         )

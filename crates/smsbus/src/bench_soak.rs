@@ -17,6 +17,11 @@ use tokio::sync::Mutex;
 
 use crate::bench_ride::BenchCity;
 
+/// The demo catalogue's buses with a flat fare (13011's suburban route needs a zone).
+const BUSES: [&str; 11] = [
+    "10101", "10102", "10121", "13101", "20032", "20092", "30015", "40001", "50002", "60003",
+    "70004",
+];
 /// Faults are injected every this many seconds.
 const FAULT_PERIOD_S: u64 = 5;
 /// A slowloris connection sends one header byte this often.
@@ -35,6 +40,10 @@ pub struct BenchSoakArgs {
     /// Rides started per second (open loop).
     #[arg(long, default_value_t = 200)]
     pub rate: u32,
+    /// Passengers the rides are spread over; each rides the demo's flat-fare buses in turn, so
+    /// a passenger holds a few valid tickets on a bus at a time, as real ones do.
+    #[arg(long, default_value_t = 10_000)]
+    pub passengers: usize,
     /// Slowloris connections held open beside the load (each reopened when the server cuts it).
     #[arg(long, default_value_t = 200)]
     pub slowloris: usize,
@@ -75,7 +84,12 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
         "--minutes and --rate must be positive"
     );
     let clock = Arc::new(OffsetClock(AtomicI64::new(0)));
-    let city = Arc::new(BenchCity::start(args.db.as_deref(), clock.clone()).await?);
+    anyhow::ensure!(
+        args.passengers > 0 && args.passengers <= 1_000_000,
+        "--passengers: 1 to 1,000,000"
+    );
+    let city =
+        Arc::new(BenchCity::start(args.db.as_deref(), clock.clone(), args.passengers).await?);
     let minute = Arc::new(Mutex::new(Minute::default()));
     let slow = Arc::new(Slow::default());
     let started = Instant::now();
@@ -190,11 +204,19 @@ async fn load(
             break;
         }
         tokio::time::sleep_until(due.into()).await;
-        let index = usize::try_from(i).unwrap_or(0) % city.tokens.len();
-        let token = city.tokens.get(index).cloned().unwrap_or_default();
+        let ride = usize::try_from(i).unwrap_or(0);
+        let token = city
+            .tokens
+            .get(ride % city.tokens.len())
+            .cloned()
+            .unwrap_or_default();
+        let bus = BUSES
+            .get((ride / city.tokens.len()) % BUSES.len())
+            .copied()
+            .unwrap_or("10101");
         let (http, url, minute) = (http.clone(), url.clone(), Arc::clone(&minute));
         rides.spawn(async move {
-            let body = serde_json::json!({"transport_code": "10101", "additional": true});
+            let body = serde_json::json!({"transport_code": bus, "additional": true});
             let t0 = Instant::now();
             let answer = http
                 .post(&url)
