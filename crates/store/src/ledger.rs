@@ -263,7 +263,7 @@ fn account_row(r: &Row) -> Result<AccountRow> {
     })
 }
 
-/// An account's balances as read: the stored ones of a flagged account, the sums of the
+/// One account's balances as read: the stored ones of a flagged account, the sums of the
 /// entries of any other.
 const BALANCES: &str = "SELECT a.kind, a.owner, a.debits_must_not_exceed_credits, \
      CASE WHEN a.debits_must_not_exceed_credits <> 0 THEN a.pending_tiyn ELSE \
@@ -272,12 +272,9 @@ const BALANCES: &str = "SELECT a.kind, a.owner, a.debits_must_not_exceed_credits
        CAST(COALESCE((SELECT SUM(e.amount_tiyn) FROM ledger_entries e WHERE e.account_id = a.id AND e.layer = 'posted'), 0) AS BIGINT) END \
      FROM ledger_accounts a";
 
-/// Every account and its balances.
+/// Every account and its balances, in one pass over the entries (those [`audit`] reads).
 pub async fn balances(conn: &mut dyn Executor) -> Result<Vec<AccountRow>> {
-    query(format!("{BALANCES} ORDER BY a.kind, a.owner"))
-        .try_map(|r: Row| account_row(&r))
-        .fetch_all(conn)
-        .await
+    Ok(audit(conn).await?.into_iter().map(|a| a.account).collect())
 }
 
 /// One account's balances, if it has been written.
