@@ -15,4 +15,5 @@ mod passenger;
 mod rides;
 mod signin;
 mod smpp;
+mod smpp_peer;
 mod transit;

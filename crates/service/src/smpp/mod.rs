@@ -58,14 +58,17 @@ pub const SWEEP_PERIOD_S: u64 = 10;
 /// A receipt that came before we recorded its submit waits this long for it.
 pub const EARLY_RECEIPT_KEEP_MS: i64 = 24 * 60 * 60 * 1_000;
 
+mod books;
+
+use books::{Books, Write};
+
 /// Steps that read, then write, rows another task may be writing: on PostgreSQL two parts of
-/// one message stored at once would each miss the other, and a receipt could miss the part it
-/// names. One process runs the binds (as [`SmppService`] is started once per deployment), so a
-/// lock in the process orders them on both stores.
+/// one message stored at once would each miss the other. One process runs the binds (as
+/// [`SmppService`] is started once per deployment), so a lock in the process orders them on
+/// both stores. Receipts and the parts' SMSC ids are ordered by their one writer ([`books`]).
 #[derive(Default)]
 struct Locks {
     parts: tokio::sync::Mutex<()>,
-    receipts: tokio::sync::Mutex<()>,
 }
 
 /// The handler of every bind's deliveries.
@@ -74,6 +77,7 @@ pub struct Inbound {
     wake: Arc<Notify>,
     answers: Arc<Semaphore>,
     locks: Arc<Locks>,
+    books: Books,
 }
 
 impl DeliverHandler for Inbound {
@@ -86,16 +90,14 @@ impl DeliverHandler for Inbound {
         let wake = Arc::clone(&self.wake);
         let answers = Arc::clone(&self.answers);
         let locks = Arc::clone(&self.locks);
+        let books = self.books.clone();
         let operator = operator.to_string();
         Box::pin(async move {
             match delivery {
                 Delivery::Message(message) => {
                     on_message(app, wake, answers, &locks, operator, message).await
                 }
-                Delivery::Receipt(receipt) => {
-                    let _ordered = locks.receipts.lock().await;
-                    on_receipt(&app, &operator, &receipt).await
-                }
+                Delivery::Receipt(receipt) => on_receipt(&books, operator, receipt).await,
             }
         })
     }
@@ -205,30 +207,8 @@ async fn store_message(
     Ok(Some((sms, sender)))
 }
 
-async fn on_receipt(app: &App, operator: &str, receipt: &Receipt) -> DeliverAnswer {
-    let stored = async {
-        let now_ms = app.now_ms();
-        let state = receipt.state.as_str();
-        let mut tx = app.store.begin().await?;
-        let known =
-            store::sms::record_receipt(&mut tx, operator, &receipt.message_id, state, now_ms)
-                .await?;
-        if !known {
-            // It overtook our record of the submit (or is not ours): kept for the part.
-            store::sms::record_early_receipt(
-                &mut tx,
-                operator,
-                &receipt.message_id,
-                state,
-                now_ms - EARLY_RECEIPT_KEEP_MS,
-                now_ms,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok::<(), store::StoreError>(())
-    };
-    match stored.await {
+async fn on_receipt(books: &Books, operator: String, receipt: Receipt) -> DeliverAnswer {
+    match books.write(Write::Receipt { operator, receipt }).await {
         Ok(()) => DeliverAnswer::Stored,
         Err(error) => {
             tracing::error!(%error, "storing a delivery receipt failed");
@@ -265,7 +245,7 @@ pub struct Dispatcher {
     links: HashMap<String, Arc<dyn SmsLink>>,
     wake: Arc<Notify>,
     sends: Arc<Semaphore>,
-    locks: Arc<Locks>,
+    books: Books,
 }
 
 impl Dispatcher {
@@ -273,14 +253,14 @@ impl Dispatcher {
         app: Arc<App>,
         links: HashMap<String, Arc<dyn SmsLink>>,
         wake: Arc<Notify>,
-        locks: Arc<Locks>,
+        books: Books,
     ) -> Dispatcher {
         Dispatcher {
             app,
             links,
             wake,
             sends: Arc::new(Semaphore::new(SENDS_IN_FLIGHT_MAX)),
-            locks,
+            books,
         }
     }
 
@@ -305,7 +285,8 @@ impl Dispatcher {
         while sending.join_next().await.is_some() {}
     }
 
-    /// One look at the outbox: takes every message due whose bind is up.
+    /// One look at the outbox: takes every message due whose bind is up, as many as sends may
+    /// start now, claimed in one transaction (a send finishing wakes the next pass).
     async fn pass(
         self: &Arc<Self>,
         sending: &mut tokio::task::JoinSet<()>,
@@ -314,11 +295,14 @@ impl Dispatcher {
             let mut conn = self.app.store.reader().await?;
             store::sms::smpp_due(&mut conn, self.app.now_ms(), DISPATCH_BATCH).await?
         };
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut claimed = Vec::new();
+        let mut tx = self.app.store.begin().await?;
         for row in due {
             let Some(operator) = self.operator_for(&row) else {
-                let mut tx = self.app.store.begin().await?;
                 store::sms::leave_to_gateway(&mut tx, row.id).await?;
-                tx.commit().await?;
                 continue;
             };
             let Some(link) = self.links.get(&operator).cloned() else {
@@ -327,18 +311,15 @@ impl Dispatcher {
             if !link.is_bound() {
                 continue;
             }
-            let Ok(permit) = Arc::clone(&self.sends).acquire_owned().await else {
-                return Ok(());
+            let Ok(permit) = Arc::clone(&self.sends).try_acquire_owned() else {
+                break;
             };
-            let claimed = {
-                let mut tx = self.app.store.begin().await?;
-                let claimed = store::sms::claim_for_smpp(&mut tx, row.id).await?;
-                tx.commit().await?;
-                claimed
-            };
-            if !claimed {
-                continue;
+            if store::sms::claim_for_smpp(&mut tx, row.id).await? {
+                claimed.push((row, operator, link, permit));
             }
+        }
+        tx.commit().await?;
+        for (row, operator, link, permit) in claimed {
             let this = Arc::clone(self);
             sending.spawn(async move {
                 if let Err(error) = this.send(&row, &operator, link.as_ref()).await {
@@ -393,18 +374,14 @@ impl Dispatcher {
             }
             match link.submit_part(&row.phone, part).await {
                 Ok(message_id) => {
-                    let _ordered = self.locks.receipts.lock().await;
-                    let mut tx = self.app.store.begin().await?;
-                    store::sms::record_submitted_part(
-                        &mut tx,
-                        row.id,
-                        number,
-                        operator,
-                        &message_id,
-                        self.app.now_ms(),
-                    )
-                    .await?;
-                    tx.commit().await?;
+                    self.books
+                        .write(Write::Part {
+                            id: row.id,
+                            number,
+                            operator: operator.to_owned(),
+                            message_id,
+                        })
+                        .await?;
                 }
                 Err(SubmitError::Rejected(code)) => {
                     let mut tx = self.app.store.begin().await?;
@@ -431,10 +408,7 @@ impl Dispatcher {
                 }
             }
         }
-        let mut tx = self.app.store.begin().await?;
-        store::sms::mark_submitted(&mut tx, row.id, self.app.now_ms()).await?;
-        tx.commit().await?;
-        Ok(())
+        self.books.write(Write::Submitted { id: row.id }).await
     }
 }
 
@@ -471,12 +445,13 @@ impl SmppService {
             );
         }
         let wake = Arc::new(Notify::new());
-        let locks = Arc::new(Locks::default());
+        let books = Books::start(Arc::clone(&app));
         let inbound = Arc::new(Inbound {
             app: Arc::clone(&app),
             wake: Arc::clone(&wake),
             answers: Arc::new(Semaphore::new(ANSWERS_IN_FLIGHT_MAX)),
-            locks: Arc::clone(&locks),
+            locks: Arc::new(Locks::default()),
+            books: books.clone(),
         });
         let mut esmes = Vec::new();
         let mut links: HashMap<String, Arc<dyn SmsLink>> = HashMap::new();
@@ -487,7 +462,7 @@ impl SmppService {
             esmes.push(esme);
         }
         let (stop, stopping) = watch::channel(false);
-        let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&app), links, wake, locks));
+        let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&app), links, wake, books));
         let mut tasks = vec![tokio::spawn(dispatcher.run(stopping.clone()))];
         tasks.push(tokio::spawn(sweep(app, stopping)));
         Ok(SmppService { esmes, stop, tasks })
