@@ -285,49 +285,59 @@ impl Dispatcher {
         while sending.join_next().await.is_some() {}
     }
 
-    /// One look at the outbox: takes every message due whose bind is up, as many as sends may
-    /// start now, claimed in one transaction (a send finishing wakes the next pass).
+    /// One look at the outbox: takes every message due whose bind is up. The messages that
+    /// sends may start for now are claimed in one transaction; when every send is busy, the
+    /// pass waits for one to finish (holding no transaction) and goes on with the rest.
     async fn pass(
         self: &Arc<Self>,
         sending: &mut tokio::task::JoinSet<()>,
     ) -> Result<(), crate::ServiceError> {
-        let due = {
+        let mut due: std::collections::VecDeque<SmppOutboxRow> = {
             let mut conn = self.app.store.reader().await?;
-            store::sms::smpp_due(&mut conn, self.app.now_ms(), DISPATCH_BATCH).await?
+            store::sms::smpp_due(&mut conn, self.app.now_ms(), DISPATCH_BATCH)
+                .await?
+                .into()
         };
-        if due.is_empty() {
-            return Ok(());
-        }
-        let mut claimed = Vec::new();
-        let mut tx = self.app.store.begin().await?;
-        for row in due {
-            let Some(operator) = self.operator_for(&row) else {
-                store::sms::leave_to_gateway(&mut tx, row.id).await?;
-                continue;
-            };
-            let Some(link) = self.links.get(&operator).cloned() else {
-                continue;
-            };
-            if !link.is_bound() {
-                continue;
-            }
-            let Ok(permit) = Arc::clone(&self.sends).try_acquire_owned() else {
-                break;
-            };
-            if store::sms::claim_for_smpp(&mut tx, row.id).await? {
-                claimed.push((row, operator, link, permit));
-            }
-        }
-        tx.commit().await?;
-        for (row, operator, link, permit) in claimed {
-            let this = Arc::clone(self);
-            sending.spawn(async move {
-                if let Err(error) = this.send(&row, &operator, link.as_ref()).await {
-                    tracing::error!(%error, id = row.id, "sending an SMS failed");
+        while !due.is_empty() {
+            let mut claimed = Vec::new();
+            let mut tx = self.app.store.begin().await?;
+            while let Some(row) = due.pop_front() {
+                let Some(operator) = self.operator_for(&row) else {
+                    store::sms::leave_to_gateway(&mut tx, row.id).await?;
+                    continue;
+                };
+                let Some(link) = self.links.get(&operator).cloned() else {
+                    continue;
+                };
+                if !link.is_bound() {
+                    continue;
                 }
-                drop(permit);
-                this.wake.notify_one();
-            });
+                let Ok(permit) = Arc::clone(&self.sends).try_acquire_owned() else {
+                    due.push_front(row);
+                    break;
+                };
+                if store::sms::claim_for_smpp(&mut tx, row.id).await? {
+                    claimed.push((row, operator, link, permit));
+                }
+            }
+            tx.commit().await?;
+            for (row, operator, link, permit) in claimed {
+                let this = Arc::clone(self);
+                sending.spawn(async move {
+                    if let Err(error) = this.send(&row, &operator, link.as_ref()).await {
+                        tracing::error!(%error, id = row.id, "sending an SMS failed");
+                    }
+                    drop(permit);
+                    this.wake.notify_one();
+                });
+            }
+            if !due.is_empty() {
+                // Every send is busy: wait for one to finish.
+                let Ok(free) = Arc::clone(&self.sends).acquire_owned().await else {
+                    return Ok(());
+                };
+                drop(free);
+            }
         }
         Ok(())
     }
