@@ -137,6 +137,7 @@ pub async fn run(args: BenchSmsArgs) -> anyhow::Result<()> {
         answered_twice += usize::from(inbox.len() > 1);
     }
     let elapsed = started.elapsed();
+    let smsc_stats = smsc.stats().await;
     smpp.shutdown().await;
     let charged_twice = phones
         .iter()
@@ -157,10 +158,11 @@ pub async fn run(args: BenchSmsArgs) -> anyhow::Result<()> {
         .unwrap_or(0);
     let per_s = phones.len() as f64 / elapsed.as_secs_f64();
     println!(
-        "bench sms: messages_per_s={per_s:.0} p99_ms={p99} charged_twice={charged_twice} answered_twice={answered_twice} messages={} rate={}",
+        "bench sms: messages_per_s={per_s:.0} p99_ms={p99} charged_twice={charged_twice} answered_twice={answered_twice} messages={} rate={} smsc_redeliveries={}",
         phones.len(),
         args.rate
             .map_or("unlimited".to_owned(), |r| format!("{r}/s")),
+        smsc_stats.delivers_refused,
     );
     Ok(())
 }

@@ -29,6 +29,8 @@ pub const REDELIVERIES_MAX: u32 = 200;
 pub const DELIVER_RESPONSE_TIMEOUT_MS: u64 = 5_000;
 /// Between redeliveries (a real SMSC waits longer; the tests want it brisk).
 pub const REDELIVERY_DELAY_MS: u64 = 50;
+/// Unacknowledged `deliver_sm` per bind, as an SMSC keeps its own window: the rest wait.
+pub const DELIVER_WINDOW: usize = 64;
 /// Messages kept per phone's inbox.
 pub const INBOX_MESSAGES_MAX: usize = 1_000;
 
@@ -106,6 +108,8 @@ pub(crate) struct Outgoing {
 pub(crate) struct Bound {
     pub operator: String,
     pub outgoing: mpsc::Sender<Outgoing>,
+    /// [`DELIVER_WINDOW`] permits: one is held from a `deliver_sm` until its answer.
+    pub window: Arc<tokio::sync::Semaphore>,
 }
 
 /// (part number, text, SMSC message id) of one part of a concatenated submit.

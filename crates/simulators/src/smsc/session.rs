@@ -63,6 +63,7 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>) {
             Bound {
                 operator: operator.clone(),
                 outgoing,
+                window: Arc::new(tokio::sync::Semaphore::new(super::DELIVER_WINDOW)),
             },
         );
     }
@@ -372,9 +373,9 @@ pub(crate) async fn deliver(
                 .sessions
                 .values()
                 .find(|s| operator.is_none_or(|o| s.operator == o))
-                .map(|s| s.outgoing.clone())
+                .map(|s| (s.outgoing.clone(), Arc::clone(&s.window)))
         };
-        let Some(target) = target else {
+        let Some((target, window)) = target else {
             // Nobody bound: wait for a bind; a silent while counts as one attempt.
             let waited = tokio::time::timeout(
                 Duration::from_millis(DELIVER_RESPONSE_TIMEOUT_MS),
@@ -383,6 +384,10 @@ pub(crate) async fn deliver(
             if let Ok(Err(_)) = waited.await {
                 return false;
             }
+            continue;
+        };
+        // Held until the answer (or the give-up): the window of unacknowledged deliveries.
+        let Ok(in_window) = window.acquire_owned().await else {
             continue;
         };
         let (answered, answer) = oneshot::channel();
@@ -401,6 +406,7 @@ pub(crate) async fn deliver(
             .ok()
             .and_then(Result::ok)
             .flatten();
+        drop(in_window);
         match code {
             Some(status::OK) => {
                 shared.state.lock().await.stats.delivers_acknowledged += 1;
