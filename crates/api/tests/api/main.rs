@@ -5,6 +5,7 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod access;
 mod audit;
 mod controllers;
 mod hardening;
@@ -15,4 +16,5 @@ mod passenger;
 mod rides;
 mod signin;
 mod smpp;
+mod staff;
 mod transit;
