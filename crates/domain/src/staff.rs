@@ -162,7 +162,8 @@ pub fn hotp(secret: &[u8], counter: u64, digits: u32) -> u32 {
     let offset = usize::from(hash.get(19).copied().unwrap_or(0) & 0x0f);
     let word = hash
         .get(offset..offset + 4)
-        .map(|b| u32::from_be_bytes([b[0] & 0x7f, b[1], b[2], b[3]]))
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(|b| u32::from_be_bytes(b) & 0x7fff_ffff)
         .unwrap_or(0);
     word % 10u32.pow(digits.min(9))
 }
@@ -197,6 +198,13 @@ pub fn totp_text(code: u32) -> String {
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
+/// The base32 digit of the low five bits.
+fn base32_digit(bits: u32) -> char {
+    BASE32
+        .get((bits & 31) as usize)
+        .map_or('A', |b| char::from(*b))
+}
+
 /// RFC 4648 base32 without padding, as authenticator apps take a secret.
 pub fn base32_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
@@ -206,11 +214,11 @@ pub fn base32_encode(bytes: &[u8]) -> String {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(char::from(BASE32[((buffer >> bits) & 31) as usize]));
+            out.push(base32_digit(buffer >> bits));
         }
     }
     if bits > 0 {
-        out.push(char::from(BASE32[((buffer << (5 - bits)) & 31) as usize]));
+        out.push(base32_digit(buffer << (5 - bits)));
     }
     out
 }

@@ -17,9 +17,17 @@ use simulators::operator::OperatorSimulator;
 pub const SEED_CATALOGUE: &str = include_str!("../data/catalogue.json");
 /// The demo's SQLite file.
 pub const DEMO_DB: &str = "smsbus-demo.db";
+/// (login, password, role, cities, carriers).
+pub type DemoAccount = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
 /// The demo's staff accounts, one per role: (login, password, role, cities, carriers). The
 /// admin signs in with a TOTP code too: `smsbus staff totp-code --secret` [`DEMO_ADMIN_TOTP`].
-pub const DEMO_STAFF: [(&str, &str, &str, &[&str], &[&str]); 5] = [
+pub const DEMO_STAFF: [DemoAccount; 5] = [
     ("admin", "demo-admin-password", "admin", &[], &[]),
     (
         "office-astana",

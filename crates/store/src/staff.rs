@@ -61,7 +61,7 @@ pub async fn insert_account(conn: &mut dyn Executor, a: &AccountRow) -> Result<b
 }
 
 pub async fn account(conn: &mut dyn Executor, login: &str) -> Result<Option<AccountRow>> {
-    query(&format!(
+    query(format!(
         "SELECT {ACCOUNT_COLUMNS} FROM staff_accounts WHERE login = $1"
     ))
     .bind(login)
@@ -71,7 +71,7 @@ pub async fn account(conn: &mut dyn Executor, login: &str) -> Result<Option<Acco
 }
 
 pub async fn accounts(conn: &mut dyn Executor) -> Result<Vec<AccountRow>> {
-    query(&format!(
+    query(format!(
         "SELECT {ACCOUNT_COLUMNS} FROM staff_accounts ORDER BY login"
     ))
     .try_map(account_row)
@@ -192,7 +192,7 @@ pub async fn session(
     token_hash: &str,
     now_ms: i64,
 ) -> Result<Option<SessionRow>> {
-    query(&format!(
+    query(format!(
         "SELECT {SESSION_COLUMNS} FROM staff_sessions WHERE token_hash = $1 AND expires_at_ms > $2"
     ))
     .bind(token_hash)
@@ -208,7 +208,7 @@ pub async fn sessions_of(
     login: &str,
     now_ms: i64,
 ) -> Result<Vec<SessionRow>> {
-    query(&format!(
+    query(format!(
         "SELECT {SESSION_COLUMNS} FROM staff_sessions WHERE login = $1 AND expires_at_ms > $2 \
          ORDER BY last_used_at_ms DESC, id"
     ))
@@ -221,7 +221,7 @@ pub async fn sessions_of(
 
 /// The session named `id`, live or not.
 pub async fn session_by_id(conn: &mut dyn Executor, id: &str) -> Result<Option<SessionRow>> {
-    query(&format!(
+    query(format!(
         "SELECT {SESSION_COLUMNS} FROM staff_sessions WHERE id = $1"
     ))
     .bind(id)
