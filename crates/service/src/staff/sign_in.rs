@@ -388,3 +388,50 @@ pub async fn sign_out(app: &App, caller: &Caller) -> Result<(), ServiceError> {
     tx.commit().await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The hash checked for unknown logins is a real argon2id PHC string with the accounts'
+    /// parameters, so an unknown login costs a full hash like a wrong password.
+    #[test]
+    fn the_dummy_hash_is_a_real_argon2id_hash_with_the_account_parameters() {
+        let hash = argon2::password_hash::PasswordHash::new(DUMMY_HASH).unwrap();
+        assert_eq!(hash.algorithm.as_str(), "argon2id");
+        let params = argon2::Params::try_from(&hash).unwrap();
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (
+                super::super::accounts::ARGON2_M_KIB,
+                super::super::accounts::ARGON2_T,
+                super::super::accounts::ARGON2_P
+            )
+        );
+    }
+
+    #[test]
+    fn failures_grow_the_wait_and_are_forgotten() {
+        let mut row = None;
+        let mut waits = Vec::new();
+        for n in 0..6 {
+            let next = after_failure(row, 0, 1_000 * n);
+            waits.push((next.locked_until_ms - 1_000 * n).max(0));
+            row = Some(next);
+        }
+        assert_eq!(waits, vec![0, 0, 0, 1_000, 2_000, 4_000]);
+        let later = after_failure(row, 0, FAILURES_FORGOTTEN_MS * 2);
+        assert_eq!(later.failures, 1);
+        // An address has more free failures than a login.
+        assert_eq!(
+            after_failure(None, ADDRESS_FAILURES_EXTRA, 0).locked_until_ms,
+            0
+        );
+        assert_eq!(
+            address_subject("2001:db8:1:2:3:4:5:6".parse().unwrap()),
+            "address:2001:db8:1:2::/64"
+        );
+    }
+}
