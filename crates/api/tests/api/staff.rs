@@ -542,3 +542,44 @@ on_both_stores!(
     machine_credentials_are_per_partner_and_revocable,
     machine_credentials_are_per_partner_and_revocable
 );
+
+/// Wrong passwords spread over many logins from one address: past the address's free
+/// failures it waits too, whichever login it tries next; other addresses are not held up.
+async fn one_address_guessing_many_logins_is_held_up(db: Db) {
+    let t = spawn_with(db, |s| {
+        s.trusted_proxies = api::TrustedProxies::parse("127.0.0.1/32").unwrap();
+    })
+    .await;
+    t.add_staff("clerk", Role::Support, &[], &[]).await;
+    let free = domain::staff::FAILURES_FREE + service::staff::sign_in::ADDRESS_FAILURES_EXTRA;
+    let mut last = (0, Value::Null, None);
+    for i in 0..=free {
+        last = attempt(
+            &t,
+            &format!("guess-{i}"),
+            "wrong-password-000",
+            None,
+            "203.0.113.9",
+        )
+        .await;
+        assert_eq!(last.0, 401, "{}", last.1);
+    }
+    assert_eq!(
+        last.2,
+        Some(1),
+        "the first failure beyond the free ones waits 1 s"
+    );
+    let (status, body, retry) = attempt(&t, "clerk", PASSWORD, None, "203.0.113.9").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("STAFF_SIGN_IN_LOCKED"))
+    );
+    assert_eq!(retry, Some(1));
+    let (status, body, _) = attempt(&t, "clerk", PASSWORD, None, "198.51.100.2").await;
+    assert_eq!(status, 201, "{body}");
+}
+
+on_both_stores!(
+    one_address_guessing_many_logins_is_held_up,
+    one_address_guessing_many_logins_is_held_up
+);
