@@ -13,7 +13,7 @@ pub struct AccountRow {
     pub cities: String,
     /// Comma-separated carrier ids.
     pub carriers: String,
-    /// Base32; empty: no second factor enrolled.
+    /// Sealed by the key vault (`kek1.…`); empty: no second factor enrolled.
     pub totp_secret: String,
     /// The last TOTP time step used (a code is good once).
     pub totp_last_step: i64,

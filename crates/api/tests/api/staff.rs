@@ -354,6 +354,17 @@ async fn sessions_are_listed_ended_and_end_with_the_password(db: Db) {
             .unwrap()
             .starts_with("otpauth://totp/SMSBUS:second-admin?secret=")
     );
+    // The TOTP secret is stored sealed by the key vault, never as the base32 shown once.
+    let stored = {
+        let mut conn = t.store.reader().await.unwrap();
+        store::staff::account(&mut conn, "second-admin")
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_secret
+    };
+    assert!(stored.starts_with("kek1."), "{stored}");
+    assert!(!stored.contains(admin["totp_secret"].as_str().unwrap()));
     let sign_in = |password: String| {
         let http = t.http.clone();
         let url = t.url("/v1/staff/session");

@@ -1,7 +1,8 @@
 //! Staff accounts: created (by an admin, or by the command line — the first admin on an empty
 //! database), listed, passwords reset (ending the account's sessions) or changed by their
 //! owner, disabled, TOTP enrolled. Passwords are stored as argon2id PHC strings
-//! ([`ARGON2_M_KIB`], [`ARGON2_T`], [`ARGON2_P`]); every change is audited.
+//! ([`ARGON2_M_KIB`], [`ARGON2_T`], [`ARGON2_P`]); TOTP secrets sealed by the key vault like
+//! signing keys; every change is audited.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use domain::ErrorCode;
@@ -99,6 +100,34 @@ pub fn generate_password() -> Result<String, ServiceError> {
     ))
 }
 
+/// What a TOTP secret is sealed under: the account it belongs to (a sealed secret copied to
+/// another account's row does not open).
+fn totp_label(login: &str) -> String {
+    format!("staff-totp:{login}")
+}
+
+/// Seals a base32 TOTP secret with the key vault, as signing keys are: a copy of the database
+/// gives no one an admin's second factor.
+fn seal_totp(app: &App, login: &str, base32: &str) -> Result<String, ServiceError> {
+    let bytes = domain::staff::base32_decode(base32)
+        .ok_or_else(|| ServiceError::internal("a TOTP secret that is not base32"))?;
+    app.settings
+        .key_vault
+        .seal(&totp_label(login), &bytes)
+        .map_err(|e| ServiceError::internal(format!("sealing the TOTP secret: {e}")))
+}
+
+/// The TOTP secret of an account's row, opened; empty when none is enrolled.
+pub(crate) fn open_totp(app: &App, row: &AccountRow) -> Result<Vec<u8>, ServiceError> {
+    if row.totp_secret.is_empty() {
+        return Ok(Vec::new());
+    }
+    app.settings
+        .key_vault
+        .open(&totp_label(&row.login), &row.totp_secret)
+        .map_err(|e| ServiceError::internal(format!("{}'s TOTP secret: {e}", row.login)))
+}
+
 fn invalid(detail: impl Into<String>) -> ServiceError {
     ServiceError::new(ErrorCode::StaffAccountInvalid, detail)
 }
@@ -182,6 +211,10 @@ pub async fn add(app: &App, actor: &Actor, new: NewAccount) -> Result<Created, S
         })
         .transpose()?;
     let password_hash = hash_password(&password).await?;
+    let sealed_totp = totp_secret
+        .as_deref()
+        .map(|secret| seal_totp(app, &new.login, secret))
+        .transpose()?;
     let now = app.now_ms();
     let row = AccountRow {
         login: new.login.clone(),
@@ -189,7 +222,7 @@ pub async fn add(app: &App, actor: &Actor, new: NewAccount) -> Result<Created, S
         role: new.role.as_str().to_owned(),
         cities: Scope::join(&new.scope.cities),
         carriers: Scope::join(&new.scope.carriers),
-        totp_secret: totp_secret.clone().unwrap_or_default(),
+        totp_secret: sealed_totp.unwrap_or_default(),
         totp_last_step: 0,
         disabled: false,
         created_at_ms: now,
@@ -384,9 +417,10 @@ pub async fn enrol_totp(
             { domain::staff::TOTP_SECRET_BYTES },
         >()?),
     };
+    let sealed = seal_totp(app, login, &secret)?;
     let now = app.now_ms();
     let mut tx = app.store.begin().await?;
-    if !store::staff::set_totp_secret(&mut tx, login, &secret).await? {
+    if !store::staff::set_totp_secret(&mut tx, login, &sealed).await? {
         return Err(ServiceError::new(ErrorCode::StaffAccountUnknown, login));
     }
     record(

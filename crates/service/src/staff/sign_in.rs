@@ -221,7 +221,7 @@ pub async fn sign_in(app: &App, request: &SignIn<'_>) -> Result<Opened, ServiceE
                 "this account signs in with a TOTP code",
             ));
         };
-        let secret = domain::staff::base32_decode(&row.totp_secret).unwrap_or_default();
+        let secret = super::accounts::open_totp(app, &row)?;
         let step = (!secret.is_empty())
             .then(|| domain::staff::totp_matches(&secret, code, now.div_euclid(1_000)))
             .flatten();
