@@ -102,62 +102,156 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKeyHeader {
     }
 }
 
-/// Who may call an endpoint besides passengers. As an extractor it checks the bearer token
-/// before the body is read, so a caller without the token learns only that (401).
-pub(crate) trait Role {
-    fn token(access: &crate::Access) -> &str;
+/// The name of the staff web apps' session cookie. `__Host-`: the browser keeps it only when
+/// it was set `Secure`, with `Path=/` and no `Domain`, so no sibling host can plant one.
+pub const STAFF_COOKIE: &str = "__Host-smsbus-staff";
+/// The header a cookie session's state-changing requests carry its CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The access row of the route being served (see [`crate::access::MATRIX`]).
+fn rule_of(parts: &Parts) -> Option<&'static crate::access::Rule> {
+    let path = parts.extensions.get::<axum::extract::MatchedPath>()?;
+    crate::access::rule_of(parts.method.as_str(), path.as_str())
 }
 
-/// The caller holds the token of role `R`.
-pub(crate) struct Authorized<R>(std::marker::PhantomData<R>);
+/// The value of the staff session cookie, if the request carries one.
+fn staff_cookie(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == STAFF_COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|v| !v.is_empty())
+}
 
-pub(crate) struct AdminRole;
-pub(crate) struct ControllerRole;
-pub(crate) struct SmsGatewayRole;
-pub(crate) struct MetricsRole;
+/// A signed-in staff member allowed on this route by the access matrix: the session is a
+/// bearer token (`Authorization: Bearer st_…`) or the web apps' cookie, which on a
+/// state-changing request must come with its CSRF token in `X-CSRF-Token`. Checked before the
+/// body is read: no session is 401, a role the row does not allow is 403 `ROLE_FORBIDDEN`, a
+/// path naming a city or carrier outside the account's scope is 403 `SCOPE_FORBIDDEN`.
+/// Handlers pass [`Staff::actor`] to the use cases (the audit trail records it).
+pub(crate) struct Staff {
+    pub actor: service::staff::Actor,
+    pub caller: service::staff::sign_in::Caller,
+}
 
-impl Role for AdminRole {
-    fn token(access: &crate::Access) -> &str {
-        &access.admin_token
+impl FromRequestParts<crate::State> for Staff {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::State) -> Result<Staff, Problem> {
+        use crate::access::{ScopeRule, Who};
+        use service::staff::sign_in::SessionKind;
+        let language = language_of(parts);
+        let Some(rule) = rule_of(parts) else {
+            return Err(Problem::new(ErrorCode::RoleForbidden, language)
+                .detail("this route is not in the access matrix"));
+        };
+        let Who::Staff(roles) = rule.who else {
+            return Err(Problem::new(ErrorCode::RoleForbidden, language)
+                .detail("this route is not for staff in the access matrix"));
+        };
+        let address = client_of(parts, &state.settings.trusted_proxies);
+        let (token, kind) = match (bearer_token(&parts.headers), staff_cookie(&parts.headers)) {
+            (Some(token), _) => (token, SessionKind::Bearer),
+            (None, Some(cookie)) => (cookie, SessionKind::Cookie),
+            (None, None) => return Err(Problem::new(ErrorCode::Unauthorized, language)),
+        };
+        let caller = service::staff::sign_in::caller(&state.app, token, address)
+            .await
+            .map_err(|e| Problem::from_service(e, language))?;
+        if caller.kind != kind {
+            // A cookie session's token is never a bearer token, nor the other way round.
+            return Err(Problem::new(ErrorCode::Unauthorized, language));
+        }
+        if kind == SessionKind::Cookie && !parts.method.is_safe() {
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let given = service::staff::sign_in::csrf_hash(given.trim());
+            if given.is_empty() || !same_secret(&given, &caller.csrf_hash) {
+                return Err(Problem::new(ErrorCode::CsrfTokenInvalid, language));
+            }
+        }
+        if !roles.contains(&caller.actor.role) {
+            return Err(
+                Problem::new(ErrorCode::RoleForbidden, language).detail(format!(
+                    "{} may not call {} {}",
+                    caller.actor.role.as_str(),
+                    rule.method,
+                    rule.path
+                )),
+            );
+        }
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .ok();
+        let in_path = |name: &str| -> Option<String> {
+            params
+                .as_ref()?
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_owned())
+        };
+        let scoped = match rule.scope {
+            ScopeRule::CarrierInPath(name) => in_path(name)
+                .map(|carrier| caller.actor.require_carrier(&carrier))
+                .transpose(),
+            ScopeRule::CityInPath(name) => in_path(name)
+                .map(|city| caller.actor.require_city(&city))
+                .transpose(),
+            ScopeRule::Unscoped | ScopeRule::VehicleInBody | ScopeRule::Own => Ok(None),
+        };
+        scoped.map_err(|e| Problem::from_service(e, language))?;
+        Ok(Staff {
+            actor: caller.actor.clone(),
+            caller,
+        })
     }
 }
 
-impl Role for ControllerRole {
-    fn token(access: &crate::Access) -> &str {
-        &access.controller_token
-    }
+/// A machine caller holding a live credential of the kind `K` names (see
+/// `service::staff::credentials`), given as `Authorization: Bearer`.
+pub(crate) struct Machine<K>(std::marker::PhantomData<K>);
+
+pub(crate) trait MachineKindOf {
+    const KIND: service::staff::credentials::MachineKind;
 }
 
-impl Role for SmsGatewayRole {
-    fn token(access: &crate::Access) -> &str {
-        &access.sms_gateway_token
-    }
+pub(crate) struct SmsGatewayKind;
+pub(crate) struct MetricsKind;
+
+impl MachineKindOf for SmsGatewayKind {
+    const KIND: service::staff::credentials::MachineKind =
+        service::staff::credentials::MachineKind::SmsGateway;
 }
 
-impl Role for MetricsRole {
-    fn token(access: &crate::Access) -> &str {
-        &access.metrics_token
-    }
+impl MachineKindOf for MetricsKind {
+    const KIND: service::staff::credentials::MachineKind =
+        service::staff::credentials::MachineKind::Metrics;
 }
 
-pub(crate) type Admin = Authorized<AdminRole>;
-pub(crate) type Controller = Authorized<ControllerRole>;
-pub(crate) type SmsGateway = Authorized<SmsGatewayRole>;
-pub(crate) type MetricsReader = Authorized<MetricsRole>;
+pub(crate) type SmsGateway = Machine<SmsGatewayKind>;
+pub(crate) type MetricsReader = Machine<MetricsKind>;
 
-impl<R: Role> FromRequestParts<crate::State> for Authorized<R> {
+impl<K: MachineKindOf> FromRequestParts<crate::State> for Machine<K> {
     type Rejection = Problem;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &crate::State,
-    ) -> Result<Authorized<R>, Problem> {
-        require_bearer(
-            &parts.headers,
-            R::token(&state.settings.access),
-            language_of(parts),
-        )?;
-        Ok(Authorized(std::marker::PhantomData))
+    ) -> Result<Machine<K>, Problem> {
+        let language = language_of(parts);
+        let token = bearer_token(&parts.headers).unwrap_or("");
+        let partner = service::staff::credentials::machine(&state.app, K::KIND, token)
+            .await
+            .map_err(|e| Problem::from_service(e, language))?;
+        tracing::debug!(partner, kind = K::KIND.as_str(), "machine caller");
+        Ok(Machine(std::marker::PhantomData))
     }
 }
 
@@ -184,20 +278,6 @@ pub(crate) fn same_secret(given: &str, expected: &str) -> bool {
         .zip(wanted.iter())
         .fold(0u8, |acc, (a, b)| acc | (a ^ b));
     std::hint::black_box(differences) == 0 && !expected.is_empty()
-}
-
-/// Checks `Authorization: Bearer <token>` against the expected token in constant time.
-pub(crate) fn require_bearer(
-    headers: &axum::http::HeaderMap,
-    expected: &str,
-    language: Language,
-) -> Result<(), Problem> {
-    let given = bearer_token(headers).unwrap_or("");
-    if same_secret(given, expected) {
-        Ok(())
-    } else {
-        Err(Problem::new(ErrorCode::Unauthorized, language))
-    }
 }
 
 /// The signed-in passenger (`Authorization: Bearer <session token>` from `/v1/auth/session`).

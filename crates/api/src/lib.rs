@@ -4,12 +4,14 @@
 //! metrics and the OpenAPI document. Only this crate knows JSON and HTTP; it converts wire types to
 //! domain types on the first line of every handler and calls the `service` use cases.
 
+pub mod access;
 mod extract;
 mod harden;
 pub mod keys_wire;
 mod limits;
 mod metrics;
 mod openapi;
+mod openapi_staff;
 mod problem;
 mod routes;
 mod run;
@@ -22,7 +24,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use service::App;
 
-pub use extract::{ProxyNetwork, TrustedProxies, client_addr};
+pub use extract::{CSRF_HEADER, ProxyNetwork, STAFF_COOKIE, TrustedProxies, client_addr};
 pub use limits::RATE_CLIENTS_MAX;
 pub use problem::Problem;
 pub use run::{CATALOGUE_RELOAD_S, RECOVERY_PERIOD_S, start};
@@ -35,23 +37,12 @@ pub use server::{
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 pub const CATALOGUE_BODY_BYTES_MAX: usize = 4 * 1024 * 1024;
 
-/// Who may call the protected endpoints; each is a bearer token from configuration.
-#[derive(Clone, Debug)]
-pub struct Access {
-    pub admin_token: String,
-    pub controller_token: String,
-    pub sms_gateway_token: String,
-    /// Who may read `/metrics`; empty: nobody.
-    pub metrics_token: String,
-}
-
 /// Requests per second one client may make on average, and the burst it may save up.
 pub const RATE_PER_S: u32 = 50;
 pub const RATE_BURST: u32 = 200;
 
 #[derive(Clone, Debug)]
 pub struct ApiSettings {
-    pub access: Access,
     /// Requests per second one client may make on average (0: no limit), and the burst allowed.
     pub rate_per_s: u32,
     pub rate_burst: u32,
@@ -78,10 +69,10 @@ pub enum OutboxView {
 pub const OUTBOX_SMPP_RECENT_MS: i64 = 10 * 60 * 1_000;
 
 impl ApiSettings {
-    /// The production limits with the given credentials.
-    pub fn new(access: Access) -> ApiSettings {
+    /// The production limits. Who may call what is the access matrix ([`access::MATRIX`]) over
+    /// the staff accounts and machine credentials in the store.
+    pub fn new() -> ApiSettings {
         ApiSettings {
-            access,
             rate_per_s: RATE_PER_S,
             rate_burst: RATE_BURST,
             rate_clients_max: RATE_CLIENTS_MAX,
@@ -112,6 +103,7 @@ pub fn router(app: Arc<App>, settings: ApiSettings) -> Router {
         metrics: Arc::new(metrics::HttpMetrics::default()),
     };
     routes::all()
+        .router
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -129,4 +121,16 @@ pub fn router(app: Arc<App>, settings: ApiSettings) -> Router {
         ))
         .layer(axum::middleware::from_fn(harden::harden))
         .with_state(state)
+}
+
+impl Default for ApiSettings {
+    fn default() -> ApiSettings {
+        ApiSettings::new()
+    }
+}
+
+/// Every route the router serves, as (method, path as declared): what the access matrix must
+/// cover, row for row.
+pub fn declared_routes() -> Vec<(&'static str, &'static str)> {
+    routes::all().declared
 }

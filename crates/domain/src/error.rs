@@ -191,6 +191,50 @@ error_codes! {
         kk: "Қазір кіру сұраныстары тым көп. Бір минуттан кейін қайталаңыз.",
         ru: "Сейчас слишком много запросов на вход. Повторите через минуту.",
         en: "Too many people are signing in right now. Try again in a minute.";
+    RoleForbidden = "ROLE_FORBIDDEN", 403,
+        kk: "Бұл әрекет сіздің рөліңізге рұқсат етілмеген.",
+        ru: "Это действие не разрешено вашей роли.",
+        en: "Your role may not do this.";
+    ScopeForbidden = "SCOPE_FORBIDDEN", 403,
+        kk: "Бұл деректер сіздің қалаңызға немесе тасымалдаушыңызға жатпайды.",
+        ru: "Эти данные не относятся к вашему городу или перевозчику.",
+        en: "This belongs to a city or carrier outside your scope.";
+    StaffSignInFailed = "STAFF_SIGN_IN_FAILED", 401,
+        kk: "Логин, құпиясөз немесе бір реттік код қате.",
+        ru: "Неверный логин, пароль или одноразовый код.",
+        en: "Wrong login, password or one-time code.";
+    StaffSignInLocked = "STAFF_SIGN_IN_LOCKED", 429,
+        kk: "Қате кіру әрекеттері тым көп. Көрсетілген уақыт өткен соң қайталаңыз.",
+        ru: "Слишком много неудачных попыток входа. Повторите по истечении указанного времени.",
+        en: "Too many failed sign-ins. Try again after the time shown.";
+    StaffTotpRequired = "STAFF_TOTP_REQUIRED", 401,
+        kk: "Бұл есептік жазбаға аутентификатордан алынған бір реттік код қажет.",
+        ru: "Для этой учётной записи нужен одноразовый код из приложения-аутентификатора.",
+        en: "This account needs the one-time code from its authenticator app.";
+    StaffLoginTaken = "STAFF_LOGIN_TAKEN", 409,
+        kk: "Мұндай логин бұрыннан бар.",
+        ru: "Такой логин уже существует.",
+        en: "This login is taken.";
+    StaffAccountUnknown = "STAFF_ACCOUNT_UNKNOWN", 404,
+        kk: "Мұндай қызметкер есептік жазбасы жоқ.",
+        ru: "Такой учётной записи сотрудника нет.",
+        en: "There is no staff account with this login.";
+    StaffAccountInvalid = "STAFF_ACCOUNT_INVALID", 422,
+        kk: "Есептік жазба деректері қате: логин, рөл, қала немесе тасымалдаушы.",
+        ru: "Неверные данные учётной записи: логин, роль, город или перевозчик.",
+        en: "The account's login, role, cities or carrier are not valid.";
+    CsrfTokenInvalid = "CSRF_TOKEN_INVALID", 403,
+        kk: "Сұрауда сеанстың CSRF белгісі жоқ немесе қате. Бетті жаңартыңыз.",
+        ru: "В запросе нет CSRF-токена сеанса или он неверен. Обновите страницу.",
+        en: "The request lacks the session's CSRF token, or it is wrong. Reload the page.";
+    CredentialUnknown = "CREDENTIAL_UNKNOWN", 404,
+        kk: "Мұндай серіктес тіркелгі деректері жоқ.",
+        ru: "Таких учётных данных партнёра нет.",
+        en: "There is no partner credential with this id.";
+    StaffSessionUnknown = "STAFF_SESSION_UNKNOWN", 404,
+        kk: "Мұндай сеанс жоқ.",
+        ru: "Такого сеанса нет.",
+        en: "There is no such session.";
 }
 
 impl ErrorCode {

@@ -13,6 +13,7 @@ pub mod money;
 pub mod phone;
 pub mod ride;
 pub mod sms;
+pub mod staff;
 pub mod ticket;
 pub mod vehicle;
 

@@ -219,12 +219,6 @@ impl BenchCity {
         service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE)
             .await
             .map_err(|e| anyhow::anyhow!("catalogue: {}", e.detail))?;
-        let access = api::Access {
-            admin_token: "a".repeat(16),
-            controller_token: "c".repeat(16),
-            sms_gateway_token: "s".repeat(16),
-            metrics_token: "m".repeat(16),
-        };
         let addr = crate::wiring::start_with(
             Arc::clone(&app),
             crate::wiring::bind("127.0.0.1:0".parse()?).await?,
@@ -236,7 +230,7 @@ impl BenchCity {
                     connections_per_client_max: api::CONNECTIONS_MAX,
                     ..api::ConnectionLimits::default()
                 },
-                ..api::ApiSettings::new(access)
+                ..api::ApiSettings::new()
             },
         )
         .await?;

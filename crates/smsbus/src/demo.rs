@@ -17,8 +17,44 @@ use simulators::operator::OperatorSimulator;
 pub const SEED_CATALOGUE: &str = include_str!("../data/catalogue.json");
 /// The demo's SQLite file.
 pub const DEMO_DB: &str = "smsbus-demo.db";
-pub const DEMO_ADMIN_TOKEN: &str = "demo-admin-token-0000";
-pub const DEMO_CONTROLLER_TOKEN: &str = "demo-controller-token-0000";
+/// (login, password, role, cities, carriers).
+pub type DemoAccount = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+/// The demo's staff accounts, one per role: (login, password, role, cities, carriers). The
+/// admin signs in with a TOTP code too: `smsbus staff totp-code --secret` [`DEMO_ADMIN_TOTP`].
+pub const DEMO_STAFF: [DemoAccount; 5] = [
+    ("admin", "demo-admin-password", "admin", &[], &[]),
+    (
+        "office-astana",
+        "demo-office-password",
+        "office",
+        &["astana"],
+        &[],
+    ),
+    (
+        "carrier-park-1",
+        "demo-carrier-password",
+        "carrier",
+        &[],
+        &["astana-avtobus-park-1"],
+    ),
+    (
+        "controller",
+        "demo-controller-password",
+        "controller",
+        &["astana", "almaty", "shymkent"],
+        &[],
+    ),
+    ("support", "demo-support-password", "support", &[], &[]),
+];
+/// The demo admin's TOTP secret (base32), enrolled in any authenticator app.
+pub const DEMO_ADMIN_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+/// The demo's machine credentials: the SMS gateway's and the metrics reader's secrets.
 pub const DEMO_SMS_GATEWAY_TOKEN: &str = "demo-sms-gateway-token-0000";
 pub const DEMO_METRICS_TOKEN: &str = "demo-metrics-token-0000";
 /// The password of every operator's account at the demo's simulated SMSC.
@@ -76,15 +112,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;
     seed_passengers(&app).await?;
     crate::transit_cli::seed_demo(&app).await?;
-    let access = api::Access {
-        admin_token: DEMO_ADMIN_TOKEN.into(),
-        controller_token: DEMO_CONTROLLER_TOKEN.into(),
-        sms_gateway_token: DEMO_SMS_GATEWAY_TOKEN.into(),
-        metrics_token: DEMO_METRICS_TOKEN.into(),
-    };
+    seed_staff(&app)
+        .await
+        .map_err(|e| anyhow::anyhow!("seed staff: {}: {}", e.code.code(), e.detail))?;
     let api_settings = api::ApiSettings {
         outbox_view: api::OutboxView::WithRecentSmpp,
-        ..api::ApiSettings::new(access)
+        ..api::ApiSettings::new()
     };
     let bound = crate::wiring::start_with(Arc::clone(&app), listener, api_settings).await?;
     let (smpp, smsc_admin) = start_smsc(&app, &args).await?;
@@ -97,6 +130,43 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     eprintln!("smsbus demo: stopped");
     Ok(())
+}
+
+/// One staff account per role and the machine credentials, with the fixed secrets the guide
+/// prints (given again on every start: the demo's database outlives a run).
+async fn seed_staff(app: &service::App) -> Result<(), service::ServiceError> {
+    use service::staff::credentials::MachineKind;
+    let actor = service::staff::Actor::command_line();
+    for (login, password, role, cities, carriers) in DEMO_STAFF {
+        let role = domain::staff::Role::parse(role).unwrap_or(domain::staff::Role::Support);
+        let new = service::staff::accounts::NewAccount {
+            login: login.to_owned(),
+            role,
+            scope: domain::staff::Scope {
+                cities: cities.iter().map(|c| (*c).to_owned()).collect(),
+                carriers: carriers.iter().map(|c| (*c).to_owned()).collect(),
+            },
+            password: Some(password.to_owned()),
+        };
+        let totp = role.requires_totp().then_some(DEMO_ADMIN_TOTP);
+        service::staff::accounts::ensure(app, &actor, new, totp).await?;
+    }
+    service::staff::credentials::ensure(
+        app,
+        &actor,
+        MachineKind::SmsGateway,
+        "demo-gateway",
+        DEMO_SMS_GATEWAY_TOKEN,
+    )
+    .await?;
+    service::staff::credentials::ensure(
+        app,
+        &actor,
+        MachineKind::Metrics,
+        "demo-monitoring",
+        DEMO_METRICS_TOKEN,
+    )
+    .await
 }
 
 /// The simulated SMSC, every operator bound to it, and the file that tells `smsbus sms` where
@@ -151,6 +221,14 @@ fn print_guide(base: &str, simulator: std::net::SocketAddr, smsc_admin: &str) {
     for (phone, operator, note) in simulators::demo::SUBSCRIBERS {
         subscribers.push_str(&format!("    {phone}  {operator:<8} {note}\n"));
     }
+    let mut staff = String::new();
+    for (login, password, role, cities, carriers) in DEMO_STAFF {
+        let scope = [cities.join(","), carriers.join(",")].join(" ");
+        staff.push_str(&format!(
+            "    {login:<16} {password:<26} {role:<10} {}\n",
+            scope.trim()
+        ));
+    }
     println!(
         r#"
 SMSBUS demo is running at {base}   (operator simulator at http://{simulator}; Ctrl-C stops)
@@ -189,15 +267,22 @@ Journeys in Astana (routes 10, 12, 310 express, 301 suburban):
     curl -s '{base}/v1/cities/astana/search?q=Abaya'
     curl -s '{base}/v1/cities/astana/plan?from=51.1284,71.4303&to=stop:airport'
 
-Controller (token {DEMO_CONTROLLER_TOKEN}):
-    curl -s -X POST {base}/v1/inspections -H 'Authorization: Bearer {DEMO_CONTROLLER_TOKEN}' \
+Staff accounts (login / password; sign in for a bearer token, POST /v1/staff/session):
+{staff}    admin's TOTP secret {DEMO_ADMIN_TOTP} (any authenticator app, or: smsbus staff totp-code --secret {DEMO_ADMIN_TOTP})
+    CTL=$(curl -s -X POST {base}/v1/staff/session -H 'Content-Type: application/json' -d '{{"login":"controller","password":"demo-controller-password"}}' | jq -r .token)
+    ADMIN=$(curl -s -X POST {base}/v1/staff/session -H 'Content-Type: application/json' \
+         -d "{{\"login\":\"admin\",\"password\":\"demo-admin-password\",\"totp\":\"$(smsbus staff totp-code --secret {DEMO_ADMIN_TOTP})\"}}" | jq -r .token)
+Machine credentials: SMS gateway {DEMO_SMS_GATEWAY_TOKEN}, metrics {DEMO_METRICS_TOKEN}
+
+Controller:
+    curl -s -X POST {base}/v1/inspections -H "Authorization: Bearer $CTL" \
          -H 'Content-Type: application/json' -d '{{"token":"SB2....","transport_code":"10101","inspector":"ctl-7","holder_phone":"+77011234567"}}'
     curl -s {base}/v1/keys > keys.json && smsbus verify SB2.... --keys keys.json --vehicle 10101
-    curl -s {base}/v1/controller/holder-keys -H 'Authorization: Bearer {DEMO_CONTROLLER_TOKEN}' > holder-keys.json
+    curl -s {base}/v1/controller/holder-keys -H "Authorization: Bearer $CTL" > holder-keys.json
     smsbus verify SB2.... --keys keys.json --vehicle 10101 --holder +77011234567 --holder-keys holder-keys.json
 
-Operator (token {DEMO_ADMIN_TOKEN}):
-    curl -s {base}/v1/admin/ledger -H 'Authorization: Bearer {DEMO_ADMIN_TOKEN}'
+Operator (admin):
+    curl -s {base}/v1/admin/ledger -H "Authorization: Bearer $ADMIN"
     curl -s {base}/v1/cities      curl -s {base}/openapi.json
     curl -s {base}/metrics -H 'Authorization: Bearer {DEMO_METRICS_TOKEN}'   (metrics token)
 "#
@@ -222,6 +307,9 @@ pub struct SmsArgs {
     /// The demo's database, beside which the demo notes its SMSC.
     #[arg(long, default_value = DEMO_DB)]
     pub db: String,
+    /// The SMS gateway's credential, when the message goes over the HTTP gateway.
+    #[arg(long, env = "SMSBUS_SMS_GATEWAY_CREDENTIAL", default_value = DEMO_SMS_GATEWAY_TOKEN)]
+    pub gateway_credential: String,
     /// The SMSC's message id; the same id twice is one message delivered twice.
     #[arg(long)]
     pub message_id: Option<String>,
@@ -272,8 +360,7 @@ async fn sms_through_smsc(args: &SmsArgs, admin: &str) -> anyhow::Result<()> {
 }
 
 async fn sms_through_gateway(args: SmsArgs) -> anyhow::Result<()> {
-    let token = std::env::var("SMSBUS_SMS_GATEWAY_TOKEN")
-        .unwrap_or_else(|_| DEMO_SMS_GATEWAY_TOKEN.to_owned());
+    let token = args.gateway_credential.clone();
     let message_id = args.message_id.unwrap_or_else(|| {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -9,6 +9,7 @@ mod live_cli;
 mod planner_cli;
 mod simulate;
 mod smpp_cli;
+mod staff_cli;
 mod ticket_cli;
 mod transit_cli;
 mod wiring;
@@ -64,6 +65,16 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit_cli::AuditCommand,
+    },
+    /// Staff accounts: add (the first admin too), list, reset a password, disable, TOTP.
+    Staff {
+        #[command(subcommand)]
+        command: staff_cli::StaffCommand,
+    },
+    /// Machine callers' credentials (SMS gateway, metrics): add, list, revoke.
+    Credential {
+        #[command(subcommand)]
+        command: staff_cli::CredentialCommand,
     },
     /// Benchmarks that print their figures.
     Bench {
@@ -174,6 +185,8 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::ImportGtfs(args) => transit_cli::import_gtfs(args).await,
             Command::Simulate(args) => simulate::run_cli(args).await,
             Command::Audit { command } => audit_cli::run(command).await,
+            Command::Staff { command } => staff_cli::run(command).await,
+            Command::Credential { command } => staff_cli::run_credential(command).await,
             Command::ImportAddresses(args) => transit_cli::import_addresses(args).await,
             Command::Bench {
                 command: BenchCommand::Ride(args),

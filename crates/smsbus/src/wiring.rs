@@ -97,15 +97,6 @@ fn operator_credentials(name: &str) -> anyhow::Result<Credentials> {
     }))
 }
 
-/// The token `/metrics` asks for, from `SMSBUS_METRICS_TOKEN`; without it nobody reads them.
-fn metrics_token() -> anyhow::Result<String> {
-    if std::env::var_os("SMSBUS_METRICS_TOKEN").is_none() {
-        eprintln!("smsbus: /metrics is closed; set SMSBUS_METRICS_TOKEN to read it");
-        return Ok(String::new());
-    }
-    env_token("SMSBUS_METRICS_TOKEN")
-}
-
 fn env_token(name: &str) -> anyhow::Result<String> {
     let value =
         std::env::var(name).with_context(|| format!("set the environment variable {name}"))?;
@@ -289,12 +280,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let addr = crate::parse_addr(&args.addr)?;
     let endpoints = operator_endpoints(&args.operators, operator_credentials)?;
     let smscs = crate::smpp_cli::smsc_configs(&args.smscs)?;
-    let access = api::Access {
-        admin_token: env_token("SMSBUS_ADMIN_TOKEN")?,
-        controller_token: env_token("SMSBUS_CONTROLLER_TOKEN")?,
-        sms_gateway_token: env_token("SMSBUS_SMS_GATEWAY_TOKEN")?,
-        metrics_token: metrics_token()?,
-    };
     let trusted_proxies = api::TrustedProxies::parse(&args.trusted_proxies.join(","))
         .map_err(|e| anyhow::anyhow!("--trusted-proxy {e}"))?;
     let api_settings = api::ApiSettings {
@@ -304,7 +289,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             connections_per_client_max: args.connections_per_client_max,
             ..api::ConnectionLimits::default()
         },
-        ..api::ApiSettings::new(access)
+        ..api::ApiSettings::new()
     };
     let listener = bind(addr).await?;
     let local = listener.local_addr()?;
@@ -313,6 +298,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..Settings::default()
     };
     let app = open_app_with(&args.db, endpoints, settings, KekSource::EnvironmentOnly).await?;
+    if !service::staff::credentials::anyone_can_sign_in(&app)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?
+    {
+        eprintln!(
+            "smsbus: no staff account yet; create the first admin with `smsbus staff add --db {} --login admin --role admin`",
+            args.db
+        );
+    }
     if let Some(wialon) = &args.wialon_addr {
         eprintln!(
             "smsbus: Wialon IPS on {}",

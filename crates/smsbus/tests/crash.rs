@@ -33,6 +33,33 @@ fn smsbus() -> Command {
     Command::new(env!("CARGO_BIN_EXE_smsbus"))
 }
 
+/// Gives the SMS gateway its credential, as an operator does before the first start
+/// (`smsbus credential add`, the secret from stdin); a second call finds it there.
+fn gateway_credential(db: &str) {
+    use std::io::Write;
+    let mut child = smsbus()
+        .args(["credential", "add", "--db", db, "--kind", "sms_gateway"])
+        .args(["--partner", "crash-test", "--secret-stdin"])
+        .env("SMSBUS_KEY_ENCRYPTION_KEY", KEK)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start smsbus credential add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(TOKEN.as_bytes())
+        .expect("write the secret");
+    let output = child.wait_with_output().expect("smsbus credential add");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() || stderr.contains("in use"),
+        "{stderr}"
+    );
+}
+
 /// Starts `smsbus serve` on a free port and returns it with its address, once it listens.
 fn serve(db: &str, simulator: &SimulatorHandle) -> (Child, String) {
     serve_with(db, simulator, |_| {})
@@ -44,12 +71,10 @@ fn serve_with(
     simulator: &SimulatorHandle,
     more: impl FnOnce(&mut Command),
 ) -> (Child, String) {
+    gateway_credential(db);
     let mut command = smsbus();
     command
         .args(["serve", "--addr", "127.0.0.1:0", "--db", db])
-        .env("SMSBUS_ADMIN_TOKEN", "admin-token-0123456789")
-        .env("SMSBUS_CONTROLLER_TOKEN", "controller-token-0123456789")
-        .env("SMSBUS_SMS_GATEWAY_TOKEN", TOKEN)
         .env("SMSBUS_KEY_ENCRYPTION_KEY", KEK)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
@@ -270,9 +295,6 @@ fn serve_refuses_to_start_without_a_key_encryption_key() {
     let output = smsbus()
         .args(["serve", "--addr", "127.0.0.1:0", "--db"])
         .arg(&db)
-        .env("SMSBUS_ADMIN_TOKEN", "admin-token-0123456789")
-        .env("SMSBUS_CONTROLLER_TOKEN", "controller-token-0123456789")
-        .env("SMSBUS_SMS_GATEWAY_TOKEN", TOKEN)
         .env_remove("SMSBUS_KEY_ENCRYPTION_KEY")
         .env_remove("SMSBUS_KEY_ENCRYPTION_KEY_FILE")
         .stdin(Stdio::null())

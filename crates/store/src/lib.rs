@@ -19,6 +19,7 @@ pub mod passengers;
 pub mod rides;
 pub mod sessions;
 pub mod sms;
+pub mod staff;
 pub mod tickets;
 pub mod transit;
 

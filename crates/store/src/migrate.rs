@@ -90,6 +90,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_audit.sql"),
         postgres: include_str!("../migrations/postgres/0014_audit.sql"),
     },
+    Migration {
+        version: 15,
+        name: "staff",
+        sqlite: include_str!("../migrations/sqlite/0015_staff.sql"),
+        postgres: include_str!("../migrations/postgres/0015_staff.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -3,10 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use service::staff::Actor;
 
 use super::wire::Money;
-use crate::extract::{Admin, Lang};
+use crate::extract::{Lang, Staff};
 use crate::keys_wire::{KeyListDto, to_dto};
 use crate::problem::{ApiResult, Problem};
 
@@ -22,15 +21,13 @@ pub(crate) struct CatalogueSummary {
 /// Upserts a catalogue file (the same JSON as `smsbus catalogue load`).
 pub(crate) async fn put_catalogue(
     State(state): State<crate::State>,
-    _caller: Admin,
-    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
+    caller: Staff,
     Lang(language): Lang,
     body: String,
 ) -> ApiResult<Json<CatalogueSummary>> {
-    let summary =
-        service::catalogue::apply_staff_file(&state.app, &Actor::admin_token(client), &body)
-            .await
-            .map_err(|e| Problem::from_service(e, language))?;
+    let summary = service::catalogue::apply_staff_file(&state.app, &caller.actor, &body)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(CatalogueSummary {
         cities: summary.cities,
         routes: summary.routes,
@@ -49,8 +46,7 @@ pub(crate) struct RotateQuery {
 
 pub(crate) async fn rotate_keys(
     State(state): State<crate::State>,
-    _caller: Admin,
-    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
+    caller: Staff,
     Lang(language): Lang,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<RotateQuery>,
 ) -> ApiResult<Json<KeyListDto>> {
@@ -59,7 +55,7 @@ pub(crate) async fn rotate_keys(
     } else {
         service::keys::Rotation::Scheduled
     };
-    let new = service::keys::rotate(&state.app, &Actor::admin_token(client), when)
+    let new = service::keys::rotate(&state.app, &caller.actor, when)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(to_dto([&new])))
@@ -87,7 +83,7 @@ struct Balance {
 
 pub(crate) async fn ledger(
     State(state): State<crate::State>,
-    _caller: Admin,
+    _caller: Staff,
     Lang(language): Lang,
 ) -> ApiResult<Json<Ledger>> {
     let report = service::ledger::report(&state.app)
@@ -128,7 +124,7 @@ pub(crate) struct Recovery {
 /// Settles every ride in doubt now, whatever its age.
 pub(crate) async fn run_recovery(
     State(state): State<crate::State>,
-    _caller: Admin,
+    _caller: Staff,
     Lang(language): Lang,
 ) -> ApiResult<Json<Recovery>> {
     let report = service::recovery::settle_unsettled(&state.app, 0)
@@ -176,7 +172,7 @@ struct AuditEntryOut {
 /// The audit trail, newest first, by actor, object and time range.
 pub(crate) async fn audit(
     State(state): State<crate::State>,
-    _caller: Admin,
+    _caller: Staff,
     Lang(language): Lang,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
@@ -234,7 +230,7 @@ pub(crate) struct AuditCheck {
 /// Walks the audit trail's hash chain.
 pub(crate) async fn audit_verify(
     State(state): State<crate::State>,
-    _caller: Admin,
+    _caller: Staff,
     Lang(language): Lang,
 ) -> ApiResult<Json<AuditCheck>> {
     let check = service::audit::verify(&state.app)

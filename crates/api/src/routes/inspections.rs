@@ -7,10 +7,9 @@ use domain::{ErrorCode, PhoneNumber, TransportCode};
 use serde::{Deserialize, Serialize};
 
 use super::wire::Money;
-use crate::extract::{Admin, ApiJson, ApiQuery, Controller, Lang};
+use crate::extract::{ApiJson, ApiQuery, Lang, Staff};
 use crate::keys_wire::{HolderKeyListDto, rfc3339_local_ms, rfc3339_ms};
 use crate::problem::{ApiResult, Problem};
-use service::staff::Actor;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,13 +71,17 @@ struct Facts {
 
 pub(crate) async fn inspect(
     State(state): State<crate::State>,
-    _caller: Controller,
+    caller: Staff,
     Lang(language): Lang,
     ApiJson(body): ApiJson<InspectBody>,
 ) -> ApiResult<Json<InspectionReply>> {
     let vehicle = TransportCode::parse(&body.transport_code).map_err(|e| {
         Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
     })?;
+    caller
+        .actor
+        .require_vehicle(&state.app, &vehicle)
+        .map_err(|e| Problem::from_service(e, language))?;
     let holder_phone = body
         .holder_phone
         .as_deref()
@@ -133,7 +136,7 @@ pub(crate) async fn inspect(
 /// ticket's holder tag can be tested against numbers.
 pub(crate) async fn holder_keys(
     State(state): State<crate::State>,
-    _caller: Controller,
+    _caller: Staff,
     Lang(language): Lang,
 ) -> ApiResult<Json<HolderKeyListDto>> {
     let keys = service::keys::holder_keys(&state.app)
@@ -158,20 +161,15 @@ pub(crate) struct RevokeReply {
 /// The system operator takes a valid ticket out of use.
 pub(crate) async fn revoke(
     State(state): State<crate::State>,
-    _caller: Admin,
-    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
+    caller: Staff,
     Lang(language): Lang,
     Path(check_number): Path<String>,
     ApiJson(body): ApiJson<RevokeBody>,
 ) -> ApiResult<Json<RevokeReply>> {
-    let revoked = service::revocations::revoke(
-        &state.app,
-        &Actor::admin_token(client),
-        &check_number,
-        &body.reason,
-    )
-    .await
-    .map_err(|e| Problem::from_service(e, language))?;
+    let revoked =
+        service::revocations::revoke(&state.app, &caller.actor, &check_number, &body.reason)
+            .await
+            .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(RevokeReply {
         number: revoked.number,
         check_number: revoked.check_number,
@@ -207,7 +205,7 @@ struct InvalidationOut {
 /// What a controller's device syncs to refuse invalidated tickets while offline.
 pub(crate) async fn invalidations(
     State(state): State<crate::State>,
-    _caller: Controller,
+    _caller: Staff,
     Lang(language): Lang,
     ApiQuery(query): ApiQuery<InvalidationsQuery>,
 ) -> ApiResult<Json<Invalidations>> {

@@ -8,13 +8,11 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use domain::{ErrorCode, Language, TransportCode};
 use serde::{Deserialize, Serialize};
 use service::live::engine::{Authority, Fix, LatLon, TimeMs, TrackerId};
@@ -25,7 +23,7 @@ use service::live::{
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::State as AppState;
-use crate::extract::{Admin, ApiJson, Lang};
+use crate::extract::{ApiJson, Lang, Staff};
 use crate::problem::{ApiResult, Problem};
 
 /// A pushed GTFS-RT message may be this large (a whole city's VehiclePositions).
@@ -39,23 +37,17 @@ pub const STREAM_KEEP_ALIVE_S: u64 = 15;
 /// Identifiers in paths and bodies are at most this long.
 const ID_CHARS_MAX: usize = 64;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/live/{city}/positions",
-            post(push_json).layer(DefaultBodyLimit::max(PUSH_BODY_BYTES_MAX)),
-        )
-        .route(
-            "/v1/live/{city}/gtfs-rt",
-            post(push_gtfs_rt).layer(DefaultBodyLimit::max(FEED_BODY_BYTES_MAX)),
-        )
-        .route("/v1/live/{city}/vehicles", get(vehicles))
-        .route("/v1/live/{city}/vehicles/{id}/track", get(track))
-        .route("/v1/live/{city}/detect", post(detect))
-        .route("/v1/live/{city}/stream", get(stream))
-        .route("/v1/live/{city}/vehicle-positions.pb", get(feed))
-        .route("/v1/admin/live/trackers", post(register_tracker))
-        .route("/v1/admin/live/feed-tokens", post(create_feed_token))
+pub(crate) fn routes(table: super::Table) -> super::Table {
+    table
+        .post_limited("/v1/live/{city}/positions", push_json, PUSH_BODY_BYTES_MAX)
+        .post_limited("/v1/live/{city}/gtfs-rt", push_gtfs_rt, FEED_BODY_BYTES_MAX)
+        .get("/v1/live/{city}/vehicles", vehicles)
+        .get("/v1/live/{city}/vehicles/{id}/track", track)
+        .post("/v1/live/{city}/detect", detect)
+        .get("/v1/live/{city}/stream", stream)
+        .get("/v1/live/{city}/vehicle-positions.pb", feed)
+        .post("/v1/admin/live/trackers", register_tracker)
+        .post("/v1/admin/live/feed-tokens", create_feed_token)
 }
 
 #[derive(Serialize)]
@@ -663,8 +655,7 @@ pub(crate) struct TrackerAnswer {
 
 pub(crate) async fn register_tracker(
     State(state): State<AppState>,
-    _caller: Admin,
-    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
+    caller: Staff,
     Lang(language): Lang,
     ApiJson(body): ApiJson<TrackerBody>,
 ) -> ApiResult<(StatusCode, Json<TrackerAnswer>)> {
@@ -672,7 +663,7 @@ pub(crate) async fn register_tracker(
         Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
     })?;
     let tracker = TrackerId::new(&body.tracker_id);
-    let actor = service::staff::Actor::admin_token(client);
+    let actor = caller.actor;
     service::live::register_tracker(&state.app, &actor, &tracker, &body.password, &code)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
@@ -735,8 +726,7 @@ fn feed_scope(body: &FeedTokenBody, language: Language) -> Result<FeedScope, Pro
 
 pub(crate) async fn create_feed_token(
     State(state): State<AppState>,
-    _caller: Admin,
-    crate::extract::ClientAddr(client): crate::extract::ClientAddr,
+    caller: Staff,
     Lang(language): Lang,
     ApiJson(body): ApiJson<FeedTokenBody>,
 ) -> ApiResult<(StatusCode, Json<FeedTokenAnswer>)> {
@@ -755,7 +745,7 @@ pub(crate) async fn create_feed_token(
             Authority::ReportsOnly
         },
     };
-    let actor = service::staff::Actor::admin_token(client);
+    let actor = caller.actor;
     let token = service::live::create_feed_token(&state.app, &actor, &request)
         .await
         .map_err(|e| Problem::from_service(e, language))?;

@@ -1,4 +1,6 @@
-//! The routes, one module per audience.
+//! The routes, one module per audience. They are declared through [`Table`], which keeps the
+//! list of (method, path) it registered, so a test can hold the router against the access
+//! matrix ([`crate::access::MATRIX`]) row for row.
 
 mod admin;
 mod auth;
@@ -7,61 +9,109 @@ mod inspections;
 mod live;
 mod rides;
 mod sms;
+mod staff;
 mod transit;
 pub(crate) mod wire;
 
 use axum::Router;
-use axum::routing::{delete, get, post, put};
+use axum::handler::Handler;
+use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::State;
 
-pub(crate) fn all() -> Router<State> {
-    Router::new()
-        .route("/health", get(|| async { "ok" }))
-        .route("/metrics", get(crate::metrics::render))
-        .route("/openapi.json", get(crate::openapi::document))
-        .route("/v1/cities", get(catalogue::cities))
-        .route("/v1/keys", get(catalogue::keys))
-        .route("/v1/auth/code", post(auth::request_code))
-        .route(
-            "/v1/auth/session",
-            post(auth::open_session).delete(auth::close_session),
+/// A router and the (method, path) of every route put into it.
+pub(crate) struct Table {
+    pub router: Router<State>,
+    pub declared: Vec<(&'static str, &'static str)>,
+}
+
+impl Table {
+    fn new() -> Table {
+        Table {
+            router: Router::new(),
+            declared: Vec::new(),
+        }
+    }
+
+    /// Adds one method of a path; `method` must be what `route` serves.
+    fn at(mut self, method: &'static str, path: &'static str, route: MethodRouter<State>) -> Table {
+        self.declared.push((method, path));
+        self.router = self.router.route(path, route);
+        self
+    }
+
+    pub(crate) fn get<H: Handler<T, State>, T: 'static>(self, path: &'static str, h: H) -> Table {
+        self.at("GET", path, get(h))
+    }
+
+    pub(crate) fn post<H: Handler<T, State>, T: 'static>(self, path: &'static str, h: H) -> Table {
+        self.at("POST", path, post(h))
+    }
+
+    pub(crate) fn delete<H: Handler<T, State>, T: 'static>(
+        self,
+        path: &'static str,
+        h: H,
+    ) -> Table {
+        self.at("DELETE", path, delete(h))
+    }
+
+    /// A POST route with its own body limit.
+    pub(crate) fn post_limited<H: Handler<T, State>, T: 'static>(
+        self,
+        path: &'static str,
+        h: H,
+        bytes: usize,
+    ) -> Table {
+        self.at(
+            "POST",
+            path,
+            post(h).layer(axum::extract::DefaultBodyLimit::max(bytes)),
         )
-        .route("/v1/auth/sessions", get(auth::list_sessions))
-        .route("/v1/auth/sessions/{id}", delete(auth::end_session))
-        .route(
-            "/v1/auth/sessions/end-others",
-            post(auth::end_other_sessions),
-        )
-        .route("/v1/rides", post(rides::buy))
-        .route("/v1/rides/{ride_id}", get(rides::status))
-        .route("/v1/tickets/valid", get(rides::valid_tickets))
-        .route("/v1/tickets/history", get(rides::history))
-        .route("/t/{link_code}", get(crate::ticket_page::page))
-        .route("/v1/inspections", post(inspections::inspect))
-        .route(
-            "/v1/controller/invalidations",
-            get(inspections::invalidations),
-        )
-        .route("/v1/controller/holder-keys", get(inspections::holder_keys))
-        .route(
+    }
+}
+
+pub(crate) fn all() -> Table {
+    let table = Table::new()
+        .get("/health", || async { "ok" })
+        .get("/metrics", crate::metrics::render)
+        .get("/openapi.json", crate::openapi::document)
+        .get("/v1/cities", catalogue::cities)
+        .get("/v1/keys", catalogue::keys)
+        .post("/v1/auth/code", auth::request_code)
+        .post("/v1/auth/session", auth::open_session)
+        .delete("/v1/auth/session", auth::close_session)
+        .get("/v1/auth/sessions", auth::list_sessions)
+        .delete("/v1/auth/sessions/{id}", auth::end_session)
+        .post("/v1/auth/sessions/end-others", auth::end_other_sessions)
+        .post("/v1/rides", rides::buy)
+        .get("/v1/rides/{ride_id}", rides::status)
+        .get("/v1/tickets/valid", rides::valid_tickets)
+        .get("/v1/tickets/history", rides::history)
+        .get("/t/{link_code}", crate::ticket_page::page)
+        .post("/v1/inspections", inspections::inspect)
+        .get("/v1/controller/invalidations", inspections::invalidations)
+        .get("/v1/controller/holder-keys", inspections::holder_keys)
+        .post(
             "/v1/admin/tickets/{check_number}/revoke",
-            post(inspections::revoke),
+            inspections::revoke,
         )
-        .route("/v1/sms/incoming", post(sms::incoming))
-        .route("/v1/sms/outbox", get(sms::outbox))
-        .route("/v1/sms/outbox/{id}/sent", post(sms::sent))
-        .route(
+        .post("/v1/sms/incoming", sms::incoming)
+        .get("/v1/sms/outbox", sms::outbox)
+        .post("/v1/sms/outbox/{id}/sent", sms::sent)
+        .at(
+            "PUT",
             "/v1/admin/catalogue",
             put(admin::put_catalogue).layer(axum::extract::DefaultBodyLimit::max(
                 crate::CATALOGUE_BODY_BYTES_MAX,
             )),
         )
-        .route("/v1/admin/keys/rotate", post(admin::rotate_keys))
-        .route("/v1/admin/ledger", get(admin::ledger))
-        .route("/v1/admin/audit", get(admin::audit))
-        .route("/v1/admin/audit/verify", get(admin::audit_verify))
-        .route("/v1/admin/recovery", post(admin::run_recovery))
-        .merge(transit::routes())
-        .merge(live::routes())
+        .post("/v1/admin/keys/rotate", admin::rotate_keys)
+        .get("/v1/admin/ledger", admin::ledger)
+        .get("/v1/admin/audit", admin::audit)
+        .get("/v1/admin/audit/verify", admin::audit_verify)
+        .post("/v1/admin/recovery", admin::run_recovery);
+    let table = staff::routes(table);
+    let table = transit::routes(table);
+    live::routes(table)
 }

@@ -5,9 +5,8 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use domain::{ErrorCode, Language};
 use serde::{Deserialize, Serialize};
 use service::transit::{
@@ -28,13 +27,13 @@ pub const SEARCH_RESULTS_DEFAULT: usize = 10;
 /// Longest text accepted in a query parameter, characters.
 pub const PARAM_CHARS_MAX: usize = 200;
 
-pub(crate) fn routes() -> Router<crate::State> {
-    Router::new()
-        .route("/v1/cities/{city}/routes", get(route_list))
-        .route("/v1/cities/{city}/routes/{route_id}", get(route_detail))
-        .route("/v1/cities/{city}/stops/near", get(stops_near))
-        .route("/v1/cities/{city}/search", get(search))
-        .route("/v1/cities/{city}/plan", get(plan))
+pub(crate) fn routes(table: super::Table) -> super::Table {
+    table
+        .get("/v1/cities/{city}/routes", route_list)
+        .get("/v1/cities/{city}/routes/{route_id}", route_detail)
+        .get("/v1/cities/{city}/stops/near", stops_near)
+        .get("/v1/cities/{city}/search", search)
+        .get("/v1/cities/{city}/plan", plan)
 }
 
 fn bad(language: Language, detail: impl Into<String>) -> Problem {

@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
-use crate::harness::{ADMIN, Db, TestApp, spawn};
+use crate::harness::{Db, TestApp, spawn};
 use crate::on_both_stores;
 
 async fn admin(t: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut request = t.http.request(method, t.url(path)).bearer_auth(ADMIN);
+    let mut request = t.http.request(method, t.url(path)).bearer_auth(&t.admin);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -92,7 +92,7 @@ async fn each_admin_action_leaves_one_entry_and_tampering_is_named(db: Db) {
         );
         let newest = &after[0];
         assert_eq!(newest["action"], *action, "{newest}");
-        assert_eq!(newest["actor"], "admin-token");
+        assert_eq!(newest["actor"], "admin");
         assert_eq!(newest["address"], "127.0.0.1");
     }
     let all = entries(&t, "").await;
@@ -156,7 +156,7 @@ async fn the_audit_trail_is_for_admins_only(db: Db) {
     let bad_time = t
         .http
         .get(t.url("/v1/admin/audit?since=yesterday"))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .send()
         .await
         .unwrap();

@@ -10,7 +10,7 @@ use domain::PhoneNumber;
 use domain::ticket::{HolderBinding, HolderCheck, HolderKeys, TOKEN_PREFIX, TOKEN_PREFIX_V1};
 use serde_json::Value;
 
-use crate::harness::{ADMIN, CONTROLLER, Db, TestApp, spawn};
+use crate::harness::{Db, TestApp, spawn};
 use crate::on_both_stores;
 
 const GOOD: &str = "+77011234567";
@@ -32,7 +32,7 @@ async fn check(
     let response = t
         .http
         .post(t.url("/v1/inspections"))
-        .bearer_auth(CONTROLLER)
+        .bearer_auth(&t.controller)
         .json(&body)
         .send()
         .await
@@ -65,7 +65,7 @@ async fn holder_keys_as_controller(t: &TestApp) -> (String, HolderKeys) {
     let response = t
         .http
         .get(t.url("/v1/controller/holder-keys"))
-        .bearer_auth(CONTROLLER)
+        .bearer_auth(&t.controller)
         .send()
         .await
         .unwrap();
@@ -130,11 +130,15 @@ async fn the_qr_and_the_public_page_reveal_no_number(db: Db) {
     let as_admin = t
         .http
         .get(t.url("/v1/controller/holder-keys"))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .send()
         .await
         .unwrap();
-    assert_eq!(as_admin.status().as_u16(), 401);
+    assert_eq!(
+        as_admin.status().as_u16(),
+        403,
+        "holder keys go to controllers only"
+    );
     let (holder_json, holder_keys) = holder_keys_as_controller(&t).await;
     let listed: Value = serde_json::from_str(&holder_json).unwrap();
     let key_text = listed["holder_keys"][0]["key"].as_str().unwrap();
@@ -173,7 +177,7 @@ async fn the_holder_is_checked_online_and_old_tickets_still_verify(db: Db) {
     let malformed = t
         .http
         .post(t.url("/v1/inspections"))
-        .bearer_auth(CONTROLLER)
+        .bearer_auth(&t.controller)
         .json(&serde_json::json!({"token": token, "transport_code": "10101", "inspector": "ctl-1", "holder_phone": "12"}))
         .send()
         .await
@@ -448,7 +452,7 @@ async fn a_revoked_ticket_page_says_revoked(db: Db) {
     let revoked = t
         .http
         .post(t.url(&format!("/v1/admin/tickets/{check_number}/revoke")))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .json(&serde_json::json!({"reason": "a test"}))
         .send()
         .await

@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::harness::{ADMIN, CONTROLLER, Db, GATEWAY, METRICS, TestApp, spawn, spawn_with};
+use crate::harness::{Db, GATEWAY, METRICS, TestApp, spawn, spawn_with};
 
 /// Longer than any limit under test: a server that does not act within it has failed.
 const PATIENCE_MS: u64 = 5_000;
@@ -379,7 +379,7 @@ async fn every_error_is_problem_json_with_a_stable_code() {
         (
             "a body that is not UTF-8",
             http.put(t.url("/v1/admin/catalogue"))
-                .bearer_auth(ADMIN)
+                .bearer_auth(&t.admin)
                 .body(vec![0xFF, 0xFE, 0x00]),
             400,
             "BAD_REQUEST",
@@ -430,8 +430,9 @@ async fn every_error_is_problem_json_with_a_stable_code() {
     // reads while it sends, so it sees the answer before the close.
     let mut stream = connect_from(&t, [127, 0, 0, 1]).await;
     let length = 5 * 1024 * 1024;
+    let admin = &t.admin;
     let head = format!(
-        "PUT /v1/admin/catalogue HTTP/1.1\r\nhost: smsbus\r\nauthorization: Bearer {ADMIN}\r\nconnection: close\r\ncontent-length: {length}\r\n\r\n"
+        "PUT /v1/admin/catalogue HTTP/1.1\r\nhost: smsbus\r\nauthorization: Bearer {admin}\r\nconnection: close\r\ncontent-length: {length}\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
@@ -501,7 +502,7 @@ async fn metrics_need_their_token_and_401s_say_how_to_authenticate() {
     let wrong = t
         .http
         .get(t.url("/metrics"))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .send()
         .await
         .unwrap();
@@ -529,7 +530,7 @@ async fn metrics_need_their_token_and_401s_say_how_to_authenticate() {
     let controller = t
         .http
         .get(t.url("/v1/controller/invalidations"))
-        .header("authorization", format!("BEARER {CONTROLLER}"))
+        .header("authorization", format!("BEARER {}", t.controller))
         .send()
         .await
         .unwrap();

@@ -8,13 +8,17 @@ use std::time::Duration;
 use domain::OperatorId;
 use partners::operator::{CamaraClient, OperatorEndpoint};
 use service::App;
+use service::clock::Clock;
 use service::clock::ManualClock;
 use simulators::operator::{OperatorSimulator, SimulatorHandle};
 
-pub const ADMIN: &str = "test-admin-token-000000";
-pub const CONTROLLER: &str = "test-controller-token-0000";
+/// The machine credentials every test system has (stored as digests like any other).
 pub const GATEWAY: &str = "test-gateway-token-000000";
 pub const METRICS: &str = "test-metrics-token-000000";
+/// The password of every account the harness makes.
+pub const PASSWORD: &str = "test-password-0000";
+/// The controller's cities: every city of the catalogue.
+pub const CONTROLLER_CITIES: [&str; 4] = ["astana", "almaty", "shymkent", "kyzylorda"];
 pub const CATALOGUE: &str = include_str!("../../../smsbus/data/catalogue.json");
 /// The client gives up on an operator call this fast, so a hanging operator costs the test
 /// little (a timeout, not a sleep).
@@ -34,6 +38,13 @@ pub struct TestApp {
     pub sim: SimulatorHandle,
     pub clock: Arc<ManualClock>,
     pub http: reqwest::Client,
+    /// Bearer tokens of the signed-in `admin` and `controller` accounts every test system has.
+    pub admin: String,
+    pub controller: String,
+    /// The admin's TOTP secret (base32).
+    pub admin_totp: String,
+    /// The TOTP secrets (base32) of the accounts the harness made, by login.
+    totp_secrets: std::sync::Mutex<HashMap<String, String>>,
     sessions: std::sync::Mutex<HashMap<String, String>>,
     _dir: Option<TempDir>,
 }
@@ -152,37 +163,141 @@ pub async fn spawn_with(db: Db, change: impl FnOnce(&mut api::ApiSettings)) -> T
     service::catalogue::apply_file(&app, CATALOGUE)
         .await
         .unwrap();
-    let access = api::Access {
-        admin_token: ADMIN.into(),
-        controller_token: CONTROLLER.into(),
-        sms_gateway_token: GATEWAY.into(),
-        metrics_token: METRICS.into(),
-    };
+    let cli = service::staff::Actor::command_line();
+    use service::staff::credentials::{MachineKind, ensure};
+    ensure(&app, &cli, MachineKind::SmsGateway, "test-gateway", GATEWAY)
+        .await
+        .unwrap();
+    ensure(&app, &cli, MachineKind::Metrics, "test-metrics", METRICS)
+        .await
+        .unwrap();
     let mut settings = api::ApiSettings {
         rate_per_s: 0,
         rate_burst: 0,
-        ..api::ApiSettings::new(access)
+        ..api::ApiSettings::new()
     };
     change(&mut settings);
     // Started as `smsbus serve` starts it: recovery worker and catalogue reload included.
     api::start(Arc::clone(&app), listener, settings)
         .await
         .unwrap();
-    TestApp {
+    let mut t = TestApp {
         base,
         app,
         store,
         sim,
         clock,
         http: reqwest::Client::new(),
+        admin: String::new(),
+        controller: String::new(),
+        admin_totp: String::new(),
+        totp_secrets: Default::default(),
         sessions: Default::default(),
         _dir: dir,
-    }
+    };
+    t.admin_totp = t
+        .add_staff("admin", domain::staff::Role::Admin, &[], &[])
+        .await
+        .unwrap_or_default();
+    t.admin = t.staff_session("admin").await;
+    t.add_staff(
+        "controller",
+        domain::staff::Role::Controller,
+        &CONTROLLER_CITIES,
+        &[],
+    )
+    .await;
+    t.controller = t.staff_session("controller").await;
+    t
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Creates a staff account with [`PASSWORD`] as the command line does; returns its TOTP
+    /// secret when the role has one.
+    pub async fn add_staff(
+        &self,
+        login: &str,
+        role: domain::staff::Role,
+        cities: &[&str],
+        carriers: &[&str],
+    ) -> Option<String> {
+        let created = service::staff::accounts::add(
+            &self.app,
+            &service::staff::Actor::command_line(),
+            service::staff::accounts::NewAccount {
+                login: login.to_owned(),
+                role,
+                scope: domain::staff::Scope {
+                    cities: cities.iter().map(|c| (*c).to_owned()).collect(),
+                    carriers: carriers.iter().map(|c| (*c).to_owned()).collect(),
+                },
+                password: Some(PASSWORD.to_owned()),
+            },
+        )
+        .await
+        .unwrap();
+        if let Some(secret) = &created.totp_secret {
+            self.totp_secrets
+                .lock()
+                .unwrap()
+                .insert(login.to_owned(), secret.clone());
+        }
+        created.totp_secret
+    }
+
+    /// The current TOTP code of a base32 secret by the test's clock.
+    pub fn totp_code(&self, secret: &str) -> String {
+        let bytes = domain::staff::base32_decode(secret).unwrap();
+        domain::staff::totp_text(domain::staff::totp(
+            &bytes,
+            self.clock.now_ms().div_euclid(1_000),
+        ))
+    }
+
+    /// Signs a harness-made account in over HTTP (`POST /v1/staff/session`, with the TOTP
+    /// code when the account has one); returns the bearer token. An admin's code is good once
+    /// per 30 s step: this moves the clock on a step first when the admin signs in again.
+    pub async fn staff_session(&self, login: &str) -> String {
+        let secret = self
+            .totp_secrets
+            .lock()
+            .unwrap()
+            .get(login)
+            .cloned()
+            .unwrap_or_default();
+        let mut body = serde_json::json!({"login": login, "password": PASSWORD});
+        if !secret.is_empty() {
+            let mut conn = self.store.reader().await.unwrap();
+            let last = store::staff::account(&mut conn, login)
+                .await
+                .unwrap()
+                .unwrap()
+                .totp_last_step;
+            while self.clock.now_ms().div_euclid(30_000) <= last {
+                self.clock.advance_ms(domain::staff::TOTP_STEP_S * 1_000);
+            }
+            body["totp"] = self.totp_code(&secret).into();
+        }
+        // A client of its own that keeps no connection open: tests that cap connections per
+        // client start from none.
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let opened = http
+            .post(self.url("/v1/staff/session"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = opened.status().as_u16();
+        let answer: serde_json::Value = opened.json().await.unwrap();
+        assert_eq!(status, 201, "{login} signs in: {answer}");
+        answer["token"].as_str().unwrap().to_owned()
     }
 
     /// Signs the passenger in as a user does: asks for a code, reads it from the SMS sent,
@@ -297,7 +412,7 @@ impl TestApp {
         let response = self
             .http
             .post(self.url("/v1/inspections"))
-            .bearer_auth(CONTROLLER)
+            .bearer_auth(&self.controller)
             .json(&serde_json::json!({"token": token, "transport_code": vehicle, "inspector": "ctl-1"}))
             .send()
             .await

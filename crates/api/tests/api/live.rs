@@ -12,7 +12,7 @@ use service::live::engine::wialon::{self, ProtocolVersion, WialonFix};
 use service::live::engine::{LatLon, RouteId, StopId, TimeMs, TripId};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::harness::{ADMIN, Db, TestApp, spawn};
+use crate::harness::{Db, TestApp, spawn};
 use crate::on_both_stores;
 
 const HALIFAX_GTFS: &str = "../../../shared/data/gtfs/halifax-2025.zip";
@@ -36,7 +36,7 @@ async fn make_token(t: &TestApp, body: serde_json::Value) -> String {
     let response = t
         .http
         .post(t.url("/v1/admin/live/feed-tokens"))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .json(&body)
         .send()
         .await
@@ -475,7 +475,7 @@ async fn wialon_conversation(db: Db) {
     let registered = t
         .http
         .post(t.url("/v1/admin/live/trackers"))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .json(&serde_json::json!({"tracker_id": "861230043907626", "password": "s3cret", "transport_code": "10102"}))
         .send()
         .await
@@ -892,7 +892,7 @@ async fn carrier_scope(db: Db) {
             let response = t
                 .http
                 .post(t.url("/v1/admin/live/feed-tokens"))
-                .bearer_auth(ADMIN)
+                .bearer_auth(&t.admin)
                 .json(&body)
                 .send()
                 .await

@@ -5,6 +5,7 @@
 // Test code: a failed unwrap is a failed test, with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod access;
 mod audit;
 mod controllers;
 mod hardening;
@@ -16,4 +17,5 @@ mod rides;
 mod signin;
 mod smpp;
 mod smpp_peer;
+mod staff;
 mod transit;

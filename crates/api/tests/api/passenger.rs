@@ -8,7 +8,7 @@ use domain::OperatorId;
 use serde_json::Value;
 use simulators::operator::{Endpoint, Fault};
 
-use crate::harness::{ADMIN, Db, TestApp, spawn};
+use crate::harness::{Db, TestApp, spawn};
 use crate::on_both_stores;
 
 const GOOD: &str = "+77011234567";
@@ -343,7 +343,7 @@ async fn put_catalogue(t: &TestApp, catalogue: &Value) -> (u16, Value) {
     let response = t
         .http
         .put(t.url("/v1/admin/catalogue"))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .body(catalogue.to_string())
         .send()
         .await

@@ -7,7 +7,7 @@ use domain::OperatorId;
 use serde_json::Value;
 use simulators::operator::{Endpoint, Fault};
 
-use crate::harness::{ADMIN, CONTROLLER, Db, TestApp, spawn};
+use crate::harness::{Db, TestApp, spawn};
 use crate::on_both_stores;
 
 const GOOD: &str = "+77011234567";
@@ -324,7 +324,7 @@ async fn operator_faults_leave_balanced_books(db: Db) {
     let ledger: Value = t
         .http
         .get(t.url("/v1/admin/ledger"))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .send()
         .await
         .unwrap()
@@ -410,7 +410,7 @@ async fn controllers_catch_bad_tickets(db: Db) {
     let rotated: Value = t
         .http
         .post(t.url("/v1/admin/keys/rotate"))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .send()
         .await
         .unwrap()
@@ -657,7 +657,7 @@ async fn bad_requests_get_clear_problems(db: Db) {
     let unknown_bus = t
         .http
         .post(t.url("/v1/inspections"))
-        .bearer_auth(CONTROLLER)
+        .bearer_auth(&t.controller)
         .json(
             &serde_json::json!({"token": "SB1.x", "transport_code": "99999", "inspector": "ctl-1"}),
         )
@@ -678,7 +678,7 @@ async fn bad_requests_get_clear_problems(db: Db) {
     let catalogue = t
         .http
         .put(t.url("/v1/admin/catalogue"))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .body("{\"cities\": 5}")
         .send()
         .await
@@ -707,7 +707,7 @@ async fn bad_requests_get_clear_problems(db: Db) {
     let duplicate = t
         .http
         .put(t.url("/v1/admin/catalogue"))
-        .bearer_auth(ADMIN)
+        .bearer_auth(&t.admin)
         .body(twice.to_string())
         .send()
         .await
@@ -922,7 +922,7 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
     let (_, kept) = t.ride(GOOD, "10101", "rv1", "en").await;
     let (_, revoked) = t.ride(GOOD, "10101", "rv2", "en").await;
     let check = revoked["check_number"].as_str().unwrap();
-    let revoke = |check: String, token: &'static str, body: Value| {
+    let revoke = |check: String, token: String, body: Value| {
         let url = format!("{}/v1/admin/tickets/{check}/revoke", t.base);
         let http = t.http.clone();
         async move {
@@ -938,23 +938,23 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
         }
     };
     let reason = serde_json::json!({"reason": "sold in error"});
-    let (status, _) = revoke(check.to_owned(), CONTROLLER, reason.clone()).await;
-    assert_eq!(status, 401, "only the system operator revokes");
-    let (status, body) = revoke(check.replace('-', " "), ADMIN, reason.clone()).await;
+    let (status, _) = revoke(check.to_owned(), t.controller.clone(), reason.clone()).await;
+    assert_eq!(status, 403, "only the system operator revokes");
+    let (status, body) = revoke(check.replace('-', " "), t.admin.clone(), reason.clone()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "revoked");
-    let (status, body) = revoke(check.to_owned(), ADMIN, reason.clone()).await;
+    let (status, body) = revoke(check.to_owned(), t.admin.clone(), reason.clone()).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (409, Some("TICKET_NOT_VALID"))
     );
-    let (status, body) = revoke("0000-0000-0000".into(), ADMIN, reason.clone()).await;
+    let (status, body) = revoke("0000-0000-0000".into(), t.admin.clone(), reason.clone()).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (404, Some("NOT_FOUND")),
         "{body}"
     );
-    let (status, body) = revoke("1234".into(), ADMIN, reason).await;
+    let (status, body) = revoke("1234".into(), t.admin.clone(), reason).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("BAD_REQUEST")),
@@ -962,7 +962,7 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
     );
     let (status, _) = revoke(
         kept["check_number"].as_str().unwrap().into(),
-        ADMIN,
+        t.admin.clone(),
         serde_json::json!({"reason": " "}),
     )
     .await;
@@ -981,8 +981,9 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
             None => format!("{}/v1/controller/invalidations", t.base),
         };
         let http = t.http.clone();
+        let controller = t.controller.clone();
         async move {
-            let reply = http.get(url).bearer_auth(CONTROLLER).send().await.unwrap();
+            let reply = http.get(url).bearer_auth(controller).send().await.unwrap();
             assert_eq!(reply.status().as_u16(), 200);
             reply.json::<Value>().await.unwrap()
         }
@@ -1031,7 +1032,7 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
             "{}/v1/controller/invalidations?after=yesterday",
             t.base
         ))
-        .bearer_auth(CONTROLLER)
+        .bearer_auth(&t.controller)
         .send()
         .await
         .unwrap();

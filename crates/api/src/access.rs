@@ -1,0 +1,255 @@
+//! The access matrix: one row per route (method and path as the router declares it) saying who
+//! may call it — anyone, a signed-in passenger, staff of some roles (with the scope rule that
+//! narrows them), or a machine credential — and whether a call that succeeds changes
+//! something (and so leaves exactly one audit entry). The extractors in [`crate::extract`]
+//! read this table for the route being served: a staff extractor on a route the table does not
+//! list refuses, and a test walks every route of the router against it.
+
+use domain::staff::Role;
+use service::staff::credentials::MachineKind;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// Anyone (public data, sign-in itself).
+    Public,
+    /// A passenger's session (`/v1/auth/session`).
+    Passenger,
+    /// A live-feed token (`/v1/admin/live/feed-tokens`), checked by the use case.
+    FeedToken,
+    /// A staff session of one of these roles.
+    Staff(&'static [Role]),
+    /// A machine credential of this kind.
+    Machine(MachineKind),
+}
+
+/// What narrows an allowed staff role to its scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeRule {
+    /// The route is the same for every city and carrier.
+    Unscoped,
+    /// The path parameter names a carrier: `carrier` accounts reach only their own, a
+    /// `controller` the carriers it inspects for.
+    CarrierInPath(&'static str),
+    /// The path parameter names a city: `office` and `controller` accounts reach only theirs.
+    CityInPath(&'static str),
+    /// The vehicle named in the body: a controller reaches the buses of its cities or
+    /// carriers (checked by the handler with `Actor::require_vehicle`).
+    VehicleInBody,
+    /// The caller's own account and sessions (an admin reaches everyone's).
+    Own,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub who: Who,
+    pub scope: ScopeRule,
+    /// A successful call changes something and appends one audit entry.
+    pub audited: bool,
+}
+
+pub const ADMIN: &[Role] = &[Role::Admin];
+pub const INSPECTORS: &[Role] = &[Role::Admin, Role::Controller];
+pub const CONTROLLERS: &[Role] = &[Role::Controller];
+pub const CARRIER_READERS: &[Role] = &[Role::Admin, Role::Carrier, Role::Controller, Role::Support];
+pub const ANY_STAFF: &[Role] = &Role::ALL;
+
+const fn rule(method: &'static str, path: &'static str, who: Who) -> Rule {
+    Rule {
+        method,
+        path,
+        who,
+        scope: ScopeRule::Unscoped,
+        audited: false,
+    }
+}
+
+const fn staff(
+    method: &'static str,
+    path: &'static str,
+    roles: &'static [Role],
+    scope: ScopeRule,
+    audited: bool,
+) -> Rule {
+    Rule {
+        method,
+        path,
+        who: Who::Staff(roles),
+        scope,
+        audited,
+    }
+}
+
+use ScopeRule::{CarrierInPath, Own, Unscoped, VehicleInBody};
+use Who::{FeedToken, Machine, Passenger, Public};
+
+/// Every route of the router. Adding a route means adding its row here (a test fails until
+/// then); a staff handler takes [`crate::extract::Staff`], which enforces its row.
+pub const MATRIX: &[Rule] = &[
+    rule("GET", "/health", Public),
+    rule("GET", "/metrics", Machine(MachineKind::Metrics)),
+    rule("GET", "/openapi.json", Public),
+    rule("GET", "/v1/cities", Public),
+    rule("GET", "/v1/keys", Public),
+    rule("POST", "/v1/auth/code", Public),
+    rule("POST", "/v1/auth/session", Public),
+    rule("DELETE", "/v1/auth/session", Passenger),
+    rule("GET", "/v1/auth/sessions", Passenger),
+    rule("DELETE", "/v1/auth/sessions/{id}", Passenger),
+    rule("POST", "/v1/auth/sessions/end-others", Passenger),
+    rule("POST", "/v1/rides", Passenger),
+    rule("GET", "/v1/rides/{ride_id}", Passenger),
+    rule("GET", "/v1/tickets/valid", Passenger),
+    rule("GET", "/v1/tickets/history", Passenger),
+    rule("GET", "/t/{link_code}", Public),
+    // Controllers: every check is recorded as an inspection (not an audit entry: it changes
+    // no one's data).
+    staff("POST", "/v1/inspections", INSPECTORS, VehicleInBody, false),
+    staff(
+        "GET",
+        "/v1/controller/invalidations",
+        INSPECTORS,
+        Unscoped,
+        false,
+    ),
+    // Holder keys test a ticket's holder tag against numbers: controllers' devices only.
+    staff(
+        "GET",
+        "/v1/controller/holder-keys",
+        CONTROLLERS,
+        Unscoped,
+        false,
+    ),
+    staff(
+        "POST",
+        "/v1/admin/tickets/{check_number}/revoke",
+        ADMIN,
+        Unscoped,
+        true,
+    ),
+    rule("POST", "/v1/sms/incoming", Machine(MachineKind::SmsGateway)),
+    rule("GET", "/v1/sms/outbox", Machine(MachineKind::SmsGateway)),
+    rule(
+        "POST",
+        "/v1/sms/outbox/{id}/sent",
+        Machine(MachineKind::SmsGateway),
+    ),
+    staff("PUT", "/v1/admin/catalogue", ADMIN, Unscoped, true),
+    staff("POST", "/v1/admin/keys/rotate", ADMIN, Unscoped, true),
+    staff("GET", "/v1/admin/ledger", ADMIN, Unscoped, false),
+    staff("GET", "/v1/admin/audit", ADMIN, Unscoped, false),
+    staff("GET", "/v1/admin/audit/verify", ADMIN, Unscoped, false),
+    // Settles rides in doubt against the operators: the ledger records each outcome.
+    staff("POST", "/v1/admin/recovery", ADMIN, Unscoped, false),
+    // Staff accounts and sessions.
+    rule("POST", "/v1/staff/session", Public),
+    staff("DELETE", "/v1/staff/session", ANY_STAFF, Own, false),
+    staff("GET", "/v1/staff/me", ANY_STAFF, Own, false),
+    staff("POST", "/v1/staff/password", ANY_STAFF, Own, true),
+    staff("GET", "/v1/staff/sessions", ANY_STAFF, Own, false),
+    staff("DELETE", "/v1/staff/sessions/{id}", ANY_STAFF, Own, true),
+    staff("GET", "/v1/admin/staff", ADMIN, Unscoped, false),
+    staff("POST", "/v1/admin/staff", ADMIN, Unscoped, true),
+    staff(
+        "POST",
+        "/v1/admin/staff/{login}/reset-password",
+        ADMIN,
+        Unscoped,
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/admin/staff/{login}/disable",
+        ADMIN,
+        Unscoped,
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/admin/staff/{login}/enable",
+        ADMIN,
+        Unscoped,
+        true,
+    ),
+    staff(
+        "GET",
+        "/v1/admin/staff/{login}/sessions",
+        ADMIN,
+        Unscoped,
+        false,
+    ),
+    staff("GET", "/v1/admin/credentials", ADMIN, Unscoped, false),
+    staff("POST", "/v1/admin/credentials", ADMIN, Unscoped, true),
+    staff(
+        "POST",
+        "/v1/admin/credentials/{id}/revoke",
+        ADMIN,
+        Unscoped,
+        true,
+    ),
+    // A carrier's own data.
+    staff(
+        "GET",
+        "/v1/carriers/{carrier}/vehicles",
+        CARRIER_READERS,
+        CarrierInPath("carrier"),
+        false,
+    ),
+    // Transit and live data.
+    rule("GET", "/v1/cities/{city}/routes", Public),
+    rule("GET", "/v1/cities/{city}/routes/{route_id}", Public),
+    rule("GET", "/v1/cities/{city}/stops/near", Public),
+    rule("GET", "/v1/cities/{city}/search", Public),
+    rule("GET", "/v1/cities/{city}/plan", Public),
+    rule("POST", "/v1/live/{city}/positions", FeedToken),
+    rule("POST", "/v1/live/{city}/gtfs-rt", FeedToken),
+    rule("GET", "/v1/live/{city}/vehicles", Public),
+    rule("GET", "/v1/live/{city}/vehicles/{id}/track", Public),
+    rule("POST", "/v1/live/{city}/detect", Public),
+    rule("GET", "/v1/live/{city}/stream", Public),
+    rule("GET", "/v1/live/{city}/vehicle-positions.pb", Public),
+    staff("POST", "/v1/admin/live/trackers", ADMIN, Unscoped, true),
+    staff("POST", "/v1/admin/live/feed-tokens", ADMIN, Unscoped, true),
+];
+
+/// The row of a route, by its method and its path as declared (`MatchedPath`).
+pub fn rule_of(method: &str, path: &str) -> Option<&'static Rule> {
+    MATRIX.iter().find(|r| r.method == method && r.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_one_row_and_every_row_a_route() {
+        let declared = crate::declared_routes();
+        for (method, path) in &declared {
+            assert!(
+                rule_of(method, path).is_some(),
+                "{method} {path} is served but not in the access matrix"
+            );
+        }
+        for rule in MATRIX {
+            assert!(
+                declared.contains(&(rule.method, rule.path)),
+                "{} {} is in the access matrix but not served",
+                rule.method,
+                rule.path
+            );
+            let rows = MATRIX
+                .iter()
+                .filter(|r| r.method == rule.method && r.path == rule.path)
+                .count();
+            assert_eq!(rows, 1, "{} {} has {rows} rows", rule.method, rule.path);
+            if rule.audited {
+                assert!(
+                    matches!(rule.who, Who::Staff(_)),
+                    "only staff calls are audited"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,587 @@
+//! Every route of the router × every caller — no credentials, a passenger, each machine
+//! credential, each staff role, a role outside its scope, an expired session — answered as
+//! the one declared access matrix (`api::access::MATRIX`) says; and every staff call the
+//! matrix marks as changing something leaves exactly one audit entry (the others none).
+
+use std::collections::BTreeMap;
+
+use api::access::{MATRIX, Rule, ScopeRule, Who};
+use domain::staff::{Role, Scope};
+use serde_json::{Value, json};
+use service::staff::credentials::MachineKind;
+
+use crate::harness::{CONTROLLER_CITIES, Db, GATEWAY, METRICS, TestApp, spawn};
+use crate::on_both_stores;
+
+const GOOD: &str = "+77011234567";
+/// The passenger whose session the walk signs out.
+const SIGNS_OUT: &str = "+77051234567";
+/// The carrier of the carrier account, and one it does not work for.
+const OWN_CARRIER: &str = "astana-avtobus-park-1";
+const OTHER_CARRIER: &str = "almaty-onay-park";
+
+/// Who calls, with what.
+#[derive(Clone, Debug)]
+enum Caller {
+    Nobody,
+    Passenger(String),
+    Machine(MachineKind, &'static str),
+    Staff {
+        role: Role,
+        scope: Scope,
+        token: String,
+    },
+}
+
+fn scope(cities: &[&str], carriers: &[&str]) -> Scope {
+    Scope {
+        cities: cities.iter().map(|c| (*c).to_owned()).collect(),
+        carriers: carriers.iter().map(|c| (*c).to_owned()).collect(),
+    }
+}
+
+/// The path with its parameters filled: the carrier's own carrier unless `other`.
+fn concrete(path: &str, other_carrier: bool) -> String {
+    path.replace("{city}", "astana")
+        .replace(
+            "{carrier}",
+            if other_carrier {
+                OTHER_CARRIER
+            } else {
+                OWN_CARRIER
+            },
+        )
+        .replace("{login}", "victim")
+        .replace("{id}", "no-such-id")
+        .replace("{check_number}", "0000-0000-0000")
+        .replace("{ride_id}", "no-such-ride")
+        .replace("{link_code}", "no-such-link")
+        .replace("{route_id}", "astana-10")
+}
+
+/// A body the route's extractors accept far enough to reach the access check.
+fn body_of(rule: &Rule) -> Option<Value> {
+    match (rule.method, rule.path) {
+        ("GET", _) | ("DELETE", _) => None,
+        (_, "/v1/inspections") => Some(
+            json!({"token": "SB2.not-a-ticket", "transport_code": "10101", "inspector": "walk"}),
+        ),
+        _ => Some(json!({})),
+    }
+}
+
+async fn call(t: &TestApp, rule: &Rule, path: &str, token: Option<&str>) -> (u16, Value) {
+    let method = reqwest::Method::from_bytes(rule.method.as_bytes()).unwrap();
+    let mut request = t
+        .http
+        .request(method, t.url(path))
+        .header("Idempotency-Key", "walk");
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body_of(rule) {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    // A stream (SSE) is judged by its head alone.
+    let is_stream = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/event-stream"));
+    let body = if is_stream {
+        Value::Null
+    } else {
+        response.json().await.unwrap_or(Value::Null)
+    };
+    (status, body)
+}
+
+/// What the matrix promises `caller` on `rule` (with the carrier of the path `other` or own):
+/// `None` allowed (anything but 401 and 403), `Some(code)` refused with that code.
+fn expected(rule: &Rule, caller: &Caller, other_carrier: bool) -> Option<&'static str> {
+    let unauthorized = Some("UNAUTHORIZED");
+    match (rule.who, caller) {
+        (Who::Public, _) => None,
+        (Who::Passenger, Caller::Passenger(_)) => None,
+        // Signing out without a session is a 204: there is nothing to end.
+        (Who::Passenger, _) if rule.method == "DELETE" && rule.path == "/v1/auth/session" => None,
+        // Any other credential is no passenger session: "sign in".
+        (Who::Passenger, _) => Some("SIGN_IN_REQUIRED"),
+        (Who::FeedToken, _) => unauthorized,
+        (Who::Machine(kind), Caller::Machine(held, _)) if kind == *held => None,
+        (Who::Machine(_), _) => unauthorized,
+        (Who::Staff(roles), Caller::Staff { role, scope, .. }) => {
+            if !roles.contains(role) {
+                return Some("ROLE_FORBIDDEN");
+            }
+            let carrier = if other_carrier {
+                OTHER_CARRIER
+            } else {
+                OWN_CARRIER
+            };
+            match rule.scope {
+                ScopeRule::CarrierInPath(_) if !scope.reaches_carrier(*role, carrier) => {
+                    Some("SCOPE_FORBIDDEN")
+                }
+                // The walk's vehicle is 10101: Astana, the own carrier.
+                ScopeRule::VehicleInBody
+                    if !scope.reaches_vehicle(*role, "astana", OWN_CARRIER) =>
+                {
+                    Some("SCOPE_FORBIDDEN")
+                }
+                _ => None,
+            }
+        }
+        (Who::Staff(_), _) => unauthorized,
+    }
+}
+
+fn token_of(caller: &Caller) -> Option<&str> {
+    match caller {
+        Caller::Nobody => None,
+        Caller::Passenger(token) => Some(token),
+        Caller::Machine(_, secret) => Some(secret),
+        Caller::Staff { token, .. } => Some(token),
+    }
+}
+
+async fn the_matrix_holds_on_every_route_for_every_caller(db: Db) {
+    let t = spawn(db).await;
+    // Every served route has its row (and no row lacks a route).
+    let mut declared = api::declared_routes();
+    declared.sort_unstable();
+    let mut rows: Vec<(&str, &str)> = MATRIX.iter().map(|r| (r.method, r.path)).collect();
+    rows.sort_unstable();
+    assert_eq!(declared, rows, "the router and the access matrix differ");
+
+    t.add_staff("office", Role::Office, &["astana"], &[]).await;
+    t.add_staff("carrier", Role::Carrier, &[], &[OWN_CARRIER])
+        .await;
+    t.add_staff("support", Role::Support, &[], &[]).await;
+    t.add_staff("far-controller", Role::Controller, &["kyzylorda"], &[])
+        .await;
+    t.add_staff("victim", Role::Support, &[], &[]).await;
+    let mut callers = vec![
+        ("nobody", Caller::Nobody),
+        ("passenger", Caller::Passenger(t.session(GOOD).await)),
+        ("gateway", Caller::Machine(MachineKind::SmsGateway, GATEWAY)),
+        ("metrics", Caller::Machine(MachineKind::Metrics, METRICS)),
+        (
+            "admin",
+            Caller::Staff {
+                role: Role::Admin,
+                scope: Scope::default(),
+                token: t.admin.clone(),
+            },
+        ),
+        (
+            "controller",
+            Caller::Staff {
+                role: Role::Controller,
+                scope: scope(&CONTROLLER_CITIES, &[]),
+                token: t.controller.clone(),
+            },
+        ),
+    ];
+    for (login, role, cities, carriers) in [
+        ("office", Role::Office, &["astana"][..], &[][..]),
+        ("carrier", Role::Carrier, &[][..], &[OWN_CARRIER][..]),
+        ("support", Role::Support, &[][..], &[][..]),
+        (
+            "far-controller",
+            Role::Controller,
+            &["kyzylorda"][..],
+            &[][..],
+        ),
+    ] {
+        callers.push((
+            login,
+            Caller::Staff {
+                role,
+                scope: scope(cities, carriers),
+                token: t.staff_session(login).await,
+            },
+        ));
+    }
+    let mut checked = 0;
+    let mut outcomes: BTreeMap<&str, usize> = BTreeMap::new();
+    for rule in MATRIX {
+        let scoped = matches!(rule.scope, ScopeRule::CarrierInPath(_));
+        for other_carrier in [false, true] {
+            if other_carrier && !scoped {
+                continue;
+            }
+            let path = concrete(rule.path, other_carrier);
+            for (name, caller) in &callers {
+                // Signing out ends the session: each staff caller signs out a fresh one.
+                let fresh;
+                let token = match caller {
+                    Caller::Staff { .. }
+                        if rule.method == "DELETE" && rule.path == "/v1/staff/session" =>
+                    {
+                        fresh = t.staff_session(name).await;
+                        Some(fresh.as_str())
+                    }
+                    // Likewise a passenger signs out a session of another number.
+                    Caller::Passenger(_)
+                        if rule.method == "DELETE" && rule.path == "/v1/auth/session" =>
+                    {
+                        fresh = t.session(SIGNS_OUT).await;
+                        Some(fresh.as_str())
+                    }
+                    _ => token_of(caller),
+                };
+                let (status, body) = call(&t, rule, &path, token).await;
+                let want = expected(rule, caller, other_carrier);
+                match want {
+                    None => assert!(
+                        status != 401 && status != 403,
+                        "{} {path} as {name}: allowed by the matrix, got {status} {body}",
+                        rule.method
+                    ),
+                    Some(code) => {
+                        assert!(
+                            status == 401 || status == 403,
+                            "{} {path} as {name}: refused by the matrix ({code}), got {status} {body}",
+                            rule.method
+                        );
+                        assert_eq!(
+                            body["code"], code,
+                            "{} {path} as {name}: {body}",
+                            rule.method
+                        );
+                    }
+                }
+                *outcomes.entry(want.unwrap_or("allowed")).or_default() += 1;
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        outcomes.get("SCOPE_FORBIDDEN").copied().unwrap_or(0) >= 3,
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.get("ROLE_FORBIDDEN").copied().unwrap_or(0) > 50,
+        "{outcomes:?}"
+    );
+    // An expired session: every staff route refuses it as no session at all.
+    let support = t.staff_session("support").await;
+    t.clock
+        .advance_ms(service::staff::sign_in::SESSION_TTL_MS + 1);
+    for rule in MATRIX.iter().filter(|r| matches!(r.who, Who::Staff(_))) {
+        for token in [&support, &t.admin] {
+            let (status, body) = call(&t, rule, &concrete(rule.path, false), Some(token)).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (401, Some("UNAUTHORIZED")),
+                "{} {} with an expired session",
+                rule.method,
+                rule.path
+            );
+            checked += 1;
+        }
+    }
+    eprintln!("access matrix: {checked} calls checked, {outcomes:?}");
+}
+
+on_both_stores!(
+    the_matrix_holds_on_every_route_for_every_caller,
+    the_matrix_holds_on_every_route_for_every_caller
+);
+
+async fn audit_count(t: &TestApp) -> usize {
+    let mut conn = t.store.reader().await.unwrap();
+    usize::try_from(store::audit::written(&mut conn).await.unwrap()).unwrap()
+}
+
+/// A successful call of every staff route, with a body that works; the ones the matrix marks
+/// audited leave exactly one entry, the others none. A staff route without a case here fails.
+async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
+    let t = spawn(db).await;
+    t.add_staff("victim", Role::Support, &[], &[]).await;
+    t.add_staff("carrier", Role::Carrier, &[], &[OWN_CARRIER])
+        .await;
+    let (status, ticket) = t.ride(GOOD, "10101", "audit-walk", "en").await;
+    assert_eq!(status, 201, "{ticket}");
+    let carrier = t.staff_session("carrier").await;
+    // A second session of the carrier, for it to end.
+    let second = t.staff_session("carrier").await;
+    let second_id = {
+        let me: Value = t
+            .http
+            .get(t.url("/v1/staff/me"))
+            .bearer_auth(&second)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        me["session_id"].as_str().unwrap().to_owned()
+    };
+    let credential: Value = t
+        .http
+        .post(t.url("/v1/admin/credentials"))
+        .bearer_auth(&t.admin)
+        .json(&json!({"kind": "metrics", "partner": "walk"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let credential_id = credential["id"].as_str().unwrap().to_owned();
+    let check = ticket["check_number"].as_str().unwrap().to_owned();
+    let token = ticket["token"].as_str().unwrap().to_owned();
+    // (method, path, caller's token, body): one successful call per staff route.
+    let admin = t.admin.clone();
+    let controller = t.controller.clone();
+    let cases: Vec<(&str, &str, String, String, Option<Value>)> = vec![
+        (
+            "POST",
+            "/v1/inspections",
+            "/v1/inspections".into(),
+            controller.clone(),
+            Some(json!({"token": token, "transport_code": "10101", "inspector": "walk"})),
+        ),
+        (
+            "GET",
+            "/v1/controller/invalidations",
+            "/v1/controller/invalidations".into(),
+            controller.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/controller/holder-keys",
+            "/v1/controller/holder-keys".into(),
+            controller.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/admin/tickets/{check_number}/revoke",
+            format!("/v1/admin/tickets/{check}/revoke"),
+            admin.clone(),
+            Some(json!({"reason": "walk"})),
+        ),
+        (
+            "PUT",
+            "/v1/admin/catalogue",
+            "/v1/admin/catalogue".into(),
+            admin.clone(),
+            Some(serde_json::from_str(crate::harness::CATALOGUE).unwrap()),
+        ),
+        (
+            "POST",
+            "/v1/admin/keys/rotate",
+            "/v1/admin/keys/rotate".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/admin/ledger",
+            "/v1/admin/ledger".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/admin/audit",
+            "/v1/admin/audit".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/admin/audit/verify",
+            "/v1/admin/audit/verify".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/admin/recovery",
+            "/v1/admin/recovery".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/staff/me",
+            "/v1/staff/me".into(),
+            carrier.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/staff/sessions",
+            "/v1/staff/sessions".into(),
+            carrier.clone(),
+            None,
+        ),
+        (
+            "DELETE",
+            "/v1/staff/sessions/{id}",
+            format!("/v1/staff/sessions/{second_id}"),
+            carrier.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/admin/staff",
+            "/v1/admin/staff".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/admin/staff",
+            "/v1/admin/staff".into(),
+            admin.clone(),
+            Some(json!({"login": "walk-office", "role": "office", "cities": ["astana"]})),
+        ),
+        (
+            "POST",
+            "/v1/admin/staff/{login}/reset-password",
+            "/v1/admin/staff/victim/reset-password".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/admin/staff/{login}/disable",
+            "/v1/admin/staff/victim/disable".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/admin/staff/{login}/enable",
+            "/v1/admin/staff/victim/enable".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/admin/staff/{login}/sessions",
+            "/v1/admin/staff/carrier/sessions".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/admin/credentials",
+            "/v1/admin/credentials".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/admin/credentials",
+            "/v1/admin/credentials".into(),
+            admin.clone(),
+            Some(json!({"kind": "sms_gateway", "partner": "walk"})),
+        ),
+        (
+            "POST",
+            "/v1/admin/credentials/{id}/revoke",
+            format!("/v1/admin/credentials/{credential_id}/revoke"),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/carriers/{carrier}/vehicles",
+            format!("/v1/carriers/{OWN_CARRIER}/vehicles"),
+            carrier.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/admin/live/trackers",
+            "/v1/admin/live/trackers".into(),
+            admin.clone(),
+            Some(
+                json!({"tracker_id": "864000000000009", "password": "pw", "transport_code": "10101"}),
+            ),
+        ),
+        (
+            "POST",
+            "/v1/admin/live/feed-tokens",
+            "/v1/admin/live/feed-tokens".into(),
+            admin.clone(),
+            Some(json!({"city": "astana", "name": "walk", "vehicles": ["10101"]})),
+        ),
+        // Last: they end the caller's sessions.
+        (
+            "POST",
+            "/v1/staff/password",
+            "/v1/staff/password".into(),
+            carrier.clone(),
+            Some(json!({"current": crate::harness::PASSWORD, "new": "a-new-password-0001"})),
+        ),
+        (
+            "DELETE",
+            "/v1/staff/session",
+            "/v1/staff/session".into(),
+            admin.clone(),
+            None,
+        ),
+    ];
+    for rule in MATRIX.iter().filter(|r| matches!(r.who, Who::Staff(_))) {
+        assert!(
+            cases.iter().any(|c| c.0 == rule.method && c.1 == rule.path),
+            "{} {} has no audit case",
+            rule.method,
+            rule.path
+        );
+    }
+    for (method, pattern, path, token, body) in cases {
+        let rule = api::access::rule_of(method, pattern).unwrap();
+        let before = audit_count(&t).await;
+        let mut request = t
+            .http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                t.url(&path),
+            )
+            .bearer_auth(&token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {text}"
+        );
+        let after = audit_count(&t).await;
+        assert_eq!(
+            after - before,
+            usize::from(rule.audited),
+            "{method} {path} left {} audit entries",
+            after - before
+        );
+    }
+    // The carrier's password changed: its sessions ended, the old password is refused.
+    let me = t
+        .http
+        .get(t.url("/v1/staff/me"))
+        .bearer_auth(&carrier)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 401);
+    let verified = service::audit::verify(&t.app).await.unwrap();
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+on_both_stores!(
+    every_audited_route_leaves_exactly_one_entry,
+    every_audited_route_leaves_exactly_one_entry
+);
