@@ -3,6 +3,9 @@
 //! transaction and knows nothing of HTTP; the `api` crate and the CLI call them alike.
 
 pub mod audit;
+pub mod banks;
+mod card_source;
+pub mod cards;
 pub mod catalogue;
 pub mod clock;
 pub mod error;

@@ -1,0 +1,296 @@
+//! Transport cards, the banks that top them up, and each bank payment keyed by
+//! `(bank, txn_id)`. A card's balance is its ledger account (`card_balance/<number>`); its
+//! status moves by compare-and-set only. A bank payment is inserted once: a repeat finds the
+//! first row and so the first answer.
+
+use crate::Result;
+use crate::db::{Executor, Row, query};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardRow {
+    pub number: String,
+    pub holder_phone: String,
+    pub kind: String,
+    pub rider_category: String,
+    pub status: String,
+    pub holder_name: String,
+    pub pupil_name: Option<String>,
+    pub school: Option<String>,
+    pub class_name: Option<String>,
+    pub closed_into: Option<String>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+const CARD_COLUMNS: &str = "number, holder_phone, kind, rider_category, status, holder_name, pupil_name, school, \
+     class_name, closed_into, created_at_ms, updated_at_ms";
+
+fn card(r: Row) -> Result<CardRow> {
+    Ok(CardRow {
+        number: r.try_get(0)?,
+        holder_phone: r.try_get(1)?,
+        kind: r.try_get(2)?,
+        rider_category: r.try_get(3)?,
+        status: r.try_get(4)?,
+        holder_name: r.try_get(5)?,
+        pupil_name: r.try_get(6)?,
+        school: r.try_get(7)?,
+        class_name: r.try_get(8)?,
+        closed_into: r.try_get(9)?,
+        created_at_ms: r.try_get(10)?,
+        updated_at_ms: r.try_get(11)?,
+    })
+}
+
+/// Inserts a new card; a number taken already is a unique violation (draw another).
+pub async fn insert(conn: &mut dyn Executor, card: &CardRow) -> Result<()> {
+    query(format!(
+        "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ))
+    .bind(&card.number)
+    .bind(&card.holder_phone)
+    .bind(&card.kind)
+    .bind(&card.rider_category)
+    .bind(&card.status)
+    .bind(&card.holder_name)
+    .bind(card.pupil_name.as_deref())
+    .bind(card.school.as_deref())
+    .bind(card.class_name.as_deref())
+    .bind(card.closed_into.as_deref())
+    .bind(card.created_at_ms)
+    .bind(card.updated_at_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn by_number(conn: &mut dyn Executor, number: &str) -> Result<Option<CardRow>> {
+    query(format!(
+        "SELECT {CARD_COLUMNS} FROM cards WHERE number = $1"
+    ))
+    .bind(number)
+    .try_map(card)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A holder's cards, oldest first.
+pub async fn of_holder(conn: &mut dyn Executor, phone: &str) -> Result<Vec<CardRow>> {
+    query(format!(
+        "SELECT {CARD_COLUMNS} FROM cards WHERE holder_phone = $1 ORDER BY created_at_ms, number"
+    ))
+    .bind(phone)
+    .try_map(card)
+    .fetch_all(conn)
+    .await
+}
+
+/// Takes the card's row lock until the transaction ends (an `UPDATE` that changes nothing, so
+/// it works alike on SQLite and PostgreSQL) and reads it.
+pub async fn lock(conn: &mut dyn Executor, number: &str) -> Result<Option<CardRow>> {
+    query(format!(
+        "UPDATE cards SET updated_at_ms = updated_at_ms WHERE number = $1 RETURNING {CARD_COLUMNS}"
+    ))
+    .bind(number)
+    .try_map(card)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Moves a card from `from` to `to`; false when it was not in `from`.
+pub async fn transition(
+    conn: &mut dyn Executor,
+    number: &str,
+    from: &str,
+    to: &str,
+    closed_into: Option<&str>,
+    now_ms: i64,
+) -> Result<bool> {
+    let done = query(
+        "UPDATE cards SET status = $1, closed_into = COALESCE($2, closed_into), updated_at_ms = $3 \
+         WHERE number = $4 AND status = $5",
+    )
+    .bind(to)
+    .bind(closed_into)
+    .bind(now_ms)
+    .bind(number)
+    .bind(from)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One ledger entry on a card's balance, with its transfer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardEntry {
+    pub transfer_id: String,
+    pub kind: String,
+    pub ride_id: Option<String>,
+    pub layer: String,
+    /// Debits positive: a ride's fare is positive, a top-up negative.
+    pub amount_tiyn: i64,
+    pub at_ms: i64,
+}
+
+/// The entries of a card's balance account, newest first, at most `limit`.
+pub async fn entries(conn: &mut dyn Executor, number: &str, limit: i64) -> Result<Vec<CardEntry>> {
+    query(
+        "SELECT t.id, t.kind, t.ride_id, e.layer, e.amount_tiyn, t.created_at_ms \
+         FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id \
+         JOIN ledger_transfers t ON t.id = e.transfer_id \
+         WHERE a.kind = 'card_balance' AND a.owner = $1 ORDER BY e.id DESC LIMIT $2",
+    )
+    .bind(number)
+    .bind(limit)
+    .try_map(|r: Row| {
+        Ok(CardEntry {
+            transfer_id: r.try_get(0)?,
+            kind: r.try_get(1)?,
+            ride_id: r.try_get(2)?,
+            layer: r.try_get(3)?,
+            amount_tiyn: r.try_get(4)?,
+            at_ms: r.try_get(5)?,
+        })
+    })
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankRow {
+    pub id: String,
+    pub name: String,
+    /// `kaspi` or `osmp`: which result codes the bank reads.
+    pub dialect: String,
+    /// Comma-separated addresses and CIDR networks the bank may call from.
+    pub networks: String,
+    /// SHA-256 of the bank's secret, hex.
+    pub secret_sha256: String,
+    pub updated_at_ms: i64,
+}
+
+pub async fn upsert_bank(conn: &mut dyn Executor, bank: &BankRow) -> Result<()> {
+    query(
+        "INSERT INTO banks (id, name, dialect, networks, secret_sha256, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, dialect = excluded.dialect, networks = excluded.networks, \
+         secret_sha256 = excluded.secret_sha256, updated_at_ms = excluded.updated_at_ms",
+    )
+    .bind(&bank.id)
+    .bind(&bank.name)
+    .bind(&bank.dialect)
+    .bind(&bank.networks)
+    .bind(&bank.secret_sha256)
+    .bind(bank.updated_at_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn bank(conn: &mut dyn Executor, id: &str) -> Result<Option<BankRow>> {
+    query(
+        "SELECT id, name, dialect, networks, secret_sha256, updated_at_ms FROM banks WHERE id = $1",
+    )
+    .bind(id)
+    .try_map(|r: Row| {
+        Ok(BankRow {
+            id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            dialect: r.try_get(2)?,
+            networks: r.try_get(3)?,
+            secret_sha256: r.try_get(4)?,
+            updated_at_ms: r.try_get(5)?,
+        })
+    })
+    .fetch_optional(conn)
+    .await
+}
+
+/// One `pay` of a bank and the answer it got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankPaymentRow {
+    /// Ours: the protocol's `prv_txn_id`.
+    pub id: i64,
+    pub bank: String,
+    pub txn_id: String,
+    pub txn_date: String,
+    pub account: String,
+    pub sum_tiyn: i64,
+    /// `ok`, or why it was refused (`not_found`, `blocked`, …).
+    pub outcome: String,
+    pub comment: String,
+    /// The top-up's ledger transfer, when it credited the card.
+    pub transfer_id: Option<String>,
+    pub created_at_ms: i64,
+}
+
+/// A new payment (its `id` is ignored and assigned here); `None` when `(bank, txn_id)` was
+/// paid before — read it with [`payment`].
+pub async fn insert_payment(conn: &mut dyn Executor, p: &BankPaymentRow) -> Result<Option<i64>> {
+    query(
+        "INSERT INTO bank_payments (bank, txn_id, txn_date, account, sum_tiyn, outcome, comment, transfer_id, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (bank, txn_id) DO NOTHING RETURNING id",
+    )
+    .bind(&p.bank)
+    .bind(&p.txn_id)
+    .bind(&p.txn_date)
+    .bind(&p.account)
+    .bind(p.sum_tiyn)
+    .bind(&p.outcome)
+    .bind(&p.comment)
+    .bind(p.transfer_id.as_deref())
+    .bind(p.created_at_ms)
+    .try_map(|r: Row| r.try_get(0))
+    .fetch_optional(conn)
+    .await
+}
+
+/// Records the transfer a payment booked.
+pub async fn set_payment_transfer(
+    conn: &mut dyn Executor,
+    id: i64,
+    transfer_id: &str,
+) -> Result<()> {
+    query("UPDATE bank_payments SET transfer_id = $1 WHERE id = $2")
+        .bind(transfer_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn payment(
+    conn: &mut dyn Executor,
+    bank: &str,
+    txn_id: &str,
+) -> Result<Option<BankPaymentRow>> {
+    query(
+        "SELECT id, bank, txn_id, txn_date, account, sum_tiyn, outcome, comment, transfer_id, created_at_ms \
+         FROM bank_payments WHERE bank = $1 AND txn_id = $2",
+    )
+    .bind(bank)
+    .bind(txn_id)
+    .try_map(|r: Row| {
+        Ok(BankPaymentRow {
+            id: r.try_get(0)?,
+            bank: r.try_get(1)?,
+            txn_id: r.try_get(2)?,
+            txn_date: r.try_get(3)?,
+            account: r.try_get(4)?,
+            sum_tiyn: r.try_get(5)?,
+            outcome: r.try_get(6)?,
+            comment: r.try_get(7)?,
+            transfer_id: r.try_get(8)?,
+            created_at_ms: r.try_get(9)?,
+        })
+    })
+    .fetch_optional(conn)
+    .await
+}
+
+/// How many top-up transfers credited a card (a check: never more than its payments).
+pub async fn count_top_ups(conn: &mut dyn Executor) -> Result<i64> {
+    query("SELECT COUNT(*) FROM ledger_transfers WHERE kind = 'top_up'")
+        .try_map(|r: Row| r.try_get(0))
+        .fetch_one(conn)
+        .await
+}
