@@ -10,6 +10,7 @@ pub mod keys_wire;
 mod limits;
 mod metrics;
 mod openapi;
+mod openapi_cards;
 mod problem;
 mod routes;
 mod run;

@@ -229,11 +229,12 @@ pub async fn answer(
         return Ok(answer);
     }
     // A repeat finds its first answer without taking any lock.
-    {
+    let paid = {
         let mut conn = app.store.reader().await?;
-        if let Some(paid) = store::cards::payment(&mut conn, &bank.id, &request.txn_id).await? {
-            return recorded(app, bank, &paid).await;
-        }
+        store::cards::payment(&mut conn, &bank.id, &request.txn_id).await?
+    };
+    if let Some(paid) = paid {
+        return recorded(app, bank, &paid).await;
     }
     let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
@@ -257,10 +258,12 @@ pub async fn answer(
     let Some(id) = store::cards::insert_payment(&mut tx, &row).await? else {
         // Paid meanwhile by a concurrent repeat: its answer is the answer.
         drop(tx);
-        let mut conn = app.store.reader().await?;
-        let paid = store::cards::payment(&mut conn, &bank.id, &request.txn_id)
-            .await?
-            .ok_or_else(|| ServiceError::internal("bank payment conflict without a row"))?;
+        let paid = {
+            let mut conn = app.store.reader().await?;
+            store::cards::payment(&mut conn, &bank.id, &request.txn_id).await?
+        };
+        let paid =
+            paid.ok_or_else(|| ServiceError::internal("bank payment conflict without a row"))?;
         return recorded(app, bank, &paid).await;
     };
     if outcome == Outcome::Ok {

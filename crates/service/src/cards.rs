@@ -298,7 +298,8 @@ pub async fn history(
         .filter(|e| {
             let hold = e.layer == "pending" && e.amount_tiyn > 0;
             let release = e.layer == "pending" && e.amount_tiyn < 0;
-            !release && !(hold && e.ride_id.as_ref().is_some_and(|r| resolved.contains(r)))
+            let settled = hold && e.ride_id.as_ref().is_some_and(|r| resolved.contains(r));
+            !(release || settled)
         })
         .take(usize::try_from(limit).unwrap_or(0))
         .map(|e| CardMovement {

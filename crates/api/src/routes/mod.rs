@@ -2,6 +2,8 @@
 
 mod admin;
 mod auth;
+mod banks;
+mod cards;
 mod catalogue;
 mod inspections;
 mod live;
@@ -35,6 +37,14 @@ pub(crate) fn all() -> Router<State> {
         )
         .route("/v1/rides", post(rides::buy))
         .route("/v1/rides/{ride_id}", get(rides::status))
+        .route("/v1/cards", post(cards::open).get(cards::list))
+        .route("/v1/cards/{card}", get(cards::get))
+        .route("/v1/cards/{card}/history", get(cards::history))
+        .route("/v1/cards/{card}/block", post(cards::block))
+        .route("/v1/cards/{card}/unblock", post(cards::unblock))
+        .route("/v1/cards/{card}/close", post(cards::close))
+        .route("/v1/banks/{bank}/biller", get(banks::biller))
+        .route("/v1/admin/banks/{bank}", put(banks::put_bank))
         .route("/v1/tickets/valid", get(rides::valid_tickets))
         .route("/v1/tickets/history", get(rides::history))
         .route("/t/{link_code}", get(crate::ticket_page::page))
