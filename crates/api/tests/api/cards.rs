@@ -484,3 +484,38 @@ on_both_stores!(
     a_bank_behind_the_trusted_proxy_is_told_by_forwarded_for,
     a_bank_behind_the_trusted_proxy_is_told_by_forwarded_for
 );
+
+async fn the_bank_simulator_checks_then_pays_once_however_often_it_delivers(db: Db) {
+    let t = spawn_wide(db).await;
+    configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
+    let number = open_card(&t, HOLDER).await;
+    let bank = simulators::bank::BankSimulator::new(
+        &t.base,
+        "kaspi",
+        BANK_SECRET,
+        std::time::Duration::from_secs(15),
+    )
+    .unwrap()
+    .with_duplicates(4);
+    let top_up = bank.top_up(&number, "500", "20261201120000").await.unwrap();
+    assert_eq!(top_up.check.result, 0);
+    assert_eq!(top_up.check.field("holder"), Some("А*** С***"));
+    let pay = top_up.pay.unwrap();
+    assert_eq!((pay.result, pay.sum.as_str()), (0, "500.00"));
+    assert_eq!(card(&t, &number).await["balance"]["amount"], "500.00");
+    assert_eq!(service::banks::top_ups_booked(&t.app).await.unwrap(), 1);
+    // A refused check pays nothing and leaves the registry alone.
+    let refused = bank
+        .top_up(&mistyped(&number), "500", "20261201120000")
+        .await
+        .unwrap();
+    assert_eq!((refused.check.result, refused.pay), (1, None));
+    let csv = bank.registry_csv();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.ends_with("total;1;500.00\n"), "{csv}");
+    t.assert_ledger_balanced().await;
+}
+on_both_stores!(
+    the_bank_simulator_checks_then_pays_once_however_often_it_delivers,
+    the_bank_simulator_checks_then_pays_once_however_often_it_delivers
+);
