@@ -57,6 +57,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/v1/cards/{card}/close",
     "/v1/banks/{bank}/biller",
     "/v1/admin/banks/{bank}",
+    "/v1/admin/tickets/{check_number}/refund",
 ];
 
 fn problem() -> Value {

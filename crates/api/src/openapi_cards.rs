@@ -102,6 +102,14 @@ pub(crate) fn with_cards(mut document: Value) -> Value {
         map.insert("/v1/cards/{card}/close".into(), close);
         map.insert("/v1/banks/{bank}/biller".into(), biller);
         map.insert("/v1/admin/banks/{bank}".into(), bank);
+        map.insert("/v1/admin/tickets/{check_number}/refund".into(), json!({"post": {
+            "summary": "Refund a card ride to its card (the ticket becomes REFUNDED; a refund asked twice refunds once; audited)",
+            "security": [{"bearer": []}],
+            "parameters": [{"name": "check_number", "in": "path", "required": true, "example": "1297-5226-7646",
+                "schema": {"type": "string", "pattern": "^[0-9]{4}-?[0-9]{4}-?[0-9]{4}$"}}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["reason"], "additionalProperties": false,
+                "properties": {"reason": {"type": "string", "maxLength": 500, "pattern": "\\S"}}}}}},
+            "responses": {"200": {"description": "{number, check_number, status, card, amount}"}, "404": problem(), "409": problem(), "4XX": problem()}}}));
     }
     document
 }

@@ -21,6 +21,7 @@ pub mod paging;
 pub mod payment;
 pub mod phone_balance;
 pub mod recovery;
+pub mod refunds;
 pub mod revocations;
 pub mod rides;
 pub mod sessions;

@@ -169,3 +169,44 @@ pub(crate) async fn put_bank(
         networks: bank.networks,
     }))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefundBody {
+    reason: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct RefundDto {
+    number: i64,
+    check_number: String,
+    status: &'static str,
+    card: String,
+    amount: super::wire::Money,
+}
+
+/// Staff refund a card ride to its card (thin: the use case takes the actor and audits).
+pub(crate) async fn refund(
+    State(state): State<crate::State>,
+    _caller: Admin,
+    ClientAddr(client): ClientAddr,
+    Lang(language): Lang,
+    Path(check_number): Path<String>,
+    ApiJson(body): ApiJson<RefundBody>,
+) -> ApiResult<Json<RefundDto>> {
+    let refunded = service::refunds::refund_card_ride(
+        &state.app,
+        &Actor::admin_token(client),
+        &check_number,
+        &body.reason,
+    )
+    .await
+    .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(RefundDto {
+        number: refunded.number,
+        check_number: refunded.check_number,
+        status: "refunded",
+        card: refunded.card,
+        amount: super::wire::Money::of(refunded.amount),
+    }))
+}

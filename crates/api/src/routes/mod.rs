@@ -45,6 +45,10 @@ pub(crate) fn all() -> Router<State> {
         .route("/v1/cards/{card}/close", post(cards::close))
         .route("/v1/banks/{bank}/biller", get(banks::biller))
         .route("/v1/admin/banks/{bank}", put(banks::put_bank))
+        .route(
+            "/v1/admin/tickets/{check_number}/refund",
+            post(banks::refund),
+        )
         .route("/v1/tickets/valid", get(rides::valid_tickets))
         .route("/v1/tickets/history", get(rides::history))
         .route("/t/{link_code}", get(crate::ticket_page::page))

@@ -519,3 +519,49 @@ on_both_stores!(
     the_bank_simulator_checks_then_pays_once_however_often_it_delivers,
     the_bank_simulator_checks_then_pays_once_however_often_it_delivers
 );
+
+async fn a_card_ride_refunded_twice_is_refunded_once(db: Db) {
+    let t = spawn(db).await;
+    configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
+    let number = open_card(&t, HOLDER).await;
+    assert_eq!(result_of(&pay(&t, "5001", &number, "200").await), 0);
+    let (status, ticket) = card_ride(&t, &number, "refund-1").await;
+    assert_eq!(status, 201, "{ticket}");
+    assert_eq!(card(&t, &number).await["balance"]["amount"], "110.00");
+    let check = ticket["check_number"].as_str().unwrap().to_owned();
+    let refund = || {
+        t.http
+            .post(t.url(&format!("/v1/admin/tickets/{check}/refund")))
+            .bearer_auth(ADMIN)
+            .json(&json!({"reason": "the bus broke down"}))
+            .send()
+    };
+    let (first, second) = tokio::join!(refund(), refund());
+    let mut statuses = [
+        first.unwrap().status().as_u16(),
+        second.unwrap().status().as_u16(),
+    ];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    assert_eq!(card(&t, &number).await["balance"]["amount"], "200.00");
+    let inspected = t.inspect(ticket["token"].as_str().unwrap(), "10101").await;
+    assert!(inspected.to_string().contains("REFUNDED"), "{inspected}");
+    // A phone-balance ride is not refunded here.
+    let (status, phone_ticket) = t.ride(HOLDER, "10102", "phone-1", "en").await;
+    assert_eq!(status, 201, "{phone_ticket}");
+    let phone_check = phone_ticket["check_number"].as_str().unwrap();
+    let response = t
+        .http
+        .post(t.url(&format!("/v1/admin/tickets/{phone_check}/refund")))
+        .bearer_auth(ADMIN)
+        .json(&json!({"reason": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    t.assert_ledger_balanced().await;
+}
+on_both_stores!(
+    a_card_ride_refunded_twice_is_refunded_once,
+    a_card_ride_refunded_twice_is_refunded_once
+);
