@@ -58,6 +58,10 @@ pub(crate) const PATHS: &[&str] = &[
     "/v1/banks/{bank}/biller",
     "/v1/admin/banks/{bank}",
     "/v1/admin/tickets/{check_number}/refund",
+    "/v1/card-applications",
+    "/v1/admin/card-applications",
+    "/v1/admin/card-applications/{id}/approve",
+    "/v1/admin/card-applications/{id}/reject",
 ];
 
 fn problem() -> Value {

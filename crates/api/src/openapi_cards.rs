@@ -44,6 +44,14 @@ fn text(max: usize) -> Value {
     json!({"type": ["string", "null"], "maxLength": max})
 }
 
+fn field() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": 80, "pattern": "\\S"})
+}
+
+fn application_id() -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}})
+}
+
 pub(crate) fn with_cards(mut document: Value) -> Value {
     let bearer = json!([{"bearer": []}]);
     let open_body = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
@@ -93,7 +101,35 @@ pub(crate) fn with_cards(mut document: Value) -> Value {
                 "networks": {"type": "string", "example": "127.0.0.1, 10.20.0.0/16"},
                 "secret": {"type": "string", "minLength": 16}}}}}},
         "responses": {"200": {"description": "{id, name, dialect, networks}"}, "4XX": problem()}}});
+    let application = json!({"description": "{id, phone, category, full_name, document_kind, document_number, status: pending|approved|rejected, card, decision, created_at}"});
+    let applications = json!({
+        "post": {"summary": "Apply for a preferential card (approved at the office, which sees the documents)", "security": bearer,
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
+                "required": ["category", "full_name", "document_kind", "document_number"],
+                "properties": {"category": {"enum": ["student", "pensioner", "disability", "large_family"]},
+                    "full_name": field(), "document_kind": field(), "document_number": field()}}}}},
+            "responses": {"201": application, "4XX": problem()}},
+        "get": {"summary": "The passenger's applications, newest first", "security": bearer,
+            "responses": {"200": {"description": "{applications: […]}"}, "4XX": problem()}}});
+    let queue = json!({"get": {"summary": "Pending applications, oldest first; `q` searches phone, name and document number", "security": bearer,
+        "parameters": [{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 80}}],
+        "responses": {"200": {"description": "{applications: […]}"}, "4XX": problem()}}});
+    let approve = json!({"post": {"summary": "Approve: open the preferential card, record the documents seen (never scans), tell the passenger by SMS; audited", "security": bearer,
+        "parameters": [application_id()],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
+            "required": ["document_kind", "document_number", "valid_until"],
+            "properties": {"document_kind": field(), "document_number": field(), "valid_until": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}}}}},
+        "responses": {"200": application, "404": problem(), "409": problem(), "4XX": problem()}}});
+    let reject = json!({"post": {"summary": "Reject with a reason the passenger is told by SMS; audited", "security": bearer,
+        "parameters": [application_id()],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
+            "required": ["reason"], "properties": {"reason": field()}}}}},
+        "responses": {"200": application, "404": problem(), "409": problem(), "4XX": problem()}}});
     if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        map.insert("/v1/card-applications".into(), applications);
+        map.insert("/v1/admin/card-applications".into(), queue);
+        map.insert("/v1/admin/card-applications/{id}/approve".into(), approve);
+        map.insert("/v1/admin/card-applications/{id}/reject".into(), reject);
         map.insert("/v1/cards".into(), cards);
         map.insert("/v1/cards/{card}".into(), one);
         map.insert("/v1/cards/{card}/history".into(), history);

@@ -2,6 +2,7 @@
 //! a ticket, answer an SMS, manage the catalogue and the signing keys. Each owns its
 //! transaction and knows nothing of HTTP; the `api` crate and the CLI call them alike.
 
+pub mod applications;
 pub mod audit;
 pub mod banks;
 mod card_source;

@@ -294,3 +294,147 @@ pub async fn count_top_ups(conn: &mut dyn Executor) -> Result<i64> {
         .fetch_one(conn)
         .await
 }
+
+/// A passenger's application for a preferential card, and its decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplicationRow {
+    pub id: i64,
+    pub holder_phone: String,
+    pub category: String,
+    pub full_name: String,
+    pub document_kind: String,
+    pub document_number: String,
+    /// `pending`, `approved`, `rejected`.
+    pub status: String,
+    pub language: String,
+    /// The card an approval opened.
+    pub card_number: Option<String>,
+    pub decided_by: Option<String>,
+    /// The documents seen (approved) or the reason (rejected).
+    pub decision: Option<String>,
+    pub created_at_ms: i64,
+    pub decided_at_ms: Option<i64>,
+}
+
+const APPLICATION_COLUMNS: &str = "id, holder_phone, category, full_name, document_kind, document_number, status, \
+     language, card_number, decided_by, decision, created_at_ms, decided_at_ms";
+
+fn application_row(r: Row) -> Result<ApplicationRow> {
+    Ok(ApplicationRow {
+        id: r.try_get(0)?,
+        holder_phone: r.try_get(1)?,
+        category: r.try_get(2)?,
+        full_name: r.try_get(3)?,
+        document_kind: r.try_get(4)?,
+        document_number: r.try_get(5)?,
+        status: r.try_get(6)?,
+        language: r.try_get(7)?,
+        card_number: r.try_get(8)?,
+        decided_by: r.try_get(9)?,
+        decision: r.try_get(10)?,
+        created_at_ms: r.try_get(11)?,
+        decided_at_ms: r.try_get(12)?,
+    })
+}
+
+/// Inserts an application (its `id` is assigned here and returned).
+pub async fn insert_application(conn: &mut dyn Executor, a: &ApplicationRow) -> Result<i64> {
+    query(
+        "INSERT INTO card_applications (holder_phone, category, full_name, document_kind, document_number, status, language, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(&a.holder_phone)
+    .bind(&a.category)
+    .bind(&a.full_name)
+    .bind(&a.document_kind)
+    .bind(&a.document_number)
+    .bind(&a.status)
+    .bind(&a.language)
+    .bind(a.created_at_ms)
+    .try_map(|r: Row| r.try_get(0))
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn application(conn: &mut dyn Executor, id: i64) -> Result<Option<ApplicationRow>> {
+    query(format!(
+        "SELECT {APPLICATION_COLUMNS} FROM card_applications WHERE id = $1"
+    ))
+    .bind(id)
+    .try_map(application_row)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Applications of one holder (newest first) or with one status (oldest first), matching
+/// `search` in the phone, the name or the document number (any case) when given.
+pub async fn applications(
+    conn: &mut dyn Executor,
+    holder: Option<&str>,
+    status: Option<&str>,
+    search: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ApplicationRow>> {
+    let order = if holder.is_some() { "DESC" } else { "ASC" };
+    let pattern = search.map(|s| format!("%{}%", s.to_lowercase()));
+    query(format!(
+        "SELECT {APPLICATION_COLUMNS} FROM card_applications \
+         WHERE ($1 IS NULL OR holder_phone = $1) AND ($2 IS NULL OR status = $2) \
+         AND ($3 IS NULL OR lower(holder_phone) LIKE $3 OR lower(full_name) LIKE $3 OR lower(document_number) LIKE $3) \
+         ORDER BY id {order} LIMIT $4"
+    ))
+    .bind(holder)
+    .bind(status)
+    .bind(pattern.as_deref())
+    .bind(limit)
+    .try_map(application_row)
+    .fetch_all(conn)
+    .await
+}
+
+/// Decides a pending application; false when it was decided already.
+pub async fn decide(
+    conn: &mut dyn Executor,
+    id: i64,
+    status: &str,
+    decided_by: &str,
+    decision: &str,
+    card_number: Option<&str>,
+    now_ms: i64,
+) -> Result<bool> {
+    let done = query(
+        "UPDATE card_applications SET status = $1, decided_by = $2, decision = $3, card_number = $4, decided_at_ms = $5 \
+         WHERE id = $6 AND status = 'pending'",
+    )
+    .bind(status)
+    .bind(decided_by)
+    .bind(decision)
+    .bind(card_number)
+    .bind(now_ms)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Inserts a card unless its number is taken (then false: draw another).
+pub async fn insert_if_free(conn: &mut dyn Executor, card: &CardRow) -> Result<bool> {
+    let done = query(format!(
+        "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (number) DO NOTHING"
+    ))
+    .bind(&card.number)
+    .bind(&card.holder_phone)
+    .bind(&card.kind)
+    .bind(&card.rider_category)
+    .bind(&card.status)
+    .bind(&card.holder_name)
+    .bind(card.pupil_name.as_deref())
+    .bind(card.school.as_deref())
+    .bind(card.class_name.as_deref())
+    .bind(card.closed_into.as_deref())
+    .bind(card.created_at_ms)
+    .bind(card.updated_at_ms)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

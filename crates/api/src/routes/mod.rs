@@ -1,6 +1,7 @@
 //! The routes, one module per audience.
 
 mod admin;
+mod applications;
 mod auth;
 mod banks;
 mod cards;
@@ -43,6 +44,19 @@ pub(crate) fn all() -> Router<State> {
         .route("/v1/cards/{card}/block", post(cards::block))
         .route("/v1/cards/{card}/unblock", post(cards::unblock))
         .route("/v1/cards/{card}/close", post(cards::close))
+        .route(
+            "/v1/card-applications",
+            post(applications::apply).get(applications::mine),
+        )
+        .route("/v1/admin/card-applications", get(applications::queue))
+        .route(
+            "/v1/admin/card-applications/{id}/approve",
+            post(applications::approve),
+        )
+        .route(
+            "/v1/admin/card-applications/{id}/reject",
+            post(applications::reject),
+        )
         .route("/v1/banks/{bank}/biller", get(banks::biller))
         .route("/v1/admin/banks/{bank}", put(banks::put_bank))
         .route(

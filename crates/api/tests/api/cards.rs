@@ -565,3 +565,122 @@ on_both_stores!(
     a_card_ride_refunded_twice_is_refunded_once,
     a_card_ride_refunded_twice_is_refunded_once
 );
+
+async fn a_preferential_card_is_approved_at_the_office(db: Db) {
+    let t = spawn(db).await;
+    let (status, applied) = post_as(
+        &t,
+        HOLDER,
+        "/v1/card-applications",
+        json!({
+        "category": "pensioner", "full_name": "Бауыржан Омаров",
+        "document_kind": "pension certificate", "document_number": "ПУ-123456"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{applied}");
+    let id = applied["id"].as_i64().unwrap();
+    let (status, second) = post_as(
+        &t,
+        HOLDER,
+        "/v1/card-applications",
+        json!({
+        "category": "student", "full_name": "Бауыржан Омаров",
+        "document_kind": "student card", "document_number": "S-77"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{second}");
+    let (status, _) = post_as(
+        &t,
+        HOLDER,
+        "/v1/card-applications",
+        json!({
+        "category": "regular", "full_name": "x", "document_kind": "x", "document_number": "x"}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let queue: Value = t
+        .http
+        .get(t.url("/v1/admin/card-applications?q=омаров"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        queue["applications"].as_array().unwrap().len(),
+        2,
+        "{queue}"
+    );
+    let approve = |id: i64| {
+        t.http.post(t.url(&format!("/v1/admin/card-applications/{id}/approve"))).bearer_auth(ADMIN)
+            .json(&json!({"document_kind": "pension certificate", "document_number": "ПУ-123456", "valid_until": "2030-12-31"}))
+            .send()
+    };
+    let approved: Value = approve(id).await.unwrap().json().await.unwrap();
+    assert_eq!(approved["status"], "approved", "{approved}");
+    let number = approved["card"].as_str().unwrap().to_owned();
+    assert_eq!(approve(id).await.unwrap().status().as_u16(), 409);
+    let rejected = t
+        .http
+        .post(t.url(&format!(
+            "/v1/admin/card-applications/{}/reject",
+            second["id"]
+        )))
+        .bearer_auth(ADMIN)
+        .json(&json!({"reason": "the student card has expired"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rejected.status().as_u16(), 200);
+    let shown = card(&t, &number).await;
+    assert_eq!(
+        (
+            shown["kind"].as_str(),
+            shown["rider_category"].as_str(),
+            shown["status"].as_str()
+        ),
+        (Some("preferential"), Some("pensioner"), Some("active"))
+    );
+    // The passenger is told both decisions by SMS, and the audit trail has both.
+    let mut conn = t.store.reader().await.unwrap();
+    let told: Vec<String> = store::sms::pending_outbox(&mut conn, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.phone == HOLDER)
+        .map(|m| m.body)
+        .collect();
+    assert!(told.iter().any(|b| b.contains("одобрена")), "{told:?}");
+    assert!(
+        told.iter()
+            .any(|b| b.contains("the student card has expired")),
+        "{told:?}"
+    );
+    let audit: Value = t
+        .http
+        .get(t.url("/v1/admin/audit"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions = audit.to_string();
+    assert!(
+        actions.contains("card_application.approve") && actions.contains("card_application.reject")
+    );
+    let mine: Value = t
+        .get_as(HOLDER, "/v1/card-applications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["applications"].as_array().unwrap().len(), 2);
+}
+on_both_stores!(
+    a_preferential_card_is_approved_at_the_office,
+    a_preferential_card_is_approved_at_the_office
+);

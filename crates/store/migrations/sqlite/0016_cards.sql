@@ -42,3 +42,22 @@ CREATE TABLE bank_payments (
     UNIQUE (bank, txn_id)
 );
 CREATE INDEX bank_payments_by_time ON bank_payments (bank, created_at_ms);
+-- Applications for preferential cards: the passenger's request, then the office's decision
+-- (the documents seen, or the reason of a refusal) and the card an approval opened.
+CREATE TABLE card_applications (
+    id INTEGER PRIMARY KEY,
+    holder_phone TEXT NOT NULL,
+    category TEXT NOT NULL,
+    full_name TEXT NOT NULL,
+    document_kind TEXT NOT NULL,
+    document_number TEXT NOT NULL,
+    status TEXT NOT NULL,
+    language TEXT NOT NULL,
+    card_number TEXT,
+    decided_by TEXT,
+    decision TEXT,
+    created_at_ms BIGINT NOT NULL,
+    decided_at_ms BIGINT
+);
+CREATE INDEX card_applications_by_status ON card_applications (status, id);
+CREATE INDEX card_applications_by_holder ON card_applications (holder_phone, id);
