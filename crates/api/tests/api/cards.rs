@@ -679,6 +679,40 @@ async fn a_preferential_card_is_approved_at_the_office(db: Db) {
         .await
         .unwrap();
     assert_eq!(mine["applications"].as_array().unwrap().len(), 2);
+    // The card pays its category's fare: a pensioner's 40 ₸ in Almaty, where the holder's own
+    // phone balance pays the regular 80 ₸.
+    configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
+    assert_eq!(result_of(&pay(&t, "6001", &number, "100").await), 0);
+    let token = t.session(HOLDER).await;
+    let ride = |key: &'static str, card: Option<&str>| {
+        let mut body = json!({"transport_code": "20032", "additional": true});
+        if let Some(card) = card {
+            body["card"] = json!(card);
+        }
+        t.http
+            .post(t.url("/v1/rides"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    let from_card: Value = ride("almaty-card", Some(&number))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(from_card["fare"]["amount"], "40.00", "{from_card}");
+    assert_eq!(from_card["rider_category"], "pensioner");
+    let from_phone: Value = ride("almaty-phone", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(from_phone["fare"]["amount"], "80.00", "{from_phone}");
+    assert_eq!(card(&t, &number).await["balance"]["amount"], "60.00");
+    t.assert_ledger_balanced().await;
 }
 on_both_stores!(
     a_preferential_card_is_approved_at_the_office,
