@@ -233,6 +233,27 @@ pub fn masked_name(name: &str) -> String {
         .join(" ")
 }
 
+/// The SMS a school card's holder gets when the card runs low.
+pub fn low_balance_text(
+    language: crate::messages::Language,
+    pupil: &str,
+    last_four: &str,
+    balance: Tenge,
+) -> String {
+    let amount = balance.to_decimal();
+    match language {
+        crate::messages::Language::Kk => format!(
+            "SMSBUS: {pupil} мектеп картасында (•••• {last_four}) {amount} ₸ қалды. Картаны Kaspi немесе Halyk қосымшасынан толтырыңыз."
+        ),
+        crate::messages::Language::Ru => format!(
+            "SMSBUS: на школьной карте {pupil} (•••• {last_four}) осталось {amount} ₸. Пополните её в приложении Kaspi или Halyk."
+        ),
+        crate::messages::Language::En => format!(
+            "SMSBUS: {pupil}'s school card (•••• {last_four}) has {amount} ₸ left. Top it up in the Kaspi or Halyk app."
+        ),
+    }
+}
+
 /// Why a top-up sum is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SumError {

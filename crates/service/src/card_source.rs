@@ -78,19 +78,61 @@ async fn settle_card(
     from: RideStatus,
 ) -> Result<RideOutcome, ServiceError> {
     let number = card_of(ride)?;
-    let status = {
+    let row = {
         let mut conn = app.store.reader().await?;
-        store::cards::by_number(&mut conn, number)
-            .await?
-            .map(|c| CardStatus::parse(&c.status))
-            .transpose()
-            .map_err(|e| ServiceError::internal(e.to_string()))?
+        store::cards::by_number(&mut conn, number).await?
     };
+    let status = row
+        .as_ref()
+        .map(|c| CardStatus::parse(&c.status))
+        .transpose()
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
     match status {
-        Some(CardStatus::Active) => issue(app, ride, from, &format!("card:{number}")).await,
+        Some(CardStatus::Active) => {
+            let outcome = issue(app, ride, from, &format!("card:{number}")).await?;
+            if let (RideOutcome::Issued(_), Some(card)) = (&outcome, &row)
+                && card.kind == domain::card::CardKind::School.as_str()
+                && let Err(error) = tell_if_low(app, card, ride).await
+            {
+                tracing::warn!(card = %card.number, %error, "telling the holder of a low balance failed");
+            }
+            Ok(outcome)
+        }
         Some(CardStatus::Blocked) => fail(app, ride, from, ErrorCode::CardBlocked).await,
         Some(CardStatus::Closed) => fail(app, ride, from, ErrorCode::CardClosed).await,
         Some(CardStatus::Open) => fail(app, ride, from, ErrorCode::CardNotActive).await,
         None => fail(app, ride, from, ErrorCode::CardNotFound).await,
     }
+}
+
+/// A school card is low when it holds less than this many more of its last fare.
+pub(crate) const LOW_BALANCE_RIDES: i64 = 2;
+
+/// Tells a school card's holder (the parent's phone) by SMS when this ride took the card below
+/// [`LOW_BALANCE_RIDES`] fares — once, as the balance crosses the line, not on every ride after.
+async fn tell_if_low(
+    app: &App,
+    card: &store::cards::CardRow,
+    ride: &NewRide,
+) -> Result<(), ServiceError> {
+    let mut tx = app.store.begin().await?;
+    let balance = store::ledger::account(&mut tx, "card_balance", &card.number)
+        .await?
+        .map_or(0, |a| -a.posted_tiyn - a.pending_tiyn.max(0));
+    let line = ride.amount_tiyn.saturating_mul(LOW_BALANCE_RIDES);
+    if balance >= line || balance + ride.amount_tiyn < line {
+        return Ok(());
+    }
+    let language = domain::Language::from_code(&ride.language).unwrap_or_default();
+    let number = domain::card::CardNumber::parse(&card.number)
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    let text = domain::card::low_balance_text(
+        language,
+        card.pupil_name.as_deref().unwrap_or_default(),
+        number.last_four(),
+        domain::Tenge::from_tiyn(balance),
+    );
+    store::sms::enqueue(&mut tx, &card.holder_phone, &text, None, app.now_ms()).await?;
+    tx.commit().await?;
+    Ok(())
 }

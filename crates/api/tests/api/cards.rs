@@ -718,3 +718,39 @@ on_both_stores!(
     a_preferential_card_is_approved_at_the_office,
     a_preferential_card_is_approved_at_the_office
 );
+
+async fn a_parent_is_told_once_when_a_school_card_runs_low(db: Db) {
+    let t = spawn(db).await;
+    configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
+    let (status, school) = post_as(
+        &t,
+        HOLDER,
+        "/v1/cards",
+        json!({"kind": "school", "pupil_name": "Алихан", "school": "№ 12", "class": "3Б"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{school}");
+    let number = school["number"].as_str().unwrap().to_owned();
+    assert_eq!(result_of(&pay(&t, "7001", &number, "200").await), 0);
+    for key in ["low-1", "low-2"] {
+        let (status, ticket) = card_ride(&t, &number, key).await;
+        assert_eq!(status, 201, "{ticket}");
+    }
+    let mut conn = t.store.reader().await.unwrap();
+    let told: Vec<String> = store::sms::pending_outbox(&mut conn, 1_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.phone == HOLDER && m.body.contains("school card"))
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].contains("Алихан") && told[0].contains("110.00"),
+        "{told:?}"
+    );
+}
+on_both_stores!(
+    a_parent_is_told_once_when_a_school_card_runs_low,
+    a_parent_is_told_once_when_a_school_card_runs_low
+);
