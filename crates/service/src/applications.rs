@@ -147,6 +147,17 @@ fn language_of(row: &ApplicationRow) -> Language {
     Language::from_code(&row.language).unwrap_or_default()
 }
 
+/// The last millisecond of that day in Kazakhstan (UTC+5).
+fn end_of_day_ms(text: &str) -> Option<i64> {
+    if !valid_date(text) {
+        return None;
+    }
+    let date: jiff::civil::Date = text.parse().ok()?;
+    let next = date.tomorrow().ok()?;
+    let zone = jiff::tz::TimeZone::fixed(jiff::tz::offset(5));
+    Some(next.to_zoned(zone).ok()?.timestamp().as_millisecond() - 1)
+}
+
 fn valid_date(text: &str) -> bool {
     let b = text.as_bytes();
     text.len() == 10
@@ -185,13 +196,15 @@ pub async fn approve(
         field(&seen.number)?,
         seen.valid_until
     );
-    if !valid_date(&seen.valid_until) {
+    let until_ms = end_of_day_ms(&seen.valid_until)
+        .ok_or_else(|| ServiceError::new(ErrorCode::BadRequest, "valid_until is YYYY-MM-DD"))?;
+    let now_ms = app.now_ms();
+    if until_ms < now_ms {
         return Err(ServiceError::new(
             ErrorCode::BadRequest,
-            "valid_until is YYYY-MM-DD",
+            "the document seen is no longer valid",
         ));
     }
-    let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
     let row = pending(&mut tx, id).await?;
     let mut number = None;
@@ -208,6 +221,7 @@ pub async fn approve(
             school: None,
             class_name: None,
             closed_into: None,
+            category_until_ms: Some(until_ms),
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
         };

@@ -152,6 +152,7 @@ pub async fn open(
             school: school_name.clone(),
             class_name: class_name.clone(),
             closed_into: None,
+            category_until_ms: None,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
         };
@@ -483,9 +484,18 @@ pub async fn payer(
         CardStatus::Closed => return Err(ErrorCode::CardClosed.into()),
         CardStatus::Open => return Err(ErrorCode::CardNotActive.into()),
     }
+    let mut category =
+        RiderCategory::parse(&row.rider_category).map_err(|e| corrupt(&row.number, e))?;
+    // A preferential status ends with its document: the regular fare after.
+    if row
+        .category_until_ms
+        .is_some_and(|until| app.now_ms() > until)
+    {
+        category = RiderCategory::Regular;
+    }
     Ok(Payer::Card {
         holder: holder.clone(),
         card: CardNumber::parse(&row.number).map_err(|e| corrupt(&row.number, e))?,
-        category: RiderCategory::parse(&row.rider_category).map_err(|e| corrupt(&row.number, e))?,
+        category,
     })
 }

@@ -18,12 +18,15 @@ pub struct CardRow {
     pub school: Option<String>,
     pub class_name: Option<String>,
     pub closed_into: Option<String>,
+    /// A preferential category holds until then (the document's validity); the regular fare
+    /// after.
+    pub category_until_ms: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
 }
 
 const CARD_COLUMNS: &str = "number, holder_phone, kind, rider_category, status, holder_name, pupil_name, school, \
-     class_name, closed_into, created_at_ms, updated_at_ms";
+     class_name, closed_into, created_at_ms, updated_at_ms, category_until_ms";
 
 fn card(r: Row) -> Result<CardRow> {
     Ok(CardRow {
@@ -39,13 +42,14 @@ fn card(r: Row) -> Result<CardRow> {
         closed_into: r.try_get(9)?,
         created_at_ms: r.try_get(10)?,
         updated_at_ms: r.try_get(11)?,
+        category_until_ms: r.try_get(12)?,
     })
 }
 
 /// Inserts a new card; a number taken already is a unique violation (draw another).
 pub async fn insert(conn: &mut dyn Executor, card: &CardRow) -> Result<()> {
     query(format!(
-        "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     ))
     .bind(&card.number)
     .bind(&card.holder_phone)
@@ -59,6 +63,7 @@ pub async fn insert(conn: &mut dyn Executor, card: &CardRow) -> Result<()> {
     .bind(card.closed_into.as_deref())
     .bind(card.created_at_ms)
     .bind(card.updated_at_ms)
+    .bind(card.category_until_ms)
     .execute(conn)
     .await?;
     Ok(())
@@ -420,7 +425,7 @@ pub async fn decide(
 /// Inserts a card unless its number is taken (then false: draw another).
 pub async fn insert_if_free(conn: &mut dyn Executor, card: &CardRow) -> Result<bool> {
     let done = query(format!(
-        "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (number) DO NOTHING"
+        "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (number) DO NOTHING"
     ))
     .bind(&card.number)
     .bind(&card.holder_phone)
@@ -434,6 +439,7 @@ pub async fn insert_if_free(conn: &mut dyn Executor, card: &CardRow) -> Result<b
     .bind(card.closed_into.as_deref())
     .bind(card.created_at_ms)
     .bind(card.updated_at_ms)
+    .bind(card.category_until_ms)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

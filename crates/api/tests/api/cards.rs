@@ -712,6 +712,43 @@ async fn a_preferential_card_is_approved_at_the_office(db: Db) {
         .unwrap();
     assert_eq!(from_phone["fare"]["amount"], "80.00", "{from_phone}");
     assert_eq!(card(&t, &number).await["balance"]["amount"], "60.00");
+    // The status ends with the document: a card approved until today pays the regular fare
+    // from tomorrow on.
+    let (_, third) = post_as(
+        &t,
+        HOLDER,
+        "/v1/card-applications",
+        json!({
+        "category": "pensioner", "full_name": "Бауыржан Омаров",
+        "document_kind": "pension certificate", "document_number": "ПУ-1"}),
+    )
+    .await;
+    let today = jiff::Timestamp::from_millisecond(t.app.now_ms())
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(5)))
+        .date()
+        .to_string();
+    let short: Value = t.http.post(t.url(&format!("/v1/admin/card-applications/{}/approve", third["id"])))
+        .bearer_auth(ADMIN)
+        .json(&json!({"document_kind": "pension certificate", "document_number": "ПУ-1", "valid_until": today}))
+        .send().await.unwrap().json().await.unwrap();
+    let short_card = short["card"].as_str().unwrap().to_owned();
+    assert_eq!(result_of(&pay(&t, "6002", &short_card, "200").await), 0);
+    let today_ride: Value = ride("short-1", Some(&short_card))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(today_ride["fare"]["amount"], "40.00", "{today_ride}");
+    t.clock.advance_ms(2 * 86_400_000);
+    let later_ride: Value = ride("short-2", Some(&short_card))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(later_ride["fare"]["amount"], "80.00", "{later_ride}");
     t.assert_ledger_balanced().await;
 }
 on_both_stores!(

@@ -15,6 +15,7 @@ CREATE TABLE cards (
     school TEXT,
     class_name TEXT,
     closed_into TEXT,
+    category_until_ms BIGINT,
     created_at_ms BIGINT NOT NULL,
     updated_at_ms BIGINT NOT NULL
 );
