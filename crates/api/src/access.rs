@@ -21,6 +21,9 @@ pub enum Who {
     Staff(&'static [Role]),
     /// A machine credential of this kind.
     Machine(MachineKind),
+    /// A bank calling the biller: from one of its allowed networks with its secret (checked
+    /// by the handler against the bank's configuration, `api::extract::check_bank`).
+    Bank,
 }
 
 /// What narrows an allowed staff role to its scope.
@@ -38,6 +41,9 @@ pub enum ScopeRule {
     VehicleInBody,
     /// The caller's own account and sessions (an admin reaches everyone's).
     Own,
+    /// The object named in the path belongs to a city (an application, a ride's ticket): the
+    /// use case checks the actor reaches it (`Actor::require_city`) and filters lists by it.
+    CityOfObject,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +61,8 @@ pub const INSPECTORS: &[Role] = &[Role::Admin, Role::Controller];
 pub const CONTROLLERS: &[Role] = &[Role::Controller];
 pub const CARRIER_READERS: &[Role] = &[Role::Admin, Role::Carrier, Role::Controller, Role::Support];
 pub const ANY_STAFF: &[Role] = &Role::ALL;
+/// Office clerks (of their cities) and admins: preferential applications, refunds.
+pub const OFFICE: &[Role] = &[Role::Admin, Role::Office];
 
 const fn rule(method: &'static str, path: &'static str, who: Who) -> Rule {
     Rule {
@@ -82,8 +90,8 @@ const fn staff(
     }
 }
 
-use ScopeRule::{CarrierInPath, Own, Unscoped, VehicleInBody};
-use Who::{FeedToken, Machine, Passenger, Public};
+use ScopeRule::{CarrierInPath, CityOfObject, Own, Unscoped, VehicleInBody};
+use Who::{Bank, FeedToken, Machine, Passenger, Public};
 
 /// Every route of the router. Adding a route means adding its row here (a test fails until
 /// then); a staff handler takes [`crate::extract::Staff`], which enforces its row.
@@ -104,6 +112,47 @@ pub const MATRIX: &[Rule] = &[
     rule("GET", "/v1/tickets/valid", Passenger),
     rule("GET", "/v1/tickets/history", Passenger),
     rule("GET", "/t/{link_code}", Public),
+    // Transport cards: the holder's own, by its session.
+    rule("POST", "/v1/cards", Passenger),
+    rule("GET", "/v1/cards", Passenger),
+    rule("GET", "/v1/cards/{card}", Passenger),
+    rule("GET", "/v1/cards/{card}/history", Passenger),
+    rule("POST", "/v1/cards/{card}/block", Passenger),
+    rule("POST", "/v1/cards/{card}/unblock", Passenger),
+    rule("POST", "/v1/cards/{card}/close", Passenger),
+    rule("POST", "/v1/card-applications", Passenger),
+    rule("GET", "/v1/card-applications", Passenger),
+    rule("GET", "/v1/banks/{bank}/biller", Bank),
+    // The office: preferential applications and refunds of its cities.
+    staff(
+        "GET",
+        "/v1/office/card-applications",
+        OFFICE,
+        CityOfObject,
+        false,
+    ),
+    staff(
+        "POST",
+        "/v1/office/card-applications/{id}/approve",
+        OFFICE,
+        CityOfObject,
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/office/card-applications/{id}/reject",
+        OFFICE,
+        CityOfObject,
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/office/tickets/{check_number}/refund",
+        OFFICE,
+        CityOfObject,
+        true,
+    ),
+    staff("PUT", "/v1/admin/banks/{bank}", ADMIN, Unscoped, true),
     // Controllers: every check is recorded as an inspection (not an audit entry: it changes
     // no one's data).
     staff("POST", "/v1/inspections", INSPECTORS, VehicleInBody, false),

@@ -204,7 +204,10 @@ impl FromRequestParts<crate::State> for Staff {
             ScopeRule::CityInPath(name) => in_path(name)
                 .map(|city| caller.actor.require_city(&city))
                 .transpose(),
-            ScopeRule::Unscoped | ScopeRule::VehicleInBody | ScopeRule::Own => Ok(None),
+            ScopeRule::Unscoped
+            | ScopeRule::VehicleInBody
+            | ScopeRule::Own
+            | ScopeRule::CityOfObject => Ok(None),
         };
         scoped.map_err(|e| Problem::from_service(e, language))?;
         Ok(Staff {
@@ -278,6 +281,27 @@ pub(crate) fn same_secret(given: &str, expected: &str) -> bool {
         .zip(wanted.iter())
         .fold(0u8, |acc, (a, b)| acc | (a ^ b));
     std::hint::black_box(differences) == 0 && !expected.is_empty()
+}
+
+/// A bank calling the biller endpoint: from one of its allowed networks (the real client,
+/// behind the trusted proxies) and with its secret as `Authorization: Bearer`, compared by
+/// digest in constant time. An empty allow-list lets nobody in.
+pub(crate) fn check_bank(
+    headers: &axum::http::HeaderMap,
+    client: Option<IpAddr>,
+    bank: &service::banks::Bank,
+    language: Language,
+) -> Result<(), Problem> {
+    let networks = TrustedProxies::parse(&bank.networks).unwrap_or_default();
+    if !client.is_some_and(|address| networks.trusts(address)) {
+        return Err(Problem::new(ErrorCode::BankSourceNotAllowed, language));
+    }
+    let given = bearer_token(headers).unwrap_or("");
+    let digest = service::banks::secret_digest(given);
+    if given.is_empty() || !same_secret(&digest, &bank.secret_sha256) {
+        return Err(Problem::new(ErrorCode::Unauthorized, language));
+    }
+    Ok(())
 }
 
 /// The signed-in passenger (`Authorization: Bearer <session token>` from `/v1/auth/session`).

@@ -11,6 +11,7 @@ pub mod keys_wire;
 mod limits;
 mod metrics;
 mod openapi;
+mod openapi_cards;
 mod openapi_staff;
 mod problem;
 mod routes;

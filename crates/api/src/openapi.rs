@@ -323,7 +323,9 @@ fn with_edge_refusals(mut document: Value) -> Value {
 
 /// The document as served: the paths below with the edge's refusals added to each.
 fn edge(document: Value) -> Json<Value> {
-    Json(with_edge_refusals(document))
+    Json(with_edge_refusals(crate::openapi_cards::with_cards(
+        document,
+    )))
 }
 
 pub(crate) async fn document() -> Json<Value> {
@@ -360,7 +362,8 @@ pub(crate) async fn document() -> Json<Value> {
                     "transport_code": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN},
                     "plate": {"type": "string", "pattern": "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$", "example": "310EKX01"},
                     "zone": {"type": ["integer", "null"], "minimum": 1, "maximum": 9},
-                    "additional": {"type": "boolean", "default": false, "description": "Buy another ticket on a bus where one is held"}}}}}});
+                    "additional": {"type": "boolean", "default": false, "description": "Buy another ticket on a bus where one is held"},
+                    "card": {"type": ["string", "null"], "pattern": crate::openapi_cards::CARD_PATTERN, "description": "Pay from this transport card of the passenger's (16 digits); absent: the phone balance"}}}}}});
     let ride_read = json!({"description": "The ticket, or the ride's final failure", "content": {"application/json": {"schema": {"oneOf": [
                         {"$ref": "#/components/schemas/Ticket"},
                         {"type": "object", "required": ["ride_id", "status", "code", "message"], "properties": {"ride_id": {"type": "string"},
@@ -448,7 +451,7 @@ pub(crate) async fn document() -> Json<Value> {
                         {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}}],
                     "responses": {"200": {"description": "Journeys"}, "4XX": problem()}}},
                 "/v1/keys": {"get": {"summary": "Published ticket signing keys", "responses": {"200": ok("Key list", "KeyList")}}},
-                "/v1/rides": {"post": {"summary": "Pay a ride from the signed-in passenger's phone balance", "security": [{"bearer": []}], "parameters": [
+                "/v1/rides": {"post": {"summary": "Pay a ride from the signed-in passenger's phone balance or one of their transport cards (`card`)", "security": [{"bearer": []}], "parameters": [
                         {"name": "Idempotency-Key", "in": "header", "required": true, "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"}}, lang],
                     "requestBody": ride_body,
                     "responses": {"201": ok("Paid; the ticket", "Ticket"), "202": ok("Payment being confirmed", "Pending"),

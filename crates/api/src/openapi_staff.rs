@@ -112,6 +112,7 @@ pub(crate) fn with_staff(mut document: Value) -> Value {
             Who::Public => "anyone".to_owned(),
             Who::Passenger => "a signed-in passenger".to_owned(),
             Who::FeedToken => "a live-feed token".to_owned(),
+            Who::Bank => "a bank: from its allowed networks, with its secret".to_owned(),
             Who::Machine(kind) => format!("a `{}` machine credential", kind.as_str()),
             Who::Staff(roles) => format!(
                 "staff: {}",
@@ -128,6 +129,7 @@ pub(crate) fn with_staff(mut document: Value) -> Value {
             ScopeRule::CityInPath(_) => "; scoped to the account's cities",
             ScopeRule::VehicleInBody => "; scoped to the vehicle's city or carrier",
             ScopeRule::Own => "; one's own (an admin: anyone's)",
+            ScopeRule::CityOfObject => "; scoped to the city of the object named",
         };
         operation.insert("x-access".into(), json!(format!("{who}{scope}")));
         if let (Who::Staff(_), Some(responses)) = (

@@ -51,13 +51,16 @@ pub enum AccountKind {
     CarrierPayable,
     /// What we owe the holder of a transport card: its balance, held for them.
     CardBalance,
+    /// What a bank owes us: top-ups it took from its customers for our cards.
+    BankReceivable,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 3] = [
+    pub const ALL: [AccountKind; 4] = [
         AccountKind::OperatorReceivable,
         AccountKind::CarrierPayable,
         AccountKind::CardBalance,
+        AccountKind::BankReceivable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +68,7 @@ impl AccountKind {
             AccountKind::OperatorReceivable => "operator_receivable",
             AccountKind::CarrierPayable => "carrier_payable",
             AccountKind::CardBalance => "card_balance",
+            AccountKind::BankReceivable => "bank_receivable",
         }
     }
 
@@ -110,6 +114,8 @@ pub enum Account {
     OperatorReceivable(OperatorId),
     CarrierPayable(CarrierId),
     CardBalance(CardAccountId),
+    /// A bank's receivable, by the bank's id (`kaspi`); the id has the card id's form.
+    BankReceivable(CardAccountId),
 }
 
 impl Account {
@@ -118,6 +124,7 @@ impl Account {
             Account::OperatorReceivable(_) => AccountKind::OperatorReceivable,
             Account::CarrierPayable(_) => AccountKind::CarrierPayable,
             Account::CardBalance(_) => AccountKind::CardBalance,
+            Account::BankReceivable(_) => AccountKind::BankReceivable,
         }
     }
 
@@ -127,6 +134,7 @@ impl Account {
             Account::OperatorReceivable(op) => op.as_str(),
             Account::CarrierPayable(carrier) => carrier.as_str(),
             Account::CardBalance(card) => card.as_str(),
+            Account::BankReceivable(bank) => bank.as_str(),
         }
     }
 
@@ -141,6 +149,7 @@ impl Account {
                 Account::CarrierPayable(CarrierId::parse(owner).map_err(|e| bad(e.to_string()))?)
             }
             AccountKind::CardBalance => Account::CardBalance(CardAccountId::parse(owner)?),
+            AccountKind::BankReceivable => Account::BankReceivable(CardAccountId::parse(owner)?),
         })
     }
 }
@@ -152,6 +161,7 @@ impl fmt::Display for Account {
             Account::OperatorReceivable(op) => write!(f, "operator:{op}:receivable"),
             Account::CarrierPayable(carrier) => write!(f, "carrier:{carrier}:payable"),
             Account::CardBalance(card) => write!(f, "card:{}:balance", card.as_str()),
+            Account::BankReceivable(bank) => write!(f, "bank:{}:receivable", bank.as_str()),
         }
     }
 }

@@ -3,6 +3,8 @@
 //! rule is tested in microseconds and cannot fail on a network or a disk.
 
 pub mod audit;
+pub mod biller;
+pub mod card;
 pub mod catalogue;
 pub mod error;
 #[doc(hidden)]

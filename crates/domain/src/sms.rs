@@ -28,6 +28,15 @@ pub enum SmsCommand {
         /// valid ticket for (a companion's). Without it such a repeat is not charged.
         additional: bool,
     },
+    /// A ride paid from one of the sender's transport cards, named by its last four digits
+    /// after the code: `10101 к1234`, `10101 c1234`, `10101 card 1234`, `13011 2 карта 1234`.
+    RideFromCard {
+        vehicle: VehicleRef,
+        zone: Option<Zone>,
+        additional: bool,
+        /// The card's last four digits.
+        card_last_four: String,
+    },
     Help,
     /// A code or plate followed by zone `0`, or by a zone word and a number no route has.
     ZoneInvalid,
@@ -54,6 +63,22 @@ pub fn parse_command(text: &str) -> SmsCommand {
     ) {
         return SmsCommand::Help;
     }
+    if let Some((rest, card_last_four)) = split_card(&upper) {
+        return match parse_command(&rest) {
+            SmsCommand::Ride {
+                vehicle,
+                zone,
+                additional,
+            } => SmsCommand::RideFromCard {
+                vehicle,
+                zone,
+                additional,
+                card_last_four,
+            },
+            SmsCommand::ZoneInvalid => SmsCommand::ZoneInvalid,
+            _ => SmsCommand::Unrecognised,
+        };
+    }
     let additional = upper.contains(ADDITIONAL_MARK);
     let upper: String = upper.chars().filter(|c| *c != ADDITIONAL_MARK).collect();
     let (body, zone) = match split_zone(upper.trim()) {
@@ -75,6 +100,35 @@ pub fn parse_command(text: &str) -> SmsCommand {
         },
         None => SmsCommand::Unrecognised,
     }
+}
+
+/// Words that name a card before its last four digits: `К1234`, `C1234`, `CARD 1234`.
+const CARD_WORDS: [&str; 7] = ["КАРТА", "КАРТ", "CARD", "К", "K", "С", "C"];
+
+/// Splits a trailing card reference (a card word and exactly four digits, apart from the
+/// code) off an upper-cased message: the rest and the four digits.
+fn split_card(upper: &str) -> Option<(String, String)> {
+    let tokens: Vec<&str> = upper.split_whitespace().collect();
+    let (last, before) = tokens.split_last()?;
+    let four = |t: &str| t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit());
+    let (digits, rest) = if let Some(digits) = CARD_WORDS
+        .iter()
+        .find_map(|w| last.strip_prefix(w).filter(|d| four(d)))
+    {
+        (digits, before)
+    } else if four(last) {
+        let (word, rest) = before.split_last()?;
+        if !CARD_WORDS.contains(word) || word.chars().count() == 1 {
+            return None;
+        }
+        (*last, rest)
+    } else {
+        return None;
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    Some((rest.join(" "), digits.to_owned()))
 }
 
 fn vehicle_ref(text: &str) -> Option<VehicleRef> {
@@ -174,9 +228,9 @@ fn split_zone(text: &str) -> ZoneSpec<'_> {
 }
 
 pub const HELP: Text = Text {
-    kk: "SMSBUS: жол ақысын төлеу үшін автобустағы көлік кодын немесе мемлекеттік нөмірін 2505-ке жіберіңіз. Қала маңы: код пен аймақ, мысалы 13011 2. Серігіңізге тағы бір билет: кодқа плюс қосыңыз, мысалы 10101+. Тіл: КАЗ, РУС, ENG.",
-    ru: "SMSBUS: чтобы оплатить проезд, отправьте на 2505 код транспорта с наклейки в салоне или госномер автобуса. Пригород: код и зона, например 13011 2. Ещё билет для попутчика: код с плюсом, например 10101+. Язык: КАЗ, РУС, ENG.",
-    en: "SMSBUS: to pay a ride, send the transport code from the sticker inside the bus, or its plate number, to 2505. Suburban: code and zone, e.g. 13011 2. One more ticket for a companion: the code with a plus, e.g. 10101+. Language: КАЗ, РУС, ENG.",
+    kk: "SMSBUS: жол ақысын төлеу үшін автобустағы көлік кодын немесе мемлекеттік нөмірін 2505-ке жіберіңіз. Қала маңы: код пен аймақ, мысалы 13011 2. Серігіңізге тағы бір билет: кодқа плюс қосыңыз, мысалы 10101+. Көлік картасынан: кодтан кейін к және картаның соңғы төрт цифры, мысалы 10101 к1234. Тіл: КАЗ, РУС, ENG.",
+    ru: "SMSBUS: чтобы оплатить проезд, отправьте на 2505 код транспорта с наклейки в салоне или госномер автобуса. Пригород: код и зона, например 13011 2. Ещё билет для попутчика: код с плюсом, например 10101+. С транспортной карты: после кода к и последние четыре цифры карты, например 10101 к1234. Язык: КАЗ, РУС, ENG.",
+    en: "SMSBUS: to pay a ride, send the transport code from the sticker inside the bus, or its plate number, to 2505. Suburban: code and zone, e.g. 13011 2. One more ticket for a companion: the code with a plus, e.g. 10101+. From a transport card: after the code c and the card's last four digits, e.g. 10101 c1234. Language: КАЗ, РУС, ENG.",
 };
 
 pub const LANGUAGE_SET: Text = Text {
@@ -389,6 +443,57 @@ mod tests {
             vehicle,
             zone: zone.map(|z| Zone::new(z).unwrap()),
             additional,
+        }
+    }
+
+    #[test]
+    fn a_card_is_named_by_its_last_four_digits() {
+        let card = |vehicle, zone: Option<u32>, additional, four: &str| SmsCommand::RideFromCard {
+            vehicle,
+            zone: zone.map(|z| Zone::new(z).unwrap()),
+            additional,
+            card_last_four: four.into(),
+        };
+        for text in [
+            "10101 к1234",
+            "10101 К1234",
+            "10101 c1234",
+            "10101 C1234",
+            "10101 с1234",
+            "10101 card 1234",
+            "10101 карта 1234",
+            "10101 CARD1234",
+        ] {
+            assert_eq!(
+                parse_command(text),
+                card(code("10101"), None, false, "1234"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_command("13011 2 к0042"),
+            card(code("13011"), Some(2), false, "0042")
+        );
+        assert_eq!(
+            parse_command("10101+ к1234"),
+            card(code("10101"), None, true, "1234")
+        );
+        // Not a card: three digits, a bare single letter (read as before), nothing before it.
+        assert!(!matches!(
+            parse_command("10101 к123"),
+            SmsCommand::RideFromCard { .. }
+        ));
+        assert!(!matches!(
+            parse_command("10101 к 1234"),
+            SmsCommand::RideFromCard { .. }
+        ));
+        assert!(!matches!(
+            parse_command("к1234"),
+            SmsCommand::RideFromCard { .. }
+        ));
+        assert_eq!(parse_command("xyz к1234"), SmsCommand::Unrecognised);
+        for language in Language::ALL {
+            assert!(HELP.get(language).contains("1234"));
         }
     }
 

@@ -84,7 +84,15 @@ impl From<ErrorCode> for ServiceError {
 
 impl From<store::StoreError> for ServiceError {
     fn from(error: store::StoreError) -> ServiceError {
-        ServiceError::internal(format!("store: {error}"))
+        match &error {
+            // A card's balance refused the debit: the passenger's card does not hold the fare.
+            store::StoreError::Overdrawn { account_kind, .. }
+                if account_kind == domain::ledger::AccountKind::CardBalance.as_str() =>
+            {
+                ServiceError::new(ErrorCode::CardInsufficientFunds, error.to_string())
+            }
+            _ => ServiceError::internal(format!("store: {error}")),
+        }
     }
 }
 

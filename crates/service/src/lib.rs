@@ -2,7 +2,11 @@
 //! a ticket, answer an SMS, manage the catalogue and the signing keys. Each owns its
 //! transaction and knows nothing of HTTP; the `api` crate and the CLI call them alike.
 
+pub mod applications;
 pub mod audit;
+pub mod banks;
+mod card_source;
+pub mod cards;
 pub mod catalogue;
 pub mod clock;
 pub mod error;
@@ -18,6 +22,7 @@ pub mod paging;
 pub mod payment;
 pub mod phone_balance;
 pub mod recovery;
+pub mod refunds;
 pub mod revocations;
 pub mod rides;
 pub mod sessions;

@@ -7,6 +7,8 @@
 //! phone-balance code.
 
 use domain::PhoneNumber;
+use domain::card::CardNumber;
+use domain::catalogue::RiderCategory;
 use domain::ledger::Account;
 use domain::ride::RideStatus;
 use partners::operator::BoxFuture;
@@ -20,6 +22,13 @@ use crate::{App, ServiceError};
 pub enum Payer {
     /// The passenger's mobile balance, charged through their operator (CAMARA Carrier Billing).
     PhoneBalance(PhoneNumber),
+    /// One of the holder's transport cards (resolved and checked active by
+    /// [`crate::cards::payer`]); the fare is the card's category's.
+    Card {
+        holder: PhoneNumber,
+        card: CardNumber,
+        category: RiderCategory,
+    },
 }
 
 impl Payer {
@@ -28,6 +37,24 @@ impl Payer {
     pub fn holder(&self) -> &PhoneNumber {
         match self {
             Payer::PhoneBalance(phone) => phone,
+            Payer::Card { holder, .. } => holder,
+        }
+    }
+
+    /// The rider category the fare is priced for, when the source decides it (a card's);
+    /// `None`: the holder's own category.
+    pub fn rider_category(&self) -> Option<RiderCategory> {
+        match self {
+            Payer::PhoneBalance(_) => None,
+            Payer::Card { category, .. } => Some(*category),
+        }
+    }
+
+    /// The card that pays, if a card pays.
+    pub fn card(&self) -> Option<&CardNumber> {
+        match self {
+            Payer::PhoneBalance(_) => None,
+            Payer::Card { card, .. } => Some(card),
         }
     }
 
@@ -35,14 +62,17 @@ impl Payer {
     pub(crate) fn source(&self) -> &'static dyn PaymentSource {
         match self {
             Payer::PhoneBalance(_) => &crate::phone_balance::PhoneBalance,
+            Payer::Card { .. } => &crate::card_source::CardSource,
         }
     }
 }
 
-/// The source of a ride already written. Every ride row is a phone-balance ride today; a
-/// second source adds the column that tells them apart, and its arm here.
-pub(crate) fn source_of(_ride: &NewRide) -> &'static dyn PaymentSource {
-    &crate::phone_balance::PhoneBalance
+/// The source of a ride already written: `rides.card_number` tells a card ride.
+pub(crate) fn source_of(ride: &NewRide) -> &'static dyn PaymentSource {
+    match ride.card_number {
+        Some(_) => &crate::card_source::CardSource,
+        None => &crate::phone_balance::PhoneBalance,
+    }
 }
 
 /// What a ride row keeps of its payment source, decided before the ride is written.

@@ -40,7 +40,9 @@ pub(crate) struct PhoneBalance;
 
 impl PaymentSource for PhoneBalance {
     fn plan(&self, app: &App, payer: &Payer) -> Result<SourceFacts, ServiceError> {
-        let Payer::PhoneBalance(phone) = payer;
+        let Payer::PhoneBalance(phone) = payer else {
+            return Err(ServiceError::internal("not a phone-balance payer"));
+        };
         let catalogue = app.catalogue();
         let operator = catalogue
             .prefixes

@@ -213,14 +213,17 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
         .map_err(ErrorCode::from)?;
     let source = request.payer.source().plan(app, &request.payer)?;
     let holder = request.payer.holder();
-    let rider_category = {
-        let mut conn = app.store.reader().await?;
-        match store::passengers::get(&mut conn, holder.as_e164()).await? {
-            // A category we cannot read is our data's fault: never guess a fare from it.
-            Some(p) => RiderCategory::parse(&p.rider_category).map_err(|e| {
-                ServiceError::internal(format!("passenger {}: {e}", holder.masked()))
-            })?,
-            None => RiderCategory::Regular,
+    let rider_category = match request.payer.rider_category() {
+        Some(category) => category,
+        None => {
+            let mut conn = app.store.reader().await?;
+            match store::passengers::get(&mut conn, holder.as_e164()).await? {
+                // A category we cannot read is our data's fault: never guess a fare from it.
+                Some(p) => RiderCategory::parse(&p.rider_category).map_err(|e| {
+                    ServiceError::internal(format!("passenger {}: {e}", holder.masked()))
+                })?,
+                None => RiderCategory::Regular,
+            }
         }
     };
     let zones = |code| {
@@ -252,7 +255,14 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
             ),
         })?;
     let now_ms = app.now_ms();
-    let request_hash = hash_request(holder, found.vehicle.code.as_str(), zone, rider_category);
+    let card_number = request.payer.card().map(|c| c.as_str().to_owned());
+    let request_hash = hash_request(
+        holder,
+        found.vehicle.code.as_str(),
+        zone,
+        rider_category,
+        card_number.as_deref(),
+    );
     Ok(NewRide {
         id: RideId::new(now_ms, crate::random_bytes()?)
             .as_str()
@@ -273,6 +283,7 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
         language: request.language.code().into(),
         created_at_ms: now_ms,
         ordinal_on_vehicle: 1,
+        card_number,
     })
 }
 
@@ -281,14 +292,20 @@ fn hash_request(
     code: &str,
     zone: Option<Zone>,
     category: RiderCategory,
+    card: Option<&str>,
 ) -> String {
-    let canonical = format!(
+    let mut canonical = format!(
         "{}|{}|{}|{}",
         phone.as_e164(),
         code,
         zone.map_or(0, |z| z.number()),
         category.as_str()
     );
+    // A card ride's request names its card, so the key of a phone ride cannot replay as one.
+    if let Some(card) = card {
+        canonical.push_str("|card:");
+        canonical.push_str(card);
+    }
     crate::hex(
         Sha256::digest(canonical.as_bytes())
             .get(..16)

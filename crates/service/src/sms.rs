@@ -141,13 +141,33 @@ async fn compose_reply(
         }
         SmsCommand::Help | SmsCommand::Unrecognised => HELP.get(language).to_owned(),
         SmsCommand::ZoneInvalid => ErrorCode::ZoneUnknown.message(language).to_owned(),
-        SmsCommand::Ride {
-            vehicle,
-            zone,
-            additional,
-        } => {
+        command @ (SmsCommand::Ride { .. } | SmsCommand::RideFromCard { .. }) => {
+            let (vehicle, zone, additional, card) = match command {
+                SmsCommand::Ride {
+                    vehicle,
+                    zone,
+                    additional,
+                } => (vehicle, zone, additional, None),
+                SmsCommand::RideFromCard {
+                    vehicle,
+                    zone,
+                    additional,
+                    card_last_four,
+                } => (vehicle, zone, additional, Some(card_last_four)),
+                _ => return Err(ServiceError::internal("not a ride")),
+            };
+            let payer = match card {
+                None => crate::payment::Payer::PhoneBalance(phone.clone()),
+                Some(four) => {
+                    let choice = crate::cards::CardChoice::LastFour(four);
+                    match crate::cards::payer(app, phone, &choice).await {
+                        Ok(payer) => payer,
+                        Err(error) => return Ok((refusal_text(app, language, &error), None)),
+                    }
+                }
+            };
             let request = RideRequest {
-                payer: crate::payment::Payer::PhoneBalance(phone.clone()),
+                payer,
                 vehicle,
                 zone,
                 additional,

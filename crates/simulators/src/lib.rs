@@ -4,8 +4,10 @@
 //!
 //! [`operator`]: the Kazakh mobile operators' CAMARA Carrier Billing 0.5.0 and SIM Swap 2.1.0
 //! APIs, with subscribers, their refusal rules, and injectable faults. [`smsc`]: their SMSCs
-//! over SMPP 3.4, with phones' inboxes and injectable faults.
+//! over SMPP 3.4, with phones' inboxes and injectable faults. [`bank`]: a bank that tops up
+//! transport cards through our check/pay biller endpoint, as Kaspi does.
 
+pub mod bank;
 pub mod demo;
 pub mod operator;
 pub mod smsc;

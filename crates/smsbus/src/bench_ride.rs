@@ -33,6 +33,10 @@ pub struct BenchRideArgs {
     /// Open loop: start rides at this rate per second instead of as fast as possible.
     #[arg(long)]
     pub rate: Option<u32>,
+    /// Who pays: `phone` (the operator's balance) or `card` (each passenger's transport card,
+    /// topped up before the clock starts).
+    #[arg(long, default_value = "phone", value_parser = ["phone", "card"])]
+    pub source: String,
 }
 
 pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
@@ -42,6 +46,11 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
     );
     let city = BenchCity::start(args.db.as_deref(), Arc::new(SystemClock), PASSENGERS).await?;
     let (addr, tokens) = (city.addr, Arc::clone(&city.tokens));
+    let cards = Arc::new(if args.source == "card" {
+        crate::bank_cli::fund_cards(&city.app, PASSENGERS, args.rides).await?
+    } else {
+        Vec::new()
+    });
     let url = format!("http://{addr}/v1/rides");
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
@@ -50,11 +59,12 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..args.concurrency {
-        let (http, url, next, tokens) = (
+        let (http, url, next, tokens, cards) = (
             http.clone(),
             url.clone(),
             Arc::clone(&next),
             Arc::clone(&tokens),
+            Arc::clone(&cards),
         );
         let rate = args.rate;
         let rides = args.rides;
@@ -73,7 +83,10 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
                 let token = tokens.get(i % tokens.len()).cloned().unwrap_or_default();
                 // Each passenger rides the same bus many times: every ticket is asked for on
                 // purpose, so the repeat rule runs (and counts the tickets held) on every ride.
-                let body = serde_json::json!({"transport_code": "10101", "additional": true});
+                let body = match cards.get(i % tokens.len().max(1)) {
+                    Some(card) => serde_json::json!({"transport_code": "10101", "additional": true, "card": card}),
+                    None => serde_json::json!({"transport_code": "10101", "additional": true}),
+                };
                 let key = format!("bench-{i}");
                 let send = || http.post(&url).bearer_auth(&token).header("Idempotency-Key", &key).json(&body).send();
                 let t0 = Instant::now();
@@ -120,8 +133,9 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
         }
     }
     println!(
-        "bench ride: store={} rides={} rides_per_s={rides_per_s:.0} p50_ms={:.2} p99_ms={:.2} charged_twice={} ledger_balanced={}",
+        "bench ride: store={} source={} rides={} rides_per_s={rides_per_s:.0} p50_ms={:.2} p99_ms={:.2} charged_twice={} ledger_balanced={}",
         city.store_name,
+        args.source,
         args.rides,
         percentile(0.50),
         percentile(0.99),

@@ -111,6 +111,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;
     seed_passengers(&app).await?;
+    let demo_card = crate::bank_cli::seed_demo(&app).await?;
     crate::transit_cli::seed_demo(&app).await?;
     seed_staff(&app)
         .await
@@ -123,6 +124,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (smpp, smsc_admin) = start_smsc(&app, &args).await?;
     crate::live_cli::start_demo_city(&app).await?;
     print_guide(&format!("http://{bound}"), simulator.addr(), &smsc_admin);
+    println!(
+        "Transport card of {}: {demo_card} — top it up from a bank: smsbus bank pay --bank kaspi --card {} --sum 500",
+        crate::bank_cli::DEMO_CARD_HOLDER,
+        demo_card.as_str()
+    );
     tokio::signal::ctrl_c().await?;
     smpp.shutdown().await;
     if let Err(error) = std::fs::remove_file(crate::smpp_cli::demo_smsc_file(&args.db)) {

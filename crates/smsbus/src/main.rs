@@ -1,6 +1,7 @@
 //! The `smsbus` binary: the only place that reads the environment and wires the crates together.
 
 mod audit_cli;
+mod bank_cli;
 mod bench_ride;
 mod bench_sms;
 mod bench_soak;
@@ -76,6 +77,11 @@ enum Command {
         #[command(subcommand)]
         command: staff_cli::CredentialCommand,
     },
+    /// A bank's side of card top-ups (the simulated bank calls the biller endpoint).
+    Bank {
+        #[command(subcommand)]
+        command: bank_cli::BankCommand,
+    },
     /// Benchmarks that print their figures.
     Bench {
         #[command(subcommand)]
@@ -132,6 +138,8 @@ enum BenchCommand {
     Detect(live_cli::BenchDetectArgs),
     /// Position ingestion over Wialon IPS and GTFS-Realtime.
     Ingest(live_cli::BenchIngestArgs),
+    /// Card top-ups over HTTP from the bank simulator (check, pay, duplicate deliveries).
+    Topup(bank_cli::BenchTopupArgs),
 }
 
 fn main() -> ExitCode {
@@ -200,6 +208,10 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::Bench {
                 command: BenchCommand::Ingest(args),
             } => live_cli::bench_ingest(args).await,
+            Command::Bench {
+                command: BenchCommand::Topup(args),
+            } => bank_cli::bench(args).await,
+            Command::Bank { command } => bank_cli::run(command).await,
             Command::PlanBatch(_) | Command::Verify(_) | Command::Bench { .. } => Ok(()),
         }
     })

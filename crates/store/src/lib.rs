@@ -8,6 +8,7 @@
 //! subset (`$1` parameters, `ON CONFLICT`, `RETURNING`, integers for booleans and times).
 
 pub mod audit;
+pub mod cards;
 pub mod catalogue;
 pub mod db;
 pub mod inspections;

@@ -96,6 +96,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_staff.sql"),
         postgres: include_str!("../migrations/postgres/0015_staff.sql"),
     },
+    Migration {
+        version: 16,
+        name: "cards",
+        sqlite: include_str!("../migrations/sqlite/0016_cards.sql"),
+        postgres: include_str!("../migrations/postgres/0016_cards.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -28,6 +28,8 @@ pub struct NewRide {
     pub created_at_ms: i64,
     /// 1 for the passenger's only live ride on this bus, 2 for a deliberate second one, …
     pub ordinal_on_vehicle: i64,
+    /// The transport card that pays it; `None`: the phone balance.
+    pub card_number: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,7 +52,7 @@ pub enum Inserted {
 
 const COLUMNS: &str = "id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
      route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, \
-     operator_payment_id, failure_code, attempts, updated_at_ms, ordinal_on_vehicle, told_status";
+     operator_payment_id, failure_code, attempts, updated_at_ms, ordinal_on_vehicle, told_status, card_number";
 
 fn row(r: Row) -> crate::Result<RideRow> {
     Ok(RideRow {
@@ -72,6 +74,7 @@ fn row(r: Row) -> crate::Result<RideRow> {
             language: r.try_get(14)?,
             created_at_ms: r.try_get(15)?,
             ordinal_on_vehicle: r.try_get(21)?,
+            card_number: r.try_get(23)?,
         },
         status: r.try_get(16)?,
         operator_payment_id: r.try_get(17)?,
@@ -87,8 +90,8 @@ pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted>
     let inserted = query(
         "INSERT INTO rides (id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
          route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, attempts, updated_at_ms, \
-         ordinal_on_vehicle) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'reserving', 0, $16, $17) \
+         ordinal_on_vehicle, card_number) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'reserving', 0, $16, $17, $18) \
          ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&ride.id)
@@ -108,6 +111,7 @@ pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted>
     .bind(&ride.language)
     .bind(ride.created_at_ms)
     .bind(ride.ordinal_on_vehicle)
+    .bind(ride.card_number.as_deref())
     .fetch_optional(conn)
     .await?;
     if inserted.is_some() {

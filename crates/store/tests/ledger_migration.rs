@@ -70,6 +70,7 @@ fn old_ride(id: &str) -> store::rides::NewRide {
         language: "en".into(),
         created_at_ms: 1,
         ordinal_on_vehicle: 1,
+        card_number: None,
     }
 }
 

@@ -3,7 +3,10 @@
 //! matrix ([`crate::access::MATRIX`]) row for row.
 
 mod admin;
+mod applications;
 mod auth;
+mod banks;
+mod cards;
 mod catalogue;
 mod inspections;
 mod live;
@@ -86,6 +89,27 @@ pub(crate) fn all() -> Table {
         .post("/v1/auth/sessions/end-others", auth::end_other_sessions)
         .post("/v1/rides", rides::buy)
         .get("/v1/rides/{ride_id}", rides::status)
+        .post("/v1/cards", cards::open)
+        .get("/v1/cards", cards::list)
+        .get("/v1/cards/{card}", cards::get)
+        .get("/v1/cards/{card}/history", cards::history)
+        .post("/v1/cards/{card}/block", cards::block)
+        .post("/v1/cards/{card}/unblock", cards::unblock)
+        .post("/v1/cards/{card}/close", cards::close)
+        .post("/v1/card-applications", applications::apply)
+        .get("/v1/card-applications", applications::mine)
+        .get("/v1/office/card-applications", applications::queue)
+        .post(
+            "/v1/office/card-applications/{id}/approve",
+            applications::approve,
+        )
+        .post(
+            "/v1/office/card-applications/{id}/reject",
+            applications::reject,
+        )
+        .get("/v1/banks/{bank}/biller", banks::biller)
+        .at("PUT", "/v1/admin/banks/{bank}", put(banks::put_bank))
+        .post("/v1/office/tickets/{check_number}/refund", banks::refund)
         .get("/v1/tickets/valid", rides::valid_tickets)
         .get("/v1/tickets/history", rides::history)
         .get("/t/{link_code}", crate::ticket_page::page)

@@ -34,6 +34,10 @@ pub(crate) struct BuyBody {
     /// One more ticket on a bus the passenger already holds a valid ticket for (a companion's).
     #[serde(default)]
     additional: bool,
+    /// Pay from this transport card of the passenger's (its 16 digits); without it the phone
+    /// balance pays.
+    #[serde(default)]
+    card: Option<String>,
 }
 
 /// A ride that ended without a ticket, read back: final, with why.
@@ -86,8 +90,12 @@ pub(crate) async fn buy(
         .map_err(|e| Problem::new(ErrorCode::BadRequest, language).detail(e.to_string()))?;
     let idempotency = IdempotencyKey::new(format!("api:{}", phone.as_e164()), &key)
         .map_err(|e| Problem::from_service(e, language))?;
+    let payer = match body.card.as_deref() {
+        Some(card) => super::cards::ride_payer(&state, &phone, card, language).await?,
+        None => Payer::PhoneBalance(phone),
+    };
     let request = RideRequest {
-        payer: Payer::PhoneBalance(phone),
+        payer,
         vehicle,
         zone,
         additional: body.additional,

@@ -41,6 +41,10 @@ fn scope(cities: &[&str], carriers: &[&str]) -> Scope {
 }
 
 /// The path with its parameters filled: the carrier's own carrier unless `other`.
+/// The bank of the walk: it calls from a network none of the walk's callers is in.
+const WALK_BANK: &str = "walk-bank";
+
+/// The path with its parameters filled: the carrier's own carrier unless `other`.
 fn concrete(path: &str, other_carrier: bool) -> String {
     path.replace("{city}", "astana")
         .replace(
@@ -57,6 +61,8 @@ fn concrete(path: &str, other_carrier: bool) -> String {
         .replace("{ride_id}", "no-such-ride")
         .replace("{link_code}", "no-such-link")
         .replace("{route_id}", "astana-10")
+        .replace("{card}", "9398000000000009")
+        .replace("{bank}", WALK_BANK)
 }
 
 /// A body the route's extractors accept far enough to reach the access check.
@@ -109,6 +115,8 @@ fn expected(rule: &Rule, caller: &Caller, other_carrier: bool) -> Option<&'stati
         // Any other credential is no passenger session: "sign in".
         (Who::Passenger, _) => Some("SIGN_IN_REQUIRED"),
         (Who::FeedToken, _) => unauthorized,
+        // The walk's bank lets in none of the walk's addresses.
+        (Who::Bank, _) => Some("BANK_SOURCE_NOT_ALLOWED"),
         (Who::Machine(kind), Caller::Machine(held, _)) if kind == *held => None,
         (Who::Machine(_), _) => unauthorized,
         (Who::Staff(roles), Caller::Staff { role, scope, .. }) => {
@@ -148,6 +156,7 @@ fn token_of(caller: &Caller) -> Option<&str> {
 
 async fn the_matrix_holds_on_every_route_for_every_caller(db: Db) {
     let t = spawn(db).await;
+    crate::cards::configure_bank(&t, WALK_BANK, "kaspi", "10.99.0.0/16").await;
     // Every served route has its row (and no row lacks a route).
     let mut declared = api::declared_routes();
     declared.sort_unstable();
@@ -335,6 +344,28 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
     let credential_id = credential["id"].as_str().unwrap().to_owned();
     let check = ticket["check_number"].as_str().unwrap().to_owned();
     let token = ticket["token"].as_str().unwrap().to_owned();
+    // The office's objects: two applications, a card ride to refund.
+    t.add_staff("office", Role::Office, &["astana"], &[]).await;
+    let office = t.staff_session("office").await;
+    crate::cards::configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
+    let card = crate::cards::open_card(&t, crate::cards::HOLDER).await;
+    crate::cards::pay(&t, "walk-1", &card, "500.00").await;
+    let (status, card_ticket) = crate::cards::card_ride(&t, &card, "walk-card").await;
+    assert_eq!(status, 201, "{card_ticket}");
+    let card_check = card_ticket["check_number"].as_str().unwrap().to_owned();
+    let mut applications = Vec::new();
+    for category in ["pensioner", "student"] {
+        let (status, applied) = crate::cards::post_as(
+            &t,
+            crate::cards::HOLDER,
+            "/v1/card-applications",
+            json!({"city": "astana", "category": category, "full_name": "Walk",
+                   "document_kind": "certificate", "document_number": "W-1"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{applied}");
+        applications.push(applied["id"].as_i64().unwrap());
+    }
     // (method, path, caller's token, body): one successful call per staff route.
     let admin = t.admin.clone();
     let controller = t.controller.clone();
@@ -515,6 +546,45 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
             "/v1/admin/live/feed-tokens".into(),
             admin.clone(),
             Some(json!({"city": "astana", "name": "walk", "vehicles": ["10101"]})),
+        ),
+        (
+            "GET",
+            "/v1/office/card-applications",
+            "/v1/office/card-applications".into(),
+            office.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/office/card-applications/{id}/approve",
+            format!("/v1/office/card-applications/{}/approve", applications[0]),
+            office.clone(),
+            Some(
+                json!({"document_kind": "certificate", "document_number": "W-1", "valid_until": "2030-12-31"}),
+            ),
+        ),
+        (
+            "POST",
+            "/v1/office/card-applications/{id}/reject",
+            format!("/v1/office/card-applications/{}/reject", applications[1]),
+            office.clone(),
+            Some(json!({"reason": "walk"})),
+        ),
+        (
+            "POST",
+            "/v1/office/tickets/{check_number}/refund",
+            format!("/v1/office/tickets/{card_check}/refund"),
+            office.clone(),
+            Some(json!({"reason": "walk"})),
+        ),
+        (
+            "PUT",
+            "/v1/admin/banks/{bank}",
+            "/v1/admin/banks/kaspi".into(),
+            admin.clone(),
+            Some(
+                json!({"name": "KASPI", "dialect": "kaspi", "networks": "127.0.0.1", "secret": "kaspi-walk-secret-0001"}),
+            ),
         ),
         // Last: they end the caller's sessions.
         (

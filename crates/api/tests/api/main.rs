@@ -7,6 +7,7 @@
 
 mod access;
 mod audit;
+mod cards;
 mod controllers;
 mod hardening;
 mod harness;

@@ -1,0 +1,205 @@
+//! Top-ups from bank apps: the check/pay biller endpoint (`GET /v1/banks/{bank}/biller?
+//! command=check|pay&txn_id=…&txn_date=…&account=…&sum=…`, answered in XML as Kaspi's
+//! protocol has it), and the admin's configuration of a bank. The bank is checked before its
+//! request is read: its source address (behind the trusted proxies) against its allowed
+//! networks, then its secret (`Authorization: Bearer`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use domain::ErrorCode;
+use domain::biller::Dialect;
+use serde::{Deserialize, Serialize};
+use service::banks::{BillerAnswer, BillerRequest};
+
+use crate::extract::{ApiJson, ApiQuery, ClientAddr, Lang, Staff};
+use crate::problem::{ApiResult, Problem};
+
+#[derive(Deserialize)]
+pub(crate) struct BillerQuery {
+    #[serde(default)]
+    command: String,
+    #[serde(default)]
+    txn_id: String,
+    #[serde(default)]
+    txn_date: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    sum: String,
+}
+
+/// Text for an XML element.
+fn xml_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The protocol's answer: `txn_id`, `prv_txn_id`, `sum`, `result`, `comment`, and the display
+/// fields (masked holder name, masked card, card kind) when the card is known.
+pub(crate) fn render(answer: &BillerAnswer) -> String {
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response>\n");
+    xml.push_str(&format!(
+        "  <txn_id>{}</txn_id>\n",
+        xml_text(&answer.txn_id)
+    ));
+    if let Some(id) = answer.prv_txn_id {
+        xml.push_str(&format!("  <prv_txn_id>{id}</prv_txn_id>\n"));
+    }
+    xml.push_str(&format!("  <sum>{}</sum>\n", xml_text(&answer.sum)));
+    xml.push_str(&format!("  <result>{}</result>\n", answer.result));
+    xml.push_str(&format!(
+        "  <comment>{}</comment>\n",
+        xml_text(&answer.comment)
+    ));
+    let fields: Vec<(&str, &String)> = [
+        ("holder", answer.holder.as_ref()),
+        ("card", answer.card.as_ref()),
+        ("card_kind", answer.card_kind.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.map(|v| (name, v)))
+    .collect();
+    if !fields.is_empty() {
+        xml.push_str("  <fields>\n");
+        for (i, (name, value)) in fields.iter().enumerate() {
+            let n = i + 1;
+            xml.push_str(&format!(
+                "    <field{n} name=\"{name}\">{}</field{n}>\n",
+                xml_text(value)
+            ));
+        }
+        xml.push_str("  </fields>\n");
+    }
+    xml.push_str("</response>\n");
+    xml
+}
+
+pub(crate) async fn biller(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Path(bank): Path<String>,
+    ApiQuery(query): ApiQuery<BillerQuery>,
+) -> ApiResult<Response> {
+    let bank = service::banks::bank(&state.app, &bank)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?
+        .ok_or_else(|| Problem::new(ErrorCode::NotFound, language))?;
+    crate::extract::check_bank(&headers, client, &bank, language)?;
+    let request = BillerRequest {
+        command: query.command,
+        txn_id: query.txn_id,
+        txn_date: query.txn_date,
+        account: query.account,
+        sum: query.sum,
+    };
+    let answer = service::banks::answer(&state.app, &bank, &request)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        render(&answer),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BankBody {
+    name: String,
+    /// `kaspi` or `osmp`.
+    dialect: String,
+    /// Addresses and CIDR networks the bank calls from, comma-separated.
+    networks: String,
+    /// At least 16 characters; kept as its SHA-256 only.
+    secret: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct BankDto {
+    id: String,
+    name: String,
+    dialect: &'static str,
+    networks: String,
+}
+
+pub(crate) async fn put_bank(
+    State(state): State<crate::State>,
+    caller: Staff,
+    Lang(language): Lang,
+    Path(bank): Path<String>,
+    ApiJson(body): ApiJson<BankBody>,
+) -> ApiResult<Json<BankDto>> {
+    let dialect = Dialect::parse(&body.dialect).ok_or_else(|| {
+        Problem::new(ErrorCode::BadRequest, language).detail("dialect must be kaspi or osmp")
+    })?;
+    crate::extract::TrustedProxies::parse(&body.networks)
+        .map_err(|e| Problem::new(ErrorCode::BadRequest, language).detail(e))?;
+    let bank = service::banks::configure(
+        &state.app,
+        &caller.actor,
+        &bank,
+        &body.name,
+        dialect,
+        &body.networks,
+        &body.secret,
+    )
+    .await
+    .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(BankDto {
+        id: bank.id,
+        name: bank.name,
+        dialect: bank.dialect.as_str(),
+        networks: bank.networks,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefundBody {
+    reason: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct RefundDto {
+    number: i64,
+    check_number: String,
+    status: &'static str,
+    card: String,
+    amount: super::wire::Money,
+}
+
+/// Staff refund a card ride to its card (thin: the use case takes the actor and audits).
+pub(crate) async fn refund(
+    State(state): State<crate::State>,
+    caller: Staff,
+    Lang(language): Lang,
+    Path(check_number): Path<String>,
+    ApiJson(body): ApiJson<RefundBody>,
+) -> ApiResult<Json<RefundDto>> {
+    let refunded =
+        service::refunds::refund_card_ride(&state.app, &caller.actor, &check_number, &body.reason)
+            .await
+            .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(RefundDto {
+        number: refunded.number,
+        check_number: refunded.check_number,
+        status: "refunded",
+        card: refunded.card,
+        amount: super::wire::Money::of(refunded.amount),
+    }))
+}

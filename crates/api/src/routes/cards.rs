@@ -1,0 +1,241 @@
+//! The passenger's transport cards: open (free), list with balances, one card, its history,
+//! block, unblock, close (the balance moves to another of their cards).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use domain::Language;
+use serde::{Deserialize, Serialize};
+use service::cards::{CardMovement, CardView, OpenCard};
+
+use super::wire::Money;
+use crate::extract::{ApiJson, ApiQuery, Lang, Passenger};
+use crate::keys_wire::rfc3339_ms;
+use crate::problem::{ApiResult, Problem};
+
+#[derive(Serialize)]
+pub(crate) struct Card {
+    /// 16 digits.
+    number: String,
+    /// `9398 1234 5678 9012`.
+    number_grouped: String,
+    last_four: String,
+    kind: &'static str,
+    rider_category: &'static str,
+    status: &'static str,
+    balance: Money,
+    /// Fares on hold while their rides are paid.
+    held: Money,
+    available: Money,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pupil_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    school: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    class: Option<String>,
+    opened_at: String,
+}
+
+impl Card {
+    fn of(c: &CardView) -> Card {
+        Card {
+            number: c.number.as_str().to_owned(),
+            number_grouped: c.number.grouped(),
+            last_four: c.number.last_four().to_owned(),
+            kind: c.kind.as_str(),
+            rider_category: c.rider_category.as_str(),
+            status: c.status.as_str(),
+            balance: Money::of(c.balance),
+            held: Money::of(c.held),
+            available: Money::of(c.available()),
+            pupil_name: c.pupil_name.clone(),
+            school: c.school.clone(),
+            class: c.class_name.clone(),
+            opened_at: rfc3339_ms(c.created_at_ms),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OpenBody {
+    kind: String,
+    #[serde(default)]
+    holder_name: Option<String>,
+    #[serde(default)]
+    pupil_name: Option<String>,
+    #[serde(default)]
+    school: Option<String>,
+    #[serde(default)]
+    class: Option<String>,
+}
+
+fn number(text: &str, language: Language) -> Result<domain::card::CardNumber, Problem> {
+    service::cards::parse_number(text).map_err(|e| Problem::from_service(e, language))
+}
+
+pub(crate) async fn open(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Passenger(phone): Passenger,
+    ApiJson(body): ApiJson<OpenBody>,
+) -> ApiResult<(StatusCode, Json<Card>)> {
+    let request = OpenCard {
+        kind: body.kind,
+        holder_name: body.holder_name.unwrap_or_default(),
+        pupil_name: body.pupil_name,
+        school: body.school,
+        class_name: body.class,
+    };
+    let card = service::cards::open(&state.app, &phone, &request)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok((StatusCode::CREATED, Json(Card::of(&card))))
+}
+
+#[derive(Serialize)]
+pub(crate) struct CardList {
+    cards: Vec<Card>,
+}
+
+pub(crate) async fn list(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Passenger(phone): Passenger,
+) -> ApiResult<Json<CardList>> {
+    let cards = service::cards::list(&state.app, &phone)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(CardList {
+        cards: cards.iter().map(Card::of).collect(),
+    }))
+}
+
+pub(crate) async fn get(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Passenger(phone): Passenger,
+    Path(card): Path<String>,
+) -> ApiResult<Json<Card>> {
+    let card = number(&card, language)?;
+    let card = service::cards::get(&state.app, &phone, &card)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(Card::of(&card)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HistoryQuery {
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Movement {
+    kind: String,
+    /// Positive: onto the card; negative: a fare.
+    amount: Money,
+    on_hold: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ride_id: Option<String>,
+    at: String,
+}
+
+impl Movement {
+    fn of(m: &CardMovement) -> Movement {
+        Movement {
+            kind: m.kind.clone(),
+            amount: Money::of(m.amount),
+            on_hold: m.on_hold,
+            ride_id: m.ride_id.clone(),
+            at: rfc3339_ms(m.at_ms),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct History {
+    movements: Vec<Movement>,
+}
+
+pub(crate) async fn history(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Passenger(phone): Passenger,
+    Path(card): Path<String>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<History>> {
+    let card = number(&card, language)?;
+    let movements = service::cards::history(&state.app, &phone, &card, query.limit.unwrap_or(20))
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(History {
+        movements: movements.iter().map(Movement::of).collect(),
+    }))
+}
+
+pub(crate) async fn block(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Passenger(phone): Passenger,
+    Path(card): Path<String>,
+) -> ApiResult<Json<Card>> {
+    let card = number(&card, language)?;
+    let card = service::cards::block(&state.app, &phone, &card)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(Card::of(&card)))
+}
+
+pub(crate) async fn unblock(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Passenger(phone): Passenger,
+    Path(card): Path<String>,
+) -> ApiResult<Json<Card>> {
+    let card = number(&card, language)?;
+    let card = service::cards::unblock(&state.app, &phone, &card)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(Card::of(&card)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CloseBody {
+    /// Another active card of the holder that takes the balance.
+    #[serde(default)]
+    into: Option<String>,
+}
+
+pub(crate) async fn close(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Passenger(phone): Passenger,
+    Path(card): Path<String>,
+    ApiJson(body): ApiJson<CloseBody>,
+) -> ApiResult<Json<Card>> {
+    let card = number(&card, language)?;
+    let into = body
+        .into
+        .as_deref()
+        .map(|n| number(n, language))
+        .transpose()?;
+    let card = service::cards::close(&state.app, &phone, &card, into.as_ref())
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(Card::of(&card)))
+}
+
+/// The card a ride names (`"card": "…"` in `POST /v1/rides`), as its payer.
+pub(crate) async fn ride_payer(
+    state: &crate::State,
+    phone: &domain::PhoneNumber,
+    card: &str,
+    language: Language,
+) -> Result<service::payment::Payer, Problem> {
+    let card = number(card, language)?;
+    service::cards::payer(&state.app, phone, &service::cards::CardChoice::Number(card))
+        .await
+        .map_err(|e| Problem::from_service(e, language))
+}
