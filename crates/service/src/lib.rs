@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalogue;
 pub mod clock;
 pub mod error;
+pub mod feedback;
 #[doc(hidden)]
 pub mod fuzz_checks;
 pub mod inspect;

@@ -11,6 +11,7 @@ mod simulate;
 mod smpp_cli;
 mod ticket_cli;
 mod transit_cli;
+mod web_cli;
 mod wiring;
 
 use std::net::SocketAddr;

@@ -90,6 +90,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_audit.sql"),
         postgres: include_str!("../migrations/postgres/0014_audit.sql"),
     },
+    Migration {
+        version: 17,
+        name: "feedback",
+        sqlite: include_str!("../migrations/sqlite/0017_feedback.sql"),
+        postgres: include_str!("../migrations/postgres/0017_feedback.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

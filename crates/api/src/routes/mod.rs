@@ -3,6 +3,7 @@
 mod admin;
 mod auth;
 mod catalogue;
+mod feedback;
 mod inspections;
 mod live;
 mod rides;
@@ -34,9 +35,12 @@ pub(crate) fn all() -> Router<State> {
             post(auth::end_other_sessions),
         )
         .route("/v1/rides", post(rides::buy))
+        .route("/v1/rides/quote", get(rides::quote))
         .route("/v1/rides/{ride_id}", get(rides::status))
         .route("/v1/tickets/valid", get(rides::valid_tickets))
         .route("/v1/tickets/history", get(rides::history))
+        .route("/v1/feedback", post(feedback::submit).get(feedback::given))
+        .route("/v1/carrier/feedback", get(feedback::for_carrier))
         .route("/t/{link_code}", get(crate::ticket_page::page))
         .route("/v1/inspections", post(inspections::inspect))
         .route(
