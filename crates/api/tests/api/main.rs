@@ -7,6 +7,7 @@
 
 mod audit;
 mod controllers;
+mod feedback;
 mod hardening;
 mod harness;
 mod ledger;
@@ -16,3 +17,4 @@ mod rides;
 mod signin;
 mod smpp;
 mod transit;
+mod web;
