@@ -49,7 +49,12 @@ export function render(main) {
       if (leg.type === 'ride') L.polyline(lineOf(leg.geometry), { color: '#0b5cad', weight: 6 }).addTo(drawn);
       else L.polyline([[leg.from.lat, leg.from.lon], [leg.to.lat, leg.to.lon]], { color: '#374151', weight: 4, dashArray: '6 8' }).addTo(drawn);
     }
+    const first = journey.legs[0];
+    const last = journey.legs.at(-1);
+    L.circleMarker([first.from.lat, first.from.lon], { radius: 8, color: '#fff', weight: 3, fillColor: '#166534', fillOpacity: 1 }).addTo(drawn);
+    L.circleMarker([last.to.lat, last.to.lon], { radius: 8, color: '#fff', weight: 3, fillColor: '#991b1b', fillOpacity: 1 }).addTo(drawn);
     drawn.addTo(map);
+    map.invalidateSize();
     map.fitBounds(drawn.getBounds(), { padding: [16, 16] });
     mapEl.dataset.drawn = String(journey.legs.length);
   };

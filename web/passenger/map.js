@@ -48,7 +48,7 @@ export function render(main) {
   let watch = null;
   let closed = false;
   const city = state.city;
-  const busIcon = (v) => L.divIcon({ className: '', html: `<span style="display:inline-flex;align-items:center;justify-content:center;min-width:34px;height:34px;border-radius:17px;background:#b91c1c;color:#fff;font-weight:800;border:2px solid #fff;box-shadow:0 1px 3px #0008">${v.route_number ?? '?'}</span>`, iconSize: [34, 34], iconAnchor: [17, 17] });
+  const busIcon = (v) => L.divIcon({ className: '', html: `<span style="display:inline-flex;align-items:center;justify-content:center;min-width:28px;height:28px;padding:0 4px;border-radius:14px;background:#b91c1c;color:#fff;font-size:13px;font-weight:800;border:2px solid #fff;box-shadow:0 1px 3px #0008">${v.route_number ?? '?'}</span>`, iconSize: [28, 28], iconAnchor: [14, 14] });
   const busPopup = (v) => {
     const route = routes.get(v.route_id);
     const pay = h('button', { type: 'button', class: 'wide', onclick: () => {

@@ -157,7 +157,10 @@ function detector(panel) {
       fixes.push({ lat: p.coords.latitude, lon: p.coords.longitude, at_ms: Math.round(p.timestamp || Date.now()), accuracy_m: p.coords.accuracy || undefined });
       while (fixes.length && fixes.at(-1).at_ms - fixes[0].at_ms > 90_000) fixes.shift();
       ask();
-    }, () => panel.replaceChildren(h('p', {}, t('detect_denied'))), { enableHighAccuracy: true, maximumAge: 2000 });
+    }, (error) => {
+      // A fix that comes late is no reason to drop what was found; only a refusal is.
+      if (error.code === error.PERMISSION_DENIED) panel.replaceChildren(h('p', {}, t('detect_denied')));
+    }, { enableHighAccuracy: true, maximumAge: 2000 });
   };
   const poll = setInterval(ask, 3000);
   return { start: startWatch, stop: () => { clearInterval(poll); if (watch !== null) navigator.geolocation.clearWatch(watch); } };
@@ -173,9 +176,10 @@ export function render(main, [code]) {
   const detectPanel = h('div', { id: 'detect', 'aria-live': 'polite' });
   const detect = detector(detectPanel);
   const detectButton = h('button', { class: 'wide secondary', type: 'button', onclick: () => { detectButton.remove(); detect.start(); } }, t('pay_detect'));
-  main.append(h('h1', {}, t('pay_title')), slot, form,
-    h('button', { class: 'wide secondary', type: 'button', onclick: () => openScanner(main) }, t('pay_scan')));
+  main.append(h('h1', {}, t('pay_title')), slot);
+  // The bus found by location comes first: it is the fastest way to a ticket.
   if (!code) main.append(h('section', { 'aria-label': t('pay_detect') }, detectButton, detectPanel));
+  main.append(form, h('button', { class: 'wide secondary', type: 'button', onclick: () => openScanner(main) }, t('pay_scan')));
   if (code) showQuote(slot, code);
   else if (navigator.permissions && navigator.geolocation) {
     // Location already allowed: look for the bus at once (the fastest way to a ticket).

@@ -61,21 +61,44 @@ impl WebArgs {
     }
 }
 
-/// `npm ci` in `dir`: the exact packages of its lockfile.
+/// `npm ci` for `dir`: the exact packages of its lockfile. It installs in a staging directory
+/// beside and then renames `node_modules` into place, so two demos starting at once (the
+/// browser tests run their files in parallel) never see a half-installed tree.
 fn npm_ci(dir: &Path) -> anyhow::Result<()> {
     eprintln!(
-        "smsbus: installing the web apps' npm packages (npm ci in {})",
+        "smsbus: installing the web apps' npm packages (npm ci for {})",
         dir.display()
     );
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
-        .current_dir(dir)
-        .status()
-        .context("running npm (install Node.js and npm, or pass --web-dir none)")?;
-    anyhow::ensure!(
-        status.success(),
-        "npm ci in {} failed: {status}",
-        dir.display()
-    );
-    Ok(())
+    let staging = dir.join(format!(".install-{}", std::process::id()));
+    std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    let result = (|| {
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(dir.join(file), staging.join(file))
+                .with_context(|| format!("copying {file} of {}", dir.display()))?;
+        }
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+            .current_dir(&staging)
+            .status()
+            .context("running npm (install Node.js and npm, or pass --web-dir none)")?;
+        anyhow::ensure!(
+            status.success(),
+            "npm ci for {} failed: {status}",
+            dir.display()
+        );
+        if let Err(error) = std::fs::rename(staging.join("node_modules"), dir.join("node_modules"))
+        {
+            // Another process installed the same lockfile first: theirs is as good.
+            anyhow::ensure!(
+                dir.join("node_modules").is_dir(),
+                "moving node_modules into {}: {error}",
+                dir.display()
+            );
+        }
+        Ok(())
+    })();
+    if let Err(error) = std::fs::remove_dir_all(&staging) {
+        tracing::warn!(%error, dir = %staging.display(), "removing the npm staging directory");
+    }
+    result
 }
