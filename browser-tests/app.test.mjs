@@ -153,11 +153,17 @@ test('sign in, pay by code, the ticket shows and stays on the phone offline', as
     await page.reload();
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
   });
+  // Installable: Chromium itself finds nothing missing (manifest, icons, service worker).
+  const cdp = await context.newCDPSession(page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  // (A test's browser context is incognito-like, which alone keeps Chromium from offering it.)
+  assert.deepEqual(installabilityErrors.filter((e) => e.errorId !== 'in-incognito'), [], 'the app is installable');
+  await cdp.detach();
   await context.setOffline(true);
   await page.reload();
   await page.locator('.ticket').first().waitFor();
   assert.match(await page.locator('.ticket').first().innerText(), /101 ABC 01/);
-  assert.ok(await page.locator('#offline').isVisible(), 'the offline badge shows');
+  await page.locator('#offline').waitFor({ state: 'visible', timeout: 5000 });
   await page.screenshot({ path: join(shots, 'app-tickets-offline-en.png'), fullPage: true });
   // Ended while the phone was offline (here: revoked): it goes once the phone is online.
   const revoked = await fetch(`${base}/v1/admin/tickets/${valid.tickets[0].check_number}/revoke`, { method: 'POST', headers: { ...ADMIN, 'Content-Type': 'application/json' }, body: JSON.stringify({ reason: 'browser test' }) });
@@ -317,6 +323,10 @@ test('the map draws stops, lines and live buses that move', async () => {
   await page.locator('[data-bus]').first().click();
   await page.locator('.leaflet-popup-content').waitFor();
   await page.screenshot({ path: join(shots, 'app-map-bus-ru.png') });
+  await page.locator('.leaflet-popup-close-button').click();
+  await page.locator('path.stop').first().dispatchEvent('click');
+  await page.locator('.leaflet-popup-content', { hasText: 'Маршруты:' }).waitFor();
+  await page.screenshot({ path: join(shots, 'app-map-stop-ru.png') });
   await context.close();
 });
 

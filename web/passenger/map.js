@@ -99,8 +99,16 @@ export function render(main) {
         }
       }
       for (const { stop, routes: numbers } of stopRoutes.values()) {
-        L.circleMarker([stop.lat, stop.lon], { radius: 6, color: '#111827', weight: 2, fillColor: '#fff', fillOpacity: 1 })
-          .bindPopup(() => h('div', {}, h('strong', {}, stop.name), h('p', {}, t('map_routes', { routes: [...numbers].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).join(', ') }))))
+        L.circleMarker([stop.lat, stop.lon], { radius: 6, color: '#111827', weight: 2, fillColor: '#fff', fillOpacity: 1, className: 'stop' })
+          .bindPopup(() => {
+            // The buses whose next stop this is, nearest first: what arrives next.
+            const coming = [...buses.values()].map((m) => m.vehicle).filter((v) => v.next_stop_id === stop.id)
+              .sort((a, b) => distanceM(a, stop) - distanceM(b, stop)).slice(0, 4);
+            return h('div', {}, h('strong', {}, stop.name),
+              h('p', {}, t('map_routes', { routes: [...numbers].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).join(', ') })),
+              coming.length ? h('p', {}, t('map_coming')) : null,
+              coming.length ? h('ul', {}, coming.map((v) => h('li', {}, t('map_route', { number: v.route_number ?? '?' }), ` · ${v.plate ?? v.feed_vehicle ?? ''} · `, t('map_distance', { m: Math.round(distanceM(v, stop)) })))) : null);
+          })
           .addTo(map);
       }
       if (bounds.length) map.fitBounds(bounds, { padding: [10, 10] });

@@ -107,8 +107,9 @@ export async function showQuote(slot, code, zone) {
     slot.replaceChildren(quoteCard(quote));
     slot.querySelector('button[data-pay]')?.focus();
   } catch (error) {
-    slot.replaceChildren(problemView(error));
     const zones = error.problem?.zones;
+    // The zone picker says it all for a zone fare; any other refusal says what to do.
+    slot.replaceChildren(error.code === 'ZONE_REQUIRED' && Array.isArray(zones) ? h('h2', {}, t('pay_route', { number: error.problem.route_number ?? '' })) : problemView(error));
     if (error.code === 'ZONE_REQUIRED' && Array.isArray(zones)) {
       slot.append(h('p', {}, t('pay_zone')), h('div', { class: 'choice' }, zones.map((z) =>
         h('button', { type: 'button', class: 'secondary', onclick: () => showQuote(slot, code, z.zone) }, t('pay_zone_n', { zone: z.zone, amount: money(z.fare) })))));

@@ -49,12 +49,14 @@ async function decode(source, width, height) {
 export function openScanner(main) {
   const status = h('p', { 'aria-live': 'assertive' }, t('scan_hint'));
   const video = h('video', { class: 'scan', playsinline: true, muted: true, 'aria-label': t('scan_title') });
-  const file = h('input', { type: 'file', accept: 'image/*', capture: 'environment', id: 'scan-photo' });
+  const file = h('input', { type: 'file', accept: 'image/*', capture: 'environment', id: 'scan-photo', class: 'sr-only', tabindex: '-1' });
   let stream = null;
   let timer = null;
-  const dialog = h('dialog', { class: 'card', 'aria-labelledby': 'scan-title', style: { width: 'min(96vw, 520px)' } },
+  const dialog = h('dialog', { class: 'card', 'aria-labelledby': 'scan-title', style: { width: 'min(94vw, 520px)', margin: 'auto' } },
     h('h2', { id: 'scan-title' }, t('scan_title')), video, status,
-    h('div', { class: 'field' }, h('label', { for: 'scan-photo' }, t('scan_photo')), file),
+    // The photo picker as one of our buttons (the browser's own input has its own words).
+    h('div', {}, file, h('label', { for: 'scan-photo', class: 'button wide', tabindex: '0',
+      onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); file.click(); } } }, t('scan_photo'))),
     h('button', { class: 'wide secondary', type: 'button', onclick: () => close() }, t('scan_cancel')));
   const close = () => {
     clearInterval(timer);

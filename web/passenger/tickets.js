@@ -94,9 +94,9 @@ export function render(main) {
   const status = h('div', { 'aria-live': 'polite' });
   main.append(h('h1', {}, t('tickets_title')), status, list);
   const show = (tickets, offline) => {
-    status.replaceChildren(
+    status.replaceChildren(...[
       offline ? h('p', { class: 'ok' }, t('tickets_offline')) : null,
-      h('p', { class: 'muted' }, count('tickets_count', tickets.length)));
+      h('p', { class: 'muted' }, count('tickets_count', tickets.length))].filter(Boolean));
     list.replaceChildren(...(tickets.length ? tickets.map(ticketCard) : [h('p', {}, t('tickets_none'))]));
   };
   show(stored(), !navigator.onLine);

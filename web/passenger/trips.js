@@ -9,6 +9,14 @@ import { go } from './app.js';
 const PAGE = 10;
 const CATEGORIES = ['driver', 'cleanliness', 'late', 'overcrowded', 'fare', 'other'];
 
+/// A ride's state in the passenger's words: valid, ended (its bus reached the final stop, or
+/// its time ran out), revoked, refunded.
+function statusText(tk) {
+  if (tk.valid) return t('status_valid');
+  if (tk.status === 'valid') return t('status_expired');
+  return ['ended', 'revoked', 'refunded'].includes(tk.status) ? t(`status_${tk.status}`) : tk.status;
+}
+
 export function render(main) {
   const list = h('ul', { class: 'list', id: 'trips' });
   const more = h('button', { class: 'wide secondary', type: 'button', hidden: true }, t('trips_more'));
@@ -26,7 +34,7 @@ export function render(main) {
       for (const tk of data.tickets) {
         list.append(h('li', { dataset: { ticket: tk.number } },
           h('div', { class: 'row' }, h('strong', {}, t('ticket_route', { number: tk.route_number }), ' · ', tk.plate), h('span', { style: { textAlign: 'right' } }, money(tk.fare))),
-          h('p', { class: 'muted' }, dateTime(tk.issued_at), ' · ', t(`status_${tk.status}`) ?? tk.status),
+          h('p', { class: 'muted' }, dateTime(tk.issued_at), ' · ', statusText(tk)),
           h('p', { class: 'muted' }, t('ticket_check'), ': ', tk.check_number),
           rated.has(tk.number) ? h('p', { class: 'ok' }, t('trip_rated'))
             : h('a', { class: 'button secondary', href: `#/feedback/${tk.number}` }, t('trip_rate'))));
