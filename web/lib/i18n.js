@@ -48,21 +48,41 @@ export function t(key, params = {}) {
 /// "5 seconds", "5 секунд", "5 секунд": a count with its noun in the right form.
 export const count = (key, n) => t(key, { n });
 
+/// 90 ₸, 1 250 ₸: the tenge after the number, as Kazakhstan writes it (Chromium's ICU has no
+/// Kazakh patterns, so the app does not rely on them).
 export function money(m) {
   const tenge = Number(m.tiyn) / 100;
-  return new Intl.NumberFormat(LOCALE[current], { style: 'currency', currency: 'KZT', currencyDisplay: 'narrowSymbol', maximumFractionDigits: tenge % 1 ? 2 : 0 }).format(tenge);
+  const number = new Intl.NumberFormat(current === 'en' ? 'en-GB' : 'ru-RU', { maximumFractionDigits: tenge % 1 ? 2 : 0, minimumFractionDigits: tenge % 1 ? 2 : 0 }).format(tenge);
+  return `${number}\u00a0₸`;
 }
 
 export function moneyTiyn(tiyn) {
   return money({ tiyn });
 }
 
+/// The parts of an instant in the city's time zone (numbers only: the names come from the
+/// catalogue, since Chromium has no Kazakh month and weekday names).
+function parts(date) {
+  const out = {};
+  const fmt = new Intl.DateTimeFormat('en-GB', { timeZone: zone, year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', weekday: 'short' });
+  for (const p of fmt.formatToParts(date)) out[p.type] = p.value;
+  out.wd = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(out.weekday);
+  return out;
+}
+
 export function time(iso) {
-  return new Intl.DateTimeFormat(LOCALE[current], { hour: '2-digit', minute: '2-digit', timeZone: zone }).format(new Date(iso));
+  const p = parts(new Date(iso));
+  return `${p.hour}:${p.minute}`;
 }
 
 export function dateTime(iso) {
-  return new Intl.DateTimeFormat(LOCALE[current], { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: zone }).format(new Date(iso));
+  const p = parts(new Date(iso));
+  return `${Number(p.day)} ${t(`month_${Number(p.month)}`)}, ${p.hour}:${p.minute}`;
+}
+
+/// Today's weekday in the city, in words.
+export function weekday(date = new Date()) {
+  return t(`wd_${parts(date).wd}`);
 }
 
 /// Fills every [data-i18n] element of root with its text.

@@ -5,6 +5,8 @@
 export const MESSAGES = {
   en: {
     app_name: 'SMSBUS',
+    month_1: 'Jan', month_2: 'Feb', month_3: 'Mar', month_4: 'Apr', month_5: 'May', month_6: 'Jun', month_7: 'Jul', month_8: 'Aug', month_9: 'Sep', month_10: 'Oct', month_11: 'Nov', month_12: 'Dec',
+    wd_0: 'Sunday', wd_1: 'Monday', wd_2: 'Tuesday', wd_3: 'Wednesday', wd_4: 'Thursday', wd_5: 'Friday', wd_6: 'Saturday',
     app_tagline: 'Bus fares from your phone balance',
     nav_pay: 'Pay', nav_tickets: 'Tickets', nav_map: 'Map', nav_trips: 'Trips', nav_more: 'More',
     lang_kk: 'Қазақша', lang_ru: 'Русский', lang_en: 'English',
@@ -74,6 +76,8 @@ export const MESSAGES = {
   },
   ru: {
     app_name: 'SMSBUS',
+    month_1: 'янв.', month_2: 'февр.', month_3: 'мар.', month_4: 'апр.', month_5: 'мая', month_6: 'июн.', month_7: 'июл.', month_8: 'авг.', month_9: 'сент.', month_10: 'окт.', month_11: 'нояб.', month_12: 'дек.',
+    wd_0: 'воскресенье', wd_1: 'понедельник', wd_2: 'вторник', wd_3: 'среда', wd_4: 'четверг', wd_5: 'пятница', wd_6: 'суббота',
     app_tagline: 'Проезд в автобусе с баланса телефона',
     nav_pay: 'Оплата', nav_tickets: 'Билеты', nav_map: 'Карта', nav_trips: 'Поездки', nav_more: 'Ещё',
     lang_kk: 'Қазақша', lang_ru: 'Русский', lang_en: 'English',
@@ -143,6 +147,8 @@ export const MESSAGES = {
   },
   kk: {
     app_name: 'SMSBUS',
+    month_1: 'қаң.', month_2: 'ақп.', month_3: 'нау.', month_4: 'сәу.', month_5: 'мам.', month_6: 'мау.', month_7: 'шіл.', month_8: 'там.', month_9: 'қыр.', month_10: 'қаз.', month_11: 'қар.', month_12: 'жел.',
+    wd_0: 'жексенбі', wd_1: 'дүйсенбі', wd_2: 'сейсенбі', wd_3: 'сәрсенбі', wd_4: 'бейсенбі', wd_5: 'жұма', wd_6: 'сенбі',
     app_tagline: 'Автобус жол ақысы телефон балансынан',
     nav_pay: 'Төлеу', nav_tickets: 'Билеттер', nav_map: 'Карта', nav_trips: 'Сапарлар', nav_more: 'Тағы',
     lang_kk: 'Қазақша', lang_ru: 'Русский', lang_en: 'English',

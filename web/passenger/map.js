@@ -16,7 +16,7 @@ async function appConfig() {
 
 /// A Leaflet map in `el` with the tile layer if one is configured.
 export async function baseMap(el) {
-  const map = L.map(el, { zoomControl: true, attributionControl: true, preferCanvas: false }).setView([51.128, 71.43], 12);
+  const map = L.map(el, { zoomControl: true, attributionControl: true, preferCanvas: false, fadeAnimation: false }).setView([51.128, 71.43], 12);
   const { tile_url: url, tile_attribution: attribution } = await appConfig();
   if (url) L.tileLayer(url, { attribution, maxZoom: 19 }).addTo(map);
   map.attributionControl.setPrefix('');

@@ -3,7 +3,7 @@
 // looks different). The list is kept on the phone (localStorage) and shown with no network;
 // when the phone is online again the server's list replaces it, so an ended ticket goes.
 import qrcode from '/vendor/qrcode-generator/dist/qrcode.mjs';
-import { t, count, money, time } from '../lib/i18n.js';
+import { t, count, money, time, weekday } from '../lib/i18n.js';
 import { api, session } from '../lib/api.js';
 import { h, problemView } from '../lib/ui.js';
 
@@ -83,7 +83,7 @@ export function ticketCard(tk) {
         h('dt', {}, t('ticket_bought')), h('dd', {}, time(tk.issued_at)),
         h('dt', {}, t('ticket_running')), h('dd', {}, clock),
         h('dt', {}, t('ticket_check')), h('dd', {}, tk.check_number),
-        h('dt', {}, t('ticket_today')), h('dd', {}, h('span', { class: 'today-chip', 'aria-hidden': 'true' }), ' ', new Intl.DateTimeFormat(document.documentElement.lang, { weekday: 'long' }).format(new Date()))),
+        h('dt', {}, t('ticket_today')), h('dd', {}, h('span', { class: 'today-chip', 'aria-hidden': 'true' }), ' ', weekday())),
       tk.ordinal_on_vehicle > 1 ? h('p', {}, t('ticket_ordinal', { n: tk.ordinal_on_vehicle })) : null,
       h('p', { class: 'hint' }, t('ticket_valid_until'))));
 }
