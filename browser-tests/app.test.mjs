@@ -216,9 +216,14 @@ test('the sticker QR link opens the payment for that bus; the in-app decoder rea
   await page.goto('/?bus=10102');
   await page.locator('button[data-pay="10102"]').waitFor();
   assert.match(await page.locator('#quote').innerText(), /102 ABC 01/);
+  // With a companion: two passengers, one payment tap, a ticket each.
+  await page.locator('button[aria-label="' + MESSAGES.ru.pay_passengers_more + '"]').click();
+  assert.match(await page.locator('button[data-pay="10102"]').innerText(), /180/);
   await page.screenshot({ path: join(shots, 'app-pay-link-ru.png'), fullPage: true });
   await page.locator('button[data-pay="10102"]').click();
-  await page.locator('.ticket .plate', { hasText: '102 ABC 01' }).waitFor();
+  await page.locator('.ticket .plate', { hasText: '102 ABC 01' }).first().waitFor();
+  assert.equal(await page.locator('.ticket .plate', { hasText: '102 ABC 01' }).count(), 2, 'a ticket for each passenger');
+  assert.match(await page.locator('main').innerText(), /2-й билет в этом автобусе/);
   // The sticker of bus 13101, photographed: the decoder (jsQR from npm) reads it.
   const qr = qrcode(0, 'M');
   qr.addData(`${base}/?bus=13101`);
@@ -286,11 +291,20 @@ test('trip details list the rides, paged; feedback on a ride reaches the carrier
     const r = await fetch(`${base}/v1/rides`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'Idempotency-Key': `trips-${i}` }, body: JSON.stringify({ transport_code: code }) });
     if (r.status === 201) bought.push(await r.json());
   }
+  // Enough rides for a second page (the app asks for 10 at a time).
+  for (let i = 0; i < 9; i++) {
+    const r = await fetch(`${base}/v1/rides`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'Idempotency-Key': `trips-more-${i}` }, body: JSON.stringify({ transport_code: '20032', additional: true }) });
+    assert.equal(r.status, 201);
+  }
   const page = await context.newPage();
   await page.goto('/#/trips');
   await page.locator('#trips li').first().waitFor();
-  assert.ok(await page.locator('#trips li').count() >= 2);
+  assert.equal(await page.locator('#trips li').count(), 10, 'one page');
   await page.screenshot({ path: join(shots, 'app-trips-en.png'), fullPage: true });
+  await page.locator('button', { hasText: MESSAGES.en.trips_more }).click();
+  await page.waitForFunction(() => document.querySelectorAll('#trips li').length === 12);
+  assert.ok(await page.locator('button', { hasText: MESSAGES.en.trips_more }).isHidden(), 'no third page');
+  await page.evaluate(() => window.scrollTo(0, 0));
   const first = page.locator('#trips li').first();
   const number = await first.getAttribute('data-ticket');
   await first.locator('a.button').click();
