@@ -103,7 +103,10 @@ async function translated(page, lang, name) {
 }
 
 async function screen(page, lang, name) {
+  // The whole page, with the tab bar at its end as the phone shows it when scrolled down.
+  await page.evaluate(() => document.getElementById('tabs')?.style.setProperty('position', 'static'));
   await page.screenshot({ path: join(shots, `app-${name}-${lang}.png`), fullPage: true });
+  await page.evaluate(() => document.getElementById('tabs')?.style.removeProperty('position'));
   await accessible(page, `${name} (${lang})`);
   await translated(page, lang, name);
 }
