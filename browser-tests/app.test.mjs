@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -241,6 +241,56 @@ test('the sticker QR link opens the payment for that bus; the in-app decoder rea
   await page.locator('button[data-pay="13101"]').waitFor();
   assert.match(await page.locator('#quote').innerText(), /180/);
   await context.close();
+});
+
+/// A .y4m video (YUV 4:2:0) of a QR code holding `text`, for Chromium's fake camera.
+function qrVideo(path, text) {
+  const qr = qrcode(0, 'M');
+  qr.addData(text);
+  qr.make();
+  const cells = qr.getModuleCount() + 8;
+  const scale = 8;
+  const size = cells * scale + (cells * scale) % 2;
+  const y = Buffer.alloc(size * size, 235);
+  for (let row = 0; row < size; row++) {
+    for (let col = 0; col < size; col++) {
+      const r = Math.floor(row / scale) - 4;
+      const c = Math.floor(col / scale) - 4;
+      if (r >= 0 && c >= 0 && r < cells - 8 && c < cells - 8 && qr.isDark(r, c)) y[row * size + col] = 16;
+    }
+  }
+  const chroma = Buffer.alloc((size / 2) * (size / 2) * 2, 128);
+  const frames = [];
+  for (let i = 0; i < 10; i++) frames.push(Buffer.from('FRAME\n'), y, chroma);
+  writeFileSync(path, Buffer.concat([Buffer.from(`YUV4MPEG2 W${size} H${size} F10:1 Ip A1:1 C420jpeg\n`), ...frames]));
+}
+
+test('the in-app camera reads the bus sticker (Chromium fake camera playing a QR)', async () => {
+  const video = join(dir, 'sticker.y4m');
+  qrVideo(video, `${base}/?bus=10101`);
+  const camera = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`],
+  });
+  try {
+    const session = sessions.get('+77071234567') ?? await openSession('+77071234567');
+    sessions.set('+77071234567', session);
+    const context = await camera.newContext({ ...PHONE_VIEW, locale: 'en', baseURL: base, permissions: ['camera'] });
+    await context.addInitScript(([token, phone]) => {
+      localStorage.setItem('smsbus.token', token);
+      localStorage.setItem('smsbus.phone', phone);
+      localStorage.setItem('smsbus.lang', 'en');
+      localStorage.setItem('smsbus.started', '1');
+    }, [session.token, session.phone]);
+    const page = await context.newPage();
+    await page.goto('/#/pay');
+    await page.locator('button', { hasText: MESSAGES.en.pay_scan }).click();
+    await page.locator('button[data-pay="10101"]').waitFor({ timeout: 15000 });
+    await page.screenshot({ path: join(shots, 'app-pay-camera-en.png'), fullPage: true });
+    await context.close();
+  } finally {
+    await camera.close();
+  }
 });
 
 test('pay by detection: location moving with a bus, the bus proposed, one tap to the ticket', async () => {
