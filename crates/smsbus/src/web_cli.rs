@@ -84,6 +84,8 @@ fn npm_ci(dir: &Path) -> anyhow::Result<()> {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
             .current_dir(&staging)
+            // npm's words go with our own notes to stderr; stdout is the demo's guide.
+            .stdout(std::process::Stdio::from(std::io::stderr()))
             .status()
             .context("running npm (install Node.js and npm, or pass --web-dir none)")?;
         anyhow::ensure!(
