@@ -418,6 +418,19 @@ test('a journey is planned and drawn on the map', async () => {
   assert.ok(await page.locator('#journey-map .leaflet-overlay-pane path').count() >= 1, 'the itinerary is drawn');
   await screen(page, 'en', 'journey');
   await context.close();
+  // Signed in, a ride leg offers to pay that ride: the payment screen, finding the bus.
+  const rider = await signedIn('en', '+77071234567');
+  const riderPage = await rider.context.newPage();
+  await riderPage.goto('/#/journey');
+  await riderPage.locator('#from').fill('Байтерек');
+  await riderPage.locator('#from-list button').first().click();
+  await riderPage.locator('#to').fill('аэропорт');
+  await riderPage.locator('#to-list button').first().click();
+  await riderPage.locator('form button[type=submit]').click();
+  await riderPage.locator('button[data-pay-route]').first().click();
+  await riderPage.locator('#detect').waitFor({ state: 'attached' });
+  assert.equal(new URL(riderPage.url()).hash, '#/pay');
+  await rider.context.close();
 });
 
 for (const [lang, phone] of [['kk', '+77010000001'], ['ru', '+77010000002'], ['en', '+77010000006']]) {

@@ -3,9 +3,9 @@
 // the fare; the chosen one drawn on the map.
 import * as L from '/vendor/leaflet/dist/leaflet-src.esm.js';
 import { t, count, money, time } from '../lib/i18n.js';
-import { api } from '../lib/api.js';
+import { api, session } from '../lib/api.js';
 import { h, problemView, field } from '../lib/ui.js';
-import { state } from './app.js';
+import { state, go } from './app.js';
 import { baseMap, lineOf } from './map.js';
 
 function placePicker(id, label, map) {
@@ -62,7 +62,12 @@ export function render(main) {
     h('h2', {}, `${time(j.departure)} – ${time(j.arrival)} · ${count('journey_minutes', j.duration_minutes)}`),
     h('p', { class: 'muted' }, j.transfers ? count('journey_transfers', j.transfers) : t('journey_direct'), j.fare ? ` · ${t('journey_fare', { amount: money(j.fare) })}` : ''),
     j.legs.map((leg) => leg.type === 'ride'
-      ? h('div', { class: 'leg ride' }, t('journey_ride', { route: leg.route_number, from: leg.from.name, to: leg.to.name }), ' · ', count('journey_stops', leg.stops), ' · ', time(leg.departure))
+      ? h('div', { class: 'leg ride' }, t('journey_ride', { route: leg.route_number, from: leg.from.name, to: leg.to.name }), ' · ', count('journey_stops', leg.stops), ' · ', time(leg.departure),
+        // On that bus: the payment screen finds it by location, this route's buses first.
+        session() ? h('button', { type: 'button', class: 'secondary wide', dataset: { payRoute: leg.route_number }, onclick: () => {
+          sessionStorage.setItem('smsbus.route', leg.route_number);
+          go('#/pay');
+        } }, t('journey_pay_ride')) : null)
       : h('div', { class: 'leg' }, t('journey_walk', { m: leg.distance_m }))),
     h('button', { type: 'button', class: 'secondary wide', dataset: { journey: i }, onclick: () => draw(j) }, t('journey_show')));
   const form = h('form', { onsubmit: async (e) => {

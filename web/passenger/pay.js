@@ -134,7 +134,10 @@ function detector(panel) {
     } finally { busy = false; }
   };
   const show = async (answer) => {
-    const buses = answer.status === 'confident' ? [answer.bus] : answer.candidates.slice(0, 3);
+    // A ride leg of a journey asked for its route: that route's buses come first.
+    const route = sessionStorage.getItem('smsbus.route');
+    const ranked = route ? [...answer.candidates].sort((a, b) => (b.route_number === route) - (a.route_number === route)) : answer.candidates;
+    const buses = answer.status === 'confident' ? [answer.bus] : ranked.slice(0, 3);
     const shown = `${answer.status}:${buses.map((b) => b.transport_code).join(',')}`;
     if (shown === lastShown) return;
     if (buses.length === 0) {
@@ -188,5 +191,5 @@ export function render(main, [code]) {
       if (p.state === 'granted' && detectButton.isConnected) { detectButton.remove(); detect.start(); }
     }).catch(() => {});
   }
-  return () => detect.stop();
+  return () => { detect.stop(); sessionStorage.removeItem('smsbus.route'); };
 }
