@@ -37,6 +37,7 @@ const SCREENS = { start: signin.start, signin: signin.render, pay: pay.render, t
   feedback: trips.feedback, map: map.render, journey: journey.render, more: more.render };
 const PUBLIC = new Set(['start', 'signin', 'map', 'journey', 'more']);
 let stop = null;
+let routed = false;
 
 export function go(hash) {
   if (location.hash === hash) route();
@@ -51,6 +52,9 @@ function route() {
   if (typeof stop === 'function') stop();
   stop = null;
   const main = clear(document.getElementById('main'));
+  // A new screen: focus moves to its start (a screen may then focus its first field).
+  if (routed) main.focus();
+  routed = true;
   const tabs = document.getElementById('tabs');
   tabs.hidden = screen === 'start' || screen === 'signin';
   for (const a of tabs.querySelectorAll('a')) {
