@@ -125,7 +125,15 @@ async function signInByUi(page, lang, phone, check = true) {
   await page.locator('button[type=submit]').click();
   await page.locator('#code').waitFor();
   const code = await codeFor(phone, before);
-  if (check) await screen(page, lang, 'signin-code');
+  if (check) {
+    await screen(page, lang, 'signin-code');
+    // A mistyped code: refused with what to do, in the language; the right one still works.
+    await page.locator('#code').fill(`${code.slice(0, 5)}${(Number(code[5]) + 1) % 10}`);
+    await page.locator('button[type=submit]').click();
+    await page.locator('.problem').waitFor();
+    assert.match(await page.locator('.problem').innerText(), /SIGN_IN_/);
+    await screen(page, lang, 'signin-wrong-code');
+  }
   await page.locator('#code').fill(code);
   await page.locator('button[type=submit]').click();
   await page.locator('h1').filter({ hasText: MESSAGES[lang].pay_title }).waitFor();

@@ -72,7 +72,7 @@ export function render(main) {
       } catch (err) { draw(err); }
     } }, t('signin_resend'));
     const tick = () => {
-      const left = 60 - Math.floor((Date.now() - phoneSent.at) / 1000);
+      const left = 30 - Math.floor((Date.now() - phoneSent.at) / 1000);
       resend.disabled = left > 0;
       resend.textContent = left > 0 ? t('signin_resend_in', { seconds: count('n_seconds', left) }) : t('signin_resend');
     };
