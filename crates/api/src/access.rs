@@ -61,6 +61,8 @@ pub const INSPECTORS: &[Role] = &[Role::Admin, Role::Controller];
 pub const CONTROLLERS: &[Role] = &[Role::Controller];
 pub const CARRIER_READERS: &[Role] = &[Role::Admin, Role::Carrier, Role::Controller, Role::Support];
 pub const ANY_STAFF: &[Role] = &Role::ALL;
+/// Who reads a carrier's feedback: its managers, support and admins.
+pub const FEEDBACK_READERS: &[Role] = &[Role::Admin, Role::Carrier, Role::Support];
 /// Office clerks (of their cities) and admins: preferential applications, refunds.
 pub const OFFICE: &[Role] = &[Role::Admin, Role::Office];
 
@@ -112,6 +114,10 @@ pub const MATRIX: &[Rule] = &[
     rule("GET", "/v1/tickets/valid", Passenger),
     rule("GET", "/v1/tickets/history", Passenger),
     rule("GET", "/t/{link_code}", Public),
+    rule("GET", "/v1/rides/quote", Passenger),
+    rule("POST", "/v1/feedback", Passenger),
+    rule("GET", "/v1/feedback", Passenger),
+    staff("GET", "/v1/carriers/{carrier}/feedback", FEEDBACK_READERS, CarrierInPath("carrier"), false),
     // Transport cards: the holder's own, by its session.
     rule("POST", "/v1/cards", Passenger),
     rule("GET", "/v1/cards", Passenger),

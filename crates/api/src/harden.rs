@@ -31,10 +31,13 @@ pub(crate) async fn harden(request: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     if is_html(headers) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(HTML_CONTENT_SECURITY_POLICY),
-        );
+        // A page that states its own policy keeps it (the web apps add their tile server).
+        if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(HTML_CONTENT_SECURITY_POLICY),
+            );
+        }
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         headers.insert(
             header::REFERRER_POLICY,

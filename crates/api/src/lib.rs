@@ -18,6 +18,7 @@ mod routes;
 mod run;
 mod server;
 mod ticket_page;
+mod web;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub use server::{
     BODY_READ_TIMEOUT_MS, CONNECTIONS_MAX, CONNECTIONS_PER_CLIENT_MAX, ConnectionLimits,
     HEADER_READ_TIMEOUT_MS, REQUEST_HEAD_BYTES_MAX, serve,
 };
+pub use web::{WEB_FILE_BYTES_MAX, WebApp};
 
 /// Bodies larger than this are refused with 413 (the catalogue upload has its own limit).
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
@@ -55,6 +57,8 @@ pub struct ApiSettings {
     pub connections: ConnectionLimits,
     /// What `GET /v1/sms/outbox` lists besides the gateway's own messages.
     pub outbox_view: OutboxView,
+    /// The web apps served at `/` (none: only the API).
+    pub web: Option<WebApp>,
 }
 
 /// `GET /v1/sms/outbox` lists the messages the HTTP gateway must send; in the demo (no real
@@ -80,6 +84,7 @@ impl ApiSettings {
             trusted_proxies: TrustedProxies::default(),
             connections: ConnectionLimits::default(),
             outbox_view: OutboxView::GatewayOnly,
+            web: None,
         }
     }
 }
@@ -105,7 +110,7 @@ pub fn router(app: Arc<App>, settings: ApiSettings) -> Router {
     };
     routes::all()
         .router
-        .fallback(problem::not_found)
+        .fallback(web::serve)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -203,6 +203,62 @@ fn with_audit(mut document: Value) -> Value {
     document
 }
 
+/// The passenger app's own calls: the fare before paying, feedback on a ride, and the
+/// carrier's reading of it.
+fn with_passenger_app(mut document: Value) -> Value {
+    let quote = json!({"get": {"summary": "What a ride on a bus would cost the signed-in passenger, and who pays (nothing is written or charged; refused as a purchase would be)",
+        "security": [{"bearer": []}],
+        "description": "Exactly one of `transport_code` and `plate`; `zone` on a zone-priced route (without it: 422 ZONE_REQUIRED with the zones and their fares)",
+        "parameters": [{"name": "transport_code", "in": "query", "schema": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN}},
+            {"name": "plate", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$"}},
+            {"name": "zone", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 9}}],
+        "responses": {"200": ok("The fare and its source", "Quote"), "4XX": problem()}}});
+    let category = json!({"type": ["string", "null"], "enum": ["driver", "cleanliness", "late", "overcrowded", "fare", "other", null]});
+    let rating = json!({"type": "integer", "minimum": 1, "maximum": 5});
+    let feedback = json!({
+        "post": {"summary": "Rate a ride of the signed-in passenger (the service and the vehicle, 1–5) with an optional complaint category and comment; one per ticket (409 FEEDBACK_ALREADY_GIVEN)",
+            "security": [{"bearer": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
+                "required": ["ticket_number", "service_rating", "vehicle_rating"],
+                "properties": {"ticket_number": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX, "description": "The ticket's `number`"},
+                    "service_rating": rating, "vehicle_rating": rating, "category": category,
+                    "comment": {"type": ["string", "null"], "maxLength": 1000}}}}}},
+            "responses": {"201": ok("Stored; the carrier reads it at once", "Feedback"), "4XX": problem()}},
+        "get": {"summary": "The signed-in passenger's tickets that already have feedback", "security": [{"bearer": []}],
+            "responses": {"200": {"description": "{ticket_numbers: [integer]}"}, "4XX": problem()}}});
+    let carrier = json!({"get": {"summary": "Staff: passengers' feedback on a carrier's vehicles, newest first",
+        "security": [{"bearer": []}],
+        "parameters": [{"name": "carrier", "in": "path", "required": true, "schema": {"type": "string"}},
+            {"name": "before", "in": "query", "description": "the previous page's `next`", "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}}],
+        "responses": {"200": {"description": "{feedback: [Feedback], next}", "content": {"application/json": {"schema": {"type": "object", "required": ["feedback"],
+            "properties": {"feedback": {"type": "array", "items": {"$ref": "#/components/schemas/Feedback"}}, "next": {"type": "integer"}}}}}}, "4XX": problem()}}});
+    let quote_schema = json!({"type": "object", "required": ["transport_code", "plate", "city", "route_id", "route_number", "route_name", "rider_category", "fare", "source", "operator"],
+        "properties": {"transport_code": {"type": "string"}, "plate": {"type": "string"}, "city": {"type": "string"},
+            "route_id": {"type": "string"}, "route_number": {"type": "string"}, "route_name": {"type": "string"},
+            "rider_category": {"type": "string"}, "zone": {"type": "integer"}, "fare": {"$ref": "#/components/schemas/Money"},
+            "source": {"enum": ["phone_balance", "card"]}, "operator": {"type": "string"}}});
+    let feedback_schema = json!({"type": "object", "required": ["id", "ticket_number", "carrier", "city", "route_id", "route_number", "transport_code",
+            "service_rating", "vehicle_rating", "category", "comment", "created_at"],
+        "properties": {"id": {"type": "integer"}, "ticket_number": {"type": "integer"}, "carrier": {"type": "string"}, "city": {"type": "string"},
+            "route_id": {"type": "string"}, "route_number": {"type": "string"}, "transport_code": {"type": "string"},
+            "service_rating": {"type": "integer"}, "vehicle_rating": {"type": "integer"}, "category": {"type": ["string", "null"]},
+            "comment": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}});
+    if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        map.insert("/v1/rides/quote".into(), quote);
+        map.insert("/v1/feedback".into(), feedback);
+        map.insert("/v1/carriers/{carrier}/feedback".into(), carrier);
+    }
+    if let Some(map) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        map.insert("Quote".into(), quote_schema);
+        map.insert("Feedback".into(), feedback_schema);
+    }
+    document
+}
+
 fn with_revocations(mut document: Value) -> Value {
     let revoke = json!({"post": {"summary": "Revoke a valid ticket (controllers then see REVOKED)", "security": [{"bearer": []}],
         "parameters": [{"name": "check_number", "in": "path", "required": true, "example": "1297-5226-7646",

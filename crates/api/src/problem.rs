@@ -120,10 +120,6 @@ impl IntoResponse for Problem {
     }
 }
 
-pub(crate) async fn not_found(Lang(language): Lang) -> Problem {
-    Problem::new(ErrorCode::NotFound, language)
-}
-
 pub(crate) async fn method_not_allowed(Lang(language): Lang) -> Problem {
     Problem::new(ErrorCode::MethodNotAllowed, language)
 }

@@ -135,6 +135,10 @@ error_codes! {
         kk: "Сізде осы автобусқа жарамды билет бар. Қайта ақша алынбады. Серігіңізге тағы бір билет керек болса, соны растаңыз.",
         ru: "У вас уже есть действующий билет в этом автобусе. Повторно деньги не списаны. Если нужен ещё один билет (для попутчика), подтвердите покупку ещё одного.",
         en: "You already have a valid ticket on this bus. Nothing was charged again. If you need another ticket (for a companion), confirm buying one more.";
+    FeedbackAlreadyGiven = "FEEDBACK_ALREADY_GIVEN", 409,
+        kk: "Бұл сапар туралы пікіріңіз бұрын жіберілген. Рақмет! Басқа сапарды бағалауға болады.",
+        ru: "Отзыв об этой поездке уже отправлен. Спасибо! Можно оценить другую поездку.",
+        en: "You already sent feedback on this ride. Thank you! You can rate another ride.";
     RideFailed = "RIDE_FAILED", 409,
         kk: "Бұл төлем өтпей аяқталды. Ақша алынбады. Төлеу үшін жаңа сұраныс жіберіңіз (жаңа Idempotency-Key).",
         ru: "Этот платёж не прошёл и завершён. Деньги не списаны. Чтобы оплатить, отправьте новый запрос (с новым Idempotency-Key).",

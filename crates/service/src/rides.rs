@@ -205,15 +205,39 @@ async fn already_held(
     ))
 }
 
-/// Step 1: everything that can refuse the ride before anything is written.
-async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceError> {
+/// What a ride on a bus would cost this payer, and from which source: everything that can
+/// refuse the ride before anything is written, shown to the passenger before they pay.
+#[derive(Clone, Debug)]
+pub struct Quote {
+    pub transport_code: String,
+    pub plate: String,
+    pub route_id: String,
+    pub route_number: String,
+    pub route_name: String,
+    pub city_id: String,
+    pub carrier_id: String,
+    pub rider_category: RiderCategory,
+    pub zone: Option<Zone>,
+    pub amount: domain::Tenge,
+    /// The payment source: `phone_balance` or `card`.
+    pub source: &'static str,
+    /// The operator whose balance pays (a phone balance's).
+    pub operator: String,
+}
+
+/// The fare a payer would pay on a bus, and who would pay it; refuses as a purchase would (an
+/// unknown or suspended bus, a zone fare without its zone, a number no operator serves).
+pub async fn quote(
+    app: &App,
+    payer: &Payer,
+    vehicle: &VehicleRef,
+    zone: Option<Zone>,
+) -> Result<Quote, ServiceError> {
     let catalogue = app.catalogue();
-    let found = catalogue
-        .vehicle(&request.vehicle)
-        .map_err(ErrorCode::from)?;
-    let source = request.payer.source().plan(app, &request.payer)?;
-    let holder = request.payer.holder();
-    let rider_category = match request.payer.rider_category() {
+    let found = catalogue.vehicle(vehicle).map_err(ErrorCode::from)?;
+    let source = payer.source().plan(app, payer)?;
+    let holder = payer.holder();
+    let rider_category = match payer.rider_category() {
         Some(category) => category,
         None => {
             let mut conn = app.store.reader().await?;
@@ -236,7 +260,7 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
             },
         )
     };
-    let zone = match (found.route.kind, request.zone) {
+    let zone = match (found.route.kind, zone) {
         // A zone fare is never guessed: the passenger is told the zones and their fares.
         (RouteKind::Suburban, None) => return Err(zones(ErrorCode::ZoneRequired)),
         (RouteKind::Suburban, zone) => zone,
@@ -254,13 +278,37 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
                 format!("route {}", found.route.id),
             ),
         })?;
+    Ok(Quote {
+        transport_code: found.vehicle.code.as_str().into(),
+        plate: found.vehicle.plate.display(),
+        route_id: found.route.id.as_str().into(),
+        route_number: found.route.number.clone(),
+        route_name: found.route.name.clone(),
+        city_id: found.city.id.as_str().into(),
+        carrier_id: found.carrier.id.as_str().into(),
+        rider_category,
+        zone,
+        amount,
+        source: if payer.card().is_some() {
+            "card"
+        } else {
+            "phone_balance"
+        },
+        operator: source.operator,
+    })
+}
+
+/// Step 1: everything that can refuse the ride before anything is written.
+async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceError> {
+    let quote = quote(app, &request.payer, &request.vehicle, request.zone).await?;
+    let holder = request.payer.holder();
     let now_ms = app.now_ms();
     let card_number = request.payer.card().map(|c| c.as_str().to_owned());
     let request_hash = hash_request(
         holder,
-        found.vehicle.code.as_str(),
-        zone,
-        rider_category,
+        &quote.transport_code,
+        quote.zone,
+        quote.rider_category,
         card_number.as_deref(),
     );
     Ok(NewRide {
@@ -272,14 +320,14 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
         request_hash,
         channel: request.channel.as_str().into(),
         phone: holder.as_e164().into(),
-        operator: source.operator,
-        transport_code: found.vehicle.code.as_str().into(),
-        route_id: found.route.id.as_str().into(),
-        city_id: found.city.id.as_str().into(),
-        carrier_id: found.carrier.id.as_str().into(),
-        rider_category: rider_category.as_str().into(),
-        zone: zone.map(|z| i64::from(z.number())),
-        amount_tiyn: amount.tiyn(),
+        operator: quote.operator,
+        transport_code: quote.transport_code,
+        route_id: quote.route_id,
+        city_id: quote.city_id,
+        carrier_id: quote.carrier_id,
+        rider_category: quote.rider_category.as_str().into(),
+        zone: quote.zone.map(|z| i64::from(z.number())),
+        amount_tiyn: quote.amount.tiyn(),
         language: request.language.code().into(),
         created_at_ms: now_ms,
         ordinal_on_vehicle: 1,

@@ -80,6 +80,9 @@ pub struct DemoArgs {
     /// Where the simulated SMSC's phone API listens (phones send, inboxes, faults).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub smsc_admin_addr: String,
+    /// The passenger's web app (installed from npm on first start).
+    #[command(flatten)]
+    pub web: crate::web_cli::WebArgs,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -118,6 +121,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("seed staff: {}: {}", e.code.code(), e.detail))?;
     let api_settings = api::ApiSettings {
         outbox_view: api::OutboxView::WithRecentSmpp,
+        web: args.web.web_app(true)?,
         ..api::ApiSettings::new()
     };
     let bound = crate::wiring::start_with(Arc::clone(&app), listener, api_settings).await?;
@@ -238,6 +242,7 @@ fn print_guide(base: &str, simulator: std::net::SocketAddr, smsc_admin: &str) {
     println!(
         r#"
 SMSBUS demo is running at {base}   (operator simulator at http://{simulator}; Ctrl-C stops)
+The passenger app (a PWA, phone-first): open {base}/ — sign in with a demo phone below; the code arrives in its inbox.
 Every operator's SMSC is simulated over SMPP 3.4 (phone API at {smsc_admin}); we are bound to it.
 
 Buses (transport code · plate · route):

@@ -13,6 +13,7 @@ mod smpp_cli;
 mod staff_cli;
 mod ticket_cli;
 mod transit_cli;
+mod web_cli;
 mod wiring;
 
 use std::net::SocketAddr;

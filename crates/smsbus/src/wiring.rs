@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// SMSBUS_SMSC_PASSWORD_<NAME>. Operators without one reply through the HTTP gateway.
     #[arg(long = "smsc", value_name = "NAME=URL")]
     pub smscs: Vec<String>,
+    /// The web apps served at `/`.
+    #[command(flatten)]
+    pub web: crate::web_cli::WebArgs,
 }
 
 pub fn init_logs() {
@@ -283,6 +286,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let trusted_proxies = api::TrustedProxies::parse(&args.trusted_proxies.join(","))
         .map_err(|e| anyhow::anyhow!("--trusted-proxy {e}"))?;
     let api_settings = api::ApiSettings {
+        web: args.web.web_app(false)?,
         trusted_proxies,
         connections: api::ConnectionLimits {
             connections_max: args.connections_max,

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod cards;
 pub mod catalogue;
 pub mod db;
+pub mod feedback;
 pub mod inspections;
 pub mod keys;
 pub mod ledger;

@@ -102,6 +102,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_cards.sql"),
         postgres: include_str!("../migrations/postgres/0016_cards.sql"),
     },
+    Migration {
+        version: 17,
+        name: "feedback",
+        sqlite: include_str!("../migrations/sqlite/0017_feedback.sql"),
+        postgres: include_str!("../migrations/postgres/0017_feedback.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

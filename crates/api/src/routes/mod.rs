@@ -8,6 +8,7 @@ mod auth;
 mod banks;
 mod cards;
 mod catalogue;
+mod feedback;
 mod inspections;
 mod live;
 mod rides;
@@ -88,7 +89,11 @@ pub(crate) fn all() -> Table {
         .delete("/v1/auth/sessions/{id}", auth::end_session)
         .post("/v1/auth/sessions/end-others", auth::end_other_sessions)
         .post("/v1/rides", rides::buy)
+        .get("/v1/rides/quote", rides::quote)
         .get("/v1/rides/{ride_id}", rides::status)
+        .post("/v1/feedback", feedback::submit)
+        .get("/v1/feedback", feedback::given)
+        .get("/v1/carriers/{carrier}/feedback", feedback::for_carrier)
         .post("/v1/cards", cards::open)
         .get("/v1/cards", cards::list)
         .get("/v1/cards/{card}", cards::get)

@@ -1,5 +1,5 @@
-//! The passenger's rides: pay a ride by transport code or plate, follow a pending one, list
-//! valid tickets and trip history.
+//! The passenger's rides: see the fare and its source before paying, pay a ride by transport
+//! code or plate, follow a pending one, list valid tickets and trip history.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -18,7 +18,7 @@ use service::rides::{
 };
 use service::tickets::{history as history_page, valid_tickets as valid};
 
-use super::wire::Ticket;
+use super::wire::{Money, Ticket};
 use crate::extract::{ApiJson, ApiQuery, IdempotencyKeyHeader, Lang, Passenger};
 use crate::problem::{ApiResult, Problem};
 
@@ -64,6 +64,90 @@ pub(crate) fn phone(text: &str, language: Language) -> Result<PhoneNumber, Probl
     })
 }
 
+/// The bus named by exactly one of a transport code and a plate.
+fn vehicle_of(
+    code: Option<&str>,
+    plate: Option<&str>,
+    language: Language,
+) -> Result<VehicleRef, Problem> {
+    match (code, plate) {
+        (Some(code), None) => Ok(VehicleRef::Code(TransportCode::parse(code).map_err(
+            |e| Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string()),
+        )?)),
+        (None, Some(plate)) => Ok(VehicleRef::Plate(PlateNumber::parse(plate).map_err(
+            |e| Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string()),
+        )?)),
+        _ => Err(Problem::new(ErrorCode::BadRequest, language)
+            .detail("give exactly one of transport_code and plate")),
+    }
+}
+
+fn zone_of(zone: Option<u32>, language: Language) -> Result<Option<Zone>, Problem> {
+    zone.map(Zone::new)
+        .transpose()
+        .map_err(|e| Problem::new(ErrorCode::BadRequest, language).detail(e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QuoteQuery {
+    #[serde(default)]
+    transport_code: Option<String>,
+    #[serde(default)]
+    plate: Option<String>,
+    #[serde(default)]
+    zone: Option<u32>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct QuoteReply {
+    transport_code: String,
+    plate: String,
+    city: String,
+    route_id: String,
+    route_number: String,
+    route_name: String,
+    rider_category: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zone: Option<u8>,
+    fare: Money,
+    /// Who pays: `phone_balance` (the operator's balance of the signed-in number).
+    source: &'static str,
+    operator: String,
+}
+
+/// What a ride on this bus would cost the signed-in passenger and who pays: nothing is
+/// written or charged; it refuses as a purchase would.
+pub(crate) async fn quote(
+    State(state): State<crate::State>,
+    Lang(language): Lang,
+    Passenger(phone): Passenger,
+    ApiQuery(query): ApiQuery<QuoteQuery>,
+) -> ApiResult<Json<QuoteReply>> {
+    let vehicle = vehicle_of(
+        query.transport_code.as_deref(),
+        query.plate.as_deref(),
+        language,
+    )?;
+    let zone = zone_of(query.zone, language)?;
+    let quote = service::rides::quote(&state.app, &Payer::PhoneBalance(phone), &vehicle, zone)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(QuoteReply {
+        transport_code: quote.transport_code,
+        plate: quote.plate,
+        city: quote.city_id,
+        route_id: quote.route_id,
+        route_number: quote.route_number,
+        route_name: quote.route_name,
+        rider_category: quote.rider_category.as_str(),
+        zone: quote.zone.map(|z| z.number()),
+        fare: Money::of(quote.amount),
+        source: quote.source,
+        operator: quote.operator,
+    }))
+}
+
 pub(crate) async fn buy(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -71,23 +155,12 @@ pub(crate) async fn buy(
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJson(body): ApiJson<BuyBody>,
 ) -> ApiResult<Response> {
-    let vehicle = match (body.transport_code.as_deref(), body.plate.as_deref()) {
-        (Some(code), None) => VehicleRef::Code(TransportCode::parse(code).map_err(|e| {
-            Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
-        })?),
-        (None, Some(plate)) => VehicleRef::Plate(PlateNumber::parse(plate).map_err(|e| {
-            Problem::new(ErrorCode::TransportCodeMalformed, language).detail(e.to_string())
-        })?),
-        _ => {
-            return Err(Problem::new(ErrorCode::BadRequest, language)
-                .detail("give exactly one of transport_code and plate"));
-        }
-    };
-    let zone = body
-        .zone
-        .map(Zone::new)
-        .transpose()
-        .map_err(|e| Problem::new(ErrorCode::BadRequest, language).detail(e.to_string()))?;
+    let vehicle = vehicle_of(
+        body.transport_code.as_deref(),
+        body.plate.as_deref(),
+        language,
+    )?;
+    let zone = zone_of(body.zone, language)?;
     let idempotency = IdempotencyKey::new(format!("api:{}", phone.as_e164()), &key)
         .map_err(|e| Problem::from_service(e, language))?;
     let payer = match body.card.as_deref() {

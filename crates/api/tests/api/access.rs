@@ -549,6 +549,13 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
         ),
         (
             "GET",
+            "/v1/carriers/{carrier}/feedback",
+            format!("/v1/carriers/{OWN_CARRIER}/feedback"),
+            carrier.clone(),
+            None,
+        ),
+        (
+            "GET",
             "/v1/office/card-applications",
             "/v1/office/card-applications".into(),
             office.clone(),

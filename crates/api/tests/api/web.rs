@@ -1,0 +1,87 @@
+//! The web apps as static files: content types, ETag revalidation, the pages' CSP with the
+//! map's tile server, and nothing outside what may be served.
+
+use crate::harness::{Db, TempDir, spawn_with, unique};
+use crate::on_both_stores;
+
+async fn the_web_apps_files_are_served_with_their_types_and_cache_rules(db: Db) {
+    let dir = TempDir(std::env::temp_dir().join(unique("smsbus_web")));
+    let root = dir.0.as_path();
+    std::fs::create_dir_all(root).unwrap();
+    std::fs::write(
+        root.join("package.json"),
+        r#"{"dependencies": {"maplib": "1.0.0"}}"#,
+    )
+    .unwrap();
+    std::fs::write(root.join("index.html"), "<!doctype html><title>app</title>").unwrap();
+    std::fs::create_dir_all(root.join("lib")).unwrap();
+    std::fs::write(root.join("lib/app.js"), "export const a = 1;").unwrap();
+    std::fs::create_dir_all(root.join("node_modules/maplib/dist")).unwrap();
+    std::fs::create_dir_all(root.join("node_modules/secret")).unwrap();
+    std::fs::write(root.join("node_modules/maplib/dist/map.css"), ".m{}").unwrap();
+    std::fs::write(root.join("node_modules/secret/x.js"), "1").unwrap();
+    let web = api::WebApp::open(
+        root.to_path_buf(),
+        Some("https://tiles.example/{z}/{x}/{y}.png".into()),
+        "© tiles".into(),
+    )
+    .unwrap();
+    let t = spawn_with(db, |s| s.web = Some(web)).await;
+    let get = |path: &'static str| {
+        let t = &t;
+        async move { t.http.get(t.url(path)).send().await.unwrap() }
+    };
+    let page = get("/").await;
+    assert_eq!(page.status().as_u16(), 200);
+    let headers = page.headers().clone();
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-cache");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("img-src 'self' data: blob: https://tiles.example;"),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    let etag = headers["etag"].clone();
+    let again = t
+        .http
+        .get(t.url("/"))
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 304);
+    let js = get("/lib/app.js").await;
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let css = get("/vendor/maplib/dist/map.css").await;
+    assert_eq!(css.status().as_u16(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let config: serde_json::Value = get("/app-config.json").await.json().await.unwrap();
+    assert_eq!(config["tile_url"], "https://tiles.example/{z}/{x}/{y}.png");
+    for refused in [
+        "/package.json",
+        "/vendor/secret/x.js",
+        "/node_modules/maplib/dist/map.css",
+        "/lib/missing.js",
+        "/%2e%2e/etc/passwd.js",
+    ] {
+        let response = get(refused).await;
+        assert_eq!(response.status().as_u16(), 404, "{refused}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json",
+            "{refused}"
+        );
+    }
+    // The API's own answers are untouched.
+    assert_eq!(get("/v1/nothing-here").await.status().as_u16(), 404);
+    assert_eq!(get("/health").await.status().as_u16(), 200);
+}
+
+on_both_stores!(
+    the_web_apps_files_are_served_with_their_types_and_cache_rules,
+    the_web_apps_files_are_served_with_their_types_and_cache_rules
+);
