@@ -377,10 +377,11 @@ fn with_edge_refusals(mut document: Value) -> Value {
     document
 }
 
-/// The document as served: the paths below with the edge's refusals added to each.
+/// The document as served: the paths below and the cards', each with its access from the
+/// matrix and the edge's refusals.
 fn edge(document: Value) -> Json<Value> {
-    Json(with_edge_refusals(crate::openapi_cards::with_cards(
-        document,
+    Json(with_edge_refusals(crate::openapi_staff::with_staff(
+        crate::openapi_cards::with_cards(document),
     )))
 }
 
@@ -428,8 +429,8 @@ pub(crate) async fn document() -> Json<Value> {
     let place = json!({"type": "string", "maxLength": 200,
         "pattern": format!("^(stop:\\S+|address:[0-9]{{1,9}}|{LAT_PATTERN},{LON_PATTERN})$"),
         "not": {"pattern": "^-?0+(\\.0+)?,-?0+(\\.0+)?$"}});
-    edge(crate::openapi_staff::with_staff(with_audit(
-        with_revocations(with_sessions(with_live(json!({
+    edge(with_audit(with_revocations(with_sessions(with_live(
+        json!({
             "openapi": "3.1.0",
             "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
                      "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
@@ -530,8 +531,8 @@ pub(crate) async fn document() -> Json<Value> {
                 "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
                 "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
             }
-        })))),
-    )))
+        }),
+    )))))
 }
 
 #[cfg(test)]
