@@ -117,7 +117,13 @@ pub const MATRIX: &[Rule] = &[
     rule("GET", "/v1/rides/quote", Passenger),
     rule("POST", "/v1/feedback", Passenger),
     rule("GET", "/v1/feedback", Passenger),
-    staff("GET", "/v1/carriers/{carrier}/feedback", FEEDBACK_READERS, CarrierInPath("carrier"), false),
+    staff(
+        "GET",
+        "/v1/carriers/{carrier}/feedback",
+        FEEDBACK_READERS,
+        CarrierInPath("carrier"),
+        false,
+    ),
     // Transport cards: the holder's own, by its session.
     rule("POST", "/v1/cards", Passenger),
     rule("GET", "/v1/cards", Passenger),

@@ -125,10 +125,9 @@ pub(crate) async fn for_carrier(
         return Err(Problem::new(domain::ErrorCode::BadRequest, language)
             .detail(format!("limit must be 1..={}", service::feedback::PAGE_MAX)));
     }
-    let rows =
-        service::feedback::for_carrier(&state.app, Some(&carrier), query.before, limit)
-            .await
-            .map_err(|e| Problem::from_service(e, language))?;
+    let rows = service::feedback::for_carrier(&state.app, Some(&carrier), query.before, limit)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     let full = i64::try_from(rows.len()).unwrap_or(0) == limit;
     let next = if full {
         rows.last().map(|f| f.id)

@@ -193,7 +193,11 @@ async fn feedback_on_a_ride_reaches_its_carrier(db: Db) {
     )
     .await;
     assert_eq!(status, 201);
-    let page: Value = read("astana-avtobus-park-1/feedback?limit=1").await.json().await.unwrap();
+    let page: Value = read("astana-avtobus-park-1/feedback?limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page["feedback"][0]["ticket_number"], second["number"]);
     let next = page["next"].as_i64().unwrap();
     let rest: Value = t

@@ -172,6 +172,9 @@ async fn a_client_holding_its_connections_does_not_stop_others() {
     let t = spawn_with(Db::Sqlite, |s| {
         s.connections.connections_per_client_max = PER_CLIENT;
         s.connections.connections_max = 10;
+        // The held connections send nothing: on a loaded machine the default wait for a
+        // request head could free them before the checks below, so it is long here.
+        s.connections.header_read_timeout_ms = 120_000;
     })
     .await;
     let mut idle = Vec::new();
