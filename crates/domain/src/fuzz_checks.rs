@@ -148,3 +148,63 @@ fn raw_token(payload: &[u8], key: &SigningKey, format_version: u8) -> String {
     URL_SAFE_NO_PAD.encode_string([payload, &signature.to_bytes()].concat(), &mut token);
     token
 }
+
+/// A bank's biller query (`command=…&txn_id=…&txn_date=…&account=…&sum=…`, any bytes, fields
+/// split on `&` and `=` as the query reader hands them over) never panics the checks; a sum
+/// taken is within the top-up limits, written as the protocol writes sums, and reads back the
+/// same from its own decimal; a card number taken has 16 digits, reads back from its grouped
+/// form, and its last digit changed is caught by the check digit; a transaction id or date
+/// taken has the protocol's shape.
+pub fn biller_query(bytes: &[u8]) {
+    use crate::biller::{Dialect, Outcome, txn_date_valid, txn_id_valid};
+    use crate::card::{CardError, CardNumber, TOP_UP_MAX, TOP_UP_MIN, parse_top_up_sum};
+    let text = String::from_utf8_lossy(bytes);
+    for pair in text.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "sum" => {
+                if let Ok(sum) = parse_top_up_sum(value) {
+                    assert!(sum.tiyn() >= TOP_UP_MIN.tiyn() && sum.tiyn() <= TOP_UP_MAX.tiyn());
+                    assert!(value.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
+                    assert!(value.matches('.').count() <= 1, "{value:?}");
+                    assert_eq!(parse_top_up_sum(&sum.to_decimal()), Ok(sum), "{value:?}");
+                }
+            }
+            "account" => {
+                if let Ok(number) = CardNumber::parse(value) {
+                    assert_eq!(number.as_str().len(), 16);
+                    assert!(number.as_str().bytes().all(|b| b.is_ascii_digit()));
+                    assert_eq!(CardNumber::parse(&number.grouped()).as_ref(), Ok(&number));
+                    let mut typo: Vec<u8> = number.as_str().bytes().collect();
+                    if let Some(last) = typo.last_mut() {
+                        *last = b'0' + (*last - b'0' + 1) % 10;
+                    }
+                    let typo = String::from_utf8_lossy(&typo).into_owned();
+                    assert_eq!(CardNumber::parse(&typo), Err(CardError::CheckDigit));
+                }
+            }
+            "txn_id" => {
+                if txn_id_valid(value) {
+                    assert!(!value.is_empty() && value.len() <= 64);
+                }
+            }
+            "txn_date" => {
+                if txn_date_valid(value) {
+                    assert_eq!(value.len(), 14);
+                }
+            }
+            "command" => {
+                if let Some(outcome) = Outcome::parse(value) {
+                    assert_eq!(outcome.as_str(), value);
+                    for dialect in [Dialect::Kaspi, Dialect::Osmp] {
+                        let _ = outcome.result_code(dialect);
+                    }
+                }
+                if let Some(dialect) = Dialect::parse(value) {
+                    assert_eq!(dialect.as_str(), value);
+                }
+            }
+            _ => {}
+        }
+    }
+}

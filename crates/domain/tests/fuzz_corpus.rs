@@ -44,3 +44,8 @@ fn vehicle_corpus() {
 fn ticket_token_corpus() {
     replay("ticket_token", fuzz_checks::ticket_token);
 }
+
+#[test]
+fn biller_query_corpus() {
+    replay("biller_query", fuzz_checks::biller_query);
+}
