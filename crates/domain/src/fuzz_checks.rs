@@ -183,15 +183,11 @@ pub fn biller_query(bytes: &[u8]) {
                     assert_eq!(CardNumber::parse(&typo), Err(CardError::CheckDigit));
                 }
             }
-            "txn_id" => {
-                if txn_id_valid(value) {
-                    assert!(!value.is_empty() && value.len() <= 64);
-                }
+            "txn_id" if txn_id_valid(value) => {
+                assert!(!value.is_empty() && value.len() <= 64);
             }
-            "txn_date" => {
-                if txn_date_valid(value) {
-                    assert_eq!(value.len(), 14);
-                }
+            "txn_date" if txn_date_valid(value) => {
+                assert_eq!(value.len(), 14);
             }
             "command" => {
                 if let Some(outcome) = Outcome::parse(value) {
