@@ -63,6 +63,8 @@ pub const CARRIER_READERS: &[Role] = &[Role::Admin, Role::Carrier, Role::Control
 pub const ANY_STAFF: &[Role] = &Role::ALL;
 /// Who reads a carrier's feedback: its managers, support and admins.
 pub const FEEDBACK_READERS: &[Role] = &[Role::Admin, Role::Carrier, Role::Support];
+/// Who reads a passenger's tickets: support, the office (of its cities) and admins.
+pub const PASSENGER_READERS: &[Role] = &[Role::Admin, Role::Office, Role::Support];
 /// Office clerks (of their cities) and admins: preferential applications, refunds.
 pub const OFFICE: &[Role] = &[Role::Admin, Role::Office];
 
@@ -135,6 +137,13 @@ pub const MATRIX: &[Rule] = &[
     rule("POST", "/v1/card-applications", Passenger),
     rule("GET", "/v1/card-applications", Passenger),
     rule("GET", "/v1/banks/{bank}/biller", Bank),
+    staff(
+        "GET",
+        "/v1/staff/passengers/{phone}/tickets",
+        PASSENGER_READERS,
+        CityOfObject,
+        false,
+    ),
     // The office: preferential applications and refunds of its cities.
     staff(
         "GET",

@@ -36,6 +36,7 @@ pub(crate) fn routes(table: super::Table) -> super::Table {
         .post("/v1/admin/credentials", add_credential)
         .post("/v1/admin/credentials/{id}/revoke", revoke_credential)
         .get("/v1/carriers/{carrier}/vehicles", carrier_vehicles)
+        .get("/v1/staff/passengers/{phone}/tickets", passenger_tickets)
 }
 
 #[derive(Deserialize)]
@@ -540,4 +541,84 @@ pub(crate) async fn carrier_vehicles(
         })
         .collect();
     Ok(Json(CarrierVehicles { carrier, vehicles }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TicketsQuery {
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+/// A passenger's ticket as staff see it: no token and no link, so nobody can show it.
+#[derive(Serialize)]
+pub(crate) struct StaffTicket {
+    number: i64,
+    check_number: String,
+    city: String,
+    route_number: String,
+    transport_code: String,
+    plate: String,
+    rider_category: String,
+    fare: super::wire::Money,
+    issued_at: String,
+    status: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct StaffTicketList {
+    tickets: Vec<StaffTicket>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// Support, the office and admins read a passenger's tickets (the office: of its cities).
+pub(crate) async fn passenger_tickets(
+    State(state): State<crate::State>,
+    caller: Staff,
+    Lang(language): Lang,
+    Path(phone): Path<String>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<TicketsQuery>,
+) -> ApiResult<Json<StaffTicketList>> {
+    let phone = domain::PhoneNumber::parse(&phone)
+        .map_err(|_| Problem::new(ErrorCode::PhoneMalformed, language))?;
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(service::paging::PageCursor::parse)
+        .transpose()
+        .map_err(|e| Problem::from_service(e, language))?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=service::tickets::HISTORY_PAGE_MAX).contains(&limit) {
+        return Err(
+            Problem::new(ErrorCode::BadRequest, language).detail(format!(
+                "limit must be 1..={}",
+                service::tickets::HISTORY_PAGE_MAX
+            )),
+        );
+    }
+    let page = service::staff::passenger_tickets(&state.app, &caller.actor, &phone, cursor, limit)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(StaffTicketList {
+        tickets: page
+            .tickets
+            .iter()
+            .map(|t| StaffTicket {
+                number: t.number,
+                check_number: t.check_number.clone(),
+                city: t.city_id.clone(),
+                route_number: t.route_number.clone(),
+                transport_code: t.transport_code.clone(),
+                plate: t.plate.clone(),
+                rider_category: t.rider_category.clone(),
+                fare: super::wire::Money::of(t.amount),
+                issued_at: rfc3339_ms(t.issued_at_ms),
+                status: t.shown_status().into(),
+            })
+            .collect(),
+        next_cursor: page.next.map(|c| c.render()),
+    }))
 }

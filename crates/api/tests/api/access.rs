@@ -63,6 +63,7 @@ fn concrete(path: &str, other_carrier: bool) -> String {
         .replace("{route_id}", "astana-10")
         .replace("{card}", "9398000000000009")
         .replace("{bank}", WALK_BANK)
+        .replace("{phone}", "+77011234567")
 }
 
 /// A body the route's extractors accept far enough to reach the access check.
@@ -546,6 +547,13 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
             "/v1/admin/live/feed-tokens".into(),
             admin.clone(),
             Some(json!({"city": "astana", "name": "walk", "vehicles": ["10101"]})),
+        ),
+        (
+            "GET",
+            "/v1/staff/passengers/{phone}/tickets",
+            format!("/v1/staff/passengers/{GOOD}/tickets"),
+            office.clone(),
+            None,
         ),
         (
             "GET",

@@ -594,3 +594,51 @@ on_both_stores!(
     one_address_guessing_many_logins_is_held_up,
     one_address_guessing_many_logins_is_held_up
 );
+
+/// Support and the office read a passenger's tickets (the office: of its cities only), without
+/// the token or link that would let them show the ticket; a carrier's manager may not.
+async fn staff_read_a_passengers_tickets_within_their_scope(db: Db) {
+    let t = spawn(db).await;
+    let phone = "+77011234567";
+    let (status, ticket) = t.ride(phone, "10101", "staff-read-1", "en").await;
+    assert_eq!(status, 201, "{ticket}");
+    t.add_staff("support", Role::Support, &[], &[]).await;
+    t.add_staff("office-astana", Role::Office, &["astana"], &[])
+        .await;
+    t.add_staff("office-almaty", Role::Office, &["almaty"], &[])
+        .await;
+    t.add_staff("carrier", Role::Carrier, &[], &["astana-avtobus-park-1"])
+        .await;
+    let read = |login: &'static str| {
+        let t = &t;
+        async move {
+            let token = t.staff_session(login).await;
+            let response = t
+                .http
+                .get(t.url(&format!("/v1/staff/passengers/{phone}/tickets")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, support) = read("support").await;
+    assert_eq!(status, 200, "{support}");
+    let tickets = support["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 1, "{support}");
+    assert_eq!(tickets[0]["number"], ticket["number"]);
+    assert!(tickets[0].get("token").is_none() && tickets[0].get("link").is_none());
+    let (_, astana) = read("office-astana").await;
+    assert_eq!(astana["tickets"].as_array().unwrap().len(), 1, "{astana}");
+    let (_, almaty) = read("office-almaty").await;
+    assert_eq!(almaty["tickets"].as_array().unwrap().len(), 0, "{almaty}");
+    let (status, carrier) = read("carrier").await;
+    assert_eq!(status, 403);
+    assert_eq!(carrier["code"], "ROLE_FORBIDDEN", "{carrier}");
+}
+on_both_stores!(
+    staff_read_a_passengers_tickets_within_their_scope,
+    staff_read_a_passengers_tickets_within_their_scope
+);

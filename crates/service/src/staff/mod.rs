@@ -123,3 +123,19 @@ pub async fn set_rider_category(
     tracing::info!(?actor, category = category.as_str(), "rider category set");
     Ok(())
 }
+
+/// A passenger's tickets as staff read them (support, the office of the ticket's city, an
+/// admin): newest first, paged like the passenger's own trip details; tickets of cities
+/// outside the actor's scope are left out. Reading is not audited (nothing changes).
+pub async fn passenger_tickets(
+    app: &App,
+    actor: &Actor,
+    phone: &domain::PhoneNumber,
+    cursor: Option<crate::paging::PageCursor>,
+    limit: i64,
+) -> Result<crate::tickets::HistoryPage, ServiceError> {
+    let mut page = crate::tickets::history(app, phone, cursor, limit).await?;
+    page.tickets
+        .retain(|t| actor.scope.reaches_city(actor.role, &t.city_id));
+    Ok(page)
+}
