@@ -129,9 +129,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     crate::live_cli::start_demo_city(&app).await?;
     print_guide(&format!("http://{bound}"), simulator.addr(), &smsc_admin);
     println!(
-        "Transport card of {}: {demo_card} — top it up from a bank: smsbus bank pay --bank kaspi --card {} --sum 500",
-        crate::bank_cli::DEMO_CARD_HOLDER,
-        demo_card.as_str()
+        "Transport card of {holder}: {demo_card}
+    smsbus bank pay --bank kaspi --card {number} --sum 500   (the simulated Kaspi checks, then pays)
+    smsbus sms --from {holder} \"10101 к{last4}\"              (a ride paid from the card)
+    curl -s {base}/v1/cards -H 'Authorization: Bearer TOKEN'     (the holder's cards and balances)
+The office (office-astana): preferential applications and refunds of Astana:
+    OFFICE=$(curl -s -X POST {base}/v1/staff/session -H 'Content-Type: application/json' -d '{{\"login\":\"office-astana\",\"password\":\"demo-office-password\"}}' | jq -r .token)
+    curl -s {base}/v1/office/card-applications -H \"Authorization: Bearer $OFFICE\"
+    curl -s {base}/v1/staff/passengers/{holder}/tickets -H \"Authorization: Bearer $OFFICE\"",
+        holder = crate::bank_cli::DEMO_CARD_HOLDER,
+        number = demo_card.as_str(),
+        last4 = demo_card.last_four(),
+        base = format!("http://{bound}"),
     );
     tokio::signal::ctrl_c().await?;
     smpp.shutdown().await;
