@@ -26,7 +26,7 @@ fn limited(which: &str) -> Value {
 const NOT_BLANK: &str = "\\S";
 /// A Kazakh mobile number in E.164 (the server also takes `8 7XX …` and spaces, which the
 /// contract does not promise).
-const PHONE_PATTERN: &str = "^\\+7[67][0-9]{9}$";
+pub(crate) const PHONE_PATTERN: &str = "^\\+7[67][0-9]{9}$";
 /// A latitude and a longitude in range, in decimal degrees.
 const LAT_PATTERN: &str = "-?([0-8]?[0-9](\\.[0-9]{1,8})?|90(\\.0{1,8})?)";
 const LON_PATTERN: &str = "-?((1[0-7][0-9]|[0-9]?[0-9])(\\.[0-9]{1,8})?|180(\\.0{1,8})?)";
@@ -414,10 +414,11 @@ pub(crate) async fn document() -> Json<Value> {
                 "responses": {"200": ok("One page", "TicketList"), "4XX": problem()}}});
     let ride_body = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
                     "description": "Exactly one of `transport_code` and `plate`",
-                    "oneOf": [{"required": ["transport_code"]}, {"required": ["plate"]}],
+                    "oneOf": [{"required": ["transport_code"], "properties": {"transport_code": {"type": "string"}}},
+                              {"required": ["plate"], "properties": {"plate": {"type": "string"}}}],
                     "properties": {
-                    "transport_code": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN},
-                    "plate": {"type": "string", "pattern": "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$", "example": "310EKX01"},
+                    "transport_code": {"type": ["string", "null"], "pattern": TRANSPORT_CODE_PATTERN},
+                    "plate": {"type": ["string", "null"], "pattern": "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$", "example": "310EKX01"},
                     "zone": {"type": ["integer", "null"], "minimum": 1, "maximum": 9},
                     "additional": {"type": "boolean", "default": false, "description": "Buy another ticket on a bus where one is held"},
                     "card": {"type": ["string", "null"], "pattern": crate::openapi_cards::CARD_PATTERN, "description": "Pay from this transport card of the passenger's (16 digits); absent: the phone balance"}}}}}});
