@@ -268,6 +268,8 @@ pub struct TicketReply<'a> {
     pub link: &'a str,
     /// 1 for the passenger's only valid ticket on this bus, 2 for a second one, …
     pub ordinal_on_vehicle: u32,
+    /// The last four digits of the transport card that paid; None: the phone balance.
+    pub card_last_four: Option<&'a str>,
 }
 
 pub fn ticket_text(language: Language, t: &TicketReply<'_>) -> String {
@@ -281,7 +283,17 @@ pub fn ticket_text(language: Language, t: &TicketReply<'_>) -> String {
         bought_at_local,
         link,
         ordinal_on_vehicle,
+        card_last_four,
     } = t;
+    // "90 ₸ с карты •••• 6587": a card ride says which card paid.
+    let fare = match card_last_four {
+        Some(last) => match language {
+            Language::Kk => format!("{fare}, •••• {last} картасынан"),
+            Language::Ru => format!("{fare} с карты •••• {last}"),
+            Language::En => format!("{fare} from card •••• {last}"),
+        },
+        None => fare.to_string(),
+    };
     let zone = zone.map_or(String::new(), |z| format!(", {}", zone_words(language, z)));
     let ordinal = if *ordinal_on_vehicle > 1 {
         format!(" {}", ordinal_sentence(language, *ordinal_on_vehicle))
@@ -647,6 +659,7 @@ mod tests {
             bought_at_local: "08:15 23.11",
             link: "http://x/t/abc",
             ordinal_on_vehicle,
+            card_last_four: None,
         }
     }
 
@@ -661,6 +674,31 @@ mod tests {
             );
             assert!(!text.contains("2nd") && !text.contains("2-й"));
         }
+    }
+
+    #[test]
+    fn a_card_ride_names_the_card_that_paid() {
+        let card = TicketReply {
+            card_last_four: Some("6587"),
+            ..reply(None, 1)
+        };
+        let texts: Vec<String> = Language::ALL
+            .iter()
+            .map(|l| ticket_text(*l, &card))
+            .collect();
+        assert!(
+            texts[0].contains("90 ₸, •••• 6587 картасынан"),
+            "{}",
+            texts[0]
+        );
+        assert!(texts[1].contains("90 ₸ с карты •••• 6587"), "{}", texts[1]);
+        assert!(
+            texts[2].contains("90 ₸ from card •••• 6587"),
+            "{}",
+            texts[2]
+        );
+        let phone = ticket_text(Language::Ru, &reply(None, 1));
+        assert!(!phone.contains("карты"), "{phone}");
     }
 
     #[test]

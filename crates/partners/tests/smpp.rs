@@ -123,7 +123,11 @@ fn every_reply_text() -> Vec<(String, String)> {
                 error.message(language).to_owned(),
             ));
         }
-        for (zone, ordinal) in [(None, 1), (Some(Zone::new(4).unwrap()), 3)] {
+        // The longest: a zone, an ordinal and the card that paid.
+        for (zone, ordinal, card) in [
+            (None, 1, None),
+            (Some(Zone::new(4).unwrap()), 3, Some("6587")),
+        ] {
             let ticket = TicketReply {
                 check_number: "7062-8237-9849",
                 city_name: "Қызылорда",
@@ -134,6 +138,7 @@ fn every_reply_text() -> Vec<(String, String)> {
                 bought_at_local: "17:29 01.12",
                 link,
                 ordinal_on_vehicle: ordinal,
+                card_last_four: card,
             };
             texts.push((format!("{code} ticket"), ticket_text(language, &ticket)));
         }

@@ -301,6 +301,7 @@ pub fn ticket_reply(app: &App, language: Language, ticket: &IssuedTicket) -> Str
             bought_at_local: &bought_at_local,
             link: &ticket.link,
             ordinal_on_vehicle: ticket.ordinal_on_vehicle,
+            card_last_four: ticket.card_last_four.as_deref(),
         },
     )
 }

@@ -46,6 +46,8 @@ pub struct IssuedTicket {
     pub zone: Option<Zone>,
     /// 1 for the passenger's only valid ticket on this bus when bought, 2 for a second, …
     pub ordinal_on_vehicle: u32,
+    /// The last four digits of the transport card that paid; None: the phone balance.
+    pub card_last_four: Option<String>,
 }
 
 impl IssuedTicket {
@@ -134,6 +136,7 @@ pub(crate) fn prepare_ticket(
         ordinal_on_vehicle: ride.ordinal_on_vehicle,
         route_number: Some(route.number.clone()),
         plate: Some(plate),
+        card_number: ride.card_number.clone(),
     })
 }
 
@@ -201,6 +204,11 @@ pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, Servi
             })
             .transpose()?,
         ordinal_on_vehicle: u32::try_from(row.ordinal_on_vehicle).unwrap_or(1).max(1),
+        card_last_four: row
+            .card_number
+            .as_deref()
+            .and_then(|n| n.get(n.len().saturating_sub(4)..))
+            .map(str::to_owned),
     })
 }
 

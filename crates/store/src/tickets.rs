@@ -31,10 +31,13 @@ pub struct TicketRow {
     /// route or bus has left the catalogue).
     pub route_number: Option<String>,
     pub plate: Option<String>,
+    /// The transport card that paid (read from the ride; not written with the ticket).
+    pub card_number: Option<String>,
 }
 
 const COLUMNS: &str = "number, ride_id, link_code, token, key_id, phone, city_id, route_id, transport_code, \
-     rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status, zone, ordinal_on_vehicle, route_number, plate";
+     rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status, zone, ordinal_on_vehicle, route_number, plate, \
+     (SELECT r.card_number FROM rides r WHERE r.id = tickets.ride_id)";
 
 fn row(r: Row) -> crate::Result<TicketRow> {
     Ok(TicketRow {
@@ -58,6 +61,7 @@ fn row(r: Row) -> crate::Result<TicketRow> {
         ordinal_on_vehicle: r.try_get(17)?,
         route_number: r.try_get(18)?,
         plate: r.try_get(19)?,
+        card_number: r.try_get(20)?,
     })
 }
 

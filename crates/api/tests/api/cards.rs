@@ -284,6 +284,10 @@ async fn an_sms_names_the_card_by_its_last_four_digits(db: Db) {
     let reply = t.sms(HOLDER, "m-1", &format!("10101 к{four}")).await;
     let text = reply["text"].as_str().unwrap_or_default().to_owned();
     assert!(text.contains("90"), "{reply}");
+    assert!(
+        text.contains(&format!("с карты •••• {four}")),
+        "the card that paid: {reply}"
+    );
     assert_eq!(card(&t, &number).await["balance"]["amount"], "10.00");
     // Not enough left, and a card the sender does not hold.
     let reply = t.sms(HOLDER, "m-2", &format!("10101+ c{four}")).await;
