@@ -7,9 +7,8 @@
 use domain::ErrorCode;
 use domain::ledger::{RidePhase, TransferId};
 use domain::ride::RideId;
-use domain::ticket::{TicketNumber, TicketStatus};
+use domain::ticket::TicketStatus;
 
-use crate::revocations::REASON_CHARS_MAX;
 use crate::staff::Actor;
 use crate::{App, ServiceError};
 
@@ -29,21 +28,7 @@ pub async fn refund_card_ride(
     check_number: &str,
     reason: &str,
 ) -> Result<Refunded, ServiceError> {
-    let number = TicketNumber::parse_check_form(check_number).map_err(|e| {
-        ServiceError::new(
-            ErrorCode::BadRequest,
-            format!("check number `{check_number}`: {e}"),
-        )
-    })?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > REASON_CHARS_MAX {
-        return Err(ServiceError::new(
-            ErrorCode::BadRequest,
-            format!("a reason of 1..={REASON_CHARS_MAX} characters is required"),
-        ));
-    }
-    let value = i64::try_from(number.value())
-        .map_err(|_| ServiceError::new(ErrorCode::BadRequest, "check number out of range"))?;
+    let (number, value, reason) = crate::revocations::staff_request(check_number, reason)?;
     let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
     let Some(ticket) = store::tickets::by_number(&mut tx, value).await? else {

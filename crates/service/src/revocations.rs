@@ -44,14 +44,13 @@ pub struct Invalidation {
     pub not_after_ms: i64,
 }
 
-/// Revokes a valid ticket by its check number (`DDDD-DDDD-DDDC`, spaces and hyphens optional),
-/// for `actor`.
-pub async fn revoke(
-    app: &App,
-    actor: &Actor,
+/// What staff name a ticket by and why: its check number (`DDDD-DDDD-DDDC`, spaces and
+/// hyphens optional) as the number and its stored value, and the reason, trimmed,
+/// 1..=[`REASON_CHARS_MAX`] characters. Revocations and refunds read them alike.
+pub(crate) fn staff_request<'r>(
     check_number: &str,
-    reason: &str,
-) -> Result<Revoked, ServiceError> {
+    reason: &'r str,
+) -> Result<(TicketNumber, i64, &'r str), ServiceError> {
     let number = TicketNumber::parse_check_form(check_number).map_err(|e| {
         ServiceError::new(
             ErrorCode::BadRequest,
@@ -67,6 +66,18 @@ pub async fn revoke(
     }
     let value = i64::try_from(number.value())
         .map_err(|_| ServiceError::new(ErrorCode::BadRequest, "check number out of range"))?;
+    Ok((number, value, reason))
+}
+
+/// Revokes a valid ticket by its check number (`DDDD-DDDD-DDDC`, spaces and hyphens optional),
+/// for `actor`.
+pub async fn revoke(
+    app: &App,
+    actor: &Actor,
+    check_number: &str,
+    reason: &str,
+) -> Result<Revoked, ServiceError> {
+    let (number, value, reason) = staff_request(check_number, reason)?;
     let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
     let Some(ticket) = store::tickets::by_number(&mut tx, value).await? else {
