@@ -73,6 +73,13 @@ export const MESSAGES = {
     n_passengers: { one: '{n} passenger', other: '{n} passengers' },
     err_network: 'No connection. Check the internet and try again.', err_generic: 'Something went wrong. Try again.',
     err_code: 'Code: {code}', offline_banner: 'Offline', loading: 'Loading…', back: 'Back',
+    // staff sign-in (web/lib/staff.js)
+    staff_signin_title: 'Staff sign-in', staff_login: 'Login', staff_password: 'Password',
+    staff_totp: 'Code from the authenticator app', staff_totp_hint: 'Six digits; a new code every 30 seconds.',
+    staff_signin_submit: 'Sign in', staff_signout: 'Sign out', staff_signed_in: 'Signed in as {login} ({role})',
+    staff_wrong_app: 'This app is not for the {role} role. Open the app of your role.',
+    staff_role_admin: 'system operator', staff_role_office: 'office clerk', staff_role_carrier: 'carrier',
+    staff_role_controller: 'controller', staff_role_support: 'support',
   },
   ru: {
     app_name: 'SMSBUS',
@@ -144,6 +151,13 @@ export const MESSAGES = {
     n_passengers: { one: '{n} пассажира', few: '{n} пассажиров', many: '{n} пассажиров', other: '{n} пассажира' },
     err_network: 'Нет связи. Проверьте интернет и попробуйте снова.', err_generic: 'Что-то пошло не так. Попробуйте снова.',
     err_code: 'Код: {code}', offline_banner: 'Нет связи', loading: 'Загрузка…', back: 'Назад',
+    // staff sign-in (web/lib/staff.js)
+    staff_signin_title: 'Вход для сотрудников', staff_login: 'Логин', staff_password: 'Пароль',
+    staff_totp: 'Код из приложения-аутентификатора', staff_totp_hint: 'Шесть цифр; новый код каждые 30 секунд.',
+    staff_signin_submit: 'Войти', staff_signout: 'Выйти', staff_signed_in: 'Вы вошли как {login} ({role})',
+    staff_wrong_app: 'Это приложение не для роли «{role}». Откройте приложение своей роли.',
+    staff_role_admin: 'системный оператор', staff_role_office: 'сотрудник офиса', staff_role_carrier: 'перевозчик',
+    staff_role_controller: 'контролёр', staff_role_support: 'поддержка',
   },
   kk: {
     app_name: 'SMSBUS',
@@ -215,5 +229,12 @@ export const MESSAGES = {
     n_passengers: { one: '{n} жолаушы', other: '{n} жолаушы' },
     err_network: 'Байланыс жоқ. Интернетті тексеріп, қайта көріңіз.', err_generic: 'Бірдеңе дұрыс болмады. Қайта көріңіз.',
     err_code: 'Коды: {code}', offline_banner: 'Байланыс жоқ', loading: 'Жүктелуде…', back: 'Артқа',
+    // staff sign-in (web/lib/staff.js)
+    staff_signin_title: 'Қызметкерлердің кіруі', staff_login: 'Логин', staff_password: 'Құпиясөз',
+    staff_totp: 'Аутентификатор қолданбасындағы код', staff_totp_hint: 'Алты цифр; әр 30 секунд сайын жаңа код.',
+    staff_signin_submit: 'Кіру', staff_signout: 'Шығу', staff_signed_in: '{login} ({role}) ретінде кірдіңіз',
+    staff_wrong_app: 'Бұл қолданба «{role}» рөліне арналмаған. Өз рөліңіздің қолданбасын ашыңыз.',
+    staff_role_admin: 'жүйе операторы', staff_role_office: 'кеңсе қызметкері', staff_role_carrier: 'тасымалдаушы',
+    staff_role_controller: 'бақылаушы', staff_role_support: 'қолдау қызметі',
   },
 };

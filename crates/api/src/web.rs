@@ -76,7 +76,14 @@ impl WebApp {
     /// The file a request path names, if it may be served.
     fn file_of(&self, path: &str) -> Option<PathBuf> {
         let path = path.strip_prefix('/')?;
-        let path = if path.is_empty() { "index.html" } else { path };
+        // A folder's address (`/`, `/controller/`) is its app's page.
+        let index;
+        let path = if path.is_empty() || path.ends_with('/') {
+            index = format!("{path}index.html");
+            index.as_str()
+        } else {
+            path
+        };
         let parts: Vec<&str> = path.split('/').collect();
         if parts
             .iter()
@@ -231,6 +238,10 @@ mod tests {
         assert_eq!(served("/").as_deref(), Some("/w/index.html"));
         assert_eq!(served("/lib/i18n.js").as_deref(), Some("/w/lib/i18n.js"));
         assert_eq!(
+            served("/controller/").as_deref(),
+            Some("/w/controller/index.html")
+        );
+        assert_eq!(
             served("/vendor/leaflet/dist/leaflet.js").as_deref(),
             Some("/w/node_modules/leaflet/dist/leaflet.js")
         );
@@ -248,6 +259,7 @@ mod tests {
             "/a/../b.js",
             "/.git/config.json",
             "/x//y.js",
+            "//",
             "/notes.txt",
             "/script.sh",
             "no-slash.js",
