@@ -139,13 +139,27 @@ pub(crate) fn with_cards(mut document: Value) -> Value {
         map.insert("/v1/banks/{bank}/biller".into(), biller);
         map.insert("/v1/admin/banks/{bank}".into(), bank);
         map.insert("/v1/office/tickets/{check_number}/refund".into(), json!({"post": {
-            "summary": "Refund a card ride to its card (the ticket becomes REFUNDED; a refund asked twice refunds once; audited)",
+            "summary": "Refund a ride to its source: a card ride to its card at once; a phone-balance ride through the passenger's operator (CAMARA Carrier Billing Refund) — 200 when the money is back (the ticket becomes REFUNDED), 202 `refunding` while the operator has not finished (completed by the recovery loop; the ticket stays valid until then). A refund asked twice refunds once; audited; the passenger is told by SMS",
             "security": [{"bearer": []}],
             "parameters": [{"name": "check_number", "in": "path", "required": true, "example": "1297-5226-7646",
                 "schema": {"type": "string", "pattern": "^[0-9]{4}-?[0-9]{4}-?[0-9]{4}$"}}],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["reason"], "additionalProperties": false,
                 "properties": {"reason": {"type": "string", "maxLength": 500, "pattern": "\\S"}}}}}},
-            "responses": {"200": {"description": "{number, check_number, status, card, amount}"}, "404": problem(), "409": problem(), "4XX": problem()}}}));
+            "responses": {
+                "200": {"description": "Refunded", "content": {"application/json": {"schema": refund_out()}}},
+                "202": {"description": "Asked of the operator, not finished yet", "content": {"application/json": {"schema": refund_out()}}},
+                "404": problem(), "409": problem(), "4XX": problem()}}}));
     }
     document
+}
+
+/// The answer of a staff refund.
+fn refund_out() -> Value {
+    json!({"type": "object", "required": ["number", "check_number", "status", "source", "amount"],
+        "properties": {
+            "number": {"type": "integer"}, "check_number": {"type": "string"},
+            "status": {"type": "string", "enum": ["refunded", "refunding"]},
+            "source": {"type": "string", "enum": ["card", "phone_balance"]},
+            "card": {"type": "string"}, "operator": {"type": "string"},
+            "amount": {"$ref": "#/components/schemas/Money"}}})
 }

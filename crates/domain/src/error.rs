@@ -151,6 +151,10 @@ error_codes! {
         kk: "Бұл билет енді жарамсыз: ол бұрын кері қайтарылған, қайтарылған немесе сапары аяқталған.",
         ru: "Этот билет уже недействителен: он отозван, возвращён или поездка завершена.",
         en: "This ticket is no longer valid: it was revoked or refunded before, or its ride has ended.";
+    RefundDenied = "REFUND_DENIED", 409,
+        kk: "Ұялы байланыс операторы бұл төлемді қайтарудан бас тартты. Билет жарамды күйінде қалды; жолаушыға басқаша өтемақы беріңіз немесе кейінірек қайталаңыз.",
+        ru: "Оператор связи отказал в возврате этого платежа. Билет остаётся действительным; верните деньги пассажиру иначе или повторите позже.",
+        en: "The mobile operator refused to refund this payment. The ticket stays valid; compensate the passenger another way or try again later.";
     Unauthorized = "UNAUTHORIZED", 401,
         kk: "Кіру рұқсаты жоқ.",
         ru: "Нет доступа.",

@@ -427,6 +427,44 @@ pub fn repeat_text(language: Language, r: &RepeatReply<'_>) -> String {
     }
 }
 
+/// Where a refunded fare went back to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundedTo<'a> {
+    PhoneBalance,
+    /// A transport card, by its last four digits.
+    Card(&'a str),
+}
+
+/// The passenger's SMS when staff refunded a ride: the ticket is no longer valid, the fare is back.
+pub fn refund_text(
+    language: Language,
+    check_number: &str,
+    amount: crate::Tenge,
+    to: RefundedTo<'_>,
+) -> String {
+    let amount = amount.to_decimal();
+    match (language, to) {
+        (Language::Kk, RefundedTo::PhoneBalance) => format!(
+            "SMSBUS: {check_number} билеті қайтарылды, {amount} ₸ телефон балансыңызға оралды. Билет енді жарамсыз."
+        ),
+        (Language::Kk, RefundedTo::Card(last)) => format!(
+            "SMSBUS: {check_number} билеті қайтарылды, {amount} ₸ •••• {last} картасына оралды. Билет енді жарамсыз."
+        ),
+        (Language::Ru, RefundedTo::PhoneBalance) => format!(
+            "SMSBUS: билет {check_number} возвращён, {amount} ₸ вернулись на баланс телефона. Билет больше не действует."
+        ),
+        (Language::Ru, RefundedTo::Card(last)) => format!(
+            "SMSBUS: билет {check_number} возвращён, {amount} ₸ вернулись на карту •••• {last}. Билет больше не действует."
+        ),
+        (Language::En, RefundedTo::PhoneBalance) => format!(
+            "SMSBUS: ticket {check_number} was refunded, {amount} ₸ went back to your phone balance. The ticket is no longer valid."
+        ),
+        (Language::En, RefundedTo::Card(last)) => format!(
+            "SMSBUS: ticket {check_number} was refunded, {amount} ₸ went back to card •••• {last}. The ticket is no longer valid."
+        ),
+    }
+}
+
 /// A repeat while the first payment on this bus is still being confirmed.
 pub fn repeat_pending_text(language: Language, command_for_another: &str) -> String {
     match language {

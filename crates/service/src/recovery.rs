@@ -68,6 +68,10 @@ pub async fn settle_unsettled(app: &App, idle_ms: i64) -> Result<RecoveryReport,
         }
     }
     tell_untold(app, app.now_ms() - RECOVERY_IDLE_MS).await?;
+    // Refunds asked of an operator that did not answer (or answered `processing`).
+    if let Err(error) = crate::refunds::settle_open(app, idle_ms).await {
+        tracing::error!(%error, "settling open refunds failed");
+    }
     Ok(report)
 }
 

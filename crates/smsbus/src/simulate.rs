@@ -53,7 +53,7 @@ use domain::sms::{PENDING, VehicleRef};
 use domain::{Language, OperatorId, PhoneNumber, Tenge, TransportCode};
 use partners::operator::{
     BoxFuture, CamaraClient, CarrierBilling, OperatorError, OperatorPaymentId, Payment,
-    PaymentRequest, SimSwap,
+    PaymentRequest, Refund, RefundRequest, SimSwap,
 };
 use service::clock::ManualClock;
 use service::rides::{Channel, IdempotencyKey, RideOutcome, RideRequest};
@@ -294,6 +294,23 @@ impl CarrierBilling for CrashingPartners {
             client_correlator,
             created_around_unix_s,
         ))
+    }
+
+    fn refund<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        payment: &'a OperatorPaymentId,
+        request: &'a RefundRequest,
+    ) -> BoxFuture<'a, Result<Refund, OperatorError>> {
+        self.around(self.inner.refund(operator, payment, request))
+    }
+
+    fn refunds<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        payment: &'a OperatorPaymentId,
+    ) -> BoxFuture<'a, Result<Vec<Refund>, OperatorError>> {
+        self.around(self.inner.refunds(operator, payment))
     }
 }
 

@@ -108,6 +108,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_feedback.sql"),
         postgres: include_str!("../migrations/postgres/0017_feedback.sql"),
     },
+    Migration {
+        version: 23,
+        name: "operator_refunds",
+        sqlite: include_str!("../migrations/sqlite/0023_operator_refunds.sql"),
+        postgres: include_str!("../migrations/postgres/0023_operator_refunds.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

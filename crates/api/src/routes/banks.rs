@@ -6,12 +6,13 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::ErrorCode;
 use domain::biller::Dialect;
 use serde::{Deserialize, Serialize};
 use service::banks::{BillerAnswer, BillerRequest};
+use service::refunds::{RefundSource, RefundState};
 
 use crate::extract::{ApiJson, ApiQuery, ClientAddr, Lang, Staff};
 use crate::problem::{ApiResult, Problem};
@@ -178,28 +179,52 @@ pub(crate) struct RefundBody {
 pub(crate) struct RefundDto {
     number: i64,
     check_number: String,
+    /// `refunded`: the money is back and the ticket no longer valid; `refunding`: the operator
+    /// has not finished yet — the refund completes by itself, the ticket stays valid until then.
     status: &'static str,
-    card: String,
+    /// `card` or `phone_balance`.
+    source: &'static str,
+    /// The card credited (a card ride's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    card: Option<String>,
+    /// The operator that refunds (a phone-balance ride's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operator: Option<String>,
     amount: super::wire::Money,
 }
 
-/// Staff refund a card ride to its card (thin: the use case takes the actor and audits).
+/// Staff refund a ride to its source: a card ride to its card, a phone-balance ride through
+/// the operator (thin: the use case takes the actor and audits). `202` while the operator has
+/// not finished.
 pub(crate) async fn refund(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
     Path(check_number): Path<String>,
     ApiJson(body): ApiJson<RefundBody>,
-) -> ApiResult<Json<RefundDto>> {
+) -> ApiResult<(StatusCode, Json<RefundDto>)> {
     let refunded =
-        service::refunds::refund_card_ride(&state.app, &caller.actor, &check_number, &body.reason)
+        service::refunds::refund_ride(&state.app, &caller.actor, &check_number, &body.reason)
             .await
             .map_err(|e| Problem::from_service(e, language))?;
-    Ok(Json(RefundDto {
-        number: refunded.number,
-        check_number: refunded.check_number,
-        status: "refunded",
-        card: refunded.card,
-        amount: super::wire::Money::of(refunded.amount),
-    }))
+    let (source, card, operator) = match refunded.source {
+        RefundSource::Card(card) => ("card", Some(card), None),
+        RefundSource::PhoneBalance { operator } => ("phone_balance", None, Some(operator)),
+    };
+    let (code, status) = match refunded.state {
+        RefundState::Refunded => (StatusCode::OK, "refunded"),
+        RefundState::Pending => (StatusCode::ACCEPTED, "refunding"),
+    };
+    Ok((
+        code,
+        Json(RefundDto {
+            number: refunded.number,
+            check_number: refunded.check_number,
+            status,
+            source,
+            card,
+            operator,
+            amount: super::wire::Money::of(refunded.amount),
+        }),
+    ))
 }

@@ -550,19 +550,6 @@ async fn a_card_ride_refunded_twice_is_refunded_once(db: Db) {
     assert_eq!(card(&t, &number).await["balance"]["amount"], "200.00");
     let inspected = t.inspect(ticket["token"].as_str().unwrap(), "10101").await;
     assert!(inspected.to_string().contains("REFUNDED"), "{inspected}");
-    // A phone-balance ride is not refunded here.
-    let (status, phone_ticket) = t.ride(HOLDER, "10102", "phone-1", "en").await;
-    assert_eq!(status, 201, "{phone_ticket}");
-    let phone_check = phone_ticket["check_number"].as_str().unwrap();
-    let response = t
-        .http
-        .post(t.url(&format!("/v1/office/tickets/{phone_check}/refund")))
-        .bearer_auth(&t.admin)
-        .json(&json!({"reason": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 400);
     t.assert_ledger_balanced().await;
 }
 on_both_stores!(

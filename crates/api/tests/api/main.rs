@@ -15,6 +15,7 @@ mod harness;
 mod ledger;
 mod live;
 mod passenger;
+mod refunds;
 mod rides;
 mod signin;
 mod smpp;

@@ -17,7 +17,7 @@ use super::reply::{Call, error_reply, transport_failure};
 use super::wire::{self, PaymentIn};
 use super::{
     BoxFuture, CarrierBilling, DenialReason, OperatorError, OperatorPaymentId, Payment,
-    PaymentRequest, PaymentStatus, SimSwap,
+    PaymentRequest, PaymentStatus, Refund, RefundRequest, SimSwap,
 };
 
 /// Default limit on one whole request to an operator, from sending to the last byte of the reply.
@@ -40,6 +40,7 @@ pub const SIM_SWAP_MAX_AGE_HOURS_MAX: u32 = 2400;
 
 const CARRIER_BILLING_PATH: [&str; 2] = ["carrier-billing", "v0.5"];
 const SIM_SWAP_PATH: [&str; 2] = ["sim-swap", "v2"];
+const REFUND_PATH: [&str; 2] = ["carrier-billing-refund", "v0.3"];
 const X_CORRELATOR: &str = "x-correlator";
 
 /// Where one operator's CAMARA APIs live and how we authenticate there.
@@ -390,6 +391,51 @@ impl CamaraClient {
         )))
     }
 
+    async fn create_refund(
+        &self,
+        operator: &OperatorId,
+        payment: &OperatorPaymentId,
+        request: &RefundRequest,
+    ) -> Result<Refund, OperatorError> {
+        let route = self.route(operator)?;
+        let body = wire::TotalRefundBody {
+            kind: "total",
+            reason: &request.reason,
+            amount_transaction: wire::TotalRefundTransactionOut {
+                client_correlator: &request.client_correlator,
+                refund_amount: wire::EmptyBody {},
+                reference_code: &request.client_correlator,
+            },
+        };
+        let url = refund_url(route, payment, &[]);
+        let reply = self
+            .send(Call::Refund, route, Method::POST, url, Some(&body))
+            .await?;
+        if !matches!(reply.status, StatusCode::CREATED | StatusCode::OK) {
+            return Err(error_reply(Call::Refund, reply.status, &reply.body));
+        }
+        parse_refund(&reply.body)
+    }
+
+    async fn list_refunds(
+        &self,
+        operator: &OperatorId,
+        payment: &OperatorPaymentId,
+    ) -> Result<Vec<Refund>, OperatorError> {
+        let route = self.route(operator)?;
+        let url = refund_url(route, payment, &[]);
+        let reply = self.send(Call::Read, route, Method::GET, url, None).await?;
+        if reply.status != StatusCode::OK {
+            return Err(error_reply(Call::Read, reply.status, &reply.body));
+        }
+        let refunds: Vec<wire::RefundIn> = serde_json::from_slice(&reply.body)
+            .map_err(|error| OperatorError::Protocol(format!("refund list: {error}")))?;
+        refunds
+            .into_iter()
+            .map(|refund| refund.into_refund().map_err(OperatorError::Protocol))
+            .collect()
+    }
+
     async fn check_sim_swap(
         &self,
         operator: &OperatorId,
@@ -461,6 +507,51 @@ impl CarrierBilling for CamaraClient {
     ) -> BoxFuture<'a, Result<Option<Payment>, OperatorError>> {
         Box::pin(self.find_payment(operator, client_correlator, created_around_unix_s))
     }
+
+    fn refund<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        payment: &'a OperatorPaymentId,
+        request: &'a RefundRequest,
+    ) -> BoxFuture<'a, Result<Refund, OperatorError>> {
+        Box::pin(async move {
+            let refund = self.create_refund(operator, payment, request).await?;
+            if refund.status != super::RefundStatus::Processing {
+                return Ok(refund);
+            }
+            // An asynchronous operator: one read now, else the caller asks again later.
+            match self.read_refund(operator, payment, &refund.id).await {
+                Ok(read) => Ok(read),
+                Err(_) => Ok(refund),
+            }
+        })
+    }
+
+    fn refunds<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        payment: &'a OperatorPaymentId,
+    ) -> BoxFuture<'a, Result<Vec<Refund>, OperatorError>> {
+        Box::pin(self.list_refunds(operator, payment))
+    }
+}
+
+impl CamaraClient {
+    /// A refund's `processing` answer is read again here, by id.
+    async fn read_refund(
+        &self,
+        operator: &OperatorId,
+        payment: &OperatorPaymentId,
+        refund: &str,
+    ) -> Result<Refund, OperatorError> {
+        let route = self.route(operator)?;
+        let url = refund_url(route, payment, &[refund]);
+        let reply = self.send(Call::Read, route, Method::GET, url, None).await?;
+        if reply.status != StatusCode::OK {
+            return Err(error_reply(Call::Read, reply.status, &reply.body));
+        }
+        parse_refund(&reply.body)
+    }
 }
 
 impl SimSwap for CamaraClient {
@@ -499,6 +590,21 @@ fn billing_url(route: &Route, segments: &[&str]) -> Url {
     let mut url = route.base.clone();
     extend_path(&mut url, &CARRIER_BILLING_PATH, segments);
     url
+}
+
+fn refund_url(route: &Route, payment: &OperatorPaymentId, rest: &[&str]) -> Url {
+    let mut url = route.base.clone();
+    let mut segments = vec!["payments", payment.as_str(), "refunds"];
+    segments.extend_from_slice(rest);
+    extend_path(&mut url, &REFUND_PATH, &segments);
+    url
+}
+
+fn parse_refund(body: &[u8]) -> Result<Refund, OperatorError> {
+    serde_json::from_slice::<wire::RefundIn>(body)
+        .map_err(|error| error.to_string())
+        .and_then(wire::RefundIn::into_refund)
+        .map_err(|error| OperatorError::Protocol(format!("refund reply: {error}")))
 }
 
 /// Appends path segments, percent-encoding each, so an operator's payment id cannot break the path.

@@ -1,9 +1,9 @@
-//! Charging a passenger's phone balance through the mobile operator, and asking the operator
-//! whether the SIM card was swapped recently.
+//! Charging a passenger's phone balance through the mobile operator, refunding such a charge,
+//! and asking the operator whether the SIM card was swapped recently.
 //!
 //! The traits [`CarrierBilling`] and [`SimSwap`] are what the use cases see; [`CamaraClient`]
-//! implements both over HTTP with the CAMARA wire format (Carrier Billing 0.5.0, SIM Swap
-//! 2.1.0). Every error is sorted into what the caller must do next: [`OperatorError`] says
+//! implements both over HTTP with the CAMARA wire format (Carrier Billing 0.5.0 with its
+//! Refund 0.3.0, SIM Swap 2.1.0). Every error is sorted into what the caller must do next: [`OperatorError`] says
 //! whether money may have moved (`OutcomeUnknown`: look the payment up), surely did not
 //! (`Unavailable`, `Denied`), or our request was wrong (`Protocol`).
 //!
@@ -129,6 +129,31 @@ impl DenialReason {
     }
 }
 
+/// A refund of a captured payment, in full (Carrier Billing Refund 0.3.0, `type: total`).
+#[derive(Clone, Debug)]
+pub struct RefundRequest {
+    /// Our idempotency key for this refund: a retry with the same correlator never refunds twice.
+    pub client_correlator: String,
+    /// Shown to the subscriber and kept for disputes.
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefundStatus {
+    /// Accepted, not yet given back (an operator that refunds asynchronously): read it again.
+    Processing,
+    Succeeded,
+    Denied,
+}
+
+/// A refund as the operator sees it.
+#[derive(Clone, Debug)]
+pub struct Refund {
+    pub id: String,
+    pub status: RefundStatus,
+    pub client_correlator: Option<String>,
+}
+
 /// A payment as the operator sees it.
 #[derive(Clone, Debug)]
 pub struct Payment {
@@ -206,6 +231,23 @@ pub trait CarrierBilling: Send + Sync {
         client_correlator: &'a str,
         created_around_unix_s: i64,
     ) -> BoxFuture<'a, Result<Option<Payment>, OperatorError>>;
+
+    /// `POST /payments/{id}/refunds` (Carrier Billing Refund 0.3.0), a total refund. A refusal
+    /// (`403 …REFUND_DENIED`, `…PAYMENT_NOT_ELIGIBLE_FOR_REFUND`, `422 …`) is `Denied`; a lost
+    /// reply or `409 ALREADY_EXISTS` is `OutcomeUnknown`: look it up with [`Self::refunds`].
+    fn refund<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        payment: &'a OperatorPaymentId,
+        request: &'a RefundRequest,
+    ) -> BoxFuture<'a, Result<Refund, OperatorError>>;
+
+    /// `GET /payments/{id}/refunds`: every refund of the payment. Never `OutcomeUnknown`.
+    fn refunds<'a>(
+        &'a self,
+        operator: &'a OperatorId,
+        payment: &'a OperatorPaymentId,
+    ) -> BoxFuture<'a, Result<Vec<Refund>, OperatorError>>;
 }
 
 pub trait SimSwap: Send + Sync {

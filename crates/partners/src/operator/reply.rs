@@ -19,11 +19,13 @@ pub enum Call {
     Read,
     /// SIM swap check: changes nothing, and its subject is a phone number.
     Check,
+    /// Creates a refund: may move money, made retry-safe by the clientCorrelator.
+    Refund,
 }
 
 impl Call {
     fn moves_money(self) -> bool {
-        matches!(self, Call::Charge | Call::Settle)
+        matches!(self, Call::Charge | Call::Settle | Call::Refund)
     }
 }
 
@@ -58,10 +60,15 @@ pub fn error_reply(call: Call, status: StatusCode, body: &[u8]) -> OperatorError
         403 if code == "CARRIER_BILLING.PAYMENT_DENIED" => {
             OperatorError::Denied(DenialReason::from_operator_message(message))
         }
-        404 if matches!(call, Call::Settle | Call::Read) => OperatorError::NotFound,
+        403 if call == Call::Refund && code.starts_with("CARRIER_BILLING_REFUND.") => {
+            business_refusal()
+        }
+        404 if matches!(call, Call::Settle | Call::Read | Call::Refund) => OperatorError::NotFound,
         404 if code == "IDENTIFIER_NOT_FOUND" => OperatorError::Denied(DenialReason::NumberUnknown),
-        409 if call == Call::Charge => OperatorError::OutcomeUnknown(described()),
-        422 if matches!(call, Call::Charge | Call::Check)
+        409 if matches!(call, Call::Charge | Call::Refund) => {
+            OperatorError::OutcomeUnknown(described())
+        }
+        422 if matches!(call, Call::Charge | Call::Check | Call::Refund)
             && !code.ends_with("_IDENTIFIER")
             && !code.is_empty() =>
         {
@@ -166,6 +173,28 @@ mod tests {
         assert!(matches!(
             reply(Call::Charge, 401, "UNAUTHENTICATED", "x"),
             OperatorError::Protocol(_)
+        ));
+        let not_eligible = reply(
+            Call::Refund,
+            403,
+            "CARRIER_BILLING_REFUND.PAYMENT_NOT_ELIGIBLE_FOR_REFUND",
+            "x",
+        );
+        assert!(matches!(
+            not_eligible,
+            OperatorError::Denied(DenialReason::Other(_))
+        ));
+        assert!(matches!(
+            reply(Call::Refund, 409, "ALREADY_EXISTS", "x"),
+            OperatorError::OutcomeUnknown(_)
+        ));
+        assert!(matches!(
+            reply(Call::Refund, 500, "INTERNAL", ""),
+            OperatorError::OutcomeUnknown(_)
+        ));
+        assert!(matches!(
+            reply(Call::Refund, 404, "NOT_FOUND", ""),
+            OperatorError::NotFound
         ));
         let garbage = error_reply(Call::Settle, StatusCode::BAD_GATEWAY, b"<html>");
         assert!(matches!(garbage, OperatorError::OutcomeUnknown(_)));

@@ -8,7 +8,7 @@ use domain::Tenge;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{OperatorPaymentId, Payment, PaymentStatus};
+use super::{OperatorPaymentId, Payment, PaymentStatus, Refund, RefundStatus};
 
 /// The only currency a Kazakh operator charges in.
 pub const CURRENCY: &str = "KZT";
@@ -93,6 +93,61 @@ pub struct PaymentAmountIn {
 pub struct ChargingInformationIn {
     pub amount: Box<RawValue>,
     pub currency: String,
+}
+
+/// Carrier Billing Refund 0.3.0 `CreateTotalRefund`: the whole payment back.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotalRefundBody<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub reason: &'a str,
+    pub amount_transaction: TotalRefundTransactionOut<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotalRefundTransactionOut<'a> {
+    pub client_correlator: &'a str,
+    /// `RefundAmountTotalRefund`: nothing to say, the operator refunds what it captured.
+    pub refund_amount: EmptyBody,
+    pub reference_code: &'a str,
+}
+
+/// `Refund`: the fields we read.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundIn {
+    pub refund_id: String,
+    pub refund_status: String,
+    pub amount_transaction: Option<RefundTransactionIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundTransactionIn {
+    pub client_correlator: Option<String>,
+}
+
+impl RefundIn {
+    pub fn into_refund(self) -> Result<Refund, String> {
+        let status = match self.refund_status.as_str() {
+            "processing" => RefundStatus::Processing,
+            "succeeded" => RefundStatus::Succeeded,
+            "denied" => RefundStatus::Denied,
+            other => {
+                return Err(format!(
+                    "unknown refundStatus {:?}",
+                    other.chars().take(32).collect::<String>()
+                ));
+            }
+        };
+        Ok(Refund {
+            id: self.refund_id,
+            status,
+            client_correlator: self.amount_transaction.and_then(|t| t.client_correlator),
+        })
+    }
 }
 
 /// CAMARA `ErrorInfo`; every field optional because a proxy in between may answer instead.

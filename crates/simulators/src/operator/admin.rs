@@ -98,6 +98,8 @@ enum EndpointIn {
     GetPayment,
     ListPayments,
     SimSwapCheck,
+    CreateRefund,
+    GetRefunds,
     Any,
 }
 
@@ -236,6 +238,8 @@ async fn inject_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
             EndpointIn::GetPayment => Endpoint::GetPayment,
             EndpointIn::ListPayments => Endpoint::ListPayments,
             EndpointIn::SimSwapCheck => Endpoint::SimSwapCheck,
+            EndpointIn::CreateRefund => Endpoint::CreateRefund,
+            EndpointIn::GetRefunds => Endpoint::GetRefunds,
             EndpointIn::Any => Endpoint::Any,
         };
         let fault = match input.fault {

@@ -20,9 +20,9 @@ use super::server::{Shared, header_value, json_response, serve};
 use super::state::{CamaraError, ChargeInput, Kind, ListQuery, PaymentView, Settle};
 use super::{Endpoint, SettleReply};
 
-const CURRENCY: &str = "KZT";
+pub(super) const CURRENCY: &str = "KZT";
 /// Longest clientCorrelator, referenceCode, description or merchant id accepted.
-const TEXT_BYTES_MAX: usize = 256;
+pub(super) const TEXT_BYTES_MAX: usize = 256;
 /// `perPage` when the request names none, as in the spec.
 const PER_PAGE_DEFAULT: u32 = 10;
 /// SIM Swap's `maxAge` bounds and default, in hours.
@@ -254,7 +254,7 @@ struct SimSwapCheckIn {
     max_age: Option<i64>,
 }
 
-fn schema_error(error: serde_json::Error) -> CamaraError {
+pub(super) fn schema_error(error: serde_json::Error) -> CamaraError {
     CamaraError::invalid_argument(format!(
         "Client specified an invalid argument, request body or query param: {error}"
     ))
@@ -351,7 +351,7 @@ fn subscriber_number(number: Option<&str>) -> Result<PhoneNumber, CamaraError> {
 
 /// Reads a JSON number's text as tiyn: up to three decimals (the spec's `multipleOf: 0.001`),
 /// the third one zero because tenge has no smaller unit than the tiyn.
-fn amount_from_text(text: &str) -> Result<Tenge, CamaraError> {
+pub(super) fn amount_from_text(text: &str) -> Result<Tenge, CamaraError> {
     let invalid = || {
         CamaraError::invalid_argument(
             "amount must be a positive number of tenge with at most two decimals.",
@@ -500,7 +500,7 @@ impl From<&PaymentView> for PaymentOut {
     }
 }
 
-fn rfc3339(unix_s: i64) -> String {
+pub(super) fn rfc3339(unix_s: i64) -> String {
     jiff::Timestamp::from_second(unix_s)
         .map(|timestamp| timestamp.to_string())
         .unwrap_or_default()

@@ -1,5 +1,6 @@
-//! A simulator of Kazakh mobile operators: CAMARA Carrier Billing 0.5.0 and SIM Swap 2.1.0
-//! over real HTTP, several operators on one server under `/{operator}/…`.
+//! A simulator of Kazakh mobile operators: CAMARA Carrier Billing 0.5.0 (with its Refund
+//! 0.3.0) and SIM Swap 2.1.0 over real HTTP, several operators on one server under
+//! `/{operator}/…`.
 //!
 //! It keeps subscribers (balance, starting balance that cannot pay, corporate flag, unpaid trust
 //! payment, topped up since purchase, last SIM swap) and refuses charges the way Kazakh
@@ -20,6 +21,7 @@
 
 pub mod admin;
 mod camara;
+mod camara_refund;
 mod oauth;
 mod server;
 mod state;
@@ -27,7 +29,9 @@ mod state;
 pub use server::{
     HANG_LIMIT_MS, OperatorSimulator, REQUEST_BODY_BYTES_MAX, SimulatorError, SimulatorHandle,
 };
-pub use state::{LIST_PER_PAGE_MAX, PaymentView, RESERVATION_TTL_S, SIM_SWAP_BLOCK_S};
+pub use state::{
+    LIST_PER_PAGE_MAX, PaymentView, RESERVATION_TTL_S, RefundStatus, RefundView, SIM_SWAP_BLOCK_S,
+};
 
 use domain::{OperatorId, PhoneNumber, Tenge};
 
@@ -100,6 +104,17 @@ pub enum SettleReply {
     Payment,
 }
 
+/// How a refund request is answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RefundReply {
+    /// `201` with the refund `succeeded`: the balance is credited at once.
+    #[default]
+    Succeeded,
+    /// `201` with the refund `processing`; it succeeds when it is next read, as an operator
+    /// whose billing refunds asynchronously.
+    Processing,
+}
+
 /// How one simulated operator behaves.
 #[derive(Clone, Debug)]
 pub struct OperatorSettings {
@@ -112,6 +127,7 @@ pub struct OperatorSettings {
     pub token_lifetime_s: i64,
     pub correlator_replay: CorrelatorReplay,
     pub settle_reply: SettleReply,
+    pub refund_reply: RefundReply,
 }
 
 /// Tokens from a simulated token endpoint last this long unless set otherwise.
@@ -125,6 +141,7 @@ impl OperatorSettings {
             token_lifetime_s: TOKEN_LIFETIME_S_DEFAULT,
             correlator_replay: CorrelatorReplay::default(),
             settle_reply: SettleReply::default(),
+            refund_reply: RefundReply::default(),
         }
     }
 
@@ -152,12 +169,16 @@ pub enum Endpoint {
     ListPayments,
     /// `POST /sim-swap/v2/check`
     SimSwapCheck,
+    /// `POST /payments/{id}/refunds` (Carrier Billing Refund 0.3.0)
+    CreateRefund,
+    /// `GET /payments/{id}/refunds` and `GET /payments/{id}/refunds/{refundId}`
+    GetRefunds,
     /// Every endpoint: a fault for any request, or the total of the counters.
     Any,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 7] = [
+    pub const ALL: [Endpoint; 9] = [
         Endpoint::Prepare,
         Endpoint::CreatePayment,
         Endpoint::Confirm,
@@ -165,6 +186,8 @@ impl Endpoint {
         Endpoint::GetPayment,
         Endpoint::ListPayments,
         Endpoint::SimSwapCheck,
+        Endpoint::CreateRefund,
+        Endpoint::GetRefunds,
     ];
 
     fn matches(self, endpoint: Endpoint) -> bool {

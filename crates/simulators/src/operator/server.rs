@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::state::{CamaraError, PaymentView, State};
-use super::{Endpoint, Fault, OperatorSettings, Subscriber, admin, camara, oauth};
+use super::{Endpoint, Fault, OperatorSettings, Subscriber, admin, camara, camara_refund, oauth};
 
 /// A hanging request gives up after this long (or when the simulator stops).
 pub const HANG_LIMIT_MS: u64 = 120_000;
@@ -79,6 +79,7 @@ impl OperatorSimulator {
         });
         let app = Router::new()
             .merge(camara::routes())
+            .merge(camara_refund::routes())
             .merge(oauth::routes())
             .merge(admin::routes())
             .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
@@ -182,6 +183,11 @@ impl SimulatorHandle {
     /// Every payment, oldest first.
     pub fn payments(&self) -> Vec<PaymentView> {
         self.shared.lock().payments()
+    }
+
+    /// Every refund, oldest first.
+    pub fn refunds(&self) -> Vec<super::RefundView> {
+        self.shared.lock().all_refunds()
     }
 
     /// Makes the next `times` requests to `endpoint` (or to any, with [`Endpoint::Any`]) of

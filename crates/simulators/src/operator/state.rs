@@ -11,6 +11,9 @@ use super::{
     CorrelatorReplay, Endpoint, Fault, OperatorSettings, PaymentStatus, SettleReply, Subscriber,
 };
 
+mod refunds;
+pub use refunds::{RefundInput, RefundStatus, RefundView};
+
 /// A reservation neither confirmed nor cancelled is released after this long, as the spec allows.
 pub const RESERVATION_TTL_S: i64 = 15 * 60;
 /// A payment is refused while the last SIM swap is more recent than this (anti-fraud).
@@ -125,6 +128,8 @@ struct OperatorState {
     correlators: HashMap<String, String>,
     /// (created, sequence) → payment id, for listings by creation date.
     by_creation: BTreeMap<(i64, u64), String>,
+    /// A refund's clientCorrelator → refund id.
+    refund_correlators: HashMap<String, String>,
 }
 
 /// A page of `GET /payments`.
@@ -145,6 +150,8 @@ pub struct State {
     operators: HashMap<OperatorId, OperatorState>,
     accounts: HashMap<PhoneNumber, Account>,
     payments: HashMap<String, Record>,
+    /// Refund id → refund (see `refunds`).
+    refunds: HashMap<String, RefundView>,
     /// Access tokens issued by the token endpoints: token → (operator, expires at, unix s).
     issued_tokens: HashMap<String, (OperatorId, i64)>,
     next_sequence: u64,
@@ -158,6 +165,7 @@ impl State {
             operators: HashMap::new(),
             accounts: HashMap::new(),
             payments: HashMap::new(),
+            refunds: HashMap::new(),
             issued_tokens: HashMap::new(),
             next_sequence: 1,
             id_prefix,
@@ -220,6 +228,7 @@ impl State {
                     requests: HashMap::new(),
                     correlators: HashMap::new(),
                     by_creation: BTreeMap::new(),
+                    refund_correlators: HashMap::new(),
                 };
                 self.operators.insert(operator, state);
             }
