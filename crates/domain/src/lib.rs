@@ -7,6 +7,7 @@ pub mod biller;
 pub mod card;
 pub mod catalogue;
 pub mod error;
+pub mod fare_policy;
 #[doc(hidden)]
 pub mod fuzz_checks;
 pub mod ledger;

@@ -270,6 +270,8 @@ pub struct TicketReply<'a> {
     pub ordinal_on_vehicle: u32,
     /// The last four digits of the transport card that paid; None: the phone balance.
     pub card_last_four: Option<&'a str>,
+    /// A card ride's transfer or daily cap, said after the fare.
+    pub fare_basis: crate::fare_policy::FareBasis,
 }
 
 pub fn ticket_text(language: Language, t: &TicketReply<'_>) -> String {
@@ -284,6 +286,7 @@ pub fn ticket_text(language: Language, t: &TicketReply<'_>) -> String {
         link,
         ordinal_on_vehicle,
         card_last_four,
+        fare_basis,
     } = t;
     // "90 ₸ с карты •••• 6587": a card ride says which card paid.
     let fare = match card_last_four {
@@ -293,6 +296,16 @@ pub fn ticket_text(language: Language, t: &TicketReply<'_>) -> String {
             Language::En => format!("{fare} from card •••• {last}"),
         },
         None => fare.to_string(),
+    };
+    // "0 ₸ (пересадка)", "20 ₸ (дневной лимит)": why a card ride cost less.
+    let fare = match (fare_basis, language) {
+        (crate::fare_policy::FareBasis::Full, _) => fare,
+        (crate::fare_policy::FareBasis::Transfer, Language::Kk) => format!("{fare} (ауысып отыру)"),
+        (crate::fare_policy::FareBasis::Transfer, Language::Ru) => format!("{fare} (пересадка)"),
+        (crate::fare_policy::FareBasis::Transfer, Language::En) => format!("{fare} (transfer)"),
+        (crate::fare_policy::FareBasis::Capped, Language::Kk) => format!("{fare} (күндік шек)"),
+        (crate::fare_policy::FareBasis::Capped, Language::Ru) => format!("{fare} (дневной лимит)"),
+        (crate::fare_policy::FareBasis::Capped, Language::En) => format!("{fare} (daily cap)"),
     };
     let zone = zone.map_or(String::new(), |z| format!(", {}", zone_words(language, z)));
     let ordinal = if *ordinal_on_vehicle > 1 {
@@ -698,6 +711,7 @@ mod tests {
             link: "http://x/t/abc",
             ordinal_on_vehicle,
             card_last_four: None,
+            fare_basis: crate::fare_policy::FareBasis::Full,
         }
     }
 
@@ -737,6 +751,18 @@ mod tests {
         );
         let phone = ticket_text(Language::Ru, &reply(None, 1));
         assert!(!phone.contains("карты"), "{phone}");
+        let transfer = TicketReply {
+            fare: Tenge::ZERO,
+            fare_basis: crate::fare_policy::FareBasis::Transfer,
+            ..card
+        };
+        let texts: Vec<String> = Language::ALL
+            .iter()
+            .map(|l| ticket_text(*l, &transfer))
+            .collect();
+        assert!(texts[1].contains("(пересадка)"), "{}", texts[1]);
+        assert!(texts[2].contains("(transfer)"), "{}", texts[2]);
+        assert!(texts[0].contains("(ауысып отыру)"), "{}", texts[0]);
     }
 
     #[test]

@@ -557,12 +557,21 @@ async fn duplicate_reply_fault_answers_a_retry_with_already_exist_once() {
 }
 
 #[tokio::test]
-async fn find_by_correlator_pages_through_the_window() {
+async fn find_by_correlator_looks_near_the_request_first_then_pages_through_the_window() {
     let w = world().await;
     let passenger = w.subscriber("+77050000051", Tenge::from_whole(100_000));
+    w.sim.set_now(NOW_UNIX_S);
+    w.client
+        .prepare(
+            &w.beeline,
+            &ride("near-0", &passenger, Tenge::from_whole(1)),
+        )
+        .await
+        .unwrap();
+    // A busy half-minute later: more payments than a page.
     let count = FIND_PER_PAGE as usize + 30;
     for index in 0..count {
-        w.sim.set_now(NOW_UNIX_S + index as i64 / 10);
+        w.sim.set_now(NOW_UNIX_S + 30 + index as i64 / 10);
         w.client
             .prepare(
                 &w.beeline,
@@ -571,6 +580,17 @@ async fn find_by_correlator_pages_through_the_window() {
             .await
             .unwrap();
     }
+    // Our payment is found in the seconds around its request, in one listing.
+    let near = w
+        .client
+        .find_by_correlator(&w.beeline, "near-0", NOW_UNIX_S)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(near.client_correlator.as_deref(), Some("near-0"));
+    assert_eq!(w.sim.requests(&w.beeline, Endpoint::ListPayments), 1);
+    // One made later than the near part (another clock): the near part, then the rest of the
+    // window before and after it, paged.
     let last = format!("page-{}", count - 1);
     let found = w
         .client
@@ -579,7 +599,7 @@ async fn find_by_correlator_pages_through_the_window() {
         .unwrap()
         .unwrap();
     assert_eq!(found.client_correlator.as_deref(), Some(last.as_str()));
-    assert_eq!(w.sim.requests(&w.beeline, Endpoint::ListPayments), 2);
+    assert_eq!(w.sim.requests(&w.beeline, Endpoint::ListPayments), 1 + 4);
     // Outside the search window the payment is not seen.
     let far = w
         .client

@@ -139,6 +139,7 @@ fn every_reply_text() -> Vec<(String, String)> {
                 link,
                 ordinal_on_vehicle: ordinal,
                 card_last_four: card,
+                fare_basis: domain::fare_policy::FareBasis::Full,
             };
             texts.push((format!("{code} ticket"), ticket_text(language, &ticket)));
         }

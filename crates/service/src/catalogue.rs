@@ -1,4 +1,5 @@
-//! The catalogue in memory (cities, carriers, routes, vehicles, fares, operator prefixes), the
+//! The catalogue in memory (cities, carriers, routes, vehicles, fares and each city's caps and
+//! transfer rule, operator prefixes), the
 //! JSON catalogue file that operators edit, and its validation. Requests read the in-memory
 //! copy; a change is written to the store in one transaction and then swapped in whole.
 
@@ -8,11 +9,12 @@ use domain::catalogue::{
     CarrierId, CityId, FareQuery, FareRule, RiderCategory, RouteId, RouteKind, Zone, fare,
     zone_fares,
 };
+use domain::fare_policy::{DailyCap, FarePolicy, TransferRule};
 use domain::sms::VehicleRef;
 use domain::{ErrorCode, OperatorId, PlateNumber, PrefixTable, Tenge, TransportCode};
 use serde::Deserialize;
 use store::catalogue::{
-    CarrierRow, CatalogueRows, CityRow, FareRuleRow, PrefixRow, RouteRow, VehicleRow,
+    CarrierRow, CatalogueRows, CityRow, FarePolicyRow, FareRuleRow, PrefixRow, RouteRow, VehicleRow,
 };
 
 use crate::{App, ServiceError};
@@ -116,6 +118,8 @@ pub struct Catalogue {
     pub vehicles: BTreeMap<TransportCode, Vehicle>,
     code_by_plate: HashMap<PlateNumber, TransportCode>,
     pub fare_rules: Vec<FareRule>,
+    /// Each city's fare rules beyond the fare table (caps, transfers); none: none.
+    pub fare_policies: BTreeMap<CityId, FarePolicy>,
     pub prefixes: PrefixTable,
 }
 
@@ -218,6 +222,11 @@ impl Catalogue {
         fare(&self.fare_rules, &query)
     }
 
+    /// The city's caps and transfer rule (empty where it has none).
+    pub fn fare_policy(&self, city: &CityId) -> FarePolicy {
+        self.fare_policies.get(city).cloned().unwrap_or_default()
+    }
+
     /// Builds the catalogue from stored rows, checking every value.
     pub fn from_rows(rows: &CatalogueRows) -> Result<Catalogue, Vec<String>> {
         let mut problems = Vec::new();
@@ -302,6 +311,34 @@ impl Catalogue {
                 Err(e) => note(format!("fare rule of {}: {e}", f.city_id)),
             }
         }
+        for p in &rows.fare_policies {
+            match fare_policy_rule(p) {
+                Ok((city, rule)) => {
+                    let policy = catalogue.fare_policies.entry(city).or_default();
+                    match rule {
+                        PolicyRule::Cap(cap) => {
+                            if policy
+                                .daily_caps
+                                .iter()
+                                .any(|c| c.rider_category == cap.rider_category)
+                            {
+                                note(format!(
+                                    "fare policy of {}: two daily caps for one category",
+                                    p.city_id
+                                ));
+                            }
+                            policy.daily_caps.push(cap);
+                        }
+                        PolicyRule::Transfer(rule) => {
+                            if policy.transfer.replace(rule).is_some() {
+                                note(format!("fare policy of {}: two transfer rules", p.city_id));
+                            }
+                        }
+                    }
+                }
+                Err(e) => note(format!("fare policy of {}: {e}", p.city_id)),
+            }
+        }
         let mut prefixes = Vec::new();
         for p in &rows.prefixes {
             let digits = !p.prefix.is_empty()
@@ -347,6 +384,47 @@ impl Catalogue {
             Err(problems)
         }
     }
+}
+
+enum PolicyRule {
+    Cap(DailyCap),
+    Transfer(TransferRule),
+}
+
+/// Longest transfer window a city may set.
+pub const TRANSFER_WINDOW_MINUTES_MAX: i64 = 24 * 60;
+
+fn fare_policy_rule(p: &FarePolicyRow) -> Result<(CityId, PolicyRule), String> {
+    let city = CityId::parse(&p.city_id).map_err(|e| e.to_string())?;
+    if p.amount_tiyn < 0 {
+        return Err("amount is negative".into());
+    }
+    let amount = Tenge::from_tiyn(p.amount_tiyn);
+    let rule = match p.rule.as_str() {
+        "daily_cap" => PolicyRule::Cap(DailyCap {
+            rider_category: p
+                .rider_category
+                .as_deref()
+                .map(RiderCategory::parse)
+                .transpose()
+                .map_err(|e| e.to_string())?,
+            amount,
+        }),
+        "transfer" => {
+            let window = p
+                .window_minutes
+                .filter(|m| (1..=TRANSFER_WINDOW_MINUTES_MAX).contains(m))
+                .ok_or_else(|| {
+                    format!("a transfer needs window_minutes 1..={TRANSFER_WINDOW_MINUTES_MAX}")
+                })?;
+            PolicyRule::Transfer(TransferRule {
+                window_minutes: u32::try_from(window).map_err(|e| e.to_string())?,
+                amount,
+            })
+        }
+        other => return Err(format!("unknown rule {other}")),
+    };
+    Ok((city, rule))
 }
 
 fn fare_rule(f: &FareRuleRow) -> Result<FareRule, String> {
@@ -509,6 +587,9 @@ fn merge(into: &mut CatalogueRows, new: &CatalogueRows) {
     into.fare_rules
         .retain(|f| !new.cities.iter().any(|c| c.id == f.city_id));
     into.fare_rules.extend(new.fare_rules.iter().cloned());
+    into.fare_policies
+        .retain(|f| !new.cities.iter().any(|c| c.id == f.city_id));
+    into.fare_policies.extend(new.fare_policies.iter().cloned());
     if !new.prefixes.is_empty() {
         into.prefixes = new.prefixes.clone();
     }
@@ -542,6 +623,12 @@ struct CityFile {
     utc_offset_minutes: i64,
     #[serde(default)]
     fares: Vec<FareFile>,
+    /// The day's card rides never cost more than this in all (per rider category, or for all).
+    #[serde(default)]
+    fare_caps: Vec<FareCapFile>,
+    /// A ride on another route soon after a full fare costs less.
+    #[serde(default)]
+    transfer: Option<TransferFile>,
     #[serde(default)]
     carriers: Vec<CarrierFile>,
     #[serde(default)]
@@ -569,6 +656,21 @@ struct FareFile {
     rider_category: Option<String>,
     #[serde(default)]
     zone: Option<i64>,
+    amount: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FareCapFile {
+    #[serde(default)]
+    rider_category: Option<String>,
+    daily: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferFile {
+    window_minutes: i64,
     amount: String,
 }
 
@@ -631,6 +733,28 @@ pub fn parse_file(json: &str) -> Result<CatalogueRows, ServiceError> {
                 route_kind: f.route_kind,
                 rider_category: f.rider_category,
                 zone: f.zone,
+                amount_tiyn: amount.tiyn(),
+            });
+        }
+        for (i, cap) in city.fare_caps.into_iter().enumerate() {
+            let amount = Tenge::parse_decimal(&cap.daily)
+                .map_err(|e| invalid(format!("{}.fare_caps[{i}].daily: {e}", city.id)))?;
+            rows.fare_policies.push(FarePolicyRow {
+                city_id: city.id.clone(),
+                rule: "daily_cap".into(),
+                rider_category: cap.rider_category,
+                window_minutes: None,
+                amount_tiyn: amount.tiyn(),
+            });
+        }
+        if let Some(transfer) = city.transfer {
+            let amount = Tenge::parse_decimal(&transfer.amount)
+                .map_err(|e| invalid(format!("{}.transfer.amount: {e}", city.id)))?;
+            rows.fare_policies.push(FarePolicyRow {
+                city_id: city.id.clone(),
+                rule: "transfer".into(),
+                rider_category: None,
+                window_minutes: Some(transfer.window_minutes),
                 amount_tiyn: amount.tiyn(),
             });
         }

@@ -10,6 +10,7 @@ pub mod cards;
 pub mod catalogue;
 pub mod clock;
 pub mod error;
+mod fares;
 pub mod feedback;
 #[doc(hidden)]
 pub mod fuzz_checks;

@@ -87,6 +87,18 @@ fn pending(ride: &NewRide) -> Result<RideOutcome, ServiceError> {
 
 const FROM_START: RideStatus = RideStatus::Reserving;
 
+/// The ride's charge as the operator sees it; its clientCorrelator is the ride id, so asking
+/// again never charges twice.
+fn payment_request(app: &App, ride: &NewRide, phone: PhoneNumber) -> PaymentRequest {
+    PaymentRequest {
+        client_correlator: ride.id.clone(),
+        phone,
+        amount: domain::Tenge::from_tiyn(ride.amount_tiyn),
+        description: format!("Bus ride {} {}", ride.route_id, ride.transport_code),
+        merchant_id: app.settings.merchant_id.clone(),
+    }
+}
+
 /// SIM swap, prepare, and on from what the operator says of the payment.
 async fn pay(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
     let operator = operator_of(ride)?;
@@ -107,13 +119,7 @@ async fn pay(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
             return fail(app, ride, FROM_START, ErrorCode::OperatorUnavailable).await;
         }
     }
-    let request = PaymentRequest {
-        client_correlator: ride.id.clone(),
-        phone,
-        amount: domain::Tenge::from_tiyn(ride.amount_tiyn),
-        description: format!("Bus ride {} {}", ride.route_id, ride.transport_code),
-        merchant_id: app.settings.merchant_id.clone(),
-    };
+    let request = payment_request(app, ride, phone);
     let payment = match app.billing.prepare(&operator, &request).await {
         Ok(payment) => payment,
         Err(OperatorError::OutcomeUnknown(why)) => {
@@ -250,6 +256,26 @@ async fn settle(
                 return fail(app, ride, status, ErrorCode::OperatorUnavailable)
                     .await
                     .map(Some);
+            }
+            // Too many payments around it to search them all (a busy operator): ask again with
+            // the same clientCorrelator, which the operator answers with the payment it made —
+            // never a second charge — or makes now; a stale one is then released below.
+            Err(OperatorError::Unavailable(_)) if age_ms >= PREPARE_SETTLE_MS => {
+                let phone = PhoneNumber::parse(&ride.phone)
+                    .map_err(|e| ServiceError::internal(e.to_string()))?;
+                match app
+                    .billing
+                    .prepare(&operator, &payment_request(app, ride, phone))
+                    .await
+                {
+                    Ok(payment) => payment,
+                    Err(OperatorError::Denied(reason)) => {
+                        return fail(app, ride, status, denial_code(&reason))
+                            .await
+                            .map(Some);
+                    }
+                    Err(_) => return later(app, row).await,
+                }
             }
             Ok(None) | Err(_) => return later(app, row).await,
         },

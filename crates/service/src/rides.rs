@@ -21,6 +21,7 @@
 use std::time::Duration;
 
 use domain::catalogue::{RiderCategory, RouteKind, Zone};
+use domain::fare_policy::FareBasis;
 use domain::ledger::{Account, Movement, RidePhase};
 use domain::ride::{RideId, RideStatus};
 use domain::sms::VehicleRef;
@@ -130,13 +131,18 @@ pub enum RideOutcome {
 
 pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, ServiceError> {
     let mut ride = plan_ride(app, &request).await?;
+    let mut tx = app.store.begin().await?;
+    store::rides::lock_phone(&mut tx, &ride.phone).await?;
+    // A card's caps and transfers, read again under the holder's lock: what the quote showed,
+    // unless another ride of the card came in between.
+    if let Some(card) = ride.card_number.clone() {
+        reprice_card_ride(app, &mut tx, &mut ride, &card).await?;
+    }
     let reservation = ride_movement(&ride)?.ride_transfer(
         &ride_id_of(&ride)?,
         RidePhase::Reserve,
         ride.created_at_ms,
     )?;
-    let mut tx = app.store.begin().await?;
-    store::rides::lock_phone(&mut tx, &ride.phone).await?;
     let held = store::rides::held_on_vehicle(
         &mut tx,
         &ride.phone,
@@ -219,6 +225,12 @@ pub struct Quote {
     pub rider_category: RiderCategory,
     pub zone: Option<Zone>,
     pub amount: domain::Tenge,
+    /// The fare before the city's caps and transfers (a card ride's), and which priced it.
+    pub full_amount: domain::Tenge,
+    pub fare_basis: FareBasis,
+    /// A card's rides of the day so far, and the daily cap of its category, where one is set.
+    pub spent_today: domain::Tenge,
+    pub daily_cap: Option<domain::Tenge>,
     /// The payment source: `phone_balance` or `card`.
     pub source: &'static str,
     /// The operator whose balance pays (a phone balance's).
@@ -278,6 +290,29 @@ pub async fn quote(
                 format!("route {}", found.route.id),
             ),
         })?;
+    let applied = match payer.card() {
+        Some(card) => {
+            let mut conn = app.store.reader().await?;
+            crate::fares::card_fare(
+                app,
+                &mut conn,
+                card.as_str(),
+                found.city,
+                found.route.id.as_str(),
+                rider_category,
+                amount,
+                app.now_ms(),
+            )
+            .await?
+        }
+        None => domain::fare_policy::Applied {
+            amount,
+            basis: FareBasis::Full,
+            full: amount,
+            spent_today: domain::Tenge::ZERO,
+            cap: None,
+        },
+    };
     Ok(Quote {
         transport_code: found.vehicle.code.as_str().into(),
         plate: found.vehicle.plate.display(),
@@ -288,7 +323,11 @@ pub async fn quote(
         carrier_id: found.carrier.id.as_str().into(),
         rider_category,
         zone,
-        amount,
+        amount: applied.amount,
+        full_amount: applied.full,
+        fare_basis: applied.basis,
+        spent_today: applied.spent_today,
+        daily_cap: applied.cap,
         source: if payer.card().is_some() {
             "card"
         } else {
@@ -331,8 +370,55 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
         language: request.language.code().into(),
         created_at_ms: now_ms,
         ordinal_on_vehicle: 1,
+        fare_basis: card_number
+            .as_ref()
+            .map(|_| quote.fare_basis.as_str().to_owned()),
         card_number,
     })
+}
+
+/// Prices a card ride again inside its transaction (see `fares`), from its full fare.
+async fn reprice_card_ride(
+    app: &App,
+    tx: &mut dyn Executor,
+    ride: &mut NewRide,
+    card: &str,
+) -> Result<(), ServiceError> {
+    let catalogue = app.catalogue();
+    let route = domain::catalogue::RouteId::parse(&ride.route_id)
+        .ok()
+        .and_then(|id| catalogue.routes.get(&id))
+        .ok_or_else(|| ServiceError::internal(format!("ride {}: route gone", ride.id)))?;
+    let city = catalogue
+        .cities
+        .get(&route.city)
+        .ok_or_else(|| ServiceError::internal(format!("ride {}: city gone", ride.id)))?;
+    let category = RiderCategory::parse(&ride.rider_category)
+        .map_err(|e| ServiceError::internal(format!("ride {}: {e}", ride.id)))?;
+    let zone = ride
+        .zone
+        .and_then(|z| u32::try_from(z).ok())
+        .and_then(|z| Zone::new(z).ok());
+    let full = catalogue
+        .fare(route, category, zone)
+        .or_else(|| catalogue.fare(route, RiderCategory::Regular, zone))
+        .ok_or_else(|| {
+            ServiceError::new(ErrorCode::FareNotConfigured, format!("route {}", route.id))
+        })?;
+    let applied = crate::fares::card_fare(
+        app,
+        tx,
+        card,
+        city,
+        &ride.route_id,
+        category,
+        full,
+        ride.created_at_ms,
+    )
+    .await?;
+    ride.amount_tiyn = applied.amount.tiyn();
+    ride.fare_basis = Some(applied.basis.as_str().to_owned());
+    Ok(())
 }
 
 fn hash_request(

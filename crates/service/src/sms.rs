@@ -302,6 +302,7 @@ pub fn ticket_reply(app: &App, language: Language, ticket: &IssuedTicket) -> Str
             link: &ticket.link,
             ordinal_on_vehicle: ticket.ordinal_on_vehicle,
             card_last_four: ticket.card_last_four.as_deref(),
+            fare_basis: ticket.fare_basis,
         },
     )
 }

@@ -48,6 +48,8 @@ pub struct IssuedTicket {
     pub ordinal_on_vehicle: u32,
     /// The last four digits of the transport card that paid; None: the phone balance.
     pub card_last_four: Option<String>,
+    /// Which fare rule priced the ride (a card ride's transfer or daily cap).
+    pub fare_basis: domain::fare_policy::FareBasis,
 }
 
 impl IssuedTicket {
@@ -137,6 +139,7 @@ pub(crate) fn prepare_ticket(
         route_number: Some(route.number.clone()),
         plate: Some(plate),
         card_number: ride.card_number.clone(),
+        fare_basis: ride.fare_basis.clone(),
     })
 }
 
@@ -209,6 +212,8 @@ pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, Servi
             .as_deref()
             .and_then(|n| n.get(n.len().saturating_sub(4)..))
             .map(str::to_owned),
+        fare_basis: domain::fare_policy::FareBasis::parse(row.fare_basis.as_deref())
+            .ok_or_else(|| bad("fare basis", "unknown"))?,
     })
 }
 

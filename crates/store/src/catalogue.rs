@@ -50,6 +50,16 @@ pub struct FareRuleRow {
     pub amount_tiyn: i64,
 }
 
+/// One of a city's fare rules beyond the fare table: `daily_cap` or `transfer`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FarePolicyRow {
+    pub city_id: String,
+    pub rule: String,
+    pub rider_category: Option<String>,
+    pub window_minutes: Option<i64>,
+    pub amount_tiyn: i64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PrefixRow {
     pub prefix: String,
@@ -64,6 +74,7 @@ pub struct CatalogueRows {
     pub routes: Vec<RouteRow>,
     pub vehicles: Vec<VehicleRow>,
     pub fare_rules: Vec<FareRuleRow>,
+    pub fare_policies: Vec<FarePolicyRow>,
     pub prefixes: Vec<PrefixRow>,
 }
 
@@ -119,6 +130,22 @@ pub async fn upsert(conn: &mut dyn Executor, rows: &CatalogueRows) -> Result<()>
             .bind(city)
             .execute(conn)
             .await?;
+        query("DELETE FROM fare_policies WHERE city_id = $1")
+            .bind(city)
+            .execute(conn)
+            .await?;
+    }
+    for p in &rows.fare_policies {
+        query(
+            "INSERT INTO fare_policies (city_id, rule, rider_category, window_minutes, amount_tiyn) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&p.city_id)
+        .bind(&p.rule)
+        .bind(&p.rider_category)
+        .bind(p.window_minutes)
+        .bind(p.amount_tiyn)
+        .execute(conn)
+        .await?;
     }
     for f in &rows.fare_rules {
         query(
@@ -227,6 +254,20 @@ pub async fn load(conn: &mut dyn Executor) -> Result<CatalogueRows> {
     })
     .fetch_all(conn)
     .await?;
+    let fare_policies = query(
+        "SELECT city_id, rule, rider_category, window_minutes, amount_tiyn FROM fare_policies ORDER BY city_id, id",
+    )
+    .try_map(|r: Row| {
+        Ok(FarePolicyRow {
+            city_id: r.try_get(0)?,
+            rule: r.try_get(1)?,
+            rider_category: r.try_get(2)?,
+            window_minutes: r.try_get(3)?,
+            amount_tiyn: r.try_get(4)?,
+        })
+    })
+    .fetch_all(conn)
+    .await?;
     let prefixes = query("SELECT prefix, operator FROM operator_prefixes ORDER BY prefix")
         .try_map(|r: Row| {
             Ok(PrefixRow {
@@ -242,6 +283,7 @@ pub async fn load(conn: &mut dyn Executor) -> Result<CatalogueRows> {
         routes,
         vehicles,
         fare_rules,
+        fare_policies,
         prefixes,
     })
 }

@@ -114,6 +114,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0023_operator_refunds.sql"),
         postgres: include_str!("../migrations/postgres/0023_operator_refunds.sql"),
     },
+    Migration {
+        version: 24,
+        name: "fare_policies",
+        sqlite: include_str!("../migrations/sqlite/0024_fare_policies.sql"),
+        postgres: include_str!("../migrations/postgres/0024_fare_policies.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

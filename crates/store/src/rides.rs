@@ -30,6 +30,9 @@ pub struct NewRide {
     pub ordinal_on_vehicle: i64,
     /// The transport card that pays it; `None`: the phone balance.
     pub card_number: Option<String>,
+    /// Which rule priced it: `full`, `transfer`, `capped` (`None`: a full fare, as every ride
+    /// before fare rules).
+    pub fare_basis: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +55,7 @@ pub enum Inserted {
 
 const COLUMNS: &str = "id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
      route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, \
-     operator_payment_id, failure_code, attempts, updated_at_ms, ordinal_on_vehicle, told_status, card_number";
+     operator_payment_id, failure_code, attempts, updated_at_ms, ordinal_on_vehicle, told_status, card_number, fare_basis";
 
 fn row(r: Row) -> crate::Result<RideRow> {
     Ok(RideRow {
@@ -75,6 +78,7 @@ fn row(r: Row) -> crate::Result<RideRow> {
             created_at_ms: r.try_get(15)?,
             ordinal_on_vehicle: r.try_get(21)?,
             card_number: r.try_get(23)?,
+            fare_basis: r.try_get(24)?,
         },
         status: r.try_get(16)?,
         operator_payment_id: r.try_get(17)?,
@@ -90,8 +94,8 @@ pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted>
     let inserted = query(
         "INSERT INTO rides (id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
          route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, attempts, updated_at_ms, \
-         ordinal_on_vehicle, card_number) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'reserving', 0, $16, $17, $18) \
+         ordinal_on_vehicle, card_number, fare_basis) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'reserving', 0, $16, $17, $18, $19) \
          ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&ride.id)
@@ -112,6 +116,7 @@ pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted>
     .bind(ride.created_at_ms)
     .bind(ride.ordinal_on_vehicle)
     .bind(ride.card_number.as_deref())
+    .bind(ride.fare_basis.as_deref())
     .fetch_optional(conn)
     .await?;
     if inserted.is_some() {
@@ -124,6 +129,46 @@ pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted>
             detail: "conflict without a row".into(),
         }),
     }
+}
+
+/// One of a card's rides of the day, as its fare rules see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CardDayRide {
+    pub created_at_ms: i64,
+    pub route_id: String,
+    pub amount_tiyn: i64,
+    pub fare_basis: Option<String>,
+}
+
+/// At most this many of a card's rides of a day are read (caps and transfers look at them).
+pub const CARD_DAY_RIDES_MAX: i64 = 1_000;
+
+/// The card's rides since `since_ms` that cost (or may yet cost) what they say: neither failed
+/// nor refunded.
+pub async fn card_rides_since(
+    conn: &mut dyn Executor,
+    card: &str,
+    since_ms: i64,
+) -> Result<Vec<CardDayRide>> {
+    query(
+        "SELECT r.created_at_ms, r.route_id, r.amount_tiyn, r.fare_basis FROM rides r \
+         LEFT JOIN tickets t ON t.ride_id = r.id \
+         WHERE r.card_number = $1 AND r.created_at_ms >= $2 AND r.status <> 'failed' \
+         AND (t.status IS NULL OR t.status <> 'refunded') ORDER BY r.created_at_ms LIMIT $3",
+    )
+    .bind(card)
+    .bind(since_ms)
+    .bind(CARD_DAY_RIDES_MAX)
+    .try_map(|r: Row| {
+        Ok(CardDayRide {
+            created_at_ms: r.try_get(0)?,
+            route_id: r.try_get(1)?,
+            amount_tiyn: r.try_get(2)?,
+            fare_basis: r.try_get(3)?,
+        })
+    })
+    .fetch_all(conn)
+    .await
 }
 
 /// At most this many of a passenger's live rides on one bus are read back (the count on a

@@ -33,11 +33,14 @@ pub struct TicketRow {
     pub plate: Option<String>,
     /// The transport card that paid (read from the ride; not written with the ticket).
     pub card_number: Option<String>,
+    /// Which fare rule priced the ride (read from the ride; `None`: a full fare).
+    pub fare_basis: Option<String>,
 }
 
 const COLUMNS: &str = "number, ride_id, link_code, token, key_id, phone, city_id, route_id, transport_code, \
      rider_category, amount_tiyn, issued_at_ms, not_after_ms, run_id, ended_at_ms, status, zone, ordinal_on_vehicle, route_number, plate, \
-     (SELECT r.card_number FROM rides r WHERE r.id = tickets.ride_id)";
+     (SELECT r.card_number FROM rides r WHERE r.id = tickets.ride_id), \
+     (SELECT r.fare_basis FROM rides r WHERE r.id = tickets.ride_id)";
 
 fn row(r: Row) -> crate::Result<TicketRow> {
     Ok(TicketRow {
@@ -62,6 +65,7 @@ fn row(r: Row) -> crate::Result<TicketRow> {
         route_number: r.try_get(18)?,
         plate: r.try_get(19)?,
         card_number: r.try_get(20)?,
+        fare_basis: r.try_get(21)?,
     })
 }
 

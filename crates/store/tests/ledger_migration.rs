@@ -71,6 +71,7 @@ fn old_ride(id: &str) -> store::rides::NewRide {
         created_at_ms: 1,
         ordinal_on_vehicle: 1,
         card_number: None,
+        fare_basis: None,
     }
 }
 

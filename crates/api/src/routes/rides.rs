@@ -111,6 +111,14 @@ pub(crate) struct QuoteReply {
     #[serde(skip_serializing_if = "Option::is_none")]
     zone: Option<u8>,
     fare: Money,
+    /// The fare before the city's caps and transfers; equal to `fare` unless `fare_basis` is
+    /// `transfer` or `capped` (card rides).
+    full_fare: Money,
+    fare_basis: &'static str,
+    /// The card's daily cap and what its rides of the day cost so far, where a cap is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    daily_cap: Option<Money>,
+    spent_today: Money,
     /// Who pays: `phone_balance` (the operator's balance of the signed-in number).
     source: &'static str,
     operator: String,
@@ -143,6 +151,10 @@ pub(crate) async fn quote(
         rider_category: quote.rider_category.as_str(),
         zone: quote.zone.map(|z| z.number()),
         fare: Money::of(quote.amount),
+        full_fare: Money::of(quote.full_amount),
+        fare_basis: quote.fare_basis.as_str(),
+        daily_cap: quote.daily_cap.map(Money::of),
+        spent_today: Money::of(quote.spent_today),
         source: quote.source,
         operator: quote.operator,
     }))

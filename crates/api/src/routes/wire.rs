@@ -50,6 +50,8 @@ pub(crate) struct Ticket {
     pub zone: Option<u8>,
     /// 1 for the passenger's only valid ticket on this bus when bought, 2 for a second, …
     pub ordinal_on_vehicle: u32,
+    /// `full`, or a card ride's `transfer` or `capped` (the city's daily cap) fare.
+    pub fare_basis: &'static str,
 }
 
 impl Ticket {
@@ -73,6 +75,7 @@ impl Ticket {
             valid: t.is_valid_at(now_ms),
             zone: t.zone.map(|z| z.number()),
             ordinal_on_vehicle: t.ordinal_on_vehicle,
+            fare_basis: t.fare_basis.as_str(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod access;
 mod audit;
 mod cards;
 mod controllers;
+mod fares;
 mod feedback;
 mod hardening;
 mod harness;

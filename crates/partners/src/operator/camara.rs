@@ -30,6 +30,10 @@ pub const POOL_IDLE_TIMEOUT_MS: u64 = 60_000;
 pub const RESPONSE_BODY_BYTES_MAX: usize = 1024 * 1024;
 /// `find_by_correlator` searches payments created this long before and after the given time.
 pub const FIND_WINDOW_S: i64 = 180;
+/// It searches first the seconds around the request itself (this long before it, and its
+/// timeout plus this long after), where a payment made by our request is: a busy operator
+/// holds far more payments in the whole window than the listing's page limit.
+pub const FIND_NEAR_S: i64 = 5;
 /// Page size of `find_by_correlator`'s listing.
 pub const FIND_PER_PAGE: u32 = 100;
 /// `find_by_correlator` gives up after this many pages.
@@ -64,6 +68,8 @@ pub struct CamaraClient {
     /// Makes each request's `x-correlator` unique within this process.
     sequence: AtomicU64,
     instance: u64,
+    /// Each request's whole limit (the near part of `find_by_correlator` spans it).
+    timeout: Duration,
 }
 
 impl fmt::Debug for CamaraClient {
@@ -139,6 +145,7 @@ impl CamaraClient {
             routes,
             sequence: AtomicU64::new(0),
             instance: u64::from_le_bytes(seed),
+            timeout,
         })
     }
 
@@ -346,15 +353,51 @@ impl CamaraClient {
         parse_payment(&reply.body)
     }
 
+    /// Near the request first, then the rest of the window on either side; `None` only when
+    /// every part was searched to its end.
     async fn find_payment(
         &self,
         operator: &OperatorId,
         correlator: &str,
         around_unix_s: i64,
     ) -> Result<Option<Payment>, OperatorError> {
+        let after_s = i64::try_from(self.timeout.as_secs())
+            .unwrap_or(FIND_WINDOW_S)
+            .saturating_add(FIND_NEAR_S)
+            .min(FIND_WINDOW_S);
+        let near = (around_unix_s - FIND_NEAR_S, around_unix_s + after_s);
+        let parts = [
+            near,
+            (around_unix_s - FIND_WINDOW_S, near.0 - 1),
+            (near.1 + 1, around_unix_s + FIND_WINDOW_S),
+        ];
+        let mut too_many = None;
+        for (from, until) in parts {
+            match self.find_in(operator, correlator, from, until).await {
+                Ok(Some(payment)) => return Ok(Some(payment)),
+                Ok(None) => {}
+                // The rest may still hold it; the answer is "unknown" only if nothing finds it.
+                Err(error @ OperatorError::Unavailable(_)) => too_many = Some(error),
+                Err(error) => return Err(error),
+            }
+        }
+        match too_many {
+            Some(error) => Err(error),
+            None => Ok(None),
+        }
+    }
+
+    /// One creation-date range of `find_payment`, paged to its end or to [`FIND_PAGES_MAX`].
+    async fn find_in(
+        &self,
+        operator: &OperatorId,
+        correlator: &str,
+        from_unix_s: i64,
+        until_unix_s: i64,
+    ) -> Result<Option<Payment>, OperatorError> {
         let route = self.route(operator)?;
-        let from = rfc3339(around_unix_s.saturating_sub(FIND_WINDOW_S))?;
-        let until = rfc3339(around_unix_s.saturating_add(FIND_WINDOW_S))?;
+        let from = rfc3339(from_unix_s)?;
+        let until = rfc3339(until_unix_s)?;
         let mut seen: u64 = 0;
         for page in 1..=FIND_PAGES_MAX {
             let mut url = billing_url(route, &["payments"]);
@@ -386,7 +429,7 @@ impl CamaraClient {
             }
         }
         Err(OperatorError::Unavailable(format!(
-            "more than {} payments created within {FIND_WINDOW_S} s of {around_unix_s}; not all were searched",
+            "more than {} payments created from {from} to {until}; not all were searched",
             FIND_PAGES_MAX * FIND_PER_PAGE
         )))
     }

@@ -40,7 +40,7 @@ use std::pin::Pin;
 use domain::{OperatorId, PhoneNumber, Tenge};
 
 pub use camara::{
-    CONNECT_TIMEOUT_MS, CamaraClient, FIND_PAGES_MAX, FIND_PER_PAGE, FIND_WINDOW_S,
+    CONNECT_TIMEOUT_MS, CamaraClient, FIND_NEAR_S, FIND_PAGES_MAX, FIND_PER_PAGE, FIND_WINDOW_S,
     OperatorEndpoint, RESPONSE_BODY_BYTES_MAX, TIMEOUT_MS,
 };
 
@@ -223,8 +223,10 @@ pub trait CarrierBilling: Send + Sync {
 
     /// Finds our payment by its clientCorrelator when the prepare reply was lost (GET /payments
     /// with a creation-date window of ±[`FIND_WINDOW_S`] around `created_around_unix_s`, paged,
-    /// matched on clientCorrelator). `Ok(None)` means the operator surely has no such payment in
-    /// the window; a window holding more than [`FIND_PAGES_MAX`] pages is `Unavailable`.
+    /// matched on clientCorrelator; the seconds around the request first — [`FIND_NEAR_S`]
+    /// before, the timeout and as much after —, then the rest). `Ok(None)` means the operator
+    /// surely has no such payment in the window; a part holding more than [`FIND_PAGES_MAX`]
+    /// pages, with the payment found nowhere, is `Unavailable`.
     fn find_by_correlator<'a>(
         &'a self,
         operator: &'a OperatorId,
