@@ -120,11 +120,12 @@ pub fn apply(
         let mut by_time: Vec<&PaidRide> = today.iter().filter(|r| r.at_ms <= now_ms).collect();
         by_time.sort_by_key(|r| r.at_ms);
         // The last full-fare ride, if no transfer was taken from it yet.
-        if let Some(position) = by_time.iter().rposition(|r| r.basis == FareBasis::Full) {
-            let last_full = by_time[position];
-            let taken = by_time[position + 1..]
-                .iter()
-                .any(|r| r.basis == FareBasis::Transfer);
+        let position = by_time.iter().rposition(|r| r.basis == FareBasis::Full);
+        if let Some(position) = position
+            && let (Some(last_full), Some(after)) =
+                (by_time.get(position), by_time.get(position + 1..))
+        {
+            let taken = after.iter().any(|r| r.basis == FareBasis::Transfer);
             if !taken
                 && last_full.route_id != route_id
                 && now_ms - last_full.at_ms <= window_ms
@@ -212,16 +213,22 @@ mod tests {
         let p = policy(None, Some((40, 0)));
         let first = ride(0, "a", 90, FareBasis::Full);
         assert_eq!(
-            fare(&p, "b", 39, &[first.clone()]),
+            fare(&p, "b", 39, std::slice::from_ref(&first)),
             (0, FareBasis::Transfer)
         );
         assert_eq!(
-            fare(&p, "b", 40, &[first.clone()]),
+            fare(&p, "b", 40, std::slice::from_ref(&first)),
             (0, FareBasis::Transfer)
         );
         // Too late, the same route, or a transfer already taken: full fare.
-        assert_eq!(fare(&p, "b", 41, &[first.clone()]), (90, FareBasis::Full));
-        assert_eq!(fare(&p, "a", 10, &[first.clone()]), (90, FareBasis::Full));
+        assert_eq!(
+            fare(&p, "b", 41, std::slice::from_ref(&first)),
+            (90, FareBasis::Full)
+        );
+        assert_eq!(
+            fare(&p, "a", 10, std::slice::from_ref(&first)),
+            (90, FareBasis::Full)
+        );
         let taken = [first.clone(), ride(10, "b", 0, FareBasis::Transfer)];
         assert_eq!(fare(&p, "c", 20, &taken), (90, FareBasis::Full));
         // A new full fare opens a new window.

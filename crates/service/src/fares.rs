@@ -11,17 +11,30 @@ use store::Executor;
 use crate::catalogue::City;
 use crate::{App, ServiceError};
 
-/// The fare of a ride paid from `card` on `route_id` whose full fare is `full`.
+/// A card ride to price: the card, where, for whom, its full fare, and when.
+pub(crate) struct CardRide<'a> {
+    pub card: &'a str,
+    pub city: &'a City,
+    pub route_id: &'a str,
+    pub category: RiderCategory,
+    pub full: Tenge,
+    pub now_ms: i64,
+}
+
+/// The fare of a card ride after its city's rules.
 pub(crate) async fn card_fare(
     app: &App,
     conn: &mut dyn Executor,
-    card: &str,
-    city: &City,
-    route_id: &str,
-    category: RiderCategory,
-    full: Tenge,
-    now_ms: i64,
+    ride: &CardRide<'_>,
 ) -> Result<Applied, ServiceError> {
+    let CardRide {
+        card,
+        city,
+        route_id,
+        category,
+        full,
+        now_ms,
+    } = *ride;
     let policy = app.catalogue().fare_policy(&city.id);
     if policy.is_empty() {
         return Ok(Applied {

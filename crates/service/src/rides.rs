@@ -293,17 +293,15 @@ pub async fn quote(
     let applied = match payer.card() {
         Some(card) => {
             let mut conn = app.store.reader().await?;
-            crate::fares::card_fare(
-                app,
-                &mut conn,
-                card.as_str(),
-                found.city,
-                found.route.id.as_str(),
-                rider_category,
-                amount,
-                app.now_ms(),
-            )
-            .await?
+            let ride = crate::fares::CardRide {
+                card: card.as_str(),
+                city: found.city,
+                route_id: found.route.id.as_str(),
+                category: rider_category,
+                full: amount,
+                now_ms: app.now_ms(),
+            };
+            crate::fares::card_fare(app, &mut conn, &ride).await?
         }
         None => domain::fare_policy::Applied {
             amount,
@@ -405,17 +403,15 @@ async fn reprice_card_ride(
         .ok_or_else(|| {
             ServiceError::new(ErrorCode::FareNotConfigured, format!("route {}", route.id))
         })?;
-    let applied = crate::fares::card_fare(
-        app,
-        tx,
+    let priced = crate::fares::CardRide {
         card,
         city,
-        &ride.route_id,
+        route_id: &ride.route_id,
         category,
         full,
-        ride.created_at_ms,
-    )
-    .await?;
+        now_ms: ride.created_at_ms,
+    };
+    let applied = crate::fares::card_fare(app, tx, &priced).await?;
     ride.amount_tiyn = applied.amount.tiyn();
     ride.fare_basis = Some(applied.basis.as_str().to_owned());
     Ok(())
