@@ -190,7 +190,8 @@ async fn tell(
     let language = Language::from_code(&ride.ride.language).unwrap_or_default();
     let amount = Tenge::from_tiyn(ride.ride.amount_tiyn);
     let text = domain::sms::refund_text(language, &number.check_form(), amount, to);
-    store::sms::enqueue(tx, &ride.ride.phone, &text, Some(&ride.ride.id), now_ms).await?;
+    // Not a reply to the ride's request (those carry its id): a notice of its own.
+    store::sms::enqueue(tx, &ride.ride.phone, &text, None, now_ms).await?;
     Ok(())
 }
 

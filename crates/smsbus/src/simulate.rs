@@ -91,13 +91,15 @@ const PASSENGERS: [(&str, &str); 5] = [
 ];
 /// Buses: two of the same city and one of another; repeats on the first are common.
 const BUSES: [&str; 3] = ["10101", "10101", "10102"];
-const ENDPOINTS: [Endpoint; 6] = [
+const ENDPOINTS: [Endpoint; 8] = [
     Endpoint::SimSwapCheck,
     Endpoint::Prepare,
     Endpoint::Confirm,
     Endpoint::Cancel,
     Endpoint::GetPayment,
     Endpoint::ListPayments,
+    Endpoint::CreateRefund,
+    Endpoint::GetRefunds,
 ];
 
 #[derive(clap::Args, Debug)]
@@ -647,7 +649,7 @@ impl World {
     async fn step(&mut self, number: u64) -> anyhow::Result<()> {
         let pause_ms = i64::try_from(1_000 + self.rng.below(30_000)).unwrap_or(1_000);
         self.advance(pause_ms);
-        let choice = self.rng.below(20);
+        let choice = self.rng.below(22);
         let index = match choice {
             0..=5 => Some(self.new_request(Channel::Api)?),
             6..=9 => Some(self.new_request(Channel::Sms)?),
@@ -668,6 +670,7 @@ impl World {
                 self.log(line);
                 self.concurrent_pair(index).await
             }
+            (20..=21, _) => self.refund_one(number).await,
             (15..=16, _) => {
                 let ms = match self.rng.below(3) {
                     0 => service::phone_balance::PREPARE_SETTLE_MS,
@@ -784,15 +787,17 @@ fn is_pending_text(text: &str) -> bool {
     PENDING.is(text)
 }
 
-/// Rides not yet `issued` or `failed`.
+/// Rides not yet `issued` or `failed`, and refunds asked of an operator not yet answered.
 pub(crate) async fn unsettled_count(store: &store::Store) -> anyhow::Result<i64> {
     let mut conn = store.reader().await?;
-    Ok(store::rides::count_by_status(&mut conn)
+    let rides: i64 = store::rides::count_by_status(&mut conn)
         .await?
         .into_iter()
         .filter(|(status, _)| RideStatus::parse(status).is_ok_and(|s| !s.is_final()))
         .map(|(_, count)| count)
-        .sum())
+        .sum();
+    let refunds = store::refunds::open(&mut conn, i64::MAX, 10_000).await?;
+    Ok(rides + i64::try_from(refunds.len()).unwrap_or(i64::MAX))
 }
 
 /// One seeded run on a fresh store (`db`: a postgres:// URL, or SQLite when `None`).
@@ -915,6 +920,7 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
         }
     }
     let mut tickets_by_phone: BTreeMap<String, i64> = BTreeMap::new();
+    let mut ticket_states: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
     let mut outbox_by_ride: HashMap<String, Vec<String>> = HashMap::new();
     for message in store::sms::pending_outbox(&mut conn, 100_000).await? {
         if let Some(ride) = message.ride_id {
@@ -939,7 +945,15 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
         match (status, &ticket, captured.first()) {
             (Some(RideStatus::Issued), Some(ticket), Some(payment)) => {
                 world.report.issued += 1;
-                *tickets_by_phone.entry(ticket.phone.clone()).or_default() += ticket.amount_tiyn;
+                ticket_states.insert(
+                    id.clone(),
+                    (ticket.status.clone(), row.operator_payment_id.clone()),
+                );
+                // A refunded ticket's fare went back to the number.
+                if ticket.status != "refunded" {
+                    *tickets_by_phone.entry(ticket.phone.clone()).or_default() +=
+                        ticket.amount_tiyn;
+                }
                 if payment.amount.tiyn() != row.ride.amount_tiyn
                     || ticket.amount_tiyn != row.ride.amount_tiyn
                 {
@@ -1006,6 +1020,8 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
             }
         }
     }
+    refunds::check(world, &ticket_states, &mut violations).await?;
+    let refunded = refunds::refunded_by_payment(world);
     let mut captured_all = 0;
     for (phone, start) in balances {
         let captured = world.sim.captured_total(phone).tiyn();
@@ -1013,7 +1029,7 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
         let paid: i64 = payments
             .iter()
             .filter(|p| p.phone == *phone && p.status == PaymentStatus::Succeeded)
-            .map(|p| p.amount.tiyn())
+            .map(|p| p.amount.tiyn() - refunded.get(&p.id).map_or(0, |r| r.iter().sum::<i64>()))
             .sum();
         let tickets = tickets_by_phone.get(phone.as_e164()).copied().unwrap_or(0);
         let spent = start.tiyn() - world.sim.balance(phone).unwrap_or_default().tiyn();
@@ -1097,5 +1113,6 @@ pub async fn run_cli(args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+mod refunds;
 #[cfg(test)]
 mod tests;
