@@ -108,6 +108,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_feedback.sql"),
         postgres: include_str!("../migrations/postgres/0017_feedback.sql"),
     },
+    Migration {
+        version: 20,
+        name: "card_payouts",
+        sqlite: include_str!("../migrations/sqlite/0020_card_payouts.sql"),
+        postgres: include_str!("../migrations/postgres/0020_card_payouts.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

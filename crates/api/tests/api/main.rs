@@ -14,6 +14,7 @@ mod hardening;
 mod harness;
 mod ledger;
 mod live;
+mod office;
 mod passenger;
 mod rides;
 mod signin;
