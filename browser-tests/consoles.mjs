@@ -101,6 +101,9 @@ export async function signIn(page, account) {
   await page.locator('form button[type=submit]').click();
   if (account.secret) {
     await page.locator('#staff-totp').waitFor();
+    // The form asks again with the code's field (web/lib/staff.js draws it anew).
+    await page.locator('#staff-login').fill(account.login);
+    await page.locator('#staff-password').fill(account.password);
     await page.locator('#staff-totp').fill(totp(account.secret));
     await page.locator('form button[type=submit]').click();
   }

@@ -81,7 +81,7 @@ export const MESSAGES = {
     staff_role_admin: 'system operator', staff_role_office: 'office clerk', staff_role_carrier: 'carrier',
     staff_role_controller: 'controller', staff_role_support: 'support',
     // office and admin consoles
-    console_skip: 'Skip to the screen', console_menu: 'Menu', console_empty: 'Nothing here yet.', console_prev: 'Previous page', console_next: 'Next page',
+    console_skip: 'Skip to the screen', console_table: 'Table', console_menu: 'Menu', console_empty: 'Nothing here yet.', console_prev: 'Previous page', console_next: 'Next page',
     console_page: 'Page {page} of {pages}', console_csv: 'Download CSV', console_search: 'Search', console_cancel: 'Cancel', console_confirm: 'Confirm',
     office_title: 'Office', office_menu_queue: 'Applications', office_menu_search: 'Find a passenger', office_menu_record: 'Passenger record',
     office_queue_title: 'Preferential applications', office_queue_search: 'Search the queue', office_queue_search_hint: 'Phone, name or document number',
@@ -249,7 +249,7 @@ export const MESSAGES = {
     staff_role_admin: 'системный оператор', staff_role_office: 'сотрудник офиса', staff_role_carrier: 'перевозчик',
     staff_role_controller: 'контролёр', staff_role_support: 'поддержка',
     // office and admin consoles
-    console_skip: 'К экрану', console_menu: 'Меню', console_empty: 'Здесь пока пусто.', console_prev: 'Предыдущая страница', console_next: 'Следующая страница',
+    console_skip: 'К экрану', console_table: 'Таблица', console_menu: 'Меню', console_empty: 'Здесь пока пусто.', console_prev: 'Предыдущая страница', console_next: 'Следующая страница',
     console_page: 'Страница {page} из {pages}', console_csv: 'Скачать CSV', console_search: 'Найти', console_cancel: 'Отмена', console_confirm: 'Подтвердить',
     office_title: 'ЦОН', office_menu_queue: 'Заявления', office_menu_search: 'Найти пассажира', office_menu_record: 'Карточка пассажира',
     office_queue_title: 'Заявления на льготу', office_queue_search: 'Поиск в очереди', office_queue_search_hint: 'Телефон, имя или номер документа',
@@ -419,7 +419,7 @@ export const MESSAGES = {
     staff_role_admin: 'жүйе операторы', staff_role_office: 'кеңсе қызметкері', staff_role_carrier: 'тасымалдаушы',
     staff_role_controller: 'бақылаушы', staff_role_support: 'қолдау қызметі',
     // office and admin consoles
-    console_skip: 'Экранға өту', console_menu: 'Мәзір', console_empty: 'Әзірге бос.', console_prev: 'Алдыңғы бет', console_next: 'Келесі бет',
+    console_skip: 'Экранға өту', console_table: 'Кесте', console_menu: 'Мәзір', console_empty: 'Әзірге бос.', console_prev: 'Алдыңғы бет', console_next: 'Келесі бет',
     console_page: '{pages} беттің {page}-беті', console_csv: 'CSV жүктеу', console_search: 'Іздеу', console_cancel: 'Болдырмау', console_confirm: 'Растау',
     office_title: 'ХҚКО', office_menu_queue: 'Өтініштер', office_menu_search: 'Жолаушыны табу', office_menu_record: 'Жолаушы карточкасы',
     office_queue_title: 'Жеңілдікке өтініштер', office_queue_search: 'Кезектен іздеу', office_queue_search_hint: 'Телефон, аты немесе құжат нөмірі',

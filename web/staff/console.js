@@ -107,7 +107,7 @@ export function table({ caption, columns, rows, csv, empty = 'console_empty', id
       h('span', { 'aria-live': 'polite' }, t('console_page', { page: page + 1, pages })),
       h('button', { type: 'button', class: 'secondary', disabled: page >= pages - 1, onclick: () => { page += 1; draw(); } }, t('console_next'))) : null;
     const download = csv && rows.length ? h('button', { type: 'button', class: 'secondary csv', onclick: () => downloadCsv(csv, columns, rows) }, t('console_csv')) : null;
-    box.replaceChildren(rows.length ? h('div', { class: 'scroll' }, tableEl) : h('p', { class: 'muted' }, t(empty)), h('div', { class: 'row table-actions' }, pager, download));
+    box.replaceChildren(rows.length ? h('div', { class: 'scroll', tabindex: '0', role: 'region', 'aria-label': caption ?? t('console_table') }, tableEl) : h('p', { class: 'muted' }, t(empty)), h('div', { class: 'row table-actions' }, pager, download));
   };
   draw();
   return box;
