@@ -166,8 +166,8 @@ test('the admin rotates a key, adds staff, edits a fare, imports GTFS with its p
   await page.locator('#problems table').waitFor();
   assert.equal(Number(await page.locator('#problem-count').innerText()), 3);
   const problems = await page.locator('#problems').innerText();
-  assert.match(problems, /coordinate out of range/);
-  assert.match(problems, /duplicate id/);
+  assert.match(problems, new RegExp(m.admin_problem_coordinate_out_of_range));
+  assert.match(problems, new RegExp(m.admin_problem_duplicate_id));
   assert.equal(await page.locator('#gtfs progress').evaluate((p) => p.value), 100);
   await screen(page, 'admin', lang, 'gtfs');
 
@@ -207,6 +207,13 @@ for (const lang of ['kk', 'ru']) {
       ['credentials', '#credentials'], ['live', '#tracker'], ['audit', '#audit table']]) {
       await menu(page, id);
       await page.locator(ready).waitFor();
+      if (id === 'gtfs') {
+        await page.locator('#gtfs-city option[value="astana"]').waitFor({ state: 'attached' });
+        await page.locator('#gtfs-city').selectOption('astana');
+        await page.locator('#gtfs-file').setInputFiles(zipPath);
+        await page.locator('#gtfs button[type=submit]').click();
+        await page.locator('#problems table').waitFor();
+      }
       if (id === 'audit') {
         await page.locator('#verify').click();
         await page.locator('#verdict .status.intact').waitFor();

@@ -6,7 +6,7 @@
 import { t } from '../lib/i18n.js';
 import { h, field } from '../lib/ui.js';
 import { staffApi } from '../lib/staff.js';
-import { startConsole, table, confirmDialog, notice, noticeBox, loading, data, money, when, auditAction } from '../staff/console.js';
+import { startConsole, table, confirmDialog, notice, noticeBox, loading, data, when, auditAction, known } from '../staff/console.js';
 
 const ROLES = ['admin', 'office', 'carrier', 'controller', 'support'];
 const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
@@ -250,7 +250,7 @@ function gtfs(main) {
             h('dt', {}, t('admin_gtfs_digest')), h('dd', {}, h('span', { class: 'data mono' }, summary.feed_sha256))),
           h('h2', {}, t('admin_gtfs_problem_list')),
           table({ id: 'problems', csv: 'gtfs-problems.csv', empty: 'admin_gtfs_no_problems', columns: [
-            { label: 'admin_col_kind', value: (p) => p.kind }, { label: 'admin_col_where', value: (p) => p.text }], rows: summary.problems }));
+            { label: 'admin_col_kind', value: (p) => known(`admin_problem_${p.kind.replace(/ /g, '_')}`, p.kind) }, { label: 'admin_col_where', value: (p) => p.text }], rows: summary.problems }));
       } catch (error) {
         step.textContent = t('admin_gtfs_refused');
         notice(notices, '', error);

@@ -170,6 +170,8 @@ export const MESSAGES = {
     admin_object_hint: 'As recorded, e.g. card:9398…', admin_intact: 'intact', admin_broken: 'broken',
     admin_audit_intact: { one: 'The chain holds: {n} entry, none edited or removed.', other: 'The chain holds: {n} entries, none edited or removed.' },
     admin_audit_broken: 'The chain is broken: {where}',
+    admin_problem_missing_value: 'missing value', admin_problem_bad_time: 'bad time', admin_problem_bad_date: 'bad date', admin_problem_bad_value: 'bad value',
+    admin_problem_coordinate_out_of_range: 'coordinate out of range', admin_problem_unknown_reference: 'unknown reference', admin_problem_duplicate_id: 'duplicate id', admin_problem_bad_trip: 'bad trip',
   },
   ru: {
     app_name: 'SMSBUS',
@@ -340,6 +342,8 @@ export const MESSAGES = {
     admin_object_hint: 'Как записано, например card:9398…', admin_intact: 'цела', admin_broken: 'нарушена',
     admin_audit_intact: { one: 'Цепочка цела: {n} запись, ни одна не изменена и не удалена.', few: 'Цепочка цела: {n} записи, ни одна не изменена и не удалена.', many: 'Цепочка цела: {n} записей, ни одна не изменена и не удалена.', other: 'Цепочка цела: {n} записи, ни одна не изменена и не удалена.' },
     admin_audit_broken: 'Цепочка нарушена: {where}',
+    admin_problem_missing_value: 'нет значения', admin_problem_bad_time: 'неверное время', admin_problem_bad_date: 'неверная дата', admin_problem_bad_value: 'неверное значение',
+    admin_problem_coordinate_out_of_range: 'координата вне диапазона', admin_problem_unknown_reference: 'ссылка в никуда', admin_problem_duplicate_id: 'повтор идентификатора', admin_problem_bad_trip: 'неверный рейс',
   },
   kk: {
     app_name: 'SMSBUS',
@@ -508,5 +512,7 @@ export const MESSAGES = {
     admin_object_hint: 'Жазылғандай, мысалы card:9398…', admin_intact: 'бүтін', admin_broken: 'бұзылған',
     admin_audit_intact: { one: 'Тізбек бүтін: {n} жазба, ешқайсысы өзгертілмеген не жойылмаған.', other: 'Тізбек бүтін: {n} жазба, ешқайсысы өзгертілмеген не жойылмаған.' },
     admin_audit_broken: 'Тізбек бұзылған: {where}',
+    admin_problem_missing_value: 'мән жоқ', admin_problem_bad_time: 'уақыт қате', admin_problem_bad_date: 'күн қате', admin_problem_bad_value: 'мән қате',
+    admin_problem_coordinate_out_of_range: 'координата ауқымнан тыс', admin_problem_unknown_reference: 'белгісіз сілтеме', admin_problem_duplicate_id: 'идентификатор қайталанады', admin_problem_bad_trip: 'рейс қате',
   },
 };

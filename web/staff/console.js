@@ -68,8 +68,12 @@ function route() {
 
 /// An audit action (`card.block`) in words when the catalogue has them, else as recorded.
 export function auditAction(action) {
-  const key = `audit_${action.replace(/\./g, '__')}`;
-  return MESSAGES[language()][key] ? t(key) : action;
+  return known(`audit_${action.replace(/\./g, '__')}`, action);
+}
+
+/// The catalogue's text for `key`, or `fallback` (a value as the server wrote it) without one.
+export function known(key, fallback) {
+  return MESSAGES[language()][key] ? t(key) : fallback;
 }
 
 /// A value shown as data (not a text of the catalogue).
