@@ -722,9 +722,11 @@ pub async fn current_file(app: &App) -> Result<serde_json::Value, ServiceError> 
                 .iter()
                 .filter(|f| f.city_id == c.id)
                 .map(|f| {
-                    let mut fare = serde_json::json!({
-                        "amount": Tenge::from_tiyn(f.amount_tiyn).to_decimal(),
-                    });
+                    let mut fare = serde_json::Map::new();
+                    fare.insert(
+                        "amount".into(),
+                        Tenge::from_tiyn(f.amount_tiyn).to_decimal().into(),
+                    );
                     let named = [
                         ("route", f.route_id.clone().map(serde_json::Value::from)),
                         ("route_kind", f.route_kind.clone().map(serde_json::Value::from)),
@@ -733,10 +735,10 @@ pub async fn current_file(app: &App) -> Result<serde_json::Value, ServiceError> 
                     ];
                     for (key, value) in named {
                         if let Some(value) = value {
-                            fare[key] = value;
+                            fare.insert(key.into(), value);
                         }
                     }
-                    fare
+                    serde_json::Value::Object(fare)
                 })
                 .collect();
             serde_json::json!({
