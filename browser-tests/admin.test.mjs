@@ -155,6 +155,15 @@ test('the admin rotates a key, adds staff, edits a fare, imports GTFS with its p
   const base = astana.fares.filter((f) => !f.route && !f.route_kind && !f.rider_category && !f.zone);
   assert.deepEqual(base.map((f) => f.amount), ['95.00'], JSON.stringify(astana.fares));
   await page.locator('#vehicles table').waitFor();
+  // A new bus on route 12 of Astana's second carrier.
+  await page.locator('#vehicle-transport_code').fill('10199');
+  await page.locator('#vehicle-plate').fill('199 ABC 01');
+  await page.locator('#vehicle-carrier').selectOption('astana-avtobus-park-3');
+  await page.locator('#vehicle-route').selectOption('astana-12');
+  await page.locator('#vehicle button[type=submit]').click();
+  await page.locator('#vehicles').filter({ hasText: '10199' }).waitFor();
+  const bus = (await call(demo.base, token, '/v1/admin/catalogue')).body.cities.find((c) => c.id === 'astana').vehicles.find((v) => v.transport_code === '10199');
+  assert.deepEqual([bus.route, bus.carrier, bus.active], ['astana-12', 'astana-avtobus-park-3', true]);
   await screen(page, 'admin', lang, 'catalogue');
 
   // GTFS: the planted problems are listed, the rest is imported.

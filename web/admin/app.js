@@ -17,7 +17,7 @@ function form({ id, title, fields, submit, button }) {
   const rows = fields.map((f) => {
     const input = f.kind === 'select'
       ? h('select', {}, f.options.map(([v, label]) => h('option', { value: v }, label.startsWith('#') ? label.slice(1) : t(label))))
-      : f.kind === 'checkbox' ? h('input', { type: 'checkbox' })
+      : f.kind === 'checkbox' ? h('input', { type: 'checkbox', checked: f.checked })
         : h('input', { type: f.kind ?? 'text', required: f.required, autocomplete: 'off', spellcheck: 'false' });
     inputs[f.id] = input;
     return field(`${id}-${f.id}`, t(f.label), input, f.hint ? t(f.hint) : undefined);
@@ -131,12 +131,38 @@ function catalogue(main, [cityId]) {
     const select = h('select', { onchange: () => { location.hash = `#/catalogue/${select.value}`; } },
       file.cities.map((c) => h('option', { value: c.id, selected: c.id === city.id }, c.name[document.documentElement.lang] ?? c.id)));
     const amounts = city.fares.map((f) => h('input', { type: 'text', inputmode: 'decimal', value: f.amount, 'aria-label': t('admin_fare_amount_of', { rule: fareRule(f) }), class: 'fare-amount' }));
+    const head = { id: city.id, name: city.name, timezone: city.timezone, utc_offset_minutes: city.utc_offset_minutes };
+    // A city's fare rules are replaced as a whole: every change sends the city with all of them.
+    const put = (okText, part) => run(notices, okText, () => staffApi('/v1/admin/catalogue', {
+      method: 'PUT', body: JSON.stringify({ cities: [{ ...head, fares: city.fares, ...part }] }), headers: { 'Content-Type': 'application/json' },
+    }));
     const save = async () => {
       const fares = city.fares.map((f, i) => ({ ...f, amount: amounts[i].value.trim() }));
-      // The fare rules of a city are replaced as a whole: the city is sent with all of them.
-      const body = { cities: [{ id: city.id, name: city.name, timezone: city.timezone, utc_offset_minutes: city.utc_offset_minutes, fares }] };
-      if (await run(notices, t('admin_fares_saved'), () => staffApi('/v1/admin/catalogue', { method: 'PUT', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } }))) draw();
+      if (await put(t('admin_fares_saved'), { fares })) draw();
     };
+    const options = (items, label) => items.map((x) => [x.id, `#${label(x)}`]);
+    const vehicleForm = form({ id: 'vehicle', title: 'admin_edit_vehicle', button: 'admin_save', fields: [
+      { id: 'transport_code', label: 'admin_col_code', required: true, hint: 'admin_vehicle_hint' },
+      { id: 'plate', label: 'admin_col_plate', required: true },
+      { id: 'carrier', label: 'admin_col_carrier', kind: 'select', options: options(city.carriers, (c) => c.name) },
+      { id: 'route', label: 'admin_col_route', kind: 'select', options: options(city.routes, (r) => `${r.number} ${r.name}`) },
+      { id: 'active', label: 'admin_vehicle_active', kind: 'checkbox', checked: true },
+    ], submit: async (v) => {
+      if (await put(t('admin_vehicle_saved', { code: v.transport_code }), { vehicles: [v] })) draw();
+    } });
+    const routeForm = form({ id: 'route', title: 'admin_edit_route', button: 'admin_save', fields: [
+      { id: 'id', label: 'admin_col_id', required: true }, { id: 'number', label: 'admin_col_number', required: true },
+      { id: 'name', label: 'admin_col_name', required: true },
+      { id: 'kind', label: 'admin_col_kind', kind: 'select', options: ['regular', 'express', 'suburban'].map((k) => [k, `admin_route_${k}`]) },
+      { id: 'max_ride_minutes', label: 'admin_route_minutes', kind: 'number', required: true },
+    ], submit: async (v) => {
+      if (await put(t('admin_route_saved', { number: v.number }), { routes: [{ ...v, max_ride_minutes: Number(v.max_ride_minutes) }] })) draw();
+    } });
+    const carrierForm = form({ id: 'carrier', title: 'admin_edit_carrier', button: 'admin_save', fields: [
+      { id: 'id', label: 'admin_col_id', required: true }, { id: 'name', label: 'admin_col_name', required: true },
+    ], submit: async (v) => {
+      if (await put(t('admin_carrier_saved', { name: v.name }), { carriers: [v] })) draw();
+    } });
     box.append(field('catalogue-city', t('admin_city'), select),
       h('h2', {}, t('admin_fares')),
       table({ id: 'fares', columns: [
@@ -155,6 +181,7 @@ function catalogue(main, [cityId]) {
         { label: 'admin_col_code', value: (v) => v.transport_code }, { label: 'admin_col_plate', value: (v) => v.plate },
         { label: 'admin_col_carrier', value: (v) => v.carrier }, { label: 'admin_col_route', value: (v) => v.route },
         { label: 'admin_col_state', value: (v) => t(v.active ? 'admin_enabled' : 'admin_disabled') }], rows: city.vehicles }),
+      h('div', { class: 'grid2' }, vehicleForm, h('div', {}, routeForm, carrierForm)),
       h('h2', {}, t('admin_prefixes')),
       table({ id: 'prefixes', csv: 'operator-prefixes.csv', columns: [
         { label: 'admin_col_prefix', value: ([p]) => `+7 ${p}` }, { label: 'admin_col_operator', value: ([, o]) => o }],
