@@ -256,7 +256,7 @@ export const MESSAGES = {
     // office and admin consoles
     console_skip: 'К экрану', console_table: 'Таблица', console_menu: 'Меню', console_empty: 'Здесь пока пусто.', console_prev: 'Предыдущая страница', console_next: 'Следующая страница',
     console_page: 'Страница {page} из {pages}', console_csv: 'Скачать CSV', console_search: 'Найти', console_cancel: 'Отмена', console_confirm: 'Подтвердить',
-    office_title: 'ЦОН', office_menu_queue: 'Заявления', office_menu_search: 'Найти пассажира', office_menu_record: 'Карточка пассажира',
+    office_title: 'Офис', office_menu_queue: 'Заявления', office_menu_search: 'Найти пассажира', office_menu_record: 'Карточка пассажира',
     office_queue_title: 'Заявления на льготу', office_queue_search: 'Поиск в очереди', office_queue_search_hint: 'Телефон, имя или номер документа',
     office_queue_count: { one: '{n} заявление ждёт', few: '{n} заявления ждут', many: '{n} заявлений ждут', other: '{n} заявления ждут' },
     office_queue_empty: 'Заявлений в очереди нет.',
@@ -431,7 +431,7 @@ export const MESSAGES = {
     // office and admin consoles
     console_skip: 'Экранға өту', console_table: 'Кесте', console_menu: 'Мәзір', console_empty: 'Әзірге бос.', console_prev: 'Алдыңғы бет', console_next: 'Келесі бет',
     console_page: '{pages} беттің {page}-беті', console_csv: 'CSV жүктеу', console_search: 'Іздеу', console_cancel: 'Болдырмау', console_confirm: 'Растау',
-    office_title: 'ХҚКО', office_menu_queue: 'Өтініштер', office_menu_search: 'Жолаушыны табу', office_menu_record: 'Жолаушы карточкасы',
+    office_title: 'Кеңсе', office_menu_queue: 'Өтініштер', office_menu_search: 'Жолаушыны табу', office_menu_record: 'Жолаушы карточкасы',
     office_queue_title: 'Жеңілдікке өтініштер', office_queue_search: 'Кезектен іздеу', office_queue_search_hint: 'Телефон, аты немесе құжат нөмірі',
     office_queue_count: { one: '{n} өтініш күтуде', other: '{n} өтініш күтуде' }, office_queue_empty: 'Кезекте өтініш жоқ.',
     office_col_applied: 'Берілген күні', office_col_name: 'Аты', office_col_phone: 'Телефон', office_col_city: 'Қала', office_col_category: 'Санат',
