@@ -173,7 +173,38 @@ pub const MATRIX: &[Rule] = &[
         CityOfObject,
         true,
     ),
+    // The office desk: a passenger of its cities (who rode in or applied to one of them).
+    staff("GET", "/v1/office/search", OFFICE, CityOfObject, false),
+    staff(
+        "GET",
+        "/v1/office/passengers/{phone}",
+        OFFICE,
+        CityOfObject,
+        false,
+    ),
+    staff(
+        "POST",
+        "/v1/office/cards/{card}/block",
+        OFFICE,
+        CityOfObject,
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/office/cards/{card}/unblock",
+        OFFICE,
+        CityOfObject,
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/office/cards/{card}/payout",
+        OFFICE,
+        CityOfObject,
+        true,
+    ),
     staff("PUT", "/v1/admin/banks/{bank}", ADMIN, Unscoped, true),
+    staff("GET", "/v1/admin/banks", ADMIN, Unscoped, false),
     // Controllers: every check is recorded as an inspection (not an audit entry: it changes
     // no one's data).
     staff("POST", "/v1/inspections", INSPECTORS, VehicleInBody, false),
@@ -207,6 +238,14 @@ pub const MATRIX: &[Rule] = &[
         Machine(MachineKind::SmsGateway),
     ),
     staff("PUT", "/v1/admin/catalogue", ADMIN, Unscoped, true),
+    staff("GET", "/v1/admin/catalogue", ADMIN, Unscoped, false),
+    staff(
+        "POST",
+        "/v1/admin/cities/{city}/gtfs",
+        ADMIN,
+        Unscoped,
+        true,
+    ),
     staff("POST", "/v1/admin/keys/rotate", ADMIN, Unscoped, true),
     staff("GET", "/v1/admin/ledger", ADMIN, Unscoped, false),
     staff("GET", "/v1/admin/audit", ADMIN, Unscoped, false),

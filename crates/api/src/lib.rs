@@ -12,6 +12,7 @@ mod limits;
 mod metrics;
 mod openapi;
 mod openapi_cards;
+mod openapi_office;
 mod openapi_staff;
 mod problem;
 mod routes;
@@ -39,6 +40,8 @@ pub use web::{WEB_FILE_BYTES_MAX, WebApp};
 /// Bodies larger than this are refused with 413 (the catalogue upload has its own limit).
 pub const BODY_BYTES_MAX: usize = 64 * 1024;
 pub const CATALOGUE_BODY_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// A GTFS zip uploaded by the operator's console is at most this large.
+pub const GTFS_UPLOAD_BYTES_MAX: usize = 64 * 1024 * 1024;
 
 /// Requests per second one client may make on average, and the burst it may save up.
 pub const RATE_PER_S: u32 = 50;

@@ -6,17 +6,17 @@ use serde_json::{Value, json};
 /// A card number: 16 digits (spaces or dashes between groups are also read by the server).
 pub(crate) const CARD_PATTERN: &str = "^[0-9]{16}$";
 
-fn problem() -> Value {
+pub(crate) fn problem() -> Value {
     json!({"description": "Refused: a problem+json body with a stable `code` and a `message` in the caller's language",
            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
-fn money() -> Value {
+pub(crate) fn money() -> Value {
     json!({"type": "object", "required": ["amount", "currency", "tiyn"],
         "properties": {"amount": {"type": "string"}, "currency": {"const": "KZT"}, "tiyn": {"type": "integer"}}})
 }
 
-fn card_schema() -> Value {
+pub(crate) fn card_schema() -> Value {
     json!({"type": "object",
         "required": ["number", "number_grouped", "last_four", "kind", "rider_category", "status", "balance", "held", "available", "opened_at"],
         "properties": {
@@ -31,7 +31,7 @@ fn card_schema() -> Value {
             "opened_at": {"type": "string", "format": "date-time"}}})
 }
 
-fn card_path() -> Value {
+pub(crate) fn card_path() -> Value {
     json!({"name": "card", "in": "path", "required": true, "schema": {"type": "string", "pattern": CARD_PATTERN},
         "description": "The card's 16 digits; a mistyped digit is refused by the check digit (400 CARD_NUMBER_MISTYPED)"})
 }

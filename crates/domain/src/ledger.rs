@@ -53,14 +53,18 @@ pub enum AccountKind {
     CardBalance,
     /// What a bank owes us: top-ups it took from its customers for our cards.
     BankReceivable,
+    /// Card balances paid out to their holders when a card closed, by the way they were paid
+    /// (`cash` at the office desk, `bank_transfer`): money that left us for the holder.
+    Payout,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 4] = [
+    pub const ALL: [AccountKind; 5] = [
         AccountKind::OperatorReceivable,
         AccountKind::CarrierPayable,
         AccountKind::CardBalance,
         AccountKind::BankReceivable,
+        AccountKind::Payout,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +73,7 @@ impl AccountKind {
             AccountKind::CarrierPayable => "carrier_payable",
             AccountKind::CardBalance => "card_balance",
             AccountKind::BankReceivable => "bank_receivable",
+            AccountKind::Payout => "payout",
         }
     }
 
@@ -116,6 +121,8 @@ pub enum Account {
     CardBalance(CardAccountId),
     /// A bank's receivable, by the bank's id (`kaspi`); the id has the card id's form.
     BankReceivable(CardAccountId),
+    /// Paid out to card holders, by the way paid (`cash`, `bank-transfer`).
+    Payout(CardAccountId),
 }
 
 impl Account {
@@ -125,6 +132,7 @@ impl Account {
             Account::CarrierPayable(_) => AccountKind::CarrierPayable,
             Account::CardBalance(_) => AccountKind::CardBalance,
             Account::BankReceivable(_) => AccountKind::BankReceivable,
+            Account::Payout(_) => AccountKind::Payout,
         }
     }
 
@@ -135,6 +143,7 @@ impl Account {
             Account::CarrierPayable(carrier) => carrier.as_str(),
             Account::CardBalance(card) => card.as_str(),
             Account::BankReceivable(bank) => bank.as_str(),
+            Account::Payout(way) => way.as_str(),
         }
     }
 
@@ -150,6 +159,7 @@ impl Account {
             }
             AccountKind::CardBalance => Account::CardBalance(CardAccountId::parse(owner)?),
             AccountKind::BankReceivable => Account::BankReceivable(CardAccountId::parse(owner)?),
+            AccountKind::Payout => Account::Payout(CardAccountId::parse(owner)?),
         })
     }
 }
@@ -162,6 +172,7 @@ impl fmt::Display for Account {
             Account::CarrierPayable(carrier) => write!(f, "carrier:{carrier}:payable"),
             Account::CardBalance(card) => write!(f, "card:{}:balance", card.as_str()),
             Account::BankReceivable(bank) => write!(f, "bank:{}:receivable", bank.as_str()),
+            Account::Payout(way) => write!(f, "payout:{}", way.as_str()),
         }
     }
 }
@@ -595,6 +606,8 @@ mod tests {
             Account::OperatorReceivable(OperatorId::parse("beeline").unwrap()),
             Account::CarrierPayable(CarrierId::parse("astana-bus").unwrap()),
             Account::CardBalance(CardAccountId::parse("card-1").unwrap()),
+            Account::BankReceivable(CardAccountId::parse("kaspi").unwrap()),
+            Account::Payout(CardAccountId::parse("cash").unwrap()),
         ];
         for account in accounts {
             let back = Account::from_parts(account.kind().as_str(), account.owner()).unwrap();

@@ -111,7 +111,7 @@ fn to_row(entry: Entry, hash: String) -> AuditRow {
     }
 }
 
-fn from_row(row: AuditRow) -> Entry {
+pub(crate) fn from_row(row: AuditRow) -> Entry {
     Entry {
         seq: row.seq,
         at_ms: row.at_ms,

@@ -108,6 +108,34 @@ pub async fn bank(app: &App, id: &str) -> Result<Option<Bank>, ServiceError> {
         .transpose()
 }
 
+/// A bank's configuration and state for the operator's console (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BankState {
+    pub bank: Bank,
+    pub updated_at_ms: i64,
+    pub payments: i64,
+    pub last_payment_at_ms: Option<i64>,
+}
+
+/// Every bank configured, with how many payments it made and when it last did.
+pub async fn list(app: &App) -> Result<Vec<BankState>, ServiceError> {
+    let mut conn = app.store.reader().await?;
+    let rows = store::cards::banks(&mut conn).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (payments, last_payment_at_ms) =
+            store::cards::payment_totals(&mut conn, &row.id).await?;
+        let updated_at_ms = row.updated_at_ms;
+        out.push(BankState {
+            bank: bank_of(row)?,
+            updated_at_ms,
+            payments,
+            last_payment_at_ms,
+        });
+    }
+    Ok(out)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
     Check,

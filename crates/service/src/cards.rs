@@ -64,7 +64,7 @@ pub fn parse_number(text: &str) -> Result<CardNumber, ServiceError> {
     })
 }
 
-fn corrupt(card: &str, e: impl std::fmt::Display) -> ServiceError {
+pub(crate) fn corrupt(card: &str, e: impl std::fmt::Display) -> ServiceError {
     ServiceError::internal(format!("card {card}: {e}"))
 }
 
@@ -81,7 +81,7 @@ fn text_field(value: Option<&str>, required: bool) -> Result<Option<String>, Ser
 }
 
 /// Balances of the card's account: (what it holds, what is on hold).
-async fn balances(
+pub(crate) async fn balances(
     conn: &mut dyn store::Executor,
     number: &str,
 ) -> Result<(Tenge, Tenge), ServiceError> {
@@ -96,7 +96,10 @@ async fn balances(
     })
 }
 
-async fn view(conn: &mut dyn store::Executor, row: &CardRow) -> Result<CardView, ServiceError> {
+pub(crate) async fn view(
+    conn: &mut dyn store::Executor,
+    row: &CardRow,
+) -> Result<CardView, ServiceError> {
     let (balance, held) = balances(conn, &row.number).await?;
     Ok(CardView {
         number: CardNumber::parse(&row.number).map_err(|e| corrupt(&row.number, e))?,
@@ -192,7 +195,7 @@ pub async fn open(
 
 /// Moves a card along [`domain::card::CARD_TRANSITIONS`] by compare-and-set; a move the table
 /// has not, or a card no longer in `from`, is `CARD_MOVE_NOT_ALLOWED`.
-async fn move_card(
+pub(crate) async fn move_card(
     conn: &mut dyn store::Executor,
     number: &str,
     from: CardStatus,

@@ -814,6 +814,77 @@ pub fn parse_file(json: &str) -> Result<CatalogueRows, ServiceError> {
     Ok(rows)
 }
 
+/// The stored catalogue written back as a catalogue file (what [`parse_file`] reads), so the
+/// operator's console can show it and send back the part it changed.
+pub async fn current_file(app: &App) -> Result<serde_json::Value, ServiceError> {
+    let rows = {
+        let mut conn = app.store.reader().await?;
+        store::catalogue::load(&mut conn).await?
+    };
+    let prefixes: serde_json::Map<String, serde_json::Value> = rows
+        .prefixes
+        .iter()
+        .map(|p| {
+            (
+                p.prefix.clone(),
+                serde_json::Value::from(p.operator.clone()),
+            )
+        })
+        .collect();
+    let route_city = |route: &str| {
+        rows.routes
+            .iter()
+            .find(|r| r.id == route)
+            .map(|r| r.city_id.as_str())
+    };
+    let cities: Vec<serde_json::Value> = rows
+        .cities
+        .iter()
+        .map(|c| {
+            let fares: Vec<serde_json::Value> = rows
+                .fare_rules
+                .iter()
+                .filter(|f| f.city_id == c.id)
+                .map(|f| {
+                    let mut fare = serde_json::Map::new();
+                    fare.insert(
+                        "amount".into(),
+                        Tenge::from_tiyn(f.amount_tiyn).to_decimal().into(),
+                    );
+                    let named = [
+                        ("route", f.route_id.clone().map(serde_json::Value::from)),
+                        ("route_kind", f.route_kind.clone().map(serde_json::Value::from)),
+                        ("rider_category", f.rider_category.clone().map(serde_json::Value::from)),
+                        ("zone", f.zone.map(serde_json::Value::from)),
+                    ];
+                    for (key, value) in named {
+                        if let Some(value) = value {
+                            fare.insert(key.into(), value);
+                        }
+                    }
+                    serde_json::Value::Object(fare)
+                })
+                .collect();
+            serde_json::json!({
+                "id": c.id,
+                "name": {"kk": c.name_kk, "ru": c.name_ru, "en": c.name_en},
+                "timezone": c.timezone,
+                "utc_offset_minutes": c.utc_offset_minutes,
+                "fares": fares,
+                "carriers": rows.carriers.iter().filter(|k| k.city_id == c.id)
+                    .map(|k| serde_json::json!({"id": k.id, "name": k.name})).collect::<Vec<_>>(),
+                "routes": rows.routes.iter().filter(|r| r.city_id == c.id)
+                    .map(|r| serde_json::json!({"id": r.id, "number": r.number, "name": r.name,
+                        "kind": r.kind, "max_ride_minutes": r.max_ride_minutes})).collect::<Vec<_>>(),
+                "vehicles": rows.vehicles.iter().filter(|v| route_city(&v.route_id) == Some(c.id.as_str()))
+                    .map(|v| serde_json::json!({"transport_code": v.transport_code, "plate": v.plate,
+                        "carrier": v.carrier_id, "route": v.route_id, "active": v.active})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({"operator_prefixes": prefixes, "cities": cities}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

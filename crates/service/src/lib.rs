@@ -19,6 +19,7 @@ pub mod keys;
 pub mod ledger;
 pub mod live;
 pub mod metrics;
+pub mod office;
 pub mod outbox;
 pub mod paging;
 pub mod payment;

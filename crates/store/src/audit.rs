@@ -19,9 +19,10 @@ pub struct AuditRow {
     pub hash: String,
 }
 
-const COLUMNS: &str = "seq, at_ms, actor, address, action, object, before_value, after_value, hash";
+pub(crate) const COLUMNS: &str =
+    "seq, at_ms, actor, address, action, object, before_value, after_value, hash";
 
-fn row(r: Row) -> Result<AuditRow> {
+pub(crate) fn row(r: Row) -> Result<AuditRow> {
     Ok(AuditRow {
         seq: r.try_get(0)?,
         at_ms: r.try_get(1)?,

@@ -191,23 +191,42 @@ pub async fn upsert_bank(conn: &mut dyn Executor, bank: &BankRow) -> Result<()> 
     Ok(())
 }
 
+fn bank_row(r: Row) -> Result<BankRow> {
+    Ok(BankRow {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        dialect: r.try_get(2)?,
+        networks: r.try_get(3)?,
+        secret_sha256: r.try_get(4)?,
+        updated_at_ms: r.try_get(5)?,
+    })
+}
+
 pub async fn bank(conn: &mut dyn Executor, id: &str) -> Result<Option<BankRow>> {
     query(
         "SELECT id, name, dialect, networks, secret_sha256, updated_at_ms FROM banks WHERE id = $1",
     )
     .bind(id)
-    .try_map(|r: Row| {
-        Ok(BankRow {
-            id: r.try_get(0)?,
-            name: r.try_get(1)?,
-            dialect: r.try_get(2)?,
-            networks: r.try_get(3)?,
-            secret_sha256: r.try_get(4)?,
-            updated_at_ms: r.try_get(5)?,
-        })
-    })
+    .try_map(bank_row)
     .fetch_optional(conn)
     .await
+}
+
+/// Every bank configured, by id.
+pub async fn banks(conn: &mut dyn Executor) -> Result<Vec<BankRow>> {
+    query("SELECT id, name, dialect, networks, secret_sha256, updated_at_ms FROM banks ORDER BY id")
+        .try_map(bank_row)
+        .fetch_all(conn)
+        .await
+}
+
+/// A bank's payments: how many, and the last one's time.
+pub async fn payment_totals(conn: &mut dyn Executor, bank: &str) -> Result<(i64, Option<i64>)> {
+    query("SELECT COUNT(*), MAX(created_at_ms) FROM bank_payments WHERE bank = $1")
+        .bind(bank)
+        .try_map(|r: Row| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .fetch_one(conn)
+        .await
 }
 
 /// One `pay` of a bank and the answer it got.

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod ledger;
 pub mod live;
 mod migrate;
+pub mod office;
 pub mod passengers;
 pub mod refunds;
 pub mod rides;

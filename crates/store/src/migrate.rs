@@ -109,6 +109,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0017_feedback.sql"),
     },
     Migration {
+        version: 20,
+        name: "card_payouts",
+        sqlite: include_str!("../migrations/sqlite/0020_card_payouts.sql"),
+        postgres: include_str!("../migrations/postgres/0020_card_payouts.sql"),
+    },
+    Migration {
         version: 23,
         name: "operator_refunds",
         sqlite: include_str!("../migrations/sqlite/0023_operator_refunds.sql"),

@@ -158,7 +158,7 @@ pub(crate) struct AuditPage {
 }
 
 #[derive(Serialize)]
-struct AuditEntryOut {
+pub(crate) struct AuditEntryOut {
     seq: i64,
     at: String,
     actor: String,
@@ -201,21 +201,24 @@ pub(crate) async fn audit(
     let full = i64::try_from(entries.len()).unwrap_or(i64::MAX) >= service::audit::PAGE_MAX;
     let next = entries.last().filter(|_| full).map(|e| e.seq);
     Ok(Json(AuditPage {
-        entries: entries
-            .into_iter()
-            .map(|e| AuditEntryOut {
-                seq: e.seq,
-                at: crate::keys_wire::rfc3339_ms(e.at_ms),
-                actor: e.actor,
-                address: e.address,
-                action: e.action,
-                object: e.object,
-                before: e.before,
-                after: e.after,
-            })
-            .collect(),
+        entries: entries.into_iter().map(AuditEntryOut::of).collect(),
         next,
     }))
+}
+
+impl AuditEntryOut {
+    pub(crate) fn of(e: domain::audit::Entry) -> AuditEntryOut {
+        AuditEntryOut {
+            seq: e.seq,
+            at: crate::keys_wire::rfc3339_ms(e.at_ms),
+            actor: e.actor,
+            address: e.address,
+            action: e.action,
+            object: e.object,
+            before: e.before,
+            after: e.after,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -247,5 +250,143 @@ pub(crate) async fn audit_verify(
             entries: 0,
             broken: Some(broken.to_string()),
         },
+    }))
+}
+
+pub(crate) fn routes(table: super::Table) -> super::Table {
+    table
+        .get("/v1/admin/catalogue", get_catalogue)
+        .get("/v1/admin/banks", list_banks)
+        .post_limited(
+            "/v1/admin/cities/{city}/gtfs",
+            import_gtfs,
+            crate::GTFS_UPLOAD_BYTES_MAX,
+        )
+}
+
+/// The stored catalogue as a catalogue file: what `PUT /v1/admin/catalogue` takes back.
+pub(crate) async fn get_catalogue(
+    State(state): State<crate::State>,
+    _caller: Staff,
+    Lang(language): Lang,
+) -> ApiResult<Json<serde_json::Value>> {
+    let file = service::catalogue::current_file(&state.app)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(file))
+}
+
+#[derive(Serialize)]
+pub(crate) struct BankList {
+    banks: Vec<BankStateOut>,
+}
+
+#[derive(Serialize)]
+struct BankStateOut {
+    id: String,
+    name: String,
+    dialect: &'static str,
+    networks: String,
+    /// The secret is kept as a digest only and never shown; this says one is set.
+    secret_set: bool,
+    updated_at: String,
+    payments: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_payment_at: Option<String>,
+}
+
+/// The banks configured, their networks and how much they have paid; secrets never.
+pub(crate) async fn list_banks(
+    State(state): State<crate::State>,
+    _caller: Staff,
+    Lang(language): Lang,
+) -> ApiResult<Json<BankList>> {
+    let banks = service::banks::list(&state.app)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(BankList {
+        banks: banks
+            .into_iter()
+            .map(|b| BankStateOut {
+                secret_set: !b.bank.secret_sha256.is_empty(),
+                id: b.bank.id,
+                name: b.bank.name,
+                dialect: b.bank.dialect.as_str(),
+                networks: b.bank.networks,
+                updated_at: crate::keys_wire::rfc3339_ms(b.updated_at_ms),
+                payments: b.payments,
+                last_payment_at: b.last_payment_at_ms.map(crate::keys_wire::rfc3339_ms),
+            })
+            .collect(),
+    }))
+}
+
+/// Problems of an import listed in its answer, at most.
+const IMPORT_PROBLEMS_SHOWN_MAX: usize = 100;
+
+#[derive(Serialize)]
+pub(crate) struct GtfsImportOut {
+    city: String,
+    stops: usize,
+    routes: usize,
+    trips: usize,
+    stop_times: usize,
+    shapes: usize,
+    services: usize,
+    feed_sha256: String,
+    linked_routes: Vec<String>,
+    unlinked_routes: Vec<String>,
+    problem_count: u64,
+    problems_by_kind: std::collections::BTreeMap<&'static str, u64>,
+    /// The first problems, each with its file, line and field.
+    problems: Vec<GtfsProblemOut>,
+}
+
+#[derive(Serialize)]
+struct GtfsProblemOut {
+    kind: &'static str,
+    text: String,
+}
+
+/// Replaces a city's GTFS feed with the uploaded zip (at most `GTFS_UPLOAD_BYTES_MAX`); a fatal
+/// problem refuses it with its file, line and field and leaves the previous feed in place.
+pub(crate) async fn import_gtfs(
+    State(state): State<crate::State>,
+    caller: Staff,
+    Lang(language): Lang,
+    axum::extract::Path(city): axum::extract::Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<GtfsImportOut>> {
+    let request = service::transit::FeedImport {
+        city,
+        create_city: None,
+        feed: body.to_vec(),
+    };
+    let summary = service::transit::import_staff_feed(&state.app, &caller.actor, request)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(GtfsImportOut {
+        city: summary.city.as_str().to_owned(),
+        stops: summary.stops,
+        routes: summary.routes,
+        trips: summary.trips,
+        stop_times: summary.stop_times,
+        shapes: summary.shapes,
+        services: summary.services,
+        feed_sha256: summary.feed_sha256,
+        linked_routes: summary.linked_routes,
+        unlinked_routes: summary.unlinked_routes,
+        problem_count: summary.report.problem_count,
+        problems_by_kind: summary.problems_by_kind,
+        problems: summary
+            .report
+            .problems
+            .iter()
+            .take(IMPORT_PROBLEMS_SHOWN_MAX)
+            .map(|p| GtfsProblemOut {
+                kind: service::transit::problem_kind(&p.problem),
+                text: p.to_string(),
+            })
+            .collect(),
     }))
 }

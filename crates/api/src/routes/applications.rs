@@ -31,7 +31,7 @@ pub(crate) struct ApplicationDto {
 }
 
 impl ApplicationDto {
-    fn of(a: &Application) -> ApplicationDto {
+    pub(crate) fn of(a: &Application) -> ApplicationDto {
         ApplicationDto {
             id: a.id,
             phone: a.holder_phone.clone(),

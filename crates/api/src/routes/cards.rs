@@ -37,7 +37,7 @@ pub(crate) struct Card {
 }
 
 impl Card {
-    fn of(c: &CardView) -> Card {
+    pub(crate) fn of(c: &CardView) -> Card {
         Card {
             number: c.number.as_str().to_owned(),
             number_grouped: c.number.grouped(),

@@ -11,6 +11,7 @@ mod catalogue;
 mod feedback;
 mod inspections;
 mod live;
+mod office;
 mod rides;
 mod sms;
 mod staff;
@@ -141,6 +142,8 @@ pub(crate) fn all() -> Table {
         .get("/v1/admin/audit/verify", admin::audit_verify)
         .post("/v1/admin/recovery", admin::run_recovery);
     let table = staff::routes(table);
+    let table = office::routes(table);
+    let table = admin::routes(table);
     let table = transit::routes(table);
     live::routes(table)
 }

@@ -565,6 +565,9 @@ pub(crate) struct StaffTicket {
     fare: super::wire::Money,
     issued_at: String,
     status: String,
+    /// The last four digits of the card that paid; absent: the phone balance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    card_last_four: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -617,6 +620,7 @@ pub(crate) async fn passenger_tickets(
                 fare: super::wire::Money::of(t.amount),
                 issued_at: rfc3339_ms(t.issued_at_ms),
                 status: t.shown_status().into(),
+                card_last_four: t.card_last_four.clone(),
             })
             .collect(),
         next_cursor: page.next.map(|c| c.render()),

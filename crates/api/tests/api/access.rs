@@ -593,6 +593,62 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
             Some(json!({"reason": "walk"})),
         ),
         (
+            "GET",
+            "/v1/office/search",
+            format!("/v1/office/search?q={card}"),
+            office.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/office/passengers/{phone}",
+            format!("/v1/office/passengers/{}", crate::cards::HOLDER),
+            office.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/office/cards/{card}/block",
+            format!("/v1/office/cards/{card}/block"),
+            office.clone(),
+            Some(json!({"reason": "walk"})),
+        ),
+        (
+            "POST",
+            "/v1/office/cards/{card}/unblock",
+            format!("/v1/office/cards/{card}/unblock"),
+            office.clone(),
+            Some(json!({"reason": "walk"})),
+        ),
+        (
+            "POST",
+            "/v1/office/cards/{card}/payout",
+            format!("/v1/office/cards/{card}/payout"),
+            office.clone(),
+            Some(json!({"way": "cash"})),
+        ),
+        (
+            "GET",
+            "/v1/admin/catalogue",
+            "/v1/admin/catalogue".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/admin/banks",
+            "/v1/admin/banks".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/admin/cities/{city}/gtfs",
+            "/v1/admin/cities/astana/gtfs".into(),
+            admin.clone(),
+            None,
+        ),
+        (
             "PUT",
             "/v1/admin/banks/{bank}",
             "/v1/admin/banks/kaspi".into(),
@@ -634,9 +690,15 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
                 reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
                 t.url(&path),
             )
-            .bearer_auth(&token);
+            .bearer_auth(&token)
+            .header("Idempotency-Key", format!("walk-{pattern}"));
         if let Some(body) = body {
             request = request.json(&body);
+        }
+        if pattern == "/v1/admin/cities/{city}/gtfs" {
+            request = request
+                .header("Content-Type", "application/zip")
+                .body(crate::transit::ASTANA_FEED);
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();

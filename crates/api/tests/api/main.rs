@@ -15,6 +15,7 @@ mod hardening;
 mod harness;
 mod ledger;
 mod live;
+mod office;
 mod passenger;
 mod refunds;
 mod rides;

@@ -15,7 +15,7 @@ use crate::harness::{Db, TestApp, spawn};
 use crate::on_both_stores;
 
 const HALIFAX: &str = "../../../shared/data/gtfs/halifax-2025.zip";
-const ASTANA_FEED: &[u8] = include_bytes!("../../../smsbus/data/astana-gtfs.zip");
+pub(crate) const ASTANA_FEED: &[u8] = include_bytes!("../../../smsbus/data/astana-gtfs.zip");
 const ASTANA_ADDRESSES: &[u8] = include_bytes!("../../../smsbus/data/astana-addresses.csv");
 
 async fn get(t: &TestApp, path: &str) -> (u16, String, Value) {
