@@ -28,6 +28,10 @@ before(async () => {
     assert.equal(ride.status, 201, JSON.stringify(ride.body));
     checks.push(ride.body.check_number);
   }
+  // A phone-balance ride, refunded later through the simulated operator.
+  const phoneRide = await call(demo.base, holderToken, '/v1/rides', { method: 'POST', headers: { 'Idempotency-Key': 'office-ride-phone' }, body: { transport_code: '10102' } });
+  assert.equal(phoneRide.status, 201, JSON.stringify(phoneRide.body));
+  checks.push(phoneRide.body.check_number);
   for (const [i, phone] of APPLICANTS.entries()) {
     const token = await passenger(demo.base, phone);
     const applied = await call(demo.base, token, '/v1/card-applications', { method: 'POST', body: {
@@ -114,6 +118,11 @@ test('the clerk approves, finds, blocks, unblocks, refunds and pays out, and see
   await confirm(page, { reason: 'the bus broke down' });
   await page.locator(`button[data-refund="${checks[0]}"]`).waitFor({ state: 'detached' });
   assert.match(await page.locator('#tickets').innerText(), new RegExp(m.office_status_refunded));
+  // The phone-balance ride: the operator refunds it, and the record says so.
+  await page.locator(`button[data-refund="${checks[2]}"]`).click();
+  await confirm(page, { reason: 'charged twice by mistake' });
+  await page.locator(`button[data-refund="${checks[2]}"]`).waitFor({ state: 'detached' });
+  assert.equal(await page.locator(`button[data-refund]`).count(), 1);
 
   // Close the card and pay its balance out in cash: 500 − 90 (the ride kept) = 410.
   await page.locator(`button[data-payout="${card}"]`).click();

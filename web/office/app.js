@@ -86,8 +86,13 @@ function record(main, [phone]) {
   const notices = noticeBox();
   const box = h('div');
   main.append(h('p', {}, h('a', { href: '#/search' }, t('office_back_to_search'))), h('h1', {}, t('office_record_title', { phone })), notices, box);
+  // `label` is the notice after success: a text, or a function of the answer.
   const act = async (label, run) => {
-    try { await run(); notice(notices, label); draw(); } catch (error) { notice(notices, '', error); }
+    try {
+      const answer = await run();
+      notice(notices, typeof label === 'function' ? label(answer?.data) : label);
+      draw();
+    } catch (error) { notice(notices, '', error); }
   };
   const cardActions = (c) => {
     const buttons = [];
@@ -120,9 +125,12 @@ function record(main, [phone]) {
     return h('div', { class: 'row' }, buttons);
   };
   const refund = async (ticket) => {
-    const v = await confirmDialog({ title: t('office_refund_title', { check: ticket.check_number }), text: t('office_refund_text', { amount: money(ticket.fare) }),
+    // A card ride goes back to its card; a phone-balance ride through the passenger's operator.
+    const text = ticket.card_last_four ? 'office_refund_text' : 'office_refund_text_phone';
+    const v = await confirmDialog({ title: t('office_refund_title', { check: ticket.check_number }), text: t(text, { amount: money(ticket.fare) }),
       fields: [{ id: 'reason', label: 'office_reason', required: true, hint: 'office_reason_hint' }], confirm: 'office_refund', danger: true });
-    if (v) act(t('office_refunded', { check: ticket.check_number }), () => staffApi(`/v1/office/tickets/${ticket.check_number}/refund`, { method: 'POST', body: { reason: v.reason } }));
+    const said = (answer) => t(answer?.status === 'refunding' ? 'office_refunding' : 'office_refunded', { check: ticket.check_number });
+    if (v) act(said, () => staffApi(`/v1/office/tickets/${ticket.check_number}/refund`, { method: 'POST', body: { reason: v.reason } }));
   };
   const draw = () => loading(box, async () => {
     const [rec, tickets] = await Promise.all([
@@ -159,7 +167,7 @@ function record(main, [phone]) {
         { label: 'office_col_fare', value: (r) => money(r.fare) },
         { label: 'office_col_paid_from', value: (r) => (r.card_last_four ? t('office_paid_card', { four: r.card_last_four }) : t('office_paid_phone')) },
         { label: 'office_col_status', value: (r) => t(`office_status_${r.status}`), cell: (r) => status(r.status) },
-        { label: 'office_col_actions', value: () => '', cell: (r) => (r.card_last_four && r.status === 'valid'
+        { label: 'office_col_actions', value: () => '', cell: (r) => (r.status === 'valid'
           ? h('button', { type: 'button', class: 'secondary', 'data-refund': r.check_number, onclick: () => refund(r) }, t('office_refund')) : '') },
       ], rows: tickets }),
       h('h2', {}, t('office_audit')),
