@@ -5,6 +5,7 @@
 //! domain types on the first line of every handler and calls the `service` use cases.
 
 pub mod access;
+mod documents;
 mod extract;
 mod harden;
 pub mod keys_wire;
@@ -12,7 +13,9 @@ mod limits;
 mod metrics;
 mod openapi;
 mod openapi_cards;
+mod openapi_carrier;
 mod openapi_staff;
+mod pdf;
 mod problem;
 mod routes;
 mod run;

@@ -104,7 +104,14 @@ pub(crate) fn with_staff(mut document: Value) -> Value {
         return document;
     };
     for (path, item) in staff_paths() {
-        paths.insert(path.into(), item);
+        // A path another part documented too (a carrier's vehicles: `post` beside `get`)
+        // keeps its other methods.
+        match (paths.get_mut(path).and_then(Value::as_object_mut), item) {
+            (Some(existing), Value::Object(methods)) => existing.extend(methods),
+            (_, item) => {
+                paths.insert(path.into(), item);
+            }
+        }
     }
     for rule in MATRIX {
         let Some(operation) = paths

@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod error;
 pub mod feedback;
+pub mod fleet;
 #[doc(hidden)]
 pub mod fuzz_checks;
 pub mod inspect;
@@ -24,6 +25,7 @@ pub mod payment;
 pub mod phone_balance;
 pub mod recovery;
 pub mod refunds;
+pub mod reports;
 pub mod revocations;
 pub mod rides;
 pub mod sessions;

@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod live;
 mod migrate;
 pub mod passengers;
+pub mod reports;
 pub mod rides;
 pub mod sessions;
 pub mod sms;

@@ -108,6 +108,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_feedback.sql"),
         postgres: include_str!("../migrations/postgres/0017_feedback.sql"),
     },
+    Migration {
+        version: 21,
+        name: "carrier_desk",
+        sqlite: include_str!("../migrations/sqlite/0021_carrier_desk.sql"),
+        postgres: include_str!("../migrations/postgres/0021_carrier_desk.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -7,6 +7,7 @@ mod applications;
 mod auth;
 mod banks;
 mod cards;
+mod carrier;
 mod catalogue;
 mod feedback;
 mod inspections;
@@ -141,6 +142,7 @@ pub(crate) fn all() -> Table {
         .get("/v1/admin/audit/verify", admin::audit_verify)
         .post("/v1/admin/recovery", admin::run_recovery);
     let table = staff::routes(table);
+    let table = carrier::routes(table);
     let table = transit::routes(table);
     live::routes(table)
 }
