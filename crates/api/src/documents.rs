@@ -23,8 +23,26 @@ pub struct Sticker {
     pub route_number: String,
 }
 
-const SEND_KK: &str = "Жол ақысын SMS-пен төлеу: {code} кодын 2505 нөміріне жіберіңіз";
-const SEND_RU: &str = "Оплата проезда по SMS: отправьте {code} на номер 2505";
+/// "Pay by SMS: send the code to 2505", in Kazakh then Russian, two lines each.
+const SEND: [(&str, &str); 2] = [
+    (
+        "Жол ақысын SMS-пен төлеу:",
+        "{code} кодын 2505 нөміріне жіберіңіз",
+    ),
+    ("Оплата проезда по SMS:", "отправьте {code} на номер 2505"),
+];
+
+/// The sticker's lines under the QR: (text, bold).
+fn send_lines(code: &str) -> Vec<(String, bool)> {
+    SEND.iter()
+        .flat_map(|(head, tail)| {
+            [
+                (head.to_string(), false),
+                (tail.replace("{code}", code), true),
+            ]
+        })
+        .collect()
+}
 const ROUTE: Text = Text {
     kk: "Бағыт / Маршрут",
     ru: "Бағыт / Маршрут",
@@ -75,13 +93,13 @@ pub fn stickers_svg(base_url: &str, stickers: &[Sticker]) -> String {
             out,
             "<g transform=\"translate({x} {y})\" data-code=\"{code}\">\
              <rect x=\"0\" y=\"0\" width=\"{STICKER_W_MM}\" height=\"{h}\" rx=\"4\" fill=\"#fff\" stroke=\"#999\" stroke-width=\"0.3\" stroke-dasharray=\"2 1\"/>\
-             <rect x=\"0\" y=\"0\" width=\"{STICKER_W_MM}\" height=\"14\" rx=\"4\" fill=\"#0b5cad\"/>\
-             <text x=\"6\" y=\"10\" font-size=\"8\" font-weight=\"700\" fill=\"#fff\">SMSBUS · 2505</text>\
-             <text x=\"{right}\" y=\"10\" font-size=\"6\" fill=\"#fff\" text-anchor=\"end\">{route_label} {route}</text>\
-             <text x=\"{mid}\" y=\"32\" font-size=\"18\" font-weight=\"700\" text-anchor=\"middle\">{code}</text>\
-             <text x=\"{mid}\" y=\"40\" font-size=\"6\" text-anchor=\"middle\">{plate}</text>",
+             <rect x=\"0\" y=\"0\" width=\"{STICKER_W_MM}\" height=\"12\" rx=\"4\" fill=\"#0b5cad\"/>\
+             <text x=\"5\" y=\"8\" font-size=\"5\" font-weight=\"700\" fill=\"#fff\">SMSBUS · 2505</text>\
+             <text x=\"{right}\" y=\"8\" font-size=\"3.6\" fill=\"#fff\" text-anchor=\"end\">{route_label} {route}</text>\
+             <text x=\"{mid}\" y=\"29\" font-size=\"15\" font-weight=\"700\" text-anchor=\"middle\">{code}</text>\
+             <text x=\"{mid}\" y=\"37\" font-size=\"5\" text-anchor=\"middle\">{plate}</text>",
             h = STICKER_H_MM - 5.0,
-            right = STICKER_W_MM - 6.0,
+            right = STICKER_W_MM - 5.0,
             mid = STICKER_W_MM / 2.0,
             route_label = ROUTE.ru,
             route = escape(&s.route_number),
@@ -95,25 +113,20 @@ pub fn stickers_svg(base_url: &str, stickers: &[Sticker]) -> String {
             for (n, is_dark) in dark.iter().enumerate() {
                 if *is_dark {
                     let cx = left + (n % width) as f32 * cell;
-                    let cy = 44.0 + (n / width) as f32 * cell;
+                    let cy = 41.0 + (n / width) as f32 * cell;
                     let _ = write!(path, "M{cx:.3} {cy:.3}h{cell:.3}v{cell:.3}h-{cell:.3}z");
                 }
             }
             let _ = writeln!(out, "<path d=\"{path}\" fill=\"#000\"/>");
         }
-        for (line, (text, size)) in [
-            (SEND_KK.replace("{code}", &s.transport_code), 4.2),
-            (SEND_RU.replace("{code}", &s.transport_code), 4.2),
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        for (line, (text, bold)) in send_lines(&s.transport_code).into_iter().enumerate() {
             let _ = writeln!(
                 out,
-                "<text x=\"{mid}\" y=\"{y}\" font-size=\"{size}\" text-anchor=\"middle\">{}</text>",
+                "<text x=\"{mid}\" y=\"{y}\" font-size=\"3.8\"{weight} text-anchor=\"middle\">{}</text>",
                 escape(&text),
                 mid = STICKER_W_MM / 2.0,
-                y = 112.0 + line as f32 * 7.0,
+                y = 104.0 + line as f32 * 5.0 + if line >= 2 { 2.0 } else { 0.0 },
+                weight = if bold { " font-weight=\"700\"" } else { "" },
             );
         }
         out.push_str("</g>\n");
@@ -146,7 +159,7 @@ pub fn stickers_pdf(base_url: &str, stickers: &[Sticker]) -> Vec<u8> {
                 62.0,
             ));
             if let Some((width, dark)) = modules(&bus_link(base_url, &s.transport_code)) {
-                let size = 140.0;
+                let size = 130.0;
                 let cell = size / width as f32;
                 let left = x + (w - size) / 2.0;
                 let top = y + h - 70.0;
@@ -161,16 +174,10 @@ pub fn stickers_pdf(base_url: &str, stickers: &[Sticker]) -> Vec<u8> {
                     }
                 }
             }
-            marks.push(centred(
-                &SEND_KK.replace("{code}", &s.transport_code),
-                6.5,
-                h - 26.0,
-            ));
-            marks.push(centred(
-                &SEND_RU.replace("{code}", &s.transport_code),
-                6.5,
-                h - 14.0,
-            ));
+            for (line, (text, _)) in send_lines(&s.transport_code).into_iter().enumerate() {
+                let from_top = h - 44.0 + line as f32 * 10.0 + if line >= 2 { 3.0 } else { 0.0 };
+                marks.push(centred(&text, 8.0, from_top));
+            }
         }
         doc.pages.push(marks);
     }
@@ -371,7 +378,8 @@ mod tests {
         assert!(svg.contains(">10101<"));
         assert!(svg.contains("101 ABC 01"));
         assert!(svg.contains("отправьте 10101 на номер 2505"));
-        assert!(svg.contains("10101 кодын 2505 нөміріне"));
+        assert!(svg.contains("10101 кодын 2505 нөміріне жіберіңіз"));
+        assert!(svg.contains("Оплата проезда по SMS:"));
         assert_eq!(
             bus_link("https://bus.example/", "10101"),
             "https://bus.example/?bus=10101"
