@@ -44,13 +44,13 @@ export function columnChart({ title, points, format = String, width = 720, heigh
 }
 
 /// One horizontal bar per point, its value written at its end.
-export function barChart({ title, points, format = String, width = 720 }) {
-  const row = 26; const left = 150;
+export function barChart({ title, points, format = String, width = 440 }) {
+  const row = 28; const left = 70;
   const height = Math.max(points.length, 1) * row + 8;
   const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'chart', 'aria-label': title });
   svg.append(el('title', {}, title));
   const max = Math.max(1, ...points.map((p) => p.value));
-  const room = width - left - 110;
+  const room = width - left - 90;
   points.forEach((p, i) => {
     const yy = 4 + i * row;
     svg.append(el('text', { x: left - 8, y: yy + 17, 'text-anchor': 'end', class: 'axis' }, p.label));

@@ -29,10 +29,10 @@ function groupBy(lines, key, value) {
 }
 
 function table(caption, headers, rows) {
-  return h('table', { class: 'data' },
+  return h('div', { class: 'scroll' }, h('table', { class: 'data' },
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, headers.map((x, i) => h('th', { scope: 'col', class: i ? 'num' : null }, x)))),
-    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => (i ? h('td', { class: 'num' }, c) : h('th', { scope: 'row' }, c)))))));
+    h('tbody', {}, rows.map((r) => h('tr', {}, r.map((c, i) => (i ? h('td', { class: 'num' }, c) : h('th', { scope: 'row' }, c))))))));
 }
 
 function tile(label, value, name) {
