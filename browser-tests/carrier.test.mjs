@@ -9,17 +9,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 import { MESSAGES } from '../web/lib/messages.js';
+import { accessible, totp, waitForHealth } from './staff.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const axePath = require.resolve('axe-core/axe.min.js');
 const bin = process.env.SMSBUS_BIN ?? join(here, '..', 'target', 'debug', 'smsbus');
 const port = 21000 + (process.pid % 1000);
 const base = `http://127.0.0.1:${port}`;
@@ -34,33 +31,6 @@ const PASSENGER = '+77051234567';
 let demo;
 let dir;
 let browser;
-
-function base32Bytes(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of text.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-
-function totp(secret, atMs = Date.now()) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30000)));
-  const mac = createHmac('sha1', base32Bytes(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
-
-async function waitForHealth() {
-  for (let i = 0; i < 240; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('the demo did not start');
-}
 
 async function outbox() {
   return (await (await fetch(`${base}/v1/sms/outbox`, { headers: GATEWAY })).json()).messages;
@@ -96,7 +66,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'smsbus-carrier-'));
   mkdirSync(shots, { recursive: true });
   demo = spawn(bin, ['demo', '--addr', `127.0.0.1:${port}`, '--simulator-addr', '127.0.0.1:0', '--db', join(dir, 'demo.db')], { stdio: 'ignore' });
-  await waitForHealth();
+  await waitForHealth(base);
   // Rides on the carrier's three buses and on the other carrier's.
   for (const [phone, code] of [['+77011234567', '10101'], ['+77071234567', '10102'], ['+77011234567', '13101'], ['+77071234567', '10101+'], ['+77011234567', '10121']]) {
     assert.match(await sms(phone, code), /№/);
@@ -112,13 +82,6 @@ after(async () => {
   demo?.kill();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function accessible(page, name) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`), [], `axe on ${name}`);
-}
 
 /// No text of another language's catalogue, no raw key, no English month in kk/ru.
 async function translated(page, lang, name) {

@@ -30,28 +30,11 @@ fn local_date(ms: i64) -> String {
 }
 
 async fn get(t: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    let response = t
-        .http
-        .get(t.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    crate::staff::get(t, path, token).await
 }
 
 async fn post(t: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = t
-        .http
-        .post(t.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    crate::staff::post(t, path, token, body).await
 }
 
 async fn card_ride(t: &TestApp, card: &str, code: &str, key: &str) -> Value {
