@@ -617,3 +617,48 @@ on_both_stores!(
     a_carrier_adds_suspends_and_moves_its_vehicles,
     a_carrier_adds_suspends_and_moves_its_vehicles
 );
+
+/// A day of a report is the city's local day: a ride at 19:30 UTC is the next day in Astana
+/// (UTC+5).
+async fn a_reports_day_is_the_citys_local_day(db: Db) {
+    let t = spawn(db).await;
+    let now = t.clock.now_ms();
+    let mut at = now.div_euclid(DAY_MS) * DAY_MS + 19 * 3_600_000 + 30 * 60_000;
+    if at < now {
+        at += DAY_MS;
+    }
+    t.clock.advance_ms(at - now);
+    let (status, ticket) = t.ride("+77011234567", "10101", "late-evening", "en").await;
+    assert_eq!(status, 201, "{ticket}");
+    let utc_day = jiff::Timestamp::from_millisecond(at)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string();
+    let local_day = local_date(at);
+    assert_ne!(utc_day, local_day);
+    let admin = t.staff_session("admin").await;
+    for (day, rides) in [(&utc_day, 0), (&local_day, 1)] {
+        let (status, report) = get(
+            &t,
+            &admin,
+            &format!("/v1/reports/rides?from={day}&to={day}&city=astana"),
+        )
+        .await;
+        assert_eq!(status, 200, "{report}");
+        let counted: i64 = report["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["rides"].as_i64().unwrap())
+            .sum();
+        assert_eq!(counted, rides, "{day}: {report}");
+        if rides == 1 {
+            assert_eq!(report["lines"][0]["day"], local_day.as_str());
+        }
+    }
+}
+on_both_stores!(
+    a_reports_day_is_the_citys_local_day,
+    a_reports_day_is_the_citys_local_day
+);
