@@ -65,6 +65,11 @@ pub const ANY_STAFF: &[Role] = &Role::ALL;
 pub const FEEDBACK_READERS: &[Role] = &[Role::Admin, Role::Carrier, Role::Support];
 /// Who reads a passenger's tickets: support, the office (of its cities) and admins.
 pub const PASSENGER_READERS: &[Role] = &[Role::Admin, Role::Office, Role::Support];
+/// Who answers a carrier's feedback and manages its vehicles: its managers and admins.
+pub const CARRIER_MANAGERS: &[Role] = &[Role::Admin, Role::Carrier];
+/// Who reads the ride and revenue report across carriers: admins (all), the office (its
+/// cities).
+pub const REPORT_READERS: &[Role] = &[Role::Admin, Role::Office];
 /// Office clerks (of their cities) and admins: preferential applications, refunds.
 pub const OFFICE: &[Role] = &[Role::Admin, Role::Office];
 
@@ -304,6 +309,78 @@ pub const MATRIX: &[Rule] = &[
         "/v1/carriers/{carrier}/vehicles",
         CARRIER_READERS,
         CarrierInPath("carrier"),
+        false,
+    ),
+    // The carrier's desk: replies and statuses of feedback, vehicles, stickers, its reports.
+    staff(
+        "POST",
+        "/v1/carriers/{carrier}/feedback/{id}/reply",
+        CARRIER_MANAGERS,
+        CarrierInPath("carrier"),
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/carriers/{carrier}/feedback/{id}/status",
+        CARRIER_MANAGERS,
+        CarrierInPath("carrier"),
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/carriers/{carrier}/vehicles",
+        CARRIER_MANAGERS,
+        CarrierInPath("carrier"),
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/carriers/{carrier}/vehicles/{code}/suspend",
+        CARRIER_MANAGERS,
+        CarrierInPath("carrier"),
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/carriers/{carrier}/vehicles/{code}/resume",
+        CARRIER_MANAGERS,
+        CarrierInPath("carrier"),
+        true,
+    ),
+    staff(
+        "POST",
+        "/v1/carriers/{carrier}/vehicles/{code}/move",
+        CARRIER_MANAGERS,
+        CarrierInPath("carrier"),
+        true,
+    ),
+    staff(
+        "GET",
+        "/v1/carriers/{carrier}/stickers",
+        CARRIER_MANAGERS,
+        CarrierInPath("carrier"),
+        false,
+    ),
+    staff(
+        "GET",
+        "/v1/carriers/{carrier}/reports/rides",
+        CARRIER_MANAGERS,
+        CarrierInPath("carrier"),
+        false,
+    ),
+    staff(
+        "GET",
+        "/v1/carriers/{carrier}/settlement/{month}",
+        CARRIER_MANAGERS,
+        CarrierInPath("carrier"),
+        false,
+    ),
+    // Reports across carriers: the use case narrows an office clerk to its cities.
+    staff(
+        "GET",
+        "/v1/reports/rides",
+        REPORT_READERS,
+        CityOfObject,
         false,
     ),
     // Transit and live data.

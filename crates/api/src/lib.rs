@@ -5,6 +5,7 @@
 //! domain types on the first line of every handler and calls the `service` use cases.
 
 pub mod access;
+mod documents;
 mod extract;
 mod harden;
 pub mod keys_wire;
@@ -13,7 +14,9 @@ mod metrics;
 mod openapi;
 mod openapi_cards;
 mod openapi_office;
+mod openapi_carrier;
 mod openapi_staff;
+mod pdf;
 mod problem;
 mod routes;
 mod run;

@@ -383,10 +383,12 @@ fn with_edge_refusals(mut document: Value) -> Value {
 /// The document as served: the paths below and the cards', each with its access from the
 /// matrix and the edge's refusals.
 fn edge(document: Value) -> Json<Value> {
+    let document = with_passenger_app(document);
+    let document = crate::openapi_cards::with_cards(document);
+    let document = crate::openapi_office::with_office(document);
+    let document = crate::openapi_carrier::with_carrier(document);
     Json(with_edge_refusals(crate::openapi_staff::with_staff(
-        crate::openapi_office::with_office(crate::openapi_cards::with_cards(with_passenger_app(
-            document,
-        ))),
+        document,
     )))
 }
 

@@ -74,7 +74,7 @@ fn staff_paths() -> Vec<(&'static str, Value)> {
         "parameters": [path_param("id", "cred_0")], "responses": {"204": {"description": "Revoked"}, "404": problem(), "4XX": problem()}}});
     let vehicles = json!({"get": {"summary": "A carrier's vehicles (its own managers, its controllers, admins, support); another carrier's manager gets 403 SCOPE_FORBIDDEN", "security": secured,
         "parameters": [path_param("carrier", "astana-avtobus-park-1")],
-        "responses": {"200": {"description": "{carrier, vehicles: [{transport_code, plate, route, active}]}"}, "404": problem(), "4XX": problem()}}});
+        "responses": {"200": {"description": "{carrier, city, name, vehicles: [{transport_code, plate, route, active}]}"}, "404": problem(), "4XX": problem()}}});
     let passenger_tickets = json!({"get": {"summary": "A passenger's tickets for support, the office (of its cities) and admins: newest first, without token or link", "security": secured,
         "parameters": [{"name": "phone", "in": "path", "required": true, "schema": {"type": "string", "pattern": crate::openapi::PHONE_PATTERN}, "example": "+77011234567"},
             {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{1,18}[.-][0-9]{1,18}$"}, "description": "the `next_cursor` of the previous page"},
@@ -104,7 +104,14 @@ pub(crate) fn with_staff(mut document: Value) -> Value {
         return document;
     };
     for (path, item) in staff_paths() {
-        paths.insert(path.into(), item);
+        // A path another part documented too (a carrier's vehicles: `post` beside `get`)
+        // keeps its other methods.
+        match (paths.get_mut(path).and_then(Value::as_object_mut), item) {
+            (Some(existing), Value::Object(methods)) => existing.extend(methods),
+            (_, item) => {
+                paths.insert(path.into(), item);
+            }
+        }
     }
     for rule in MATRIX {
         let Some(operation) = paths

@@ -299,6 +299,19 @@ error_codes! {
         kk: "Бұл банк осы мекенжайдан қосыла алмайды.",
         ru: "Этому банку не разрешено подключаться с этого адреса.",
         en: "This bank may not connect from this address.";
+    // carrier dashboard: vehicles and feedback
+    VehicleTaken = "VEHICLE_TAKEN", 409,
+        kk: "Бұл көлік коды немесе мемлекеттік нөмір басқа көлікте тұр.",
+        ru: "Этот код транспорта или госномер уже заняты другой машиной.",
+        en: "This transport code or plate already belongs to another vehicle.";
+    VehicleRouteInvalid = "VEHICLE_ROUTE_INVALID", 422,
+        kk: "Бұл бағыт тасымалдаушының қаласында жоқ.",
+        ru: "Такого маршрута нет в городе перевозчика.",
+        en: "There is no such route in the carrier's city.";
+    FeedbackStatusStale = "FEEDBACK_STATUS_STALE", 409,
+        kk: "Пікірдің күйін басқа біреу өзгертті. Бетті жаңартып, қайталаңыз.",
+        ru: "Статус отзыва уже изменил кто-то другой. Обновите страницу и повторите.",
+        en: "Someone else changed this feedback's status. Reload and try again.";
 }
 
 impl ErrorCode {

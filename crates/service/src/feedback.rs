@@ -1,9 +1,12 @@
 //! Passengers' feedback on a ride they paid: the service and the vehicle rated 1–5, a category
 //! for a complaint and a comment. It reaches the carrier of the ride's vehicle at once: the
-//! carrier reads its feedback, newest first ([`for_carrier`]).
+//! carrier reads its feedback, newest first ([`for_carrier`]), replies to the passenger by SMS
+//! in the passenger's language ([`reply`]) and moves it through `new → in_work → resolved`
+//! ([`set_status`]); each reply and status change is audited in its own transaction.
 
-use domain::{ErrorCode, PhoneNumber};
+use domain::{ErrorCode, Language, PhoneNumber};
 
+use crate::staff::Actor;
 use crate::{App, ServiceError};
 
 /// Ratings run from 1 (bad) to 5 (good).
@@ -23,6 +26,11 @@ pub const CATEGORIES: &[&str] = &[
     "fare",
     "other",
 ];
+
+/// How far the carrier got with a feedback.
+pub const STATUSES: &[&str] = &["new", "in_work", "resolved"];
+/// A reply is at most this many characters (three SMS parts in Cyrillic).
+pub const REPLY_CHARS_MAX: usize = 300;
 
 #[derive(Clone, Debug)]
 pub struct NewFeedback {
@@ -48,6 +56,17 @@ pub struct Feedback {
     pub vehicle_rating: u8,
     pub category: Option<String>,
     pub comment: String,
+    pub created_at_ms: i64,
+    pub status: String,
+    /// The carrier's replies, oldest first.
+    pub replies: Vec<Reply>,
+}
+
+/// A reply the carrier sent the passenger by SMS.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub author: String,
+    pub text: String,
     pub created_at_ms: i64,
 }
 
@@ -110,6 +129,7 @@ pub async fn submit(
         category: feedback.category,
         comment,
         created_at_ms: app.now_ms(),
+        status: "new".into(),
     };
     let Some(id) = store::feedback::insert(&mut tx, &row).await? else {
         return Err(ErrorCode::FeedbackAlreadyGiven.into());
@@ -134,7 +154,148 @@ pub async fn for_carrier(
     let limit = limit.clamp(1, PAGE_MAX);
     let mut conn = app.store.reader().await?;
     let rows = store::feedback::for_carrier(&mut conn, carrier, before_id, limit).await?;
-    Ok(rows.into_iter().map(of_row).collect())
+    let mut list: Vec<Feedback> = rows.into_iter().map(of_row).collect();
+    if let (Some(newest), Some(oldest)) = (list.first().map(|f| f.id), list.last().map(|f| f.id)) {
+        let replies = store::feedback::replies_between(&mut conn, carrier, oldest, newest).await?;
+        for reply in replies {
+            if let Some(f) = list.iter_mut().find(|f| f.id == reply.feedback_id) {
+                f.replies.push(Reply {
+                    author: reply.author,
+                    text: reply.text,
+                    created_at_ms: reply.created_at_ms,
+                });
+            }
+        }
+    }
+    Ok(list)
+}
+
+/// The head of the SMS that carries a carrier's reply, in the passenger's language.
+const REPLY_HEAD: domain::messages::Text = domain::messages::Text {
+    kk: "SMSBUS: тасымалдаушының №{n} билет бойынша пікіріңізге жауабы:",
+    ru: "SMSBUS: ответ перевозчика на ваш отзыв о поездке по билету №{n}:",
+    en: "SMSBUS: the carrier's answer to your feedback on ticket No. {n}:",
+};
+
+/// The feedback `id` of `carrier`, for a change by `actor` (another carrier's is not found).
+async fn of_carrier(
+    conn: &mut dyn store::Executor,
+    actor: &Actor,
+    carrier: &str,
+    id: i64,
+) -> Result<store::feedback::FeedbackRow, ServiceError> {
+    actor.require_carrier(carrier)?;
+    store::feedback::by_id(conn, id)
+        .await?
+        .filter(|f| f.carrier_id == carrier)
+        .ok_or_else(|| ErrorCode::NotFound.into())
+}
+
+/// Sends the passenger `text` by SMS (headed in their language) and keeps it with the
+/// feedback; a feedback still `new` moves to `in_work`. One audit entry.
+pub async fn reply(
+    app: &App,
+    actor: &Actor,
+    carrier: &str,
+    id: i64,
+    text: &str,
+) -> Result<Feedback, ServiceError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > REPLY_CHARS_MAX {
+        return Err(bad(format!("a reply is 1..={REPLY_CHARS_MAX} characters")));
+    }
+    let now_ms = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let row = of_carrier(&mut tx, actor, carrier, id).await?;
+    let language = store::passengers::get(&mut tx, &row.phone)
+        .await?
+        .and_then(|p| Language::from_code(&p.language))
+        .unwrap_or_default();
+    let head = REPLY_HEAD
+        .get(language)
+        .replace("{n}", &row.ticket_number.to_string());
+    store::sms::enqueue(&mut tx, &row.phone, &format!("{head} {text}"), None, now_ms).await?;
+    store::feedback::insert_reply(
+        &mut tx,
+        &store::feedback::ReplyRow {
+            id: 0,
+            feedback_id: id,
+            author: actor.name.clone(),
+            text: text.to_owned(),
+            created_at_ms: now_ms,
+        },
+    )
+    .await?;
+    let status = if row.status == "new" {
+        store::feedback::set_status(&mut tx, id, "new", "in_work", now_ms).await?;
+        "in_work"
+    } else {
+        row.status.as_str()
+    };
+    crate::audit::record(
+        &mut tx,
+        actor,
+        &crate::audit::Change {
+            action: "feedback.reply",
+            object: &format!("feedback:{id}"),
+            before: &row.status,
+            after: &format!(
+                "{status}; replied by SMS ({} characters)",
+                text.chars().count()
+            ),
+        },
+        now_ms,
+    )
+    .await?;
+    tx.commit().await?;
+    one(app, carrier, id).await
+}
+
+/// Moves the feedback from `from` (what the caller saw) to `to`; a status someone else changed
+/// meanwhile is refused (`FEEDBACK_STATUS_STALE`). One audit entry.
+pub async fn set_status(
+    app: &App,
+    actor: &Actor,
+    carrier: &str,
+    id: i64,
+    to: &str,
+) -> Result<Feedback, ServiceError> {
+    if !STATUSES.contains(&to) {
+        return Err(bad(format!(
+            "status must be one of {}",
+            STATUSES.join(", ")
+        )));
+    }
+    let now_ms = app.now_ms();
+    let mut tx = app.store.begin().await?;
+    let row = of_carrier(&mut tx, actor, carrier, id).await?;
+    if row.status != to {
+        if !store::feedback::set_status(&mut tx, id, &row.status, to, now_ms).await? {
+            return Err(ErrorCode::FeedbackStatusStale.into());
+        }
+        crate::audit::record(
+            &mut tx,
+            actor,
+            &crate::audit::Change {
+                action: "feedback.status",
+                object: &format!("feedback:{id}"),
+                before: &row.status,
+                after: to,
+            },
+            now_ms,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    one(app, carrier, id).await
+}
+
+async fn one(app: &App, carrier: &str, id: i64) -> Result<Feedback, ServiceError> {
+    for_carrier(app, Some(carrier), Some(id + 1), 1)
+        .await?
+        .into_iter()
+        .find(|f| f.id == id)
+        .ok_or_else(|| ErrorCode::NotFound.into())
 }
 
 fn of_row(r: store::feedback::FeedbackRow) -> Feedback {
@@ -152,5 +313,7 @@ fn of_row(r: store::feedback::FeedbackRow) -> Feedback {
         category: r.category,
         comment: r.comment,
         created_at_ms: r.created_at_ms,
+        status: r.status,
+        replies: Vec::new(),
     }
 }

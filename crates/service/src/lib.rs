@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 mod fares;
 pub mod feedback;
+pub mod fleet;
 #[doc(hidden)]
 pub mod fuzz_checks;
 pub mod inspect;
@@ -26,6 +27,7 @@ pub mod payment;
 pub mod phone_balance;
 pub mod recovery;
 pub mod refunds;
+pub mod reports;
 pub mod revocations;
 pub mod rides;
 pub mod sessions;

@@ -20,10 +20,12 @@ pub struct FeedbackRow {
     pub category: Option<String>,
     pub comment: String,
     pub created_at_ms: i64,
+    /// `new`, `in_work` or `resolved` (`new` on insert).
+    pub status: String,
 }
 
 const COLUMNS: &str = "id, ticket_number, phone, carrier_id, city_id, route_id, route_number, transport_code, \
-     service_rating, vehicle_rating, category, comment, created_at_ms";
+     service_rating, vehicle_rating, category, comment, created_at_ms, status";
 
 fn row(r: Row) -> Result<FeedbackRow> {
     Ok(FeedbackRow {
@@ -40,6 +42,7 @@ fn row(r: Row) -> Result<FeedbackRow> {
         category: r.try_get(10)?,
         comment: r.try_get(11)?,
         created_at_ms: r.try_get(12)?,
+        status: r.try_get(13)?,
     })
 }
 
@@ -96,4 +99,83 @@ pub async fn for_carrier(
         .try_map(row)
         .fetch_all(conn)
         .await
+}
+
+/// One feedback by id.
+pub async fn by_id(conn: &mut dyn Executor, id: i64) -> Result<Option<FeedbackRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM feedback WHERE id = $1");
+    query(&sql).bind(id).try_map(row).fetch_optional(conn).await
+}
+
+/// Moves the feedback's status from `from` to `to` (compare-and-set): `false` when it was no
+/// longer `from`.
+pub async fn set_status(
+    conn: &mut dyn Executor,
+    id: i64,
+    from: &str,
+    to: &str,
+    now_ms: i64,
+) -> Result<bool> {
+    let done =
+        query("UPDATE feedback SET status = $1, updated_at_ms = $2 WHERE id = $3 AND status = $4")
+            .bind(to)
+            .bind(now_ms)
+            .bind(id)
+            .bind(from)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A reply the carrier sent the passenger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplyRow {
+    pub id: i64,
+    pub feedback_id: i64,
+    pub author: String,
+    pub text: String,
+    pub created_at_ms: i64,
+}
+
+pub async fn insert_reply(conn: &mut dyn Executor, reply: &ReplyRow) -> Result<i64> {
+    query(
+        "INSERT INTO feedback_replies (feedback_id, author, text, created_at_ms) \
+         VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(reply.feedback_id)
+    .bind(&reply.author)
+    .bind(&reply.text)
+    .bind(reply.created_at_ms)
+    .try_map(|r: Row| r.try_get::<i64>(0))
+    .fetch_one(conn)
+    .await
+}
+
+/// The replies to the feedback with ids in `from_id..=to_id` of one carrier, oldest first.
+pub async fn replies_between(
+    conn: &mut dyn Executor,
+    carrier: Option<&str>,
+    from_id: i64,
+    to_id: i64,
+) -> Result<Vec<ReplyRow>> {
+    query(
+        "SELECT r.id, r.feedback_id, r.author, r.text, r.created_at_ms FROM feedback_replies r \
+         JOIN feedback f ON f.id = r.feedback_id \
+         WHERE ($1 IS NULL OR f.carrier_id = $1) AND r.feedback_id >= $2 AND r.feedback_id <= $3 \
+         ORDER BY r.id",
+    )
+    .bind(carrier)
+    .bind(from_id)
+    .bind(to_id)
+    .try_map(|r: Row| {
+        Ok(ReplyRow {
+            id: r.try_get(0)?,
+            feedback_id: r.try_get(1)?,
+            author: r.try_get(2)?,
+            text: r.try_get(3)?,
+            created_at_ms: r.try_get(4)?,
+        })
+    })
+    .fetch_all(conn)
+    .await
 }

@@ -20,6 +20,7 @@ mod migrate;
 pub mod office;
 pub mod passengers;
 pub mod refunds;
+pub mod reports;
 pub mod rides;
 pub mod sessions;
 pub mod sms;

@@ -115,6 +115,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0020_card_payouts.sql"),
     },
     Migration {
+        version: 21,
+        name: "carrier_desk",
+        sqlite: include_str!("../migrations/sqlite/0021_carrier_desk.sql"),
+        postgres: include_str!("../migrations/postgres/0021_carrier_desk.sql"),
+    },
+    Migration {
         version: 23,
         name: "operator_refunds",
         sqlite: include_str!("../migrations/sqlite/0023_operator_refunds.sql"),

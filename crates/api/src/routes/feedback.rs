@@ -38,10 +38,21 @@ pub(crate) struct FeedbackDto {
     category: Option<String>,
     comment: String,
     created_at: String,
+    /// `new`, `in_work` or `resolved`.
+    status: String,
+    /// The carrier's replies sent to the passenger by SMS, oldest first.
+    replies: Vec<ReplyDto>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct ReplyDto {
+    author: String,
+    text: String,
+    created_at: String,
 }
 
 impl FeedbackDto {
-    fn of(f: Feedback) -> FeedbackDto {
+    pub(crate) fn of(f: Feedback) -> FeedbackDto {
         FeedbackDto {
             id: f.id,
             ticket_number: f.ticket_number,
@@ -55,6 +66,16 @@ impl FeedbackDto {
             category: f.category,
             comment: f.comment,
             created_at: rfc3339_ms(f.created_at_ms),
+            status: f.status,
+            replies: f
+                .replies
+                .into_iter()
+                .map(|r| ReplyDto {
+                    author: r.author,
+                    text: r.text,
+                    created_at: rfc3339_ms(r.created_at_ms),
+                })
+                .collect(),
         }
     }
 }

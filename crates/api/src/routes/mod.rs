@@ -7,6 +7,7 @@ mod applications;
 mod auth;
 mod banks;
 mod cards;
+mod carrier;
 mod catalogue;
 mod feedback;
 mod inspections;
@@ -144,6 +145,7 @@ pub(crate) fn all() -> Table {
     let table = staff::routes(table);
     let table = office::routes(table);
     let table = admin::routes(table);
+    let table = carrier::routes(table);
     let table = transit::routes(table);
     live::routes(table)
 }

@@ -506,6 +506,9 @@ pub(crate) async fn revoke_credential(
 #[derive(Serialize)]
 pub(crate) struct CarrierVehicles {
     carrier: String,
+    /// The carrier's city and name (the routes its vehicles may run are that city's).
+    city: String,
+    name: String,
     vehicles: Vec<VehicleOut>,
 }
 
@@ -526,9 +529,14 @@ pub(crate) async fn carrier_vehicles(
     Path(carrier): Path<String>,
 ) -> ApiResult<Json<CarrierVehicles>> {
     let catalogue = state.app.catalogue();
-    if !catalogue.carriers.keys().any(|c| c.as_str() == carrier) {
+    let Some(found) = catalogue
+        .carriers
+        .values()
+        .find(|c| c.id.as_str() == carrier)
+    else {
         return Err(Problem::new(ErrorCode::NotFound, language).detail("no such carrier"));
-    }
+    };
+    let (city, name) = (found.city.as_str().to_owned(), found.name.clone());
     let vehicles = catalogue
         .vehicles
         .values()
@@ -540,7 +548,12 @@ pub(crate) async fn carrier_vehicles(
             active: v.active,
         })
         .collect();
-    Ok(Json(CarrierVehicles { carrier, vehicles }))
+    Ok(Json(CarrierVehicles {
+        carrier,
+        city,
+        name,
+        vehicles,
+    }))
 }
 
 #[derive(Deserialize)]

@@ -64,6 +64,8 @@ fn concrete(path: &str, other_carrier: bool) -> String {
         .replace("{card}", "9398000000000009")
         .replace("{bank}", WALK_BANK)
         .replace("{phone}", "+77011234567")
+        .replace("{code}", "10101")
+        .replace("{month}", "2026-01")
 }
 
 /// A body the route's extractors accept far enough to reach the access check.
@@ -367,6 +369,24 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
         assert_eq!(status, 201, "{applied}");
         applications.push(applied["id"].as_i64().unwrap());
     }
+    // Feedback on the walk's ride, for its carrier to answer.
+    let (status, feedback) = crate::cards::post_as(
+        &t,
+        GOOD,
+        "/v1/feedback",
+        json!({"ticket_number": ticket["number"], "service_rating": 4, "vehicle_rating": 4}),
+    )
+    .await;
+    assert_eq!(status, 201, "{feedback}");
+    let feedback_id = feedback["id"].as_i64().unwrap();
+    let today = {
+        use service::clock::Clock;
+        jiff::Timestamp::from_millisecond(t.clock.now_ms())
+            .unwrap()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .to_string()
+    };
     // (method, path, caller's token, body): one successful call per staff route.
     let admin = t.admin.clone();
     let controller = t.controller.clone();
@@ -656,6 +676,79 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
             Some(
                 json!({"name": "KASPI", "dialect": "kaspi", "networks": "127.0.0.1", "secret": "kaspi-walk-secret-0001"}),
             ),
+        ),
+        (
+            "POST",
+            "/v1/carriers/{carrier}/feedback/{id}/reply",
+            format!("/v1/carriers/{OWN_CARRIER}/feedback/{feedback_id}/reply"),
+            carrier.clone(),
+            Some(json!({"text": "walk"})),
+        ),
+        (
+            "POST",
+            "/v1/carriers/{carrier}/feedback/{id}/status",
+            format!("/v1/carriers/{OWN_CARRIER}/feedback/{feedback_id}/status"),
+            carrier.clone(),
+            Some(json!({"status": "resolved"})),
+        ),
+        (
+            "POST",
+            "/v1/carriers/{carrier}/vehicles",
+            format!("/v1/carriers/{OWN_CARRIER}/vehicles"),
+            carrier.clone(),
+            Some(json!({"transport_code": "10199", "plate": "199 WLK 01", "route": "astana-10"})),
+        ),
+        (
+            "POST",
+            "/v1/carriers/{carrier}/vehicles/{code}/suspend",
+            format!("/v1/carriers/{OWN_CARRIER}/vehicles/10199/suspend"),
+            carrier.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/carriers/{carrier}/vehicles/{code}/resume",
+            format!("/v1/carriers/{OWN_CARRIER}/vehicles/10199/resume"),
+            carrier.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/carriers/{carrier}/vehicles/{code}/move",
+            format!("/v1/carriers/{OWN_CARRIER}/vehicles/10199/move"),
+            carrier.clone(),
+            Some(json!({"route": "astana-12"})),
+        ),
+        (
+            "GET",
+            "/v1/carriers/{carrier}/stickers",
+            format!("/v1/carriers/{OWN_CARRIER}/stickers"),
+            carrier.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/carriers/{carrier}/reports/rides",
+            format!("/v1/carriers/{OWN_CARRIER}/reports/rides?from={today}&to={today}"),
+            carrier.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/carriers/{carrier}/settlement/{month}",
+            format!(
+                "/v1/carriers/{OWN_CARRIER}/settlement/{}?format=pdf",
+                &today[..7]
+            ),
+            carrier.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/reports/rides",
+            format!("/v1/reports/rides?from={today}&to={today}&format=csv"),
+            admin.clone(),
+            None,
         ),
         // Last: they end the caller's sessions.
         (

@@ -8,6 +8,7 @@
 mod access;
 mod audit;
 mod cards;
+mod carrier;
 mod controllers;
 mod fares;
 mod feedback;

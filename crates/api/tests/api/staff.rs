@@ -280,7 +280,8 @@ on_both_stores!(
     cookie_sessions_need_their_csrf_token
 );
 
-async fn get(t: &TestApp, path: &str, token: &str) -> (u16, Value) {
+/// GET with a staff bearer token: (status, JSON body).
+pub(crate) async fn get(t: &TestApp, path: &str, token: &str) -> (u16, Value) {
     let response = t
         .http
         .get(t.url(path))
@@ -292,7 +293,8 @@ async fn get(t: &TestApp, path: &str, token: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn post(t: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
+/// POST JSON with a staff bearer token: (status, JSON body).
+pub(crate) async fn post(t: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
     let response = t
         .http
         .post(t.url(path))
