@@ -108,6 +108,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_feedback.sql"),
         postgres: include_str!("../migrations/postgres/0017_feedback.sql"),
     },
+    Migration {
+        version: 18,
+        name: "inspection_sync",
+        sqlite: include_str!("../migrations/sqlite/0018_inspection_sync.sql"),
+        postgres: include_str!("../migrations/postgres/0018_inspection_sync.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -9,6 +9,7 @@ mod banks;
 mod cards;
 mod catalogue;
 mod feedback;
+mod inspection_sync;
 mod inspections;
 mod live;
 mod rides;
@@ -121,6 +122,8 @@ pub(crate) fn all() -> Table {
         .post("/v1/inspections", inspections::inspect)
         .get("/v1/controller/invalidations", inspections::invalidations)
         .get("/v1/controller/holder-keys", inspections::holder_keys)
+        .post("/v1/controller/inspections/sync", inspection_sync::sync)
+        .get("/v1/controller/shift", inspection_sync::shift)
         .post(
             "/v1/admin/tickets/{check_number}/revoke",
             inspections::revoke,

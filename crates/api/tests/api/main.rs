@@ -12,6 +12,7 @@ mod controllers;
 mod feedback;
 mod hardening;
 mod harness;
+mod inspection_sync;
 mod ledger;
 mod live;
 mod passenger;
