@@ -195,6 +195,14 @@ pub const MATRIX: &[Rule] = &[
     ),
     // The shift summary of the caller's own checks.
     staff("GET", "/v1/controller/shift", INSPECTORS, Own, false),
+    // The vehicles of the controller's cities and carriers, kept on its device.
+    staff(
+        "GET",
+        "/v1/controller/vehicles",
+        INSPECTORS,
+        CityOfObject,
+        false,
+    ),
     // Holder keys test a ticket's holder tag against numbers: controllers' devices only.
     staff(
         "GET",

@@ -280,6 +280,10 @@ fn with_revocations(mut document: Value) -> Value {
             "security": [{"bearer": []}],
             "responses": {"200": {"description": "{holder_keys: [{kid, alg: HMAC-SHA-256, key (base64url), not_before, not_after}]}"}, "4XX": problem()}}}));
         map.insert("/v1/controller/inspections/sync".into(), inspection_sync());
+        map.insert("/v1/controller/vehicles".into(), json!({"get": {
+            "summary": "The active vehicles of the signed-in controller's cities and carriers, for its device to choose one by transport code or plate offline",
+            "security": [{"bearer": []}],
+            "responses": {"200": {"description": "{vehicles: [{transport_code, plate, plate_folded, city, timezone, route_number, carrier}]}"}, "4XX": problem()}}}));
         map.insert("/v1/controller/shift".into(), json!({"get": {
             "summary": "The signed-in controller's shift: checks recorded since `since_ms`, those not valid by verdict, those flagged by reason",
             "security": [{"bearer": []}],

@@ -146,7 +146,8 @@ pub const INSPECTOR_CHARS_MAX: usize = 64;
 
 mod sync;
 pub use sync::{
-    DEVICE_ID_CHARS_MAX, SYNC_AGE_S_MAX, SYNC_BATCH_MAX, Shift, SyncItem, SyncOutcome, shift, sync,
+    DEVICE_ID_CHARS_MAX, InspectedVehicle, SYNC_AGE_S_MAX, SYNC_BATCH_MAX, Shift, SyncItem,
+    SyncOutcome, shift, sync, vehicles,
 };
 
 pub async fn inspect(

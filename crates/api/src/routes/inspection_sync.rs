@@ -202,3 +202,42 @@ pub(crate) async fn shift(
         flagged_by_reason,
     }))
 }
+
+#[derive(Serialize)]
+pub(crate) struct VehicleList {
+    vehicles: Vec<VehicleOut>,
+}
+
+#[derive(Serialize)]
+struct VehicleOut {
+    transport_code: String,
+    plate: String,
+    /// Latin capitals and digits without spaces, as a typed plate is folded.
+    plate_folded: String,
+    city: String,
+    /// The city's IANA time zone, for showing a ticket's times as local times.
+    timezone: String,
+    route_number: String,
+    carrier: String,
+}
+
+/// The vehicles the signed-in controller may inspect, for its device to choose one by code or
+/// plate without network.
+pub(crate) async fn vehicles(
+    State(state): State<crate::State>,
+    caller: Staff,
+) -> ApiResult<Json<VehicleList>> {
+    let vehicles = service::inspect::vehicles(&state.app, &caller.actor)
+        .into_iter()
+        .map(|v| VehicleOut {
+            transport_code: v.transport_code,
+            plate: v.plate,
+            plate_folded: v.plate_folded,
+            city: v.city,
+            timezone: v.timezone,
+            route_number: v.route_number,
+            carrier: v.carrier,
+        })
+        .collect();
+    Ok(Json(VehicleList { vehicles }))
+}

@@ -124,6 +124,7 @@ pub(crate) fn all() -> Table {
         .get("/v1/controller/holder-keys", inspections::holder_keys)
         .post("/v1/controller/inspections/sync", inspection_sync::sync)
         .get("/v1/controller/shift", inspection_sync::shift)
+        .get("/v1/controller/vehicles", inspection_sync::vehicles)
         .post(
             "/v1/admin/tickets/{check_number}/revoke",
             inspections::revoke,

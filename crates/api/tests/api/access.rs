@@ -414,6 +414,13 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
             None,
         ),
         (
+            "GET",
+            "/v1/controller/vehicles",
+            "/v1/controller/vehicles".into(),
+            controller.clone(),
+            None,
+        ),
+        (
             "POST",
             "/v1/admin/tickets/{check_number}/revoke",
             format!("/v1/admin/tickets/{check}/revoke"),

@@ -199,3 +199,44 @@ fn add(counts: &mut Vec<(String, i64)>, key: &str, n: i64) {
         None => counts.push((key.to_owned(), n)),
     }
 }
+
+/// A vehicle a controller may inspect, as its device keeps it to choose by code or plate
+/// offline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InspectedVehicle {
+    pub transport_code: String,
+    /// As printed (`101 ABC 01`).
+    pub plate: String,
+    /// Folded for matching what a controller types (`101ABC01`).
+    pub plate_folded: String,
+    pub city: String,
+    pub timezone: String,
+    pub route_number: String,
+    pub carrier: String,
+}
+
+/// The active vehicles of the catalogue the actor reaches (its cities or carriers).
+pub fn vehicles(app: &App, actor: &Actor) -> Vec<InspectedVehicle> {
+    let catalogue = app.catalogue();
+    catalogue
+        .vehicles
+        .values()
+        .filter(|v| v.active)
+        .filter_map(|v| {
+            let route = catalogue.routes.get(&v.route)?;
+            let city = catalogue.cities.get(&route.city)?;
+            actor
+                .scope
+                .reaches_vehicle(actor.role, route.city.as_str(), v.carrier.as_str())
+                .then(|| InspectedVehicle {
+                    transport_code: v.code.as_str().to_owned(),
+                    plate: v.plate.display(),
+                    plate_folded: v.plate.as_str().to_owned(),
+                    city: route.city.as_str().to_owned(),
+                    timezone: city.timezone.clone(),
+                    route_number: route.number.clone(),
+                    carrier: v.carrier.as_str().to_owned(),
+                })
+        })
+        .collect()
+}
