@@ -6,7 +6,7 @@ const SHELL = 'smsbus-controller-v1';
 const FILES = [
   '/controller/', '/controller/index.html', '/controller/manifest.webmanifest', '/controller/controller.css',
   '/controller/app.js', '/controller/verify.js', '/controller/device.js', '/controller/scan.js', '/controller/screens.js',
-  '/lib/base.css', '/lib/i18n.js', '/lib/messages.js', '/lib/api.js', '/lib/ui.js', '/lib/staff.js',
+  '/lib/base.css', '/lib/i18n.js', '/lib/messages.js', '/lib/api.js', '/lib/ui.js', '/lib/staff.js', '/lib/qr.js',
   '/vendor/jsqr/dist/jsQR.js', '/icon.svg', '/icon-192.png', '/icon-512.png',
 ];
 

@@ -139,7 +139,8 @@ const hex = (bytes) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).jo
 
 /// The token taken apart, not yet checked against any key; throws Malformed.
 function decode(token) {
-  if (typeof token !== 'string' || token.length > TOKEN_CHARS_MAX) bad();
+  // The limit counts UTF-8 bytes, as the server's `str::len` does.
+  if (typeof token !== 'string' || token.length > TOKEN_CHARS_MAX || new TextEncoder().encode(token).length > TOKEN_CHARS_MAX) bad();
   let version;
   let body;
   if (token.startsWith(TOKEN_PREFIX)) { version = 2; body = token.slice(TOKEN_PREFIX.length); }
