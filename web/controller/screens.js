@@ -48,7 +48,7 @@ export function home({ go, signOut, chooseLanguage, ed25519, syncNow }) {
     ed25519 ? null : h('div', { class: 'problem', role: 'status' }, h('p', {}, t(online() ? 'ctl_no_ed25519_online' : 'ctl_no_ed25519_offline'))),
     h('div', { class: 'card soft' },
       h('h2', {}, t('ctl_device_title')),
-      h('dl', { class: 'facts' },
+      h('dl', { class: 'facts device-facts' },
         h('dt', {}, t('ctl_keys')), h('dd', {}, keysAt ? t('ctl_keys_at', { n: device.state.keyCount(), time: dateTime(new Date(keysAt).toISOString()) }) : t('ctl_keys_none')),
         h('dt', {}, t('ctl_invalidated')), h('dd', {}, String(invalidated)),
         h('dt', {}, t('ctl_pending')), h('dd', { id: 'pending' }, String(shift.pending))),
@@ -175,10 +175,12 @@ export function flagText(answer) {
 /// The full-screen verdict. `flags` is filled in when the sync's answer comes.
 export function verdictScreen({ verdict, facts: f, how, onNext, onDone }) {
   const valid = verdict === 'VALID';
+  const word = t(valid ? 'ctl_valid' : 'ctl_not_valid');
   const flags = h('div', { class: 'flags', 'aria-live': 'polite' });
   const next = h('button', { type: 'button', class: 'wide big next', onclick: onNext }, t('ctl_next'));
   const screen = h('section', { class: `verdict ${valid ? 'is-valid' : 'is-invalid'}`, role: 'alert', 'aria-labelledby': 'verdict-word' },
-    h('p', { class: 'verdict-word', id: 'verdict-word' }, t(valid ? 'ctl_valid' : 'ctl_not_valid')),
+    // As large as the word fits the phone's width (НЕДЕЙСТВИТЕЛЕН is twice ЖАРАМДЫ).
+    h('p', { class: 'verdict-word', id: 'verdict-word', style: { fontSize: `min(4rem, calc((100vw - 32px) / ${(0.92 * word.length).toFixed(2)}))` } }, word),
     valid ? null : h('p', { class: 'verdict-reason', dataset: { reason: verdict } }, t(`ctl_reason_${verdict}`)),
     h('p', { class: 'verdict-how' }, t(how)),
     f ? facts(f) : null,
@@ -215,7 +217,7 @@ export function scanScreen({ go, onToken }) {
 function counts(map, prefix) {
   const entries = Object.entries(map);
   if (!entries.length) return h('p', { class: 'muted' }, t('ctl_shift_none'));
-  return h('ul', { class: 'list' }, entries.map(([code, n]) => h('li', { dataset: { code } }, `${t(`${prefix}${code}`)}: ${n}`)));
+  return h('ul', { class: 'list' }, entries.map(([code, n]) => h('li', { dataset: { code } }, `${t(`${prefix}${code}`)} — ${n}`)));
 }
 
 /// The shift: from the phone's queue, and the server's count while online.
@@ -240,7 +242,7 @@ export function shiftScreen({ go, redraw }) {
         h('dt', {}, t('ctl_shift_flagged')), h('dd', { id: 'shift-flagged' }, String(flagTotal)),
         h('dt', {}, t('ctl_pending')), h('dd', {}, String(s.pending)))),
     h('h2', {}, t('ctl_shift_by_reason')), counts(s.invalid, 'ctl_reason_'),
-    h('h2', {}, t('ctl_shift_flags')), counts(s.flags, 'ctl_flag_'),
+    h('h2', {}, t('ctl_shift_flags')), counts(s.flags, 'ctl_flagname_'),
     server,
     h('button', { type: 'button', class: 'secondary wide', onclick: () => { device.startShift(); redraw(); } }, t('ctl_shift_new')),
     h('button', { type: 'button', class: 'wide', onclick: () => go('#/') }, t('ctl_back')));
