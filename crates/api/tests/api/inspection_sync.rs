@@ -23,6 +23,32 @@ async fn sync(t: &TestApp, session: &str, items: Value) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
+async fn get(t: &TestApp, session: &str, path: &str) -> Value {
+    let response = t
+        .http
+        .get(t.url(path))
+        .bearer_auth(session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+/// The (city, transport code) of each vehicle a controller's device is given.
+async fn vehicles_of(t: &TestApp, session: &str) -> Vec<(String, String)> {
+    let list = get(t, session, "/v1/controller/vehicles").await;
+    list["vehicles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let field = |name: &str| v[name].as_str().unwrap().to_owned();
+            (field("city"), field("transport_code"))
+        })
+        .collect()
+}
+
 fn item(id: &str, token: &str, vehicle: &str, at_ms: i64, result: &str) -> Value {
     json!({"id": id, "token": token, "transport_code": vehicle, "scanned_at_ms": at_ms,
            "result": result, "offline": true})
@@ -142,16 +168,7 @@ async fn a_synced_queue_is_recorded_once_and_flags_a_ticket_seen_in_two_buses(db
     );
 
     // The shift: the controller's own recorded checks (not ctl-b's).
-    let shift: Value = t
-        .http
-        .get(t.url("/v1/controller/shift"))
-        .bearer_auth(&t.controller)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shift = get(&t, &t.controller, "/v1/controller/shift").await;
     assert_eq!(shift["checked"], 3, "{shift}");
     assert_eq!(shift["invalid"], 1, "{shift}");
     assert_eq!(shift["invalid_by_result"], json!({"FORGED": 1}));
@@ -182,17 +199,23 @@ async fn a_sync_is_refused_whole_outside_the_controllers_cities(db: Db) {
         (status, refused["code"].as_str()),
         (403, Some("SCOPE_FORBIDDEN"))
     );
+    // Its device is given only its own city's vehicles; the Astana controller's has 10101.
+    let far_list = vehicles_of(&t, &far).await;
+    assert!(
+        far_list.iter().all(|(city, _)| city == "kyzylorda"),
+        "{far_list:?}"
+    );
+    let own_list = vehicles_of(&t, &t.controller).await;
+    assert!(
+        own_list.iter().any(|(_, code)| code == "10101"),
+        "{own_list:?}"
+    );
+    assert!(
+        far_list.iter().all(|(_, code)| code != "10101"),
+        "{far_list:?}"
+    );
     // Nothing of it was recorded: the shift is empty.
-    let shift: Value = t
-        .http
-        .get(t.url("/v1/controller/shift"))
-        .bearer_auth(&far)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shift = get(&t, &far, "/v1/controller/shift").await;
     assert_eq!(shift["checked"], 0, "{shift}");
     // Too many at once: refused before anything is checked.
     let many: Vec<Value> = (0..=service::inspect::SYNC_BATCH_MAX)
