@@ -193,16 +193,43 @@ struct BatchLine {
 /// `verify --batch`: the same rules as one `verify`, in the same order (form, key, signature
 /// and key window; the invalidation list; time; vehicle), for every line of stdin.
 fn verify_batch(args: &VerifyArgs) -> anyhow::Result<()> {
-    use std::io::{BufRead, Write};
     let keys = load_key_list(&args.keys)?;
     let invalidated = load_invalidations(args.invalidations.as_deref())?;
-    let default_now_s = match args.at {
+    let now_s = match args.at {
         Some(at) => at,
         None => unix_now_s()?,
     };
+    let defaults = BatchDefaults {
+        now_s,
+        vehicle: args.vehicle.as_deref(),
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    for (index, line) in std::io::stdin().lock().lines().enumerate() {
+    batch_verdicts(
+        std::io::stdin().lock(),
+        &mut out,
+        &keys,
+        &invalidated,
+        &defaults,
+    )?;
+    std::io::Write::flush(&mut out).context("writing stdout")
+}
+
+/// What a batch line does not say: the time and the vehicle of `--at` and `--vehicle`.
+struct BatchDefaults<'a> {
+    now_s: u64,
+    vehicle: Option<&'a str>,
+}
+
+/// One verdict line out for each line in.
+fn batch_verdicts(
+    input: impl std::io::BufRead,
+    mut out: impl std::io::Write,
+    keys: &KeyList,
+    invalidated: &HashMap<u64, String>,
+    defaults: &BatchDefaults<'_>,
+) -> anyhow::Result<()> {
+    for (index, line) in input.lines().enumerate() {
         ensure!(
             index < BATCH_LINES_MAX,
             "a batch has at most {BATCH_LINES_MAX} lines"
@@ -214,27 +241,26 @@ fn verify_batch(args: &VerifyArgs) -> anyhow::Result<()> {
         let input: BatchLine = serde_json::from_str(&line).with_context(|| {
             format!("line {}: not {{\"token\", \"vehicle\", \"at\"}}", index + 1)
         })?;
-        let vehicle = match input.vehicle.as_deref().or(args.vehicle.as_deref()) {
+        let vehicle = match input.vehicle.as_deref().or(defaults.vehicle) {
             Some(text) => Some(
                 TransportCode::parse(text)
                     .with_context(|| format!("line {}: vehicle `{text}`", index + 1))?,
             ),
             None => None,
         };
-        let now_s = input.at.unwrap_or(default_now_s);
-        let (verdict, number) = match ticket::authenticate(input.token.trim(), &keys) {
+        let now_s = input.at.unwrap_or(defaults.now_s);
+        let (verdict, number) = match ticket::authenticate(input.token.trim(), keys) {
             Err(rejection) => (rejection.code(), None),
             Ok(verified) => {
                 let number = verified.claims().number.value();
-                let verdict = match invalidated.get(&number) {
-                    Some(why) => invalidation_code(why),
-                    None => match verified.check_time(now_s).and_then(|()| match &vehicle {
-                        Some(vehicle) => verified.check_vehicle(vehicle),
-                        None => Ok(()),
-                    }) {
-                        Ok(()) => "VALID",
-                        Err(rejection) => rejection.code(),
-                    },
+                let checked = verified.check_time(now_s).and_then(|()| match &vehicle {
+                    Some(vehicle) => verified.check_vehicle(vehicle),
+                    None => Ok(()),
+                });
+                let verdict = match (invalidated.get(&number), checked) {
+                    (Some(why), _) => invalidation_code(why),
+                    (None, Ok(())) => "VALID",
+                    (None, Err(rejection)) => rejection.code(),
                 };
                 (verdict, Some(number))
             }
@@ -246,7 +272,6 @@ fn verify_batch(args: &VerifyArgs) -> anyhow::Result<()> {
         .context("writing stdout")?;
         out.write_all(b"\n").context("writing stdout")?;
     }
-    out.flush().context("writing stdout")?;
     Ok(())
 }
 
@@ -701,7 +726,8 @@ mod tests {
         let claims = bench_claims(&key, 7, 1_750_000_000).unwrap();
         let token = ticket::sign(&claims, &key).unwrap();
         let args = |vehicle: &str, at: u64| VerifyArgs {
-            token: token.clone(),
+            token: Some(token.clone()),
+            batch: false,
             keys: keys_path.display().to_string(),
             vehicle: Some(vehicle.to_owned()),
             at: Some(at),
@@ -719,7 +745,7 @@ mod tests {
             format!("{}", verify(args("10007", 1_760_000_000)).unwrap_err()).contains("EXPIRED")
         );
         let damaged = VerifyArgs {
-            token: format!("{token}x"),
+            token: Some(format!("{token}x")),
             ..args("10007", 1_750_000_000)
         };
         assert!(format!("{}", verify(damaged).unwrap_err()).contains("MALFORMED"));
@@ -766,7 +792,8 @@ mod tests {
         let claims = bench_claims(&key, 7, 1_750_000_000).unwrap();
         let token = ticket::sign(&claims, &key).unwrap();
         let args = |holder: &str, holder_keys: Option<std::path::PathBuf>| VerifyArgs {
-            token: token.clone(),
+            token: Some(token.clone()),
+            batch: false,
             keys: keys_path.display().to_string(),
             vehicle: Some("10007".to_owned()),
             at: Some(1_750_000_000),
@@ -784,6 +811,55 @@ mod tests {
         std::fs::write(&holder_path, "{\"holder_keys\": [{\"kid\": \"x\"}]}").unwrap();
         assert!(verify(args("+7 701 000 00 07", Some(holder_path))).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_batch_gives_one_verdict_per_line_by_the_rules_of_one_verify() {
+        let key = sample_key();
+        let keys = KeyList::new([key.published().clone()]).unwrap();
+        let claims = bench_claims(&key, 7, 1_750_000_000).unwrap();
+        let token = ticket::sign(&claims, &key).unwrap();
+        let refunded = bench_claims(&key, 8, 1_750_000_000).unwrap();
+        let refunded_token = ticket::sign(&refunded, &key).unwrap();
+        let invalidated = HashMap::from([(refunded.number.value(), "refunded".to_owned())]);
+        let input = [
+            format!(r#"{{"token": "{token}"}}"#),
+            format!(r#"{{"token": "{token}", "vehicle": "10008"}}"#),
+            format!(r#"{{"token": "{token}", "at": 1760000000}}"#),
+            format!(r#"{{"token": " {token}x"}}"#),
+            String::new(),
+            format!(r#"{{"token": "{refunded_token}", "at": 1760000000}}"#),
+        ]
+        .join("\n");
+        let mut out = Vec::new();
+        let defaults = BatchDefaults {
+            now_s: 1_750_000_000,
+            vehicle: Some("10007"),
+        };
+        batch_verdicts(input.as_bytes(), &mut out, &keys, &invalidated, &defaults).unwrap();
+        let verdicts: Vec<String> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["verdict"].to_string())
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                "\"VALID\"",
+                "\"WRONG_VEHICLE\"",
+                "\"EXPIRED\"",
+                "\"MALFORMED\"",
+                "\"REFUNDED\""
+            ]
+        );
+        let bad = batch_verdicts(
+            "{\"token\": 1}".as_bytes(),
+            Vec::new(),
+            &keys,
+            &invalidated,
+            &defaults,
+        );
+        assert!(bad.is_err());
     }
 
     #[test]

@@ -132,7 +132,7 @@ fn result_of(
             out.result = Some(verdict.to_owned());
             out.flagged_shared = inspection.flagged_shared;
             out.flag_reason = inspection.flag_reason.map(|r| r.code());
-            out.inspection = Some(reply_of(inspection));
+            out.inspection = Some(reply_of(*inspection));
         }
         SyncOutcome::AlreadyRecorded {
             verdict,

@@ -40,7 +40,7 @@ pub struct SyncItem {
 #[derive(Debug)]
 pub enum SyncOutcome {
     /// Checked and recorded now.
-    Recorded(Inspection),
+    Recorded(Box<Inspection>),
     /// Recorded by an earlier sync: its verdict and flag as then recorded.
     AlreadyRecorded {
         verdict: String,
@@ -134,12 +134,12 @@ async fn one(app: &App, actor: &Actor, item: &SyncItem) -> Result<SyncOutcome, S
     };
     let inspection = check(app, &item.token, &vehicle, &actor.name, None, moment).await?;
     if inspection.recorded {
-        return Ok(SyncOutcome::Recorded(inspection));
+        return Ok(SyncOutcome::Recorded(Box::new(inspection)));
     }
     // The same batch sent twice at once: the other send recorded it first.
     Ok(earlier_sync(app, &actor.name, &item.device_id)
         .await?
-        .unwrap_or(SyncOutcome::Recorded(inspection)))
+        .unwrap_or_else(|| SyncOutcome::Recorded(Box::new(inspection))))
 }
 
 async fn earlier_sync(
