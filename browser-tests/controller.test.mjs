@@ -246,6 +246,14 @@ test('the chain: paid in the passenger app, scanned offline → VALID; forged, e
     console.log(`controller verdict: ms=${ms.toFixed(1)} (decoded QR → verdict on screen, offline, WebCrypto Ed25519)`);
     assert.ok(ms < 1000, `the verdict shows well under a second (${ms} ms)`);
     await page.screenshot({ path: join(shots, 'controller-chain-valid-offline-en.png') });
+    // In doubt, the buyer's number is checked on the phone too (the synced holder keys).
+    await page.locator('.holder-box summary').click();
+    await page.locator('#holder-phone').fill('8 705 123 45 67');
+    await page.locator('.holder button[type=submit]').click();
+    await page.locator('.holder-answer[data-holder="MATCHES"]').waitFor();
+    await page.locator('#holder-phone').fill('+7 701 000 00 01');
+    await page.locator('.holder button[type=submit]').click();
+    await page.locator('.holder-answer[data-holder="DOES_NOT_MATCH"]').waitFor();
     const queued = await page.evaluate(() => JSON.parse(localStorage.getItem('smsbus.ctl.queue')));
     assert.deepEqual(queued.map((q) => [q.result, q.offline, q.synced]), [['VALID', true, false]]);
 
@@ -281,7 +289,7 @@ test('the chain: paid in the passenger app, scanned offline → VALID; forged, e
     assert.deepEqual(synced.map((q) => [q.server.result, q.server.agrees]), [['VALID', true]]);
 
     // The controller moves to another bus (a photo of its sticker) and the ticket turns up.
-    await page.locator('.verdict button.secondary').click();
+    await page.locator('.verdict button.done').click();
     await page.goto('/controller/#/vehicle');
     await page.locator('button', { hasText: MESSAGES.en.ctl_sticker_scan }).click();
     await page.locator('#ctl-photo').setInputFiles({ name: 'sticker.png', mimeType: 'image/png', buffer: qrPng(`${base}/?bus=10102`) });
@@ -495,6 +503,11 @@ test('every screen in kk, ru and en: sign-in, home, vehicle, scanner, verdicts, 
     await page.locator('.verdict').waitFor();
     assert.equal(await page.locator('.verdict').getAttribute('data-verdict'), 'VALID');
     await screen(page, lang, 'verdict-valid');
+    await page.locator('.holder-box summary').click();
+    await page.locator('#holder-phone').fill('+7 705 123 45 67');
+    await page.locator('.holder button[type=submit]').click();
+    await page.locator('.holder-answer[data-holder="MATCHES"]').waitFor();
+    await screen(page, lang, 'verdict-holder');
     await page.locator('button.next').click();
     await page.locator('details summary').click();
     await page.locator('#typed-token').fill(forge(token));

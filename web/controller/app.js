@@ -57,12 +57,14 @@ async function onToken(text, decodedAt) {
   const offline = !navigator.onLine;
   let verdict;
   let facts = null;
+  let claims = null;
   let server = null;
   let how;
   if (ed25519) {
     const checked = await device.check(text, vehicle.transport_code, scannedAtMs);
     verdict = checked.verdict;
     facts = checked.claims ? screens.factsOfClaims(checked.claims) : null;
+    claims = checked.claims ?? null;
     how = offline ? 'ctl_how_phone_offline' : 'ctl_how_phone';
     device.enqueue({ token: text, vehicle: vehicle.transport_code, result: verdict, scannedAtMs, offline, claims: checked.claims });
   } else if (!offline) {
@@ -81,7 +83,7 @@ async function onToken(text, decodedAt) {
     verdict = 'UNCHECKED';
     how = 'ctl_how_cannot';
   }
-  const screen = screens.verdictScreen({ verdict, facts, how, onNext: () => go('#/scan'), onDone: () => go('#/') });
+  const screen = screens.verdictScreen({ verdict, facts, how, claims, onNext: () => go('#/scan'), onDone: () => go('#/') });
   clear(main).append(screen);
   current = screen;
   requestAnimationFrame(() => {

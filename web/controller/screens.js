@@ -173,7 +173,25 @@ export function flagText(answer) {
 }
 
 /// The full-screen verdict. `flags` is filled in when the sync's answer comes.
-export function verdictScreen({ verdict, facts: f, how, onNext, onDone }) {
+/// Asks the number the passenger says the ticket was bought from, and says whether it was.
+function holderForm(claims) {
+  const input = h('input', { id: 'holder-phone', type: 'tel', inputmode: 'tel', autocomplete: 'off' });
+  const answer = h('p', { class: 'holder-answer', 'aria-live': 'polite' });
+  const form = h('form', { class: 'holder', onsubmit: async (e) => {
+    e.preventDefault();
+    const e164 = device.phoneE164(input.value);
+    if (!e164) { answer.textContent = t('ctl_holder_bad'); answer.dataset.holder = ''; return; }
+    const result = await device.holderOf(claims, e164);
+    answer.dataset.holder = result;
+    answer.textContent = t(`ctl_holder_${result}`);
+  } },
+  h('label', { for: 'holder-phone' }, t('ctl_holder_label')),
+  h('div', { class: 'row' }, input, h('button', { type: 'submit', class: 'secondary' }, t('ctl_holder_check'))),
+  answer);
+  return h('details', { class: 'holder-box' }, h('summary', {}, t('ctl_holder_open')), form);
+}
+
+export function verdictScreen({ verdict, facts: f, how, onNext, onDone, claims = null }) {
   const valid = verdict === 'VALID';
   const word = t(valid ? 'ctl_valid' : 'ctl_not_valid');
   const flags = h('div', { class: 'flags', 'aria-live': 'polite' });
@@ -185,8 +203,9 @@ export function verdictScreen({ verdict, facts: f, how, onNext, onDone }) {
     h('p', { class: 'verdict-how' }, t(how)),
     f ? facts(f) : null,
     flags,
+    claims ? holderForm(claims) : null,
     next,
-    h('button', { type: 'button', class: 'wide secondary', onclick: onDone }, t('ctl_done')));
+    h('button', { type: 'button', class: 'wide secondary done', onclick: onDone }, t('ctl_done')));
   screen.dataset.verdict = verdict;
   screen.showFlag = (answer) => {
     if (!answer?.flag_reason) return;

@@ -253,3 +253,45 @@ export async function verifyToken(token, { keys, invalidated = () => undefined, 
   if (vehicle !== null && vehicle !== undefined && claims.vehicle !== String(vehicle)) return { verdict: 'WRONG_VEHICLE', claims };
   return { verdict: 'VALID', claims };
 }
+
+/// The holder keys a signed-in controller syncs (`GET /v1/controller/holder-keys`) as
+/// WebCrypto HMAC keys by key id.
+export async function importHolderKeys(json) {
+  const out = new Map();
+  for (const key of (json?.holder_keys ?? []).slice(0, KEY_LIST_KEYS_MAX)) {
+    if (key.alg !== 'HMAC-SHA-256') continue;
+    const raw = base64urlDecode(String(key.key));
+    if (raw.length !== 32) continue;
+    out.set(String(key.kid).toLowerCase(), await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']));
+  }
+  return out;
+}
+
+/// A Kazakh mobile number as people type it (`8 701 123 45 67`, `+7 (701) 123-45-67`) in
+/// E.164, or null.
+export function phoneE164(text) {
+  const digits = String(text).replace(/[\s()-]/g, '');
+  const national = /^\+7([67]\d{9})$/.exec(digits) ?? /^[78]([67]\d{9})$/.exec(digits);
+  return national ? `+7${national[1]}` : null;
+}
+
+const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/// Was the ticket bought from `e164`? As `TicketClaims::check_holder`: an SB2. ticket's keyed
+/// tag needs its signing key's holder key (`NOT_CHECKED` without it); an SB1. ticket's salted
+/// digest is checked by anyone.
+export async function checkHolder(claims, e164, holderKeys) {
+  const phone = new TextEncoder().encode(e164);
+  if (claims.holder.tag) {
+    const key = holderKeys.get(claims.keyId);
+    if (!key) return 'NOT_CHECKED';
+    const number = new Uint8Array(8);
+    new DataView(number.buffer).setBigUint64(0, BigInt(claims.number));
+    const context = new TextEncoder().encode('SMSBUS holder v2\0');
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new Uint8Array([...context, ...number, ...phone])));
+    return equal([...mac.subarray(0, 2)], [...claims.holder.tag]) ? 'MATCHES' : 'DOES_NOT_MATCH';
+  }
+  const context = new TextEncoder().encode('SMSBUS holder v1\0');
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array([...context, ...claims.holder.salt, ...phone])));
+  return equal([...digest.subarray(0, 8)], [...claims.holder.digest]) ? 'MATCHES' : 'DOES_NOT_MATCH';
+}
