@@ -38,11 +38,28 @@ async function signOut() {
   go('#/');
 }
 
-/// Refreshes the lists and syncs the queue; returns the sync's answers (or [] offline).
-async function whenOnline() {
+/// The lists are fetched again after a check when older than this.
+const REFRESH_AFTER_MS = 5 * 60 * 1000;
+/// The ticket just checked, read again this soon after "Next ticket", is the same showing.
+const RESCAN_QUIET_MS = 4000;
+let refreshedAt = 0;
+let last = { token: null, at: 0 };
+
+/// Syncs the queue, then refreshes the lists (always, or when older than REFRESH_AFTER_MS);
+/// returns the sync's answers (or [] offline).
+async function whenOnline({ always = true } = {}) {
   if (!navigator.onLine || !account()) return [];
-  await device.refresh();
-  try { return await device.sync(); } catch { return []; }
+  let answers = [];
+  try { answers = await device.sync(); } catch { answers = []; }
+  if (always || Date.now() - refreshedAt > REFRESH_AFTER_MS) {
+    if (await device.refresh()) refreshedAt = Date.now();
+  }
+  return answers;
+}
+
+/// Whether a code read by the camera is the ticket just checked, still in front of it.
+function justChecked(text) {
+  return text === last.token && Date.now() - last.at < RESCAN_QUIET_MS;
 }
 
 async function syncNow() {
@@ -52,6 +69,7 @@ async function syncNow() {
 
 /// A scanned text: checked, shown, queued, synced when it can be.
 async function onToken(text, decodedAt) {
+  last = { token: text, at: Date.now() };
   const vehicle = device.state.vehicle();
   const scannedAtMs = Date.now();
   const offline = !navigator.onLine;
@@ -83,7 +101,7 @@ async function onToken(text, decodedAt) {
     verdict = 'UNCHECKED';
     how = 'ctl_how_cannot';
   }
-  const screen = screens.verdictScreen({ verdict, facts, how, claims, onNext: () => go('#/scan'), onDone: () => go('#/') });
+  const screen = screens.verdictScreen({ verdict, facts, how, claims, onNext: () => { last.at = Date.now(); go('#/scan'); }, onDone: () => go('#/') });
   clear(main).append(screen);
   current = screen;
   requestAnimationFrame(() => {
@@ -93,7 +111,7 @@ async function onToken(text, decodedAt) {
   });
   if (server) screen.showFlag(server);
   else if (!offline) {
-    const answers = await whenOnline();
+    const answers = await whenOnline({ always: false });
     const mine = answers.find((a) => a.check_number && facts && a.check_number === facts.checkNumber && a.flag_reason);
     if (mine && current === screen) screen.showFlag({ ...mine, flagged_because_of: mine.inspection?.flagged_because_of });
   }
@@ -115,7 +133,7 @@ function route() {
     return;
   }
   const hash = location.hash || '#/';
-  const context = { go, signOut, chooseLanguage, ed25519, syncNow, onToken, redraw: route };
+  const context = { go, signOut, chooseLanguage, ed25519, syncNow, onToken, justChecked, redraw: route };
   if (hash === '#/vehicle') current = screens.vehicleScreen(context);
   else if (hash === '#/scan' && vehicle) current = screens.scanScreen(context);
   else if (hash === '#/shift') current = screens.shiftScreen(context);

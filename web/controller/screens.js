@@ -216,9 +216,13 @@ export function verdictScreen({ verdict, facts: f, how, onNext, onDone, claims =
 }
 
 /// The scanner: the camera, or the code typed from a broken screen.
-export function scanScreen({ go, onToken }) {
+export function scanScreen({ go, onToken, justChecked }) {
   const vehicle = device.state.vehicle();
-  const cam = camera({ label: t('ctl_scan_title'), onText: (text, at) => { onToken(text, at); return true; } });
+  const cam = camera({ label: t('ctl_scan_title'), onText: (text, at) => {
+    if (justChecked(text)) return false;
+    onToken(text, at);
+    return true;
+  } });
   const typed = h('textarea', { id: 'typed-token', rows: '3', autocapitalize: 'none', spellcheck: 'false', autocomplete: 'off' });
   const form = h('form', { onsubmit: (e) => { e.preventDefault(); if (typed.value.trim()) { cam.stop(); onToken(typed.value.trim(), performance.now()); } } },
     h('div', { class: 'field' }, h('label', { for: 'typed-token' }, t('ctl_typed')), typed, h('p', { class: 'hint' }, t('ctl_typed_hint'))),
