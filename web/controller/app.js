@@ -79,7 +79,12 @@ async function onToken(text, decodedAt) {
   let server = null;
   let how;
   if (ed25519) {
-    const checked = await device.check(text, vehicle.transport_code, scannedAtMs);
+    let checked = await device.check(text, vehicle.transport_code, scannedAtMs);
+    if (checked.verdict === 'UNKNOWN_KEY' && !offline && await device.refresh()) {
+      // A key published since the phone's list was fetched (a rotation): fetched, checked again.
+      refreshedAt = Date.now();
+      checked = await device.check(text, vehicle.transport_code, scannedAtMs);
+    }
     verdict = checked.verdict;
     facts = checked.claims ? screens.factsOfClaims(checked.claims) : null;
     claims = checked.claims ?? null;
@@ -122,13 +127,15 @@ function route() {
   translate();
   showOffline();
   const vehicle = device.state.vehicle();
-  if (vehicle?.timezone) setTimeZone(vehicle.timezone);
+  // Times in the city of the vehicle, else of the controller's first city.
+  const zone = vehicle?.timezone ?? device.state.vehicles()[0]?.timezone;
+  if (zone) setTimeZone(zone);
   if (!account()) {
     current = h('div', {}, signInForm({ title: t('ctl_signin_title'), roles: INSPECTOR_ROLES, onSignedIn: async () => {
       device.startShift();
       await whenOnline();
       go('#/');
-    } }));
+    } }), screens.languageButtons(chooseLanguage));
     clear(main).append(current);
     return;
   }

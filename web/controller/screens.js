@@ -20,7 +20,7 @@ function vehicleLine(v) {
   return t('ctl_vehicle_line', { route: v.route_number, plate: v.plate });
 }
 
-function languageButtons(onChange) {
+export function languageButtons(onChange) {
   const current = document.documentElement.lang;
   return h('div', { class: 'languages', role: 'group', 'aria-label': t('ctl_language') },
     LANGUAGES.map((lang) => h('button', { type: 'button', lang, 'aria-pressed': String(lang === current), onclick: () => onChange(lang) }, t(`lang_${lang}`))));
