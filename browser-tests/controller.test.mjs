@@ -87,6 +87,7 @@ async function translated(page, lang, name) {
     }
   }
   assert.doesNotMatch(text, /\b(ctl|staff)_[a-z_]+\b/, `${name} (${lang}) shows a raw message key`);
+  assert.doesNotMatch(text, /\b(null|undefined|NaN)\b/, `${name} (${lang}) shows a value that is not a text`);
 }
 
 async function screen(page, lang, name) {
