@@ -211,8 +211,16 @@ test('the chain: paid in the passenger app, scanned offline → VALID; forged, e
   await pay.locator('button[data-pay="10101"]').click();
   const ticket = pay.locator('.ticket').first();
   await ticket.waitFor();
-  const shot = PNG.sync.read(await ticket.locator('.qr').screenshot());
-  const token = jsQR(new Uint8ClampedArray(shot.data), shot.width, shot.height)?.data;
+  // The tickets screen redraws as the ride settles: read the QR once it stands still.
+  let token = null;
+  for (let i = 0; i < 20 && !token; i++) {
+    try {
+      const shot = PNG.sync.read(await ticket.locator('.qr').screenshot({ timeout: 2000 }));
+      token = jsQR(new Uint8ClampedArray(shot.data), shot.width, shot.height)?.data ?? null;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   assert.match(token ?? '', /^SB2\./, 'the passenger screen shows a ticket QR');
   chainToken = token;
   await passenger.close();

@@ -4,7 +4,7 @@
 // controller's cities, the chosen vehicle, the shift's start and the queue of checks not yet
 // synced (kept after syncing with the server's answer, for the shift summary). All in
 // localStorage under `smsbus.ctl.*`; refreshed whenever the network is there.
-import { staffApi } from '../lib/staff.js';
+import { staffApi, account } from '../lib/staff.js';
 import { importKeyList, importHolderKeys, verifyToken, checkHolder, phoneE164, ed25519Available } from './verify.js';
 
 const PREFIX = 'smsbus.ctl.';
@@ -143,6 +143,8 @@ const newId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toS
 export function enqueue({ token, vehicle, result, scannedAtMs, offline, claims, server = null }) {
   const queue = state.queue();
   queue.push({
+    // Whose check it is: a phone handed to another controller syncs only that one's own.
+    login: account()?.login ?? null,
     id: newId(), token, transport_code: vehicle, scanned_at_ms: scannedAtMs, result, offline,
     check_number: claims?.checkNumber ?? null, synced: Boolean(server), server,
   });
@@ -159,7 +161,8 @@ export function enqueue({ token, vehicle, result, scannedAtMs, offline, claims, 
 export async function sync() {
   const answers = [];
   for (;;) {
-    const pending = state.queue().filter((q) => !q.synced && !q.refused).slice(0, SYNC_BATCH_MAX);
+    const me = account()?.login;
+    const pending = state.queue().filter((q) => !q.synced && !q.refused && q.login === me).slice(0, SYNC_BATCH_MAX);
     if (!pending.length) break;
     const body = {
       inspections: pending.map((q) => ({
@@ -190,7 +193,8 @@ export async function sync() {
 /// those flagged by reason (once synced), and those waiting to sync.
 export function shiftSummary() {
   const since = state.shiftStart();
-  const checks = state.queue().filter((q) => q.scanned_at_ms >= since);
+  const me = account()?.login;
+  const checks = state.queue().filter((q) => q.scanned_at_ms >= since && q.login === me);
   const invalid = {};
   const flags = {};
   for (const q of checks) {
