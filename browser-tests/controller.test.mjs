@@ -535,3 +535,45 @@ test('every screen in kk, ru and en: sign-in, home, vehicle, scanner, verdicts, 
     await context.close();
   }
 });
+
+test('without Ed25519 in WebCrypto the app says so, asks the server while online, and cannot check offline', async () => {
+  const token = chainToken ?? assert.fail('the chain test gives the ticket');
+  const context = await browser.newContext({ ...PHONE_VIEW, locale: 'en', baseURL: base, bypassCSP: true });
+  // A browser whose WebCrypto has no Ed25519 (Chromium before 137, some phones' WebViews).
+  await context.addInitScript(() => {
+    localStorage.setItem('smsbus.lang', 'en');
+    const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+    crypto.subtle.importKey = (format, data, algorithm, ...rest) => (String(algorithm?.name ?? algorithm) === 'Ed25519'
+      ? Promise.reject(new DOMException('Unrecognized name', 'NotSupportedError'))
+      : importKey(format, data, algorithm, ...rest));
+  });
+  const page = await context.newPage();
+  await controllerSignIn(page, 'en');
+  await chooseVehicle(page, 'en', '10101');
+  assert.match(await page.locator('main').innerText(), new RegExp(MESSAGES.en.ctl_no_ed25519_online.slice(0, 30)));
+  await page.screenshot({ path: join(shots, 'controller-no-ed25519-en.png'), fullPage: true });
+  await page.locator('button.scan-button').click();
+  await page.locator('details summary').click();
+  await page.locator('#typed-token').fill(token);
+  await page.locator('details button[type=submit]').click();
+  const verdict = page.locator('.verdict');
+  await verdict.waitFor();
+  assert.equal(await verdict.getAttribute('data-verdict'), 'VALID');
+  assert.match(await verdict.innerText(), new RegExp(MESSAGES.en.ctl_how_server));
+  assert.match(await verdict.innerText(), /101 ABC 01/);
+  // The server recorded it itself: nothing waits to sync.
+  const queue = await page.evaluate(() => JSON.parse(localStorage.getItem('smsbus.ctl.queue')));
+  assert.deepEqual(queue.map((q) => [q.result, q.synced]), [['VALID', true]]);
+  await page.locator('.verdict button.done').click();
+  await context.setOffline(true);
+  await page.locator('button.scan-button').click();
+  await page.locator('details summary').click();
+  await page.locator('#typed-token').fill(token);
+  await page.locator('details button[type=submit]').click();
+  await page.locator('.verdict[data-verdict="UNCHECKED"]').waitFor();
+  assert.match(await page.locator('.verdict').innerText(), new RegExp(MESSAGES.en.ctl_how_cannot.slice(0, 30)));
+  assert.match(await page.locator('.verdict').innerText(), new RegExp(MESSAGES.en.ctl_unchecked));
+  assert.doesNotMatch(await page.locator('.verdict').innerText(), new RegExp(MESSAGES.en.ctl_not_valid));
+  await page.screenshot({ path: join(shots, 'controller-unchecked-offline-en.png') });
+  await context.close();
+});

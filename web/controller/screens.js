@@ -193,13 +193,16 @@ function holderForm(claims) {
 
 export function verdictScreen({ verdict, facts: f, how, onNext, onDone, claims = null }) {
   const valid = verdict === 'VALID';
-  const word = t(valid ? 'ctl_valid' : 'ctl_not_valid');
+  // Not checked at all (no Ed25519 and no network) is neither valid nor invalid.
+  const unchecked = verdict === 'UNCHECKED';
+  const word = t(valid ? 'ctl_valid' : unchecked ? 'ctl_unchecked' : 'ctl_not_valid');
   const flags = h('div', { class: 'flags', 'aria-live': 'polite' });
   const next = h('button', { type: 'button', class: 'wide big next', onclick: onNext }, t('ctl_next'));
-  const screen = h('section', { class: `verdict ${valid ? 'is-valid' : 'is-invalid'}`, role: 'alert', 'aria-labelledby': 'verdict-word' },
+  const look = valid ? 'is-valid' : unchecked ? 'is-unchecked' : 'is-invalid';
+  const screen = h('section', { class: `verdict ${look}`, role: 'alert', 'aria-labelledby': 'verdict-word' },
     // As large as the word fits the phone's width (НЕДЕЙСТВИТЕЛЕН is twice ЖАРАМДЫ).
     h('p', { class: 'verdict-word', id: 'verdict-word', style: { fontSize: `min(4rem, calc((100vw - 32px) / ${(0.92 * word.length).toFixed(2)}))` } }, word),
-    valid ? null : h('p', { class: 'verdict-reason', dataset: { reason: verdict } }, t(`ctl_reason_${verdict}`)),
+    valid || unchecked ? null : h('p', { class: 'verdict-reason', dataset: { reason: verdict } }, t(`ctl_reason_${verdict}`)),
     h('p', { class: 'verdict-how' }, t(how)),
     f ? facts(f) : null,
     flags,
