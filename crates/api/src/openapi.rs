@@ -299,7 +299,7 @@ fn inspection_sync() -> Value {
     let item = json!({"type": "object", "required": ["id", "token", "transport_code", "scanned_at_ms", "result", "offline"], "additionalProperties": false,
         "properties": {
             "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "the device's id for this check: sending it again records nothing and answers `already_recorded`"},
-            "token": {"type": "string"},
+            "token": {"type": "string", "maxLength": 400, "description": "as scanned; anything that is not a ticket is recorded as MALFORMED"},
             "transport_code": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN, "description": "the vehicle the controller was in"},
             "scanned_at_ms": {"type": "integer", "description": "when the ticket was shown (unix ms, within the last 7 days); the ticket is judged as of then"},
             "result": {"enum": ["VALID", "EXPIRED", "FORGED", "WRONG_VEHICLE", "REVOKED", "REFUNDED", "UNKNOWN_KEY", "MALFORMED", "RUN_ENDED"], "description": "the verdict the device showed"},
@@ -309,7 +309,7 @@ fn inspection_sync() -> Value {
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["inspections"], "additionalProperties": false,
             "properties": {"inspections": {"type": "array", "minItems": 1, "maxItems": 100, "items": item}}}}}},
         "responses": {"200": {"description": "{results: [{id, status: recorded | already_recorded | refused, device_result, result, agrees, flagged_shared, flag_reason, inspection?, refused?: {code, message, detail}}]}, in the order sent"},
-            "403": problem(), "4XX": problem()}}})
+            "403": problem(), "413": problem(), "4XX": problem()}}})
 }
 
 fn with_sessions(mut document: Value) -> Value {

@@ -217,6 +217,21 @@ async fn a_sync_is_refused_whole_outside_the_controllers_cities(db: Db) {
     // Nothing of it was recorded: the shift is empty.
     let shift = get(&t, &far, "/v1/controller/shift").await;
     assert_eq!(shift["checked"], 0, "{shift}");
+    // A full batch of the longest tokens fits the route's body limit; each is MALFORMED.
+    let long = format!("SB2.{}", "\u{0416}".repeat(198));
+    let full: Vec<Value> = (0..service::inspect::SYNC_BATCH_MAX)
+        .map(|i| item(&format!("f-{i}"), &long, "10101", now, "MALFORMED"))
+        .collect();
+    let (status, body) = sync(&t, &t.controller, json!(full)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["result"] == "MALFORMED" && r["agrees"] == true),
+        "{body}"
+    );
     // Too many at once: refused before anything is checked.
     let many: Vec<Value> = (0..=service::inspect::SYNC_BATCH_MAX)
         .map(|i| item(&format!("m-{i}"), &token, "10101", now, "VALID"))
