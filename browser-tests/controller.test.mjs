@@ -577,3 +577,32 @@ test('without Ed25519 in WebCrypto the app says so, asks the server while online
   await page.screenshot({ path: join(shots, 'controller-unchecked-offline-en.png') });
   await context.close();
 });
+
+test('the controller\'s location puts them in the nearest live bus of theirs, or says none is near', async () => {
+  const live = (await (await fetch(`${base}/v1/live/astana/vehicles`)).json()).vehicles
+    .filter((v) => v.transport_code && Date.now() - v.at_ms < 20000);
+  assert.ok(live.length > 0, 'the demo has live buses');
+  const bus = live[0];
+  const context = await browser.newContext({ ...PHONE_VIEW, locale: 'ru', baseURL: base, bypassCSP: true,
+    permissions: ['geolocation'], geolocation: { latitude: bus.lat, longitude: bus.lon, accuracy: 10 } });
+  await context.addInitScript(() => localStorage.setItem('smsbus.lang', 'ru'));
+  const page = await context.newPage();
+  await controllerSignIn(page, 'ru');
+  await page.locator('button', { hasText: MESSAGES.ru.ctl_vehicle_choose }).click();
+  await page.locator('button', { hasText: MESSAGES.ru.ctl_location }).click();
+  await page.locator('.vehicle-code').waitFor({ timeout: 15000 });
+  const chosen = await page.locator('.vehicle-code').innerText();
+  // The bus itself, or one reported at the same spot (a few metres apart).
+  const metres = (a, b) => 6371000 * Math.hypot((a.lat - b.lat) * Math.PI / 180, (a.lon - b.lon) * Math.PI / 180 * Math.cos(a.lat * Math.PI / 180));
+  const near = (await (await fetch(`${base}/v1/live/astana/vehicles`)).json()).vehicles.filter((v) => metres(v, bus) < 200).map((v) => v.transport_code);
+  assert.ok(near.includes(chosen), `${chosen} is one of the buses near the controller: ${near}`);
+  assert.match(await page.locator('main').innerText(), new RegExp(MESSAGES.ru.ctl_vehicle_located.split('{code}')[0].trim()));
+  await screen(page, 'ru', 'located');
+  // Far from any bus: said so, nothing chosen.
+  await context.setGeolocation({ latitude: 51.3, longitude: 70.2, accuracy: 10 });
+  await page.locator('button', { hasText: MESSAGES.ru.ctl_vehicle_change }).click();
+  await page.locator('button', { hasText: MESSAGES.ru.ctl_location }).click();
+  await page.locator('.problem', { hasText: MESSAGES.ru.ctl_location_none.split('{m}')[0].trim() }).waitFor({ timeout: 15000 });
+  await screen(page, 'ru', 'location-none');
+  await context.close();
+});

@@ -126,7 +126,7 @@ export function vehicleScreen({ go }) {
       } catch { say(t('ctl_location_offline')); return; }
       if (best) choose(best.vehicle, 'ctl_vehicle_located');
       else say(t('ctl_location_none', { m: NEAR_M_MAX }));
-    }, () => say(t('ctl_location_denied')), { enableHighAccuracy: true, timeout: 15000, maximumAge: 5000 });
+    }, () => say(t('ctl_location_denied')), { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 });
   } }, t('ctl_location'));
   const screen = h('section', {},
     h('h1', {}, t('ctl_vehicle_title')), form, message, sticker, stickerBox, locate,
