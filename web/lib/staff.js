@@ -103,7 +103,8 @@ export function signInForm({ title, roles, onSignedIn }) {
     field('staff-password', t('staff_password'), password),
     needTotp ? field('staff-totp', t('staff_totp'), totp, t('staff_totp_hint')) : null,
     submit);
-    box.replaceChildren(h('h1', {}, title ?? t('staff_signin_title')), form, error ? problemView(error) : null);
+    // (replaceChildren would write a null as the text "null".)
+    box.replaceChildren(...[h('h1', {}, title ?? t('staff_signin_title')), form, error ? problemView(error) : null].filter(Boolean));
     login.focus();
   };
   draw();

@@ -1,22 +1,10 @@
-// The in-app scanner of the bus's QR sticker: the camera through BarcodeDetector where the
-// browser has it, else jsQR (npm) on the video frames; or a photo of the QR. A sticker holds
+// The in-app scanner of the bus's QR sticker: the camera (frames read by lib/qr.js:
+// BarcodeDetector, else jsQR), or a photo of the QR. A sticker holds
 // a link to this app for its bus (`/?bus=<transport code>`); it opens that bus's payment.
 import { t } from '../lib/i18n.js';
 import { h } from '../lib/ui.js';
 import { go } from './app.js';
-
-let jsQRLoaded = null;
-function jsQR() {
-  // jsQR ships as a UMD script: loaded once, it defines window.jsQR.
-  jsQRLoaded ??= new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = '/vendor/jsqr/dist/jsQR.js';
-    s.onload = () => resolve(window.jsQR);
-    s.onerror = reject;
-    document.head.append(s);
-  });
-  return jsQRLoaded;
-}
+import { decodeQr } from '../lib/qr.js';
 
 /// The transport code a scanned text names, or null when it is not one of our stickers.
 export function busOf(text) {
@@ -29,22 +17,7 @@ export function busOf(text) {
   } catch { return null; }
 }
 
-async function decode(source, width, height) {
-  if ('BarcodeDetector' in window) {
-    try {
-      const found = await new window.BarcodeDetector({ formats: ['qr_code'] }).detect(source);
-      if (found.length) return found[0].rawValue;
-    } catch { /* fall through to jsQR */ }
-  }
-  const canvas = document.createElement('canvas');
-  canvas.width = width;
-  canvas.height = height;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(source, 0, 0, width, height);
-  const pixels = ctx.getImageData(0, 0, width, height);
-  const read = (await jsQR())(pixels.data, width, height);
-  return read?.data ?? null;
-}
+const decode = decodeQr;
 
 export function openScanner(main) {
   const status = h('p', { 'aria-live': 'assertive' }, t('scan_hint'));

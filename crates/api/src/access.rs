@@ -220,6 +220,25 @@ pub const MATRIX: &[Rule] = &[
         Unscoped,
         false,
     ),
+    // A device's queue of checks: each vehicle named is the controller's (recorded as
+    // inspections, not audited, like a check online).
+    staff(
+        "POST",
+        "/v1/controller/inspections/sync",
+        INSPECTORS,
+        VehicleInBody,
+        false,
+    ),
+    // The shift summary of the caller's own checks.
+    staff("GET", "/v1/controller/shift", INSPECTORS, Own, false),
+    // The vehicles of the controller's cities and carriers, kept on its device.
+    staff(
+        "GET",
+        "/v1/controller/vehicles",
+        INSPECTORS,
+        CityOfObject,
+        false,
+    ),
     // Holder keys test a ticket's holder tag against numbers: controllers' devices only.
     staff(
         "GET",

@@ -45,6 +45,9 @@ pub const BODY_BYTES_MAX: usize = 64 * 1024;
 pub const CATALOGUE_BODY_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// A GTFS zip uploaded by the operator's console is at most this large.
 pub const GTFS_UPLOAD_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// A controller device's sync: its 100 checks, each token up to 400 characters however they
+/// are escaped in JSON.
+pub const INSPECTION_SYNC_BODY_BYTES_MAX: usize = 320 * 1024;
 
 /// Requests per second one client may make on average, and the burst it may save up.
 pub const RATE_PER_S: u32 = 50;

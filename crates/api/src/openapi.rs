@@ -282,8 +282,37 @@ fn with_revocations(mut document: Value) -> Value {
             "summary": "Holder keys of the current signing keys, for a controller's device to check offline that a ticket belongs to the number a passenger tells (never public)",
             "security": [{"bearer": []}],
             "responses": {"200": {"description": "{holder_keys: [{kid, alg: HMAC-SHA-256, key (base64url), not_before, not_after}]}"}, "4XX": problem()}}}));
+        map.insert("/v1/controller/inspections/sync".into(), inspection_sync());
+        map.insert("/v1/controller/vehicles".into(), json!({"get": {
+            "summary": "The active vehicles of the signed-in controller's cities and carriers, for its device to choose one by transport code or plate offline",
+            "security": [{"bearer": []}],
+            "responses": {"200": {"description": "{vehicles: [{transport_code, plate, plate_folded, city, timezone, route_number, carrier}]}"}, "4XX": problem()}}}));
+        map.insert("/v1/controller/shift".into(), json!({"get": {
+            "summary": "The signed-in controller's shift: checks recorded since `since_ms`, those not valid by verdict, those flagged by reason",
+            "security": [{"bearer": []}],
+            "parameters": [{"name": "since_ms", "in": "query", "description": "when the shift began (unix ms, within the last 24 hours); 12 hours ago when absent",
+                "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "{since_ms, checked, invalid, invalid_by_result: {EXPIRED: n, …}, flagged, flagged_by_reason: {SHOWN_IN_TWO_VEHICLES: n, …}}"}, "4XX": problem()}}}));
     }
     document
+}
+
+/// A controller's device sends the checks it made (often offline).
+fn inspection_sync() -> Value {
+    let item = json!({"type": "object", "required": ["id", "token", "transport_code", "scanned_at_ms", "result", "offline"], "additionalProperties": false,
+        "properties": {
+            "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "the device's id for this check: sending it again records nothing and answers `already_recorded`"},
+            "token": {"type": "string", "maxLength": 400, "description": "as scanned; anything that is not a ticket is recorded as MALFORMED"},
+            "transport_code": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN, "description": "the vehicle the controller was in"},
+            "scanned_at_ms": {"type": "integer", "description": "when the ticket was shown (unix ms, within the last 7 days); the ticket is judged as of then"},
+            "result": {"enum": ["VALID", "EXPIRED", "FORGED", "WRONG_VEHICLE", "REVOKED", "REFUNDED", "UNKNOWN_KEY", "MALFORMED", "RUN_ENDED"], "description": "the verdict the device showed"},
+            "offline": {"type": "boolean"}}});
+    json!({"post": {"summary": "Sync a controller device's queue of checks: each checked again as of when it was shown, recorded once per device id, flagged when the ticket was shown in two vehicles (by any controller)",
+        "security": [{"bearer": []}],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["inspections"], "additionalProperties": false,
+            "properties": {"inspections": {"type": "array", "minItems": 1, "maxItems": 100, "items": item}}}}}},
+        "responses": {"200": {"description": "{results: [{id, status: recorded | already_recorded | refused, device_result, result, agrees, flagged_shared, flag_reason, inspection?, refused?: {code, message, detail}}]}, in the order sent"},
+            "403": problem(), "413": problem(), "4XX": problem()}}})
 }
 
 fn with_sessions(mut document: Value) -> Value {

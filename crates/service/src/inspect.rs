@@ -18,6 +18,9 @@
 //!
 //! Once a showing is flagged, later checks of the ticket within its validity say so too, with
 //! the earlier showing that explains it.
+//!
+//! A check made offline on a controller's device is synced later ([`sync`]) and judged as of
+//! when it was shown, among the showings before and after it, by whichever controller.
 
 use domain::ticket::{HolderCheck, Rejection, TicketStatus, authenticate};
 use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
@@ -134,9 +137,18 @@ pub struct Inspection {
     pub seen_in_vehicles: Vec<String>,
     /// Whether the ticket belongs to the number the passenger told, when one was given.
     pub holder: HolderCheck,
+    /// False when a check with the same device id was recorded already (a resent sync
+    /// racing its first send): nothing was written.
+    pub recorded: bool,
 }
 
 pub const INSPECTOR_CHARS_MAX: usize = 64;
+
+mod sync;
+pub use sync::{
+    DEVICE_ID_CHARS_MAX, InspectedVehicle, SYNC_AGE_S_MAX, SYNC_BATCH_MAX, Shift, SyncItem,
+    SyncOutcome, shift, sync, vehicles,
+};
 
 pub async fn inspect(
     app: &App,
@@ -144,6 +156,28 @@ pub async fn inspect(
     vehicle: &TransportCode,
     inspector: &str,
     holder_phone: Option<&PhoneNumber>,
+) -> Result<Inspection, ServiceError> {
+    let moment = Moment {
+        at_ms: app.now_ms(),
+        synced: None,
+    };
+    check(app, token, vehicle, inspector, holder_phone, moment).await
+}
+
+/// When a ticket was shown, and for a check synced from a device, what the device said.
+pub(crate) struct Moment {
+    pub at_ms: i64,
+    pub synced: Option<store::inspections::Synced>,
+}
+
+/// Checks `token` as shown at `moment` and records the showing (once per device id).
+pub(crate) async fn check(
+    app: &App,
+    token: &str,
+    vehicle: &TransportCode,
+    inspector: &str,
+    holder_phone: Option<&PhoneNumber>,
+    moment: Moment,
 ) -> Result<Inspection, ServiceError> {
     if inspector.is_empty() || inspector.chars().count() > INSPECTOR_CHARS_MAX {
         return Err(ServiceError::new(
@@ -160,7 +194,7 @@ pub async fn inspect(
     }
     Metrics::add(&app.metrics.inspections);
     let keys = crate::keys::key_list(app).await?;
-    let now_ms = app.now_ms();
+    let now_ms = moment.at_ms;
     let now_s = u64::try_from(now_ms / 1000).unwrap_or(0);
     let verified = match authenticate(token.trim(), &keys) {
         Ok(verified) => verified,
@@ -171,7 +205,7 @@ pub async fn inspect(
                 facts: None,
                 own_vehicle: None,
             };
-            return record(app, None, vehicle, inspector, checked).await;
+            return record(app, None, vehicle, inspector, checked, moment).await;
         }
     };
     let claims = verified.claims();
@@ -251,7 +285,7 @@ pub async fn inspect(
         own_vehicle: Some(claims.vehicle.as_str().to_owned()),
         facts: Some(facts),
     };
-    record(app, Some(number), vehicle, inspector, checked).await
+    record(app, Some(number), vehicle, inspector, checked, moment).await
 }
 
 /// What the check found before the inspection is recorded.
@@ -269,8 +303,9 @@ async fn record(
     vehicle: &TransportCode,
     inspector: &str,
     checked: Checked,
+    moment: Moment,
 ) -> Result<Inspection, ServiceError> {
-    let now_ms = app.now_ms();
+    let now_ms = moment.at_ms;
     let mut tx = app.store.begin().await?;
     let (flag, seen) = match (number, &checked.facts, &checked.own_vehicle) {
         (Some(number), Some(facts), Some(own)) => {
@@ -293,8 +328,9 @@ async fn record(
         flagged: flag.is_some(),
         flag_reason: flag.as_ref().map(|(reason, _)| reason.code().to_owned()),
         checked_at_ms: now_ms,
+        synced: moment.synced,
     };
-    store::inspections::insert(&mut tx, &row).await?;
+    let recorded = store::inspections::insert(&mut tx, &row).await?.is_some();
     tx.commit().await?;
     let (flag_reason, flagged_because_of) = match flag {
         Some((reason, earlier)) => (
@@ -316,6 +352,7 @@ async fn record(
         flagged_because_of,
         seen_in_vehicles: seen,
         holder: checked.holder,
+        recorded,
     })
 }
 
@@ -351,10 +388,15 @@ async fn sharing(
     if !within_validity {
         return Ok((None, seen));
     }
-    let elsewhere_now = showing.vehicle != showing.own_vehicle;
+    // Of two showings in different vehicles, the later one is not in the ticket's own: a check
+    // synced late from a device is put in its place in time among the others.
     let two_vehicles = earlier.iter().find(|p| {
-        elsewhere_now
-            && (p.transport_code == showing.own_vehicle || p.transport_code != showing.vehicle)
+        let later = if p.checked_at_ms <= showing.now_ms {
+            showing.vehicle
+        } else {
+            p.transport_code.as_str()
+        };
+        p.transport_code != showing.vehicle && later != showing.own_vehicle
     });
     if let Some(p) = two_vehicles {
         return Ok((Some((FlagReason::ShownInTwoVehicles, p.clone())), seen));

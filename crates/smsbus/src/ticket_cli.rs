@@ -35,8 +35,14 @@ pub const BENCH_BATCH_TICKETS: usize = 256;
 
 #[derive(clap::Args, Debug)]
 pub struct VerifyArgs {
-    /// The ticket token as scanned from the QR code (`SB1.…`).
-    pub token: String,
+    /// The ticket token as scanned from the QR code (`SB2.…`); not with --batch.
+    #[arg(required_unless_present = "batch", conflicts_with = "batch")]
+    pub token: Option<String>,
+    /// Check many tokens: JSON lines on stdin, `{"token": "SB2.…", "vehicle": "10101", "at":
+    /// <unix s>}` (vehicle and at optional, as --vehicle and --at), one verdict line out for
+    /// each, in order: `{"verdict": "VALID" | "EXPIRED" | …, "number": <ticket number>}`.
+    #[arg(long)]
+    pub batch: bool,
     /// The published key list: a JSON file, or an http:// URL on this machine.
     #[arg(long)]
     pub keys: String,
@@ -74,6 +80,10 @@ pub struct BenchVerifyArgs {
 /// Checks a ticket token and prints VALID with the facts, or why not; an invalid ticket is an
 /// error, so the process exits non-zero.
 pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    if args.batch {
+        return verify_batch(&args);
+    }
+    let token = args.token.clone().unwrap_or_default();
     let keys = load_key_list(&args.keys)?;
     let now_unix_s = match args.at {
         Some(at) => at,
@@ -85,15 +95,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let invalidated = match &args.invalidations {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the invalidation list {}", path.display()))?;
-            parse_invalidations(&text)
-                .with_context(|| format!("reading the invalidation list {}", path.display()))?
-        }
-        None => HashMap::new(),
-    };
+    let invalidated = load_invalidations(args.invalidations.as_deref())?;
     let holder = match args.holder.as_deref() {
         Some(text) => Some(PhoneNumber::parse(text).with_context(|| format!("--holder `{text}`"))?),
         None => None,
@@ -102,7 +104,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         Some(path) => load_holder_keys(path)?,
         None => HolderKeys::default(),
     };
-    let verified = match ticket::authenticate(args.token.trim(), &keys) {
+    let verified = match ticket::authenticate(token.trim(), &keys) {
         Ok(verified) => verified,
         Err(rejection) => {
             println!("INVALID {}: {rejection}", rejection.code());
@@ -110,11 +112,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         }
     };
     if let Some(why) = invalidated.get(&verified.claims().number.value()) {
-        let code = if why == "run_ended" {
-            "RUN_ENDED"
-        } else {
-            "REVOKED"
-        };
+        let code = invalidation_code(why);
         println!("INVALID {code}: the server's list says {why}");
         print_facts(verified.claims(), args.utc_offset_minutes);
         bail!("the ticket is not valid: {code}");
@@ -155,6 +153,124 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     verdict.map_err(|rejection| anyhow!("the ticket is not valid: {}", rejection.code()))?;
     if let Some((_, HolderCheck::DoesNotMatch)) = holder_check {
         bail!("the ticket was not bought from the number given: DOES_NOT_MATCH");
+    }
+    Ok(())
+}
+
+/// The verdict code of an invalidation list entry's `why`.
+fn invalidation_code(why: &str) -> &'static str {
+    match why {
+        "run_ended" => "RUN_ENDED",
+        "refunded" => "REFUNDED",
+        _ => "REVOKED",
+    }
+}
+
+fn load_invalidations(path: Option<&std::path::Path>) -> anyhow::Result<HashMap<u64, String>> {
+    let Some(path) = path else {
+        return Ok(HashMap::new());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the invalidation list {}", path.display()))?;
+    parse_invalidations(&text)
+        .with_context(|| format!("reading the invalidation list {}", path.display()))
+}
+
+/// A batch reads at most this many lines.
+pub const BATCH_LINES_MAX: usize = 1_000_000;
+
+/// One line of `verify --batch` input.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchLine {
+    token: String,
+    #[serde(default)]
+    vehicle: Option<String>,
+    #[serde(default)]
+    at: Option<u64>,
+}
+
+/// `verify --batch`: the same rules as one `verify`, in the same order (form, key, signature
+/// and key window; the invalidation list; time; vehicle), for every line of stdin.
+fn verify_batch(args: &VerifyArgs) -> anyhow::Result<()> {
+    let keys = load_key_list(&args.keys)?;
+    let invalidated = load_invalidations(args.invalidations.as_deref())?;
+    let now_s = match args.at {
+        Some(at) => at,
+        None => unix_now_s()?,
+    };
+    let defaults = BatchDefaults {
+        now_s,
+        vehicle: args.vehicle.as_deref(),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    batch_verdicts(
+        std::io::stdin().lock(),
+        &mut out,
+        &keys,
+        &invalidated,
+        &defaults,
+    )?;
+    std::io::Write::flush(&mut out).context("writing stdout")
+}
+
+/// What a batch line does not say: the time and the vehicle of `--at` and `--vehicle`.
+struct BatchDefaults<'a> {
+    now_s: u64,
+    vehicle: Option<&'a str>,
+}
+
+/// One verdict line out for each line in.
+fn batch_verdicts(
+    input: impl std::io::BufRead,
+    mut out: impl std::io::Write,
+    keys: &KeyList,
+    invalidated: &HashMap<u64, String>,
+    defaults: &BatchDefaults<'_>,
+) -> anyhow::Result<()> {
+    for (index, line) in input.lines().enumerate() {
+        ensure!(
+            index < BATCH_LINES_MAX,
+            "a batch has at most {BATCH_LINES_MAX} lines"
+        );
+        let line = line.context("reading stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let input: BatchLine = serde_json::from_str(&line).with_context(|| {
+            format!("line {}: not {{\"token\", \"vehicle\", \"at\"}}", index + 1)
+        })?;
+        let vehicle = match input.vehicle.as_deref().or(defaults.vehicle) {
+            Some(text) => Some(
+                TransportCode::parse(text)
+                    .with_context(|| format!("line {}: vehicle `{text}`", index + 1))?,
+            ),
+            None => None,
+        };
+        let now_s = input.at.unwrap_or(defaults.now_s);
+        let (verdict, number) = match ticket::authenticate(input.token.trim(), keys) {
+            Err(rejection) => (rejection.code(), None),
+            Ok(verified) => {
+                let number = verified.claims().number.value();
+                let checked = verified.check_time(now_s).and_then(|()| match &vehicle {
+                    Some(vehicle) => verified.check_vehicle(vehicle),
+                    None => Ok(()),
+                });
+                let verdict = match (invalidated.get(&number), checked) {
+                    (Some(why), _) => invalidation_code(why),
+                    (None, Ok(())) => "VALID",
+                    (None, Err(rejection)) => rejection.code(),
+                };
+                (verdict, Some(number))
+            }
+        };
+        serde_json::to_writer(
+            &mut out,
+            &serde_json::json!({"verdict": verdict, "number": number}),
+        )
+        .context("writing stdout")?;
+        out.write_all(b"\n").context("writing stdout")?;
     }
     Ok(())
 }
@@ -610,7 +726,8 @@ mod tests {
         let claims = bench_claims(&key, 7, 1_750_000_000).unwrap();
         let token = ticket::sign(&claims, &key).unwrap();
         let args = |vehicle: &str, at: u64| VerifyArgs {
-            token: token.clone(),
+            token: Some(token.clone()),
+            batch: false,
             keys: keys_path.display().to_string(),
             vehicle: Some(vehicle.to_owned()),
             at: Some(at),
@@ -628,7 +745,7 @@ mod tests {
             format!("{}", verify(args("10007", 1_760_000_000)).unwrap_err()).contains("EXPIRED")
         );
         let damaged = VerifyArgs {
-            token: format!("{token}x"),
+            token: Some(format!("{token}x")),
             ..args("10007", 1_750_000_000)
         };
         assert!(format!("{}", verify(damaged).unwrap_err()).contains("MALFORMED"));
@@ -675,7 +792,8 @@ mod tests {
         let claims = bench_claims(&key, 7, 1_750_000_000).unwrap();
         let token = ticket::sign(&claims, &key).unwrap();
         let args = |holder: &str, holder_keys: Option<std::path::PathBuf>| VerifyArgs {
-            token: token.clone(),
+            token: Some(token.clone()),
+            batch: false,
             keys: keys_path.display().to_string(),
             vehicle: Some("10007".to_owned()),
             at: Some(1_750_000_000),
@@ -693,6 +811,55 @@ mod tests {
         std::fs::write(&holder_path, "{\"holder_keys\": [{\"kid\": \"x\"}]}").unwrap();
         assert!(verify(args("+7 701 000 00 07", Some(holder_path))).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_batch_gives_one_verdict_per_line_by_the_rules_of_one_verify() {
+        let key = sample_key();
+        let keys = KeyList::new([key.published().clone()]).unwrap();
+        let claims = bench_claims(&key, 7, 1_750_000_000).unwrap();
+        let token = ticket::sign(&claims, &key).unwrap();
+        let refunded = bench_claims(&key, 8, 1_750_000_000).unwrap();
+        let refunded_token = ticket::sign(&refunded, &key).unwrap();
+        let invalidated = HashMap::from([(refunded.number.value(), "refunded".to_owned())]);
+        let input = [
+            format!(r#"{{"token": "{token}"}}"#),
+            format!(r#"{{"token": "{token}", "vehicle": "10008"}}"#),
+            format!(r#"{{"token": "{token}", "at": 1760000000}}"#),
+            format!(r#"{{"token": " {token}x"}}"#),
+            String::new(),
+            format!(r#"{{"token": "{refunded_token}", "at": 1760000000}}"#),
+        ]
+        .join("\n");
+        let mut out = Vec::new();
+        let defaults = BatchDefaults {
+            now_s: 1_750_000_000,
+            vehicle: Some("10007"),
+        };
+        batch_verdicts(input.as_bytes(), &mut out, &keys, &invalidated, &defaults).unwrap();
+        let verdicts: Vec<String> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["verdict"].to_string())
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                "\"VALID\"",
+                "\"WRONG_VEHICLE\"",
+                "\"EXPIRED\"",
+                "\"MALFORMED\"",
+                "\"REFUNDED\""
+            ]
+        );
+        let bad = batch_verdicts(
+            "{\"token\": 1}".as_bytes(),
+            Vec::new(),
+            &keys,
+            &invalidated,
+            &defaults,
+        );
+        assert!(bad.is_err());
     }
 
     #[test]

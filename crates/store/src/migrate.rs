@@ -109,6 +109,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0017_feedback.sql"),
     },
     Migration {
+        version: 18,
+        name: "inspection_sync",
+        sqlite: include_str!("../migrations/sqlite/0018_inspection_sync.sql"),
+        postgres: include_str!("../migrations/postgres/0018_inspection_sync.sql"),
+    },
+    Migration {
         version: 20,
         name: "card_payouts",
         sqlite: include_str!("../migrations/sqlite/0020_card_payouts.sql"),

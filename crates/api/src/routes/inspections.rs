@@ -97,13 +97,18 @@ pub(crate) async fn inspect(
     )
     .await
     .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(reply_of(inspection)))
+}
+
+/// The answer of a check, as `POST /v1/inspections` and a sync give it.
+pub(crate) fn reply_of(inspection: service::inspect::Inspection) -> InspectionReply {
     let offset = inspection
         .ticket
         .as_ref()
         .map_or(service::catalogue::FALLBACK_UTC_OFFSET_MINUTES, |t| {
             t.utc_offset_minutes
         });
-    Ok(Json(InspectionReply {
+    InspectionReply {
         result: inspection.verdict.code(),
         valid: inspection.verdict == service::inspect::Verdict::Valid,
         flagged_shared: inspection.flagged_shared,
@@ -128,7 +133,7 @@ pub(crate) async fn inspect(
             valid_until: rfc3339_local_ms(t.valid_until_ms, t.utc_offset_minutes),
             zone: t.zone,
         }),
-    }))
+    }
 }
 
 /// The holder keys of the current signing keys, for a signed-in controller's device to check

@@ -10,6 +10,7 @@ mod cards;
 mod carrier;
 mod catalogue;
 mod feedback;
+mod inspection_sync;
 mod inspections;
 mod live;
 mod office;
@@ -123,6 +124,13 @@ pub(crate) fn all() -> Table {
         .post("/v1/inspections", inspections::inspect)
         .get("/v1/controller/invalidations", inspections::invalidations)
         .get("/v1/controller/holder-keys", inspections::holder_keys)
+        .post_limited(
+            "/v1/controller/inspections/sync",
+            inspection_sync::sync,
+            crate::INSPECTION_SYNC_BODY_BYTES_MAX,
+        )
+        .get("/v1/controller/shift", inspection_sync::shift)
+        .get("/v1/controller/vehicles", inspection_sync::vehicles)
         .post(
             "/v1/admin/tickets/{check_number}/revoke",
             inspections::revoke,

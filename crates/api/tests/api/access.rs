@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use api::access::{MATRIX, Rule, ScopeRule, Who};
 use domain::staff::{Role, Scope};
 use serde_json::{Value, json};
+use service::clock::Clock as _;
 use service::staff::credentials::MachineKind;
 
 use crate::harness::{CONTROLLER_CITIES, Db, GATEWAY, METRICS, TestApp, spawn};
@@ -75,6 +76,9 @@ fn body_of(rule: &Rule) -> Option<Value> {
         (_, "/v1/inspections") => Some(
             json!({"token": "SB2.not-a-ticket", "transport_code": "10101", "inspector": "walk"}),
         ),
+        (_, "/v1/controller/inspections/sync") => Some(json!({"inspections": [
+            {"id": "walk-1", "token": "SB2.not-a-ticket", "transport_code": "10101",
+             "scanned_at_ms": 0, "result": "VALID", "offline": true}]})),
         _ => Some(json!({})),
     }
 }
@@ -409,6 +413,30 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
             "GET",
             "/v1/controller/holder-keys",
             "/v1/controller/holder-keys".into(),
+            controller.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/controller/inspections/sync",
+            "/v1/controller/inspections/sync".into(),
+            controller.clone(),
+            Some(
+                json!({"inspections": [{"id": "walk-sync-1", "token": token, "transport_code": "10101",
+                "scanned_at_ms": t.clock.now_ms(), "result": "VALID", "offline": true}]}),
+            ),
+        ),
+        (
+            "GET",
+            "/v1/controller/shift",
+            "/v1/controller/shift".into(),
+            controller.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/controller/vehicles",
+            "/v1/controller/vehicles".into(),
             controller.clone(),
             None,
         ),

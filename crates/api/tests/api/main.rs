@@ -14,6 +14,7 @@ mod fares;
 mod feedback;
 mod hardening;
 mod harness;
+mod inspection_sync;
 mod ledger;
 mod live;
 mod office;
