@@ -499,3 +499,39 @@ pub async fn payer(
         category,
     })
 }
+
+/// One of the holder's active cards as a source for a ride on a bus: its fare (a preferential
+/// card's own) and, when it cannot pay that fare now, why (`CARD_INSUFFICIENT_FUNDS`, …).
+#[derive(Clone, Debug)]
+pub struct CardSource {
+    pub card: CardView,
+    pub quote: crate::rides::Quote,
+    pub refusal: Option<ErrorCode>,
+}
+
+/// Every active card of the holder priced for this ride, oldest first, so the passenger picks
+/// the source before paying. A refusal of the ride itself (an unknown bus, a zone fare without
+/// its zone) is the caller's to report from the phone balance's quote.
+pub async fn ride_sources(
+    app: &App,
+    holder: &PhoneNumber,
+    vehicle: &domain::sms::VehicleRef,
+    zone: Option<domain::catalogue::Zone>,
+) -> Result<Vec<CardSource>, ServiceError> {
+    let mut sources = Vec::new();
+    for card in list(app, holder).await? {
+        if card.status != CardStatus::Active {
+            continue;
+        }
+        let payer = payer(app, holder, &CardChoice::Number(card.number.clone())).await?;
+        let quote = crate::rides::quote(app, &payer, vehicle, zone).await?;
+        let refusal = (card.available().tiyn() < quote.amount.tiyn())
+            .then_some(ErrorCode::CardInsufficientFunds);
+        sources.push(CardSource {
+            card,
+            quote,
+            refusal,
+        });
+    }
+    Ok(sources)
+}

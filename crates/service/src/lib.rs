@@ -30,6 +30,7 @@ pub mod sessions;
 pub mod smpp;
 pub mod sms;
 pub mod staff;
+pub mod status_reminders;
 pub mod tickets;
 pub mod transit;
 pub mod vault;

@@ -448,3 +448,65 @@ pub async fn insert_if_free(conn: &mut dyn Executor, card: &CardRow) -> Result<b
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Sets a preferential card's end date anew (a renewal approved at the office); false when
+/// the card is closed or missing.
+pub async fn renew_category(
+    conn: &mut dyn Executor,
+    number: &str,
+    until_ms: i64,
+    now_ms: i64,
+) -> Result<bool> {
+    let done = query(
+        "UPDATE cards SET category_until_ms = $1, updated_at_ms = $2 WHERE number = $3 AND status <> 'closed'",
+    )
+    .bind(until_ms)
+    .bind(now_ms)
+    .bind(number)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Cards not closed whose preferential status ends in `(after_ms, until_ms]` and whose holder
+/// was not yet reminded of that end date, soonest first, at most `limit`.
+pub async fn statuses_ending(
+    conn: &mut dyn Executor,
+    after_ms: i64,
+    until_ms: i64,
+    limit: i64,
+) -> Result<Vec<CardRow>> {
+    query(format!(
+        "SELECT {CARD_COLUMNS} FROM cards c WHERE c.status <> 'closed' \
+         AND c.category_until_ms > $1 AND c.category_until_ms <= $2 \
+         AND NOT EXISTS (SELECT 1 FROM card_status_reminders r \
+             WHERE r.card_number = c.number AND r.until_ms = c.category_until_ms) \
+         ORDER BY c.category_until_ms, c.number LIMIT $3"
+    ))
+    .bind(after_ms)
+    .bind(until_ms)
+    .bind(limit)
+    .try_map(card)
+    .fetch_all(conn)
+    .await
+}
+
+/// Records that the holder is being told of this end date; false when a reminder for it was
+/// recorded already (by an earlier or a concurrent run), so the caller tells nobody.
+pub async fn record_status_reminder(
+    conn: &mut dyn Executor,
+    number: &str,
+    until_ms: i64,
+    now_ms: i64,
+) -> Result<bool> {
+    let done = query(
+        "INSERT INTO card_status_reminders (card_number, until_ms, told_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (card_number, until_ms) DO NOTHING",
+    )
+    .bind(number)
+    .bind(until_ms)
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -108,6 +108,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_feedback.sql"),
         postgres: include_str!("../migrations/postgres/0017_feedback.sql"),
     },
+    Migration {
+        version: 22,
+        name: "status_reminders",
+        sqlite: include_str!("../migrations/sqlite/0022_status_reminders.sql"),
+        postgres: include_str!("../migrations/postgres/0022_status_reminders.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

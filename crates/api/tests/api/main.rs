@@ -20,5 +20,6 @@ mod signin;
 mod smpp;
 mod smpp_peer;
 mod staff;
+mod status_reminders;
 mod transit;
 mod web;

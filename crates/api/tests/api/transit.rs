@@ -39,7 +39,7 @@ async fn ok(t: &TestApp, path: &str) -> Value {
     body
 }
 
-async fn import_astana(t: &TestApp) {
+pub(crate) async fn import_astana(t: &TestApp) {
     let request = FeedImport {
         city: "astana".into(),
         create_city: None,
