@@ -128,6 +128,9 @@ pub(crate) async fn get(
 pub(crate) struct HistoryQuery {
     #[serde(default)]
     limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    before: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -156,6 +159,9 @@ impl Movement {
 #[derive(Serialize)]
 pub(crate) struct History {
     movements: Vec<Movement>,
+    /// Pass as `before` for older movements; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<i64>,
 }
 
 pub(crate) async fn history(
@@ -166,11 +172,18 @@ pub(crate) async fn history(
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<History>> {
     let card = number(&card, language)?;
-    let movements = service::cards::history(&state.app, &phone, &card, query.limit.unwrap_or(20))
-        .await
-        .map_err(|e| Problem::from_service(e, language))?;
+    let page = service::cards::history(
+        &state.app,
+        &phone,
+        &card,
+        query.before,
+        query.limit.unwrap_or(20),
+    )
+    .await
+    .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(History {
-        movements: movements.iter().map(Movement::of).collect(),
+        movements: page.movements.iter().map(Movement::of).collect(),
+        next_cursor: page.next,
     }))
 }
 

@@ -1,6 +1,7 @@
 //! The SMS before a preferential status ends (issue 12): told once per card and end date —
 //! also when two passes run at once —, never for a card without an end date, and told again
-//! after a renewal at the office sets a new end date.
+//! after a renewal at the office sets a new end date; the pay screen's quote of every card, a
+//! city's place and categories, a card's history page by page.
 
 use serde_json::{Value, json};
 use service::status_reminders::{ReminderPolicy, remind_ending};
@@ -240,4 +241,48 @@ async fn a_city_says_where_it_is_and_which_categories_it_prices(db: Db) {
 on_both_stores!(
     a_city_says_where_it_is_and_which_categories_it_prices,
     a_city_says_where_it_is_and_which_categories_it_prices
+);
+
+async fn a_card_history_is_read_page_by_page(db: Db) {
+    let t = spawn(db).await;
+    crate::cards::configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
+    let card = open_card(&t, HOLDER).await;
+    for txn in ["h-1", "h-2", "h-3"] {
+        crate::cards::pay(&t, txn, &card, "100").await;
+    }
+    for key in ["hr-1", "hr-2"] {
+        let (status, ticket) = crate::cards::card_ride(&t, &card, key).await;
+        assert_eq!(status, 201, "{ticket}");
+    }
+    let mut seen = Vec::new();
+    let mut path = format!("/v1/cards/{card}/history?limit=2");
+    let mut pages = 0;
+    loop {
+        let page: Value = t.get_as(HOLDER, &path).await.json().await.unwrap();
+        pages += 1;
+        for m in page["movements"].as_array().unwrap() {
+            seen.push((
+                m["kind"].as_str().unwrap().to_owned(),
+                m["on_hold"].as_bool().unwrap(),
+            ));
+        }
+        match page["next_cursor"].as_i64() {
+            Some(next) => path = format!("/v1/cards/{card}/history?limit=2&before={next}"),
+            None => break,
+        }
+        assert!(pages < 10, "{page}");
+    }
+    // Two rides (their settled holds left out) and three top-ups, each once.
+    let kinds: Vec<&str> = seen.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["ride", "ride", "top_up", "top_up", "top_up"],
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(|(_, hold)| !hold), "{seen:?}");
+    assert!(pages >= 3, "{pages}");
+}
+on_both_stores!(
+    a_card_history_is_read_page_by_page,
+    a_card_history_is_read_page_by_page
 );
