@@ -27,6 +27,7 @@ fn card_schema() -> Value {
             "rider_category": {"type": "string"},
             "status": {"enum": ["open", "active", "blocked", "closed"]},
             "balance": money(), "held": money(), "available": money(),
+            "category_until": {"type": "string", "format": "date-time", "description": "A preferential status's last instant; the regular fare after"},
             "pupil_name": {"type": "string"}, "school": {"type": "string"}, "class": {"type": "string"},
             "opened_at": {"type": "string", "format": "date-time"}}})
 }

@@ -37,6 +37,8 @@ pub struct CardView {
     pub pupil_name: Option<String>,
     pub school: Option<String>,
     pub class_name: Option<String>,
+    /// A preferential status holds until then; the regular fare after.
+    pub category_until_ms: Option<i64>,
     pub created_at_ms: i64,
 }
 
@@ -112,6 +114,7 @@ async fn view(conn: &mut dyn store::Executor, row: &CardRow) -> Result<CardView,
         pupil_name: row.pupil_name.clone(),
         school: row.school.clone(),
         class_name: row.class_name.clone(),
+        category_until_ms: row.category_until_ms,
         created_at_ms: row.created_at_ms,
     })
 }

@@ -33,6 +33,9 @@ pub(crate) struct Card {
     school: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     class: Option<String>,
+    /// The last instant of a preferential status (the regular fare after).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category_until: Option<String>,
     opened_at: String,
 }
 
@@ -51,6 +54,7 @@ impl Card {
             pupil_name: c.pupil_name.clone(),
             school: c.school.clone(),
             class: c.class_name.clone(),
+            category_until: c.category_until_ms.map(rfc3339_ms),
             opened_at: rfc3339_ms(c.created_at_ms),
         }
     }
