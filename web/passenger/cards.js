@@ -225,7 +225,7 @@ function cardActions(c, all, redraw) {
   if (c.status === 'blocked') out.push(h('button', { class: 'wide', type: 'button', id: 'unblock', onclick: () => act('unblock', {}) }, t('cards_unblock')));
   const targets = all.filter((o) => o.number !== c.number && o.status === 'active');
   const hasMoney = Number(c.balance.tiyn) > 0;
-  const into = h('select', {}, targets.map((o) => h('option', { value: o.number }, `${kindName(o.kind)} ${o.number_grouped}`)));
+  const into = h('select', {}, targets.map((o) => h('option', { value: o.number }, `${kindName(o.kind)} •••• ${o.last_four}`)));
   const close = h('details', { class: 'card soft', id: 'close' }, h('summary', {}, t('cards_close')), h('p', {}, t('cards_close_hint')),
     hasMoney && !targets.length ? h('p', { class: 'problem' }, t('cards_close_no_target'))
       : [hasMoney ? field('close-into', t('cards_close_into'), into) : null,

@@ -3,6 +3,7 @@
 //! transaction and knows nothing of HTTP; the `api` crate and the CLI call them alike.
 
 pub mod applications;
+pub mod arrivals;
 pub mod audit;
 pub mod banks;
 mod card_source;

@@ -4,6 +4,7 @@
 
 mod admin;
 mod applications;
+mod arrivals;
 mod auth;
 mod banks;
 mod cards;
@@ -142,5 +143,6 @@ pub(crate) fn all() -> Table {
         .post("/v1/admin/recovery", admin::run_recovery);
     let table = staff::routes(table);
     let table = transit::routes(table);
+    let table = arrivals::routes(table);
     live::routes(table)
 }
