@@ -194,3 +194,38 @@ for (const lang of ['kk', 'ru', 'en']) {
     await context.close();
   });
 }
+
+/// A stop that a live bus is on its way to, expected at least `aheadMs` from now (asked
+/// sparingly: the demo limits requests per client, the browser's included).
+async function stopWithLiveArrival(aheadMs) {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const { vehicles } = await (await fetch(`${server.base}/v1/live/astana/vehicles?bbox=-180,-85,180,85`)).json();
+    for (const stop of [...new Set(vehicles.map((v) => v.next_stop_id).filter(Boolean))].slice(0, 5)) {
+      const answer = await (await fetch(`${server.base}/v1/cities/astana/stops/${encodeURIComponent(stop)}/arrivals`)).json();
+      if (answer.arrivals?.some((a) => a.live && Date.parse(a.expected_at) - Date.now() > aheadMs)) return stop;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error('no live bus on its way to a stop');
+}
+
+for (const lang of ['kk', 'ru', 'en']) {
+  test(`a stop tapped on the map shows its routes and next arrivals, live ones marked (${lang})`, async () => {
+    const m = MESSAGES[lang];
+    const context = await server.browser.newContext({ ...PHONE_VIEW, locale: lang, bypassCSP: true, baseURL: server.base });
+    await context.addInitScript((lang) => { localStorage.setItem('smsbus.started', '1'); localStorage.setItem('smsbus.lang', lang); localStorage.setItem('smsbus.tz', 'Asia/Almaty'); }, lang);
+    const page = await context.newPage();
+    const stop = await stopWithLiveArrival(90_000);
+    await page.goto('/#/map');
+    await page.locator(`path[data-stop="${stop}"]`).waitFor();
+    await page.locator(`path[data-stop="${stop}"]`).dispatchEvent('click');
+    const popup = page.locator(`.leaflet-popup-content [data-stop="${stop}"]`);
+    await popup.locator('.arrivals li.live').first().waitFor();
+    const text = await popup.innerText();
+    assert.ok(text.includes(m.map_arrivals), text);
+    assert.match(text, /\d{2}:\d{2}/);
+    assert.match(text, new RegExp(m.map_routes.split('{routes}')[0].trim()));
+    await screen(page, lang, 'cards-stop-arrivals');
+    await context.close();
+  });
+}

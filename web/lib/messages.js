@@ -119,6 +119,7 @@ export const MESSAGES = {
     pay_sources: 'Pay from', source_phone: 'Phone balance', source_card: 'Card •••• {last4}', source_card_holds: '{kind}, holds {amount}',
     pay_companions_phone: 'Companions pay the regular fare from the phone balance.',
     cat_doc_student: 'Student card', cat_doc_pensioner: 'Pension certificate', cat_doc_disability: 'Certificate of disability', cat_doc_large_family: 'Certificate of a large family',
+    map_arrivals: 'Next arrivals', map_no_arrivals: 'No buses in the next two hours.', map_live_in: 'on its way, in {minutes}',
     start_city_found: 'Nearest city by your location: {city}. You can choose another.',
   },
   ru: {
@@ -237,6 +238,7 @@ export const MESSAGES = {
     pay_sources: 'Оплатить с', source_phone: 'Баланс телефона', source_card: 'Карта •••• {last4}', source_card_holds: '{kind}, на карте {amount}',
     pay_companions_phone: 'Попутчики платят полный тариф с баланса телефона.',
     cat_doc_student: 'Студенческий билет', cat_doc_pensioner: 'Пенсионное удостоверение', cat_doc_disability: 'Справка об инвалидности', cat_doc_large_family: 'Удостоверение многодетной семьи',
+    map_arrivals: 'Ближайшие прибытия', map_no_arrivals: 'В ближайшие два часа автобусов нет.', map_live_in: 'в пути, через {minutes}',
     start_city_found: 'Ближайший город по геолокации: {city}. Можно выбрать другой.',
   },
   kk: {
@@ -355,6 +357,7 @@ export const MESSAGES = {
     pay_sources: 'Төлем көзі', source_phone: 'Телефон балансы', source_card: 'Карта •••• {last4}', source_card_holds: '{kind}, картада {amount}',
     pay_companions_phone: 'Серіктер толық тарифті телефон балансынан төлейді.',
     cat_doc_student: 'Студенттік билет', cat_doc_pensioner: 'Зейнеткерлік куәлік', cat_doc_disability: 'Мүгедектік туралы анықтама', cat_doc_large_family: 'Көп балалы отбасы куәлігі',
+    map_arrivals: 'Жақын келетіндер', map_no_arrivals: 'Алдағы екі сағатта автобус жоқ.', map_live_in: 'жолда, {minutes} кейін',
     start_city_found: 'Орналасуыңыз бойынша ең жақын қала: {city}. Басқасын таңдауға болады.',
   },
 };

@@ -15,6 +15,8 @@ use domain::ErrorCode;
 pub const ARRIVALS_MAX: usize = 12;
 /// Departures this far ahead are listed.
 pub const ARRIVALS_WINDOW_S: i32 = 2 * 3_600;
+/// A live bus is the timetable's departure due this close to the bus's own schedule.
+const MATCH_WINDOW_MS: i64 = 120_000;
 /// A departure this recent is still listed (the bus may be at the stop).
 const JUST_LEFT_S: i32 = 60;
 
@@ -84,9 +86,19 @@ pub async fn at_stop(app: &App, city: &str, stop_id: &str) -> Result<StopArrival
     };
     for bus in live {
         let v = bus.vehicle;
+        // The timetable's departure this bus runs: its trip, else the same route and
+        // direction due within a minute or two of the bus's own schedule (frequency-based
+        // trips share one feed trip).
         let matched = arrivals
             .iter_mut()
-            .find(|a| a.expected_ms.is_none() && a.trip_id.is_some() && a.trip_id == v.trip_id);
+            .filter(|a| a.expected_ms.is_none())
+            .filter(|a| {
+                (a.trip_id.is_some() && a.trip_id == v.trip_id)
+                    || (Some(&a.route_number) == v.route_number.as_ref()
+                        && (a.headsign.is_none() || a.headsign == bus.headsign)
+                        && (a.scheduled_ms - bus.scheduled_ms).abs() <= MATCH_WINDOW_MS)
+            })
+            .min_by_key(|a| (a.scheduled_ms - bus.scheduled_ms).abs());
         match matched {
             Some(a) => {
                 a.expected_ms = Some(bus.expected_ms);
@@ -95,7 +107,7 @@ pub async fn at_stop(app: &App, city: &str, stop_id: &str) -> Result<StopArrival
             }
             None => arrivals.push(Arrival {
                 route_number: v.route_number.unwrap_or_default(),
-                headsign: None,
+                headsign: bus.headsign,
                 trip_id: v.trip_id,
                 scheduled_ms: bus.scheduled_ms,
                 expected_ms: Some(bus.expected_ms),

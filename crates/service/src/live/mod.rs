@@ -596,6 +596,8 @@ pub async fn vehicles_in_box(
 #[derive(Clone, Debug, PartialEq)]
 pub struct Approaching {
     pub vehicle: VehicleView,
+    /// Where its run ends (the direction it goes).
+    pub headsign: Option<String>,
     pub scheduled_ms: i64,
     pub expected_ms: i64,
 }
@@ -622,6 +624,7 @@ pub async fn approaching(
                 let stop = ahead.iter().find(|s| s.stop_id.as_str() == stop_id)?;
                 Some(Approaching {
                     vehicle: app.live.view(&registry, network, vehicle)?,
+                    headsign: run.stops.last().map(|s| s.name.clone()),
                     scheduled_ms: stop.arrival.0,
                     expected_ms: stop
                         .arrival
