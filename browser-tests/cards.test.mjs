@@ -5,12 +5,14 @@
 // unblock, close into another card; the pay screen's sources (phone balance and each card at
 // its own fare, a card without the fare refused with the others offered, the choice
 // remembered, the ride paid from the card); the nearest city proposed from location on the
-// first start. axe-core and the catalogue check on every screen; screenshots
+// first start; a stop's next arrivals on the map; pay by detection reaching a confident
+// answer as the phone rides a live bus. axe-core and the catalogue check on every screen; screenshots
 // ../screenshots/cards-*-{kk,ru,en}.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { MESSAGES } from '../web/lib/messages.js';
-import { demoServer, signedIn, admin, topUp, screen, PHONE_VIEW } from './harness.mjs';
+import { demoServer, signedIn, admin, topUp, screen, shots, PHONE_VIEW } from './harness.mjs';
 
 const server = demoServer(21000);
 const GROUPED = /^\d{4} \d{4} \d{4} \d{4}$/;
@@ -229,3 +231,70 @@ for (const lang of ['kk', 'ru', 'en']) {
     await context.close();
   });
 }
+
+/// Where every stop of the demo's routes is.
+async function stopPlaces() {
+  const places = new Map();
+  for (const route of ['astana-10', 'astana-12', 'astana-310']) {
+    const detail = await (await fetch(`${server.base}/v1/cities/astana/routes/${route}`)).json();
+    for (const v of detail.variants ?? []) for (const s of v.stops) places.set(s.id, s);
+  }
+  return places;
+}
+
+function metres(a, b) {
+  const rad = Math.PI / 180;
+  const x = Math.sin(((b.lat - a.lat) * rad) / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(((b.lon - a.lon) * rad) / 2) ** 2;
+  return 12742000 * Math.asin(Math.sqrt(x));
+}
+
+/// A catalogue bus reporting now, moving, with a long way to its next stop (so it keeps
+/// moving while the phone rides it).
+async function movingBus() {
+  const places = await stopPlaces();
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const live = (await (await fetch(`${server.base}/v1/live/astana/vehicles`)).json()).vehicles;
+    const ahead = (v) => (places.has(v.next_stop_id) ? metres(v, places.get(v.next_stop_id)) : 0);
+    const bus = live.filter((v) => v.transport_code && Date.now() - v.at_ms < 20000 && (v.speed_mps ?? 0) > 3 && ahead(v) > 500)
+      .sort((a, b) => ahead(b) - ahead(a))[0];
+    if (bus) return bus;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  throw new Error('no catalogue bus is moving with a long way ahead');
+}
+
+test('pay by detection reaches a confident answer: the phone rides a live bus, the proposal names it, one tap pays', async () => {
+  const m = MESSAGES.ru;
+  const bus = await movingBus();
+  const { context } = await signedIn(server, 'ru', '+77071234567', { permissions: ['geolocation'], geolocation: { latitude: bus.lat, longitude: bus.lon, accuracy: 10 } });
+  const page = await context.newPage();
+  // The phone follows the bus as the server sees it, at the bus's own speed.
+  let riding = true;
+  const follow = (async () => {
+    while (riding) {
+      const now = (await (await fetch(`${server.base}/v1/live/astana/vehicles`)).json()).vehicles.find((v) => v.id === bus.id);
+      if (now && riding) await context.setGeolocation({ latitude: now.lat, longitude: now.lon, accuracy: 10 }).catch(() => {});
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  try {
+    await page.goto('/#/pay');
+    // Confident needs 150 m travelled over 20 s at least: a bus at 5–10 m/s gets there in
+    // half a minute; the short list may show first.
+    const detected = page.locator('#detect #detected');
+    await detected.waitFor({ timeout: 90000 }).catch(async (error) => {
+      throw new Error(`${error.message}\nthe page shows: ${await page.locator('main').innerText()}`);
+    });
+    const text = await detected.innerText();
+    const expected = m.detect_confident.replace('{route}', bus.route_number).replace('{plate}', bus.plate).split('{amount}')[0];
+    assert.ok(text.startsWith(expected), `${text} / ${expected}`);
+    assert.equal(await page.locator('#detect section.card').count(), 1, 'one bus proposed, not a list');
+    await page.screenshot({ path: join(shots, 'cards-pay-detect-confident-ru.png'), fullPage: true });
+    await page.locator(`#detect button[data-pay="${bus.transport_code}"]`).click();
+    await page.locator('.ticket .plate', { hasText: bus.plate }).waitFor();
+  } finally {
+    riding = false;
+    await follow;
+  }
+  await context.close();
+});
