@@ -70,7 +70,7 @@ function base32Bytes(text) {
 }
 
 /// RFC 6238 over the demo admin's seeded secret.
-function totp(secret, atMs = Date.now()) {
+export function totp(secret, atMs = Date.now()) {
   const counter = Buffer.alloc(8);
   counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30000)));
   const mac = createHmac('sha1', base32Bytes(secret)).update(counter).digest();

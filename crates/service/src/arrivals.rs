@@ -186,7 +186,7 @@ fn scheduled(
             });
         }
     }
-    routes.sort_by(|a, b| natural(a).cmp(&natural(b)));
+    routes.sort_by_key(|r| natural(r));
     (routes, arrivals)
 }
 

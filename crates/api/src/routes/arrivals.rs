@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use serde::Serialize;
 use service::arrivals::{Arrival, StopArrivals};
 
+use super::transit::StopDto;
 use crate::extract::Lang;
 use crate::keys_wire::rfc3339_ms;
 use crate::problem::{ApiResult, Problem};
@@ -19,14 +20,6 @@ struct ArrivalsDto {
     stop: StopDto,
     routes: Vec<String>,
     arrivals: Vec<ArrivalDto>,
-}
-
-#[derive(Serialize)]
-struct StopDto {
-    id: String,
-    name: String,
-    lat: Option<f64>,
-    lon: Option<f64>,
 }
 
 #[derive(Serialize)]
