@@ -13,6 +13,8 @@ const HISTORY_PAGE = 10;
 const CATEGORY_DOCUMENTS = ['student', 'pensioner', 'disability', 'large_family'];
 
 export const riderName = (category) => t(`rider_${category}`);
+/// A category as a title: its first letter in capitals.
+const riderTitle = (category) => { const n = riderName(category); return n.charAt(0).toLocaleUpperCase() + n.slice(1); };
 const kindName = (kind) => t(`cards_kind_${kind}`);
 const statusName = (status) => t(`cards_status_${status}`);
 const movementName = (kind) => (['top_up', 'ride', 'refund', 'reversal', 'adjustment', 'payout'].includes(kind) ? t(`mv_${kind}`) : t('mv_other'));
@@ -73,7 +75,7 @@ async function showApplications(slot) {
     const { data } = await api('/v1/card-applications');
     if (!data.applications.length) return;
     slot.replaceChildren(h('h2', {}, t('cards_applications')), h('ul', { class: 'list', id: 'applications' }, data.applications.map((a) => h('li', { dataset: { application: a.id } },
-      h('div', { class: 'row' }, h('strong', {}, riderName(a.category)), h('span', { class: `chip app-${a.status}` }, t(`app_status_${a.status}`))),
+      h('div', { class: 'row' }, h('strong', {}, riderTitle(a.category)), h('span', { class: `chip app-${a.status}` }, t(`app_status_${a.status}`))),
       h('p', { class: 'muted' }, t('cards_app_sent', { date: dateTime(a.created_at) })),
       a.status === 'rejected' && a.decision ? h('p', {}, t('cards_app_reason', { reason: a.decision })) : null,
       a.status === 'approved' && a.card ? h('a', { class: 'button secondary', href: `#/cards/${a.card}` }, t('cards_details')) : null))));
@@ -130,7 +132,7 @@ function apply(main) {
     for (const b of choices.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.category === category));
     const known = CATEGORY_DOCUMENTS.includes(category);
     details.replaceChildren(h('section', { class: 'card soft', id: 'category-details' },
-      h('h2', {}, riderName(category), ' · ', t('cards_apply_fare', { amount: money(c.fare) })),
+      h('h2', {}, riderTitle(category), ' · ', t('cards_apply_fare', { amount: money(c.fare) })),
       known ? [h('h3', {}, t('cards_apply_who')), h('p', {}, t(`cat_who_${category}`)), h('h3', {}, t('cards_apply_docs')), h('p', {}, t(`cat_docs_${category}`))] : null));
     // The document that proves the category, unless the passenger typed another.
     if (!docKind.value || offered.some((o) => CATEGORY_DOCUMENTS.includes(o.category) && docKind.value === t(`cat_doc_${o.category}`))) {
@@ -141,7 +143,7 @@ function apply(main) {
     const city = data.cities.find((c) => c.id === state.city) ?? data.cities[0];
     const offered = city?.categories ?? [];
     choices.replaceChildren(...(offered.length ? offered.map((c) => h('button', { type: 'button', 'aria-pressed': 'false', dataset: { category: c.category }, onclick: () => pick(c, offered) },
-      h('span', {}, h('strong', {}, riderName(c.category)), ' — ', money(c.fare)))) : [h('p', {}, t('cards_apply_none'))]));
+      h('span', {}, h('strong', {}, riderTitle(c.category)), ' — ', money(c.fare)))) : [h('p', {}, t('cards_apply_none'))]));
     submit.disabled = !offered.length;
   }).catch((error) => choices.replaceChildren(problemView(error)));
   const form = h('form', { onsubmit: async (e) => {
