@@ -100,6 +100,9 @@ for (const lang of ['kk', 'ru', 'en']) {
     assert.match(await page.locator('section.card-tile .balance').innerText(), /1[\s\u00a0,]?200/);
     assert.equal(await page.locator('#history li').count(), 10);
     await screen(page, lang, 'cards-detail');
+    await page.setViewportSize({ width: 320, height: 640 });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 320), 'the card fits 320 px');
+    await page.setViewportSize(PHONE_VIEW.viewport);
     await page.locator('button', { hasText: m.cards_more }).click();
     await page.waitForFunction(() => document.querySelectorAll('#history li').length === 12);
     assert.ok(await page.locator('button', { hasText: m.cards_more }).isHidden());
@@ -159,6 +162,9 @@ for (const [lang, phone] of [['kk', '+77015550201'], ['ru', '+77015550202'], ['e
     assert.ok((await refused.innerText()).includes((await call('/v1/rides/quote?transport_code=20032', { headers: { 'Accept-Language': lang } })).data.cards.find((c) => c.number === empty).refusal.message));
     assert.ok(await sources.locator('[data-source="phone"] input').isChecked(), 'the phone balance until another is chosen');
     await screen(page, lang, 'cards-pay-sources');
+    await page.setViewportSize({ width: 320, height: 640 });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 320), 'the sources fit 320 px');
+    await page.setViewportSize(PHONE_VIEW.viewport);
     await sources.locator(`[data-source="${preferential}"] input`).check();
     assert.match(await pay.innerText(), /40\s?₸/);
     // A companion pays the regular fare from the phone balance: the total says so.
