@@ -8,20 +8,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import qrcode from 'qrcode-generator';
 import { MESSAGES } from '../web/lib/messages.js';
+import { totp, accessible, translated } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const axePath = require.resolve('axe-core/axe.min.js');
 const bin = process.env.SMSBUS_BIN ?? join(here, '..', 'target', 'debug', 'smsbus');
 const port = 19000 + (process.pid % 1000);
 const base = `http://127.0.0.1:${port}`;
@@ -34,23 +31,6 @@ let adminHeaders;
 let demo;
 let dir;
 let browser;
-
-function base32Bytes(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of text.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-
-function totp(secret, atMs = Date.now()) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30000)));
-  const mac = createHmac('sha1', base32Bytes(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
-}
 
 /** The admin's bearer header, signed in once (each TOTP step is good once). */
 async function admin() {
@@ -108,33 +88,6 @@ async function codeFor(phone, after = 0) {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`no code for ${phone}`);
-}
-
-/// axe-core on the page: no serious or critical violation.
-async function accessible(page, name) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`), [], `axe on ${name}`);
-}
-
-/// No text of another language's catalogue (that differs from this language's), no raw key.
-async function translated(page, lang, name) {
-  const text = await page.evaluate(() => document.body.innerText);
-  const own = new Set(Object.values(MESSAGES[lang]).flatMap((v) => (typeof v === 'string' ? [v] : Object.values(v))));
-  for (const [other, messages] of Object.entries(MESSAGES)) {
-    if (other === lang) continue;
-    for (const [key, value] of Object.entries(messages)) {
-      for (const s of typeof value === 'string' ? [value] : Object.values(value)) {
-        const fixed = s.split(/\{\w+\}/).filter((p) => p.trim().length >= 6);
-        if (own.has(s) || key.startsWith('lang_') || !fixed.length) continue;
-        for (const part of fixed.filter((p) => ![...own].some((o) => o.includes(p.trim())))) assert.ok(!text.includes(part.trim()), `${name} (${lang}) shows "${part.trim()}" of ${other}.${key}`);
-      }
-    }
-  }
-  assert.doesNotMatch(text, /\b[a-z]+_[a-z_]+\b/, `${name} (${lang}) shows a raw message key`);
-  // Dates in words of the language (Chromium's ICU has no Kazakh names: "M12", "Tue").
-  if (lang !== 'en') assert.doesNotMatch(text, /\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Dec)[a-z]*\b|\bM1?\d\b/, `${name} (${lang}) shows an English date`);
 }
 
 async function screen(page, lang, name) {

@@ -80,6 +80,12 @@ export function dateTime(iso) {
   return `${Number(p.day)} ${t(`month_${Number(p.month)}`)}, ${p.hour}:${p.minute}`;
 }
 
+/// The day of an instant in the city: 30 Jun 2027.
+export function day(iso) {
+  const p = parts(new Date(iso));
+  return `${Number(p.day)} ${t(`month_${Number(p.month)}`)} ${p.year}`;
+}
+
 /// Today's weekday in the city, in words.
 export function weekday(date = new Date()) {
   return t(`wd_${parts(date).wd}`);

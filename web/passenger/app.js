@@ -11,6 +11,7 @@ import * as trips from './trips.js';
 import * as map from './map.js';
 import * as journey from './journey.js';
 import * as more from './more.js';
+import * as cards from './cards.js';
 
 export const state = {
   get city() { return localStorage.getItem('smsbus.city') || 'astana'; },
@@ -34,7 +35,7 @@ export function chooseLanguage(lang) {
 }
 
 const SCREENS = { start: signin.start, signin: signin.render, pay: pay.render, tickets: tickets.render, trips: trips.render,
-  feedback: trips.feedback, map: map.render, journey: journey.render, more: more.render };
+  feedback: trips.feedback, map: map.render, journey: journey.render, more: more.render, cards: cards.render };
 const PUBLIC = new Set(['start', 'signin', 'map', 'journey', 'more']);
 let stop = null;
 let routed = false;
@@ -58,7 +59,7 @@ function route() {
   const tabs = document.getElementById('tabs');
   tabs.hidden = screen === 'start' || screen === 'signin';
   for (const a of tabs.querySelectorAll('a')) {
-    if (a.dataset.tab === screen || (screen === 'feedback' && a.dataset.tab === 'trips')) a.setAttribute('aria-current', 'page');
+    if (a.dataset.tab === screen || (screen === 'feedback' && a.dataset.tab === 'trips') || (screen === 'cards' && a.dataset.tab === 'more')) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
   stop = SCREENS[screen](main, params.map(decodeURIComponent));

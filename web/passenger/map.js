@@ -1,9 +1,10 @@
 // The map: stops, route lines and the live buses moving (the live stream, server-sent
 // events), the passenger's position. Tap a bus: its route, next stop and "pay for this bus"
-// (checked against the passenger's distance); tap a stop: its routes. The tile layer is the
+// (checked against the passenger's distance); tap a stop: its routes and next arrivals (the
+// timetable's, and live where a bus is on its way). The tile layer is the
 // configured URL; with none, the overlay alone is drawn on a plain background.
 import * as L from '/vendor/leaflet/dist/leaflet-src.esm.js';
-import { t, count, money } from '../lib/i18n.js';
+import { t, count, money, time } from '../lib/i18n.js';
 import { api, session } from '../lib/api.js';
 import { h, problemView } from '../lib/ui.js';
 import { state, go } from './app.js';
@@ -34,6 +35,24 @@ function distanceM(a, b) {
   const dLon = (b.lon - a.lon) * rad;
   const x = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
   return 2 * r * Math.asin(Math.sqrt(x));
+}
+
+/// The stop's next arrivals from the server: the timetable's, and a live bus's expected time
+/// ("in 3 min", marked live) where one is on its way.
+async function arrivals(city, stopId, slot) {
+  try {
+    const { data } = await api(`/v1/cities/${encodeURIComponent(city)}/stops/${encodeURIComponent(stopId)}/arrivals`);
+    if (!data.arrivals.length) { slot.replaceChildren(h('p', {}, t('map_no_arrivals'))); return; }
+    slot.replaceChildren(h('p', {}, h('strong', {}, t('map_arrivals'))), h('ul', { class: 'list', tabindex: '0', 'aria-label': t('map_arrivals') }, data.arrivals.slice(0, 6).map((a) => {
+      const at = a.expected_at ?? a.scheduled_at;
+      const minutes = Math.max(0, Math.round((Date.parse(at) - Date.now()) / 60000));
+      return h('li', { class: a.live ? 'live' : null, dataset: { route: a.route_number } },
+        h('strong', {}, a.route_number), a.headsign ? ` → ${a.headsign}` : '', ' · ', time(at),
+        a.live ? h('span', { class: 'small' }, ' · ', t('map_live_in', { minutes: count('n_minutes', minutes) }), a.plate ? ` · ${a.plate}` : '') : null);
+    })));
+  } catch (error) {
+    slot.replaceChildren(problemView(error));
+  }
 }
 
 export function render(main) {
@@ -99,17 +118,21 @@ export function render(main) {
         }
       }
       for (const { stop, routes: numbers } of stopRoutes.values()) {
-        L.circleMarker([stop.lat, stop.lon], { radius: 6, color: '#111827', weight: 2, fillColor: '#fff', fillOpacity: 1, className: 'stop' })
-          .bindPopup(() => {
-            // The buses whose next stop this is, nearest first: what arrives next.
-            const coming = [...buses.values()].map((m) => m.vehicle).filter((v) => v.next_stop_id === stop.id)
-              .sort((a, b) => distanceM(a, stop) - distanceM(b, stop)).slice(0, 4);
-            return h('div', {}, h('strong', {}, stop.name),
-              h('p', {}, t('map_routes', { routes: [...numbers].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).join(', ') })),
-              coming.length ? h('p', {}, t('map_coming')) : null,
-              coming.length ? h('ul', {}, coming.map((v) => h('li', {}, t('map_route', { number: v.route_number ?? '?' }), ` · ${v.plate ?? v.feed_vehicle ?? ''} · `, t('map_distance', { m: Math.round(distanceM(v, stop)) })))) : null);
-          })
-          .addTo(map);
+        const marker = L.circleMarker([stop.lat, stop.lon], { radius: 6, color: '#111827', weight: 2, fillColor: '#fff', fillOpacity: 1, className: 'stop' });
+        const content = () => {
+          const next = h('div', { class: 'arrivals', 'aria-live': 'polite' }, h('p', { class: 'muted' }, t('loading')));
+          const body = h('div', { dataset: { stop: stop.id } }, h('strong', {}, stop.name),
+            h('p', {}, t('map_routes', { routes: [...numbers].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).join(', ') })),
+            next);
+          // Once filled, the popup is given the element itself, so it lays out and pans anew
+          // (a content function would be called again and start over).
+          arrivals(city, stop.id, next).then(() => { if (marker.isPopupOpen()) marker.getPopup()?.setContent(body); });
+          return body;
+        };
+        // As wide as the map allows: a phone's map is narrow.
+        marker.bindPopup(content, { maxWidth: Math.max(200, el.clientWidth - 60), autoPanPadding: [10, 10] }).addTo(map);
+        marker.on('popupclose', () => marker.getPopup()?.setContent(content));
+        marker.getElement()?.setAttribute('data-stop', stop.id);
       }
       if (bounds.length) map.fitBounds(bounds, { padding: [10, 10] });
       const { data: live } = await api(`/v1/live/${encodeURIComponent(city)}/vehicles?bbox=-180,-85,180,85`);

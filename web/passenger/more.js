@@ -1,4 +1,4 @@
-// More: language, city, journeys, support numbers, the rules of service, install, sign out.
+// More: the transport cards, language, city, journeys, support numbers, the rules of service, install, sign out.
 import { t, LANGUAGES, language } from '../lib/i18n.js';
 import { api, session, setSession } from '../lib/api.js';
 import { h, maskPhone, field } from '../lib/ui.js';
@@ -18,6 +18,7 @@ export function render(main) {
     main.append(...[
       h('h1', {}, t('more_title')),
       session() ? h('p', {}, t('more_signed_in', { phone: maskPhone(state.phone) })) : null,
+      session() ? h('a', { class: 'button wide', href: '#/cards' }, t('more_cards')) : null,
       h('a', { class: 'button wide', href: '#/journey' }, t('more_journeys')),
       h('h2', {}, t('more_language')),
       h('div', { class: 'languages', role: 'group', 'aria-label': t('more_language') },

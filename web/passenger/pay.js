@@ -2,13 +2,16 @@
 // /?bus=<code>, or the in-app scanner reads it), by automatic detection (location fixes sent
 // to the server's detection: "You are on bus 10, 101 ABC 01 — pay 90 ₸?", a short list when
 // it is not sure), or from the map. The fare and its source are shown before paying; one tap
-// pays; companions get a ticket each; every refusal says what happened and what to do.
+// pays; companions get a ticket each; every refusal says what happened and what to do. The
+// source is the phone balance or one of the passenger's cards (each with its own fare), the
+// last one used chosen again; a card that cannot pay says why and offers the others.
 import { t, count, money } from '../lib/i18n.js';
 import { api, newKey } from '../lib/api.js';
 import { h, problemView, field, maskPhone } from '../lib/ui.js';
 import { state, go } from './app.js';
 import { remember } from './tickets.js';
 import { openScanner } from './scan.js';
+import { riderName } from './cards.js';
 
 const quotes = new Map();
 
@@ -32,15 +35,41 @@ async function waitForRide(rideId) {
   throw Object.assign(new Error('pending'), { status: 202, problem: { message: t('pay_pending') }, code: 'PAYMENT_PENDING' });
 }
 
+/// The source remembered from the last payment (`phone` or a card number), if this quote
+/// offers it and it can pay; else the phone balance.
+const SOURCE_KEY = 'smsbus.source';
+function rememberedSource(quote) {
+  const remembered = localStorage.getItem(SOURCE_KEY) || 'phone';
+  return quote.cards?.some((c) => c.number === remembered && !c.refusal) ? remembered : 'phone';
+}
+
+/// Who pays each passenger's ticket: the holder's from the chosen source; companions from the
+/// same card only when it is a regular one (a preferential or pupil's fare is the holder's
+/// alone), else from the phone balance at the regular fare.
+function plan(quote, source, passengers) {
+  const card = quote.cards?.find((c) => c.number === source) ?? null;
+  const companionsOnCard = card !== null && card.rider_category === 'regular';
+  const fare = card ? card.fare : quote.fare;
+  const companionFare = companionsOnCard ? card.fare : quote.fare;
+  return {
+    card,
+    companionsOnCard,
+    total: { tiyn: Number(fare.tiyn) + Number(companionFare.tiyn) * (passengers - 1) },
+    fare,
+  };
+}
+
 /// Pays `passengers` rides on the quoted bus, one ticket each; the first is the holder's,
 /// the others are asked for on purpose (`additional`). Keys are kept for the attempt, so a
 /// repeated tap after a lost answer is never a second charge.
-async function payRides(quote, passengers, additional, keys) {
+async function payRides(quote, passengers, additional, keys, source) {
   const issued = [];
+  const { card, companionsOnCard } = plan(quote, source, passengers);
   for (let i = 0; i < passengers; i++) {
     keys[i] ??= newKey();
     const body = { transport_code: quote.transport_code, additional: additional || i > 0 };
     if (quote.zone) body.zone = quote.zone;
+    if (card && (i === 0 || companionsOnCard)) body.card = card.number;
     const { status, data } = await api('/v1/rides', { method: 'POST', body, headers: { 'Idempotency-Key': keys[i] } });
     const ticket = status === 202 ? await waitForRide(data.ride_id) : data;
     remember(ticket);
@@ -49,27 +78,52 @@ async function payRides(quote, passengers, additional, keys) {
   return issued;
 }
 
+/// The sources a ride can be paid from: the phone balance and each active card with its own
+/// fare; a card that cannot pay says why and cannot be picked.
+function sourcePicker(quote, chosen, onPick) {
+  const name = `source-${quote.transport_code}`;
+  const option = (value, title, detail, fare, refusal) => {
+    const input = h('input', { type: 'radio', name, value, checked: value === chosen, disabled: Boolean(refusal), onchange: () => onPick(value) });
+    return h('label', { class: refusal ? 'refused' : null, dataset: { source: value } }, input,
+      h('span', {}, h('strong', {}, title), ' — ', money(fare), h('br'), h('span', { class: 'small' }, detail),
+        refusal ? h('span', { class: 'refusal' }, refusal.message) : null));
+  };
+  return h('fieldset', { class: 'sources' }, h('legend', { class: 'label' }, t('pay_sources')),
+    option('phone', t('source_phone'), `${maskPhone(state.phone)} (${quote.operator})`, quote.fare, null),
+    quote.cards.map((c) => option(c.number, t('source_card', { last4: c.last_four }),
+      t('source_card_holds', { kind: riderName(c.rider_category), amount: money(c.available) }), c.fare, c.refusal)));
+}
+
 /// The card that shows what a ride costs and pays it with one tap.
 export function quoteCard(quote, { onPaid, compact = false } = {}) {
   let passengers = 1;
   let additional = false;
+  let source = rememberedSource(quote);
   const keys = [];
   const out = h('output', { 'aria-live': 'polite' }, '1');
   const result = h('div', { 'aria-live': 'polite' });
   const payButton = h('button', { class: 'wide big', type: 'button', dataset: { pay: quote.transport_code } });
+  const fareText = h('dd', { class: 'fare' });
+  const companionsNote = h('p', { class: 'hint', hidden: true }, t('pay_companions_phone'));
   const label = () => {
-    const total = { tiyn: quote.fare.tiyn * passengers };
-    payButton.textContent = passengers === 1 ? t('pay_button', { amount: money(total) })
-      : t('pay_button_many', { amount: money(total), passengers: count('n_passengers', passengers) });
+    const p = plan(quote, source, passengers);
+    fareText.textContent = quote.zone ? t('pay_zone_n', { zone: quote.zone, amount: money(p.fare) }) : money(p.fare);
+    companionsNote.hidden = passengers === 1 || !p.card || p.companionsOnCard;
+    payButton.textContent = passengers === 1 ? t('pay_button', { amount: money(p.total) })
+      : t('pay_button_many', { amount: money(p.total), passengers: count('n_passengers', passengers) });
   };
   label();
   const step = (d) => { passengers = Math.min(5, Math.max(1, passengers + d)); out.textContent = String(passengers); keys.length = 0; label(); };
+  const pick = (value) => { source = value; keys.length = 0; label(); };
   const pay = async () => {
     payButton.disabled = true;
     payButton.textContent = t('pay_paying');
     result.replaceChildren();
     try {
-      const issued = await payRides(quote, passengers, additional, keys);
+      const issued = await payRides(quote, passengers, additional, keys, source);
+      localStorage.setItem(SOURCE_KEY, source);
+      // A card's balance moved: the next quote reads it anew.
+      quotes.clear();
       onPaid?.(issued);
       go('#/tickets');
     } catch (error) {
@@ -84,18 +138,20 @@ export function quoteCard(quote, { onPaid, compact = false } = {}) {
     }
   };
   payButton.addEventListener('click', pay);
+  const hasCards = Array.isArray(quote.cards) && quote.cards.length > 0;
   return h('section', { class: 'card', 'aria-label': t('pay_route', { number: quote.route_number }) },
     h('h2', {}, t('pay_route', { number: quote.route_number }), ' · ', quote.plate),
     compact ? null : h('p', { class: 'muted' }, quote.route_name),
     h('dl', { class: 'facts' },
-      h('dt', {}, t('pay_fare')), h('dd', {}, quote.zone ? t('pay_zone_n', { zone: quote.zone, amount: money(quote.fare) }) : money(quote.fare)),
-      h('dt', {}, t('pay_source')), h('dd', {}, t('source_phone_balance', { phone: maskPhone(state.phone), operator: quote.operator }))),
+      h('dt', {}, t('pay_fare')), fareText,
+      hasCards ? null : [h('dt', {}, t('pay_source')), h('dd', {}, t('source_phone_balance', { phone: maskPhone(state.phone), operator: quote.operator }))]),
+    hasCards ? sourcePicker(quote, source, pick) : null,
     compact ? null : h('div', {},
       h('span', { class: 'label', id: 'pax-label' }, t('pay_passengers')),
       h('div', { class: 'stepper', role: 'group', 'aria-labelledby': 'pax-label' },
         h('button', { type: 'button', class: 'secondary', 'aria-label': t('pay_passengers_less'), onclick: () => step(-1) }, '−'), out,
         h('button', { type: 'button', class: 'secondary', 'aria-label': t('pay_passengers_more'), onclick: () => step(1) }, '+')),
-      h('p', { class: 'hint' }, t('pay_passengers_note'))),
+      h('p', { class: 'hint' }, t('pay_passengers_note')), companionsNote),
     payButton, result);
 }
 
@@ -149,7 +205,7 @@ function detector(panel) {
     lastShown = shown;
     if (answer.status === 'confident' && priced[0]) {
       const q = priced[0];
-      panel.replaceChildren(h('div', { class: 'ok', role: 'status' }, h('p', { id: 'detected' }, t('detect_confident', { route: q.route_number, plate: q.plate, amount: money(q.fare) }))),
+      panel.replaceChildren(h('div', { class: 'ok', role: 'status' }, h('p', { id: 'detected' }, t('detect_confident', { route: q.route_number, plate: q.plate, amount: money(plan(q, rememberedSource(q), 1).fare) }))),
         quoteCard(q, { compact: true }));
       return;
     }

@@ -1,4 +1,4 @@
-// First start (language, city, the rules) and sign-in with the phone number and an SMS code.
+// First start (language, city — the nearest served one proposed from location —, the rules) and sign-in with the phone number and an SMS code.
 // Every refusal is shown in the passenger's words (the API's message, the wait it asks for).
 import { t, count, LANGUAGES, language } from '../lib/i18n.js';
 import { api, setSession } from '../lib/api.js';
@@ -9,6 +9,30 @@ function languagePicker(onChange) {
   return h('div', { class: 'languages', role: 'group', 'aria-label': t('start_language') },
     LANGUAGES.map((lang) => h('button', { type: 'button', lang, 'aria-pressed': String(language() === lang),
       onclick: () => { chooseLanguage(lang); onChange(); } }, t(`lang_${lang}`))));
+}
+
+/// Distance between two points in kilometres (haversine): good enough to rank cities.
+function distanceKm(a, b) {
+  const rad = (d) => (d * Math.PI) / 180;
+  const dLat = rad(b.lat - a.lat);
+  const dLon = rad(b.lon - a.lon);
+  const x = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(dLon / 2) ** 2;
+  return 12742 * Math.asin(Math.sqrt(x));
+}
+
+/// The served city nearest the phone (one inside a city's bounds first), when location is
+/// allowed already: the first start proposes it and the passenger may still choose another.
+function proposeNearest(cities, propose) {
+  if (!navigator.geolocation || !navigator.permissions) return;
+  navigator.permissions.query({ name: 'geolocation' }).then((p) => {
+    if (p.state !== 'granted') return;
+    navigator.geolocation.getCurrentPosition(({ coords }) => {
+      const here = { lat: coords.latitude, lon: coords.longitude };
+      const inside = (c) => c.bounds && here.lat >= c.bounds.south && here.lat <= c.bounds.north && here.lon >= c.bounds.west && here.lon <= c.bounds.east;
+      const ranked = cities.filter((c) => c.centre).sort((a, b) => (inside(b) - inside(a)) || distanceKm(here, a.centre) - distanceKm(here, b.centre));
+      if (ranked[0]) propose(ranked[0]);
+    }, () => {}, { maximumAge: 60_000, timeout: 10_000 });
+  }).catch(() => {});
 }
 
 export function start(main) {
@@ -32,9 +56,18 @@ export function start(main) {
       h('details', { class: 'card soft' }, h('summary', {}, t('rules_title')), h('p', {}, t('rules_text'))),
       h('div', { class: 'row', style: { flexWrap: 'nowrap' } }, accept, h('label', { for: 'rules', style: { flex: '1 1 100%' } }, t('start_rules'))),
       go_on);
+    const found = h('p', { class: 'ok', id: 'city-found', role: 'status', hidden: true });
+    city.after(found);
+    city.addEventListener('change', () => { found.hidden = true; });
     api('/v1/cities').then(({ data }) => {
       cities = data.cities;
       city.replaceChildren(...data.cities.map((c) => h('option', { value: c.id, selected: c.id === state.city }, c.name)));
+      proposeNearest(cities, (c) => {
+        if (!city.isConnected) return;
+        city.value = c.id;
+        found.textContent = t('start_city_found', { city: c.name });
+        found.hidden = false;
+      });
     }).catch(() => {});
   };
   draw();

@@ -406,6 +406,7 @@ pub const MATRIX: &[Rule] = &[
     rule("GET", "/v1/cities/{city}/routes", Public),
     rule("GET", "/v1/cities/{city}/routes/{route_id}", Public),
     rule("GET", "/v1/cities/{city}/stops/near", Public),
+    rule("GET", "/v1/cities/{city}/stops/{stop}/arrivals", Public),
     rule("GET", "/v1/cities/{city}/search", Public),
     rule("GET", "/v1/cities/{city}/plan", Public),
     rule("POST", "/v1/live/{city}/positions", FeedToken),

@@ -68,6 +68,8 @@ pub struct ApiSettings {
     pub outbox_view: OutboxView,
     /// The web apps served at `/` (none: only the API).
     pub web: Option<WebApp>,
+    /// When holders hear that a preferential status ends (the reminder worker).
+    pub status_reminders: service::status_reminders::ReminderPolicy,
 }
 
 /// `GET /v1/sms/outbox` lists the messages the HTTP gateway must send; in the demo (no real
@@ -94,6 +96,7 @@ impl ApiSettings {
             connections: ConnectionLimits::default(),
             outbox_view: OutboxView::GatewayOnly,
             web: None,
+            status_reminders: service::status_reminders::ReminderPolicy::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ pub(crate) fn card_schema() -> Value {
             "rider_category": {"type": "string"},
             "status": {"enum": ["open", "active", "blocked", "closed"]},
             "balance": money(), "held": money(), "available": money(),
+            "category_until": {"type": "string", "format": "date-time", "description": "A preferential status's last instant; the regular fare after"},
             "pupil_name": {"type": "string"}, "school": {"type": "string"}, "class": {"type": "string"},
             "opened_at": {"type": "string", "format": "date-time"}}})
 }
@@ -69,8 +70,9 @@ pub(crate) fn with_cards(mut document: Value) -> Value {
     let one = json!({"get": {"summary": "One of the passenger's cards", "security": bearer, "parameters": [card_path()],
         "responses": {"200": card_ok("The card"), "4XX": problem()}}});
     let history = json!({"get": {"summary": "A card's movements, newest first: top-ups, rides, balance moves", "security": bearer,
-        "parameters": [card_path(), {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
-        "responses": {"200": {"description": "{movements: [{kind, amount, on_hold, ride_id, at}]}"}, "4XX": problem()}}});
+        "parameters": [card_path(), {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+            {"name": "before", "in": "query", "description": "the previous page's `next_cursor`", "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}}],
+        "responses": {"200": {"description": "{movements: [{kind, amount, on_hold, ride_id, at}], next_cursor}: pass `next_cursor` as `before` for older movements"}, "4XX": problem()}}});
     let block = json!({"post": {"summary": "Block the card (lost phone): it pays nothing and takes no top-up", "security": bearer,
         "parameters": [card_path()], "responses": {"200": card_ok("Blocked"), "4XX": problem()}}});
     let unblock = json!({"post": {"summary": "Unblock the card", "security": bearer,

@@ -1,6 +1,6 @@
 //! The running system as `smsbus serve` starts it, shared by the binary and the API's tests so
 //! both run the same thing: the rides a previous run left in doubt settled first, the recovery
-//! worker and the catalogue reload in the background, then the hardened accept loop.
+//! worker, the status reminders and the catalogue reload in the background, then the hardened accept loop.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,6 +32,11 @@ pub async fn start(
     tokio::spawn(service::recovery::run_forever(
         Arc::clone(&app),
         Duration::from_secs(RECOVERY_PERIOD_S),
+    ));
+    tokio::spawn(service::status_reminders::run_forever(
+        Arc::clone(&app),
+        settings.status_reminders,
+        Duration::from_secs(service::status_reminders::REMINDER_PERIOD_S),
     ));
     tokio::spawn(service::catalogue::keep_current(
         Arc::clone(&app),

@@ -254,6 +254,26 @@ pub fn low_balance_text(
     }
 }
 
+/// The SMS a preferential card's holder gets before the status ends: the card, the last day
+/// of the status (`DD.MM.YYYY`, the city's calendar) and what to do to keep the fare.
+pub fn status_ending_text(
+    language: crate::messages::Language,
+    last_four: &str,
+    last_day: &str,
+) -> String {
+    match language {
+        crate::messages::Language::Kk => format!(
+            "SMSBUS: жеңілдікті картаңыздың (•••• {last_four}) жеңілдігі {last_day} аяқталады. Одан кейін толық баға төленеді. Ұзарту үшін құжаттарыңызбен кеңсеге келіңіз."
+        ),
+        crate::messages::Language::Ru => format!(
+            "SMSBUS: льгота по вашей карте (•••• {last_four}) действует до {last_day} включительно. После этого проезд по полному тарифу. Чтобы продлить, придите в офис с документами."
+        ),
+        crate::messages::Language::En => format!(
+            "SMSBUS: the preferential fare of your card (•••• {last_four}) ends after {last_day}. The regular fare applies then. To renew it, bring your documents to the office."
+        ),
+    }
+}
+
 /// Why a top-up sum is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SumError {

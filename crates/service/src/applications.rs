@@ -200,8 +200,36 @@ async fn pending(
     Ok(row)
 }
 
-/// Approves an application: the preferential card is opened, active, for the category; the
-/// documents seen are recorded; the passenger is told by SMS.
+/// The holder's preferential card of the application's category, not closed, given the new
+/// end date; `None` when they hold none (a new card is opened).
+async fn renewed(
+    tx: &mut dyn store::Executor,
+    row: &ApplicationRow,
+    until_ms: i64,
+    now_ms: i64,
+) -> Result<Option<CardNumber>, ServiceError> {
+    let held = store::cards::of_holder(tx, &row.holder_phone)
+        .await?
+        .into_iter()
+        .find(|c| {
+            c.kind == CardKind::Preferential.as_str()
+                && c.rider_category == row.category
+                && c.status != CardStatus::Closed.as_str()
+        });
+    let Some(card) = held else {
+        return Ok(None);
+    };
+    if !store::cards::renew_category(tx, &card.number, until_ms, now_ms).await? {
+        return Ok(None);
+    }
+    CardNumber::parse(&card.number)
+        .map(Some)
+        .map_err(|e| ServiceError::internal(format!("card {}: {e}", card.number)))
+}
+
+/// Approves an application: the preferential card is opened, active, for the category (or the
+/// holder's card of that category is renewed to the new end date); the documents seen are
+/// recorded; the passenger is told by SMS.
 pub async fn approve(
     app: &App,
     actor: &Actor,
@@ -225,8 +253,13 @@ pub async fn approve(
     }
     let mut tx = app.store.begin().await?;
     let row = pending(&mut tx, actor, id).await?;
-    let mut number = None;
+    // A renewal (a student's next year): the holder's card of that category keeps its number
+    // and balance and gets the new end date, which is reminded of in its turn.
+    let mut number = renewed(&mut tx, &row, until_ms, now_ms).await?;
     for _ in 0..8 {
+        if number.is_some() {
+            break;
+        }
         let candidate = CardNumber::issue(u64::from_le_bytes(crate::random_bytes()?));
         let card = CardRow {
             number: candidate.as_str().to_owned(),

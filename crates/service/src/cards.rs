@@ -17,6 +17,8 @@ use crate::{App, ServiceError};
 
 /// A history page holds at most this many entries.
 pub const HISTORY_MAX: i64 = 100;
+/// A history page reads the ledger at most this many times.
+const HISTORY_SCANS_MAX: usize = 8;
 /// Drawing a number already taken is retried this often.
 const ISSUE_ATTEMPTS_MAX: usize = 8;
 
@@ -35,6 +37,8 @@ pub struct CardView {
     pub pupil_name: Option<String>,
     pub school: Option<String>,
     pub class_name: Option<String>,
+    /// A preferential status holds until then; the regular fare after.
+    pub category_until_ms: Option<i64>,
     pub created_at_ms: i64,
 }
 
@@ -113,6 +117,7 @@ pub(crate) async fn view(
         pupil_name: row.pupil_name.clone(),
         school: row.school.clone(),
         class_name: row.class_name.clone(),
+        category_until_ms: row.category_until_ms,
         created_at_ms: row.created_at_ms,
     })
 }
@@ -275,14 +280,24 @@ pub struct CardMovement {
     pub at_ms: i64,
 }
 
-/// The card's movements, newest first: top-ups, rides (their holds while paid), reversals and
-/// balance moves. Releases of holds are left out: the posted fare or nothing shows instead.
+/// A page of a card's history and where the next one starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryPage {
+    pub movements: Vec<CardMovement>,
+    /// Pass as `before` for the older movements; `None` on the last page.
+    pub next: Option<i64>,
+}
+
+/// The card's movements, newest first, older than `before` when given: top-ups, rides (their
+/// holds while paid), reversals and balance moves. Releases of holds are left out, and so are
+/// holds released since: the posted fare or nothing shows instead.
 pub async fn history(
     app: &App,
     holder: &PhoneNumber,
     number: &CardNumber,
+    before: Option<i64>,
     limit: i64,
-) -> Result<Vec<CardMovement>, ServiceError> {
+) -> Result<HistoryPage, ServiceError> {
     if !(1..=HISTORY_MAX).contains(&limit) {
         return Err(ServiceError::new(
             ErrorCode::BadRequest,
@@ -291,30 +306,45 @@ pub async fn history(
     }
     let mut conn = app.store.reader().await?;
     own_card(&mut conn, holder, number).await?;
-    let entries = store::cards::entries(&mut conn, number.as_str(), limit * 3).await?;
-    let resolved: std::collections::HashSet<String> = entries
-        .iter()
-        .filter(|e| e.layer == "pending" && e.amount_tiyn < 0)
-        .filter_map(|e| e.ride_id.clone())
-        .collect();
-    Ok(entries
-        .into_iter()
-        .filter(|e| {
-            let hold = e.layer == "pending" && e.amount_tiyn > 0;
+    let mut movements = Vec::new();
+    let mut cursor = before;
+    // Each scanned entry either shows or is a release/settled hold, so a page fills in a few
+    // scans; the number of scans is bounded all the same.
+    for _ in 0..HISTORY_SCANS_MAX {
+        let entries = store::cards::entries(&mut conn, number.as_str(), cursor, limit).await?;
+        let exhausted = i64::try_from(entries.len()).unwrap_or(i64::MAX) < limit;
+        for e in entries {
+            cursor = Some(e.id);
             let release = e.layer == "pending" && e.amount_tiyn < 0;
-            let settled = hold && e.ride_id.as_ref().is_some_and(|r| resolved.contains(r));
-            !(release || settled)
-        })
-        .take(usize::try_from(limit).unwrap_or(0))
-        .map(|e| CardMovement {
-            kind: e.kind,
-            amount: Tenge::from_tiyn(-e.amount_tiyn),
-            on_hold: e.layer == "pending",
-            ride_id: e.ride_id,
-            transfer_id: e.transfer_id,
-            at_ms: e.at_ms,
-        })
-        .collect())
+            if release || e.released {
+                continue;
+            }
+            movements.push(CardMovement {
+                kind: e.kind,
+                amount: Tenge::from_tiyn(-e.amount_tiyn),
+                on_hold: e.layer == "pending",
+                ride_id: e.ride_id,
+                transfer_id: e.transfer_id,
+                at_ms: e.at_ms,
+            });
+            if i64::try_from(movements.len()).unwrap_or(i64::MAX) == limit {
+                return Ok(HistoryPage {
+                    movements,
+                    next: cursor,
+                });
+            }
+        }
+        if exhausted {
+            return Ok(HistoryPage {
+                movements,
+                next: None,
+            });
+        }
+    }
+    Ok(HistoryPage {
+        movements,
+        next: cursor,
+    })
 }
 
 /// Blocks the holder's card (a lost phone): it pays nothing and takes no top-up until unblocked.
@@ -501,4 +531,40 @@ pub async fn payer(
         card: CardNumber::parse(&row.number).map_err(|e| corrupt(&row.number, e))?,
         category,
     })
+}
+
+/// One of the holder's active cards as a source for a ride on a bus: its fare (a preferential
+/// card's own) and, when it cannot pay that fare now, why (`CARD_INSUFFICIENT_FUNDS`, …).
+#[derive(Clone, Debug)]
+pub struct CardSource {
+    pub card: CardView,
+    pub quote: crate::rides::Quote,
+    pub refusal: Option<ErrorCode>,
+}
+
+/// Every active card of the holder priced for this ride, oldest first, so the passenger picks
+/// the source before paying. A refusal of the ride itself (an unknown bus, a zone fare without
+/// its zone) is the caller's to report from the phone balance's quote.
+pub async fn ride_sources(
+    app: &App,
+    holder: &PhoneNumber,
+    vehicle: &domain::sms::VehicleRef,
+    zone: Option<domain::catalogue::Zone>,
+) -> Result<Vec<CardSource>, ServiceError> {
+    let mut sources = Vec::new();
+    for card in list(app, holder).await? {
+        if card.status != CardStatus::Active {
+            continue;
+        }
+        let payer = payer(app, holder, &CardChoice::Number(card.number.clone())).await?;
+        let quote = crate::rides::quote(app, &payer, vehicle, zone).await?;
+        let refusal = (card.available().tiyn() < quote.amount.tiyn())
+            .then_some(ErrorCode::CardInsufficientFunds);
+        sources.push(CardSource {
+            card,
+            quote,
+            refusal,
+        });
+    }
+    Ok(sources)
 }

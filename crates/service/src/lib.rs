@@ -3,6 +3,7 @@
 //! transaction and knows nothing of HTTP; the `api` crate and the CLI call them alike.
 
 pub mod applications;
+pub mod arrivals;
 pub mod audit;
 pub mod banks;
 mod card_source;
@@ -34,6 +35,7 @@ pub mod sessions;
 pub mod smpp;
 pub mod sms;
 pub mod staff;
+pub mod status_reminders;
 pub mod tickets;
 pub mod transit;
 pub mod vault;

@@ -121,6 +121,25 @@ impl CityTransit {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The box around the city's placed stops, (south-west, north-east): where the city is, for
+    /// a passenger's app to find the nearest one; `None` when no stop is placed.
+    pub fn bounds(&self) -> Option<(Coordinate, Coordinate)> {
+        let mut points = self.feed.stops.iter().filter_map(|s| s.coordinate);
+        let first = points.next()?;
+        let (mut south, mut west, mut north, mut east) =
+            (first.lat(), first.lon(), first.lat(), first.lon());
+        for c in points {
+            south = south.min(c.lat());
+            north = north.max(c.lat());
+            west = west.min(c.lon());
+            east = east.max(c.lon());
+        }
+        Some((
+            Coordinate::new(south, west).ok()?,
+            Coordinate::new(north, east).ok()?,
+        ))
+    }
+
     /// A stop by its GTFS id.
     pub fn stop(&self, gtfs_id: &str) -> Option<(StopIdx, &Stop)> {
         let idx = self.feed.stop_idx(gtfs_id)?;

@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Open HTTP connections from one client address at most (proxies: only the overall cap).
     #[arg(long, default_value_t = api::CONNECTIONS_PER_CLIENT_MAX)]
     pub connections_per_client_max: usize,
+    /// Holders of a preferential card are told by SMS this many days before its status ends.
+    #[arg(long, default_value_t = service::status_reminders::REMINDER_DAYS_BEFORE_DEFAULT)]
+    pub status_reminder_days: u32,
     /// An operator's SMSC, `NAME=smpp://HOST:PORT?window=10&throughput=100` (`smpps://` for
     /// TLS; repeat per operator); credentials from SMSBUS_SMSC_SYSTEM_ID_<NAME> and
     /// SMSBUS_SMSC_PASSWORD_<NAME>. Operators without one reply through the HTTP gateway.
@@ -293,6 +296,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             connections_per_client_max: args.connections_per_client_max,
             ..api::ConnectionLimits::default()
         },
+        status_reminders: service::status_reminders::ReminderPolicy::new(args.status_reminder_days)
+            .map_err(|e| anyhow::anyhow!("--status-reminder-days: {}", e.detail))?,
         ..api::ApiSettings::new()
     };
     let listener = bind(addr).await?;

@@ -128,6 +128,8 @@ pub async fn transition(
 /// One ledger entry on a card's balance, with its transfer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CardEntry {
+    /// The entry's own id: the cursor of the next page.
+    pub id: i64,
     pub transfer_id: String,
     pub kind: String,
     pub ride_id: Option<String>,
@@ -135,26 +137,43 @@ pub struct CardEntry {
     /// Debits positive: a ride's fare is positive, a top-up negative.
     pub amount_tiyn: i64,
     pub at_ms: i64,
+    /// A hold whose ride's hold was released on this card since (posted or voided).
+    pub released: bool,
 }
 
-/// The entries of a card's balance account, newest first, at most `limit`.
-pub async fn entries(conn: &mut dyn Executor, number: &str, limit: i64) -> Result<Vec<CardEntry>> {
+/// The entries of a card's balance account older than entry `before` (all when `None`),
+/// newest first, at most `limit`.
+pub async fn entries(
+    conn: &mut dyn Executor,
+    number: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<CardEntry>> {
     query(
-        "SELECT t.id, t.kind, t.ride_id, e.layer, e.amount_tiyn, t.created_at_ms \
+        "SELECT e.id, t.id, t.kind, t.ride_id, e.layer, e.amount_tiyn, t.created_at_ms, \
+         CAST(CASE WHEN e.layer = 'pending' AND e.amount_tiyn > 0 AND t.ride_id IS NOT NULL AND EXISTS ( \
+             SELECT 1 FROM ledger_entries r JOIN ledger_transfers rt ON rt.id = r.transfer_id \
+             WHERE r.account_id = e.account_id AND r.layer = 'pending' AND r.amount_tiyn < 0 \
+             AND rt.ride_id = t.ride_id) THEN 1 ELSE 0 END AS BIGINT) \
          FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id \
          JOIN ledger_transfers t ON t.id = e.transfer_id \
-         WHERE a.kind = 'card_balance' AND a.owner = $1 ORDER BY e.id DESC LIMIT $2",
+         WHERE a.kind = 'card_balance' AND a.owner = $1 AND ($2 IS NULL OR e.id < $2) \
+         ORDER BY e.id DESC LIMIT $3",
     )
     .bind(number)
+    .bind(before)
     .bind(limit)
     .try_map(|r: Row| {
+        let released: i64 = r.try_get(7)?;
         Ok(CardEntry {
-            transfer_id: r.try_get(0)?,
-            kind: r.try_get(1)?,
-            ride_id: r.try_get(2)?,
-            layer: r.try_get(3)?,
-            amount_tiyn: r.try_get(4)?,
-            at_ms: r.try_get(5)?,
+            id: r.try_get(0)?,
+            transfer_id: r.try_get(1)?,
+            kind: r.try_get(2)?,
+            ride_id: r.try_get(3)?,
+            layer: r.try_get(4)?,
+            amount_tiyn: r.try_get(5)?,
+            at_ms: r.try_get(6)?,
+            released: released == 1,
         })
     })
     .fetch_all(conn)
@@ -463,6 +482,68 @@ pub async fn insert_if_free(conn: &mut dyn Executor, card: &CardRow) -> Result<b
     .bind(card.created_at_ms)
     .bind(card.updated_at_ms)
     .bind(card.category_until_ms)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets a preferential card's end date anew (a renewal approved at the office); false when
+/// the card is closed or missing.
+pub async fn renew_category(
+    conn: &mut dyn Executor,
+    number: &str,
+    until_ms: i64,
+    now_ms: i64,
+) -> Result<bool> {
+    let done = query(
+        "UPDATE cards SET category_until_ms = $1, updated_at_ms = $2 WHERE number = $3 AND status <> 'closed'",
+    )
+    .bind(until_ms)
+    .bind(now_ms)
+    .bind(number)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Cards not closed whose preferential status ends in `(after_ms, until_ms]` and whose holder
+/// was not yet reminded of that end date, soonest first, at most `limit`.
+pub async fn statuses_ending(
+    conn: &mut dyn Executor,
+    after_ms: i64,
+    until_ms: i64,
+    limit: i64,
+) -> Result<Vec<CardRow>> {
+    query(format!(
+        "SELECT {CARD_COLUMNS} FROM cards c WHERE c.status <> 'closed' \
+         AND c.category_until_ms > $1 AND c.category_until_ms <= $2 \
+         AND NOT EXISTS (SELECT 1 FROM card_status_reminders r \
+             WHERE r.card_number = c.number AND r.until_ms = c.category_until_ms) \
+         ORDER BY c.category_until_ms, c.number LIMIT $3"
+    ))
+    .bind(after_ms)
+    .bind(until_ms)
+    .bind(limit)
+    .try_map(card)
+    .fetch_all(conn)
+    .await
+}
+
+/// Records that the holder is being told of this end date; false when a reminder for it was
+/// recorded already (by an earlier or a concurrent run), so the caller tells nobody.
+pub async fn record_status_reminder(
+    conn: &mut dyn Executor,
+    number: &str,
+    until_ms: i64,
+    now_ms: i64,
+) -> Result<bool> {
+    let done = query(
+        "INSERT INTO card_status_reminders (card_number, until_ms, told_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (card_number, until_ms) DO NOTHING",
+    )
+    .bind(number)
+    .bind(until_ms)
+    .bind(now_ms)
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)

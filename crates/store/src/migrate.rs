@@ -127,6 +127,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0021_carrier_desk.sql"),
     },
     Migration {
+        version: 22,
+        name: "status_reminders",
+        sqlite: include_str!("../migrations/sqlite/0022_status_reminders.sql"),
+        postgres: include_str!("../migrations/postgres/0022_status_reminders.sql"),
+    },
+    Migration {
         version: 23,
         name: "operator_refunds",
         sqlite: include_str!("../migrations/sqlite/0023_operator_refunds.sql"),

@@ -33,6 +33,9 @@ pub(crate) struct Card {
     school: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     class: Option<String>,
+    /// The last instant of a preferential status (the regular fare after).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category_until: Option<String>,
     opened_at: String,
 }
 
@@ -51,6 +54,7 @@ impl Card {
             pupil_name: c.pupil_name.clone(),
             school: c.school.clone(),
             class: c.class_name.clone(),
+            category_until: c.category_until_ms.map(rfc3339_ms),
             opened_at: rfc3339_ms(c.created_at_ms),
         }
     }
@@ -128,6 +132,9 @@ pub(crate) async fn get(
 pub(crate) struct HistoryQuery {
     #[serde(default)]
     limit: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(default)]
+    before: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -156,6 +163,9 @@ impl Movement {
 #[derive(Serialize)]
 pub(crate) struct History {
     movements: Vec<Movement>,
+    /// Pass as `before` for older movements; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<i64>,
 }
 
 pub(crate) async fn history(
@@ -166,11 +176,18 @@ pub(crate) async fn history(
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<History>> {
     let card = number(&card, language)?;
-    let movements = service::cards::history(&state.app, &phone, &card, query.limit.unwrap_or(20))
-        .await
-        .map_err(|e| Problem::from_service(e, language))?;
+    let page = service::cards::history(
+        &state.app,
+        &phone,
+        &card,
+        query.before,
+        query.limit.unwrap_or(20),
+    )
+    .await
+    .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(History {
-        movements: movements.iter().map(Movement::of).collect(),
+        movements: page.movements.iter().map(Movement::of).collect(),
+        next_cursor: page.next,
     }))
 }
 

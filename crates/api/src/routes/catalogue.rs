@@ -1,5 +1,6 @@
-//! Public reading of the catalogue: the cities and routes served, with their fares, and the
-//! list of keys that sign tickets.
+//! Public reading of the catalogue: the cities and routes served, with their fares, where each
+//! city is (the box around its stops) and the preferential categories it prices, and the list
+//! of keys that sign tickets.
 
 use axum::Json;
 use axum::extract::State;
@@ -21,7 +22,35 @@ struct City {
     id: String,
     name: String,
     timezone: String,
+    /// The middle of the box around the city's stops (absent before its GTFS is imported).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    centre: Option<Point>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bounds: Option<Bounds>,
+    /// The preferential categories this city prices, each with its fare on a city route.
+    categories: Vec<CategoryFare>,
     routes: Vec<Route>,
+}
+
+#[derive(Serialize)]
+struct Point {
+    lat: f64,
+    lon: f64,
+}
+
+#[derive(Serialize)]
+struct Bounds {
+    south: f64,
+    west: f64,
+    north: f64,
+    east: f64,
+}
+
+#[derive(Serialize)]
+struct CategoryFare {
+    category: &'static str,
+    /// The lowest fare of the category on the city's routes (zone fares aside).
+    fare: Money,
 }
 
 #[derive(Serialize)]
@@ -47,6 +76,14 @@ pub(crate) async fn cities(
     Lang(language): Lang,
 ) -> Json<CityList> {
     let catalogue = state.app.catalogue();
+    let mut boxes = std::collections::HashMap::new();
+    for id in catalogue.cities.keys() {
+        if let Ok((_, data)) = service::transit::city(&state.app, id.as_str()).await
+            && let Some(b) = data.bounds()
+        {
+            boxes.insert(id.clone(), b);
+        }
+    }
     let cities = catalogue
         .cities
         .values()
@@ -54,6 +91,40 @@ pub(crate) async fn cities(
             id: city.id.to_string(),
             name: city.name(language).to_owned(),
             timezone: city.timezone.clone(),
+            centre: boxes.get(&city.id).map(|(sw, ne)| Point {
+                lat: (sw.lat() + ne.lat()) / 2.0,
+                lon: (sw.lon() + ne.lon()) / 2.0,
+            }),
+            bounds: boxes.get(&city.id).map(|(sw, ne)| Bounds {
+                south: sw.lat(),
+                west: sw.lon(),
+                north: ne.lat(),
+                east: ne.lon(),
+            }),
+            categories: RiderCategory::ALL
+                .into_iter()
+                .filter(|c| c.is_preferential())
+                // A category the city prices has a rule of its own.
+                .filter(|c| {
+                    catalogue
+                        .fare_rules
+                        .iter()
+                        .any(|r| r.city == city.id && r.rider_category == Some(*c))
+                })
+                .filter_map(|category| {
+                    catalogue
+                        .routes
+                        .values()
+                        .filter(|r| r.city == city.id)
+                        .filter(|r| r.kind != domain::catalogue::RouteKind::Suburban)
+                        .filter_map(|r| catalogue.fare(r, category, None))
+                        .min_by_key(|f| f.tiyn())
+                        .map(|fare| CategoryFare {
+                            category: category.as_str(),
+                            fare: Money::of(fare),
+                        })
+                })
+                .collect(),
             routes: catalogue
                 .routes
                 .values()

@@ -4,6 +4,7 @@
 
 mod admin;
 mod applications;
+mod arrivals;
 mod auth;
 mod banks;
 mod cards;
@@ -155,5 +156,6 @@ pub(crate) fn all() -> Table {
     let table = admin::routes(table);
     let table = carrier::routes(table);
     let table = transit::routes(table);
+    let table = arrivals::routes(table);
     live::routes(table)
 }

@@ -122,6 +122,51 @@ pub(crate) struct QuoteReply {
     /// Who pays: `phone_balance` (the operator's balance of the signed-in number).
     source: &'static str,
     operator: String,
+    /// The passenger's active cards priced for this ride: each its own fare (a preferential
+    /// card's), what it holds, and why it cannot pay now when it cannot.
+    cards: Vec<CardSourceDto>,
+}
+
+#[derive(Serialize)]
+struct CardSourceDto {
+    number: String,
+    number_grouped: String,
+    last_four: String,
+    kind: &'static str,
+    rider_category: &'static str,
+    fare: Money,
+    /// The card's fare before the city's caps and transfers, and which rule priced it.
+    full_fare: Money,
+    fare_basis: &'static str,
+    available: Money,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<SourceRefusal>,
+}
+
+#[derive(Serialize)]
+struct SourceRefusal {
+    code: &'static str,
+    message: &'static str,
+}
+
+impl CardSourceDto {
+    fn of(source: &service::cards::CardSource, language: Language) -> CardSourceDto {
+        CardSourceDto {
+            number: source.card.number.as_str().to_owned(),
+            number_grouped: source.card.number.grouped(),
+            last_four: source.card.number.last_four().to_owned(),
+            kind: source.card.kind.as_str(),
+            rider_category: source.quote.rider_category.as_str(),
+            fare: Money::of(source.quote.amount),
+            full_fare: Money::of(source.quote.full_amount),
+            fare_basis: source.quote.fare_basis.as_str(),
+            available: Money::of(source.card.available()),
+            refusal: source.refusal.map(|code| SourceRefusal {
+                code: code.code(),
+                message: code.message(language),
+            }),
+        }
+    }
 }
 
 /// What a ride on this bus would cost the signed-in passenger and who pays: nothing is
@@ -138,7 +183,15 @@ pub(crate) async fn quote(
         language,
     )?;
     let zone = zone_of(query.zone, language)?;
-    let quote = service::rides::quote(&state.app, &Payer::PhoneBalance(phone), &vehicle, zone)
+    let quote = service::rides::quote(
+        &state.app,
+        &Payer::PhoneBalance(phone.clone()),
+        &vehicle,
+        zone,
+    )
+    .await
+    .map_err(|e| Problem::from_service(e, language))?;
+    let cards = service::cards::ride_sources(&state.app, &phone, &vehicle, quote.zone)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(QuoteReply {
@@ -157,6 +210,10 @@ pub(crate) async fn quote(
         spent_today: Money::of(quote.spent_today),
         source: quote.source,
         operator: quote.operator,
+        cards: cards
+            .iter()
+            .map(|c| CardSourceDto::of(c, language))
+            .collect(),
     }))
 }
 

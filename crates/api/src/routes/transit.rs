@@ -100,11 +100,11 @@ async fn city_data(
 }
 
 #[derive(Serialize)]
-struct StopDto {
-    id: String,
-    name: String,
-    lat: Option<f64>,
-    lon: Option<f64>,
+pub(crate) struct StopDto {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) lat: Option<f64>,
+    pub(crate) lon: Option<f64>,
 }
 
 fn stop_dto(data: &CityTransit, stop: StopIdx) -> StopDto {

@@ -52,7 +52,12 @@ async fn feed_token(t: &TestApp, city: &str) -> String {
 }
 
 /// A token registered for these catalogue buses, allowed to end their runs or not.
-async fn scoped_token(t: &TestApp, city: &str, vehicles: &[&str], authoritative: bool) -> String {
+pub(crate) async fn scoped_token(
+    t: &TestApp,
+    city: &str,
+    vehicles: &[&str],
+    authoritative: bool,
+) -> String {
     make_token(
         t,
         serde_json::json!({"city": city, "name": "test feed", "vehicles": vehicles, "authoritative": authoritative}),
@@ -266,7 +271,11 @@ fn along(from: LatLon, to: LatLon, fraction: f64) -> LatLon {
     )
 }
 
-async fn push(t: &TestApp, token: &str, positions: serde_json::Value) -> serde_json::Value {
+pub(crate) async fn push(
+    t: &TestApp,
+    token: &str,
+    positions: serde_json::Value,
+) -> serde_json::Value {
     let response = t
         .http
         .post(t.url("/v1/live/astana/positions"))

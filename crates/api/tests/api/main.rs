@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod access;
+mod arrivals;
 mod audit;
 mod cards;
 mod carrier;
@@ -25,5 +26,6 @@ mod signin;
 mod smpp;
 mod smpp_peer;
 mod staff;
+mod status_reminders;
 mod transit;
 mod web;

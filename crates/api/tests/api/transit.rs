@@ -18,7 +18,7 @@ const HALIFAX: &str = "../../../shared/data/gtfs/halifax-2025.zip";
 pub(crate) const ASTANA_FEED: &[u8] = include_bytes!("../../../smsbus/data/astana-gtfs.zip");
 const ASTANA_ADDRESSES: &[u8] = include_bytes!("../../../smsbus/data/astana-addresses.csv");
 
-async fn get(t: &TestApp, path: &str) -> (u16, String, Value) {
+pub(crate) async fn get(t: &TestApp, path: &str) -> (u16, String, Value) {
     let response = t.http.get(t.url(path)).send().await.unwrap();
     let status = response.status().as_u16();
     let content_type = response
@@ -33,13 +33,13 @@ async fn get(t: &TestApp, path: &str) -> (u16, String, Value) {
     )
 }
 
-async fn ok(t: &TestApp, path: &str) -> Value {
+pub(crate) async fn ok(t: &TestApp, path: &str) -> Value {
     let (status, _, body) = get(t, path).await;
     assert_eq!(status, 200, "{path}: {body}");
     body
 }
 
-async fn import_astana(t: &TestApp) {
+pub(crate) async fn import_astana(t: &TestApp) {
     let request = FeedImport {
         city: "astana".into(),
         create_city: None,

@@ -591,6 +591,56 @@ pub async fn vehicles_in_box(
     Ok(views)
 }
 
+/// A bus on its way to a stop: what the public sees of it and when it is expected there (its
+/// run's time at that stop plus the delay it runs with).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Approaching {
+    pub vehicle: VehicleView,
+    /// Where its run ends (the direction it goes).
+    pub headsign: Option<String>,
+    pub scheduled_ms: i64,
+    pub expected_ms: i64,
+}
+
+/// The live buses whose run still has `stop_id` ahead of them, soonest first.
+pub async fn approaching(
+    app: &App,
+    city: &str,
+    stop_id: &str,
+) -> Result<Vec<Approaching>, ServiceError> {
+    apply(app, city, &[]).await?;
+    let live = app.live.city(city)?;
+    let mut found: Vec<Approaching> = {
+        let guard = lock(&live);
+        let registry = lock(&app.live.registry);
+        let network = guard.state.network();
+        guard
+            .state
+            .vehicles()
+            .filter_map(|vehicle| {
+                let progress = vehicle.run.as_ref()?;
+                let run = network.run(progress.run)?;
+                let ahead = run.stops.get(progress.next_stop?..)?;
+                let stop = ahead.iter().find(|s| s.stop_id.as_str() == stop_id)?;
+                Some(Approaching {
+                    vehicle: app.live.view(&registry, network, vehicle)?,
+                    headsign: run.stops.last().map(|s| s.name.clone()),
+                    scheduled_ms: stop.arrival.0,
+                    expected_ms: stop
+                        .arrival
+                        .0
+                        .saturating_add(progress.delay_s.saturating_mul(1_000)),
+                })
+            })
+            .collect()
+    };
+    for a in &mut found {
+        a.vehicle = with_catalogue(app, a.vehicle.clone());
+    }
+    found.sort_by_key(|a| (a.expected_ms, a.vehicle.id));
+    Ok(found)
+}
+
 /// The bus the passenger rides, from their recent fixes (oldest first).
 pub fn detect(app: &App, city: &str, fixes: &[Fix]) -> Result<DetectionView, ServiceError> {
     let live = app.live.city(city)?;
