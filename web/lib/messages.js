@@ -289,6 +289,9 @@ export const MESSAGES = {
     cat_doc_student: 'Student card', cat_doc_pensioner: 'Pension certificate', cat_doc_disability: 'Certificate of disability', cat_doc_large_family: 'Certificate of a large family',
     map_arrivals: 'Next arrivals', map_no_arrivals: 'No buses in the next two hours.', map_live_in: 'on its way, in {minutes}',
     start_city_found: 'Nearest city by your location: {city}. You can choose another.',
+    // fare rules (caps, transfers)
+    fare_basis_transfer: 'a transfer: {full} fare waived', fare_basis_capped: 'daily cap reached: {full} fare waived',
+    ticket_basis_transfer: 'transfer', ticket_basis_capped: 'daily cap',
   },
   ru: {
     app_name: 'SMSBUS',
@@ -578,6 +581,9 @@ export const MESSAGES = {
     cat_doc_student: 'Студенческий билет', cat_doc_pensioner: 'Пенсионное удостоверение', cat_doc_disability: 'Справка об инвалидности', cat_doc_large_family: 'Удостоверение многодетной семьи',
     map_arrivals: 'Ближайшие прибытия', map_no_arrivals: 'В ближайшие два часа автобусов нет.', map_live_in: 'в пути, через {minutes}',
     start_city_found: 'Ближайший город по геолокации: {city}. Можно выбрать другой.',
+    // fare rules (caps, transfers)
+    fare_basis_transfer: 'пересадка: вместо {full}', fare_basis_capped: 'дневной лимит достигнут: вместо {full}',
+    ticket_basis_transfer: 'пересадка', ticket_basis_capped: 'дневной лимит',
   },
   kk: {
     app_name: 'SMSBUS',
@@ -865,5 +871,8 @@ export const MESSAGES = {
     cat_doc_student: 'Студенттік билет', cat_doc_pensioner: 'Зейнеткерлік куәлік', cat_doc_disability: 'Мүгедектік туралы анықтама', cat_doc_large_family: 'Көп балалы отбасы куәлігі',
     map_arrivals: 'Жақын келетіндер', map_no_arrivals: 'Алдағы екі сағатта автобус жоқ.', map_live_in: 'жолда, {minutes} кейін',
     start_city_found: 'Орналасуыңыз бойынша ең жақын қала: {city}. Басқасын таңдауға болады.',
+    // fare rules (caps, transfers)
+    fare_basis_transfer: 'ауысып отыру: {full} орнына', fare_basis_capped: 'күндік шекке жетті: {full} орнына',
+    ticket_basis_transfer: 'ауысып отыру', ticket_basis_capped: 'күндік шек',
   },
 };

@@ -91,7 +91,15 @@ function sourcePicker(quote, chosen, onPick) {
   return h('fieldset', { class: 'sources' }, h('legend', { class: 'label' }, t('pay_sources')),
     option('phone', t('source_phone'), `${maskPhone(state.phone)} (${quote.operator})`, quote.fare, null),
     quote.cards.map((c) => option(c.number, t('source_card', { last4: c.last_four }),
-      t('source_card_holds', { kind: riderName(c.rider_category), amount: money(c.available) }), c.fare, c.refusal)));
+      [t('source_card_holds', { kind: riderName(c.rider_category), amount: money(c.available) }), basisText(c)].filter(Boolean).join(' · '),
+      c.fare, c.refusal)));
+}
+
+/// Why a card ride costs less than its fare: a transfer, or the city's daily cap.
+export function basisText(priced) {
+  if (priced.fare_basis === 'transfer') return t('fare_basis_transfer', { full: money(priced.full_fare) });
+  if (priced.fare_basis === 'capped') return t('fare_basis_capped', { full: money(priced.full_fare) });
+  return '';
 }
 
 /// The card that shows what a ride costs and pays it with one tap.

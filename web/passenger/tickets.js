@@ -74,7 +74,7 @@ export function ticketCard(tk) {
   qr.querySelector('svg')?.setAttribute('aria-hidden', 'true');
   const clock = h('span', { class: 'running', dataset: { since: tk.issued_at } }, running(tk.issued_at));
   return h('article', { class: 'ticket', dataset: { ticket: tk.number }, 'aria-label': t('ticket_number', { n: tk.number }) },
-    h('div', { class: 'band' }, h('span', { class: 'route' }, tk.route_number), h('span', {}, t('ticket_valid')), h('span', {}, money(tk.fare))),
+    h('div', { class: 'band' }, h('span', { class: 'route' }, tk.route_number), h('span', {}, t('ticket_valid')), h('span', {}, money(tk.fare), tk.fare_basis && tk.fare_basis !== 'full' ? ` · ${t(`ticket_basis_${tk.fare_basis}`)}` : '')),
     h('div', { class: 'live', 'aria-hidden': 'true' }),
     qr,
     h('div', { class: 'body' },
