@@ -8,6 +8,7 @@
 mod access;
 mod arrivals;
 mod audit;
+mod busy_operator;
 mod cards;
 mod carrier;
 mod controllers;

@@ -165,7 +165,8 @@ async fn our_esme_works_against_an_smsc_nobody_here_wrote(db: Db) {
     // Our ESME unbinds on shutdown, and the peer's receipts reached the outbox.
     service.shutdown().await;
     peer.next("unbound").await;
-    assert!(peer.child.wait().unwrap().success());
+    let exit = peer.child.wait().unwrap();
+    assert!(exit.success(), "the peer SMSC ended with {exit:?}");
     let mut conn = t.store.reader().await.unwrap();
     let rows = store::sms::deliveries(&mut conn, Some(PHONE), 0, 10)
         .await
