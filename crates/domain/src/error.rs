@@ -295,6 +295,39 @@ error_codes! {
         kk: "Бұл банк осы мекенжайдан қосыла алмайды.",
         ru: "Этому банку не разрешено подключаться с этого адреса.",
         en: "This bank may not connect from this address.";
+    // Top-ups through the card acquirer, and reconciliation with partners.
+    TopUpAmountOutOfRange = "TOP_UP_AMOUNT_OUT_OF_RANGE", 422,
+        kk: "Толықтыру сомасы картаның шегінен тыс. Көрсетілген ең аз және ең көп соманың арасын таңдаңыз.",
+        ru: "Сумма пополнения вне пределов карты. Выберите сумму между указанными минимумом и максимумом.",
+        en: "The top-up amount is outside the card's limits. Choose an amount between the minimum and maximum shown.";
+    TopUpBalanceTooLarge = "TOP_UP_BALANCE_TOO_LARGE", 422,
+        kk: "Бұл сомамен картадағы қалдық ең үлкен шектен асады. Азырақ сома таңдаңыз.",
+        ru: "С этой суммой остаток на карте превысит максимум. Выберите сумму меньше.",
+        en: "With this amount the card would hold more than its maximum balance. Choose a smaller amount.";
+    TopUpNotFound = "TOP_UP_NOT_FOUND", 404,
+        kk: "Мұндай толықтыру табылмады.",
+        ru: "Такое пополнение не найдено.",
+        en: "No such top-up.";
+    AcquirerUnavailable = "ACQUIRER_UNAVAILABLE", 503,
+        kk: "Төлем беті қазір ашылмай тұр. Ақша алынбады. Бірнеше минуттан кейін қайталаңыз.",
+        ru: "Страница оплаты сейчас недоступна. Деньги не списаны. Повторите через несколько минут.",
+        en: "The payment page is not available right now. Nothing was charged. Try again in a few minutes.";
+    CallbackSignatureInvalid = "CALLBACK_SIGNATURE_INVALID", 401,
+        kk: "Хабарлама қолтаңбасы дұрыс емес.",
+        ru: "Подпись уведомления неверна.",
+        en: "The notification's signature is not valid.";
+    ReconciliationFileInvalid = "RECONCILIATION_FILE_INVALID", 422,
+        kk: "Салыстыру файлын оқу мүмкін емес: жолдары мен бағандарын тексеріңіз.",
+        ru: "Файл сверки не читается: проверьте его строки и столбцы.",
+        en: "The reconciliation file cannot be read: check its lines and columns.";
+    DiscrepancyNotFound = "DISCREPANCY_NOT_FOUND", 404,
+        kk: "Мұндай сәйкессіздік табылмады.",
+        ru: "Такое расхождение не найдено.",
+        en: "No such discrepancy.";
+    DiscrepancyResolutionNotAllowed = "DISCREPANCY_RESOLUTION_NOT_ALLOWED", 409,
+        kk: "Бұл сәйкессіздікті осылай шешуге болмайды немесе ол басқаша шешілген.",
+        ru: "Это расхождение нельзя решить так, или оно уже решено иначе.",
+        en: "This discrepancy cannot be resolved this way, or it was already resolved otherwise.";
 }
 
 impl ErrorCode {

@@ -53,14 +53,20 @@ pub enum AccountKind {
     CardBalance,
     /// What a bank owes us: top-ups it took from its customers for our cards.
     BankReceivable,
+    /// What the card acquirer owes us: top-ups it charged to passengers' bank cards.
+    AcquirerReceivable,
+    /// What a partner owed us and an admin wrote off after reconciliation (a loss, by partner).
+    WrittenOff,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 4] = [
+    pub const ALL: [AccountKind; 6] = [
         AccountKind::OperatorReceivable,
         AccountKind::CarrierPayable,
         AccountKind::CardBalance,
         AccountKind::BankReceivable,
+        AccountKind::AcquirerReceivable,
+        AccountKind::WrittenOff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +75,8 @@ impl AccountKind {
             AccountKind::CarrierPayable => "carrier_payable",
             AccountKind::CardBalance => "card_balance",
             AccountKind::BankReceivable => "bank_receivable",
+            AccountKind::AcquirerReceivable => "acquirer_receivable",
+            AccountKind::WrittenOff => "written_off",
         }
     }
 
@@ -116,6 +124,10 @@ pub enum Account {
     CardBalance(CardAccountId),
     /// A bank's receivable, by the bank's id (`kaspi`); the id has the card id's form.
     BankReceivable(CardAccountId),
+    /// The card acquirer's receivable, by its id (`halyk-epay`).
+    AcquirerReceivable(CardAccountId),
+    /// Written off after reconciliation, by the partner's id.
+    WrittenOff(CardAccountId),
 }
 
 impl Account {
@@ -125,6 +137,8 @@ impl Account {
             Account::CarrierPayable(_) => AccountKind::CarrierPayable,
             Account::CardBalance(_) => AccountKind::CardBalance,
             Account::BankReceivable(_) => AccountKind::BankReceivable,
+            Account::AcquirerReceivable(_) => AccountKind::AcquirerReceivable,
+            Account::WrittenOff(_) => AccountKind::WrittenOff,
         }
     }
 
@@ -135,6 +149,8 @@ impl Account {
             Account::CarrierPayable(carrier) => carrier.as_str(),
             Account::CardBalance(card) => card.as_str(),
             Account::BankReceivable(bank) => bank.as_str(),
+            Account::AcquirerReceivable(acquirer) => acquirer.as_str(),
+            Account::WrittenOff(partner) => partner.as_str(),
         }
     }
 
@@ -150,6 +166,10 @@ impl Account {
             }
             AccountKind::CardBalance => Account::CardBalance(CardAccountId::parse(owner)?),
             AccountKind::BankReceivable => Account::BankReceivable(CardAccountId::parse(owner)?),
+            AccountKind::AcquirerReceivable => {
+                Account::AcquirerReceivable(CardAccountId::parse(owner)?)
+            }
+            AccountKind::WrittenOff => Account::WrittenOff(CardAccountId::parse(owner)?),
         })
     }
 }
@@ -162,6 +182,10 @@ impl fmt::Display for Account {
             Account::CarrierPayable(carrier) => write!(f, "carrier:{carrier}:payable"),
             Account::CardBalance(card) => write!(f, "card:{}:balance", card.as_str()),
             Account::BankReceivable(bank) => write!(f, "bank:{}:receivable", bank.as_str()),
+            Account::AcquirerReceivable(acquirer) => {
+                write!(f, "acquirer:{}:receivable", acquirer.as_str())
+            }
+            Account::WrittenOff(partner) => write!(f, "written-off:{}", partner.as_str()),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzz_checks;
 pub mod ledger;
+pub mod reconcile;
 pub mod messages;
 pub mod money;
 pub mod phone;

@@ -23,7 +23,9 @@ pub mod sessions;
 pub mod sms;
 pub mod staff;
 pub mod tickets;
+pub mod top_ups;
 pub mod transit;
+pub mod reconcile;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -108,6 +108,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0017_feedback.sql"),
         postgres: include_str!("../migrations/postgres/0017_feedback.sql"),
     },
+    Migration {
+        version: 19,
+        name: "top_ups_reconciliation",
+        sqlite: include_str!("../migrations/sqlite/0019_top_ups_reconciliation.sql"),
+        postgres: include_str!("../migrations/postgres/0019_top_ups_reconciliation.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

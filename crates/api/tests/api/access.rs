@@ -64,6 +64,10 @@ fn concrete(path: &str, other_carrier: bool) -> String {
         .replace("{card}", "9398000000000009")
         .replace("{bank}", WALK_BANK)
         .replace("{phone}", "+77011234567")
+        .replace("{kind}", "bank")
+        .replace("{partner}", WALK_BANK)
+        .replace("{day}", "2026-12-01")
+        .replace("{acquirer}", "halyk-epay")
 }
 
 /// A body the route's extractors accept far enough to reach the access check.
