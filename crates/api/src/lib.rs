@@ -12,6 +12,7 @@ mod limits;
 mod metrics;
 mod openapi;
 mod openapi_cards;
+mod openapi_money;
 mod openapi_staff;
 mod problem;
 mod routes;
