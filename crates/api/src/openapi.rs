@@ -381,7 +381,9 @@ fn with_edge_refusals(mut document: Value) -> Value {
 /// matrix and the edge's refusals.
 fn edge(document: Value) -> Json<Value> {
     Json(with_edge_refusals(crate::openapi_staff::with_staff(
-        crate::openapi_money::with_money(crate::openapi_cards::with_cards(with_passenger_app(document))),
+        crate::openapi_money::with_money(crate::openapi_cards::with_cards(with_passenger_app(
+            document,
+        ))),
     )))
 }
 

@@ -62,10 +62,19 @@ pub(crate) fn with_money(mut document: Value) -> Value {
         map.insert("/v1/cards/{card}/top-ups/limits".into(), limits);
         map.insert("/v1/cards/{card}/top-ups/{id}".into(), one);
         map.insert("/v1/acquirer/{acquirer}/callback".into(), callback);
-        map.insert("/v1/admin/reconciliation/{kind}/{partner}/{day}".into(), upload);
+        map.insert(
+            "/v1/admin/reconciliation/{kind}/{partner}/{day}".into(),
+            upload,
+        );
         map.insert("/v1/admin/reconciliation/reports".into(), reports);
-        map.insert("/v1/admin/reconciliation/discrepancies".into(), discrepancies);
-        map.insert("/v1/admin/reconciliation/discrepancies/{id}/resolve".into(), resolve);
+        map.insert(
+            "/v1/admin/reconciliation/discrepancies".into(),
+            discrepancies,
+        );
+        map.insert(
+            "/v1/admin/reconciliation/discrepancies/{id}/resolve".into(),
+            resolve,
+        );
     }
     document
 }

@@ -10,10 +10,10 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzz_checks;
 pub mod ledger;
-pub mod reconcile;
 pub mod messages;
 pub mod money;
 pub mod phone;
+pub mod reconcile;
 pub mod ride;
 pub mod sms;
 pub mod staff;

@@ -131,7 +131,11 @@ pub enum Resolution {
 }
 
 impl Resolution {
-    pub const ALL: [Resolution; 3] = [Resolution::Credit, Resolution::Reversal, Resolution::WriteOff];
+    pub const ALL: [Resolution; 3] = [
+        Resolution::Credit,
+        Resolution::Reversal,
+        Resolution::WriteOff,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -249,35 +253,59 @@ mod tests {
         };
         let t = Tenge::from_whole;
         assert_eq!(
-            booking(&line(Outcome::MissingOurs, Some(500), None), Resolution::Credit),
+            booking(
+                &line(Outcome::MissingOurs, Some(500), None),
+                Resolution::Credit
+            ),
             Ok(Some((Direction::ToHolder, t(500))))
         );
         assert_eq!(
-            booking(&line(Outcome::SumMismatch, Some(250), Some(200)), Resolution::Credit),
+            booking(
+                &line(Outcome::SumMismatch, Some(250), Some(200)),
+                Resolution::Credit
+            ),
             Ok(Some((Direction::ToHolder, t(50))))
         );
         assert_eq!(
-            booking(&line(Outcome::SumMismatch, Some(250), Some(200)), Resolution::Reversal),
+            booking(
+                &line(Outcome::SumMismatch, Some(250), Some(200)),
+                Resolution::Reversal
+            ),
             Err(())
         );
         assert_eq!(
-            booking(&line(Outcome::MissingTheirs, None, Some(300)), Resolution::Reversal),
+            booking(
+                &line(Outcome::MissingTheirs, None, Some(300)),
+                Resolution::Reversal
+            ),
             Ok(Some((Direction::FromHolder, t(300))))
         );
         assert_eq!(
-            booking(&line(Outcome::MissingTheirs, None, Some(300)), Resolution::WriteOff),
+            booking(
+                &line(Outcome::MissingTheirs, None, Some(300)),
+                Resolution::WriteOff
+            ),
             Ok(Some((Direction::ToWrittenOff, t(300))))
         );
         assert_eq!(
-            booking(&line(Outcome::Duplicate, Some(100), Some(100)), Resolution::WriteOff),
+            booking(
+                &line(Outcome::Duplicate, Some(100), Some(100)),
+                Resolution::WriteOff
+            ),
             Ok(None)
         );
         assert_eq!(
-            booking(&line(Outcome::Matched, Some(1), Some(1)), Resolution::WriteOff),
+            booking(
+                &line(Outcome::Matched, Some(1), Some(1)),
+                Resolution::WriteOff
+            ),
             Err(())
         );
         assert_eq!(
-            booking(&line(Outcome::MissingOurs, Some(1), None), Resolution::Reversal),
+            booking(
+                &line(Outcome::MissingOurs, Some(1), None),
+                Resolution::Reversal
+            ),
             Err(())
         );
     }

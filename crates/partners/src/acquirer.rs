@@ -167,7 +167,8 @@ pub struct OrderWire {
 }
 
 fn order_of(wire: OrderWire) -> Result<Order, AcquirerError> {
-    let protocol = |what: &str| AcquirerError::Protocol(format!("order {}: {what}", wire.invoice_id));
+    let protocol =
+        |what: &str| AcquirerError::Protocol(format!("order {}: {what}", wire.invoice_id));
     if wire.currency != "KZT" {
         return Err(protocol("currency is not KZT"));
     }
@@ -181,7 +182,11 @@ fn order_of(wire: OrderWire) -> Result<Order, AcquirerError> {
 }
 
 /// Checks a callback's signature (in constant time) and reads its body.
-pub fn verify_callback(secret: &[u8], body: &[u8], signature: &str) -> Result<Order, AcquirerError> {
+pub fn verify_callback(
+    secret: &[u8],
+    body: &[u8],
+    signature: &str,
+) -> Result<Order, AcquirerError> {
     let bad = || AcquirerError::Protocol("callback signature".into());
     if body.len() > CALLBACK_BODY_BYTES_MAX {
         return Err(AcquirerError::Protocol("callback body too large".into()));
@@ -342,7 +347,9 @@ impl AcquirerClient {
             }
             401 => {
                 self.forget_token();
-                Err(AcquirerError::Unavailable("create order: token refused".into()))
+                Err(AcquirerError::Unavailable(
+                    "create order: token refused".into(),
+                ))
             }
             500..=599 => Err(AcquirerError::OutcomeUnknown(format!(
                 "create order: HTTP {status}"

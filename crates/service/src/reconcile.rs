@@ -55,7 +55,14 @@ impl PartnerKind {
     }
 
     /// The columns of its file: reference, date, account (if the file has it), sum.
-    fn columns(self) -> (&'static str, &'static str, Option<&'static str>, &'static str) {
+    fn columns(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+    ) {
         match self {
             PartnerKind::Bank => ("txn_id", "txn_date", Some("account"), "sum"),
             PartnerKind::Acquirer => ("invoice_id", "date", None, "amount"),
@@ -141,7 +148,11 @@ fn read_file(kind: PartnerKind, file: &[u8]) -> Result<Vec<Record>, ServiceError
         records.push(Record {
             reference: reference.to_owned(),
             day,
-            account: account.map(field).transpose()?.unwrap_or_default().to_owned(),
+            account: account
+                .map(field)
+                .transpose()?
+                .unwrap_or_default()
+                .to_owned(),
             sum,
         });
     }
@@ -173,7 +184,9 @@ async fn ours(
     partner: &str,
     day: jiff::civil::Date,
 ) -> Result<Vec<Record>, ServiceError> {
-    let from = day.yesterday().map_err(|e| ServiceError::internal(e.to_string()))?;
+    let from = day
+        .yesterday()
+        .map_err(|e| ServiceError::internal(e.to_string()))?;
     let to = day
         .tomorrow()
         .and_then(|d| d.tomorrow())
@@ -215,7 +228,10 @@ fn check_partner(kind: PartnerKind, partner: &str) -> Result<(), ServiceError> {
     if ok {
         Ok(())
     } else {
-        Err(ServiceError::new(ErrorCode::BadRequest, "a partner id is 1..=32 of [a-z0-9-]"))
+        Err(ServiceError::new(
+            ErrorCode::BadRequest,
+            "a partner id is 1..=32 of [a-z0-9-]",
+        ))
     }
 }
 
@@ -267,7 +283,10 @@ fn line_view(row: &LineRow) -> Result<LineView, ServiceError> {
     })
 }
 
-async fn report_view(conn: &mut dyn store::Executor, row: ReportRow) -> Result<ReportView, ServiceError> {
+async fn report_view(
+    conn: &mut dyn store::Executor,
+    row: ReportRow,
+) -> Result<ReportView, ServiceError> {
     let lines = store::reconcile::lines_of(conn, row.id)
         .await?
         .iter()
@@ -456,7 +475,10 @@ pub async fn resolve(
         return if done == resolution {
             Ok(line)
         } else {
-            Err(not_allowed(format!("resolved already as {}", done.as_str())))
+            Err(not_allowed(format!(
+                "resolved already as {}",
+                done.as_str()
+            )))
         };
     }
     let report = store::reconcile::report_by_id(&mut tx, row.report_id)
@@ -471,8 +493,13 @@ pub async fn resolve(
         theirs: line.theirs,
         ours: line.ours,
     };
-    let booking = domain::reconcile::booking(&domain_line, resolution)
-        .map_err(|()| not_allowed(format!("{} does not resolve {}", resolution.as_str(), line.outcome.as_str())))?;
+    let booking = domain::reconcile::booking(&domain_line, resolution).map_err(|()| {
+        not_allowed(format!(
+            "{} does not resolve {}",
+            resolution.as_str(),
+            line.outcome.as_str()
+        ))
+    })?;
     let now_ms = app.now_ms();
     let transfer_id = match booking {
         None => None,
@@ -482,7 +509,16 @@ pub async fn resolve(
         }
     };
     let id = transfer_id.as_ref().map(|t| t.id().as_str().to_owned());
-    if !store::reconcile::resolve(&mut tx, line_id, resolution.as_str(), &actor.name, id.as_deref(), now_ms).await? {
+    if !store::reconcile::resolve(
+        &mut tx,
+        line_id,
+        resolution.as_str(),
+        &actor.name,
+        id.as_deref(),
+        now_ms,
+    )
+    .await?
+    {
         return Err(not_allowed("resolved meanwhile"));
     }
     if let Some(transfer) = &transfer_id {
@@ -530,7 +566,9 @@ fn transfer(
     };
     let holder = || -> Result<Account, ServiceError> {
         if kind == PartnerKind::Operator {
-            return Err(not_allowed("an operator's subscriber has no card here: only a write-off resolves it"));
+            return Err(not_allowed(
+                "an operator's subscriber has no card here: only a write-off resolves it",
+            ));
         }
         let card = domain::card::CardNumber::parse(&line.account)
             .map_err(|_| not_allowed("the line names no card of ours"))?;

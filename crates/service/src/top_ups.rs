@@ -88,13 +88,23 @@ fn view(row: &TopUpRow) -> Result<TopUpView, ServiceError> {
 /// The least and the most a top-up of this card may bring now: the protocol's limits, and no
 /// more than the card's kind may hold.
 pub fn limits(card: &crate::cards::CardView) -> (Tenge, Tenge) {
-    let room = card.kind.balance_max().tiyn().saturating_sub(card.balance.tiyn());
-    (TOP_UP_MIN, Tenge::from_tiyn(room.clamp(0, TOP_UP_MAX.tiyn())))
+    let room = card
+        .kind
+        .balance_max()
+        .tiyn()
+        .saturating_sub(card.balance.tiyn());
+    (
+        TOP_UP_MIN,
+        Tenge::from_tiyn(room.clamp(0, TOP_UP_MAX.tiyn())),
+    )
 }
 
 fn acquirer(app: &App) -> Result<std::sync::Arc<dyn Acquirer>, ServiceError> {
     app.acquirer().ok_or_else(|| {
-        ServiceError::new(ErrorCode::AcquirerUnavailable, "no card acquirer is configured")
+        ServiceError::new(
+            ErrorCode::AcquirerUnavailable,
+            "no card acquirer is configured",
+        )
     })
 }
 
@@ -168,7 +178,11 @@ pub async fn create(
     make_order(app, acquirer.as_ref(), row).await
 }
 
-fn same_request(row: TopUpRow, number: &CardNumber, amount: Tenge) -> Result<TopUpRow, ServiceError> {
+fn same_request(
+    row: TopUpRow,
+    number: &CardNumber,
+    amount: Tenge,
+) -> Result<TopUpRow, ServiceError> {
     if row.card_number == number.as_str() && row.amount_tiyn == amount.tiyn() {
         Ok(row)
     } else {
@@ -182,7 +196,10 @@ async fn make_order(
     mut row: TopUpRow,
 ) -> Result<TopUpView, ServiceError> {
     let base = app.settings.public_base_url.trim_end_matches('/');
-    let back = format!("{base}/#/cards/{}/top-up?top_up={}", row.card_number, row.id);
+    let back = format!(
+        "{base}/#/cards/{}/top-up?top_up={}",
+        row.card_number, row.id
+    );
     let request = OrderRequest {
         invoice_id: row.id.clone(),
         amount: Tenge::from_tiyn(row.amount_tiyn),
@@ -206,11 +223,17 @@ async fn make_order(
             store::top_ups::mark_failed(&mut tx, &row.id, "acquirer_unavailable", app.now_ms())
                 .await?;
             tx.commit().await?;
-            Err(ServiceError::new(ErrorCode::AcquirerUnavailable, error.to_string()))
+            Err(ServiceError::new(
+                ErrorCode::AcquirerUnavailable,
+                error.to_string(),
+            ))
         }
         Err(error) => {
             // Perhaps an order: a retry with the same key asks again; the recovery settles it.
-            Err(ServiceError::new(ErrorCode::AcquirerUnavailable, error.to_string()))
+            Err(ServiceError::new(
+                ErrorCode::AcquirerUnavailable,
+                error.to_string(),
+            ))
         }
     }
 }

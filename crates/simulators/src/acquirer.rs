@@ -212,7 +212,10 @@ async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         || field("client_id") != shared.account.client_id
         || field("client_secret") != shared.account.client_secret
     {
-        return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({"error": "invalid_client"})))
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({"error": "invalid_client"})),
+        )
             .into_response();
     }
     let mut bytes = [0u8; 16];
@@ -284,7 +287,10 @@ async fn create_order(
     };
     let id_ok = !body.invoice_id.is_empty()
         && body.invoice_id.len() <= 32
-        && body.invoice_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        && body
+            .invoice_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !id_ok {
         return StatusCode::BAD_REQUEST.into_response();
     }
@@ -367,7 +373,11 @@ fn escape(text: &str) -> String {
 
 async fn page(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     let Some(order) = shared.books().orders.get(&id).cloned() else {
-        return (StatusCode::NOT_FOUND, Html("<!doctype html><title>Not found</title><p>No such order.")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<!doctype html><title>Not found</title><p>No such order."),
+        )
+            .into_response();
     };
     if order.status != "new" {
         return Redirect::to(&order.back_link).into_response();
@@ -392,14 +402,13 @@ input{{font-size:1.1rem;width:100%;padding:.4rem;box-sizing:border-box}}button{{
     Html(html).into_response()
 }
 
-async fn pay(
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
+async fn pay(State(shared): State<Arc<Shared>>, Path(id): Path<String>, body: Bytes) -> Response {
     let form = form(&body);
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-    let number: String = field("card_number").chars().filter(|c| c.is_ascii_digit()).collect();
+    let number: String = field("card_number")
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
     let complete = field("expiry").trim().len() >= 4 && field("cvc").trim().len() == 3;
     let order = {
         let mut books = shared.books();
@@ -411,8 +420,13 @@ async fn pay(
         if order.status != "new" {
             return Redirect::to(&order.back_link).into_response();
         }
-        let last_four = number.get(number.len().saturating_sub(4)..).unwrap_or_default();
-        order.card_mask = Some(format!("{}******{last_four}", number.get(..6).unwrap_or_default()));
+        let last_four = number
+            .get(number.len().saturating_sub(4)..)
+            .unwrap_or_default();
+        order.card_mask = Some(format!(
+            "{}******{last_four}",
+            number.get(..6).unwrap_or_default()
+        ));
         match number.as_str() {
             CARD_OK if complete => {
                 order.status = "charged";
@@ -483,7 +497,10 @@ async fn deliver(shared: Arc<Shared>, order: SimOrder, late_ms: u64) {
             return;
         }
         tracing::warn!(order = %order.invoice_id, attempt, "callback not taken; sending again");
-        tokio::time::sleep(Duration::from_millis(CALLBACK_RETRY_STEP_MS * u64::from(attempt))).await;
+        tokio::time::sleep(Duration::from_millis(
+            CALLBACK_RETRY_STEP_MS * u64::from(attempt),
+        ))
+        .await;
     }
 }
 

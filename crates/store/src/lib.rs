@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod live;
 mod migrate;
 pub mod passengers;
+pub mod reconcile;
 pub mod rides;
 pub mod sessions;
 pub mod sms;
@@ -25,7 +26,6 @@ pub mod staff;
 pub mod tickets;
 pub mod top_ups;
 pub mod transit;
-pub mod reconcile;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};

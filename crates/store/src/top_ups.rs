@@ -150,7 +150,11 @@ pub async fn mark_failed(
 }
 
 /// Orders still `created` and untouched since `idle_since_ms`, oldest first.
-pub async fn open(conn: &mut dyn Executor, idle_since_ms: i64, limit: i64) -> Result<Vec<TopUpRow>> {
+pub async fn open(
+    conn: &mut dyn Executor,
+    idle_since_ms: i64,
+    limit: i64,
+) -> Result<Vec<TopUpRow>> {
     query(format!(
         "SELECT {COLUMNS} FROM card_top_ups WHERE status = 'created' AND updated_at_ms <= $1 \
          ORDER BY updated_at_ms LIMIT $2"

@@ -92,7 +92,8 @@ pub(crate) async fn upload(
     Path((kind, partner, day)): Path<(String, String, String)>,
     body: Bytes,
 ) -> ApiResult<Json<Report>> {
-    let kind = PartnerKind::parse(&kind).ok_or_else(|| Problem::new(ErrorCode::NotFound, language))?;
+    let kind =
+        PartnerKind::parse(&kind).ok_or_else(|| Problem::new(ErrorCode::NotFound, language))?;
     let report = service::reconcile::import(&state.app, &caller.actor, kind, &partner, &day, &body)
         .await
         .map_err(|e| Problem::from_service(e, language))?;

@@ -61,7 +61,8 @@ pub(crate) async fn start(
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJson(body): ApiJson<StartBody>,
 ) -> ApiResult<(StatusCode, Json<TopUp>)> {
-    let card = service::cards::parse_number(&card).map_err(|e| Problem::from_service(e, language))?;
+    let card =
+        service::cards::parse_number(&card).map_err(|e| Problem::from_service(e, language))?;
     let amount = domain::Tenge::parse_decimal(body.amount.trim())
         .map_err(|_| Problem::new(domain::ErrorCode::TopUpAmountOutOfRange, language))?;
     let top_up = service::top_ups::create(&state.app, &phone, &card, amount, &key)
@@ -76,7 +77,8 @@ pub(crate) async fn status(
     Passenger(phone): Passenger,
     Path((card, id)): Path<(String, String)>,
 ) -> ApiResult<Json<TopUp>> {
-    let card = service::cards::parse_number(&card).map_err(|e| Problem::from_service(e, language))?;
+    let card =
+        service::cards::parse_number(&card).map_err(|e| Problem::from_service(e, language))?;
     let top_up = service::top_ups::get(&state.app, &phone, &card, &id)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
@@ -97,7 +99,8 @@ pub(crate) async fn limits(
     Passenger(phone): Passenger,
     Path(card): Path<String>,
 ) -> ApiResult<Json<Limits>> {
-    let card = service::cards::parse_number(&card).map_err(|e| Problem::from_service(e, language))?;
+    let card =
+        service::cards::parse_number(&card).map_err(|e| Problem::from_service(e, language))?;
     let card = service::cards::get(&state.app, &phone, &card)
         .await
         .map_err(|e| Problem::from_service(e, language))?;

@@ -123,7 +123,10 @@ async fn a_bank_registry_with_every_discrepancy_is_reconciled(db: Db) {
     .map(|(r, o)| ((*r).to_owned(), (*o).to_owned()))
     .collect();
     assert_eq!(outcomes(&report), expected);
-    assert_eq!((report["matched"].as_i64(), report["open"].as_i64()), (Some(1), Some(5)));
+    assert_eq!(
+        (report["matched"].as_i64(), report["open"].as_i64()),
+        (Some(1), Some(5))
+    );
     // The same file again: the same report, nothing new.
     let (_, again) = upload(&t, "bank", "kaspi", DAY, &registry).await;
     assert_eq!(again["id"], report["id"]);
@@ -138,8 +141,16 @@ async fn a_bank_registry_with_every_discrepancy_is_reconciled(db: Db) {
     assert_eq!(done["resolution"], "credit");
     assert_eq!(resolve(&t, t2, "credit").await.0, 200);
     let (status, refused) = resolve(&t, t2, "reversal").await;
-    assert_eq!((status, refused["code"].as_str()), (409, Some("DISCREPANCY_RESOLUTION_NOT_ALLOWED")));
-    assert_eq!(resolve(&t, line_id(&report, "t4", "missing_ours"), "credit").await.0, 200);
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (409, Some("DISCREPANCY_RESOLUTION_NOT_ALLOWED"))
+    );
+    assert_eq!(
+        resolve(&t, line_id(&report, "t4", "missing_ours"), "credit")
+            .await
+            .0,
+        200
+    );
     assert_eq!(balance_tiyn(&t, &card).await, 60_000 + 5_000 + 40_000);
     // A line their file lists twice is written off (nothing moves); a credit does not fit it.
     let duplicate = line_id(&report, "t1", "duplicate");
@@ -147,7 +158,12 @@ async fn a_bank_registry_with_every_discrepancy_is_reconciled(db: Db) {
     let (_, written) = resolve(&t, duplicate, "write_off").await;
     assert!(written["transfer_id"].is_null(), "{written}");
     // What we credited and they never took goes back: t3's 300 ₸.
-    assert_eq!(resolve(&t, line_id(&report, "t3", "missing_theirs"), "reversal").await.0, 200);
+    assert_eq!(
+        resolve(&t, line_id(&report, "t3", "missing_theirs"), "reversal")
+            .await
+            .0,
+        200
+    );
     assert_eq!(balance_tiyn(&t, &card).await, 105_000 - 30_000);
     assert_eq!(audit_entries(&t, "reconcile.resolve").await, 4);
 
@@ -198,8 +214,14 @@ async fn the_acquirers_settlement_report_is_matched_with_our_top_ups(db: Db) {
         + &format!("ffffffffffffffff;000000000099;{day};1000.00;KZT\n");
     let (_, report) = upload(&t, "acquirer", ACQUIRER, &day, &planted).await;
     let found = outcomes(&report);
-    assert!(found.contains(&(ids[1].clone(), "missing_theirs".into())), "{found:?}");
-    assert!(found.contains(&("ffffffffffffffff".into(), "missing_ours".into())), "{found:?}");
+    assert!(
+        found.contains(&(ids[1].clone(), "missing_theirs".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("ffffffffffffffff".into(), "missing_ours".into())),
+        "{found:?}"
+    );
     // The unordered charge names no card of ours: it cannot be credited, only written off.
     let unknown = line_id(&report, "ffffffffffffffff", "missing_ours");
     assert_eq!(resolve(&t, unknown, "credit").await.0, 409);
@@ -221,8 +243,18 @@ on_both_stores!(
 async fn a_file_that_cannot_be_read_is_refused(db: Db) {
     let t = spawn(db).await;
     let (status, body) = upload(&t, "bank", "kaspi", DAY, "no;header\n1;2\n").await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("RECONCILIATION_FILE_INVALID")));
-    let (status, _) = upload(&t, "bank", "kaspi", "2026-13-01", "txn_id;txn_date;account;sum\n").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("RECONCILIATION_FILE_INVALID"))
+    );
+    let (status, _) = upload(
+        &t,
+        "bank",
+        "kaspi",
+        "2026-13-01",
+        "txn_id;txn_date;account;sum\n",
+    )
+    .await;
     assert_eq!(status, 400);
     let bad_sum = "txn_id;txn_date;account;sum\nt1;20261201120000;9398000000000009;1e3\n";
     assert_eq!(upload(&t, "bank", "kaspi", DAY, bad_sum).await.0, 422);

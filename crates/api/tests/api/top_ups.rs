@@ -231,7 +231,10 @@ async fn a_callback_that_never_comes_is_settled_by_the_status_query(db: Db) {
         .unwrap();
     assert_eq!((pass.examined, pass.failed), (1, 1));
     let state = top_up_state(&t, &card, &abandoned_id).await;
-    assert_eq!((state["status"].as_str(), state["failure"].as_str()), (Some("failed"), Some("expired")));
+    assert_eq!(
+        (state["status"].as_str(), state["failure"].as_str()),
+        (Some("failed"), Some("expired"))
+    );
     // The late callback of the paid order changes nothing.
     let resend = reqwest::Client::new()
         .post(format!("{}/orders/{paid_id}/callback", sim.base_url()))
@@ -253,16 +256,25 @@ async fn what_must_be_refused_is_refused(db: Db) {
     let card = open_card(&t, HOLDER).await;
     let code = |v: &Value| v["code"].as_str().unwrap_or_default().to_owned();
     let (status, body) = start_top_up(&t, HOLDER, &card, "10", "r-1").await;
-    assert_eq!((status, code(&body)), (422, "TOP_UP_AMOUNT_OUT_OF_RANGE".into()));
+    assert_eq!(
+        (status, code(&body)),
+        (422, "TOP_UP_AMOUNT_OUT_OF_RANGE".into())
+    );
     let (status, body) = start_top_up(&t, HOLDER, &card, "5,00", "r-2").await;
-    assert_eq!((status, code(&body)), (422, "TOP_UP_AMOUNT_OUT_OF_RANGE".into()));
+    assert_eq!(
+        (status, code(&body)),
+        (422, "TOP_UP_AMOUNT_OUT_OF_RANGE".into())
+    );
     // 100,000 ₸ is a regular card's most: 50,000 twice fits, a third does not.
     for key in ["r-3", "r-4"] {
         let (_, top_up) = start_top_up(&t, HOLDER, &card, "50000", key).await;
         pay_on_page(top_up["payment_url"].as_str().unwrap(), CARD_OK).await;
     }
     let (status, body) = start_top_up(&t, HOLDER, &card, "50", "r-5").await;
-    assert_eq!((status, code(&body)), (422, "TOP_UP_BALANCE_TOO_LARGE".into()));
+    assert_eq!(
+        (status, code(&body)),
+        (422, "TOP_UP_BALANCE_TOO_LARGE".into())
+    );
     let limits: Value = t
         .get_as(HOLDER, &format!("/v1/cards/{card}/top-ups/limits"))
         .await
@@ -275,7 +287,10 @@ async fn what_must_be_refused_is_refused(db: Db) {
     assert_eq!((status, code(&body)), (404, "CARD_NOT_FOUND".into()));
     let other = open_card(&t, HOLDER).await;
     let (status, body) = start_top_up(&t, HOLDER, &other, "600", "r-3").await;
-    assert_eq!((status, code(&body)), (422, "IDEMPOTENCY_KEY_REUSED".into()));
+    assert_eq!(
+        (status, code(&body)),
+        (422, "IDEMPOTENCY_KEY_REUSED".into())
+    );
     let (_, pending) = start_top_up(&t, HOLDER, &other, "600", "r-7").await;
     let body = json!({"invoice_id": pending["top_up_id"], "status": "charged", "amount": "600.00", "currency": "KZT"}).to_string();
     let forged = sign_callback(b"not-the-acquirer-secret", body.as_bytes());
