@@ -440,12 +440,12 @@ pub async fn discrepancies(app: &App) -> Result<Vec<(LineView, String)>, Service
     let mut out = Vec::with_capacity(rows.len());
     let mut names: HashMap<i64, String> = HashMap::new();
     for row in rows {
-        if !names.contains_key(&row.report_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(row.report_id) {
             let name = store::reconcile::report_by_id(&mut conn, row.report_id)
                 .await?
                 .map(|r| format!("{}:{}:{}", r.partner_kind, r.partner, r.day))
                 .unwrap_or_default();
-            names.insert(row.report_id, name);
+            slot.insert(name);
         }
         let name = names.get(&row.report_id).cloned().unwrap_or_default();
         out.push((line_view(&row)?, name));
