@@ -266,3 +266,73 @@ on_both_stores!(
     a_file_that_cannot_be_read_is_refused_,
     a_file_that_cannot_be_read_is_refused
 );
+
+async fn an_operators_settlement_report_is_matched_with_our_rides(db: Db) {
+    let t = spawn(db).await;
+    let phone = "+77011234567";
+    let mut rides = Vec::new();
+    for key in ["o-1", "o-2", "o-3"] {
+        let (status, ride) = t.ride(phone, "10101", key, "en").await;
+        assert_eq!(status, 201, "{ride}");
+        rides.push(ride["ride_id"].as_str().unwrap().to_owned());
+    }
+    let payments = t.sim.payments();
+    let operator = payments[0].operator.clone();
+    let day = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(5)))
+        .date()
+        .to_string();
+    let report_csv = t.sim.settlement_csv(&operator, &day);
+    let (status, report) = upload(&t, "operator", operator.as_str(), &day, &report_csv).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (report["matched"].as_i64(), report["open"].as_i64()),
+        (Some(3), Some(0)),
+        "{report}"
+    );
+    // Planted: the first ride's capture missing, the second's for another sum, a capture we
+    // never asked for.
+    let mut planted = String::new();
+    for line in report_csv.lines() {
+        let fields: Vec<&str> = line.split(';').collect();
+        if fields.get(1) == Some(&rides[0].as_str()) {
+            continue;
+        }
+        if fields.get(1) == Some(&rides[1].as_str()) {
+            planted.push_str(&line.replace(fields[4], "150.00"));
+        } else {
+            planted.push_str(line);
+        }
+        planted.push('\n');
+    }
+    planted.push_str(&format!("p-x;ride-unknown;{phone};{day};90.00;succeeded\n"));
+    let (_, report) = upload(&t, "operator", operator.as_str(), &day, &planted).await;
+    let found = outcomes(&report);
+    for expected in [
+        (rides[0].clone(), "missing_theirs"),
+        (rides[1].clone(), "sum_mismatch"),
+        (rides[2].clone(), "matched"),
+        ("ride-unknown".to_owned(), "missing_ours"),
+    ] {
+        assert!(
+            found.contains(&(expected.0.clone(), expected.1.to_owned())),
+            "{expected:?} not in {found:?}"
+        );
+    }
+    // A phone subscriber has no card here: only a write-off resolves these.
+    let missing = line_id(&report, &rides[0], "missing_theirs");
+    assert_eq!(resolve(&t, missing, "reversal").await.0, 409);
+    let (status, written) = resolve(&t, missing, "write_off").await;
+    assert_eq!(status, 200, "{written}");
+    assert_eq!(written["transfer_id"], format!("reconcile.{missing}"));
+    let unknown = line_id(&report, "ride-unknown", "missing_ours");
+    assert_eq!(resolve(&t, unknown, "credit").await.0, 409);
+    assert_eq!(resolve(&t, unknown, "write_off").await.0, 200);
+    assert_eq!(open_discrepancies(&t).await.len(), 1);
+    t.assert_ledger_balanced().await;
+}
+
+on_both_stores!(
+    an_operators_settlement_report_is_matched_with_our_rides_,
+    an_operators_settlement_report_is_matched_with_our_rides
+);

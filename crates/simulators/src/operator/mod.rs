@@ -22,6 +22,7 @@ pub mod admin;
 mod camara;
 mod oauth;
 mod server;
+pub mod settlement;
 mod state;
 
 pub use server::{
