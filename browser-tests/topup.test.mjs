@@ -90,6 +90,8 @@ async function card() {
 
 /// axe-core (no serious or critical violation), no raw key and no other language's text.
 async function screen(page, lang, name) {
+  // From the top: the sticky header stays where a person sees it.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(shots, `topup-${name}-${lang}.png`), fullPage: true });
   await page.addScriptTag({ path: axePath });
   const result = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
