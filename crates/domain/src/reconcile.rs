@@ -161,16 +161,29 @@ pub enum Direction {
     ToWrittenOff,
 }
 
-/// The money a resolution of this line moves (`None`: it is recorded, nothing moves), or
-/// `Err(())` when the resolution does not fit the line.
-#[allow(clippy::result_unit_err)]
-pub fn booking(line: &Line, resolution: Resolution) -> Result<Option<(Direction, Tenge)>, ()> {
+/// A resolution that does not fit the line it was asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{resolution:?} does not resolve {outcome:?}")]
+pub struct NotApplicable {
+    pub outcome: Outcome,
+    pub resolution: Resolution,
+}
+
+/// The money a resolution of this line moves (`None`: it is recorded, nothing moves).
+pub fn booking(
+    line: &Line,
+    resolution: Resolution,
+) -> Result<Option<(Direction, Tenge)>, NotApplicable> {
+    let refused = NotApplicable {
+        outcome: line.outcome,
+        resolution,
+    };
     let theirs = line.theirs.unwrap_or(Tenge::ZERO);
     let ours = line.ours.unwrap_or(Tenge::ZERO);
-    let more_theirs = theirs.checked_sub(ours).map_err(|_| ())?;
-    let more_ours = ours.checked_sub(theirs).map_err(|_| ())?;
+    let more_theirs = theirs.checked_sub(ours).map_err(|_| refused)?;
+    let more_ours = ours.checked_sub(theirs).map_err(|_| refused)?;
     match (line.outcome, resolution) {
-        (Outcome::Matched, _) => Err(()),
+        (Outcome::Matched, _) => Err(refused),
         (Outcome::MissingOurs | Outcome::SumMismatch, Resolution::Credit)
             if more_theirs.is_positive() =>
         {
@@ -192,7 +205,7 @@ pub fn booking(line: &Line, resolution: Resolution) -> Result<Option<(Direction,
             Outcome::MissingOurs | Outcome::SumMismatch | Outcome::Duplicate | Outcome::WrongDate,
             Resolution::WriteOff,
         ) => Ok(None),
-        _ => Err(()),
+        _ => Err(refused),
     }
 }
 
@@ -244,6 +257,12 @@ mod tests {
 
     #[test]
     fn a_resolution_moves_only_the_difference_and_only_where_it_fits() {
+        let no = |outcome, resolution| {
+            Err(NotApplicable {
+                outcome,
+                resolution,
+            })
+        };
         let line = |outcome, theirs: Option<i64>, ours: Option<i64>| Line {
             reference: "r".into(),
             outcome,
@@ -271,7 +290,7 @@ mod tests {
                 &line(Outcome::SumMismatch, Some(250), Some(200)),
                 Resolution::Reversal
             ),
-            Err(())
+            no(Outcome::SumMismatch, Resolution::Reversal)
         );
         assert_eq!(
             booking(
@@ -299,14 +318,14 @@ mod tests {
                 &line(Outcome::Matched, Some(1), Some(1)),
                 Resolution::WriteOff
             ),
-            Err(())
+            no(Outcome::Matched, Resolution::WriteOff)
         );
         assert_eq!(
             booking(
                 &line(Outcome::MissingOurs, Some(1), None),
                 Resolution::Reversal
             ),
-            Err(())
+            no(Outcome::MissingOurs, Resolution::Reversal)
         );
     }
 }

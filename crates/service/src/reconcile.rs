@@ -493,13 +493,8 @@ pub async fn resolve(
         theirs: line.theirs,
         ours: line.ours,
     };
-    let booking = domain::reconcile::booking(&domain_line, resolution).map_err(|()| {
-        not_allowed(format!(
-            "{} does not resolve {}",
-            resolution.as_str(),
-            line.outcome.as_str()
-        ))
-    })?;
+    let booking = domain::reconcile::booking(&domain_line, resolution)
+        .map_err(|e| not_allowed(e.to_string()))?;
     let now_ms = app.now_ms();
     let transfer_id = match booking {
         None => None,
