@@ -5,71 +5,30 @@
 // axe-core and the catalogue check on every screen; screenshots ../screenshots/topup-*.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
 import { MESSAGES } from '../web/lib/messages.js';
+import { firstCard, passengerSession, screen as checked, startDemo } from './demo.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const axePath = require.resolve('axe-core/axe.min.js');
-const bin = process.env.SMSBUS_BIN ?? join(here, '..', 'target', 'debug', 'smsbus');
-const port = 21000 + (process.pid % 1000);
-const base = `http://127.0.0.1:${port}`;
-const shots = join(here, '..', 'screenshots');
 const PHONE_VIEW = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-const GATEWAY = { Authorization: 'Bearer demo-sms-gateway-token-0000' };
 // The demo card's holder (crates/smsbus/src/bank_cli.rs) and the simulated acquirer's cards.
 const HOLDER = '+77051234567';
 const CARD_OK = '4405645000006150';
 const CARD_DECLINED = '4000000000000002';
 let demo;
-let dir;
-let browser;
 let session;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'smsbus-topup-'));
-  mkdirSync(shots, { recursive: true });
-  demo = spawn(bin, ['demo', '--addr', `127.0.0.1:${port}`, '--simulator-addr', '127.0.0.1:0', '--db', join(dir, 'demo.db')], { stdio: 'ignore' });
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) break;
-    } catch {}
-    if (i > 240) throw new Error('the demo did not start');
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  // Signed in by the SMS code the gateway's outbox shows.
-  const asked = await fetch(`${base}/v1/auth/code`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ phone: HOLDER }) });
-  assert.equal(asked.status, 202);
-  let code;
-  for (let i = 0; i < 50 && !code; i++) {
-    const outbox = await (await fetch(`${base}/v1/sms/outbox`, { headers: GATEWAY })).json();
-    code = outbox.messages.filter((m) => m.to === HOLDER && /\d{6}/.test(m.text)).at(-1)?.text.match(/\d{6}/)[0];
-    if (!code) await new Promise((r) => setTimeout(r, 200));
-  }
-  const opened = await fetch(`${base}/v1/auth/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ phone: HOLDER, code }) });
-  assert.equal(opened.status, 201);
-  session = await opened.json();
+  demo = await startDemo(21000 + (process.pid % 1000));
+  session = await passengerSession(demo.base, HOLDER);
 });
 
-after(async () => {
-  await browser?.close();
-  demo?.kill();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(async () => demo?.stop());
+
+const screen = (page, lang, name) => checked(page, lang, `topup-${name}`, 'topup_');
+const card = () => firstCard(demo.base, session.token);
 
 async function signedIn(lang) {
   // bypassCSP only lets axe-core's script in; the app itself runs under its CSP elsewhere.
-  const context = await browser.newContext({ ...PHONE_VIEW, locale: lang, bypassCSP: true, baseURL: base });
+  const context = await demo.browser.newContext({ ...PHONE_VIEW, locale: lang, bypassCSP: true, baseURL: demo.base });
   await context.addInitScript(([token, phone, lang]) => {
     if (!localStorage.getItem('smsbus.token')) {
       localStorage.setItem('smsbus.token', token);
@@ -82,33 +41,6 @@ async function signedIn(lang) {
   return context;
 }
 
-async function card() {
-  const r = await fetch(`${base}/v1/cards`, { headers: { Authorization: `Bearer ${session.token}` } });
-  const { cards } = await r.json();
-  return cards[0];
-}
-
-/// axe-core (no serious or critical violation), no raw key and no other language's text.
-async function screen(page, lang, name) {
-  // From the top: the sticky header stays where a person sees it.
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(shots, `topup-${name}-${lang}.png`), fullPage: true });
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => v.id), [], `axe on ${name} (${lang})`);
-  const text = await page.evaluate(() => document.querySelector('main').innerText);
-  assert.doesNotMatch(text, /\b[a-z]+_[a-z_]+\b/, `${name} (${lang}) shows a raw message key`);
-  for (const [other, messages] of Object.entries(MESSAGES)) {
-    if (other === lang) continue;
-    for (const [key, value] of Object.entries(messages)) {
-      if (!key.startsWith('topup_') || typeof value !== 'string' || value === MESSAGES[lang][key]) continue;
-      const fixed = value.split(/\{\w+\}/).map((p) => p.trim()).filter((p) => p.length >= 6);
-      for (const part of fixed) assert.ok(!text.includes(part), `${name} (${lang}) shows "${part}" of ${other}.${key}`);
-    }
-  }
-}
-
 /// On the acquirer's page: the card typed, paid; back in the app.
 async function payOnAcquirerPage(page, number) {
   await page.waitForURL((url) => url.pathname.startsWith('/pay/'));
@@ -116,7 +48,7 @@ async function payOnAcquirerPage(page, number) {
   await page.locator('#expiry').fill('12/29');
   await page.locator('#cvc').fill('123');
   await page.locator('#pay').click();
-  await page.waitForURL((url) => url.origin === base && url.hash.includes('top_up='));
+  await page.waitForURL((url) => url.origin === demo.base && url.hash.includes('top_up='));
 }
 
 for (const [lang, preset] of [['kk', 0], ['ru', 1], ['en', 2]]) {

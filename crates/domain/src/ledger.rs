@@ -363,6 +363,17 @@ impl Movement {
         Ok(self.pair(Layer::Posted, self.amount)?.to_vec())
     }
 
+    /// The transfer that books the movement at once (a top-up, an adjustment, a reversal of a
+    /// reconciliation).
+    pub fn posted_transfer(
+        &self,
+        id: TransferId,
+        kind: TransferKind,
+        at_ms: i64,
+    ) -> Result<Transfer, LedgerError> {
+        Transfer::new(id, kind, self.posted_entries()?, at_ms)
+    }
+
     /// The ride's transfer of this phase, with its derived id.
     pub fn ride_transfer(
         &self,

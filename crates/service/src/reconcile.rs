@@ -583,10 +583,9 @@ fn transfer(
         credit,
         amount,
     };
-    Ok(Transfer::new(
+    Ok(movement.posted_transfer(
         TransferId::parse(&format!("reconcile.{}", line.id))?,
         transfer_kind,
-        movement.posted_entries()?,
         now_ms,
     )?)
 }

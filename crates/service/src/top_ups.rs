@@ -14,7 +14,7 @@
 //! recovery's status query).
 
 use domain::card::{CardNumber, CardStatus, TOP_UP_MAX, TOP_UP_MIN};
-use domain::ledger::{Account, CardAccountId, Movement, Transfer, TransferId, TransferKind};
+use domain::ledger::{Account, CardAccountId, Movement, TransferId, TransferKind};
 use domain::{ErrorCode, PhoneNumber, Tenge};
 use partners::acquirer::{Acquirer, AcquirerError, Order, OrderRequest, OrderStatus};
 use store::top_ups::TopUpRow;
@@ -297,10 +297,9 @@ async fn apply(app: &App, row: &TopUpRow, order: &Order) -> Result<TopUpView, Se
                     credit: Account::CardBalance(CardAccountId::parse(&row.card_number)?),
                     amount: Tenge::from_tiyn(row.amount_tiyn),
                 };
-                let transfer = Transfer::new(
+                let transfer = movement.posted_transfer(
                     TransferId::parse(&transfer_id)?,
                     TransferKind::TopUp,
-                    movement.posted_entries()?,
                     now_ms,
                 )?;
                 crate::ledger::book(&mut tx, &transfer).await?;
