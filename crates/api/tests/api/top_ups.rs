@@ -311,6 +311,36 @@ async fn what_must_be_refused_is_refused(db: Db) {
         .unwrap();
     assert_eq!(answer.status().as_u16(), 401);
     assert_eq!(balance_tiyn(&t, &other).await, 0);
+    // Signed, but charged another sum than ordered: nothing is credited, the order fails (the
+    // acquirer's report then lists the charge for reconciliation).
+    let body = json!({"invoice_id": pending["top_up_id"], "status": "charged", "amount": "999.00", "currency": "KZT"}).to_string();
+    let signature = sign_callback(CALLBACK_SECRET.as_bytes(), body.as_bytes());
+    let answer = t
+        .http
+        .post(t.url(&format!("/v1/acquirer/{ACQUIRER}/callback")))
+        .header("x-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let state = top_up_state(&t, &other, pending["top_up_id"].as_str().unwrap()).await;
+    assert_eq!(state["failure"], "amount_mismatch");
+    assert_eq!(balance_tiyn(&t, &other).await, 0);
+    // A callback for an order we never made, or to an acquirer we do not know: 404.
+    let body = json!({"invoice_id": "0000000000000000", "status": "charged", "amount": "1.00", "currency": "KZT"}).to_string();
+    let signature = sign_callback(CALLBACK_SECRET.as_bytes(), body.as_bytes());
+    for acquirer in [ACQUIRER, "another-acquirer"] {
+        let answer = t
+            .http
+            .post(t.url(&format!("/v1/acquirer/{acquirer}/callback")))
+            .header("x-signature", &signature)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 404);
+    }
     // An acquirer answering 503: no page yet; the same key asks again once it is back.
     sim.set_faults(Faults {
         fail_requests: 1,
