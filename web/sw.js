@@ -7,7 +7,7 @@ const FILES = [
   '/', '/index.html', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png', '/lib/base.css', '/lib/i18n.js', '/lib/messages.js',
   '/lib/api.js', '/lib/ui.js', '/lib/qr.js', '/passenger/app.js', '/passenger/tickets.js', '/passenger/pay.js',
   '/passenger/signin.js', '/passenger/trips.js', '/passenger/map.js', '/passenger/journey.js', '/passenger/more.js',
-  '/passenger/scan.js', '/passenger/cards.js', '/vendor/qrcode-generator/dist/qrcode.mjs', '/vendor/leaflet/dist/leaflet.css',
+  '/passenger/scan.js', '/passenger/cards.js', '/passenger/topup.js', '/vendor/qrcode-generator/dist/qrcode.mjs', '/vendor/leaflet/dist/leaflet.css',
   '/vendor/leaflet/dist/leaflet-src.esm.js', '/vendor/jsqr/dist/jsQR.js', '/app-config.json',
 ];
 

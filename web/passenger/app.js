@@ -12,6 +12,7 @@ import * as map from './map.js';
 import * as journey from './journey.js';
 import * as more from './more.js';
 import * as cards from './cards.js';
+import * as topup from './topup.js';
 
 export const state = {
   get city() { return localStorage.getItem('smsbus.city') || 'astana'; },
@@ -35,7 +36,7 @@ export function chooseLanguage(lang) {
 }
 
 const SCREENS = { start: signin.start, signin: signin.render, pay: pay.render, tickets: tickets.render, trips: trips.render,
-  feedback: trips.feedback, map: map.render, journey: journey.render, more: more.render, cards: cards.render };
+  feedback: trips.feedback, map: map.render, journey: journey.render, more: more.render, cards: cards.render, 'top-up': topup.render };
 const PUBLIC = new Set(['start', 'signin', 'map', 'journey', 'more']);
 let stop = null;
 let routed = false;
@@ -47,7 +48,9 @@ export function go(hash) {
 
 function route() {
   const [name = 'pay', ...params] = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
-  let screen = SCREENS[name] ? name : 'pay';
+  // #/cards/<number>/top-up[?top_up=<id>]: the top-up screen (topup.js), beside any cards screen.
+  const topUp = name === 'cards' && (params[1] ?? '').startsWith('top-up');
+  let screen = topUp ? 'top-up' : SCREENS[name] ? name : 'pay';
   if (!state.started && screen !== 'start') screen = 'start';
   else if (!session() && !PUBLIC.has(screen)) screen = 'signin';
   if (typeof stop === 'function') stop();

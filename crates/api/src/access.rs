@@ -139,6 +139,12 @@ pub const MATRIX: &[Rule] = &[
     rule("POST", "/v1/cards/{card}/block", Passenger),
     rule("POST", "/v1/cards/{card}/unblock", Passenger),
     rule("POST", "/v1/cards/{card}/close", Passenger),
+    rule("POST", "/v1/cards/{card}/top-ups", Passenger),
+    rule("GET", "/v1/cards/{card}/top-ups/limits", Passenger),
+    rule("GET", "/v1/cards/{card}/top-ups/{id}", Passenger),
+    // The acquirer's callback: its HMAC signature over the body is the credential (checked
+    // by the use case with the acquirer's secret).
+    rule("POST", "/v1/acquirer/{acquirer}/callback", Public),
     rule("POST", "/v1/card-applications", Passenger),
     rule("GET", "/v1/card-applications", Passenger),
     rule("GET", "/v1/banks/{bank}/biller", Bank),
@@ -210,6 +216,35 @@ pub const MATRIX: &[Rule] = &[
     ),
     staff("PUT", "/v1/admin/banks/{bank}", ADMIN, Unscoped, true),
     staff("GET", "/v1/admin/banks", ADMIN, Unscoped, false),
+    // Reconciliation with banks, the acquirer and the operators.
+    staff(
+        "POST",
+        "/v1/admin/reconciliation/{kind}/{partner}/{day}",
+        ADMIN,
+        Unscoped,
+        true,
+    ),
+    staff(
+        "GET",
+        "/v1/admin/reconciliation/reports",
+        ADMIN,
+        Unscoped,
+        false,
+    ),
+    staff(
+        "GET",
+        "/v1/admin/reconciliation/discrepancies",
+        ADMIN,
+        Unscoped,
+        false,
+    ),
+    staff(
+        "POST",
+        "/v1/admin/reconciliation/discrepancies/{id}/resolve",
+        ADMIN,
+        Unscoped,
+        true,
+    ),
     // Controllers: every check is recorded as an inspection (not an audit entry: it changes
     // no one's data).
     staff("POST", "/v1/inspections", INSPECTORS, VehicleInBody, false),

@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod openapi_cards;
 mod openapi_carrier;
+mod openapi_money;
 mod openapi_office;
 mod openapi_staff;
 mod pdf;

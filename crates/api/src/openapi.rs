@@ -426,6 +426,7 @@ fn edge(document: Value) -> Json<Value> {
     let document = crate::openapi_cards::with_cards(document);
     let document = crate::openapi_office::with_office(document);
     let document = crate::openapi_carrier::with_carrier(document);
+    let document = crate::openapi_money::with_money(document);
     Json(with_edge_refusals(crate::openapi_staff::with_staff(
         document,
     )))
@@ -580,7 +581,7 @@ pub(crate) async fn document() -> Json<Value> {
                 "/v1/admin/catalogue": catalogue,
                 "/v1/admin/keys/rotate": {"post": {"summary": "Start a new signing key", "security": [{"bearer": []}], "responses": {"200": ok("The new key", "KeyList")}}},
                 "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
-                "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
+                "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt and every open card top-up now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
             }
         }),
     )))))

@@ -312,6 +312,39 @@ error_codes! {
         kk: "Пікірдің күйін басқа біреу өзгертті. Бетті жаңартып, қайталаңыз.",
         ru: "Статус отзыва уже изменил кто-то другой. Обновите страницу и повторите.",
         en: "Someone else changed this feedback's status. Reload and try again.";
+    // Top-ups through the card acquirer, and reconciliation with partners.
+    TopUpAmountOutOfRange = "TOP_UP_AMOUNT_OUT_OF_RANGE", 422,
+        kk: "Толықтыру сомасы картаның шегінен тыс. Көрсетілген ең аз және ең көп соманың арасын таңдаңыз.",
+        ru: "Сумма пополнения вне пределов карты. Выберите сумму между указанными минимумом и максимумом.",
+        en: "The top-up amount is outside the card's limits. Choose an amount between the minimum and maximum shown.";
+    TopUpBalanceTooLarge = "TOP_UP_BALANCE_TOO_LARGE", 422,
+        kk: "Бұл сомамен картадағы қалдық ең үлкен шектен асады. Азырақ сома таңдаңыз.",
+        ru: "С этой суммой остаток на карте превысит максимум. Выберите сумму меньше.",
+        en: "With this amount the card would hold more than its maximum balance. Choose a smaller amount.";
+    TopUpNotFound = "TOP_UP_NOT_FOUND", 404,
+        kk: "Мұндай толықтыру табылмады.",
+        ru: "Такое пополнение не найдено.",
+        en: "No such top-up.";
+    AcquirerUnavailable = "ACQUIRER_UNAVAILABLE", 503,
+        kk: "Төлем беті қазір ашылмай тұр. Ақша алынбады. Бірнеше минуттан кейін қайталаңыз.",
+        ru: "Страница оплаты сейчас недоступна. Деньги не списаны. Повторите через несколько минут.",
+        en: "The payment page is not available right now. Nothing was charged. Try again in a few minutes.";
+    CallbackSignatureInvalid = "CALLBACK_SIGNATURE_INVALID", 401,
+        kk: "Хабарлама қолтаңбасы дұрыс емес.",
+        ru: "Подпись уведомления неверна.",
+        en: "The notification's signature is not valid.";
+    ReconciliationFileInvalid = "RECONCILIATION_FILE_INVALID", 422,
+        kk: "Салыстыру файлын оқу мүмкін емес: жолдары мен бағандарын тексеріңіз.",
+        ru: "Файл сверки не читается: проверьте его строки и столбцы.",
+        en: "The reconciliation file cannot be read: check its lines and columns.";
+    DiscrepancyNotFound = "DISCREPANCY_NOT_FOUND", 404,
+        kk: "Мұндай сәйкессіздік табылмады.",
+        ru: "Такое расхождение не найдено.",
+        en: "No such discrepancy.";
+    DiscrepancyResolutionNotAllowed = "DISCREPANCY_RESOLUTION_NOT_ALLOWED", 409,
+        kk: "Бұл сәйкессіздікті осылай шешуге болмайды немесе ол басқаша шешілген.",
+        ru: "Это расхождение нельзя решить так, или оно уже решено иначе.",
+        en: "This discrepancy cannot be resolved this way, or it was already resolved otherwise.";
 }
 
 impl ErrorCode {
@@ -364,7 +397,12 @@ mod tests {
     #[test]
     fn a_passengers_mistake_is_never_a_server_error() {
         for code in ErrorCode::ALL {
-            if *code != ErrorCode::Internal && *code != ErrorCode::OperatorUnavailable {
+            // A partner that is down (an operator, the card acquirer) is no one's mistake.
+            let partner_down = matches!(
+                code,
+                ErrorCode::OperatorUnavailable | ErrorCode::AcquirerUnavailable
+            );
+            if *code != ErrorCode::Internal && !partner_down {
                 assert!(code.http_status() < 500, "{}", code.code());
             }
         }

@@ -56,15 +56,21 @@ pub enum AccountKind {
     /// Card balances paid out to their holders when a card closed, by the way they were paid
     /// (`cash` at the office desk, `bank_transfer`): money that left us for the holder.
     Payout,
+    /// What the card acquirer owes us: top-ups it charged to passengers' bank cards.
+    AcquirerReceivable,
+    /// What a partner owed us and an admin wrote off after reconciliation (a loss, by partner).
+    WrittenOff,
 }
 
 impl AccountKind {
-    pub const ALL: [AccountKind; 5] = [
+    pub const ALL: [AccountKind; 7] = [
         AccountKind::OperatorReceivable,
         AccountKind::CarrierPayable,
         AccountKind::CardBalance,
         AccountKind::BankReceivable,
         AccountKind::Payout,
+        AccountKind::AcquirerReceivable,
+        AccountKind::WrittenOff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +80,8 @@ impl AccountKind {
             AccountKind::CardBalance => "card_balance",
             AccountKind::BankReceivable => "bank_receivable",
             AccountKind::Payout => "payout",
+            AccountKind::AcquirerReceivable => "acquirer_receivable",
+            AccountKind::WrittenOff => "written_off",
         }
     }
 
@@ -123,6 +131,10 @@ pub enum Account {
     BankReceivable(CardAccountId),
     /// Paid out to card holders, by the way paid (`cash`, `bank-transfer`).
     Payout(CardAccountId),
+    /// The card acquirer's receivable, by its id (`halyk-epay`).
+    AcquirerReceivable(CardAccountId),
+    /// Written off after reconciliation, by the partner's id.
+    WrittenOff(CardAccountId),
 }
 
 impl Account {
@@ -133,6 +145,8 @@ impl Account {
             Account::CardBalance(_) => AccountKind::CardBalance,
             Account::BankReceivable(_) => AccountKind::BankReceivable,
             Account::Payout(_) => AccountKind::Payout,
+            Account::AcquirerReceivable(_) => AccountKind::AcquirerReceivable,
+            Account::WrittenOff(_) => AccountKind::WrittenOff,
         }
     }
 
@@ -144,6 +158,8 @@ impl Account {
             Account::CardBalance(card) => card.as_str(),
             Account::BankReceivable(bank) => bank.as_str(),
             Account::Payout(way) => way.as_str(),
+            Account::AcquirerReceivable(acquirer) => acquirer.as_str(),
+            Account::WrittenOff(partner) => partner.as_str(),
         }
     }
 
@@ -160,6 +176,10 @@ impl Account {
             AccountKind::CardBalance => Account::CardBalance(CardAccountId::parse(owner)?),
             AccountKind::BankReceivable => Account::BankReceivable(CardAccountId::parse(owner)?),
             AccountKind::Payout => Account::Payout(CardAccountId::parse(owner)?),
+            AccountKind::AcquirerReceivable => {
+                Account::AcquirerReceivable(CardAccountId::parse(owner)?)
+            }
+            AccountKind::WrittenOff => Account::WrittenOff(CardAccountId::parse(owner)?),
         })
     }
 }
@@ -173,6 +193,10 @@ impl fmt::Display for Account {
             Account::CardBalance(card) => write!(f, "card:{}:balance", card.as_str()),
             Account::BankReceivable(bank) => write!(f, "bank:{}:receivable", bank.as_str()),
             Account::Payout(way) => write!(f, "payout:{}", way.as_str()),
+            Account::AcquirerReceivable(acquirer) => {
+                write!(f, "acquirer:{}:receivable", acquirer.as_str())
+            }
+            Account::WrittenOff(partner) => write!(f, "written-off:{}", partner.as_str()),
         }
     }
 }
@@ -348,6 +372,17 @@ impl Movement {
     /// Books the movement at once, with no reservation (a top-up, an adjustment).
     pub fn posted_entries(&self) -> Result<Vec<Entry>, MoneyError> {
         Ok(self.pair(Layer::Posted, self.amount)?.to_vec())
+    }
+
+    /// The transfer that books the movement at once (a top-up, an adjustment, a reversal of a
+    /// reconciliation).
+    pub fn posted_transfer(
+        &self,
+        id: TransferId,
+        kind: TransferKind,
+        at_ms: i64,
+    ) -> Result<Transfer, LedgerError> {
+        Transfer::new(id, kind, self.posted_entries()?, at_ms)
     }
 
     /// The ride's transfer of this phase, with its derived id.

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod messages;
 pub mod money;
 pub mod phone;
+pub mod reconcile;
 pub mod ride;
 pub mod sms;
 pub mod staff;

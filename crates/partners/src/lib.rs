@@ -3,5 +3,6 @@
 //! and their SMSCs (SMPP 3.4, [`smpp`]). Only this crate knows those protocols; it holds no simulator code, so what ships to
 //! production is exactly what the tests drive against the simulator in `simulators`.
 
+pub mod acquirer;
 pub mod operator;
 pub mod smpp;

@@ -10,7 +10,7 @@
 
 use domain::biller::{Dialect, Outcome, txn_date_valid, txn_id_valid};
 use domain::card::{CardKind, CardNumber, CardStatus, SumError, masked_name, parse_top_up_sum};
-use domain::ledger::{Account, CardAccountId, Movement, Transfer, TransferId, TransferKind};
+use domain::ledger::{Account, CardAccountId, Movement, TransferId, TransferKind};
 use domain::{ErrorCode, Tenge};
 use sha2::{Digest, Sha256};
 use store::cards::{BankPaymentRow, BankRow, CardRow};
@@ -301,10 +301,9 @@ pub async fn answer(
             credit: Account::CardBalance(CardAccountId::parse(account.as_str())?),
             amount: sum,
         };
-        let transfer = Transfer::new(
+        let transfer = movement.posted_transfer(
             TransferId::parse(&transfer_id)?,
             TransferKind::TopUp,
-            movement.posted_entries()?,
             now_ms,
         )?;
         crate::ledger::book(&mut tx, &transfer).await?;

@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod paging;
 pub mod payment;
 pub mod phone_balance;
+pub mod reconcile;
 pub mod recovery;
 pub mod refunds;
 pub mod reports;
@@ -37,6 +38,7 @@ pub mod sms;
 pub mod staff;
 pub mod status_reminders;
 pub mod tickets;
+pub mod top_ups;
 pub mod transit;
 pub mod vault;
 mod waiters;
@@ -95,6 +97,8 @@ pub struct App {
     catalogue: RwLock<Arc<catalogue::Catalogue>>,
     signer: RwLock<Option<Arc<keys::Signer>>>,
     waiters: waiters::Waiters,
+    /// The card acquirer of in-app top-ups, when one is configured ([`App::set_acquirer`]).
+    acquirer: RwLock<Option<Arc<dyn partners::acquirer::Acquirer>>>,
 }
 
 impl App {
@@ -118,6 +122,7 @@ impl App {
             catalogue: RwLock::new(Arc::new(catalogue::Catalogue::default())),
             signer: RwLock::new(None),
             waiters: waiters::Waiters::default(),
+            acquirer: RwLock::new(None),
         });
         catalogue::reload(&app).await?;
         keys::ensure_signing_key(&app).await?;
@@ -138,6 +143,22 @@ impl App {
             Err(poisoned) => poisoned.into_inner(),
         };
         *guard = Arc::new(catalogue);
+    }
+
+    /// Sets the card acquirer in-app top-ups go through.
+    pub fn set_acquirer(&self, acquirer: Arc<dyn partners::acquirer::Acquirer>) {
+        match self.acquirer.write() {
+            Ok(mut guard) => *guard = Some(acquirer),
+            Err(poisoned) => *poisoned.into_inner() = Some(acquirer),
+        }
+    }
+
+    /// The card acquirer, if one is configured.
+    pub fn acquirer(&self) -> Option<Arc<dyn partners::acquirer::Acquirer>> {
+        match self.acquirer.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     pub fn now_ms(&self) -> i64 {

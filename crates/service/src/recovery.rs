@@ -85,6 +85,11 @@ pub async fn run_forever(app: std::sync::Arc<App>, period: Duration) {
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "recovery pass failed"),
         }
+        match crate::top_ups::settle_open(&app, crate::top_ups::TOP_UP_SETTLE_AFTER_MS).await {
+            Ok(report) if report.examined > 0 => tracing::info!(?report, "top-up recovery pass"),
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "top-up recovery pass failed"),
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 //! over SMPP 3.4, with phones' inboxes and injectable faults. [`bank`]: a bank that tops up
 //! transport cards through our check/pay biller endpoint, as Kaspi does.
 
+pub mod acquirer;
 pub mod bank;
 pub mod demo;
 pub mod operator;

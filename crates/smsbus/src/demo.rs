@@ -115,6 +115,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;
     seed_passengers(&app).await?;
     let demo_card = crate::bank_cli::seed_demo(&app).await?;
+    let acquirer = crate::acquirer_cli::start_demo(&app).await?;
     crate::transit_cli::seed_demo(&app).await?;
     seed_staff(&app)
         .await
@@ -128,6 +129,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (smpp, smsc_admin) = start_smsc(&app, &args).await?;
     crate::live_cli::start_demo_city(&app).await?;
     print_guide(&format!("http://{bound}"), simulator.addr(), &smsc_admin);
+    println!(
+        "Card acquirer (simulated Halyk ePay): {acquirer} — top-ups in the app at #/cards/<number>/top-up; test cards {ok} (paid), {declined} (declined), {no_funds} (no funds); PUT {acquirer}/faults, GET {acquirer}/reports/YYYY-MM-DD
+    smsbus reconcile bank|acquirer|operator --partner ID --date YYYY-MM-DD FILE   (match a partner's daily file)",
+        ok = simulators::acquirer::CARD_OK,
+        declined = simulators::acquirer::CARD_DECLINED,
+        no_funds = simulators::acquirer::CARD_NO_FUNDS,
+    );
     println!(
         "Transport card of {holder}: {demo_card}
     smsbus bank pay --bank kaspi --card {number} --sum 500   (the simulated Kaspi checks, then pays)

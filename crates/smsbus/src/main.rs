@@ -1,5 +1,6 @@
 //! The `smsbus` binary: the only place that reads the environment and wires the crates together.
 
+mod acquirer_cli;
 mod audit_cli;
 mod bank_cli;
 mod bench_ride;
@@ -8,6 +9,7 @@ mod bench_soak;
 mod demo;
 mod live_cli;
 mod planner_cli;
+mod reconcile_cli;
 mod simulate;
 mod smpp_cli;
 mod staff_cli;
@@ -63,6 +65,9 @@ enum Command {
     /// Seeded runs of the money path with operator faults and crashes, each checked against
     /// the operator's books (`--seed S --runs 1` replays one, printing its event log).
     Simulate(simulate::SimulateArgs),
+    /// Match a partner's daily file (bank registry, acquirer or operator settlement report)
+    /// with our records and keep its report.
+    Reconcile(reconcile_cli::ReconcileArgs),
     /// The audit trail of staff actions: verify its hash chain, list its entries.
     Audit {
         #[command(subcommand)]
@@ -194,6 +199,7 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::ImportGtfs(args) => transit_cli::import_gtfs(args).await,
             Command::Simulate(args) => simulate::run_cli(args).await,
             Command::Audit { command } => audit_cli::run(command).await,
+            Command::Reconcile(args) => reconcile_cli::run(args).await,
             Command::Staff { command } => staff_cli::run(command).await,
             Command::Credential { command } => staff_cli::run_credential(command).await,
             Command::ImportAddresses(args) => transit_cli::import_addresses(args).await,

@@ -55,6 +55,11 @@ pub struct ServeArgs {
     /// SMSBUS_SMSC_PASSWORD_<NAME>. Operators without one reply through the HTTP gateway.
     #[arg(long = "smsc", value_name = "NAME=URL")]
     pub smscs: Vec<String>,
+    /// The card acquirer of in-app top-ups, `NAME=URL` (e.g. `halyk-epay=https://…`); its
+    /// client id and secrets from SMSBUS_ACQUIRER_CLIENT_ID, SMSBUS_ACQUIRER_CLIENT_SECRET and
+    /// SMSBUS_ACQUIRER_CALLBACK_SECRET. Without one, top-ups in the app are refused (503).
+    #[arg(long, value_name = "NAME=URL")]
+    pub acquirer: Option<String>,
     /// The web apps served at `/`.
     #[command(flatten)]
     pub web: crate::web_cli::WebArgs,
@@ -307,6 +312,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ..Settings::default()
     };
     let app = open_app_with(&args.db, endpoints, settings, KekSource::EnvironmentOnly).await?;
+    if let Some(spec) = &args.acquirer {
+        app.set_acquirer(Arc::new(crate::acquirer_cli::configured(spec)?));
+    }
     if !service::staff::credentials::anyone_can_sign_in(&app)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.detail))?

@@ -19,6 +19,7 @@ pub mod live;
 mod migrate;
 pub mod office;
 pub mod passengers;
+pub mod reconcile;
 pub mod refunds;
 pub mod reports;
 pub mod rides;
@@ -26,6 +27,7 @@ pub mod sessions;
 pub mod sms;
 pub mod staff;
 pub mod tickets;
+pub mod top_ups;
 pub mod transit;
 
 use std::path::PathBuf;

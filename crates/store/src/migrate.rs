@@ -115,6 +115,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0018_inspection_sync.sql"),
     },
     Migration {
+        version: 19,
+        name: "top_ups_reconciliation",
+        sqlite: include_str!("../migrations/sqlite/0019_top_ups_reconciliation.sql"),
+        postgres: include_str!("../migrations/postgres/0019_top_ups_reconciliation.sql"),
+    },
+    Migration {
         version: 20,
         name: "card_payouts",
         sqlite: include_str!("../migrations/sqlite/0020_card_payouts.sql"),

@@ -119,9 +119,19 @@ pub(crate) struct Recovery {
     issued: usize,
     failed: usize,
     still_open: usize,
+    /// Card top-ups whose callback never came, settled by the acquirer's status.
+    top_ups: TopUpRecovery,
 }
 
-/// Settles every ride in doubt now, whatever its age.
+#[derive(Serialize)]
+pub(crate) struct TopUpRecovery {
+    examined: usize,
+    paid: usize,
+    failed: usize,
+    still_open: usize,
+}
+
+/// Settles every ride in doubt and every open card top-up now, whatever its age.
 pub(crate) async fn run_recovery(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -130,11 +140,20 @@ pub(crate) async fn run_recovery(
     let report = service::recovery::settle_unsettled(&state.app, 0)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
+    let top_ups = service::top_ups::settle_open(&state.app, 0)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(Recovery {
         examined: report.examined,
         issued: report.issued,
         failed: report.failed,
         still_open: report.still_open,
+        top_ups: TopUpRecovery {
+            examined: top_ups.examined,
+            paid: top_ups.paid,
+            failed: top_ups.failed,
+            still_open: top_ups.still_open,
+        },
     }))
 }
 

@@ -15,9 +15,11 @@ mod inspection_sync;
 mod inspections;
 mod live;
 mod office;
+mod reconcile;
 mod rides;
 mod sms;
 mod staff;
+mod top_ups;
 mod transit;
 pub(crate) mod wire;
 
@@ -105,6 +107,28 @@ pub(crate) fn all() -> Table {
         .post("/v1/cards/{card}/block", cards::block)
         .post("/v1/cards/{card}/unblock", cards::unblock)
         .post("/v1/cards/{card}/close", cards::close)
+        .post("/v1/cards/{card}/top-ups", top_ups::start)
+        .get("/v1/cards/{card}/top-ups/limits", top_ups::limits)
+        .get("/v1/cards/{card}/top-ups/{id}", top_ups::status)
+        .post_limited(
+            "/v1/acquirer/{acquirer}/callback",
+            top_ups::callback,
+            top_ups::CALLBACK_BODY_BYTES_MAX,
+        )
+        .post_limited(
+            "/v1/admin/reconciliation/{kind}/{partner}/{day}",
+            reconcile::upload,
+            service::reconcile::RECONCILIATION_FILE_BYTES_MAX,
+        )
+        .get("/v1/admin/reconciliation/reports", reconcile::reports)
+        .get(
+            "/v1/admin/reconciliation/discrepancies",
+            reconcile::discrepancies,
+        )
+        .post(
+            "/v1/admin/reconciliation/discrepancies/{id}/resolve",
+            reconcile::resolve,
+        )
         .post("/v1/card-applications", applications::apply)
         .get("/v1/card-applications", applications::mine)
         .get("/v1/office/card-applications", applications::queue)

@@ -67,6 +67,10 @@ fn concrete(path: &str, other_carrier: bool) -> String {
         .replace("{phone}", "+77011234567")
         .replace("{code}", "10101")
         .replace("{month}", "2026-01")
+        .replace("{kind}", "bank")
+        .replace("{partner}", WALK_BANK)
+        .replace("{day}", "2026-12-01")
+        .replace("{acquirer}", "halyk-epay")
 }
 
 /// A body the route's extractors accept far enough to reach the access check.
@@ -360,6 +364,26 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
     let (status, card_ticket) = crate::cards::card_ride(&t, &card, "walk-card").await;
     assert_eq!(status, 201, "{card_ticket}");
     let card_check = card_ticket["check_number"].as_str().unwrap().to_owned();
+    // A reconciliation report with a discrepancy to resolve (the walk imports another day).
+    let registry = format!(
+        "txn_id;txn_date;account;sum\nwalk-1;20261201120000;{card};500.00\nwalk-x;20261201120000;{card};50.00\n"
+    );
+    let report = service::reconcile::import(
+        &t.app,
+        &service::staff::Actor::command_line(),
+        service::reconcile::PartnerKind::Bank,
+        "kaspi",
+        "2026-12-01",
+        registry.as_bytes(),
+    )
+    .await
+    .unwrap();
+    let discrepancy = report
+        .lines
+        .iter()
+        .find(|l| l.reference == "walk-x")
+        .unwrap()
+        .id;
     let mut applications = Vec::new();
     for category in ["pensioner", "student"] {
         let (status, applied) = crate::cards::post_as(
@@ -778,6 +802,35 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
             admin.clone(),
             None,
         ),
+        (
+            "POST",
+            "/v1/admin/reconciliation/{kind}/{partner}/{day}",
+            "/v1/admin/reconciliation/bank/kaspi/2026-12-02".into(),
+            admin.clone(),
+            // A string is sent as the raw body: the file.
+            Some(Value::String("txn_id;txn_date;account;sum\n".into())),
+        ),
+        (
+            "GET",
+            "/v1/admin/reconciliation/reports",
+            "/v1/admin/reconciliation/reports".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/admin/reconciliation/discrepancies",
+            "/v1/admin/reconciliation/discrepancies".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/admin/reconciliation/discrepancies/{id}/resolve",
+            format!("/v1/admin/reconciliation/discrepancies/{discrepancy}/resolve"),
+            admin.clone(),
+            Some(json!({"resolution": "credit"})),
+        ),
         // Last: they end the caller's sessions.
         (
             "POST",
@@ -813,8 +866,10 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
             )
             .bearer_auth(&token)
             .header("Idempotency-Key", format!("walk-{pattern}"));
-        if let Some(body) = body {
-            request = request.json(&body);
+        match body {
+            Some(Value::String(raw)) => request = request.body(raw),
+            Some(body) => request = request.json(&body),
+            None => {}
         }
         if pattern == "/v1/admin/cities/{city}/gtfs" {
             request = request

@@ -5,6 +5,7 @@
 //! - `POST /_admin/subscribers` `{"phone", "operator", "balance_tiyn", "starting_balance_tiyn", "corporate", "unpaid_trust_payment", "topped_up_since_purchase", "last_sim_swap_unix_s"}` → 201 and the subscriber
 //! - `GET /_admin/subscribers/{phone}` → the subscriber with `held_tiyn` and `captured_tiyn`
 //! - `POST /_admin/faults` `{"operator", "endpoint": "prepare" | "create_payment" | "confirm" | "cancel" | "get_payment" | "list_payments" | "sim_swap_check" | "any", "fault": {"kind": "latency", "ms": 200} | {"kind": "hang"} | {"kind": "status", "status": 503} | {"kind": "lost_reply"} | {"kind": "lost_reply_hang"} | {"kind": "lost_reply_reset"} | {"kind": "duplicate_reply"} | {"kind": "refuse"}, "times": 1}` → 204
+//! - `GET /_admin/settlement/{operator}/{YYYY-MM-DD}` → the operator's settlement report of the day (CSV)
 //! - `POST /_admin/clock` `{"now_unix_s": 1700000000}` (or `null` for the system clock) → 204
 //!
 //! Only the flags and amounts named above exist; omitted optional fields take the values of
@@ -32,6 +33,22 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_admin/subscribers/{phone}", get(get_subscriber))
         .route("/_admin/faults", post(inject_fault))
         .route("/_admin/clock", post(set_clock))
+        .route("/_admin/settlement/{operator}/{day}", get(settlement))
+}
+
+async fn settlement(
+    State(shared): State<Arc<Shared>>,
+    Path((operator, day)): Path<(String, String)>,
+) -> Response {
+    let Ok(operator) = OperatorId::parse(&operator) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let csv = super::settlement::settlement_csv(&shared.lock().payments(), &operator, &day);
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        csv,
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -24,6 +24,7 @@ mod camara;
 mod camara_refund;
 mod oauth;
 mod server;
+pub mod settlement;
 mod state;
 
 pub use server::{

@@ -190,6 +190,11 @@ impl SimulatorHandle {
         self.shared.lock().all_refunds()
     }
 
+    /// The operator's settlement report of a day (`YYYY-MM-DD`): its captured payments.
+    pub fn settlement_csv(&self, operator: &OperatorId, day: &str) -> String {
+        super::settlement::settlement_csv(&self.payments(), operator, day)
+    }
+
     /// Makes the next `times` requests to `endpoint` (or to any, with [`Endpoint::Any`]) of
     /// `operator` misbehave. Faults fire in the order injected.
     pub fn inject(
