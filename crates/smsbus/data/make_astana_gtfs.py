@@ -3,7 +3,7 @@
 (astana-addresses.csv) next to this script. Deterministic: the same bytes every run.
 
 Routes are the catalogue's Astana routes 10, 12, 310 (express) and 301 (suburban), over stops on
-real streets with approximate coordinates; trips run 06:00-23:00 in both directions, weekdays
+real streets with approximate coordinates; trips run 06:00-23:00 (routes 10 and 12 around the clock) in both directions, weekdays
 and weekends (less often), for 2025-01-01..2030-12-31. Route 301 uses frequencies.txt.
 
     python3 crates/smsbus/data/make_astana_gtfs.py
@@ -56,7 +56,10 @@ ROUTES = [
 
 SPEED_M_PER_S = {"10": 6.0, "12": 6.0, "310": 9.0, "301": 11.0}
 DWELL_S = 30
+# The city routes 10 and 12 run around the clock, so the demo city has buses moving whenever
+# it is shown (and tested); the express 310 and the suburban 301 run 06:00-23:00.
 FIRST_S, LAST_S = 6 * 3600, 23 * 3600
+ALL_NIGHT = {"10", "12"}
 
 
 def distance_m(a, b):
@@ -129,7 +132,8 @@ def main():
                 offsets.append((t, pts[2 * i][2]))
             headsign = STOPS[seq[-1]][0]
             for service, headway in (("weekday", weekday_h), ("weekend", weekend_h)):
-                starts = list(range(FIRST_S + direction * 5 * 60, LAST_S + 1, headway * 60))
+                first, last = (0, 24 * 3600 - 60) if short in ALL_NIGHT else (FIRST_S, LAST_S)
+                starts = list(range(first + direction * 5 * 60, last + 1, headway * 60))
                 if use_frequencies:
                     starts = starts[:1]
                 for n, start in enumerate(starts):
