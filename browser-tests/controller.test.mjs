@@ -274,6 +274,8 @@ test('the chain: paid in the passenger app, scanned offline → VALID; forged, e
     await controllerSignIn(second, 'en');
     await chooseVehicle(second, 'en', '10101');
     await other.setOffline(true);
+    // The page must know it is offline before it checks, or it would sync the check at once.
+    await second.waitForFunction(() => !navigator.onLine);
     await second.locator('button.scan-button').click();
     await second.locator('#ctl-photo').setInputFiles({ name: 'forged.png', mimeType: 'image/png', buffer: qrPng(forge(token)) });
     await second.locator('.verdict').waitFor();

@@ -5,13 +5,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 import { MESSAGES } from '../web/lib/messages.js';
+import { totp } from './staff.mjs';
+export { totp };
 
 const here = dirname(fileURLToPath(import.meta.url));
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -63,18 +64,6 @@ export async function passengerSession(base, phone) {
 export async function firstCard(base, token) {
   const { cards } = await (await fetch(`${base}/v1/cards`, { headers: { Authorization: `Bearer ${token}` } })).json();
   return cards[0];
-}
-
-/// RFC 6238 code of a base32 secret (the demo admin's).
-export function totp(secret, atMs = Date.now()) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  const bits = [...secret].map((c) => alphabet.indexOf(c).toString(2).padStart(5, '0')).join('');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30000)));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const offset = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
 }
 
 /// Screenshot `<name>-<lang>.png` from the top, then axe-core and the catalogue check.

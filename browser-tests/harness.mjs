@@ -7,17 +7,17 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 import { MESSAGES } from '../web/lib/messages.js';
+import { totp, accessible } from './staff.mjs';
+export { totp, accessible };
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const axePath = require.resolve('axe-core/axe.min.js');
 const bin = process.env.SMSBUS_BIN ?? join(here, '..', 'target', 'debug', 'smsbus');
 export const shots = join(here, '..', 'screenshots');
 export const PHONE_VIEW = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
@@ -58,24 +58,6 @@ async function waitForHealth(base) {
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error('the demo did not start');
-}
-
-function base32Bytes(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of text.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const bytes = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-
-/// RFC 6238 over the demo admin's seeded secret.
-export function totp(secret, atMs = Date.now()) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(atMs / 30000)));
-  const mac = createHmac('sha1', base32Bytes(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 15;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
 }
 
 const adminSessions = new Map();
@@ -145,14 +127,6 @@ export async function topUp(server, card, sum) {
   const xml = await r.text();
   assert.equal(r.status, 200, xml);
   return Number(xml.match(/<result>(\d+)<\/result>/)?.[1]);
-}
-
-/// axe-core on the page: no serious or critical violation.
-export async function accessible(page, name) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`), [], `axe on ${name}`);
 }
 
 /// No text of another language's catalogue (that differs from this language's), no raw key.

@@ -1,6 +1,6 @@
-// What the staff apps' browser tests share: the demo admin's TOTP codes (RFC 6238 over
-// HMAC-SHA1 of the base32 secret), waiting for a demo to answer, and axe-core on a page (no
-// serious or critical violation).
+// What every browser-test module shares, written once: the demo admin's TOTP codes (RFC 6238
+// over HMAC-SHA1 of the base32 secret), waiting for a demo to answer, and axe-core on a page
+// (no serious or critical violation).
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';

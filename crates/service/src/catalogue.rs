@@ -865,7 +865,7 @@ pub async fn current_file(app: &App) -> Result<serde_json::Value, ServiceError> 
                     serde_json::Value::Object(fare)
                 })
                 .collect();
-            serde_json::json!({
+            let mut city = serde_json::json!({
                 "id": c.id,
                 "name": {"kk": c.name_kk, "ru": c.name_ru, "en": c.name_en},
                 "timezone": c.timezone,
@@ -879,7 +879,32 @@ pub async fn current_file(app: &App) -> Result<serde_json::Value, ServiceError> 
                 "vehicles": rows.vehicles.iter().filter(|v| route_city(&v.route_id) == Some(c.id.as_str()))
                     .map(|v| serde_json::json!({"transport_code": v.transport_code, "plate": v.plate,
                         "carrier": v.carrier_id, "route": v.route_id, "active": v.active})).collect::<Vec<_>>(),
-            })
+            });
+            // The city's caps and transfer rule, so a file read back and taken again keeps them.
+            let policies = rows.fare_policies.iter().filter(|p| p.city_id == c.id);
+            let mut caps = Vec::new();
+            for p in policies {
+                let amount = Tenge::from_tiyn(p.amount_tiyn).to_decimal();
+                match p.rule.as_str() {
+                    "daily_cap" => {
+                        let mut cap = serde_json::Map::new();
+                        if let Some(category) = &p.rider_category {
+                            cap.insert("rider_category".into(), category.clone().into());
+                        }
+                        cap.insert("daily".into(), amount.into());
+                        caps.push(serde_json::Value::Object(cap));
+                    }
+                    "transfer" => {
+                        city["transfer"] = serde_json::json!({
+                            "window_minutes": p.window_minutes, "amount": amount});
+                    }
+                    _ => {}
+                }
+            }
+            if !caps.is_empty() {
+                city["fare_caps"] = serde_json::Value::Array(caps);
+            }
+            city
         })
         .collect();
     Ok(serde_json::json!({"operator_prefixes": prefixes, "cities": cities}))

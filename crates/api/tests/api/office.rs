@@ -294,6 +294,29 @@ async fn the_operator_uploads_a_gtfs_zip_and_reads_the_catalogue(db: Db) {
         .unwrap();
     assert!(astana["vehicles"].to_string().contains("10101"));
     assert_eq!(astana["fares"][0]["amount"], "90.00");
+    // Almaty's caps and transfer rule come back too, so a round trip keeps them.
+    let almaty = catalogue["cities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "almaty")
+        .unwrap();
+    assert_eq!(almaty["fare_caps"], serde_json::json!([{"daily": "400.00"}]));
+    assert_eq!(
+        almaty["transfer"],
+        serde_json::json!({"window_minutes": 40, "amount": "0.00"})
+    );
+    let again: Value = t
+        .http
+        .get(t.url("/v1/admin/catalogue"))
+        .bearer_auth(&t.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, catalogue);
 }
 
 on_both_stores!(
