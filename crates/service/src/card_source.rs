@@ -105,6 +105,39 @@ async fn settle_card(
     }
 }
 
+/// Whether the card may pay now (it is active): read inside the ride's own transaction, which
+/// then issues the ticket at once (`rides::buy_ticket`). Any other state is left to
+/// [`settle_card`], which refuses with the card's own code.
+pub(crate) async fn may_pay(
+    tx: &mut dyn store::Executor,
+    number: &str,
+) -> Result<bool, ServiceError> {
+    let row = store::cards::by_number(tx, number).await?;
+    Ok(row.is_some_and(|card| CardStatus::parse(&card.status) == Ok(CardStatus::Active)))
+}
+
+/// What follows a card ride's ticket: a school card's holder told when it runs low.
+pub(crate) async fn after_issue(app: &App, ride: &NewRide) {
+    let Some(number) = ride.card_number.as_deref() else {
+        return;
+    };
+    let card = match app.store.reader().await {
+        Ok(mut conn) => store::cards::by_number(&mut conn, number).await,
+        Err(error) => Err(error),
+    };
+    match card {
+        Ok(Some(card)) if card.kind == domain::card::CardKind::School.as_str() => {
+            if let Err(error) = tell_if_low(app, &card, ride).await {
+                tracing::warn!(card = %card.number, %error, "telling the holder of a low balance failed");
+            }
+        }
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(card = number, %error, "reading the card after its ride failed")
+        }
+    }
+}
+
 /// A school card is low when it holds less than this many more of its last fare.
 pub(crate) const LOW_BALANCE_RIDES: i64 = 2;
 

@@ -895,14 +895,20 @@ pub async fn current_file(app: &App) -> Result<serde_json::Value, ServiceError> 
                         caps.push(serde_json::Value::Object(cap));
                     }
                     "transfer" => {
-                        city["transfer"] = serde_json::json!({
-                            "window_minutes": p.window_minutes, "amount": amount});
+                        if let Some(fields) = city.as_object_mut() {
+                            fields.insert(
+                                "transfer".into(),
+                                serde_json::json!({"window_minutes": p.window_minutes, "amount": amount}),
+                            );
+                        }
                     }
                     _ => {}
                 }
             }
-            if !caps.is_empty() {
-                city["fare_caps"] = serde_json::Value::Array(caps);
+            if let Some(fields) = city.as_object_mut()
+                && !caps.is_empty()
+            {
+                fields.insert("fare_caps".into(), serde_json::Value::Array(caps));
             }
             city
         })

@@ -166,6 +166,39 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
         }
         Inserted::New => {
             crate::ledger::book(&mut tx, &reservation).await?;
+            // A card that may pay is paid in this same transaction: the hold just written, the
+            // ticket, `issued` and the posted fare commit together.
+            if let Some(card) = request.payer.card()
+                && crate::card_source::may_pay(&mut tx, card.as_str()).await?
+            {
+                let signer = crate::keys::signer(app).await?;
+                let payment = format!("card:{}", card.as_str());
+                let issued = issue_in(
+                    app,
+                    &mut tx,
+                    &ride,
+                    RideStatus::Reserving,
+                    &payment,
+                    &signer,
+                )
+                .await
+                .map_err(|error| match error {
+                    IssueError::NumberTaken => ServiceError::internal(format!(
+                        "ride {}: the ticket number drawn was taken",
+                        ride.id
+                    )),
+                    IssueError::Other(error) => error,
+                })?;
+                if let Some(ticket) = issued {
+                    tx.commit().await?;
+                    app.waiters.settled(&ride.id);
+                    Metrics::add(&app.metrics.rides_issued);
+                    crate::card_source::after_issue(app, &ride).await;
+                    return Ok(RideOutcome::Issued(Box::new(tickets::issued_from_row(
+                        app, &ticket,
+                    )?)));
+                }
+            }
             tx.commit().await?;
         }
     }
@@ -593,33 +626,26 @@ pub(crate) async fn issue(
     payment: &str,
 ) -> Result<RideOutcome, ServiceError> {
     let signer = crate::keys::signer(app).await?;
-    let movement = ride_movement(ride)?;
-    let ride_id = ride_id_of(ride)?;
     let mut issued = None;
     for attempt in 1..=ISSUE_ATTEMPTS_MAX {
-        let now_ms = app.now_ms();
-        let ticket = tickets::prepare_ticket(app, ride, now_ms, &signer)?;
         let mut tx = app.store.begin().await?;
-        let change = Transition {
-            operator_payment_id: Some(payment),
-            failure_code: None,
-        };
-        let moved = transition(&mut tx, ride, from, RideStatus::Issued, change, now_ms).await?;
-        if !moved {
-            break;
-        }
-        match store::tickets::insert(&mut tx, &ticket).await {
-            Err(error) if store::is_unique_violation(&error) && attempt < ISSUE_ATTEMPTS_MAX => {
-                continue;
+        match issue_in(app, &mut tx, ride, from, payment, &signer).await {
+            Err(IssueError::NumberTaken) if attempt < ISSUE_ATTEMPTS_MAX => continue,
+            Err(IssueError::NumberTaken) => {
+                return Err(ServiceError::internal(format!(
+                    "ride {}: every ticket number drawn was taken",
+                    ride.id
+                )));
             }
-            other => other?,
+            Err(IssueError::Other(error)) => return Err(error),
+            Ok(None) => break,
+            Ok(Some(ticket)) => {
+                tx.commit().await?;
+                app.waiters.settled(&ride.id);
+                issued = Some(ticket);
+                break;
+            }
         }
-        let post = movement.ride_transfer(&ride_id, RidePhase::Post, now_ms)?;
-        crate::ledger::book(&mut tx, &post).await?;
-        tx.commit().await?;
-        app.waiters.settled(&ride.id);
-        issued = Some(ticket);
-        break;
     }
     if let Some(ticket) = issued {
         return Ok(RideOutcome::Issued(Box::new(tickets::issued_from_row(
@@ -627,6 +653,50 @@ pub(crate) async fn issue(
         )?)));
     }
     answer_now(app, ride).await
+}
+
+/// Inside the caller's transaction: the ride `from` → `issued`, its ticket, and the posted
+/// fare. `None` when the ride was no longer in `from` (settled meanwhile): nothing is written.
+/// A ticket number already taken is an error the caller may retry in a new transaction.
+async fn issue_in(
+    app: &App,
+    tx: &mut dyn Executor,
+    ride: &NewRide,
+    from: RideStatus,
+    payment: &str,
+    signer: &crate::keys::Signer,
+) -> Result<Option<store::tickets::TicketRow>, IssueError> {
+    let now_ms = app.now_ms();
+    let ticket = tickets::prepare_ticket(app, ride, now_ms, signer)?;
+    let change = Transition {
+        operator_payment_id: Some(payment),
+        failure_code: None,
+    };
+    if !transition(tx, ride, from, RideStatus::Issued, change, now_ms).await? {
+        return Ok(None);
+    }
+    store::tickets::insert(tx, &ticket)
+        .await
+        .map_err(|error| match store::is_unique_violation(&error) {
+            true => IssueError::NumberTaken,
+            false => IssueError::Other(error.into()),
+        })?;
+    let post = ride_movement(ride)?.ride_transfer(&ride_id_of(ride)?, RidePhase::Post, now_ms)?;
+    crate::ledger::book(tx, &post).await?;
+    Ok(Some(ticket))
+}
+
+/// Why issuing in a transaction stopped: a drawn ticket number was taken (draw again, in a new
+/// transaction), or anything else.
+enum IssueError {
+    NumberTaken,
+    Other(ServiceError),
+}
+
+impl<E: Into<ServiceError>> From<E> for IssueError {
+    fn from(error: E) -> IssueError {
+        IssueError::Other(error.into())
+    }
 }
 
 /// Voids the reservation and records why; the passenger's answer is that code.

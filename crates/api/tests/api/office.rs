@@ -301,7 +301,10 @@ async fn the_operator_uploads_a_gtfs_zip_and_reads_the_catalogue(db: Db) {
         .iter()
         .find(|c| c["id"] == "almaty")
         .unwrap();
-    assert_eq!(almaty["fare_caps"], serde_json::json!([{"daily": "400.00"}]));
+    assert_eq!(
+        almaty["fare_caps"],
+        serde_json::json!([{"daily": "400.00"}])
+    );
     assert_eq!(
         almaty["transfer"],
         serde_json::json!({"window_minutes": 40, "amount": "0.00"})
