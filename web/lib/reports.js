@@ -10,6 +10,7 @@ import { columnChart, barChart } from './charts.js';
 
 const OPERATORS = { beeline: 'Beeline', kcell: 'Kcell', tele2: 'Tele2' };
 const iso = (d) => d.toISOString().slice(0, 10);
+const KAZAKHSTAN_OFFSET_MS = 5 * 3600 * 1000;
 
 export function sourceName(source) {
   return source === 'card' ? t('rep_source_card') : (OPERATORS[source] ?? source);
@@ -43,7 +44,9 @@ function tile(label, value, name) {
 /// filter (admins, the office).
 export function reportView({ carrier, cities = [] }) {
   const root = h('section', { class: 'report' });
-  const today = new Date();
+  // Days are Kazakhstan's (UTC+5, the offset the catalogue gives every city), as the server
+  // counts them: at 01:00 in Astana "today" is already the next UTC day's date.
+  const today = new Date(Date.now() + KAZAKHSTAN_OFFSET_MS);
   const from = h('input', { type: 'date', value: iso(new Date(today.getTime() - 29 * 86400000)), required: true });
   const to = h('input', { type: 'date', value: iso(today), required: true });
   const city = cities.length
