@@ -2,10 +2,11 @@
 //! the ride core's reservation (written with the ride, in its transaction) puts the fare on
 //! hold in the card's balance account, and that write itself refuses a card that does not
 //! hold the fare (`debits_must_not_exceed_credits`: `CARD_INSUFFICIENT_FUNDS`, nothing is
-//! written). Paying is then [`crate::rides::issue`]: the ticket, `issued` and the posted fare
-//! in one transaction — unless the card was blocked or closed meanwhile, when the hold is
-//! voided with the card's own refusal. A ride in doubt (a crash between the two) is settled
-//! the same way by recovery.
+//! written). When the card may pay ([`may_pay`], read in that transaction) the ride core
+//! writes the ticket, `issued` and the posted fare in the same transaction: one commit per
+//! card ride. Otherwise the ride is committed with its hold and [`CardSource::pay`] voids it
+//! with the card's own refusal (blocked, closed, not active); a ride in doubt is settled the
+//! same way by recovery.
 
 use domain::ErrorCode;
 use domain::card::CardStatus;
