@@ -314,7 +314,7 @@ fn inspection_sync() -> Value {
             "id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "the device's id for this check: sending it again records nothing and answers `already_recorded`"},
             "token": {"type": "string", "maxLength": 400, "description": "as scanned; anything that is not a ticket is recorded as MALFORMED"},
             "transport_code": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN, "description": "the vehicle the controller was in"},
-            "scanned_at_ms": {"type": "integer", "description": "when the ticket was shown (unix ms, within the last 7 days); the ticket is judged as of then"},
+            "scanned_at_ms": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX, "description": "when the ticket was shown (unix ms, within the last 7 days); the ticket is judged as of then"},
             "result": {"enum": ["VALID", "EXPIRED", "FORGED", "WRONG_VEHICLE", "REVOKED", "REFUNDED", "UNKNOWN_KEY", "MALFORMED", "RUN_ENDED"], "description": "the verdict the device showed"},
             "offline": {"type": "boolean"}}});
     json!({"post": {"summary": "Sync a controller device's queue of checks: each checked again as of when it was shown, recorded once per device id, flagged when the ticket was shown in two vehicles (by any controller)",

@@ -26,7 +26,7 @@ fn carrier_paths() -> Vec<(&'static str, Value)> {
     let secured = json!([{"bearer": []}]);
     let carrier = || path_param("carrier", "astana-avtobus-park-1");
     let code = || path_param("code", "10101");
-    let feedback_id = || json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}, "example": 1});
+    let feedback_id = || json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}, "example": 1});
     let feedback = "the feedback with its `status` and `replies`";
     let reply = json!({"post": {"summary": "Reply to a passenger's feedback: the text goes to them by SMS (headed in their language); a `new` feedback moves to `in_work`",
         "security": secured.clone(), "parameters": [carrier(), feedback_id()],

@@ -77,6 +77,10 @@ pub async fn sync(
             format!("a sync carries 1 to {SYNC_BATCH_MAX} checks"),
         ));
     }
+    // A malformed item is a broken device, not a check to judge: the whole batch is refused.
+    for item in items {
+        well_formed(item)?;
+    }
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
         let outcome = match one(app, actor, item).await {
@@ -89,7 +93,8 @@ pub async fn sync(
     Ok(outcomes)
 }
 
-async fn one(app: &App, actor: &Actor, item: &SyncItem) -> Result<SyncOutcome, ServiceError> {
+/// The item's shape as the API documents it: its id, its verdict, its transport code.
+fn well_formed(item: &SyncItem) -> Result<(), ServiceError> {
     let id_ok = (1..=DEVICE_ID_CHARS_MAX).contains(&item.device_id.len())
         && item
             .device_id
@@ -107,6 +112,12 @@ async fn one(app: &App, actor: &Actor, item: &SyncItem) -> Result<SyncOutcome, S
             format!("device_result {} is not a verdict", item.device_result),
         ));
     }
+    TransportCode::parse(&item.transport_code)
+        .map_err(|e| ServiceError::new(ErrorCode::TransportCodeMalformed, format!("{e}")))?;
+    Ok(())
+}
+
+async fn one(app: &App, actor: &Actor, item: &SyncItem) -> Result<SyncOutcome, ServiceError> {
     let now_ms = app.now_ms();
     let skew_ms = i64::try_from(domain::ticket::CLOCK_SKEW_S_MAX).unwrap_or(0) * 1000;
     if item.scanned_at_ms > now_ms.saturating_add(skew_ms)
