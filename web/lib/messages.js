@@ -317,6 +317,15 @@ export const MESSAGES = {
     rec_resolve_credit: 'Credit the card', rec_resolve_reversal: 'Reverse', rec_resolve_write_off: 'Write off',
     rec_outcome_missing_ours: 'Missing on our side', rec_outcome_missing_theirs: 'Missing on their side', rec_outcome_sum_mismatch: 'Sums differ',
     rec_outcome_duplicate: 'Listed twice', rec_outcome_wrong_date: 'Another day', rec_outcome_matched: 'Matched',
+    // gaps
+    rec_csv: 'Download CSV (every line)', rec_chart_title: 'Lines by outcome: {report}', rec_col_reference: 'Reference',
+    rec_col_outcome: 'Outcome', rec_col_resolution: 'Resolution', rec_col_resolved_by: 'Resolved by', rec_col_transfer: 'Transfer',
+    rec_resolved_open: 'Open', rec_resolved_credit: 'Credited to the card', rec_resolved_reversal: 'Reversed', rec_resolved_write_off: 'Written off',
+    admin_caps: 'Daily caps and transfer', admin_caps_hint: 'A card’s rides of one day never cost more than its cap in all; an emptied amount drops the cap.',
+    admin_col_category: 'Riders', admin_col_daily: 'Daily cap', admin_cap_all: 'all riders', admin_cap_daily_of: 'Daily cap of: {who}',
+    admin_transfer_window: 'Transfer window, minutes', admin_transfer_amount: 'Transfer fare',
+    admin_transfer_hint: 'A ride on another route this soon after a full fare costs the transfer fare; empty: no transfer.',
+    admin_save_policy: 'Save the caps and the transfer', admin_policy_saved: 'The caps and the transfer are saved and apply to the next ride.',
   },
   ru: {
     app_name: 'SMSBUS',
@@ -634,6 +643,15 @@ export const MESSAGES = {
     rec_resolve_credit: 'Зачислить на карту', rec_resolve_reversal: 'Сторнировать', rec_resolve_write_off: 'Списать',
     rec_outcome_missing_ours: 'Нет у нас', rec_outcome_missing_theirs: 'Нет у партнёра', rec_outcome_sum_mismatch: 'Суммы расходятся',
     rec_outcome_duplicate: 'Указано дважды', rec_outcome_wrong_date: 'Другой день', rec_outcome_matched: 'Совпало',
+    // gaps
+    rec_csv: 'Скачать CSV (все строки)', rec_chart_title: 'Строки по итогам сверки: {report}', rec_col_reference: 'Номер операции',
+    rec_col_outcome: 'Итог', rec_col_resolution: 'Решение', rec_col_resolved_by: 'Кто решил', rec_col_transfer: 'Проводка',
+    rec_resolved_open: 'Открыто', rec_resolved_credit: 'Зачислено на карту', rec_resolved_reversal: 'Сторнировано', rec_resolved_write_off: 'Списано',
+    admin_caps: 'Дневные лимиты и пересадка', admin_caps_hint: 'Поездки по карте за день в сумме не стоят больше лимита; пустая сумма убирает лимит.',
+    admin_col_category: 'Пассажиры', admin_col_daily: 'Лимит за день', admin_cap_all: 'все пассажиры', admin_cap_daily_of: 'Лимит за день: {who}',
+    admin_transfer_window: 'Окно пересадки, минут', admin_transfer_amount: 'Цена пересадки',
+    admin_transfer_hint: 'Поездка на другом маршруте в пределах окна после полного тарифа стоит цену пересадки; пусто — пересадки нет.',
+    admin_save_policy: 'Сохранить лимиты и пересадку', admin_policy_saved: 'Лимиты и пересадка сохранены и действуют со следующей поездки.',
   },
   kk: {
     app_name: 'SMSBUS',
@@ -949,5 +967,14 @@ export const MESSAGES = {
     rec_resolve_credit: 'Картаға есептеу', rec_resolve_reversal: 'Кері қайтару', rec_resolve_write_off: 'Есептен шығару',
     rec_outcome_missing_ours: 'Бізде жоқ', rec_outcome_missing_theirs: 'Серіктесте жоқ', rec_outcome_sum_mismatch: 'Сомалар сәйкес емес',
     rec_outcome_duplicate: 'Екі рет көрсетілген', rec_outcome_wrong_date: 'Басқа күн', rec_outcome_matched: 'Сәйкес',
+    // gaps
+    rec_csv: 'CSV жүктеп алу (барлық жол)', rec_chart_title: 'Салыстыру нәтижесі бойынша жолдар: {report}', rec_col_reference: 'Операция нөмірі',
+    rec_col_outcome: 'Нәтиже', rec_col_resolution: 'Шешім', rec_col_resolved_by: 'Кім шешті', rec_col_transfer: 'Өткізбе',
+    rec_resolved_open: 'Ашық', rec_resolved_credit: 'Картаға есептелді', rec_resolved_reversal: 'Кері қайтарылды', rec_resolved_write_off: 'Есептен шығарылды',
+    admin_caps: 'Күндік шектер және ауысып міну', admin_caps_hint: 'Картамен бір күнгі сапарлар жиыны шектен аспайды; бос сома шекті алып тастайды.',
+    admin_col_category: 'Жолаушылар', admin_col_daily: 'Күндік шек', admin_cap_all: 'барлық жолаушы', admin_cap_daily_of: 'Күндік шек: {who}',
+    admin_transfer_window: 'Ауысып міну уақыты, минут', admin_transfer_amount: 'Ауысып міну бағасы',
+    admin_transfer_hint: 'Толық тарифтен кейін осы уақыт ішінде басқа маршрутпен сапар ауысып міну бағасымен есептеледі; бос — ауысып міну жоқ.',
+    admin_save_policy: 'Шектер мен ауысып мінуді сақтау', admin_policy_saved: 'Шектер мен ауысып міну сақталды, келесі сапардан бастап қолданылады.',
   },
 };
