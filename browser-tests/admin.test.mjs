@@ -1,6 +1,7 @@
 // The system operator's console (/admin/) in Debian's Chromium at a desktop's size, against a
 // real demo: the admin signs in with a TOTP code, rotates the signing key (the next key is
-// published), adds a staff account, edits a fare (the catalogue the server keeps changes),
+// published), adds a staff account, edits a fare and Almaty's daily cap and transfer window
+// (the catalogue the server keeps changes; saving the fares keeps the caps),
 // uploads a GTFS zip with planted problems and sees them listed, and verifies the audit trail.
 // Every screen in kk, ru and en: axe-core and the catalogue's texts. Screenshots:
 // ../screenshots/admin-*.
@@ -165,6 +166,31 @@ test('the admin rotates a key, adds staff, edits a fare, imports GTFS with its p
   const bus = (await call(demo.base, token, '/v1/admin/catalogue')).body.cities.find((c) => c.id === 'astana').vehicles.find((v) => v.transport_code === '10199');
   assert.deepEqual([bus.route, bus.carrier, bus.active], ['astana-12', 'astana-avtobus-park-3', true]);
   await screen(page, 'admin', lang, 'catalogue');
+
+  // Almaty's daily cap 400 → 450 and its transfer window 40 → 45; its fares stay as they were.
+  const almatyBefore = (await call(demo.base, token, '/v1/admin/catalogue')).body.cities.find((c) => c.id === 'almaty');
+  assert.deepEqual(almatyBefore.fare_caps, [{ daily: '400.00' }], JSON.stringify(almatyBefore));
+  await page.locator('#catalogue-city').selectOption('almaty');
+  const cap = page.locator(`#caps input.cap-amount[aria-label="${m.admin_cap_daily_of.replace('{who}', m.admin_cap_all)}"]`);
+  await cap.waitFor();
+  assert.equal(await cap.inputValue(), '400.00');
+  assert.equal(await page.locator('#transfer-window').inputValue(), '40');
+  await cap.fill('450');
+  await page.locator('#transfer-window').fill('45');
+  await page.locator('#save-policy').click();
+  await page.locator('.notices .ok').filter({ hasText: m.admin_policy_saved }).waitFor();
+  const almaty = (await call(demo.base, token, '/v1/admin/catalogue')).body.cities.find((c) => c.id === 'almaty');
+  assert.deepEqual(almaty.fare_caps, [{ daily: '450.00' }]);
+  assert.deepEqual(almaty.transfer, { window_minutes: 45, amount: almatyBefore.transfer.amount });
+  assert.deepEqual(almaty.fares, almatyBefore.fares, 'the fares are sent along unchanged');
+  await page.locator('#caps input.cap-amount').first().waitFor();
+  assert.equal(await page.locator('#caps input.cap-amount').first().inputValue(), '450.00', 'the screen reads it back');
+  await screen(page, 'admin', lang, 'catalogue-caps');
+  // Saving the fares sends the caps and the transfer along: they stay.
+  await page.locator('#save-fares').click();
+  await page.locator('.notices .ok').filter({ hasText: m.admin_fares_saved }).waitFor();
+  const kept = (await call(demo.base, token, '/v1/admin/catalogue')).body.cities.find((c) => c.id === 'almaty');
+  assert.deepEqual([kept.fare_caps, kept.transfer], [almaty.fare_caps, almaty.transfer]);
 
   // GTFS: the planted problems are listed, the rest is imported.
   await menu(page, 'gtfs');

@@ -132,13 +132,28 @@ function catalogue(main, [cityId]) {
       file.cities.map((c) => h('option', { value: c.id, selected: c.id === city.id }, c.name[document.documentElement.lang] ?? c.id)));
     const amounts = city.fares.map((f) => h('input', { type: 'text', inputmode: 'decimal', value: f.amount, 'aria-label': t('admin_fare_amount_of', { rule: fareRule(f) }), class: 'fare-amount' }));
     const head = { id: city.id, name: city.name, timezone: city.timezone, utc_offset_minutes: city.utc_offset_minutes };
-    // A city's fare rules are replaced as a whole: every change sends the city with all of them.
+    // A city's fare rules, caps and transfer rule are replaced as a whole: every change sends
+    // the city with all of them (a PUT without its caps would drop them).
+    const rules = { fares: city.fares, fare_caps: city.fare_caps ?? [], ...(city.transfer ? { transfer: city.transfer } : {}) };
     const put = (okText, part) => run(notices, okText, () => staffApi('/v1/admin/catalogue', {
-      method: 'PUT', body: JSON.stringify({ cities: [{ ...head, fares: city.fares, ...part }] }), headers: { 'Content-Type': 'application/json' },
+      method: 'PUT', body: JSON.stringify({ cities: [{ ...head, ...rules, ...part }] }), headers: { 'Content-Type': 'application/json' },
     }));
     const save = async () => {
       const fares = city.fares.map((f, i) => ({ ...f, amount: amounts[i].value.trim() }));
       if (await put(t('admin_fares_saved'), { fares })) draw();
+    };
+    // The caps: one per rider category (or for all riders) that has one, and an empty row for
+    // all riders when there is none; an emptied amount drops the cap.
+    const caps = (city.fare_caps ?? []).some((c) => !c.rider_category) ? (city.fare_caps ?? []) : [...(city.fare_caps ?? []), { daily: '' }];
+    const capWho = (c) => (c.rider_category ? t(`office_category_${c.rider_category}`) : t('admin_cap_all'));
+    const capAmounts = caps.map((c) => h('input', { type: 'text', inputmode: 'decimal', value: c.daily, 'aria-label': t('admin_cap_daily_of', { who: capWho(c) }), class: 'cap-amount' }));
+    const transferWindow = h('input', { type: 'number', min: '1', step: '1', value: city.transfer?.window_minutes ?? '' });
+    const transferAmount = h('input', { type: 'text', inputmode: 'decimal', value: city.transfer?.amount ?? '' });
+    const savePolicy = async () => {
+      const fareCaps = caps.map((c, i) => ({ ...c, daily: capAmounts[i].value.trim() })).filter((c) => c.daily !== '');
+      const minutes = transferWindow.value.trim();
+      const part = { fare_caps: fareCaps, transfer: minutes ? { window_minutes: Number(minutes), amount: transferAmount.value.trim() || '0' } : undefined };
+      if (await put(t('admin_policy_saved'), part)) draw();
     };
     const options = (items, label) => items.map((x) => [x.id, `#${label(x)}`]);
     const vehicleForm = form({ id: 'vehicle', title: 'admin_edit_vehicle', button: 'admin_save', fields: [
@@ -170,6 +185,16 @@ function catalogue(main, [cityId]) {
         { label: 'admin_col_amount', value: (f) => f.amount, cell: (f) => amounts[city.fares.indexOf(f)] },
       ], rows: city.fares }),
       h('button', { type: 'button', id: 'save-fares', onclick: save }, t('admin_save_fares')),
+      h('h2', {}, t('admin_caps')),
+      h('p', { class: 'muted' }, t('admin_caps_hint')),
+      table({ id: 'caps', columns: [
+        { label: 'admin_col_category', value: capWho },
+        { label: 'admin_col_daily', value: (c) => c.daily, cell: (c) => capAmounts[caps.indexOf(c)] },
+      ], rows: caps }),
+      h('div', { class: 'grid2', id: 'transfer' },
+        field('transfer-window', t('admin_transfer_window'), transferWindow, t('admin_transfer_hint')),
+        field('transfer-amount', t('admin_transfer_amount'), transferAmount)),
+      h('button', { type: 'button', id: 'save-policy', onclick: savePolicy }, t('admin_save_policy')),
       h('div', { class: 'grid2' },
         h('div', {}, h('h2', {}, t('admin_carriers')), table({ id: 'carriers', csv: `${city.id}-carriers.csv`, columns: [
           { label: 'admin_col_id', value: (c) => c.id }, { label: 'admin_col_name', value: (c) => c.name }], rows: city.carriers })),
