@@ -2,7 +2,8 @@
 // real demo: the admin signs in with a TOTP code, rotates the signing key (the next key is
 // published), adds a staff account, edits a fare and Almaty's daily cap and transfer window
 // (the catalogue the server keeps changes; saving the fares keeps the caps),
-// uploads a GTFS zip with planted problems and sees them listed, and verifies the audit trail.
+// uploads a GTFS zip with planted problems and sees them listed, registers a tracker and sees
+// it listed with the feed tokens (never a secret), and verifies the audit trail.
 // Every screen in kk, ru and en: axe-core and the catalogue's texts. Screenshots:
 // ../screenshots/admin-*.
 import { test, before, after } from 'node:test';
@@ -215,6 +216,17 @@ test('the admin rotates a key, adds staff, edits a fare, imports GTFS with its p
   await page.locator('#credentials').waitFor();
   await screen(page, 'admin', lang, 'credentials');
   await menu(page, 'live');
+  // A tracker registered here is listed at once; feed tokens are listed without the token.
+  await page.locator('#trackers').waitFor();
+  await page.locator('#tracker-tracker_id').fill('0000browser1');
+  await page.locator('#tracker-password').fill('browser-tracker-pw');
+  await page.locator('#tracker-transport_code').fill('20032');
+  await page.locator('#tracker button[type=submit]').click();
+  await page.locator('#trackers tbody tr').filter({ hasText: '0000browser1' }).filter({ hasText: '20032' }).waitFor();
+  assert.doesNotMatch(await page.locator('main').innerText(), /browser-tracker-pw/);
+  const feeds = (await call(demo.base, token, '/v1/admin/live/feed-tokens')).body.feed_tokens;
+  assert.ok(feeds.length > 0, 'the demo makes feed tokens');
+  await page.locator('#feed-tokens tbody tr').filter({ hasText: feeds[0].id }).waitFor();
   await screen(page, 'admin', lang, 'live');
 
   // Audit: every change above is in the trail, and the chain holds.
@@ -239,7 +251,7 @@ for (const lang of ['kk', 'ru']) {
     await page.locator('#keys table').waitFor();
     await screen(page, 'admin', lang, 'keys');
     for (const [id, ready] of [['staff', '#accounts table'], ['catalogue', '#vehicles table'], ['gtfs', '#gtfs'], ['banks', '#banks table'],
-      ['credentials', '#credentials'], ['live', '#tracker'], ['audit', '#audit table']]) {
+      ['credentials', '#credentials'], ['live', '#feed-tokens'], ['audit', '#audit table']]) {
       await menu(page, id);
       await page.locator(ready).waitFor();
       if (id === 'gtfs') {

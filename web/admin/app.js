@@ -315,12 +315,33 @@ function gtfs(main) {
 
 function live(main) {
   const notices = noticeBox();
+  // What is registered: trackers with their bus, feed tokens with their city and scope (the
+  // server never sends a password or a token; a token is named by its digest's prefix).
+  const trackers = h('div');
+  const tokens = h('div');
+  const draw = () => {
+    loading(trackers, () => staffApi('/v1/admin/live/trackers'), ({ data: res }) => {
+      trackers.append(table({ id: 'trackers', csv: 'trackers.csv', empty: 'admin_no_trackers', columns: [
+        { label: 'admin_tracker_id', value: (x) => x.tracker_id },
+        { label: 'admin_col_code', value: (x) => x.transport_code },
+        { label: 'admin_col_created', value: (x) => when(x.created_at) }], rows: res.trackers }));
+    });
+    loading(tokens, () => staffApi('/v1/admin/live/feed-tokens'), ({ data: res }) => {
+      tokens.append(table({ id: 'feed-tokens', csv: 'feed-tokens.csv', empty: 'admin_no_feed_tokens', columns: [
+        { label: 'admin_col_id', value: (x) => x.id },
+        { label: 'admin_city', value: (x) => x.city },
+        { label: 'admin_col_name', value: (x) => x.name },
+        { label: 'admin_feed_scope', value: (x) => [x.carrier ? t('admin_feed_scope_carrier', { carrier: x.carrier }) : null, x.vehicles.length ? x.vehicles.join(', ') : null].filter(Boolean).join(' · ') || t('admin_feed_scope_own') },
+        { label: 'admin_authoritative', value: (x) => t(x.authoritative ? 'admin_yes' : 'admin_no') },
+        { label: 'admin_col_created', value: (x) => when(x.created_at) }], rows: res.feed_tokens }));
+    });
+  };
   main.append(h('h1', {}, t('admin_live_title')), h('p', { class: 'muted' }, t('admin_live_text')), notices,
     h('div', { class: 'grid2' },
       form({ id: 'tracker', title: 'admin_add_tracker', button: 'admin_add', fields: [
         { id: 'tracker_id', label: 'admin_tracker_id', required: true }, { id: 'password', label: 'staff_password', kind: 'password', required: true },
         { id: 'transport_code', label: 'admin_col_code', required: true }],
-      submit: async (v, el) => { if (await run(notices, t('admin_tracker_added', { id: v.tracker_id }), () => staffApi('/v1/admin/live/trackers', { method: 'POST', body: v }))) el.reset(); } }),
+      submit: async (v, el) => { if (await run(notices, t('admin_tracker_added', { id: v.tracker_id }), () => staffApi('/v1/admin/live/trackers', { method: 'POST', body: v }))) { el.reset(); draw(); } } }),
       form({ id: 'feed-token', title: 'admin_add_feed_token', button: 'admin_add', fields: [
         { id: 'city', label: 'admin_city', required: true }, { id: 'name', label: 'admin_col_name', required: true },
         { id: 'vehicles', label: 'admin_vehicles', hint: 'admin_list_hint' }, { id: 'carrier', label: 'admin_col_carrier' },
@@ -328,8 +349,11 @@ function live(main) {
       submit: async (v, el) => {
         const body = { city: v.city, name: v.name, vehicles: list(v.vehicles), authoritative: v.authoritative };
         if (v.carrier) body.carrier = v.carrier;
-        if (await run(notices, (r) => t('admin_secret_once', { secret: r.data.token }), () => staffApi('/v1/admin/live/feed-tokens', { method: 'POST', body }))) el.reset();
-      } })));
+        if (await run(notices, (r) => t('admin_secret_once', { secret: r.data.token }), () => staffApi('/v1/admin/live/feed-tokens', { method: 'POST', body }))) { el.reset(); draw(); }
+      } })),
+    h('h2', {}, t('admin_trackers')), trackers,
+    h('h2', {}, t('admin_feed_tokens')), tokens);
+  draw();
 }
 
 function audit(main) {

@@ -326,6 +326,9 @@ export const MESSAGES = {
     admin_transfer_window: 'Transfer window, minutes', admin_transfer_amount: 'Transfer fare',
     admin_transfer_hint: 'A ride on another route this soon after a full fare costs the transfer fare; empty: no transfer.',
     admin_save_policy: 'Save the caps and the transfer', admin_policy_saved: 'The caps and the transfer are saved and apply to the next ride.',
+    admin_trackers: 'Registered trackers', admin_no_trackers: 'No tracker is registered yet.', admin_feed_tokens: 'Feed tokens',
+    admin_no_feed_tokens: 'No feed token has been made yet.', admin_feed_scope: 'May report', admin_feed_scope_carrier: 'every bus of {carrier}',
+    admin_feed_scope_own: 'only its own vehicles',
   },
   ru: {
     app_name: 'SMSBUS',
@@ -652,6 +655,9 @@ export const MESSAGES = {
     admin_transfer_window: 'Окно пересадки, минут', admin_transfer_amount: 'Цена пересадки',
     admin_transfer_hint: 'Поездка на другом маршруте в пределах окна после полного тарифа стоит цену пересадки; пусто — пересадки нет.',
     admin_save_policy: 'Сохранить лимиты и пересадку', admin_policy_saved: 'Лимиты и пересадка сохранены и действуют со следующей поездки.',
+    admin_trackers: 'Зарегистрированные трекеры', admin_no_trackers: 'Трекеров пока нет.', admin_feed_tokens: 'Токены потоков',
+    admin_no_feed_tokens: 'Токенов потоков пока нет.', admin_feed_scope: 'Может передавать', admin_feed_scope_carrier: 'все автобусы {carrier}',
+    admin_feed_scope_own: 'только свои машины',
   },
   kk: {
     app_name: 'SMSBUS',
@@ -976,5 +982,8 @@ export const MESSAGES = {
     admin_transfer_window: 'Ауысып міну уақыты, минут', admin_transfer_amount: 'Ауысып міну бағасы',
     admin_transfer_hint: 'Толық тарифтен кейін осы уақыт ішінде басқа маршрутпен сапар ауысып міну бағасымен есептеледі; бос — ауысып міну жоқ.',
     admin_save_policy: 'Шектер мен ауысып мінуді сақтау', admin_policy_saved: 'Шектер мен ауысып міну сақталды, келесі сапардан бастап қолданылады.',
+    admin_trackers: 'Тіркелген трекерлер', admin_no_trackers: 'Әзірге трекер жоқ.', admin_feed_tokens: 'Ағын токендері',
+    admin_no_feed_tokens: 'Әзірге ағын токені жоқ.', admin_feed_scope: 'Жібере алады', admin_feed_scope_carrier: '{carrier} барлық автобустары',
+    admin_feed_scope_own: 'тек өз көліктері',
   },
 };
