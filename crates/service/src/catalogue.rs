@@ -883,6 +883,7 @@ pub async fn current_file(app: &App) -> Result<serde_json::Value, ServiceError> 
             // The city's caps and transfer rule, so a file read back and taken again keeps them.
             let policies = rows.fare_policies.iter().filter(|p| p.city_id == c.id);
             let mut caps = Vec::new();
+            let mut transfer = None;
             for p in policies {
                 let amount = Tenge::from_tiyn(p.amount_tiyn).to_decimal();
                 match p.rule.as_str() {
@@ -895,14 +896,19 @@ pub async fn current_file(app: &App) -> Result<serde_json::Value, ServiceError> 
                         caps.push(serde_json::Value::Object(cap));
                     }
                     "transfer" => {
-                        city["transfer"] = serde_json::json!({
-                            "window_minutes": p.window_minutes, "amount": amount});
+                        transfer = Some(serde_json::json!({
+                            "window_minutes": p.window_minutes, "amount": amount}));
                     }
                     _ => {}
                 }
             }
-            if !caps.is_empty() {
-                city["fare_caps"] = serde_json::Value::Array(caps);
+            if let Some(fields) = city.as_object_mut() {
+                if let Some(transfer) = transfer {
+                    fields.insert("transfer".into(), transfer);
+                }
+                if !caps.is_empty() {
+                    fields.insert("fare_caps".into(), serde_json::Value::Array(caps));
+                }
             }
             city
         })

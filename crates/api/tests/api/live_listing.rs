@@ -62,7 +62,10 @@ async fn listing(db: Db) {
     assert_eq!(list[0]["transport_code"], "10102");
     assert!(list[0]["created_at"].as_str().unwrap().ends_with('Z'));
     let text = trackers.to_string();
-    assert!(!text.contains("s3cret-pw") && !text.contains("password"), "{text}");
+    assert!(
+        !text.contains("s3cret-pw") && !text.contains("password"),
+        "{text}"
+    );
 
     let (status, tokens) = get(&t, "/v1/admin/live/feed-tokens", &t.admin).await;
     assert_eq!(status, 200, "{tokens}");
