@@ -1,7 +1,9 @@
 // The system operator's console (/admin/) in Debian's Chromium at a desktop's size, against a
 // real demo: the admin signs in with a TOTP code, rotates the signing key (the next key is
-// published), adds a staff account, edits a fare (the catalogue the server keeps changes),
-// uploads a GTFS zip with planted problems and sees them listed, and verifies the audit trail.
+// published), adds a staff account, edits a fare and Almaty's daily cap and transfer window
+// (the catalogue the server keeps changes; saving the fares keeps the caps),
+// uploads a GTFS zip with planted problems and sees them listed, registers a tracker and sees
+// it listed with the feed tokens (never a secret), and verifies the audit trail.
 // Every screen in kk, ru and en: axe-core and the catalogue's texts. Screenshots:
 // ../screenshots/admin-*.
 import { test, before, after } from 'node:test';
@@ -166,6 +168,34 @@ test('the admin rotates a key, adds staff, edits a fare, imports GTFS with its p
   assert.deepEqual([bus.route, bus.carrier, bus.active], ['astana-12', 'astana-avtobus-park-3', true]);
   await screen(page, 'admin', lang, 'catalogue');
 
+  // Almaty's daily cap 400 → 450 and its transfer window 40 → 45; its fares stay as they were.
+  const almatyBefore = (await call(demo.base, token, '/v1/admin/catalogue')).body.cities.find((c) => c.id === 'almaty');
+  assert.deepEqual(almatyBefore.fare_caps, [{ daily: '400.00' }], JSON.stringify(almatyBefore));
+  await page.locator('#catalogue-city').selectOption('almaty');
+  const cap = page.locator(`#caps input.cap-amount[aria-label="${m.admin_cap_daily_of.replace('{who}', m.admin_cap_all)}"]`);
+  await cap.waitFor();
+  assert.equal(await cap.inputValue(), '400.00');
+  assert.equal(await page.locator('#transfer-window').inputValue(), '40');
+  await cap.fill('450');
+  await page.locator('#transfer-window').fill('45');
+  await page.locator('#save-policy').click();
+  await page.locator('.notices .ok').filter({ hasText: m.admin_policy_saved }).waitFor();
+  const almaty = (await call(demo.base, token, '/v1/admin/catalogue')).body.cities.find((c) => c.id === 'almaty');
+  assert.deepEqual(almaty.fare_caps, [{ daily: '450.00' }]);
+  assert.deepEqual(almaty.transfer, { window_minutes: 45, amount: almatyBefore.transfer.amount });
+  assert.deepEqual(almaty.fares, almatyBefore.fares, 'the fares are sent along unchanged');
+  // The screen is drawn anew from the server's answer.
+  await page.waitForFunction(() => document.querySelector('#caps input.cap-amount')?.value === '450.00');
+  await screen(page, 'admin', lang, 'catalogue-caps');
+  // Saving the fares sends the caps and the transfer along: they stay.
+  const [saved] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/v1/admin/catalogue') && r.request().method() === 'PUT'),
+    page.locator('#save-fares').click(),
+  ]);
+  assert.equal(saved.status(), 200);
+  const kept = (await call(demo.base, token, '/v1/admin/catalogue')).body.cities.find((c) => c.id === 'almaty');
+  assert.deepEqual([kept.fare_caps, kept.transfer], [almaty.fare_caps, almaty.transfer]);
+
   // GTFS: the planted problems are listed, the rest is imported.
   await menu(page, 'gtfs');
   await page.locator('#gtfs-city option[value="astana"]').waitFor({ state: 'attached' });
@@ -189,6 +219,17 @@ test('the admin rotates a key, adds staff, edits a fare, imports GTFS with its p
   await page.locator('#credentials').waitFor();
   await screen(page, 'admin', lang, 'credentials');
   await menu(page, 'live');
+  // A tracker registered here is listed at once; feed tokens are listed without the token.
+  await page.locator('#trackers').waitFor();
+  await page.locator('#tracker-tracker_id').fill('0000browser1');
+  await page.locator('#tracker-password').fill('browser-tracker-pw');
+  await page.locator('#tracker-transport_code').fill('20032');
+  await page.locator('#tracker button[type=submit]').click();
+  await page.locator('#trackers tbody tr').filter({ hasText: '0000browser1' }).filter({ hasText: '20032' }).waitFor();
+  assert.doesNotMatch(await page.locator('main').innerText(), /browser-tracker-pw/);
+  const feeds = (await call(demo.base, token, '/v1/admin/live/feed-tokens')).body.feed_tokens;
+  assert.ok(feeds.length > 0, 'the demo makes feed tokens');
+  await page.locator('#feed-tokens tbody tr').filter({ hasText: feeds[0].id }).waitFor();
   await screen(page, 'admin', lang, 'live');
 
   // Audit: every change above is in the trail, and the chain holds.
@@ -213,7 +254,7 @@ for (const lang of ['kk', 'ru']) {
     await page.locator('#keys table').waitFor();
     await screen(page, 'admin', lang, 'keys');
     for (const [id, ready] of [['staff', '#accounts table'], ['catalogue', '#vehicles table'], ['gtfs', '#gtfs'], ['banks', '#banks table'],
-      ['credentials', '#credentials'], ['live', '#tracker'], ['audit', '#audit table']]) {
+      ['credentials', '#credentials'], ['live', '#feed-tokens'], ['audit', '#audit table']]) {
       await menu(page, id);
       await page.locator(ready).waitFor();
       if (id === 'gtfs') {
@@ -222,6 +263,13 @@ for (const lang of ['kk', 'ru']) {
         await page.locator('#gtfs-file').setInputFiles(zipPath);
         await page.locator('#gtfs button[type=submit]').click();
         await page.locator('#problems table').waitFor();
+      }
+      if (id === 'catalogue') {
+        // Almaty: its daily cap and transfer rule are on the screen.
+        await page.locator('#catalogue-city').selectOption('almaty');
+        await page.locator('#caps input.cap-amount').first().waitFor();
+        await page.locator('#transfer-window').waitFor();
+        assert.notEqual(await page.locator('#transfer-window').inputValue(), '');
       }
       if (id === 'audit') {
         await page.locator('#verify').click();

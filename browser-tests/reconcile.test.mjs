@@ -2,7 +2,10 @@
 // a real demo: the admin signs in (password and TOTP), imports a bank registry generated with
 // a payment we never booked and a line of another day, sees both listed, credits the first
 // (the demo card's balance grows by it, once) and writes the second off; nothing stays open.
-// axe-core and the catalogue check in kk, ru and en; screenshots ../screenshots/reconcile-*.
+// The report then charts its lines by outcome and downloads as CSV with every line and how it
+// was resolved. axe-core and the catalogue check in kk, ru and en; screenshots
+// ../screenshots/reconcile-*.
+import { readFileSync } from 'node:fs';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { MESSAGES } from '../web/lib/messages.js';
@@ -66,5 +69,25 @@ test('an admin imports a bank registry, credits what we never booked and writes 
   await page.locator('main').getByText(MESSAGES.en.rec_none_open).waitFor();
   await screen(page, 'en', 'resolved');
   assert.equal((await card()).balance.tiyn, before.balance.tiyn + 30000);
+  // The report: a chart with one bar per outcome, titled with the report, and its CSV.
+  const report = page.locator(`#rec-report-list li[data-day="${day}"]`).first();
+  const chart = report.locator('svg.chart');
+  await chart.waitFor();
+  assert.equal(await chart.locator('rect.bar').count(), 6, 'matched and each kind of discrepancy');
+  assert.match(await chart.getAttribute('aria-label'), new RegExp(`${MESSAGES.en.rec_kind_bank} · kaspi · ${day}`));
+  assert.match(await chart.innerHTML(), new RegExp(`${MESSAGES.en.rec_outcome_wrong_date}</text>`));
+  const [download] = await Promise.all([page.waitForEvent('download'), report.locator('button[data-action="csv"]').click()]);
+  assert.equal(download.suggestedFilename(), `reconciliation-bank-kaspi-${day}.csv`);
+  const csv = readFileSync(await download.path(), 'utf8').replace(/^\ufeff/, '').trim().split(/\r\n/);
+  assert.equal(csv[0], ['rec_col_reference', 'rec_col_outcome', 'rec_account', 'rec_theirs', 'rec_ours', 'rec_col_resolution', 'rec_col_resolved_by', 'rec_col_transfer'].map((k) => MESSAGES.en[k]).join(','));
+  const row = (reference) => csv.find((l) => l.startsWith(`${reference},`)) ?? '';
+  assert.match(row('browser-1'), new RegExp(`^browser-1,${MESSAGES.en.rec_outcome_missing_ours},${before.number},.*,${MESSAGES.en.rec_resolved_credit},[^,]+,.+$`), csv.join('\n'));
+  assert.match(row('browser-2'), new RegExp(`^browser-2,${MESSAGES.en.rec_outcome_wrong_date},${before.number},.*,${MESSAGES.en.rec_resolved_write_off},[^,]+,$`), csv.join('\n'));
+  await report.scrollIntoViewIfNeeded();
+  for (const lang of ['kk', 'ru', 'en']) {
+    await page.locator(`.languages button[lang="${lang}"]`).click();
+    await page.locator(`#rec-report-list li[data-day="${day}"] svg.chart`).first().waitFor();
+    await screen(page, lang, 'report');
+  }
   await context.close();
 });

@@ -132,13 +132,28 @@ function catalogue(main, [cityId]) {
       file.cities.map((c) => h('option', { value: c.id, selected: c.id === city.id }, c.name[document.documentElement.lang] ?? c.id)));
     const amounts = city.fares.map((f) => h('input', { type: 'text', inputmode: 'decimal', value: f.amount, 'aria-label': t('admin_fare_amount_of', { rule: fareRule(f) }), class: 'fare-amount' }));
     const head = { id: city.id, name: city.name, timezone: city.timezone, utc_offset_minutes: city.utc_offset_minutes };
-    // A city's fare rules are replaced as a whole: every change sends the city with all of them.
+    // A city's fare rules, caps and transfer rule are replaced as a whole: every change sends
+    // the city with all of them (a PUT without its caps would drop them).
+    const rules = { fares: city.fares, fare_caps: city.fare_caps ?? [], ...(city.transfer ? { transfer: city.transfer } : {}) };
     const put = (okText, part) => run(notices, okText, () => staffApi('/v1/admin/catalogue', {
-      method: 'PUT', body: JSON.stringify({ cities: [{ ...head, fares: city.fares, ...part }] }), headers: { 'Content-Type': 'application/json' },
+      method: 'PUT', body: JSON.stringify({ cities: [{ ...head, ...rules, ...part }] }), headers: { 'Content-Type': 'application/json' },
     }));
     const save = async () => {
       const fares = city.fares.map((f, i) => ({ ...f, amount: amounts[i].value.trim() }));
       if (await put(t('admin_fares_saved'), { fares })) draw();
+    };
+    // The caps: one per rider category (or for all riders) that has one, and an empty row for
+    // all riders when there is none; an emptied amount drops the cap.
+    const caps = (city.fare_caps ?? []).some((c) => !c.rider_category) ? (city.fare_caps ?? []) : [...(city.fare_caps ?? []), { daily: '' }];
+    const capWho = (c) => (c.rider_category ? t(`office_category_${c.rider_category}`) : t('admin_cap_all'));
+    const capAmounts = caps.map((c) => h('input', { type: 'text', inputmode: 'decimal', value: c.daily, 'aria-label': t('admin_cap_daily_of', { who: capWho(c) }), class: 'cap-amount' }));
+    const transferWindow = h('input', { type: 'number', min: '1', step: '1', value: city.transfer?.window_minutes ?? '' });
+    const transferAmount = h('input', { type: 'text', inputmode: 'decimal', value: city.transfer?.amount ?? '' });
+    const savePolicy = async () => {
+      const fareCaps = caps.map((c, i) => ({ ...c, daily: capAmounts[i].value.trim() })).filter((c) => c.daily !== '');
+      const minutes = transferWindow.value.trim();
+      const part = { fare_caps: fareCaps, transfer: minutes ? { window_minutes: Number(minutes), amount: transferAmount.value.trim() || '0' } : undefined };
+      if (await put(t('admin_policy_saved'), part)) draw();
     };
     const options = (items, label) => items.map((x) => [x.id, `#${label(x)}`]);
     const vehicleForm = form({ id: 'vehicle', title: 'admin_edit_vehicle', button: 'admin_save', fields: [
@@ -170,6 +185,16 @@ function catalogue(main, [cityId]) {
         { label: 'admin_col_amount', value: (f) => f.amount, cell: (f) => amounts[city.fares.indexOf(f)] },
       ], rows: city.fares }),
       h('button', { type: 'button', id: 'save-fares', onclick: save }, t('admin_save_fares')),
+      h('h2', {}, t('admin_caps')),
+      h('p', { class: 'muted' }, t('admin_caps_hint')),
+      table({ id: 'caps', columns: [
+        { label: 'admin_col_category', value: capWho },
+        { label: 'admin_col_daily', value: (c) => c.daily, cell: (c) => capAmounts[caps.indexOf(c)] },
+      ], rows: caps }),
+      h('div', { class: 'grid2', id: 'transfer' },
+        field('transfer-window', t('admin_transfer_window'), transferWindow, t('admin_transfer_hint')),
+        field('transfer-amount', t('admin_transfer_amount'), transferAmount)),
+      h('button', { type: 'button', id: 'save-policy', onclick: savePolicy }, t('admin_save_policy')),
       h('div', { class: 'grid2' },
         h('div', {}, h('h2', {}, t('admin_carriers')), table({ id: 'carriers', csv: `${city.id}-carriers.csv`, columns: [
           { label: 'admin_col_id', value: (c) => c.id }, { label: 'admin_col_name', value: (c) => c.name }], rows: city.carriers })),
@@ -290,12 +315,33 @@ function gtfs(main) {
 
 function live(main) {
   const notices = noticeBox();
+  // What is registered: trackers with their bus, feed tokens with their city and scope (the
+  // server never sends a password or a token; a token is named by its digest's prefix).
+  const trackers = h('div');
+  const tokens = h('div');
+  const draw = () => {
+    loading(trackers, () => staffApi('/v1/admin/live/trackers'), ({ data: res }) => {
+      trackers.append(table({ id: 'trackers', csv: 'trackers.csv', empty: 'admin_no_trackers', columns: [
+        { label: 'admin_tracker_id', value: (x) => x.tracker_id },
+        { label: 'admin_col_code', value: (x) => x.transport_code },
+        { label: 'admin_col_created', value: (x) => when(x.created_at) }], rows: res.trackers }));
+    });
+    loading(tokens, () => staffApi('/v1/admin/live/feed-tokens'), ({ data: res }) => {
+      tokens.append(table({ id: 'feed-tokens', csv: 'feed-tokens.csv', empty: 'admin_no_feed_tokens', columns: [
+        { label: 'admin_col_id', value: (x) => x.id },
+        { label: 'admin_city', value: (x) => x.city },
+        { label: 'admin_col_name', value: (x) => x.name },
+        { label: 'admin_feed_scope', value: (x) => [x.carrier ? t('admin_feed_scope_carrier', { carrier: x.carrier }) : null, x.vehicles.length ? x.vehicles.join(', ') : null].filter(Boolean).join(' · ') || t('admin_feed_scope_own') },
+        { label: 'admin_authoritative', value: (x) => t(x.authoritative ? 'admin_yes' : 'admin_no') },
+        { label: 'admin_col_created', value: (x) => when(x.created_at) }], rows: res.feed_tokens }));
+    });
+  };
   main.append(h('h1', {}, t('admin_live_title')), h('p', { class: 'muted' }, t('admin_live_text')), notices,
     h('div', { class: 'grid2' },
       form({ id: 'tracker', title: 'admin_add_tracker', button: 'admin_add', fields: [
         { id: 'tracker_id', label: 'admin_tracker_id', required: true }, { id: 'password', label: 'staff_password', kind: 'password', required: true },
         { id: 'transport_code', label: 'admin_col_code', required: true }],
-      submit: async (v, el) => { if (await run(notices, t('admin_tracker_added', { id: v.tracker_id }), () => staffApi('/v1/admin/live/trackers', { method: 'POST', body: v }))) el.reset(); } }),
+      submit: async (v, el) => { if (await run(notices, t('admin_tracker_added', { id: v.tracker_id }), () => staffApi('/v1/admin/live/trackers', { method: 'POST', body: v }))) { el.reset(); draw(); } } }),
       form({ id: 'feed-token', title: 'admin_add_feed_token', button: 'admin_add', fields: [
         { id: 'city', label: 'admin_city', required: true }, { id: 'name', label: 'admin_col_name', required: true },
         { id: 'vehicles', label: 'admin_vehicles', hint: 'admin_list_hint' }, { id: 'carrier', label: 'admin_col_carrier' },
@@ -303,8 +349,11 @@ function live(main) {
       submit: async (v, el) => {
         const body = { city: v.city, name: v.name, vehicles: list(v.vehicles), authoritative: v.authoritative };
         if (v.carrier) body.carrier = v.carrier;
-        if (await run(notices, (r) => t('admin_secret_once', { secret: r.data.token }), () => staffApi('/v1/admin/live/feed-tokens', { method: 'POST', body }))) el.reset();
-      } })));
+        if (await run(notices, (r) => t('admin_secret_once', { secret: r.data.token }), () => staffApi('/v1/admin/live/feed-tokens', { method: 'POST', body }))) { el.reset(); draw(); }
+      } })),
+    h('h2', {}, t('admin_trackers')), trackers,
+    h('h2', {}, t('admin_feed_tokens')), tokens);
+  draw();
 }
 
 function audit(main) {

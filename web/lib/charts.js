@@ -43,9 +43,9 @@ export function columnChart({ title, points, format = String, width = 720, heigh
   return svg;
 }
 
-/// One horizontal bar per point, its value written at its end.
-export function barChart({ title, points, format = String, width = 440 }) {
-  const row = 28; const left = 70;
+/// One horizontal bar per point, its value written at its end; `left` is the labels' room.
+export function barChart({ title, points, format = String, width = 440, left = 70 }) {
+  const row = 28;
   const height = Math.max(points.length, 1) * row + 8;
   const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'chart', 'aria-label': title });
   svg.append(el('title', {}, title));

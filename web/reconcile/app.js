@@ -2,10 +2,17 @@
 // file (a bank's registry, the acquirer's settlement report, an operator's settlement report),
 // see each day's report, and resolve the discrepancies still open — credit (what they took
 // reaches the card), reversal (what we credited and they never took goes back), write-off —
-// each booked and audited by the server, once.
+// each booked and audited by the server, once. Every report shows a chart of its lines by
+// outcome (matched against each kind of discrepancy) and downloads as CSV with every line, its
+// outcome and its resolution.
 import { t, money, phoneLanguage, setLanguage, translate, LANGUAGES, language } from '../lib/i18n.js';
 import { h, field, problemView } from '../lib/ui.js';
 import { account, signInForm, signOut, staffApi } from '../lib/staff.js';
+import { barChart } from '../lib/charts.js';
+import { downloadCsv } from '../staff/console.js';
+
+/// The outcomes a line can have, in the server's order (domain::reconcile::Outcome::ALL).
+const OUTCOMES = ['matched', 'missing_ours', 'missing_theirs', 'sum_mismatch', 'duplicate', 'wrong_date'];
 
 const main = document.getElementById('main');
 
@@ -22,6 +29,42 @@ function resolutions(line) {
 }
 
 const amount = (m) => (m ? money(m) : '—');
+
+/// Where a line stands: matched, still open, or how (and by whom) it was resolved.
+function standing(line) {
+  if (line.outcome === 'matched') return '—';
+  return line.resolution ? t(`rec_resolved_${line.resolution}`) : t('rec_resolved_open');
+}
+
+/// A report's every line, as the CSV download writes them.
+const CSV_COLUMNS = [
+  { label: 'rec_col_reference', value: (l) => l.reference },
+  { label: 'rec_col_outcome', value: (l) => t(`rec_outcome_${l.outcome}`) },
+  { label: 'rec_account', value: (l) => l.account },
+  { label: 'rec_theirs', value: (l) => (l.theirs ? money(l.theirs) : '') },
+  { label: 'rec_ours', value: (l) => (l.ours ? money(l.ours) : '') },
+  { label: 'rec_col_resolution', value: standing },
+  { label: 'rec_col_resolved_by', value: (l) => l.resolved_by ?? '' },
+  { label: 'rec_col_transfer', value: (l) => l.transfer_id ?? '' },
+];
+
+function reportItem(report) {
+  const counts = new Map(OUTCOMES.map((o) => [o, 0]));
+  for (const line of report.lines) counts.set(line.outcome, (counts.get(line.outcome) ?? 0) + 1);
+  const name = `${t(`rec_kind_${report.partner_kind}`)} · ${report.partner} · ${report.day}`;
+  const chart = barChart({
+    title: t('rec_chart_title', { report: name }),
+    points: OUTCOMES.map((o) => ({ label: t(`rec_outcome_${o}`), value: counts.get(o) })),
+    width: 440,
+    left: 150,
+  });
+  const file = `reconciliation-${report.partner_kind}-${report.partner}-${report.day}.csv`;
+  return h('li', { dataset: { report: String(report.id), day: report.day } },
+    h('strong', {}, name),
+    h('p', { class: 'muted' }, t('rec_report_counts', { lines: report.their_lines, matched: report.matched, open: report.open })),
+    h('figure', { class: 'rec-chart', style: { margin: '8px 0' } }, chart),
+    h('button', { type: 'button', class: 'secondary', dataset: { action: 'csv' }, onclick: () => downloadCsv(file, CSV_COLUMNS, report.lines) }, t('rec_csv')));
+}
 
 function discrepancyItem(line, redraw) {
   const problem = h('div', { 'aria-live': 'polite' });
@@ -98,9 +141,7 @@ async function board() {
       open.replaceChildren(h('h2', { id: 'rec-open' }, t('rec_open_title')),
         d.discrepancies.length ? h('ul', { class: 'list', id: 'rec-discrepancies' }, d.discrepancies.map((l) => discrepancyItem(l, () => redraw()))) : h('p', { role: 'status' }, t('rec_none_open')));
       reports.replaceChildren(h('h2', { id: 'rec-reports' }, t('rec_reports_title')),
-        r.reports.length ? h('ul', { class: 'list' }, r.reports.map((report) => h('li', {},
-          h('strong', {}, `${t(`rec_kind_${report.partner_kind}`)} · ${report.partner} · ${report.day}`),
-          h('p', { class: 'muted' }, t('rec_report_counts', { lines: report.their_lines, matched: report.matched, open: report.open })))))
+        r.reports.length ? h('ul', { class: 'list', id: 'rec-report-list' }, r.reports.map(reportItem))
           : h('p', {}, t('rec_no_reports')));
     } catch (error) {
       open.replaceChildren(h('h2', { id: 'rec-open' }, t('rec_open_title')), problemView(error));

@@ -452,7 +452,9 @@ pub const MATRIX: &[Rule] = &[
     rule("GET", "/v1/live/{city}/stream", Public),
     rule("GET", "/v1/live/{city}/vehicle-positions.pb", Public),
     staff("POST", "/v1/admin/live/trackers", ADMIN, Unscoped, true),
+    staff("GET", "/v1/admin/live/trackers", ADMIN, Unscoped, false),
     staff("POST", "/v1/admin/live/feed-tokens", ADMIN, Unscoped, true),
+    staff("GET", "/v1/admin/live/feed-tokens", ADMIN, Unscoped, false),
 ];
 
 /// The row of a route, by its method and its path as declared (`MatchedPath`).

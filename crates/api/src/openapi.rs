@@ -163,14 +163,25 @@ fn live_doc(name: &str) -> Value {
                 "responses": {"200": {"description": "FeedMessage", "content": {"application/x-protobuf": {}}}, "4XX": problem()}}})
         }
         "/v1/admin/live/trackers" => {
-            json!({"post": {"summary": "Register a Wialon IPS tracker for a catalogue vehicle", "security": [{"bearer": []}],
+            json!({"get": {"summary": "Every registered tracker with its vehicle (never its password)", "security": [{"bearer": []}],
+                "responses": {"200": {"description": "The trackers", "content": {"application/json": {"schema": {"type": "object", "required": ["trackers"],
+                    "properties": {"trackers": {"type": "array", "items": {"type": "object", "required": ["tracker_id", "transport_code", "created_at"],
+                        "properties": {"tracker_id": {"type": "string"}, "transport_code": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}}}}}}}},
+                    "4XX": problem()}},
+                "post": {"summary": "Register a Wialon IPS tracker for a catalogue vehicle", "security": [{"bearer": []}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["tracker_id", "password", "transport_code"], "additionalProperties": false,
                     "properties": {"tracker_id": {"type": "string", "pattern": "^[^#;\r\n]{1,64}$"}, "password": {"type": "string", "pattern": "^[^#;\r\n]{1,64}$"},
                         "transport_code": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN}}}}}},
                 "responses": {"201": {"description": "Registered"}, "4XX": problem()}}})
         }
         "/v1/admin/live/feed-tokens" => {
-            json!({"post": {"summary": "Make a token for a partner pushing a city's positions (shown once)", "security": [{"bearer": []}],
+            json!({"get": {"summary": "Every feed token with its city and scope (never the token; its id is a prefix of its digest, as in the audit trail)", "security": [{"bearer": []}],
+                "responses": {"200": {"description": "The feed tokens, oldest first", "content": {"application/json": {"schema": {"type": "object", "required": ["feed_tokens"],
+                    "properties": {"feed_tokens": {"type": "array", "items": {"type": "object", "required": ["id", "city", "name", "vehicles", "carrier", "authoritative", "created_at"],
+                        "properties": {"id": {"type": "string"}, "city": {"type": "string"}, "name": {"type": "string"}, "vehicles": {"type": "array", "items": {"type": "string"}},
+                            "carrier": {"type": ["string", "null"]}, "authoritative": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}}}}}}}}},
+                    "4XX": problem()}},
+                "post": {"summary": "Make a token for a partner pushing a city's positions (shown once)", "security": [{"bearer": []}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["city", "name"], "additionalProperties": false,
                     "properties": {"city": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}, "name": {"type": "string", "minLength": 1, "maxLength": 64},
                         "vehicles": {"type": "array", "items": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN}, "maxItems": 1000, "description": "Catalogue buses (transport codes) the token may report; any other catalogue bus is refused"},

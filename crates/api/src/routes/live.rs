@@ -24,6 +24,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::State as AppState;
 use crate::extract::{ApiJson, Lang, Staff};
+use crate::keys_wire::rfc3339_ms;
 use crate::problem::{ApiResult, Problem};
 
 /// A pushed GTFS-RT message may be this large (a whole city's VehiclePositions).
@@ -47,7 +48,9 @@ pub(crate) fn routes(table: super::Table) -> super::Table {
         .get("/v1/live/{city}/stream", stream)
         .get("/v1/live/{city}/vehicle-positions.pb", feed)
         .post("/v1/admin/live/trackers", register_tracker)
+        .get("/v1/admin/live/trackers", list_trackers)
         .post("/v1/admin/live/feed-tokens", create_feed_token)
+        .get("/v1/admin/live/feed-tokens", list_feed_tokens)
 }
 
 #[derive(Serialize)]
@@ -764,4 +767,79 @@ pub(crate) async fn create_feed_token(
             authoritative: body.authoritative,
         }),
     ))
+}
+
+#[derive(Serialize)]
+pub(crate) struct TrackerItem {
+    tracker_id: String,
+    transport_code: String,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct Trackers {
+    trackers: Vec<TrackerItem>,
+}
+
+/// Every registered tracker (never its password).
+pub(crate) async fn list_trackers(
+    State(state): State<AppState>,
+    _caller: Staff,
+    Lang(language): Lang,
+) -> ApiResult<Json<Trackers>> {
+    let trackers = service::live::trackers(&state.app)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(Trackers {
+        trackers: trackers
+            .into_iter()
+            .map(|t| TrackerItem {
+                created_at: rfc3339_ms(t.created_at_ms),
+                tracker_id: t.tracker_id,
+                transport_code: t.transport_code,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Serialize)]
+pub(crate) struct FeedTokenItem {
+    /// Names the token (a prefix of its digest, as in the audit trail); never the token.
+    id: String,
+    city: String,
+    name: String,
+    vehicles: Vec<String>,
+    carrier: Option<String>,
+    authoritative: bool,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+pub(crate) struct FeedTokens {
+    feed_tokens: Vec<FeedTokenItem>,
+}
+
+/// Every feed token with its city and scope (never the token).
+pub(crate) async fn list_feed_tokens(
+    State(state): State<AppState>,
+    _caller: Staff,
+    Lang(language): Lang,
+) -> ApiResult<Json<FeedTokens>> {
+    let tokens = service::live::feed_tokens(&state.app)
+        .await
+        .map_err(|e| Problem::from_service(e, language))?;
+    Ok(Json(FeedTokens {
+        feed_tokens: tokens
+            .into_iter()
+            .map(|t| FeedTokenItem {
+                created_at: rfc3339_ms(t.created_at_ms),
+                id: t.id,
+                city: t.city,
+                name: t.name,
+                vehicles: t.vehicles,
+                carrier: t.carrier,
+                authoritative: t.ends_runs,
+            })
+            .collect(),
+    }))
 }

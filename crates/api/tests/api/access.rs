@@ -622,6 +622,20 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
         ),
         (
             "GET",
+            "/v1/admin/live/trackers",
+            "/v1/admin/live/trackers".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/admin/live/feed-tokens",
+            "/v1/admin/live/feed-tokens".into(),
+            admin.clone(),
+            None,
+        ),
+        (
+            "GET",
             "/v1/staff/passengers/{phone}/tickets",
             format!("/v1/staff/passengers/{GOOD}/tickets"),
             office.clone(),

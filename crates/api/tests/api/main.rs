@@ -19,6 +19,7 @@ mod harness;
 mod inspection_sync;
 mod ledger;
 mod live;
+mod live_listing;
 mod office;
 mod passenger;
 mod reconcile;

@@ -192,7 +192,9 @@ pub async fn create_feed_token(
             action: "feed_token.create",
             object: &format!(
                 "feed_token:{}",
-                row.token_sha256.get(..16).unwrap_or_default()
+                row.token_sha256
+                    .get(..FEED_TOKEN_ID_CHARS)
+                    .unwrap_or_default()
             ),
             before: "",
             after: &scope,
@@ -206,6 +208,46 @@ pub async fn create_feed_token(
         .feed_tokens
         .insert(known.digest.clone(), known);
     Ok(token)
+}
+
+/// Characters of a token's digest that name it to the operator (as in the audit trail's
+/// `feed_token:…`); the token itself is never kept, and this names it without revealing it.
+pub const FEED_TOKEN_ID_CHARS: usize = 16;
+
+/// A feed token as the operator sees it: its name, city and scope, never the token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedTokenView {
+    /// The first [`FEED_TOKEN_ID_CHARS`] of its digest.
+    pub id: String,
+    pub city: String,
+    pub name: String,
+    pub carrier: Option<String>,
+    pub vehicles: Vec<String>,
+    /// Its positions may end the runs of the buses in its scope.
+    pub ends_runs: bool,
+    pub created_at_ms: i64,
+}
+
+/// Every feed token, oldest first.
+pub async fn feed_tokens(app: &App) -> Result<Vec<FeedTokenView>, ServiceError> {
+    let mut conn = app.store.reader().await?;
+    let rows = store::live::all_feed_tokens(&mut conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| FeedTokenView {
+            id: row
+                .token_sha256
+                .get(..FEED_TOKEN_ID_CHARS)
+                .unwrap_or_default()
+                .to_owned(),
+            city: row.city_id,
+            name: row.name,
+            carrier: row.carrier_id,
+            vehicles: row.vehicles,
+            ends_runs: row.ends_runs,
+            created_at_ms: row.created_at_ms,
+        })
+        .collect())
 }
 
 /// The token a partner presents, with its city and scope.

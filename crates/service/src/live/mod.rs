@@ -45,15 +45,17 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, broadcast, mpsc};
 
 pub use feeds::{
-    FeedScope, FeedToken, NewFeedToken, Report, create_feed_token, feed_token, push_gtfs_rt,
-    push_reports,
+    FeedScope, FeedToken, FeedTokenView, NewFeedToken, Report, create_feed_token, feed_token,
+    feed_tokens, push_gtfs_rt, push_reports,
 };
 pub use networks::{
     install_from_transit, keep_networks_current, network_from_feed, network_from_gtfs,
 };
 pub use refusals::{LiveCounters, PushSummary, Refusals};
 pub use streams::{StreamSlot, open_stream};
-pub use trackers::{WialonLimits, load_credentials, register_tracker, serve_wialon};
+pub use trackers::{
+    TrackerView, WialonLimits, load_credentials, register_tracker, serve_wialon, trackers,
+};
 
 use crate::{App, ServiceError};
 

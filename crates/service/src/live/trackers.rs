@@ -114,6 +114,28 @@ pub async fn load_credentials(app: &App) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// A registered tracker as the operator sees it: never its password nor the digest of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackerView {
+    pub tracker_id: String,
+    pub transport_code: String,
+    pub created_at_ms: i64,
+}
+
+/// Every registered tracker, by its id.
+pub async fn trackers(app: &App) -> Result<Vec<TrackerView>, ServiceError> {
+    let mut conn = app.store.reader().await?;
+    let rows = store::live::all_trackers(&mut conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| TrackerView {
+            tracker_id: row.tracker_id,
+            transport_code: row.transport_code,
+            created_at_ms: row.created_at_ms,
+        })
+        .collect())
+}
+
 /// Registers (or re-keys) a Wialon IPS tracker for a catalogue vehicle.
 pub async fn register_tracker(
     app: &App,
