@@ -317,7 +317,12 @@ test('the chain: paid in the passenger app, scanned offline → VALID; forged, e
     assert.equal(await page.locator('#shift-checked').innerText(), '2');
     assert.equal(await page.locator('#shift-invalid').innerText(), '1');
     assert.equal(await page.locator('#shift-flagged').innerText(), '1');
-    assert.match(await page.locator('#server-shift').innerText(), /2\D+1\D+1/);
+    // The server counts every check of this login since the shift began: the second phone
+    // signs in as the same controller, and its two offline checks count there too whenever it
+    // got to sync them before it was closed. So at least this phone's two, exactly one flag.
+    const [checked, invalid, flagged] = (await page.locator('#server-shift').innerText()).match(/\d+/g).map(Number);
+    assert.ok(checked >= 2 && checked <= 4 && invalid >= 1 && invalid === checked - 1 && flagged === 1,
+      `the server's shift: ${checked} checked, ${invalid} not valid, ${flagged} flagged`);
     await page.screenshot({ path: join(shots, 'controller-chain-shift-en.png'), fullPage: true });
 
     // Installable: Chromium finds nothing missing but the test's incognito profile.
