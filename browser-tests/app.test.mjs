@@ -396,7 +396,9 @@ test('the map draws stops, lines and live buses that move', async () => {
   await page.screenshot({ path: join(shots, 'app-map-2-ru.png') });
   assert.notEqual(await positions(), first, 'buses moved');
   await screen(page, 'ru', 'map');
-  await page.locator('[data-bus]').first().click();
+  // Buses drawn on top of each other are common at a city's zoom: the tap goes to the marker
+  // itself, not to whichever icon covers it.
+  await page.locator('[data-bus]').first().dispatchEvent('click');
   await page.locator('.leaflet-popup-content').waitFor();
   await page.screenshot({ path: join(shots, 'app-map-bus-ru.png') });
   await page.locator('.leaflet-popup-close-button').click();

@@ -84,7 +84,9 @@ export function render(main) {
     if (closed) return;
     let marker = buses.get(v.id);
     if (!marker) {
-      marker = L.marker([v.lat, v.lon], { icon: busIcon(v), keyboard: true, title: `${v.route_number} · ${v.plate}`, alt: `${v.route_number} · ${v.plate}` }).addTo(map);
+      // A feed's bus may come without a plate (or a route): say what is known, never "null".
+      const name = [v.route_number, v.plate].filter(Boolean).join(' · ');
+      marker = L.marker([v.lat, v.lon], { icon: busIcon(v), keyboard: true, title: name, alt: name }).addTo(map);
       marker.getElement()?.setAttribute('data-bus', v.transport_code ?? v.id);
       marker.bindPopup(() => busPopup(marker.vehicle));
       buses.set(v.id, marker);
