@@ -17,6 +17,7 @@ import { PNG } from 'pngjs';
 import qrcode from 'qrcode-generator';
 import { MESSAGES } from '../web/lib/messages.js';
 import { totp, accessible, translated } from './harness.mjs';
+import { waitForHealth } from './staff.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = process.env.SMSBUS_BIN ?? join(here, '..', 'target', 'debug', 'smsbus');
@@ -47,21 +48,11 @@ async function admin() {
   return adminHeaders;
 }
 
-async function waitForHealth() {
-  for (let i = 0; i < 240; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('the demo did not start');
-}
-
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'smsbus-app-'));
   mkdirSync(shots, { recursive: true });
   demo = spawn(bin, ['demo', '--addr', `127.0.0.1:${port}`, '--simulator-addr', '127.0.0.1:0', '--db', join(dir, 'demo.db')], { stdio: 'ignore' });
-  await waitForHealth();
+  await waitForHealth(base);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

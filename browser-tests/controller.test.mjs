@@ -20,6 +20,7 @@ import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import qrcode from 'qrcode-generator';
 import { MESSAGES } from '../web/lib/messages.js';
+import { waitForHealth } from './staff.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -38,21 +39,11 @@ let browser;
 /// The passenger's ticket of the chain, for the screens test.
 let chainToken = null;
 
-async function waitForHealth() {
-  for (let i = 0; i < 240; i++) {
-    try {
-      if ((await fetch(`${base}/health`)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('the demo did not start');
-}
-
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'smsbus-controller-'));
   mkdirSync(shots, { recursive: true });
   demo = spawn(bin, ['demo', '--addr', `127.0.0.1:${port}`, '--simulator-addr', '127.0.0.1:0', '--db', join(dir, 'demo.db')], { stdio: 'ignore' });
-  await waitForHealth();
+  await waitForHealth(base);
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 
