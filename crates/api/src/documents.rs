@@ -217,6 +217,11 @@ const OWED: Text = Text {
     ru: "Сумма к выплате перевозчику (без комиссии)",
     en: "Owed to the carrier (no commission)",
 };
+const ESTIMATED: Text = Text {
+    kk: "бағалау: бұрынғы сапарлар бүгінгі тарифпен",
+    ru: "оценка: прежние поездки по сегодняшнему тарифу",
+    en: "estimate: earlier rides at today's fare",
+};
 const SUBSIDY: Text = Text {
     kk: "Қала төлейтін жеңілдік субсидиясы",
     ru: "Субсидия за льготный проезд (платит город)",
@@ -297,12 +302,20 @@ pub fn settlement_pdf(report: &Report, carrier: &str, name: &str, language: Lang
         ),
     ));
     for ((city, category), amount) in &report.subsidy_by_category {
+        let estimated = report
+            .subsidy_estimated
+            .contains(&(city.clone(), category.clone()));
         text_lines.push((
             9.0,
             format!(
-                "{} ({city}, {category}): {}",
+                "{} ({city}, {category}): {}{}",
                 SUBSIDY.get(language),
-                money(*amount)
+                money(*amount),
+                if estimated {
+                    format!(" ({})", ESTIMATED.get(language))
+                } else {
+                    String::new()
+                }
             ),
         ));
     }
@@ -330,7 +343,7 @@ pub fn settlement_pdf(report: &Report, carrier: &str, name: &str, language: Lang
 /// A report's lines as CSV (RFC 4180), amounts in tenge with two decimals.
 pub fn report_csv(report: &Report) -> String {
     let mut out = String::from(
-        "day,city,carrier,route,transport_code,source,category,rides,refunds,fares,refunded,payable,subsidy\r\n",
+        "day,city,carrier,route,transport_code,source,category,rides,refunds,fares,refunded,payable,subsidy,subsidy_estimated\r\n",
     );
     for l in &report.lines {
         let fields = [
@@ -347,6 +360,7 @@ pub fn report_csv(report: &Report) -> String {
             l.refunded.to_decimal(),
             l.payable.to_decimal(),
             l.subsidy.to_decimal(),
+            l.subsidy_estimated.to_string(),
         ];
         let quoted: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&quoted.join(","));

@@ -261,6 +261,9 @@ pub struct Quote {
     /// The fare before the city's caps and transfers (a card ride's), and which priced it.
     pub full_amount: domain::Tenge,
     pub fare_basis: FareBasis,
+    /// The regular rider's fare of this route and zone (the preferential subsidy is it less
+    /// what the rider pays); the full fare where no rule prices a regular rider.
+    pub regular_amount: domain::Tenge,
     /// A card's rides of the day so far, and the daily cap of its category, where one is set.
     pub spent_today: domain::Tenge,
     pub daily_cap: Option<domain::Tenge>,
@@ -323,6 +326,9 @@ pub async fn quote(
                 format!("route {}", found.route.id),
             ),
         })?;
+    let regular_amount = catalogue
+        .fare(found.route, RiderCategory::Regular, zone)
+        .unwrap_or(amount);
     let applied = match payer.card() {
         Some(card) => {
             let mut conn = app.store.reader().await?;
@@ -357,6 +363,7 @@ pub async fn quote(
         amount: applied.amount,
         full_amount: applied.full,
         fare_basis: applied.basis,
+        regular_amount,
         spent_today: applied.spent_today,
         daily_cap: applied.cap,
         source: if payer.card().is_some() {
@@ -405,6 +412,7 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
             .as_ref()
             .map(|_| quote.fare_basis.as_str().to_owned()),
         card_number,
+        regular_fare_tiyn: Some(quote.regular_amount.tiyn()),
     })
 }
 

@@ -293,6 +293,9 @@ pub(crate) struct LineDto {
     refunded: Money,
     payable: Money,
     subsidy: Money,
+    /// Part of the subsidy is estimated at today's regular fare: rides written before the
+    /// ride recorded its regular fare.
+    subsidy_estimated: bool,
 }
 
 #[derive(Serialize)]
@@ -307,6 +310,8 @@ pub(crate) struct SubsidyDto {
     city: String,
     category: String,
     amount: Money,
+    /// Part of it is estimated (see the lines' `subsidy_estimated`).
+    estimated: bool,
 }
 
 #[derive(Serialize)]
@@ -352,6 +357,9 @@ fn report_dto(report: Report, language: Language) -> ApiResult<ReportDto> {
             .subsidy_by_category
             .iter()
             .map(|((city, category), amount)| SubsidyDto {
+                estimated: report
+                    .subsidy_estimated
+                    .contains(&(city.clone(), category.clone())),
                 city: city.clone(),
                 category: category.clone(),
                 amount: Money::of(*amount),
@@ -376,6 +384,7 @@ fn report_dto(report: Report, language: Language) -> ApiResult<ReportDto> {
                 refunded: Money::of(l.refunded),
                 payable: Money::of(l.payable),
                 subsidy: Money::of(l.subsidy),
+                subsidy_estimated: l.subsidy_estimated,
             })
             .collect(),
     })

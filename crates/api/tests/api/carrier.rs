@@ -217,6 +217,7 @@ async fn a_months_report_agrees_with_the_ledger_to_the_tiyn(db: Db) {
     assert_eq!(report["subsidy"][0]["city"], "almaty");
     assert_eq!(report["subsidy"][0]["category"], "pensioner");
     assert_eq!(tiyn(&report["subsidy"][0]["amount"]), 30 * 4_000);
+    assert_eq!(report["subsidy"][0]["estimated"], false);
     let days: std::collections::BTreeSet<&str> =
         lines.iter().map(|l| l["day"].as_str().unwrap()).collect();
     assert!(days.len() >= 30, "{}", days.len());
@@ -276,7 +277,7 @@ async fn a_months_report_agrees_with_the_ledger_to_the_tiyn(db: Db) {
     let mut rows = csv.lines();
     assert_eq!(
         rows.next().unwrap(),
-        "day,city,carrier,route,transport_code,source,category,rides,refunds,fares,refunded,payable,subsidy"
+        "day,city,carrier,route,transport_code,source,category,rides,refunds,fares,refunded,payable,subsidy,subsidy_estimated"
     );
     let csv_payable: i64 = rows
         .map(|r| {

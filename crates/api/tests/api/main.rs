@@ -30,6 +30,7 @@ mod smpp;
 mod smpp_peer;
 mod staff;
 mod status_reminders;
+mod subsidy;
 mod top_ups;
 mod transit;
 mod web;
