@@ -252,7 +252,7 @@ pub(crate) async fn stickers(
         "pdf" => Ok(download(
             "application/pdf",
             &format!("stickers-{carrier}.pdf"),
-            documents::stickers_pdf(base, &stickers),
+            documents::stickers_pdf(base, &stickers).map_err(unwritable(language))?,
         )),
         _ => Err(Problem::new(ErrorCode::BadRequest, language).detail("format is svg or pdf")),
     }
@@ -442,6 +442,11 @@ pub(crate) async fn carrier_report(
     answer_report(&state, &caller, language, params, Some(carrier)).await
 }
 
+/// A PDF that could not be written (its font is a defect of the build, never of the request).
+fn unwritable(language: Language) -> impl Fn(crate::pdf_font::FontError) -> Problem {
+    move |error| Problem::new(ErrorCode::Internal, language).detail(error.to_string())
+}
+
 /// A carrier's month (`YYYY-MM`): JSON, CSV or the PDF to sign.
 pub(crate) async fn settlement(
     State(state): State<crate::State>,
@@ -463,7 +468,8 @@ pub(crate) async fn settlement(
         "pdf" => Ok(download(
             "application/pdf",
             &format!("settlement-{carrier}-{month}.pdf"),
-            documents::settlement_pdf(&report, &carrier, &name, language),
+            documents::settlement_pdf(&report, &carrier, &name, language)
+                .map_err(unwritable(language))?,
         )),
         _ => {
             Err(Problem::new(ErrorCode::BadRequest, language).detail("format is json, csv or pdf"))

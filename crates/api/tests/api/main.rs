@@ -12,6 +12,7 @@ mod busy_operator;
 mod cards;
 mod carrier;
 mod controllers;
+mod documents;
 mod fares;
 mod feedback;
 mod hardening;
