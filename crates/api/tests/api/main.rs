@@ -22,6 +22,7 @@ mod ledger;
 mod live;
 mod live_listing;
 mod office;
+mod partners;
 mod passenger;
 mod reconcile;
 mod refunds;
