@@ -159,7 +159,7 @@ impl Document {
 
 /// The objects numbered from 1, the cross-reference table and the trailer.
 fn file_of(objects: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
     for (i, object) in objects.iter().enumerate() {
         offsets.push(out.len());
@@ -258,7 +258,7 @@ pub(crate) mod tests {
     fn the_cross_reference_table_points_at_every_object() {
         let bytes = sample().render().unwrap();
         let text: String = bytes.iter().map(|&b| char::from(b.min(127))).collect();
-        assert!(text.starts_with("%PDF-1.7"));
+        assert!(text.starts_with("%PDF-1.4"));
         assert!(text.ends_with("%%EOF\n"));
         let start: usize = text
             .rsplit("startxref\n")
