@@ -320,12 +320,7 @@ pub(crate) mod tests {
                     || c == ' ',
                 "{c}"
             );
-            let mut units = [0u16; 2];
-            let unicode: String = c
-                .encode_utf16(&mut units)
-                .iter()
-                .map(|u| format!("{u:04X}"))
-                .collect();
+            let unicode = crate::pdf_font::utf16_hex(c);
             assert!(cmap.contains(&format!("<{glyph:04X}> <{unicode}>")), "{c}");
             codes.push_str(&format!("{glyph:04X}"));
         }

@@ -345,6 +345,15 @@ fn write_at(data: &mut [u8], at: usize, bytes: &[u8]) -> Result<(), FontError> {
     Ok(())
 }
 
+/// A character as a ToUnicode destination: its UTF-16 code units, four hex digits each.
+pub fn utf16_hex(c: char) -> String {
+    let mut units = [0u16; 2];
+    c.encode_utf16(&mut units)
+        .iter()
+        .map(|u| format!("{u:04X}"))
+        .collect()
+}
+
 /// The `/ToUnicode` CMap: each glyph (a 2-byte code under Identity-H) to its character.
 pub fn to_unicode(glyphs: &BTreeMap<u16, char>) -> String {
     let mut out = String::from(
@@ -358,13 +367,7 @@ pub fn to_unicode(glyphs: &BTreeMap<u16, char>) -> String {
     for block in entries.chunks(100) {
         let _ = writeln!(out, "{} beginbfchar", block.len());
         for (glyph, c) in block {
-            let mut units = [0u16; 2];
-            let hex: String = c
-                .encode_utf16(&mut units)
-                .iter()
-                .map(|u| format!("{u:04X}"))
-                .collect();
-            let _ = writeln!(out, "<{glyph:04X}> <{hex}>");
+            let _ = writeln!(out, "<{glyph:04X}> <{}>", utf16_hex(**c));
         }
         out.push_str("endbfchar\n");
     }

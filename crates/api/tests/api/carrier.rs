@@ -17,11 +17,11 @@ use crate::on_both_stores;
 
 const OWN: &str = "astana-avtobus-park-1";
 const OTHER: &str = "astana-avtobus-park-3";
-const PENSIONER: &str = "+77021234567";
-const DAY_MS: i64 = 86_400_000;
+pub(crate) const PENSIONER: &str = "+77021234567";
+pub(crate) const DAY_MS: i64 = 86_400_000;
 
 /// The local date (UTC+5) of a time.
-fn local_date(ms: i64) -> String {
+pub(crate) fn local_date(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms + 5 * 3_600_000)
         .unwrap()
         .to_zoned(jiff::tz::TimeZone::UTC)

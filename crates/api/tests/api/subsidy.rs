@@ -11,18 +11,9 @@ use service::clock::Clock;
 use crate::harness::{Db, TestApp, spawn};
 use crate::on_both_stores;
 
-const PENSIONER: &str = "+77021234567";
-const ALMATY_BUS: &str = "20032";
-const DAY_MS: i64 = 86_400_000;
+use crate::carrier::{DAY_MS, PENSIONER, local_date};
 
-/// The local date (UTC+5) of a time.
-fn local_date(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms + 5 * 3_600_000)
-        .unwrap()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .to_string()
-}
+const ALMATY_BUS: &str = "20032";
 
 /// The day's pensioner subsidy in Almaty: (tiyn, estimated, each line's estimated).
 async fn subsidy_of(t: &TestApp, day: &str) -> (i64, bool, Vec<bool>) {
