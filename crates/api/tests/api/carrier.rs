@@ -52,10 +52,8 @@ async fn card_ride(t: &TestApp, card: &str, code: &str, key: &str) -> Value {
     response.json().await.unwrap()
 }
 
-/// Thirty days of rides: phones of three operators on five buses of three carriers, a card,
-/// a pensioner in Almaty; then refunds of card rides and a revoked phone ride.
-async fn seed_month(t: &TestApp) -> (String, String) {
-    crate::cards::configure_bank(t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
+/// The demo's pensioner is one here too (40 ₸ in Almaty, where the regular fare is 80 ₸).
+pub(crate) async fn make_pensioner(t: &TestApp) {
     service::staff::set_rider_category(
         &t.app,
         &service::staff::Actor::command_line(),
@@ -65,6 +63,13 @@ async fn seed_month(t: &TestApp) -> (String, String) {
     )
     .await
     .unwrap();
+}
+
+/// Thirty days of rides: phones of three operators on five buses of three carriers, a card,
+/// a pensioner in Almaty; then refunds of card rides and a revoked phone ride.
+async fn seed_month(t: &TestApp) -> (String, String) {
+    crate::cards::configure_bank(t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
+    make_pensioner(t).await;
     // A month of fares is more than the demo balances hold: top the phones up.
     for phone in ["+77011234567", "+77051234567", "+77071234567", PENSIONER] {
         let phone = domain::PhoneNumber::parse(phone).unwrap();

@@ -75,15 +75,7 @@ async fn set_regular_fare(t: &TestApp, amount: &str) {
 
 async fn the_subsidy_of_a_day_keeps_the_fare_of_that_day(db: Db) {
     let t = spawn(db).await;
-    service::staff::set_rider_category(
-        &t.app,
-        &service::staff::Actor::command_line(),
-        &domain::PhoneNumber::parse(PENSIONER).unwrap(),
-        domain::catalogue::RiderCategory::Pensioner,
-        domain::Language::Ru,
-    )
-    .await
-    .unwrap();
+    crate::carrier::make_pensioner(&t).await;
     // From the next local noon, so a day's rides stay on that day.
     let local_ms = t.clock.now_ms() + 5 * 3_600_000;
     let noon_ms = local_ms.div_euclid(DAY_MS) * DAY_MS + DAY_MS + 7 * 3_600_000;
