@@ -476,6 +476,14 @@ fn sqlite_connection(path: &std::path::Path, create: bool) -> Result<rusqlite::C
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     )?;
     conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+    // The query planner's stability guarantee: a plan never depends on a bound value. Without
+    // it SQLite marks a statement to be compiled again whenever a parameter it looked at is
+    // bound anew (a `LIMIT $n`, a column a partial index implies non-null), which made every
+    // run of the ride path's queries parse its SQL again: a cached statement stays compiled.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(conn)
 }
 
@@ -519,5 +527,53 @@ pub fn is_unique_violation(error: &StoreError) -> bool {
     match error {
         StoreError::Database(db) => db.is_unique_violation(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a failed unwrap is a failed test, with its message.
+    #![allow(clippy::unwrap_used)]
+
+    use rusqlite::StatementStatus;
+    use rusqlite::config::DbConfig;
+
+    /// How often a cached statement was compiled again over runs with other bound values.
+    fn reprepares(conn: &rusqlite::Connection) -> i32 {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS t (a INTEGER, b TEXT);
+             CREATE INDEX IF NOT EXISTS t_b ON t (b, a) WHERE b IS NOT NULL;",
+        )
+        .unwrap();
+        let sql = "SELECT a FROM t WHERE b = ?1 ORDER BY a LIMIT ?2";
+        for (b, limit) in [("x", 5), ("y", 6), ("z", 7)] {
+            let mut statement = conn.prepare_cached(sql).unwrap();
+            let _rows: Vec<i64> = statement
+                .query_map(rusqlite::params![b, limit], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+        }
+        conn.prepare_cached(sql)
+            .unwrap()
+            .get_status(StatementStatus::RePrepare)
+    }
+
+    #[test]
+    fn a_cached_statement_is_not_compiled_again_for_new_bound_values() {
+        let path = std::env::temp_dir().join(format!("smsbus-qpsg-{}.db", std::process::id()));
+        let _gone = std::fs::remove_file(&path);
+        let conn = super::sqlite_connection(&path, true).unwrap();
+        assert_eq!(reprepares(&conn), 0, "the store's connections keep plans");
+        // Without the planner's stability guarantee the same statement is compiled again on
+        // every run: what the setting is there to prevent.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, false)
+            .unwrap();
+        conn.flush_prepared_statement_cache();
+        assert!(reprepares(&conn) > 0, "SQLite recompiles without QPSG");
+        drop(conn);
+        for suffix in ["", "-wal", "-shm"] {
+            let _gone = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }
