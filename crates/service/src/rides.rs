@@ -142,7 +142,7 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
         }
         None => None,
     };
-    let mut tx = app.store.begin().await?;
+    let mut tx = app.store.begin_grouped().await?;
     store::rides::lock_phone(&mut tx, &ride.phone).await?;
     // A card's caps and transfers, read again under the holder's lock: what the quote showed,
     // unless another ride of the card came in between.
@@ -661,7 +661,7 @@ pub(crate) async fn issue(
     let signer = crate::keys::signer(app).await?;
     let mut issued = None;
     for attempt in 1..=ISSUE_ATTEMPTS_MAX {
-        let mut tx = app.store.begin().await?;
+        let mut tx = app.store.begin_grouped().await?;
         let prepared = Prepared {
             signer: &signer,
             ticket: None,
