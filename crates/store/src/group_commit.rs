@@ -23,6 +23,8 @@ pub(crate) struct Writer {
     pub(crate) conn: rusqlite::Connection,
     batch: Option<Batch>,
     stats: Arc<Stats>,
+    /// Writers waiting for their turn (shared with [`Turns`]).
+    waiting: Arc<AtomicUsize>,
 }
 
 /// Transactions released into the writer's open transaction, not yet committed.
@@ -51,7 +53,7 @@ impl Outcome {
 /// The writer behind its turn-taking lock, and how many wait for a turn.
 pub(crate) struct Turns {
     writer: Arc<tokio::sync::Mutex<Writer>>,
-    waiting: AtomicUsize,
+    waiting: Arc<AtomicUsize>,
     stats: Arc<Stats>,
 }
 
@@ -79,13 +81,15 @@ pub(crate) struct Held {
 impl Turns {
     pub(crate) fn new(conn: rusqlite::Connection) -> Turns {
         let stats = Arc::new(Stats::default());
+        let waiting = Arc::new(AtomicUsize::new(0));
         Turns {
             writer: Arc::new(tokio::sync::Mutex::new(Writer {
                 conn,
                 batch: None,
                 stats: Arc::clone(&stats),
+                waiting: Arc::clone(&waiting),
             })),
-            waiting: AtomicUsize::new(0),
+            waiting,
             stats,
         }
     }
@@ -103,10 +107,16 @@ impl Turns {
     }
 
     async fn turn(&self) -> OwnedMutexGuard<Writer> {
+        // Counted while waiting, also when the wait is given up.
+        struct Counted<'a>(&'a AtomicUsize);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
         self.waiting.fetch_add(1, Ordering::SeqCst);
-        let guard = Arc::clone(&self.writer).lock_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        guard
+        let _counted = Counted(&self.waiting);
+        Arc::clone(&self.writer).lock_owned().await
     }
 
     /// The writer, with no batch open on it (one open is committed first).
@@ -165,11 +175,34 @@ impl Turns {
             return guard.commit_batch();
         }
         drop(guard);
+        // Should this wait be given up (the caller's future dropped), the batch is still
+        // committed: here when the writer is free, else by whoever holds it or comes next.
+        let waiting = Waiting {
+            writer: &self.writer,
+            outcome: &outcome,
+        };
         let mut guard = self.turn().await;
+        std::mem::forget(waiting);
         if let Some(result) = outcome.get() {
             return result.map_err(StoreError::GroupCommit);
         }
         guard.commit_batch()
+    }
+}
+
+/// A member waiting for its turn again after handing it on.
+struct Waiting<'a> {
+    writer: &'a Arc<tokio::sync::Mutex<Writer>>,
+    outcome: &'a Outcome,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if self.outcome.get().is_none()
+            && let Ok(mut writer) = self.writer.try_lock()
+        {
+            writer.settle();
+        }
     }
 }
 
@@ -231,9 +264,15 @@ impl Held {
         let _undone = writer
             .conn
             .execute_batch("ROLLBACK TO grouped; RELEASE grouped");
-        if writer.batch.as_ref().is_some_and(|b| b.members == 0) {
-            writer.batch = None;
-            let _rolled_back = writer.conn.execute_batch("ROLLBACK");
+        match writer.batch.as_ref().map(|b| b.members) {
+            Some(0) => {
+                writer.batch = None;
+                let _rolled_back = writer.conn.execute_batch("ROLLBACK");
+            }
+            // The members before it wait for their turn to commit; with nobody waiting (their
+            // waits were given up) nobody would, so it commits them now.
+            Some(_) if writer.waiting.load(Ordering::SeqCst) == 0 => writer.settle(),
+            _ => {}
         }
     }
 }

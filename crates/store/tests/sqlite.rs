@@ -222,3 +222,75 @@ async fn grouped_transactions_share_commits_and_each_is_durable_when_its_commit_
         "grouped transactions shared commits: {stats:?}"
     );
 }
+
+/// A grouped transaction whose caller gives up while waiting for the batch's commit (its
+/// future dropped) is still committed, also when the only writer after it rolls back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_committed_when_its_member_stops_waiting_and_the_next_rolls_back() {
+    let db = TempDb::new("given-up");
+    let store = Store::open(&db.url()).await.expect("open");
+    let mut tx = store.begin().await.expect("begin");
+    store::db::query("CREATE TABLE grouped (n INTEGER PRIMARY KEY)")
+        .execute(&mut tx)
+        .await
+        .expect("table");
+    tx.commit().await.expect("commit");
+
+    let (inserted, wait_inserted) = tokio::sync::oneshot::channel();
+    let (go, wait_go) = tokio::sync::oneshot::channel::<()>();
+    let first = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin_grouped().await.expect("begin");
+            store::db::query("INSERT INTO grouped (n) VALUES (1)")
+                .execute(&mut tx)
+                .await
+                .expect("insert");
+            inserted.send(()).expect("signal");
+            wait_go.await.expect("go");
+            // Another writer waits: the turn is handed on, and this waits to commit.
+            tx.commit().await
+        })
+    };
+    wait_inserted.await.expect("inserted");
+    let (drop_it, wait_drop) = tokio::sync::oneshot::channel::<()>();
+    let (began, wait_began) = tokio::sync::oneshot::channel();
+    let second = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin_grouped().await.expect("begin");
+            store::db::query("INSERT INTO grouped (n) VALUES (2)")
+                .execute(&mut tx)
+                .await
+                .expect("insert");
+            began.send(()).expect("signal");
+            wait_drop.await.expect("drop");
+            drop(tx);
+        })
+    };
+    while store.writers_waiting() == 0 {
+        tokio::task::yield_now().await;
+    }
+    go.send(()).expect("go");
+    wait_began.await.expect("began");
+    // The first writer now waits for its turn again; it gives up.
+    while store.writers_waiting() == 0 {
+        tokio::task::yield_now().await;
+    }
+    first.abort();
+    assert!(first.await.expect_err("aborted").is_cancelled());
+    drop_it.send(()).expect("drop");
+    second.await.expect("second");
+
+    let mut reader = store.reader().await.expect("reader");
+    let rows: Vec<i64> = store::db::query("SELECT n FROM grouped ORDER BY n")
+        .try_map(|row| row.try_get::<i64>(0))
+        .fetch_all(&mut reader)
+        .await
+        .expect("rows");
+    assert_eq!(
+        rows,
+        vec![1],
+        "the first writer's row is committed, the second's is not"
+    );
+}
