@@ -145,6 +145,35 @@ async fn the_wal_starts_afresh_after_a_checkpoint() {
     );
 }
 
+async fn grouped_table(store: &Store) {
+    let mut tx = store.begin().await.expect("begin");
+    store::db::query("CREATE TABLE grouped (n INTEGER PRIMARY KEY)")
+        .execute(&mut tx)
+        .await
+        .expect("table");
+    tx.commit().await.expect("commit");
+}
+
+/// A grouped transaction that has written row `n`, not yet committed.
+async fn grouped_insert(store: &Store, n: i64) -> store::Tx {
+    let mut tx = store.begin_grouped().await.expect("begin");
+    store::db::query("INSERT INTO grouped (n) VALUES ($1)")
+        .bind(n)
+        .execute(&mut tx)
+        .await
+        .expect("insert");
+    tx
+}
+
+async fn grouped_rows(store: &Store) -> Vec<i64> {
+    let mut reader = store.reader().await.expect("reader");
+    store::db::query("SELECT n FROM grouped ORDER BY n")
+        .try_map(|row| row.try_get::<i64>(0))
+        .fetch_all(&mut reader)
+        .await
+        .expect("rows")
+}
+
 /// Grouped transactions: many at once share SQLite commits, each commit returns only once its
 /// row is visible to a reader, a rolled-back one leaves only its own row out, and a plain
 /// transaction among them commits the open batch before its own.
@@ -153,12 +182,7 @@ async fn grouped_transactions_share_commits_and_each_is_durable_when_its_commit_
     const TRANSACTIONS: i64 = 200;
     let db = TempDb::new("grouped");
     let store = Store::open(&db.url()).await.expect("open");
-    let mut tx = store.begin().await.expect("begin");
-    store::db::query("CREATE TABLE grouped (n INTEGER PRIMARY KEY)")
-        .execute(&mut tx)
-        .await
-        .expect("table");
-    tx.commit().await.expect("commit");
+    grouped_table(&store).await;
 
     // Every writer queues behind this one, so the batches form whatever the scheduling.
     let blocker = store.begin().await.expect("begin");
@@ -204,12 +228,7 @@ async fn grouped_transactions_share_commits_and_each_is_durable_when_its_commit_
         }
     }
     committed.sort_unstable();
-    let mut reader = store.reader().await.expect("reader");
-    let rows: Vec<i64> = store::db::query("SELECT n FROM grouped ORDER BY n")
-        .try_map(|row| row.try_get::<i64>(0))
-        .fetch_all(&mut reader)
-        .await
-        .expect("rows");
+    let rows = grouped_rows(&store).await;
     assert_eq!(
         rows, committed,
         "exactly the committed rows, none rolled back"
@@ -229,23 +248,14 @@ async fn grouped_transactions_share_commits_and_each_is_durable_when_its_commit_
 async fn a_batch_is_committed_when_its_member_stops_waiting_and_the_next_rolls_back() {
     let db = TempDb::new("given-up");
     let store = Store::open(&db.url()).await.expect("open");
-    let mut tx = store.begin().await.expect("begin");
-    store::db::query("CREATE TABLE grouped (n INTEGER PRIMARY KEY)")
-        .execute(&mut tx)
-        .await
-        .expect("table");
-    tx.commit().await.expect("commit");
+    grouped_table(&store).await;
 
     let (inserted, wait_inserted) = tokio::sync::oneshot::channel();
     let (go, wait_go) = tokio::sync::oneshot::channel::<()>();
     let first = {
         let store = store.clone();
         tokio::spawn(async move {
-            let mut tx = store.begin_grouped().await.expect("begin");
-            store::db::query("INSERT INTO grouped (n) VALUES (1)")
-                .execute(&mut tx)
-                .await
-                .expect("insert");
+            let tx = grouped_insert(&store, 1).await;
             inserted.send(()).expect("signal");
             wait_go.await.expect("go");
             // Another writer waits: the turn is handed on, and this waits to commit.
@@ -258,11 +268,7 @@ async fn a_batch_is_committed_when_its_member_stops_waiting_and_the_next_rolls_b
     let second = {
         let store = store.clone();
         tokio::spawn(async move {
-            let mut tx = store.begin_grouped().await.expect("begin");
-            store::db::query("INSERT INTO grouped (n) VALUES (2)")
-                .execute(&mut tx)
-                .await
-                .expect("insert");
+            let tx = grouped_insert(&store, 2).await;
             began.send(()).expect("signal");
             wait_drop.await.expect("drop");
             drop(tx);
@@ -282,12 +288,7 @@ async fn a_batch_is_committed_when_its_member_stops_waiting_and_the_next_rolls_b
     drop_it.send(()).expect("drop");
     second.await.expect("second");
 
-    let mut reader = store.reader().await.expect("reader");
-    let rows: Vec<i64> = store::db::query("SELECT n FROM grouped ORDER BY n")
-        .try_map(|row| row.try_get::<i64>(0))
-        .fetch_all(&mut reader)
-        .await
-        .expect("rows");
+    let rows = grouped_rows(&store).await;
     assert_eq!(
         rows,
         vec![1],
