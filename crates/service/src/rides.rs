@@ -34,7 +34,6 @@ use crate::error::Refusal;
 use crate::metrics::Metrics;
 use crate::payment::{Payer, source_of};
 use crate::tickets::{self, IssuedTicket};
-use crate::waiters::Waiters;
 use crate::{App, ServiceError};
 
 /// Idempotency keys are at most this long.
@@ -539,15 +538,14 @@ async fn answer_duplicate(
     }
     Metrics::add(&app.metrics.duplicate_requests);
     let ride_id = ride_id_of(&existing.ride)?;
-    let receiver = app.waiters.subscribe(ride_id.as_str());
+    let mut waiting = app.waiters.subscribe(ride_id.as_str());
     if let Some(answer) = settled_answer(app, &ride_id).await? {
         return answer.map_err(final_failure);
     }
-    Waiters::wait(
-        receiver,
-        Duration::from_millis(app.settings.duplicate_wait_ms),
-    )
-    .await;
+    waiting
+        .wait(Duration::from_millis(app.settings.duplicate_wait_ms))
+        .await;
+    drop(waiting);
     match settled_answer(app, &ride_id).await? {
         Some(answer) => answer.map_err(final_failure),
         None => Ok(RideOutcome::Pending { ride_id }),
