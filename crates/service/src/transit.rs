@@ -68,7 +68,7 @@ pub struct CityTransit {
     pub addresses: Vec<Address>,
     pub search: SearchIndex,
     pub imported_at_ms: i64,
-    projection: ::transit::geo::Projection,
+    stops: ::transit::StopLocator,
     /// Most recently used first.
     timetables: Mutex<Vec<Arc<Timetable>>>,
 }
@@ -76,15 +76,14 @@ pub struct CityTransit {
 impl CityTransit {
     fn new(city: CityId, feed: Feed, addresses: Vec<Address>, imported_at_ms: i64) -> CityTransit {
         let search = SearchIndex::build(&feed, &addresses);
-        let projection =
-            ::transit::geo::Projection::centred_on(feed.stops.iter().filter_map(|s| s.coordinate));
+        let stops = ::transit::StopLocator::new(&feed);
         CityTransit {
             city,
             feed: Arc::new(feed),
             addresses,
             search,
             imported_at_ms,
-            projection,
+            stops,
             timetables: Mutex::new(Vec::new()),
         }
     }
@@ -154,24 +153,19 @@ impl CityTransit {
         limit: usize,
     ) -> Vec<(StopIdx, u32)> {
         let radius = f64::from(radius_m.min(STOPS_NEAR_RADIUS_M_MAX));
-        let mut found: Vec<(StopIdx, f64)> = self
-            .feed
-            .stops
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.kind != ::transit::gtfs::LocationKind::Other)
-            .filter_map(|(i, s)| {
-                Some((
-                    StopIdx::new(u32::try_from(i).ok()?),
-                    self.projection.distance_m(point, s.coordinate?),
-                ))
-            })
-            .filter(|(_, d)| *d <= radius)
-            .collect();
-        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        found
+        let served_here = |stop: StopIdx| {
+            self.feed
+                .stop(stop)
+                .is_some_and(|s| s.kind != ::transit::gtfs::LocationKind::Other)
+        };
+        self.stops
+            .stops_near(
+                point,
+                radius,
+                limit.min(STOPS_NEAR_RESULTS_MAX),
+                served_here,
+            )
             .into_iter()
-            .take(limit.min(STOPS_NEAR_RESULTS_MAX))
             .map(|(s, d)| (s, d.round() as u32))
             .collect()
     }
@@ -624,7 +618,7 @@ pub async fn import_addresses(
         let search = SearchIndex::build(&feed, &addresses);
         CityTransit {
             city: id,
-            projection: current.projection,
+            stops: current.stops.clone(),
             feed,
             addresses,
             search,

@@ -136,6 +136,10 @@ pub fn check_env_reads(sources: &[Source], allowed: &[&str]) -> Vec<Violation> {
 /// Ways code reads the clock or the operating system's randomness.
 pub const CLOCK_AND_RANDOM_READS: &[&str] = &["::now(", "thread_rng(", "OsRng", "getrandom("];
 
+/// What code that measures the Earth itself writes: a radius (the mean 6371 km, the equatorial
+/// 6378 km, with or without digit separators) or the arcsine of the haversine formula.
+pub const EARTH_GEOMETRY: &[&str] = &["6371", "6_371", "6378", "6_378", ".asin()"];
+
 /// No code (comments and literals aside) in the files `in_scope` picks holds one of `patterns`;
 /// `what` names the absence for the message.
 pub fn check_code_absent(

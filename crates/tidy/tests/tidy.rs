@@ -409,14 +409,86 @@ fn the_lexer_keeps_code_and_literals_apart() {
     assert!(!code.contains('y'), "{code}");
 }
 
-/// Concepts that must have one definition in the workspace.
-const DEFINED_ONCE: &[&str] = &["const EARTH_RADIUS_M", "const FALLBACK_UTC_OFFSET_MINUTES"];
+/// Concepts that must have one definition in the workspace: the geometry of the Earth
+/// (`transit::geo`: radius, great-circle distance, coordinate, projection, plane point), the one
+/// "stops near a point" (`transit::nearby`), the fallback offset of a city's time.
+const DEFINED_ONCE: &[&str] = &[
+    "const EARTH_RADIUS_M",
+    "fn haversine_m",
+    "struct Coordinate",
+    "struct Projection",
+    "struct Xy",
+    "struct StopLocator",
+    "const FALLBACK_UTC_OFFSET_MINUTES",
+];
 
 #[test]
 fn one_earth_radius_and_one_fallback_offset() {
     for needle in DEFINED_ONCE {
         assert_none(sources::check_defined_once(workspace_sources(), needle));
     }
+}
+
+/// The one home of the Earth's geometry.
+const GEO_HOME: &str = "crates/transit/src/geo.rs";
+
+#[test]
+fn no_earth_radius_or_great_circle_outside_transit_geo() {
+    let found = sources::check_code_absent(
+        workspace_sources(),
+        |path| path != GEO_HOME,
+        sources::EARTH_GEOMETRY,
+        "measures the Earth itself instead of with `transit::geo`",
+    );
+    assert_none(found);
+    // The check sees the geometry that is there: `transit::geo`'s own.
+    let home = sources::check_code_absent(
+        workspace_sources(),
+        |_| true,
+        sources::EARTH_GEOMETRY,
+        "measures",
+    );
+    assert!(home.iter().any(|v| v.place == GEO_HOME), "{home:?}");
+}
+
+#[test]
+fn the_earth_geometry_check_sees_a_second_radius_or_haversine() {
+    let found = sources::check_code_absent(
+        &fixture_sources(&[
+            (
+                GEO_HOME,
+                "//! Geo.\npub const EARTH_RADIUS_M: f64 = 6_371_000.0;\n",
+            ),
+            (
+                "crates/live/src/geo.rs",
+                "//! Geo.\nfn d(h: f64) -> f64 { 2.0 * 6371008.8 * h.sqrt().asin() }\n",
+            ),
+            (
+                "crates/service/src/near.rs",
+                "//! Near.\nfn d(h: f64) -> f64 { 2.0 * R * h.sqrt().asin() }\n",
+            ),
+            (
+                "crates/api/src/doc.rs",
+                "//! Never `6_371_000.0` or `.asin()` here.\nconst S: &str = \"6371 km\";\n",
+            ),
+        ]),
+        |path| path != GEO_HOME,
+        sources::EARTH_GEOMETRY,
+        "measures the Earth itself",
+    );
+    assert_eq!(
+        found,
+        vec![
+            Violation::new(
+                "crates/live/src/geo.rs",
+                "measures the Earth itself (`6371`)"
+            ),
+            Violation::new(
+                "crates/service/src/near.rs",
+                "measures the Earth itself (`.asin()`)"
+            ),
+        ]
+    );
 }
 
 #[test]

@@ -39,7 +39,8 @@ use ::live::gtfs_rt::{self, VehicleDescriptor};
 use ::live::network::Network;
 use ::live::session::SessionCounters;
 use ::live::state::{Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState};
-use ::live::{DetectionParams, LatLon, RouteId, RunIdx, TimeMs, VehicleId};
+use ::live::{DetectionParams, RouteId, RunIdx, TimeMs, VehicleId};
+use ::transit::geo::Coordinate;
 use domain::{ErrorCode, TransportCode};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, broadcast, mpsc};
@@ -351,8 +352,8 @@ impl LiveHub {
                 .or_else(|| vehicle.route.as_ref().map(|r| r.as_str().to_owned())),
             route_number: run.map(|(_, run)| run.route_short_name.clone()),
             trip_id: run.map(|(_, run)| run.trip_id.as_str().to_owned()),
-            lat: vehicle.point.lat,
-            lon: vehicle.point.lon,
+            lat: vehicle.point.lat(),
+            lon: vehicle.point.lon(),
             speed_mps: vehicle.speed_mps,
             heading_deg: vehicle.heading_deg,
             at_ms: vehicle.at.0,
@@ -559,10 +560,12 @@ pub fn track(app: &App, city: &str, id: u64) -> Result<Option<Vec<Fix>>, Service
         vehicle
             .track()
             .iter()
-            .map(|point| Fix {
-                at: point.at,
-                point: projection.unproject(point.xy),
-                accuracy_m: None,
+            .filter_map(|point| {
+                Some(Fix {
+                    at: point.at,
+                    point: projection.unproject(point.xy)?,
+                    accuracy_m: None,
+                })
             })
             .collect()
     });
@@ -573,7 +576,7 @@ pub fn track(app: &App, city: &str, id: u64) -> Result<Option<Vec<Fix>>, Service
 pub async fn vehicles_in_box(
     app: &App,
     city: &str,
-    bounds: Option<(LatLon, LatLon)>,
+    bounds: Option<(Coordinate, Coordinate)>,
 ) -> Result<Vec<VehicleView>, ServiceError> {
     apply(app, city, &[]).await?;
     let live = app.live.city(city)?;
