@@ -773,7 +773,7 @@ fn ride_request(sent: &Sent) -> anyhow::Result<RideRequest> {
 
 fn describe(outcome: &Result<RideOutcome, ServiceError>) -> String {
     match outcome {
-        Ok(RideOutcome::Issued(ticket)) => format!("issued ticket {}", ticket.number),
+        Ok(RideOutcome::Issued(ticket)) => format!("issued ticket {}", ticket.number.value()),
         Ok(RideOutcome::Pending { .. }) => "pending".into(),
         Err(error) => format!("refused {}", error.code.code()),
     }

@@ -317,7 +317,7 @@ fn print_facts(claims: &TicketClaims, utc_offset_minutes: Option<i32>) {
             .saturating_mul(1000);
         api::keys_wire::rfc3339_local_ms(ms, offset)
     };
-    println!("  check number    {}", claims.number);
+    println!("  check number    {}", claims.number.check_form());
     println!("  city            {}", claims.city);
     println!("  route           {}", claims.route);
     println!("  vehicle         {}", claims.vehicle);
