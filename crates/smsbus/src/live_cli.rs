@@ -754,10 +754,10 @@ pub async fn start_wialon_listener(
         .await
         .with_context(|| format!("cannot listen for Wialon IPS on {addr}"))?;
     let bound = listener.local_addr()?;
-    tokio::spawn(service::live::serve_wialon(
+    tokio::spawn(api::serve_wialon(
         app,
         listener,
-        service::live::WialonLimits::default(),
+        api::WialonLimits::default(),
     ));
     Ok(bound)
 }

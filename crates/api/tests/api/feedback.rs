@@ -127,7 +127,11 @@ async fn feedback_on_a_ride_reaches_its_carrier(db: Db) {
             token.clone(),
         )
         .await;
-        assert_eq!((status, &problem["code"]), (404, &json!("NOT_FOUND")), "{problem}");
+        assert_eq!(
+            (status, &problem["code"]),
+            (404, &json!("NOT_FOUND")),
+            "{problem}"
+        );
     }
     for bad in [
         json!({"ticket_number": number, "service_rating": 0, "vehicle_rating": 3}),

@@ -534,10 +534,10 @@ async fn wialon_conversation(db: Db) {
     assert_eq!(registered.status().as_u16(), 201);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(service::live::serve_wialon(
+    tokio::spawn(api::serve_wialon(
         Arc::clone(&t.app),
         listener,
-        service::live::WialonLimits::default(),
+        api::WialonLimits::default(),
     ));
 
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -864,15 +864,11 @@ async fn wialon_caps(db: Db) {
     for connections in caps {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let limits = service::live::WialonLimits {
+        let limits = api::WialonLimits {
             connections,
-            ..service::live::WialonLimits::default()
+            ..api::WialonLimits::default()
         };
-        tokio::spawn(service::live::serve_wialon(
-            Arc::clone(&t.app),
-            listener,
-            limits,
-        ));
+        tokio::spawn(api::serve_wialon(Arc::clone(&t.app), listener, limits));
         let held = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (read, mut write) = held.into_split();
         let mut reader = BufReader::new(read);

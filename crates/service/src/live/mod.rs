@@ -1,7 +1,8 @@
 //! Live buses in the server: per-city [`LiveState`] behind a lock, the registry that ties
 //! trackers and feed vehicles to catalogue vehicles, the bounded queue the Wialon IPS
-//! listener feeds (applied in batches by one worker task), the end of tickets when a run
-//! reaches its final stop, and a broadcast of position changes for the live stream.
+//! listener (`api::serve_wialon`) feeds (applied in batches by one worker task), the end of
+//! tickets when a run reaches its final stop, and a broadcast of position changes for the
+//! live stream. No socket is opened here.
 //!
 //! The pure work (matching, plausibility, detection, codecs) is the `live` crate; this
 //! module only owns the shared state and the side effects. Every vehicle id is unique across
@@ -9,7 +10,7 @@
 //! - [`feeds`]: feed tokens and their scope (which catalogue buses a partner may report, and
 //!   whether it may end their runs), the JSON and GTFS-RT pushes;
 //! - [`trackers`]: Wialon IPS trackers (each stands for one catalogue bus and may end its
-//!   runs) and the TCP listener with its connection caps;
+//!   runs): their credentials and the bus a logged-in tracker stands for;
 //! - [`streams`]: the caps and lifetime of the live stream's subscribers;
 //! - [`slots`]: the open-connection table both listeners count against;
 //! - [`refusals`]: what a push did, why positions were refused, the `/metrics` counters;
@@ -54,9 +55,7 @@ pub use networks::{
 };
 pub use refusals::{LiveCounters, PushSummary, Refusals};
 pub use streams::{StreamSlot, open_stream};
-pub use trackers::{
-    TrackerView, WialonLimits, load_credentials, register_tracker, serve_wialon, trackers,
-};
+pub use trackers::{TrackerView, load_credentials, register_tracker, tracker_digest, trackers};
 
 use crate::{App, ServiceError};
 
