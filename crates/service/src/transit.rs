@@ -20,6 +20,7 @@ use ::transit::gtfs::{Feed, FieldProblem, GtfsError, ImportReport};
 use ::transit::search::{Address, SearchIndex};
 use ::transit::{FareRide, FareRules, Timetable, TimetableOptions};
 use domain::catalogue::{CityId, RiderCategory};
+use domain::catalogue_file::{CatalogueFile, CityEntry};
 use domain::{ErrorCode, Tenge};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
@@ -477,13 +478,24 @@ async fn ensure_city(
         .to_offset(Timestamp::from_millisecond(app.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH))
         .seconds()
         / 60;
-    let file = serde_json::json!({"cities": [{
-        "id": city.as_str(),
-        "name": {"kk": new.name, "ru": new.name, "en": new.name},
-        "timezone": timezone,
-        "utc_offset_minutes": offset_minutes,
-    }]});
-    crate::catalogue::apply_file(app, &file.to_string()).await?;
+    let file = CatalogueFile {
+        cities: vec![CityEntry {
+            id: city.as_str().to_owned(),
+            name_kk: new.name.clone(),
+            name_ru: new.name.clone(),
+            name_en: new.name.clone(),
+            timezone,
+            utc_offset_minutes: i64::from(offset_minutes),
+            fares: Vec::new(),
+            fare_caps: Vec::new(),
+            transfer: None,
+            carriers: Vec::new(),
+            routes: Vec::new(),
+            vehicles: Vec::new(),
+        }],
+        ..CatalogueFile::default()
+    };
+    crate::catalogue::apply_file(app, &file).await?;
     Ok(true)
 }
 

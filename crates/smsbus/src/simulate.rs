@@ -846,9 +846,7 @@ pub async fn run(
     )
     .await
     .map_err(|e| anyhow::anyhow!("start: {e}"))?;
-    service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE)
-        .await
-        .map_err(|e| anyhow::anyhow!("catalogue: {}", e.detail))?;
+    crate::demo::load_seed_catalogue(&app).await?;
     let mut balances = Vec::with_capacity(PASSENGERS.len());
     for (phone, _) in PASSENGERS {
         let phone = PhoneNumber::parse(phone)?;

@@ -299,8 +299,8 @@ fn load_holder_keys(path: &std::path::Path) -> anyhow::Result<HolderKeys> {
 
 /// The offset of a city of the built-in catalogue, in minutes.
 fn city_utc_offset_minutes(city: &CityCode) -> Option<i32> {
-    let rows = service::catalogue::parse_file(crate::demo::SEED_CATALOGUE).ok()?;
-    rows.cities
+    let file = crate::demo::seed_catalogue().ok()?;
+    file.cities
         .iter()
         .find(|c| c.id == city.as_str())
         .and_then(|c| i32::try_from(c.utc_offset_minutes).ok())

@@ -136,6 +136,20 @@ pub fn check_env_reads(sources: &[Source], allowed: &[&str]) -> Vec<Violation> {
 /// Ways code reads the clock or the operating system's randomness.
 pub const CLOCK_AND_RANDOM_READS: &[&str] = &["::now(", "thread_rng(", "OsRng", "getrandom("];
 
+/// What code that opens a socket names.
+pub const SOCKETS: &[&str] = &[
+    "tokio::net",
+    "std::net::TcpListener",
+    "std::net::TcpStream",
+    "std::net::UdpSocket",
+    "TcpListener",
+    "TcpStream",
+    "UdpSocket",
+];
+
+/// What code that makes a type a serde wire type names.
+pub const SERDE_DERIVES: &[&str] = &["Serialize", "Deserialize", "serde::", "serde_json"];
+
 /// What code that measures the Earth itself writes: a radius (the mean 6371 km, the equatorial
 /// 6378 km, with or without digit separators) or the arcsine of the haversine formula.
 pub const EARTH_GEOMETRY: &[&str] = &["6371", "6_371", "6378", "6_378", ".asin()"];

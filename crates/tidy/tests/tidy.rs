@@ -256,6 +256,39 @@ fn the_layering_check_sees_api_depend_on_store() {
     assert_none(graph::check_no_dependency(&graph, "api", "store"));
 }
 
+#[test]
+fn service_knows_no_json() {
+    let graph = workspace_graph();
+    for json in JSON_CRATES {
+        assert_none(graph::check_no_dependency(graph, "service", json));
+    }
+}
+
+#[test]
+fn the_json_check_sees_service_depend_on_serde() {
+    let graph = fixture_graph(&[
+        ("service", "domain"),
+        ("domain", "serde_json"),
+        ("service", "serde"),
+    ]);
+    let found: Vec<Violation> = JSON_CRATES
+        .iter()
+        .flat_map(|json| graph::check_no_dependency(&graph, "service", json))
+        .collect();
+    // Through `domain` (its catalogue file codec) is no dependency of `service`'s own.
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "service",
+            "has a normal dependency on `serde`"
+        )]
+    );
+}
+
+/// The crates that read and write JSON: the edges' (`api`, `partners`, the binary), and
+/// `domain`'s catalogue file codec, never `service`.
+const JSON_CRATES: &[&str] = &["serde", "serde_json"];
+
 // ---- the sources ----
 
 fn fixture_sources(files: &[(&str, &str)]) -> Vec<Source> {
@@ -427,6 +460,114 @@ fn one_earth_radius_and_one_fallback_offset() {
     for needle in DEFINED_ONCE {
         assert_none(sources::check_defined_once(workspace_sources(), needle));
     }
+}
+
+/// `service` opens no socket: the listeners are the API's (`api::serve`, `api::serve_wialon`),
+/// the partners' clients are `partners`'.
+#[test]
+fn service_opens_no_socket() {
+    let found = sources::check_code_absent(
+        workspace_sources(),
+        |path| path.starts_with("crates/service/src/"),
+        sources::SOCKETS,
+        "is a use case but opens a socket",
+    );
+    assert_none(found);
+    // The check sees the sockets that are there: the API's listeners.
+    let api = sources::check_code_absent(
+        workspace_sources(),
+        |path| path.starts_with("crates/api/src/"),
+        sources::SOCKETS,
+        "opens a socket",
+    );
+    assert!(
+        api.iter().any(|v| v.place == "crates/api/src/wialon.rs"),
+        "{api:?}"
+    );
+}
+
+#[test]
+fn the_socket_check_sees_a_listener_in_service() {
+    let found = sources::check_code_absent(
+        &fixture_sources(&[
+            (
+                "crates/service/src/live/trackers.rs",
+                "//! Trackers.\npub async fn serve(l: tokio::net::TcpListener) {}\n",
+            ),
+            (
+                "crates/service/src/live/slots.rs",
+                "//! Caps per address, no `TcpStream` here.\nuse std::net::IpAddr;\n",
+            ),
+            (
+                "crates/api/src/wialon.rs",
+                "//! Listener.\nuse tokio::net::TcpListener;\n",
+            ),
+        ]),
+        |path| path.starts_with("crates/service/src/"),
+        sources::SOCKETS,
+        "opens a socket",
+    );
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "crates/service/src/live/trackers.rs",
+            "opens a socket (`tokio::net`)"
+        )]
+    );
+}
+
+/// Files of the pure crates and the store that may name serde: the catalogue file's codec.
+const SERDE_IN_THE_CORE: &[&str] = &["crates/domain/src/catalogue_file.rs"];
+
+/// No domain, transit, live, service or store type is `Serialize` or `Deserialize`: wire types
+/// are the edges' own, converted by hand.
+fn in_the_core(path: &str) -> bool {
+    ["domain", "transit", "live", "service", "store"]
+        .iter()
+        .any(|name| path.starts_with(&format!("crates/{name}/src/")))
+        && !SERDE_IN_THE_CORE.contains(&path)
+}
+
+#[test]
+fn core_types_are_not_wire_types() {
+    let found = sources::check_code_absent(
+        workspace_sources(),
+        in_the_core,
+        sources::SERDE_DERIVES,
+        "is the core's but names a serde trait",
+    );
+    assert_none(found);
+}
+
+#[test]
+fn the_wire_type_check_sees_serialize_in_the_core() {
+    let found = sources::check_code_absent(
+        &fixture_sources(&[
+            (
+                "crates/domain/src/money.rs",
+                "//! Money.\n#[derive(Clone, serde::Serialize)]\npub struct Tenge(i64);\n",
+            ),
+            (
+                "crates/domain/src/catalogue_file.rs",
+                "//! Codec.\n#[derive(Serialize, Deserialize)]\nstruct File {}\n",
+            ),
+            ("crates/service/src/doc.rs", "//! Never `Serialize` here.\n"),
+            (
+                "crates/api/src/wire.rs",
+                "//! Wire.\n#[derive(Serialize)]\nstruct T {}\n",
+            ),
+        ]),
+        in_the_core,
+        sources::SERDE_DERIVES,
+        "names a serde trait",
+    );
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "crates/domain/src/money.rs",
+            "names a serde trait (`Serialize`)"
+        )]
+    );
 }
 
 /// The one home of the Earth's geometry.

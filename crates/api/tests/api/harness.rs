@@ -160,7 +160,7 @@ pub async fn spawn_with(db: Db, change: impl FnOnce(&mut api::ApiSettings)) -> T
     )
     .await
     .unwrap();
-    service::catalogue::apply_file(&app, CATALOGUE)
+    service::catalogue::apply_file(&app, &domain::catalogue_file::decode(CATALOGUE).unwrap())
         .await
         .unwrap();
     let cli = service::staff::Actor::command_line();
