@@ -62,6 +62,14 @@ impl City {
 /// 2024-03-01).
 pub const FALLBACK_UTC_OFFSET_MINUTES: i32 = 300;
 
+/// Kazakhstan's one time zone ([`FALLBACK_UTC_OFFSET_MINUTES`]): the calendar of a city the
+/// catalogue does not know, and of dates that belong to no city (a preferential status's last
+/// day, a partner's report day).
+pub fn country_time_zone() -> jiff::tz::TimeZone {
+    jiff::tz::Offset::from_seconds(FALLBACK_UTC_OFFSET_MINUTES.saturating_mul(60))
+        .map_or(jiff::tz::TimeZone::UTC, jiff::tz::TimeZone::fixed)
+}
+
 impl Catalogue {
     /// The time zone of `city_id` at `at` ([`City::time_zone`]), or the fallback offset for a
     /// city the catalogue does not know.
@@ -71,8 +79,7 @@ impl Catalogue {
             .and_then(|id| self.cities.get(&id));
         match city {
             Some(city) => city.time_zone(at),
-            None => jiff::tz::Offset::from_seconds(FALLBACK_UTC_OFFSET_MINUTES.saturating_mul(60))
-                .map_or(jiff::tz::TimeZone::UTC, jiff::tz::TimeZone::fixed),
+            None => country_time_zone(),
         }
     }
 

@@ -136,6 +136,9 @@ pub fn check_env_reads(sources: &[Source], allowed: &[&str]) -> Vec<Violation> {
 /// Ways code reads the clock or the operating system's randomness.
 pub const CLOCK_AND_RANDOM_READS: &[&str] = &["::now(", "thread_rng(", "OsRng", "getrandom("];
 
+/// What code that makes a fixed UTC offset (a time zone of its own) writes.
+pub const FIXED_OFFSETS: &[&str] = &["tz::offset(", "Offset::from_seconds(", "TimeZone::fixed("];
+
 /// What code that opens a socket names.
 pub const SOCKETS: &[&str] = &[
     "tokio::net",

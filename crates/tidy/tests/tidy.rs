@@ -570,6 +570,56 @@ fn the_wire_type_check_sees_serialize_in_the_core() {
     );
 }
 
+/// Where a fixed UTC offset may be made: the one local-time rule (`service::catalogue`: a
+/// city's `time_zone`, the country's), the API's rendering of an offset it is given, and the
+/// simulators, which keep their partners' own calendars.
+fn may_make_an_offset(path: &str) -> bool {
+    path == "crates/service/src/catalogue.rs"
+        || path == "crates/api/src/keys_wire.rs"
+        || path.starts_with("crates/simulators/")
+}
+
+#[test]
+fn one_local_time_rule() {
+    let found = sources::check_code_absent(
+        workspace_sources(),
+        |path| path.starts_with("crates/") && path.contains("/src/") && !may_make_an_offset(path),
+        sources::FIXED_OFFSETS,
+        "makes a time zone of its own instead of `service::catalogue`'s",
+    );
+    assert_none(found);
+}
+
+#[test]
+fn the_local_time_check_sees_a_second_rule() {
+    let found = sources::check_code_absent(
+        &fixture_sources(&[
+            (
+                "crates/service/src/catalogue.rs",
+                "//! Catalogue.\nfn z() { TimeZone::fixed(tz::offset(5)); }\n",
+            ),
+            (
+                "crates/service/src/applications.rs",
+                "//! Applications.\nfn z() { jiff::tz::TimeZone::fixed(jiff::tz::offset(5)); }\n",
+            ),
+            (
+                "crates/simulators/src/acquirer.rs",
+                "//! Acquirer.\nfn z() { Offset::from_seconds(5 * 3600); }\n",
+            ),
+        ]),
+        |path| !may_make_an_offset(path),
+        sources::FIXED_OFFSETS,
+        "makes a time zone",
+    );
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "crates/service/src/applications.rs",
+            "makes a time zone (`tz::offset(`)"
+        )]
+    );
+}
+
 /// The one home of the Earth's geometry.
 const GEO_HOME: &str = "crates/transit/src/geo.rs";
 
