@@ -444,7 +444,9 @@ fn the_lexer_keeps_code_and_literals_apart() {
 
 /// Concepts that must have one definition in the workspace: the geometry of the Earth
 /// (`transit::geo`: radius, great-circle distance, coordinate, projection, plane point), the one
-/// "stops near a point" (`transit::nearby`), the fallback offset of a city's time.
+/// "stops near a point" (`transit::nearby`), the fallback offset of a city's time and the
+/// country's time zone, the API's one bearer-token parser and one secret comparison, the one
+/// page cursor, the catalogue file's one codec.
 const DEFINED_ONCE: &[&str] = &[
     "const EARTH_RADIUS_M",
     "fn haversine_m",
@@ -453,10 +455,15 @@ const DEFINED_ONCE: &[&str] = &[
     "struct Xy",
     "struct StopLocator",
     "const FALLBACK_UTC_OFFSET_MINUTES",
+    "fn country_time_zone",
+    "fn bearer_token",
+    "fn same_secret",
+    "struct PageCursor",
+    "struct CatalogueFile",
 ];
 
 #[test]
-fn one_earth_radius_and_one_fallback_offset() {
+fn each_concept_is_defined_once() {
     for needle in DEFINED_ONCE {
         assert_none(sources::check_defined_once(workspace_sources(), needle));
     }
