@@ -649,6 +649,51 @@ fn no_earth_radius_or_great_circle_outside_transit_geo() {
     assert!(home.iter().any(|v| v.place == GEO_HOME), "{home:?}");
 }
 
+/// The web apps' one distance on the Earth, on the server's radius.
+const WEB_GEO_HOME: &str = "web/lib/geo.js";
+
+#[test]
+fn the_web_apps_measure_the_earth_in_one_place() {
+    let root = workspace_root();
+    let mut scripts = sources::read_files(&root.join("web"), ".js").unwrap();
+    scripts.extend(sources::read_files(&root.join("web"), ".mjs").unwrap());
+    for script in &mut scripts {
+        script.path = format!("web/{}", script.path);
+    }
+    let outside = |path: &str| path != WEB_GEO_HOME && !path.starts_with("web/vendor/");
+    let found = sources::check_text_absent(
+        &scripts,
+        outside,
+        sources::EARTH_GEOMETRY_JS,
+        "measures the Earth itself instead of with `web/lib/geo.js`",
+    );
+    assert_none(found);
+    let home = sources::check_text_absent(&scripts, |_| true, sources::EARTH_GEOMETRY_JS, "measures");
+    assert!(home.iter().any(|v| v.place == WEB_GEO_HOME), "{home:?}");
+}
+
+#[test]
+fn the_web_geometry_check_sees_a_second_radius() {
+    let found = sources::check_text_absent(
+        &fixture_sources(&[
+            (WEB_GEO_HOME, "export const EARTH_RADIUS_M = 6371000;\n"),
+            ("web/passenger/map.js", "const r = 6371008.8;\n"),
+            ("web/passenger/signin.js", "return 12742 * Math.asin(Math.sqrt(x));\n"),
+            ("web/controller/screens.js", "import { distanceM } from '../lib/geo.js';\n"),
+        ]),
+        |path| path != WEB_GEO_HOME,
+        sources::EARTH_GEOMETRY_JS,
+        "measures the Earth itself",
+    );
+    assert_eq!(
+        found,
+        vec![
+            Violation::new("web/passenger/map.js", "measures the Earth itself (`6371`)"),
+            Violation::new("web/passenger/signin.js", "measures the Earth itself (`12742`)"),
+        ]
+    );
+}
+
 #[test]
 fn the_earth_geometry_check_sees_a_second_radius_or_haversine() {
     let found = sources::check_code_absent(
