@@ -179,15 +179,7 @@ pub fn check_code_absent(
     patterns: &[&str],
     what: &str,
 ) -> Vec<Violation> {
-    sources
-        .iter()
-        .filter(|s| in_scope(&s.path))
-        .filter_map(|s| {
-            let (code, _) = strip(&s.text);
-            let hit = patterns.iter().find(|p| code.contains(**p))?;
-            Some(Violation::new(&s.path, format!("{what} (`{hit}`)")))
-        })
-        .collect()
+    check_absent(sources, in_scope, patterns, what, |text| strip(text).0)
 }
 
 /// No file `in_scope` picks holds one of `patterns` anywhere in its text (for sources the lexer
@@ -198,11 +190,23 @@ pub fn check_text_absent(
     patterns: &[&str],
     what: &str,
 ) -> Vec<Violation> {
+    check_absent(sources, in_scope, patterns, what, str::to_owned)
+}
+
+/// The first of `patterns` in the part of each file `in_scope` picks that `read` keeps.
+fn check_absent(
+    sources: &[Source],
+    in_scope: impl Fn(&str) -> bool,
+    patterns: &[&str],
+    what: &str,
+    read: impl Fn(&str) -> String,
+) -> Vec<Violation> {
     sources
         .iter()
         .filter(|s| in_scope(&s.path))
         .filter_map(|s| {
-            let hit = patterns.iter().find(|p| s.text.contains(**p))?;
+            let kept = read(&s.text);
+            let hit = patterns.iter().find(|p| kept.contains(**p))?;
             Some(Violation::new(&s.path, format!("{what} (`{hit}`)")))
         })
         .collect()

@@ -668,7 +668,8 @@ fn the_web_apps_measure_the_earth_in_one_place() {
         "measures the Earth itself instead of with `web/lib/geo.js`",
     );
     assert_none(found);
-    let home = sources::check_text_absent(&scripts, |_| true, sources::EARTH_GEOMETRY_JS, "measures");
+    let home =
+        sources::check_text_absent(&scripts, |_| true, sources::EARTH_GEOMETRY_JS, "measures");
     assert!(home.iter().any(|v| v.place == WEB_GEO_HOME), "{home:?}");
 }
 
@@ -678,8 +679,14 @@ fn the_web_geometry_check_sees_a_second_radius() {
         &fixture_sources(&[
             (WEB_GEO_HOME, "export const EARTH_RADIUS_M = 6371000;\n"),
             ("web/passenger/map.js", "const r = 6371008.8;\n"),
-            ("web/passenger/signin.js", "return 12742 * Math.asin(Math.sqrt(x));\n"),
-            ("web/controller/screens.js", "import { distanceM } from '../lib/geo.js';\n"),
+            (
+                "web/passenger/signin.js",
+                "return 12742 * Math.asin(Math.sqrt(x));\n",
+            ),
+            (
+                "web/controller/screens.js",
+                "import { distanceM } from '../lib/geo.js';\n",
+            ),
         ]),
         |path| path != WEB_GEO_HOME,
         sources::EARTH_GEOMETRY_JS,
@@ -689,7 +696,10 @@ fn the_web_geometry_check_sees_a_second_radius() {
         found,
         vec![
             Violation::new("web/passenger/map.js", "measures the Earth itself (`6371`)"),
-            Violation::new("web/passenger/signin.js", "measures the Earth itself (`12742`)"),
+            Violation::new(
+                "web/passenger/signin.js",
+                "measures the Earth itself (`12742`)"
+            ),
         ]
     );
 }

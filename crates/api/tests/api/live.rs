@@ -84,6 +84,20 @@ async fn vehicles(t: &TestApp, city: &str) -> Vec<serde_json::Value> {
     body["vehicles"].as_array().unwrap().clone()
 }
 
+/// What a GTFS-Realtime push of these bytes with this token did.
+async fn push_gtfs_rt(t: &TestApp, city: &str, token: &str, bytes: Vec<u8>) -> serde_json::Value {
+    t.http
+        .post(t.url(&format!("/v1/live/{city}/gtfs-rt")))
+        .bearer_auth(token)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn our_feed(t: &TestApp, city: &str) -> gtfs_rt::FeedMessage {
     let response = t
         .http
@@ -117,17 +131,7 @@ async fn halifax_sample(db: Db) {
         .await
         .unwrap();
     assert_eq!(refused.status().as_u16(), 401);
-    let pushed: serde_json::Value = t
-        .http
-        .post(t.url("/v1/live/halifax/gtfs-rt"))
-        .bearer_auth(&token)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pushed = push_gtfs_rt(&t, "halifax", &token, bytes).await;
     assert!(pushed["applied"].as_u64().unwrap() >= 280, "{pushed}");
 
     let live = vehicles(&t, "halifax").await;
@@ -240,17 +244,7 @@ async fn halifax_sample(db: Db) {
     {
         (position.latitude, position.longitude) = (0.0, 0.0);
     }
-    let pushed: serde_json::Value = t
-        .http
-        .post(t.url("/v1/live/halifax/gtfs-rt"))
-        .bearer_auth(&token)
-        .body(gtfs_rt::encode_feed(&off))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pushed = push_gtfs_rt(&t, "halifax", &token, gtfs_rt::encode_feed(&off)).await;
     assert_eq!(
         (
             &pushed["received"],
