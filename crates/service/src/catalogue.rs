@@ -707,7 +707,7 @@ pub async fn current_file(app: &App) -> Result<CatalogueFile, ServiceError> {
     let mut cities = Vec::with_capacity(rows.cities.len());
     for c in &rows.cities {
         let in_city = |id: &str| id == c.id;
-        let policies = rows.fare_policies.iter().filter(|p| in_city(&p.city_id));
+        let mut policies = rows.fare_policies.iter().filter(|p| in_city(&p.city_id));
         let mut vehicles = Vec::new();
         for v in rows
             .vehicles
@@ -752,9 +752,9 @@ pub async fn current_file(app: &App) -> Result<CatalogueFile, ServiceError> {
                     daily: Tenge::from_tiyn(p.amount_tiyn),
                 })
                 .collect(),
+            // The last one stored, as a city has one (`from_rows` refuses two).
             transfer: policies
-                .filter(|p| p.rule == TRANSFER)
-                .last()
+                .rfind(|p| p.rule == TRANSFER)
                 .map(|p| TransferEntry {
                     window_minutes: p.window_minutes.unwrap_or_default(),
                     amount: Tenge::from_tiyn(p.amount_tiyn),
