@@ -3,7 +3,9 @@
 // published), adds a staff account, edits a fare and Almaty's daily cap and transfer window
 // (the catalogue the server keeps changes; saving the fares keeps the caps),
 // uploads a GTFS zip with planted problems and sees them listed, registers a tracker and sees
-// it listed with the feed tokens (never a secret), and verifies the audit trail.
+// it listed with the feed tokens (never a secret), sees the partners' live state (the demo's
+// simulated operators, acquirer and SMSC: a ride and a top-up counted, every bind up, no
+// secret), and verifies the audit trail.
 // Every screen in kk, ru and en: axe-core and the catalogue's texts. Screenshots:
 // ../screenshots/admin-*.
 import { test, before, after } from 'node:test';
@@ -14,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MESSAGES } from '../web/lib/messages.js';
-import { startDemo, call, signIn, chooseLanguage, screen, totp, DESKTOP, ADMIN } from './consoles.mjs';
+import { startDemo, call, passenger, signIn, chooseLanguage, screen, totp, DESKTOP, ADMIN } from './consoles.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let demo;
@@ -218,6 +220,40 @@ test('the admin rotates a key, adds staff, edits a fare, imports GTFS with its p
   await menu(page, 'credentials');
   await page.locator('#credentials').waitFor();
   await screen(page, 'admin', lang, 'credentials');
+
+  // Partners: a ride and a top-up by the demo's card holder reach the simulated operator and
+  // acquirer; the screen shows their live state, every SMSC bind up, and no secret.
+  const holder = '+77051234567';
+  const rider = await passenger(demo.base, holder);
+  const ride = await call(demo.base, rider, '/v1/rides', { method: 'POST', body: { transport_code: '10101' }, headers: { 'Idempotency-Key': 'admin-partners-1' } });
+  assert.equal(ride.status, 201, JSON.stringify(ride.body));
+  const card = (await call(demo.base, rider, '/v1/cards')).body.cards[0].number;
+  const topUp = await call(demo.base, rider, `/v1/cards/${card}/top-ups`, { method: 'POST', body: { amount: '500.00' }, headers: { 'Idempotency-Key': 'admin-partners-2' } });
+  assert.equal(topUp.status, 201, JSON.stringify(topUp.body));
+  const state = (await call(demo.base, token, '/v1/admin/partners')).body;
+  const secrets = ['demo-client-secret', 'demo2505', 'demo-acquirer-client-secret-0000', 'demo-acquirer-callback-secret-0000', 'demo-kaspi-bank-secret-0000'];
+  for (const secret of secrets) assert.doesNotMatch(JSON.stringify(state), new RegExp(secret));
+  const used = state.operators.find((o) => o.health.calls > 0);
+  assert.ok(used, JSON.stringify(state.operators));
+  await menu(page, 'partners');
+  await page.locator('#operators table').waitFor();
+  const rows = page.locator('#operators tbody tr');
+  assert.equal(await rows.count(), 3);
+  const usedRow = rows.filter({ hasText: used.id });
+  await usedRow.locator('.status.working').filter({ hasText: m.admin_health_ok }).waitFor();
+  const apis = page.locator('#operator-apis tbody tr').filter({ hasText: used.id });
+  assert.match(await apis.innerText(), new RegExp(`${used.id}/carrier-billing/v0\\.5`));
+  assert.match(await apis.innerText(), new RegExp(m.admin_auth_client_credentials));
+  assert.equal(await page.locator('#smscs tbody tr').count(), 3);
+  assert.equal(await page.locator('#smscs tbody tr .status.bound').count(), 3);
+  assert.match(await page.locator('#smsc-config').innerText(), /127\.0\.0\.1:\d+/);
+  assert.match(await page.locator('#acquirer').innerText(), /halyk-epay/);
+  assert.match(await page.locator('#acquirer').innerText(), new RegExp(`${demo.base}/v1/acquirer/halyk-epay/callback`));
+  assert.match(await page.locator('#acquirer-orders').innerText(), /1 open/);
+  await page.locator('#partner-banks tbody tr').filter({ hasText: 'kaspi' }).waitFor();
+  const shown = await page.locator('main').innerText();
+  for (const secret of secrets) assert.doesNotMatch(shown, new RegExp(secret));
+  await screen(page, 'admin', lang, 'partners');
   await menu(page, 'live');
   // A tracker registered here is listed at once; feed tokens are listed without the token.
   await page.locator('#trackers').waitFor();
@@ -253,7 +289,7 @@ for (const lang of ['kk', 'ru']) {
     await signIn(page, ADMIN);
     await page.locator('#keys table').waitFor();
     await screen(page, 'admin', lang, 'keys');
-    for (const [id, ready] of [['staff', '#accounts table'], ['catalogue', '#vehicles table'], ['gtfs', '#gtfs'], ['banks', '#banks table'],
+    for (const [id, ready] of [['staff', '#accounts table'], ['catalogue', '#vehicles table'], ['gtfs', '#gtfs'], ['banks', '#banks table'], ['partners', '#smscs table'],
       ['credentials', '#credentials'], ['live', '#feed-tokens'], ['audit', '#audit table']]) {
       await menu(page, id);
       await page.locator(ready).waitFor();

@@ -1,6 +1,8 @@
 // The system operator's console (/admin/): signing keys (rotate, see which are published),
 // staff accounts and machine credentials, the catalogue (cities, carriers, routes, vehicles,
-// fare rules edited in place, operator prefixes), banks, GTFS imports with their progress and
+// fare rules edited in place, operator prefixes), banks, the partners (mobile operators' CAMARA
+// APIs, the card acquirer, the SMSC binds, the banks: where each is, how we sign in there —
+// never a secret — and its live state), GTFS imports with their progress and
 // problems, live trackers and feed tokens, and the audit trail with its verification. Reports
 // are the carrier helper's /reports/, linked from the menu. Secrets are shown once, when made.
 import { t } from '../lib/i18n.js';
@@ -224,17 +226,22 @@ function fareRule(f) {
   return parts.length ? parts.join(' · ') : t('admin_rule_base');
 }
 
+/// The banks as a table (the banks screen and the partners screen).
+function bankTable(rows, id = 'banks') {
+  return table({ id, csv: `${id}.csv`, columns: [
+    { label: 'admin_col_id', value: (b) => b.id }, { label: 'admin_col_name', value: (b) => b.name },
+    { label: 'admin_col_dialect', value: (b) => b.dialect }, { label: 'admin_col_networks', value: (b) => b.networks },
+    { label: 'admin_col_secret', value: (b) => t(b.secret_set ? 'admin_secret_set' : 'admin_no') },
+    { label: 'admin_col_payments', value: (b) => String(b.payments) },
+    { label: 'admin_col_last_payment', value: (b) => when(b.last_payment_at) },
+  ], rows });
+}
+
 function banks(main) {
   const notices = noticeBox();
   const box = h('div');
   const draw = () => loading(box, () => staffApi('/v1/admin/banks'), ({ data: res }) => {
-    box.append(table({ id: 'banks', csv: 'banks.csv', columns: [
-      { label: 'admin_col_id', value: (b) => b.id }, { label: 'admin_col_name', value: (b) => b.name },
-      { label: 'admin_col_dialect', value: (b) => b.dialect }, { label: 'admin_col_networks', value: (b) => b.networks },
-      { label: 'admin_col_secret', value: (b) => t(b.secret_set ? 'admin_secret_set' : 'admin_no') },
-      { label: 'admin_col_payments', value: (b) => String(b.payments) },
-      { label: 'admin_col_last_payment', value: (b) => when(b.last_payment_at) },
-    ], rows: res.banks }));
+    box.append(bankTable(res.banks));
   });
   main.append(h('h1', {}, t('admin_banks_title')), h('p', { class: 'muted' }, t('admin_banks_text')), notices,
     form({ id: 'bank', title: 'admin_configure_bank', button: 'admin_save', fields: [
@@ -246,6 +253,104 @@ function banks(main) {
       const r = await run(notices, t('admin_done'), () => staffApi(`/v1/admin/banks/${encodeURIComponent(v.id)}`, { method: 'PUT', body: { name: v.name, dialect: v.dialect, networks: v.networks, secret: v.secret } }));
       if (r) { el.reset(); draw(); }
     } }), box);
+  draw();
+}
+
+/// A link's state in words and colour: failing (its last call failed), working, or idle.
+function healthState(health) {
+  const [key, cls] = health.failing ? ['admin_health_failing', 'failing'] : health.calls ? ['admin_health_ok', 'working'] : ['admin_health_idle', 'idle'];
+  return { text: t(key), cell: h('span', { class: `status ${cls}` }, t(key)) };
+}
+
+/// The last failure: when, and its kind in words.
+const lastFailure = (health) => (health.last_failure_at ? `${when(health.last_failure_at)} · ${known(`admin_error_${health.last_error}`, health.last_error)}` : '');
+
+/// Lines of "label: value", the value shown as data (an address, an id).
+const labelled = (pairs) => h('div', { class: 'stack' }, pairs.filter(([, v]) => v).map(([label, v]) => h('div', {}, `${t(label)}: `, h('span', { class: 'data mono small' }, v))));
+
+/// How each operator's calls are going: what a system operator looks at first.
+function operatorHealthTable(operators) {
+  return table({ id: 'operators', caption: t('admin_cap_calls'), csv: 'operators-health.csv', columns: [
+    { label: 'admin_col_operator', value: (o) => o.id },
+    { label: 'admin_col_health', value: (o) => healthState(o.health).text, cell: (o) => healthState(o.health).cell },
+    { label: 'admin_col_calls', value: (o) => String(o.health.calls) },
+    { label: 'admin_col_failures', value: (o) => String(o.health.failures) },
+    { label: 'admin_col_last_success', value: (o) => when(o.health.last_success_at) },
+    { label: 'admin_col_last_failure', value: (o) => lastFailure(o.health) },
+  ], rows: operators });
+}
+
+/// Where each operator's CAMARA APIs are and how we sign in there (never a secret).
+function operatorConfigTable(operators) {
+  const authText = (a) => [t(`admin_auth_${a.kind}`), a.token_url, a.client_id].filter(Boolean).join(' · ');
+  return table({ id: 'operator-apis', caption: t('admin_cap_apis'), csv: 'operators-apis.csv', columns: [
+    { label: 'admin_col_operator', value: (o) => o.id },
+    { label: 'admin_col_apis', value: (o) => [o.carrier_billing_url, o.sim_swap_url, o.refund_url].join(' '),
+      cell: (o) => labelled([['admin_api_billing', o.carrier_billing_url], ['admin_api_sim_swap', o.sim_swap_url], ['admin_api_refunds', o.refund_url]]) },
+    { label: 'admin_col_auth', value: (o) => authText(o.auth),
+      cell: (o) => h('div', { class: 'stack' }, h('div', {}, t(`admin_auth_${o.auth.kind}`)), labelled([['admin_auth_token_url', o.auth.token_url], ['admin_auth_client', o.auth.client_id]])) },
+  ], rows: operators });
+}
+
+function acquirerFacts(a) {
+  if (!a) return h('p', { class: 'muted', id: 'acquirer' }, t('admin_no_acquirer'));
+  const state = healthState(a.health);
+  const fact = (label, value, params) => [h('dt', {}, t(label, params)), h('dd', {}, value)];
+  const last = a.callbacks.last_at ? `${when(a.callbacks.last_at)} · ${t(`admin_callback_${a.callbacks.last_outcome}`)}` : t('admin_never');
+  return h('section', { class: 'card', id: 'acquirer' }, h('dl', { class: 'facts' },
+    fact('admin_acq_name', data(a.id)),
+    fact('admin_col_health', state.cell),
+    fact('admin_acq_base_url', h('span', { class: 'data mono small' }, a.base_url)),
+    fact('admin_acq_merchant', data(a.merchant_id)),
+    fact('admin_acq_callback', h('span', { class: 'data mono small' }, a.callback_url)),
+    fact('admin_acq_orders', h('span', { id: 'acquirer-orders' }, t('admin_acq_orders_value', a.orders)), { hours: a.orders.window_hours }),
+    fact('admin_acq_callbacks', t('admin_acq_callbacks_value', a.callbacks)),
+    fact('admin_acq_last_callback', last),
+    fact('admin_col_calls', data(String(a.health.calls))),
+    fact('admin_col_failures', data(String(a.health.failures))),
+    fact('admin_col_last_success', a.health.last_success_at ? data(when(a.health.last_success_at)) : t('admin_never')),
+    fact('admin_col_last_failure', a.health.last_failure_at ? lastFailure(a.health) : t('admin_never'))));
+}
+
+/// Each bind's state now and what went over it.
+function smscStateTable(smscs) {
+  const bind = (s) => t(`admin_bind_${s.state}`);
+  return table({ id: 'smscs', caption: t('admin_cap_binds'), csv: 'smsc-binds.csv', empty: 'admin_no_smscs', columns: [
+    { label: 'admin_col_operator', value: (s) => s.operator },
+    { label: 'admin_col_bind', value: (s) => `${bind(s)} ${t('admin_since', { at: when(s.since) })}`,
+      cell: (s) => h('div', { class: 'stack' }, h('span', { class: `status ${s.state}` }, bind(s)), h('span', { class: 'muted nowrap' }, t('admin_since', { at: when(s.since) }))) },
+    { label: 'admin_col_last_error', value: (s) => (s.last_error ? `${when(s.last_error_at)} · ${s.last_error}` : ''),
+      cell: (s) => (s.last_error ? h('div', { class: 'stack' }, data(when(s.last_error_at)), data(s.last_error)) : '') },
+    { label: 'admin_col_backlog', value: (s) => String(s.backlog) },
+    { label: 'admin_col_submits', value: (s) => (s.submit_failures ? `${s.submits} (${s.submit_failures} ${t('admin_col_failures')})` : String(s.submits)) },
+    { label: 'admin_col_deliveries', value: (s) => String(s.deliveries) },
+    { label: 'admin_col_receipts', value: (s) => String(s.receipts) },
+  ], rows: smscs });
+}
+
+/// Where each bind goes, as whom (never its password) and within which limits.
+function smscConfigTable(smscs) {
+  if (!smscs.length) return null;
+  return table({ id: 'smsc-config', caption: t('admin_cap_bind_config'), csv: 'smsc-config.csv', columns: [
+    { label: 'admin_col_operator', value: (s) => s.operator },
+    { label: 'admin_col_address', value: (s) => `${s.host}:${s.port}`, cell: (s) => h('span', { class: 'data mono' }, `${s.host}:${s.port}`) },
+    { label: 'admin_col_tls', value: (s) => t(s.tls ? 'admin_yes' : 'admin_no') },
+    { label: 'admin_col_login', value: (s) => s.system_id },
+    { label: 'admin_col_limits', value: (s) => t('admin_limits_value', { window: s.window, rate: s.throughput_per_s }) },
+  ], rows: smscs });
+}
+
+function partners(main) {
+  const box = h('div', { id: 'partners' });
+  const draw = () => loading(box, () => staffApi('/v1/admin/partners'), ({ data: res }) => {
+    box.append(
+      h('h2', {}, t('admin_partners_operators')), operatorHealthTable(res.operators), operatorConfigTable(res.operators),
+      h('h2', {}, t('admin_partners_acquirer')), acquirerFacts(res.acquirer),
+      h('h2', {}, t('admin_partners_smscs')), smscStateTable(res.smscs), smscConfigTable(res.smscs),
+      h('h2', {}, t('admin_partners_banks')), bankTable(res.banks, 'partner-banks'));
+  });
+  main.append(h('h1', {}, t('admin_partners_title')), h('p', { class: 'muted' }, t('admin_partners_text')),
+    h('div', { class: 'row' }, h('button', { type: 'button', id: 'refresh-partners', class: 'secondary', onclick: draw }, t('admin_partners_refresh'))), box);
   draw();
 }
 
@@ -394,6 +499,7 @@ startConsole({
     { id: 'credentials', label: 'admin_menu_credentials', render: credentials },
     { id: 'catalogue', label: 'admin_menu_catalogue', render: catalogue },
     { id: 'banks', label: 'admin_menu_banks', render: banks },
+    { id: 'partners', label: 'admin_menu_partners', render: partners },
     { id: 'gtfs', label: 'admin_menu_gtfs', render: gtfs },
     { id: 'live', label: 'admin_menu_live', render: live },
     { id: 'audit', label: 'admin_menu_audit', render: audit },

@@ -131,7 +131,8 @@ function draw(data, { carrier }) {
       table(t('rep_by_source'), [t('rep_source'), t('rep_amount')], data.by_source.map((o) => [sourceName(o.party), money(o.amount)])),
       carrier ? null : table(t('rep_by_carrier'), [t('rep_carrier'), t('rep_amount')], data.by_carrier.map((o) => [o.party, money(o.amount)])),
       data.by_bank.length ? table(t('rep_by_bank'), [t('rep_source'), t('rep_amount')], data.by_bank.map((o) => [o.party.toUpperCase(), money(o.amount)])) : null,
-      data.subsidy.length ? table(t('rep_subsidy_title'), [t('rep_city'), t('rep_category'), t('rep_amount')], data.subsidy.map((s) => [s.city, t(`rider_${s.category}`), money(s.amount)])) : null),
+      data.subsidy.length ? table(t('rep_subsidy_title'), [t('rep_city'), t('rep_category'), t('rep_amount')], data.subsidy.map((s) => [s.city, t(`rider_${s.category}`), s.estimated ? `${money(s.amount)} (${t('rep_estimated')})` : money(s.amount)])) : null),
+    data.subsidy.some((s) => s.estimated) ? h('p', { class: 'muted', id: 'subsidy-estimated' }, t('rep_estimated_note')) : null,
   ];
   return parts;
 }

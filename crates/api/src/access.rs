@@ -216,6 +216,8 @@ pub const MATRIX: &[Rule] = &[
     ),
     staff("PUT", "/v1/admin/banks/{bank}", ADMIN, Unscoped, true),
     staff("GET", "/v1/admin/banks", ADMIN, Unscoped, false),
+    // Every partner wired in and its live state (never a secret).
+    staff("GET", "/v1/admin/partners", ADMIN, Unscoped, false),
     // Reconciliation with banks, the acquirer and the operators.
     staff(
         "POST",

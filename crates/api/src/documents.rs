@@ -10,7 +10,8 @@ use domain::{Language, Tenge};
 use qrcode::{Color, QrCode};
 use service::reports::Report;
 
-use crate::pdf::{Document, Mark, PAGE_HEIGHT_PT, PAGE_WIDTH_PT, text_width};
+use crate::pdf::{Document, Mark, PAGE_HEIGHT_PT, text_width};
+use crate::pdf_font::FontError;
 
 /// A carrier prints at most this many stickers at once.
 pub const STICKERS_MAX: usize = 300;
@@ -136,7 +137,7 @@ pub fn stickers_svg(base_url: &str, stickers: &[Sticker]) -> String {
 }
 
 /// Six stickers to an A4 page of the PDF.
-pub fn stickers_pdf(base_url: &str, stickers: &[Sticker]) -> Vec<u8> {
+pub fn stickers_pdf(base_url: &str, stickers: &[Sticker]) -> Result<Vec<u8>, FontError> {
     let (w, h) = (270.0_f32, 260.0_f32);
     let mut doc = Document::default();
     for chunk in stickers.chunks(6).take(STICKERS_MAX / 6 + 1) {
@@ -146,7 +147,7 @@ pub fn stickers_pdf(base_url: &str, stickers: &[Sticker]) -> Vec<u8> {
             let y = PAGE_HEIGHT_PT - 20.0 - (i / 2 + 1) as f32 * (h + 10.0) + 10.0;
             marks.push(Mark::Frame { x, y, w, h });
             let centred = |text: &str, size: f32, from_top: f32| Mark::Text {
-                x: x + (w - text_width(text.chars().count(), size)) / 2.0,
+                x: x + (w - text_width(text, size)) / 2.0,
                 y: y + h - from_top,
                 size,
                 text: text.to_owned(),
@@ -197,11 +198,42 @@ const PERIOD: Text = Text {
     ru: "Период",
     en: "Period",
 };
-const COLUMNS: Text = Text {
-    kk: "Күн         Сапар  Қайтару  Жол ақысы  Қайтарылды  Төленеді",
-    ru: "Дата        Поездки Возвраты  Сборы     Возвращено  К выплате",
-    en: "Day         Rides  Refunds   Fares      Refunded    Payable",
-};
+/// The day's column, then the five figures' (each right-aligned at [`FIGURE_RIGHT_PT`]).
+const COLUMNS: [Text; 6] = [
+    Text {
+        kk: "Күн",
+        ru: "Дата",
+        en: "Day",
+    },
+    Text {
+        kk: "Сапар",
+        ru: "Поездки",
+        en: "Rides",
+    },
+    Text {
+        kk: "Қайтару",
+        ru: "Возвраты",
+        en: "Refunds",
+    },
+    Text {
+        kk: "Жол ақысы",
+        ru: "Сборы",
+        en: "Fares",
+    },
+    Text {
+        kk: "Қайтарылды",
+        ru: "Возвращено",
+        en: "Refunded",
+    },
+    Text {
+        kk: "Төленеді",
+        ru: "К выплате",
+        en: "Payable",
+    },
+];
+/// The settlement's left margin and the right edges of its five figures, in points.
+const LEFT_PT: f32 = 40.0;
+const FIGURE_RIGHT_PT: [f32; 5] = [205.0, 275.0, 375.0, 465.0, 555.0];
 const TOTAL: Text = Text {
     kk: "Барлығы",
     ru: "Итого",
@@ -217,6 +249,11 @@ const OWED: Text = Text {
     ru: "Сумма к выплате перевозчику (без комиссии)",
     en: "Owed to the carrier (no commission)",
 };
+const ESTIMATED: Text = Text {
+    kk: "бағалау: бұрынғы сапарлар бүгінгі тарифпен",
+    ru: "оценка: прежние поездки по сегодняшнему тарифу",
+    en: "estimate: earlier rides at today's fare",
+};
 const SUBSIDY: Text = Text {
     kk: "Қала төлейтін жеңілдік субсидиясы",
     ru: "Субсидия за льготный проезд (платит город)",
@@ -227,8 +264,54 @@ fn money(t: Tenge) -> String {
     format!("{} KZT", t.to_decimal())
 }
 
+/// A line of the settlement: its size and its cells, each at its left edge or right-aligned
+/// at its right edge.
+struct Row {
+    size: f32,
+    cells: Vec<(Edge, String)>,
+}
+
+#[derive(Clone, Copy)]
+enum Edge {
+    Left(f32),
+    Right(f32),
+}
+
+impl Row {
+    fn text(size: f32, text: String) -> Row {
+        Row {
+            size,
+            cells: vec![(Edge::Left(LEFT_PT), text)],
+        }
+    }
+
+    /// A day's (or the total's) figures under the columns.
+    fn figures(label: String, figures: [String; 5]) -> Row {
+        let mut cells = vec![(Edge::Left(LEFT_PT), label)];
+        for (right, figure) in FIGURE_RIGHT_PT.iter().zip(figures) {
+            cells.push((Edge::Right(*right), figure));
+        }
+        Row { size: 9.0, cells }
+    }
+}
+
+fn figures_of(d: (i64, i64, i64, i64, i64)) -> [String; 5] {
+    [
+        d.0.to_string(),
+        d.1.to_string(),
+        Tenge::from_tiyn(d.2).to_decimal(),
+        Tenge::from_tiyn(d.3).to_decimal(),
+        Tenge::from_tiyn(d.4).to_decimal(),
+    ]
+}
+
 /// A carrier's month: a line per day, the totals, by source and the subsidy.
-pub fn settlement_pdf(report: &Report, carrier: &str, name: &str, language: Language) -> Vec<u8> {
+pub fn settlement_pdf(
+    report: &Report,
+    carrier: &str,
+    name: &str,
+    language: Language,
+) -> Result<Vec<u8>, FontError> {
     use std::collections::BTreeMap;
     let mut days: BTreeMap<jiff::civil::Date, (i64, i64, i64, i64, i64)> = BTreeMap::new();
     for line in &report.lines {
@@ -239,15 +322,16 @@ pub fn settlement_pdf(report: &Report, carrier: &str, name: &str, language: Lang
         day.3 += line.refunded.tiyn();
         day.4 += line.payable.tiyn();
     }
-    let mut text_lines: Vec<(f32, String)> = vec![
-        (16.0, format!("SMSBUS · {}", SETTLEMENT.get(language))),
-        (11.0, format!("{name} ({carrier})")),
-        (
+    let [day_column, figure_columns @ ..] = COLUMNS.map(|c| c.get(language).to_owned());
+    let mut rows: Vec<Row> = vec![
+        Row::text(16.0, format!("SMSBUS · {}", SETTLEMENT.get(language))),
+        Row::text(11.0, format!("{name} ({carrier})")),
+        Row::text(
             11.0,
             format!("{}: {} — {}", PERIOD.get(language), report.from, report.to),
         ),
-        (11.0, String::new()),
-        (9.0, COLUMNS.get(language).to_owned()),
+        Row::text(11.0, String::new()),
+        Row::figures(day_column, figure_columns),
     ];
     let mut total = (0, 0, 0, 0, 0);
     for (day, d) in &days {
@@ -258,37 +342,25 @@ pub fn settlement_pdf(report: &Report, carrier: &str, name: &str, language: Lang
             total.3 + d.3,
             total.4 + d.4,
         );
-        text_lines.push((
-            9.0,
-            format!(
-                "{day}  {:>6} {:>8} {:>12} {:>11} {:>12}",
-                d.0,
-                d.1,
-                Tenge::from_tiyn(d.2).to_decimal(),
-                Tenge::from_tiyn(d.3).to_decimal(),
-                Tenge::from_tiyn(d.4).to_decimal()
-            ),
-        ));
+        rows.push(Row::figures(day.to_string(), figures_of(*d)));
     }
-    text_lines.push((
-        9.0,
-        format!(
-            "{:<10}  {:>6} {:>8} {:>12} {:>11} {:>12}",
-            TOTAL.get(language),
-            total.0,
-            total.1,
-            Tenge::from_tiyn(total.2).to_decimal(),
-            Tenge::from_tiyn(total.3).to_decimal(),
-            Tenge::from_tiyn(total.4).to_decimal()
-        ),
+    rows.push(Row::figures(
+        TOTAL.get(language).to_owned(),
+        figures_of(total),
     ));
-    text_lines.push((9.0, String::new()));
-    text_lines.push((11.0, BY_SOURCE.get(language).to_owned()));
+    rows.push(Row::text(9.0, String::new()));
+    rows.push(Row::text(11.0, BY_SOURCE.get(language).to_owned()));
     for (source, amount) in &report.by_source {
-        text_lines.push((9.0, format!("  {:<12} {}", source.as_str(), money(*amount))));
+        rows.push(Row {
+            size: 9.0,
+            cells: vec![
+                (Edge::Left(LEFT_PT + 12.0), source.as_str().to_owned()),
+                (Edge::Right(FIGURE_RIGHT_PT[1]), money(*amount)),
+            ],
+        });
     }
-    text_lines.push((9.0, String::new()));
-    text_lines.push((
+    rows.push(Row::text(9.0, String::new()));
+    rows.push(Row::text(
         11.0,
         format!(
             "{}: {}",
@@ -297,40 +369,53 @@ pub fn settlement_pdf(report: &Report, carrier: &str, name: &str, language: Lang
         ),
     ));
     for ((city, category), amount) in &report.subsidy_by_category {
-        text_lines.push((
+        let estimated = report
+            .subsidy_estimated
+            .contains(&(city.clone(), category.clone()));
+        rows.push(Row::text(
             9.0,
             format!(
-                "{} ({city}, {category}): {}",
+                "{} ({city}, {category}): {}{}",
                 SUBSIDY.get(language),
-                money(*amount)
+                money(*amount),
+                if estimated {
+                    format!(" ({})", ESTIMATED.get(language))
+                } else {
+                    String::new()
+                }
             ),
         ));
     }
     let mut doc = Document::default();
     let mut page = Vec::new();
     let mut y = PAGE_HEIGHT_PT - 50.0;
-    for (size, text) in text_lines {
+    for row in rows {
         if y < 50.0 {
             doc.pages.push(std::mem::take(&mut page));
             y = PAGE_HEIGHT_PT - 50.0;
         }
-        page.push(Mark::Text {
-            x: 40.0,
-            y,
-            size,
-            text,
-        });
-        y -= size * 1.5;
+        for (edge, text) in row.cells {
+            let x = match edge {
+                Edge::Left(x) => x,
+                Edge::Right(right) => right - text_width(&text, row.size),
+            };
+            page.push(Mark::Text {
+                x,
+                y,
+                size: row.size,
+                text,
+            });
+        }
+        y -= row.size * 1.5;
     }
     doc.pages.push(page);
-    let _ = PAGE_WIDTH_PT;
     doc.render()
 }
 
 /// A report's lines as CSV (RFC 4180), amounts in tenge with two decimals.
 pub fn report_csv(report: &Report) -> String {
     let mut out = String::from(
-        "day,city,carrier,route,transport_code,source,category,rides,refunds,fares,refunded,payable,subsidy\r\n",
+        "day,city,carrier,route,transport_code,source,category,rides,refunds,fares,refunded,payable,subsidy,subsidy_estimated\r\n",
     );
     for l in &report.lines {
         let fields = [
@@ -347,6 +432,7 @@ pub fn report_csv(report: &Report) -> String {
             l.refunded.to_decimal(),
             l.payable.to_decimal(),
             l.subsidy.to_decimal(),
+            l.subsidy_estimated.to_string(),
         ];
         let quoted: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         out.push_str(&quoted.join(","));
@@ -384,9 +470,20 @@ mod tests {
             bus_link("https://bus.example/", "10101"),
             "https://bus.example/?bus=10101"
         );
-        let pdf = stickers_pdf("https://bus.example", &stickers);
+        let pdf = stickers_pdf("https://bus.example", &stickers).unwrap();
         assert!(pdf.starts_with(b"%PDF-1.4"));
-        assert!(pdf.windows(5).any(|w| w == b"10101"));
+        // The code is set in the embedded font: its glyphs are in the page's content.
+        let font = crate::pdf_font::Font::get().unwrap();
+        let code: String = "10101"
+            .chars()
+            .map(|c| format!("{:04X}", font.glyph(c).unwrap()))
+            .collect();
+        let streams = crate::pdf::tests::streams(&pdf);
+        assert!(
+            streams
+                .iter()
+                .any(|s| String::from_utf8_lossy(s).contains(&format!("<{code}> Tj")))
+        );
     }
 
     #[test]

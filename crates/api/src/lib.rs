@@ -19,6 +19,7 @@ mod openapi_money;
 mod openapi_office;
 mod openapi_staff;
 mod pdf;
+mod pdf_font;
 mod problem;
 mod routes;
 mod run;

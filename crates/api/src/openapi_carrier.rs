@@ -79,7 +79,7 @@ fn carrier_paths() -> Vec<(&'static str, Value)> {
         }
         params
     };
-    let report_description = "{from, to, lines: [{day, city, carrier, route, route_number, transport_code, source, category, rides, refunds, fares, refunded, payable, subsidy}], by_source, by_carrier, by_bank, subsidy, total_payable}, or CSV";
+    let report_description = "{from, to, lines: [{day, city, carrier, route, route_number, transport_code, source, category, rides, refunds, fares, refunded, payable, subsidy, subsidy_estimated}], by_source, by_carrier, by_bank, subsidy: [{city, category, amount, estimated}], total_payable}, or CSV; a subsidy is the regular fare each ride recorded when it was written less what was paid, `estimated` (today's catalogue fare) for rides written before fares were recorded";
     let mut carrier_params = vec![carrier()];
     carrier_params.extend(report_params(false));
     let carrier_report = json!({"get": {"summary": "A carrier's rides and revenue per day, route, vehicle, source and rider category, off the ledger",

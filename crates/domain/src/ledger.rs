@@ -385,6 +385,16 @@ impl Movement {
         Transfer::new(id, kind, self.posted_entries()?, at_ms)
     }
 
+    /// A ride paid in the transaction that writes it (a card that holds the fare): its
+    /// `<ride>.post`, booked at once with no reservation to resolve. It is reversed like any
+    /// post.
+    pub fn ride_paid_at_once(&self, ride: &RideId, at_ms: i64) -> Result<Transfer, LedgerError> {
+        let id = TransferId::of_ride(ride, RidePhase::Post);
+        let mut transfer = Transfer::new(id, TransferKind::Ride, self.posted_entries()?, at_ms)?;
+        transfer.ride = Some(ride.clone());
+        Ok(transfer)
+    }
+
     /// The ride's transfer of this phase, with its derived id.
     pub fn ride_transfer(
         &self,

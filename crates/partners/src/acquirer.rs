@@ -16,7 +16,7 @@
 //! header `X-Signature: sha256=<hex>`. Errors are sorted as the operator client's are:
 //! [`AcquirerError::OutcomeUnknown`] means look the order up before deciding anything.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use domain::Tenge;
@@ -24,6 +24,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::health::{CallHealth, FailureKind};
 use crate::operator::BoxFuture;
 
 /// The header carrying the callback's signature.
@@ -217,6 +218,27 @@ pub struct AcquirerClient {
     config: AcquirerConfig,
     http: reqwest::Client,
     token: Mutex<Option<(String, Instant)>>,
+    health: Arc<CallHealth>,
+}
+
+/// The acquirer as the client reaches it, without its secrets, and how its calls have gone.
+#[derive(Clone, Debug)]
+pub struct AcquirerDescription {
+    pub id: String,
+    pub base_url: String,
+    /// Our merchant's client id there (not a secret; the secrets are never described).
+    pub client_id: String,
+    pub health: Arc<CallHealth>,
+}
+
+/// What a failed call says of the link (an unknown order is an answer, not a failure).
+fn failure_kind(error: &AcquirerError) -> Option<FailureKind> {
+    match error {
+        AcquirerError::Unavailable(_) => Some(FailureKind::Unreachable),
+        AcquirerError::OutcomeUnknown(_) => Some(FailureKind::NoAnswer),
+        AcquirerError::Protocol(_) => Some(FailureKind::Protocol),
+        AcquirerError::UnknownOrder(_) => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -254,7 +276,26 @@ impl AcquirerClient {
             config,
             http,
             token: Mutex::new(None),
+            health: Arc::new(CallHealth::default()),
         })
+    }
+
+    /// Where the acquirer is and who we are there (no secret), with the live counters.
+    pub fn describe(&self) -> AcquirerDescription {
+        AcquirerDescription {
+            id: self.config.id.clone(),
+            base_url: self.config.base_url.clone(),
+            client_id: self.config.client_id.clone(),
+            health: Arc::clone(&self.health),
+        }
+    }
+
+    fn counted<T>(&self, outcome: Result<T, AcquirerError>) -> Result<T, AcquirerError> {
+        match outcome.as_ref().err().map(failure_kind) {
+            Some(Some(kind)) => self.health.failed(kind),
+            Some(None) | None => self.health.succeeded(),
+        }
+        outcome
     }
 
     fn url(&self, path: &str) -> String {
@@ -404,11 +445,11 @@ impl Acquirer for AcquirerClient {
         &'a self,
         order: &'a OrderRequest,
     ) -> BoxFuture<'a, Result<CreatedOrder, AcquirerError>> {
-        Box::pin(self.create(order))
+        Box::pin(async move { self.counted(self.create(order).await) })
     }
 
     fn status<'a>(&'a self, invoice_id: &'a str) -> BoxFuture<'a, Result<Order, AcquirerError>> {
-        Box::pin(self.query(invoice_id))
+        Box::pin(async move { self.counted(self.query(invoice_id).await) })
     }
 
     fn verify_callback(&self, body: &[u8], signature: &str) -> Result<Order, AcquirerError> {

@@ -1,10 +1,9 @@
-//! A transport card as a [`PaymentSource`]. The money is ours to hold, so no partner is asked:
-//! the ride core's reservation (written with the ride, in its transaction) puts the fare on
-//! hold in the card's balance account, and that write itself refuses a card that does not
-//! hold the fare (`debits_must_not_exceed_credits`: `CARD_INSUFFICIENT_FUNDS`, nothing is
-//! written). When the card may pay ([`may_pay`], read in that transaction) the ride core
-//! writes the ticket, `issued` and the posted fare in the same transaction: one commit per
-//! card ride. Otherwise the ride is committed with its hold and [`CardSource::pay`] voids it
+//! A transport card as a [`PaymentSource`]. The money is ours to hold, so no partner is asked.
+//! When the card may pay ([`may_pay`], read in the ride's transaction) the ride core writes
+//! the ticket, `issued` and the fare posted at once in that same transaction: one commit per
+//! card ride, and the post itself refuses a card that does not hold the fare
+//! (`debits_must_not_exceed_credits`: `CARD_INSUFFICIENT_FUNDS`, nothing is written).
+//! Otherwise the ride is committed with a hold of the fare and [`CardSource::pay`] voids it
 //! with the card's own refusal (blocked, closed, not active); a ride in doubt is settled the
 //! same way by recovery.
 
@@ -106,36 +105,23 @@ async fn settle_card(
     }
 }
 
-/// Whether the card may pay now (it is active): read inside the ride's own transaction, which
+/// The card, when it may pay now (it is active): read inside the ride's own transaction, which
 /// then issues the ticket at once (`rides::buy_ticket`). Any other state is left to
 /// [`settle_card`], which refuses with the card's own code.
 pub(crate) async fn may_pay(
     tx: &mut dyn store::Executor,
     number: &str,
-) -> Result<bool, ServiceError> {
+) -> Result<Option<store::cards::CardRow>, ServiceError> {
     let row = store::cards::by_number(tx, number).await?;
-    Ok(row.is_some_and(|card| CardStatus::parse(&card.status) == Ok(CardStatus::Active)))
+    Ok(row.filter(|card| CardStatus::parse(&card.status) == Ok(CardStatus::Active)))
 }
 
 /// What follows a card ride's ticket: a school card's holder told when it runs low.
-pub(crate) async fn after_issue(app: &App, ride: &NewRide) {
-    let Some(number) = ride.card_number.as_deref() else {
-        return;
-    };
-    let card = match app.store.reader().await {
-        Ok(mut conn) => store::cards::by_number(&mut conn, number).await,
-        Err(error) => Err(error),
-    };
-    match card {
-        Ok(Some(card)) if card.kind == domain::card::CardKind::School.as_str() => {
-            if let Err(error) = tell_if_low(app, &card, ride).await {
-                tracing::warn!(card = %card.number, %error, "telling the holder of a low balance failed");
-            }
-        }
-        Ok(_) => {}
-        Err(error) => {
-            tracing::warn!(card = number, %error, "reading the card after its ride failed")
-        }
+pub(crate) async fn after_issue(app: &App, card: &store::cards::CardRow, ride: &NewRide) {
+    if card.kind == domain::card::CardKind::School.as_str()
+        && let Err(error) = tell_if_low(app, card, ride).await
+    {
+        tracing::warn!(card = %card.number, %error, "telling the holder of a low balance failed");
     }
 }
 

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod office;
 pub mod outbox;
 pub mod paging;
+pub mod partners;
 pub mod payment;
 pub mod phone_balance;
 pub mod reconcile;
@@ -45,7 +46,7 @@ mod waiters;
 
 use std::sync::{Arc, RwLock};
 
-use partners::operator::{CarrierBilling, SimSwap};
+use ::partners::operator::{CarrierBilling, SimSwap};
 use store::Store;
 
 pub use error::ServiceError;
@@ -98,7 +99,9 @@ pub struct App {
     signer: RwLock<Option<Arc<keys::Signer>>>,
     waiters: waiters::Waiters,
     /// The card acquirer of in-app top-ups, when one is configured ([`App::set_acquirer`]).
-    acquirer: RwLock<Option<Arc<dyn partners::acquirer::Acquirer>>>,
+    acquirer: RwLock<Option<Arc<dyn ::partners::acquirer::Acquirer>>>,
+    /// The partners wired in, as the system operator's console shows them.
+    pub partners: partners::Registry,
 }
 
 impl App {
@@ -123,6 +126,7 @@ impl App {
             signer: RwLock::new(None),
             waiters: waiters::Waiters::default(),
             acquirer: RwLock::new(None),
+            partners: partners::Registry::default(),
         });
         catalogue::reload(&app).await?;
         keys::ensure_signing_key(&app).await?;
@@ -146,7 +150,7 @@ impl App {
     }
 
     /// Sets the card acquirer in-app top-ups go through.
-    pub fn set_acquirer(&self, acquirer: Arc<dyn partners::acquirer::Acquirer>) {
+    pub fn set_acquirer(&self, acquirer: Arc<dyn ::partners::acquirer::Acquirer>) {
         match self.acquirer.write() {
             Ok(mut guard) => *guard = Some(acquirer),
             Err(poisoned) => *poisoned.into_inner() = Some(acquirer),
@@ -154,7 +158,7 @@ impl App {
     }
 
     /// The card acquirer, if one is configured.
-    pub fn acquirer(&self) -> Option<Arc<dyn partners::acquirer::Acquirer>> {
+    pub fn acquirer(&self) -> Option<Arc<dyn ::partners::acquirer::Acquirer>> {
         match self.acquirer.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),

@@ -5,6 +5,13 @@
 //! sum of posted ledger entries on the carriers' payables, so a report agrees with the
 //! accounts to the tiyn; [`settlement`] is one carrier's month of it.
 //!
+//! The regular fare a subsidy is counted from is the one the ride recorded when it was
+//! written (`rides.regular_fare_tiyn`), so a later change of the catalogue's fares never moves
+//! the subsidy of a day already ridden. A ride written before fares were recorded has none,
+//! and the catalogue keeps no history of its fares: its subsidy is estimated from the
+//! catalogue's regular fare of the day the report is read, and its line (and the category's
+//! total) says so (`subsidy_estimated`).
+//!
 //! Scope: an admin reads everything, an office clerk the cities of its scope, a carrier's
 //! manager its own carriers (`SCOPE_FORBIDDEN` otherwise, never an empty report).
 
@@ -75,6 +82,9 @@ pub struct Line {
     /// What the city owes for preferential fares: the regular fare less the fare paid, per
     /// net ride.
     pub subsidy: Tenge,
+    /// Some of the subsidy is estimated: rides written before their regular fare was
+    /// recorded, counted at the catalogue's regular fare of today.
+    pub subsidy_estimated: bool,
 }
 
 /// A report: its lines and their sums.
@@ -89,6 +99,8 @@ pub struct Report {
     pub by_carrier: BTreeMap<String, Tenge>,
     /// The preferential subsidy per city and category.
     pub subsidy_by_category: BTreeMap<(String, String), Tenge>,
+    /// The cities and categories whose subsidy is partly estimated (see the module docs).
+    pub subsidy_estimated: std::collections::BTreeSet<(String, String)>,
     /// What each bank owes us for card top-ups in the period (all cities: admins only).
     pub by_bank: BTreeMap<String, Tenge>,
 }
@@ -228,6 +240,7 @@ fn totals(
     let mut by_source: BTreeMap<Source, Tenge> = BTreeMap::new();
     let mut by_carrier: BTreeMap<String, Tenge> = BTreeMap::new();
     let mut subsidy_by_category: BTreeMap<(String, String), Tenge> = BTreeMap::new();
+    let mut subsidy_estimated = std::collections::BTreeSet::new();
     for line in &lines {
         let s = by_source.entry(line.source.clone()).or_insert(Tenge::ZERO);
         *s = sum([*s, line.payable].into_iter())?;
@@ -241,6 +254,9 @@ fn totals(
                 .or_insert(Tenge::ZERO);
             *k = sum([*k, line.subsidy].into_iter())?;
         }
+        if line.subsidy_estimated {
+            subsidy_estimated.insert((line.city.clone(), line.category.clone()));
+        }
     }
     Ok(Report {
         from: query.from,
@@ -249,6 +265,7 @@ fn totals(
         by_source,
         by_carrier,
         subsidy_by_category,
+        subsidy_estimated,
         by_bank,
     })
 }
@@ -266,6 +283,41 @@ fn regular_fare(
         None => None,
     };
     catalogue.fare(route, RiderCategory::Regular, zone)
+}
+
+/// The subsidy of a group of preferential rides (the regular fares less `payable`, both
+/// signed as the group moved the payable) and whether it is estimated.
+fn subsidy_of(
+    catalogue: &crate::catalogue::Catalogue,
+    row: &store::reports::RideTotalsRow,
+    payable: Tenge,
+    reversal: bool,
+) -> Result<(Tenge, bool), ServiceError> {
+    let overflow = || ServiceError::internal("report: subsidy overflows");
+    let (regular_tiyn, estimated) = match row.regular_fares_tiyn {
+        // The fares the rides recorded when they were written.
+        Some(recorded) => (recorded, false),
+        // Rides of before the record: today's catalogue, marked as an estimate.
+        None => match regular_fare(catalogue, &row.route_id, row.zone) {
+            Some(regular) => (
+                regular
+                    .tiyn()
+                    .checked_mul(row.transfers)
+                    .ok_or_else(overflow)?,
+                true,
+            ),
+            None => return Ok((Tenge::ZERO, true)),
+        },
+    };
+    let full = if reversal {
+        regular_tiyn.checked_neg().ok_or_else(overflow)?
+    } else {
+        regular_tiyn
+    };
+    let subsidy = Tenge::from_tiyn(full)
+        .checked_sub(payable)
+        .map_err(|e| ServiceError::internal(format!("report: {e}")))?;
+    Ok((subsidy, estimated))
 }
 
 fn line_of(
@@ -294,26 +346,10 @@ fn line_of(
     } else {
         (row.transfers, 0, payable, Tenge::ZERO)
     };
-    let subsidy = if row.rider_category == RiderCategory::Regular.as_str() {
-        Tenge::ZERO
+    let (subsidy, subsidy_estimated) = if row.rider_category == RiderCategory::Regular.as_str() {
+        (Tenge::ZERO, false)
     } else {
-        match regular_fare(catalogue, &row.route_id, row.zone) {
-            Some(regular) => {
-                let count = if reversal {
-                    -row.transfers
-                } else {
-                    row.transfers
-                };
-                let full = regular
-                    .tiyn()
-                    .checked_mul(count)
-                    .map(Tenge::from_tiyn)
-                    .ok_or_else(|| ServiceError::internal("report: subsidy overflows"))?;
-                full.checked_sub(payable)
-                    .map_err(|e| ServiceError::internal(format!("report: {e}")))?
-            }
-            None => Tenge::ZERO,
-        }
+        subsidy_of(catalogue, &row, payable, reversal)?
     };
     let route_number = RouteId::parse(&row.route_id)
         .ok()
@@ -334,6 +370,7 @@ fn line_of(
         refunded,
         payable,
         subsidy,
+        subsidy_estimated,
     })
 }
 
@@ -360,6 +397,7 @@ fn merge_lines(lines: Vec<Line>) -> Result<Vec<Line>, ServiceError> {
                 into.refunded = sum([into.refunded, line.refunded].into_iter())?;
                 into.payable = sum([into.payable, line.payable].into_iter())?;
                 into.subsidy = sum([into.subsidy, line.subsidy].into_iter())?;
+                into.subsidy_estimated |= line.subsidy_estimated;
             }
             None => {
                 merged.insert(key, line);

@@ -131,7 +131,18 @@ pub enum RideOutcome {
 
 pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, ServiceError> {
     let mut ride = plan_ride(app, &request).await?;
-    let mut tx = app.store.begin().await?;
+    // A card ride's ticket is signed before the writer's turn is taken, at the quoted fare: the
+    // signature is the costliest step and needs nothing the transaction decides, unless the
+    // fare moves under the holder's lock (then it is signed again there).
+    let presigned = match request.payer.card() {
+        Some(_) => {
+            let signer = crate::keys::signer(app).await?;
+            let ticket = tickets::prepare_ticket(app, &ride, ride.created_at_ms, &signer)?;
+            Some((signer, ticket))
+        }
+        None => None,
+    };
+    let mut tx = app.store.begin_grouped().await?;
     store::rides::lock_phone(&mut tx, &ride.phone).await?;
     // A card's caps and transfers, read again under the holder's lock: what the quote showed,
     // unless another ride of the card came in between.
@@ -165,21 +176,30 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
             return Err(already_held(app, &ride, &held).await?);
         }
         Inserted::New => {
-            crate::ledger::book(&mut tx, &reservation).await?;
-            // A card that may pay is paid in this same transaction: the hold just written, the
-            // ticket, `issued` and the posted fare commit together.
-            if let Some(card) = request.payer.card()
-                && crate::card_source::may_pay(&mut tx, card.as_str()).await?
-            {
-                let signer = crate::keys::signer(app).await?;
-                let payment = format!("card:{}", card.as_str());
+            // A card that may pay is paid in this same transaction: the ride, the ticket,
+            // `issued` and the fare posted at once (no hold to resolve) commit together; the
+            // post itself refuses a card that does not hold the fare.
+            let card_row = match request.payer.card() {
+                Some(card) if presigned.is_some() => {
+                    crate::card_source::may_pay(&mut tx, card.as_str()).await?
+                }
+                _ => None,
+            };
+            if let (Some(card), Some((signer, ticket))) = (card_row, presigned) {
+                let payment = format!("card:{}", card.number);
+                let ticket = (ticket.amount_tiyn == ride.amount_tiyn).then_some(ticket);
+                let prepared = Prepared {
+                    signer: &signer,
+                    ticket,
+                    paid_at_once: true,
+                };
                 let issued = issue_in(
                     app,
                     &mut tx,
                     &ride,
                     RideStatus::Reserving,
                     &payment,
-                    &signer,
+                    prepared,
                 )
                 .await
                 .map_err(|error| match error {
@@ -188,17 +208,22 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
                         ride.id
                     )),
                     IssueError::Other(error) => error,
+                })?
+                .ok_or_else(|| {
+                    ServiceError::internal(format!(
+                        "ride {}: moved before its own transaction ended",
+                        ride.id
+                    ))
                 })?;
-                if let Some(ticket) = issued {
-                    tx.commit().await?;
-                    app.waiters.settled(&ride.id);
-                    Metrics::add(&app.metrics.rides_issued);
-                    crate::card_source::after_issue(app, &ride).await;
-                    return Ok(RideOutcome::Issued(Box::new(tickets::issued_from_row(
-                        app, &ticket,
-                    )?)));
-                }
+                tx.commit().await?;
+                app.waiters.settled(&ride.id);
+                Metrics::add(&app.metrics.rides_issued);
+                crate::card_source::after_issue(app, &card, &ride).await;
+                return Ok(RideOutcome::Issued(Box::new(tickets::issued_from_row(
+                    app, &issued,
+                )?)));
             }
+            crate::ledger::book(&mut tx, &reservation).await?;
             tx.commit().await?;
         }
     }
@@ -261,6 +286,9 @@ pub struct Quote {
     /// The fare before the city's caps and transfers (a card ride's), and which priced it.
     pub full_amount: domain::Tenge,
     pub fare_basis: FareBasis,
+    /// The regular rider's fare of this route and zone (the preferential subsidy is it less
+    /// what the rider pays); the full fare where no rule prices a regular rider.
+    pub regular_amount: domain::Tenge,
     /// A card's rides of the day so far, and the daily cap of its category, where one is set.
     pub spent_today: domain::Tenge,
     pub daily_cap: Option<domain::Tenge>,
@@ -323,6 +351,9 @@ pub async fn quote(
                 format!("route {}", found.route.id),
             ),
         })?;
+    let regular_amount = catalogue
+        .fare(found.route, RiderCategory::Regular, zone)
+        .unwrap_or(amount);
     let applied = match payer.card() {
         Some(card) => {
             let mut conn = app.store.reader().await?;
@@ -357,6 +388,7 @@ pub async fn quote(
         amount: applied.amount,
         full_amount: applied.full,
         fare_basis: applied.basis,
+        regular_amount,
         spent_today: applied.spent_today,
         daily_cap: applied.cap,
         source: if payer.card().is_some() {
@@ -405,6 +437,7 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
             .as_ref()
             .map(|_| quote.fare_basis.as_str().to_owned()),
         card_number,
+        regular_fare_tiyn: Some(quote.regular_amount.tiyn()),
     })
 }
 
@@ -628,8 +661,13 @@ pub(crate) async fn issue(
     let signer = crate::keys::signer(app).await?;
     let mut issued = None;
     for attempt in 1..=ISSUE_ATTEMPTS_MAX {
-        let mut tx = app.store.begin().await?;
-        match issue_in(app, &mut tx, ride, from, payment, &signer).await {
+        let mut tx = app.store.begin_grouped().await?;
+        let prepared = Prepared {
+            signer: &signer,
+            ticket: None,
+            paid_at_once: false,
+        };
+        match issue_in(app, &mut tx, ride, from, payment, prepared).await {
             Err(IssueError::NumberTaken) if attempt < ISSUE_ATTEMPTS_MAX => continue,
             Err(IssueError::NumberTaken) => {
                 return Err(ServiceError::internal(format!(
@@ -664,10 +702,13 @@ async fn issue_in(
     ride: &NewRide,
     from: RideStatus,
     payment: &str,
-    signer: &crate::keys::Signer,
+    prepared: Prepared<'_>,
 ) -> Result<Option<store::tickets::TicketRow>, IssueError> {
     let now_ms = app.now_ms();
-    let ticket = tickets::prepare_ticket(app, ride, now_ms, signer)?;
+    let ticket = match prepared.ticket {
+        Some(ticket) => ticket,
+        None => tickets::prepare_ticket(app, ride, now_ms, prepared.signer)?,
+    };
     let change = Transition {
         operator_payment_id: Some(payment),
         failure_code: None,
@@ -681,9 +722,22 @@ async fn issue_in(
             true => IssueError::NumberTaken,
             false => IssueError::Other(error.into()),
         })?;
-    let post = ride_movement(ride)?.ride_transfer(&ride_id_of(ride)?, RidePhase::Post, now_ms)?;
+    let movement = ride_movement(ride)?;
+    let post = match prepared.paid_at_once {
+        true => movement.ride_paid_at_once(&ride_id_of(ride)?, now_ms)?,
+        false => movement.ride_transfer(&ride_id_of(ride)?, RidePhase::Post, now_ms)?,
+    };
     crate::ledger::book(tx, &post).await?;
     Ok(Some(ticket))
+}
+
+/// What [`issue_in`] signs with, and the ticket already signed for the ride (at its fare), if
+/// one was.
+struct Prepared<'a> {
+    signer: &'a crate::keys::Signer,
+    ticket: Option<store::tickets::TicketRow>,
+    /// The fare is posted at once (nothing was held for it in this ride's transaction).
+    paid_at_once: bool,
 }
 
 /// Why issuing in a transaction stopped: a drawn ticket number was taken (draw again, in a new

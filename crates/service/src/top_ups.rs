@@ -190,6 +190,14 @@ fn same_request(
     }
 }
 
+/// Where the acquirer `acquirer_id` posts its callbacks.
+pub fn callback_url(app: &App, acquirer_id: &str) -> String {
+    format!(
+        "{}/v1/acquirer/{acquirer_id}/callback",
+        app.settings.public_base_url.trim_end_matches('/')
+    )
+}
+
 async fn make_order(
     app: &App,
     acquirer: &dyn Acquirer,
@@ -206,7 +214,7 @@ async fn make_order(
         description: format!("SMSBUS card top-up {}", row.card_number),
         back_link: back.clone(),
         failure_back_link: back,
-        post_link: format!("{base}/v1/acquirer/{}/callback", acquirer.id()),
+        post_link: callback_url(app, acquirer.id()),
     };
     match acquirer.create_order(&request).await {
         Ok(created) => {
@@ -264,15 +272,25 @@ pub async fn callback(
         .acquirer()
         .filter(|a| a.id() == acquirer_id)
         .ok_or(ErrorCode::NotFound)?;
-    let order = acquirer
-        .verify_callback(body, signature)
-        .map_err(|e| ServiceError::new(ErrorCode::CallbackSignatureInvalid, e.to_string()))?;
+    let refused = || {
+        app.partners
+            .callback(crate::partners::CallbackOutcome::Refused, app.now_ms());
+    };
+    let order = acquirer.verify_callback(body, signature).map_err(|e| {
+        refused();
+        ServiceError::new(ErrorCode::CallbackSignatureInvalid, e.to_string())
+    })?;
     let row = {
         let mut conn = app.store.reader().await?;
         store::top_ups::by_id(&mut conn, &order.invoice_id).await?
     }
     .filter(|r| r.acquirer == acquirer_id)
-    .ok_or(ErrorCode::TopUpNotFound)?;
+    .ok_or_else(|| {
+        refused();
+        ServiceError::from(ErrorCode::TopUpNotFound)
+    })?;
+    app.partners
+        .callback(crate::partners::CallbackOutcome::Accepted, app.now_ms());
     apply(app, &row, &order).await
 }
 

@@ -32,6 +32,7 @@ pub async fn start_demo(app: &service::App) -> anyhow::Result<String> {
         Duration::from_millis(ACQUIRER_TIMEOUT_MS),
     )
     .map_err(|e| anyhow::anyhow!("acquirer client: {e}"))?;
+    app.partners.set_acquirer(client.describe());
     app.set_acquirer(Arc::new(client));
     Ok(sim.base_url())
 }

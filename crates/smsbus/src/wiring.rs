@@ -260,11 +260,13 @@ pub async fn open_app_with(
     let app = App::start(
         store,
         client.clone(),
-        client,
+        client.clone(),
         Arc::new(SystemClock),
         settings,
     )
     .await?;
+    // The console's partners screen: each operator's APIs, authentication and live counters.
+    app.partners.set_operators(client.describe());
     Ok(app)
 }
 
@@ -313,7 +315,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let app = open_app_with(&args.db, endpoints, settings, KekSource::EnvironmentOnly).await?;
     if let Some(spec) = &args.acquirer {
-        app.set_acquirer(Arc::new(crate::acquirer_cli::configured(spec)?));
+        let acquirer = crate::acquirer_cli::configured(spec)?;
+        app.partners.set_acquirer(acquirer.describe());
+        app.set_acquirer(Arc::new(acquirer));
     }
     if !service::staff::credentials::anyone_can_sign_in(&app)
         .await

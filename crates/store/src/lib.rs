@@ -13,6 +13,7 @@ pub mod cards;
 pub mod catalogue;
 pub mod db;
 pub mod feedback;
+mod group_commit;
 mod ids;
 pub mod inspections;
 pub mod keys;
@@ -39,9 +40,9 @@ use std::time::Duration;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Executor as _, PgPool, Postgres};
-use tokio::sync::OwnedMutexGuard;
 
 pub use db::{DatabaseError, Executor};
+pub use group_commit::{GROUP_COMMIT_MEMBERS_MAX, GroupCommits};
 
 /// How long a query may wait for a connection or a lock before it fails.
 pub const ACQUIRE_TIMEOUT_S: u64 = 10;
@@ -79,6 +80,9 @@ pub enum StoreError {
         account_kind: String,
         account_owner: String,
     },
+    /// A group commit that did not happen: the writes of every member of its batch are lost.
+    #[error("group commit: {0}")]
+    GroupCommit(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -123,7 +127,7 @@ enum Inner {
 /// for the file's lock), and readers that never wait for it (WAL).
 struct Sqlite {
     path: PathBuf,
-    writer: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+    writer: group_commit::Turns,
     readers: Mutex<Vec<rusqlite::Connection>>,
     /// One checkpoint at a time in this process: a second one would only find SQLite's
     /// checkpoint lock taken and give up.
@@ -146,38 +150,40 @@ pub struct Tx {
 
 enum TxInner {
     /// `None` once committed.
-    Sqlite(Option<OwnedMutexGuard<rusqlite::Connection>>),
+    Sqlite {
+        held: Option<group_commit::Held>,
+        store: Arc<Sqlite>,
+    },
     Postgres(sqlx::Transaction<'static, Postgres>),
+    /// Committed.
+    Done,
 }
 
 impl Tx {
     pub async fn commit(mut self) -> Result<()> {
         match &mut self.inner {
-            TxInner::Sqlite(guard) => {
-                let Some(conn) = guard.take() else {
+            TxInner::Sqlite { held, store } => {
+                let Some(held) = held.take() else {
                     return Ok(());
                 };
-                if let Err(error) = conn.execute_batch("COMMIT") {
-                    let _rolled_back = conn.execute_batch("ROLLBACK");
-                    return Err(error.into());
-                }
-                Ok(())
+                store.writer.commit(held).await
             }
-            TxInner::Postgres(_) => match std::mem::replace(&mut self.inner, TxInner::Sqlite(None))
-            {
+            TxInner::Postgres(_) => match std::mem::replace(&mut self.inner, TxInner::Done) {
                 TxInner::Postgres(tx) => Ok(tx.commit().await?),
-                TxInner::Sqlite(_) => Ok(()),
+                _ => Ok(()),
             },
+            TxInner::Done => Ok(()),
         }
     }
 }
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        if let TxInner::Sqlite(Some(conn)) = &self.inner
-            && !conn.is_autocommit()
+        if let TxInner::Sqlite {
+            held: Some(held), ..
+        } = &mut self.inner
         {
-            let _rolled_back = conn.execute_batch("ROLLBACK");
+            held.roll_back();
         }
     }
 }
@@ -185,11 +191,12 @@ impl Drop for Tx {
 impl Executor for Tx {
     fn target(&mut self) -> db::Target<'_> {
         match &mut self.inner {
-            TxInner::Sqlite(Some(conn)) => db::Target::Sqlite(conn),
-            // A committed transaction is consumed by `commit`, so this arm is never reached
-            // with `None`; a fresh in-memory connection would only hide a bug, so fail loudly
-            // through SQLite's own "no such table" on first use instead.
-            TxInner::Sqlite(None) => unreachable_target(),
+            TxInner::Sqlite {
+                held: Some(held), ..
+            } => db::Target::Sqlite(&mut held.guard.conn),
+            // A committed transaction is consumed by `commit`, so these arms are never
+            // reached; a fresh in-memory connection would only hide a bug, so fail loudly.
+            TxInner::Sqlite { held: None, .. } | TxInner::Done => unreachable_target(),
             TxInner::Postgres(tx) => db::Target::Postgres(tx),
         }
     }
@@ -265,17 +272,47 @@ impl Store {
 
     /// Starts a write transaction. On SQLite writers take turns, first come first served.
     pub async fn begin(&self) -> Result<Tx> {
+        self.begin_with(false).await
+    }
+
+    /// Starts a short write transaction whose commit may share SQLite's `COMMIT` with others
+    /// (group commit, [`group_commit`]): its `commit` still returns only once its writes are
+    /// durable. For the hot paths whose transactions hold the writer briefly; a long one
+    /// would make every member of its batch wait. PostgreSQL: [`Store::begin`].
+    pub async fn begin_grouped(&self) -> Result<Tx> {
+        self.begin_with(true).await
+    }
+
+    async fn begin_with(&self, grouped: bool) -> Result<Tx> {
         match &self.inner {
             Inner::Sqlite(sqlite) => {
-                let conn = Arc::clone(&sqlite.writer).lock_owned().await;
-                conn.execute_batch("BEGIN IMMEDIATE")?;
+                let held = sqlite.writer.begin(grouped).await?;
                 Ok(Tx {
-                    inner: TxInner::Sqlite(Some(conn)),
+                    inner: TxInner::Sqlite {
+                        held: Some(held),
+                        store: Arc::clone(sqlite),
+                    },
                 })
             }
             Inner::Postgres(pool) => Ok(Tx {
                 inner: TxInner::Postgres(pool.begin().await?),
             }),
+        }
+    }
+
+    /// SQLite: what group commit did so far; `None` on PostgreSQL.
+    pub fn group_commits(&self) -> Option<GroupCommits> {
+        match &self.inner {
+            Inner::Sqlite(sqlite) => Some(sqlite.writer.stats()),
+            Inner::Postgres(_) => None,
+        }
+    }
+
+    /// SQLite: write transactions waiting for the writer now; 0 on PostgreSQL.
+    pub fn writers_waiting(&self) -> usize {
+        match &self.inner {
+            Inner::Sqlite(sqlite) => sqlite.writer.waiting(),
+            Inner::Postgres(_) => 0,
         }
     }
 
@@ -311,12 +348,12 @@ impl Store {
     pub async fn checkpoint(&self) -> Result<Option<Checkpoint>> {
         match &self.inner {
             Inner::Sqlite(sqlite) => {
-                let writer = sqlite.writer.lock().await;
+                let writer = sqlite.writer.alone().await;
                 let _alone = sqlite
                     .checkpointing
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
-                Ok(Some(wal_checkpoint(&writer, CheckpointMode::Full)?))
+                Ok(Some(wal_checkpoint(&writer.conn, CheckpointMode::Full)?))
             }
             Inner::Postgres(_) => Ok(None),
         }
@@ -360,7 +397,7 @@ fn open_sqlite(url: &str) -> Result<Store> {
     let checkpointer = sqlite_connection(&path, false)?;
     let sqlite = Arc::new(Sqlite {
         path,
-        writer: Arc::new(tokio::sync::Mutex::new(writer)),
+        writer: group_commit::Turns::new(writer),
         readers: Mutex::new(Vec::new()),
         checkpointing: Mutex::new(()),
     });
@@ -405,13 +442,13 @@ fn checkpoint_while_open(store: &std::sync::Weak<Sqlite>, conn: &rusqlite::Conne
         };
         if pages > SQLITE_WAL_RESTART_PAGES {
             let started = std::time::Instant::now();
-            let writer = sqlite.writer.blocking_lock();
+            let writer = sqlite.writer.alone_blocking();
             let done = {
                 let _alone = sqlite
                     .checkpointing
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner);
-                wal_checkpoint(&writer, CheckpointMode::Full)
+                wal_checkpoint(&writer.conn, CheckpointMode::Full)
             };
             drop(writer);
             match done {
@@ -478,6 +515,14 @@ fn sqlite_connection(path: &std::path::Path, create: bool) -> Result<rusqlite::C
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     )?;
     conn.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+    // The query planner's stability guarantee: a plan never depends on a bound value. Without
+    // it SQLite marks a statement to be compiled again whenever a parameter it looked at is
+    // bound anew (a `LIMIT $n`, a column a partial index implies non-null), which made every
+    // run of the ride path's queries parse its SQL again: a cached statement stays compiled.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(conn)
 }
 
@@ -521,5 +566,53 @@ pub fn is_unique_violation(error: &StoreError) -> bool {
     match error {
         StoreError::Database(db) => db.is_unique_violation(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a failed unwrap is a failed test, with its message.
+    #![allow(clippy::unwrap_used)]
+
+    use rusqlite::StatementStatus;
+    use rusqlite::config::DbConfig;
+
+    /// How often a cached statement was compiled again over runs with other bound values.
+    fn reprepares(conn: &rusqlite::Connection) -> i32 {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS t (a INTEGER, b TEXT);
+             CREATE INDEX IF NOT EXISTS t_b ON t (b, a) WHERE b IS NOT NULL;",
+        )
+        .unwrap();
+        let sql = "SELECT a FROM t WHERE b = ?1 ORDER BY a LIMIT ?2";
+        for (b, limit) in [("x", 5), ("y", 6), ("z", 7)] {
+            let mut statement = conn.prepare_cached(sql).unwrap();
+            let _rows: Vec<i64> = statement
+                .query_map(rusqlite::params![b, limit], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+        }
+        conn.prepare_cached(sql)
+            .unwrap()
+            .get_status(StatementStatus::RePrepare)
+    }
+
+    #[test]
+    fn a_cached_statement_is_not_compiled_again_for_new_bound_values() {
+        let path = std::env::temp_dir().join(format!("smsbus-qpsg-{}.db", std::process::id()));
+        let _gone = std::fs::remove_file(&path);
+        let conn = super::sqlite_connection(&path, true).unwrap();
+        assert_eq!(reprepares(&conn), 0, "the store's connections keep plans");
+        // Without the planner's stability guarantee the same statement is compiled again on
+        // every run: what the setting is there to prevent.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, false)
+            .unwrap();
+        conn.flush_prepared_statement_cache();
+        assert!(reprepares(&conn) > 0, "SQLite recompiles without QPSG");
+        drop(conn);
+        for suffix in ["", "-wal", "-shm"] {
+            let _gone = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }

@@ -150,6 +150,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0024_fare_policies.sql"),
         postgres: include_str!("../migrations/postgres/0024_fare_policies.sql"),
     },
+    Migration {
+        version: 25,
+        name: "ride_regular_fare",
+        sqlite: include_str!("../migrations/sqlite/0025_ride_regular_fare.sql"),
+        postgres: include_str!("../migrations/postgres/0025_ride_regular_fare.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

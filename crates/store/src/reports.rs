@@ -1,7 +1,8 @@
 //! Reports read off the ledger: the posted entries on carriers' payables, each with the
 //! account on the other side of its transfer (an operator's receivable, a card's balance) and
 //! the ride it belongs to, summed per local day, city, carrier, route, vehicle, source and
-//! rider category; and the posted movements of any account kind per owner and day. The sums
+//! rider category (with the regular fares the rides recorded, what the subsidy is counted
+//! from); and the posted movements of any account kind per owner and day. The sums
 //! are the ledger's own, so a report agrees with the accounts to the tiyn.
 
 use crate::Result;
@@ -30,6 +31,10 @@ pub struct RideTotalsRow {
     pub transfers: i64,
     /// The carrier's payable moved by this much, credits negative (what we owe is negative).
     pub payable_tiyn: i64,
+    /// The regular fares the rides recorded when they were written, summed over the
+    /// transfers; `None` for a group of rides written before the fare was recorded (each
+    /// group holds either kind only).
+    pub regular_fares_tiyn: Option<i64>,
 }
 
 /// The ride totals of one city from `from_ms` (inclusive) to `to_ms` (exclusive), of one
@@ -45,7 +50,8 @@ pub async fn ride_totals(
     query(
         "SELECT (t.created_at_ms + $1) / $2, r.city_id, r.carrier_id, r.route_id, r.transport_code, \
          sa.kind, CASE WHEN sa.kind = 'operator_receivable' THEN sa.owner ELSE '' END, \
-         r.rider_category, r.zone, t.kind, COUNT(*), CAST(SUM(e.amount_tiyn) AS BIGINT) \
+         r.rider_category, r.zone, t.kind, CASE WHEN r.regular_fare_tiyn IS NULL THEN 0 ELSE 1 END, \
+         COUNT(*), CAST(SUM(e.amount_tiyn) AS BIGINT), CAST(SUM(r.regular_fare_tiyn) AS BIGINT) \
          FROM ledger_entries e \
          JOIN ledger_accounts a ON a.id = e.account_id \
          JOIN ledger_transfers t ON t.id = e.transfer_id \
@@ -55,7 +61,7 @@ pub async fn ride_totals(
          WHERE a.kind = 'carrier_payable' AND e.layer = 'posted' \
          AND r.city_id = $3 AND ($4 IS NULL OR r.carrier_id = $4) \
          AND t.created_at_ms >= $5 AND t.created_at_ms < $6 \
-         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10",
+         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11",
     )
     .bind(offset_ms)
     .bind(DAY_MS)
@@ -75,8 +81,9 @@ pub async fn ride_totals(
             rider_category: r.try_get(7)?,
             zone: r.try_get(8)?,
             transfer_kind: r.try_get(9)?,
-            transfers: r.try_get(10)?,
-            payable_tiyn: r.try_get(11)?,
+            transfers: r.try_get(11)?,
+            payable_tiyn: r.try_get(12)?,
+            regular_fares_tiyn: r.try_get(13)?,
         })
     })
     .fetch_all(conn)

@@ -35,6 +35,9 @@ pub struct NewRide {
     /// Which rule priced it: `full`, `transfer`, `capped` (`None`: a full fare, as every ride
     /// before fare rules).
     pub fare_basis: Option<String>,
+    /// The regular (full) fare of its route and zone when it was written, what the city's
+    /// preferential subsidy is counted from (`None`: a ride written before it was recorded).
+    pub regular_fare_tiyn: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +60,7 @@ pub enum Inserted {
 
 const COLUMNS: &str = "id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
      route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, \
-     operator_payment_id, failure_code, attempts, updated_at_ms, ordinal_on_vehicle, told_status, card_number, fare_basis";
+     operator_payment_id, failure_code, attempts, updated_at_ms, ordinal_on_vehicle, told_status, card_number, fare_basis, regular_fare_tiyn";
 
 fn row(r: Row) -> crate::Result<RideRow> {
     Ok(RideRow {
@@ -81,6 +84,7 @@ fn row(r: Row) -> crate::Result<RideRow> {
             ordinal_on_vehicle: r.try_get(21)?,
             card_number: r.try_get(23)?,
             fare_basis: r.try_get(24)?,
+            regular_fare_tiyn: r.try_get(25)?,
         },
         status: r.try_get(16)?,
         operator_payment_id: r.try_get(17)?,
@@ -96,8 +100,8 @@ pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted>
     let inserted = query(
         "INSERT INTO rides (id, idempotency_scope, idempotency_key, request_hash, channel, phone, operator, transport_code, \
          route_id, city_id, carrier_id, rider_category, zone, amount_tiyn, language, created_at_ms, status, attempts, updated_at_ms, \
-         ordinal_on_vehicle, card_number, fare_basis) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'reserving', 0, $16, $17, $18, $19) \
+         ordinal_on_vehicle, card_number, fare_basis, regular_fare_tiyn) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'reserving', 0, $16, $17, $18, $19, $20) \
          ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&ride.id)
@@ -119,6 +123,7 @@ pub async fn insert(conn: &mut dyn Executor, ride: &NewRide) -> Result<Inserted>
     .bind(ride.ordinal_on_vehicle)
     .bind(ride.card_number.as_deref())
     .bind(ride.fare_basis.as_deref())
+    .bind(ride.regular_fare_tiyn)
     .fetch_optional(conn)
     .await?;
     if inserted.is_some() {
@@ -355,4 +360,21 @@ pub async fn count_by_status(conn: &mut dyn Executor) -> Result<Vec<(String, i64
         .try_map(|r: Row| Ok((r.try_get(0)?, r.try_get(1)?)))
         .fetch_all(conn)
         .await
+}
+
+/// Makes rides look as written before their regular fare was recorded (migration 0025), to
+/// show how a report treats them (feature `tamper`, enabled only by dev-dependencies).
+#[cfg(feature = "tamper")]
+pub mod tamper {
+    use crate::Result;
+    use crate::db::{Executor, query};
+
+    /// Forgets the regular fare of every ride written before `before_ms`; how many changed.
+    pub async fn forget_regular_fares(conn: &mut dyn Executor, before_ms: i64) -> Result<u64> {
+        let done = query("UPDATE rides SET regular_fare_tiyn = NULL WHERE created_at_ms < $1")
+            .bind(before_ms)
+            .execute(conn)
+            .await?;
+        Ok(done.rows_affected())
+    }
 }

@@ -556,3 +556,17 @@ pub async fn deliveries(
     }
     Ok(rows)
 }
+
+/// Replies waiting for an SMPP bind (not taken yet, or backing off after throttling, a full
+/// queue or no bind; not those being sent), counted by the operator they answer (`None`:
+/// chosen by the number) and the number's first five characters (`+7701`), from which the
+/// operator of the others is told.
+pub async fn smpp_backlog(conn: &mut dyn Executor) -> Result<Vec<(Option<String>, String, i64)>> {
+    query(
+        "SELECT operator, substr(phone, 1, 5), COUNT(*) FROM sms_outbox WHERE sent_at_ms IS NULL \
+         AND (smpp_state IS NULL OR smpp_state = 'retry') GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .try_map(|r: Row| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+    .fetch_all(conn)
+    .await
+}

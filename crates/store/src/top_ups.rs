@@ -195,3 +195,21 @@ pub async fn paid_between(
     .fetch_all(conn)
     .await
 }
+
+/// An acquirer's orders created since `since_ms`, counted by status (`created`, `paid`,
+/// `failed`): what the system operator's console shows of its recent day.
+pub async fn counts_since(
+    conn: &mut dyn Executor,
+    acquirer: &str,
+    since_ms: i64,
+) -> Result<Vec<(String, i64)>> {
+    query(
+        "SELECT status, COUNT(*) FROM card_top_ups WHERE acquirer = $1 AND created_at_ms >= $2 \
+         GROUP BY status ORDER BY status",
+    )
+    .bind(acquirer)
+    .bind(since_ms)
+    .try_map(|r: Row| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .fetch_all(conn)
+    .await
+}

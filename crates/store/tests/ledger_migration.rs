@@ -72,6 +72,7 @@ fn old_ride(id: &str) -> store::rides::NewRide {
         ordinal_on_vehicle: 1,
         card_number: None,
         fare_basis: None,
+        regular_fare_tiyn: None,
     }
 }
 

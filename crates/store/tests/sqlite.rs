@@ -144,3 +144,153 @@ async fn the_wal_starts_afresh_after_a_checkpoint() {
         "the small write must start the WAL over, not append to it: {after:?}"
     );
 }
+
+/// Grouped transactions: many at once share SQLite commits, each commit returns only once its
+/// row is visible to a reader, a rolled-back one leaves only its own row out, and a plain
+/// transaction among them commits the open batch before its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_transactions_share_commits_and_each_is_durable_when_its_commit_returns() {
+    const TRANSACTIONS: i64 = 200;
+    let db = TempDb::new("grouped");
+    let store = Store::open(&db.url()).await.expect("open");
+    let mut tx = store.begin().await.expect("begin");
+    store::db::query("CREATE TABLE grouped (n INTEGER PRIMARY KEY)")
+        .execute(&mut tx)
+        .await
+        .expect("table");
+    tx.commit().await.expect("commit");
+
+    // Every writer queues behind this one, so the batches form whatever the scheduling.
+    let blocker = store.begin().await.expect("begin");
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..TRANSACTIONS {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let mut tx = match n % 25 {
+                7 => store.begin().await,
+                _ => store.begin_grouped().await,
+            }
+            .expect("begin");
+            store::db::query("INSERT INTO grouped (n) VALUES ($1)")
+                .bind(n)
+                .execute(&mut tx)
+                .await
+                .expect("insert");
+            if n % 10 == 3 {
+                drop(tx);
+                return (n, false);
+            }
+            tx.commit().await.expect("commit");
+            let mut reader = store.reader().await.expect("reader");
+            let seen = store::db::query("SELECT n FROM grouped WHERE n = $1")
+                .bind(n)
+                .try_map(|row| row.try_get::<i64>(0))
+                .fetch_optional(&mut reader)
+                .await
+                .expect("read");
+            assert_eq!(seen, Some(n), "row {n} is durable once its commit returned");
+            (n, true)
+        });
+    }
+    while store.writers_waiting() < usize::try_from(TRANSACTIONS).unwrap() {
+        tokio::task::yield_now().await;
+    }
+    drop(blocker);
+    let mut committed = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (n, kept) = done.expect("task");
+        if kept {
+            committed.push(n);
+        }
+    }
+    committed.sort_unstable();
+    let mut reader = store.reader().await.expect("reader");
+    let rows: Vec<i64> = store::db::query("SELECT n FROM grouped ORDER BY n")
+        .try_map(|row| row.try_get::<i64>(0))
+        .fetch_all(&mut reader)
+        .await
+        .expect("rows");
+    assert_eq!(
+        rows, committed,
+        "exactly the committed rows, none rolled back"
+    );
+    let stats = store.group_commits().expect("SQLite");
+    let grouped = committed.iter().filter(|n| *n % 25 != 7).count() as u64;
+    assert_eq!(stats.members, grouped, "every grouped commit counted once");
+    assert!(
+        stats.commits * 2 <= stats.members,
+        "grouped transactions shared commits: {stats:?}"
+    );
+}
+
+/// A grouped transaction whose caller gives up while waiting for the batch's commit (its
+/// future dropped) is still committed, also when the only writer after it rolls back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_committed_when_its_member_stops_waiting_and_the_next_rolls_back() {
+    let db = TempDb::new("given-up");
+    let store = Store::open(&db.url()).await.expect("open");
+    let mut tx = store.begin().await.expect("begin");
+    store::db::query("CREATE TABLE grouped (n INTEGER PRIMARY KEY)")
+        .execute(&mut tx)
+        .await
+        .expect("table");
+    tx.commit().await.expect("commit");
+
+    let (inserted, wait_inserted) = tokio::sync::oneshot::channel();
+    let (go, wait_go) = tokio::sync::oneshot::channel::<()>();
+    let first = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin_grouped().await.expect("begin");
+            store::db::query("INSERT INTO grouped (n) VALUES (1)")
+                .execute(&mut tx)
+                .await
+                .expect("insert");
+            inserted.send(()).expect("signal");
+            wait_go.await.expect("go");
+            // Another writer waits: the turn is handed on, and this waits to commit.
+            tx.commit().await
+        })
+    };
+    wait_inserted.await.expect("inserted");
+    let (drop_it, wait_drop) = tokio::sync::oneshot::channel::<()>();
+    let (began, wait_began) = tokio::sync::oneshot::channel();
+    let second = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin_grouped().await.expect("begin");
+            store::db::query("INSERT INTO grouped (n) VALUES (2)")
+                .execute(&mut tx)
+                .await
+                .expect("insert");
+            began.send(()).expect("signal");
+            wait_drop.await.expect("drop");
+            drop(tx);
+        })
+    };
+    while store.writers_waiting() == 0 {
+        tokio::task::yield_now().await;
+    }
+    go.send(()).expect("go");
+    wait_began.await.expect("began");
+    // The first writer now waits for its turn again; it gives up.
+    while store.writers_waiting() == 0 {
+        tokio::task::yield_now().await;
+    }
+    first.abort();
+    assert!(first.await.expect_err("aborted").is_cancelled());
+    drop_it.send(()).expect("drop");
+    second.await.expect("second");
+
+    let mut reader = store.reader().await.expect("reader");
+    let rows: Vec<i64> = store::db::query("SELECT n FROM grouped ORDER BY n")
+        .try_map(|row| row.try_get::<i64>(0))
+        .fetch_all(&mut reader)
+        .await
+        .expect("rows");
+    assert_eq!(
+        rows,
+        vec![1],
+        "the first writer's row is committed, the second's is not"
+    );
+}

@@ -308,7 +308,7 @@ pub(crate) struct BankList {
 }
 
 #[derive(Serialize)]
-struct BankStateOut {
+pub(crate) struct BankStateOut {
     id: String,
     name: String,
     dialect: &'static str,
@@ -331,20 +331,22 @@ pub(crate) async fn list_banks(
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(BankList {
-        banks: banks
-            .into_iter()
-            .map(|b| BankStateOut {
-                secret_set: !b.bank.secret_sha256.is_empty(),
-                id: b.bank.id,
-                name: b.bank.name,
-                dialect: b.bank.dialect.as_str(),
-                networks: b.bank.networks,
-                updated_at: crate::keys_wire::rfc3339_ms(b.updated_at_ms),
-                payments: b.payments,
-                last_payment_at: b.last_payment_at_ms.map(crate::keys_wire::rfc3339_ms),
-            })
-            .collect(),
+        banks: banks.into_iter().map(bank_out).collect(),
     }))
+}
+
+/// A bank as the console lists it: never its secret, only that one is set.
+pub(crate) fn bank_out(b: service::banks::BankState) -> BankStateOut {
+    BankStateOut {
+        secret_set: !b.bank.secret_sha256.is_empty(),
+        id: b.bank.id,
+        name: b.bank.name,
+        dialect: b.bank.dialect.as_str(),
+        networks: b.bank.networks,
+        updated_at: crate::keys_wire::rfc3339_ms(b.updated_at_ms),
+        payments: b.payments,
+        last_payment_at: b.last_payment_at_ms.map(crate::keys_wire::rfc3339_ms),
+    }
 }
 
 /// Problems of an import listed in its answer, at most.

@@ -252,7 +252,7 @@ pub(crate) async fn stickers(
         "pdf" => Ok(download(
             "application/pdf",
             &format!("stickers-{carrier}.pdf"),
-            documents::stickers_pdf(base, &stickers),
+            documents::stickers_pdf(base, &stickers).map_err(unwritable(language))?,
         )),
         _ => Err(Problem::new(ErrorCode::BadRequest, language).detail("format is svg or pdf")),
     }
@@ -293,6 +293,9 @@ pub(crate) struct LineDto {
     refunded: Money,
     payable: Money,
     subsidy: Money,
+    /// Part of the subsidy is estimated at today's regular fare: rides written before the
+    /// ride recorded its regular fare.
+    subsidy_estimated: bool,
 }
 
 #[derive(Serialize)]
@@ -307,6 +310,8 @@ pub(crate) struct SubsidyDto {
     city: String,
     category: String,
     amount: Money,
+    /// Part of it is estimated (see the lines' `subsidy_estimated`).
+    estimated: bool,
 }
 
 #[derive(Serialize)]
@@ -352,6 +357,9 @@ fn report_dto(report: Report, language: Language) -> ApiResult<ReportDto> {
             .subsidy_by_category
             .iter()
             .map(|((city, category), amount)| SubsidyDto {
+                estimated: report
+                    .subsidy_estimated
+                    .contains(&(city.clone(), category.clone())),
                 city: city.clone(),
                 category: category.clone(),
                 amount: Money::of(*amount),
@@ -376,6 +384,7 @@ fn report_dto(report: Report, language: Language) -> ApiResult<ReportDto> {
                 refunded: Money::of(l.refunded),
                 payable: Money::of(l.payable),
                 subsidy: Money::of(l.subsidy),
+                subsidy_estimated: l.subsidy_estimated,
             })
             .collect(),
     })
@@ -433,6 +442,11 @@ pub(crate) async fn carrier_report(
     answer_report(&state, &caller, language, params, Some(carrier)).await
 }
 
+/// A PDF that could not be written (its font is a defect of the build, never of the request).
+fn unwritable(language: Language) -> impl Fn(crate::pdf_font::FontError) -> Problem {
+    move |error| Problem::new(ErrorCode::Internal, language).detail(error.to_string())
+}
+
 /// A carrier's month (`YYYY-MM`): JSON, CSV or the PDF to sign.
 pub(crate) async fn settlement(
     State(state): State<crate::State>,
@@ -454,7 +468,8 @@ pub(crate) async fn settlement(
         "pdf" => Ok(download(
             "application/pdf",
             &format!("settlement-{carrier}-{month}.pdf"),
-            documents::settlement_pdf(&report, &carrier, &name, language),
+            documents::settlement_pdf(&report, &carrier, &name, language)
+                .map_err(unwritable(language))?,
         )),
         _ => {
             Err(Problem::new(ErrorCode::BadRequest, language).detail("format is json, csv or pdf"))

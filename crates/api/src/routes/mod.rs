@@ -15,6 +15,7 @@ mod inspection_sync;
 mod inspections;
 mod live;
 mod office;
+mod partners;
 mod reconcile;
 mod rides;
 mod sms;
@@ -178,6 +179,7 @@ pub(crate) fn all() -> Table {
     let table = staff::routes(table);
     let table = office::routes(table);
     let table = admin::routes(table);
+    let table = partners::routes(table);
     let table = carrier::routes(table);
     let table = transit::routes(table);
     let table = arrivals::routes(table);

@@ -728,6 +728,13 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
             None,
         ),
         (
+            "GET",
+            "/v1/admin/partners",
+            "/v1/admin/partners".into(),
+            admin.clone(),
+            None,
+        ),
+        (
             "POST",
             "/v1/admin/cities/{city}/gtfs",
             "/v1/admin/cities/astana/gtfs".into(),

@@ -154,12 +154,14 @@ pub async fn spawn_with(db: Db, change: impl FnOnce(&mut api::ApiSettings)) -> T
     let app = App::start(
         store.clone(),
         client.clone(),
-        client,
+        client.clone(),
         clock.clone(),
         settings,
     )
     .await
     .unwrap();
+    // As the binary does: the console's partners screen describes each operator.
+    app.partners.set_operators(client.describe());
     service::catalogue::apply_file(&app, &domain::catalogue_file::decode(CATALOGUE).unwrap())
         .await
         .unwrap();

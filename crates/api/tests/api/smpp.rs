@@ -14,7 +14,7 @@ use crate::on_both_stores;
 
 const GOOD: &str = "+77011234567";
 const OTHER: &str = "+77051234567";
-const PASSWORD: &str = "pw2505";
+pub(crate) const PASSWORD: &str = "pw2505";
 const WAIT: Duration = Duration::from_secs(20);
 
 struct Smpp {
@@ -48,7 +48,7 @@ impl Smpp {
     }
 }
 
-fn configs(smsc: &SmscHandle) -> Vec<SmscConfig> {
+pub(crate) fn configs(smsc: &SmscHandle) -> Vec<SmscConfig> {
     simulators::demo::OPERATORS
         .iter()
         .map(|operator| SmscConfig {

@@ -43,6 +43,7 @@ pub(crate) async fn spawn_with_acquirer(db: Db) -> (TestApp, AcquirerSimulator) 
         Duration::from_secs(5),
     )
     .unwrap();
+    t.app.partners.set_acquirer(client.describe());
     t.app.set_acquirer(Arc::new(client));
     (t, sim)
 }

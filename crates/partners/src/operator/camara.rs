@@ -1,9 +1,11 @@
 //! [`CamaraClient`]: the CAMARA Carrier Billing 0.5.0 and SIM Swap 2.1.0 client, one
 //! keep-alive connection pool shared by every operator, each reached at its own base URL with
-//! its own bearer token.
+//! its own bearer token. Each operator's calls are counted ([`crate::health`]) and described
+//! without their secrets ([`CamaraClient::describe`]) for the system operator's console.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -19,6 +21,7 @@ use super::{
     BoxFuture, CarrierBilling, DenialReason, OperatorError, OperatorPaymentId, Payment,
     PaymentRequest, PaymentStatus, Refund, RefundRequest, SimSwap,
 };
+use crate::health::{CallHealth, FailureKind};
 
 /// Default limit on one whole request to an operator, from sending to the last byte of the reply.
 pub const TIMEOUT_MS: u64 = 5_000;
@@ -59,6 +62,33 @@ pub struct OperatorEndpoint {
 struct Route {
     base: Url,
     auth: Auth,
+    described: AuthDescription,
+    health: Arc<CallHealth>,
+}
+
+/// How we authenticate at an operator, without its secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthDescription {
+    /// A bearer token issued out of band.
+    StaticToken,
+    /// OAuth 2.0 client credentials at this token endpoint (or discovery document).
+    ClientCredentials {
+        token_url: String,
+        client_id: String,
+        scope: Option<String>,
+    },
+}
+
+/// One operator as the client reaches it: the CAMARA APIs' roots, the authentication (never a
+/// secret) and the live counters of its calls.
+#[derive(Clone, Debug)]
+pub struct CamaraDescription {
+    pub operator: OperatorId,
+    pub carrier_billing_url: String,
+    pub sim_swap_url: String,
+    pub refund_url: String,
+    pub auth: AuthDescription,
+    pub health: Arc<CallHealth>,
 }
 
 /// The production client of every mobile operator.
@@ -149,6 +179,32 @@ impl CamaraClient {
         })
     }
 
+    /// Every operator configured, sorted by id: where its APIs are, how we sign in there and
+    /// how its calls have gone.
+    pub fn describe(&self) -> Vec<CamaraDescription> {
+        let mut described: Vec<CamaraDescription> = self
+            .routes
+            .iter()
+            .map(|(operator, route)| {
+                let api = |path: &[&str]| {
+                    let mut url = route.base.clone();
+                    extend_path(&mut url, path, &[]);
+                    url.to_string()
+                };
+                CamaraDescription {
+                    operator: operator.clone(),
+                    carrier_billing_url: api(&CARRIER_BILLING_PATH),
+                    sim_swap_url: api(&SIM_SWAP_PATH),
+                    refund_url: api(&REFUND_PATH),
+                    auth: route.described.clone(),
+                    health: Arc::clone(&route.health),
+                }
+            })
+            .collect();
+        described.sort_by(|a, b| a.operator.as_str().cmp(b.operator.as_str()));
+        described
+    }
+
     fn route(&self, operator: &OperatorId) -> Result<&Route, OperatorError> {
         self.routes
             .get(operator)
@@ -180,15 +236,27 @@ impl CamaraClient {
                     .map_err(OperatorError::Protocol)
             })
             .transpose()?;
-        let mut reply = self
-            .send_once(call, route, &method, &url, bytes.clone())
-            .await?;
-        // A refused token (expired early, or the operator's authorization server restarted):
-        // nothing was done with the request, so it goes again once with a new token.
-        if reply.0.status == StatusCode::UNAUTHORIZED && route.auth.refused(&reply.1) {
-            reply = self.send_once(call, route, &method, &url, bytes).await?;
+        let outcome = async {
+            let mut reply = self
+                .send_once(call, route, &method, &url, bytes.clone())
+                .await?;
+            // A refused token (expired early, or the operator's authorization server
+            // restarted): nothing was done with the request, so it goes again once with a
+            // new token.
+            if reply.0.status == StatusCode::UNAUTHORIZED && route.auth.refused(&reply.1) {
+                reply = self.send_once(call, route, &method, &url, bytes).await?;
+            }
+            Ok(reply.0)
         }
-        Ok(reply.0)
+        .await;
+        match &outcome {
+            Ok(reply) => match FailureKind::of_status(reply.status.as_u16()) {
+                Some(kind) => route.health.failed(kind),
+                None => route.health.succeeded(),
+            },
+            Err((_, kind)) => route.health.failed(*kind),
+        }
+        outcome.map_err(|(error, _)| error)
     }
 
     async fn send_once(
@@ -198,8 +266,12 @@ impl CamaraClient {
         method: &Method,
         url: &Url,
         body: Option<bytes::Bytes>,
-    ) -> Result<(Reply, HeaderValue), OperatorError> {
-        let authorization = route.auth.header(&self.http).await?;
+    ) -> Result<(Reply, HeaderValue), (OperatorError, FailureKind)> {
+        let authorization = route
+            .auth
+            .header(&self.http)
+            .await
+            .map_err(|error| (error, FailureKind::Auth))?;
         let correlator = self.x_correlator();
         let mut request = self
             .http
@@ -234,13 +306,21 @@ impl CamaraClient {
                 tracing::debug!(%method, path = url.path(), x_correlator = %correlator, status = reply.status.as_u16(), "operator reply");
                 Ok((reply, authorization))
             }
-            Ok(Err(status)) => Err(OperatorError::Protocol(format!(
-                "reply {status} longer than {RESPONSE_BODY_BYTES_MAX} bytes"
-            ))),
+            Ok(Err(status)) => Err((
+                OperatorError::Protocol(format!(
+                    "reply {status} longer than {RESPONSE_BODY_BYTES_MAX} bytes"
+                )),
+                FailureKind::Protocol,
+            )),
             Err(error) => {
                 let failure = transport_failure(call, &error);
                 tracing::warn!(%method, path = url.path(), x_correlator = %correlator, %failure, "operator call failed");
-                Err(failure)
+                let kind = if error.is_connect() {
+                    FailureKind::Unreachable
+                } else {
+                    FailureKind::NoAnswer
+                };
+                Err((failure, kind))
             }
         }
     }
@@ -626,7 +706,20 @@ fn route(operator: &OperatorId, endpoint: &OperatorEndpoint) -> Result<Route, Op
         return Err(invalid("base_url must be an http(s) URL"));
     }
     let auth = Auth::new(&endpoint.credentials).map_err(|why| invalid(&why))?;
-    Ok(Route { base, auth })
+    let described = match &endpoint.credentials {
+        Credentials::Bearer(_) => AuthDescription::StaticToken,
+        Credentials::ClientCredentials(client) => AuthDescription::ClientCredentials {
+            token_url: client.token_url.clone(),
+            client_id: client.client_id.clone(),
+            scope: client.scope.clone(),
+        },
+    };
+    Ok(Route {
+        base,
+        auth,
+        described,
+        health: Arc::new(CallHealth::default()),
+    })
 }
 
 fn billing_url(route: &Route, segments: &[&str]) -> Url {

@@ -40,8 +40,9 @@ use std::pin::Pin;
 use domain::{OperatorId, PhoneNumber, Tenge};
 
 pub use camara::{
-    CONNECT_TIMEOUT_MS, CamaraClient, FIND_NEAR_S, FIND_PAGES_MAX, FIND_PER_PAGE, FIND_WINDOW_S,
-    OperatorEndpoint, RESPONSE_BODY_BYTES_MAX, TIMEOUT_MS,
+    AuthDescription, CONNECT_TIMEOUT_MS, CamaraClient, CamaraDescription, FIND_NEAR_S,
+    FIND_PAGES_MAX, FIND_PER_PAGE, FIND_WINDOW_S, OperatorEndpoint, RESPONSE_BODY_BYTES_MAX,
+    TIMEOUT_MS,
 };
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

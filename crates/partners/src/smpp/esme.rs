@@ -21,6 +21,7 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 use super::pdu::{
     Bind, Body, ESM_DELIVERY_RECEIPT, Frame, Pdu, ShortMessage, SmppCodec, Tlv, status, tag,
 };
+use super::status::{BindState, BindStatus, SmscDescription};
 use super::text::{self, Part};
 use super::{
     DeliverAnswer, DeliverHandler, Delivery, MoMessage, Receipt, ReceiptState, SmsLink, SubmitError,
@@ -101,6 +102,7 @@ struct Inner {
     bound: watch::Sender<bool>,
     shutdown: watch::Sender<bool>,
     sequence: AtomicU32,
+    status: Arc<BindStatus>,
 }
 
 /// A running bind; cloning shares it.
@@ -122,6 +124,7 @@ impl Esme {
             bound: watch::channel(false).0,
             shutdown: watch::channel(false).0,
             sequence: AtomicU32::new(0),
+            status: Arc::new(BindStatus::default()),
         });
         let task = tokio::spawn(supervise(Arc::clone(&inner), queue, handler));
         Esme {
@@ -136,6 +139,22 @@ impl Esme {
 
     pub fn is_bound(&self) -> bool {
         *self.inner.bound.borrow()
+    }
+
+    /// The bind as configured, without its password, with its live state and counters.
+    pub fn describe(&self) -> SmscDescription {
+        let config = &self.inner.config;
+        SmscDescription {
+            operator: config.operator.clone(),
+            host: config.host.clone(),
+            port: config.port,
+            tls: config.tls,
+            system_id: config.system_id.clone(),
+            system_type: config.system_type.clone(),
+            window: config.window,
+            throughput_per_s: config.throughput_per_s,
+            status: Arc::clone(&self.inner.status),
+        }
     }
 
     /// Waits until bound, at most `timeout`; true when bound.
@@ -208,10 +227,12 @@ impl Esme {
             .await
             .map_err(|_| SubmitError::NotBound)?;
         let waited = Duration::from_millis(config.timeouts.response_ms + config.timeouts.write_ms);
-        match tokio::time::timeout(waited, answer).await {
+        let outcome = match tokio::time::timeout(waited, answer).await {
             Ok(Ok(Ok(pdu))) => submit_outcome(pdu),
             Ok(Ok(Err(Lost))) | Ok(Err(_)) | Err(_) => Err(SubmitError::OutcomeUnknown),
-        }
+        };
+        self.inner.status.submitted(outcome.is_ok());
+        outcome
     }
 }
 
@@ -274,8 +295,10 @@ async fn supervise(
     let mut shutdown = inner.shutdown.subscribe();
     loop {
         if *shutdown.borrow() {
+            inner.status.enter(BindState::Stopped);
             return;
         }
+        inner.status.enter(BindState::Connecting);
         let ended = match connect(&inner.config).await {
             Ok(stream) => {
                 let mut session = Session::new(Arc::clone(&inner), stream, Arc::clone(&handler));
@@ -283,6 +306,7 @@ async fn supervise(
                     Ok(()) => {
                         back_off_ms = timeouts.reconnect_min_ms;
                         inner.bound.send_replace(true);
+                        inner.status.enter(BindState::Bound);
                         tracing::info!(operator = %inner.config.operator, "SMPP bound");
                         let ended = session.run(&mut queue).await;
                         inner.bound.send_replace(false);
@@ -294,8 +318,10 @@ async fn supervise(
             Err(error) => format!("connect: {error}"),
         };
         if *shutdown.borrow() {
+            inner.status.enter(BindState::Stopped);
             return;
         }
+        inner.status.down(&ended);
         tracing::warn!(operator = %inner.config.operator, %ended, back_off_ms, "SMPP connection down; reconnecting");
         // Requests queued meanwhile learn at once that nothing was sent.
         while let Ok(request) = queue.try_recv() {
@@ -304,7 +330,10 @@ async fn supervise(
         let wait = tokio::time::sleep(Duration::from_millis(back_off_ms));
         tokio::select! {
             () = wait => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => {
+                inner.status.enter(BindState::Stopped);
+                return;
+            }
         }
         back_off_ms = (back_off_ms * 2).min(timeouts.reconnect_max_ms);
     }
@@ -567,6 +596,9 @@ impl Session {
             return;
         };
         let delivery = read_delivery(&self.inner.config, self.bound_at_ms, sequence, &sm);
+        self.inner
+            .status
+            .delivered(matches!(delivery, Delivery::Receipt(_)));
         let handler = Arc::clone(&self.handler);
         let operator = self.inner.config.operator.clone();
         let answers = answers.clone();

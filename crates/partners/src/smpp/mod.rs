@@ -10,6 +10,7 @@
 
 pub mod esme;
 pub mod pdu;
+pub mod status;
 pub mod text;
 mod tls;
 
@@ -17,6 +18,7 @@ use domain::OperatorId;
 
 use crate::operator::BoxFuture;
 pub use esme::{Esme, SmscConfig, Timeouts};
+pub use status::{BindSnapshot, BindState, BindStatus, SmscDescription};
 pub use text::{Concatenation, Part};
 
 /// Why a part was not accepted, sorted by what the caller does next.

@@ -471,6 +471,9 @@ impl SmppService {
             links.insert(operator, Arc::new(esme.clone()));
             esmes.push(esme);
         }
+        // The console shows every bind's state as it goes (never its password).
+        app.partners
+            .add_smscs(esmes.iter().map(Esme::describe).collect());
         let (stop, stopping) = watch::channel(false);
         let dispatcher = Arc::new(Dispatcher::new(Arc::clone(&app), links, wake, books));
         let mut tasks = vec![tokio::spawn(dispatcher.run(stopping.clone()))];
