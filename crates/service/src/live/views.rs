@@ -1,7 +1,7 @@
 //! What the public and the passenger read of the live state: one vehicle, the vehicles in a
 //! box, the buses on their way to a stop, a vehicle's recent track, the bus a passenger rides
-//! (detection), and our own GTFS-Realtime feed. Each query first drops the stale vehicles, so
-//! nothing gone is shown.
+//! (detection), and our own GTFS-Realtime feed. The listings (a box, a stop's approaching
+//! buses, our feed) first drop the stale vehicles, so nothing gone is listed.
 
 use ::live::gtfs_rt::{self, VehicleDescriptor};
 use ::live::state::{Fix, VehicleState};
