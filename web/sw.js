@@ -2,10 +2,10 @@
 // loads) is kept in a cache and answered from it when there is no network; everything
 // else is fetched, and the API is never cached here (the app keeps the valid tickets in
 // localStorage itself, so they show with no network).
-const SHELL = 'smsbus-shell-v3';
+const SHELL = 'smsbus-shell-v4';
 const FILES = [
   '/', '/index.html', '/manifest.webmanifest', '/icon.svg', '/icon-192.png', '/icon-512.png', '/lib/base.css', '/lib/i18n.js', '/lib/messages.js',
-  '/lib/api.js', '/lib/ui.js', '/lib/qr.js', '/passenger/app.js', '/passenger/tickets.js', '/passenger/pay.js',
+  '/lib/api.js', '/lib/ui.js', '/lib/qr.js', '/lib/geo.js', '/passenger/app.js', '/passenger/tickets.js', '/passenger/pay.js',
   '/passenger/signin.js', '/passenger/trips.js', '/passenger/map.js', '/passenger/journey.js', '/passenger/more.js',
   '/passenger/scan.js', '/passenger/cards.js', '/passenger/topup.js', '/vendor/qrcode-generator/dist/qrcode.mjs', '/vendor/leaflet/dist/leaflet.css',
   '/vendor/leaflet/dist/leaflet-src.esm.js', '/vendor/jsqr/dist/jsQR.js', '/app-config.json',

@@ -4,6 +4,7 @@
 // shift summary.
 import { t, money, dateTime, time, setTimeZone, LANGUAGES } from '../lib/i18n.js';
 import { h, problemView } from '../lib/ui.js';
+import { distanceM } from '../lib/geo.js';
 import { account, staffApi } from '../lib/staff.js';
 import { camera } from './scan.js';
 import * as device from './device.js';
@@ -65,14 +66,6 @@ export function stickerBus(text) {
   try { return new URL(plain).searchParams.get('bus'); } catch { return null; }
 }
 
-function metres(a, b) {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const s = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * 6371000 * Math.asin(Math.sqrt(s));
-}
-
 /// Choosing the vehicle: typed, the sticker, or the controller's location.
 export function vehicleScreen({ go }) {
   const message = h('div', { 'aria-live': 'polite' });
@@ -119,7 +112,7 @@ export function vehicleScreen({ go }) {
           if (!response.ok) continue;
           for (const live of (await response.json()).vehicles) {
             if (!live.transport_code || !mine.has(live.transport_code) || Date.now() - live.at_ms > LIVE_FRESH_MS) continue;
-            const distance = metres(here, live);
+            const distance = distanceM(here, live);
             if (distance <= NEAR_M_MAX && (!best || distance < best.distance)) best = { vehicle: mine.get(live.transport_code), distance };
           }
         }

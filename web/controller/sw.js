@@ -2,11 +2,11 @@
 // shared library and the QR decoder — is cached and answered from the cache when there is no
 // network, so the app opens on a bus without signal. The API is never cached here: the app
 // keeps the key list, the invalidation list, its vehicles and its queue of checks itself.
-const SHELL = 'smsbus-controller-v1';
+const SHELL = 'smsbus-controller-v2';
 const FILES = [
   '/controller/', '/controller/index.html', '/controller/manifest.webmanifest', '/controller/controller.css',
   '/controller/app.js', '/controller/verify.js', '/controller/device.js', '/controller/scan.js', '/controller/screens.js',
-  '/lib/base.css', '/lib/i18n.js', '/lib/messages.js', '/lib/api.js', '/lib/ui.js', '/lib/staff.js', '/lib/qr.js',
+  '/lib/base.css', '/lib/i18n.js', '/lib/messages.js', '/lib/api.js', '/lib/ui.js', '/lib/staff.js', '/lib/qr.js', '/lib/geo.js',
   '/vendor/jsqr/dist/jsQR.js', '/icon.svg', '/icon-192.png', '/icon-512.png',
 ];
 

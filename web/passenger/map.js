@@ -7,6 +7,7 @@ import * as L from '/vendor/leaflet/dist/leaflet-src.esm.js';
 import { t, count, money, time } from '../lib/i18n.js';
 import { api, session } from '../lib/api.js';
 import { h, problemView } from '../lib/ui.js';
+import { distanceM } from '../lib/geo.js';
 import { state, go } from './app.js';
 
 let config = null;
@@ -26,15 +27,6 @@ export async function baseMap(el) {
 
 export function lineOf(geometry) {
   return (geometry?.coordinates ?? []).map(([lon, lat]) => [lat, lon]);
-}
-
-function distanceM(a, b) {
-  const r = 6371008.8;
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const x = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * r * Math.asin(Math.sqrt(x));
 }
 
 /// The stop's next arrivals from the server: the timetable's, and a live bus's expected time

@@ -3,21 +3,13 @@
 import { t, count, LANGUAGES, language } from '../lib/i18n.js';
 import { api, setSession } from '../lib/api.js';
 import { h, problemView, field } from '../lib/ui.js';
+import { distanceM } from '../lib/geo.js';
 import { state, chooseLanguage, chooseCity, go } from './app.js';
 
 function languagePicker(onChange) {
   return h('div', { class: 'languages', role: 'group', 'aria-label': t('start_language') },
     LANGUAGES.map((lang) => h('button', { type: 'button', lang, 'aria-pressed': String(language() === lang),
       onclick: () => { chooseLanguage(lang); onChange(); } }, t(`lang_${lang}`))));
-}
-
-/// Distance between two points in kilometres (haversine): good enough to rank cities.
-function distanceKm(a, b) {
-  const rad = (d) => (d * Math.PI) / 180;
-  const dLat = rad(b.lat - a.lat);
-  const dLon = rad(b.lon - a.lon);
-  const x = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(dLon / 2) ** 2;
-  return 12742 * Math.asin(Math.sqrt(x));
 }
 
 /// The served city nearest the phone (one inside a city's bounds first), when location is
@@ -29,7 +21,7 @@ function proposeNearest(cities, propose) {
     navigator.geolocation.getCurrentPosition(({ coords }) => {
       const here = { lat: coords.latitude, lon: coords.longitude };
       const inside = (c) => c.bounds && here.lat >= c.bounds.south && here.lat <= c.bounds.north && here.lon >= c.bounds.west && here.lon <= c.bounds.east;
-      const ranked = cities.filter((c) => c.centre).sort((a, b) => (inside(b) - inside(a)) || distanceKm(here, a.centre) - distanceKm(here, b.centre));
+      const ranked = cities.filter((c) => c.centre).sort((a, b) => (inside(b) - inside(a)) || distanceM(here, a.centre) - distanceM(here, b.centre));
       if (ranked[0]) propose(ranked[0]);
     }, () => {}, { maximumAge: 60_000, timeout: 10_000 });
   }).catch(() => {});

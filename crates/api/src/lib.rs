@@ -1,7 +1,8 @@
 //! The HTTP edge of SMSBUS: JSON in and out, problem+json errors with a stable code and a
 //! message in the caller's language, limits on body size and request rate, timeouts and caps
 //! on connections (`server`), the headers every response carries (`harden`), Prometheus
-//! metrics and the OpenAPI document. Only this crate knows JSON and HTTP; it converts wire types to
+//! metrics and the OpenAPI document; and the Wialon IPS listener for trackers (`wialon`), the
+//! other socket the server listens on. Only this crate knows JSON and HTTP; it converts wire types to
 //! domain types on the first line of every handler and calls the `service` use cases.
 
 pub mod access;
@@ -25,6 +26,7 @@ mod run;
 mod server;
 mod ticket_page;
 mod web;
+mod wialon;
 
 use std::sync::Arc;
 
@@ -41,6 +43,9 @@ pub use server::{
     HEADER_READ_TIMEOUT_MS, REQUEST_HEAD_BYTES_MAX, serve,
 };
 pub use web::{WEB_FILE_BYTES_MAX, WebApp};
+pub use wialon::{
+    WIALON_CONNECTIONS_MAX, WIALON_CONNECTIONS_PER_ADDRESS_MAX, WialonLimits, serve_wialon,
+};
 
 /// Bodies larger than this are refused with 413 (the catalogue upload has its own limit).
 pub const BODY_BYTES_MAX: usize = 64 * 1024;

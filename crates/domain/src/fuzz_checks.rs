@@ -204,3 +204,14 @@ pub fn biller_query(bytes: &[u8]) {
         }
     }
 }
+
+/// A catalogue file (any bytes, read as UTF-8 with replacement) is refused or read, never a
+/// panic; what reads writes back as a text that reads as the same file.
+pub fn catalogue_file(bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    let Ok(file) = crate::catalogue_file::decode(&text) else {
+        return;
+    };
+    let again = crate::catalogue_file::decode(&crate::catalogue_file::encode(&file));
+    assert_eq!(again.as_ref(), Ok(&file), "{text:?}");
+}

@@ -1,11 +1,12 @@
-//! The pure core of SMSBUS: money, identifiers, phone numbers, vehicles, fares, messages and
-//! e-ticket tokens. Nothing here does IO: time, randomness and keys are passed in, so every
+//! The pure core of SMSBUS: money, identifiers, phone numbers, vehicles, fares, messages,
+//! e-ticket tokens and the catalogue file's codec. Nothing here does IO: time, randomness and keys are passed in, so every
 //! rule is tested in microseconds and cannot fail on a network or a disk.
 
 pub mod audit;
 pub mod biller;
 pub mod card;
 pub mod catalogue;
+pub mod catalogue_file;
 pub mod error;
 pub mod fare_policy;
 #[doc(hidden)]

@@ -49,3 +49,8 @@ fn ticket_token_corpus() {
 fn biller_query_corpus() {
     replay("biller_query", fuzz_checks::biller_query);
 }
+
+#[test]
+fn catalogue_file_corpus() {
+    replay("catalogue", fuzz_checks::catalogue_file);
+}

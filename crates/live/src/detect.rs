@@ -10,7 +10,8 @@
 //! probabilities against a "none of these" hypothesis, and the answer is confident only
 //! with a clear margin in both probability and metres; otherwise the passenger chooses.
 
-use crate::geo::Xy;
+use transit::geo::Xy;
+
 use crate::ids::{TimeMs, VehicleId};
 
 /// Fixes used at most; older ones are dropped first.

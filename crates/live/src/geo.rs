@@ -1,113 +1,10 @@
-//! Geometry on the city scale: WGS84 points, a local flat projection in metres, and
-//! polylines with "metres along" projection.
-//!
-//! A city spans a few tens of kilometres, so an equirectangular projection around a
-//! reference latitude is accurate to well under a metre there, and it turns every
-//! distance into two multiplications. All hot paths (detection, the spatial grid, shape
-//! projection) work in projected metres; degrees appear only at the edges.
+//! Geometry of runs on the city plane: compass bearings and polylines with "metres along"
+//! projection. Coordinates, the projection to metres and plane points are the project's one
+//! geometry, [`transit::geo`] (`Coordinate`, `Projection`, `Xy`): all hot paths
+//! (detection, the spatial grid, shape projection) work in projected metres; degrees appear
+//! only at the edges.
 
-/// The one Earth radius of the project, the timetable's (`transit::geo`), so a distance the
-/// planner and the live state measure between the same two points is the same.
-pub use transit::geo::EARTH_RADIUS_M;
-
-/// A WGS84 position in decimal degrees.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct LatLon {
-    pub lat: f64,
-    pub lon: f64,
-}
-
-impl LatLon {
-    pub const fn new(lat: f64, lon: f64) -> Self {
-        Self { lat, lon }
-    }
-
-    /// Whether the point is a plausible position on Earth (not NaN, in range, not 0/0).
-    pub fn is_valid(self) -> bool {
-        self.lat.is_finite()
-            && self.lon.is_finite()
-            && (-90.0..=90.0).contains(&self.lat)
-            && (-180.0..=180.0).contains(&self.lon)
-            && !(self.lat == 0.0 && self.lon == 0.0)
-    }
-}
-
-/// A point in the local projection, metres east (`x`) and north (`y`) of the origin.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Xy {
-    pub x: f64,
-    pub y: f64,
-}
-
-impl Xy {
-    pub const fn new(x: f64, y: f64) -> Self {
-        Self { x, y }
-    }
-
-    pub fn distance_m(self, other: Xy) -> f64 {
-        (self.x - other.x).hypot(self.y - other.y)
-    }
-
-    pub fn distance_squared_m2(self, other: Xy) -> f64 {
-        let dx = self.x - other.x;
-        let dy = self.y - other.y;
-        dx * dx + dy * dy
-    }
-
-    /// Linear interpolation: `t = 0` is `self`, `t = 1` is `other`.
-    pub fn lerp(self, other: Xy, t: f64) -> Xy {
-        Xy::new(
-            self.x + (other.x - self.x) * t,
-            self.y + (other.y - self.y) * t,
-        )
-    }
-}
-
-/// Equirectangular projection around an origin; good to centimetres within a city.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Projection {
-    origin: LatLon,
-    metres_per_degree_lon: f64,
-    metres_per_degree_lat: f64,
-}
-
-impl Projection {
-    pub fn new(origin: LatLon) -> Self {
-        let metres_per_degree_lat = EARTH_RADIUS_M.to_radians();
-        Self {
-            origin,
-            metres_per_degree_lat,
-            metres_per_degree_lon: metres_per_degree_lat * origin.lat.to_radians().cos(),
-        }
-    }
-
-    pub fn origin(&self) -> LatLon {
-        self.origin
-    }
-
-    pub fn project(&self, point: LatLon) -> Xy {
-        Xy::new(
-            (point.lon - self.origin.lon) * self.metres_per_degree_lon,
-            (point.lat - self.origin.lat) * self.metres_per_degree_lat,
-        )
-    }
-
-    pub fn unproject(&self, point: Xy) -> LatLon {
-        LatLon::new(
-            self.origin.lat + point.y / self.metres_per_degree_lat,
-            self.origin.lon + point.x / self.metres_per_degree_lon,
-        )
-    }
-}
-
-/// Great-circle distance; used where points may lie in different cities.
-pub fn haversine_m(a: LatLon, b: LatLon) -> f64 {
-    let d_lat = (b.lat - a.lat).to_radians();
-    let d_lon = (b.lon - a.lon).to_radians();
-    let h = (d_lat / 2.0).sin().powi(2)
-        + a.lat.to_radians().cos() * b.lat.to_radians().cos() * (d_lon / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * h.sqrt().asin()
-}
+use transit::geo::Xy;
 
 /// Compass bearing from `a` to `b` in the projection, degrees clockwise from north.
 pub fn bearing_deg(a: Xy, b: Xy) -> f64 {
@@ -298,18 +195,6 @@ fn foot_on_segment(point: Xy, a: Xy, b: Xy) -> (f64, Xy) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn projection_round_trips_and_measures_metres() {
-        let projection = Projection::new(LatLon::new(44.65, -63.58));
-        let point = LatLon::new(44.66, -63.57);
-        let xy = projection.project(point);
-        let back = projection.unproject(xy);
-        assert!((back.lat - point.lat).abs() < 1e-9 && (back.lon - point.lon).abs() < 1e-9);
-        let flat_m = xy.distance_m(Xy::default());
-        let sphere_m = haversine_m(projection.origin(), point);
-        assert!((flat_m - sphere_m).abs() < 1.0, "{flat_m} vs {sphere_m}");
-    }
 
     #[test]
     fn polyline_projection_reports_metres_along() {

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use prost::Message;
+use transit::geo::Coordinate;
 
-use crate::geo::LatLon;
 use crate::ids::{RouteId, TimeMs, TripId, VehicleId};
 use crate::state::{Authority, LiveState, Position};
 
@@ -216,6 +216,8 @@ impl VehicleDirectory {
 pub struct FeedSkips {
     pub without_position: u64,
     pub unknown_vehicle: u64,
+    /// Entities whose coordinates are off the Earth (or the 0/0 placeholder).
+    pub invalid_position: u64,
 }
 
 /// The feed's own key for a vehicle entity: vehicle id, else label, else entity id.
@@ -251,13 +253,18 @@ pub fn positions_from_feed(
             skips.unknown_vehicle += 1;
             continue;
         };
+        let point = Coordinate::new(
+            f64::from(gtfs_position.latitude),
+            f64::from(gtfs_position.longitude),
+        );
+        let Ok(point) = point else {
+            skips.invalid_position += 1;
+            continue;
+        };
         let trip = vehicle_position.trip.as_ref();
         positions.push(Position {
             vehicle,
-            point: LatLon::new(
-                f64::from(gtfs_position.latitude),
-                f64::from(gtfs_position.longitude),
-            ),
+            point,
             speed_mps: gtfs_position.speed.map(f64::from),
             heading_deg: gtfs_position.bearing.map(f64::from),
             at: TimeMs::from_unix_s(i64::try_from(seconds).unwrap_or(i64::MAX)),
@@ -309,8 +316,8 @@ pub fn vehicle_positions_feed(
                 vehicle: Some(VehiclePosition {
                     trip,
                     position: Some(GtfsPosition {
-                        latitude: vehicle.point.lat as f32,
-                        longitude: vehicle.point.lon as f32,
+                        latitude: vehicle.point.lat() as f32,
+                        longitude: vehicle.point.lon() as f32,
                         bearing: vehicle.heading_deg.map(|h| h as f32),
                         odometer: None,
                         speed: vehicle.speed_mps.map(|s| s as f32),
@@ -353,8 +360,8 @@ pub fn feed_from_positions(positions: &[Position], at: TimeMs) -> FeedMessage {
                     ..TripDescriptor::default()
                 }),
                 position: Some(GtfsPosition {
-                    latitude: position.point.lat as f32,
-                    longitude: position.point.lon as f32,
+                    latitude: position.point.lat() as f32,
+                    longitude: position.point.lon() as f32,
                     bearing: position.heading_deg.map(|h| h as f32),
                     odometer: None,
                     speed: position.speed_mps.map(|s| s as f32),

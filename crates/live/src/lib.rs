@@ -9,7 +9,9 @@
 //! Wialon codec and `session` are the `io` feature (on by default); without it the crate
 //! reaches no IO crate.
 //! `transit_adapter` turns the `transit` crate's parsed GTFS into our own small input
-//! types (the only place that knows `transit` or time zones). No SQL, no HTTP, no JSON here.
+//! types (the only place that knows GTFS or time zones); coordinates, the projection to
+//! metres and plane points are `transit::geo`'s, the project's one geometry. No SQL, no
+//! HTTP, no JSON here.
 
 pub mod detect;
 #[doc(hidden)]
@@ -28,7 +30,6 @@ pub mod transit_adapter;
 pub mod wialon;
 
 pub use detect::{Detection, DetectionParams, Scored};
-pub use geo::LatLon;
 pub use ids::{RouteId, RunIdx, StopId, TimeMs, TrackerId, TripId, VehicleId};
 pub use network::{Network, NetworkError, NetworkInput, Run, RunInput, RunStopInput};
 #[cfg(feature = "io")]

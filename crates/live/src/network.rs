@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::geo::{LatLon, Polyline, Projection, Xy};
+use transit::geo::{Coordinate, Projection, Xy};
+
+use crate::geo::Polyline;
 use crate::ids::{RouteId, RunIdx, StopId, TimeMs, TripId};
 
 /// A stop further than this from its run's shape makes the shape suspect; the run then
@@ -24,7 +26,7 @@ pub const RUNS_MAX: usize = 1_000_000;
 pub struct RunStopInput {
     pub stop_id: StopId,
     pub name: String,
-    pub point: LatLon,
+    pub point: Coordinate,
     pub arrival: TimeMs,
     pub departure: TimeMs,
 }
@@ -43,7 +45,7 @@ pub struct RunInput {
 /// Everything needed to build a [`Network`]. Shapes are shared by index between runs.
 #[derive(Clone, Debug, Default)]
 pub struct NetworkInput {
-    pub shapes: Vec<Vec<LatLon>>,
+    pub shapes: Vec<Vec<Coordinate>>,
     pub runs: Vec<RunInput>,
 }
 
@@ -60,7 +62,7 @@ pub enum NetworkError {
 pub struct RunStop {
     pub stop_id: StopId,
     pub name: String,
-    pub point: LatLon,
+    pub point: Coordinate,
     pub xy: Xy,
     pub arrival: TimeMs,
     pub departure: TimeMs,

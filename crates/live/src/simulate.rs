@@ -10,7 +10,8 @@
 
 use std::f64::consts::TAU;
 
-use crate::geo::{LatLon, Xy};
+use transit::geo::{Coordinate, Xy};
+
 use crate::ids::{RunIdx, TimeMs, VehicleId};
 use crate::network::Network;
 use crate::state::{Authority, Position};
@@ -100,7 +101,7 @@ pub struct SimVehicle {
     pub vehicle: VehicleId,
     pub run: RunIdx,
     pub xy: Xy,
-    pub point: LatLon,
+    pub point: Coordinate,
     pub along_m: f64,
     pub heading_deg: f64,
     pub speed_mps: f64,
@@ -191,7 +192,7 @@ impl<'a> CitySimulator<'a> {
             vehicle: self.vehicle_of(run),
             run,
             xy,
-            point: self.network.projection().unproject(xy),
+            point: self.network.projection().unproject(xy)?,
             along_m,
             heading_deg: shape.bearing_at_deg(along_m).unwrap_or(0.0),
             speed_mps: (along_m - earlier_m).max(0.0),
@@ -215,7 +216,7 @@ impl<'a> CitySimulator<'a> {
         let network_run = self.network.run(run)?;
         Some(Position {
             vehicle: truth.vehicle,
-            point: self.network.projection().unproject(noisy),
+            point: self.network.projection().unproject(noisy)?,
             speed_mps: Some(truth.speed_mps),
             heading_deg: Some(truth.heading_deg),
             at,

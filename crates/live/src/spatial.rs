@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 
-use crate::geo::Xy;
+use transit::geo::Xy;
+
 use crate::ids::VehicleId;
 
 /// Cell side: about a city block, so a 300 m query reads a handful of cells.

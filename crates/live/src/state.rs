@@ -26,8 +26,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use transit::geo::{Coordinate, Xy};
+
 use crate::detect::{self, Candidate, Detection, DetectionParams, FixXy, TrackPoint};
-use crate::geo::{LatLon, PolylineHit, Xy, bearing_deg};
+use crate::geo::{PolylineHit, bearing_deg};
 use crate::ids::{RouteId, RunIdx, TimeMs, TripId, VehicleId};
 use crate::network::{Network, Run};
 use crate::spatial::SpatialGrid;
@@ -109,7 +111,7 @@ pub enum Authority {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Position {
     pub vehicle: VehicleId,
-    pub point: LatLon,
+    pub point: Coordinate,
     pub speed_mps: Option<f64>,
     /// Compass degrees clockwise from north.
     pub heading_deg: Option<f64>,
@@ -149,7 +151,7 @@ pub struct RunProgress {
 #[derive(Clone, Debug)]
 pub struct VehicleState {
     pub vehicle: VehicleId,
-    pub point: LatLon,
+    pub point: Coordinate,
     pub xy: Xy,
     pub at: TimeMs,
     pub speed_mps: Option<f64>,
@@ -217,7 +219,8 @@ pub struct ApplyStats {
     pub applied: u64,
     /// Not newer than the vehicle's last position.
     pub out_of_order: u64,
-    /// Coordinates off the Earth (or 0/0), a speed that is not a number.
+    /// A speed that is not a number (a `Coordinate` is on the Earth by construction; a codec
+    /// counts the coordinates it could not read as one).
     pub invalid: u64,
     /// Dated beyond [`FUTURE_TOLERANCE_MS`] ahead of the clock.
     pub future: u64,
@@ -248,7 +251,7 @@ enum Verdict {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Fix {
     pub at: TimeMs,
-    pub point: LatLon,
+    pub point: Coordinate,
     pub accuracy_m: Option<f64>,
 }
 
@@ -376,7 +379,7 @@ impl LiveState {
     }
 
     /// Vehicles within `radius_m` of a point.
-    pub fn near(&self, point: LatLon, radius_m: f64) -> Vec<&VehicleState> {
+    pub fn near(&self, point: Coordinate, radius_m: f64) -> Vec<&VehicleState> {
         let center = self.network.projection().project(point);
         let mut found = Vec::new();
         self.grid.for_each_within(center, radius_m, |vehicle, _| {
@@ -386,7 +389,7 @@ impl LiveState {
     }
 
     /// Vehicles inside a bounding box (south-west and north-east corners).
-    pub fn in_box(&self, south_west: LatLon, north_east: LatLon) -> Vec<&VehicleState> {
+    pub fn in_box(&self, south_west: Coordinate, north_east: Coordinate) -> Vec<&VehicleState> {
         let projection = self.network.projection();
         let ids = self.grid.in_box(
             projection.project(south_west),
@@ -401,7 +404,6 @@ impl LiveState {
         let projection = self.network.projection();
         let fixes_xy: Vec<FixXy> = fixes
             .iter()
-            .filter(|fix| fix.point.is_valid())
             .map(|fix| FixXy {
                 at: fix.at,
                 xy: projection.project(fix.point),
@@ -455,7 +457,7 @@ fn new_vehicle(position: &Position, xy: Xy) -> VehicleState {
 /// Whether a position is believable after the vehicle's last accepted one.
 fn check(vehicle: Option<&VehicleState>, position: &Position, xy: Xy, now: TimeMs) -> Verdict {
     let speed_valid = position.speed_mps.is_none_or(f64::is_finite);
-    if !position.point.is_valid() || !speed_valid {
+    if !speed_valid {
         return Verdict::Invalid;
     }
     if position.at.since_ms(now) > FUTURE_TOLERANCE_MS {

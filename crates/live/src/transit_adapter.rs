@@ -13,7 +13,6 @@ use jiff::tz::TimeZone;
 use transit::TripIdx;
 use transit::gtfs::Feed;
 
-use crate::geo::LatLon;
 use crate::ids::{RouteId, StopId, TimeMs, TripId};
 use crate::network::{NetworkInput, RunInput, RunStopInput};
 
@@ -60,13 +59,7 @@ pub fn network_input(feed: &Feed, date: Date) -> Result<NetworkInput, AdapterErr
     let shapes = feed
         .shapes
         .iter()
-        .map(|shape| {
-            shape
-                .points
-                .iter()
-                .map(|c| LatLon::new(c.lat(), c.lon()))
-                .collect()
-        })
+        .map(|shape| shape.points.clone())
         .collect();
     let mut runs = Vec::new();
     let mut seen: HashSet<TripIdx> = HashSet::new();
@@ -122,7 +115,7 @@ fn run_input(
             Some(RunStopInput {
                 stop_id: StopId::new(stop.id.as_str()),
                 name: stop.name.clone(),
-                point: LatLon::new(coordinate.lat(), coordinate.lon()),
+                point: coordinate,
                 arrival: at(call.arrival_s),
                 departure: at(call.departure_s),
             })

@@ -13,8 +13,8 @@
 
 use bytes::{BufMut, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
+use transit::geo::Coordinate;
 
-use crate::geo::LatLon;
 use crate::ids::{TimeMs, TrackerId};
 
 /// Longest line accepted (a black-box batch of a few hundred records).
@@ -38,7 +38,7 @@ pub struct WialonFix {
     /// `None` when the tracker sent `NA` (the server's clock then applies).
     pub at: Option<TimeMs>,
     /// `None` when the tracker has no GPS fix (`NA`).
-    pub point: Option<LatLon>,
+    pub point: Option<Coordinate>,
     pub speed_kmh: Option<f64>,
     pub course_deg: Option<f64>,
     pub height_m: Option<f64>,
@@ -466,11 +466,10 @@ fn optional_number(text: &str) -> Option<Option<f64>> {
 }
 
 /// NMEA `ddmm.mmmm` / `dddmm.mmmm` with a hemisphere letter.
-fn parse_point(lat: &str, lat_side: &str, lon: &str, lon_side: &str) -> Option<LatLon> {
+fn parse_point(lat: &str, lat_side: &str, lon: &str, lon_side: &str) -> Option<Coordinate> {
     let lat = nmea_degrees(lat)? * hemisphere(lat_side, 'N', 'S')?;
     let lon = nmea_degrees(lon)? * hemisphere(lon_side, 'E', 'W')?;
-    let point = LatLon::new(lat, lon);
-    point.is_valid().then_some(point)
+    Coordinate::new(lat, lon).ok()
 }
 
 fn nmea_degrees(text: &str) -> Option<f64> {
@@ -631,12 +630,12 @@ fn record_text(fix: &WialonFix) -> String {
     let (lat, lat_side, lon, lon_side) = fix.point.map_or_else(
         || ("NA".to_owned(), "NA", "NA".to_owned(), "NA"),
         |p| {
-            let lat_side = if p.lat < 0.0 { "S" } else { "N" };
-            let lon_side = if p.lon < 0.0 { "W" } else { "E" };
+            let lat_side = if p.lat() < 0.0 { "S" } else { "N" };
+            let lon_side = if p.lon() < 0.0 { "W" } else { "E" };
             (
-                nmea_text(p.lat.abs(), 2),
+                nmea_text(p.lat().abs(), 2),
                 lat_side,
-                nmea_text(p.lon.abs(), 3),
+                nmea_text(p.lon().abs(), 3),
                 lon_side,
             )
         },
@@ -715,8 +714,8 @@ mod tests {
             (ProtocolVersion::V1_1, "861234567890123", Some("secret"))
         );
         let point = fix.point.unwrap();
-        assert!((point.lat - (44.0 + 39.1234 / 60.0)).abs() < 1e-9);
-        assert!((point.lon + (63.0 + 34.5678 / 60.0)).abs() < 1e-9);
+        assert!((point.lat() - (44.0 + 39.1234 / 60.0)).abs() < 1e-9);
+        assert!((point.lon() + (63.0 + 34.5678 / 60.0)).abs() < 1e-9);
         assert_eq!(fix.at, Some(TimeMs::from_unix_s(1_757_146_500)));
         assert_eq!(fix.speed_kmh, Some(36.0));
     }
@@ -727,7 +726,7 @@ mod tests {
         let login = login_line(ProtocolVersion::V2_0, "123", Some("pw"));
         let fix = WialonFix {
             at: Some(TimeMs::from_unix_s(1_757_146_500)),
-            point: Some(LatLon::new(44.65, -63.58)),
+            point: Some(Coordinate::new(44.65, -63.58).unwrap()),
             speed_kmh: Some(30.0),
             course_deg: Some(180.0),
             height_m: Some(10.0),
@@ -751,7 +750,7 @@ mod tests {
             panic!("{:?}", items[1])
         };
         let point = parsed.point.unwrap();
-        assert!((point.lat - 44.65).abs() < 1e-6 && (point.lon + 63.58).abs() < 1e-6);
+        assert!((point.lat() - 44.65).abs() < 1e-6 && (point.lon() + 63.58).abs() < 1e-6);
         assert_eq!(
             items[2],
             Incoming::Rejected(Rejection {

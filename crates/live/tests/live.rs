@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use live::detect::{Detection, DetectionParams};
-use live::geo::{LatLon, Projection, Xy};
 use live::gtfs_rt::{self, VehicleDescriptor, VehicleDirectory};
 use live::network::{Network, NetworkInput, RunInput, RunStopInput};
 use live::session::{AuthOutcome, SessionCounters, SessionEnd, SessionLimits, run_session};
@@ -18,17 +17,17 @@ use live::wialon::{self, ProtocolVersion, WialonFix};
 use live::{RouteId, StopId, TimeMs, TrackerId, TripId, VehicleId};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+use transit::geo::{Coordinate, Projection, Xy};
 
-const ORIGIN: LatLon = LatLon::new(44.65, -63.58);
 /// 2025-09-10 08:00:00 UTC.
 const T0: TimeMs = TimeMs::from_unix_s(1_757_491_200);
 
 fn projection() -> Projection {
-    Projection::new(ORIGIN)
+    Projection::new(Coordinate::new(44.65, -63.58).unwrap())
 }
 
-fn point(x: f64, y: f64) -> LatLon {
-    projection().unproject(Xy::new(x, y))
+fn point(x: f64, y: f64) -> Coordinate {
+    projection().unproject(Xy::new(x, y)).unwrap()
 }
 
 /// Route A runs east along y = 0 for 3 km; route B follows it for 1 km, then turns north.
@@ -431,9 +430,44 @@ fn halifax_vehicle_positions_decode_and_re_encode() {
     assert!(
         positions
             .iter()
-            .all(|p| (44.0..45.5).contains(&p.point.lat) && (-64.5..-63.0).contains(&p.point.lon))
+            .all(|p| (44.0..45.5).contains(&p.point.lat())
+                && (-64.5..-63.0).contains(&p.point.lon()))
     );
     assert!(positions.iter().filter(|p| p.trip.is_some()).count() >= 286);
+    assert_eq!(skips.invalid_position, 0);
+}
+
+#[test]
+fn feed_positions_off_the_earth_are_counted_not_read() {
+    let bytes = std::fs::read(HALIFAX_VEHICLES).unwrap();
+    let mut feed = gtfs_rt::decode_feed(&bytes).unwrap();
+    let mut placed = feed
+        .entity
+        .iter_mut()
+        .filter_map(|e| e.vehicle.as_mut()?.position.as_mut());
+    let null_island = placed.next().unwrap();
+    (null_island.latitude, null_island.longitude) = (0.0, 0.0);
+    let off_the_earth = placed.next().unwrap();
+    off_the_earth.latitude = 95.0;
+    let not_a_number = placed.next().unwrap();
+    not_a_number.longitude = f32::NAN;
+    let mut directory = VehicleDirectory::starting_at(1);
+    let (mut positions, mut resolved) = (Vec::new(), 0);
+    let skips = gtfs_rt::positions_from_feed(
+        &feed,
+        |key| {
+            resolved += 1;
+            Some(directory.get_or_insert(key))
+        },
+        &mut positions,
+    );
+    assert_eq!(skips.invalid_position, 3);
+    // The vehicle is resolved first (a token's unknown vehicle counts as that), then its point.
+    assert_eq!(resolved, positions.len() as u64 + 3);
+    assert_eq!(
+        positions.len() as u64 + skips.without_position + skips.invalid_position,
+        291
+    );
 }
 
 #[test]
@@ -490,7 +524,7 @@ fn our_vehicle_positions_feed_reads_back_the_same() {
         &mut read_back,
     );
     assert_eq!(read_back.len(), 2);
-    assert!(read_back[0].point.lat - point(180.0, 0.0).lat < 1e-5);
+    assert!(read_back[0].point.lat() - point(180.0, 0.0).lat() < 1e-5);
     assert_eq!(read_back[0].at, T0.plus_ms(22_000));
 }
 
@@ -582,7 +616,7 @@ fn forged_positions_never_end_a_run() {
     }
     assert_eq!(runs_ended(&events), 0, "{events:#?}");
     let vehicle = state.vehicle(VehicleId(2)).unwrap();
-    assert!((vehicle.point.lon - point(3000.0, 0.0).lon).abs() < 1e-6);
+    assert!((vehicle.point.lon() - point(3000.0, 0.0).lon()).abs() < 1e-6);
     // ...nor switch it to another trip, which would end the one it is on.
     let switch = with_authority(
         position(
@@ -678,7 +712,7 @@ fn a_bus_whose_every_position_is_refused_for_a_minute_starts_afresh() {
     // Refused from 10 s to 60 s, accepted from 70 s on: the 70 s one re-anchors the bus.
     assert_eq!(applied, 2);
     let vehicle = state.vehicle(VehicleId(1)).unwrap();
-    assert!((vehicle.point.lon - point(640.0, 0.0).lon).abs() < 1e-6);
+    assert!((vehicle.point.lon() - point(640.0, 0.0).lon()).abs() < 1e-6);
 }
 
 #[test]

@@ -166,7 +166,7 @@ fn end_of_day_ms(text: &str) -> Option<i64> {
     }
     let date: jiff::civil::Date = text.parse().ok()?;
     let next = date.tomorrow().ok()?;
-    let zone = jiff::tz::TimeZone::fixed(jiff::tz::offset(5));
+    let zone = crate::catalogue::country_time_zone();
     Some(next.to_zoned(zone).ok()?.timestamp().as_millisecond() - 1)
 }
 

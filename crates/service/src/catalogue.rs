@@ -1,7 +1,8 @@
 //! The catalogue in memory (cities, carriers, routes, vehicles, fares and each city's caps and
-//! transfer rule, operator prefixes), the
-//! JSON catalogue file that operators edit, and its validation. Requests read the in-memory
-//! copy; a change is written to the store in one transaction and then swapped in whole.
+//! transfer rule, operator prefixes) and its validation; the catalogue file that operators
+//! edit comes in and goes out as a typed [`CatalogueFile`] (the JSON is
+//! `domain::catalogue_file`'s). Requests read the in-memory copy; a change is written to the
+//! store in one transaction and then swapped in whole.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,10 +10,13 @@ use domain::catalogue::{
     CarrierId, CityId, FareQuery, FareRule, RiderCategory, RouteId, RouteKind, Zone, fare,
     zone_fares,
 };
+use domain::catalogue_file::{
+    CarrierEntry, CatalogueFile, CityEntry, FareCapEntry, FareEntry, RouteEntry, TransferEntry,
+    VehicleEntry,
+};
 use domain::fare_policy::{DailyCap, FarePolicy, TransferRule};
 use domain::sms::VehicleRef;
 use domain::{ErrorCode, OperatorId, PlateNumber, PrefixTable, Tenge, TransportCode};
-use serde::Deserialize;
 use store::catalogue::{
     CarrierRow, CatalogueRows, CityRow, FarePolicyRow, FareRuleRow, PrefixRow, RouteRow, VehicleRow,
 };
@@ -58,6 +62,14 @@ impl City {
 /// 2024-03-01).
 pub const FALLBACK_UTC_OFFSET_MINUTES: i32 = 300;
 
+/// Kazakhstan's one time zone ([`FALLBACK_UTC_OFFSET_MINUTES`]): the calendar of a city the
+/// catalogue does not know, and of dates that belong to no city (a preferential status's last
+/// day, a partner's report day).
+pub fn country_time_zone() -> jiff::tz::TimeZone {
+    jiff::tz::Offset::from_seconds(FALLBACK_UTC_OFFSET_MINUTES.saturating_mul(60))
+        .map_or(jiff::tz::TimeZone::UTC, jiff::tz::TimeZone::fixed)
+}
+
 impl Catalogue {
     /// The time zone of `city_id` at `at` ([`City::time_zone`]), or the fallback offset for a
     /// city the catalogue does not know.
@@ -67,8 +79,7 @@ impl Catalogue {
             .and_then(|id| self.cities.get(&id));
         match city {
             Some(city) => city.time_zone(at),
-            None => jiff::tz::Offset::from_seconds(FALLBACK_UTC_OFFSET_MINUTES.saturating_mul(60))
-                .map_or(jiff::tz::TimeZone::UTC, jiff::tz::TimeZone::fixed),
+            None => country_time_zone(),
         }
     }
 
@@ -391,6 +402,10 @@ enum PolicyRule {
     Transfer(TransferRule),
 }
 
+/// How the store names a city's fare rules beyond the fare table.
+const DAILY_CAP: &str = "daily_cap";
+const TRANSFER: &str = "transfer";
+
 /// Longest transfer window a city may set.
 pub const TRANSFER_WINDOW_MINUTES_MAX: i64 = 24 * 60;
 
@@ -401,7 +416,7 @@ fn fare_policy_rule(p: &FarePolicyRow) -> Result<(CityId, PolicyRule), String> {
     }
     let amount = Tenge::from_tiyn(p.amount_tiyn);
     let rule = match p.rule.as_str() {
-        "daily_cap" => PolicyRule::Cap(DailyCap {
+        DAILY_CAP => PolicyRule::Cap(DailyCap {
             rider_category: p
                 .rider_category
                 .as_deref()
@@ -410,7 +425,7 @@ fn fare_policy_rule(p: &FarePolicyRow) -> Result<(CityId, PolicyRule), String> {
                 .map_err(|e| e.to_string())?,
             amount,
         }),
-        "transfer" => {
+        TRANSFER => {
             let window = p
                 .window_minutes
                 .filter(|m| (1..=TRANSFER_WINDOW_MINUTES_MAX).contains(m))
@@ -484,8 +499,8 @@ pub async fn keep_current(app: std::sync::Arc<App>, period: std::time::Duration)
 
 /// Checks a catalogue file and writes it in one transaction; nothing is written when any value
 /// is wrong. Returns what it counted.
-pub async fn apply_file(app: &App, json: &str) -> Result<CatalogueSummary, ServiceError> {
-    apply(app, None, json).await
+pub async fn apply_file(app: &App, file: &CatalogueFile) -> Result<CatalogueSummary, ServiceError> {
+    apply(app, None, file).await
 }
 
 /// [`apply_file`] asked for by staff: the upload is recorded in the audit trail with the
@@ -493,17 +508,17 @@ pub async fn apply_file(app: &App, json: &str) -> Result<CatalogueSummary, Servi
 pub async fn apply_staff_file(
     app: &App,
     actor: &crate::staff::Actor,
-    json: &str,
+    file: &CatalogueFile,
 ) -> Result<CatalogueSummary, ServiceError> {
-    apply(app, Some(actor), json).await
+    apply(app, Some(actor), file).await
 }
 
 async fn apply(
     app: &App,
     actor: Option<&crate::staff::Actor>,
-    json: &str,
+    file: &CatalogueFile,
 ) -> Result<CatalogueSummary, ServiceError> {
-    let rows = parse_file(json)?;
+    let rows = rows_of(file);
     let mut merged = {
         let mut conn = app.store.reader().await?;
         store::catalogue::load(&mut conn).await?
@@ -604,316 +619,178 @@ pub struct CatalogueSummary {
     pub prefixes: usize,
 }
 
-/// The catalogue file, as operators write it. Amounts are decimal tenge strings (`"90"`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CatalogueFile {
-    #[serde(default)]
-    operator_prefixes: BTreeMap<String, String>,
-    #[serde(default)]
-    cities: Vec<CityFile>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CityFile {
-    id: String,
-    name: Names,
-    timezone: String,
-    utc_offset_minutes: i64,
-    #[serde(default)]
-    fares: Vec<FareFile>,
-    /// The day's card rides never cost more than this in all (per rider category, or for all).
-    #[serde(default)]
-    fare_caps: Vec<FareCapFile>,
-    /// A ride on another route soon after a full fare costs less.
-    #[serde(default)]
-    transfer: Option<TransferFile>,
-    #[serde(default)]
-    carriers: Vec<CarrierFile>,
-    #[serde(default)]
-    routes: Vec<RouteFile>,
-    #[serde(default)]
-    vehicles: Vec<VehicleFile>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Names {
-    kk: String,
-    ru: String,
-    en: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FareFile {
-    #[serde(default)]
-    route: Option<String>,
-    #[serde(default)]
-    route_kind: Option<String>,
-    #[serde(default)]
-    rider_category: Option<String>,
-    #[serde(default)]
-    zone: Option<i64>,
-    amount: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FareCapFile {
-    #[serde(default)]
-    rider_category: Option<String>,
-    daily: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TransferFile {
-    window_minutes: i64,
-    amount: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CarrierFile {
-    id: String,
-    name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RouteFile {
-    id: String,
-    number: String,
-    name: String,
-    kind: String,
-    max_ride_minutes: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VehicleFile {
-    transport_code: String,
-    plate: String,
-    carrier: String,
-    route: String,
-    #[serde(default = "active_by_default")]
-    active: bool,
-}
-
-fn active_by_default() -> bool {
-    true
-}
-
-/// Parses and normalises a catalogue file into rows (plates folded, amounts in tiyn).
-pub fn parse_file(json: &str) -> Result<CatalogueRows, ServiceError> {
-    let invalid = |detail: String| ServiceError::new(ErrorCode::CatalogueInvalid, detail);
-    let file: CatalogueFile =
-        serde_json::from_str(json).map_err(|e| invalid(format!("catalogue file: {e}")))?;
+/// The rows a catalogue file names, as the store keeps them (plates folded, amounts in tiyn).
+pub fn rows_of(file: &CatalogueFile) -> CatalogueRows {
     let mut rows = CatalogueRows::default();
-    for (prefix, operator) in file.operator_prefixes {
-        rows.prefixes.push(PrefixRow { prefix, operator });
+    for (prefix, operator) in &file.operator_prefixes {
+        rows.prefixes.push(PrefixRow {
+            prefix: prefix.clone(),
+            operator: operator.clone(),
+        });
     }
-    for city in file.cities {
+    for city in &file.cities {
+        let city_id = || city.id.clone();
         rows.cities.push(CityRow {
-            id: city.id.clone(),
-            name_kk: city.name.kk,
-            name_ru: city.name.ru,
-            name_en: city.name.en,
-            timezone: city.timezone,
+            id: city_id(),
+            name_kk: city.name_kk.clone(),
+            name_ru: city.name_ru.clone(),
+            name_en: city.name_en.clone(),
+            timezone: city.timezone.clone(),
             utc_offset_minutes: city.utc_offset_minutes,
         });
-        for (i, f) in city.fares.into_iter().enumerate() {
-            let amount = Tenge::parse_decimal(&f.amount)
-                .map_err(|e| invalid(format!("{}.fares[{i}].amount: {e}", city.id)))?;
-            rows.fare_rules.push(FareRuleRow {
-                city_id: city.id.clone(),
-                route_id: f.route,
-                route_kind: f.route_kind,
-                rider_category: f.rider_category,
+        rows.fare_rules
+            .extend(city.fares.iter().map(|f| FareRuleRow {
+                city_id: city_id(),
+                route_id: f.route.clone(),
+                route_kind: f.route_kind.clone(),
+                rider_category: f.rider_category.clone(),
                 zone: f.zone,
-                amount_tiyn: amount.tiyn(),
-            });
-        }
-        for (i, cap) in city.fare_caps.into_iter().enumerate() {
-            let amount = Tenge::parse_decimal(&cap.daily)
-                .map_err(|e| invalid(format!("{}.fare_caps[{i}].daily: {e}", city.id)))?;
-            rows.fare_policies.push(FarePolicyRow {
-                city_id: city.id.clone(),
-                rule: "daily_cap".into(),
-                rider_category: cap.rider_category,
+                amount_tiyn: f.amount.tiyn(),
+            }));
+        rows.fare_policies
+            .extend(city.fare_caps.iter().map(|cap| FarePolicyRow {
+                city_id: city_id(),
+                rule: DAILY_CAP.into(),
+                rider_category: cap.rider_category.clone(),
                 window_minutes: None,
-                amount_tiyn: amount.tiyn(),
-            });
-        }
-        if let Some(transfer) = city.transfer {
-            let amount = Tenge::parse_decimal(&transfer.amount)
-                .map_err(|e| invalid(format!("{}.transfer.amount: {e}", city.id)))?;
-            rows.fare_policies.push(FarePolicyRow {
-                city_id: city.id.clone(),
-                rule: "transfer".into(),
+                amount_tiyn: cap.daily.tiyn(),
+            }));
+        rows.fare_policies
+            .extend(city.transfer.iter().map(|transfer| FarePolicyRow {
+                city_id: city_id(),
+                rule: TRANSFER.into(),
                 rider_category: None,
                 window_minutes: Some(transfer.window_minutes),
-                amount_tiyn: amount.tiyn(),
-            });
-        }
-        for c in city.carriers {
-            rows.carriers.push(CarrierRow {
-                id: c.id,
-                city_id: city.id.clone(),
-                name: c.name,
-            });
-        }
-        for r in city.routes {
-            rows.routes.push(RouteRow {
-                id: r.id,
-                city_id: city.id.clone(),
-                number: r.number,
-                name: r.name,
-                kind: r.kind,
-                max_ride_minutes: r.max_ride_minutes,
-            });
-        }
-        for v in city.vehicles {
-            let plate = PlateNumber::parse(&v.plate).map_err(|e| {
-                invalid(format!(
-                    "vehicle {}: plate {}: {e}",
-                    v.transport_code, v.plate
-                ))
-            })?;
-            if rows
-                .vehicles
-                .iter()
-                .any(|seen| seen.transport_code == v.transport_code)
-            {
-                return Err(invalid(format!(
-                    "vehicle {}: the transport code appears twice in the file",
-                    v.transport_code
-                )));
-            }
-            if let Some(seen) = rows
-                .vehicles
-                .iter()
-                .find(|seen| seen.plate == plate.as_str())
-            {
-                return Err(invalid(format!(
-                    "vehicle {}: plate {} is vehicle {}'s already",
-                    v.transport_code, v.plate, seen.transport_code
-                )));
-            }
-            rows.vehicles.push(VehicleRow {
-                transport_code: v.transport_code,
-                plate: plate.as_str().to_owned(),
-                carrier_id: v.carrier,
-                route_id: v.route,
+                amount_tiyn: transfer.amount.tiyn(),
+            }));
+        rows.carriers
+            .extend(city.carriers.iter().map(|c| CarrierRow {
+                id: c.id.clone(),
+                city_id: city_id(),
+                name: c.name.clone(),
+            }));
+        rows.routes.extend(city.routes.iter().map(|r| RouteRow {
+            id: r.id.clone(),
+            city_id: city_id(),
+            number: r.number.clone(),
+            name: r.name.clone(),
+            kind: r.kind.clone(),
+            max_ride_minutes: r.max_ride_minutes,
+        }));
+        rows.vehicles
+            .extend(city.vehicles.iter().map(|v| VehicleRow {
+                transport_code: v.transport_code.clone(),
+                plate: v.plate.as_str().to_owned(),
+                carrier_id: v.carrier.clone(),
+                route_id: v.route.clone(),
                 active: v.active,
-            });
-        }
+            }));
     }
-    Ok(rows)
+    rows
 }
 
-/// The stored catalogue written back as a catalogue file (what [`parse_file`] reads), so the
-/// operator's console can show it and send back the part it changed.
-pub async fn current_file(app: &App) -> Result<serde_json::Value, ServiceError> {
+/// The stored catalogue as a catalogue file (what [`apply_file`] takes), so the operator's
+/// console can show it and send back the part it changed: each city with its fares, caps,
+/// transfer, carriers, routes and the vehicles of its routes.
+pub async fn current_file(app: &App) -> Result<CatalogueFile, ServiceError> {
     let rows = {
         let mut conn = app.store.reader().await?;
         store::catalogue::load(&mut conn).await?
     };
-    let prefixes: serde_json::Map<String, serde_json::Value> = rows
-        .prefixes
-        .iter()
-        .map(|p| {
-            (
-                p.prefix.clone(),
-                serde_json::Value::from(p.operator.clone()),
-            )
-        })
-        .collect();
+    let corrupt = |what: String| ServiceError::internal(format!("stored catalogue: {what}"));
     let route_city = |route: &str| {
         rows.routes
             .iter()
             .find(|r| r.id == route)
             .map(|r| r.city_id.as_str())
     };
-    let cities: Vec<serde_json::Value> = rows
-        .cities
-        .iter()
-        .map(|c| {
-            let fares: Vec<serde_json::Value> = rows
+    let mut cities = Vec::with_capacity(rows.cities.len());
+    for c in &rows.cities {
+        let in_city = |id: &str| id == c.id;
+        let mut policies = rows.fare_policies.iter().filter(|p| in_city(&p.city_id));
+        let mut vehicles = Vec::new();
+        for v in rows
+            .vehicles
+            .iter()
+            .filter(|v| route_city(&v.route_id) == Some(c.id.as_str()))
+        {
+            let plate = PlateNumber::parse(&v.plate)
+                .map_err(|e| corrupt(format!("vehicle {}: {e}", v.transport_code)))?;
+            vehicles.push(VehicleEntry {
+                transport_code: v.transport_code.clone(),
+                plate,
+                carrier: v.carrier_id.clone(),
+                route: v.route_id.clone(),
+                active: v.active,
+            });
+        }
+        cities.push(CityEntry {
+            id: c.id.clone(),
+            name_kk: c.name_kk.clone(),
+            name_ru: c.name_ru.clone(),
+            name_en: c.name_en.clone(),
+            timezone: c.timezone.clone(),
+            utc_offset_minutes: c.utc_offset_minutes,
+            fares: rows
                 .fare_rules
                 .iter()
-                .filter(|f| f.city_id == c.id)
-                .map(|f| {
-                    let mut fare = serde_json::Map::new();
-                    fare.insert(
-                        "amount".into(),
-                        Tenge::from_tiyn(f.amount_tiyn).to_decimal().into(),
-                    );
-                    let named = [
-                        ("route", f.route_id.clone().map(serde_json::Value::from)),
-                        ("route_kind", f.route_kind.clone().map(serde_json::Value::from)),
-                        ("rider_category", f.rider_category.clone().map(serde_json::Value::from)),
-                        ("zone", f.zone.map(serde_json::Value::from)),
-                    ];
-                    for (key, value) in named {
-                        if let Some(value) = value {
-                            fare.insert(key.into(), value);
-                        }
-                    }
-                    serde_json::Value::Object(fare)
+                .filter(|f| in_city(&f.city_id))
+                .map(|f| FareEntry {
+                    route: f.route_id.clone(),
+                    route_kind: f.route_kind.clone(),
+                    rider_category: f.rider_category.clone(),
+                    zone: f.zone,
+                    amount: Tenge::from_tiyn(f.amount_tiyn),
                 })
-                .collect();
-            let mut city = serde_json::json!({
-                "id": c.id,
-                "name": {"kk": c.name_kk, "ru": c.name_ru, "en": c.name_en},
-                "timezone": c.timezone,
-                "utc_offset_minutes": c.utc_offset_minutes,
-                "fares": fares,
-                "carriers": rows.carriers.iter().filter(|k| k.city_id == c.id)
-                    .map(|k| serde_json::json!({"id": k.id, "name": k.name})).collect::<Vec<_>>(),
-                "routes": rows.routes.iter().filter(|r| r.city_id == c.id)
-                    .map(|r| serde_json::json!({"id": r.id, "number": r.number, "name": r.name,
-                        "kind": r.kind, "max_ride_minutes": r.max_ride_minutes})).collect::<Vec<_>>(),
-                "vehicles": rows.vehicles.iter().filter(|v| route_city(&v.route_id) == Some(c.id.as_str()))
-                    .map(|v| serde_json::json!({"transport_code": v.transport_code, "plate": v.plate,
-                        "carrier": v.carrier_id, "route": v.route_id, "active": v.active})).collect::<Vec<_>>(),
-            });
+                .collect(),
             // The city's caps and transfer rule, so a file read back and taken again keeps them.
-            let policies = rows.fare_policies.iter().filter(|p| p.city_id == c.id);
-            let mut caps = Vec::new();
-            for p in policies {
-                let amount = Tenge::from_tiyn(p.amount_tiyn).to_decimal();
-                match p.rule.as_str() {
-                    "daily_cap" => {
-                        let mut cap = serde_json::Map::new();
-                        if let Some(category) = &p.rider_category {
-                            cap.insert("rider_category".into(), category.clone().into());
-                        }
-                        cap.insert("daily".into(), amount.into());
-                        caps.push(serde_json::Value::Object(cap));
-                    }
-                    "transfer" => {
-                        if let Some(fields) = city.as_object_mut() {
-                            fields.insert(
-                                "transfer".into(),
-                                serde_json::json!({"window_minutes": p.window_minutes, "amount": amount}),
-                            );
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(fields) = city.as_object_mut()
-                && !caps.is_empty()
-            {
-                fields.insert("fare_caps".into(), serde_json::Value::Array(caps));
-            }
-            city
-        })
-        .collect();
-    Ok(serde_json::json!({"operator_prefixes": prefixes, "cities": cities}))
+            fare_caps: policies
+                .clone()
+                .filter(|p| p.rule == DAILY_CAP)
+                .map(|p| FareCapEntry {
+                    rider_category: p.rider_category.clone(),
+                    daily: Tenge::from_tiyn(p.amount_tiyn),
+                })
+                .collect(),
+            // The last one stored, as a city has one (`from_rows` refuses two).
+            transfer: policies
+                .rfind(|p| p.rule == TRANSFER)
+                .map(|p| TransferEntry {
+                    window_minutes: p.window_minutes.unwrap_or_default(),
+                    amount: Tenge::from_tiyn(p.amount_tiyn),
+                }),
+            carriers: rows
+                .carriers
+                .iter()
+                .filter(|k| in_city(&k.city_id))
+                .map(|k| CarrierEntry {
+                    id: k.id.clone(),
+                    name: k.name.clone(),
+                })
+                .collect(),
+            routes: rows
+                .routes
+                .iter()
+                .filter(|r| in_city(&r.city_id))
+                .map(|r| RouteEntry {
+                    id: r.id.clone(),
+                    number: r.number.clone(),
+                    name: r.name.clone(),
+                    kind: r.kind.clone(),
+                    max_ride_minutes: r.max_ride_minutes,
+                })
+                .collect(),
+            vehicles,
+        });
+    }
+    Ok(CatalogueFile {
+        operator_prefixes: rows
+            .prefixes
+            .iter()
+            .map(|p| (p.prefix.clone(), p.operator.clone()))
+            .collect(),
+        cities,
+    })
 }
 
 #[cfg(test)]

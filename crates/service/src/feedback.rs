@@ -4,6 +4,7 @@
 //! in the passenger's language ([`reply`]) and moves it through `new → in_work → resolved`
 //! ([`set_status`]); each reply and status change is audited in its own transaction.
 
+use domain::ticket::TicketNumber;
 use domain::{ErrorCode, Language, PhoneNumber};
 
 use crate::staff::Actor;
@@ -34,7 +35,7 @@ pub const REPLY_CHARS_MAX: usize = 300;
 
 #[derive(Clone, Debug)]
 pub struct NewFeedback {
-    pub ticket_number: i64,
+    pub ticket_number: TicketNumber,
     pub service_rating: u8,
     pub vehicle_rating: u8,
     pub category: Option<String>,
@@ -46,7 +47,7 @@ pub struct NewFeedback {
 #[derive(Clone, Debug)]
 pub struct Feedback {
     pub id: i64,
-    pub ticket_number: i64,
+    pub ticket_number: TicketNumber,
     pub carrier_id: String,
     pub city_id: String,
     pub route_id: String,
@@ -110,7 +111,9 @@ pub async fn submit(
         .ok_or(ErrorCode::NotFound)?;
     let ride = store::rides::by_id(&mut tx, &ticket.ride_id)
         .await?
-        .ok_or_else(|| ServiceError::internal(format!("ticket {} has no ride", ticket.number)))?;
+        .ok_or_else(|| {
+            ServiceError::internal(format!("ticket {} has no ride", ticket.number.value()))
+        })?;
     let route_number = ticket
         .route_number
         .clone()
@@ -139,7 +142,7 @@ pub async fn submit(
 }
 
 /// The tickets of the passenger that already have feedback.
-pub async fn given(app: &App, phone: &PhoneNumber) -> Result<Vec<i64>, ServiceError> {
+pub async fn given(app: &App, phone: &PhoneNumber) -> Result<Vec<TicketNumber>, ServiceError> {
     let mut conn = app.store.reader().await?;
     Ok(store::feedback::given_for_phone(&mut conn, phone.as_e164()).await?)
 }
@@ -213,7 +216,7 @@ pub async fn reply(
         .unwrap_or_default();
     let head = REPLY_HEAD
         .get(language)
-        .replace("{n}", &row.ticket_number.to_string());
+        .replace("{n}", &row.ticket_number.value().to_string());
     store::sms::enqueue(&mut tx, &row.phone, &format!("{head} {text}"), None, now_ms).await?;
     store::feedback::insert_reply(
         &mut tx,

@@ -1,17 +1,19 @@
-//! The property the `catalogue` fuzz target in `fuzz/` checks, taking the raw bytes libFuzzer
-//! hands over; its tests replay every file of `fuzz/corpus/catalogue/` through it in
-//! `cargo test`, so a crash once found stays fixed.
+//! The properties the `catalogue` fuzz target in `fuzz/` checks: the file's codec's
+//! (`domain::fuzz_checks::catalogue_file`: read or refused, and written back as itself), then
+//! that a file that reads builds a catalogue or a list of problems, never a panic. Its test replays every file of
+//! `fuzz/corpus/catalogue/` through it in `cargo test`, so a crash once found stays fixed.
 
-use crate::catalogue::{Catalogue, parse_file};
+use crate::catalogue::{Catalogue, rows_of};
 
-/// A catalogue file (any bytes, read as UTF-8 with replacement) is refused or read into rows,
-/// and rows build a catalogue or a list of problems, never a panic.
+/// A catalogue file (any bytes, read as UTF-8 with replacement) is refused or read, and what
+/// it names builds a catalogue or a list of problems, never a panic.
 pub fn catalogue(bytes: &[u8]) {
+    domain::fuzz_checks::catalogue_file(bytes);
     let text = String::from_utf8_lossy(bytes);
-    let Ok(rows) = parse_file(&text) else {
+    let Ok(file) = domain::catalogue_file::decode(&text) else {
         return;
     };
-    if let Err(problems) = Catalogue::from_rows(&rows) {
+    if let Err(problems) = Catalogue::from_rows(&rows_of(&file)) {
         assert!(!problems.is_empty());
     }
 }

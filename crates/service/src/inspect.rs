@@ -22,7 +22,7 @@
 //! A check made offline on a controller's device is synced later ([`sync`]) and judged as of
 //! when it was shown, among the showings before and after it, by whichever controller.
 
-use domain::ticket::{HolderCheck, Rejection, TicketStatus, authenticate};
+use domain::ticket::{HolderCheck, Rejection, TicketNumber, TicketStatus, authenticate};
 use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
 use store::inspections::Presentation;
 
@@ -209,8 +209,7 @@ pub(crate) async fn check(
         }
     };
     let claims = verified.claims();
-    let number =
-        i64::try_from(claims.number.value()).map_err(|e| ServiceError::internal(e.to_string()))?;
+    let number = claims.number;
     let catalogue = app.catalogue();
     let plate = catalogue
         .vehicles
@@ -299,7 +298,7 @@ struct Checked {
 
 async fn record(
     app: &App,
-    number: Option<i64>,
+    number: Option<TicketNumber>,
     vehicle: &TransportCode,
     inspector: &str,
     checked: Checked,
@@ -358,7 +357,7 @@ async fn record(
 
 /// The showing being recorded.
 struct Showing<'a> {
-    number: i64,
+    number: TicketNumber,
     own_vehicle: &'a str,
     vehicle: &'a str,
     inspector: &'a str,

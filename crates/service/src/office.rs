@@ -202,7 +202,7 @@ pub async fn record(app: &App, actor: &Actor, phone: &PhoneNumber) -> Result<Rec
         tickets
             .tickets
             .iter()
-            .map(|t| format!("ticket:{}", t.number)),
+            .map(|t| format!("ticket:{}", t.number.value())),
     );
     // `passenger:` entries name a masked number, which two passengers may share: left out.
     let audit = store::office::audit_about(&mut conn, &objects, RECORD_AUDIT_MAX)

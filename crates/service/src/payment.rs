@@ -2,9 +2,10 @@
 //! insert with the reservation, issue, fail; `recovery`'s loop) knows no payment source; each
 //! source implements [`PaymentSource`]: what it needs on the ride row before it is written, the
 //! ledger account the fare is owed from, how a freshly inserted ride is paid, and how a ride in
-//! doubt is settled. The phone balance ([`crate::phone_balance::PhoneBalance`]) is the one
-//! source today; a card is a second implementation plus a [`Payer`] variant, and touches no
-//! phone-balance code.
+//! doubt is settled. Two sources implement it: the phone balance
+//! ([`crate::phone_balance::PhoneBalance`]) and a transport card
+//! ([`crate::card_source::CardSource`]); a third is one more implementation plus a [`Payer`]
+//! variant, and touches neither.
 
 use domain::PhoneNumber;
 use domain::card::CardNumber;

@@ -160,8 +160,7 @@ fn read_file(kind: PartnerKind, file: &[u8]) -> Result<Vec<Record>, ServiceError
 }
 
 fn partner_day_zone() -> jiff::tz::TimeZone {
-    jiff::tz::Offset::from_seconds(crate::catalogue::FALLBACK_UTC_OFFSET_MINUTES * 60)
-        .map_or(jiff::tz::TimeZone::UTC, jiff::tz::TimeZone::fixed)
+    crate::catalogue::country_time_zone()
 }
 
 fn start_ms(day: jiff::civil::Date) -> Result<i64, ServiceError> {

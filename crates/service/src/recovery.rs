@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use domain::ride::RideStatus;
 use domain::{ErrorCode, Language};
 use store::rides::RideRow;
 
@@ -103,11 +104,12 @@ pub(crate) async fn later(app: &App, row: &RideRow) -> Result<Option<RideOutcome
 
 /// What an outcome tells a passenger: `issued`, `failed`, or nothing final.
 fn told_status(outcome: &Result<Option<RideOutcome>, ServiceError>) -> Option<&'static str> {
-    match outcome {
-        Ok(Some(RideOutcome::Issued(_))) => Some("issued"),
-        Err(e) if e.code != ErrorCode::Internal => Some("failed"),
-        _ => None,
-    }
+    let told = match outcome {
+        Ok(Some(RideOutcome::Issued(_))) => RideStatus::Issued,
+        Err(e) if e.code != ErrorCode::Internal => RideStatus::Failed,
+        _ => return None,
+    };
+    Some(told.as_str())
 }
 
 /// SMS rides settled whose passengers did not hear so — a process stopped between settling a

@@ -54,7 +54,7 @@ pub enum RefundSource {
 /// A ride refunded, or on its way to be.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refunded {
-    pub number: i64,
+    pub number: TicketNumber,
     pub check_number: String,
     pub source: RefundSource,
     pub amount: Tenge,
@@ -69,7 +69,7 @@ pub async fn refund_ride(
     check_number: &str,
     reason: &str,
 ) -> Result<Refunded, ServiceError> {
-    let (number, value, reason) = crate::revocations::staff_request(check_number, reason)?;
+    let (number, reason) = crate::revocations::staff_request(check_number, reason)?;
     let (ticket, ride) = {
         let mut conn = app.store.reader().await?;
         ticket_and_ride(&mut conn, number).await?
@@ -77,11 +77,11 @@ pub async fn refund_ride(
     // An office clerk refunds the rides of its cities only.
     actor.require_city(&ride.ride.city_id)?;
     let status = TicketStatus::parse(&ticket.status)
-        .map_err(|e| ServiceError::internal(format!("ticket {number}: {e}")))?;
+        .map_err(|e| ServiceError::internal(format!("ticket {}: {e}", number.check_form())))?;
     if !status.may_become(TicketStatus::Refunded) {
         return Err(ServiceError::new(
             ErrorCode::TicketNotValid,
-            format!("ticket {number}"),
+            format!("ticket {}", number.check_form()),
         ));
     }
     match ride.ride.card_number.clone() {
@@ -89,7 +89,7 @@ pub async fn refund_ride(
         None => request_operator_refund(app, actor, &ticket, &ride, reason).await,
     }
     .map(|state| Refunded {
-        number: value,
+        number,
         check_number: number.check_form(),
         source: match ride.ride.card_number {
             Some(card) => RefundSource::Card(card),
@@ -106,17 +106,16 @@ async fn ticket_and_ride(
     conn: &mut dyn Executor,
     number: TicketNumber,
 ) -> Result<(TicketRow, RideRow), ServiceError> {
-    let value = i64::try_from(number.value())
-        .map_err(|_| ServiceError::new(ErrorCode::NotFound, format!("ticket {number}")))?;
-    let Some(ticket) = store::tickets::by_number(conn, value).await? else {
+    let Some(ticket) = store::tickets::by_number(conn, number).await? else {
         return Err(ServiceError::new(
             ErrorCode::NotFound,
-            format!("ticket {number}"),
+            format!("ticket {}", number.check_form()),
         ));
     };
     let Some(ride) = store::rides::by_id(conn, &ticket.ride_id).await? else {
         return Err(ServiceError::internal(format!(
-            "ticket {number} without its ride"
+            "ticket {} without its ride",
+            number.check_form()
         )));
     };
     Ok((ticket, ride))
@@ -141,7 +140,7 @@ async fn refund_card_ride(
         actor,
         &crate::audit::Change {
             action: "ticket.refund",
-            object: &format!("ticket:{}", ticket.number),
+            object: &format!("ticket:{}", ticket.number.value()),
             before: &ticket.status,
             after: &format!("refunded to card {card} ({reason})"),
         },
@@ -164,7 +163,7 @@ async fn give_up_ticket(
     if !store::tickets::invalidate(tx, ticket.number, refunded.as_str(), reason, now_ms).await? {
         return Err(ServiceError::new(
             ErrorCode::TicketNotValid,
-            format!("ticket {}", ticket.number),
+            format!("ticket {}", ticket.number.value()),
         ));
     }
     let ride_id =
@@ -174,7 +173,7 @@ async fn give_up_ticket(
     if !crate::ledger::reverse(tx, &post, reversal, Some(ride_id), now_ms).await? {
         return Err(ServiceError::internal(format!(
             "ticket {} has no posted fare to reverse",
-            ticket.number
+            ticket.number.value()
         )));
     }
     Ok(())
@@ -243,7 +242,7 @@ async fn request_operator_refund(
             actor,
             &crate::audit::Change {
                 action: "ticket.refund",
-                object: &format!("ticket:{}", ticket.number),
+                object: &format!("ticket:{}", ticket.number.value()),
                 before: &ticket.status,
                 after: &format!(
                     "refund asked from operator {} ({reason})",
@@ -373,10 +372,7 @@ async fn finish(
     refund_id: &str,
 ) -> Result<RefundState, ServiceError> {
     let now_ms = app.now_ms();
-    let number = u64::try_from(row.ticket_number)
-        .map_err(|e| e.to_string())
-        .and_then(|n| TicketNumber::new(n).map_err(|e| e.to_string()))
-        .map_err(|e| ServiceError::internal(format!("refund of {}: {e}", row.ride_id)))?;
+    let number = row.ticket_number;
     let mut tx = app.store.begin().await?;
     if !store::refunds::transition(
         &mut tx,

@@ -28,14 +28,14 @@ pub const SETTLE_MS: i64 = 2_000;
 /// A ticket just revoked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revoked {
-    pub number: i64,
+    pub number: TicketNumber,
     pub check_number: String,
 }
 
 /// A ticket a controller's device must refuse, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalidation {
-    pub number: i64,
+    pub number: TicketNumber,
     /// `DDDD-DDDD-DDDC`, as printed on the ticket.
     pub check_number: String,
     /// `revoked`, `refunded` or `run_ended` ([`TicketStatus::invalidation_word`]).
@@ -45,12 +45,12 @@ pub struct Invalidation {
 }
 
 /// What staff name a ticket by and why: its check number (`DDDD-DDDD-DDDC`, spaces and
-/// hyphens optional) as the number and its stored value, and the reason, trimmed,
-/// 1..=[`REASON_CHARS_MAX`] characters. Revocations and refunds read them alike.
+/// hyphens optional) as the number, and the reason, trimmed, 1..=[`REASON_CHARS_MAX`]
+/// characters. Revocations and refunds read them alike.
 pub(crate) fn staff_request<'r>(
     check_number: &str,
     reason: &'r str,
-) -> Result<(TicketNumber, i64, &'r str), ServiceError> {
+) -> Result<(TicketNumber, &'r str), ServiceError> {
     let number = TicketNumber::parse_check_form(check_number).map_err(|e| {
         ServiceError::new(
             ErrorCode::BadRequest,
@@ -64,9 +64,7 @@ pub(crate) fn staff_request<'r>(
             format!("a reason of 1..={REASON_CHARS_MAX} characters is required"),
         ));
     }
-    let value = i64::try_from(number.value())
-        .map_err(|_| ServiceError::new(ErrorCode::BadRequest, "check number out of range"))?;
-    Ok((number, value, reason))
+    Ok((number, reason))
 }
 
 /// Revokes a valid ticket by its check number (`DDDD-DDDD-DDDC`, spaces and hyphens optional),
@@ -77,26 +75,26 @@ pub async fn revoke(
     check_number: &str,
     reason: &str,
 ) -> Result<Revoked, ServiceError> {
-    let (number, value, reason) = staff_request(check_number, reason)?;
+    let (number, reason) = staff_request(check_number, reason)?;
     let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
-    let Some(ticket) = store::tickets::by_number(&mut tx, value).await? else {
+    let Some(ticket) = store::tickets::by_number(&mut tx, number).await? else {
         return Err(ServiceError::new(
             ErrorCode::NotFound,
-            format!("ticket {number}"),
+            format!("ticket {}", number.check_form()),
         ));
     };
     let status = TicketStatus::parse(&ticket.status)
-        .map_err(|e| ServiceError::internal(format!("ticket {number}: {e}")))?;
+        .map_err(|e| ServiceError::internal(format!("ticket {}: {e}", number.check_form())))?;
     // The table says whether it may move; `invalidate` moves it only if it is still `valid`,
     // so a concurrent revocation or refund is not overwritten.
     let revoked = TicketStatus::Revoked;
     if !status.may_become(revoked)
-        || !store::tickets::invalidate(&mut tx, value, revoked.as_str(), reason, now_ms).await?
+        || !store::tickets::invalidate(&mut tx, number, revoked.as_str(), reason, now_ms).await?
     {
         return Err(ServiceError::new(
             ErrorCode::TicketNotValid,
-            format!("ticket {number}"),
+            format!("ticket {}", number.check_form()),
         ));
     }
     // The fare is no longer owed to the carrier: the ride's posted transfer is reversed in the
@@ -106,7 +104,8 @@ pub async fn revoke(
     let reversal = TransferId::of_ride(&ride, RidePhase::Reversal);
     if !crate::ledger::reverse(&mut tx, &post, reversal, Some(ride), now_ms).await? {
         return Err(ServiceError::internal(format!(
-            "ticket {number} has no posted fare to reverse"
+            "ticket {} has no posted fare to reverse",
+            number.check_form()
         )));
     }
     crate::audit::record(
@@ -114,7 +113,7 @@ pub async fn revoke(
         actor,
         &crate::audit::Change {
             action: "ticket.revoke",
-            object: &format!("ticket:{value}"),
+            object: &format!("ticket:{}", number.value()),
             before: status.as_str(),
             after: &format!("{} ({reason})", revoked.as_str()),
         },
@@ -122,9 +121,9 @@ pub async fn revoke(
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(ticket = %number, reason, ?actor, "ticket revoked");
+    tracing::info!(ticket = %number.check_form(), reason, ?actor, "ticket revoked");
     Ok(Revoked {
-        number: value,
+        number,
         check_number: number.check_form(),
     })
 }
@@ -136,7 +135,7 @@ pub async fn after(
     after: Option<PageCursor>,
     limit: i64,
 ) -> Result<(Vec<Invalidation>, PageCursor), ServiceError> {
-    let after = after.unwrap_or_default();
+    let after = after.unwrap_or(PageCursor::START);
     let limit = limit.clamp(1, PAGE_MAX);
     let now_ms = app.now_ms();
     let mut conn = app.store.reader().await?;
@@ -156,13 +155,10 @@ pub async fn after(
         .into_iter()
         .map(|i| {
             let status = TicketStatus::parse(&i.status)
-                .map_err(|e| ServiceError::internal(format!("ticket {}: {e}", i.number)))?;
+                .map_err(|e| ServiceError::internal(format!("ticket {}: {e}", i.number.value())))?;
             Ok(Invalidation {
                 number: i.number,
-                check_number: u64::try_from(i.number)
-                    .ok()
-                    .and_then(|n| TicketNumber::new(n).ok())
-                    .map_or_else(|| i.number.to_string(), |n| n.check_form()),
+                check_number: i.number.check_form(),
                 why: status.invalidation_word(i.ended),
                 invalidated_at_ms: i.invalidated_at_ms,
                 not_after_ms: i.not_after_ms,

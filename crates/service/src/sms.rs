@@ -2,6 +2,7 @@
 //! The SMSC may deliver a message twice: it is recorded by (SMSC, message id, sender) and its
 //! ride uses the message id as idempotency key, so a redelivery never pays twice.
 
+use domain::ride::RideStatus;
 use domain::sms::{
     HELP, LANGUAGE_SET, NO_SUCH_ZONE, PENDING, RepeatReply, SmsCommand, TicketReply, parse_command,
     repeat_pending_text, repeat_text, ticket_text, zone_required_text,
@@ -105,13 +106,13 @@ pub async fn handle_sms(app: &App, mut sms: IncomingSms) -> Result<SmsReply, Ser
 struct Told {
     scope: String,
     key: String,
-    /// `issued` or `failed`.
-    status: &'static str,
+    /// `Issued` or `Failed`.
+    status: RideStatus,
 }
 
 impl Told {
     async fn record(&self, tx: &mut dyn store::db::Executor) -> Result<(), ServiceError> {
-        store::rides::mark_told(tx, &self.scope, &self.key, self.status).await?;
+        store::rides::mark_told(tx, &self.scope, &self.key, self.status.as_str()).await?;
         Ok(())
     }
 }
@@ -187,7 +188,7 @@ async fn compose_reply(
                     told = Some(Told {
                         scope,
                         key,
-                        status: "issued",
+                        status: RideStatus::Issued,
                     });
                     ticket_reply(app, language, &ticket)
                 }
@@ -199,7 +200,7 @@ async fn compose_reply(
                         told = Some(Told {
                             scope,
                             key,
-                            status: "failed",
+                            status: RideStatus::Failed,
                         });
                     }
                     refusal_text(app, language, &error)

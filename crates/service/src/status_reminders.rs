@@ -23,8 +23,6 @@ pub const REMINDER_BATCH_MAX: i64 = 500;
 /// How often the server's worker makes a pass.
 pub const REMINDER_PERIOD_S: u64 = 600;
 const DAY_MS: i64 = 86_400_000;
-/// Kazakhstan's one time zone (UTC+5): the calendar an end date is written in.
-const KAZAKHSTAN_OFFSET_HOURS: i8 = 5;
 
 /// When holders are told: data passed in by the binary, not a constant in the code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +63,8 @@ pub struct ReminderReport {
 
 /// The last day of a status ending at `until_ms`, as the SMS writes it (`DD.MM.YYYY`).
 fn last_day(until_ms: i64) -> Result<String, ServiceError> {
-    let zone = jiff::tz::TimeZone::fixed(jiff::tz::offset(KAZAKHSTAN_OFFSET_HOURS));
+    // The calendar an end date is written in: the country's.
+    let zone = crate::catalogue::country_time_zone();
     let date = jiff::Timestamp::from_millisecond(until_ms)
         .map_err(|e| ServiceError::internal(format!("end date {until_ms}: {e}")))?
         .to_zoned(zone)

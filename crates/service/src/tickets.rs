@@ -4,8 +4,8 @@
 use domain::catalogue::Zone;
 use domain::ride::RideId;
 use domain::ticket::{
-    CityCode, FareProduct, HolderBinding, Issuer, RiderCategoryCode, RouteNumber, TicketClaims,
-    TicketNumber, TicketStatus, Validity, sign,
+    CityCode, FareProduct, HolderBinding, Issuer, RiderCategoryCode, RouteNumber,
+    TICKET_NUMBER_MAX, TicketClaims, TicketNumber, TicketStatus, Validity, sign,
 };
 use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
 use store::rides::NewRide;
@@ -17,15 +17,13 @@ use crate::{App, ServiceError};
 
 /// A page of trip history holds at most this many tickets.
 pub const HISTORY_PAGE_MAX: i64 = 100;
-/// Ticket numbers are drawn at random below this (eleven digits, the check form's size).
-const TICKET_NUMBER_SPACE: u64 = 100_000_000_000;
 /// Link codes are this many characters of base32.
 pub const LINK_CODE_CHARS: usize = 12;
 
 /// A ticket with everything the passenger and the controller are shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuedTicket {
-    pub number: i64,
+    pub number: TicketNumber,
     pub check_number: String,
     pub ride_id: RideId,
     pub token: String,
@@ -87,7 +85,8 @@ pub(crate) fn prepare_ticket(
         .and_then(|code| catalogue.vehicles.get(&code).map(|v| v.plate.display()))
         .ok_or_else(|| bad("vehicle", &ride.transport_code))?;
     let random: [u8; 8] = crate::random_bytes()?;
-    let number = TicketNumber::new(u64::from_le_bytes(random) % TICKET_NUMBER_SPACE)
+    // Drawn at random from every number there is, so numbers are not guessable.
+    let number = TicketNumber::new(u64::from_le_bytes(random) % (TICKET_NUMBER_MAX + 1))
         .map_err(|e| bad("number", e))?;
     let phone = PhoneNumber::parse(&ride.phone).map_err(|e| bad("phone", e))?;
     let issued_at_s = u64::try_from(now_ms / 1000).map_err(|e| bad("time", e))?;
@@ -118,7 +117,7 @@ pub(crate) fn prepare_ticket(
     let token = sign(&claims, &signer.key).map_err(|e| bad("signature", e))?;
     let link_bytes: [u8; 8] = crate::random_bytes()?;
     Ok(TicketRow {
-        number: i64::try_from(number.value()).map_err(|e| bad("number", e))?,
+        number,
         ride_id: ride.id.clone(),
         link_code: base32(&link_bytes),
         token,
@@ -172,13 +171,9 @@ pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, Servi
             .and_then(|code| catalogue.vehicles.get(&code).map(|v| v.plate.display()))
             .unwrap_or_else(|| row.transport_code.clone())
     });
-    let number = u64::try_from(row.number)
-        .ok()
-        .and_then(|n| TicketNumber::new(n).ok())
-        .ok_or_else(|| bad("number", row.number))?;
     Ok(IssuedTicket {
         number: row.number,
-        check_number: number.check_form(),
+        check_number: row.number.check_form(),
         ride_id: RideId::parse(&row.ride_id).map_err(|e| bad("ride id", e))?,
         token: row.token.clone(),
         link: format!(

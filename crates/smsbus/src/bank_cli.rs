@@ -100,7 +100,7 @@ pub struct BankPayArgs {
 
 fn txn_date_now() -> String {
     jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::fixed(jiff::tz::offset(5)))
+        .with_time_zone(service::catalogue::country_time_zone())
         .strftime("%Y%m%d%H%M%S")
         .to_string()
 }

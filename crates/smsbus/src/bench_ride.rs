@@ -230,9 +230,7 @@ impl BenchCity {
             },
         )
         .await?;
-        service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE)
-            .await
-            .map_err(|e| anyhow::anyhow!("catalogue: {}", e.detail))?;
+        crate::demo::load_seed_catalogue(&app).await?;
         let addr = crate::wiring::start_with(
             Arc::clone(&app),
             crate::wiring::bind("127.0.0.1:0".parse()?).await?,

@@ -85,9 +85,7 @@ pub async fn run(args: BenchSmsArgs) -> anyhow::Result<()> {
         Settings::default(),
     )
     .await?;
-    service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE)
-        .await
-        .map_err(|e| anyhow::anyhow!("catalogue: {}", e.detail))?;
+    crate::demo::load_seed_catalogue(&app).await?;
     let smsc = SmscSimulator::start("127.0.0.1:0".parse()?, demo_accounts(PASSWORD)).await?;
     let mut configs = crate::smpp_cli::demo_configs(smsc.smpp_addr(), PASSWORD)?;
     for config in &mut configs {

@@ -15,6 +15,20 @@ use simulators::operator::OperatorSimulator;
 
 /// The catalogue the demo starts with: the published fares of PRODUCT.md as data.
 pub const SEED_CATALOGUE: &str = include_str!("../data/catalogue.json");
+
+/// The built-in catalogue, read.
+pub fn seed_catalogue() -> anyhow::Result<domain::catalogue_file::CatalogueFile> {
+    domain::catalogue_file::decode(SEED_CATALOGUE)
+        .map_err(|e| anyhow::anyhow!("seed catalogue: {e}"))
+}
+
+/// Writes the built-in catalogue into the app's store (the demo, the benchmarks, the simulation).
+pub async fn load_seed_catalogue(app: &service::App) -> anyhow::Result<()> {
+    service::catalogue::apply_file(app, &seed_catalogue()?)
+        .await
+        .map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;
+    Ok(())
+}
 /// The demo's SQLite file.
 pub const DEMO_DB: &str = "smsbus-demo.db";
 /// (login, password, role, cities, carriers).
@@ -110,9 +124,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         crate::wiring::KekSource::DemoFile,
     )
     .await?;
-    service::catalogue::apply_file(&app, SEED_CATALOGUE)
-        .await
-        .map_err(|e| anyhow::anyhow!("seed catalogue: {}", e.detail))?;
+    load_seed_catalogue(&app).await?;
     seed_passengers(&app).await?;
     let demo_card = crate::bank_cli::seed_demo(&app).await?;
     let acquirer = crate::acquirer_cli::start_demo(&app).await?;

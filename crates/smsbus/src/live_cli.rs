@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use live::detect::{Detection, DetectionParams};
-use live::geo::{LatLon, Xy};
 use live::gtfs_rt;
 use live::network::{Network, NetworkInput, RunInput, RunStopInput};
 use live::session::{AuthOutcome, SessionCounters, run_session};
@@ -24,6 +23,7 @@ use live::wialon::{self, ProtocolVersion, WialonFix};
 use live::{RouteId, RunIdx, StopId, TimeMs, TrackerId, TripId, VehicleId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use transit::geo::{Coordinate, Projection, Xy};
 
 /// Passenger phones report a fix this often.
 const FIX_INTERVAL_S: i64 = 5;
@@ -400,11 +400,11 @@ fn passenger_fixes(
                 truth.xy.x + noise_m * rng.gaussian(),
                 truth.xy.y + noise_m * rng.gaussian(),
             );
-            fixes.push(Fix {
+            fixes.extend(projection.unproject(noisy).map(|point| Fix {
                 at: fix_at,
-                point: projection.unproject(noisy),
+                point,
                 accuracy_m: None,
-            });
+            }));
         }
         at = at.plus_ms(FIX_INTERVAL_S * 1000);
     }
@@ -455,7 +455,7 @@ fn synthetic_city() -> anyhow::Result<City> {
     const STOP_SPACING_M: f64 = 400.0;
     const STOP_INTERVAL_MS: i64 = 60_000;
     let day = TimeMs::from_unix_s(1_757_462_400);
-    let projection = live::geo::Projection::new(LatLon::new(51.1694, 71.4491));
+    let projection = Projection::new(Coordinate::new(51.1694, 71.4491)?);
     let mut runs = Vec::new();
     for route in 0..ROUTES {
         let offset_m = 300.0 * (route / 2) as f64;
@@ -478,15 +478,15 @@ fn synthetic_city() -> anyhow::Result<City> {
                 let stops = ordered
                     .iter()
                     .enumerate()
-                    .map(|(i, xy)| {
+                    .filter_map(|(i, xy)| {
                         let at = start.plus_ms(STOP_INTERVAL_MS * i as i64);
-                        RunStopInput {
+                        Some(RunStopInput {
                             stop_id: StopId::new(&format!("{route}-{i}")),
                             name: String::new(),
-                            point: projection.unproject(*xy),
+                            point: projection.unproject(*xy)?,
                             arrival: at,
                             departure: at,
-                        }
+                        })
                     })
                     .collect();
                 runs.push(RunInput {
@@ -754,10 +754,10 @@ pub async fn start_wialon_listener(
         .await
         .with_context(|| format!("cannot listen for Wialon IPS on {addr}"))?;
     let bound = listener.local_addr()?;
-    tokio::spawn(service::live::serve_wialon(
+    tokio::spawn(api::serve_wialon(
         app,
         listener,
-        service::live::WialonLimits::default(),
+        api::WialonLimits::default(),
     ));
     Ok(bound)
 }
@@ -766,8 +766,9 @@ pub async fn start_wialon_listener(
 /// catalogue buses over Wialon IPS (TCP, our own listener), every other bus as GTFS-RT
 /// pushed over HTTP.
 pub async fn start_demo_city(app: &Arc<service::App>) -> anyhow::Result<()> {
-    let zone = jiff::tz::TimeZone::get("Asia/Almaty")?;
-    let local = jiff::Timestamp::from_millisecond(app.now_ms())?.to_zoned(zone);
+    let now = jiff::Timestamp::from_millisecond(app.now_ms())?;
+    // The city's local time by the one rule (an old zone database puts Almaty at UTC+6).
+    let local = now.to_zoned(app.catalogue().time_zone(DEMO_CITY, now));
     // At night the demo replays the timetable from 08:00 so its buses still move.
     let night = local.hour() < 6 || local.hour() >= 22;
     let minutes = i64::from(local.hour()) * 60 + i64::from(local.minute());

@@ -773,7 +773,7 @@ fn ride_request(sent: &Sent) -> anyhow::Result<RideRequest> {
 
 fn describe(outcome: &Result<RideOutcome, ServiceError>) -> String {
     match outcome {
-        Ok(RideOutcome::Issued(ticket)) => format!("issued ticket {}", ticket.number),
+        Ok(RideOutcome::Issued(ticket)) => format!("issued ticket {}", ticket.number.value()),
         Ok(RideOutcome::Pending { .. }) => "pending".into(),
         Err(error) => format!("refused {}", error.code.code()),
     }
@@ -846,9 +846,7 @@ pub async fn run(
     )
     .await
     .map_err(|e| anyhow::anyhow!("start: {e}"))?;
-    service::catalogue::apply_file(&app, crate::demo::SEED_CATALOGUE)
-        .await
-        .map_err(|e| anyhow::anyhow!("catalogue: {}", e.detail))?;
+    crate::demo::load_seed_catalogue(&app).await?;
     let mut balances = Vec::with_capacity(PASSENGERS.len());
     for (phone, _) in PASSENGERS {
         let phone = PhoneNumber::parse(phone)?;

@@ -299,8 +299,8 @@ fn load_holder_keys(path: &std::path::Path) -> anyhow::Result<HolderKeys> {
 
 /// The offset of a city of the built-in catalogue, in minutes.
 fn city_utc_offset_minutes(city: &CityCode) -> Option<i32> {
-    let rows = service::catalogue::parse_file(crate::demo::SEED_CATALOGUE).ok()?;
-    rows.cities
+    let file = crate::demo::seed_catalogue().ok()?;
+    file.cities
         .iter()
         .find(|c| c.id == city.as_str())
         .and_then(|c| i32::try_from(c.utc_offset_minutes).ok())
@@ -317,7 +317,7 @@ fn print_facts(claims: &TicketClaims, utc_offset_minutes: Option<i32>) {
             .saturating_mul(1000);
         api::keys_wire::rfc3339_local_ms(ms, offset)
     };
-    println!("  check number    {}", claims.number);
+    println!("  check number    {}", claims.number.check_form());
     println!("  city            {}", claims.city);
     println!("  route           {}", claims.route);
     println!("  vehicle         {}", claims.vehicle);

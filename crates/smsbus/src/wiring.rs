@@ -422,7 +422,9 @@ pub async fn load_catalogue(file: &std::path::Path, db: &str) -> anyhow::Result<
         eprintln!("smsbus: no database at {db} yet; creating it");
     }
     let app = admin_app(db).await?;
-    let summary = service::catalogue::apply_file(&app, &text)
+    let catalogue = domain::catalogue_file::decode(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let summary = service::catalogue::apply_file(&app, &catalogue)
         .await
         .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.detail))?;
     println!(

@@ -1,5 +1,7 @@
 //! Passengers' feedback on their rides, one per ticket, read by the carrier of the vehicle.
 
+use domain::ticket::TicketNumber;
+
 use crate::db::{Executor, Row, query};
 
 use crate::Result;
@@ -8,7 +10,7 @@ use crate::Result;
 pub struct FeedbackRow {
     /// Given by the database; ignored on insert.
     pub id: i64,
-    pub ticket_number: i64,
+    pub ticket_number: TicketNumber,
     pub phone: String,
     pub carrier_id: String,
     pub city_id: String,
@@ -72,10 +74,10 @@ pub async fn insert(conn: &mut dyn Executor, f: &FeedbackRow) -> Result<Option<i
 }
 
 /// The passenger's tickets that already have feedback.
-pub async fn given_for_phone(conn: &mut dyn Executor, phone: &str) -> Result<Vec<i64>> {
+pub async fn given_for_phone(conn: &mut dyn Executor, phone: &str) -> Result<Vec<TicketNumber>> {
     query("SELECT ticket_number FROM feedback WHERE phone = $1 ORDER BY ticket_number")
         .bind(phone)
-        .try_map(|r: Row| r.try_get::<i64>(0))
+        .try_map(|r: Row| r.try_get::<TicketNumber>(0))
         .fetch_all(conn)
         .await
 }

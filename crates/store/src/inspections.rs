@@ -4,13 +4,15 @@
 //! Checks made on a controller's device and synced later carry the device's id for the check:
 //! one row per inspector and device id, so a resent batch records nothing twice.
 
+use domain::ticket::TicketNumber;
+
 use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InspectionRow {
-    pub ticket_number: Option<i64>,
+    pub ticket_number: Option<TicketNumber>,
     pub transport_code: String,
     pub inspector: String,
     pub result: String,
@@ -60,7 +62,7 @@ pub async fn insert(conn: &mut dyn Executor, i: &InspectionRow) -> Result<Option
 /// A check synced before, found by its inspector and device id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SyncedCheck {
-    pub ticket_number: Option<i64>,
+    pub ticket_number: Option<TicketNumber>,
     pub transport_code: String,
     pub result: String,
     pub flag_reason: Option<String>,
@@ -137,7 +139,7 @@ pub struct Presentation {
 /// The showings of a ticket at or after `since_ms`, oldest first.
 pub async fn presentations(
     conn: &mut dyn Executor,
-    ticket_number: i64,
+    ticket_number: TicketNumber,
     since_ms: i64,
 ) -> Result<Vec<Presentation>> {
     query(
@@ -166,7 +168,7 @@ pub async fn presentations(
 pub async fn checked_other_since(
     conn: &mut dyn Executor,
     inspector: &str,
-    ticket_number: i64,
+    ticket_number: TicketNumber,
     after_id: i64,
 ) -> Result<bool> {
     let row = query(

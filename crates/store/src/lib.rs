@@ -1,6 +1,7 @@
 //! All SQL of SMSBUS lives here: the SQLite and PostgreSQL dialects, both migration trees,
 //! and the row types. Nothing above this crate writes a query; nothing in this crate knows a
-//! domain rule. Rows are plain values (strings, integers); the service converts them.
+//! domain rule. Rows are plain values (strings, integers) that the service converts, but for
+//! the ids every layer shares, which are their domain types (`ids`: ticket numbers).
 //!
 //! SQLite is the embedded default (one file, WAL, one writer connection so writes never race
 //! each other for the lock), run in place through rusqlite; PostgreSQL is the production store,
@@ -13,6 +14,7 @@ pub mod catalogue;
 pub mod db;
 pub mod feedback;
 mod group_commit;
+mod ids;
 pub mod inspections;
 pub mod keys;
 pub mod ledger;

@@ -2,13 +2,15 @@
 //! state (`requested` → `processing` → `succeeded` | `denied`) moved by compare-and-set, the
 //! open ones read by the recovery loop.
 
+use domain::ticket::TicketNumber;
+
 use crate::Result;
 use crate::db::{Executor, Row, query};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OperatorRefundRow {
     pub ride_id: String,
-    pub ticket_number: i64,
+    pub ticket_number: TicketNumber,
     pub operator: String,
     pub operator_payment_id: String,
     pub attempt: i64,

@@ -4,6 +4,8 @@
 //! every transition is a compare-and-set so the request path and the recovery worker can never
 //! both move the same ride.
 
+use domain::ticket::TicketNumber;
+
 use crate::db::{Executor, Row, Target, query};
 
 use crate::Result;
@@ -187,7 +189,7 @@ pub struct HeldRide {
     pub status: String,
     pub created_at_ms: i64,
     /// The ticket, once issued.
-    pub ticket_number: Option<i64>,
+    pub ticket_number: Option<TicketNumber>,
 }
 
 /// Serialises the ride decisions of one phone number until the transaction ends, so that two

@@ -1,13 +1,15 @@
 //! Issued e-tickets. A ticket is valid while its status is `valid`, its `not_after` is ahead
 //! and no live signal has ended it (`ended_at_ms`, set when its bus reached the final stop).
 
+use domain::ticket::TicketNumber;
+
 use crate::db::{Executor, Row, query};
 
 use crate::Result;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TicketRow {
-    pub number: i64,
+    pub number: TicketNumber,
     pub ride_id: String,
     pub link_code: String,
     pub token: String,
@@ -117,7 +119,7 @@ pub async fn by_link_code(conn: &mut dyn Executor, link_code: &str) -> Result<Op
     one(conn, "link_code", link_code).await
 }
 
-pub async fn by_number(conn: &mut dyn Executor, number: i64) -> Result<Option<TicketRow>> {
+pub async fn by_number(conn: &mut dyn Executor, number: TicketNumber) -> Result<Option<TicketRow>> {
     let sql = format!("SELECT {COLUMNS} FROM tickets WHERE number = $1");
     query(&sql)
         .bind(number)
@@ -148,10 +150,11 @@ pub async fn valid_for_phone(
 pub async fn history_for_phone(
     conn: &mut dyn Executor,
     phone: &str,
-    before: Option<(i64, i64)>,
+    before: Option<(i64, TicketNumber)>,
     limit: i64,
 ) -> Result<Vec<TicketRow>> {
-    let (before_ms, before_number) = before.unwrap_or((i64::MAX, i64::MAX));
+    let (before_ms, before_number) =
+        before.map_or((i64::MAX, i64::MAX), |(ms, number)| (ms, i64::from(number)));
     let sql = format!(
         "SELECT {COLUMNS} FROM tickets WHERE phone = $1 AND (issued_at_ms < $2 OR (issued_at_ms = $2 AND number < $3)) \
          ORDER BY issued_at_ms DESC, number DESC LIMIT $4"
@@ -190,7 +193,7 @@ pub async fn end_run(
 /// was not valid any more (someone else changed it first).
 pub async fn invalidate(
     conn: &mut dyn Executor,
-    number: i64,
+    number: TicketNumber,
     status: &str,
     reason: &str,
     now_ms: i64,
@@ -211,7 +214,7 @@ pub async fn invalidate(
 /// A ticket that stopped being valid before its time, as controllers learn of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invalidation {
-    pub number: i64,
+    pub number: TicketNumber,
     /// `revoked`, `refunded`, or `valid` when only its run has ended.
     pub status: String,
     pub ended: bool,
@@ -223,7 +226,7 @@ pub struct Invalidation {
 /// oldest first, of tickets that would otherwise still be valid at `now_ms`.
 pub async fn invalidations_after(
     conn: &mut dyn Executor,
-    after: (i64, i64),
+    after: (i64, TicketNumber),
     now_ms: i64,
     limit: i64,
 ) -> Result<Vec<Invalidation>> {

@@ -37,18 +37,24 @@ const ENV_READS: &[&str] = &[
 
 /// Every `.rs` file under `root`, skipping `target` folders and hidden ones, sorted.
 pub fn rust_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    files_ending(root, ".rs")
+}
+
+/// Every file under `root` whose name ends with `suffix`, skipping `target`, `node_modules`
+/// and hidden folders, sorted.
+pub fn files_ending(root: &Path, suffix: &str) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut folders = vec![root.to_path_buf()];
     while let Some(folder) = folders.pop() {
         for entry in std::fs::read_dir(&folder)? {
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.starts_with('.') || name == "target" {
+            if name.starts_with('.') || name == "target" || name == "node_modules" {
                 continue;
             }
             if path.is_dir() {
                 folders.push(path);
-            } else if name.ends_with(".rs") {
+            } else if name.ends_with(suffix) {
                 found.push(path);
             }
         }
@@ -65,7 +71,12 @@ pub struct Source {
 
 /// Reads every Rust file under `root` (see [`rust_files`]).
 pub fn read_tree(root: &Path) -> std::io::Result<Vec<Source>> {
-    rust_files(root)?
+    read_files(root, ".rs")
+}
+
+/// Reads every file under `root` whose name ends with `suffix` (see [`files_ending`]).
+pub fn read_files(root: &Path, suffix: &str) -> std::io::Result<Vec<Source>> {
+    files_ending(root, suffix)?
         .into_iter()
         .map(|path| {
             let text = std::fs::read_to_string(&path)?;
@@ -136,6 +147,30 @@ pub fn check_env_reads(sources: &[Source], allowed: &[&str]) -> Vec<Violation> {
 /// Ways code reads the clock or the operating system's randomness.
 pub const CLOCK_AND_RANDOM_READS: &[&str] = &["::now(", "thread_rng(", "OsRng", "getrandom("];
 
+/// What code that makes a fixed UTC offset (a time zone of its own) writes.
+pub const FIXED_OFFSETS: &[&str] = &["tz::offset(", "Offset::from_seconds(", "TimeZone::fixed("];
+
+/// What code that opens a socket names.
+pub const SOCKETS: &[&str] = &[
+    "tokio::net",
+    "std::net::TcpListener",
+    "std::net::TcpStream",
+    "std::net::UdpSocket",
+    "TcpListener",
+    "TcpStream",
+    "UdpSocket",
+];
+
+/// What code that makes a type a serde wire type names.
+pub const SERDE_DERIVES: &[&str] = &["Serialize", "Deserialize", "serde::", "serde_json"];
+
+/// What code that measures the Earth itself writes: a radius (the mean 6371 km, the equatorial
+/// 6378 km, with or without digit separators) or the arcsine of the haversine formula.
+pub const EARTH_GEOMETRY: &[&str] = &["6371", "6_371", "6378", "6_378", ".asin()"];
+
+/// The same in the web apps' JavaScript, where a diameter in kilometres (12742) is a radius too.
+pub const EARTH_GEOMETRY_JS: &[&str] = &["6371", "6378", "12742", "12756", "Math.asin("];
+
 /// No code (comments and literals aside) in the files `in_scope` picks holds one of `patterns`;
 /// `what` names the absence for the message.
 pub fn check_code_absent(
@@ -144,12 +179,34 @@ pub fn check_code_absent(
     patterns: &[&str],
     what: &str,
 ) -> Vec<Violation> {
+    check_absent(sources, in_scope, patterns, what, |text| strip(text).0)
+}
+
+/// No file `in_scope` picks holds one of `patterns` anywhere in its text (for sources the lexer
+/// does not read, such as the web apps' JavaScript); `what` names the absence.
+pub fn check_text_absent(
+    sources: &[Source],
+    in_scope: impl Fn(&str) -> bool,
+    patterns: &[&str],
+    what: &str,
+) -> Vec<Violation> {
+    check_absent(sources, in_scope, patterns, what, str::to_owned)
+}
+
+/// The first of `patterns` in the part of each file `in_scope` picks that `read` keeps.
+fn check_absent(
+    sources: &[Source],
+    in_scope: impl Fn(&str) -> bool,
+    patterns: &[&str],
+    what: &str,
+    read: impl Fn(&str) -> String,
+) -> Vec<Violation> {
     sources
         .iter()
         .filter(|s| in_scope(&s.path))
         .filter_map(|s| {
-            let (code, _) = strip(&s.text);
-            let hit = patterns.iter().find(|p| code.contains(**p))?;
+            let kept = read(&s.text);
+            let hit = patterns.iter().find(|p| kept.contains(**p))?;
             Some(Violation::new(&s.path, format!("{what} (`{hit}`)")))
         })
         .collect()

@@ -256,6 +256,39 @@ fn the_layering_check_sees_api_depend_on_store() {
     assert_none(graph::check_no_dependency(&graph, "api", "store"));
 }
 
+#[test]
+fn service_knows_no_json() {
+    let graph = workspace_graph();
+    for json in JSON_CRATES {
+        assert_none(graph::check_no_dependency(graph, "service", json));
+    }
+}
+
+#[test]
+fn the_json_check_sees_service_depend_on_serde() {
+    let graph = fixture_graph(&[
+        ("service", "domain"),
+        ("domain", "serde_json"),
+        ("service", "serde"),
+    ]);
+    let found: Vec<Violation> = JSON_CRATES
+        .iter()
+        .flat_map(|json| graph::check_no_dependency(&graph, "service", json))
+        .collect();
+    // Through `domain` (its catalogue file codec) is no dependency of `service`'s own.
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "service",
+            "has a normal dependency on `serde`"
+        )]
+    );
+}
+
+/// The crates that read and write JSON: the edges' (`api`, `partners`, the binary), and
+/// `domain`'s catalogue file codec, never `service`.
+const JSON_CRATES: &[&str] = &["serde", "serde_json"];
+
 // ---- the sources ----
 
 fn fixture_sources(files: &[(&str, &str)]) -> Vec<Source> {
@@ -409,14 +442,306 @@ fn the_lexer_keeps_code_and_literals_apart() {
     assert!(!code.contains('y'), "{code}");
 }
 
-/// Concepts that must have one definition in the workspace.
-const DEFINED_ONCE: &[&str] = &["const EARTH_RADIUS_M", "const FALLBACK_UTC_OFFSET_MINUTES"];
+/// Concepts that must have one definition in the workspace: the geometry of the Earth
+/// (`transit::geo`: radius, great-circle distance, coordinate, projection, plane point), the one
+/// "stops near a point" (`transit::nearby`), the fallback offset of a city's time and the
+/// country's time zone, the API's one bearer-token parser and one secret comparison, the one
+/// page cursor, the catalogue file's one codec.
+const DEFINED_ONCE: &[&str] = &[
+    "const EARTH_RADIUS_M",
+    "fn haversine_m",
+    "struct Coordinate",
+    "struct Projection",
+    "struct Xy",
+    "struct StopLocator",
+    "const FALLBACK_UTC_OFFSET_MINUTES",
+    "fn country_time_zone",
+    "fn bearer_token",
+    "fn same_secret",
+    "struct PageCursor",
+    "struct CatalogueFile",
+];
 
 #[test]
-fn one_earth_radius_and_one_fallback_offset() {
+fn each_concept_is_defined_once() {
     for needle in DEFINED_ONCE {
         assert_none(sources::check_defined_once(workspace_sources(), needle));
     }
+}
+
+/// `service` opens no socket: the listeners are the API's (`api::serve`, `api::serve_wialon`),
+/// the partners' clients are `partners`'.
+#[test]
+fn service_opens_no_socket() {
+    let found = sources::check_code_absent(
+        workspace_sources(),
+        |path| path.starts_with("crates/service/src/"),
+        sources::SOCKETS,
+        "is a use case but opens a socket",
+    );
+    assert_none(found);
+    // The check sees the sockets that are there: the API's listeners.
+    let api = sources::check_code_absent(
+        workspace_sources(),
+        |path| path.starts_with("crates/api/src/"),
+        sources::SOCKETS,
+        "opens a socket",
+    );
+    assert!(
+        api.iter().any(|v| v.place == "crates/api/src/wialon.rs"),
+        "{api:?}"
+    );
+}
+
+#[test]
+fn the_socket_check_sees_a_listener_in_service() {
+    let found = sources::check_code_absent(
+        &fixture_sources(&[
+            (
+                "crates/service/src/live/trackers.rs",
+                "//! Trackers.\npub async fn serve(l: tokio::net::TcpListener) {}\n",
+            ),
+            (
+                "crates/service/src/live/slots.rs",
+                "//! Caps per address, no `TcpStream` here.\nuse std::net::IpAddr;\n",
+            ),
+            (
+                "crates/api/src/wialon.rs",
+                "//! Listener.\nuse tokio::net::TcpListener;\n",
+            ),
+        ]),
+        |path| path.starts_with("crates/service/src/"),
+        sources::SOCKETS,
+        "opens a socket",
+    );
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "crates/service/src/live/trackers.rs",
+            "opens a socket (`tokio::net`)"
+        )]
+    );
+}
+
+/// Files of the pure crates and the store that may name serde: the catalogue file's codec.
+const SERDE_IN_THE_CORE: &[&str] = &["crates/domain/src/catalogue_file.rs"];
+
+/// No domain, transit, live, service or store type is `Serialize` or `Deserialize`: wire types
+/// are the edges' own, converted by hand.
+fn in_the_core(path: &str) -> bool {
+    ["domain", "transit", "live", "service", "store"]
+        .iter()
+        .any(|name| path.starts_with(&format!("crates/{name}/src/")))
+        && !SERDE_IN_THE_CORE.contains(&path)
+}
+
+#[test]
+fn core_types_are_not_wire_types() {
+    let found = sources::check_code_absent(
+        workspace_sources(),
+        in_the_core,
+        sources::SERDE_DERIVES,
+        "is the core's but names a serde trait",
+    );
+    assert_none(found);
+}
+
+#[test]
+fn the_wire_type_check_sees_serialize_in_the_core() {
+    let found = sources::check_code_absent(
+        &fixture_sources(&[
+            (
+                "crates/domain/src/money.rs",
+                "//! Money.\n#[derive(Clone, serde::Serialize)]\npub struct Tenge(i64);\n",
+            ),
+            (
+                "crates/domain/src/catalogue_file.rs",
+                "//! Codec.\n#[derive(Serialize, Deserialize)]\nstruct File {}\n",
+            ),
+            ("crates/service/src/doc.rs", "//! Never `Serialize` here.\n"),
+            (
+                "crates/api/src/wire.rs",
+                "//! Wire.\n#[derive(Serialize)]\nstruct T {}\n",
+            ),
+        ]),
+        in_the_core,
+        sources::SERDE_DERIVES,
+        "names a serde trait",
+    );
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "crates/domain/src/money.rs",
+            "names a serde trait (`Serialize`)"
+        )]
+    );
+}
+
+/// Where a fixed UTC offset may be made: the one local-time rule (`service::catalogue`: a
+/// city's `time_zone`, the country's), the API's rendering of an offset it is given, and the
+/// simulators, which keep their partners' own calendars.
+fn may_make_an_offset(path: &str) -> bool {
+    path == "crates/service/src/catalogue.rs"
+        || path == "crates/api/src/keys_wire.rs"
+        || path.starts_with("crates/simulators/")
+}
+
+#[test]
+fn one_local_time_rule() {
+    let found = sources::check_code_absent(
+        workspace_sources(),
+        |path| path.starts_with("crates/") && path.contains("/src/") && !may_make_an_offset(path),
+        sources::FIXED_OFFSETS,
+        "makes a time zone of its own instead of `service::catalogue`'s",
+    );
+    assert_none(found);
+}
+
+#[test]
+fn the_local_time_check_sees_a_second_rule() {
+    let found = sources::check_code_absent(
+        &fixture_sources(&[
+            (
+                "crates/service/src/catalogue.rs",
+                "//! Catalogue.\nfn z() { TimeZone::fixed(tz::offset(5)); }\n",
+            ),
+            (
+                "crates/service/src/applications.rs",
+                "//! Applications.\nfn z() { jiff::tz::TimeZone::fixed(jiff::tz::offset(5)); }\n",
+            ),
+            (
+                "crates/simulators/src/acquirer.rs",
+                "//! Acquirer.\nfn z() { Offset::from_seconds(5 * 3600); }\n",
+            ),
+        ]),
+        |path| !may_make_an_offset(path),
+        sources::FIXED_OFFSETS,
+        "makes a time zone",
+    );
+    assert_eq!(
+        found,
+        vec![Violation::new(
+            "crates/service/src/applications.rs",
+            "makes a time zone (`tz::offset(`)"
+        )]
+    );
+}
+
+/// The one home of the Earth's geometry.
+const GEO_HOME: &str = "crates/transit/src/geo.rs";
+
+#[test]
+fn no_earth_radius_or_great_circle_outside_transit_geo() {
+    let found = sources::check_code_absent(
+        workspace_sources(),
+        |path| path != GEO_HOME,
+        sources::EARTH_GEOMETRY,
+        "measures the Earth itself instead of with `transit::geo`",
+    );
+    assert_none(found);
+    // The check sees the geometry that is there: `transit::geo`'s own.
+    let home = sources::check_code_absent(
+        workspace_sources(),
+        |_| true,
+        sources::EARTH_GEOMETRY,
+        "measures",
+    );
+    assert!(home.iter().any(|v| v.place == GEO_HOME), "{home:?}");
+}
+
+/// The web apps' one distance on the Earth, on the server's radius.
+const WEB_GEO_HOME: &str = "web/lib/geo.js";
+
+#[test]
+fn the_web_apps_measure_the_earth_in_one_place() {
+    let root = workspace_root();
+    let mut scripts = sources::read_files(&root.join("web"), ".js").unwrap();
+    scripts.extend(sources::read_files(&root.join("web"), ".mjs").unwrap());
+    for script in &mut scripts {
+        script.path = format!("web/{}", script.path);
+    }
+    let outside = |path: &str| path != WEB_GEO_HOME && !path.starts_with("web/vendor/");
+    let found = sources::check_text_absent(
+        &scripts,
+        outside,
+        sources::EARTH_GEOMETRY_JS,
+        "measures the Earth itself instead of with `web/lib/geo.js`",
+    );
+    assert_none(found);
+    let home =
+        sources::check_text_absent(&scripts, |_| true, sources::EARTH_GEOMETRY_JS, "measures");
+    assert!(home.iter().any(|v| v.place == WEB_GEO_HOME), "{home:?}");
+}
+
+#[test]
+fn the_web_geometry_check_sees_a_second_radius() {
+    let found = sources::check_text_absent(
+        &fixture_sources(&[
+            (WEB_GEO_HOME, "export const EARTH_RADIUS_M = 6371000;\n"),
+            ("web/passenger/map.js", "const r = 6371008.8;\n"),
+            (
+                "web/passenger/signin.js",
+                "return 12742 * Math.asin(Math.sqrt(x));\n",
+            ),
+            (
+                "web/controller/screens.js",
+                "import { distanceM } from '../lib/geo.js';\n",
+            ),
+        ]),
+        |path| path != WEB_GEO_HOME,
+        sources::EARTH_GEOMETRY_JS,
+        "measures the Earth itself",
+    );
+    assert_eq!(
+        found,
+        vec![
+            Violation::new("web/passenger/map.js", "measures the Earth itself (`6371`)"),
+            Violation::new(
+                "web/passenger/signin.js",
+                "measures the Earth itself (`12742`)"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn the_earth_geometry_check_sees_a_second_radius_or_haversine() {
+    let found = sources::check_code_absent(
+        &fixture_sources(&[
+            (
+                GEO_HOME,
+                "//! Geo.\npub const EARTH_RADIUS_M: f64 = 6_371_000.0;\n",
+            ),
+            (
+                "crates/live/src/geo.rs",
+                "//! Geo.\nfn d(h: f64) -> f64 { 2.0 * 6371008.8 * h.sqrt().asin() }\n",
+            ),
+            (
+                "crates/service/src/near.rs",
+                "//! Near.\nfn d(h: f64) -> f64 { 2.0 * R * h.sqrt().asin() }\n",
+            ),
+            (
+                "crates/api/src/doc.rs",
+                "//! Never `6_371_000.0` or `.asin()` here.\nconst S: &str = \"6371 km\";\n",
+            ),
+        ]),
+        |path| path != GEO_HOME,
+        sources::EARTH_GEOMETRY,
+        "measures the Earth itself",
+    );
+    assert_eq!(
+        found,
+        vec![
+            Violation::new(
+                "crates/live/src/geo.rs",
+                "measures the Earth itself (`6371`)"
+            ),
+            Violation::new(
+                "crates/service/src/near.rs",
+                "measures the Earth itself (`.asin()`)"
+            ),
+        ]
+    );
 }
 
 #[test]

@@ -1,10 +1,14 @@
-//! Coordinates, straight-line distances and a grid spatial index.
+//! The project's one geometry of the Earth: WGS84 coordinates ([`Coordinate`]), the one Earth
+//! radius ([`EARTH_RADIUS_M`]) and great-circle distance ([`haversine_m`]), the one flat
+//! projection to metres ([`Projection`], points [`Xy`]) and a grid index over projected points.
+//! `live` (positions, shapes, detection) and the timetable both measure with these, so a
+//! distance the planner and the live state take between the same two points is the same.
 //!
-//! Distances use an equirectangular projection anchored at one reference latitude (the mean
-//! latitude of a feed's stops): within a city it is accurate to about 0.5 %, and it turns every
-//! "what is within r metres" question into cheap plane geometry over a uniform grid.
+//! Distances on the hot paths use an equirectangular projection at one reference latitude (a
+//! feed's mean stop latitude, a network's first stop): within a city it is accurate to about
+//! 0.5 %, and it turns every "what is within r metres" question into cheap plane geometry.
 
-/// Mean Earth radius used by the projection, in metres.
+/// Mean Earth radius, metres: the only one the project uses.
 pub const EARTH_RADIUS_M: f64 = 6_371_000.0;
 
 /// Most grid cells along one axis; a feed spanning a country gets coarser cells instead.
@@ -28,8 +32,8 @@ pub struct CoordinateError {
 }
 
 impl Coordinate {
-    /// A coordinate with latitude in [-90, 90] and longitude in [-180, 180]; (0, 0), the usual
-    /// placeholder of a missing position, is refused too.
+    /// A coordinate with latitude in [-90, 90] and longitude in [-180, 180] (so neither is NaN
+    /// nor infinite); (0, 0), the usual placeholder of a missing position, is refused too.
     pub fn new(lat: f64, lon: f64) -> Result<Self, CoordinateError> {
         let in_range = (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon);
         if !in_range || (lat == 0.0 && lon == 0.0) {
@@ -49,47 +53,100 @@ impl Coordinate {
     }
 }
 
-/// A point in local plane metres.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct PlanePoint {
+/// Great-circle distance between two coordinates, metres (the haversine formula on a sphere
+/// of [`EARTH_RADIUS_M`]); for points that need not share a projection.
+pub fn haversine_m(a: Coordinate, b: Coordinate) -> f64 {
+    let d_lat = (b.lat - a.lat).to_radians();
+    let d_lon = (b.lon - a.lon).to_radians();
+    let h = (d_lat / 2.0).sin().powi(2)
+        + a.lat.to_radians().cos() * b.lat.to_radians().cos() * (d_lon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().asin()
+}
+
+/// A point in a [`Projection`]'s plane, metres east (`x`) and north (`y`) of its origin.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Xy {
     /// East, metres.
     pub x: f64,
     /// North, metres.
     pub y: f64,
 }
 
-impl PlanePoint {
+impl Xy {
+    pub const fn new(x: f64, y: f64) -> Self {
+        Self { x, y }
+    }
+
     /// Straight-line distance in metres.
-    pub fn distance_m(self, other: PlanePoint) -> f64 {
+    pub fn distance_m(self, other: Xy) -> f64 {
         (self.x - other.x).hypot(self.y - other.y)
+    }
+
+    /// The square of [`Xy::distance_m`], for comparisons without the root.
+    pub fn distance_squared_m2(self, other: Xy) -> f64 {
+        let dx = self.x - other.x;
+        let dy = self.y - other.y;
+        dx * dx + dy * dy
+    }
+
+    /// Linear interpolation: `t = 0` is `self`, `t = 1` is `other`.
+    pub fn lerp(self, other: Xy, t: f64) -> Xy {
+        Xy::new(
+            self.x + (other.x - self.x) * t,
+            self.y + (other.y - self.y) * t,
+        )
     }
 }
 
-/// Equirectangular projection anchored at a reference latitude.
+/// Equirectangular projection: longitude scaled at one reference latitude, latitude as is,
+/// both measured from an origin.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Projection {
-    lon_scale: f64,
+    /// The point at (0, 0), degrees (a plain pair: `centred_on` puts it at 0°, 0°).
+    origin_lat: f64,
+    origin_lon: f64,
+    /// Metres per radian of longitude at the reference latitude.
+    lon_scale_m: f64,
 }
 
 impl Projection {
-    /// A projection anchored at the mean latitude of `points` (the equator if there are none).
+    /// A projection with `origin` at (0, 0), scaled at its latitude.
+    pub fn new(origin: Coordinate) -> Self {
+        Self {
+            origin_lat: origin.lat,
+            origin_lon: origin.lon,
+            lon_scale_m: origin.lat.to_radians().cos() * EARTH_RADIUS_M,
+        }
+    }
+
+    /// A projection scaled at the mean latitude of `points` (the equator if there are none),
+    /// its axes through 0° latitude and 0° longitude.
     pub fn centred_on(points: impl Iterator<Item = Coordinate>) -> Self {
         let (sum, count) = points.fold((0.0, 0u64), |(sum, count), c| (sum + c.lat, count + 1));
         let mean_lat = if count == 0 { 0.0 } else { sum / count as f64 };
         Self {
-            lon_scale: mean_lat.to_radians().cos() * EARTH_RADIUS_M,
+            origin_lat: 0.0,
+            origin_lon: 0.0,
+            lon_scale_m: mean_lat.to_radians().cos() * EARTH_RADIUS_M,
         }
     }
 
     /// The point in plane metres.
-    pub fn project(&self, c: Coordinate) -> PlanePoint {
-        PlanePoint {
-            x: c.lon.to_radians() * self.lon_scale,
-            y: c.lat.to_radians() * EARTH_RADIUS_M,
+    pub fn project(&self, c: Coordinate) -> Xy {
+        Xy {
+            x: (c.lon - self.origin_lon).to_radians() * self.lon_scale_m,
+            y: (c.lat - self.origin_lat).to_radians() * EARTH_RADIUS_M,
         }
     }
 
-    /// Straight-line distance between two coordinates, in metres.
+    /// The coordinate of a plane point; `None` when it lies off the Earth's range.
+    pub fn unproject(&self, point: Xy) -> Option<Coordinate> {
+        let lat = self.origin_lat + (point.y / EARTH_RADIUS_M).to_degrees();
+        let lon = self.origin_lon + (point.x / self.lon_scale_m).to_degrees();
+        Coordinate::new(lat, lon).ok()
+    }
+
+    /// Straight-line distance between two coordinates in this plane, metres.
     pub fn distance_m(&self, a: Coordinate, b: Coordinate) -> f64 {
         self.project(a).distance_m(self.project(b))
     }
@@ -105,12 +162,12 @@ pub struct GridIndex {
     rows: usize,
     /// `cell_start[c]..cell_start[c + 1]` are the items of cell `c` in `items`.
     cell_start: Vec<u32>,
-    items: Vec<(u32, PlanePoint)>,
+    items: Vec<(u32, Xy)>,
 }
 
 impl GridIndex {
     /// Indexes `(id, point)` pairs with cells of about `cell_m` metres.
-    pub fn new(points: &[(u32, PlanePoint)], cell_m: f64) -> Self {
+    pub fn new(points: &[(u32, Xy)], cell_m: f64) -> Self {
         let (mut min_x, mut min_y, mut max_x, mut max_y) = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
         for (n, (_, p)) in points.iter().enumerate() {
             if n == 0 {
@@ -134,7 +191,7 @@ impl GridIndex {
             cell_start: Vec::new(),
             items: Vec::with_capacity(points.len()),
         };
-        let mut keyed: Vec<(usize, u32, PlanePoint)> = points
+        let mut keyed: Vec<(usize, u32, Xy)> = points
             .iter()
             .map(|&(id, p)| (grid.cell_of(p), id, p))
             .collect();
@@ -156,14 +213,14 @@ impl GridIndex {
         grid
     }
 
-    fn cell_of(&self, p: PlanePoint) -> usize {
+    fn cell_of(&self, p: Xy) -> usize {
         let column = (((p.x - self.min_x) / self.cell_m).max(0.0) as usize).min(self.columns - 1);
         let row = (((p.y - self.min_y) / self.cell_m).max(0.0) as usize).min(self.rows - 1);
         row * self.columns + column
     }
 
     /// Calls `found(id, distance_m)` for every item within `radius_m` of `p` (inclusive).
-    pub fn for_each_within(&self, p: PlanePoint, radius_m: f64, mut found: impl FnMut(u32, f64)) {
+    pub fn for_each_within(&self, p: Xy, radius_m: f64, mut found: impl FnMut(u32, f64)) {
         if self.items.is_empty() || radius_m.is_nan() || radius_m < 0.0 {
             return;
         }
@@ -201,10 +258,27 @@ mod tests {
     }
 
     #[test]
+    fn projection_round_trips_and_measures_metres() {
+        let origin = Coordinate::new(44.65, -63.58).unwrap();
+        let projection = Projection::new(origin);
+        let point = Coordinate::new(44.66, -63.57).unwrap();
+        let xy = projection.project(point);
+        let back = projection.unproject(xy).unwrap();
+        assert!((back.lat() - point.lat()).abs() < 1e-9 && (back.lon() - point.lon()).abs() < 1e-9);
+        let flat_m = xy.distance_m(Xy::default());
+        let sphere_m = haversine_m(origin, point);
+        assert!((flat_m - sphere_m).abs() < 1.0, "{flat_m} vs {sphere_m}");
+        // A projection centred on a feed measures the same distance.
+        let centred = Projection::centred_on([origin, point].into_iter());
+        assert!((centred.distance_m(origin, point) - sphere_m).abs() < 1.0);
+        assert_eq!(projection.unproject(Xy::new(0.0, 1.0e9)), None);
+    }
+
+    #[test]
     fn grid_finds_exactly_the_points_within_the_radius() {
-        let points: Vec<(u32, PlanePoint)> = (0..100)
+        let points: Vec<(u32, Xy)> = (0..100)
             .map(|n| {
-                let p = PlanePoint {
+                let p = Xy {
                     x: f64::from(n % 10) * 100.0,
                     y: f64::from(n / 10) * 100.0,
                 };
@@ -212,7 +286,7 @@ mod tests {
             })
             .collect();
         let grid = GridIndex::new(&points, 150.0);
-        let centre = PlanePoint { x: 450.0, y: 450.0 };
+        let centre = Xy { x: 450.0, y: 450.0 };
         let mut found = Vec::new();
         grid.for_each_within(centre, 160.0, |id, _| found.push(id));
         found.sort_unstable();

@@ -30,6 +30,7 @@ pub mod geo;
 pub mod gtfs;
 pub mod ids;
 pub mod journey;
+pub mod nearby;
 pub mod network;
 pub mod planner;
 pub mod raptor;
@@ -44,6 +45,7 @@ pub use ids::{GtfsRouteId, GtfsStopId, GtfsTripId, LineIdx, RouteIdx, StopIdx, T
 /// A service date (re-exported so callers need not name `jiff`).
 pub use jiff::civil::Date;
 pub use journey::{FareRide, FareRules, Journey, Leg, Place, RideLeg, WalkLeg};
+pub use nearby::StopLocator;
 pub use planner::{EarliestArrival, PlanError, PlanOptions, Planner};
 pub use spi::TransitData;
 pub use time::ServiceTime;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::geo::Coordinate;
+use crate::geo::{Coordinate, Projection, Xy};
 use crate::gtfs::Feed;
 use crate::ids::{LineIdx, StopIdx, TripIdx};
 
@@ -117,12 +117,8 @@ pub fn ride_geometry(feed: &Feed, trip: TripIdx, board: usize, alight: usize) ->
 
 /// Index of the shape point nearest to `target`, searching from `from` on.
 fn nearest_point(points: &[Coordinate], target: Coordinate, from: usize) -> usize {
-    let scale = target.lat().to_radians().cos();
-    let squared = |p: &Coordinate| {
-        let dx = (p.lon() - target.lon()) * scale;
-        let dy = p.lat() - target.lat();
-        dx * dx + dy * dy
-    };
+    let around = Projection::new(target);
+    let squared = |p: &Coordinate| around.project(*p).distance_squared_m2(Xy::default());
     points
         .iter()
         .enumerate()

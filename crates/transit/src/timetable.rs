@@ -10,9 +10,10 @@ use std::sync::Arc;
 
 use jiff::civil::Date;
 
-use crate::geo::{Coordinate, GridIndex, PlanePoint, Projection};
+use crate::geo::{Coordinate, GridIndex, Projection, Xy};
 use crate::gtfs::{Feed, TransferKind};
 use crate::ids::{RouteIdx, StopIdx, TripIdx};
+use crate::nearby::StopLocator;
 use crate::spi::{RouteAtStop, RoutePattern, StopEvent, StopFlags, TransitData, WalkEdge};
 use crate::time::DAY_S;
 
@@ -22,8 +23,6 @@ pub const TRANSFER_WALK_M_DEFAULT: f64 = 400.0;
 pub const TRANSFER_WALK_M_MAX: f64 = 2_000.0;
 /// Default walking speed, metres per second (about 5 km/h).
 pub const WALK_SPEED_M_PER_S_DEFAULT: f64 = 1.4;
-/// Cell size of the stop grid used for "stops near a point", metres.
-const STOP_GRID_CELL_M: f64 = 250.0;
 
 /// How to build a timetable.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -100,9 +99,7 @@ pub struct Timetable {
     feed: Arc<Feed>,
     date: Date,
     options: TimetableOptions,
-    projection: Projection,
-    stop_points: Vec<Option<PlanePoint>>,
-    stop_grid: GridIndex,
+    stops: StopLocator,
     routes: Vec<RouteRecord>,
     route_stops: Vec<StopIdx>,
     route_flags: Vec<StopFlags>,
@@ -137,26 +134,14 @@ impl Timetable {
                 speed_m_per_s: options.walk_speed_m_per_s,
             });
         }
-        let projection = Projection::centred_on(feed.stops.iter().filter_map(|s| s.coordinate));
-        let stop_points: Vec<Option<PlanePoint>> = feed
-            .stops
-            .iter()
-            .map(|s| s.coordinate.map(|c| projection.project(c)))
-            .collect();
-        let located: Vec<(u32, PlanePoint)> = stop_points
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.map(|p| (i as u32, p)))
-            .collect();
-        let stop_grid = GridIndex::new(&located, STOP_GRID_CELL_M);
+        let stops = StopLocator::new(&feed);
+        let located = stops.located();
         let patterns = group_runs(&feed, date, options.previous_day)?;
         let mut timetable = Self {
             feed,
             date,
             options,
-            projection,
-            stop_points,
-            stop_grid,
+            stops,
             routes: Vec::new(),
             route_stops: Vec::new(),
             route_flags: Vec::new(),
@@ -250,7 +235,7 @@ impl Timetable {
         self.stop_routes = items;
     }
 
-    fn build_walks(&mut self, located: &[(u32, PlanePoint)]) {
+    fn build_walks(&mut self, located: &[(u32, Xy)]) {
         let radius = self.options.transfer_walk_m;
         let speed = self.options.walk_speed_m_per_s;
         let mut edges: HashMap<(StopIdx, StopIdx), WalkEdge> = HashMap::new();
@@ -317,14 +302,12 @@ impl Timetable {
 
     /// The projection used for distances.
     pub fn projection(&self) -> &Projection {
-        &self.projection
+        self.stops.projection()
     }
 
     /// Straight-line distance between two stops with coordinates, metres.
     pub fn distance_between(&self, a: StopIdx, b: StopIdx) -> Option<f64> {
-        let a = self.stop_points.get(a.index()).copied().flatten()?;
-        let b = self.stop_points.get(b.index()).copied().flatten()?;
-        Some(a.distance_m(b))
+        self.stops.distance_between(a, b)
     }
 
     /// Stops within `radius_m` of a point, nearest first, at most `limit`.
@@ -334,15 +317,7 @@ impl Timetable {
         radius_m: f64,
         limit: usize,
     ) -> Vec<(StopIdx, f64)> {
-        let mut found = Vec::new();
-        let p = self.projection.project(point);
-        self.stop_grid
-            .for_each_within(p, radius_m, |stop, distance| {
-                found.push((StopIdx::new(stop), distance));
-            });
-        found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        found.truncate(limit);
-        found
+        self.stops.stops_near(point, radius_m, limit, |_| true)
     }
 
     /// The run of a trip position on a route.

@@ -25,7 +25,13 @@ pub(crate) async fn put_catalogue(
     Lang(language): Lang,
     body: String,
 ) -> ApiResult<Json<CatalogueSummary>> {
-    let summary = service::catalogue::apply_staff_file(&state.app, &caller.actor, &body)
+    let file = domain::catalogue_file::decode(&body).map_err(|e| {
+        Problem::from_service(
+            service::ServiceError::new(domain::ErrorCode::CatalogueInvalid, e.0),
+            language,
+        )
+    })?;
+    let summary = service::catalogue::apply_staff_file(&state.app, &caller.actor, &file)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(CatalogueSummary {
@@ -288,11 +294,12 @@ pub(crate) async fn get_catalogue(
     State(state): State<crate::State>,
     _caller: Staff,
     Lang(language): Lang,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<([(axum::http::HeaderName, &'static str); 1], String)> {
     let file = service::catalogue::current_file(&state.app)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
-    Ok(Json(file))
+    let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+    Ok((json, domain::catalogue_file::encode(&file)))
 }
 
 #[derive(Serialize)]

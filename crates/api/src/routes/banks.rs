@@ -218,7 +218,7 @@ pub(crate) async fn refund(
     Ok((
         code,
         Json(RefundDto {
-            number: refunded.number,
+            number: i64::from(refunded.number),
             check_number: refunded.check_number,
             status,
             source,

@@ -4,6 +4,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use domain::ErrorCode;
+use domain::ticket::TicketNumber;
 use serde::{Deserialize, Serialize};
 use service::feedback::{Feedback, NewFeedback};
 
@@ -55,7 +57,7 @@ impl FeedbackDto {
     pub(crate) fn of(f: Feedback) -> FeedbackDto {
         FeedbackDto {
             id: f.id,
-            ticket_number: f.ticket_number,
+            ticket_number: i64::from(f.ticket_number),
             carrier: f.carrier_id,
             city: f.city_id,
             route_id: f.route_id,
@@ -86,8 +88,11 @@ pub(crate) async fn submit(
     Passenger(phone): Passenger,
     ApiJson(body): ApiJson<FeedbackBody>,
 ) -> ApiResult<(StatusCode, Json<FeedbackDto>)> {
+    // A number no ticket can have is no ticket of the passenger's, as an unknown one.
+    let ticket_number = TicketNumber::try_from(body.ticket_number)
+        .map_err(|_| Problem::from_service(ErrorCode::NotFound.into(), language))?;
     let feedback = NewFeedback {
-        ticket_number: body.ticket_number,
+        ticket_number,
         service_rating: body.service_rating,
         vehicle_rating: body.vehicle_rating,
         category: body.category,
@@ -113,7 +118,9 @@ pub(crate) async fn given(
     let ticket_numbers = service::feedback::given(&state.app, &phone)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
-    Ok(Json(Given { ticket_numbers }))
+    Ok(Json(Given {
+        ticket_numbers: ticket_numbers.into_iter().map(i64::from).collect(),
+    }))
 }
 
 #[derive(Deserialize)]

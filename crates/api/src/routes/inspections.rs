@@ -176,7 +176,7 @@ pub(crate) async fn revoke(
             .await
             .map_err(|e| Problem::from_service(e, language))?;
     Ok(Json(RevokeReply {
-        number: revoked.number,
+        number: i64::from(revoked.number),
         check_number: revoked.check_number,
         status: domain::ticket::TicketStatus::Revoked.as_str(),
     }))
@@ -235,7 +235,7 @@ pub(crate) async fn invalidations(
     let invalidations = page
         .into_iter()
         .map(|i| InvalidationOut {
-            number: i.number,
+            number: i64::from(i.number),
             check_number: i.check_number,
             why: i.why,
             at: rfc3339_ms(i.invalidated_at_ms),

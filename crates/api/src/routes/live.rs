@@ -15,11 +15,12 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use domain::{ErrorCode, Language, TransportCode};
 use serde::{Deserialize, Serialize};
-use service::live::engine::{Authority, Fix, LatLon, TimeMs, TrackerId};
+use service::live::engine::{Authority, Fix, TimeMs, TrackerId};
 use service::live::{
     DetectedBus, DetectionView, FeedScope, FeedToken, NewFeedToken, PushSummary, Refusals, Report,
     VehicleChange, VehicleView,
 };
+use service::transit::Coordinate;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::State as AppState;
@@ -223,19 +224,19 @@ pub(crate) struct PushedPosition {
 }
 
 fn report(p: PushedPosition, language: Language) -> Result<Report, Problem> {
-    let point = LatLon::new(p.lat, p.lon);
+    let point = Coordinate::new(p.lat, p.lon).ok();
     let too_long = [Some(&p.vehicle), p.trip_id.as_ref(), p.route_id.as_ref()]
         .into_iter()
         .flatten()
         .any(|s| s.is_empty() || s.len() > ID_CHARS_MAX);
-    if too_long || !point.is_valid() {
+    let (Some(point), false) = (point, too_long) else {
         return Err(
             Problem::new(ErrorCode::BadRequest, language).detail(format!(
                 "position of {:?}: bad coordinates or id",
                 p.vehicle
             )),
         );
-    }
+    };
     Ok(Report {
         vehicle: p.vehicle,
         point,
@@ -291,7 +292,7 @@ pub(crate) struct VehicleList {
     vehicles: Vec<Vehicle>,
 }
 
-fn bbox(text: &str, language: Language) -> Result<(LatLon, LatLon), Problem> {
+fn bbox(text: &str, language: Language) -> Result<(Coordinate, Coordinate), Problem> {
     let bad = || {
         Problem::new(ErrorCode::BadRequest, language)
             .detail("bbox is min_lon,min_lat,max_lon,max_lat")
@@ -304,13 +305,11 @@ fn bbox(text: &str, language: Language) -> Result<(LatLon, LatLon), Problem> {
     let [min_lon, min_lat, max_lon, max_lat] = numbers.as_slice() else {
         return Err(bad());
     };
-    let (south_west, north_east) = (
-        LatLon::new(*min_lat, *min_lon),
-        LatLon::new(*max_lat, *max_lon),
-    );
-    if !south_west.is_valid() || !north_east.is_valid() || min_lat > max_lat || min_lon > max_lon {
+    if min_lat > max_lat || min_lon > max_lon {
         return Err(bad());
     }
+    let south_west = Coordinate::new(*min_lat, *min_lon).map_err(|_| bad())?;
+    let north_east = Coordinate::new(*max_lat, *max_lon).map_err(|_| bad())?;
     Ok((south_west, north_east))
 }
 
@@ -365,8 +364,8 @@ pub(crate) async fn track(
     let fixes = fixes
         .iter()
         .map(|fix| TrackFix {
-            lat: (fix.point.lat * 1e7).round() / 1e7,
-            lon: (fix.point.lon * 1e7).round() / 1e7,
+            lat: (fix.point.lat() * 1e7).round() / 1e7,
+            lon: (fix.point.lon() * 1e7).round() / 1e7,
             at_ms: fix.at.0,
         })
         .collect();
@@ -467,17 +466,17 @@ pub(crate) async fn detect(
     let fixes: Vec<Fix> = body
         .fixes
         .iter()
-        .map(|f| Fix {
-            at: TimeMs(f.at_ms),
-            point: LatLon::new(f.lat, f.lon),
-            accuracy_m: f.accuracy_m.filter(|a| a.is_finite() && *a > 0.0),
+        .map(|f| {
+            Some(Fix {
+                at: TimeMs(f.at_ms),
+                point: Coordinate::new(f.lat, f.lon).ok()?,
+                accuracy_m: f.accuracy_m.filter(|a| a.is_finite() && *a > 0.0),
+            })
         })
-        .collect();
-    if fixes.iter().any(|f| !f.point.is_valid()) {
-        return Err(
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
             Problem::new(ErrorCode::BadRequest, language).detail("a fix has invalid coordinates")
-        );
-    }
+        })?;
     let answer = match service::live::detect(&state.app, city, &fixes)
         .map_err(|e| Problem::from_service(e, language))?
     {

@@ -623,7 +623,7 @@ pub(crate) async fn passenger_tickets(
             .tickets
             .iter()
             .map(|t| StaffTicket {
-                number: t.number,
+                number: i64::from(t.number),
                 check_number: t.check_number.clone(),
                 city: t.city_id.clone(),
                 route_number: t.route_number.clone(),

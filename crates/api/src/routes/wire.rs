@@ -58,7 +58,7 @@ impl Ticket {
     pub fn of(t: &IssuedTicket, now_ms: i64) -> Ticket {
         Ticket {
             ride_id: t.ride_id.to_string(),
-            number: t.number,
+            number: i64::from(t.number),
             check_number: t.check_number.clone(),
             token: t.token.clone(),
             link: t.link.clone(),

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use service::clock::Clock;
 use service::live::engine::network::{Network, NetworkInput, RunInput, RunStopInput};
-use service::live::engine::{LatLon, RouteId, StopId, TimeMs, TripId};
+use service::live::engine::{RouteId, StopId, TimeMs, TripId};
+use service::transit::Coordinate;
 
 use crate::harness::{Db, spawn};
+use crate::live::point_at;
 use crate::on_both_stores;
 use crate::transit::{get, import_astana, ok};
 
@@ -29,8 +31,8 @@ fn noon_ms(now_ms: i64) -> i64 {
 }
 
 /// One live run of route 10 from a point 600 m west of `stop` to the stop, five minutes long.
-fn run_to(stop_id: &str, stop: LatLon, start_ms: i64) -> Arc<Network> {
-    let origin = LatLon::new(stop.lat, stop.lon - 600.0 / 69_900.0);
+fn run_to(stop_id: &str, stop: Coordinate, start_ms: i64) -> Arc<Network> {
+    let origin = point_at(stop.lat(), stop.lon() - 600.0 / 69_900.0);
     let input = NetworkInput {
         shapes: Vec::new(),
         runs: vec![RunInput {
@@ -98,19 +100,19 @@ async fn arrivals(db: Db) {
         "{times:?}"
     );
     // A bus of route 10 on its way to the stop: listed live, with its plate.
-    let point = LatLon::new(stop["lat"].as_f64().unwrap(), stop["lon"].as_f64().unwrap());
+    let point = point_at(stop["lat"].as_f64().unwrap(), stop["lon"].as_f64().unwrap());
     t.app
         .live
         .install_network("astana", run_to(&stop_id, point, noon));
     let token = crate::live::scoped_token(&t, "astana", &["10101"], true).await;
-    let origin = LatLon::new(point.lat, point.lon - 600.0 / 69_900.0);
+    let origin = point_at(point.lat(), point.lon() - 600.0 / 69_900.0);
     for step in 0..3_i64 {
         t.clock.set_ms(noon + step * 10_000);
-        let lon = origin.lon + (point.lon - origin.lon) * (step as f64) / 30.0;
+        let lon = origin.lon() + (point.lon() - origin.lon()) * (step as f64) / 30.0;
         crate::live::push(
             &t,
             &token,
-            serde_json::json!([{"vehicle": "10101", "lat": point.lat, "lon": lon,
+            serde_json::json!([{"vehicle": "10101", "lat": point.lat(), "lon": lon,
                 "at_ms": noon + step * 10_000, "trip_id": "live-10"}]),
         )
         .await;

@@ -120,6 +120,19 @@ async fn feedback_on_a_ride_reaches_its_carrier(db: Db) {
     )
     .await;
     assert_eq!(status, 404);
+    // A number no ticket can have is no ticket of theirs either.
+    for nobody in [-1, 100_000_000_000_i64] {
+        let (status, problem) = post(
+            json!({"ticket_number": nobody, "service_rating": 3, "vehicle_rating": 3}),
+            token.clone(),
+        )
+        .await;
+        assert_eq!(
+            (status, &problem["code"]),
+            (404, &json!("NOT_FOUND")),
+            "{problem}"
+        );
+    }
     for bad in [
         json!({"ticket_number": number, "service_rating": 0, "vehicle_rating": 3}),
         json!({"ticket_number": number, "service_rating": 3, "vehicle_rating": 6}),

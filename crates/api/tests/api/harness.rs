@@ -162,7 +162,7 @@ pub async fn spawn_with(db: Db, change: impl FnOnce(&mut api::ApiSettings)) -> T
     .unwrap();
     // As the binary does: the console's partners screen describes each operator.
     app.partners.set_operators(client.describe());
-    service::catalogue::apply_file(&app, CATALOGUE)
+    service::catalogue::apply_file(&app, &domain::catalogue_file::decode(CATALOGUE).unwrap())
         .await
         .unwrap();
     let cli = service::staff::Actor::command_line();

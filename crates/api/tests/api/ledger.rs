@@ -1,5 +1,5 @@
 //! The ledger's invariants under load (issue 10): many random rides with operator faults,
-//! recovery passes and revocations keep every layer and every transfer balanced and every
+//! recovery passes, revocations and refunds keep every layer and every transfer balanced and every
 //! account's balance equal to the sum of its entries; the write path itself refuses a transfer
 //! that does not balance or that would overdraw a card's balance, and writes nothing then.
 
@@ -52,15 +52,15 @@ const FAULTS: [Option<(Endpoint, Fault)>; 9] = [
 
 const STEPS: usize = 80;
 
-async fn random_rides_faults_and_revocations_keep_the_books(db: Db) {
+async fn random_rides_faults_revocations_and_refunds_keep_the_books(db: Db) {
     let t = spawn(db).await;
     let mut rng = Rng(10);
-    // (check number, fare) of tickets issued and not revoked yet.
+    // (check number, fare) of tickets issued and not revoked or refunded yet.
     let mut held: Vec<(String, i64)> = Vec::new();
-    let mut revoked_tiyn = 0;
-    let mut revocations = 0;
+    let (mut revoked_tiyn, mut revocations) = (0, 0);
+    let (mut refunded_tiyn, mut refunds) = (0, 0);
     for step in 0..STEPS {
-        match rng.below(10) {
+        match rng.below(11) {
             0..=6 => {
                 let (phone, operator) = PASSENGERS[rng.below(4) as usize];
                 let operator = OperatorId::parse(operator).unwrap();
@@ -84,6 +84,21 @@ async fn random_rides_faults_and_revocations_keep_the_books(db: Db) {
                 .unwrap();
                 revoked_tiyn += fare;
                 revocations += 1;
+            }
+            // Refunded through the operator: now, or by a later recovery pass; either way the
+            // fare is reversed once the operator says so.
+            8 if !held.is_empty() => {
+                let (check, fare) = held.swap_remove(rng.below(held.len() as u64) as usize);
+                service::refunds::refund_ride(
+                    &t.app,
+                    &service::staff::Actor::command_line(),
+                    &check,
+                    "the bus broke down",
+                )
+                .await
+                .unwrap();
+                refunded_tiyn += fare;
+                refunds += 1;
             }
             _ => {
                 t.clock.advance_ms(service::recovery::RECOVERY_IDLE_MS);
@@ -126,24 +141,30 @@ async fn random_rides_faults_and_revocations_keep_the_books(db: Db) {
         .map(|a| -a.posted.tiyn())
         .sum();
     assert!(
-        revocations > 0 && captured > 0,
-        "the seed exercises revocations"
+        revocations > 0 && refunds > 0 && captured > 0,
+        "the seed exercises revocations and refunds"
     );
     assert_eq!(
         owed_to_carriers,
-        captured - revoked_tiyn,
-        "carriers are owed the captured fares less the revoked ones"
+        captured - revoked_tiyn - refunded_tiyn,
+        "carriers are owed the captured fares less the revoked and the refunded ones"
     );
     let mut conn = t.store.reader().await.unwrap();
     let kinds = store::ledger::count_by_kind(&mut conn).await.unwrap();
     assert!(
-        kinds.contains(&("reversal".to_owned(), revocations)),
-        "one reversal per revocation: {kinds:?}"
+        kinds.contains(&("reversal".to_owned(), revocations + refunds)),
+        "one reversal per revocation and per refund: {kinds:?}"
+    );
+    let refunded = t.sim.refunds();
+    assert_eq!(
+        refunded.len() as i64,
+        refunds,
+        "one operator refund per refund"
     );
 }
 on_both_stores!(
-    random_rides_faults_and_revocations_keep_the_books,
-    random_rides_faults_and_revocations_keep_the_books
+    random_rides_faults_revocations_and_refunds_keep_the_books,
+    random_rides_faults_revocations_and_refunds_keep_the_books
 );
 
 fn ticket_fact(body: &Value) -> (String, i64) {

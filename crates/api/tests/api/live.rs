@@ -9,11 +9,17 @@ use service::clock::Clock;
 use service::live::engine::gtfs_rt;
 use service::live::engine::network::{Network, NetworkInput, RunInput, RunStopInput};
 use service::live::engine::wialon::{self, ProtocolVersion, WialonFix};
-use service::live::engine::{LatLon, RouteId, StopId, TimeMs, TripId};
+use service::live::engine::{RouteId, StopId, TimeMs, TripId};
+use service::transit::Coordinate;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::harness::{Db, TestApp, spawn};
 use crate::on_both_stores;
+
+/// A coordinate the test knows to be valid.
+pub(crate) fn point_at(lat: f64, lon: f64) -> Coordinate {
+    Coordinate::new(lat, lon).unwrap()
+}
 
 const HALIFAX_GTFS: &str = "../../../shared/data/gtfs/halifax-2025.zip";
 const HALIFAX_POSITIONS: &str = "../../../shared/data/gtfs-rt/halifax-2025/VehiclePositions.pb";
@@ -78,6 +84,20 @@ async fn vehicles(t: &TestApp, city: &str) -> Vec<serde_json::Value> {
     body["vehicles"].as_array().unwrap().clone()
 }
 
+/// What a GTFS-Realtime push of these bytes with this token did.
+async fn push_gtfs_rt(t: &TestApp, city: &str, token: &str, bytes: Vec<u8>) -> serde_json::Value {
+    t.http
+        .post(t.url(&format!("/v1/live/{city}/gtfs-rt")))
+        .bearer_auth(token)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn our_feed(t: &TestApp, city: &str) -> gtfs_rt::FeedMessage {
     let response = t
         .http
@@ -111,17 +131,7 @@ async fn halifax_sample(db: Db) {
         .await
         .unwrap();
     assert_eq!(refused.status().as_u16(), 401);
-    let pushed: serde_json::Value = t
-        .http
-        .post(t.url("/v1/live/halifax/gtfs-rt"))
-        .bearer_auth(&token)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pushed = push_gtfs_rt(&t, "halifax", &token, bytes).await;
     assert!(pushed["applied"].as_u64().unwrap() >= 280, "{pushed}");
 
     let live = vehicles(&t, "halifax").await;
@@ -219,6 +229,32 @@ async fn halifax_sample(db: Db) {
     }
     assert!(compared >= 280, "compared {compared}");
 
+    // A position off the Earth is read as no position: counted as invalid, never applied.
+    let mut off = sample.clone();
+    off.entity.retain(|e| {
+        e.vehicle
+            .as_ref()
+            .is_some_and(|v| v.position.is_some() && v.timestamp.is_some())
+    });
+    off.entity.truncate(1);
+    if let Some(position) = off.entity[0]
+        .vehicle
+        .as_mut()
+        .and_then(|v| v.position.as_mut())
+    {
+        (position.latitude, position.longitude) = (0.0, 0.0);
+    }
+    let pushed = push_gtfs_rt(&t, "halifax", &token, gtfs_rt::encode_feed(&off)).await;
+    assert_eq!(
+        (
+            &pushed["received"],
+            &pushed["applied"],
+            &pushed["refused"]["invalid"]
+        ),
+        (&1.into(), &0.into(), &1.into()),
+        "{pushed}"
+    );
+
     // Nothing reports for longer than the stale limit: every vehicle drops off.
     t.clock
         .advance_ms(service::live::engine::LiveConfig::default().stale_after_ms + 60 * 60_000);
@@ -228,8 +264,8 @@ async fn halifax_sample(db: Db) {
 
 /// Two runs from one stop in Astana around `start_ms`: route 10 east, route 12 north.
 fn astana_network(start_ms: i64) -> Arc<Network> {
-    let origin = LatLon::new(51.1300, 71.4300);
-    let run = |trip: &str, route: &str, number: &str, end: LatLon| RunInput {
+    let origin = point_at(51.1300, 71.4300);
+    let run = |trip: &str, route: &str, number: &str, end: Coordinate| RunInput {
         trip_id: TripId::new(trip),
         route_id: RouteId::new(route),
         route_short_name: number.to_owned(),
@@ -252,8 +288,8 @@ fn astana_network(start_ms: i64) -> Arc<Network> {
         shape: None,
     };
     // About 3 km either way: 10 m/s for five minutes.
-    let east = LatLon::new(51.1300, 71.4300 + 3_000.0 / 69_900.0);
-    let north = LatLon::new(51.1300 + 3_000.0 / 111_200.0, 71.4300);
+    let east = point_at(51.1300, 71.4300 + 3_000.0 / 69_900.0);
+    let north = point_at(51.1300 + 3_000.0 / 111_200.0, 71.4300);
     let input = NetworkInput {
         shapes: Vec::new(),
         runs: vec![
@@ -264,10 +300,10 @@ fn astana_network(start_ms: i64) -> Arc<Network> {
     Arc::new(Network::build(input).unwrap())
 }
 
-fn along(from: LatLon, to: LatLon, fraction: f64) -> LatLon {
-    LatLon::new(
-        from.lat + (to.lat - from.lat) * fraction,
-        from.lon + (to.lon - from.lon) * fraction,
+fn along(from: Coordinate, to: Coordinate, fraction: f64) -> Coordinate {
+    point_at(
+        from.lat() + (to.lat() - from.lat()) * fraction,
+        from.lon() + (to.lon() - from.lon()) * fraction,
     )
 }
 
@@ -299,12 +335,12 @@ async fn final_stop(db: Db) {
         .live
         .install_network("astana", astana_network(start_ms));
     let token = scoped_token(&t, "astana", &["10101"], true).await;
-    let origin = LatLon::new(51.1300, 71.4300);
-    let end = LatLon::new(51.1300, 71.4300 + 3_000.0 / 69_900.0);
+    let origin = point_at(51.1300, 71.4300);
+    let end = point_at(51.1300, 71.4300 + 3_000.0 / 69_900.0);
     let at = |step: i64| start_ms + step * 10_000;
     let report = |step: i64, fraction: f64| {
         let p = along(origin, end, fraction);
-        serde_json::json!({"vehicle": "10101", "lat": p.lat, "lon": p.lon, "at_ms": at(step), "trip_id": "t10"})
+        serde_json::json!({"vehicle": "10101", "lat": p.lat(), "lon": p.lon(), "at_ms": at(step), "trip_id": "t10"})
     };
     push(&t, &token, serde_json::json!([report(0, 0.0)])).await;
     let (status, ticket) = t.ride("+77011234567", "10101", "live-final-1", "en").await;
@@ -348,9 +384,9 @@ async fn detection(db: Db) {
         .live
         .install_network("astana", astana_network(start_ms));
     let token = scoped_token(&t, "astana", &["10101", "10121"], false).await;
-    let origin = LatLon::new(51.1300, 71.4300);
-    let east = LatLon::new(51.1300, 71.4300 + 3_000.0 / 69_900.0);
-    let north = LatLon::new(51.1300 + 3_000.0 / 111_200.0, 71.4300);
+    let origin = point_at(51.1300, 71.4300);
+    let east = point_at(51.1300, 71.4300 + 3_000.0 / 69_900.0);
+    let north = point_at(51.1300 + 3_000.0 / 111_200.0, 71.4300);
     // Both buses wait at the shared stop for a minute, then leave on their routes.
     let mut fixes_at_stop = Vec::new();
     let mut fixes_riding = Vec::new();
@@ -370,14 +406,14 @@ async fn detection(db: Db) {
             &t,
             &token,
             serde_json::json!([
-                {"vehicle": "10101", "lat": a.lat, "lon": a.lon, "at_ms": at_ms, "trip_id": "t10"},
-                {"vehicle": "10121", "lat": b.lat + 0.00005, "lon": b.lon, "at_ms": at_ms, "trip_id": "t12"},
+                {"vehicle": "10101", "lat": a.lat(), "lon": a.lon(), "at_ms": at_ms, "trip_id": "t10"},
+                {"vehicle": "10121", "lat": b.lat() + 0.00005, "lon": b.lon(), "at_ms": at_ms, "trip_id": "t12"},
             ]),
         )
         .await;
         // The passenger's phone is a few metres off, alternating sides.
         let wobble = if step % 2 == 0 { 0.00004 } else { -0.00004 };
-        let fix = serde_json::json!({"lat": a.lat + wobble, "lon": a.lon, "at_ms": at_ms, "accuracy_m": 10.0});
+        let fix = serde_json::json!({"lat": a.lat() + wobble, "lon": a.lon(), "at_ms": at_ms, "accuracy_m": 10.0});
         if step <= 12 {
             fixes_at_stop.push(fix);
         } else {
@@ -492,10 +528,10 @@ async fn wialon_conversation(db: Db) {
     assert_eq!(registered.status().as_u16(), 201);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(service::live::serve_wialon(
+    tokio::spawn(api::serve_wialon(
         Arc::clone(&t.app),
         listener,
-        service::live::WialonLimits::default(),
+        api::WialonLimits::default(),
     ));
 
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -514,7 +550,7 @@ async fn wialon_conversation(db: Db) {
     assert_eq!(answer(&mut reader).await, "#AL#1");
     let fix = |seconds: i64, lon: f64| WialonFix {
         at: Some(TimeMs(start_ms / 1000 * 1000 + seconds * 1000)),
-        point: Some(LatLon::new(51.1300, lon)),
+        point: Some(point_at(51.1300, lon)),
         speed_kmh: Some(36.0),
         course_deg: Some(90.0),
         height_m: None,
@@ -569,9 +605,9 @@ async fn forged_positions(db: Db) {
         .live
         .install_network("astana", astana_network(start_ms));
     let genuine = scoped_token(&t, "astana", &["10101"], true).await;
-    let origin = LatLon::new(51.1300, 71.4300);
-    let end = LatLon::new(51.1300, 71.4300 + 3_000.0 / 69_900.0);
-    let first = serde_json::json!([{"vehicle": "10101", "lat": origin.lat, "lon": origin.lon, "at_ms": start_ms, "trip_id": "t10"}]);
+    let origin = point_at(51.1300, 71.4300);
+    let end = point_at(51.1300, 71.4300 + 3_000.0 / 69_900.0);
+    let first = serde_json::json!([{"vehicle": "10101", "lat": origin.lat(), "lon": origin.lon(), "at_ms": start_ms, "trip_id": "t10"}]);
     push(&t, &genuine, first).await;
     let (status, ticket) = t.ride("+77011234567", "10101", "live-forged-1", "en").await;
     assert_eq!(status, 201, "{ticket}");
@@ -583,7 +619,7 @@ async fn forged_positions(db: Db) {
     let race: Vec<serde_json::Value> = (1..=79)
         .map(|i| {
             let p = along(origin, end, (253.0 * i as f64 / 3_000.0).min(1.0));
-            serde_json::json!({"vehicle": "10101", "lat": p.lat, "lon": p.lon, "at_ms": start_ms + i * 1_000, "trip_id": "t10"})
+            serde_json::json!({"vehicle": "10101", "lat": p.lat(), "lon": p.lon(), "at_ms": start_ms + i * 1_000, "trip_id": "t10"})
         })
         .collect();
     // From a token of the city not registered for this bus (one for another bus, and one
@@ -605,7 +641,7 @@ async fn forged_positions(db: Db) {
         "{answer}"
     );
     // A position dated beyond the clock skew is refused too.
-    let future = serde_json::json!([{"vehicle": "10101", "lat": end.lat, "lon": end.lon, "at_ms": start_ms + 79_000 + 10 * 60_000}]);
+    let future = serde_json::json!([{"vehicle": "10101", "lat": end.lat(), "lon": end.lon(), "at_ms": start_ms + 79_000 + 10 * 60_000}]);
     let answer = push(&t, &genuine, future).await;
     assert_eq!(answer["refused"]["future_timestamp"], 1, "{answer}");
 
@@ -673,13 +709,13 @@ async fn stream_removal(db: Db) {
     let token = scoped_token(&t, "astana", &["10101", "10121"], false).await;
     let mut stream = open_stream(&t, "?route=10").await;
     assert_eq!(stream.status().as_u16(), 200);
-    let origin = LatLon::new(51.1300, 71.4300);
+    let origin = point_at(51.1300, 71.4300);
     push(
         &t,
         &token,
         serde_json::json!([
-            {"vehicle": "10101", "lat": origin.lat, "lon": origin.lon, "at_ms": start_ms, "trip_id": "t10"},
-            {"vehicle": "10121", "lat": origin.lat, "lon": origin.lon, "at_ms": start_ms},
+            {"vehicle": "10101", "lat": origin.lat(), "lon": origin.lon(), "at_ms": start_ms, "trip_id": "t10"},
+            {"vehicle": "10121", "lat": origin.lat(), "lon": origin.lon(), "at_ms": start_ms},
         ]),
     )
     .await;
@@ -755,8 +791,8 @@ async fn stream_limits(db: Db) {
 
     // A stream ends once it has lived its time (by our clock); the client reconnects.
     let token = scoped_token(&t, "astana", &["10101"], false).await;
-    let origin = LatLon::new(51.1300, 71.4300);
-    let report = |at_ms: i64| serde_json::json!([{"vehicle": "10101", "lat": origin.lat, "lon": origin.lon, "at_ms": at_ms}]);
+    let origin = point_at(51.1300, 71.4300);
+    let report = |at_ms: i64| serde_json::json!([{"vehicle": "10101", "lat": origin.lat(), "lon": origin.lon(), "at_ms": at_ms}]);
     push(&t, &token, report(start_ms)).await;
     let mut text = String::new();
     assert!(
@@ -822,15 +858,11 @@ async fn wialon_caps(db: Db) {
     for connections in caps {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let limits = service::live::WialonLimits {
+        let limits = api::WialonLimits {
             connections,
-            ..service::live::WialonLimits::default()
+            ..api::WialonLimits::default()
         };
-        tokio::spawn(service::live::serve_wialon(
-            Arc::clone(&t.app),
-            listener,
-            limits,
-        ));
+        tokio::spawn(api::serve_wialon(Arc::clone(&t.app), listener, limits));
         let held = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (read, mut write) = held.into_split();
         let mut reader = BufReader::new(read);
@@ -869,8 +901,8 @@ async fn carrier_scope(db: Db) {
         serde_json::json!({"city": "astana", "name": "park 1 dispatch", "carrier": "astana-avtobus-park-1"}),
     )
     .await;
-    let origin = LatLon::new(51.1300, 71.4300);
-    let at = |vehicle: &str| serde_json::json!({"vehicle": vehicle, "lat": origin.lat, "lon": origin.lon, "at_ms": start_ms});
+    let origin = point_at(51.1300, 71.4300);
+    let at = |vehicle: &str| serde_json::json!({"vehicle": vehicle, "lat": origin.lat(), "lon": origin.lon(), "at_ms": start_ms});
     // 10101 and 10102 are park 1's, 10121 is park 3's; "depot-7" is the partner's own.
     let answer = push(
         &t,

@@ -466,7 +466,7 @@ async fn controllers_catch_bad_tickets(db: Db) {
         let mut tx = t.store.begin().await.unwrap();
         store::tickets::invalidate(
             &mut tx,
-            fresh["number"].as_i64().unwrap(),
+            domain::ticket::TicketNumber::try_from(fresh["number"].as_i64().unwrap()).unwrap(),
             "refunded",
             "a test refund",
             1,

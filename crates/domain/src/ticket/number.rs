@@ -31,6 +31,9 @@ const DAMM_TABLE: [[u8; 10]; 10] = [
 pub struct TicketNumber(u64);
 
 impl TicketNumber {
+    /// The lowest number, 0 (a cursor before every ticket).
+    pub const LOWEST: TicketNumber = TicketNumber(0);
+
     pub fn new(number: u64) -> Result<TicketNumber, TicketError> {
         if number <= TICKET_NUMBER_MAX {
             Ok(TicketNumber(number))
@@ -80,6 +83,25 @@ impl TicketNumber {
     }
 }
 
+/// The number as the signed integer the stores and the API's JSON carry (every number fits:
+/// [`TICKET_NUMBER_MAX`] is far below `i64::MAX`).
+impl From<TicketNumber> for i64 {
+    fn from(number: TicketNumber) -> i64 {
+        i64::try_from(number.0).unwrap_or(i64::MAX)
+    }
+}
+
+/// Reads the integer form back: a negative or too large value is no ticket number.
+impl TryFrom<i64> for TicketNumber {
+    type Error = TicketError;
+
+    fn try_from(value: i64) -> Result<TicketNumber, TicketError> {
+        u64::try_from(value)
+            .map_err(|_| TicketError::TicketNumberOutOfRange)
+            .and_then(TicketNumber::new)
+    }
+}
+
 impl fmt::Display for TicketNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.check_form())
@@ -121,6 +143,20 @@ mod tests {
             TicketNumber::new(TICKET_NUMBER_MAX + 1),
             Err(TicketError::TicketNumberOutOfRange)
         );
+    }
+
+    #[test]
+    fn the_integer_form_reads_back_and_refuses_what_is_no_number() {
+        let number = TicketNumber::new(TICKET_NUMBER_MAX).unwrap();
+        assert_eq!(TicketNumber::try_from(i64::from(number)), Ok(number));
+        assert_eq!(i64::from(TicketNumber::new(42).unwrap()), 42);
+        for bad in [-1, i64::MIN, 100_000_000_000, i64::MAX] {
+            assert_eq!(
+                TicketNumber::try_from(bad),
+                Err(TicketError::TicketNumberOutOfRange),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -18,7 +18,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use ::live::gtfs_rt;
 use ::live::state::{Authority, Position};
-use ::live::{LatLon, RouteId, TimeMs, TripId, VehicleId};
+use ::live::{RouteId, TimeMs, TripId, VehicleId};
+use ::transit::geo::Coordinate;
 use domain::catalogue::CarrierId;
 use domain::{ErrorCode, TransportCode};
 
@@ -91,7 +92,7 @@ pub struct NewFeedToken {
 pub struct Report {
     /// The partner's vehicle id; a transport code of the city names that catalogue bus.
     pub vehicle: String,
-    pub point: LatLon,
+    pub point: Coordinate,
     pub at_ms: i64,
     pub speed_mps: Option<f64>,
     pub heading_deg: Option<f64>,
@@ -329,6 +330,7 @@ async fn apply_with(
     let refused = &mut summary.refused;
     refused.not_registered += before.not_registered;
     refused.without_position += before.without_position;
+    refused.invalid += before.invalid;
     summary.received += before.total();
     summary.rejected = summary.refused.total();
     Ok(summary)
@@ -412,6 +414,7 @@ pub async fn push_gtfs_rt(
         );
         before.not_registered = skips.unknown_vehicle;
         before.without_position = skips.without_position;
+        before.invalid = skips.invalid_position;
         for position in &mut positions {
             let Some((number, authority)) = bound.get(&position.vehicle) else {
                 continue;

@@ -1,7 +1,8 @@
 //! Live buses in the server: per-city [`LiveState`] behind a lock, the registry that ties
 //! trackers and feed vehicles to catalogue vehicles, the bounded queue the Wialon IPS
-//! listener feeds (applied in batches by one worker task), the end of tickets when a run
-//! reaches its final stop, and a broadcast of position changes for the live stream.
+//! listener (`api::serve_wialon`) feeds (applied in batches by one worker task), the end of
+//! tickets when a run reaches its final stop, and a broadcast of position changes for the
+//! live stream. No socket is opened here.
 //!
 //! The pure work (matching, plausibility, detection, codecs) is the `live` crate; this
 //! module only owns the shared state and the side effects. Every vehicle id is unique across
@@ -9,11 +10,14 @@
 //! - [`feeds`]: feed tokens and their scope (which catalogue buses a partner may report, and
 //!   whether it may end their runs), the JSON and GTFS-RT pushes;
 //! - [`trackers`]: Wialon IPS trackers (each stands for one catalogue bus and may end its
-//!   runs) and the TCP listener with its connection caps;
+//!   runs): their credentials and the bus a logged-in tracker stands for;
 //! - [`streams`]: the caps and lifetime of the live stream's subscribers;
 //! - [`slots`]: the open-connection table both listeners count against;
 //! - [`refusals`]: what a push did, why positions were refused, the `/metrics` counters;
-//! - [`networks`]: the network (of one service date) each city's live state lies over.
+//! - [`networks`]: the network (of one service date) each city's live state lies over;
+//! - [`queue`]: the listener's bounded queue and the worker that applies it in batches;
+//! - [`views`]: what the public and the passenger read (vehicles, arrivals, detection, our
+//!   GTFS-Realtime feed).
 //!
 //! **Who may end a run** (and so the tickets bought in a bus for it): a position counts as
 //! evidence only from the bus's own tracker, or from a feed token registered for that bus
@@ -24,22 +28,22 @@
 
 pub mod feeds;
 pub mod networks;
+pub mod queue;
 pub mod refusals;
 pub mod slots;
 pub mod streams;
 pub mod trackers;
+pub mod views;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
-use std::time::Duration;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 pub use ::live as engine;
-use ::live::gtfs_rt::{self, VehicleDescriptor};
 use ::live::network::Network;
 use ::live::session::SessionCounters;
-use ::live::state::{Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState};
-use ::live::{DetectionParams, LatLon, RouteId, RunIdx, TimeMs, VehicleId};
+use ::live::state::{LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState};
+use ::live::{DetectionParams, RouteId, RunIdx, TimeMs, VehicleId};
 use domain::{ErrorCode, TransportCode};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, broadcast, mpsc};
@@ -51,10 +55,13 @@ pub use feeds::{
 pub use networks::{
     install_from_transit, keep_networks_current, network_from_feed, network_from_gtfs,
 };
+pub use queue::{position_queue, settle};
 pub use refusals::{LiveCounters, PushSummary, Refusals};
 pub use streams::{StreamSlot, open_stream};
-pub use trackers::{
-    TrackerView, WialonLimits, load_credentials, register_tracker, serve_wialon, trackers,
+pub use trackers::{TrackerView, load_credentials, register_tracker, tracker_digest, trackers};
+pub use views::{
+    Approaching, DetectedBus, DetectionView, approaching, detect, gtfs_rt_feed, track, vehicle,
+    vehicles_in_box,
 };
 
 use crate::{App, ServiceError};
@@ -120,25 +127,6 @@ impl VehicleChange {
             VehicleChange::Removed { route_number, .. } => route_number.as_deref(),
         }
     }
-}
-
-/// A candidate bus of a detection.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DetectedBus {
-    pub vehicle: VehicleView,
-    pub probability: f64,
-    pub mean_distance_m: f64,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum DetectionView {
-    Confident(Box<DetectedBus>),
-    /// Best first; `shortfall` says what a confident answer still needs.
-    Ambiguous {
-        candidates: Vec<DetectedBus>,
-        shortfall: ::live::detect::Shortfall,
-    },
-    NoMatch,
 }
 
 struct CityLive {
@@ -351,8 +339,8 @@ impl LiveHub {
                 .or_else(|| vehicle.route.as_ref().map(|r| r.as_str().to_owned())),
             route_number: run.map(|(_, run)| run.route_short_name.clone()),
             trip_id: run.map(|(_, run)| run.trip_id.as_str().to_owned()),
-            lat: vehicle.point.lat,
-            lon: vehicle.point.lon,
+            lat: vehicle.point.lat(),
+            lon: vehicle.point.lon(),
             speed_mps: vehicle.speed_mps,
             heading_deg: vehicle.heading_deg,
             at_ms: vehicle.at.0,
@@ -535,243 +523,4 @@ pub async fn sweep(app: &App) -> Result<(), ServiceError> {
         apply(app, &city, &[]).await?;
     }
     Ok(())
-}
-
-/// One vehicle by its id.
-pub fn vehicle(app: &App, city: &str, id: u64) -> Result<Option<VehicleView>, ServiceError> {
-    let live = app.live.city(city)?;
-    let guard = lock(&live);
-    let registry = lock(&app.live.registry);
-    let view = guard
-        .state
-        .vehicle(VehicleId(id))
-        .and_then(|v| app.live.view(&registry, guard.state.network(), v));
-    Ok(view.map(|view| with_catalogue(app, view)))
-}
-
-/// A vehicle's recent positions, oldest first, as a passenger riding it would send them to
-/// [`detect`] (the demo's way to try detection without a phone on a bus).
-pub fn track(app: &App, city: &str, id: u64) -> Result<Option<Vec<Fix>>, ServiceError> {
-    let live = app.live.city(city)?;
-    let guard = lock(&live);
-    let projection = guard.state.network().projection();
-    let fixes = guard.state.vehicle(VehicleId(id)).map(|vehicle| {
-        vehicle
-            .track()
-            .iter()
-            .map(|point| Fix {
-                at: point.at,
-                point: projection.unproject(point.xy),
-                accuracy_m: None,
-            })
-            .collect()
-    });
-    Ok(fixes)
-}
-
-/// Vehicles inside a box (south-west, north-east), every vehicle of the city without one.
-pub async fn vehicles_in_box(
-    app: &App,
-    city: &str,
-    bounds: Option<(LatLon, LatLon)>,
-) -> Result<Vec<VehicleView>, ServiceError> {
-    apply(app, city, &[]).await?;
-    let live = app.live.city(city)?;
-    let guard = lock(&live);
-    let registry = lock(&app.live.registry);
-    let network = guard.state.network();
-    let found: Vec<&VehicleState> = match bounds {
-        Some((south_west, north_east)) => guard.state.in_box(south_west, north_east),
-        None => guard.state.vehicles().collect(),
-    };
-    let mut views: Vec<VehicleView> = found
-        .into_iter()
-        .filter_map(|v| app.live.view(&registry, network, v))
-        .map(|view| with_catalogue(app, view))
-        .collect();
-    views.sort_by_key(|view| view.id);
-    Ok(views)
-}
-
-/// A bus on its way to a stop: what the public sees of it and when it is expected there (its
-/// run's time at that stop plus the delay it runs with).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Approaching {
-    pub vehicle: VehicleView,
-    /// Where its run ends (the direction it goes).
-    pub headsign: Option<String>,
-    pub scheduled_ms: i64,
-    pub expected_ms: i64,
-}
-
-/// The live buses whose run still has `stop_id` ahead of them, soonest first.
-pub async fn approaching(
-    app: &App,
-    city: &str,
-    stop_id: &str,
-) -> Result<Vec<Approaching>, ServiceError> {
-    apply(app, city, &[]).await?;
-    let live = app.live.city(city)?;
-    let mut found: Vec<Approaching> = {
-        let guard = lock(&live);
-        let registry = lock(&app.live.registry);
-        let network = guard.state.network();
-        guard
-            .state
-            .vehicles()
-            .filter_map(|vehicle| {
-                let progress = vehicle.run.as_ref()?;
-                let run = network.run(progress.run)?;
-                let ahead = run.stops.get(progress.next_stop?..)?;
-                let stop = ahead.iter().find(|s| s.stop_id.as_str() == stop_id)?;
-                Some(Approaching {
-                    vehicle: app.live.view(&registry, network, vehicle)?,
-                    headsign: run.stops.last().map(|s| s.name.clone()),
-                    scheduled_ms: stop.arrival.0,
-                    expected_ms: stop
-                        .arrival
-                        .0
-                        .saturating_add(progress.delay_s.saturating_mul(1_000)),
-                })
-            })
-            .collect()
-    };
-    for a in &mut found {
-        a.vehicle = with_catalogue(app, a.vehicle.clone());
-    }
-    found.sort_by_key(|a| (a.expected_ms, a.vehicle.id));
-    Ok(found)
-}
-
-/// The bus the passenger rides, from their recent fixes (oldest first).
-pub fn detect(app: &App, city: &str, fixes: &[Fix]) -> Result<DetectionView, ServiceError> {
-    let live = app.live.city(city)?;
-    let guard = lock(&live);
-    let detection = guard.state.detect(fixes, &app.live.detection);
-    let registry = lock(&app.live.registry);
-    let bus = |scored: &::live::Scored| {
-        let state = guard.state.vehicle(scored.vehicle)?;
-        let view = app.live.view(&registry, guard.state.network(), state)?;
-        Some(DetectedBus {
-            vehicle: with_catalogue(app, view),
-            probability: scored.probability,
-            mean_distance_m: scored.mean_distance_m,
-        })
-    };
-    Ok(match detection {
-        ::live::Detection::Confident(best) => bus(&best).map_or(DetectionView::NoMatch, |b| {
-            DetectionView::Confident(Box::new(b))
-        }),
-        ::live::Detection::Ambiguous {
-            candidates,
-            shortfall,
-        } => DetectionView::Ambiguous {
-            candidates: candidates.iter().filter_map(bus).collect(),
-            shortfall,
-        },
-        ::live::Detection::NoMatch => DetectionView::NoMatch,
-    })
-}
-
-/// Our own GTFS-Realtime VehiclePositions feed of a city, encoded.
-pub async fn gtfs_rt_feed(app: &App, city: &str) -> Result<Vec<u8>, ServiceError> {
-    apply(app, city, &[]).await?;
-    let live = app.live.city(city)?;
-    let guard = lock(&live);
-    let registry = lock(&app.live.registry);
-    let catalogue = app.catalogue();
-    let describe = |vehicle: VehicleId| {
-        let entry = registry.vehicles.get(&vehicle);
-        let code = entry.and_then(|e| e.transport_code.clone());
-        let plate = code
-            .as_ref()
-            .and_then(|c| catalogue.vehicles.get(c))
-            .map(|v| v.plate.display());
-        VehicleDescriptor {
-            id: Some(vehicle.0.to_string()),
-            label: code
-                .map(|c| c.as_str().to_owned())
-                .or_else(|| entry.and_then(|e| e.feed_vehicle.clone())),
-            license_plate: plate,
-        }
-    };
-    let feed = gtfs_rt::vehicle_positions_feed(&guard.state, TimeMs(app.now_ms()), describe);
-    Ok(gtfs_rt::encode_feed(&feed))
-}
-
-/// The bounded queue of the Wialon IPS listener; the first call starts the worker that
-/// applies it in batches.
-pub fn position_queue(app: &Arc<App>) -> mpsc::Sender<Position> {
-    let mut slot = lock(&app.live.queue);
-    if let Some(sender) = slot.as_ref() {
-        return sender.clone();
-    }
-    let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-    tokio::spawn(run_worker(Arc::downgrade(app), receiver));
-    *slot = Some(sender.clone());
-    sender
-}
-
-async fn run_worker(app: Weak<App>, mut receiver: mpsc::Receiver<Position>) {
-    let mut batch = Vec::with_capacity(APPLY_BATCH_MAX);
-    let mut sweep_timer = tokio::time::interval(Duration::from_secs(SWEEP_PERIOD_S));
-    loop {
-        tokio::select! {
-            received = receiver.recv_many(&mut batch, APPLY_BATCH_MAX) => {
-                if received == 0 {
-                    return;
-                }
-                let Some(app) = app.upgrade() else { return };
-                apply_queued(&app, &batch).await;
-                app.live.applied_from_queue.fetch_add(u64::try_from(received).unwrap_or(0), Ordering::SeqCst);
-                app.live.applied_notify.notify_waiters();
-                batch.clear();
-            }
-            _ = sweep_timer.tick() => {
-                let Some(app) = app.upgrade() else { return };
-                if let Err(error) = sweep(&app).await {
-                    tracing::warn!(%error, "live sweep failed");
-                }
-            }
-        }
-    }
-}
-
-/// Splits a queued batch by city (through the registry) and applies each part.
-async fn apply_queued(app: &App, batch: &[Position]) {
-    let mut by_city: HashMap<String, Vec<Position>> = HashMap::new();
-    {
-        let registry = lock(&app.live.registry);
-        for position in batch {
-            if let Some(entry) = registry.vehicles.get(&position.vehicle) {
-                by_city
-                    .entry(entry.city.clone())
-                    .or_default()
-                    .push(position.clone());
-            }
-        }
-    }
-    for (city, positions) in by_city {
-        if let Err(error) = apply(app, &city, &positions).await {
-            tracing::warn!(%error, city, "queued positions not applied");
-        }
-    }
-}
-
-/// Waits until the worker has applied every position the listener queued so far (tests and
-/// the demo use it instead of sleeping). `false` when it took longer than `SETTLE_WAIT_MS`.
-pub async fn settle(app: &App) -> bool {
-    let wait = async {
-        loop {
-            let notified = app.live.applied_notify.notified();
-            let queued = app.live.wialon.positions_queued.load(Ordering::SeqCst);
-            if app.live.applied_from_queue.load(Ordering::SeqCst) >= queued {
-                return;
-            }
-            notified.await;
-        }
-    };
-    tokio::time::timeout(Duration::from_millis(SETTLE_WAIT_MS), wait)
-        .await
-        .is_ok()
 }

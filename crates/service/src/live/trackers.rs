@@ -1,73 +1,36 @@
 //! Wialon IPS trackers: each is registered for one catalogue bus (its password kept as a
-//! digest), logs in over TCP, and — being on the bus — may end that bus's runs. The listener
-//! caps the connections it holds open, overall and per client address (a connection over
-//! the cap is closed at once and counted), and every session has a login deadline and an
-//! idle timeout (`live::session`).
+//! digest) and — being on the bus — may end that bus's runs. The TCP listener that logs them
+//! in is the API's (`api::serve_wialon`, with its connection caps and session deadlines); this
+//! module keeps the credentials and says which bus a logged-in tracker stands for.
 
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
-
-use ::live::session::{AuthOutcome, SessionLimits};
-use ::live::{TimeMs, TrackerId};
+use ::live::TrackerId;
+use ::live::session::AuthOutcome;
 use domain::{ErrorCode, TransportCode};
 
-use super::slots::{SlotLimits, SlotTable};
-use super::{FeedToken, LiveHub, TrackerEntry, lock, position_queue, sha256_hex};
+use super::{FeedToken, LiveHub, TrackerEntry, lock, sha256_hex};
 use crate::{App, ServiceError};
 
-/// Tracker connections open at once at most.
-pub const WIALON_CONNECTIONS_MAX: usize = 10_000;
-/// Tracker connections open at once from one address at most (trackers behind one mobile
-/// operator's NAT share an address, so this is far above one bus's need).
-pub const WIALON_CONNECTIONS_PER_ADDRESS_MAX: usize = 256;
-/// After a failed `accept` (out of descriptors), the listener waits this long.
-const ACCEPT_RETRY_MS: u64 = 100;
-
-/// The caps and deadlines of the Wialon IPS listener.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WialonLimits {
-    pub connections: SlotLimits,
-    pub session: SessionLimits,
-}
-
-impl Default for WialonLimits {
-    fn default() -> Self {
-        Self {
-            connections: SlotLimits {
-                total_max: WIALON_CONNECTIONS_MAX,
-                per_address_max: WIALON_CONNECTIONS_PER_ADDRESS_MAX,
-            },
-            session: SessionLimits::default(),
-        }
-    }
-}
-
-fn tracker_digest(tracker: &str, password: &str) -> String {
-    sha256_hex(&format!("{tracker}:{password}"))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// How a tracker's password is kept and compared: the SHA-256 of `<tracker>:<password>`.
+pub fn tracker_digest(tracker: &TrackerId, password: &str) -> String {
+    sha256_hex(&format!("{}:{password}", tracker.as_str()))
 }
 
 impl LiveHub {
-    /// Tracker login → vehicle; backed by the credentials in memory (see [`load_credentials`]).
-    pub fn authenticate(
-        &self,
-        app: &App,
-        tracker: &TrackerId,
-        password: Option<&str>,
-    ) -> AuthOutcome {
+    /// The digest a tracker's password must match ([`tracker_digest`]); `None` for a tracker
+    /// nobody registered. The comparison is the caller's, in constant time.
+    pub fn tracker_password_digest(&self, tracker: &TrackerId) -> Option<String> {
+        let registry = lock(&self.registry);
+        let entry = registry.trackers.get(tracker.as_str())?;
+        Some(entry.password_sha256.clone())
+    }
+
+    /// The bus a tracker whose password matched stands for, and the feed's route of its
+    /// catalogue route; `UnknownTracker` when it is registered for no bus in the catalogue.
+    pub fn tracker_vehicle(&self, app: &App, tracker: &TrackerId) -> AuthOutcome {
         let mut registry = lock(&self.registry);
         let Some(entry) = registry.trackers.get(tracker.as_str()).cloned() else {
             return AuthOutcome::UnknownTracker;
         };
-        let given = tracker_digest(tracker.as_str(), password.unwrap_or(""));
-        if !constant_time_eq(given.as_bytes(), entry.password_sha256.as_bytes()) {
-            return AuthOutcome::BadPassword;
-        }
         let catalogue = app.catalogue();
         let Some(vehicle) = catalogue.vehicles.get(&entry.transport_code) else {
             return AuthOutcome::UnknownTracker;
@@ -155,7 +118,7 @@ pub async fn register_tracker(
     }
     let row = store::live::TrackerRow {
         tracker_id: tracker.as_str().to_owned(),
-        password_sha256: tracker_digest(tracker.as_str(), password),
+        password_sha256: tracker_digest(tracker, password),
         transport_code: vehicle.as_str().to_owned(),
         created_at_ms: app.now_ms(),
     };
@@ -193,54 +156,4 @@ fn credential_fits_wialon(text: &str) -> bool {
     !text.is_empty()
         && text.chars().count() <= TRACKER_CREDENTIAL_CHARS_MAX
         && !text.contains(['#', ';', '\r', '\n'])
-}
-
-/// Serves Wialon IPS trackers on this listener until the task is dropped: each connection
-/// logs in with its tracker id and password and its positions go through the bounded queue.
-/// A connection beyond the caps is closed as soon as it is accepted (and counted), so the
-/// listener keeps accepting while the cap is reached.
-pub async fn serve_wialon(app: Arc<App>, listener: tokio::net::TcpListener, limits: WialonLimits) {
-    let slots = SlotTable::new(limits.connections);
-    if let Err(error) = load_credentials(&app).await {
-        tracing::warn!(%error, "tracker credentials not loaded");
-    }
-    let queue = position_queue(&app);
-    loop {
-        let (socket, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                tracing::warn!(%error, "wialon accept failed");
-                tokio::time::sleep(Duration::from_millis(ACCEPT_RETRY_MS)).await;
-                continue;
-            }
-        };
-        let address: IpAddr = peer.ip();
-        let slot = match slots.take(Some(address)) {
-            Ok(slot) => slot,
-            Err(refusal) => {
-                app.live
-                    .counters
-                    .wialon_connections_refused
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::info!(%peer, ?refusal, "tracker connection refused: over the cap");
-                drop(socket);
-                continue;
-            }
-        };
-        let (app, queue) = (Arc::clone(&app), queue.clone());
-        tokio::spawn(async move {
-            let authenticate = |tracker: &TrackerId, password: Option<&str>| {
-                app.live.authenticate(&app, tracker, password)
-            };
-            let now = || TimeMs(app.now_ms());
-            let counters = &app.live.wialon;
-            let session =
-                ::live::run_session(socket, &authenticate, &queue, counters, limits.session, now);
-            match session.await {
-                Ok(end) => tracing::debug!(%peer, ?end, "tracker session ended"),
-                Err(error) => tracing::info!(%peer, %error, "tracker session failed"),
-            }
-            drop(slot);
-        });
-    }
 }

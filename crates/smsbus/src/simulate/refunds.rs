@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use domain::ticket::TicketNumber;
 use simulators::operator::RefundStatus;
 
 use super::{World, crashable};
@@ -45,11 +44,7 @@ impl World {
             self.log(format!("#{number} refund: no ticket to refund"));
             return Ok(());
         };
-        let check = u64::try_from(ticket)
-            .ok()
-            .and_then(|n| TicketNumber::new(n).ok())
-            .map(TicketNumber::check_form)
-            .unwrap_or_default();
+        let check = ticket.check_form();
         self.log(format!("#{number} refund ticket {check}"));
         self.inject_faults()?;
         let polls = self.maybe_crash();
