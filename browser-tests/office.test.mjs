@@ -122,6 +122,8 @@ test('the clerk approves, finds, blocks, unblocks, refunds and pays out, and see
   await page.locator(`button[data-refund="${checks[2]}"]`).click();
   await confirm(page, { reason: 'charged twice by mistake' });
   await page.locator(`button[data-refund="${checks[2]}"]`).waitFor({ state: 'detached' });
+  // The record is drawn again after each action: read it once the other card ride is back.
+  await page.locator(`button[data-refund="${checks[1]}"]`).waitFor();
   assert.equal(await page.locator(`button[data-refund]`).count(), 1);
 
   // Close the card and pay its balance out in cash: 500 − 90 (the ride kept) = 410.
