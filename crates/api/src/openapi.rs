@@ -32,6 +32,9 @@ const LAT_PATTERN: &str = "-?([0-8]?[0-9](\\.[0-9]{1,8})?|90(\\.0{1,8})?)";
 const LON_PATTERN: &str = "-?((1[0-7][0-9]|[0-9]?[0-9])(\\.[0-9]{1,8})?|180(\\.0{1,8})?)";
 /// A transport code: the 3 to 8 digits on the sticker inside the bus.
 const TRANSPORT_CODE_PATTERN: &str = "^[0-9]{3,8}$";
+/// A page cursor (`service::paging::PageCursor`): a time in ms, then a ticket number of at most
+/// `TICKET_NUMBER_DIGITS` digits (11: every such number is a ticket number).
+pub(crate) const PAGE_CURSOR_PATTERN: &str = "^[0-9]{1,18}[.-][0-9]{1,11}$";
 
 fn city_path() -> Value {
     json!({"name": "city", "in": "path", "required": true, "schema": {"type": "string"}, "example": "astana"})
@@ -467,7 +470,7 @@ pub(crate) async fn document() -> Json<Value> {
                     "content": {"application/json": {"schema": {"type": "object"}}}},
                 "responses": {"200": {"description": "Counts"}, "413": problem(), "422": problem(), "4XX": problem()}}});
     let history = json!({"get": {"summary": "Trip details, newest first", "security": [{"bearer": []}], "parameters": [
-                    {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{1,18}[.-][0-9]{1,18}$"}, "description": "the `next_cursor` of the previous page"},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": PAGE_CURSOR_PATTERN}, "description": "the `next_cursor` of the previous page"},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
                 "responses": {"200": ok("One page", "TicketList"), "4XX": problem()}}});
     let ride_body = json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
@@ -600,6 +603,18 @@ pub(crate) async fn document() -> Json<Value> {
 
 #[cfg(test)]
 mod tests {
+    /// The cursor's pattern admits exactly the ticket numbers there are: every number of
+    /// `TICKET_NUMBER_DIGITS` digits, none longer (a longer one is refused with 400).
+    #[test]
+    fn the_page_cursor_pattern_admits_exactly_the_ticket_numbers() {
+        let digits = domain::ticket::TICKET_NUMBER_DIGITS;
+        assert!(super::PAGE_CURSOR_PATTERN.ends_with(&format!("[0-9]{{1,{digits}}}$")));
+        assert_eq!(
+            domain::ticket::TICKET_NUMBER_MAX,
+            10_u64.pow(u32::try_from(digits).unwrap()) - 1
+        );
+    }
+
     #[tokio::test]
     async fn every_route_is_documented() {
         let axum::Json(doc) = super::document().await;

@@ -77,7 +77,7 @@ fn staff_paths() -> Vec<(&'static str, Value)> {
         "responses": {"200": {"description": "{carrier, city, name, vehicles: [{transport_code, plate, route, active}]}"}, "404": problem(), "4XX": problem()}}});
     let passenger_tickets = json!({"get": {"summary": "A passenger's tickets for support, the office (of its cities) and admins: newest first, without token or link", "security": secured,
         "parameters": [{"name": "phone", "in": "path", "required": true, "schema": {"type": "string", "pattern": crate::openapi::PHONE_PATTERN}, "example": "+77011234567"},
-            {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{1,18}[.-][0-9]{1,18}$"}, "description": "the `next_cursor` of the previous page"},
+            {"name": "cursor", "in": "query", "schema": {"type": "string", "pattern": crate::openapi::PAGE_CURSOR_PATTERN}, "description": "the `next_cursor` of the previous page"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
         "responses": {"200": {"description": "{tickets: [{number, check_number, city, route_number, transport_code, plate, rider_category, fare, issued_at, status}], next_cursor}"}, "4XX": problem()}}});
     vec![
