@@ -296,7 +296,7 @@ fn with_revocations(mut document: Value) -> Value {
         "responses": {"200": {"description": "{number, check_number, status}"}, "404": problem(), "409": problem(), "4XX": problem()}}});
     let list = json!({"get": {"summary": "Tickets invalidated before their time (revoked, refunded, run ended), oldest first, for offline checks",
         "security": [{"bearer": []}],
-        "parameters": [{"name": "after", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{1,18}\\.[0-9]{1,18}$"}, "description": "the `next` of the previous page"},
+        "parameters": [{"name": "after", "in": "query", "schema": {"type": "string", "pattern": PAGE_CURSOR_PATTERN}, "description": "the `next` of the previous page"},
                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
         "responses": {"200": {"description": "{invalidations: [{number, check_number, why, at, not_after}], next}"}, "4XX": problem()}}});
     if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
