@@ -295,3 +295,56 @@ async fn shutdown_ends_a_hanging_request() {
     sim.shutdown().await;
     assert_eq!(hanging.await.unwrap(), StatusCode::GATEWAY_TIMEOUT);
 }
+
+/// Another process breaks the simulator and reads its books over the admin API: a fault
+/// injected from [`simulators::operator::admin::fault_rule`] answers as the same fault injected
+/// in process, `DELETE /_admin/faults/{operator}` drops the ones still waiting, and
+/// `GET /_admin/payments` lists what the operator took.
+#[tokio::test]
+async fn the_admin_api_injects_and_clears_faults_and_lists_payments() {
+    let (sim, base) = simulator().await;
+    let beeline = OperatorId::parse("beeline").unwrap();
+    let admin = format!("http://{}/_admin", sim.addr());
+    let http = reqwest::Client::new();
+    let rule =
+        simulators::operator::admin::fault_rule(&beeline, Endpoint::Prepare, Fault::Status(503), 2);
+    let inject = |rule: Value| http.post(format!("{admin}/faults")).json(&rule).send();
+    assert_eq!(inject(rule).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let (status, _) = post(&format!("{base}/payments/prepare"), payment("adm-1", "90")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let cleared = http
+        .delete(format!("{admin}/faults/beeline"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), StatusCode::NO_CONTENT);
+    let (status, _) = post(&format!("{base}/payments/prepare"), payment("adm-1", "90")).await;
+    assert_eq!(status, StatusCode::CREATED, "the second fault was cleared");
+    let books: Value = http
+        .get(format!("{admin}/payments"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payments = books["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 1);
+    assert_eq!(payments[0]["client_correlator"], "adm-1");
+    assert_eq!(payments[0]["status"], "reserved");
+    assert_eq!(payments[0]["amount_tiyn"], 9_000);
+    // Every fault the in-process API takes has a body the admin API reads.
+    for fault in [
+        Fault::Latency { ms: 1 },
+        Fault::Hang,
+        Fault::Refuse,
+        Fault::LostReply,
+        Fault::LostReplyHang,
+        Fault::LostReplyReset,
+        Fault::DuplicateReply,
+    ] {
+        let rule = simulators::operator::admin::fault_rule(&beeline, Endpoint::Any, fault, 1);
+        let answer = inject(rule.clone()).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::NO_CONTENT, "{rule}");
+    }
+}

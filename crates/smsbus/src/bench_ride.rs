@@ -9,11 +9,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use domain::{OperatorId, PhoneNumber, Tenge};
+use domain::PhoneNumber;
 use partners::operator::CamaraClient;
 use service::clock::{Clock, SystemClock};
 use service::{App, Settings};
-use simulators::operator::{OperatorSimulator, PaymentStatus, SimulatorHandle, Subscriber};
+use simulators::operator::PaymentStatus;
+
+use crate::bench_operator::OperatorSide;
 
 /// Distinct passengers the rides are spread over.
 const PASSENGERS: usize = 1_000;
@@ -149,7 +151,7 @@ pub async fn run(args: BenchRideArgs) -> anyhow::Result<()> {
 /// A benchmark's city: the operator simulator with its passengers as subscribers, a fresh store,
 /// the server on a free port with its recovery worker, every passenger signed in.
 pub struct BenchCity {
-    pub simulator: SimulatorHandle,
+    pub simulator: OperatorSide,
     pub store: store::Store,
     pub app: Arc<App>,
     pub addr: std::net::SocketAddr,
@@ -180,6 +182,17 @@ impl BenchCity {
         clock: Arc<dyn Clock>,
         passengers: usize,
     ) -> anyhow::Result<BenchCity> {
+        BenchCity::start_with(db, clock, passengers, false).await
+    }
+
+    /// [`BenchCity::start`], with the operator simulator in a process of its own when
+    /// `simulator_apart`.
+    pub async fn start_with(
+        db: Option<&str>,
+        clock: Arc<dyn Clock>,
+        passengers: usize,
+        simulator_apart: bool,
+    ) -> anyhow::Result<BenchCity> {
         let (db, schema, store_name, temporary) = match db {
             Some(url) if url.starts_with("postgres") => (
                 url.to_owned(),
@@ -194,20 +207,9 @@ impl BenchCity {
                 (path.display().to_string(), None, "sqlite", true)
             }
         };
-        let simulator = OperatorSimulator::start("127.0.0.1:0".parse()?).await?;
-        simulators::demo::seed(&simulator)?;
-        let kcell = OperatorId::parse("kcell")?;
-        let phones: Vec<PhoneNumber> = (0..passengers)
-            .map(|i| PhoneNumber::parse(&format!("+7701{:07}", 1_000_000 + i)))
-            .collect::<Result<_, _>>()?;
-        for phone in &phones {
-            simulator.add_subscriber(Subscriber::new(
-                phone.clone(),
-                kcell.clone(),
-                Tenge::from_whole(10_000_000),
-            ))?;
-        }
-        let endpoints = crate::demo::simulator_endpoints(&simulator)?;
+        let simulator = OperatorSide::start(passengers, simulator_apart).await?;
+        let phones = crate::bench_operator::bench_phones(passengers)?;
+        let endpoints = crate::demo::simulator_endpoints_at(|id| simulator.base_url(id))?;
         let store = store::Store::open_with(store::StoreOptions {
             url: db.clone(),
             postgres_schema: schema,
@@ -262,7 +264,7 @@ impl BenchCity {
     /// The operator's records against ours: nothing charged twice, nothing captured without a
     /// ticket, nothing left reserved, the ledger balanced.
     pub async fn books(&self) -> anyhow::Result<Books> {
-        let payments = self.simulator.payments();
+        let payments = self.simulator.payments().await?;
         let mut by_ride: HashMap<String, usize> = HashMap::new();
         for payment in payments
             .iter()

@@ -1,9 +1,12 @@
 //! `smsbus bench soak`: rides at a steady rate for a long time (30 minutes by default) with
 //! operator faults injected throughout and a slowloris client beside them, on the same city as
-//! `bench ride` (the server, the operator simulator over HTTP, the recovery worker). Each minute
-//! it prints the rides, their outcomes and latency, the process's memory and descriptors, and
-//! what the slow client achieved; at the end it settles what the faults left in doubt and
-//! checks the books against the operator's: nothing charged twice, nothing lost.
+//! `bench ride` (the server, the operator simulator over HTTP, the recovery worker). The
+//! operator simulator runs in a process of its own (`--simulator-here` keeps it in this one),
+//! so the memory read each minute is the server's and the load's, apart from the simulator's
+//! books, which grow with every payment. Each minute it prints the rides, their outcomes and
+//! latency, both processes' memory, the descriptors, and what the slow client achieved; at the
+//! end it settles what the faults left in doubt and checks the books against the operator's:
+//! nothing charged twice, nothing lost.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -47,6 +50,9 @@ pub struct BenchSoakArgs {
     /// Slowloris connections held open beside the load (each reopened when the server cuts it).
     #[arg(long, default_value_t = 200)]
     pub slowloris: usize,
+    /// Run the operator simulator in this process (its memory then counts with the server's).
+    #[arg(long)]
+    pub simulator_here: bool,
 }
 
 /// The system clock plus an offset: the final settling moves it past the recovery windows
@@ -88,8 +94,15 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
         args.passengers > 0 && args.passengers <= 1_000_000,
         "--passengers: 1 to 1,000,000"
     );
-    let city =
-        Arc::new(BenchCity::start(args.db.as_deref(), clock.clone(), args.passengers).await?);
+    let city = Arc::new(
+        BenchCity::start_with(
+            args.db.as_deref(),
+            clock.clone(),
+            args.passengers,
+            !args.simulator_here,
+        )
+        .await?,
+    );
     let minute = Arc::new(Mutex::new(Minute::default()));
     let slow = Arc::new(Slow::default());
     let started = Instant::now();
@@ -121,9 +134,13 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
         let mut figures = std::mem::take(&mut *minute.lock().await);
         figures.latencies.sort_unstable();
         let p = |q: f64| percentile_ms(&figures.latencies, q);
-        let (rss_mb, fds) = (rss_mb(), open_descriptors());
+        let (rss_mb, fds) = (rss_mb_of("/proc/self/status"), open_descriptors());
+        let simulator_rss = city
+            .simulator
+            .rss_mb()
+            .map_or_else(|| "here".to_owned(), |mb| format!("{mb:.1}"));
         println!(
-            "minute={number} rides={} issued={} pending={} refused={} server_errors={} transport_errors={} p50_ms={:.1} p99_ms={:.1} rss_mb={rss_mb:.1} fds={fds} faults={} slowloris_opened={} slowloris_cut={} slowloris_longest_ms={}",
+            "minute={number} rides={} issued={} pending={} refused={} server_errors={} transport_errors={} p50_ms={:.1} p99_ms={:.1} rss_mb={rss_mb:.1} simulator_rss_mb={simulator_rss} fds={fds} faults={} slowloris_opened={} slowloris_cut={} slowloris_longest_ms={}",
             figures.latencies.len(),
             figures.issued,
             figures.pending,
@@ -145,7 +162,9 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
 
     // Faults off; let the recovery windows pass and settle everything the faults left open.
     for operator in simulators::demo::OPERATORS {
-        city.simulator.clear_faults(&OperatorId::parse(operator)?);
+        city.simulator
+            .clear_faults(&OperatorId::parse(operator)?)
+            .await?;
     }
     let mut passes = 0;
     while passes < FINAL_PASSES_MAX && unsettled(&city).await? > 0 {
@@ -269,6 +288,7 @@ async fn inject_faults(city: Arc<BenchCity>, count: Arc<AtomicU64>, end: Instant
             && city
                 .simulator
                 .inject(&kcell, *endpoint, *fault, *times)
+                .await
                 .is_ok()
         {
             count.fetch_add(u64::from(*times), Ordering::Relaxed);
@@ -313,9 +333,10 @@ fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
     sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// This process's resident memory (Linux `/proc/self/status`), in MiB; 0 where unreadable.
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A process's resident memory from its Linux status file (`/proc/self/status`,
+/// `/proc/<pid>/status`), in MiB; 0 where unreadable.
+pub(crate) fn rss_mb_of(status_file: &str) -> f64 {
+    std::fs::read_to_string(status_file)
         .ok()
         .and_then(|status| {
             status

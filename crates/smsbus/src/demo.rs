@@ -439,10 +439,17 @@ async fn sms_through_gateway(args: SmsArgs) -> anyhow::Result<()> {
 pub fn simulator_endpoints(
     simulator: &simulators::operator::SimulatorHandle,
 ) -> anyhow::Result<HashMap<OperatorId, OperatorEndpoint>> {
+    simulator_endpoints_at(|operator| simulator.base_url(operator))
+}
+
+/// [`simulator_endpoints`] of a simulator whose API root of each operator is `base_url`'s.
+pub fn simulator_endpoints_at(
+    base_url: impl Fn(&OperatorId) -> String,
+) -> anyhow::Result<HashMap<OperatorId, OperatorEndpoint>> {
     let mut endpoints = HashMap::new();
     for operator in simulators::demo::OPERATORS {
         let id = OperatorId::parse(operator)?;
-        let base_url = simulator.base_url(&id);
+        let base_url = base_url(&id);
         let credentials = Credentials::ClientCredentials(ClientCredentials {
             token_url: format!("{base_url}{}", partners::operator::oauth::DISCOVERY_SUFFIX),
             client_id: simulators::demo::OAUTH_CLIENT_ID.into(),

@@ -3,6 +3,7 @@
 mod acquirer_cli;
 mod audit_cli;
 mod bank_cli;
+mod bench_operator;
 mod bench_ride;
 mod bench_sms;
 mod bench_soak;
@@ -134,6 +135,9 @@ enum BenchCommand {
     Ride(bench_ride::BenchRideArgs),
     /// Rides at a steady rate for a long time, with operator faults and a slowloris client.
     Soak(bench_soak::BenchSoakArgs),
+    /// The benchmarks' operator simulator alone (the soak starts it in a process of its own),
+    /// until its standard input closes.
+    Operator(bench_operator::BenchOperatorArgs),
     /// Passengers' SMS in and tickets out over SMPP through the simulated SMSC.
     Sms(bench_sms::BenchSmsArgs),
     /// Ticket verification, single and batched.
@@ -212,6 +216,9 @@ fn async_main(command: Command) -> anyhow::Result<()> {
             Command::Bench {
                 command: BenchCommand::Sms(args),
             } => bench_sms::run(args).await,
+            Command::Bench {
+                command: BenchCommand::Operator(args),
+            } => bench_operator::serve(args).await,
             Command::Bench {
                 command: BenchCommand::Ingest(args),
             } => live_cli::bench_ingest(args).await,

@@ -5,6 +5,8 @@
 //! - `POST /_admin/subscribers` `{"phone", "operator", "balance_tiyn", "starting_balance_tiyn", "corporate", "unpaid_trust_payment", "topped_up_since_purchase", "last_sim_swap_unix_s"}` → 201 and the subscriber
 //! - `GET /_admin/subscribers/{phone}` → the subscriber with `held_tiyn` and `captured_tiyn`
 //! - `POST /_admin/faults` `{"operator", "endpoint": "prepare" | "create_payment" | "confirm" | "cancel" | "get_payment" | "list_payments" | "sim_swap_check" | "any", "fault": {"kind": "latency", "ms": 200} | {"kind": "hang"} | {"kind": "status", "status": 503} | {"kind": "lost_reply"} | {"kind": "lost_reply_hang"} | {"kind": "lost_reply_reset"} | {"kind": "duplicate_reply"} | {"kind": "refuse"}, "times": 1}` → 204
+//! - `DELETE /_admin/faults/{operator}` → 204: the operator's waiting faults are dropped
+//! - `GET /_admin/payments` → `{"payments": [{"id", "operator", "client_correlator", "status": "reserved" | "succeeded" | "cancelled", "amount_tiyn"}]}`, every payment, oldest first (the operator's books, for a benchmark that runs the simulator in its own process)
 //! - `GET /_admin/settlement/{operator}/{YYYY-MM-DD}` → the operator's settlement report of the day (CSV)
 //! - `POST /_admin/clock` `{"now_unix_s": 1700000000}` (or `null` for the system clock) → 204
 //!
@@ -18,7 +20,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use domain::{OperatorId, PhoneNumber, Tenge};
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +34,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_admin/subscribers", post(add_subscriber))
         .route("/_admin/subscribers/{phone}", get(get_subscriber))
         .route("/_admin/faults", post(inject_fault))
+        .route("/_admin/faults/{operator}", delete(clear_faults))
+        .route("/_admin/payments", get(payments))
         .route("/_admin/clock", post(set_clock))
         .route("/_admin/settlement/{operator}/{day}", get(settlement))
 }
@@ -282,6 +286,75 @@ async fn inject_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
             ))
         }
     }))
+}
+
+async fn clear_faults(State(shared): State<Arc<Shared>>, Path(operator): Path<String>) -> Response {
+    reply(operator_id(&operator).map(|operator| {
+        shared.lock().clear_faults(&operator);
+        StatusCode::NO_CONTENT.into_response()
+    }))
+}
+
+#[derive(Serialize)]
+struct PaymentOut {
+    id: String,
+    operator: String,
+    client_correlator: Option<String>,
+    status: &'static str,
+    amount_tiyn: i64,
+}
+
+#[derive(Serialize)]
+struct PaymentsOut {
+    payments: Vec<PaymentOut>,
+}
+
+async fn payments(State(shared): State<Arc<Shared>>) -> Response {
+    let views = shared.lock().payments();
+    let payments = views
+        .into_iter()
+        .map(|view| PaymentOut {
+            id: view.id,
+            operator: view.operator.as_str().to_owned(),
+            client_correlator: view.client_correlator,
+            status: view.status.wire(),
+            amount_tiyn: view.amount.tiyn(),
+        })
+        .collect();
+    json_response(StatusCode::OK, &PaymentsOut { payments })
+}
+
+/// The body of `POST /_admin/faults` that injects `fault` on `endpoint` for `times` requests:
+/// what another process sends to make a simulator misbehave.
+pub fn fault_rule(
+    operator: &OperatorId,
+    endpoint: Endpoint,
+    fault: Fault,
+    times: u32,
+) -> serde_json::Value {
+    let endpoint = match endpoint {
+        Endpoint::Prepare => "prepare",
+        Endpoint::CreatePayment => "create_payment",
+        Endpoint::Confirm => "confirm",
+        Endpoint::Cancel => "cancel",
+        Endpoint::GetPayment => "get_payment",
+        Endpoint::ListPayments => "list_payments",
+        Endpoint::SimSwapCheck => "sim_swap_check",
+        Endpoint::CreateRefund => "create_refund",
+        Endpoint::GetRefunds => "get_refunds",
+        Endpoint::Any => "any",
+    };
+    let fault = match fault {
+        Fault::Latency { ms } => serde_json::json!({"kind": "latency", "ms": ms}),
+        Fault::Hang => serde_json::json!({"kind": "hang"}),
+        Fault::Status(status) => serde_json::json!({"kind": "status", "status": status}),
+        Fault::LostReply => serde_json::json!({"kind": "lost_reply"}),
+        Fault::LostReplyHang => serde_json::json!({"kind": "lost_reply_hang"}),
+        Fault::LostReplyReset => serde_json::json!({"kind": "lost_reply_reset"}),
+        Fault::DuplicateReply => serde_json::json!({"kind": "duplicate_reply"}),
+        Fault::Refuse => serde_json::json!({"kind": "refuse"}),
+    };
+    serde_json::json!({"operator": operator.as_str(), "endpoint": endpoint, "fault": fault, "times": times})
 }
 
 async fn set_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {

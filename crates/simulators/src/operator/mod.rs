@@ -230,11 +230,23 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
-    fn wire(self) -> &'static str {
+    /// The name the admin API and the settlement report give it.
+    pub fn wire(self) -> &'static str {
         match self {
             PaymentStatus::Reserved => "reserved",
             PaymentStatus::Succeeded => "succeeded",
             PaymentStatus::Cancelled => "cancelled",
         }
+    }
+
+    /// The status of a [`PaymentStatus::wire`] name.
+    pub fn from_wire(name: &str) -> Option<PaymentStatus> {
+        [
+            PaymentStatus::Reserved,
+            PaymentStatus::Succeeded,
+            PaymentStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|status| status.wire() == name)
     }
 }
