@@ -31,6 +31,10 @@ const FAULT_PERIOD_S: u64 = 5;
 const SLOWLORIS_BYTE_EVERY_MS: u64 = 1_000;
 /// Recovery passes at the end before the books are read.
 const FINAL_PASSES_MAX: usize = 50;
+/// The disk probe writes and syncs a block this often, beside the store's file.
+const DISK_PROBE_EVERY_MS: u64 = 100;
+/// The disk probe's block.
+const DISK_PROBE_BYTES: usize = 4_096;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchSoakArgs {
@@ -112,6 +116,10 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
     for _ in 0..args.slowloris {
         background.spawn(slowloris(city.addr, Arc::clone(&slow), end));
     }
+    let disk = Arc::new(std::sync::Mutex::new(Vec::new()));
+    if city.store_name == "sqlite" {
+        background.spawn(probe_disk(city.db.clone(), Arc::clone(&disk), end));
+    }
     let faults = Arc::new(AtomicU64::new(0));
     background.spawn(inject_faults(Arc::clone(&city), Arc::clone(&faults), end));
 
@@ -135,12 +143,17 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
         figures.latencies.sort_unstable();
         let p = |q: f64| percentile_ms(&figures.latencies, q);
         let (rss_mb, fds) = (rss_mb_of("/proc/self/status"), open_descriptors());
+        let mut syncs = disk
+            .lock()
+            .map(|mut d| std::mem::take(&mut *d))
+            .unwrap_or_default();
+        syncs.sort_unstable();
         let simulator_rss = city
             .simulator
             .rss_mb()
             .map_or_else(|| "here".to_owned(), |mb| format!("{mb:.1}"));
         println!(
-            "minute={number} rides={} issued={} pending={} refused={} server_errors={} transport_errors={} p50_ms={:.1} p99_ms={:.1} rss_mb={rss_mb:.1} simulator_rss_mb={simulator_rss} fds={fds} faults={} slowloris_opened={} slowloris_cut={} slowloris_longest_ms={}",
+            "minute={number} rides={} issued={} pending={} refused={} server_errors={} transport_errors={} p50_ms={:.1} p99_ms={:.1} disk_sync_p99_ms={:.1} disk_sync_max_ms={:.1} rss_mb={rss_mb:.1} simulator_rss_mb={simulator_rss} fds={fds} faults={} slowloris_opened={} slowloris_cut={} slowloris_longest_ms={}",
             figures.latencies.len(),
             figures.issued,
             figures.pending,
@@ -149,6 +162,8 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
             figures.transport_errors,
             p(0.50),
             p(0.99),
+            percentile_ms(&syncs, 0.99),
+            percentile_ms(&syncs, 1.0),
             faults.load(Ordering::Relaxed),
             slow.opened.load(Ordering::Relaxed),
             slow.cut.load(Ordering::Relaxed),
@@ -322,6 +337,34 @@ async fn slowloris(addr: std::net::SocketAddr, slow: Arc<Slow>, end: Instant) {
             slow.longest_ms.fetch_max(lived, Ordering::Relaxed);
         }
     }
+}
+
+/// What the disk under the store does meanwhile: every [`DISK_PROBE_EVERY_MS`] a block is
+/// written to a file beside the store's and synced, and the sync's time kept. A ride's commit
+/// waits for the same kind of sync, so a minute whose rides are slow while these are too was
+/// slowed by the disk (another program's writes), not by the server.
+async fn probe_disk(db: String, syncs: Arc<std::sync::Mutex<Vec<Duration>>>, end: Instant) {
+    let path = format!("{db}.disk-probe");
+    let Ok(file) = std::fs::File::create(&path) else {
+        return;
+    };
+    let file = Arc::new(file);
+    while Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(DISK_PROBE_EVERY_MS)).await;
+        let file = Arc::clone(&file);
+        let took = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let t0 = Instant::now();
+            (&*file).write_all(&[0; DISK_PROBE_BYTES])?;
+            file.sync_data()?;
+            Ok::<_, std::io::Error>(t0.elapsed())
+        })
+        .await;
+        if let (Ok(Ok(took)), Ok(mut syncs)) = (took, syncs.lock()) {
+            syncs.push(took);
+        }
+    }
+    let _removed = std::fs::remove_file(&path);
 }
 
 async fn unsettled(city: &BenchCity) -> anyhow::Result<i64> {
