@@ -208,6 +208,8 @@ pub enum Layer {
 }
 
 impl Layer {
+    pub const ALL: [Layer; 2] = [Layer::Pending, Layer::Posted];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Layer::Pending => "pending",

@@ -10,8 +10,9 @@ use std::collections::HashMap;
 
 use prost::Message;
 use transit::geo::Coordinate;
+use transit::ids::{GtfsRouteId, GtfsTripId, IdError};
 
-use crate::ids::{RouteId, TimeMs, TripId, VehicleId};
+use crate::ids::{TimeMs, VehicleId};
 use crate::state::{Authority, LiveState, Position};
 
 /// Largest feed body accepted (a city of 5,000 buses is about 1 MB).
@@ -218,6 +219,18 @@ pub struct FeedSkips {
     pub unknown_vehicle: u64,
     /// Entities whose coordinates are off the Earth (or the 0/0 placeholder).
     pub invalid_position: u64,
+    /// Entities whose trip or route id is not a GTFS id (only blanks, or too long): refused
+    /// rather than read as no trip, or as another trip.
+    pub invalid_id: u64,
+}
+
+/// A feed's optional id: absent or empty is no id (protobuf writers send `""` for unset);
+/// anything else must be a GTFS id.
+fn optional_id<T>(
+    raw: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, IdError>,
+) -> Result<Option<T>, IdError> {
+    raw.filter(|id| !id.is_empty()).map(parse).transpose()
 }
 
 /// The feed's own key for a vehicle entity: vehicle id, else label, else entity id.
@@ -262,20 +275,20 @@ pub fn positions_from_feed(
             continue;
         };
         let trip = vehicle_position.trip.as_ref();
+        let trip_id = optional_id(trip.and_then(|t| t.trip_id.as_deref()), GtfsTripId::new);
+        let route_id = optional_id(trip.and_then(|t| t.route_id.as_deref()), GtfsRouteId::new);
+        let (Ok(trip_id), Ok(route_id)) = (trip_id, route_id) else {
+            skips.invalid_id += 1;
+            continue;
+        };
         positions.push(Position {
             vehicle,
             point,
             speed_mps: gtfs_position.speed.map(f64::from),
             heading_deg: gtfs_position.bearing.map(f64::from),
             at: TimeMs::from_unix_s(i64::try_from(seconds).unwrap_or(i64::MAX)),
-            trip: trip
-                .and_then(|t| t.trip_id.as_deref())
-                .filter(|id| !id.is_empty())
-                .map(TripId::new),
-            route: trip
-                .and_then(|t| t.route_id.as_deref())
-                .filter(|id| !id.is_empty())
-                .map(RouteId::new),
+            trip: trip_id,
+            route: route_id,
             // The token's registration decides; the caller raises it where it may.
             authority: Authority::ReportsOnly,
         });

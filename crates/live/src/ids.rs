@@ -1,6 +1,5 @@
-//! Identifiers and time: one struct per id, external GTFS ids distinct from dense indices.
-
-use std::sync::Arc;
+//! Identifiers and time: one struct per id, dense indices distinct from external ids. The
+//! GTFS ids (`GtfsTripId`, `GtfsRouteId`, `GtfsStopId`) are `transit::ids`', the only ones.
 
 /// A vehicle as the rest of the system knows it (the server's vehicle table chooses it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,37 +18,6 @@ impl TrackerId {
         &self.0
     }
 }
-
-macro_rules! gtfs_id {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(Arc<str>);
-
-        impl $name {
-            pub fn new(value: &str) -> Self {
-                Self(Arc::from(value))
-            }
-
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
-
-gtfs_id!(
-    /// A GTFS `trip_id`: the id that GTFS-Realtime feeds use for a run.
-    TripId
-);
-gtfs_id!(
-    /// A GTFS `route_id`.
-    RouteId
-);
-gtfs_id!(
-    /// A GTFS `stop_id`.
-    StopId
-);
 
 /// Dense index of a run inside one [`crate::network::Network`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

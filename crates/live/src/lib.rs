@@ -30,7 +30,7 @@ pub mod transit_adapter;
 pub mod wialon;
 
 pub use detect::{Detection, DetectionParams, Scored};
-pub use ids::{RouteId, RunIdx, StopId, TimeMs, TrackerId, TripId, VehicleId};
+pub use ids::{RunIdx, TimeMs, TrackerId, VehicleId};
 pub use network::{Network, NetworkError, NetworkInput, Run, RunInput, RunStopInput};
 #[cfg(feature = "io")]
 pub use session::{

@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use transit::geo::{Coordinate, Projection, Xy};
+use transit::ids::{GtfsRouteId, GtfsStopId, GtfsTripId};
 
 use crate::geo::Polyline;
-use crate::ids::{RouteId, RunIdx, StopId, TimeMs, TripId};
+use crate::ids::{RunIdx, TimeMs};
 
 /// A stop further than this from its run's shape makes the shape suspect; the run then
 /// uses the straight lines between its stops instead.
@@ -24,7 +25,7 @@ pub const RUNS_MAX: usize = 1_000_000;
 /// One stop of a run as the caller supplies it.
 #[derive(Clone, Debug)]
 pub struct RunStopInput {
-    pub stop_id: StopId,
+    pub stop_id: GtfsStopId,
     pub name: String,
     pub point: Coordinate,
     pub arrival: TimeMs,
@@ -34,8 +35,8 @@ pub struct RunStopInput {
 /// One run (a trip on a service day) as the caller supplies it.
 #[derive(Clone, Debug)]
 pub struct RunInput {
-    pub trip_id: TripId,
-    pub route_id: RouteId,
+    pub trip_id: GtfsTripId,
+    pub route_id: GtfsRouteId,
     pub route_short_name: String,
     pub stops: Vec<RunStopInput>,
     /// Index into [`NetworkInput::shapes`]; `None` uses straight lines between stops.
@@ -60,7 +61,7 @@ pub enum NetworkError {
 /// A stop of a run, placed along the run's shape.
 #[derive(Clone, Debug)]
 pub struct RunStop {
-    pub stop_id: StopId,
+    pub stop_id: GtfsStopId,
     pub name: String,
     pub point: Coordinate,
     pub xy: Xy,
@@ -73,8 +74,8 @@ pub struct RunStop {
 /// A run ready for live matching.
 #[derive(Clone, Debug)]
 pub struct Run {
-    pub trip_id: TripId,
-    pub route_id: RouteId,
+    pub trip_id: GtfsTripId,
+    pub route_id: GtfsRouteId,
     pub route_short_name: String,
     pub stops: Vec<RunStop>,
     pub shape: Arc<Polyline>,
@@ -157,8 +158,8 @@ impl Run {
 pub struct Network {
     projection: Projection,
     runs: Vec<Run>,
-    by_trip: HashMap<TripId, RunIdx>,
-    by_route: HashMap<RouteId, Vec<RunIdx>>,
+    by_trip: HashMap<GtfsTripId, RunIdx>,
+    by_route: HashMap<GtfsRouteId, Vec<RunIdx>>,
 }
 
 impl Network {
@@ -224,11 +225,11 @@ impl Network {
         self.runs.get(index.index())
     }
 
-    pub fn run_by_trip(&self, trip: &TripId) -> Option<RunIdx> {
+    pub fn run_by_trip(&self, trip: &GtfsTripId) -> Option<RunIdx> {
         self.by_trip.get(trip).copied()
     }
 
-    pub fn runs_of_route(&self, route: &RouteId) -> &[RunIdx] {
+    pub fn runs_of_route(&self, route: &GtfsRouteId) -> &[RunIdx] {
         self.by_route.get(route).map_or(&[], Vec::as_slice)
     }
 }

@@ -14,8 +14,9 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::codec::Framed;
+use transit::ids::GtfsRouteId;
 
-use crate::ids::{RouteId, TimeMs, TrackerId, VehicleId};
+use crate::ids::{TimeMs, TrackerId, VehicleId};
 use crate::state::{Authority, Position};
 use crate::wialon::{
     Answer, DataError, Incoming, LoginAnswer, RejectReason, WialonCodec, WialonFix, WialonPacket,
@@ -35,7 +36,7 @@ const KMH_PER_MPS: f64 = 3.6;
 pub enum AuthOutcome {
     Vehicle {
         vehicle: VehicleId,
-        route: Option<RouteId>,
+        route: Option<GtfsRouteId>,
     },
     UnknownTracker,
     BadPassword,
@@ -140,7 +141,7 @@ pub enum SessionError {
 
 struct Bound {
     vehicle: VehicleId,
-    route: Option<RouteId>,
+    route: Option<GtfsRouteId>,
 }
 
 /// Runs one tracker connection to its end. `now` dates packets sent with `NA` time.

@@ -27,10 +27,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use transit::geo::{Coordinate, Xy};
+use transit::ids::{GtfsRouteId, GtfsTripId};
 
 use crate::detect::{self, Candidate, Detection, DetectionParams, FixXy, TrackPoint};
 use crate::geo::{PolylineHit, bearing_deg};
-use crate::ids::{RouteId, RunIdx, TimeMs, TripId, VehicleId};
+use crate::ids::{RunIdx, TimeMs, VehicleId};
 use crate::network::{Network, Run};
 use crate::spatial::SpatialGrid;
 
@@ -117,9 +118,9 @@ pub struct Position {
     pub heading_deg: Option<f64>,
     pub at: TimeMs,
     /// The run, when the source says which (GTFS-RT `trip_id`).
-    pub trip: Option<TripId>,
+    pub trip: Option<GtfsTripId>,
     /// The route, when the source or the dispatcher says which.
-    pub route: Option<RouteId>,
+    pub route: Option<GtfsRouteId>,
     pub authority: Authority,
 }
 
@@ -156,7 +157,7 @@ pub struct VehicleState {
     pub at: TimeMs,
     pub speed_mps: Option<f64>,
     pub heading_deg: Option<f64>,
-    pub route: Option<RouteId>,
+    pub route: Option<GtfsRouteId>,
     pub run: Option<RunProgress>,
     /// The run that this vehicle most recently finished; it is never matched again.
     pub finished_run: Option<RunIdx>,
@@ -192,14 +193,14 @@ pub enum LiveEvent {
     RunEnded {
         vehicle: VehicleId,
         run: RunIdx,
-        trip_id: TripId,
+        trip_id: GtfsTripId,
         at: TimeMs,
         reason: RunEndReason,
     },
     RunStarted {
         vehicle: VehicleId,
         run: RunIdx,
-        trip_id: TripId,
+        trip_id: GtfsTripId,
         at: TimeMs,
     },
     /// No report for longer than the stale limit; the run (if any) is left to the per-route
@@ -208,7 +209,7 @@ pub enum LiveEvent {
         vehicle: VehicleId,
         run: Option<RunIdx>,
         /// The route it was on (its run's, or the one its source named).
-        route: Option<RouteId>,
+        route: Option<GtfsRouteId>,
         last_seen: TimeMs,
     },
 }

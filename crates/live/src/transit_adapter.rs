@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use transit::TripIdx;
 use transit::gtfs::Feed;
 
-use crate::ids::{RouteId, StopId, TimeMs, TripId};
+use crate::ids::TimeMs;
 use crate::network::{NetworkInput, RunInput, RunStopInput};
 
 /// GTFS service days may run past midnight; previous-day runs later than this are kept.
@@ -113,7 +113,7 @@ fn run_input(
             let stop = feed.stop(call.stop)?;
             let coordinate = stop.coordinate?;
             Some(RunStopInput {
-                stop_id: StopId::new(stop.id.as_str()),
+                stop_id: stop.id.clone(),
                 name: stop.name.clone(),
                 point: coordinate,
                 arrival: at(call.arrival_s),
@@ -122,8 +122,8 @@ fn run_input(
         })
         .collect();
     (stops.len() >= 2).then(|| RunInput {
-        trip_id: TripId::new(trip.id.as_str()),
-        route_id: RouteId::new(line.id.as_str()),
+        trip_id: trip.id.clone(),
+        route_id: line.id.clone(),
         route_short_name: line.short_name.clone(),
         stops,
         shape: trip.shape.map(|shape| shape.index()),

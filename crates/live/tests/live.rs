@@ -14,10 +14,11 @@ use live::state::{
     Authority, Fix, LiveConfig, LiveEvent, LiveState, Position, RunEndReason, RunSource,
 };
 use live::wialon::{self, ProtocolVersion, WialonFix};
-use live::{RouteId, StopId, TimeMs, TrackerId, TripId, VehicleId};
+use live::{TimeMs, TrackerId, VehicleId};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use transit::geo::{Coordinate, Projection, Xy};
+use transit::ids::{GtfsRouteId, GtfsStopId, GtfsTripId};
 
 /// 2025-09-10 08:00:00 UTC.
 const T0: TimeMs = TimeMs::from_unix_s(1_757_491_200);
@@ -54,7 +55,7 @@ fn run(trip: &str, route: &str, start: TimeMs) -> RunInput {
         .map(|(i, xy)| {
             let at = start.plus_ms(60_000 * i as i64);
             RunStopInput {
-                stop_id: StopId::new(&format!("{route}{i}")),
+                stop_id: GtfsStopId::new(&format!("{route}{i}")).unwrap(),
                 name: format!("Stop {route}{i}"),
                 point: point(xy.x, xy.y),
                 arrival: at,
@@ -63,8 +64,8 @@ fn run(trip: &str, route: &str, start: TimeMs) -> RunInput {
         })
         .collect();
     RunInput {
-        trip_id: TripId::new(trip),
-        route_id: RouteId::new(route),
+        trip_id: GtfsTripId::new(trip).unwrap(),
+        route_id: GtfsRouteId::new(route).unwrap(),
         route_short_name: route.to_owned(),
         stops,
         shape: None,
@@ -94,8 +95,8 @@ fn position(vehicle: u64, xy: Xy, at: TimeMs, trip: Option<&str>, route: &str) -
         speed_mps: None,
         heading_deg: None,
         at,
-        trip: trip.map(TripId::new),
-        route: Some(RouteId::new(route)),
+        trip: trip.map(|trip| GtfsTripId::new(trip).unwrap()),
+        route: Some(GtfsRouteId::new(route).unwrap()),
         authority: Authority::EndsRuns,
     }
 }
@@ -149,7 +150,7 @@ async fn wialon_conversation_over_tcp() {
             |tracker: &TrackerId, password: Option<&str>| match (tracker.as_str(), password) {
                 ("861001", Some("secret")) => AuthOutcome::Vehicle {
                     vehicle: VehicleId(7),
-                    route: Some(RouteId::new("A")),
+                    route: Some(GtfsRouteId::new("A").unwrap()),
                 },
                 ("861001", _) => AuthOutcome::BadPassword,
                 _ => AuthOutcome::UnknownTracker,
@@ -242,7 +243,7 @@ async fn wialon_conversation_over_tcp() {
     assert!(
         positions
             .iter()
-            .all(|p| p.vehicle == VehicleId(7) && p.route == Some(RouteId::new("A")))
+            .all(|p| p.vehicle == VehicleId(7) && p.route == Some(GtfsRouteId::new("A").unwrap()))
     );
     assert!((positions[0].speed_mps.unwrap() - 30.0 / 3.6).abs() < 1e-9);
     let counters = counters.snapshot();
@@ -411,6 +412,20 @@ const HALIFAX_VEHICLES: &str = concat!(
     "/../../../shared/data/gtfs-rt/halifax-2025/VehiclePositions.pb"
 );
 
+/// The feed's positions, every vehicle key given an id of its own.
+fn read_every_vehicle(
+    feed: &gtfs_rt::FeedMessage,
+) -> (VehicleDirectory, Vec<Position>, gtfs_rt::FeedSkips) {
+    let mut directory = VehicleDirectory::starting_at(1);
+    let mut positions = Vec::new();
+    let skips = gtfs_rt::positions_from_feed(
+        feed,
+        |key| Some(directory.get_or_insert(key)),
+        &mut positions,
+    );
+    (directory, positions, skips)
+}
+
 #[test]
 fn halifax_vehicle_positions_decode_and_re_encode() {
     let bytes = std::fs::read(HALIFAX_VEHICLES).unwrap();
@@ -419,13 +434,7 @@ fn halifax_vehicle_positions_decode_and_re_encode() {
     assert_eq!(with_vehicle, 291);
     let again = gtfs_rt::decode_feed(&gtfs_rt::encode_feed(&feed)).unwrap();
     assert_eq!(again, feed);
-    let mut directory = VehicleDirectory::starting_at(1);
-    let mut positions = Vec::new();
-    let skips = gtfs_rt::positions_from_feed(
-        &feed,
-        |key| Some(directory.get_or_insert(key)),
-        &mut positions,
-    );
+    let (_, positions, skips) = read_every_vehicle(&feed);
     assert_eq!(positions.len() as u64 + skips.without_position, 291);
     assert!(
         positions
@@ -468,6 +477,53 @@ fn feed_positions_off_the_earth_are_counted_not_read() {
         positions.len() as u64 + skips.without_position + skips.invalid_position,
         291
     );
+}
+
+#[test]
+fn feed_ids_that_are_not_gtfs_ids_are_counted_not_read() {
+    let bytes = std::fs::read(HALIFAX_VEHICLES).unwrap();
+    let mut feed = gtfs_rt::decode_feed(&bytes).unwrap();
+    let mut placed = feed.entity.iter_mut().filter(|e| {
+        e.vehicle
+            .as_ref()
+            .is_some_and(|v| v.position.is_some() && v.trip.is_some())
+    });
+    fn trip_of(entity: &mut gtfs_rt::FeedEntity) -> &mut gtfs_rt::TripDescriptor {
+        entity.vehicle.as_mut().unwrap().trip.as_mut().unwrap()
+    }
+    trip_of(placed.next().unwrap()).trip_id = Some("   ".to_owned());
+    trip_of(placed.next().unwrap()).route_id = Some("r".repeat(transit::ids::GTFS_ID_LEN_MAX + 1));
+    // An empty id is the protobuf writer's "unset": no trip, not a refusal.
+    let empty_trip = placed.next().unwrap();
+    let empty_key = gtfs_rt::vehicle_key(empty_trip).unwrap().to_owned();
+    trip_of(empty_trip).trip_id = Some(String::new());
+    // Blanks around an id are trimmed as the static feed's are: the same trip.
+    let padded_trip = placed.next().unwrap();
+    let padded_key = gtfs_rt::vehicle_key(padded_trip).unwrap().to_owned();
+    let descriptor = trip_of(padded_trip);
+    let padded = descriptor.trip_id.clone().unwrap();
+    descriptor.trip_id = Some(format!(" {padded} "));
+    let (directory, positions, skips) = read_every_vehicle(&feed);
+    assert_eq!(skips.invalid_id, 2);
+    assert_eq!(skips.invalid_position, 0);
+    assert_eq!(
+        positions.len() as u64 + skips.without_position + skips.invalid_id,
+        291
+    );
+    let of = |key: &str| {
+        let vehicle = directory.get(key).unwrap();
+        positions.iter().find(|p| p.vehicle == vehicle).unwrap()
+    };
+    assert_eq!(of(&empty_key).trip, None);
+    assert_eq!(
+        of(&padded_key).trip,
+        Some(GtfsTripId::new(&padded).unwrap())
+    );
+    assert!(positions.iter().all(|p| {
+        p.trip.as_ref().is_none_or(|id| {
+            !id.as_str().trim().is_empty() && id.as_str().len() <= transit::ids::GTFS_ID_LEN_MAX
+        })
+    }));
 }
 
 #[test]

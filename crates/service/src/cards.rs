@@ -9,6 +9,7 @@ use domain::card::{
 };
 use domain::catalogue::RiderCategory;
 use domain::ledger::{Account, CardAccountId, Movement, Transfer, TransferId, TransferKind};
+use domain::ride::RideId;
 use domain::{ErrorCode, PhoneNumber, Tenge};
 use store::cards::CardRow;
 
@@ -275,7 +276,7 @@ pub struct CardMovement {
     pub amount: Tenge,
     /// True for a fare on hold while its ride is being paid.
     pub on_hold: bool,
-    pub ride_id: Option<String>,
+    pub ride_id: Option<RideId>,
     pub transfer_id: String,
     pub at_ms: i64,
 }

@@ -28,7 +28,7 @@ pub fn transfer_row(transfer: &Transfer) -> TransferRow {
     TransferRow {
         id: transfer.id().as_str().to_owned(),
         kind: transfer.kind().as_str().to_owned(),
-        ride_id: transfer.ride().map(|r| r.as_str().to_owned()),
+        ride_id: transfer.ride().cloned(),
         resolves: transfer.resolves().map(|t| t.as_str().to_owned()),
         reverses: transfer.reverses().map(|t| t.as_str().to_owned()),
         created_at_ms: transfer.at_ms(),

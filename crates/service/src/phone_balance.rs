@@ -25,7 +25,7 @@ use store::rides::{NewRide, RideRow, Transition};
 
 use crate::payment::{Payer, PaymentSource, SourceFacts};
 use crate::recovery::later;
-use crate::rides::{RideOutcome, fail, hold_for_release, issue, move_ride, ride_id_of};
+use crate::rides::{RideOutcome, fail, hold_for_release, issue, move_ride};
 use crate::{App, ServiceError};
 
 /// A SIM card replaced within this many hours may not pay (anti-fraud rule of the operators).
@@ -81,7 +81,7 @@ fn operator_of(ride: &NewRide) -> Result<OperatorId, ServiceError> {
 
 fn pending(ride: &NewRide) -> Result<RideOutcome, ServiceError> {
     Ok(RideOutcome::Pending {
-        ride_id: ride_id_of(ride)?,
+        ride_id: ride.id.clone(),
     })
 }
 
@@ -91,7 +91,7 @@ const FROM_START: RideStatus = RideStatus::Reserving;
 /// again never charges twice.
 fn payment_request(app: &App, ride: &NewRide, phone: PhoneNumber) -> PaymentRequest {
     PaymentRequest {
-        client_correlator: ride.id.clone(),
+        client_correlator: ride.id.as_str().to_owned(),
         phone,
         amount: domain::Tenge::from_tiyn(ride.amount_tiyn),
         description: format!("Bus ride {} {}", ride.route_id, ride.transport_code),
@@ -126,7 +126,7 @@ async fn pay(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
             tracing::warn!(ride = %ride.id, %why, "prepare outcome unknown; looking the payment up");
             match app
                 .billing
-                .find_by_correlator(&operator, &ride.id, ride.created_at_ms / 1000)
+                .find_by_correlator(&operator, ride.id.as_str(), ride.created_at_ms / 1000)
                 .await
             {
                 Ok(Some(payment)) => payment,
@@ -248,7 +248,7 @@ async fn settle(
     let payment = match (&row.operator_payment_id, status) {
         (None, RideStatus::Reserving) => match app
             .billing
-            .find_by_correlator(&operator, &ride.id, ride.created_at_ms / 1000)
+            .find_by_correlator(&operator, ride.id.as_str(), ride.created_at_ms / 1000)
             .await
         {
             Ok(Some(payment)) => payment,

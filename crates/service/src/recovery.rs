@@ -120,10 +120,7 @@ async fn tell_untold(app: &App, idle_since_ms: i64) -> Result<(), ServiceError> 
         store::rides::untold(&mut conn, idle_since_ms, RECOVERY_BATCH_MAX).await?
     };
     for row in rows {
-        let Ok(ride_id) = domain::ride::RideId::parse(&row.ride.id) else {
-            continue;
-        };
-        let outcome = crate::rides::settled_answer(app, &ride_id)
+        let outcome = crate::rides::settled_answer(app, &row.ride.id)
             .await?
             .map(|answer| answer.map(Some))
             .unwrap_or(Ok(None));

@@ -17,7 +17,6 @@
 
 use domain::ErrorCode;
 use domain::ledger::{RidePhase, TransferId};
-use domain::ride::RideId;
 use domain::sms::RefundedTo;
 use domain::ticket::{TicketNumber, TicketStatus};
 use domain::{Language, OperatorId, Tenge};
@@ -166,11 +165,10 @@ async fn give_up_ticket(
             format!("ticket {}", ticket.number.value()),
         ));
     }
-    let ride_id =
-        RideId::parse(&ride.ride.id).map_err(|e| ServiceError::internal(e.to_string()))?;
-    let post = TransferId::of_ride(&ride_id, RidePhase::Post);
-    let reversal = TransferId::of_ride(&ride_id, RidePhase::Reversal);
-    if !crate::ledger::reverse(tx, &post, reversal, Some(ride_id), now_ms).await? {
+    let ride_id = &ride.ride.id;
+    let post = TransferId::of_ride(ride_id, RidePhase::Post);
+    let reversal = TransferId::of_ride(ride_id, RidePhase::Reversal);
+    if !crate::ledger::reverse(tx, &post, reversal, Some(ride_id.clone()), now_ms).await? {
         return Err(ServiceError::internal(format!(
             "ticket {} has no posted fare to reverse",
             ticket.number.value()

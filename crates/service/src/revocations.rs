@@ -7,7 +7,6 @@
 
 use domain::ErrorCode;
 use domain::ledger::{RidePhase, TransferId};
-use domain::ride::RideId;
 use domain::ticket::{TicketNumber, TicketStatus};
 
 use crate::paging::PageCursor;
@@ -99,10 +98,10 @@ pub async fn revoke(
     }
     // The fare is no longer owed to the carrier: the ride's posted transfer is reversed in the
     // same transaction as the revocation.
-    let ride = RideId::parse(&ticket.ride_id).map_err(|e| ServiceError::internal(e.to_string()))?;
-    let post = TransferId::of_ride(&ride, RidePhase::Post);
-    let reversal = TransferId::of_ride(&ride, RidePhase::Reversal);
-    if !crate::ledger::reverse(&mut tx, &post, reversal, Some(ride), now_ms).await? {
+    let ride = &ticket.ride_id;
+    let post = TransferId::of_ride(ride, RidePhase::Post);
+    let reversal = TransferId::of_ride(ride, RidePhase::Reversal);
+    if !crate::ledger::reverse(&mut tx, &post, reversal, Some(ride.clone()), now_ms).await? {
         return Err(ServiceError::internal(format!(
             "ticket {} has no posted fare to reverse",
             number.check_form()

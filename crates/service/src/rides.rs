@@ -148,11 +148,8 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
     if let Some(card) = ride.card_number.clone() {
         reprice_card_ride(app, &mut tx, &mut ride, &card).await?;
     }
-    let reservation = ride_movement(&ride)?.ride_transfer(
-        &ride_id_of(&ride)?,
-        RidePhase::Reserve,
-        ride.created_at_ms,
-    )?;
+    let reservation =
+        ride_movement(&ride)?.ride_transfer(&ride.id, RidePhase::Reserve, ride.created_at_ms)?;
     let held = store::rides::held_on_vehicle(
         &mut tx,
         &ride.phone,
@@ -252,7 +249,7 @@ async fn already_held(
         .iter()
         .rev()
         .find(|h| h.ticket_number.is_none())
-        .and_then(|h| RideId::parse(&h.ride_id).ok());
+        .map(|h| h.ride_id.clone());
     Ok(ServiceError::refusal(
         ErrorCode::TicketAlreadyBought,
         Refusal::AlreadyHeld {
@@ -413,9 +410,7 @@ async fn plan_ride(app: &App, request: &RideRequest) -> Result<NewRide, ServiceE
         card_number.as_deref(),
     );
     Ok(NewRide {
-        id: RideId::new(now_ms, crate::random_bytes()?)
-            .as_str()
-            .to_owned(),
+        id: RideId::new(now_ms, crate::random_bytes()?),
         idempotency_scope: request.idempotency.scope.clone(),
         idempotency_key: request.idempotency.key.clone(),
         request_hash,
@@ -508,11 +503,6 @@ fn hash_request(
     )
 }
 
-/// The ride row's id, typed.
-pub(crate) fn ride_id_of(ride: &NewRide) -> Result<RideId, ServiceError> {
-    RideId::parse(&ride.id).map_err(|e| ServiceError::internal(e.to_string()))
-}
-
 /// What a ride moves: the payment source's account owes the fare, the carrier is owed it.
 pub(crate) fn ride_movement(ride: &NewRide) -> Result<Movement, ServiceError> {
     let bad = |e: String| ServiceError::internal(format!("ride {}: {e}", ride.id));
@@ -537,18 +527,20 @@ async fn answer_duplicate(
         return Err(ErrorCode::IdempotencyKeyReused.into());
     }
     Metrics::add(&app.metrics.duplicate_requests);
-    let ride_id = ride_id_of(&existing.ride)?;
-    let mut waiting = app.waiters.subscribe(ride_id.as_str());
-    if let Some(answer) = settled_answer(app, &ride_id).await? {
+    let ride_id = &existing.ride.id;
+    let mut waiting = app.waiters.subscribe(ride_id);
+    if let Some(answer) = settled_answer(app, ride_id).await? {
         return answer.map_err(final_failure);
     }
     waiting
         .wait(Duration::from_millis(app.settings.duplicate_wait_ms))
         .await;
     drop(waiting);
-    match settled_answer(app, &ride_id).await? {
+    match settled_answer(app, ride_id).await? {
         Some(answer) => answer.map_err(final_failure),
-        None => Ok(RideOutcome::Pending { ride_id }),
+        None => Ok(RideOutcome::Pending {
+            ride_id: ride_id.clone(),
+        }),
     }
 }
 
@@ -572,7 +564,7 @@ pub fn final_failure(error: ServiceError) -> ServiceError {
 /// Whose ride it is (`None`: no such ride), so a passenger sees only their own.
 pub async fn ride_holder(app: &App, ride_id: &RideId) -> Result<Option<PhoneNumber>, ServiceError> {
     let mut conn = app.store.reader().await?;
-    let Some(row) = store::rides::by_id(&mut conn, ride_id.as_str()).await? else {
+    let Some(row) = store::rides::by_id(&mut conn, ride_id).await? else {
         return Ok(None);
     };
     PhoneNumber::parse(&row.ride.phone)
@@ -583,7 +575,7 @@ pub async fn ride_holder(app: &App, ride_id: &RideId) -> Result<Option<PhoneNumb
 /// The language the ride was bought in (its replies and pages use it).
 pub async fn ride_language(app: &App, ride_id: &RideId) -> Result<Language, ServiceError> {
     let mut conn = app.store.reader().await?;
-    Ok(store::rides::by_id(&mut conn, ride_id.as_str())
+    Ok(store::rides::by_id(&mut conn, ride_id)
         .await?
         .and_then(|r| Language::from_code(&r.ride.language))
         .unwrap_or_default())
@@ -601,14 +593,14 @@ pub async fn settled_answer(
     ride_id: &RideId,
 ) -> Result<Option<Result<RideOutcome, ServiceError>>, ServiceError> {
     let mut conn = app.store.reader().await?;
-    let Some(ride) = store::rides::by_id(&mut conn, ride_id.as_str()).await? else {
+    let Some(ride) = store::rides::by_id(&mut conn, ride_id).await? else {
         return Err(ServiceError::new(
             ErrorCode::NotFound,
             format!("ride {ride_id}"),
         ));
     };
     match status_of(&ride)? {
-        RideStatus::Issued => match store::tickets::by_ride(&mut conn, ride_id.as_str()).await? {
+        RideStatus::Issued => match store::tickets::by_ride(&mut conn, ride_id).await? {
             Some(row) => Ok(Some(Ok(RideOutcome::Issued(Box::new(
                 tickets::issued_from_row(app, &row)?,
             ))))),
@@ -638,10 +630,12 @@ pub async fn settled_answer(
 /// The answer once a move was lost to someone else (recovery, a duplicate): whatever the ride
 /// says now.
 async fn answer_now(app: &App, ride: &NewRide) -> Result<RideOutcome, ServiceError> {
-    let ride_id = ride_id_of(ride)?;
-    match settled_answer(app, &ride_id).await? {
+    let ride_id = &ride.id;
+    match settled_answer(app, ride_id).await? {
         Some(answer) => answer,
-        None => Ok(RideOutcome::Pending { ride_id }),
+        None => Ok(RideOutcome::Pending {
+            ride_id: ride_id.clone(),
+        }),
     }
 }
 
@@ -722,8 +716,8 @@ async fn issue_in(
         })?;
     let movement = ride_movement(ride)?;
     let post = match prepared.paid_at_once {
-        true => movement.ride_paid_at_once(&ride_id_of(ride)?, now_ms)?,
-        false => movement.ride_transfer(&ride_id_of(ride)?, RidePhase::Post, now_ms)?,
+        true => movement.ride_paid_at_once(&ride.id, now_ms)?,
+        false => movement.ride_transfer(&ride.id, RidePhase::Post, now_ms)?,
     };
     crate::ledger::book(tx, &post).await?;
     Ok(Some(ticket))
@@ -759,7 +753,7 @@ pub(crate) async fn fail(
     code: ErrorCode,
 ) -> Result<RideOutcome, ServiceError> {
     let now_ms = app.now_ms();
-    let void = ride_movement(ride)?.ride_transfer(&ride_id_of(ride)?, RidePhase::Void, now_ms)?;
+    let void = ride_movement(ride)?.ride_transfer(&ride.id, RidePhase::Void, now_ms)?;
     let mut tx = app.store.begin().await?;
     let change = Transition {
         operator_payment_id: None,

@@ -8,38 +8,39 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use domain::ride::RideId;
 use tokio::sync::watch;
 
 #[derive(Default)]
 pub(crate) struct Waiters {
-    rides: Mutex<HashMap<String, watch::Sender<bool>>>,
+    rides: Mutex<HashMap<RideId, watch::Sender<bool>>>,
 }
 
 /// One retry's wait for a ride; leaving it (dropping it) forgets the ride's channel when
 /// nobody else waits for it.
 pub(crate) struct Subscription<'a> {
     waiters: &'a Waiters,
-    ride_id: String,
+    ride_id: RideId,
     receiver: watch::Receiver<bool>,
 }
 
 impl Waiters {
     /// A wait that ends when `ride_id` settles. Subscribe before re-reading the ride so a
     /// settlement in between is not missed.
-    pub(crate) fn subscribe(&self, ride_id: &str) -> Subscription<'_> {
+    pub(crate) fn subscribe(&self, ride_id: &RideId) -> Subscription<'_> {
         let mut rides = self.rides.lock().unwrap_or_else(PoisonError::into_inner);
         let receiver = rides
-            .entry(ride_id.to_owned())
+            .entry(ride_id.clone())
             .or_insert_with(|| watch::channel(false).0)
             .subscribe();
         Subscription {
             waiters: self,
-            ride_id: ride_id.to_owned(),
+            ride_id: ride_id.clone(),
             receiver,
         }
     }
 
-    pub(crate) fn settled(&self, ride_id: &str) {
+    pub(crate) fn settled(&self, ride_id: &RideId) {
         let sender = self
             .rides
             .lock()
@@ -100,20 +101,22 @@ mod tests {
 
     #[test]
     fn a_ride_is_forgotten_when_it_settles_or_its_last_waiter_leaves() {
+        let ride = |digit: u8| RideId::new(1, [digit; 8]);
+        let (a, b, c) = (ride(0xa), ride(0xb), ride(0xc));
         let waiters = Waiters::default();
         // A retry of a ride already settled: it subscribes, reads the answer, leaves.
-        drop(waiters.subscribe("a"));
+        drop(waiters.subscribe(&a));
         assert_eq!(waiters.len(), 0);
 
-        let first = waiters.subscribe("b");
-        let second = waiters.subscribe("b");
+        let first = waiters.subscribe(&b);
+        let second = waiters.subscribe(&b);
         drop(first);
         assert_eq!(waiters.len(), 1, "the second retry still waits");
         drop(second);
         assert_eq!(waiters.len(), 0);
 
-        let mut waiting = waiters.subscribe("c");
-        waiters.settled("c");
+        let mut waiting = waiters.subscribe(&c);
+        waiters.settled(&c);
         assert_eq!(waiters.len(), 0);
         assert!(*waiting.receiver.borrow_and_update(), "the waiter is told");
         drop(waiting);

@@ -20,10 +20,11 @@ use live::simulate::{CitySimulator, SimConfig, SplitMix64};
 use live::state::{Fix, LiveConfig, LiveState, Position};
 use live::transit_adapter;
 use live::wialon::{self, ProtocolVersion, WialonFix};
-use live::{RouteId, RunIdx, StopId, TimeMs, TrackerId, TripId, VehicleId};
+use live::{RunIdx, TimeMs, TrackerId, VehicleId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use transit::geo::{Coordinate, Projection, Xy};
+use transit::ids::{GtfsRouteId, GtfsStopId, GtfsTripId};
 
 /// Passenger phones report a fix this often.
 const FIX_INTERVAL_S: i64 = 5;
@@ -469,6 +470,10 @@ fn synthetic_city() -> anyhow::Result<City> {
                 }
             })
             .collect();
+        let route_id = GtfsRouteId::new(&route.to_string())?;
+        let stop_ids = (0..STOPS)
+            .map(|i| GtfsStopId::new(&format!("{route}-{i}")))
+            .collect::<Result<Vec<_>, _>>()?;
         for (direction, ordered) in [points.clone(), points.iter().rev().copied().collect()]
             .into_iter()
             .enumerate()
@@ -481,7 +486,7 @@ fn synthetic_city() -> anyhow::Result<City> {
                     .filter_map(|(i, xy)| {
                         let at = start.plus_ms(STOP_INTERVAL_MS * i as i64);
                         Some(RunStopInput {
-                            stop_id: StopId::new(&format!("{route}-{i}")),
+                            stop_id: stop_ids.get(i)?.clone(),
                             name: String::new(),
                             point: projection.unproject(*xy)?,
                             arrival: at,
@@ -490,8 +495,8 @@ fn synthetic_city() -> anyhow::Result<City> {
                     })
                     .collect();
                 runs.push(RunInput {
-                    trip_id: TripId::new(&format!("{route}-{direction}-{departure}")),
-                    route_id: RouteId::new(&route.to_string()),
+                    trip_id: GtfsTripId::new(&format!("{route}-{direction}-{departure}"))?,
+                    route_id: route_id.clone(),
                     route_short_name: route.to_string(),
                     stops,
                     shape: None,

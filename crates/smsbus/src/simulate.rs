@@ -48,7 +48,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Context;
-use domain::ride::RideStatus;
+use domain::ride::{RideId, RideStatus};
 use domain::sms::{PENDING, VehicleRef};
 use domain::{Language, OperatorId, PhoneNumber, Tenge, TransportCode};
 use partners::operator::{
@@ -906,7 +906,8 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
         let correlator = payment.client_correlator.as_deref().unwrap_or_default();
         by_correlator.entry(correlator).or_default().push(payment);
         let captured = payment.status == PaymentStatus::Succeeded;
-        if !rides.contains_key(correlator) && captured {
+        let for_a_ride = RideId::parse(correlator).is_ok_and(|id| rides.contains_key(&id));
+        if !for_a_ride && captured {
             world.report.charged_twice += 1;
             violations.push(format!(
                 "payment {} ({correlator}) captured for no ride",
@@ -918,8 +919,8 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
         }
     }
     let mut tickets_by_phone: BTreeMap<String, i64> = BTreeMap::new();
-    let mut ticket_states: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
-    let mut outbox_by_ride: HashMap<String, Vec<String>> = HashMap::new();
+    let mut ticket_states: BTreeMap<RideId, (String, Option<String>)> = BTreeMap::new();
+    let mut outbox_by_ride: HashMap<RideId, Vec<String>> = HashMap::new();
     for message in store::sms::pending_outbox(&mut conn, 100_000).await? {
         if let Some(ride) = message.ride_id {
             outbox_by_ride.entry(ride).or_default().push(message.body);
@@ -982,7 +983,7 @@ async fn check(world: &mut World, balances: &[(PhoneNumber, Tenge)]) -> anyhow::
             }
         }
         if sent.channel == Channel::Sms {
-            let told_later = outbox_by_ride.get(id.as_str()).cloned().unwrap_or_default();
+            let told_later = outbox_by_ride.get(id).cloned().unwrap_or_default();
             if told_later.len() > 1 {
                 violations.push(format!("ride {id}: {} later SMS replies", told_later.len()));
             }

@@ -3,6 +3,8 @@
 //! status moves by compare-and-set only. A bank payment is inserted once: a repeat finds the
 //! first row and so the first answer.
 
+use domain::ride::RideId;
+
 use crate::Result;
 use crate::db::{Executor, Row, query};
 
@@ -132,7 +134,7 @@ pub struct CardEntry {
     pub id: i64,
     pub transfer_id: String,
     pub kind: String,
-    pub ride_id: Option<String>,
+    pub ride_id: Option<RideId>,
     pub layer: String,
     /// Debits positive: a ride's fare is positive, a top-up negative.
     pub amount_tiyn: i64,

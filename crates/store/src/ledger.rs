@@ -10,6 +10,8 @@
 //! would make every ride wait for the one before it to commit (PostgreSQL's row lock); its
 //! balances are the sums of its entries, computed when read.
 
+use domain::ride::RideId;
+
 use crate::db::{Executor, Row, query};
 
 use crate::{Result, StoreError};
@@ -29,7 +31,7 @@ pub struct EntryRow {
 pub struct TransferRow {
     pub id: String,
     pub kind: String,
-    pub ride_id: Option<String>,
+    pub ride_id: Option<RideId>,
     /// The pending transfer this one posts or voids.
     pub resolves: Option<String>,
     /// The transfer this one reverses.
@@ -157,7 +159,7 @@ pub async fn write(conn: &mut dyn Executor, transfer: &TransferRow) -> Result<()
     )
     .bind(&transfer.id)
     .bind(&transfer.kind)
-    .bind(transfer.ride_id.as_deref())
+    .bind(transfer.ride_id.as_ref())
     .bind(transfer.resolves.as_deref())
     .bind(transfer.reverses.as_deref())
     .bind(transfer.created_at_ms)

@@ -2,6 +2,7 @@
 //! state (`requested` → `processing` → `succeeded` | `denied`) moved by compare-and-set, the
 //! open ones read by the recovery loop.
 
+use domain::ride::RideId;
 use domain::ticket::TicketNumber;
 
 use crate::Result;
@@ -9,7 +10,7 @@ use crate::db::{Executor, Row, query};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OperatorRefundRow {
-    pub ride_id: String,
+    pub ride_id: RideId,
     pub ticket_number: TicketNumber,
     pub operator: String,
     pub operator_payment_id: String,
@@ -70,7 +71,10 @@ pub async fn insert(conn: &mut dyn Executor, r: &OperatorRefundRow) -> Result<bo
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn by_ride(conn: &mut dyn Executor, ride_id: &str) -> Result<Option<OperatorRefundRow>> {
+pub async fn by_ride(
+    conn: &mut dyn Executor,
+    ride_id: &RideId,
+) -> Result<Option<OperatorRefundRow>> {
     query(format!(
         "SELECT {COLUMNS} FROM operator_refunds WHERE ride_id = $1"
     ))
@@ -84,7 +88,7 @@ pub async fn by_ride(conn: &mut dyn Executor, ride_id: &str) -> Result<Option<Op
 /// row was not denied (someone else asked again first).
 pub async fn ask_again(
     conn: &mut dyn Executor,
-    ride_id: &str,
+    ride_id: &RideId,
     reason: &str,
     requested_by: &str,
     now_ms: i64,
@@ -106,7 +110,7 @@ pub async fn ask_again(
 /// Moves a request from `from` to `to` (compare-and-set), keeping what the operator said.
 pub async fn transition(
     conn: &mut dyn Executor,
-    ride_id: &str,
+    ride_id: &RideId,
     from: &str,
     to: &str,
     operator_refund_id: Option<&str>,

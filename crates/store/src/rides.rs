@@ -4,6 +4,7 @@
 //! every transition is a compare-and-set so the request path and the recovery worker can never
 //! both move the same ride.
 
+use domain::ride::RideId;
 use domain::ticket::TicketNumber;
 
 use crate::db::{Executor, Row, Target, query};
@@ -12,7 +13,7 @@ use crate::Result;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewRide {
-    pub id: String,
+    pub id: RideId,
     pub idempotency_scope: String,
     pub idempotency_key: String,
     pub request_hash: String,
@@ -185,7 +186,7 @@ pub const HELD_RIDES_MAX: i64 = 100;
 /// A ride of the passenger's on a bus that still holds (or may yet give) a valid ticket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeldRide {
-    pub ride_id: String,
+    pub ride_id: RideId,
     pub status: String,
     pub created_at_ms: i64,
     /// The ticket, once issued.
@@ -256,7 +257,7 @@ pub async fn by_key(conn: &mut dyn Executor, scope: &str, key: &str) -> Result<O
         .await
 }
 
-pub async fn by_id(conn: &mut dyn Executor, id: &str) -> Result<Option<RideRow>> {
+pub async fn by_id(conn: &mut dyn Executor, id: &RideId) -> Result<Option<RideRow>> {
     let sql = format!("SELECT {COLUMNS} FROM rides WHERE id = $1");
     query(&sql).bind(id).try_map(row).fetch_optional(conn).await
 }
@@ -271,7 +272,7 @@ pub struct Transition<'a> {
 /// Moves the ride from `from` to `to`; false when it was not in `from` (someone else moved it).
 pub async fn transition(
     conn: &mut dyn Executor,
-    id: &str,
+    id: &RideId,
     from: &str,
     to: &str,
     change: Transition<'_>,
@@ -345,7 +346,7 @@ pub async fn untold(
 }
 
 /// Counts a recovery attempt and pushes the ride back in the queue.
-pub async fn touch(conn: &mut dyn Executor, id: &str, now_ms: i64) -> Result<()> {
+pub async fn touch(conn: &mut dyn Executor, id: &RideId, now_ms: i64) -> Result<()> {
     query("UPDATE rides SET attempts = attempts + 1, updated_at_ms = $1 WHERE id = $2")
         .bind(now_ms)
         .bind(id)

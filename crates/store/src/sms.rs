@@ -2,6 +2,8 @@
 //! deliver one message twice and the passenger must not pay twice for it. Replies that are
 //! produced later (a payment settled by recovery) wait in the outbox.
 
+use domain::ride::RideId;
+
 use crate::db::{Executor, Row, query};
 
 use crate::Result;
@@ -120,7 +122,7 @@ pub struct OutboxRow {
     pub id: i64,
     pub phone: String,
     pub body: String,
-    pub ride_id: Option<String>,
+    pub ride_id: Option<RideId>,
     pub created_at_ms: i64,
 }
 
@@ -146,7 +148,7 @@ pub async fn enqueue(
     conn: &mut dyn Executor,
     phone: &str,
     body: &str,
-    ride_id: Option<&str>,
+    ride_id: Option<&RideId>,
     now_ms: i64,
 ) -> Result<()> {
     enqueue_with(conn, phone, body, ride_id, OutboxPriority::Reply, now_ms).await
@@ -156,7 +158,7 @@ pub async fn enqueue_with(
     conn: &mut dyn Executor,
     phone: &str,
     body: &str,
-    ride_id: Option<&str>,
+    ride_id: Option<&RideId>,
     priority: OutboxPriority,
     now_ms: i64,
 ) -> Result<()> {

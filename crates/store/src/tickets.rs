@@ -1,6 +1,7 @@
 //! Issued e-tickets. A ticket is valid while its status is `valid`, its `not_after` is ahead
 //! and no live signal has ended it (`ended_at_ms`, set when its bus reached the final stop).
 
+use domain::ride::RideId;
 use domain::ticket::TicketNumber;
 
 use crate::db::{Executor, Row, query};
@@ -10,7 +11,7 @@ use crate::Result;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TicketRow {
     pub number: TicketNumber,
-    pub ride_id: String,
+    pub ride_id: RideId,
     pub link_code: String,
     pub token: String,
     pub key_id: String,
@@ -111,8 +112,8 @@ async fn one(conn: &mut dyn Executor, column: &str, value: &str) -> Result<Optio
         .await
 }
 
-pub async fn by_ride(conn: &mut dyn Executor, ride_id: &str) -> Result<Option<TicketRow>> {
-    one(conn, "ride_id", ride_id).await
+pub async fn by_ride(conn: &mut dyn Executor, ride_id: &RideId) -> Result<Option<TicketRow>> {
+    one(conn, "ride_id", ride_id.as_str()).await
 }
 
 pub async fn by_link_code(conn: &mut dyn Executor, link_code: &str) -> Result<Option<TicketRow>> {

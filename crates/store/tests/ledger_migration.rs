@@ -53,7 +53,7 @@ fn store_options(db: Db) -> (store::StoreOptions, Option<TempDir>) {
 
 fn old_ride(id: &str) -> store::rides::NewRide {
     store::rides::NewRide {
-        id: id.into(),
+        id: domain::ride::RideId::parse(id).unwrap(),
         idempotency_scope: "+77011234567".into(),
         idempotency_key: id.into(),
         request_hash: "00".into(),

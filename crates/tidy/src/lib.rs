@@ -9,6 +9,7 @@
 pub mod graph;
 pub mod schema;
 pub mod sources;
+pub mod states;
 
 /// One broken invariant: where, and what is wrong there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -5,6 +5,7 @@
 //! timetable it was made for, while a GTFS id is what a passenger or an operator sees.
 
 use std::fmt;
+use std::sync::Arc;
 
 macro_rules! dense_index {
     ($(#[$doc:meta])* $name:ident) => {
@@ -80,8 +81,10 @@ pub const GTFS_ID_LEN_MAX: usize = 255;
 macro_rules! external_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
+        ///
+        /// Cloning is cheap (a shared string): live state copies these into every position.
         #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Accepts a GTFS id: trimmed, not empty, at most [`GTFS_ID_LEN_MAX`] bytes.
@@ -93,7 +96,7 @@ macro_rules! external_id {
                 if trimmed.len() > GTFS_ID_LEN_MAX {
                     return Err(IdError::TooLong);
                 }
-                Ok(Self(trimmed.to_owned()))
+                Ok(Self(Arc::from(trimmed)))
             }
 
             /// The id as written in the feed.

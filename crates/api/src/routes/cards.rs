@@ -154,7 +154,7 @@ impl Movement {
             kind: m.kind.clone(),
             amount: Money::of(m.amount),
             on_hold: m.on_hold,
-            ride_id: m.ride_id.clone(),
+            ride_id: m.ride_id.as_ref().map(ToString::to_string),
             at: rfc3339_ms(m.at_ms),
         }
     }

@@ -20,7 +20,7 @@ use service::live::{
     DetectedBus, DetectionView, FeedScope, FeedToken, NewFeedToken, PushSummary, Refusals, Report,
     VehicleChange, VehicleView,
 };
-use service::transit::Coordinate;
+use service::transit::{Coordinate, GtfsRouteId, GtfsTripId};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::State as AppState;
@@ -229,7 +229,10 @@ fn report(p: PushedPosition, language: Language) -> Result<Report, Problem> {
         .into_iter()
         .flatten()
         .any(|s| s.is_empty() || s.len() > ID_CHARS_MAX);
-    let (Some(point), false) = (point, too_long) else {
+    let trip_id = p.trip_id.as_deref().map(GtfsTripId::new).transpose();
+    let route_id = p.route_id.as_deref().map(GtfsRouteId::new).transpose();
+    let (Some(point), false, Ok(trip_id), Ok(route_id)) = (point, too_long, trip_id, route_id)
+    else {
         return Err(
             Problem::new(ErrorCode::BadRequest, language).detail(format!(
                 "position of {:?}: bad coordinates or id",
@@ -243,8 +246,8 @@ fn report(p: PushedPosition, language: Language) -> Result<Report, Problem> {
         at_ms: p.at_ms,
         speed_mps: p.speed_mps,
         heading_deg: p.heading_deg,
-        trip_id: p.trip_id,
-        route_id: p.route_id,
+        trip_id,
+        route_id,
     })
 }
 

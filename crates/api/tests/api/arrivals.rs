@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use service::clock::Clock;
+use service::live::engine::TimeMs;
 use service::live::engine::network::{Network, NetworkInput, RunInput, RunStopInput};
-use service::live::engine::{RouteId, StopId, TimeMs, TripId};
 use service::transit::Coordinate;
+use service::transit::{GtfsRouteId, GtfsStopId, GtfsTripId};
 
 use crate::harness::{Db, spawn};
 use crate::live::point_at;
@@ -36,19 +37,19 @@ fn run_to(stop_id: &str, stop: Coordinate, start_ms: i64) -> Arc<Network> {
     let input = NetworkInput {
         shapes: Vec::new(),
         runs: vec![RunInput {
-            trip_id: TripId::new("live-10"),
-            route_id: RouteId::new("astana-10"),
+            trip_id: GtfsTripId::new("live-10").unwrap(),
+            route_id: GtfsRouteId::new("astana-10").unwrap(),
             route_short_name: "10".into(),
             stops: vec![
                 RunStopInput {
-                    stop_id: StopId::new("live-start"),
+                    stop_id: GtfsStopId::new("live-start").unwrap(),
                     name: "Start".into(),
                     point: origin,
                     arrival: TimeMs(start_ms),
                     departure: TimeMs(start_ms),
                 },
                 RunStopInput {
-                    stop_id: StopId::new(stop_id),
+                    stop_id: GtfsStopId::new(stop_id).unwrap(),
                     name: "Stop".into(),
                     point: stop,
                     arrival: TimeMs(start_ms + 300_000),

@@ -6,11 +6,12 @@
 use std::sync::{Arc, OnceLock};
 
 use service::clock::Clock;
+use service::live::engine::TimeMs;
 use service::live::engine::gtfs_rt;
 use service::live::engine::network::{Network, NetworkInput, RunInput, RunStopInput};
 use service::live::engine::wialon::{self, ProtocolVersion, WialonFix};
-use service::live::engine::{RouteId, StopId, TimeMs, TripId};
 use service::transit::Coordinate;
+use service::transit::{GtfsRouteId, GtfsStopId, GtfsTripId};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::harness::{Db, TestApp, spawn};
@@ -221,7 +222,7 @@ async fn halifax_sample(db: Db) {
         // A trip id the static feed does not know is matched by shape instead.
         let known = their_trip
             .as_deref()
-            .is_some_and(|id| network.run_by_trip(&TripId::new(id)).is_some());
+            .is_some_and(|id| network.run_by_trip(&GtfsTripId::new(id).unwrap()).is_some());
         if known {
             assert_eq!(my_trip, their_trip, "vehicle {key}");
         }
@@ -266,19 +267,19 @@ async fn halifax_sample(db: Db) {
 fn astana_network(start_ms: i64) -> Arc<Network> {
     let origin = point_at(51.1300, 71.4300);
     let run = |trip: &str, route: &str, number: &str, end: Coordinate| RunInput {
-        trip_id: TripId::new(trip),
-        route_id: RouteId::new(route),
+        trip_id: GtfsTripId::new(trip).unwrap(),
+        route_id: GtfsRouteId::new(route).unwrap(),
         route_short_name: number.to_owned(),
         stops: vec![
             RunStopInput {
-                stop_id: StopId::new("s0"),
+                stop_id: GtfsStopId::new("s0").unwrap(),
                 name: "Вокзал".into(),
                 point: origin,
                 arrival: TimeMs(start_ms),
                 departure: TimeMs(start_ms),
             },
             RunStopInput {
-                stop_id: StopId::new(&format!("{trip}-end")),
+                stop_id: GtfsStopId::new(&format!("{trip}-end")).unwrap(),
                 name: "Конечная".into(),
                 point: end,
                 arrival: TimeMs(start_ms + 300_000),
@@ -322,6 +323,49 @@ pub(crate) async fn push(
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     response.json().await.unwrap()
+}
+
+on_both_stores!(
+    a_pushed_trip_or_route_id_that_is_not_a_gtfs_id_is_refused,
+    pushed_ids
+);
+async fn pushed_ids(db: Db) {
+    let t = spawn(db).await;
+    let start_ms = t.clock.now_ms();
+    t.app
+        .live
+        .install_network("astana", astana_network(start_ms));
+    let token = scoped_token(&t, "astana", &["10101"], false).await;
+    let origin = point_at(51.1300, 71.4300);
+    let position = |field: &str, id: &str| {
+        serde_json::json!({"positions": [{
+            "vehicle": "10101", "lat": origin.lat(), "lon": origin.lon(), "at_ms": start_ms,
+            field: id,
+        }]})
+    };
+    for (field, id) in [("trip_id", "   "), ("route_id", " \t ")] {
+        let refused = t
+            .http
+            .post(t.url("/v1/live/astana/positions"))
+            .bearer_auth(&token)
+            .json(&position(field, id))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status().as_u16(), 400, "{field} {id:?}");
+    }
+    assert!(vehicles(&t, "astana").await.is_empty());
+    // Blanks around an id are trimmed, as the static feed's ids are: the same trip.
+    let summary = push(
+        &t,
+        &token,
+        position("trip_id", " t10 ")["positions"].clone(),
+    )
+    .await;
+    assert_eq!(summary["applied"], 1, "{summary}");
+    let shown = vehicles(&t, "astana").await;
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0]["trip_id"], "t10", "{shown:?}");
 }
 
 on_both_stores!(

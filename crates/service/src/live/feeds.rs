@@ -18,8 +18,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use ::live::gtfs_rt;
 use ::live::state::{Authority, Position};
-use ::live::{RouteId, TimeMs, TripId, VehicleId};
+use ::live::{TimeMs, VehicleId};
 use ::transit::geo::Coordinate;
+use ::transit::ids::{GtfsRouteId, GtfsTripId};
 use domain::catalogue::CarrierId;
 use domain::{ErrorCode, TransportCode};
 
@@ -96,8 +97,8 @@ pub struct Report {
     pub at_ms: i64,
     pub speed_mps: Option<f64>,
     pub heading_deg: Option<f64>,
-    pub trip_id: Option<String>,
-    pub route_id: Option<String>,
+    pub trip_id: Option<GtfsTripId>,
+    pub route_id: Option<GtfsRouteId>,
 }
 
 fn refused(detail: String) -> ServiceError {
@@ -362,8 +363,7 @@ pub async fn push_reports(
             };
             let route = report
                 .route_id
-                .as_deref()
-                .map(RouteId::new)
+                .clone()
                 .or_else(|| route_number.and_then(|n| routes.get(&n).cloned()));
             positions.push(Position {
                 vehicle: id,
@@ -371,7 +371,7 @@ pub async fn push_reports(
                 speed_mps: report.speed_mps,
                 heading_deg: report.heading_deg,
                 at: TimeMs(report.at_ms),
-                trip: report.trip_id.as_deref().map(TripId::new),
+                trip: report.trip_id.clone(),
                 route,
                 authority,
             });
@@ -414,7 +414,7 @@ pub async fn push_gtfs_rt(
         );
         before.not_registered = skips.unknown_vehicle;
         before.without_position = skips.without_position;
-        before.invalid = skips.invalid_position;
+        before.invalid = skips.invalid_position + skips.invalid_id;
         for position in &mut positions {
             let Some((number, authority)) = bound.get(&position.vehicle) else {
                 continue;

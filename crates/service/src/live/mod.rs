@@ -43,7 +43,8 @@ pub use ::live as engine;
 use ::live::network::Network;
 use ::live::session::SessionCounters;
 use ::live::state::{LiveConfig, LiveEvent, LiveState, Position, RunEndReason, VehicleState};
-use ::live::{DetectionParams, RouteId, RunIdx, TimeMs, VehicleId};
+use ::live::{DetectionParams, RunIdx, TimeMs, VehicleId};
+use ::transit::ids::GtfsRouteId;
 use domain::{ErrorCode, TransportCode};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, broadcast, mpsc};
@@ -132,7 +133,7 @@ impl VehicleChange {
 struct CityLive {
     state: LiveState,
     /// Catalogue route number → the feed's route, for trackers that only know their bus.
-    routes_by_number: HashMap<String, RouteId>,
+    routes_by_number: HashMap<String, GtfsRouteId>,
 }
 
 #[derive(Clone, Debug)]
@@ -495,7 +496,7 @@ fn dropped_route_number(
     network: &Network,
     vehicle: VehicleId,
     run: Option<RunIdx>,
-    route: &Option<RouteId>,
+    route: &Option<GtfsRouteId>,
 ) -> Option<String> {
     let of_run = |index: &RunIdx| network.run(*index).map(|r| r.route_short_name.clone());
     run.as_ref()

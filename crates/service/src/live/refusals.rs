@@ -14,7 +14,8 @@ pub struct Refusals {
     pub implausible: u64,
     /// Dated too far ahead of our clock.
     pub future: u64,
-    /// Coordinates off the Earth, a speed that is not a number.
+    /// Coordinates off the Earth, a speed that is not a number, a trip or route id that is
+    /// not a GTFS id.
     pub invalid: u64,
     /// Not newer than the vehicle's last position.
     pub out_of_order: u64,

@@ -30,8 +30,8 @@ pub use ::transit::network::{LineVariant, line_variants};
 pub use ::transit::planner as planner_limits;
 pub use ::transit::search::{SearchHit, SearchTarget};
 pub use ::transit::{
-    Date, Journey, Leg, LineIdx, Place, PlanError, PlanOptions, RideLeg, ServiceTime, StopIdx,
-    WalkLeg,
+    Date, GtfsRouteId, GtfsStopId, GtfsTripId, Journey, Leg, LineIdx, Place, PlanError,
+    PlanOptions, RideLeg, ServiceTime, StopIdx, WalkLeg,
 };
 
 use crate::catalogue::City;

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use domain::ride::RideId;
 use simulators::operator::RefundStatus;
 
 use super::{World, crashable};
@@ -74,7 +75,7 @@ impl World {
 /// (ticket status, operator payment id).
 pub(super) async fn check(
     world: &World,
-    tickets: &BTreeMap<String, (String, Option<String>)>,
+    tickets: &BTreeMap<RideId, (String, Option<String>)>,
     violations: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     let refunded = refunded_by_payment(world);
