@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 /// A card number: 16 digits (spaces or dashes between groups are also read by the server).
-pub(crate) const CARD_PATTERN: &str = "^[0-9]{16}$";
+pub(crate) use crate::apidoc::CARD_PATTERN;
 
 pub(crate) fn problem() -> Value {
     json!({"description": "Refused: a problem+json body with a stable `code` and a `message` in the caller's language",
