@@ -4,9 +4,25 @@
 
 use serde_json::{Value, json};
 
-fn problem() -> Value {
+pub(crate) fn problem() -> Value {
     json!({"description": "Refused: a problem+json body with a stable `code` and a `message` in the caller's language",
            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+/// Money, as generated from `routes::wire::Money`.
+pub(crate) fn money() -> Value {
+    json!({"$ref": "#/components/schemas/Money"})
+}
+
+/// A card, as generated from `routes::cards::Card`.
+pub(crate) fn card_schema() -> Value {
+    json!({"$ref": "#/components/schemas/Card"})
+}
+
+/// The card of the path, as `routes::cards::CardPath` says.
+pub(crate) fn card_path() -> Value {
+    json!({"name": "card", "in": "path", "required": true, "schema": {"type": "string", "pattern": crate::apidoc::CARD_PATTERN},
+        "description": "The card's 16 digits; a mistyped digit is refused by the check digit (400 CARD_NUMBER_MISTYPED)"})
 }
 
 /// A problem+json refusal, described.
@@ -348,11 +364,9 @@ fn with_sessions(mut document: Value) -> Value {
     document
 }
 
-/// The hand-written paths: those below and the cards', offices', carriers', money's and
-/// staff's.
+/// The hand-written paths: those below and the offices', carriers', money's and staff's.
 fn parts(document: Value) -> Value {
     let document = with_passenger_app(document);
-    let document = crate::openapi_cards::with_cards(document);
     let document = crate::openapi_office::with_office(document);
     let document = crate::openapi_carrier::with_carrier(document);
     let document = crate::openapi_money::with_money(document);

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::openapi_cards::CARD_PATTERN;
+use crate::apidoc::CARD_PATTERN;
 
 fn problem() -> Value {
     json!({"description": "Refused: a problem+json body with a stable `code` and a `message` in the caller's language",

@@ -167,13 +167,12 @@ pub(crate) fn all() -> Table {
         .post("/v1/feedback", feedback::submit)
         .get("/v1/feedback", feedback::given)
         .get("/v1/carriers/{carrier}/feedback", feedback::for_carrier)
-        .post("/v1/cards", cards::open)
-        .get("/v1/cards", cards::list)
-        .get("/v1/cards/{card}", cards::get)
-        .get("/v1/cards/{card}/history", cards::history)
-        .post("/v1/cards/{card}/block", cards::block)
-        .post("/v1/cards/{card}/unblock", cards::unblock)
-        .post("/v1/cards/{card}/close", cards::close)
+        .op(routes!(cards::open, cards::list))
+        .op(routes!(cards::get))
+        .op(routes!(cards::history))
+        .op(routes!(cards::block))
+        .op(routes!(cards::unblock))
+        .op(routes!(cards::close))
         .post("/v1/cards/{card}/top-ups", top_ups::start)
         .get("/v1/cards/{card}/top-ups/limits", top_ups::limits)
         .get("/v1/cards/{card}/top-ups/{id}", top_ups::status)
@@ -196,20 +195,13 @@ pub(crate) fn all() -> Table {
             "/v1/admin/reconciliation/discrepancies/{id}/resolve",
             reconcile::resolve,
         )
-        .post("/v1/card-applications", applications::apply)
-        .get("/v1/card-applications", applications::mine)
-        .get("/v1/office/card-applications", applications::queue)
-        .post(
-            "/v1/office/card-applications/{id}/approve",
-            applications::approve,
-        )
-        .post(
-            "/v1/office/card-applications/{id}/reject",
-            applications::reject,
-        )
-        .get("/v1/banks/{bank}/biller", banks::biller)
-        .at("PUT", "/v1/admin/banks/{bank}", put(banks::put_bank))
-        .post("/v1/office/tickets/{check_number}/refund", banks::refund)
+        .op(routes!(applications::apply, applications::mine))
+        .op(routes!(applications::queue))
+        .op(routes!(applications::approve))
+        .op(routes!(applications::reject))
+        .op(routes!(banks::biller))
+        .op(routes!(banks::put_bank))
+        .op(routes!(banks::refund))
         .op(routes!(rides::valid_tickets))
         .op(routes!(rides::history))
         .get("/t/{link_code}", crate::ticket_page::page)
