@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use axum::Json;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
-use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApiBuilder, RefOr, Schema};
 
@@ -27,9 +27,15 @@ pub(crate) const NOT_BLANK: &str = "\\S";
 /// A Kazakh mobile number in E.164 (the server also takes `8 7XX …` and spaces, which the
 /// contract does not promise).
 pub(crate) const PHONE_PATTERN: &str = "^\\+7[67][0-9]{9}$";
+/// A latitude and a longitude in range, in decimal degrees.
+pub(crate) const LAT_PATTERN: &str = "-?([0-8]?[0-9](\\.[0-9]{1,8})?|90(\\.0{1,8})?)";
+pub(crate) const LON_PATTERN: &str =
+    "-?((1[0-7][0-9]|[0-9]?[0-9])(\\.[0-9]{1,8})?|180(\\.0{1,8})?)";
 /// A transport code: the 3 to 8 digits on the sticker inside the bus.
 pub(crate) const TRANSPORT_CODE_PATTERN: &str = "^[0-9]{3,8}$";
-/// A plate as the server folds it (Cyrillic look-alikes to Latin): `310EKX01`.
+/// A plate as the server folds it (Cyrillic look-alikes to Latin): `310EKX01`. The attributes
+/// state it as a literal; a test holds them to it.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const PLATE_PATTERN: &str = "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$";
 /// A page cursor (`service::paging::PageCursor`): a time in ms, then a ticket number of at most
 /// `TICKET_NUMBER_DIGITS` digits (11: every such number is a ticket number).
@@ -58,19 +64,6 @@ pub(crate) struct IdempotencyKeyHeader {
     key: String,
 }
 
-/// A string schema, optionally nullable, with a pattern.
-fn string(pattern: &str, nullable: bool) -> RefOr<Schema> {
-    let kind = if nullable {
-        SchemaType::from_iter([Type::String, Type::Null])
-    } else {
-        SchemaType::new(Type::String)
-    };
-    ObjectBuilder::new()
-        .schema_type(kind)
-        .pattern(Some(pattern))
-        .into()
-}
-
 /// One of these strings.
 pub(crate) fn one_of(values: &[&str]) -> RefOr<Schema> {
     ObjectBuilder::new()
@@ -79,15 +72,6 @@ pub(crate) fn one_of(values: &[&str]) -> RefOr<Schema> {
         .into()
 }
 
-pub(crate) fn transport_code_or_null() -> RefOr<Schema> {
-    string(TRANSPORT_CODE_PATTERN, true)
-}
-pub(crate) fn plate_or_null() -> RefOr<Schema> {
-    string(PLATE_PATTERN, true)
-}
-pub(crate) fn card_or_null() -> RefOr<Schema> {
-    string(CARD_PATTERN, true)
-}
 /// How a fare was priced (`domain::fare_policy::FareBasis`).
 pub(crate) fn fare_basis() -> RefOr<Schema> {
     one_of(&["full", "transfer", "capped"])
@@ -140,12 +124,19 @@ fn build() -> Value {
 
 /// What a field's attribute cannot say: constraints across the fields of a body, merged into
 /// its schema by name.
-fn refinements() -> [(&'static str, Value); 1] {
-    [(
-        "BuyBody",
-        json!({"oneOf": [{"required": ["transport_code"], "properties": {"transport_code": {"type": "string"}}},
-                         {"required": ["plate"], "properties": {"plate": {"type": "string"}}}]}),
-    )]
+fn refinements() -> [(&'static str, Value); 2] {
+    [
+        (
+            "BuyBody",
+            json!({"oneOf": [{"required": ["transport_code"], "properties": {"transport_code": {"type": "string"}}},
+                             {"required": ["plate"], "properties": {"plate": {"type": "string"}}}]}),
+        ),
+        // What a GPS without a fix reports.
+        (
+            "PassengerFix",
+            json!({"not": {"required": ["lat", "lon"], "properties": {"lat": {"const": 0}, "lon": {"const": 0}}}}),
+        ),
+    ]
 }
 
 /// The document with its refinements, and without utoipa's operation ids (a handler's name,
@@ -350,11 +341,32 @@ mod tests {
         );
     }
 
-    /// A parameter's pattern is a literal in its attribute (utoipa takes no constant there):
-    /// each is the named one.
+    /// A pattern is a literal in its attribute (utoipa takes no constant there): each is the
+    /// named one.
     #[test]
-    fn parameters_have_the_named_patterns() {
+    fn parameters_and_fields_have_the_named_patterns() {
         let doc = document();
+        let schemas = &doc["components"]["schemas"];
+        let fields = [
+            ("BuyBody", "transport_code", super::TRANSPORT_CODE_PATTERN),
+            ("BuyBody", "plate", super::PLATE_PATTERN),
+            ("BuyBody", "card", super::CARD_PATTERN),
+            ("CloseBody", "into", super::CARD_PATTERN),
+            ("Card", "number", super::CARD_PATTERN),
+            ("CodeBody", "phone", super::PHONE_PATTERN),
+            ("SessionBody", "phone", super::PHONE_PATTERN),
+            (
+                "TrackerBody",
+                "transport_code",
+                super::TRANSPORT_CODE_PATTERN,
+            ),
+        ];
+        for (schema, field, expected) in fields {
+            assert_eq!(
+                schemas[schema]["properties"][field]["pattern"], expected,
+                "{schema}.{field}"
+            );
+        }
         let pattern = |path: &str, method: &str, name: &str| {
             doc["paths"][path][method]["parameters"]
                 .as_array()

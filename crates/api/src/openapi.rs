@@ -25,25 +25,10 @@ pub(crate) fn card_path() -> Value {
         "description": "The card's 16 digits; a mistyped digit is refused by the check digit (400 CARD_NUMBER_MISTYPED)"})
 }
 
-/// A problem+json refusal, described.
-fn refused(description: &str) -> Value {
-    json!({"description": description,
-           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
-}
-
-/// A 429 with the wait in `Retry-After` and `retry_after_s`.
-fn limited(which: &str) -> Value {
-    json!({"description": format!("Refused for now: {which}. Try again after `retry_after_s` seconds"),
-           "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}}},
-           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
-}
-
+use crate::apidoc::{LAT_PATTERN, LON_PATTERN};
 pub(crate) use crate::apidoc::{
     NOT_BLANK, PAGE_CURSOR_PATTERN, PHONE_PATTERN, TRANSPORT_CODE_PATTERN,
 };
-/// A latitude and a longitude in range, in decimal degrees.
-const LAT_PATTERN: &str = "-?([0-8]?[0-9](\\.[0-9]{1,8})?|90(\\.0{1,8})?)";
-const LON_PATTERN: &str = "-?((1[0-7][0-9]|[0-9]?[0-9])(\\.[0-9]{1,8})?|180(\\.0{1,8})?)";
 
 fn city_path() -> Value {
     json!({"name": "city", "in": "path", "required": true, "schema": {"type": "string"}, "example": "astana"})
@@ -53,160 +38,7 @@ fn ok(description: &str, schema: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
 }
 
-/// The live endpoints and their schemas, added to the document after the big `json!` (whose
-/// macro recursion has a limit).
-fn with_live(mut document: Value) -> Value {
-    let paths = [
-        "/v1/live/{city}/positions",
-        "/v1/live/{city}/gtfs-rt",
-        "/v1/live/{city}/vehicles",
-        "/v1/live/{city}/vehicles/{id}/track",
-        "/v1/live/{city}/detect",
-        "/v1/live/{city}/stream",
-        "/v1/live/{city}/vehicle-positions.pb",
-        "/v1/admin/live/trackers",
-        "/v1/admin/live/feed-tokens",
-    ];
-    if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        map.extend(
-            paths
-                .iter()
-                .map(|path| ((*path).to_owned(), live_doc(path))),
-        );
-    }
-    if let Some(map) = document
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
-        map.extend(
-            ["PushAnswer", "LiveVehicle", "DetectedBus"]
-                .iter()
-                .map(|name| ((*name).to_owned(), live_doc(name))),
-        );
-    }
-    document
-}
-
-fn live_doc(name: &str) -> Value {
-    match name {
-        "PushAnswer" => {
-            json!({"type": "object", "properties": {"received": {"type": "integer"}, "applied": {"type": "integer"},
-                    "rejected": {"type": "integer", "description": "Positions not applied: the sum of `refused`"},
-                    "refused": {"type": "object", "properties": {"not_registered": {"type": "integer", "description": "A catalogue bus this token is not registered for"},
-                        "implausible_motion": {"type": "integer", "description": "A jump or speed no bus makes (over 120 km/h with GPS noise allowed)"},
-                        "future_timestamp": {"type": "integer", "description": "Dated beyond the allowed clock skew (2 min) ahead"},
-                        "invalid": {"type": "integer"}, "out_of_order": {"type": "integer"}}},
-                    "runs_ended": {"type": "integer"}, "tickets_ended": {"type": "integer"}}})
-        }
-        "LiveVehicle" => {
-            json!({"type": "object", "required": ["id", "transport_code", "plate", "feed_vehicle", "route_id", "route_number", "trip_id", "lat", "lon",
-                        "speed_mps", "heading_deg", "at_ms", "next_stop_id", "next_stop_name", "delay_s", "progress_m"],
-                    "description": "A catalogue bus has `transport_code` and `plate`; a partner's vehicle not in the catalogue has `feed_vehicle` instead",
-                    "properties": {"id": {"type": "integer"}, "transport_code": {"type": ["string", "null"]}, "plate": {"type": ["string", "null"]},
-                    "feed_vehicle": {"type": ["string", "null"]}, "route_id": {"type": ["string", "null"]}, "route_number": {"type": ["string", "null"]},
-                    "trip_id": {"type": ["string", "null"]}, "lat": {"type": "number"}, "lon": {"type": "number"},
-                    "speed_mps": {"type": ["number", "null"]}, "heading_deg": {"type": ["number", "null"]},
-                    "at_ms": {"type": "integer"}, "next_stop_id": {"type": ["string", "null"]}, "next_stop_name": {"type": ["string", "null"]},
-                    "delay_s": {"type": ["integer", "null"]}, "progress_m": {"type": ["number", "null"]}}})
-        }
-        "DetectedBus" => {
-            json!({"type": "object", "properties": {"route_number": {"type": ["string", "null"]}, "plate": {"type": ["string", "null"]},
-                    "transport_code": {"type": ["string", "null"]}, "confidence": {"type": "number"}, "mean_distance_m": {"type": "number"},
-                    "vehicle": {"$ref": "#/components/schemas/LiveVehicle"}}})
-        }
-        "/v1/live/{city}/positions" => {
-            json!({"post": {"summary": "JSON push of vehicle positions (simple trackers); Bearer feed token of the city",
-                "security": [{"bearer": []}], "parameters": [city_path()],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["positions"], "additionalProperties": false, "properties": {
-                    "positions": {"type": "array", "maxItems": 20000, "items": {"type": "object", "required": ["vehicle", "lat", "lon", "at_ms"], "additionalProperties": false, "properties": {
-                        "vehicle": {"type": "string", "description": "Transport code of a catalogue bus, or the partner's vehicle id"},
-                        "lat": {"type": "number"}, "lon": {"type": "number"}, "at_ms": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX},
-                        "speed_mps": {"type": "number"}, "heading_deg": {"type": "number"},
-                        "trip_id": {"type": "string"}, "route_id": {"type": "string"}}}}}}}}},
-                "responses": {"200": ok("What was applied", "PushAnswer"), "4XX": problem()}}})
-        }
-        "/v1/live/{city}/gtfs-rt" => {
-            json!({"post": {"summary": "GTFS-Realtime VehiclePositions push (protobuf body, at most 4 MiB); Bearer feed token of the city",
-                "security": [{"bearer": []}], "parameters": [city_path()],
-                "requestBody": {"required": true, "content": {"application/x-protobuf": {"schema": {"type": "string", "format": "binary"}}}},
-                "responses": {"200": ok("What was applied", "PushAnswer"), "4XX": problem()}}})
-        }
-        "/v1/live/{city}/vehicles" => {
-            json!({"get": {"summary": "Live vehicles of a city, in a bounding box", "parameters": [city_path(),
-                    {"name": "bbox", "in": "query", "example": "71.40,51.12,71.46,51.18", "description": "min_lon,min_lat,max_lon,max_lat; min ≤ max, no corner at (0, 0)",
-                        "schema": {"type": "string", "pattern": format!("^{LON_PATTERN},{LAT_PATTERN},{LON_PATTERN},{LAT_PATTERN}$")}},
-                    {"name": "route", "in": "query", "schema": {"type": "string"}, "description": "Route number"}],
-                "responses": {"200": {"description": "Vehicles", "content": {"application/json": {"schema": {"type": "object", "properties": {
-                    "vehicles": {"type": "array", "items": {"$ref": "#/components/schemas/LiveVehicle"}}}}}}}, "4XX": problem()}}})
-        }
-        "/v1/live/{city}/vehicles/{id}/track" => {
-            json!({"get": {"summary": "A live bus's recent positions, oldest first, in the body `detect` takes (try detection with a bus's own fixes)",
-                "parameters": [city_path(), {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
-                "responses": {"200": {"description": "Fixes", "content": {"application/json": {"schema": {"type": "object", "properties": {
-                    "fixes": {"type": "array", "items": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}, "at_ms": {"type": "integer"}}}}}}}}},
-                    "4XX": problem()}}})
-        }
-        "/v1/live/{city}/detect" => {
-            json!({"post": {"summary": "Which bus is the passenger riding? Confident only with a clear margin; otherwise a ranked shortlist",
-                "parameters": [city_path()],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["fixes"], "additionalProperties": false, "properties": {
-                    "fixes": {"type": "array", "minItems": 1, "maxItems": 60, "items": {"type": "object", "required": ["lat", "lon", "at_ms"], "additionalProperties": false,
-                        "description": "(0, 0) is refused: it is what a GPS without a fix reports",
-                        "not": {"required": ["lat", "lon"], "properties": {"lat": {"const": 0}, "lon": {"const": 0}}},
-                        "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90}, "lon": {"type": "number", "minimum": -180, "maximum": 180},
-                        "at_ms": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}, "accuracy_m": {"type": ["number", "null"]}}}}}}}}},
-                "responses": {"200": {"description": "The answer; paying still needs the passenger's confirmation", "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {"status": {"enum": ["confident", "ambiguous", "none"]},
-                    "bus": {"$ref": "#/components/schemas/DetectedBus"},
-                    "candidates": {"type": "array", "items": {"$ref": "#/components/schemas/DetectedBus"}},
-                    "needs": {"type": "object", "description": "With `ambiguous`: the travel and time a confident answer needs", "properties": {"moved_m": {"type": "number"}, "seconds": {"type": "number"}}},
-                    "has": {"type": "object", "description": "With `ambiguous`: the travel and time the fixes sent cover", "properties": {"moved_m": {"type": "number"}, "seconds": {"type": "number"}}},
-                    "why": {"type": "array", "items": {"enum": ["moved_too_little", "too_short", "another_bus_close", "fixes_far_from_the_bus"]}}}}}}}, "4XX": problem()}}})
-        }
-        "/v1/live/{city}/stream" => {
-            json!({"get": {"summary": "Server-sent events of position changes (`position`, `removed`) for a city or one route",
-                "parameters": [city_path(), {"name": "route", "in": "query", "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "text/event-stream; closed after 30 minutes (reconnect)", "content": {"text/event-stream": {}}},
-                    "429": {"description": "Too many streams open (overall, or from this address); see Retry-After", "content": {"application/problem+json": {}}}, "4XX": problem()}}})
-        }
-        "/v1/live/{city}/vehicle-positions.pb" => {
-            json!({"get": {"summary": "Our GTFS-Realtime VehiclePositions feed of the city",
-                "parameters": [city_path()],
-                "responses": {"200": {"description": "FeedMessage", "content": {"application/x-protobuf": {}}}, "4XX": problem()}}})
-        }
-        "/v1/admin/live/trackers" => {
-            json!({"get": {"summary": "Every registered tracker with its vehicle (never its password)", "security": [{"bearer": []}],
-                "responses": {"200": {"description": "The trackers", "content": {"application/json": {"schema": {"type": "object", "required": ["trackers"],
-                    "properties": {"trackers": {"type": "array", "items": {"type": "object", "required": ["tracker_id", "transport_code", "created_at"],
-                        "properties": {"tracker_id": {"type": "string"}, "transport_code": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}}}}}}}},
-                    "4XX": problem()}},
-                "post": {"summary": "Register a Wialon IPS tracker for a catalogue vehicle", "security": [{"bearer": []}],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["tracker_id", "password", "transport_code"], "additionalProperties": false,
-                    "properties": {"tracker_id": {"type": "string", "pattern": "^[^#;\r\n]{1,64}$"}, "password": {"type": "string", "pattern": "^[^#;\r\n]{1,64}$"},
-                        "transport_code": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN}}}}}},
-                "responses": {"201": {"description": "Registered"}, "4XX": problem()}}})
-        }
-        "/v1/admin/live/feed-tokens" => {
-            json!({"get": {"summary": "Every feed token with its city and scope (never the token; its id is a prefix of its digest, as in the audit trail)", "security": [{"bearer": []}],
-                "responses": {"200": {"description": "The feed tokens, oldest first", "content": {"application/json": {"schema": {"type": "object", "required": ["feed_tokens"],
-                    "properties": {"feed_tokens": {"type": "array", "items": {"type": "object", "required": ["id", "city", "name", "vehicles", "carrier", "authoritative", "created_at"],
-                        "properties": {"id": {"type": "string"}, "city": {"type": "string"}, "name": {"type": "string"}, "vehicles": {"type": "array", "items": {"type": "string"}},
-                            "carrier": {"type": ["string", "null"]}, "authoritative": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"}}}}}}}}},
-                    "4XX": problem()}},
-                "post": {"summary": "Make a token for a partner pushing a city's positions (shown once)", "security": [{"bearer": []}],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["city", "name"], "additionalProperties": false,
-                    "properties": {"city": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}, "name": {"type": "string", "minLength": 1, "maxLength": 64},
-                        "vehicles": {"type": "array", "items": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN}, "maxItems": 1000, "description": "Catalogue buses (transport codes) the token may report; any other catalogue bus is refused"},
-                        "carrier": {"type": ["string", "null"], "pattern": "^[a-z0-9-]{1,48}$", "description": "Every catalogue bus of this carrier may be reported"},
-                        "authoritative": {"type": "boolean", "default": false, "description": "Its positions may end the runs (and tickets) of the buses it may report"}}}}}},
-                "responses": {"201": {"description": "The token"}, "4XX": problem()}}})
-        }
-        _ => Value::Null,
-    }
-}
-
-/// Passengers' sign-in, added after the big `json!` like the live endpoints.
-/// Revocations by the system operator and the list controllers sync for offline checks.
+/// The audit trail. Revocations by the system operator and the list controllers sync for offline checks.
 fn with_audit(mut document: Value) -> Value {
     let lang = json!({"name": "lang", "in": "query", "schema": {}, "example": "kk"});
     let list = json!({"get": {"summary": "The audit trail of staff actions, newest first", "security": [{"bearer": []}],
@@ -320,50 +152,6 @@ fn inspection_sync() -> Value {
             "403": problem(), "413": problem(), "4XX": problem()}}})
 }
 
-fn with_sessions(mut document: Value) -> Value {
-    let phone = json!({"type": "object", "required": ["phone"], "additionalProperties": false,
-        "properties": {"phone": {"type": "string", "pattern": PHONE_PATTERN, "example": "+77011234567"}}});
-    let code = json!({"post": {"summary": "Send a sign-in code by SMS to the number: at most one per 30 s and 10 a day per number, 30 per 10 minutes per client address, a budget per minute overall; none while the number is locked",
-        "requestBody": {"required": true, "content": {"application/json": {"schema": phone}}},
-        "responses": {"202": {"description": "Sent; valid 5 minutes", "content": {"application/json": {"schema": {"type": "object", "required": ["sent", "expires_in_s"],
-                          "properties": {"sent": {"const": true}, "expires_in_s": {"type": "integer"}}}}}},
-                      "422": refused("PHONE_FOREIGN or OPERATOR_NOT_SERVED (no operator serves the number): nothing is sent"),
-                      "429": limited("RATE_LIMITED (resend interval, client address), SIGN_IN_LOCKED, SIGN_IN_CODES_EXHAUSTED or SIGN_IN_BUSY"),
-                      "4XX": problem()}}});
-    let session = json!({
-        "post": {"summary": "Trade the code for a session token (Authorization: Bearer on passenger endpoints)",
-            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["phone", "code"], "additionalProperties": false,
-                "properties": {"phone": {"type": "string", "pattern": PHONE_PATTERN}, "code": {"type": "string", "example": "123456"}}}}}},
-            "responses": {"201": {"description": "{token, id, phone, expires_at}"}, "401": problem(), "4XX": problem(),
-                          "429": limited("SIGN_IN_LOCKED: too many wrong codes for the number (across codes); the wait doubles, up to an hour")}},
-        "delete": {"summary": "Sign out (without a token, or with one already ended, there is nothing to end: 204 too)",
-            "security": [{"bearer": []}, {}], "responses": {"204": {"description": "Signed out"}}}});
-    let item = json!({"type": "object", "required": ["id", "device", "created_at", "last_used_at", "expires_at", "current"], "properties": {
-        "id": {"type": "string", "description": "The session's public id (never its token)"},
-        "device": {"type": ["string", "null"], "maxLength": 120, "description": "The device's User-Agent at sign-in"},
-        "created_at": {"type": "string", "format": "date-time"}, "last_used_at": {"type": "string", "format": "date-time"},
-        "expires_at": {"type": "string", "format": "date-time"},
-        "current": {"type": "boolean", "description": "The session of this request"}}});
-    let list = json!({"get": {"summary": "The signed-in passenger's live sessions, most recently used first (at most 10)",
-        "security": [{"bearer": []}],
-        "responses": {"200": {"description": "Sessions", "content": {"application/json": {"schema": {"type": "object", "required": ["sessions"],
-            "properties": {"sessions": {"type": "array", "items": item}}}}}}, "401": problem()}}});
-    let one = json!({"delete": {"summary": "End one of the passenger's sessions (a lost or stolen device)", "security": [{"bearer": []}],
-        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
-        "responses": {"204": {"description": "Ended"}, "401": problem(), "404": problem()}}});
-    let others = json!({"post": {"summary": "End every session of the passenger but this one", "security": [{"bearer": []}],
-        "responses": {"200": {"description": "How many ended", "content": {"application/json": {"schema": {"type": "object", "required": ["ended"],
-            "properties": {"ended": {"type": "integer", "minimum": 0}}}}}}, "401": problem()}}});
-    if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        map.insert("/v1/auth/code".into(), code);
-        map.insert("/v1/auth/session".into(), session);
-        map.insert("/v1/auth/sessions".into(), list);
-        map.insert("/v1/auth/sessions/{id}".into(), one);
-        map.insert("/v1/auth/sessions/end-others".into(), others);
-    }
-    document
-}
-
 /// The hand-written paths: those below and the offices', carriers', money's and staff's.
 fn parts(document: Value) -> Value {
     let document = with_passenger_app(document);
@@ -401,72 +189,70 @@ pub(crate) fn hand_written() -> Value {
     let place = json!({"type": "string", "maxLength": 200,
         "pattern": format!("^(stop:\\S+|address:[0-9]{{1,9}}|{LAT_PATTERN},{LON_PATTERN})$"),
         "not": {"pattern": "^-?0+(\\.0+)?,-?0+(\\.0+)?$"}});
-    parts(with_audit(with_revocations(with_sessions(with_live(
-        json!({
-            "openapi": "3.1.0",
-            "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
-                     "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
-            "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                "schemas": {
-                    "Inspection": {"type": "object", "properties": {
-                        "result": {"enum": ["VALID", "EXPIRED", "FORGED", "WRONG_VEHICLE", "REVOKED", "REFUNDED", "UNKNOWN_KEY", "MALFORMED"]},
-                        "valid": {"type": "boolean"}, "flagged_shared": {"type": "boolean"},
-                        "flag_reason": {"enum": ["SHOWN_IN_TWO_VEHICLES", "SHOWN_TWICE_IN_VEHICLE", null]},
-                        "flagged_because_of": {"type": "object", "description": "{transport_code, inspector, result, at}: the earlier showing that makes the flag"},
-                        "holder": {"enum": ["MATCHES", "DOES_NOT_MATCH", "NOT_CHECKED"]},
-                        "seen_in_vehicles": {"type": "array", "items": {"type": "string"}},
-                        "ticket": {"type": "object", "description": "{check_number, city, route_number, transport_code, plate, fare, rider_category, bought_at, valid_until (the city's local time), zone (zone fares only)}"}}}
-                }
-            },
-            "paths": {
-                "/metrics": {"get": {"summary": "Prometheus metrics (Bearer metrics token)", "security": [{"bearer": []}],
-                    "responses": {"200": {"description": "text format 0.0.4"}}}},
-                "/v1/cities": {"get": {"summary": "Cities and routes served, with fares; each city's centre and bounds (from its stops, once its GTFS is imported) and its preferential categories with their fares", "parameters": [lang],
-                    "responses": {"200": {"description": "The public list"}}}},
-                "/v1/cities/{city}/routes": {"get": {"summary": "A city's GTFS routes with number, name, kind and catalogue fare",
-                    "parameters": [city_path(), lang], "responses": {"200": {"description": "Routes"}, "4XX": problem()}}},
-                "/v1/cities/{city}/routes/{route_id}": {"get": {"summary": "A route's variants: stops in order and shape (GeoJSON LineString)",
-                    "parameters": [city_path(), {"name": "route_id", "in": "path", "required": true, "schema": {"type": "string"}}, lang],
-                    "responses": {"200": {"description": "Route"}, "4XX": problem()}}},
-                "/v1/cities/{city}/stops/{stop}/arrivals": {"get": {"summary": "A stop's routes and next arrivals: the timetable's departures within two hours (at most 12) and, for a bus on its way, when it is expected (`live`, `expected_at`)",
-                    "parameters": [city_path(), {"name": "stop", "in": "path", "required": true, "description": "the GTFS stop id", "schema": {"type": "string"}}, lang],
-                    "responses": {"200": {"description": "{stop: {id, name, lat, lon}, routes: [number], arrivals: [{route_number, headsign, scheduled_at, expected_at, live, transport_code, plate}]}"}, "4XX": problem()}}},
-                "/v1/cities/{city}/stops/near": {"get": {"summary": "Stops near a point, nearest first",
-                    "parameters": [city_path(), lang,
-                        {"name": "lat", "in": "query", "required": true, "schema": {"type": "number", "minimum": -90, "maximum": 90}},
-                        {"name": "lon", "in": "query", "required": true, "schema": {"type": "number", "minimum": -180, "maximum": 180}},
-                        {"name": "radius_m", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2000, "default": 500}},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
-                    "responses": {"200": {"description": "Stops"}, "4XX": problem()}}},
-                "/v1/cities/{city}/search": {"get": {"summary": "Stop and address search forgiving Kazakh, Russian and Latin spellings",
-                    "parameters": [city_path(), lang,
-                        {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 200, "pattern": NOT_BLANK}, "example": "Абая"},
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
-                    "responses": {"200": {"description": "Results; `id` is usable as `from`/`to` of a plan"}, "4XX": problem()}}},
-                "/v1/cities/{city}/plan": {"get": {"summary": "Journeys: the Pareto set of arrival time and transfers, with legs and fare",
-                    "parameters": [city_path(), lang,
-                        {"name": "from", "in": "query", "required": true, "schema": place.clone(), "description": "`lat,lon`, `stop:<id>` or `address:<n>` (a search result id)", "example": "51.1282,71.4306"},
-                        {"name": "to", "in": "query", "required": true, "schema": place, "example": "stop:zhagalau"},
-                        {"name": "departure", "in": "query", "description": "`now` (default), local `HH:MM`, or RFC 3339; with `date`, a local `HH:MM`",
-                            "schema": {"type": "string", "pattern": "^(now|[0-9]{2}:[0-5][0-9]|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-5][0-9]))$"}},
-                        {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "service date of a local `HH:MM` (default today in the city)"},
-                        {"name": "max_transfers", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 12, "default": 8}},
-                        {"name": "max_walk_m", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 800}},
-                        {"name": "walk_speed_m_per_s", "in": "query", "schema": {"type": "number", "minimum": 0.5, "maximum": 2.5, "default": 1.4}},
-                        {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}}],
-                    "responses": {"200": {"description": "Journeys"}, "4XX": problem()}}},
-                "/t/{link_code}": ticket_page,
-                "/v1/inspections": inspections,
-                "/v1/sms/incoming": sms_incoming,
-                "/v1/sms/outbox": {"get": {"summary": "SMS gateway: replies produced later", "security": [{"bearer": []}], "responses": {"200": {"description": "Messages"}}}},
-                "/v1/sms/outbox/{id}/sent": {"post": {"summary": "SMS gateway: mark a message sent", "security": [{"bearer": []}],
-                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}}],
-                    "responses": {"204": {"description": "Marked"}, "4XX": problem()}}},
-                "/v1/admin/catalogue": catalogue,
-                "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
-                "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt and every open card top-up now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
+    parts(with_audit(with_revocations(json!({
+        "openapi": "3.1.0",
+        "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Inspection": {"type": "object", "properties": {
+                    "result": {"enum": ["VALID", "EXPIRED", "FORGED", "WRONG_VEHICLE", "REVOKED", "REFUNDED", "UNKNOWN_KEY", "MALFORMED"]},
+                    "valid": {"type": "boolean"}, "flagged_shared": {"type": "boolean"},
+                    "flag_reason": {"enum": ["SHOWN_IN_TWO_VEHICLES", "SHOWN_TWICE_IN_VEHICLE", null]},
+                    "flagged_because_of": {"type": "object", "description": "{transport_code, inspector, result, at}: the earlier showing that makes the flag"},
+                    "holder": {"enum": ["MATCHES", "DOES_NOT_MATCH", "NOT_CHECKED"]},
+                    "seen_in_vehicles": {"type": "array", "items": {"type": "string"}},
+                    "ticket": {"type": "object", "description": "{check_number, city, route_number, transport_code, plate, fare, rider_category, bought_at, valid_until (the city's local time), zone (zone fares only)}"}}}
             }
-        }),
-    )))))
+        },
+        "paths": {
+            "/metrics": {"get": {"summary": "Prometheus metrics (Bearer metrics token)", "security": [{"bearer": []}],
+                "responses": {"200": {"description": "text format 0.0.4"}}}},
+            "/v1/cities": {"get": {"summary": "Cities and routes served, with fares; each city's centre and bounds (from its stops, once its GTFS is imported) and its preferential categories with their fares", "parameters": [lang],
+                "responses": {"200": {"description": "The public list"}}}},
+            "/v1/cities/{city}/routes": {"get": {"summary": "A city's GTFS routes with number, name, kind and catalogue fare",
+                "parameters": [city_path(), lang], "responses": {"200": {"description": "Routes"}, "4XX": problem()}}},
+            "/v1/cities/{city}/routes/{route_id}": {"get": {"summary": "A route's variants: stops in order and shape (GeoJSON LineString)",
+                "parameters": [city_path(), {"name": "route_id", "in": "path", "required": true, "schema": {"type": "string"}}, lang],
+                "responses": {"200": {"description": "Route"}, "4XX": problem()}}},
+            "/v1/cities/{city}/stops/{stop}/arrivals": {"get": {"summary": "A stop's routes and next arrivals: the timetable's departures within two hours (at most 12) and, for a bus on its way, when it is expected (`live`, `expected_at`)",
+                "parameters": [city_path(), {"name": "stop", "in": "path", "required": true, "description": "the GTFS stop id", "schema": {"type": "string"}}, lang],
+                "responses": {"200": {"description": "{stop: {id, name, lat, lon}, routes: [number], arrivals: [{route_number, headsign, scheduled_at, expected_at, live, transport_code, plate}]}"}, "4XX": problem()}}},
+            "/v1/cities/{city}/stops/near": {"get": {"summary": "Stops near a point, nearest first",
+                "parameters": [city_path(), lang,
+                    {"name": "lat", "in": "query", "required": true, "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+                    {"name": "lon", "in": "query", "required": true, "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+                    {"name": "radius_m", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2000, "default": 500}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
+                "responses": {"200": {"description": "Stops"}, "4XX": problem()}}},
+            "/v1/cities/{city}/search": {"get": {"summary": "Stop and address search forgiving Kazakh, Russian and Latin spellings",
+                "parameters": [city_path(), lang,
+                    {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 200, "pattern": NOT_BLANK}, "example": "Абая"},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
+                "responses": {"200": {"description": "Results; `id` is usable as `from`/`to` of a plan"}, "4XX": problem()}}},
+            "/v1/cities/{city}/plan": {"get": {"summary": "Journeys: the Pareto set of arrival time and transfers, with legs and fare",
+                "parameters": [city_path(), lang,
+                    {"name": "from", "in": "query", "required": true, "schema": place.clone(), "description": "`lat,lon`, `stop:<id>` or `address:<n>` (a search result id)", "example": "51.1282,71.4306"},
+                    {"name": "to", "in": "query", "required": true, "schema": place, "example": "stop:zhagalau"},
+                    {"name": "departure", "in": "query", "description": "`now` (default), local `HH:MM`, or RFC 3339; with `date`, a local `HH:MM`",
+                        "schema": {"type": "string", "pattern": "^(now|[0-9]{2}:[0-5][0-9]|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-5][0-9]))$"}},
+                    {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "service date of a local `HH:MM` (default today in the city)"},
+                    {"name": "max_transfers", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 12, "default": 8}},
+                    {"name": "max_walk_m", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 800}},
+                    {"name": "walk_speed_m_per_s", "in": "query", "schema": {"type": "number", "minimum": 0.5, "maximum": 2.5, "default": 1.4}},
+                    {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}}],
+                "responses": {"200": {"description": "Journeys"}, "4XX": problem()}}},
+            "/t/{link_code}": ticket_page,
+            "/v1/inspections": inspections,
+            "/v1/sms/incoming": sms_incoming,
+            "/v1/sms/outbox": {"get": {"summary": "SMS gateway: replies produced later", "security": [{"bearer": []}], "responses": {"200": {"description": "Messages"}}}},
+            "/v1/sms/outbox/{id}/sent": {"post": {"summary": "SMS gateway: mark a message sent", "security": [{"bearer": []}],
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}}],
+                "responses": {"204": {"description": "Marked"}, "4XX": problem()}}},
+            "/v1/admin/catalogue": catalogue,
+            "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
+            "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt and every open card top-up now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
+        }
+    }))))
 }

@@ -65,7 +65,7 @@ pub(crate) struct CardPath {
     /// The card's 16 digits; a mistyped digit is refused by the check digit (400
     /// CARD_NUMBER_MISTYPED)
     #[param(pattern = "^[0-9]{16}$")]
-    card: String,
+    pub(crate) card: String,
 }
 
 impl Card {
@@ -284,7 +284,7 @@ pub(crate) async fn unblock(
 pub(crate) struct CloseBody {
     /// Another active card of the holder that takes the balance.
     #[serde(default)]
-    #[schema(schema_with = crate::apidoc::card_or_null)]
+    #[schema(pattern = "^[0-9]{16}$")]
     into: Option<String>,
 }
 

@@ -83,7 +83,6 @@ impl Table {
     }
 
     /// [`Table::op`] with its own body limit.
-    #[allow(dead_code)] // for the limited routes, as their handlers get their `#[utoipa::path]`
     pub(crate) fn op_limited(self, route: UtoipaMethodRouter<State>, bytes: usize) -> Table {
         self.op_layered(route, |route| {
             route.layer(axum::extract::DefaultBodyLimit::max(bytes))
@@ -155,12 +154,11 @@ pub(crate) fn all() -> Table {
         .op(routes!(crate::apidoc::document))
         .get("/v1/cities", catalogue::cities)
         .op(routes!(catalogue::keys))
-        .post("/v1/auth/code", auth::request_code)
-        .post("/v1/auth/session", auth::open_session)
-        .delete("/v1/auth/session", auth::close_session)
-        .get("/v1/auth/sessions", auth::list_sessions)
-        .delete("/v1/auth/sessions/{id}", auth::end_session)
-        .post("/v1/auth/sessions/end-others", auth::end_other_sessions)
+        .op(routes!(auth::request_code))
+        .op(routes!(auth::open_session, auth::close_session))
+        .op(routes!(auth::list_sessions))
+        .op(routes!(auth::end_session))
+        .op(routes!(auth::end_other_sessions))
         .op(routes!(rides::buy))
         .op(routes!(rides::quote))
         .op(routes!(rides::status))
@@ -173,14 +171,10 @@ pub(crate) fn all() -> Table {
         .op(routes!(cards::block))
         .op(routes!(cards::unblock))
         .op(routes!(cards::close))
-        .post("/v1/cards/{card}/top-ups", top_ups::start)
-        .get("/v1/cards/{card}/top-ups/limits", top_ups::limits)
-        .get("/v1/cards/{card}/top-ups/{id}", top_ups::status)
-        .post_limited(
-            "/v1/acquirer/{acquirer}/callback",
-            top_ups::callback,
-            top_ups::CALLBACK_BODY_BYTES_MAX,
-        )
+        .op(routes!(top_ups::start))
+        .op(routes!(top_ups::limits))
+        .op(routes!(top_ups::status))
+        .op_limited(routes!(top_ups::callback), top_ups::CALLBACK_BODY_BYTES_MAX)
         .post_limited(
             "/v1/admin/reconciliation/{kind}/{partner}/{day}",
             reconcile::upload,

@@ -27,10 +27,10 @@ use crate::problem::{ApiResult, Problem};
 #[serde(deny_unknown_fields)]
 pub(crate) struct BuyBody {
     #[serde(default)]
-    #[schema(schema_with = crate::apidoc::transport_code_or_null)]
+    #[schema(pattern = "^[0-9]{3,8}$")]
     transport_code: Option<String>,
     #[serde(default)]
-    #[schema(schema_with = crate::apidoc::plate_or_null, example = "310EKX01")]
+    #[schema(pattern = "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$", example = "310EKX01")]
     plate: Option<String>,
     #[serde(default)]
     #[schema(minimum = 1, maximum = 9)]
@@ -42,7 +42,7 @@ pub(crate) struct BuyBody {
     /// Pay from this transport card of the passenger's (its 16 digits); without it the phone
     /// balance pays.
     #[serde(default)]
-    #[schema(schema_with = crate::apidoc::card_or_null)]
+    #[schema(pattern = "^[0-9]{16}$")]
     card: Option<String>,
 }
 
