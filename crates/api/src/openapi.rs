@@ -58,47 +58,6 @@ fn with_audit(mut document: Value) -> Value {
     document
 }
 
-/// The passenger app's own calls: feedback on a ride, and the carrier's reading of it.
-fn with_passenger_app(mut document: Value) -> Value {
-    let category = json!({"type": ["string", "null"], "enum": ["driver", "cleanliness", "late", "overcrowded", "fare", "other", null]});
-    let rating = json!({"type": "integer", "minimum": 1, "maximum": 5});
-    let feedback = json!({
-        "post": {"summary": "Rate a ride of the signed-in passenger (the service and the vehicle, 1–5) with an optional complaint category and comment; one per ticket (409 FEEDBACK_ALREADY_GIVEN)",
-            "security": [{"bearer": []}],
-            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,
-                "required": ["ticket_number", "service_rating", "vehicle_rating"],
-                "properties": {"ticket_number": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX, "description": "The ticket's `number`"},
-                    "service_rating": rating, "vehicle_rating": rating, "category": category,
-                    "comment": {"type": ["string", "null"], "maxLength": 1000}}}}}},
-            "responses": {"201": ok("Stored; the carrier reads it at once", "Feedback"), "4XX": problem()}},
-        "get": {"summary": "The signed-in passenger's tickets that already have feedback", "security": [{"bearer": []}],
-            "responses": {"200": {"description": "{ticket_numbers: [integer]}"}, "4XX": problem()}}});
-    let carrier = json!({"get": {"summary": "Staff: passengers' feedback on a carrier's vehicles, newest first",
-        "security": [{"bearer": []}],
-        "parameters": [{"name": "carrier", "in": "path", "required": true, "schema": {"type": "string"}},
-            {"name": "before", "in": "query", "description": "the previous page's `next`", "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}},
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}}],
-        "responses": {"200": {"description": "{feedback: [Feedback], next}", "content": {"application/json": {"schema": {"type": "object", "required": ["feedback"],
-            "properties": {"feedback": {"type": "array", "items": {"$ref": "#/components/schemas/Feedback"}}, "next": {"type": "integer"}}}}}}, "4XX": problem()}}});
-    let feedback_schema = json!({"type": "object", "required": ["id", "ticket_number", "carrier", "city", "route_id", "route_number", "transport_code",
-            "service_rating", "vehicle_rating", "category", "comment", "created_at"],
-        "properties": {"id": {"type": "integer"}, "ticket_number": {"type": "integer"}, "carrier": {"type": "string"}, "city": {"type": "string"},
-            "route_id": {"type": "string"}, "route_number": {"type": "string"}, "transport_code": {"type": "string"},
-            "service_rating": {"type": "integer"}, "vehicle_rating": {"type": "integer"}, "category": {"type": ["string", "null"]},
-            "comment": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"}}});
-    if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        map.insert("/v1/feedback".into(), feedback);
-        map.insert("/v1/carriers/{carrier}/feedback".into(), carrier);
-    }
-    if let Some(map) = document
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
-        map.insert("Feedback".into(), feedback_schema);
-    }
-    document
-}
-
 fn with_revocations(mut document: Value) -> Value {
     let revoke = json!({"post": {"summary": "Revoke a valid ticket (controllers then see REVOKED)", "security": [{"bearer": []}],
         "parameters": [{"name": "check_number", "in": "path", "required": true, "example": "1297-5226-7646",
@@ -154,7 +113,6 @@ fn inspection_sync() -> Value {
 
 /// The hand-written paths: those below and the offices', carriers', money's and staff's.
 fn parts(document: Value) -> Value {
-    let document = with_passenger_app(document);
     let document = crate::openapi_office::with_office(document);
     let document = crate::openapi_carrier::with_carrier(document);
     let document = crate::openapi_money::with_money(document);

@@ -228,7 +228,8 @@ impl CardSourceDto {
 /// written or charged; it refuses as a purchase would.
 #[utoipa::path(get, path = "/v1/rides/quote",
     summary = "What a ride on a bus would cost the signed-in passenger, and who pays (nothing is written or charged; refused as a purchase would be)",
-    security(("bearer" = [])), params(QuoteQuery, crate::apidoc::LangQuery),
+    // No `lang`: the query is read strictly (`lang` there is refused, 400).
+    security(("bearer" = [])), params(QuoteQuery),
     responses((status = 200, description = "The fare and its source", body = QuoteReply)))]
 pub(crate) async fn quote(
     State(state): State<crate::State>,
