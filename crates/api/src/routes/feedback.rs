@@ -33,23 +33,15 @@ pub(crate) struct FeedbackBody {
 
 /// A complaint's category, or none.
 fn category() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-    let categories = [
-        "driver",
-        "cleanliness",
-        "late",
-        "overcrowded",
-        "fare",
-        "other",
-    ];
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
             utoipa::openapi::schema::Type::String,
             utoipa::openapi::schema::Type::Null,
         ]))
         .enum_values(Some(
-            categories
-                .into_iter()
-                .map(serde_json::Value::from)
+            service::feedback::CATEGORIES
+                .iter()
+                .map(|category| serde_json::Value::from(*category))
                 .chain([serde_json::Value::Null]),
         ))
         .into()
