@@ -75,22 +75,31 @@ pub fn holder_keys_from_dto(dto: &HolderKeyListDto) -> Result<HolderKeys, String
     Ok(HolderKeys::new(keys))
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = KeyList)]
 pub struct KeyListDto {
     pub keys: Vec<PublishedKeyDto>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = PublishedKey)]
 pub struct PublishedKeyDto {
     /// 8 hex digits: the first 4 bytes of the SHA-256 of the public key.
     pub kid: String,
+    #[schema(schema_with = key_algorithm)]
     pub alg: String,
     /// The 32-byte public key, base64url without padding.
     pub public_key: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub not_before: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub not_after: String,
+}
+
+fn key_algorithm() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&[KEY_ALGORITHM])
 }
 
 pub fn to_dto<'k>(keys: impl IntoIterator<Item = &'k PublishedKey>) -> KeyListDto {

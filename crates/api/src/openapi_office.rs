@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::openapi_cards::{card_path, card_schema, money, problem};
+use crate::openapi::{card_path, card_schema, money, problem};
 
 fn reason_body() -> Value {
     json!({"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false,

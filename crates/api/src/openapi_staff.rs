@@ -1,10 +1,7 @@
-//! The staff part of the OpenAPI document: sign-in and sessions, the caller's account, the
-//! admin's accounts and machine credentials, a carrier's vehicles; and, on every operation,
-//! who may call it (`x-access`, from the access matrix) with `403` where a role may be refused.
+//! The staff part of the OpenAPI document, still written by hand: sign-in and sessions, the
+//! caller's account, the admin's accounts and machine credentials, a carrier's vehicles.
 
 use serde_json::{Value, json};
-
-use crate::access::{MATRIX, ScopeRule, Who};
 
 fn problem() -> Value {
     json!({"description": "Refused: problem+json with a stable `code`",
@@ -98,7 +95,7 @@ fn staff_paths() -> Vec<(&'static str, Value)> {
     ]
 }
 
-/// Adds the staff paths, and to every operation its row of the access matrix.
+/// Adds the staff paths.
 pub(crate) fn with_staff(mut document: Value) -> Value {
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
         return document;
@@ -111,51 +108,6 @@ pub(crate) fn with_staff(mut document: Value) -> Value {
             (_, item) => {
                 paths.insert(path.into(), item);
             }
-        }
-    }
-    for rule in MATRIX {
-        let Some(operation) = paths
-            .get_mut(rule.path)
-            .and_then(|item| item.get_mut(rule.method.to_ascii_lowercase()))
-            .and_then(Value::as_object_mut)
-        else {
-            continue;
-        };
-        let who = match rule.who {
-            Who::Public => "anyone".to_owned(),
-            Who::Passenger => "a signed-in passenger".to_owned(),
-            Who::FeedToken => "a live-feed token".to_owned(),
-            Who::Bank => "a bank: from its allowed networks, with its secret".to_owned(),
-            Who::Machine(kind) => format!("a `{}` machine credential", kind.as_str()),
-            Who::Staff(roles) => format!(
-                "staff: {}",
-                roles
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        let scope = match rule.scope {
-            ScopeRule::Unscoped => "",
-            ScopeRule::CarrierInPath(_) => "; scoped to the account's carriers",
-            ScopeRule::CityInPath(_) => "; scoped to the account's cities",
-            ScopeRule::VehicleInBody => "; scoped to the vehicle's city or carrier",
-            ScopeRule::Own => "; one's own (an admin: anyone's)",
-            ScopeRule::CityOfObject => "; scoped to the city of the object named",
-        };
-        operation.insert("x-access".into(), json!(format!("{who}{scope}")));
-        if let (Who::Staff(_), Some(responses)) = (
-            rule.who,
-            operation
-                .get_mut("responses")
-                .and_then(Value::as_object_mut),
-        ) {
-            responses.insert(
-                "403".into(),
-                json!({"description": "ROLE_FORBIDDEN (the role may not), SCOPE_FORBIDDEN (another city or carrier) or CSRF_TOKEN_INVALID (a cookie session without its CSRF token)",
-                       "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}),
-            );
         }
     }
     document

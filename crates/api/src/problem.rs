@@ -22,21 +22,32 @@ pub struct Problem {
     pub retry_after_s: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// A refusal on the wire (`application/problem+json`); members beside these carry the facts
+/// of some refusals (the zones to choose from, the ticket already held).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub(crate) struct Body<'a> {
     r#type: String,
     title: &'a str,
     status: u16,
+    /// Stable machine code, e.g. PAYMENT_INSUFFICIENT_BALANCE
     code: &'a str,
     message: &'a str,
+    #[schema(schema_with = crate::apidoc::language)]
     language: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
     #[serde(flatten)]
+    #[schema(ignore)]
     extensions: &'a serde_json::Map<String, serde_json::Value>,
+    /// Seconds to wait before trying again (also the Retry-After header)
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
     retry_after_s: Option<u64>,
 }
+
+/// A refusal, as the document names it.
+pub(crate) type ProblemBody = Body<'static>;
 
 impl Problem {
     pub fn new(code: ErrorCode, language: Language) -> Problem {

@@ -43,13 +43,18 @@ pub(crate) async fn put_catalogue(
     }))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct RotateQuery {
     /// Sign with the new key at once (the old key is compromised) instead of after the lead.
     #[serde(default)]
+    #[param(default = false)]
     immediately: bool,
 }
 
+#[utoipa::path(post, path = "/v1/admin/keys/rotate", summary = "Start a new signing key",
+    security(("bearer" = [])), params(RotateQuery, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The new key", body = KeyListDto)))]
 pub(crate) async fn rotate_keys(
     State(state): State<crate::State>,
     caller: Staff,

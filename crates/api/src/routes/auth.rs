@@ -14,18 +14,34 @@ use crate::extract::{ApiJson, ClientAddr, Lang, bearer_token, language_of};
 use crate::keys_wire::rfc3339_ms;
 use crate::problem::{ApiResult, Problem};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CodeBody {
+    #[schema(pattern = "^\\+7[67][0-9]{9}$", example = "+77011234567")]
     phone: String,
 }
 
-#[derive(Serialize)]
+/// A sign-in code was sent by SMS.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct CodeSent {
+    #[schema(schema_with = sent)]
     sent: bool,
     expires_in_s: i64,
 }
 
+fn sent() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Boolean)
+        .enum_values(Some([true]))
+        .into()
+}
+
+#[utoipa::path(post, path = "/v1/auth/code",
+    summary = "Send a sign-in code by SMS to the number: at most one per 30 s and 10 a day per number, 30 per 10 minutes per client address, a budget per minute overall; none while the number is locked",
+    params(crate::apidoc::LangQuery), request_body = CodeBody,
+    responses((status = 202, description = "Sent; valid 5 minutes", body = CodeSent),
+        (status = 422, description = "PHONE_FOREIGN or OPERATOR_NOT_SERVED (no operator serves the number): nothing is sent",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn request_code(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -48,21 +64,32 @@ pub(crate) async fn request_code(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SessionBody {
+    #[schema(pattern = "^\\+7[67][0-9]{9}$", example = "+77011234567")]
     phone: String,
+    #[schema(example = "123456")]
     code: String,
 }
 
-#[derive(Serialize)]
+/// A passenger's session: `token` goes in `Authorization: Bearer` on passenger endpoints.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Session)]
 pub(crate) struct SessionReply {
     token: String,
     id: String,
     phone: String,
+    #[schema(format = DateTime)]
     expires_at: String,
 }
 
+#[utoipa::path(post, path = "/v1/auth/session",
+    summary = "Trade the code for a session token (Authorization: Bearer on passenger endpoints)",
+    params(crate::apidoc::LangQuery), request_body = SessionBody,
+    responses((status = 201, description = "Signed in", body = SessionReply),
+        (status = 401, description = "A wrong or ended code", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn open_session(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -85,6 +112,10 @@ pub(crate) async fn open_session(
     Ok((StatusCode::CREATED, Json(reply)))
 }
 
+#[utoipa::path(delete, path = "/v1/auth/session",
+    summary = "Sign out (without a token, or with one already ended, there is nothing to end: 204 too)",
+    security(("bearer" = []), ()), params(crate::apidoc::LangQuery),
+    responses((status = 204, description = "Signed out")))]
 pub(crate) async fn close_session(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -116,22 +147,34 @@ impl FromRequestParts<crate::State> for SignedIn {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct SessionList {
     sessions: Vec<SessionItem>,
 }
 
-#[derive(Serialize)]
+/// A live session of the passenger's.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PassengerSession)]
 struct SessionItem {
+    /// The session's public id (never its token)
     id: String,
     /// The device's User-Agent when it signed in, cut short; null if it sent none.
+    #[schema(max_length = 120)]
     device: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     last_used_at: String,
+    #[schema(format = DateTime)]
     expires_at: String,
+    /// The session of this request
     current: bool,
 }
 
+#[utoipa::path(get, path = "/v1/auth/sessions",
+    summary = "The signed-in passenger's live sessions, most recently used first (at most 10)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "Sessions", body = SessionList)))]
 pub(crate) async fn list_sessions(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -155,6 +198,10 @@ pub(crate) async fn list_sessions(
     }))
 }
 
+#[utoipa::path(delete, path = "/v1/auth/sessions/{id}",
+    summary = "End one of the passenger's sessions (a lost or stolen device)",
+    security(("bearer" = [])), params(("id" = String, Path), crate::apidoc::LangQuery),
+    responses((status = 204, description = "Ended")))]
 pub(crate) async fn end_session(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -167,11 +214,16 @@ pub(crate) async fn end_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+/// How many sessions ended.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Ended {
     ended: u64,
 }
 
+#[utoipa::path(post, path = "/v1/auth/sessions/end-others",
+    summary = "End every session of the passenger but this one",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "How many ended", body = Ended)))]
 pub(crate) async fn end_other_sessions(
     State(state): State<crate::State>,
     Lang(language): Lang,

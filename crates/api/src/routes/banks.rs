@@ -17,18 +17,45 @@ use service::refunds::{RefundSource, RefundState};
 use crate::extract::{ApiJson, ApiQuery, ClientAddr, Lang, Staff};
 use crate::problem::{ApiResult, Problem};
 
-#[derive(Deserialize)]
+/// A bank's call of the biller protocol (an absent member is answered in the bank's dialect,
+/// not refused).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct BillerQuery {
     #[serde(default)]
+    #[param(value_type = BillerCommand, inline, required = true)]
     command: String,
     #[serde(default)]
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$", required = true)]
     txn_id: String,
+    /// YYYYMMDDHHMMSS, required for pay
     #[serde(default)]
+    #[param(pattern = "^[0-9]{14}$")]
     txn_date: String,
+    /// The card number, 16 digits
     #[serde(default)]
+    #[param(required = true)]
     account: String,
     #[serde(default)]
+    #[param(required = true, example = "500.00")]
     sum: String,
+}
+
+/// The biller protocol's commands.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // the protocol's words, read as text by `service::banks::answer`
+enum BillerCommand {
+    Check,
+    Pay,
+}
+
+/// The bank of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct BankPath {
+    #[param(pattern = "^[a-z0-9-]{1,32}$", example = "kaspi")]
+    bank: String,
 }
 
 /// Text for an XML element.
@@ -88,12 +115,18 @@ pub(crate) fn render(answer: &BillerAnswer) -> String {
     xml
 }
 
+#[utoipa::path(get, path = "/v1/banks/{bank}/biller",
+    summary = "Bank biller protocol (Kaspi/OSMP): check an account or pay (top up) a card. `(bank, txn_id)` is idempotent: a repeated pay gets the first answer",
+    description = "The bank calls from one of its allowed networks with its secret as `Authorization: Bearer`. Result codes in the bank's dialect (Kaspi: 0 ok, 1 account not found, 5 other; OSMP: 0, 4, 5, 7, 241, 242, 300)",
+    security(("bearer" = [])), params(BankPath, BillerQuery, crate::apidoc::LangQuery),
+    responses((status = 200, description = "XML: <response> with txn_id, prv_txn_id, sum, result, comment and fields (holder, card, card_kind)",
+        body = String, content_type = "application/xml")))]
 pub(crate) async fn biller(
     State(state): State<crate::State>,
     Lang(language): Lang,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    Path(bank): Path<String>,
+    Path(BankPath { bank }): Path<BankPath>,
     ApiQuery(query): ApiQuery<BillerQuery>,
 ) -> ApiResult<Response> {
     let bank = service::banks::bank(&state.app, &bank)
@@ -118,31 +151,45 @@ pub(crate) async fn biller(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BankBody {
+    #[schema(min_length = 1, pattern = "\\S")]
     name: String,
     /// `kaspi` or `osmp`.
+    #[schema(schema_with = dialect)]
     dialect: String,
     /// Addresses and CIDR networks the bank calls from, comma-separated.
+    #[schema(example = "127.0.0.1, 10.20.0.0/16")]
     networks: String,
     /// At least 16 characters; kept as its SHA-256 only.
+    #[schema(min_length = 16)]
     secret: String,
 }
 
-#[derive(Serialize)]
+fn dialect() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["kaspi", "osmp"])
+}
+
+/// A bank that tops cards up (never its secret).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Bank)]
 pub(crate) struct BankDto {
     id: String,
     name: String,
+    #[schema(schema_with = dialect)]
     dialect: &'static str,
     networks: String,
 }
 
+#[utoipa::path(put, path = "/v1/admin/banks/{bank}", summary = "Add or change a bank that tops cards up (audited)",
+    security(("bearer" = [])), params(BankPath, crate::apidoc::LangQuery), request_body = BankBody,
+    responses((status = 200, description = "The bank", body = BankDto)))]
 pub(crate) async fn put_bank(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(bank): Path<String>,
+    Path(BankPath { bank }): Path<BankPath>,
     ApiJson(body): ApiJson<BankBody>,
 ) -> ApiResult<Json<BankDto>> {
     let dialect = Dialect::parse(&body.dialect).ok_or_else(|| {
@@ -169,20 +216,34 @@ pub(crate) async fn put_bank(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RefundBody {
+    #[schema(max_length = 500, pattern = "\\S")]
     reason: String,
 }
 
-#[derive(Serialize)]
+/// A ticket's check number, `DDDD-DDDD-DDDC`; a wrong check digit C is refused (400).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct CheckNumberPath {
+    /// `DDDD-DDDD-DDDC`; a wrong check digit C is refused (400)
+    #[param(pattern = "^[0-9]{4}-?[0-9]{4}-?[0-9]{4}$", example = "1297-5226-7646")]
+    pub check_number: String,
+}
+
+/// A staff refund of a ride.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Refund)]
 pub(crate) struct RefundDto {
     number: i64,
     check_number: String,
     /// `refunded`: the money is back and the ticket no longer valid; `refunding`: the operator
     /// has not finished yet — the refund completes by itself, the ticket stays valid until then.
+    #[schema(schema_with = refund_status)]
     status: &'static str,
     /// `card` or `phone_balance`.
+    #[schema(schema_with = refund_source)]
     source: &'static str,
     /// The card credited (a card ride's).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,14 +254,27 @@ pub(crate) struct RefundDto {
     amount: super::wire::Money,
 }
 
+fn refund_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["refunded", "refunding"])
+}
+
+fn refund_source() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["card", "phone_balance"])
+}
+
 /// Staff refund a ride to its source: a card ride to its card, a phone-balance ride through
 /// the operator (thin: the use case takes the actor and audits). `202` while the operator has
 /// not finished.
+#[utoipa::path(post, path = "/v1/office/tickets/{check_number}/refund",
+    summary = "Refund a ride to its source: a card ride to its card at once; a phone-balance ride through the passenger's operator (CAMARA Carrier Billing Refund) — 200 when the money is back (the ticket becomes REFUNDED), 202 `refunding` while the operator has not finished (completed by the recovery loop; the ticket stays valid until then). A refund asked twice refunds once; audited; the passenger is told by SMS",
+    security(("bearer" = [])), params(CheckNumberPath, crate::apidoc::LangQuery), request_body = RefundBody,
+    responses((status = 200, description = "Refunded", body = RefundDto),
+        (status = 202, description = "Asked of the operator, not finished yet", body = RefundDto)))]
 pub(crate) async fn refund(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(check_number): Path<String>,
+    Path(CheckNumberPath { check_number }): Path<CheckNumberPath>,
     ApiJson(body): ApiJson<RefundBody>,
 ) -> ApiResult<(StatusCode, Json<RefundDto>)> {
     let refunded =

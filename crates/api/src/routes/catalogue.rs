@@ -161,6 +161,9 @@ pub(crate) async fn cities(
     Json(CityList { cities })
 }
 
+#[utoipa::path(get, path = "/v1/keys", summary = "Published ticket signing keys",
+    params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "Key list", body = KeyListDto)))]
 pub(crate) async fn keys(
     State(state): State<crate::State>,
     Lang(language): Lang,

@@ -13,20 +13,43 @@ use crate::extract::{ApiJson, ApiQuery, Lang, Passenger, Staff};
 use crate::keys_wire::rfc3339_ms;
 use crate::problem::{ApiResult, Problem};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FeedbackBody {
     /// The ticket's `number`.
+    #[schema(minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64)]
     ticket_number: i64,
+    #[schema(minimum = 1, maximum = 5)]
     service_rating: u8,
+    #[schema(minimum = 1, maximum = 5)]
     vehicle_rating: u8,
     #[serde(default)]
+    #[schema(schema_with = category)]
     category: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     comment: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A complaint's category, or none.
+fn category() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .enum_values(Some(
+            service::feedback::CATEGORIES
+                .iter()
+                .map(|category| serde_json::Value::from(*category))
+                .chain([serde_json::Value::Null]),
+        ))
+        .into()
+}
+
+/// Feedback on a ride, as its carrier reads it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Feedback)]
 pub(crate) struct FeedbackDto {
     id: i64,
     ticket_number: i64,
@@ -39,17 +62,26 @@ pub(crate) struct FeedbackDto {
     vehicle_rating: u8,
     category: Option<String>,
     comment: String,
+    #[schema(format = DateTime)]
     created_at: String,
     /// `new`, `in_work` or `resolved`.
+    #[schema(schema_with = status)]
     status: String,
     /// The carrier's replies sent to the passenger by SMS, oldest first.
     replies: Vec<ReplyDto>,
 }
 
-#[derive(Serialize)]
+fn status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["new", "in_work", "resolved"])
+}
+
+/// A carrier's reply, sent to the passenger by SMS.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FeedbackReply)]
 pub(crate) struct ReplyDto {
     author: String,
     text: String,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
@@ -82,6 +114,10 @@ impl FeedbackDto {
     }
 }
 
+#[utoipa::path(post, path = "/v1/feedback",
+    summary = "Rate a ride of the signed-in passenger (the service and the vehicle, 1–5) with an optional complaint category and comment; one per ticket (409 FEEDBACK_ALREADY_GIVEN)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery), request_body = FeedbackBody,
+    responses((status = 201, description = "Stored; the carrier reads it at once", body = FeedbackDto)))]
 pub(crate) async fn submit(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -104,12 +140,17 @@ pub(crate) async fn submit(
     Ok((StatusCode::CREATED, Json(FeedbackDto::of(stored))))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FeedbackGiven)]
 pub(crate) struct Given {
     /// The passenger's tickets that already have feedback.
     ticket_numbers: Vec<i64>,
 }
 
+#[utoipa::path(get, path = "/v1/feedback",
+    summary = "The signed-in passenger's tickets that already have feedback",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "Their ticket numbers", body = Given)))]
 pub(crate) async fn given(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -123,17 +164,27 @@ pub(crate) async fn given(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CarrierQuery {
     /// The `next` of the previous page.
     #[serde(default)]
+    #[param(minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64)]
     before: Option<i64>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100, default = 50)]
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+/// The carrier of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct CarrierPath {
+    carrier: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct FeedbackList {
     feedback: Vec<FeedbackDto>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -141,11 +192,16 @@ pub(crate) struct FeedbackList {
 }
 
 /// Staff: a carrier's feedback, newest first (a carrier's manager: its own only).
+#[utoipa::path(get, path = "/v1/carriers/{carrier}/feedback",
+    summary = "Staff: passengers' feedback on a carrier's vehicles, newest first",
+    // No `lang`: the query is read strictly (`lang` there is refused, 400).
+    security(("bearer" = [])), params(CarrierPath, CarrierQuery),
+    responses((status = 200, description = "One page: pass `next` as `before` for older feedback", body = FeedbackList)))]
 pub(crate) async fn for_carrier(
     State(state): State<crate::State>,
     _caller: Staff,
     Lang(language): Lang,
-    Path(carrier): Path<String>,
+    Path(CarrierPath { carrier }): Path<CarrierPath>,
     ApiQuery(query): ApiQuery<CarrierQuery>,
 ) -> ApiResult<Json<FeedbackList>> {
     let limit = query.limit.unwrap_or(50);

@@ -23,6 +23,8 @@ use service::live::{
 use service::transit::{Coordinate, GtfsRouteId, GtfsTripId};
 use tokio::sync::broadcast::error::RecvError;
 
+use utoipa_axum::routes;
+
 use crate::State as AppState;
 use crate::extract::{ApiJson, Lang, Staff};
 use crate::keys_wire::rfc3339_ms;
@@ -41,20 +43,39 @@ const ID_CHARS_MAX: usize = 64;
 
 pub(crate) fn routes(table: super::Table) -> super::Table {
     table
-        .post_limited("/v1/live/{city}/positions", push_json, PUSH_BODY_BYTES_MAX)
-        .post_limited("/v1/live/{city}/gtfs-rt", push_gtfs_rt, FEED_BODY_BYTES_MAX)
-        .get("/v1/live/{city}/vehicles", vehicles)
-        .get("/v1/live/{city}/vehicles/{id}/track", track)
-        .post("/v1/live/{city}/detect", detect)
-        .get("/v1/live/{city}/stream", stream)
-        .get("/v1/live/{city}/vehicle-positions.pb", feed)
-        .post("/v1/admin/live/trackers", register_tracker)
-        .get("/v1/admin/live/trackers", list_trackers)
-        .post("/v1/admin/live/feed-tokens", create_feed_token)
-        .get("/v1/admin/live/feed-tokens", list_feed_tokens)
+        .op_limited(routes!(push_json), PUSH_BODY_BYTES_MAX)
+        .op_limited(routes!(push_gtfs_rt), FEED_BODY_BYTES_MAX)
+        .op(routes!(vehicles))
+        .op(routes!(track))
+        .op(routes!(detect))
+        .op(routes!(stream))
+        .op(routes!(feed))
+        .op(routes!(register_tracker, list_trackers))
+        .op(routes!(create_feed_token, list_feed_tokens))
 }
 
-#[derive(Serialize)]
+/// The city of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct CityPath {
+    #[param(example = "astana")]
+    city: String,
+}
+
+/// A live vehicle of a city's path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct TrackPath {
+    #[param(example = "astana")]
+    city: String,
+    #[param(value_type = u64)]
+    id: String,
+}
+
+/// A catalogue bus has `transport_code` and `plate`; a partner's vehicle not in the catalogue
+/// has `feed_vehicle` instead.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = LiveVehicle)]
 pub(crate) struct Vehicle {
     id: u64,
     transport_code: Option<String>,
@@ -97,7 +118,8 @@ impl Vehicle {
     }
 }
 
-#[derive(Serialize)]
+/// What a push applied.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct PushAnswer {
     received: u64,
     applied: u64,
@@ -109,7 +131,8 @@ pub(crate) struct PushAnswer {
 }
 
 /// Positions not applied, by why.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PushRefused)]
 pub(crate) struct RefusedAnswer {
     /// A catalogue bus this feed token is not registered for.
     not_registered: u64,
@@ -199,19 +222,21 @@ async fn feed_token(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PushBody {
+    #[schema(max_items = 20000)]
     positions: Vec<PushedPosition>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PushedPosition {
     /// Transport code of a catalogue bus, or the partner's own vehicle id.
     vehicle: String,
     lat: f64,
     lon: f64,
+    #[schema(minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64)]
     at_ms: i64,
     #[serde(default)]
     speed_mps: Option<f64>,
@@ -251,6 +276,10 @@ fn report(p: PushedPosition, language: Language) -> Result<Report, Problem> {
     })
 }
 
+#[utoipa::path(post, path = "/v1/live/{city}/positions",
+    summary = "JSON push of vehicle positions (simple trackers); Bearer feed token of the city",
+    security(("bearer" = [])), params(CityPath, crate::apidoc::LangQuery), request_body = PushBody,
+    responses((status = 200, description = "What was applied", body = PushAnswer)))]
 pub(crate) async fn push_json(
     State(state): State<AppState>,
     FeedGrant(token): FeedGrant,
@@ -268,6 +297,11 @@ pub(crate) async fn push_json(
     Ok(Json(PushAnswer::of(summary)))
 }
 
+#[utoipa::path(post, path = "/v1/live/{city}/gtfs-rt",
+    summary = "GTFS-Realtime VehiclePositions push (protobuf body, at most 4 MiB); Bearer feed token of the city",
+    security(("bearer" = [])), params(CityPath, crate::apidoc::LangQuery),
+    request_body(content = String, content_type = "application/x-protobuf"),
+    responses((status = 200, description = "What was applied", body = PushAnswer)))]
 pub(crate) async fn push_gtfs_rt(
     State(state): State<AppState>,
     FeedGrant(token): FeedGrant,
@@ -280,17 +314,23 @@ pub(crate) async fn push_gtfs_rt(
     Ok(Json(PushAnswer::of(summary)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct VehiclesQuery {
-    /// `min_lon,min_lat,max_lon,max_lat`.
+    /// min_lon,min_lat,max_lon,max_lat; min ≤ max, no corner at (0, 0)
     #[serde(default)]
+    #[param(
+        example = "71.40,51.12,71.46,51.18",
+        pattern = "^-?((1[0-7][0-9]|[0-9]?[0-9])(\\.[0-9]{1,8})?|180(\\.0{1,8})?),-?([0-8]?[0-9](\\.[0-9]{1,8})?|90(\\.0{1,8})?),-?((1[0-7][0-9]|[0-9]?[0-9])(\\.[0-9]{1,8})?|180(\\.0{1,8})?),-?([0-8]?[0-9](\\.[0-9]{1,8})?|90(\\.0{1,8})?)$"
+    )]
     bbox: Option<String>,
-    /// Only this route number.
+    /// Route number
     #[serde(default)]
     route: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = LiveVehicleList)]
 pub(crate) struct VehicleList {
     vehicles: Vec<Vehicle>,
 }
@@ -316,9 +356,12 @@ fn bbox(text: &str, language: Language) -> Result<(Coordinate, Coordinate), Prob
     Ok((south_west, north_east))
 }
 
+#[utoipa::path(get, path = "/v1/live/{city}/vehicles", summary = "Live vehicles of a city, in a bounding box",
+    params(CityPath, VehiclesQuery, crate::apidoc::LangQuery),
+    responses((status = 200, description = "Vehicles", body = VehicleList)))]
 pub(crate) async fn vehicles(
     State(state): State<AppState>,
-    Path(city): Path<String>,
+    Path(CityPath { city }): Path<CityPath>,
     Lang(language): Lang,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<VehiclesQuery>,
 ) -> ApiResult<Json<VehicleList>> {
@@ -340,12 +383,13 @@ pub(crate) async fn vehicles(
 }
 
 /// A bus's recent positions in the shape `detect` takes, so they can be sent straight back.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = LiveTrack)]
 pub(crate) struct TrackAnswer {
     fixes: Vec<TrackFix>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct TrackFix {
     lat: f64,
     lon: f64,
@@ -353,9 +397,13 @@ pub(crate) struct TrackFix {
 }
 
 /// A live vehicle's recent positions, oldest first (public, like the vehicles themselves).
+#[utoipa::path(get, path = "/v1/live/{city}/vehicles/{id}/track",
+    summary = "A live bus's recent positions, oldest first, in the body `detect` takes (try detection with a bus's own fixes)",
+    params(TrackPath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "Fixes", body = TrackAnswer)))]
 pub(crate) async fn track(
     State(state): State<AppState>,
-    Path((city, id)): Path<(String, String)>,
+    Path(TrackPath { city, id }): Path<TrackPath>,
     Lang(language): Lang,
 ) -> ApiResult<Json<TrackAnswer>> {
     let city = city_slug(&city, language)?;
@@ -375,24 +423,31 @@ pub(crate) async fn track(
     Ok(Json(TrackAnswer { fixes }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DetectBody {
     /// The passenger's recent fixes, oldest first.
+    #[schema(min_items = 1, max_items = 60)]
     fixes: Vec<PassengerFix>,
 }
 
-#[derive(Deserialize)]
+/// (0, 0) is refused: it is what a GPS without a fix reports.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PassengerFix {
+    #[schema(minimum = -90, maximum = 90)]
     lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     lon: f64,
+    #[schema(minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64)]
     at_ms: i64,
     #[serde(default)]
     accuracy_m: Option<f64>,
 }
 
-#[derive(Serialize)]
+/// A bus the passenger may be riding.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = DetectedBus)]
 pub(crate) struct Candidate {
     route_number: Option<String>,
     plate: Option<String>,
@@ -416,10 +471,13 @@ impl Candidate {
     }
 }
 
-#[derive(Serialize)]
+/// The answer; paying still needs the passenger's confirmation.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Detection)]
 pub(crate) struct DetectAnswer {
     /// `confident` (one bus, still to be confirmed by the passenger), `ambiguous` (choose from
     /// `candidates`, or send more fixes: see `needs`), `none`.
+    #[schema(schema_with = detection_status)]
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     bus: Option<Candidate>,
@@ -433,11 +491,27 @@ pub(crate) struct DetectAnswer {
     /// ...and every reason it is not confident: `moved_too_little`, `too_short`,
     /// `another_bus_close`, `fixes_far_from_the_bus`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = why)]
     why: Vec<&'static str>,
 }
 
+fn detection_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["confident", "ambiguous", "none"])
+}
+
+fn why() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(crate::apidoc::one_of(&[
+            "moved_too_little",
+            "too_short",
+            "another_bus_close",
+            "fixes_far_from_the_bus",
+        ]))
+        .into()
+}
+
 /// Travel and time covered by the passenger's fixes (first to newest).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Evidence {
     moved_m: f64,
     seconds: f64,
@@ -455,9 +529,13 @@ fn why_not_confident(shortfall: &service::live::engine::detect::Shortfall) -> Ve
     .collect()
 }
 
+#[utoipa::path(post, path = "/v1/live/{city}/detect",
+    summary = "Which bus is the passenger riding? Confident only with a clear margin; otherwise a ranked shortlist",
+    params(CityPath, crate::apidoc::LangQuery), request_body = DetectBody,
+    responses((status = 200, description = "The answer; paying still needs the passenger's confirmation", body = DetectAnswer)))]
 pub(crate) async fn detect(
     State(state): State<AppState>,
-    Path(city): Path<String>,
+    Path(CityPath { city }): Path<CityPath>,
     Lang(language): Lang,
     ApiJson(body): ApiJson<DetectBody>,
 ) -> ApiResult<Json<DetectAnswer>> {
@@ -520,8 +598,10 @@ pub(crate) async fn detect(
     Ok(Json(answer))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct StreamQuery {
+    /// Route number
     #[serde(default)]
     route: Option<String>,
 }
@@ -585,9 +665,14 @@ async fn next_event(mut state: StreamState) -> Option<(Result<Event, Infallible>
 /// Open streams are capped overall and per client address (429 with `Retry-After` beyond);
 /// each lasts at most `service::live::streams::STREAM_LIFETIME_MS`, then the client
 /// reconnects.
+#[utoipa::path(get, path = "/v1/live/{city}/stream",
+    summary = "Server-sent events of position changes (`position`, `removed`) for a city or one route",
+    params(CityPath, StreamQuery, crate::apidoc::LangQuery),
+    responses((status = 200, description = "text/event-stream; closed after 30 minutes (reconnect)",
+        content_type = "text/event-stream")))]
 pub(crate) async fn stream(
     State(state): State<AppState>,
-    Path(city): Path<String>,
+    Path(CityPath { city }): Path<CityPath>,
     Lang(language): Lang,
     crate::extract::ClientAddr(client): crate::extract::ClientAddr,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<StreamQuery>,
@@ -627,9 +712,13 @@ pub(crate) async fn stream(
 }
 
 /// Our GTFS-Realtime VehiclePositions feed of the city (public).
+#[utoipa::path(get, path = "/v1/live/{city}/vehicle-positions.pb",
+    summary = "Our GTFS-Realtime VehiclePositions feed of the city",
+    params(CityPath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "FeedMessage", content_type = "application/x-protobuf")))]
 pub(crate) async fn feed(
     State(state): State<AppState>,
-    Path(city): Path<String>,
+    Path(CityPath { city }): Path<CityPath>,
     Lang(language): Lang,
 ) -> ApiResult<Response> {
     let city = city_slug(&city, language)?;
@@ -644,20 +733,28 @@ pub(crate) async fn feed(
     Ok(response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TrackerBody {
+    #[schema(pattern = "^[^#;\r\n]{1,64}$")]
     tracker_id: String,
+    #[schema(pattern = "^[^#;\r\n]{1,64}$")]
     password: String,
+    #[schema(pattern = "^[0-9]{3,8}$")]
     transport_code: String,
 }
 
-#[derive(Serialize)]
+/// A tracker registered.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct TrackerAnswer {
     tracker_id: String,
     transport_code: String,
 }
 
+#[utoipa::path(post, path = "/v1/admin/live/trackers",
+    summary = "Register a Wialon IPS tracker for a catalogue vehicle",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery), request_body = TrackerBody,
+    responses((status = 201, description = "Registered", body = TrackerAnswer)))]
 pub(crate) async fn register_tracker(
     State(state): State<AppState>,
     caller: Staff,
@@ -681,24 +778,45 @@ pub(crate) async fn register_tracker(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FeedTokenBody {
+    #[schema(pattern = "^[a-z0-9-]{1,64}$")]
     city: String,
     /// Who pushes with it, for the operator's records.
+    #[schema(min_length = 1, max_length = 64)]
     name: String,
     /// Catalogue buses (transport codes) the token may report.
     #[serde(default)]
+    #[schema(schema_with = token_vehicles)]
     vehicles: Vec<String>,
     /// Every catalogue bus of this carrier may be reported.
     #[serde(default)]
+    #[schema(pattern = "^[a-z0-9-]{1,48}$")]
     carrier: Option<String>,
     /// Its positions may end the runs (and tickets) of the buses it may report.
     #[serde(default)]
+    #[schema(default = false)]
     authoritative: bool,
 }
 
-#[derive(Serialize)]
+/// The transport codes a feed token may report.
+fn token_vehicles() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            utoipa::openapi::ObjectBuilder::new()
+                .schema_type(utoipa::openapi::schema::Type::String)
+                .pattern(Some(crate::apidoc::TRANSPORT_CODE_PATTERN)),
+        )
+        .max_items(Some(1000))
+        .description(Some(
+            "Catalogue buses (transport codes) the token may report; any other catalogue bus is refused",
+        ))
+        .into()
+}
+
+/// A feed token made: shown once.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct FeedTokenAnswer {
     city: String,
     /// Shown once; only its digest is kept.
@@ -729,6 +847,10 @@ fn feed_scope(body: &FeedTokenBody, language: Language) -> Result<FeedScope, Pro
     Ok(FeedScope { vehicles, carrier })
 }
 
+#[utoipa::path(post, path = "/v1/admin/live/feed-tokens",
+    summary = "Make a token for a partner pushing a city's positions (shown once)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery), request_body = FeedTokenBody,
+    responses((status = 201, description = "The token", body = FeedTokenAnswer)))]
 pub(crate) async fn create_feed_token(
     State(state): State<AppState>,
     caller: Staff,
@@ -771,19 +893,25 @@ pub(crate) async fn create_feed_token(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Tracker)]
 pub(crate) struct TrackerItem {
     tracker_id: String,
     transport_code: String,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Trackers {
     trackers: Vec<TrackerItem>,
 }
 
 /// Every registered tracker (never its password).
+#[utoipa::path(get, path = "/v1/admin/live/trackers",
+    summary = "Every registered tracker with its vehicle (never its password)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The trackers", body = Trackers)))]
 pub(crate) async fn list_trackers(
     State(state): State<AppState>,
     _caller: Staff,
@@ -804,7 +932,8 @@ pub(crate) async fn list_trackers(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FeedToken)]
 pub(crate) struct FeedTokenItem {
     /// Names the token (a prefix of its digest, as in the audit trail); never the token.
     id: String,
@@ -813,15 +942,20 @@ pub(crate) struct FeedTokenItem {
     vehicles: Vec<String>,
     carrier: Option<String>,
     authoritative: bool,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct FeedTokens {
     feed_tokens: Vec<FeedTokenItem>,
 }
 
 /// Every feed token with its city and scope (never the token).
+#[utoipa::path(get, path = "/v1/admin/live/feed-tokens",
+    summary = "Every feed token with its city and scope (never the token; its id is a prefix of its digest, as in the audit trail)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The feed tokens, oldest first", body = FeedTokens)))]
 pub(crate) async fn list_feed_tokens(
     State(state): State<AppState>,
     _caller: Staff,

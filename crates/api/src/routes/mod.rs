@@ -1,6 +1,8 @@
 //! The routes, one module per audience. They are declared through [`Table`], which keeps the
 //! list of (method, path) it registered, so a test can hold the router against the access
-//! matrix ([`crate::access::MATRIX`]) row for row.
+//! matrix ([`crate::access::MATRIX`]) row for row. A documented route is added from its
+//! handler's `#[utoipa::path]` ([`Table::op`]): the path and methods it is served at are the
+//! ones its operation in the OpenAPI document names, so the two cannot disagree.
 
 mod admin;
 mod applications;
@@ -27,13 +29,34 @@ pub(crate) mod wire;
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{MethodRouter, delete, get, post, put};
+use utoipa::openapi::path::{PathItem, Paths};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa_axum::router::UtoipaMethodRouter;
+use utoipa_axum::routes;
 
 use crate::State;
 
-/// A router and the (method, path) of every route put into it.
+/// A router, the (method, path) of every route put into it, and the OpenAPI operations of the
+/// documented ones with the schemas they name.
 pub(crate) struct Table {
     pub router: Router<State>,
-    pub declared: Vec<(&'static str, &'static str)>,
+    pub declared: Vec<(&'static str, String)>,
+    pub paths: Paths,
+    pub schemas: Vec<(String, RefOr<Schema>)>,
+}
+
+/// The methods a path item has operations for, as the access matrix spells them.
+fn methods(item: &PathItem) -> Vec<&'static str> {
+    [
+        ("GET", item.get.is_some()),
+        ("PUT", item.put.is_some()),
+        ("POST", item.post.is_some()),
+        ("DELETE", item.delete.is_some()),
+        ("PATCH", item.patch.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(method, present)| present.then_some(method))
+    .collect()
 }
 
 impl Table {
@@ -41,13 +64,48 @@ impl Table {
         Table {
             router: Router::new(),
             declared: Vec::new(),
+            paths: Paths::new(),
+            schemas: Vec::new(),
         }
     }
 
     /// Adds one method of a path; `method` must be what `route` serves.
     fn at(mut self, method: &'static str, path: &'static str, route: MethodRouter<State>) -> Table {
-        self.declared.push((method, path));
+        self.declared.push((method, path.to_owned()));
         self.router = self.router.route(path, route);
+        self
+    }
+
+    /// Adds the documented handlers of one path (`routes!(module::handler, …)`): each served
+    /// at the path and methods its `#[utoipa::path]` names, its operation kept for the document.
+    pub(crate) fn op(self, route: UtoipaMethodRouter<State>) -> Table {
+        self.op_layered(route, |route| route)
+    }
+
+    /// [`Table::op`] with its own body limit.
+    pub(crate) fn op_limited(self, route: UtoipaMethodRouter<State>, bytes: usize) -> Table {
+        self.op_layered(route, |route| {
+            route.layer(axum::extract::DefaultBodyLimit::max(bytes))
+        })
+    }
+
+    fn op_layered(
+        mut self,
+        (schemas, paths, route): UtoipaMethodRouter<State>,
+        layer: impl FnOnce(MethodRouter<State>) -> MethodRouter<State>,
+    ) -> Table {
+        let mut layer = Some(layer);
+        let mut route = Some(route);
+        for (path, item) in &paths.paths {
+            self.declared
+                .extend(methods(item).into_iter().map(|m| (m, path.clone())));
+            // `routes!` takes handlers of one path: there is one path item.
+            if let (Some(route), Some(layer)) = (route.take(), layer.take()) {
+                self.router = self.router.route(path, layer(route));
+            }
+        }
+        self.paths.merge(paths);
+        self.schemas.extend(schemas);
         self
     }
 
@@ -82,40 +140,40 @@ impl Table {
     }
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health", summary = "Liveness",
+    responses((status = 200, description = "ok", body = String, content_type = "text/plain")))]
+async fn health() -> &'static str {
+    "ok"
+}
+
 pub(crate) fn all() -> Table {
     let table = Table::new()
-        .get("/health", || async { "ok" })
+        .op(routes!(health))
         .get("/metrics", crate::metrics::render)
-        .get("/openapi.json", crate::openapi::document)
+        .op(routes!(crate::apidoc::document))
         .get("/v1/cities", catalogue::cities)
-        .get("/v1/keys", catalogue::keys)
-        .post("/v1/auth/code", auth::request_code)
-        .post("/v1/auth/session", auth::open_session)
-        .delete("/v1/auth/session", auth::close_session)
-        .get("/v1/auth/sessions", auth::list_sessions)
-        .delete("/v1/auth/sessions/{id}", auth::end_session)
-        .post("/v1/auth/sessions/end-others", auth::end_other_sessions)
-        .post("/v1/rides", rides::buy)
-        .get("/v1/rides/quote", rides::quote)
-        .get("/v1/rides/{ride_id}", rides::status)
-        .post("/v1/feedback", feedback::submit)
-        .get("/v1/feedback", feedback::given)
-        .get("/v1/carriers/{carrier}/feedback", feedback::for_carrier)
-        .post("/v1/cards", cards::open)
-        .get("/v1/cards", cards::list)
-        .get("/v1/cards/{card}", cards::get)
-        .get("/v1/cards/{card}/history", cards::history)
-        .post("/v1/cards/{card}/block", cards::block)
-        .post("/v1/cards/{card}/unblock", cards::unblock)
-        .post("/v1/cards/{card}/close", cards::close)
-        .post("/v1/cards/{card}/top-ups", top_ups::start)
-        .get("/v1/cards/{card}/top-ups/limits", top_ups::limits)
-        .get("/v1/cards/{card}/top-ups/{id}", top_ups::status)
-        .post_limited(
-            "/v1/acquirer/{acquirer}/callback",
-            top_ups::callback,
-            top_ups::CALLBACK_BODY_BYTES_MAX,
-        )
+        .op(routes!(catalogue::keys))
+        .op(routes!(auth::request_code))
+        .op(routes!(auth::open_session, auth::close_session))
+        .op(routes!(auth::list_sessions))
+        .op(routes!(auth::end_session))
+        .op(routes!(auth::end_other_sessions))
+        .op(routes!(rides::buy))
+        .op(routes!(rides::quote))
+        .op(routes!(rides::status))
+        .op(routes!(feedback::submit, feedback::given))
+        .op(routes!(feedback::for_carrier))
+        .op(routes!(cards::open, cards::list))
+        .op(routes!(cards::get))
+        .op(routes!(cards::history))
+        .op(routes!(cards::block))
+        .op(routes!(cards::unblock))
+        .op(routes!(cards::close))
+        .op(routes!(top_ups::start))
+        .op(routes!(top_ups::limits))
+        .op(routes!(top_ups::status))
+        .op_limited(routes!(top_ups::callback), top_ups::CALLBACK_BODY_BYTES_MAX)
         .post_limited(
             "/v1/admin/reconciliation/{kind}/{partner}/{day}",
             reconcile::upload,
@@ -130,22 +188,15 @@ pub(crate) fn all() -> Table {
             "/v1/admin/reconciliation/discrepancies/{id}/resolve",
             reconcile::resolve,
         )
-        .post("/v1/card-applications", applications::apply)
-        .get("/v1/card-applications", applications::mine)
-        .get("/v1/office/card-applications", applications::queue)
-        .post(
-            "/v1/office/card-applications/{id}/approve",
-            applications::approve,
-        )
-        .post(
-            "/v1/office/card-applications/{id}/reject",
-            applications::reject,
-        )
-        .get("/v1/banks/{bank}/biller", banks::biller)
-        .at("PUT", "/v1/admin/banks/{bank}", put(banks::put_bank))
-        .post("/v1/office/tickets/{check_number}/refund", banks::refund)
-        .get("/v1/tickets/valid", rides::valid_tickets)
-        .get("/v1/tickets/history", rides::history)
+        .op(routes!(applications::apply, applications::mine))
+        .op(routes!(applications::queue))
+        .op(routes!(applications::approve))
+        .op(routes!(applications::reject))
+        .op(routes!(banks::biller))
+        .op(routes!(banks::put_bank))
+        .op(routes!(banks::refund))
+        .op(routes!(rides::valid_tickets))
+        .op(routes!(rides::history))
         .get("/t/{link_code}", crate::ticket_page::page)
         .post("/v1/inspections", inspections::inspect)
         .get("/v1/controller/invalidations", inspections::invalidations)
@@ -171,7 +222,7 @@ pub(crate) fn all() -> Table {
                 crate::CATALOGUE_BODY_BYTES_MAX,
             )),
         )
-        .post("/v1/admin/keys/rotate", admin::rotate_keys)
+        .op(routes!(admin::rotate_keys))
         .get("/v1/admin/ledger", admin::ledger)
         .get("/v1/admin/audit", admin::audit)
         .get("/v1/admin/audit/verify", admin::audit_verify)

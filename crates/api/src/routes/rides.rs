@@ -22,39 +22,68 @@ use super::wire::{Money, Ticket};
 use crate::extract::{ApiJson, ApiQuery, IdempotencyKeyHeader, Lang, Passenger};
 use crate::problem::{ApiResult, Problem};
 
-#[derive(Deserialize)]
+/// Exactly one of `transport_code` and `plate`.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BuyBody {
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{3,8}$")]
     transport_code: Option<String>,
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$", example = "310EKX01")]
     plate: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 9)]
     zone: Option<u32>,
     /// One more ticket on a bus the passenger already holds a valid ticket for (a companion's).
     #[serde(default)]
+    #[schema(default = false)]
     additional: bool,
     /// Pay from this transport card of the passenger's (its 16 digits); without it the phone
     /// balance pays.
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{16}$")]
     card: Option<String>,
 }
 
 /// A ride that ended without a ticket, read back: final, with why.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FailedRide)]
 struct Failed {
     ride_id: String,
+    #[schema(schema_with = failed)]
     status: &'static str,
     code: &'static str,
     message: &'static str,
 }
 
-#[derive(Serialize)]
+/// A ride whose payment is being confirmed: ask again.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Pending {
     ride_id: String,
+    #[schema(schema_with = pending)]
     status: &'static str,
+    #[schema(schema_with = payment_pending)]
     code: &'static str,
     message: &'static str,
+}
+
+fn failed() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["failed"])
+}
+fn pending() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["pending"])
+}
+fn payment_pending() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&[ErrorCode::PaymentPending.code()])
+}
+
+/// A ride read back: its ticket, or its final failure.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum RideRead {
+    Ticket(Box<Ticket>),
+    Failed(Failed),
 }
 
 pub(crate) fn phone(text: &str, language: Language) -> Result<PhoneNumber, Problem> {
@@ -88,18 +117,26 @@ fn zone_of(zone: Option<u32>, language: Language) -> Result<Option<Zone>, Proble
         .map_err(|e| Problem::new(ErrorCode::BadRequest, language).detail(e.to_string()))
 }
 
-#[derive(Deserialize)]
+/// Exactly one of `transport_code` and `plate`; `zone` on a zone-priced route (without it:
+/// 422 ZONE_REQUIRED with the zones and their fares).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct QuoteQuery {
     #[serde(default)]
+    #[param(pattern = "^[0-9]{3,8}$")]
     transport_code: Option<String>,
     #[serde(default)]
+    #[param(pattern = "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$")]
     plate: Option<String>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 9)]
     zone: Option<u32>,
 }
 
-#[derive(Serialize)]
+/// What a ride would cost and who pays.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Quote)]
 pub(crate) struct QuoteReply {
     transport_code: String,
     plate: String,
@@ -114,12 +151,16 @@ pub(crate) struct QuoteReply {
     /// The fare before the city's caps and transfers; equal to `fare` unless `fare_basis` is
     /// `transfer` or `capped` (card rides).
     full_fare: Money,
+    /// Which rule priced the ride: a card ride's transfer window or daily cap lowers `fare`
+    /// below `full_fare`.
+    #[schema(schema_with = crate::apidoc::fare_basis)]
     fare_basis: &'static str,
     /// The card's daily cap and what its rides of the day cost so far, where a cap is set.
     #[serde(skip_serializing_if = "Option::is_none")]
     daily_cap: Option<Money>,
     spent_today: Money,
     /// Who pays: `phone_balance` (the operator's balance of the signed-in number).
+    #[schema(schema_with = source)]
     source: &'static str,
     operator: String,
     /// The passenger's active cards priced for this ride: each its own fare (a preferential
@@ -127,23 +168,37 @@ pub(crate) struct QuoteReply {
     cards: Vec<CardSourceDto>,
 }
 
-#[derive(Serialize)]
+fn source() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["phone_balance", "card"])
+}
+
+/// One of the passenger's active cards priced for this ride (pay from one with `card` in
+/// `POST /v1/rides`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = QuoteCard)]
 struct CardSourceDto {
     number: String,
     number_grouped: String,
     last_four: String,
+    #[schema(schema_with = card_kind)]
     kind: &'static str,
     rider_category: &'static str,
     fare: Money,
     /// The card's fare before the city's caps and transfers, and which rule priced it.
     full_fare: Money,
+    #[schema(schema_with = crate::apidoc::fare_basis)]
     fare_basis: &'static str,
     available: Money,
+    /// Why this card cannot pay the fare now.
     #[serde(skip_serializing_if = "Option::is_none")]
     refusal: Option<SourceRefusal>,
 }
 
-#[derive(Serialize)]
+fn card_kind() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["regular", "school", "preferential"])
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct SourceRefusal {
     code: &'static str,
     message: &'static str,
@@ -171,6 +226,11 @@ impl CardSourceDto {
 
 /// What a ride on this bus would cost the signed-in passenger and who pays: nothing is
 /// written or charged; it refuses as a purchase would.
+#[utoipa::path(get, path = "/v1/rides/quote",
+    summary = "What a ride on a bus would cost the signed-in passenger, and who pays (nothing is written or charged; refused as a purchase would be)",
+    // No `lang`: the query is read strictly (`lang` there is refused, 400).
+    security(("bearer" = [])), params(QuoteQuery),
+    responses((status = 200, description = "The fare and its source", body = QuoteReply)))]
 pub(crate) async fn quote(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -217,6 +277,14 @@ pub(crate) async fn quote(
     }))
 }
 
+#[utoipa::path(post, path = "/v1/rides",
+    summary = "Pay a ride from the signed-in passenger's phone balance or one of their transport cards (`card`)",
+    security(("bearer" = [])), params(crate::apidoc::IdempotencyKeyHeader, crate::apidoc::LangQuery),
+    request_body = BuyBody,
+    responses((status = 201, description = "Paid; the ticket", body = Ticket),
+        (status = 202, description = "Payment being confirmed", body = Pending),
+        (status = 503, description = crate::apidoc::REFUSED, body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn buy(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -270,6 +338,10 @@ fn outcome_response(state: &crate::State, outcome: RideOutcome, language: Langua
     }
 }
 
+#[utoipa::path(get, path = "/v1/rides/{ride_id}", summary = "A ride's outcome",
+    security(("bearer" = [])), params(("ride_id" = String, Path), crate::apidoc::LangQuery),
+    responses((status = 200, description = "The ticket, or the ride's final failure", body = RideRead),
+        (status = 202, description = "Still pending", body = Pending)))]
 pub(crate) async fn status(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -289,24 +361,23 @@ pub(crate) async fn status(
         .await
         .map_err(|e| Problem::from_service(e, language))?
     {
-        Some(Ok(outcome)) => {
-            let mut response = outcome_response(&state, outcome, language);
-            if response.status() == StatusCode::CREATED {
-                // Reading a ride creates nothing.
-                *response.status_mut() = StatusCode::OK;
-            }
-            Ok(response)
-        }
+        // Reading a ride creates nothing: 200, not 201.
+        Some(Ok(RideOutcome::Issued(ticket))) => Ok(Json(RideRead::Ticket(Box::new(Ticket::of(
+            &ticket,
+            state.app.now_ms(),
+        ))))
+        .into_response()),
+        Some(Ok(outcome)) => Ok(outcome_response(&state, outcome, language)),
         Some(Err(refused)) => {
             // A settled failure reads back as the ride's final state, never as "try again".
             let failure = refused.code;
             let shown = service::rides::final_failure(refused).code;
-            let body = Failed {
+            let body = RideRead::Failed(Failed {
                 ride_id: ride_id.to_string(),
                 status: RideStatus::Failed.as_str(),
                 code: failure.code(),
                 message: shown.message(language),
-            };
+            });
             Ok((StatusCode::OK, Json(body)).into_response())
         }
         None => Ok(outcome_response(
@@ -317,26 +388,33 @@ pub(crate) async fn status(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
+    /// the `next_cursor` of the previous page
     #[serde(default)]
+    #[param(pattern = "^[0-9]{1,18}[.-][0-9]{1,11}$")]
     cursor: Option<String>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct TicketList {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct TicketList {
     tickets: Vec<Ticket>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/tickets/valid", summary = "The signed-in passenger's valid tickets",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "Tickets", body = TicketList)))]
 pub(crate) async fn valid_tickets(
     State(state): State<crate::State>,
     Lang(language): Lang,
     Passenger(phone): Passenger,
-) -> ApiResult<Json<impl Serialize>> {
+) -> ApiResult<Json<TicketList>> {
     let tickets = valid(&state.app, &phone)
         .await
         .map_err(|e| Problem::from_service(e, language))?;
@@ -347,12 +425,15 @@ pub(crate) async fn valid_tickets(
     }))
 }
 
+#[utoipa::path(get, path = "/v1/tickets/history", summary = "Trip details, newest first",
+    security(("bearer" = [])), params(PageQuery, crate::apidoc::LangQuery),
+    responses((status = 200, description = "One page", body = TicketList)))]
 pub(crate) async fn history(
     State(state): State<crate::State>,
     Lang(language): Lang,
     Passenger(phone): Passenger,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> ApiResult<Json<impl Serialize>> {
+) -> ApiResult<Json<TicketList>> {
     let cursor = query
         .cursor
         .as_deref()

@@ -18,18 +18,62 @@ use crate::problem::{ApiResult, Problem};
 /// A callback's body is at most this many bytes.
 pub(crate) const CALLBACK_BODY_BYTES_MAX: usize = service::top_ups::CALLBACK_BODY_BYTES_MAX;
 
-#[derive(Serialize)]
+/// A top-up of a card through the acquirer.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct TopUp {
     top_up_id: String,
     card: String,
     amount: Money,
     /// `created` (waiting for the payment on the acquirer's page), `paid`, `failed`.
+    #[schema(schema_with = top_up_status)]
     status: &'static str,
+    /// The acquirer's payment page.
     #[serde(skip_serializing_if = "Option::is_none")]
     payment_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     failure: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+}
+
+fn top_up_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["created", "paid", "failed"])
+}
+
+/// The key that makes starting a top-up safe to send again: a retry returns the same top-up.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // read by the extractor `IdempotencyKeyHeader`; here for its documentation
+pub(crate) struct TopUpKeyHeader {
+    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 128)]
+    key: String,
+}
+
+/// A top-up of the card of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct TopUpPath {
+    #[param(pattern = "^[0-9]{16}$")]
+    card: String,
+    id: String,
+}
+
+/// The acquirer of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct AcquirerPath {
+    #[param(example = "halyk-epay")]
+    acquirer: String,
+}
+
+/// The callback's signature, checked before its body is read.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // read from the headers by name (`service::top_ups::SIGNATURE_HEADER`)
+pub(crate) struct SignatureHeader {
+    /// `sha256=<hex>`
+    #[param(rename = "X-Signature", required = false)]
+    signature: String,
 }
 
 impl TopUp {
@@ -46,18 +90,26 @@ impl TopUp {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StartBody {
     /// Decimal tenge, `"500.00"` or `"500"`.
+    #[schema(example = "500.00", pattern = "^[0-9]{1,6}(\\.[0-9]{1,2})?$")]
     amount: String,
 }
 
+#[utoipa::path(post, path = "/v1/cards/{card}/top-ups",
+    summary = "Top the card up with a bank card: an order at the acquirer, whose payment page `payment_url` the passenger opens (we never see the card number). Needs an Idempotency-Key: a retry returns the same top-up",
+    security(("bearer" = [])), params(super::cards::CardPath, TopUpKeyHeader, crate::apidoc::LangQuery),
+    request_body = StartBody,
+    responses((status = 201, description = "The top-up, created", body = TopUp),
+        (status = 503, description = crate::apidoc::REFUSED, body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn start(
     State(state): State<crate::State>,
     Lang(language): Lang,
     Passenger(phone): Passenger,
-    Path(card): Path<String>,
+    Path(super::cards::CardPath { card }): Path<super::cards::CardPath>,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     ApiJson(body): ApiJson<StartBody>,
 ) -> ApiResult<(StatusCode, Json<TopUp>)> {
@@ -71,11 +123,14 @@ pub(crate) async fn start(
     Ok((StatusCode::CREATED, Json(TopUp::of(&top_up))))
 }
 
+#[utoipa::path(get, path = "/v1/cards/{card}/top-ups/{id}", summary = "A top-up's state",
+    security(("bearer" = [])), params(TopUpPath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The top-up", body = TopUp)))]
 pub(crate) async fn status(
     State(state): State<crate::State>,
     Lang(language): Lang,
     Passenger(phone): Passenger,
-    Path((card, id)): Path<(String, String)>,
+    Path(TopUpPath { card, id }): Path<TopUpPath>,
 ) -> ApiResult<Json<TopUp>> {
     let card =
         service::cards::parse_number(&card).map_err(|e| Problem::from_service(e, language))?;
@@ -85,7 +140,9 @@ pub(crate) async fn status(
     Ok(Json(TopUp::of(&top_up)))
 }
 
-#[derive(Serialize)]
+/// The least and the most a top-up of a card may bring now.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TopUpLimits)]
 pub(crate) struct Limits {
     min: Money,
     /// The most this card may take now: the protocol's maximum, and no more than its kind
@@ -93,11 +150,15 @@ pub(crate) struct Limits {
     max: Money,
 }
 
+#[utoipa::path(get, path = "/v1/cards/{card}/top-ups/limits",
+    summary = "The least and the most a top-up of this card may bring now (the protocol's limits and the card's maximum balance)",
+    security(("bearer" = [])), params(super::cards::CardPath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The limits", body = Limits)))]
 pub(crate) async fn limits(
     State(state): State<crate::State>,
     Lang(language): Lang,
     Passenger(phone): Passenger,
-    Path(card): Path<String>,
+    Path(super::cards::CardPath { card }): Path<super::cards::CardPath>,
 ) -> ApiResult<Json<Limits>> {
     let card =
         service::cards::parse_number(&card).map_err(|e| Problem::from_service(e, language))?;
@@ -111,15 +172,25 @@ pub(crate) async fn limits(
     }))
 }
 
-#[derive(Serialize)]
+/// The state of the order a callback told of.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CallbackTaken)]
 pub(crate) struct Taken {
+    #[schema(schema_with = top_up_status)]
     status: &'static str,
 }
 
+// The body is the acquirer's, signed byte for byte: its fields are not ours to narrow.
+#[utoipa::path(post, path = "/v1/acquirer/{acquirer}/callback",
+    summary = "The acquirer's callback: `X-Signature: sha256=<hex>` is HMAC-SHA256 of the body under the shared secret; a charged order credits its card once however often it comes",
+    params(AcquirerPath, SignatureHeader, crate::apidoc::LangQuery),
+    request_body(description = "The acquirer's JSON, signed as sent: {invoice_id, status: new|charged|declined|expired, amount (\"500.00\"), currency: KZT, reference, card_mask, reason}",
+        content_type = "application/json"),
+    responses((status = 200, description = "Taken", body = Taken)))]
 pub(crate) async fn callback(
     State(state): State<crate::State>,
     Lang(language): Lang,
-    Path(acquirer): Path<String>,
+    Path(AcquirerPath { acquirer }): Path<AcquirerPath>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Taken>> {

@@ -8,13 +8,23 @@ use service::tickets::IssuedTicket;
 
 use crate::keys_wire::rfc3339_ms;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Money {
     /// Decimal tenge, `"90.00"`.
+    #[schema(example = "90.00")]
     pub amount: String,
+    #[schema(schema_with = currency)]
     pub currency: &'static str,
     /// The same in tiyn, exact.
     pub tiyn: i64,
+}
+
+fn currency() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["KZT"])
+}
+
+fn ticket_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["valid", "ended", "refunded", "revoked"])
 }
 
 impl Money {
@@ -27,11 +37,12 @@ impl Money {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Ticket {
     pub ride_id: String,
     pub number: i64,
     pub check_number: String,
+    /// Signed e-ticket for the QR code (SB2.…; SB1.… before holder tags were keyed)
     pub token: String,
     pub link: String,
     pub city: String,
@@ -41,16 +52,22 @@ pub(crate) struct Ticket {
     pub plate: String,
     pub rider_category: String,
     pub fare: Money,
+    #[schema(format = DateTime)]
     pub issued_at: String,
+    #[schema(format = DateTime)]
     pub valid_until: String,
+    #[schema(schema_with = ticket_status)]
     pub status: String,
     pub valid: bool,
     /// The destination zone of a zone fare; absent on flat fares.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 9)]
     pub zone: Option<u8>,
     /// 1 for the passenger's only valid ticket on this bus when bought, 2 for a second, …
+    #[schema(minimum = 1)]
     pub ordinal_on_vehicle: u32,
     /// `full`, or a card ride's `transfer` or `capped` (the city's daily cap) fare.
+    #[schema(schema_with = crate::apidoc::fare_basis)]
     pub fare_basis: &'static str,
 }
 

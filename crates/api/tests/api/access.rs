@@ -171,7 +171,10 @@ async fn the_matrix_holds_on_every_route_for_every_caller(db: Db) {
     // Every served route has its row (and no row lacks a route).
     let mut declared = api::declared_routes();
     declared.sort_unstable();
-    let mut rows: Vec<(&str, &str)> = MATRIX.iter().map(|r| (r.method, r.path)).collect();
+    let mut rows: Vec<(&str, String)> = MATRIX
+        .iter()
+        .map(|r| (r.method, r.path.to_owned()))
+        .collect();
     rows.sort_unstable();
     assert_eq!(declared, rows, "the router and the access matrix differ");
 
