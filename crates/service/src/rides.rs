@@ -162,14 +162,20 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
     ride.ordinal_on_vehicle = i64::try_from(held.len()).unwrap_or(i64::MAX - 1) + 1;
     match store::rides::insert(&mut tx, &ride).await? {
         Inserted::Existing(existing) => {
-            drop(tx);
+            // Committed, not dropped, though it wrote nothing: on SQLite the first request's
+            // row may sit in the writer's open group-commit batch, seen here but not yet by
+            // the readers `answer_duplicate` reads from; this member's commit returns once
+            // that batch is durable, so the row is there to read.
+            tx.commit().await?;
             return answer_duplicate(app, *existing, &ride.request_hash).await;
         }
         Inserted::New if !held.is_empty() && !request.additional => {
-            // Rolled back: an accidental repeat writes nothing and charges nothing.
+            // Rolled back: an accidental repeat writes nothing and charges nothing. The held
+            // ticket is read in the transaction, which sees what the readers may not yet.
+            let refusal = already_held(app, &mut tx, &ride, &held).await?;
             drop(tx);
             Metrics::add(&app.metrics.rides_refused);
-            return Err(already_held(app, &ride, &held).await?);
+            return Err(refusal);
         }
         Inserted::New => {
             // A card that may pay is paid in this same transaction: the ride, the ticket,
@@ -235,13 +241,13 @@ pub async fn buy_ticket(app: &App, request: RideRequest) -> Result<RideOutcome, 
 /// The ride the passenger already holds on this bus, as the refusal of a repeat shows it.
 async fn already_held(
     app: &App,
+    conn: &mut store::Tx,
     ride: &NewRide,
     held: &[store::rides::HeldRide],
 ) -> Result<ServiceError, ServiceError> {
-    let mut conn = app.store.reader().await?;
     let mut ticket = None;
     if let Some(number) = held.iter().rev().find_map(|h| h.ticket_number)
-        && let Some(row) = store::tickets::by_number(&mut conn, number).await?
+        && let Some(row) = store::tickets::by_number(conn, number).await?
     {
         ticket = Some(Box::new(tickets::issued_from_row(app, &row)?));
     }
