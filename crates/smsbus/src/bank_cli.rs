@@ -289,7 +289,7 @@ pub async fn bench(args: BenchTopupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens a card for each of the bench's passengers (`+7701…`, as `BenchCity` numbers them) and
+/// Opens a card for each of the bench's passengers ([`crate::bench_operator::bench_phones`]) and
 /// credits each, through the biller's use case, with the fares of its share of `rides` and a
 /// margin; returns the card numbers in passenger order.
 pub async fn fund_cards(app: &App, passengers: usize, rides: usize) -> anyhow::Result<Vec<String>> {
@@ -300,11 +300,13 @@ pub async fn fund_cards(app: &App, passengers: usize, rides: usize) -> anyhow::R
         .context("the demo bank")?;
     let per_card = (rides / passengers.max(1) + 2) * 90;
     let mut cards = Vec::with_capacity(passengers);
-    for i in 0..passengers {
-        let holder = PhoneNumber::parse(&format!("+7701{:07}", 1_000_000 + i))?;
+    for (i, holder) in crate::bench_operator::bench_phones(passengers)?
+        .iter()
+        .enumerate()
+    {
         let card = service::cards::open(
             app,
-            &holder,
+            holder,
             &service::cards::OpenCard {
                 kind: "regular".into(),
                 ..service::cards::OpenCard::default()
