@@ -169,6 +169,9 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
             slow.cut.load(Ordering::Relaxed),
             slow.longest_ms.load(Ordering::Relaxed),
         );
+        if let Some(holds) = city.store.take_holds() {
+            println!("minute={number} {}", holds_line(&holds));
+        }
         p99s.push(p(0.99));
         rss.push(rss_mb);
     }
@@ -365,6 +368,46 @@ async fn probe_disk(db: String, syncs: Arc<std::sync::Mutex<Vec<Duration>>>, end
         }
     }
     let _removed = std::fs::remove_file(&path);
+}
+
+/// A minute's store holds: each kind's count, total and longest (with its call site), and the
+/// call sites that held the writer longest in all.
+fn holds_line(holds: &[store::HoldSite]) -> String {
+    use store::HoldKind::*;
+    let mut line = String::new();
+    for kind in [
+        Write,
+        WaitForWriter,
+        Commit,
+        Read,
+        CheckpointHoldingWriter,
+        CheckpointBeside,
+    ] {
+        let (count, total, longest, at) = store::holds::summary(holds, kind);
+        line.push_str(&format!(
+            "{k}_count={count} {k}_total_ms={:.0} {k}_max_ms={:.1} {k}_max_at={} ",
+            total.as_secs_f64() * 1e3,
+            longest.as_secs_f64() * 1e3,
+            at.map_or_else(|| "-".to_owned(), |l| format!("{}:{}", l.file(), l.line())),
+            k = kind.as_str(),
+        ));
+    }
+    let writers: Vec<String> = holds
+        .iter()
+        .filter(|s| s.kind == Write)
+        .take(3)
+        .map(|s| {
+            format!(
+                "{}:{}={:.0}ms/{}",
+                s.at.file(),
+                s.at.line(),
+                s.total.as_secs_f64() * 1e3,
+                s.count
+            )
+        })
+        .collect();
+    line.push_str(&format!("top_writers={}", writers.join(",")));
+    line
 }
 
 async fn unsettled(city: &BenchCity) -> anyhow::Result<i64> {

@@ -8,11 +8,14 @@
 //! a rolled-back member undoes only its own savepoint, and a batch never waits for a writer
 //! that did not ask to group: [`Writer::settle`] commits it before any other use of the writer.
 
+use std::panic::Location;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use tokio::sync::OwnedMutexGuard;
 
+use crate::holds::{HoldKind, Holds};
 use crate::{Result, StoreError};
 
 /// A batch commits once this many transactions are in it, whoever waits.
@@ -25,6 +28,7 @@ pub(crate) struct Writer {
     stats: Arc<Stats>,
     /// Writers waiting for their turn (shared with [`Turns`]).
     waiting: Arc<AtomicUsize>,
+    holds: Arc<Holds>,
 }
 
 /// Transactions released into the writer's open transaction, not yet committed.
@@ -55,6 +59,7 @@ pub(crate) struct Turns {
     writer: Arc<tokio::sync::Mutex<Writer>>,
     waiting: Arc<AtomicUsize>,
     stats: Arc<Stats>,
+    pub(crate) holds: Arc<Holds>,
 }
 
 /// What group commit did since the store opened.
@@ -76,10 +81,13 @@ struct Stats {
 pub(crate) struct Held {
     pub(crate) guard: OwnedMutexGuard<Writer>,
     grouped: bool,
+    /// When the turn was taken, and by which call site.
+    since: Instant,
+    at: &'static Location<'static>,
 }
 
 impl Turns {
-    pub(crate) fn new(conn: rusqlite::Connection) -> Turns {
+    pub(crate) fn new(conn: rusqlite::Connection, holds: Arc<Holds>) -> Turns {
         let stats = Arc::new(Stats::default());
         let waiting = Arc::new(AtomicUsize::new(0));
         Turns {
@@ -88,9 +96,11 @@ impl Turns {
                 batch: None,
                 stats: Arc::clone(&stats),
                 waiting: Arc::clone(&waiting),
+                holds: Arc::clone(&holds),
             })),
             waiting,
             stats,
+            holds,
         }
     }
 
@@ -133,14 +143,31 @@ impl Turns {
         guard
     }
 
-    /// Starts a write transaction; `grouped`: as a savepoint of the open batch (opening one).
-    pub(crate) async fn begin(&self, grouped: bool) -> Result<Held> {
+    /// Starts a write transaction for the call site `at`; `grouped`: as a savepoint of the
+    /// open batch (opening one).
+    pub(crate) async fn begin(
+        &self,
+        grouped: bool,
+        at: &'static Location<'static>,
+    ) -> Result<Held> {
+        let asked = Instant::now();
         if !grouped {
             let guard = self.alone().await;
+            let since = Instant::now();
+            self.holds
+                .record(HoldKind::WaitForWriter, at, since - asked);
             guard.conn.execute_batch("BEGIN IMMEDIATE")?;
-            return Ok(Held { guard, grouped });
+            return Ok(Held {
+                guard,
+                grouped,
+                since,
+                at,
+            });
         }
         let mut guard = self.turn().await;
+        let since = Instant::now();
+        self.holds
+            .record(HoldKind::WaitForWriter, at, since - asked);
         if guard.batch.is_none() {
             guard.conn.execute_batch("BEGIN IMMEDIATE")?;
             guard.batch = Some(Batch {
@@ -149,14 +176,26 @@ impl Turns {
             });
         }
         guard.conn.execute_batch("SAVEPOINT grouped")?;
-        Ok(Held { guard, grouped })
+        Ok(Held {
+            guard,
+            grouped,
+            since,
+            at,
+        })
     }
 
     /// Commits: at once when alone, or as one member of the batch.
     pub(crate) async fn commit(&self, held: Held) -> Result<()> {
-        let Held { mut guard, grouped } = held;
+        let Held {
+            mut guard,
+            grouped,
+            since,
+            at,
+        } = held;
         if !grouped {
-            return commit_now(&guard.conn);
+            let committed = guard.commit_now();
+            self.holds.record(HoldKind::Write, at, since.elapsed());
+            return committed;
         }
         if guard.conn.is_autocommit() {
             // SQLite rolled the whole transaction back (a full disk, an I/O error): every
@@ -165,7 +204,9 @@ impl Turns {
             guard.fail_batch(lost.clone());
             return Err(StoreError::GroupCommit(lost));
         }
-        guard.conn.execute_batch("RELEASE grouped")?;
+        let released = guard.conn.execute_batch("RELEASE grouped");
+        self.holds.record(HoldKind::Write, at, since.elapsed());
+        released?;
         let Some(batch) = guard.batch.as_mut() else {
             return Err(StoreError::GroupCommit("no batch open".into()));
         };
@@ -220,7 +261,7 @@ impl Writer {
         let Some(batch) = self.batch.take() else {
             return Ok(());
         };
-        let result = commit_now(&self.conn);
+        let result = self.commit_now();
         if result.is_ok() {
             let members = u64::try_from(batch.members).unwrap_or(u64::MAX);
             self.stats.members.fetch_add(members, Ordering::Relaxed);
@@ -240,12 +281,19 @@ impl Writer {
     }
 }
 
-fn commit_now(conn: &rusqlite::Connection) -> Result<()> {
-    if let Err(error) = conn.execute_batch("COMMIT") {
-        let _rolled_back = conn.execute_batch("ROLLBACK");
-        return Err(error.into());
+impl Writer {
+    /// SQLite's `COMMIT` of the transaction open on the writer (rolled back if it fails).
+    fn commit_now(&self) -> Result<()> {
+        let started = Instant::now();
+        let committed = self.conn.execute_batch("COMMIT");
+        self.holds
+            .record(HoldKind::Commit, Location::caller(), started.elapsed());
+        if let Err(error) = committed {
+            let _rolled_back = self.conn.execute_batch("ROLLBACK");
+            return Err(error.into());
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl Held {
@@ -253,6 +301,9 @@ impl Held {
     /// (or when it was the batch's only writer so far).
     pub(crate) fn roll_back(&mut self) {
         let writer = &mut *self.guard;
+        writer
+            .holds
+            .record(HoldKind::Write, self.at, self.since.elapsed());
         if writer.conn.is_autocommit() {
             writer.fail_batch("the batch's transaction was rolled back by SQLite".into());
             return;

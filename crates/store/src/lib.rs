@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod db;
 pub mod feedback;
 mod group_commit;
+pub mod holds;
 mod ids;
 pub mod inspections;
 pub mod keys;
@@ -33,9 +34,11 @@ pub mod tickets;
 pub mod top_ups;
 pub mod transit;
 
+use std::future::Future;
+use std::panic::Location;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -43,6 +46,7 @@ use sqlx::{Executor as _, PgPool, Postgres};
 
 pub use db::{DatabaseError, Executor};
 pub use group_commit::{GROUP_COMMIT_MEMBERS_MAX, GroupCommits};
+pub use holds::{HoldKind, HoldSite};
 
 /// How long a query may wait for a connection or a lock before it fails.
 pub const ACQUIRE_TIMEOUT_S: u64 = 10;
@@ -211,6 +215,9 @@ enum ReaderInner {
     Sqlite {
         conn: Option<rusqlite::Connection>,
         store: Arc<Sqlite>,
+        /// When it was taken, and by which call site.
+        since: Instant,
+        at: &'static Location<'static>,
     },
     Postgres(PoolConnection<Postgres>),
 }
@@ -229,9 +236,18 @@ impl Executor for Reader {
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        if let ReaderInner::Sqlite { conn, store } = &mut self.inner
+        if let ReaderInner::Sqlite {
+            conn,
+            store,
+            since,
+            at,
+        } = &mut self.inner
             && let Some(conn) = conn.take()
         {
+            store
+                .writer
+                .holds
+                .record(HoldKind::Read, at, since.elapsed());
             let mut idle = store.readers.lock().unwrap_or_else(PoisonError::into_inner);
             if idle.len() < SQLITE_IDLE_READERS_MAX {
                 idle.push(conn);
@@ -271,22 +287,24 @@ impl Store {
     }
 
     /// Starts a write transaction. On SQLite writers take turns, first come first served.
-    pub async fn begin(&self) -> Result<Tx> {
-        self.begin_with(false).await
+    #[track_caller]
+    pub fn begin(&self) -> impl Future<Output = Result<Tx>> + Send + '_ {
+        self.begin_with(false, Location::caller())
     }
 
     /// Starts a short write transaction whose commit may share SQLite's `COMMIT` with others
     /// (group commit, [`group_commit`]): its `commit` still returns only once its writes are
     /// durable. For the hot paths whose transactions hold the writer briefly; a long one
     /// would make every member of its batch wait. PostgreSQL: [`Store::begin`].
-    pub async fn begin_grouped(&self) -> Result<Tx> {
-        self.begin_with(true).await
+    #[track_caller]
+    pub fn begin_grouped(&self) -> impl Future<Output = Result<Tx>> + Send + '_ {
+        self.begin_with(true, Location::caller())
     }
 
-    async fn begin_with(&self, grouped: bool) -> Result<Tx> {
+    async fn begin_with(&self, grouped: bool, at: &'static Location<'static>) -> Result<Tx> {
         match &self.inner {
             Inner::Sqlite(sqlite) => {
-                let held = sqlite.writer.begin(grouped).await?;
+                let held = sqlite.writer.begin(grouped, at).await?;
                 Ok(Tx {
                     inner: TxInner::Sqlite {
                         held: Some(held),
@@ -316,8 +334,22 @@ impl Store {
         }
     }
 
+    /// SQLite: how long each call site held the writer, waited for it, and read, with the
+    /// `COMMIT`s and checkpoints, since the last call ([`holds`]); `None` on PostgreSQL.
+    pub fn take_holds(&self) -> Option<Vec<HoldSite>> {
+        match &self.inner {
+            Inner::Sqlite(sqlite) => Some(sqlite.writer.holds.take()),
+            Inner::Postgres(_) => None,
+        }
+    }
+
     /// A connection for reads; on SQLite it never waits for writers.
-    pub async fn reader(&self) -> Result<Reader> {
+    #[track_caller]
+    pub fn reader(&self) -> impl Future<Output = Result<Reader>> + Send + '_ {
+        self.reader_for(Location::caller())
+    }
+
+    async fn reader_for(&self, at: &'static Location<'static>) -> Result<Reader> {
         match &self.inner {
             Inner::Sqlite(sqlite) => {
                 let idle = sqlite
@@ -333,6 +365,8 @@ impl Store {
                     inner: ReaderInner::Sqlite {
                         conn: Some(conn),
                         store: Arc::clone(sqlite),
+                        since: Instant::now(),
+                        at,
                     },
                 })
             }
@@ -397,7 +431,7 @@ fn open_sqlite(url: &str) -> Result<Store> {
     let checkpointer = sqlite_connection(&path, false)?;
     let sqlite = Arc::new(Sqlite {
         path,
-        writer: group_commit::Turns::new(writer),
+        writer: group_commit::Turns::new(writer, Arc::default()),
         readers: Mutex::new(Vec::new()),
         checkpointing: Mutex::new(()),
     });
@@ -431,7 +465,14 @@ fn checkpoint_while_open(store: &std::sync::Weak<Sqlite>, conn: &rusqlite::Conne
                 .checkpointing
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            wal_checkpoint(conn, CheckpointMode::Passive)
+            let started = Instant::now();
+            let done = wal_checkpoint(conn, CheckpointMode::Passive);
+            sqlite.writer.holds.record(
+                HoldKind::CheckpointBeside,
+                Location::caller(),
+                started.elapsed(),
+            );
+            done
         };
         let pages = match passive {
             Ok(done) => done.wal_pages,
@@ -441,8 +482,9 @@ fn checkpoint_while_open(store: &std::sync::Weak<Sqlite>, conn: &rusqlite::Conne
             }
         };
         if pages > SQLITE_WAL_RESTART_PAGES {
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             let writer = sqlite.writer.alone_blocking();
+            let holding = Instant::now();
             let done = {
                 let _alone = sqlite
                     .checkpointing
@@ -451,6 +493,11 @@ fn checkpoint_while_open(store: &std::sync::Weak<Sqlite>, conn: &rusqlite::Conne
                 wal_checkpoint(&writer.conn, CheckpointMode::Full)
             };
             drop(writer);
+            sqlite.writer.holds.record(
+                HoldKind::CheckpointHoldingWriter,
+                Location::caller(),
+                holding.elapsed(),
+            );
             match done {
                 Ok(done) => tracing::debug!(
                     ?done,

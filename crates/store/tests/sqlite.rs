@@ -295,3 +295,66 @@ async fn a_batch_is_committed_when_its_member_stops_waiting_and_the_next_rolls_b
         "the first writer's row is committed, the second's is not"
     );
 }
+
+/// The store says how long each call site held the writer, waited for it and read, by the
+/// source line that began the transaction or took the reader; a look empties the record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_are_told_by_call_site_and_kind_since_the_last_look() {
+    use store::HoldKind;
+    let db = TempDb::new("holds");
+    let store = Store::open(&db.url()).await.expect("open");
+    grouped_table(&store).await;
+    let _before = store.take_holds().expect("SQLite");
+
+    let first_line = line!() + 1;
+    let first = store.begin().await.expect("begin");
+    let waiter = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let second_line = line!() + 1;
+            let tx = store.begin().await.expect("second");
+            tx.commit().await.expect("commit");
+            second_line
+        })
+    };
+    while store.writers_waiting() == 0 {
+        tokio::task::yield_now().await;
+    }
+    let reader_line = line!() + 1;
+    let reader = store.reader().await.expect("reader");
+    let held = std::time::Instant::now();
+    while held.elapsed() < std::time::Duration::from_millis(20) {
+        tokio::task::yield_now().await;
+    }
+    drop(reader);
+    first.commit().await.expect("commit");
+    let second_line = waiter.await.expect("waiter");
+
+    let holds = store.take_holds().expect("SQLite");
+    let site = |kind: HoldKind, line: u32| {
+        holds
+            .iter()
+            .find(|s| s.kind == kind && s.at.line() == line && s.at.file().ends_with("sqlite.rs"))
+            .unwrap_or_else(|| panic!("{kind:?} at line {line} in {holds:?}"))
+    };
+    let write = site(HoldKind::Write, first_line);
+    assert_eq!(write.count, 1);
+    assert!(
+        write.longest >= std::time::Duration::from_millis(20),
+        "{write:?}"
+    );
+    let wait = site(HoldKind::WaitForWriter, second_line);
+    assert!(
+        wait.longest >= std::time::Duration::from_millis(20),
+        "{wait:?}"
+    );
+    assert_eq!(site(HoldKind::Write, second_line).count, 1);
+    assert!(site(HoldKind::Read, reader_line).longest >= std::time::Duration::from_millis(20));
+    let (commits, ..) = store::holds::summary(&holds, HoldKind::Commit);
+    assert_eq!(commits, 2, "each plain transaction's COMMIT: {holds:?}");
+    let again = store.take_holds().expect("SQLite");
+    assert!(
+        again.iter().all(|s| s.kind == HoldKind::CheckpointBeside),
+        "a look empties the record (but for the checkpointer's own work since): {again:?}"
+    );
+}
