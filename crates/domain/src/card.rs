@@ -1,6 +1,6 @@
 //! Virtual transport cards: the number (16 digits, the last a Luhn check digit, shown grouped
 //! `9398 1234 5678 9012`), the kinds a passenger opens (regular, school; preferential ones are
-//! approved at the office), the lifecycle with its one table of moves ([`CARD_TRANSITIONS`]),
+//! approved at the office), the lifecycle with its one table of moves ([`CardStatus::TRANSITIONS`]),
 //! the top-up limits, and the sum of a bank's top-up as the biller protocol writes it.
 
 use std::fmt;
@@ -25,8 +25,6 @@ pub enum CardError {
     CheckDigit,
     #[error("unknown card kind `{0}`")]
     BadKind(String),
-    #[error("unknown card status `{0}`")]
-    BadStatus(String),
 }
 
 /// A card number whose check digit holds.
@@ -168,59 +166,52 @@ impl CardKind {
 pub const TOP_UP_MIN: Tenge = Tenge::from_whole(50);
 pub const TOP_UP_MAX: Tenge = Tenge::from_whole(50_000);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CardStatus {
-    /// Opened, not yet usable (a preferential card waits for the office).
-    Open,
-    Active,
-    /// Lost phone or stolen: pays nothing, takes no top-up until unblocked.
-    Blocked,
-    /// For good; its balance went to another card.
-    Closed,
-}
-
-/// The one table of moves a card may make.
-pub const CARD_TRANSITIONS: &[(CardStatus, CardStatus)] = &[
-    (CardStatus::Open, CardStatus::Active),
-    (CardStatus::Open, CardStatus::Closed),
-    (CardStatus::Active, CardStatus::Blocked),
-    (CardStatus::Blocked, CardStatus::Active),
-    (CardStatus::Active, CardStatus::Closed),
-    (CardStatus::Blocked, CardStatus::Closed),
-];
-
-impl CardStatus {
-    pub const ALL: [CardStatus; 4] = [
-        CardStatus::Open,
-        CardStatus::Active,
-        CardStatus::Blocked,
-        CardStatus::Closed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CardStatus::Open => "open",
-            CardStatus::Active => "active",
-            CardStatus::Blocked => "blocked",
-            CardStatus::Closed => "closed",
-        }
+crate::states! {
+    /// Where a card stands. `Closed` is for good.
+    pub enum CardStatus ("card status") {
+        /// Opened, not yet usable (a preferential card waits for the office).
+        Open = "open",
+        Active = "active",
+        /// Lost phone or stolen: pays nothing, takes no top-up until unblocked.
+        Blocked = "blocked",
+        /// For good; its balance went to another card.
+        Closed = "closed",
     }
-
-    pub fn parse(text: &str) -> Result<CardStatus, CardError> {
-        CardStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| CardError::BadStatus(text.chars().take(32).collect()))
-    }
-
-    pub fn can_move_to(self, to: CardStatus) -> bool {
-        CARD_TRANSITIONS.contains(&(self, to))
+    moves {
+        Open => Active, Closed;
+        Active => Blocked, Closed;
+        Blocked => Active, Closed;
     }
 }
 
-impl fmt::Display for CardStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::states! {
+    /// A top-up paid by card on the acquirer's page: `created`, then `paid` or `failed` as the
+    /// acquirer's callback (or its order status, asked by recovery) says.
+    pub enum TopUpStatus ("top-up status") {
+        /// Waiting for the passenger to pay on the acquirer's page.
+        Created = "created",
+        /// The acquirer took the money: the card was credited.
+        Paid = "paid",
+        /// Declined, expired or refused: nothing moved.
+        Failed = "failed",
+    }
+    moves {
+        Created => Paid, Failed;
+    }
+}
+
+crate::states! {
+    /// An application for a preferential card, as the office decides it.
+    pub enum ApplicationStatus ("card application status") {
+        /// Waiting for a clerk.
+        Pending = "pending",
+        /// Approved: the card is active with its category.
+        Approved = "approved",
+        /// Refused, with the clerk's reason.
+        Rejected = "rejected",
+    }
+    moves {
+        Pending => Approved, Rejected;
     }
 }
 
@@ -351,9 +342,16 @@ mod tests {
         assert!(Active.can_move_to(Closed));
         assert!(!Closed.can_move_to(Active));
         assert!(!Blocked.can_move_to(Open));
-        for status in CardStatus::ALL {
-            assert_eq!(CardStatus::parse(status.as_str()), Ok(status));
-        }
+        assert_eq!(crate::check_states!(CardStatus), Ok(()));
+    }
+
+    #[test]
+    fn a_top_up_and_an_application_are_decided_once() {
+        assert_eq!(crate::check_states!(TopUpStatus), Ok(()));
+        assert_eq!(crate::check_states!(ApplicationStatus), Ok(()));
+        assert!(TopUpStatus::Paid.is_final() && TopUpStatus::Failed.is_final());
+        assert!(!TopUpStatus::Failed.can_move_to(TopUpStatus::Paid));
+        assert!(ApplicationStatus::Approved.is_final() && ApplicationStatus::Rejected.is_final());
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod reconcile;
 pub mod ride;
 pub mod sms;
 pub mod staff;
+pub mod state;
 pub mod ticket;
 pub mod vehicle;
 

@@ -1,6 +1,6 @@
 //! A ride's identity and the states of its payment, with the one table of moves between them.
 //! The store moves a ride by compare-and-set (`… WHERE status = from`); this module says which
-//! moves exist at all, so a move not in [`TRANSITIONS`] is refused before any SQL runs.
+//! moves exist at all, so a move not in [`RideStatus::TRANSITIONS`] is refused before any SQL runs.
 
 use std::fmt;
 
@@ -11,8 +11,6 @@ pub const RIDE_ID_CHARS: usize = 28;
 pub enum RideError {
     #[error("ride id `{0}` is not 28 hex digits")]
     BadId(String),
-    #[error("unknown ride status `{0}`")]
-    BadStatus(String),
 }
 
 /// Time-ordered, so the rides index stays append-mostly.
@@ -50,83 +48,51 @@ impl fmt::Display for RideId {
     }
 }
 
-/// Where a ride's payment stands: `reserving → reserved → confirming → issued | failed`,
-/// through `cancelling` while a refused capture's reservation is not released yet.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RideStatus {
-    /// Inserted; the reservation is being asked for (or its answer was lost).
-    Reserving,
-    /// The payment source holds the fare but has not said it is final.
-    Reserved,
-    /// The capture was sent; its outcome is not known yet.
-    Confirming,
-    /// Refused, but the reservation is still to be released.
-    Cancelling,
-    /// Paid: the ticket exists.
-    Issued,
-    /// Not paid, and nothing is held.
-    Failed,
+crate::states! {
+    /// Where a ride's payment stands: `reserving → reserved → confirming → issued | failed`,
+    /// through `cancelling` while a refused capture's reservation is not released yet.
+    pub enum RideStatus ("ride status") {
+        /// Inserted; the reservation is being asked for (or its answer was lost).
+        Reserving = "reserving",
+        /// The payment source holds the fare but has not said it is final.
+        Reserved = "reserved",
+        /// The capture was sent; its outcome is not known yet.
+        Confirming = "confirming",
+        /// Refused, but the reservation is still to be released.
+        Cancelling = "cancelling",
+        /// Paid: the ticket exists.
+        Issued = "issued",
+        /// Not paid, and nothing is held.
+        Failed = "failed",
+    }
+    moves {
+        Reserving => Reserved, Confirming, Cancelling, Issued, Failed;
+        Reserved => Confirming, Cancelling, Issued, Failed;
+        Confirming => Cancelling, Issued, Failed;
+        Cancelling => Issued, Failed;
+    }
 }
 
-/// Every move a ride may make, and no other.
-pub const TRANSITIONS: &[(RideStatus, RideStatus)] = {
-    use RideStatus::*;
-    &[
-        (Reserving, Reserved),
-        (Reserving, Confirming),
-        (Reserving, Cancelling),
-        (Reserving, Issued),
-        (Reserving, Failed),
-        (Reserved, Confirming),
-        (Reserved, Cancelling),
-        (Reserved, Issued),
-        (Reserved, Failed),
-        (Confirming, Cancelling),
-        (Confirming, Issued),
-        (Confirming, Failed),
-        (Cancelling, Issued),
-        (Cancelling, Failed),
-    ]
-};
+crate::states! {
+    /// A refund asked of the operator for a phone-balance ride (CAMARA Carrier Billing Refund).
+    pub enum OperatorRefundStatus ("operator refund status") {
+        /// Written, and sent (or to be sent again with the same correlator).
+        Requested = "requested",
+        /// The operator took it and has not said it is done.
+        Processing = "processing",
+        /// The money is back with the passenger.
+        Succeeded = "succeeded",
+        /// The operator refused; staff may ask again.
+        Denied = "denied",
+    }
+    moves {
+        Requested => Processing, Succeeded, Denied;
+        Processing => Succeeded, Denied;
+        Denied => Requested;
+    }
+}
 
 impl RideStatus {
-    pub const ALL: [RideStatus; 6] = [
-        RideStatus::Reserving,
-        RideStatus::Reserved,
-        RideStatus::Confirming,
-        RideStatus::Cancelling,
-        RideStatus::Issued,
-        RideStatus::Failed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RideStatus::Reserving => "reserving",
-            RideStatus::Reserved => "reserved",
-            RideStatus::Confirming => "confirming",
-            RideStatus::Cancelling => "cancelling",
-            RideStatus::Issued => "issued",
-            RideStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<RideStatus, RideError> {
-        RideStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str() == text)
-            .ok_or_else(|| RideError::BadStatus(text.chars().take(64).collect()))
-    }
-
-    /// Whether `self → to` is in [`TRANSITIONS`].
-    pub fn can_move_to(self, to: RideStatus) -> bool {
-        TRANSITIONS.contains(&(self, to))
-    }
-
-    /// No move leaves it.
-    pub fn is_final(self) -> bool {
-        !TRANSITIONS.iter().any(|(from, _)| *from == self)
-    }
-
     /// The payment is still open: the ride may yet give a ticket.
     pub fn in_flight(self) -> bool {
         matches!(
@@ -136,44 +102,28 @@ impl RideStatus {
     }
 }
 
-impl fmt::Display for RideStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn exactly_the_listed_moves_are_allowed() {
-        let mut allowed = 0;
-        for from in RideStatus::ALL {
-            for to in RideStatus::ALL {
-                let listed = TRANSITIONS.contains(&(from, to));
-                assert_eq!(from.can_move_to(to), listed, "{from} → {to}");
-                allowed += usize::from(listed);
-            }
-        }
-        assert_eq!(allowed, TRANSITIONS.len(), "no move is listed twice");
-        for status in RideStatus::ALL {
-            assert!(
-                !status.can_move_to(status),
-                "{status} does not move to itself"
-            );
-        }
+        assert_eq!(crate::check_states!(RideStatus), Ok(()));
         assert!(RideStatus::Issued.is_final() && RideStatus::Failed.is_final());
         assert!(!RideStatus::Cancelling.is_final());
         assert!(!RideStatus::Issued.can_move_to(RideStatus::Failed));
         assert!(!RideStatus::Failed.can_move_to(RideStatus::Issued));
+        assert!(RideStatus::Reserving.can_move_to(RideStatus::Issued));
+        assert_eq!(crate::check_states!(OperatorRefundStatus), Ok(()));
+        assert!(OperatorRefundStatus::Succeeded.is_final());
+        assert!(
+            !OperatorRefundStatus::Denied.is_final(),
+            "staff may ask again"
+        );
     }
 
     #[test]
     fn statuses_and_ids_round_trip_as_text() {
-        for status in RideStatus::ALL {
-            assert_eq!(RideStatus::parse(status.as_str()), Ok(status));
-        }
         assert!(RideStatus::parse("ended").is_err());
         let id = RideId::new(0x0123_4567_89ab, [0xff, 0, 1, 2, 3, 4, 5, 6]);
         assert_eq!(id.as_str(), "0123456789abff00010203040506");

@@ -1,5 +1,5 @@
 //! The SMS conversation on the short number 2505: what a passenger's text means, and the texts
-//! we answer with. Transport-agnostic: the SMS gateway endpoint, the CLI and (later) SMPP all
+//! we answer with. Transport-agnostic: the SMS gateway endpoint, the CLI and SMPP all
 //! feed the same parser and send the same replies.
 
 use crate::catalogue::Zone;
@@ -9,6 +9,27 @@ use crate::vehicle::{PlateNumber, TransportCode};
 
 /// Longer messages are not commands; they get the help text without further parsing.
 pub const SMS_COMMAND_CHARS_MAX: usize = 40;
+
+crate::states! {
+    /// An outbox message's way over SMPP (none while it waits for a channel: the HTTP gateway
+    /// or an SMSC bind takes it). The parts' delivery receipts are kept apart, per part.
+    pub enum SmppState ("SMPP state") {
+        /// Handed to the HTTP SMS gateway instead; SMPP never sends it.
+        Gateway = "gateway",
+        /// Being submitted to the SMSC now.
+        Submitting = "submitting",
+        /// Every part was accepted by the SMSC (`submit_sm_resp` OK).
+        Submitted = "submitted",
+        /// A transient refusal or a lost bind: submitted again once due.
+        Retry = "retry",
+        /// Refused for good (a permanent error, or out of attempts).
+        Failed = "failed",
+    }
+    moves {
+        Submitting => Submitted, Retry, Failed;
+        Retry => Submitting;
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VehicleRef {
@@ -496,6 +517,14 @@ pub fn repeat_pending_text(language: Language, command_for_another: &str) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_smpp_message_moves_only_along_its_table() {
+        assert_eq!(crate::check_states!(SmppState), Ok(()));
+        assert!(SmppState::Gateway.is_final() && SmppState::Failed.is_final());
+        assert!(SmppState::Retry.can_move_to(SmppState::Submitting));
+        assert!(!SmppState::Submitted.can_move_to(SmppState::Retry));
+    }
 
     fn code(s: &str) -> VehicleRef {
         VehicleRef::Code(TransportCode::parse(s).unwrap())

@@ -33,7 +33,7 @@ pub use keys::{
     plan_rotation, select_signing_key,
 };
 pub use number::{TICKET_NUMBER_DIGITS, TICKET_NUMBER_MAX, TicketNumber};
-pub use status::{TICKET_TRANSITIONS, TicketStatus, UnknownTicketStatus};
+pub use status::TicketStatus;
 pub use verification::{
     BATCH_SIGNATURES_MAX, OfflineRejection, Revocations, VerifiedTicket, authenticate,
     authenticate_batch, sign, verify, verify_batch, verify_offline_with,

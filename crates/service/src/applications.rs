@@ -5,7 +5,7 @@
 //! Each decision is one transaction: the application's compare-and-set, the card, one audit
 //! entry and the SMS to the passenger in their language.
 
-use domain::card::{CARD_TEXT_CHARS_MAX, CardKind, CardNumber, CardStatus};
+use domain::card::{ApplicationStatus, CARD_TEXT_CHARS_MAX, CardKind, CardNumber, CardStatus};
 use domain::catalogue::RiderCategory;
 use domain::messages::Language;
 use domain::{ErrorCode, PhoneNumber};
@@ -84,7 +84,7 @@ pub async fn apply(
         full_name: field(&request.full_name)?,
         document_kind: field(&request.document_kind)?,
         document_number: field(&request.document_number)?,
-        status: "pending".into(),
+        status: ApplicationStatus::Pending.as_str().into(),
         language: language.code().to_owned(),
         card_number: None,
         decided_by: None,
@@ -123,12 +123,17 @@ pub async fn queue(
     }
     let mut conn = app.store.reader().await?;
     // An office clerk's queue holds the applications of its cities only.
-    let pending: Vec<ApplicationRow> =
-        store::cards::applications(&mut conn, None, Some("pending"), None, SEARCHED_MAX)
-            .await?
-            .into_iter()
-            .filter(|a| actor.scope.reaches_city(actor.role, &a.city))
-            .collect();
+    let pending: Vec<ApplicationRow> = store::cards::applications(
+        &mut conn,
+        None,
+        Some(ApplicationStatus::Pending.as_str()),
+        None,
+        SEARCHED_MAX,
+    )
+    .await?
+    .into_iter()
+    .filter(|a| actor.scope.reaches_city(actor.role, &a.city))
+    .collect();
     // Folded here, not in SQL: SQLite's `lower` folds ASCII only, and names are Cyrillic.
     let Some(search) = search.map(str::to_lowercase) else {
         return Ok(pending.into_iter().take(QUEUE_MAX_USIZE).collect());
@@ -191,7 +196,9 @@ async fn pending(
         .await?
         .ok_or(ErrorCode::NotFound)?;
     actor.require_city(&row.city)?;
-    if row.status != "pending" {
+    let status = ApplicationStatus::parse(&row.status)
+        .map_err(|e| ServiceError::internal(format!("application {id}: {e}")))?;
+    if !status.can_move_to(ApplicationStatus::Approved) {
         return Err(ServiceError::new(
             ErrorCode::CardMoveNotAllowed,
             format!("application {id} is {}", row.status),
@@ -285,7 +292,7 @@ pub async fn approve(
     if !store::cards::decide(
         &mut tx,
         id,
-        "approved",
+        ApplicationStatus::Approved.as_str(),
         &actor.name,
         &seen_text,
         Some(number.as_str()),
@@ -304,7 +311,7 @@ pub async fn approve(
         &crate::audit::Change {
             action: "card_application.approve",
             object: &format!("card_application:{id}"),
-            before: "pending",
+            before: ApplicationStatus::Pending.as_str(),
             after: &format!(
                 "approved {} card {}; seen: {seen_text}",
                 row.category,
@@ -335,7 +342,17 @@ pub async fn reject(
     let now_ms = app.now_ms();
     let mut tx = app.store.begin().await?;
     let row = pending(&mut tx, actor, id).await?;
-    if !store::cards::decide(&mut tx, id, "rejected", &actor.name, &reason, None, now_ms).await? {
+    if !store::cards::decide(
+        &mut tx,
+        id,
+        ApplicationStatus::Rejected.as_str(),
+        &actor.name,
+        &reason,
+        None,
+        now_ms,
+    )
+    .await?
+    {
         return Err(ServiceError::new(
             ErrorCode::CardMoveNotAllowed,
             "decided meanwhile",
@@ -347,7 +364,7 @@ pub async fn reject(
         &crate::audit::Change {
             action: "card_application.reject",
             object: &format!("card_application:{id}"),
-            before: "pending",
+            before: ApplicationStatus::Pending.as_str(),
             after: &format!("rejected: {reason}"),
         },
         now_ms,

@@ -199,7 +199,7 @@ pub async fn open(
     ))
 }
 
-/// Moves a card along [`domain::card::CARD_TRANSITIONS`] by compare-and-set; a move the table
+/// Moves a card along [`domain::card::CardStatus::TRANSITIONS`] by compare-and-set; a move the table
 /// has not, or a card no longer in `from`, is `CARD_MOVE_NOT_ALLOWED`.
 pub(crate) async fn move_card(
     conn: &mut dyn store::Executor,

@@ -179,10 +179,16 @@ async fn acquirer_view(
     };
     let mut orders = Orders::default();
     for (status, count) in counts {
-        match status.as_str() {
-            "created" => orders.open += count,
-            "paid" => orders.paid += count,
-            _ => orders.failed += count,
+        match domain::card::TopUpStatus::parse(&status) {
+            Ok(domain::card::TopUpStatus::Created) => orders.open += count,
+            Ok(domain::card::TopUpStatus::Paid) => orders.paid += count,
+            Ok(domain::card::TopUpStatus::Failed) => orders.failed += count,
+            Err(e) => {
+                return Err(ServiceError::internal(format!(
+                    "acquirer {}: {e}",
+                    description.id
+                )));
+            }
         }
     }
     let callbacks = &app.partners.callbacks;

@@ -17,6 +17,7 @@
 
 use domain::ErrorCode;
 use domain::ledger::{RidePhase, TransferId};
+use domain::ride::OperatorRefundStatus;
 use domain::sms::RefundedTo;
 use domain::ticket::{TicketNumber, TicketStatus};
 use domain::{Language, OperatorId, Tenge};
@@ -77,7 +78,7 @@ pub async fn refund_ride(
     actor.require_city(&ride.ride.city_id)?;
     let status = TicketStatus::parse(&ticket.status)
         .map_err(|e| ServiceError::internal(format!("ticket {}: {e}", number.check_form())))?;
-    if !status.may_become(TicketStatus::Refunded) {
+    if !status.can_move_to(TicketStatus::Refunded) {
         return Err(ServiceError::new(
             ErrorCode::TicketNotValid,
             format!("ticket {}", number.check_form()),
@@ -217,7 +218,7 @@ async fn request_operator_refund(
                 operator: ride.ride.operator.clone(),
                 operator_payment_id: payment,
                 attempt: 1,
-                status: "requested".into(),
+                status: OperatorRefundStatus::Requested.as_str().into(),
                 operator_refund_id: None,
                 reason: reason.to_owned(),
                 requested_by: actor.name.clone(),
@@ -228,7 +229,7 @@ async fn request_operator_refund(
             };
             store::refunds::insert(&mut tx, &row).await?
         }
-        Some(row) if row.status == "denied" => {
+        Some(row) if refund_status(row)? == OperatorRefundStatus::Denied => {
             store::refunds::ask_again(&mut tx, &ride.ride.id, reason, &actor.name, now_ms).await?
         }
         // Asked already and still open: this request joins it, and asks nothing new.
@@ -255,10 +256,46 @@ async fn request_operator_refund(
         .await?
         .ok_or_else(|| ServiceError::internal(format!("refund of {} vanished", ride.ride.id)))?;
     tx.commit().await?;
-    match row.status.as_str() {
-        "succeeded" => Ok(RefundState::Refunded),
+    match refund_status(&row)? {
+        OperatorRefundStatus::Succeeded => Ok(RefundState::Refunded),
         _ => settle_one(app, &row).await,
     }
+}
+
+/// A refund row's status, typed.
+fn refund_status(row: &OperatorRefundRow) -> Result<OperatorRefundStatus, ServiceError> {
+    OperatorRefundStatus::parse(&row.status)
+        .map_err(|e| ServiceError::internal(format!("refund of {}: {e}", row.ride_id)))
+}
+
+/// Moves a refund from the status it was read in to `to` by compare-and-set (to the same
+/// status: only marks it tried now); false when another pass moved it meanwhile. A move the
+/// table does not allow is refused before any SQL.
+async fn move_refund(
+    tx: &mut dyn Executor,
+    row: &OperatorRefundRow,
+    to: OperatorRefundStatus,
+    refund_id: Option<&str>,
+    denial: Option<&str>,
+    now_ms: i64,
+) -> Result<bool, ServiceError> {
+    let from = refund_status(row)?;
+    if from != to && !from.can_move_to(to) {
+        return Err(ServiceError::internal(format!(
+            "refund of {}: {from} cannot become {to}",
+            row.ride_id
+        )));
+    }
+    Ok(store::refunds::transition(
+        tx,
+        &row.ride_id,
+        from.as_str(),
+        to.as_str(),
+        refund_id,
+        denial,
+        now_ms,
+    )
+    .await?)
 }
 
 /// The client correlator the operator sees for a refund attempt.
@@ -273,8 +310,8 @@ async fn settle_one(app: &App, row: &OperatorRefundRow) -> Result<RefundState, S
         .map_err(|e| ServiceError::internal(format!("refund of {}: {e}", row.ride_id)))?;
     let payment = OperatorPaymentId::new(row.operator_payment_id.clone());
     let correlator = correlator(row);
-    let answer = match row.status.as_str() {
-        "requested" => {
+    let answer = match refund_status(row)? {
+        OperatorRefundStatus::Requested => {
             let request = RefundRequest {
                 client_correlator: correlator.clone(),
                 reason: row.reason.clone(),
@@ -302,11 +339,10 @@ async fn settle_one(app: &App, row: &OperatorRefundRow) -> Result<RefundState, S
             ..
         })) => {
             let mut tx = app.store.begin().await?;
-            store::refunds::transition(
+            move_refund(
                 &mut tx,
-                &row.ride_id,
-                &row.status,
-                "processing",
+                row,
+                OperatorRefundStatus::Processing,
                 Some(&id),
                 None,
                 now_ms,
@@ -333,16 +369,7 @@ async fn settle_one(app: &App, row: &OperatorRefundRow) -> Result<RefundState, S
         // with the same correlator.
         Ok(None) | Err(_) => {
             let mut tx = app.store.begin().await?;
-            store::refunds::transition(
-                &mut tx,
-                &row.ride_id,
-                &row.status,
-                &row.status,
-                None,
-                None,
-                now_ms,
-            )
-            .await?;
+            move_refund(&mut tx, row, refund_status(row)?, None, None, now_ms).await?;
             tx.commit().await?;
             Ok(RefundState::Pending)
         }
@@ -372,11 +399,10 @@ async fn finish(
     let now_ms = app.now_ms();
     let number = row.ticket_number;
     let mut tx = app.store.begin().await?;
-    if !store::refunds::transition(
+    if !move_refund(
         &mut tx,
-        &row.ride_id,
-        &row.status,
-        "succeeded",
+        row,
+        OperatorRefundStatus::Succeeded,
         Some(refund_id),
         None,
         now_ms,
@@ -402,11 +428,10 @@ async fn finish(
 
 async fn deny(app: &App, row: &OperatorRefundRow, why: &str) -> Result<RefundState, ServiceError> {
     let mut tx = app.store.begin().await?;
-    store::refunds::transition(
+    move_refund(
         &mut tx,
-        &row.ride_id,
-        &row.status,
-        "denied",
+        row,
+        OperatorRefundStatus::Denied,
         None,
         Some(why),
         app.now_ms(),

@@ -88,7 +88,7 @@ pub async fn revoke(
     // The table says whether it may move; `invalidate` moves it only if it is still `valid`,
     // so a concurrent revocation or refund is not overwritten.
     let revoked = TicketStatus::Revoked;
-    if !status.may_become(revoked)
+    if !status.can_move_to(revoked)
         || !store::tickets::invalidate(&mut tx, number, revoked.as_str(), reason, now_ms).await?
     {
         return Err(ServiceError::new(

@@ -14,7 +14,7 @@
 //!    [`fail`]: the reservation voided with the refusal's own code; or, while a refused
 //!    payment's reservation is still to be released, [`hold_for_release`] (`cancelling`).
 //!
-//! Every move is a compare-and-set along [`domain::ride::TRANSITIONS`]. A step whose outcome
+//! Every move is a compare-and-set along [`domain::ride::RideStatus::TRANSITIONS`]. A step whose outcome
 //! is unknown (timeout, 5xx, lost reply) leaves the ride where it is and answers "pending";
 //! `recovery` finishes it, and the passenger is never charged twice.
 
@@ -810,7 +810,7 @@ pub(crate) async fn move_ride(
 }
 
 /// Moves the ride from `from` to `to` inside the caller's transaction, only along
-/// [`domain::ride::TRANSITIONS`]; false when the ride was not in `from` (someone else moved it).
+/// [`domain::ride::RideStatus::TRANSITIONS`]; false when the ride was not in `from` (someone else moved it).
 async fn transition(
     conn: &mut dyn Executor,
     ride: &NewRide,

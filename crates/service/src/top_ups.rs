@@ -13,7 +13,7 @@
 //! acquirer charged but before the callback committed (the acquirer's retries, then the
 //! recovery's status query).
 
-use domain::card::{CardNumber, CardStatus, TOP_UP_MAX, TOP_UP_MIN};
+use domain::card::{CardNumber, CardStatus, TOP_UP_MAX, TOP_UP_MIN, TopUpStatus};
 use domain::ledger::{Account, CardAccountId, Movement, TransferId, TransferKind};
 use domain::{ErrorCode, PhoneNumber, Tenge};
 use partners::acquirer::{Acquirer, AcquirerError, Order, OrderRequest, OrderStatus};
@@ -33,33 +33,6 @@ pub const TOP_UP_BATCH_MAX: i64 = 200;
 /// An Idempotency-Key is at most this long.
 pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TopUpStatus {
-    /// Waiting for the passenger to pay on the acquirer's page.
-    Created,
-    Paid,
-    Failed,
-}
-
-impl TopUpStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TopUpStatus::Created => "created",
-            TopUpStatus::Paid => "paid",
-            TopUpStatus::Failed => "failed",
-        }
-    }
-
-    fn parse(text: &str) -> Result<TopUpStatus, ServiceError> {
-        match text {
-            "created" => Ok(TopUpStatus::Created),
-            "paid" => Ok(TopUpStatus::Paid),
-            "failed" => Ok(TopUpStatus::Failed),
-            other => Err(ServiceError::internal(format!("top-up status {other}"))),
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TopUpView {
     pub id: String,
@@ -78,7 +51,8 @@ fn view(row: &TopUpRow) -> Result<TopUpView, ServiceError> {
         card: CardNumber::parse(&row.card_number)
             .map_err(|e| ServiceError::internal(format!("top-up {}: {e}", row.id)))?,
         amount: Tenge::from_tiyn(row.amount_tiyn),
-        status: TopUpStatus::parse(&row.status)?,
+        status: TopUpStatus::parse(&row.status)
+            .map_err(|e| ServiceError::internal(format!("top-up {}: {e}", row.id)))?,
         payment_url: row.payment_url.clone(),
         failure: row.failure.clone(),
         created_at_ms: row.created_at_ms,

@@ -854,13 +854,13 @@ fn the_migration_check_sees_trees_drift_apart() {
 
 // ---- state names in the store's SQL ----
 
-/// Each state column of the store and the names its typed enum writes. The last four have no
-/// enum in `domain` yet, so their names are written here (each with where its values are
-/// made); a state compared in SQL must still be one of them.
+/// Each state column of the store and the names its typed enum (`domain::states!`) writes.
 fn state_columns() -> Vec<tidy::states::StateColumn<'static>> {
-    use domain::card::CardStatus;
+    use domain::card::{ApplicationStatus, CardStatus, TopUpStatus};
     use domain::ledger::Layer;
+    use domain::ride::OperatorRefundStatus;
     use domain::ride::RideStatus;
+    use domain::sms::SmppState;
     use domain::ticket::TicketStatus;
     use tidy::states::StateColumn;
     let column = |table, column, source, names: Vec<&'static str>| StateColumn {
@@ -869,7 +869,7 @@ fn state_columns() -> Vec<tidy::states::StateColumn<'static>> {
         source,
         names,
     };
-    let rides = RideStatus::ALL.map(RideStatus::as_str).to_vec();
+    let rides = RideStatus::words();
     vec![
         column("rides", "status", "domain::ride::RideStatus", rides.clone()),
         column("rides", "told_status", "domain::ride::RideStatus", rides),
@@ -877,7 +877,7 @@ fn state_columns() -> Vec<tidy::states::StateColumn<'static>> {
             "tickets",
             "status",
             "domain::ticket::TicketStatus",
-            TicketStatus::ALL.map(TicketStatus::as_str).to_vec(),
+            TicketStatus::words(),
         ),
         column(
             "ledger_entries",
@@ -889,35 +889,31 @@ fn state_columns() -> Vec<tidy::states::StateColumn<'static>> {
             "cards",
             "status",
             "domain::card::CardStatus",
-            CardStatus::ALL.map(CardStatus::as_str).to_vec(),
+            CardStatus::words(),
         ),
-        // No domain enum: `service::top_ups::TopUpStatus` writes these.
         column(
             "card_top_ups",
             "status",
-            "service::top_ups::TopUpStatus",
-            vec!["created", "paid", "failed"],
+            "domain::card::TopUpStatus",
+            TopUpStatus::words(),
         ),
-        // No enum: `service::refunds` writes these names as strings.
         column(
             "operator_refunds",
             "status",
-            "the names service::refunds writes",
-            vec!["requested", "processing", "succeeded", "denied"],
+            "domain::ride::OperatorRefundStatus",
+            OperatorRefundStatus::words(),
         ),
-        // No enum: `store::sms` and `service::smpp` write these names as strings.
         column(
             "sms_outbox",
             "smpp_state",
-            "the names store::sms writes",
-            vec!["gateway", "retry", "submitting", "submitted", "failed"],
+            "domain::sms::SmppState",
+            SmppState::words(),
         ),
-        // No enum: `service::applications` writes these names as strings.
         column(
             "card_applications",
             "status",
-            "the names service::applications writes",
-            vec!["pending", "approved", "rejected"],
+            "domain::card::ApplicationStatus",
+            ApplicationStatus::words(),
         ),
     ]
 }

@@ -37,7 +37,7 @@ pub(crate) struct ApplicationDto {
 }
 
 fn status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-    crate::apidoc::one_of(&["pending", "approved", "rejected"])
+    crate::apidoc::one_of(&domain::card::ApplicationStatus::words())
 }
 
 fn category() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {

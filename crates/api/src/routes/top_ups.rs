@@ -37,7 +37,7 @@ pub(crate) struct TopUp {
 }
 
 fn top_up_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-    crate::apidoc::one_of(&["created", "paid", "failed"])
+    crate::apidoc::one_of(&domain::card::TopUpStatus::words())
 }
 
 /// The key that makes starting a top-up safe to send again: a retry returns the same top-up.
