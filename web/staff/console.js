@@ -4,7 +4,7 @@
 // confirm dialogs that ask for what an action needs (a reason, a reference), and notices.
 // Every visible text comes from web/lib/messages.js; data (names, numbers, audit values) is
 // shown as it is, marked with class "data".
-import { LANGUAGES, setLanguage, t, translate, locale, language } from '../lib/i18n.js';
+import { LANGUAGES, setLanguage, t, translate, language, money as formatMoney } from '../lib/i18n.js';
 import { MESSAGES } from '../lib/messages.js';
 import { h, clear, field, problemView } from '../lib/ui.js';
 import { account, signInForm, signOut } from '../lib/staff.js';
@@ -79,11 +79,9 @@ export function known(key, fallback) {
 /// A value shown as data (not a text of the catalogue).
 export const data = (value, tag = 'span') => h(tag, { class: 'data' }, value ?? '');
 
-/// Money as the API gives it ({amount, currency, tiyn}) in the language's format.
-export function money(m) {
-  if (!m) return '';
-  return new Intl.NumberFormat(locale(), { style: 'currency', currency: m.currency ?? 'KZT', minimumFractionDigits: 2 }).format(m.tiyn / 100);
-}
+/// Money as the API gives it ({amount, currency, tiyn}), as every app writes it (`90 ₸`); empty
+/// for none.
+export const money = (m) => (m ? formatMoney(m) : '');
 
 /// A time (RFC 3339) as date and time in the language.
 export function when(text) {

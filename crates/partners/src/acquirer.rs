@@ -290,7 +290,12 @@ impl AcquirerClient {
         }
     }
 
-    fn counted<T>(&self, outcome: Result<T, AcquirerError>) -> Result<T, AcquirerError> {
+    fn counted<T>(
+        &self,
+        started: std::time::Instant,
+        outcome: Result<T, AcquirerError>,
+    ) -> Result<T, AcquirerError> {
+        self.health.took(started.elapsed());
         match outcome.as_ref().err().map(failure_kind) {
             Some(Some(kind)) => self.health.failed(kind),
             Some(None) | None => self.health.succeeded(),
@@ -445,11 +450,17 @@ impl Acquirer for AcquirerClient {
         &'a self,
         order: &'a OrderRequest,
     ) -> BoxFuture<'a, Result<CreatedOrder, AcquirerError>> {
-        Box::pin(async move { self.counted(self.create(order).await) })
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            self.counted(started, self.create(order).await)
+        })
     }
 
     fn status<'a>(&'a self, invoice_id: &'a str) -> BoxFuture<'a, Result<Order, AcquirerError>> {
-        Box::pin(async move { self.counted(self.query(invoice_id).await) })
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            self.counted(started, self.query(invoice_id).await)
+        })
     }
 
     fn verify_callback(&self, body: &[u8], signature: &str) -> Result<Order, AcquirerError> {

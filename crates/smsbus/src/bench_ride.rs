@@ -159,6 +159,8 @@ pub struct BenchCity {
     pub tokens: Arc<Vec<String>>,
     pub db: String,
     pub store_name: &'static str,
+    /// The counters of the server's calls to each operator (as the partners screen shows them).
+    pub operator_health: Vec<Arc<partners::health::CallHealth>>,
     temporary: bool,
 }
 
@@ -220,6 +222,8 @@ impl BenchCity {
             endpoints,
             Duration::from_millis(crate::wiring::OPERATOR_TIMEOUT_MS),
         )?);
+        let described = client.describe();
+        let operator_health = described.iter().map(|d| Arc::clone(&d.health)).collect();
         let app = App::start(
             store.clone(),
             client.clone(),
@@ -232,6 +236,7 @@ impl BenchCity {
             },
         )
         .await?;
+        app.partners.set_operators(described);
         crate::demo::load_seed_catalogue(&app).await?;
         let addr = crate::wiring::start_with(
             Arc::clone(&app),
@@ -257,6 +262,7 @@ impl BenchCity {
             tokens,
             db,
             store_name,
+            operator_health,
             temporary,
         })
     }

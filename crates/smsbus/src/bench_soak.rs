@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use domain::OperatorId;
+use partners::health::{CALL_TIME_BUCKETS, quantile_bound_ms};
 use service::clock::Clock;
 use simulators::operator::{Endpoint, Fault};
 use tokio::io::AsyncWriteExt;
@@ -133,6 +134,7 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
 
     let mut p99s = Vec::new();
     let mut rss = Vec::new();
+    let mut operator_took = operator_call_times(&city);
     let mut ticker = tokio::time::interval_at(
         (started + Duration::from_secs(60)).into(),
         Duration::from_secs(60),
@@ -169,9 +171,27 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
             slow.cut.load(Ordering::Relaxed),
             slow.longest_ms.load(Ordering::Relaxed),
         );
-        if let Some(holds) = city.store.take_holds() {
-            println!("minute={number} {}", holds_line(&holds));
-        }
+        let took_now = operator_call_times(&city);
+        let minute_took: [u64; CALL_TIME_BUCKETS] =
+            std::array::from_fn(|i| match (took_now.get(i), operator_took.get(i)) {
+                (Some(now), Some(before)) => now.saturating_sub(*before),
+                _ => 0,
+            });
+        operator_took = took_now;
+        let bound = |q: f64| {
+            quantile_bound_ms(&minute_took, q).map_or_else(|| "over".to_owned(), |b| b.to_string())
+        };
+        let holds = city
+            .store
+            .take_holds()
+            .map(|holds| holds_line(&holds))
+            .unwrap_or_default();
+        println!(
+            "minute={number} operator_calls={} operator_call_p50_le_ms={} operator_call_p99_le_ms={} {holds}",
+            minute_took.iter().sum::<u64>(),
+            bound(0.50),
+            bound(0.99),
+        );
         p99s.push(p(0.99));
         rss.push(rss_mb);
     }
@@ -368,6 +388,12 @@ async fn probe_disk(db: String, syncs: Arc<std::sync::Mutex<Vec<Duration>>>, end
         }
     }
     let _removed = std::fs::remove_file(&path);
+}
+
+/// The server's calls to every operator so far, by how long they took.
+fn operator_call_times(city: &BenchCity) -> [u64; CALL_TIME_BUCKETS] {
+    let snapshots: Vec<_> = city.operator_health.iter().map(|h| h.snapshot()).collect();
+    std::array::from_fn(|i| snapshots.iter().filter_map(|s| s.took.get(i)).sum())
 }
 
 /// A minute's store holds: each kind's count, total and longest (with its call site), and the

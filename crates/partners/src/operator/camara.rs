@@ -236,6 +236,7 @@ impl CamaraClient {
                     .map_err(OperatorError::Protocol)
             })
             .transpose()?;
+        let started = std::time::Instant::now();
         let outcome = async {
             let mut reply = self
                 .send_once(call, route, &method, &url, bytes.clone())
@@ -249,6 +250,7 @@ impl CamaraClient {
             Ok(reply.0)
         }
         .await;
+        route.health.took(started.elapsed());
         match &outcome {
             Ok(reply) => match FailureKind::of_status(reply.status.as_u16()) {
                 Some(kind) => route.health.failed(kind),
