@@ -11,7 +11,8 @@ use std::time::Duration;
 
 /// The upper bounds of the buckets a call's time is counted in, in ms; a last bucket counts
 /// the slower ones.
-pub const CALL_TIME_BUCKETS_MS: [u64; 12] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000];
+pub const CALL_TIME_BUCKETS_MS: [u64; 12] =
+    [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000];
 /// The buckets, with the last one for calls slower than every bound.
 pub const CALL_TIME_BUCKETS: usize = CALL_TIME_BUCKETS_MS.len() + 1;
 
@@ -153,7 +154,9 @@ impl CallHealth {
             failures: self.failures.load(Ordering::Relaxed),
             last_success_ms: (last_success_ms != 0).then_some(last_success_ms),
             last_failure,
-            took: std::array::from_fn(|i| self.took.get(i).map_or(0, |c| c.load(Ordering::Relaxed))),
+            took: std::array::from_fn(|i| {
+                self.took.get(i).map_or(0, |c| c.load(Ordering::Relaxed))
+            }),
         }
     }
 }
@@ -190,11 +193,19 @@ mod tests {
         let took = health.snapshot().took;
         assert_eq!(took[..7], [2, 0, 2, 1, 0, 4, 1]);
         assert_eq!(took.iter().sum::<u64>(), 10);
-        assert_eq!(quantile_bound_ms(&took, 0.5), Some(10), "the 5th of 10 took 7 ms");
+        assert_eq!(
+            quantile_bound_ms(&took, 0.5),
+            Some(10),
+            "the 5th of 10 took 7 ms"
+        );
         assert_eq!(quantile_bound_ms(&took, 0.2), Some(1));
         assert_eq!(quantile_bound_ms(&took, 0.99), Some(100));
         health.took(Duration::from_secs(60));
         assert_eq!(health.snapshot().took[CALL_TIME_BUCKETS - 1], 1);
-        assert_eq!(quantile_bound_ms(&health.snapshot().took, 1.0), None, "beyond every bound");
+        assert_eq!(
+            quantile_bound_ms(&health.snapshot().took, 1.0),
+            None,
+            "beyond every bound"
+        );
     }
 }

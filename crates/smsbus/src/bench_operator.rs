@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::Context;
 use domain::{OperatorId, PhoneNumber, Tenge};
+use partners::health::CALL_TIME_BUCKETS;
 use simulators::operator::{
     Endpoint, Fault, OperatorSimulator, PaymentStatus, SimulatorHandle, Subscriber,
 };
@@ -220,6 +221,33 @@ impl OperatorSide {
         }
     }
 
+    /// The simulator's own CAMARA requests so far, by how long they waited for its books' lock
+    /// and held it (`partners::health::CALL_TIME_BUCKETS_MS`).
+    pub async fn timings(&self) -> anyhow::Result<SimulatorTimings> {
+        match self {
+            OperatorSide::Here(simulator) => Ok(SimulatorTimings {
+                lock_wait: simulator.timings().lock_wait.snapshot().took,
+                lock_held: simulator.timings().lock_held.snapshot().took,
+            }),
+            OperatorSide::Apart(apart) => {
+                let out: simulators::operator::admin::TimingsOut = apart
+                    .admin(apart.http.get(apart.url("/_admin/timings")))
+                    .await?
+                    .json()
+                    .await?;
+                let counts = |v: &[u64]| -> anyhow::Result<[u64; CALL_TIME_BUCKETS]> {
+                    v.try_into().map_err(|_| {
+                        anyhow::anyhow!("timings: {} buckets, not {CALL_TIME_BUCKETS}", v.len())
+                    })
+                };
+                Ok(SimulatorTimings {
+                    lock_wait: counts(&out.lock_wait)?,
+                    lock_held: counts(&out.lock_held)?,
+                })
+            }
+        }
+    }
+
     /// The resident memory of the simulator's own process, in MiB (`None` in this process).
     pub fn rss_mb(&self) -> Option<f64> {
         match self {
@@ -230,6 +258,13 @@ impl OperatorSide {
             ))),
         }
     }
+}
+
+/// The simulator's requests by how long they waited for its lock and held it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SimulatorTimings {
+    pub lock_wait: [u64; CALL_TIME_BUCKETS],
+    pub lock_held: [u64; CALL_TIME_BUCKETS],
 }
 
 impl Apart {

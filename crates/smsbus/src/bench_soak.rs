@@ -135,6 +135,7 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
     let mut p99s = Vec::new();
     let mut rss = Vec::new();
     let mut operator_took = operator_call_times(&city);
+    let mut simulator_took = city.simulator.timings().await.unwrap_or_default();
     let mut ticker = tokio::time::interval_at(
         (started + Duration::from_secs(60)).into(),
         Duration::from_secs(60),
@@ -172,14 +173,14 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
             slow.longest_ms.load(Ordering::Relaxed),
         );
         let took_now = operator_call_times(&city);
-        let minute_took: [u64; CALL_TIME_BUCKETS] =
-            std::array::from_fn(|i| match (took_now.get(i), operator_took.get(i)) {
-                (Some(now), Some(before)) => now.saturating_sub(*before),
-                _ => 0,
-            });
+        let minute_took = since(&took_now, &operator_took);
         operator_took = took_now;
-        let bound = |q: f64| {
-            quantile_bound_ms(&minute_took, q).map_or_else(|| "over".to_owned(), |b| b.to_string())
+        let simulator_now = city.simulator.timings().await.unwrap_or_default();
+        let lock_wait = since(&simulator_now.lock_wait, &simulator_took.lock_wait);
+        let lock_held = since(&simulator_now.lock_held, &simulator_took.lock_held);
+        simulator_took = simulator_now;
+        let bound = |took: &[u64; CALL_TIME_BUCKETS], q: f64| {
+            quantile_bound_ms(took, q).map_or_else(|| "over".to_owned(), |b| b.to_string())
         };
         let holds = city
             .store
@@ -187,10 +188,13 @@ pub async fn run(args: BenchSoakArgs) -> anyhow::Result<()> {
             .map(|holds| holds_line(&holds))
             .unwrap_or_default();
         println!(
-            "minute={number} operator_calls={} operator_call_p50_le_ms={} operator_call_p99_le_ms={} {holds}",
+            "minute={number} operator_calls={} operator_call_p50_le_ms={} operator_call_p99_le_ms={} simulator_lock_wait_p99_le_ms={} simulator_lock_held_p99_le_ms={} simulator_lock_held_max_le_ms={} {holds}",
             minute_took.iter().sum::<u64>(),
-            bound(0.50),
-            bound(0.99),
+            bound(&minute_took, 0.50),
+            bound(&minute_took, 0.99),
+            bound(&lock_wait, 0.99),
+            bound(&lock_held, 0.99),
+            bound(&lock_held, 1.0),
         );
         p99s.push(p(0.99));
         rss.push(rss_mb);
@@ -388,6 +392,17 @@ async fn probe_disk(db: String, syncs: Arc<std::sync::Mutex<Vec<Duration>>>, end
         }
     }
     let _removed = std::fs::remove_file(&path);
+}
+
+/// The counts of `now` beyond those of `before`, bucket by bucket.
+fn since(
+    now: &[u64; CALL_TIME_BUCKETS],
+    before: &[u64; CALL_TIME_BUCKETS],
+) -> [u64; CALL_TIME_BUCKETS] {
+    std::array::from_fn(|i| match (now.get(i), before.get(i)) {
+        (Some(now), Some(before)) => now.saturating_sub(*before),
+        _ => 0,
+    })
 }
 
 /// The server's calls to every operator so far, by how long they took.

@@ -9,6 +9,9 @@
 //! - `GET /_admin/payments` → `{"payments": [{"id", "operator", "client_correlator", "status": "reserved" | "succeeded" | "cancelled", "amount_tiyn"}]}`, every payment, oldest first (the operator's books, for a benchmark that runs the simulator in its own process)
 //! - `GET /_admin/settlement/{operator}/{YYYY-MM-DD}` → the operator's settlement report of the day (CSV)
 //! - `POST /_admin/clock` `{"now_unix_s": 1700000000}` (or `null` for the system clock) → 204
+//! - `GET /_admin/timings` → `{"buckets_ms": [1, 2, 5, …], "lock_wait": [counts], "lock_held": [counts]}`:
+//!   the CAMARA requests so far by how long they waited for the books' lock and held it (one
+//!   more count than bounds: the slower ones), for a benchmark that runs the simulator apart
 //!
 //! Only the flags and amounts named above exist; omitted optional fields take the values of
 //! [`Subscriber::new`](super::Subscriber::new). Errors are `{"status", "code", "message"}`.
@@ -37,7 +40,28 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_admin/faults/{operator}", delete(clear_faults))
         .route("/_admin/payments", get(payments))
         .route("/_admin/clock", post(set_clock))
+        .route("/_admin/timings", get(timings))
         .route("/_admin/settlement/{operator}/{day}", get(settlement))
+}
+
+/// `GET /_admin/timings`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TimingsOut {
+    pub buckets_ms: Vec<u64>,
+    pub lock_wait: Vec<u64>,
+    pub lock_held: Vec<u64>,
+}
+
+async fn timings(State(shared): State<Arc<Shared>>) -> Response {
+    let timings = &shared.timings;
+    json_response(
+        StatusCode::OK,
+        &TimingsOut {
+            buckets_ms: partners::health::CALL_TIME_BUCKETS_MS.to_vec(),
+            lock_wait: timings.lock_wait.snapshot().took.to_vec(),
+            lock_held: timings.lock_held.snapshot().took.to_vec(),
+        },
+    )
 }
 
 async fn settlement(

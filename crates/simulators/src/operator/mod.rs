@@ -29,6 +29,7 @@ mod state;
 
 pub use server::{
     HANG_LIMIT_MS, OperatorSimulator, REQUEST_BODY_BYTES_MAX, SimulatorError, SimulatorHandle,
+    Timings,
 };
 pub use state::{
     LIST_PER_PAGE_MAX, PaymentView, RESERVATION_TTL_S, RefundStatus, RefundView, SIM_SWAP_BLOCK_S,

@@ -45,6 +45,16 @@ pub(crate) struct Shared {
     stopping: watch::Receiver<bool>,
     /// Counts the requests processed, so a test can wait for one instead of polling.
     processed: watch::Sender<u64>,
+    /// How long requests waited for the books' lock, and held it.
+    pub(crate) timings: Timings,
+}
+
+/// How long the simulator's own work took, so a benchmark can tell a slow simulator from a
+/// slow server: each CAMARA request's wait for the books' lock and its hold of it.
+#[derive(Default)]
+pub struct Timings {
+    pub lock_wait: partners::health::CallHealth,
+    pub lock_held: partners::health::CallHealth,
 }
 
 impl Shared {
@@ -52,6 +62,18 @@ impl Shared {
         // A panic under the lock leaves the books as they were before the failed step; a test
         // simulator keeps serving rather than cascading the panic into every later request.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// [`Shared::lock`] for a request's work, timed: the wait for the lock and the work under it.
+    fn timed<T>(&self, work: impl FnOnce(&mut State) -> T) -> T {
+        let asked = std::time::Instant::now();
+        let mut state = self.lock();
+        let got = std::time::Instant::now();
+        self.timings.lock_wait.took(got - asked);
+        let done = work(&mut state);
+        drop(state);
+        self.timings.lock_held.took(got.elapsed());
+        done
     }
 
     async fn hang(&self) {
@@ -76,6 +98,7 @@ impl OperatorSimulator {
             state: Mutex::new(State::new(id_prefix())),
             stopping: stopping.clone(),
             processed: watch::Sender::new(0),
+            timings: Timings::default(),
         });
         let app = Router::new()
             .merge(camara::routes())
@@ -246,6 +269,11 @@ impl SimulatorHandle {
         }
     }
 
+    /// How long the simulator's own work took so far ([`Timings`]).
+    pub fn timings(&self) -> &Timings {
+        &self.shared.timings
+    }
+
     /// Freezes the simulator's clock at `now_unix_s`.
     pub fn set_now(&self, now_unix_s: i64) {
         self.shared.lock().set_now(Some(now_unix_s));
@@ -315,10 +343,7 @@ pub(crate) async fn serve<T>(
         }
         _ => {}
     }
-    let outcome = {
-        let mut state = shared.lock();
-        process(&mut state, &operator)
-    };
+    let outcome = shared.timed(|state| process(state, &operator));
     shared.processed.send_modify(|n| *n += 1);
     let response = match outcome {
         Ok(value) => render(value),

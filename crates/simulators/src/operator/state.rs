@@ -544,6 +544,38 @@ impl State {
             .operators
             .get(operator)
             .ok_or_else(CamaraError::not_found)?;
+        let skip = (query.page as usize - 1).saturating_mul(query.per_page as usize);
+        // Only the creation date asked (as a lookup by correlator pages through a window):
+        // every payment in the range matches, so the page and the count come from the date
+        // index alone, and only the page's payments are read. A real operator's listing is
+        // an index range too; a scan of the whole range for every page held the books' lock
+        // long enough, once the range held tens of thousands, to stall every other request.
+        if query.statuses.is_empty() && query.merchant_identifier.is_none() {
+            let in_range = state.by_creation.range((from, 0)..=(until, u64::MAX));
+            let total = in_range.clone().count();
+            let ids: Vec<&String> = if query.ascending {
+                in_range
+                    .map(|(_, id)| id)
+                    .skip(skip)
+                    .take(query.per_page as usize)
+                    .collect()
+            } else {
+                in_range
+                    .rev()
+                    .map(|(_, id)| id)
+                    .skip(skip)
+                    .take(query.per_page as usize)
+                    .collect()
+            };
+            let mut views = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(record) = self.payments.get_mut(id) {
+                    expire_if_stale(record, &mut self.accounts, now);
+                    views.push(record.view.clone());
+                }
+            }
+            return Ok((views, total));
+        }
         let mut matching = Vec::new();
         for id in state
             .by_creation
@@ -566,7 +598,6 @@ impl State {
         if !query.ascending {
             matching.reverse();
         }
-        let skip = (query.page as usize - 1).saturating_mul(query.per_page as usize);
         let page = matching.iter().skip(skip).take(query.per_page as usize);
         let views = page
             .filter_map(|id| self.payments.get(*id))
