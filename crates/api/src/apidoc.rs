@@ -437,6 +437,19 @@ mod tests {
         }
     }
 
+    /// Two wire types never share a component's name: the document would keep one of them
+    /// and describe the other's answers wrongly.
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        let mut seen = std::collections::BTreeMap::new();
+        for (name, schema) in crate::routes::all().schemas {
+            let schema = serde_json::to_value(schema).unwrap();
+            if let Some(earlier) = seen.insert(name.clone(), schema.clone()) {
+                assert_eq!(earlier, schema, "two schemas are named {name}");
+            }
+        }
+    }
+
     /// Every `$ref` names a component that is there.
     #[test]
     fn every_reference_resolves() {

@@ -25,14 +25,9 @@ pub(crate) fn card_path() -> Value {
         "description": "The card's 16 digits; a mistyped digit is refused by the check digit (400 CARD_NUMBER_MISTYPED)"})
 }
 
-use crate::apidoc::{LAT_PATTERN, LON_PATTERN};
 pub(crate) use crate::apidoc::{
     NOT_BLANK, PAGE_CURSOR_PATTERN, PHONE_PATTERN, TRANSPORT_CODE_PATTERN,
 };
-
-fn city_path() -> Value {
-    json!({"name": "city", "in": "path", "required": true, "schema": {"type": "string"}, "example": "astana"})
-}
 
 fn ok(description: &str, schema: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
@@ -121,13 +116,6 @@ fn parts(document: Value) -> Value {
 
 /// The paths and schemas not generated yet.
 pub(crate) fn hand_written() -> Value {
-    // Any value is taken: one other than kk, ru or en falls back like an absent one.
-    let lang = json!({"name": "lang", "in": "query", "schema": {}, "example": "kk",
-                      "description": "Language of messages: `kk`, `ru` or `en`; otherwise (absent or any other value) Accept-Language, otherwise ru"});
-    // Built apart from the big `json!` below, whose macro recursion has a limit.
-    let ticket_page = json!({"get": {"summary": "Ticket page with its QR code (the SMS link)",
-                "parameters": [{"name": "link_code", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "HTML", "content": {"text/html": {}}}, "404": {"description": "HTML: no such ticket", "content": {"text/html": {}}}}}});
     let inspections = json!({"post": {"summary": "Controller checks a ticket", "security": [{"bearer": []}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["token", "transport_code", "inspector"], "additionalProperties": false,
                     "properties": {"token": {"type": "string"}, "transport_code": {"type": "string", "pattern": TRANSPORT_CODE_PATTERN},
@@ -143,10 +131,6 @@ pub(crate) fn hand_written() -> Value {
                 "requestBody": {"required": true, "description": "A catalogue file (JSON: `operator_prefixes` and `cities`, as `smsbus catalogue` loads); any flaw refuses the whole file (422)",
                     "content": {"application/json": {"schema": {"type": "object"}}}},
                 "responses": {"200": {"description": "Counts"}, "413": problem(), "422": problem(), "4XX": problem()}}});
-    // `lat,lon` in range, never (0, 0); `stop:<id>`; `address:<n>`.
-    let place = json!({"type": "string", "maxLength": 200,
-        "pattern": format!("^(stop:\\S+|address:[0-9]{{1,9}}|{LAT_PATTERN},{LON_PATTERN})$"),
-        "not": {"pattern": "^-?0+(\\.0+)?,-?0+(\\.0+)?$"}});
     parts(with_audit(with_revocations(json!({
         "openapi": "3.1.0",
         "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
@@ -165,43 +149,6 @@ pub(crate) fn hand_written() -> Value {
             }
         },
         "paths": {
-            "/metrics": {"get": {"summary": "Prometheus metrics (Bearer metrics token)", "security": [{"bearer": []}],
-                "responses": {"200": {"description": "text format 0.0.4"}}}},
-            "/v1/cities": {"get": {"summary": "Cities and routes served, with fares; each city's centre and bounds (from its stops, once its GTFS is imported) and its preferential categories with their fares", "parameters": [lang],
-                "responses": {"200": {"description": "The public list"}}}},
-            "/v1/cities/{city}/routes": {"get": {"summary": "A city's GTFS routes with number, name, kind and catalogue fare",
-                "parameters": [city_path(), lang], "responses": {"200": {"description": "Routes"}, "4XX": problem()}}},
-            "/v1/cities/{city}/routes/{route_id}": {"get": {"summary": "A route's variants: stops in order and shape (GeoJSON LineString)",
-                "parameters": [city_path(), {"name": "route_id", "in": "path", "required": true, "schema": {"type": "string"}}, lang],
-                "responses": {"200": {"description": "Route"}, "4XX": problem()}}},
-            "/v1/cities/{city}/stops/{stop}/arrivals": {"get": {"summary": "A stop's routes and next arrivals: the timetable's departures within two hours (at most 12) and, for a bus on its way, when it is expected (`live`, `expected_at`)",
-                "parameters": [city_path(), {"name": "stop", "in": "path", "required": true, "description": "the GTFS stop id", "schema": {"type": "string"}}, lang],
-                "responses": {"200": {"description": "{stop: {id, name, lat, lon}, routes: [number], arrivals: [{route_number, headsign, scheduled_at, expected_at, live, transport_code, plate}]}"}, "4XX": problem()}}},
-            "/v1/cities/{city}/stops/near": {"get": {"summary": "Stops near a point, nearest first",
-                "parameters": [city_path(), lang,
-                    {"name": "lat", "in": "query", "required": true, "schema": {"type": "number", "minimum": -90, "maximum": 90}},
-                    {"name": "lon", "in": "query", "required": true, "schema": {"type": "number", "minimum": -180, "maximum": 180}},
-                    {"name": "radius_m", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2000, "default": 500}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
-                "responses": {"200": {"description": "Stops"}, "4XX": problem()}}},
-            "/v1/cities/{city}/search": {"get": {"summary": "Stop and address search forgiving Kazakh, Russian and Latin spellings",
-                "parameters": [city_path(), lang,
-                    {"name": "q", "in": "query", "required": true, "schema": {"type": "string", "maxLength": 200, "pattern": NOT_BLANK}, "example": "Абая"},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}}],
-                "responses": {"200": {"description": "Results; `id` is usable as `from`/`to` of a plan"}, "4XX": problem()}}},
-            "/v1/cities/{city}/plan": {"get": {"summary": "Journeys: the Pareto set of arrival time and transfers, with legs and fare",
-                "parameters": [city_path(), lang,
-                    {"name": "from", "in": "query", "required": true, "schema": place.clone(), "description": "`lat,lon`, `stop:<id>` or `address:<n>` (a search result id)", "example": "51.1282,71.4306"},
-                    {"name": "to", "in": "query", "required": true, "schema": place, "example": "stop:zhagalau"},
-                    {"name": "departure", "in": "query", "description": "`now` (default), local `HH:MM`, or RFC 3339; with `date`, a local `HH:MM`",
-                        "schema": {"type": "string", "pattern": "^(now|[0-9]{2}:[0-5][0-9]|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-5][0-9]))$"}},
-                    {"name": "date", "in": "query", "schema": {"type": "string", "format": "date"}, "description": "service date of a local `HH:MM` (default today in the city)"},
-                    {"name": "max_transfers", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 12, "default": 8}},
-                    {"name": "max_walk_m", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 800}},
-                    {"name": "walk_speed_m_per_s", "in": "query", "schema": {"type": "number", "minimum": 0.5, "maximum": 2.5, "default": 1.4}},
-                    {"name": "max_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10, "default": 5}}],
-                "responses": {"200": {"description": "Journeys"}, "4XX": problem()}}},
-            "/t/{link_code}": ticket_page,
             "/v1/inspections": inspections,
             "/v1/sms/incoming": sms_incoming,
             "/v1/sms/outbox": {"get": {"summary": "SMS gateway: replies produced later", "security": [{"bearer": []}], "responses": {"200": {"description": "Messages"}}}},
