@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use axum::Json;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApiBuilder, RefOr, Schema};
 
@@ -23,6 +23,7 @@ pub(crate) const REFUSED: &str =
     "Refused: a problem+json body with a stable `code` and a `message` in the caller's language";
 
 /// A string the server trims and then needs non-empty: at least one non-space character.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const NOT_BLANK: &str = "\\S";
 /// A Kazakh mobile number in E.164 (the server also takes `8 7XX …` and spaces, which the
 /// contract does not promise).
@@ -69,6 +70,19 @@ pub(crate) fn one_of(values: &[&str]) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(values.iter().copied()))
+        .into()
+}
+
+/// One of these strings, or null.
+pub(crate) fn one_of_or_null(values: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(
+            values
+                .iter()
+                .map(|value| Value::from(*value))
+                .chain([Value::Null]),
+        ))
         .into()
 }
 
@@ -360,6 +374,18 @@ mod tests {
                 "transport_code",
                 super::TRANSPORT_CODE_PATTERN,
             ),
+            (
+                "InspectBody",
+                "transport_code",
+                super::TRANSPORT_CODE_PATTERN,
+            ),
+            ("InspectBody", "holder_phone", super::PHONE_PATTERN),
+            ("RevokeBody", "reason", super::NOT_BLANK),
+            (
+                "SyncedCheck",
+                "transport_code",
+                super::TRANSPORT_CODE_PATTERN,
+            ),
         ];
         for (schema, field, expected) in fields {
             assert_eq!(
@@ -398,6 +424,13 @@ mod tests {
                 "cursor",
                 super::PAGE_CURSOR_PATTERN,
             ),
+            (
+                "/v1/controller/invalidations",
+                "get",
+                "after",
+                super::PAGE_CURSOR_PATTERN,
+            ),
+            ("/v1/cities/{city}/search", "get", "q", super::NOT_BLANK),
         ];
         for (path, method, name, expected) in named {
             assert_eq!(

@@ -198,20 +198,16 @@ pub(crate) fn all() -> Table {
         .op(routes!(rides::valid_tickets))
         .op(routes!(rides::history))
         .op(routes!(crate::ticket_page::page))
-        .post("/v1/inspections", inspections::inspect)
-        .get("/v1/controller/invalidations", inspections::invalidations)
-        .get("/v1/controller/holder-keys", inspections::holder_keys)
-        .post_limited(
-            "/v1/controller/inspections/sync",
-            inspection_sync::sync,
+        .op(routes!(inspections::inspect))
+        .op(routes!(inspections::invalidations))
+        .op(routes!(inspections::holder_keys))
+        .op_limited(
+            routes!(inspection_sync::sync),
             crate::INSPECTION_SYNC_BODY_BYTES_MAX,
         )
-        .get("/v1/controller/shift", inspection_sync::shift)
-        .get("/v1/controller/vehicles", inspection_sync::vehicles)
-        .post(
-            "/v1/admin/tickets/{check_number}/revoke",
-            inspections::revoke,
-        )
+        .op(routes!(inspection_sync::shift))
+        .op(routes!(inspection_sync::vehicles))
+        .op(routes!(inspections::revoke))
         .post("/v1/sms/incoming", sms::incoming)
         .get("/v1/sms/outbox", sms::outbox)
         .post("/v1/sms/outbox/{id}/sent", sms::sent)
