@@ -381,6 +381,7 @@ mod tests {
             ),
             ("InspectBody", "holder_phone", super::PHONE_PATTERN),
             ("RevokeBody", "reason", super::NOT_BLANK),
+            ("IncomingSms", "sender", super::PHONE_PATTERN),
             (
                 "SyncedCheck",
                 "transport_code",

@@ -57,11 +57,6 @@ fn parts(document: Value) -> Value {
 
 /// The paths and schemas not generated yet.
 pub(crate) fn hand_written() -> Value {
-    let sms_incoming = json!({"post": {"summary": "SMS gateway: a message to 2505", "security": [{"bearer": []}],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["smsc", "message_id", "sender", "text"], "additionalProperties": false,
-                    "properties": {"smsc": {"type": "string", "minLength": 1, "maxLength": 64}, "message_id": {"type": "string", "minLength": 1, "maxLength": 64},
-                        "sender": {"type": "string", "pattern": PHONE_PATTERN, "description": "The passenger's number"}, "text": {"type": "string", "description": "A longer one than 1000 characters is answered by its beginning"}}}}}},
-                "responses": {"200": {"description": "The reply to send"}, "4XX": problem()}}});
     let catalogue = json!({"put": {"summary": "Upsert a catalogue file", "security": [{"bearer": []}],
                 "requestBody": {"required": true, "description": "A catalogue file (JSON: `operator_prefixes` and `cities`, as `smsbus catalogue` loads); any flaw refuses the whole file (422)",
                     "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -75,11 +70,6 @@ pub(crate) fn hand_written() -> Value {
             "schemas": {}
         },
         "paths": {
-            "/v1/sms/incoming": sms_incoming,
-            "/v1/sms/outbox": {"get": {"summary": "SMS gateway: replies produced later", "security": [{"bearer": []}], "responses": {"200": {"description": "Messages"}}}},
-            "/v1/sms/outbox/{id}/sent": {"post": {"summary": "SMS gateway: mark a message sent", "security": [{"bearer": []}],
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}}],
-                "responses": {"204": {"description": "Marked"}, "4XX": problem()}}},
             "/v1/admin/catalogue": catalogue,
             "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
             "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt and every open card top-up now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}

@@ -208,9 +208,9 @@ pub(crate) fn all() -> Table {
         .op(routes!(inspection_sync::shift))
         .op(routes!(inspection_sync::vehicles))
         .op(routes!(inspections::revoke))
-        .post("/v1/sms/incoming", sms::incoming)
-        .get("/v1/sms/outbox", sms::outbox)
-        .post("/v1/sms/outbox/{id}/sent", sms::sent)
+        .op(routes!(sms::incoming))
+        .op(routes!(sms::outbox))
+        .op(routes!(sms::sent))
         .at(
             "PUT",
             "/v1/admin/catalogue",
