@@ -27,26 +27,6 @@ pub(crate) fn card_path() -> Value {
 
 pub(crate) use crate::apidoc::{PAGE_CURSOR_PATTERN, PHONE_PATTERN};
 
-/// The audit trail.
-fn with_audit(mut document: Value) -> Value {
-    let lang = json!({"name": "lang", "in": "query", "schema": {}, "example": "kk"});
-    let list = json!({"get": {"summary": "The audit trail of staff actions, newest first", "security": [{"bearer": []}],
-        "parameters": [lang,
-            {"name": "actor", "in": "query", "schema": {"type": "string"}},
-            {"name": "object", "in": "query", "schema": {"type": "string"}},
-            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-            {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-            {"name": "before", "in": "query", "description": "the previous page's `next`", "schema": {"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX}}],
-        "responses": {"200": {"description": "{entries: [{seq, at, actor, address, action, object, before, after}], next}"}, "4XX": problem()}}});
-    let verify = json!({"get": {"summary": "Check the audit trail's hash chain", "security": [{"bearer": []}],
-        "responses": {"200": {"description": "{intact, entries, broken}: the entries checked, or where the chain breaks"}, "4XX": problem()}}});
-    if let Some(map) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        map.insert("/v1/admin/audit".into(), list);
-        map.insert("/v1/admin/audit/verify".into(), verify);
-    }
-    document
-}
-
 /// The hand-written paths: those below and the offices', carriers', money's and staff's.
 fn parts(document: Value) -> Value {
     let document = crate::openapi_office::with_office(document);
@@ -57,11 +37,7 @@ fn parts(document: Value) -> Value {
 
 /// The paths and schemas not generated yet.
 pub(crate) fn hand_written() -> Value {
-    let catalogue = json!({"put": {"summary": "Upsert a catalogue file", "security": [{"bearer": []}],
-                "requestBody": {"required": true, "description": "A catalogue file (JSON: `operator_prefixes` and `cities`, as `smsbus catalogue` loads); any flaw refuses the whole file (422)",
-                    "content": {"application/json": {"schema": {"type": "object"}}}},
-                "responses": {"200": {"description": "Counts"}, "413": problem(), "422": problem(), "4XX": problem()}}});
-    parts(with_audit(json!({
+    parts(json!({
         "openapi": "3.1.0",
         "info": {"title": "SMSBUS", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Bus fares from the phone balance, signed e-tickets, controllers' checks."},
@@ -70,9 +46,6 @@ pub(crate) fn hand_written() -> Value {
             "schemas": {}
         },
         "paths": {
-            "/v1/admin/catalogue": catalogue,
-            "/v1/admin/ledger": {"get": {"summary": "Ledger balances and totals", "security": [{"bearer": []}], "responses": {"200": {"description": "Balances"}}}},
-            "/v1/admin/recovery": {"post": {"summary": "Settle every ride in doubt and every open card top-up now", "security": [{"bearer": []}], "responses": {"200": {"description": "Report"}}}}
         }
-    })))
+    }))
 }

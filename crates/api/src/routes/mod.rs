@@ -28,7 +28,7 @@ pub(crate) mod wire;
 
 use axum::Router;
 use axum::handler::Handler;
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::{MethodRouter, delete, get, post};
 use utoipa::openapi::path::{PathItem, Paths};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa_axum::router::UtoipaMethodRouter;
@@ -211,18 +211,15 @@ pub(crate) fn all() -> Table {
         .op(routes!(sms::incoming))
         .op(routes!(sms::outbox))
         .op(routes!(sms::sent))
-        .at(
-            "PUT",
-            "/v1/admin/catalogue",
-            put(admin::put_catalogue).layer(axum::extract::DefaultBodyLimit::max(
-                crate::CATALOGUE_BODY_BYTES_MAX,
-            )),
+        .op_limited(
+            routes!(admin::put_catalogue),
+            crate::CATALOGUE_BODY_BYTES_MAX,
         )
         .op(routes!(admin::rotate_keys))
-        .get("/v1/admin/ledger", admin::ledger)
-        .get("/v1/admin/audit", admin::audit)
-        .get("/v1/admin/audit/verify", admin::audit_verify)
-        .post("/v1/admin/recovery", admin::run_recovery);
+        .op(routes!(admin::ledger))
+        .op(routes!(admin::audit))
+        .op(routes!(admin::audit_verify))
+        .op(routes!(admin::run_recovery));
     let table = staff::routes(table);
     let table = office::routes(table);
     let table = admin::routes(table);
