@@ -27,11 +27,10 @@ pub(crate) fn card_path() -> Value {
 
 pub(crate) use crate::apidoc::{PAGE_CURSOR_PATTERN, PHONE_PATTERN};
 
-/// The hand-written paths: those below and the offices', carriers', money's and staff's.
+/// The hand-written paths: the offices', carriers' and staff's.
 fn parts(document: Value) -> Value {
     let document = crate::openapi_office::with_office(document);
     let document = crate::openapi_carrier::with_carrier(document);
-    let document = crate::openapi_money::with_money(document);
     crate::openapi_staff::with_staff(document)
 }
 

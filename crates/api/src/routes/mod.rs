@@ -124,20 +124,6 @@ impl Table {
     ) -> Table {
         self.at("DELETE", path, delete(h))
     }
-
-    /// A POST route with its own body limit.
-    pub(crate) fn post_limited<H: Handler<T, State>, T: 'static>(
-        self,
-        path: &'static str,
-        h: H,
-        bytes: usize,
-    ) -> Table {
-        self.at(
-            "POST",
-            path,
-            post(h).layer(axum::extract::DefaultBodyLimit::max(bytes)),
-        )
-    }
 }
 
 /// Liveness: the process answers.
@@ -174,20 +160,13 @@ pub(crate) fn all() -> Table {
         .op(routes!(top_ups::limits))
         .op(routes!(top_ups::status))
         .op_limited(routes!(top_ups::callback), top_ups::CALLBACK_BODY_BYTES_MAX)
-        .post_limited(
-            "/v1/admin/reconciliation/{kind}/{partner}/{day}",
-            reconcile::upload,
+        .op_limited(
+            routes!(reconcile::upload),
             service::reconcile::RECONCILIATION_FILE_BYTES_MAX,
         )
-        .get("/v1/admin/reconciliation/reports", reconcile::reports)
-        .get(
-            "/v1/admin/reconciliation/discrepancies",
-            reconcile::discrepancies,
-        )
-        .post(
-            "/v1/admin/reconciliation/discrepancies/{id}/resolve",
-            reconcile::resolve,
-        )
+        .op(routes!(reconcile::reports))
+        .op(routes!(reconcile::discrepancies))
+        .op(routes!(reconcile::resolve))
         .op(routes!(applications::apply, applications::mine))
         .op(routes!(applications::queue))
         .op(routes!(applications::approve))
