@@ -42,6 +42,7 @@ pub(crate) const PLATE_PATTERN: &str = "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$";
 /// `TICKET_NUMBER_DIGITS` digits (11: every such number is a ticket number).
 pub(crate) const PAGE_CURSOR_PATTERN: &str = "^[0-9]{1,18}[.-][0-9]{1,11}$";
 /// A transport card's number: its 16 digits.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const CARD_PATTERN: &str = "^[0-9]{16}$";
 
 /// The language of messages, a query parameter of most operations.
@@ -382,6 +383,7 @@ mod tests {
             ("InspectBody", "holder_phone", super::PHONE_PATTERN),
             ("RevokeBody", "reason", super::NOT_BLANK),
             ("IncomingSms", "sender", super::PHONE_PATTERN),
+            ("OfficeReason", "reason", super::NOT_BLANK),
             (
                 "SyncedCheck",
                 "transport_code",

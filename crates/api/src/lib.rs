@@ -15,7 +15,6 @@ mod limits;
 mod metrics;
 mod openapi;
 mod openapi_carrier;
-mod openapi_office;
 mod openapi_staff;
 mod pdf;
 mod pdf_font;
