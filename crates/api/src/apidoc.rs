@@ -87,6 +87,22 @@ pub(crate) fn one_of_or_null(values: &[&str]) -> RefOr<Schema> {
         .into()
 }
 
+/// A file of bytes (a zip, a PDF), for the document only: such bodies are read and written as
+/// bytes.
+pub(crate) struct Binary;
+
+impl utoipa::ToSchema for Binary {}
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
 /// How a fare was priced (`domain::fare_policy::FareBasis`).
 pub(crate) fn fare_basis() -> RefOr<Schema> {
     one_of(&["full", "transfer", "capped"])
@@ -384,6 +400,11 @@ mod tests {
             ("RevokeBody", "reason", super::NOT_BLANK),
             ("IncomingSms", "sender", super::PHONE_PATTERN),
             ("OfficeReason", "reason", super::NOT_BLANK),
+            (
+                "NewVehicle",
+                "transport_code",
+                super::TRANSPORT_CODE_PATTERN,
+            ),
             (
                 "SyncedCheck",
                 "transport_code",

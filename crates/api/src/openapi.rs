@@ -6,9 +6,8 @@ use serde_json::{Value, json};
 
 pub(crate) use crate::apidoc::{PAGE_CURSOR_PATTERN, PHONE_PATTERN};
 
-/// The hand-written paths: the carriers' and staff's.
+/// The hand-written paths: the staff's.
 fn parts(document: Value) -> Value {
-    let document = crate::openapi_carrier::with_carrier(document);
     crate::openapi_staff::with_staff(document)
 }
 

@@ -515,27 +515,12 @@ struct GtfsProblemOut {
     text: String,
 }
 
-/// A GTFS feed as a zip, for the document only (the body is read as bytes).
-struct GtfsZip;
-
-impl utoipa::ToSchema for GtfsZip {}
-
-impl utoipa::PartialSchema for GtfsZip {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .into()
-    }
-}
-
 /// Replaces a city's GTFS feed with the uploaded zip (at most `GTFS_UPLOAD_BYTES_MAX`); a fatal
 /// problem refuses it with its file, line and field and leaves the previous feed in place.
 #[utoipa::path(post, path = "/v1/admin/cities/{city}/gtfs",
     summary = "Replace a city's GTFS feed with the uploaded zip (at most 64 MiB); a fatal problem refuses it with file, line and field and keeps the previous feed (audited)",
     security(("bearer" = [])), params(CityPath, crate::apidoc::LangQuery),
-    request_body(content = inline(GtfsZip), content_type = "application/zip"),
+    request_body(content = inline(crate::apidoc::Binary), content_type = "application/zip"),
     responses((status = 200, description = "What was imported", body = GtfsImportOut),
         (status = 413, description = "BODY_TOO_LARGE: over 64 MiB", body = crate::problem::ProblemBody,
             content_type = crate::apidoc::PROBLEM)))]
