@@ -27,6 +27,7 @@ pub(crate) const REFUSED: &str =
 pub(crate) const NOT_BLANK: &str = "\\S";
 /// A Kazakh mobile number in E.164 (the server also takes `8 7XX …` and spaces, which the
 /// contract does not promise).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const PHONE_PATTERN: &str = "^\\+7[67][0-9]{9}$";
 /// A latitude and a longitude in range, in decimal degrees.
 pub(crate) const LAT_PATTERN: &str = "-?([0-8]?[0-9](\\.[0-9]{1,8})?|90(\\.0{1,8})?)";
@@ -40,6 +41,7 @@ pub(crate) const TRANSPORT_CODE_PATTERN: &str = "^[0-9]{3,8}$";
 pub(crate) const PLATE_PATTERN: &str = "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$";
 /// A page cursor (`service::paging::PageCursor`): a time in ms, then a ticket number of at most
 /// `TICKET_NUMBER_DIGITS` digits (11: every such number is a ticket number).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const PAGE_CURSOR_PATTERN: &str = "^[0-9]{1,18}[.-][0-9]{1,11}$";
 /// A transport card's number: its 16 digits.
 #[cfg_attr(not(test), allow(dead_code))]
@@ -170,6 +172,10 @@ fn refinements() -> [(&'static str, Value); 2] {
     ]
 }
 
+/// Operations whose body may be left out: what `request_body` cannot say (an `Option` there
+/// makes the body's schema nullable, and a `null` body is refused).
+const OPTIONAL_BODIES: [(&str, &str); 1] = [("/v1/admin/staff/{login}/reset-password", "post")];
+
 /// The document with its refinements, and without utoipa's operation ids (a handler's name,
 /// which two modules may share).
 fn refined(mut document: Value) -> Value {
@@ -183,9 +189,18 @@ fn refined(mut document: Value) -> Value {
             schema.extend(refinement);
         }
     }
-    for (_, _, operation) in operations(&mut document) {
+    for (path, method, operation) in operations(&mut document) {
+        let optional_body = OPTIONAL_BODIES.contains(&(path.as_str(), method.as_str()));
         if let Some(operation) = operation.as_object_mut() {
             operation.remove("operationId");
+            if let (true, Some(body)) = (
+                optional_body,
+                operation
+                    .get_mut("requestBody")
+                    .and_then(Value::as_object_mut),
+            ) {
+                body.insert("required".into(), Value::Bool(false));
+            }
         }
     }
     document
@@ -455,6 +470,18 @@ mod tests {
                 super::PAGE_CURSOR_PATTERN,
             ),
             ("/v1/cities/{city}/search", "get", "q", super::NOT_BLANK),
+            (
+                "/v1/staff/passengers/{phone}/tickets",
+                "get",
+                "phone",
+                super::PHONE_PATTERN,
+            ),
+            (
+                "/v1/staff/passengers/{phone}/tickets",
+                "get",
+                "cursor",
+                super::PAGE_CURSOR_PATTERN,
+            ),
         ];
         for (path, method, name, expected) in named {
             assert_eq!(

@@ -14,7 +14,6 @@ pub mod keys_wire;
 mod limits;
 mod metrics;
 mod openapi;
-mod openapi_staff;
 mod pdf;
 mod pdf_font;
 mod problem;

@@ -40,7 +40,7 @@ pub(crate) fn routes(table: super::Table) -> super::Table {
 #[into_params(parameter_in = Path)]
 pub(crate) struct CarrierPath {
     #[param(min_length = 1, max_length = 64, example = "astana-avtobus-park-1")]
-    carrier: String,
+    pub(crate) carrier: String,
 }
 
 /// A feedback of the carrier of the path.

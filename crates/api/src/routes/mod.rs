@@ -27,8 +27,7 @@ mod transit;
 pub(crate) mod wire;
 
 use axum::Router;
-use axum::handler::Handler;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::MethodRouter;
 use utoipa::openapi::path::{PathItem, Paths};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa_axum::router::UtoipaMethodRouter;
@@ -69,13 +68,6 @@ impl Table {
         }
     }
 
-    /// Adds one method of a path; `method` must be what `route` serves.
-    fn at(mut self, method: &'static str, path: &'static str, route: MethodRouter<State>) -> Table {
-        self.declared.push((method, path.to_owned()));
-        self.router = self.router.route(path, route);
-        self
-    }
-
     /// Adds the documented handlers of one path (`routes!(module::handler, …)`): each served
     /// at the path and methods its `#[utoipa::path]` names, its operation kept for the document.
     pub(crate) fn op(self, route: UtoipaMethodRouter<State>) -> Table {
@@ -107,22 +99,6 @@ impl Table {
         self.paths.merge(paths);
         self.schemas.extend(schemas);
         self
-    }
-
-    pub(crate) fn get<H: Handler<T, State>, T: 'static>(self, path: &'static str, h: H) -> Table {
-        self.at("GET", path, get(h))
-    }
-
-    pub(crate) fn post<H: Handler<T, State>, T: 'static>(self, path: &'static str, h: H) -> Table {
-        self.at("POST", path, post(h))
-    }
-
-    pub(crate) fn delete<H: Handler<T, State>, T: 'static>(
-        self,
-        path: &'static str,
-        h: H,
-    ) -> Table {
-        self.at("DELETE", path, delete(h))
     }
 }
 

@@ -31,7 +31,7 @@ fn currency() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
     crate::apidoc::one_of(&["KZT"])
 }
 
-fn ticket_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+pub(crate) fn ticket_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
     crate::apidoc::one_of(&["valid", "ended", "refunded", "revoked"])
 }
 
