@@ -1,9 +1,11 @@
-//! The OpenAPI 3.1 document served at `/openapi.json`, derived from the code: each route added
-//! with [`crate::routes::Table::op`] brings the operation of its handler's `#[utoipa::path]`,
-//! whose bodies and answers are the wire types' own `ToSchema` definitions, so a route or a
-//! field cannot be missing from it. The parts not yet derived (`crate::openapi`) are merged in;
-//! then every operation gets who may call it (`x-access`, from [`crate::access::MATRIX`]) and
-//! the refusals of the edge (`401` with `WWW-Authenticate`, `429` with `Retry-After`).
+//! The OpenAPI 3.1 document served at `/openapi.json`, derived from the code: every route is
+//! added with [`crate::routes::Table::op`] and brings the operation of its handler's
+//! `#[utoipa::path]`, whose parameters, bodies and answers are the wire types' own
+//! `IntoParams`/`ToSchema` definitions, so a route or a field cannot be missing from it. No
+//! part is written by hand but what an attribute cannot say (`refinements`,
+//! `OPTIONAL_BODIES`); then every operation gets who may call it (`x-access`, from
+//! [`crate::access::MATRIX`]) and the refusals of the edge (`401` with `WWW-Authenticate`,
+//! `429` with `Retry-After`).
 
 use std::sync::LazyLock;
 
@@ -150,8 +152,7 @@ fn build() -> Value {
         .paths(table.paths)
         .components(Some(components))
         .build();
-    let generated = serde_json::to_value(&openapi).unwrap_or(Value::Null);
-    let document = merge(generated, crate::openapi::hand_written());
+    let document = serde_json::to_value(&openapi).unwrap_or(Value::Null);
     with_edge_refusals(with_access(with_refusals(refined(document))))
 }
 
@@ -204,44 +205,6 @@ fn refined(mut document: Value) -> Value {
         }
     }
     document
-}
-
-/// The hand-written remainder added to the generated document: its paths (a path both have
-/// keeps the generated methods and gains the others) and the schemas the generated part lacks.
-fn merge(mut generated: Value, hand: Value) -> Value {
-    if let (Some(paths), Some(hand_paths)) = (
-        generated.get_mut("paths").and_then(Value::as_object_mut),
-        hand.get("paths").and_then(Value::as_object),
-    ) {
-        for (path, item) in hand_paths {
-            match (paths.get_mut(path).and_then(Value::as_object_mut), item) {
-                (Some(existing), Value::Object(methods)) => {
-                    for (method, operation) in methods {
-                        existing
-                            .entry(method.clone())
-                            .or_insert_with(|| operation.clone());
-                    }
-                }
-                (_, item) => {
-                    paths.insert(path.clone(), item.clone());
-                }
-            }
-        }
-    }
-    if let (Some(schemas), Some(hand_schemas)) = (
-        generated
-            .pointer_mut("/components/schemas")
-            .and_then(Value::as_object_mut),
-        hand.pointer("/components/schemas")
-            .and_then(Value::as_object),
-    ) {
-        for (name, schema) in hand_schemas {
-            schemas
-                .entry(name.clone())
-                .or_insert_with(|| schema.clone());
-        }
-    }
-    generated
 }
 
 /// All operations of the document, mutable.

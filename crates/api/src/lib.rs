@@ -13,7 +13,6 @@ mod harden;
 pub mod keys_wire;
 mod limits;
 mod metrics;
-mod openapi;
 mod pdf;
 mod pdf_font;
 mod problem;

@@ -1,8 +1,9 @@
 //! The routes, one module per audience. They are declared through [`Table`], which keeps the
 //! list of (method, path) it registered, so a test can hold the router against the access
-//! matrix ([`crate::access::MATRIX`]) row for row. A documented route is added from its
-//! handler's `#[utoipa::path]` ([`Table::op`]): the path and methods it is served at are the
-//! ones its operation in the OpenAPI document names, so the two cannot disagree.
+//! matrix ([`crate::access::MATRIX`]) row for row. Every route is added from its handler's
+//! `#[utoipa::path]` ([`Table::op`]): the path and methods it is served at are the ones its
+//! operation in the OpenAPI document names, so the two cannot disagree, and a route cannot be
+//! served undocumented.
 
 mod admin;
 mod applications;
@@ -35,8 +36,8 @@ use utoipa_axum::routes;
 
 use crate::State;
 
-/// A router, the (method, path) of every route put into it, and the OpenAPI operations of the
-/// documented ones with the schemas they name.
+/// A router, the (method, path) of every route put into it, and the OpenAPI operations of
+/// those routes with the schemas they name.
 pub(crate) struct Table {
     pub router: Router<State>,
     pub declared: Vec<(&'static str, String)>,
