@@ -69,7 +69,7 @@ impl Table {
         }
     }
 
-    /// Adds the documented handlers of one path (`routes!(module::handler, …)`): each served
+    /// Adds the handlers of one path (`routes!(module::handler, …)`): each served
     /// at the path and methods its `#[utoipa::path]` names, its operation kept for the document.
     pub(crate) fn op(self, route: UtoipaMethodRouter<State>) -> Table {
         self.op_layered(route, |route| route)

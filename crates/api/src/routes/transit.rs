@@ -13,12 +13,11 @@ use service::transit::{
     self as transit, CityTransit, Coordinate, Departure, Endpoint, Leg, Place, PlanOptions,
     PlanRequest, SearchTarget, StopIdx,
 };
+use utoipa_axum::routes;
 
-use super::wire::CityPath;
-use super::wire::Money;
+use super::wire::{CityPath, Money};
 use crate::extract::Lang;
 use crate::problem::{ApiResult, Problem};
-use utoipa_axum::routes;
 
 /// Default radius of "stops near a point", metres.
 pub const NEAR_RADIUS_M_DEFAULT: u32 = 500;
