@@ -342,15 +342,15 @@ pub(crate) fn routes(table: super::Table) -> super::Table {
 /// The catalogue file's shape, for the document only: the file is read and written by
 /// `domain::catalogue_file`, whose serde types are private to it; a test holds this to what
 /// `encode` writes.
-struct CatalogueFileSchema;
+struct CatalogueSchema;
 
-impl utoipa::ToSchema for CatalogueFileSchema {
+impl utoipa::ToSchema for CatalogueSchema {
     fn name() -> std::borrow::Cow<'static, str> {
         "CatalogueFile".into()
     }
 }
 
-impl utoipa::PartialSchema for CatalogueFileSchema {
+impl utoipa::PartialSchema for CatalogueSchema {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
         use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
         let text = || ObjectBuilder::new().schema_type(Type::String);
@@ -408,7 +408,7 @@ const CATALOGUE_CITY_REQUIRED: [&str; 8] = [
 #[utoipa::path(get, path = "/v1/admin/catalogue",
     summary = "The stored catalogue as a catalogue file (what PUT takes back)",
     security(("bearer" = [])), params(crate::apidoc::LangQuery),
-    responses((status = 200, description = "The catalogue file", body = CatalogueFileSchema)))]
+    responses((status = 200, description = "The catalogue file", body = CatalogueSchema)))]
 pub(crate) async fn get_catalogue(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -600,7 +600,7 @@ mod tests {
         let file = domain::catalogue_file::decode(FILE).unwrap();
         let written: Value = serde_json::from_str(&domain::catalogue_file::encode(&file)).unwrap();
         let schema =
-            serde_json::to_value(<super::CatalogueFileSchema as utoipa::PartialSchema>::schema())
+            serde_json::to_value(<super::CatalogueSchema as utoipa::PartialSchema>::schema())
                 .unwrap();
         assert_eq!(keys(&written), keys(&schema["properties"]));
         let city = &schema["properties"]["cities"]["items"];
