@@ -1,16 +1,18 @@
-//! The OpenAPI 3.1 document served at `/openapi.json`, derived from the code: each route added
-//! with [`crate::routes::Table::op`] brings the operation of its handler's `#[utoipa::path]`,
-//! whose bodies and answers are the wire types' own `ToSchema` definitions, so a route or a
-//! field cannot be missing from it. The parts not yet derived (`crate::openapi`) are merged in;
-//! then every operation gets who may call it (`x-access`, from [`crate::access::MATRIX`]) and
-//! the refusals of the edge (`401` with `WWW-Authenticate`, `429` with `Retry-After`).
+//! The OpenAPI 3.1 document served at `/openapi.json`, derived from the code: every route is
+//! added with [`crate::routes::Table::op`] and brings the operation of its handler's
+//! `#[utoipa::path]`, whose parameters, bodies and answers are the wire types' own
+//! `IntoParams`/`ToSchema` definitions, so a route or a field cannot be missing from it. No
+//! part is written by hand but what an attribute cannot say (`refinements`,
+//! `OPTIONAL_BODIES`); then every operation gets who may call it (`x-access`, from
+//! [`crate::access::MATRIX`]) and the refusals of the edge (`401` with `WWW-Authenticate`,
+//! `429` with `Retry-After`).
 
 use std::sync::LazyLock;
 
 use axum::Json;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApiBuilder, RefOr, Schema};
 
@@ -23,9 +25,11 @@ pub(crate) const REFUSED: &str =
     "Refused: a problem+json body with a stable `code` and a `message` in the caller's language";
 
 /// A string the server trims and then needs non-empty: at least one non-space character.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const NOT_BLANK: &str = "\\S";
 /// A Kazakh mobile number in E.164 (the server also takes `8 7XX …` and spaces, which the
 /// contract does not promise).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const PHONE_PATTERN: &str = "^\\+7[67][0-9]{9}$";
 /// A latitude and a longitude in range, in decimal degrees.
 pub(crate) const LAT_PATTERN: &str = "-?([0-8]?[0-9](\\.[0-9]{1,8})?|90(\\.0{1,8})?)";
@@ -39,8 +43,10 @@ pub(crate) const TRANSPORT_CODE_PATTERN: &str = "^[0-9]{3,8}$";
 pub(crate) const PLATE_PATTERN: &str = "^[0-9]{3}[A-Z]{2,3}[0-9]{2}$";
 /// A page cursor (`service::paging::PageCursor`): a time in ms, then a ticket number of at most
 /// `TICKET_NUMBER_DIGITS` digits (11: every such number is a ticket number).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const PAGE_CURSOR_PATTERN: &str = "^[0-9]{1,18}[.-][0-9]{1,11}$";
 /// A transport card's number: its 16 digits.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const CARD_PATTERN: &str = "^[0-9]{16}$";
 
 /// The language of messages, a query parameter of most operations.
@@ -70,6 +76,35 @@ pub(crate) fn one_of(values: &[&str]) -> RefOr<Schema> {
         .schema_type(Type::String)
         .enum_values(Some(values.iter().copied()))
         .into()
+}
+
+/// One of these strings, or null.
+pub(crate) fn one_of_or_null(values: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(
+            values
+                .iter()
+                .map(|value| Value::from(*value))
+                .chain([Value::Null]),
+        ))
+        .into()
+}
+
+/// A file of bytes (a zip, a PDF), for the document only: such bodies are read and written as
+/// bytes.
+pub(crate) struct Binary;
+
+impl utoipa::ToSchema for Binary {}
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
 }
 
 /// How a fare was priced (`domain::fare_policy::FareBasis`).
@@ -117,8 +152,7 @@ fn build() -> Value {
         .paths(table.paths)
         .components(Some(components))
         .build();
-    let generated = serde_json::to_value(&openapi).unwrap_or(Value::Null);
-    let document = merge(generated, crate::openapi::hand_written());
+    let document = serde_json::to_value(&openapi).unwrap_or(Value::Null);
     with_edge_refusals(with_access(with_refusals(refined(document))))
 }
 
@@ -139,6 +173,10 @@ fn refinements() -> [(&'static str, Value); 2] {
     ]
 }
 
+/// Operations whose body may be left out: what `request_body` cannot say (an `Option` there
+/// makes the body's schema nullable, and a `null` body is refused).
+const OPTIONAL_BODIES: [(&str, &str); 1] = [("/v1/admin/staff/{login}/reset-password", "post")];
+
 /// The document with its refinements, and without utoipa's operation ids (a handler's name,
 /// which two modules may share).
 fn refined(mut document: Value) -> Value {
@@ -152,50 +190,21 @@ fn refined(mut document: Value) -> Value {
             schema.extend(refinement);
         }
     }
-    for (_, _, operation) in operations(&mut document) {
+    for (path, method, operation) in operations(&mut document) {
+        let optional_body = OPTIONAL_BODIES.contains(&(path.as_str(), method.as_str()));
         if let Some(operation) = operation.as_object_mut() {
             operation.remove("operationId");
-        }
-    }
-    document
-}
-
-/// The hand-written remainder added to the generated document: its paths (a path both have
-/// keeps the generated methods and gains the others) and the schemas the generated part lacks.
-fn merge(mut generated: Value, hand: Value) -> Value {
-    if let (Some(paths), Some(hand_paths)) = (
-        generated.get_mut("paths").and_then(Value::as_object_mut),
-        hand.get("paths").and_then(Value::as_object),
-    ) {
-        for (path, item) in hand_paths {
-            match (paths.get_mut(path).and_then(Value::as_object_mut), item) {
-                (Some(existing), Value::Object(methods)) => {
-                    for (method, operation) in methods {
-                        existing
-                            .entry(method.clone())
-                            .or_insert_with(|| operation.clone());
-                    }
-                }
-                (_, item) => {
-                    paths.insert(path.clone(), item.clone());
-                }
+            if let (true, Some(body)) = (
+                optional_body,
+                operation
+                    .get_mut("requestBody")
+                    .and_then(Value::as_object_mut),
+            ) {
+                body.insert("required".into(), Value::Bool(false));
             }
         }
     }
-    if let (Some(schemas), Some(hand_schemas)) = (
-        generated
-            .pointer_mut("/components/schemas")
-            .and_then(Value::as_object_mut),
-        hand.pointer("/components/schemas")
-            .and_then(Value::as_object),
-    ) {
-        for (name, schema) in hand_schemas {
-            schemas
-                .entry(name.clone())
-                .or_insert_with(|| schema.clone());
-        }
-    }
-    generated
+    document
 }
 
 /// All operations of the document, mutable.
@@ -360,6 +369,25 @@ mod tests {
                 "transport_code",
                 super::TRANSPORT_CODE_PATTERN,
             ),
+            (
+                "InspectBody",
+                "transport_code",
+                super::TRANSPORT_CODE_PATTERN,
+            ),
+            ("InspectBody", "holder_phone", super::PHONE_PATTERN),
+            ("RevokeBody", "reason", super::NOT_BLANK),
+            ("IncomingSms", "sender", super::PHONE_PATTERN),
+            ("OfficeReason", "reason", super::NOT_BLANK),
+            (
+                "NewVehicle",
+                "transport_code",
+                super::TRANSPORT_CODE_PATTERN,
+            ),
+            (
+                "SyncedCheck",
+                "transport_code",
+                super::TRANSPORT_CODE_PATTERN,
+            ),
         ];
         for (schema, field, expected) in fields {
             assert_eq!(
@@ -394,6 +422,25 @@ mod tests {
             ("/v1/rides/quote", "get", "plate", super::PLATE_PATTERN),
             (
                 "/v1/tickets/history",
+                "get",
+                "cursor",
+                super::PAGE_CURSOR_PATTERN,
+            ),
+            (
+                "/v1/controller/invalidations",
+                "get",
+                "after",
+                super::PAGE_CURSOR_PATTERN,
+            ),
+            ("/v1/cities/{city}/search", "get", "q", super::NOT_BLANK),
+            (
+                "/v1/staff/passengers/{phone}/tickets",
+                "get",
+                "phone",
+                super::PHONE_PATTERN,
+            ),
+            (
+                "/v1/staff/passengers/{phone}/tickets",
                 "get",
                 "cursor",
                 super::PAGE_CURSOR_PATTERN,
@@ -434,6 +481,19 @@ mod tests {
         for (method, path) in &routes {
             let operation = &doc["paths"][path.as_str()][method.to_ascii_lowercase()];
             assert!(operation["x-access"].is_string(), "{method} {path}");
+        }
+    }
+
+    /// Two wire types never share a component's name: the document would keep one of them
+    /// and describe the other's answers wrongly.
+    #[test]
+    fn no_two_schemas_share_a_name() {
+        let mut seen = std::collections::BTreeMap::new();
+        for (name, schema) in crate::routes::all().schemas {
+            let schema = serde_json::to_value(schema).unwrap();
+            if let Some(earlier) = seen.insert(name.clone(), schema.clone()) {
+                assert_eq!(earlier, schema, "two schemas are named {name}");
+            }
         }
     }
 

@@ -16,22 +16,31 @@ pub const HOLDER_KEY_ALGORITHM: &str = "HMAC-SHA-256";
 /// A holder key list larger than this many keys is refused.
 pub const HOLDER_KEYS_MAX: usize = domain::ticket::KEY_LIST_KEYS_MAX;
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = HolderKeyList)]
 pub struct HolderKeyListDto {
     pub holder_keys: Vec<HolderKeyDto>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = HolderKey)]
 pub struct HolderKeyDto {
     /// The signing key whose tickets this key checks.
     pub kid: String,
+    #[schema(schema_with = holder_key_algorithm)]
     pub alg: String,
     /// The 32-byte holder key, base64url without padding.
     pub key: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub not_before: String,
     /// RFC 3339.
+    #[schema(format = DateTime)]
     pub not_after: String,
+}
+
+fn holder_key_algorithm() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&[HOLDER_KEY_ALGORITHM])
 }
 
 pub fn holder_keys_to_dto(keys: &[(PublishedKey, HolderKey)]) -> HolderKeyListDto {

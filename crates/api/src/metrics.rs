@@ -59,6 +59,9 @@ pub(crate) async fn record(
     response
 }
 
+#[utoipa::path(get, path = "/metrics", summary = "Prometheus metrics (Bearer metrics token)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
 pub(crate) async fn render(
     State(state): State<crate::State>,
     _reader: crate::extract::MetricsReader,

@@ -118,6 +118,10 @@ fn not_found_page(language: Language) -> Response {
 }
 
 /// The ticket page, in the language asked for, else the one the ticket was bought in.
+#[utoipa::path(get, path = "/t/{link_code}", summary = "Ticket page with its QR code (the SMS link)",
+    params(("link_code" = String, Path, description = "The code of the ticket's link"), crate::apidoc::LangQuery),
+    responses((status = 200, description = "HTML", body = String, content_type = "text/html"),
+        (status = 404, description = "HTML: no such ticket", body = String, content_type = "text/html")))]
 pub(crate) async fn page(
     State(state): State<crate::State>,
     ChosenLang(chosen): ChosenLang,

@@ -1,15 +1,18 @@
-//! The system operator's endpoints: the catalogue, key rotation, the ledger and recovery.
+//! The system operator's endpoints: the catalogue, key rotation, the ledger, recovery, the
+//! audit trail, the banks and a city's GTFS feed.
 
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use utoipa_axum::routes;
 
-use super::wire::Money;
+use super::wire::{CityPath, Money};
 use crate::extract::{Lang, Staff};
 use crate::keys_wire::{KeyListDto, to_dto};
 use crate::problem::{ApiResult, Problem};
 
-#[derive(Serialize)]
+/// What the catalogue holds after the upsert.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct CatalogueSummary {
     cities: usize,
     routes: usize,
@@ -19,6 +22,15 @@ pub(crate) struct CatalogueSummary {
 }
 
 /// Upserts a catalogue file (the same JSON as `smsbus catalogue load`).
+#[utoipa::path(put, path = "/v1/admin/catalogue", summary = "Upsert a catalogue file",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    request_body(content = Object,
+        description = "A catalogue file (JSON: `operator_prefixes` and `cities`, as `smsbus catalogue` loads and GET answers); any flaw refuses the whole file (422)"),
+    responses((status = 200, description = "Counts", body = CatalogueSummary),
+        (status = 413, description = "BODY_TOO_LARGE: over the catalogue's body limit",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM),
+        (status = 422, description = "CATALOGUE_INVALID: the file's first flaw; nothing was changed",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn put_catalogue(
     State(state): State<crate::State>,
     caller: Staff,
@@ -72,26 +84,41 @@ pub(crate) async fn rotate_keys(
     Ok(Json(to_dto([&new])))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Ledger {
+    /// Each layer sums to zero.
     balanced: bool,
     totals: Vec<Total>,
+    /// Every account, once per layer.
     accounts: Vec<Balance>,
 }
 
-#[derive(Serialize)]
+/// The sum of a layer's balances (zero when balanced).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = LedgerTotal)]
 struct Total {
+    #[schema(schema_with = layer)]
     layer: String,
     sum: Money,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = LedgerBalance)]
 struct Balance {
+    /// The account's name (`card:<number>`, `carrier:<id>`, …).
     account: String,
+    #[schema(schema_with = layer)]
     layer: String,
     balance: Money,
 }
 
+fn layer() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&domain::ledger::Layer::ALL.map(domain::ledger::Layer::as_str))
+}
+
+#[utoipa::path(get, path = "/v1/admin/ledger", summary = "Ledger balances and totals",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "Balances", body = Ledger)))]
 pub(crate) async fn ledger(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -124,7 +151,8 @@ pub(crate) async fn ledger(
     }))
 }
 
-#[derive(Serialize)]
+/// Rides in doubt settled by the pass.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Recovery {
     examined: usize,
     issued: usize,
@@ -134,7 +162,7 @@ pub(crate) struct Recovery {
     top_ups: TopUpRecovery,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct TopUpRecovery {
     examined: usize,
     paid: usize,
@@ -143,6 +171,10 @@ pub(crate) struct TopUpRecovery {
 }
 
 /// Settles every ride in doubt and every open card top-up now, whatever its age.
+#[utoipa::path(post, path = "/v1/admin/recovery",
+    summary = "Settle every ride in doubt and every open card top-up now",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "What the pass settled", body = Recovery)))]
 pub(crate) async fn run_recovery(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -168,18 +200,24 @@ pub(crate) async fn run_recovery(
     }))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
+    /// Entries by this actor (a staff login, `cli`, …).
     actor: Option<String>,
+    /// Entries about this object.
     object: Option<String>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     since: Option<String>,
+    #[param(format = DateTime)]
     until: Option<String>,
-    /// Entries before this position: the previous page's last `seq`.
+    /// Entries before this position: the previous page's `next`.
+    #[param(minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64)]
     before: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct AuditPage {
     entries: Vec<AuditEntryOut>,
     /// Ask with `before=<next>` for the older entries; absent on the last page.
@@ -187,9 +225,12 @@ pub(crate) struct AuditPage {
     next: Option<i64>,
 }
 
-#[derive(Serialize)]
+/// What a member of staff (or the command line) did.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEntry)]
 pub(crate) struct AuditEntryOut {
     seq: i64,
+    #[schema(format = DateTime)]
     at: String,
     actor: String,
     address: String,
@@ -200,6 +241,9 @@ pub(crate) struct AuditEntryOut {
 }
 
 /// The audit trail, newest first, by actor, object and time range.
+#[utoipa::path(get, path = "/v1/admin/audit", summary = "The audit trail of staff actions, newest first",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery, AuditQuery),
+    responses((status = 200, description = "One page: pass `next` as `before` for older entries", body = AuditPage)))]
 pub(crate) async fn audit(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -251,9 +295,11 @@ impl AuditEntryOut {
     }
 }
 
-#[derive(Serialize)]
+/// The entries checked, or where the chain breaks.
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct AuditCheck {
     intact: bool,
+    /// The entries checked (0 when the chain breaks).
     entries: i64,
     /// Where the chain breaks, when it does.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -261,6 +307,9 @@ pub(crate) struct AuditCheck {
 }
 
 /// Walks the audit trail's hash chain.
+#[utoipa::path(get, path = "/v1/admin/audit/verify", summary = "Check the audit trail's hash chain",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "Intact, or where it breaks", body = AuditCheck)))]
 pub(crate) async fn audit_verify(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -285,16 +334,81 @@ pub(crate) async fn audit_verify(
 
 pub(crate) fn routes(table: super::Table) -> super::Table {
     table
-        .get("/v1/admin/catalogue", get_catalogue)
-        .get("/v1/admin/banks", list_banks)
-        .post_limited(
-            "/v1/admin/cities/{city}/gtfs",
-            import_gtfs,
-            crate::GTFS_UPLOAD_BYTES_MAX,
-        )
+        .op(routes!(get_catalogue))
+        .op(routes!(list_banks))
+        .op_limited(routes!(import_gtfs), crate::GTFS_UPLOAD_BYTES_MAX)
 }
 
+/// The catalogue file's shape, for the document only: the file is read and written by
+/// `domain::catalogue_file`, whose serde types are private to it; a test holds this to what
+/// `encode` writes.
+struct CatalogueSchema;
+
+impl utoipa::ToSchema for CatalogueSchema {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "CatalogueFile".into()
+    }
+}
+
+impl utoipa::PartialSchema for CatalogueSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        let text = || ObjectBuilder::new().schema_type(Type::String);
+        let list = || ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::Object));
+        let names = ["kk", "ru", "en"]
+            .into_iter()
+            .fold(ObjectBuilder::new(), |names, language| {
+                names.property(language, text()).required(language)
+            });
+        let city = ObjectBuilder::new()
+            .property("id", text())
+            .property("name", names)
+            .property("timezone", text())
+            .property(
+                "utc_offset_minutes",
+                ObjectBuilder::new().schema_type(Type::Integer),
+            )
+            .property("fares", list())
+            .property("fare_caps", list())
+            .property("transfer", ObjectBuilder::new().schema_type(Type::Object))
+            .property("carriers", list())
+            .property("routes", list())
+            .property("vehicles", list());
+        let city = CATALOGUE_CITY_REQUIRED
+            .into_iter()
+            .fold(city, |city, field| city.required(field));
+        ObjectBuilder::new()
+            .description(Some(
+                "A catalogue file: the operators' number prefixes and the cities with their fares, carriers, routes and vehicles",
+            ))
+            .property(
+                "operator_prefixes",
+                ObjectBuilder::new().additional_properties(Some(text())),
+            )
+            .property("cities", ArrayBuilder::new().items(city))
+            .required("operator_prefixes")
+            .required("cities")
+            .into()
+    }
+}
+
+/// The fields every city of a written catalogue file has.
+const CATALOGUE_CITY_REQUIRED: [&str; 8] = [
+    "id",
+    "name",
+    "timezone",
+    "utc_offset_minutes",
+    "fares",
+    "carriers",
+    "routes",
+    "vehicles",
+];
+
 /// The stored catalogue as a catalogue file: what `PUT /v1/admin/catalogue` takes back.
+#[utoipa::path(get, path = "/v1/admin/catalogue",
+    summary = "The stored catalogue as a catalogue file (what PUT takes back)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The catalogue file", body = CatalogueSchema)))]
 pub(crate) async fn get_catalogue(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -307,26 +421,42 @@ pub(crate) async fn get_catalogue(
     Ok((json, domain::catalogue_file::encode(&file)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct BankList {
     banks: Vec<BankStateOut>,
 }
 
-#[derive(Serialize)]
+/// A bank as the console lists it: never its secret.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = BankState)]
 pub(crate) struct BankStateOut {
     id: String,
     name: String,
+    /// The biller protocol's dialect it speaks.
+    #[schema(schema_with = dialect)]
     dialect: &'static str,
+    /// The networks it calls from (comma-separated addresses or CIDR networks).
     networks: String,
     /// The secret is kept as a digest only and never shown; this says one is set.
     secret_set: bool,
+    #[schema(format = DateTime)]
     updated_at: String,
+    /// Payments it made.
     payments: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     last_payment_at: Option<String>,
 }
 
+fn dialect() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&domain::biller::Dialect::ALL.map(domain::biller::Dialect::as_str))
+}
+
 /// The banks configured, their networks and how much they have paid; secrets never.
+#[utoipa::path(get, path = "/v1/admin/banks",
+    summary = "Banks configured: dialect, networks, payments made; never a secret",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The banks", body = BankList)))]
 pub(crate) async fn list_banks(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -357,7 +487,8 @@ pub(crate) fn bank_out(b: service::banks::BankState) -> BankStateOut {
 /// Problems of an import listed in its answer, at most.
 const IMPORT_PROBLEMS_SHOWN_MAX: usize = 100;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GtfsImport)]
 pub(crate) struct GtfsImportOut {
     city: String,
     stops: usize,
@@ -370,12 +501,15 @@ pub(crate) struct GtfsImportOut {
     linked_routes: Vec<String>,
     unlinked_routes: Vec<String>,
     problem_count: u64,
+    /// Problems by kind (`missing value`, `bad time`, …).
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
     problems_by_kind: std::collections::BTreeMap<&'static str, u64>,
-    /// The first problems, each with its file, line and field.
+    /// The first problems (at most 100), each with its file, line and field.
     problems: Vec<GtfsProblemOut>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GtfsProblem)]
 struct GtfsProblemOut {
     kind: &'static str,
     text: String,
@@ -383,11 +517,18 @@ struct GtfsProblemOut {
 
 /// Replaces a city's GTFS feed with the uploaded zip (at most `GTFS_UPLOAD_BYTES_MAX`); a fatal
 /// problem refuses it with its file, line and field and leaves the previous feed in place.
+#[utoipa::path(post, path = "/v1/admin/cities/{city}/gtfs",
+    summary = "Replace a city's GTFS feed with the uploaded zip (at most 64 MiB); a fatal problem refuses it with file, line and field and keeps the previous feed (audited)",
+    security(("bearer" = [])), params(CityPath, crate::apidoc::LangQuery),
+    request_body(content = inline(crate::apidoc::Binary), content_type = "application/zip"),
+    responses((status = 200, description = "What was imported", body = GtfsImportOut),
+        (status = 413, description = "BODY_TOO_LARGE: over 64 MiB", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn import_gtfs(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    axum::extract::Path(city): axum::extract::Path<String>,
+    axum::extract::Path(CityPath { city }): axum::extract::Path<CityPath>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<GtfsImportOut>> {
     let request = service::transit::FeedImport {
@@ -422,4 +563,57 @@ pub(crate) async fn import_gtfs(
             })
             .collect(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    /// A catalogue file with every optional part a city may have.
+    const FILE: &str = r#"{
+      "operator_prefixes": {"7701": "beeline"},
+      "cities": [{
+        "id": "astana", "name": {"kk": "Астана", "ru": "Астана", "en": "Astana"},
+        "timezone": "Asia/Almaty", "utc_offset_minutes": 300,
+        "fares": [{"amount": "90"}, {"route_kind": "suburban", "zone": 2, "amount": "250.50"}],
+        "fare_caps": [{"daily": "300"}],
+        "transfer": {"window_minutes": 40, "amount": "0"},
+        "carriers": [{"id": "park-1", "name": "Park 1"}],
+        "routes": [{"id": "astana-10", "number": "10", "name": "Ten", "kind": "regular", "max_ride_minutes": 90}],
+        "vehicles": [{"transport_code": "10101", "plate": "123abc01", "carrier": "park-1", "route": "astana-10"}]
+      }, {
+        "id": "almaty", "name": {"kk": "Алматы", "ru": "Алматы", "en": "Almaty"},
+        "timezone": "Asia/Almaty", "utc_offset_minutes": 300
+      }]
+    }"#;
+
+    fn keys(value: &Value) -> BTreeSet<String> {
+        value.as_object().unwrap().keys().cloned().collect()
+    }
+
+    /// The documented catalogue file is the one `encode` writes: its keys at the top and in a
+    /// city, and the fields every city has.
+    #[test]
+    fn the_documented_catalogue_file_is_the_written_one() {
+        let file = domain::catalogue_file::decode(FILE).unwrap();
+        let written: Value = serde_json::from_str(&domain::catalogue_file::encode(&file)).unwrap();
+        let schema =
+            serde_json::to_value(<super::CatalogueSchema as utoipa::PartialSchema>::schema())
+                .unwrap();
+        assert_eq!(keys(&written), keys(&schema["properties"]));
+        let city = &schema["properties"]["cities"]["items"];
+        let cities = written["cities"].as_array().unwrap();
+        assert_eq!(keys(&cities[0]), keys(&city["properties"]));
+        assert_eq!(
+            keys(&cities[0]["name"]),
+            keys(&city["properties"]["name"]["properties"])
+        );
+        let required: BTreeSet<String> = super::CATALOGUE_CITY_REQUIRED
+            .iter()
+            .map(|field| (*field).to_owned())
+            .collect();
+        assert_eq!(keys(&cities[1]), required);
+    }
 }

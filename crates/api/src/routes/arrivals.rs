@@ -3,8 +3,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use service::arrivals::{Arrival, StopArrivals};
+use utoipa_axum::routes;
 
 use super::transit::StopDto;
 use crate::extract::Lang;
@@ -12,24 +13,29 @@ use crate::keys_wire::rfc3339_ms;
 use crate::problem::{ApiResult, Problem};
 
 pub(crate) fn routes(table: super::Table) -> super::Table {
-    table.get("/v1/cities/{city}/stops/{stop}/arrivals", arrivals)
+    table.op(routes!(arrivals))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = StopArrivals)]
 struct ArrivalsDto {
     stop: StopDto,
+    /// The numbers of the routes serving the stop.
     routes: Vec<String>,
     arrivals: Vec<ArrivalDto>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Arrival)]
 struct ArrivalDto {
     route_number: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     headsign: Option<String>,
+    #[schema(format = DateTime)]
     scheduled_at: String,
     /// A live bus on its way: when it is expected.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     expected_at: Option<String>,
     live: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -67,10 +73,24 @@ impl ArrivalsDto {
     }
 }
 
+/// A stop of a city's path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct StopPath {
+    #[param(example = "astana")]
+    city: String,
+    /// The GTFS stop id.
+    stop: String,
+}
+
+#[utoipa::path(get, path = "/v1/cities/{city}/stops/{stop}/arrivals",
+    summary = "A stop's routes and next arrivals: the timetable's departures within two hours (at most 12) and, for a bus on its way, when it is expected (`live`, `expected_at`)",
+    params(StopPath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The stop, its routes and next arrivals", body = ArrivalsDto)))]
 async fn arrivals(
     State(state): State<crate::State>,
     Lang(language): Lang,
-    Path((city, stop)): Path<(String, String)>,
+    Path(StopPath { city, stop }): Path<StopPath>,
 ) -> ApiResult<Json<ArrivalsDto>> {
     let found = service::arrivals::at_stop(&state.app, &city, &stop)
         .await

@@ -13,6 +13,7 @@ use domain::{ErrorCode, Language};
 use serde::{Deserialize, Serialize};
 use service::fleet::Change;
 use service::reports::{Report, ReportQuery};
+use utoipa_axum::routes;
 
 use super::feedback::FeedbackDto;
 use super::wire::Money;
@@ -22,46 +23,85 @@ use crate::problem::{ApiResult, Problem};
 
 pub(crate) fn routes(table: super::Table) -> super::Table {
     table
-        .post(
-            "/v1/carriers/{carrier}/feedback/{id}/reply",
-            reply_to_feedback,
-        )
-        .post(
-            "/v1/carriers/{carrier}/feedback/{id}/status",
-            feedback_status,
-        )
-        .post("/v1/carriers/{carrier}/vehicles", add_vehicle)
-        .post(
-            "/v1/carriers/{carrier}/vehicles/{code}/suspend",
-            suspend_vehicle,
-        )
-        .post(
-            "/v1/carriers/{carrier}/vehicles/{code}/resume",
-            resume_vehicle,
-        )
-        .post("/v1/carriers/{carrier}/vehicles/{code}/move", move_vehicle)
-        .get("/v1/carriers/{carrier}/stickers", stickers)
-        .get("/v1/carriers/{carrier}/reports/rides", carrier_report)
-        .get("/v1/carriers/{carrier}/settlement/{month}", settlement)
-        .get("/v1/reports/rides", report)
+        .op(routes!(reply_to_feedback))
+        .op(routes!(feedback_status))
+        .op(routes!(add_vehicle))
+        .op(routes!(suspend_vehicle))
+        .op(routes!(resume_vehicle))
+        .op(routes!(move_vehicle))
+        .op(routes!(stickers))
+        .op(routes!(carrier_report))
+        .op(routes!(settlement))
+        .op(routes!(report))
 }
+
+/// The carrier of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct CarrierPath {
+    #[param(min_length = 1, max_length = 64, example = "astana-avtobus-park-1")]
+    pub(crate) carrier: String,
+}
+
+/// A feedback of the carrier of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct FeedbackPath {
+    #[param(min_length = 1, max_length = 64, example = "astana-avtobus-park-1")]
+    carrier: String,
+    #[param(minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64, example = 1)]
+    id: i64,
+}
+
+/// A vehicle of the carrier of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct VehiclePath {
+    #[param(min_length = 1, max_length = 64, example = "astana-avtobus-park-1")]
+    carrier: String,
+    /// Its transport code
+    #[param(min_length = 1, max_length = 64, example = "10101")]
+    code: String,
+}
+
+/// A carrier's month of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct MonthPath {
+    #[param(min_length = 1, max_length = 64, example = "astana-avtobus-park-1")]
+    carrier: String,
+    /// `YYYY-MM`
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}$", example = "2026-01")]
+    month: String,
+}
+
+/// The feedback answered, with its `status` and `replies`.
+const FEEDBACK_ANSWER: &str = "The feedback with its `status` and `replies`";
 
 fn refused(language: Language) -> impl Fn(service::ServiceError) -> Problem {
     move |e| Problem::from_service(e, language)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = FeedbackReplyBody)]
 pub(crate) struct ReplyBody {
     /// What the passenger gets by SMS, after a head in their language.
+    #[schema(min_length = 1, max_length = 300)]
     text: String,
 }
 
+#[utoipa::path(post, path = "/v1/carriers/{carrier}/feedback/{id}/reply",
+    summary = "Reply to a passenger's feedback: the text goes to them by SMS (headed in their language); a `new` feedback moves to `in_work`",
+    security(("bearer" = [])), params(FeedbackPath, crate::apidoc::LangQuery), request_body = ReplyBody,
+    responses((status = 200, description = FEEDBACK_ANSWER, body = FeedbackDto),
+        (status = 404, description = "NOT_FOUND: no such feedback of the carrier", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn reply_to_feedback(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path((carrier, id)): Path<(String, i64)>,
+    Path(FeedbackPath { carrier, id }): Path<FeedbackPath>,
     ApiJson(body): ApiJson<ReplyBody>,
 ) -> ApiResult<Json<FeedbackDto>> {
     let f = service::feedback::reply(&state.app, &caller.actor, &carrier, id, &body.text)
@@ -70,18 +110,32 @@ pub(crate) async fn reply_to_feedback(
     Ok(Json(FeedbackDto::of(f)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = FeedbackStatusBody)]
 pub(crate) struct StatusBody {
     /// `new`, `in_work` or `resolved`.
+    #[schema(schema_with = feedback_status_name)]
     status: String,
 }
 
+fn feedback_status_name() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(service::feedback::STATUSES)
+}
+
+#[utoipa::path(post, path = "/v1/carriers/{carrier}/feedback/{id}/status",
+    summary = "Set a feedback's status",
+    security(("bearer" = [])), params(FeedbackPath, crate::apidoc::LangQuery), request_body = StatusBody,
+    responses((status = 200, description = FEEDBACK_ANSWER, body = FeedbackDto),
+        (status = 404, description = "NOT_FOUND: no such feedback of the carrier", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM),
+        (status = 409, description = "FEEDBACK_STATUS_STALE: the status changed meanwhile", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn feedback_status(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path((carrier, id)): Path<(String, i64)>,
+    Path(FeedbackPath { carrier, id }): Path<FeedbackPath>,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> ApiResult<Json<FeedbackDto>> {
     let f = service::feedback::set_status(&state.app, &caller.actor, &carrier, id, &body.status)
@@ -90,7 +144,9 @@ pub(crate) async fn feedback_status(
     Ok(Json(FeedbackDto::of(f)))
 }
 
-#[derive(Serialize)]
+/// A carrier's vehicle.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CarrierVehicle)]
 pub(crate) struct VehicleDto {
     transport_code: String,
     plate: String,
@@ -116,20 +172,32 @@ async fn apply(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewVehicle {
+    /// Read as the SMS reads it (`domain::TransportCode`).
+    #[schema(pattern = "^[0-9]{3,8}$")]
     transport_code: String,
+    #[schema(max_length = 16)]
     plate: String,
     /// A route id of the carrier's city (`astana-10`).
+    #[schema(max_length = 64)]
     route: String,
 }
 
+#[utoipa::path(post, path = "/v1/carriers/{carrier}/vehicles",
+    summary = "Add a vehicle to one of the carrier's city's routes",
+    security(("bearer" = [])), params(CarrierPath, crate::apidoc::LangQuery), request_body = NewVehicle,
+    responses((status = 201, description = "The vehicle, added", body = VehicleDto),
+        (status = 409, description = "VEHICLE_TAKEN: the code or the plate is another vehicle's",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM),
+        (status = 422, description = "VEHICLE_ROUTE_INVALID: not a route of the carrier's city",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn add_vehicle(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(carrier): Path<String>,
+    Path(CarrierPath { carrier }): Path<CarrierPath>,
     ApiJson(body): ApiJson<NewVehicle>,
 ) -> ApiResult<(StatusCode, Json<VehicleDto>)> {
     let change = Change::Add {
@@ -141,35 +209,58 @@ pub(crate) async fn add_vehicle(
     Ok((StatusCode::CREATED, vehicle))
 }
 
+#[utoipa::path(post, path = "/v1/carriers/{carrier}/vehicles/{code}/suspend",
+    summary = "Take a vehicle out of service: it cannot be paid for (`VEHICLE_SUSPENDED`)",
+    security(("bearer" = [])), params(VehiclePath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The vehicle, suspended", body = VehicleDto),
+        (status = 404, description = "NOT_FOUND: no such vehicle of the carrier", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn suspend_vehicle(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path((carrier, code)): Path<(String, String)>,
+    Path(VehiclePath { carrier, code }): Path<VehiclePath>,
 ) -> ApiResult<Json<VehicleDto>> {
     apply(&state, &caller, language, &carrier, Change::Suspend(code)).await
 }
 
+#[utoipa::path(post, path = "/v1/carriers/{carrier}/vehicles/{code}/resume",
+    summary = "Put a suspended vehicle back in service",
+    security(("bearer" = [])), params(VehiclePath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The vehicle, in service", body = VehicleDto),
+        (status = 404, description = "NOT_FOUND: no such vehicle of the carrier", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn resume_vehicle(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path((carrier, code)): Path<(String, String)>,
+    Path(VehiclePath { carrier, code }): Path<VehiclePath>,
 ) -> ApiResult<Json<VehicleDto>> {
     apply(&state, &caller, language, &carrier, Change::Resume(code)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = MoveVehicleBody)]
 pub(crate) struct MoveBody {
+    /// A route id of the carrier's city.
+    #[schema(max_length = 64)]
     route: String,
 }
 
+#[utoipa::path(post, path = "/v1/carriers/{carrier}/vehicles/{code}/move",
+    summary = "Move a vehicle to another route of the carrier's city",
+    security(("bearer" = [])), params(VehiclePath, crate::apidoc::LangQuery), request_body = MoveBody,
+    responses((status = 200, description = "The vehicle, on its new route", body = VehicleDto),
+        (status = 404, description = "NOT_FOUND: no such vehicle of the carrier", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM),
+        (status = 422, description = "VEHICLE_ROUTE_INVALID: not a route of the carrier's city",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn move_vehicle(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path((carrier, code)): Path<(String, String)>,
+    Path(VehiclePath { carrier, code }): Path<VehiclePath>,
     ApiJson(body): ApiJson<MoveBody>,
 ) -> ApiResult<Json<VehicleDto>> {
     let change = Change::Move {
@@ -193,6 +284,47 @@ pub(crate) struct FormatQuery {
     _lang: Option<String>,
 }
 
+/// The stickers' query, for the document (read as [`FormatQuery`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read as `FormatQuery`; here for its documentation
+pub(crate) struct StickersQuery {
+    #[param(schema_with = sticker_format)]
+    format: Option<String>,
+    /// One vehicle's sticker only (its transport code)
+    vehicle: Option<String>,
+}
+
+/// The settlement's query, for the document (read as [`FormatQuery`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read as `FormatQuery`; here for its documentation
+pub(crate) struct SettlementQuery {
+    #[param(schema_with = settlement_format)]
+    format: Option<String>,
+}
+
+/// One of these formats, the first by default.
+fn formats(values: &[&str]) -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .default(values.first().map(|value| serde_json::Value::from(*value)))
+        .into()
+}
+
+fn sticker_format() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    formats(&["svg", "pdf"])
+}
+
+fn settlement_format() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    formats(&["json", "csv", "pdf"])
+}
+
+fn report_format() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    formats(&["json", "csv"])
+}
+
 fn download(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
@@ -204,11 +336,18 @@ fn download(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
 }
 
 /// The carrier's stickers, every vehicle's (or one): a print-ready SVG page or a PDF.
+#[utoipa::path(get, path = "/v1/carriers/{carrier}/stickers",
+    summary = "The carrier's QR stickers (code, plate, the passenger app's link for the bus, 'send the code to 2505' in kk and ru): a print-ready SVG page or a PDF",
+    security(("bearer" = [])), params(CarrierPath, StickersQuery, crate::apidoc::LangQuery),
+    responses((status = 200, description = "SVG or PDF", content(
+            (String = "image/svg+xml"), (inline(crate::apidoc::Binary) = "application/pdf"))),
+        (status = 404, description = "NOT_FOUND: no such carrier, or no such vehicle of it",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn stickers(
     State(state): State<crate::State>,
     _caller: Staff,
     Lang(language): Lang,
-    Path(carrier): Path<String>,
+    Path(CarrierPath { carrier }): Path<CarrierPath>,
     ApiQuery(query): ApiQuery<FormatQuery>,
 ) -> ApiResult<Response> {
     let catalogue = state.app.catalogue();
@@ -258,27 +397,38 @@ pub(crate) async fn stickers(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportParams {
-    /// First local day, `YYYY-MM-DD`.
+    /// First local day, `YYYY-MM-DD`
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     from: String,
-    /// Last local day, inclusive.
+    /// Last local day, inclusive (at most 366 days)
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     to: String,
+    /// One city
     #[serde(default)]
     city: Option<String>,
+    /// One carrier (at a carrier's path: that carrier, or 400)
     #[serde(default)]
     carrier: Option<String>,
     /// `json` (default) or `csv`.
     #[serde(default)]
+    #[param(schema_with = report_format)]
     format: Option<String>,
     /// The language (read by the `Lang` extractor; named so the strict query accepts it).
     #[serde(default, rename = "lang")]
+    #[param(ignore)]
     _lang: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The rides of a day, city, carrier, route, vehicle, source and rider category.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ReportLine)]
 pub(crate) struct LineDto {
+    /// `YYYY-MM-DD`, the city's local day.
+    #[schema(format = Date)]
     day: String,
     city: String,
     carrier: String,
@@ -298,14 +448,16 @@ pub(crate) struct LineDto {
     subsidy_estimated: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Owed {
     /// An operator, `card`, a bank or a carrier.
     party: String,
     amount: Money,
 }
 
-#[derive(Serialize)]
+/// What preferential fares cost against the regular fare, per city and category.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Subsidy)]
 pub(crate) struct SubsidyDto {
     city: String,
     category: String,
@@ -314,9 +466,14 @@ pub(crate) struct SubsidyDto {
     estimated: bool,
 }
 
-#[derive(Serialize)]
+/// A subsidy is the regular fare each ride recorded when it was written less what was paid,
+/// `estimated` (today's catalogue fare) for rides written before fares were recorded.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = RideReport)]
 pub(crate) struct ReportDto {
+    #[schema(format = Date)]
     from: String,
+    #[schema(format = Date)]
     to: String,
     lines: Vec<LineDto>,
     /// What each operator owes us for its subscribers' fares (and the cards' share).
@@ -418,6 +575,11 @@ async fn answer_report(
 }
 
 /// Admins (everything) and the office (its cities): the ride and revenue report.
+#[utoipa::path(get, path = "/v1/reports/rides",
+    summary = "Rides and revenue of every carrier (an office clerk: its cities), with what each operator and bank owes and what we owe each carrier, off the ledger",
+    security(("bearer" = [])), params(ReportParams, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The report, or its CSV", content(
+        (ReportDto = "application/json"), (String = "text/csv")))))]
 pub(crate) async fn report(
     State(state): State<crate::State>,
     caller: Staff,
@@ -428,11 +590,16 @@ pub(crate) async fn report(
 }
 
 /// A carrier's own report (another carrier's is `SCOPE_FORBIDDEN`).
+#[utoipa::path(get, path = "/v1/carriers/{carrier}/reports/rides",
+    summary = "A carrier's rides and revenue per day, route, vehicle, source and rider category, off the ledger",
+    security(("bearer" = [])), params(CarrierPath, ReportParams, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The report, or its CSV", content(
+        (ReportDto = "application/json"), (String = "text/csv")))))]
 pub(crate) async fn carrier_report(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(carrier): Path<String>,
+    Path(CarrierPath { carrier }): Path<CarrierPath>,
     ApiQuery(params): ApiQuery<ReportParams>,
 ) -> ApiResult<Response> {
     if params.carrier.as_ref().is_some_and(|c| *c != carrier) {
@@ -448,11 +615,17 @@ fn unwritable(language: Language) -> impl Fn(crate::pdf_font::FontError) -> Prob
 }
 
 /// A carrier's month (`YYYY-MM`): JSON, CSV or the PDF to sign.
+#[utoipa::path(get, path = "/v1/carriers/{carrier}/settlement/{month}",
+    summary = "A carrier's month of settlement: JSON, CSV or PDF",
+    security(("bearer" = [])), params(MonthPath, SettlementQuery, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The month's report, its CSV, or the PDF to sign", content(
+        (ReportDto = "application/json"), (String = "text/csv"),
+        (inline(crate::apidoc::Binary) = "application/pdf")))))]
 pub(crate) async fn settlement(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path((carrier, month)): Path<(String, String)>,
+    Path(MonthPath { carrier, month }): Path<MonthPath>,
     ApiQuery(query): ApiQuery<FormatQuery>,
 ) -> ApiResult<Response> {
     let (report, name) = service::reports::settlement(&state.app, &caller.actor, &carrier, &month)

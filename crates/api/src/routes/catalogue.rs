@@ -12,15 +12,18 @@ use crate::extract::Lang;
 use crate::keys_wire::{KeyListDto, to_dto};
 use crate::problem::{ApiResult, Problem};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct CityList {
     cities: Vec<City>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CatalogueCity)]
 struct City {
     id: String,
+    /// In the language of the request.
     name: String,
+    /// IANA time zone.
     timezone: String,
     /// The middle of the box around the city's stops (absent before its GTFS is imported).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -32,13 +35,16 @@ struct City {
     routes: Vec<Route>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CityCentre)]
 struct Point {
     lat: f64,
     lon: f64,
 }
 
-#[derive(Serialize)]
+/// The box around the city's stops, in decimal degrees.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CityBounds)]
 struct Bounds {
     south: f64,
     west: f64,
@@ -46,31 +52,45 @@ struct Bounds {
     east: f64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CategoryFare {
+    /// A preferential rider category.
     category: &'static str,
     /// The lowest fare of the category on the city's routes (zone fares aside).
     fare: Money,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CatalogueRoute)]
 struct Route {
     id: String,
     number: String,
     name: String,
+    #[schema(schema_with = route_kind)]
     kind: &'static str,
     /// The regular fare; suburban routes list it per zone.
     fare: Option<Money>,
+    /// A suburban route's regular fare to each zone; empty on the others.
     zone_fares: Vec<ZoneFare>,
+    /// Its active vehicles.
     vehicles: usize,
 }
 
-#[derive(Serialize)]
+fn route_kind() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["regular", "express", "suburban"])
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct ZoneFare {
+    #[schema(minimum = 1, maximum = 9)]
     zone: u8,
     fare: Money,
 }
 
+#[utoipa::path(get, path = "/v1/cities",
+    summary = "Cities and routes served, with fares; each city's centre and bounds (from its stops, once its GTFS is imported) and its preferential categories with their fares",
+    params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The public list", body = CityList)))]
 pub(crate) async fn cities(
     State(state): State<crate::State>,
     Lang(language): Lang,

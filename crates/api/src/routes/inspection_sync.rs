@@ -7,48 +7,74 @@ use axum::extract::State;
 use domain::TransportCode;
 use serde::{Deserialize, Serialize};
 
-use super::inspections::{InspectionReply, reply_of};
+use super::inspections::{InspectionReply, flag_reason, reply_of, verdict};
 use crate::extract::{ApiJson, ApiQuery, Lang, Staff};
 use crate::problem::{ApiResult, Problem};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SyncBody {
+    #[schema(min_items = 1, max_items = 100)]
     inspections: Vec<SyncItemIn>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SyncedCheck)]
 struct SyncItemIn {
-    /// The device's id for this check (a UUID): sending it again records nothing.
+    /// The device's id for this check (a UUID): sending it again records nothing and answers
+    /// `already_recorded`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     id: String,
+    /// As scanned; a ticket is at most 400 characters (`domain::ticket::TOKEN_CHARS_MAX`), and
+    /// anything that is not a ticket is recorded as MALFORMED.
+    #[schema(max_length = 400)]
     token: String,
+    /// The vehicle the controller was in.
+    #[schema(pattern = "^[0-9]{3,8}$")]
     transport_code: String,
+    /// When the ticket was shown (unix ms, within the last 7 days); the ticket is judged as of
+    /// then.
+    #[schema(minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64)]
     scanned_at_ms: i64,
     /// The verdict the device showed.
+    #[schema(schema_with = device_result)]
     result: String,
     offline: bool,
 }
 
-#[derive(Serialize)]
+/// The verdicts a device may report: the server's and its own `RUN_ENDED` (from the
+/// invalidation list).
+fn device_result() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    let mut results = super::inspections::VERDICTS.to_vec();
+    results.push("RUN_ENDED");
+    crate::apidoc::one_of(&results)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct SyncReply {
+    /// In the order sent.
     results: Vec<SyncResult>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SyncedCheckResult)]
 struct SyncResult {
     id: String,
     /// `recorded` (checked now), `already_recorded` (by an earlier sync) or `refused`.
+    #[schema(schema_with = sync_status)]
     status: &'static str,
     /// The verdict the device showed, as sent.
     device_result: String,
     /// The server's verdict (absent when refused).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = verdict)]
     result: Option<String>,
     /// Whether the device's verdict is the server's (`RUN_ENDED` on the device is `EXPIRED`
     /// here).
     agrees: bool,
     flagged_shared: bool,
+    #[schema(schema_with = flag_reason)]
     flag_reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     inspection: Option<InspectionReply>,
@@ -57,7 +83,13 @@ struct SyncResult {
     refused: Option<Refused>,
 }
 
-#[derive(Serialize)]
+fn sync_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["recorded", "already_recorded", "refused"])
+}
+
+/// Why a check was not recorded: a problem's stable code, message and detail.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SyncRefusal)]
 struct Refused {
     code: &'static str,
     /// In the caller's language.
@@ -65,6 +97,12 @@ struct Refused {
     detail: String,
 }
 
+#[utoipa::path(post, path = "/v1/controller/inspections/sync",
+    summary = "Sync a controller device's queue of checks: each checked again as of when it was shown, recorded once per device id, flagged when the ticket was shown in two vehicles (by any controller)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery), request_body = SyncBody,
+    responses((status = 200, description = "One result per check, in the order sent", body = SyncReply),
+        (status = 413, description = "BODY_TOO_LARGE: over the route's body limit (100 checks of 400-character tokens)",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn sync(
     State(state): State<crate::State>,
     caller: Staff,
@@ -155,17 +193,19 @@ fn result_of(
     out
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ShiftQuery {
-    /// When the shift began (unix ms); 12 hours ago when absent.
+    /// When the shift began (unix ms, within the last 24 hours); 12 hours ago when absent.
     since_ms: Option<i64>,
 }
 
 /// A shift began this long ago when the device does not say.
 const SHIFT_DEFAULT_MS: i64 = 12 * 60 * 60 * 1000;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Shift)]
 pub(crate) struct ShiftReply {
     since_ms: i64,
     checked: i64,
@@ -173,10 +213,16 @@ pub(crate) struct ShiftReply {
     /// Checks not valid, by verdict (`EXPIRED`: 2, …).
     invalid_by_result: std::collections::BTreeMap<String, i64>,
     flagged: i64,
+    /// Flagged checks, by why (`SHOWN_IN_TWO_VEHICLES`: 1, …).
     flagged_by_reason: std::collections::BTreeMap<String, i64>,
 }
 
 /// What the signed-in controller's recorded checks found since the shift began.
+#[utoipa::path(get, path = "/v1/controller/shift",
+    summary = "The signed-in controller's shift: checks recorded since `since_ms`, those not valid by verdict, those flagged by reason",
+    // No `lang`: the query is read strictly (`lang` there is refused, 400).
+    security(("bearer" = [])), params(ShiftQuery),
+    responses((status = 200, description = "The shift", body = ShiftReply)))]
 pub(crate) async fn shift(
     State(state): State<crate::State>,
     caller: Staff,
@@ -203,12 +249,14 @@ pub(crate) async fn shift(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ControllerVehicleList)]
 pub(crate) struct VehicleList {
     vehicles: Vec<VehicleOut>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ControllerVehicle)]
 struct VehicleOut {
     transport_code: String,
     plate: String,
@@ -223,6 +271,10 @@ struct VehicleOut {
 
 /// The vehicles the signed-in controller may inspect, for its device to choose one by code or
 /// plate without network.
+#[utoipa::path(get, path = "/v1/controller/vehicles",
+    summary = "The active vehicles of the signed-in controller's cities and carriers, for its device to choose one by transport code or plate offline",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The vehicles", body = VehicleList)))]
 pub(crate) async fn vehicles(
     State(state): State<crate::State>,
     caller: Staff,

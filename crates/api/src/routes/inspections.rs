@@ -11,25 +11,57 @@ use crate::extract::{ApiJson, ApiQuery, Lang, Staff};
 use crate::keys_wire::{HolderKeyListDto, rfc3339_local_ms, rfc3339_ms};
 use crate::problem::{ApiResult, Problem};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct InspectBody {
     token: String,
     /// The vehicle the controller is in.
+    #[schema(pattern = "^[0-9]{3,8}$")]
     transport_code: String,
+    #[schema(min_length = 1, max_length = 64)]
     inspector: String,
     /// The number the passenger says the ticket was bought from; the answer's `holder` says
     /// whether it was.
     #[serde(default)]
+    #[schema(pattern = "^\\+7[67][0-9]{9}$")]
     holder_phone: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A check's verdict (`service::inspect::Verdict::code`).
+pub(crate) fn verdict() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&VERDICTS)
+}
+
+/// The verdicts of a check (`service::inspect::Verdict::code`).
+pub(crate) const VERDICTS: [&str; 8] = [
+    "VALID",
+    "EXPIRED",
+    "FORGED",
+    "WRONG_VEHICLE",
+    "REVOKED",
+    "REFUNDED",
+    "UNKNOWN_KEY",
+    "MALFORMED",
+];
+
+/// Why a ticket is flagged as shared (`service::inspect::FlagReason::code`), or null.
+pub(crate) fn flag_reason() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of_or_null(&["SHOWN_IN_TWO_VEHICLES", "SHOWN_TWICE_IN_VEHICLE"])
+}
+
+fn holder() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["MATCHES", "DOES_NOT_MATCH", "NOT_CHECKED"])
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Inspection)]
 pub(crate) struct InspectionReply {
+    #[schema(schema_with = verdict)]
     result: &'static str,
     valid: bool,
     flagged_shared: bool,
     /// `SHOWN_IN_TWO_VEHICLES` or `SHOWN_TWICE_IN_VEHICLE` when flagged, else null.
+    #[schema(schema_with = flag_reason)]
     flag_reason: Option<&'static str>,
     /// The earlier showing that, with this one, makes the flag.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,21 +69,27 @@ pub(crate) struct InspectionReply {
     seen_in_vehicles: Vec<String>,
     /// `MATCHES`, `DOES_NOT_MATCH`, or `NOT_CHECKED` (no `holder_phone` given, or nothing to
     /// check it against).
+    #[schema(schema_with = holder)]
     holder: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     ticket: Option<Facts>,
 }
 
-#[derive(Serialize)]
+/// The earlier showing that, with this one, makes the flag.
+#[derive(Serialize, utoipa::ToSchema)]
 struct EarlierShowing {
     transport_code: String,
     inspector: String,
+    #[schema(schema_with = verdict)]
     result: String,
     /// The city's local time with its offset.
+    #[schema(format = DateTime)]
     at: String,
 }
 
-#[derive(Serialize)]
+/// What the ticket says, for the controller's screen.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = InspectedTicket)]
 struct Facts {
     check_number: String,
     city: String,
@@ -62,13 +100,19 @@ struct Facts {
     rider_category: String,
     /// The city's local time with its offset, as on the passenger's ticket
     /// (`2026-11-24T08:15:00+05:00`).
+    #[schema(format = DateTime)]
     bought_at: String,
+    #[schema(format = DateTime)]
     valid_until: String,
     /// The destination zone of a zone fare; absent on flat fares.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 9)]
     zone: Option<u8>,
 }
 
+#[utoipa::path(post, path = "/v1/inspections", summary = "Controller checks a ticket",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery), request_body = InspectBody,
+    responses((status = 200, description = "Verdict", body = InspectionReply)))]
 pub(crate) async fn inspect(
     State(state): State<crate::State>,
     caller: Staff,
@@ -139,6 +183,10 @@ pub(crate) fn reply_of(inspection: service::inspect::Inspection) -> InspectionRe
 /// The holder keys of the current signing keys, for a signed-in controller's device to check
 /// offline that a ticket belongs to the number its passenger tells. Never public: with them a
 /// ticket's holder tag can be tested against numbers.
+#[utoipa::path(get, path = "/v1/controller/holder-keys",
+    summary = "Holder keys of the current signing keys, for a controller's device to check offline that a ticket belongs to the number a passenger tells (never public)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The holder keys", body = HolderKeyListDto)))]
 pub(crate) async fn holder_keys(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -150,25 +198,50 @@ pub(crate) async fn holder_keys(
     Ok(Json(crate::keys_wire::holder_keys_to_dto(&keys)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RevokeBody {
+    #[schema(max_length = 500, pattern = "\\S")]
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Revoked)]
 pub(crate) struct RevokeReply {
     number: i64,
     check_number: String,
+    #[schema(schema_with = revoked)]
     status: &'static str,
 }
 
+fn revoked() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&[domain::ticket::TicketStatus::Revoked.as_str()])
+}
+
+/// The ticket of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct CheckNumberPath {
+    /// `DDDD-DDDD-DDDC`; a wrong check digit C is refused (400)
+    #[param(pattern = "^[0-9]{4}-?[0-9]{4}-?[0-9]{4}$", example = "1297-5226-7646")]
+    check_number: String,
+}
+
 /// The system operator takes a valid ticket out of use.
+#[utoipa::path(post, path = "/v1/admin/tickets/{check_number}/revoke",
+    summary = "Revoke a valid ticket (controllers then see REVOKED)",
+    security(("bearer" = [])), params(CheckNumberPath, crate::apidoc::LangQuery),
+    request_body = RevokeBody,
+    responses((status = 200, description = "Revoked", body = RevokeReply),
+        (status = 404, description = "NOT_FOUND: no such ticket", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM),
+        (status = 409, description = "The ticket is not valid (revoked, refunded or ended already)",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn revoke(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(check_number): Path<String>,
+    Path(CheckNumberPath { check_number }): Path<CheckNumberPath>,
     ApiJson(body): ApiJson<RevokeBody>,
 ) -> ApiResult<Json<RevokeReply>> {
     let revoked =
@@ -182,32 +255,49 @@ pub(crate) async fn revoke(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct InvalidationsQuery {
+    /// The `next` of the previous page
+    #[param(pattern = "^[0-9]{1,18}[.-][0-9]{1,11}$")]
     after: Option<String>,
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Invalidations {
     invalidations: Vec<InvalidationOut>,
     /// Ask with `after=<next>` to get only what is newer.
     next: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Invalidation)]
 struct InvalidationOut {
     number: i64,
     check_number: String,
     /// `revoked`, `refunded` or `run_ended`.
+    #[schema(schema_with = why)]
     why: &'static str,
+    #[schema(format = DateTime)]
     at: String,
     /// The controller may forget the entry after this: the ticket has expired anyway.
+    #[schema(format = DateTime)]
     not_after: String,
 }
 
+fn why() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["revoked", "refunded", "run_ended"])
+}
+
 /// What a controller's device syncs to refuse invalidated tickets while offline.
+#[utoipa::path(get, path = "/v1/controller/invalidations",
+    summary = "Tickets invalidated before their time (revoked, refunded, run ended), oldest first, for offline checks",
+    // No `lang`: the query is read strictly (`lang` there is refused, 400).
+    security(("bearer" = [])), params(InvalidationsQuery),
+    responses((status = 200, description = "One page: pass `next` as `after` for what is newer", body = Invalidations)))]
 pub(crate) async fn invalidations(
     State(state): State<crate::State>,
     _caller: Staff,

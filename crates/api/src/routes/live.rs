@@ -25,6 +25,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use utoipa_axum::routes;
 
+use super::wire::CityPath;
 use crate::State as AppState;
 use crate::extract::{ApiJson, Lang, Staff};
 use crate::keys_wire::rfc3339_ms;
@@ -52,14 +53,6 @@ pub(crate) fn routes(table: super::Table) -> super::Table {
         .op(routes!(feed))
         .op(routes!(register_tracker, list_trackers))
         .op(routes!(create_feed_token, list_feed_tokens))
-}
-
-/// The city of the path.
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-pub(crate) struct CityPath {
-    #[param(example = "astana")]
-    city: String,
 }
 
 /// A live vehicle of a city's path.

@@ -1,8 +1,9 @@
 //! The routes, one module per audience. They are declared through [`Table`], which keeps the
 //! list of (method, path) it registered, so a test can hold the router against the access
-//! matrix ([`crate::access::MATRIX`]) row for row. A documented route is added from its
-//! handler's `#[utoipa::path]` ([`Table::op`]): the path and methods it is served at are the
-//! ones its operation in the OpenAPI document names, so the two cannot disagree.
+//! matrix ([`crate::access::MATRIX`]) row for row. Every route is added from its handler's
+//! `#[utoipa::path]` ([`Table::op`]): the path and methods it is served at are the ones its
+//! operation in the OpenAPI document names, so the two cannot disagree, and a route cannot be
+//! served undocumented.
 
 mod admin;
 mod applications;
@@ -27,8 +28,7 @@ mod transit;
 pub(crate) mod wire;
 
 use axum::Router;
-use axum::handler::Handler;
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::MethodRouter;
 use utoipa::openapi::path::{PathItem, Paths};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa_axum::router::UtoipaMethodRouter;
@@ -36,8 +36,8 @@ use utoipa_axum::routes;
 
 use crate::State;
 
-/// A router, the (method, path) of every route put into it, and the OpenAPI operations of the
-/// documented ones with the schemas they name.
+/// A router, the (method, path) of every route put into it, and the OpenAPI operations of
+/// those routes with the schemas they name.
 pub(crate) struct Table {
     pub router: Router<State>,
     pub declared: Vec<(&'static str, String)>,
@@ -69,14 +69,7 @@ impl Table {
         }
     }
 
-    /// Adds one method of a path; `method` must be what `route` serves.
-    fn at(mut self, method: &'static str, path: &'static str, route: MethodRouter<State>) -> Table {
-        self.declared.push((method, path.to_owned()));
-        self.router = self.router.route(path, route);
-        self
-    }
-
-    /// Adds the documented handlers of one path (`routes!(module::handler, …)`): each served
+    /// Adds the handlers of one path (`routes!(module::handler, …)`): each served
     /// at the path and methods its `#[utoipa::path]` names, its operation kept for the document.
     pub(crate) fn op(self, route: UtoipaMethodRouter<State>) -> Table {
         self.op_layered(route, |route| route)
@@ -108,36 +101,6 @@ impl Table {
         self.schemas.extend(schemas);
         self
     }
-
-    pub(crate) fn get<H: Handler<T, State>, T: 'static>(self, path: &'static str, h: H) -> Table {
-        self.at("GET", path, get(h))
-    }
-
-    pub(crate) fn post<H: Handler<T, State>, T: 'static>(self, path: &'static str, h: H) -> Table {
-        self.at("POST", path, post(h))
-    }
-
-    pub(crate) fn delete<H: Handler<T, State>, T: 'static>(
-        self,
-        path: &'static str,
-        h: H,
-    ) -> Table {
-        self.at("DELETE", path, delete(h))
-    }
-
-    /// A POST route with its own body limit.
-    pub(crate) fn post_limited<H: Handler<T, State>, T: 'static>(
-        self,
-        path: &'static str,
-        h: H,
-        bytes: usize,
-    ) -> Table {
-        self.at(
-            "POST",
-            path,
-            post(h).layer(axum::extract::DefaultBodyLimit::max(bytes)),
-        )
-    }
 }
 
 /// Liveness: the process answers.
@@ -150,9 +113,9 @@ async fn health() -> &'static str {
 pub(crate) fn all() -> Table {
     let table = Table::new()
         .op(routes!(health))
-        .get("/metrics", crate::metrics::render)
+        .op(routes!(crate::metrics::render))
         .op(routes!(crate::apidoc::document))
-        .get("/v1/cities", catalogue::cities)
+        .op(routes!(catalogue::cities))
         .op(routes!(catalogue::keys))
         .op(routes!(auth::request_code))
         .op(routes!(auth::open_session, auth::close_session))
@@ -174,20 +137,13 @@ pub(crate) fn all() -> Table {
         .op(routes!(top_ups::limits))
         .op(routes!(top_ups::status))
         .op_limited(routes!(top_ups::callback), top_ups::CALLBACK_BODY_BYTES_MAX)
-        .post_limited(
-            "/v1/admin/reconciliation/{kind}/{partner}/{day}",
-            reconcile::upload,
+        .op_limited(
+            routes!(reconcile::upload),
             service::reconcile::RECONCILIATION_FILE_BYTES_MAX,
         )
-        .get("/v1/admin/reconciliation/reports", reconcile::reports)
-        .get(
-            "/v1/admin/reconciliation/discrepancies",
-            reconcile::discrepancies,
-        )
-        .post(
-            "/v1/admin/reconciliation/discrepancies/{id}/resolve",
-            reconcile::resolve,
-        )
+        .op(routes!(reconcile::reports))
+        .op(routes!(reconcile::discrepancies))
+        .op(routes!(reconcile::resolve))
         .op(routes!(applications::apply, applications::mine))
         .op(routes!(applications::queue))
         .op(routes!(applications::approve))
@@ -197,36 +153,29 @@ pub(crate) fn all() -> Table {
         .op(routes!(banks::refund))
         .op(routes!(rides::valid_tickets))
         .op(routes!(rides::history))
-        .get("/t/{link_code}", crate::ticket_page::page)
-        .post("/v1/inspections", inspections::inspect)
-        .get("/v1/controller/invalidations", inspections::invalidations)
-        .get("/v1/controller/holder-keys", inspections::holder_keys)
-        .post_limited(
-            "/v1/controller/inspections/sync",
-            inspection_sync::sync,
+        .op(routes!(crate::ticket_page::page))
+        .op(routes!(inspections::inspect))
+        .op(routes!(inspections::invalidations))
+        .op(routes!(inspections::holder_keys))
+        .op_limited(
+            routes!(inspection_sync::sync),
             crate::INSPECTION_SYNC_BODY_BYTES_MAX,
         )
-        .get("/v1/controller/shift", inspection_sync::shift)
-        .get("/v1/controller/vehicles", inspection_sync::vehicles)
-        .post(
-            "/v1/admin/tickets/{check_number}/revoke",
-            inspections::revoke,
-        )
-        .post("/v1/sms/incoming", sms::incoming)
-        .get("/v1/sms/outbox", sms::outbox)
-        .post("/v1/sms/outbox/{id}/sent", sms::sent)
-        .at(
-            "PUT",
-            "/v1/admin/catalogue",
-            put(admin::put_catalogue).layer(axum::extract::DefaultBodyLimit::max(
-                crate::CATALOGUE_BODY_BYTES_MAX,
-            )),
+        .op(routes!(inspection_sync::shift))
+        .op(routes!(inspection_sync::vehicles))
+        .op(routes!(inspections::revoke))
+        .op(routes!(sms::incoming))
+        .op(routes!(sms::outbox))
+        .op(routes!(sms::sent))
+        .op_limited(
+            routes!(admin::put_catalogue),
+            crate::CATALOGUE_BODY_BYTES_MAX,
         )
         .op(routes!(admin::rotate_keys))
-        .get("/v1/admin/ledger", admin::ledger)
-        .get("/v1/admin/audit", admin::audit)
-        .get("/v1/admin/audit/verify", admin::audit_verify)
-        .post("/v1/admin/recovery", admin::run_recovery);
+        .op(routes!(admin::ledger))
+        .op(routes!(admin::audit))
+        .op(routes!(admin::audit_verify))
+        .op(routes!(admin::run_recovery));
     let table = staff::routes(table);
     let table = office::routes(table);
     let table = admin::routes(table);

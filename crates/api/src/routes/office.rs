@@ -8,10 +8,11 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use service::office::PayoutRow;
 use service::office::{Found, PayoutRequest, PayoutWay};
+use utoipa_axum::routes;
 
 use super::admin::AuditEntryOut;
 use super::applications::ApplicationDto;
-use super::cards::Card;
+use super::cards::{Card, CardPath};
 use super::wire::Money;
 use crate::extract::{ApiJson, ApiQuery, IdempotencyKeyHeader, Lang, Staff};
 use crate::keys_wire::rfc3339_ms;
@@ -19,26 +20,33 @@ use crate::problem::{ApiResult, Problem};
 
 pub(crate) fn routes(table: super::Table) -> super::Table {
     table
-        .get("/v1/office/search", search)
-        .get("/v1/office/passengers/{phone}", record)
-        .post("/v1/office/cards/{card}/block", block)
-        .post("/v1/office/cards/{card}/unblock", unblock)
-        .post("/v1/office/cards/{card}/payout", payout)
+        .op(routes!(search))
+        .op(routes!(record))
+        .op(routes!(block))
+        .op(routes!(unblock))
+        .op(routes!(payout))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SearchQuery {
+    /// A card number (16 digits, spaces and dashes allowed), a phone number or a name
+    #[param(max_length = 100)]
     q: String,
 }
 
-#[derive(Serialize)]
+/// A passenger found at the desk.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = FoundPassenger)]
 struct FoundDto {
     phone: String,
+    /// The name on a card or an application (empty when none names them).
     name: String,
     cards: Vec<Card>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PassengerSearch)]
 pub(crate) struct SearchOut {
     passengers: Vec<FoundDto>,
 }
@@ -51,6 +59,12 @@ fn found_dto(f: &Found) -> FoundDto {
     }
 }
 
+#[utoipa::path(get, path = "/v1/office/search",
+    summary = "Find passengers by card number (check digit first), phone or name; a passenger outside the clerk's cities is 403 SCOPE_FORBIDDEN, a name search leaves them out",
+    security(("bearer" = [])), params(SearchQuery, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The passengers found", body = SearchOut),
+        (status = 404, description = "CARD_NOT_FOUND: no card has the number", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn search(
     State(state): State<crate::State>,
     caller: Staff,
@@ -65,18 +79,27 @@ pub(crate) async fn search(
     }))
 }
 
-#[derive(Serialize)]
+/// A card's balance paid out at the office.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Payout)]
 struct PayoutDto {
+    #[schema(schema_with = payout_way)]
     way: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     reference: String,
     amount: Money,
     #[serde(skip_serializing_if = "String::is_empty")]
     transfer_id: String,
+    /// The clerk who paid it.
     paid_by: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     reason: String,
+    #[schema(format = DateTime)]
     paid_at: String,
+}
+
+fn payout_way() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&[PayoutWay::Cash.as_str(), PayoutWay::BankTransfer.as_str()])
 }
 
 fn payout_dto(p: &PayoutRow) -> PayoutDto {
@@ -91,33 +114,54 @@ fn payout_dto(p: &PayoutRow) -> PayoutDto {
     }
 }
 
-#[derive(Serialize)]
+/// A card as the office sees it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OfficeCard)]
 struct OfficeCardDto {
     #[serde(flatten)]
     card: Card,
     /// The end of a preferential status (`YYYY-MM-DDTHH:MM:SSZ`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     category_until: Option<String>,
+    /// The card a closed card's balance went to.
     #[serde(skip_serializing_if = "Option::is_none")]
     closed_into: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     payout: Option<PayoutDto>,
 }
 
-#[derive(Serialize)]
+/// What the desk shows of one passenger.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PassengerRecord)]
 pub(crate) struct RecordOut {
     phone: String,
+    /// The cities they rode in or applied to.
     cities: Vec<String>,
     cards: Vec<OfficeCardDto>,
     applications: Vec<ApplicationDto>,
+    /// What staff did to them and their cards, applications and tickets, newest first.
     audit: Vec<AuditEntryOut>,
 }
 
+/// The passenger of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct PhonePath {
+    /// Their number (`+7 7XX …`, `8 7XX …`)
+    #[param(example = "+77011234567")]
+    phone: String,
+}
+
+#[utoipa::path(get, path = "/v1/office/passengers/{phone}",
+    summary = "A passenger's record at the desk: cities, cards (with a preferential status's end and a payout), applications, and the audit entries of what staff did to them",
+    security(("bearer" = [])), params(PhonePath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The record", body = RecordOut)))]
 pub(crate) async fn record(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(phone): Path<String>,
+    Path(PhonePath { phone }): Path<PhonePath>,
 ) -> ApiResult<Json<RecordOut>> {
     let phone = domain::PhoneNumber::parse(&phone)
         .map_err(|_| Problem::new(domain::ErrorCode::PhoneMalformed, language))?;
@@ -142,9 +186,12 @@ pub(crate) async fn record(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = OfficeReason)]
 pub(crate) struct ReasonBody {
+    /// Why, for the audit trail.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
     reason: String,
 }
 
@@ -155,11 +202,17 @@ fn card_number(
     service::cards::parse_number(text).map_err(|e| Problem::from_service(e, language))
 }
 
+#[utoipa::path(post, path = "/v1/office/cards/{card}/block",
+    summary = "Block a card at the office, with a reason (audited)",
+    security(("bearer" = [])), params(CardPath, crate::apidoc::LangQuery), request_body = ReasonBody,
+    responses((status = 200, description = "The card, blocked", body = Card),
+        (status = 409, description = "CARD_MOVE_NOT_ALLOWED: the card's status does not move to blocked (`domain::card::CARD_TRANSITIONS`)",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn block(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(card): Path<String>,
+    Path(CardPath { card }): Path<CardPath>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<Card>> {
     let number = card_number(&card, language)?;
@@ -169,11 +222,17 @@ pub(crate) async fn block(
     Ok(Json(Card::of(&card)))
 }
 
+#[utoipa::path(post, path = "/v1/office/cards/{card}/unblock",
+    summary = "Unblock a card at the office, with a reason (audited)",
+    security(("bearer" = [])), params(CardPath, crate::apidoc::LangQuery), request_body = ReasonBody,
+    responses((status = 200, description = "The card, active", body = Card),
+        (status = 409, description = "CARD_MOVE_NOT_ALLOWED: the card's status does not move to active", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn unblock(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(card): Path<String>,
+    Path(CardPath { card }): Path<CardPath>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<Card>> {
     let number = card_number(&card, language)?;
@@ -183,31 +242,53 @@ pub(crate) async fn unblock(
     Ok(Json(Card::of(&card)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PayoutBody {
     /// `cash` (at the desk) or `bank_transfer`.
+    #[schema(schema_with = payout_way)]
     way: String,
-    /// The bank transfer's reference; none for cash.
+    /// Required for a bank transfer (its reference), none for cash.
     #[serde(default)]
+    #[schema(max_length = 200)]
     reference: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PaidOut)]
 pub(crate) struct PaidOutDto {
     card: Card,
     payout: PayoutDto,
 }
 
+/// The key that makes a payout safe to send again (as `service::office::pay_out` reads it: a
+/// reason's length, `REASON_CHARS_MAX`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // read by the extractor `IdempotencyKeyHeader`; here for its documentation
+pub(crate) struct PayoutKeyHeader {
+    /// Chosen by the desk, one per payout: sending it again answers as the first time
+    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 200)]
+    key: String,
+}
+
 /// Closes a card and pays its balance out; `Idempotency-Key` makes a retry answer the first.
+#[utoipa::path(post, path = "/v1/office/cards/{card}/payout",
+    summary = "Close a card and pay its balance out (cash at the desk, or a bank transfer with its reference): a `payout` ledger transfer and the close in one transaction, once per card; a retry with the same Idempotency-Key answers the first (audited)",
+    security(("bearer" = [])), params(CardPath, PayoutKeyHeader, crate::apidoc::LangQuery),
+    request_body = PayoutBody,
+    responses((status = 200, description = "The card, closed, and its payout", body = PaidOutDto),
+        (status = 409, description = "CARD_CLOSED (paid out already, under another key) or CARD_MOVE_NOT_ALLOWED (the card may not close)",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn payout(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
     IdempotencyKeyHeader(key): IdempotencyKeyHeader,
-    Path(card): Path<String>,
+    Path(CardPath { card }): Path<CardPath>,
     ApiJson(body): ApiJson<PayoutBody>,
 ) -> ApiResult<Json<PaidOutDto>> {
     let number = card_number(&card, language)?;

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use service::partners::{AuthDescription, HealthSnapshot};
+use utoipa_axum::routes;
 
 use super::admin::{BankStateOut, bank_out};
 use crate::extract::{Lang, Staff};
@@ -14,30 +15,60 @@ use crate::keys_wire::rfc3339_ms;
 use crate::problem::{ApiResult, Problem};
 
 pub(crate) fn routes(table: super::Table) -> super::Table {
-    table.get("/v1/admin/partners", list)
+    table.op(routes!(list))
 }
 
-#[derive(Serialize)]
+fn failure_kind() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&[
+        "unreachable",
+        "no_answer",
+        "auth",
+        "server_error",
+        "throttled",
+        "protocol",
+    ])
+}
+
+fn auth_kind() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["static_token", "client_credentials"])
+}
+
+fn callback_outcome() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["accepted", "refused"])
+}
+
+fn bind_state() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["connecting", "bound", "down", "stopped"])
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Partners)]
 pub(crate) struct PartnersOut {
     operators: Vec<OperatorOut>,
     /// `null` when no acquirer is configured (top-ups in the app are then refused).
+    #[schema(required = true)]
     acquirer: Option<AcquirerOut>,
     smscs: Vec<SmscOut>,
     banks: Vec<BankStateOut>,
 }
 
-#[derive(Serialize)]
+/// A client's calls: how many, how many failed, the last success and the last failure.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CallHealth)]
 struct HealthOut {
     calls: u64,
     failures: u64,
     /// The last call failed and none succeeded since.
     failing: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     last_success_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     last_failure_at: Option<String>,
     /// `unreachable`, `no_answer`, `auth`, `server_error`, `throttled` or `protocol`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = failure_kind)]
     last_error: Option<&'static str>,
 }
 
@@ -52,9 +83,12 @@ fn health(h: HealthSnapshot) -> HealthOut {
     }
 }
 
-#[derive(Serialize)]
+/// How we authenticate at an operator: never the token or the client secret.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OperatorAuth)]
 struct AuthOut {
     /// `static_token` or `client_credentials`.
+    #[schema(schema_with = auth_kind)]
     kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     token_url: Option<String>,
@@ -64,7 +98,9 @@ struct AuthOut {
     scope: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A mobile operator's CAMARA APIs.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OperatorPartner)]
 struct OperatorOut {
     id: String,
     carrier_billing_url: String,
@@ -74,26 +110,38 @@ struct OperatorOut {
     health: HealthOut,
 }
 
-#[derive(Serialize)]
+/// The acquirer's orders of the last `window_hours`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AcquirerOrders)]
 struct OrdersOut {
+    #[schema(minimum = 0)]
     window_hours: i64,
+    #[schema(minimum = 0)]
     open: i64,
+    #[schema(minimum = 0)]
     paid: i64,
+    #[schema(minimum = 0)]
     failed: i64,
 }
 
-#[derive(Serialize)]
+/// The acquirer's callbacks since the process started.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AcquirerCallbacks)]
 struct CallbacksOut {
     accepted: u64,
     refused: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     last_at: Option<String>,
     /// `accepted` or `refused`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = callback_outcome)]
     last_outcome: Option<&'static str>,
 }
 
-#[derive(Serialize)]
+/// The card acquirer.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = AcquirerPartner)]
 struct AcquirerOut {
     id: String,
     base_url: String,
@@ -105,24 +153,31 @@ struct AcquirerOut {
     callbacks: CallbacksOut,
 }
 
-#[derive(Serialize)]
+/// An SMSC bind.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = SmscBind)]
 struct SmscOut {
     operator: String,
     host: String,
+    #[schema(maximum = 65535)]
     port: u16,
     tls: bool,
     system_id: String,
     system_type: String,
     /// `connecting`, `bound`, `down` or `stopped`.
+    #[schema(schema_with = bind_state)]
     state: &'static str,
+    #[schema(format = DateTime)]
     since: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     last_error_at: Option<String>,
     window: usize,
     throughput_per_s: u32,
     /// Replies in the outbox waiting for this bind (not taken yet, or backing off).
+    #[schema(minimum = 0)]
     backlog: i64,
     submits: u64,
     submit_failures: u64,
@@ -152,6 +207,10 @@ fn auth(auth: AuthDescription) -> AuthOut {
 }
 
 /// Every partner and its state now (admin).
+#[utoipa::path(get, path = "/v1/admin/partners",
+    summary = "Every partner wired in and how it is doing: each mobile operator's CAMARA APIs (carrier billing, SIM swap, refunds), its authentication and the health of its calls; the card acquirer (merchant id, callback URL, recent orders, callbacks); each SMSC bind (address, TLS, system_id, state since when, last error, window, throughput, outbox backlog, counters); the banks. Never a secret",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "{operators, acquirer, smscs, banks}", body = PartnersOut)))]
 pub(crate) async fn list(
     State(state): State<crate::State>,
     _caller: Staff,

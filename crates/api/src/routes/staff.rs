@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use service::staff::accounts::{Account, NewAccount};
 use service::staff::credentials::{Credential, MachineKind};
 use service::staff::sign_in::{SessionInfo, SessionKind, SignIn};
+use utoipa_axum::routes;
 
 use crate::extract::{ApiJson, ClientAddr, Lang, STAFF_COOKIE, Staff};
 use crate::keys_wire::rfc3339_ms;
@@ -20,46 +21,64 @@ use crate::problem::{ApiResult, Problem};
 
 pub(crate) fn routes(table: super::Table) -> super::Table {
     table
-        .post("/v1/staff/session", sign_in)
-        .delete("/v1/staff/session", sign_out)
-        .get("/v1/staff/me", me)
-        .post("/v1/staff/password", change_password)
-        .get("/v1/staff/sessions", own_sessions)
-        .delete("/v1/staff/sessions/{id}", end_session)
-        .get("/v1/admin/staff", list_accounts)
-        .post("/v1/admin/staff", add_account)
-        .post("/v1/admin/staff/{login}/reset-password", reset_password)
-        .post("/v1/admin/staff/{login}/disable", disable)
-        .post("/v1/admin/staff/{login}/enable", enable)
-        .get("/v1/admin/staff/{login}/sessions", sessions_of)
-        .get("/v1/admin/credentials", list_credentials)
-        .post("/v1/admin/credentials", add_credential)
-        .post("/v1/admin/credentials/{id}/revoke", revoke_credential)
-        .get("/v1/carriers/{carrier}/vehicles", carrier_vehicles)
-        .get("/v1/staff/passengers/{phone}/tickets", passenger_tickets)
+        .op(routes!(sign_in, sign_out))
+        .op(routes!(me))
+        .op(routes!(change_password))
+        .op(routes!(own_sessions))
+        .op(routes!(end_session))
+        .op(routes!(list_accounts, add_account))
+        .op(routes!(reset_password))
+        .op(routes!(disable))
+        .op(routes!(enable))
+        .op(routes!(sessions_of))
+        .op(routes!(list_credentials, add_credential))
+        .op(routes!(revoke_credential))
+        .op(routes!(carrier_vehicles))
+        .op(routes!(passenger_tickets))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StaffSignIn)]
 pub(crate) struct SignInBody {
     login: String,
     password: String,
     /// The authenticator app's six digits (required for admins).
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{6}$")]
     totp: Option<String>,
     /// A cookie session for a web app instead of a bearer token.
     #[serde(default)]
+    #[schema(default = false)]
     cookie: bool,
 }
 
-#[derive(Serialize)]
+fn role() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&Role::ALL.map(Role::as_str))
+}
+
+fn session_kind() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&[SessionKind::Bearer.as_str(), SessionKind::Cookie.as_str()])
+}
+
+fn machine_kind() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&MachineKind::ALL.map(MachineKind::as_str))
+}
+
+/// A staff account (never its password or TOTP secret).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = StaffAccount)]
 pub(crate) struct AccountOut {
     login: String,
+    #[schema(schema_with = role)]
     role: &'static str,
+    /// The cities it is scoped to (none: all, for the roles that need none).
     cities: Vec<String>,
+    /// The carriers it is scoped to.
     carriers: Vec<String>,
     totp_enrolled: bool,
     disabled: bool,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
@@ -75,7 +94,9 @@ fn account_out(a: Account) -> AccountOut {
     }
 }
 
-#[derive(Serialize)]
+/// A staff session: a bearer token, or (`cookie: true`) the cookie's CSRF token.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = StaffSession)]
 pub(crate) struct SessionOut {
     /// The bearer token, shown once; absent for a cookie session (the cookie holds it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,6 +105,7 @@ pub(crate) struct SessionOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     csrf_token: Option<String>,
     session_id: String,
+    #[schema(format = DateTime)]
     expires_at: String,
     account: AccountOut,
 }
@@ -96,6 +118,13 @@ fn session_cookie(token: &str, max_age_s: i64) -> Result<HeaderValue, Problem> {
     .map_err(|_| Problem::new(ErrorCode::Internal, domain::Language::En))
 }
 
+#[utoipa::path(post, path = "/v1/staff/session",
+    summary = "Staff sign-in: login, password and (admins) the authenticator's code; a bearer token, or with `cookie: true` the `__Host-smsbus-staff` cookie (HttpOnly, Secure, SameSite=Strict) and its CSRF token",
+    params(crate::apidoc::LangQuery), request_body = SignInBody,
+    responses((status = 201, description = "Signed in", body = SessionOut,
+            headers(("Set-Cookie" = String, description = "With `cookie: true`: the session's `__Host-smsbus-staff` cookie"))),
+        (status = 401, description = "STAFF_SIGN_IN_FAILED (a wrong login, password or code) or STAFF_TOTP_REQUIRED (an admin without its code)", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn sign_in(
     State(state): State<crate::State>,
     ClientAddr(client): ClientAddr,
@@ -136,6 +165,10 @@ pub(crate) async fn sign_in(
     Ok(response)
 }
 
+#[utoipa::path(delete, path = "/v1/staff/session", summary = "Staff sign-out: ends this session",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 204, description = "Signed out; a cookie session's cookie is cleared",
+        headers(("Set-Cookie" = String, description = "For a cookie session: the cookie, emptied")))))]
 pub(crate) async fn sign_out(
     State(state): State<crate::State>,
     caller: Staff,
@@ -153,14 +186,20 @@ pub(crate) async fn sign_out(
     Ok(response)
 }
 
-#[derive(Serialize)]
+/// The signed-in account and its session.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = StaffMe)]
 pub(crate) struct Me {
     session_id: String,
+    #[schema(schema_with = session_kind)]
     session_kind: &'static str,
     #[serde(flatten)]
     account: AccountOut,
 }
 
+#[utoipa::path(get, path = "/v1/staff/me", summary = "The signed-in staff account and its session",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The account", body = Me)))]
 pub(crate) async fn me(
     State(state): State<crate::State>,
     caller: Staff,
@@ -176,14 +215,20 @@ pub(crate) async fn me(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PasswordChange)]
 pub(crate) struct PasswordBody {
     current: String,
+    #[schema(min_length = 12, max_length = 256)]
     new: String,
 }
 
 /// The owner changes their password; every session of theirs ends, this one too.
+#[utoipa::path(post, path = "/v1/staff/password",
+    summary = "Change one's own password (every session of the account ends)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery), request_body = PasswordBody,
+    responses((status = 204, description = "Changed")))]
 pub(crate) async fn change_password(
     State(state): State<crate::State>,
     caller: Staff,
@@ -196,20 +241,29 @@ pub(crate) async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = StaffSessions)]
 pub(crate) struct SessionsOut {
     sessions: Vec<SessionItem>,
 }
 
-#[derive(Serialize)]
+/// A live session (never its token).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = StaffSessionItem)]
 struct SessionItem {
     id: String,
     login: String,
+    #[schema(schema_with = session_kind)]
     kind: String,
+    /// The address it signed in from.
     address: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     last_used_at: String,
+    #[schema(format = DateTime)]
     expires_at: String,
+    /// The session of this request.
     current: bool,
 }
 
@@ -231,6 +285,9 @@ fn sessions_out(list: Vec<SessionInfo>, current: &str) -> SessionsOut {
     }
 }
 
+#[utoipa::path(get, path = "/v1/staff/sessions", summary = "One's own live sessions",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The sessions", body = SessionsOut)))]
 pub(crate) async fn own_sessions(
     State(state): State<crate::State>,
     caller: Staff,
@@ -242,12 +299,34 @@ pub(crate) async fn own_sessions(
     Ok(Json(sessions_out(list, &caller.caller.session_id)))
 }
 
+/// A staff session, or a machine credential, of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct IdPath {
+    #[param(min_length = 1, max_length = 64)]
+    id: String,
+}
+
+/// A staff account of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct LoginPath {
+    #[param(min_length = 1, max_length = 64, example = "office-astana")]
+    login: String,
+}
+
 /// Ends a session: the caller's own, or (an admin) anyone's.
+#[utoipa::path(delete, path = "/v1/staff/sessions/{id}",
+    summary = "End a session: one's own, or (admin) anyone's",
+    security(("bearer" = [])), params(IdPath, crate::apidoc::LangQuery),
+    responses((status = 204, description = "Ended"),
+        (status = 404, description = "STAFF_SESSION_UNKNOWN: no such session (of the caller's)",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn end_session(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> ApiResult<StatusCode> {
     service::staff::sign_in::end_session(&state.app, &caller.actor, &id)
         .await
@@ -255,11 +334,15 @@ pub(crate) async fn end_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = StaffAccounts)]
 pub(crate) struct AccountsOut {
     accounts: Vec<AccountOut>,
 }
 
+#[utoipa::path(get, path = "/v1/admin/staff", summary = "Staff accounts",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The accounts", body = AccountsOut)))]
 pub(crate) async fn list_accounts(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -273,10 +356,13 @@ pub(crate) async fn list_accounts(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewStaffAccount)]
 pub(crate) struct NewAccountBody {
+    #[schema(pattern = "^[a-z0-9._@-]{1,64}$")]
     login: String,
+    #[schema(schema_with = role)]
     role: String,
     #[serde(default)]
     cities: Vec<String>,
@@ -284,19 +370,31 @@ pub(crate) struct NewAccountBody {
     carriers: Vec<String>,
     /// Generated when absent (and shown once in the answer).
     #[serde(default)]
+    #[schema(min_length = 12, max_length = 256)]
     password: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The account made, its password and (an admin) its TOTP secret: shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = StaffAccountCreated)]
 pub(crate) struct CreatedOut {
     account: AccountOut,
     password: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     totp_secret: Option<String>,
+    /// The secret as an authenticator app's QR code reads it.
     #[serde(skip_serializing_if = "Option::is_none")]
     otpauth_uri: Option<String>,
 }
 
+#[utoipa::path(post, path = "/v1/admin/staff",
+    summary = "Create a staff account (the password is generated unless given; an admin gets a TOTP secret)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery), request_body = NewAccountBody,
+    responses((status = 201, description = "Created", body = CreatedOut),
+        (status = 409, description = "STAFF_LOGIN_TAKEN: the login is another account's", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM),
+        (status = 422, description = "STAFF_ACCOUNT_INVALID: a role or scope that does not fit, a city or carrier not in the catalogue",
+            body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn add_account(
     State(state): State<crate::State>,
     caller: Staff,
@@ -340,25 +438,38 @@ pub(crate) async fn add_account(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PasswordReset)]
 pub(crate) struct ResetBody {
+    /// Generated when absent (and shown once in the answer).
     #[serde(default)]
+    #[schema(min_length = 12, max_length = 256)]
     password: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The new password, shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PasswordResetDone)]
 pub(crate) struct ResetOut {
     login: String,
     password: String,
 }
 
 /// An admin sets a new password (given or generated); the account's sessions end.
+#[utoipa::path(post, path = "/v1/admin/staff/{login}/reset-password",
+    summary = "Reset a staff password (generated unless given); the account's sessions end",
+    security(("bearer" = [])), params(LoginPath, crate::apidoc::LangQuery),
+    // The body may be left out (`apidoc::OPTIONAL_BODIES`).
+    request_body(content = ResetBody, description = "May be left out: the password is then generated"),
+    responses((status = 200, description = "The new password", body = ResetOut),
+        (status = 404, description = "STAFF_ACCOUNT_UNKNOWN: no such account", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn reset_password(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(login): Path<String>,
+    Path(LoginPath { login }): Path<LoginPath>,
     body: String,
 ) -> ApiResult<Json<ResetOut>> {
     let body: ResetBody = if body.trim().is_empty() {
@@ -389,29 +500,47 @@ async fn set_disabled(
     Ok(Json(account_out(account)))
 }
 
+#[utoipa::path(post, path = "/v1/admin/staff/{login}/disable",
+    summary = "Disable a staff account (its sessions end)",
+    security(("bearer" = [])), params(LoginPath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The account", body = AccountOut),
+        (status = 404, description = "STAFF_ACCOUNT_UNKNOWN: no such account", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn disable(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(login): Path<String>,
+    Path(LoginPath { login }): Path<LoginPath>,
 ) -> ApiResult<Json<AccountOut>> {
     set_disabled(&state, &caller, language, &login, true).await
 }
 
+#[utoipa::path(post, path = "/v1/admin/staff/{login}/enable",
+    summary = "Enable a disabled staff account",
+    security(("bearer" = [])), params(LoginPath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The account", body = AccountOut),
+        (status = 404, description = "STAFF_ACCOUNT_UNKNOWN: no such account", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn enable(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(login): Path<String>,
+    Path(LoginPath { login }): Path<LoginPath>,
 ) -> ApiResult<Json<AccountOut>> {
     set_disabled(&state, &caller, language, &login, false).await
 }
 
+#[utoipa::path(get, path = "/v1/admin/staff/{login}/sessions",
+    summary = "A staff account's live sessions",
+    security(("bearer" = [])), params(LoginPath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The sessions", body = SessionsOut),
+        (status = 404, description = "STAFF_ACCOUNT_UNKNOWN: no such account", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn sessions_of(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(login): Path<String>,
+    Path(LoginPath { login }): Path<LoginPath>,
 ) -> ApiResult<Json<SessionsOut>> {
     service::staff::accounts::get(&state.app, &login)
         .await
@@ -422,13 +551,18 @@ pub(crate) async fn sessions_of(
     Ok(Json(sessions_out(list, &caller.caller.session_id)))
 }
 
-#[derive(Serialize)]
+/// A machine caller's credential.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MachineCredential)]
 pub(crate) struct CredentialOut {
     id: String,
+    #[schema(schema_with = machine_kind)]
     kind: String,
     partner: String,
+    #[schema(format = DateTime)]
     created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     revoked_at: Option<String>,
     /// Shown once, when created.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -446,11 +580,16 @@ fn credential_out(c: Credential, secret: Option<String>) -> CredentialOut {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = MachineCredentials)]
 pub(crate) struct CredentialsOut {
     credentials: Vec<CredentialOut>,
 }
 
+#[utoipa::path(get, path = "/v1/admin/credentials",
+    summary = "Machine callers' credentials (never their secrets)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery),
+    responses((status = 200, description = "The credentials", body = CredentialsOut)))]
 pub(crate) async fn list_credentials(
     State(state): State<crate::State>,
     _caller: Staff,
@@ -464,14 +603,22 @@ pub(crate) async fn list_credentials(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewMachineCredential)]
 pub(crate) struct NewCredentialBody {
     /// `sms_gateway` or `metrics`.
+    #[schema(schema_with = machine_kind)]
     kind: String,
+    /// Who holds it (an SMS aggregator, a monitoring system).
+    #[schema(min_length = 1, max_length = 64)]
     partner: String,
 }
 
+#[utoipa::path(post, path = "/v1/admin/credentials",
+    summary = "Create a machine credential for a partner (the secret is shown once)",
+    security(("bearer" = [])), params(crate::apidoc::LangQuery), request_body = NewCredentialBody,
+    responses((status = 201, description = "Created, with its `secret`", body = CredentialOut)))]
 pub(crate) async fn add_credential(
     State(state): State<crate::State>,
     caller: Staff,
@@ -491,11 +638,17 @@ pub(crate) async fn add_credential(
     ))
 }
 
+#[utoipa::path(post, path = "/v1/admin/credentials/{id}/revoke",
+    summary = "Revoke a machine credential",
+    security(("bearer" = [])), params(IdPath, crate::apidoc::LangQuery),
+    responses((status = 204, description = "Revoked"),
+        (status = 404, description = "CREDENTIAL_UNKNOWN: no such credential", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn revoke_credential(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(id): Path<String>,
+    Path(IdPath { id }): Path<IdPath>,
 ) -> ApiResult<StatusCode> {
     service::staff::credentials::revoke(&state.app, &caller.actor, &id)
         .await
@@ -503,7 +656,7 @@ pub(crate) async fn revoke_credential(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct CarrierVehicles {
     carrier: String,
     /// The carrier's city and name (the routes its vehicles may run are that city's).
@@ -512,21 +665,30 @@ pub(crate) struct CarrierVehicles {
     vehicles: Vec<VehicleOut>,
 }
 
-#[derive(Serialize)]
+/// A vehicle of the catalogue.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CatalogueVehicle)]
 struct VehicleOut {
     transport_code: String,
     plate: String,
+    /// Its route's id.
     route: String,
     active: bool,
 }
 
 /// A carrier's vehicles from the catalogue; another carrier's manager is refused with
 /// `SCOPE_FORBIDDEN` (the access matrix's `CarrierInPath`), an unknown carrier is 404.
+#[utoipa::path(get, path = "/v1/carriers/{carrier}/vehicles",
+    summary = "A carrier's vehicles (its own managers, its controllers, admins, support); another carrier's manager gets 403 SCOPE_FORBIDDEN",
+    security(("bearer" = [])), params(super::carrier::CarrierPath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "The carrier and its vehicles", body = CarrierVehicles),
+        (status = 404, description = "NOT_FOUND: no such carrier", body = crate::problem::ProblemBody,
+            content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn carrier_vehicles(
     State(state): State<crate::State>,
     _caller: Staff,
     Lang(language): Lang,
-    Path(carrier): Path<String>,
+    Path(super::carrier::CarrierPath { carrier }): Path<super::carrier::CarrierPath>,
 ) -> ApiResult<Json<CarrierVehicles>> {
     let catalogue = state.app.catalogue();
     let Some(found) = catalogue
@@ -556,17 +718,29 @@ pub(crate) async fn carrier_vehicles(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TicketsQuery {
+    /// The `next_cursor` of the previous page
     #[serde(default)]
+    #[param(pattern = "^[0-9]{1,18}[.-][0-9]{1,11}$")]
     cursor: Option<String>,
     #[serde(default)]
+    #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<i64>,
 }
 
+/// The passenger of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct PassengerPath {
+    #[param(pattern = "^\\+7[67][0-9]{9}$", example = "+77011234567")]
+    phone: String,
+}
+
 /// A passenger's ticket as staff see it: no token and no link, so nobody can show it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct StaffTicket {
     number: i64,
     check_number: String,
@@ -576,26 +750,34 @@ pub(crate) struct StaffTicket {
     plate: String,
     rider_category: String,
     fare: super::wire::Money,
+    #[schema(format = DateTime)]
     issued_at: String,
+    #[schema(schema_with = super::wire::ticket_status)]
     status: String,
     /// The last four digits of the card that paid; absent: the phone balance.
     #[serde(skip_serializing_if = "Option::is_none")]
     card_last_four: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct StaffTicketList {
     tickets: Vec<StaffTicket>,
+    /// Pass it as `cursor` for older tickets; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_cursor: Option<String>,
 }
 
 /// Support, the office and admins read a passenger's tickets (the office: of its cities).
+#[utoipa::path(get, path = "/v1/staff/passengers/{phone}/tickets",
+    summary = "A passenger's tickets for support, the office (of its cities) and admins: newest first, without token or link",
+    // No `lang`: the query is read strictly (`lang` there is refused, 400).
+    security(("bearer" = [])), params(PassengerPath, TicketsQuery),
+    responses((status = 200, description = "One page", body = StaffTicketList)))]
 pub(crate) async fn passenger_tickets(
     State(state): State<crate::State>,
     caller: Staff,
     Lang(language): Lang,
-    Path(phone): Path<String>,
+    Path(PassengerPath { phone }): Path<PassengerPath>,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<TicketsQuery>,
 ) -> ApiResult<Json<StaffTicketList>> {
     let phone = domain::PhoneNumber::parse(&phone)

@@ -13,8 +13,9 @@ use service::transit::{
     self as transit, CityTransit, Coordinate, Departure, Endpoint, Leg, Place, PlanOptions,
     PlanRequest, SearchTarget, StopIdx,
 };
+use utoipa_axum::routes;
 
-use super::wire::Money;
+use super::wire::{CityPath, Money};
 use crate::extract::Lang;
 use crate::problem::{ApiResult, Problem};
 
@@ -29,11 +30,11 @@ pub const PARAM_CHARS_MAX: usize = 200;
 
 pub(crate) fn routes(table: super::Table) -> super::Table {
     table
-        .get("/v1/cities/{city}/routes", route_list)
-        .get("/v1/cities/{city}/routes/{route_id}", route_detail)
-        .get("/v1/cities/{city}/stops/near", stops_near)
-        .get("/v1/cities/{city}/search", search)
-        .get("/v1/cities/{city}/plan", plan)
+        .op(routes!(route_list))
+        .op(routes!(route_detail))
+        .op(routes!(stops_near))
+        .op(routes!(search))
+        .op(routes!(plan))
 }
 
 fn bad(language: Language, detail: impl Into<String>) -> Problem {
@@ -99,7 +100,9 @@ async fn city_data(
         .map_err(|e| Problem::from_service(e, language))
 }
 
-#[derive(Serialize)]
+/// A GTFS stop; a stop without coordinates has `lat` and `lon` null.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Stop)]
 pub(crate) struct StopDto {
     pub(crate) id: String,
     pub(crate) name: String,
@@ -125,10 +128,27 @@ fn stop_dto(data: &CityTransit, stop: StopIdx) -> StopDto {
 }
 
 /// GeoJSON `LineString`: coordinates as `[lon, lat]`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LineString {
+    #[schema(schema_with = line_string_type)]
     r#type: &'static str,
+    #[schema(schema_with = lon_lat_pairs)]
     coordinates: Vec<[f64; 2]>,
+}
+
+fn line_string_type() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["LineString"])
+}
+
+/// `[[lon, lat], …]`.
+fn lon_lat_pairs() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let number = ObjectBuilder::new().schema_type(Type::Number);
+    let pair = ArrayBuilder::new()
+        .items(number)
+        .min_items(Some(2))
+        .max_items(Some(2));
+    ArrayBuilder::new().items(pair).into()
 }
 
 fn line_string(points: &[Coordinate]) -> LineString {
@@ -141,13 +161,15 @@ fn line_string(points: &[Coordinate]) -> LineString {
 // ---------------------------------------------------------------------------------------------
 // Routes
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TransitRouteList)]
 struct RouteList {
     city: String,
     routes: Vec<RouteDto>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TransitRoute)]
 struct RouteDto {
     /// The GTFS route id (path of the route's detail).
     id: String,
@@ -161,6 +183,10 @@ struct RouteDto {
     color: Option<String>,
 }
 
+#[utoipa::path(get, path = "/v1/cities/{city}/routes",
+    summary = "A city's GTFS routes with number, name, kind and catalogue fare",
+    params(CityPath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "Routes", body = RouteList)))]
 async fn route_list(
     State(state): State<crate::State>,
     Lang(language): Lang,
@@ -216,7 +242,8 @@ fn gtfs_kind(kind: transit::GtfsRouteKind) -> String {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TransitRouteDetail)]
 struct RouteDetail {
     id: String,
     number: String,
@@ -224,7 +251,9 @@ struct RouteDetail {
     variants: Vec<VariantDto>,
 }
 
-#[derive(Serialize)]
+/// One way a route runs: its stops in order and its shape.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TransitRouteVariant)]
 struct VariantDto {
     direction: Option<u8>,
     headsign: Option<String>,
@@ -233,10 +262,24 @@ struct VariantDto {
     shape: LineString,
 }
 
+/// The route of a city's path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct RoutePath {
+    #[param(example = "astana")]
+    city: String,
+    /// The GTFS route id.
+    route_id: String,
+}
+
+#[utoipa::path(get, path = "/v1/cities/{city}/routes/{route_id}",
+    summary = "A route's variants: stops in order and shape (GeoJSON LineString)",
+    params(RoutePath, crate::apidoc::LangQuery),
+    responses((status = 200, description = "Route", body = RouteDetail)))]
 async fn route_detail(
     State(state): State<crate::State>,
     Lang(language): Lang,
-    Path((city, route_id)): Path<(String, String)>,
+    Path(RoutePath { city, route_id }): Path<RoutePath>,
 ) -> ApiResult<Json<RouteDetail>> {
     let (_, data) = city_data(&state, &city, language).await?;
     let not_found = || {
@@ -265,30 +308,41 @@ async fn route_detail(
 // ---------------------------------------------------------------------------------------------
 // Stops near a point, search
 
-#[derive(Deserialize)]
+/// Read as text and checked here, so a bad value is a problem in the passenger's language.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NearQuery {
+    #[param(value_type = f64, required = true, minimum = -90, maximum = 90)]
     lat: Option<String>,
+    #[param(value_type = f64, required = true, minimum = -180, maximum = 180)]
     lon: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 2000, default = 500)]
     radius_m: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 50, default = 10)]
     limit: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = NearStopList)]
 struct NearList {
     stops: Vec<NearStop>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct NearStop {
     #[serde(flatten)]
     stop: StopDto,
     distance_m: u32,
 }
 
+#[utoipa::path(get, path = "/v1/cities/{city}/stops/near",
+    summary = "Stops near a point, nearest first",
+    params(CityPath, crate::apidoc::LangQuery, NearQuery),
+    responses((status = 200, description = "Stops", body = NearList)))]
 async fn stops_near(
     State(state): State<crate::State>,
     Lang(language): Lang,
-    Path(city): Path<String>,
+    Path(CityPath { city }): Path<CityPath>,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<NearQuery>,
 ) -> ApiResult<Json<NearList>> {
     let lat = text_param(query.lat.as_deref(), "lat", language)?;
@@ -320,22 +374,29 @@ async fn stops_near(
     Ok(Json(NearList { stops }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
+    #[param(value_type = String, required = true, max_length = 200, pattern = "\\S", example = "Абая")]
     q: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 50, default = 10)]
     limit: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PlaceSearch)]
 struct SearchList {
+    /// The city's name in the language of the request.
     city: String,
     results: Vec<SearchResult>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PlaceFound)]
 struct SearchResult {
     /// What to pass as `from`/`to` of a plan: `stop:<gtfs id>` or `address:<n>`.
     id: String,
+    #[schema(schema_with = search_kind)]
     kind: &'static str,
     label: String,
     lat: Option<f64>,
@@ -343,10 +404,18 @@ struct SearchResult {
     score: u32,
 }
 
+fn search_kind() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    crate::apidoc::one_of(&["stop", "address"])
+}
+
+#[utoipa::path(get, path = "/v1/cities/{city}/search",
+    summary = "Stop and address search forgiving Kazakh, Russian and Latin spellings",
+    params(CityPath, crate::apidoc::LangQuery, SearchQuery),
+    responses((status = 200, description = "Results; `id` is usable as `from`/`to` of a plan", body = SearchList)))]
 async fn search(
     State(state): State<crate::State>,
     Lang(language): Lang,
-    Path(city): Path<String>,
+    Path(CityPath { city }): Path<CityPath>,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<SearchList>> {
     let q = text_param(query.q.as_deref(), "q", language)?;
@@ -395,16 +464,62 @@ async fn search(
 // ---------------------------------------------------------------------------------------------
 // Plan
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PlanQuery {
+    /// `lat,lon`, `stop:<id>` or `address:<n>` (a search result id)
+    #[param(value_type = PlaceText, inline, required = true, example = "51.1282,71.4306")]
     from: Option<String>,
+    #[param(value_type = PlaceText, inline, required = true, example = "stop:zhagalau")]
     to: Option<String>,
+    /// `now` (default), local `HH:MM`, or RFC 3339; with `date`, a local `HH:MM`
+    #[param(
+        value_type = Option<String>,
+        pattern = "^(now|[0-9]{2}:[0-5][0-9]|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-5][0-9]))$"
+    )]
     departure: Option<String>,
+    /// Service date of a local `HH:MM` (default today in the city)
+    #[param(value_type = Option<String>, format = Date)]
     date: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 12, default = 8)]
     max_transfers: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 0, maximum = 2000, default = 800)]
     max_walk_m: Option<String>,
+    #[param(value_type = Option<f64>, minimum = 0.5, maximum = 2.5, default = 1.4)]
     walk_speed_m_per_s: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10, default = 5)]
     max_results: Option<String>,
+}
+
+/// A place a journey starts or ends at, as text: `lat,lon` in range and never (0, 0) (what a
+/// GPS without a fix reports), `stop:<id>` or `address:<n>`. Only its schema: the parameters
+/// are read by [`endpoint`].
+struct PlaceText;
+
+impl utoipa::ToSchema for PlaceText {}
+
+impl utoipa::PartialSchema for PlaceText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        place()
+    }
+}
+
+fn place() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    use crate::apidoc::{LAT_PATTERN, LON_PATTERN};
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .max_length(Some(PARAM_CHARS_MAX))
+        .pattern(Some(format!(
+            "^(stop:\\S+|address:[0-9]{{1,9}}|{LAT_PATTERN},{LON_PATTERN})$"
+        )))
+        // utoipa has no `not`; its extensions are written into the schema as they are.
+        .extensions(Some(utoipa::openapi::extensions::Extensions::from_iter([
+            (
+                "not",
+                serde_json::json!({"pattern": "^-?0+(\\.0+)?,-?0+(\\.0+)?$"}),
+            ),
+        ])))
+        .into()
 }
 
 /// `lat,lon`, `stop:<id>`, `address:<n>`, or a bare GTFS stop id.
@@ -503,14 +618,18 @@ fn departure(query: &PlanQuery, language: Language) -> Result<Departure, Problem
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Plan)]
 struct PlanDto {
     city: String,
+    /// `YYYY-MM-DD`: the timetable's day the journeys run on.
     service_date: String,
     journeys: Vec<JourneyDto>,
 }
 
-#[derive(Serialize)]
+/// Times are the city's local times with their offset (`2026-11-24T08:15:00+05:00`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Journey)]
 struct JourneyDto {
     departure: String,
     arrival: String,
@@ -521,8 +640,9 @@ struct JourneyDto {
     legs: Vec<LegDto>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[schema(as = Leg)]
 enum LegDto {
     Walk {
         from: PlaceDto,
@@ -545,7 +665,9 @@ enum LegDto {
     },
 }
 
-#[derive(Serialize)]
+/// Where a walk starts or ends: a stop, or a point.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = WalkPlace)]
 struct PlaceDto {
     /// The stop, when the walk starts or ends at one.
     stop: Option<StopDto>,
@@ -571,10 +693,14 @@ fn place_dto(data: &CityTransit, place: Place) -> PlaceDto {
     }
 }
 
+#[utoipa::path(get, path = "/v1/cities/{city}/plan",
+    summary = "Journeys: the Pareto set of arrival time and transfers, with legs and fare",
+    params(CityPath, crate::apidoc::LangQuery, PlanQuery),
+    responses((status = 200, description = "Journeys", body = PlanDto)))]
 async fn plan(
     State(state): State<crate::State>,
     Lang(language): Lang,
-    Path(city): Path<String>,
+    Path(CityPath { city }): Path<CityPath>,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<PlanQuery>,
 ) -> ApiResult<Json<PlanDto>> {
     let from = endpoint(
@@ -653,5 +779,93 @@ fn leg_dto(
             stops: ride.stop_count,
             geometry: line_string(&ride.geometry),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use service::transit::{self as transit, planner_limits as limits};
+    use utoipa::IntoParams;
+
+    /// The value of `keyword` in the schema of the parameter `name` of `P`.
+    fn documented<P: IntoParams>(name: &str, keyword: &str) -> Option<f64> {
+        let parameter = P::into_params(|| None)
+            .into_iter()
+            .find(|p| p.name == name)?;
+        serde_json::to_value(parameter).ok()?["schema"][keyword].as_f64()
+    }
+
+    /// A limit is a literal in its attribute (utoipa takes no constant there): each is the one
+    /// the handler checks.
+    #[test]
+    fn the_documented_limits_are_the_checked_ones() {
+        let count = |n: usize| Some(f64::from(u32::try_from(n).unwrap()));
+        let (speed_low, speed_high) = limits::WALK_SPEED_M_PER_S_RANGE;
+        let near = [
+            (
+                "radius_m",
+                "maximum",
+                Some(f64::from(transit::STOPS_NEAR_RADIUS_M_MAX)),
+            ),
+            (
+                "radius_m",
+                "default",
+                Some(f64::from(super::NEAR_RADIUS_M_DEFAULT)),
+            ),
+            ("limit", "maximum", count(transit::STOPS_NEAR_RESULTS_MAX)),
+            ("limit", "default", count(super::NEAR_RESULTS_DEFAULT)),
+        ];
+        for (name, keyword, expected) in near {
+            assert_eq!(
+                documented::<super::NearQuery>(name, keyword),
+                expected,
+                "{name} {keyword}"
+            );
+        }
+        let search = [
+            ("q", "maxLength", count(super::PARAM_CHARS_MAX)),
+            ("limit", "maximum", count(transit::SEARCH_RESULTS_MAX)),
+            ("limit", "default", count(super::SEARCH_RESULTS_DEFAULT)),
+        ];
+        for (name, keyword, expected) in search {
+            assert_eq!(
+                documented::<super::SearchQuery>(name, keyword),
+                expected,
+                "{name} {keyword}"
+            );
+        }
+        let plan = [
+            (
+                "max_transfers",
+                "maximum",
+                Some(f64::from(limits::MAX_TRANSFERS_LIMIT)),
+            ),
+            (
+                "max_transfers",
+                "default",
+                Some(f64::from(limits::MAX_TRANSFERS_DEFAULT)),
+            ),
+            (
+                "max_walk_m",
+                "maximum",
+                Some(f64::from(limits::MAX_WALK_M_LIMIT)),
+            ),
+            (
+                "max_walk_m",
+                "default",
+                Some(f64::from(limits::MAX_WALK_M_DEFAULT)),
+            ),
+            ("walk_speed_m_per_s", "minimum", Some(speed_low)),
+            ("walk_speed_m_per_s", "maximum", Some(speed_high)),
+            ("max_results", "maximum", count(limits::RESULTS_LIMIT)),
+            ("max_results", "default", count(limits::RESULTS_DEFAULT)),
+        ];
+        for (name, keyword, expected) in plan {
+            assert_eq!(
+                documented::<super::PlanQuery>(name, keyword),
+                expected,
+                "{name} {keyword}"
+            );
+        }
     }
 }

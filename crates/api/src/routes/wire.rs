@@ -2,11 +2,19 @@
 //! the API is a contract we chose, not a dump of internal structs.
 
 use domain::Tenge;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use service::error::Refusal;
 use service::tickets::IssuedTicket;
 
 use crate::keys_wire::rfc3339_ms;
+
+/// The city of the path.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct CityPath {
+    #[param(example = "astana")]
+    pub city: String,
+}
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Money {
@@ -23,7 +31,7 @@ fn currency() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
     crate::apidoc::one_of(&["KZT"])
 }
 
-fn ticket_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+pub(crate) fn ticket_status() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
     crate::apidoc::one_of(&["valid", "ended", "refunded", "revoked"])
 }
 
