@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use service::clock::Clock as _;
 use service::staff::credentials::MachineKind;
 
-use crate::harness::{CONTROLLER_CITIES, Db, GATEWAY, METRICS, TestApp, spawn};
+use crate::harness::{CONTROLLER_CITIES, Db, GATEWAY, METRICS, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 const GOOD: &str = "+77011234567";
@@ -87,31 +87,18 @@ fn body_of(rule: &Rule) -> Option<Value> {
     }
 }
 
-async fn call(t: &TestApp, rule: &Rule, path: &str, token: Option<&str>) -> (u16, Value) {
-    let method = reqwest::Method::from_bytes(rule.method.as_bytes()).unwrap();
-    let mut request = t
-        .http
-        .request(method, t.url(path))
-        .header("Idempotency-Key", "walk");
+/// The rule's route called on `path` with `token` (a stream is judged by its head alone).
+async fn call_route(t: &TestApp, rule: &Rule, path: &str, token: Option<&str>) -> (u16, Value) {
+    let method = Method::from_bytes(rule.method.as_bytes()).unwrap();
+    let mut call = t.call(method, path).header("Idempotency-Key", "walk");
     if let Some(token) = token {
-        request = request.bearer_auth(token);
+        call = call.token(token);
     }
     if let Some(body) = body_of(rule) {
-        request = request.json(&body);
+        call = call.json(body);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    // A stream (SSE) is judged by its head alone.
-    let is_stream = response
-        .headers()
-        .get("content-type")
-        .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/event-stream"));
-    let body = if is_stream {
-        Value::Null
-    } else {
-        response.json().await.unwrap_or(Value::Null)
-    };
-    (status, body)
+    let answer = call.send().await;
+    (answer.status, answer.body)
 }
 
 /// What the matrix promises `caller` on `rule` (with the carrier of the path `other` or own):
@@ -255,7 +242,7 @@ async fn the_matrix_holds_on_every_route_for_every_caller(db: Db) {
                     }
                     _ => token_of(caller),
                 };
-                let (status, body) = call(&t, rule, &path, token).await;
+                let (status, body) = call_route(&t, rule, &path, token).await;
                 let want = expected(rule, caller, other_carrier);
                 match want {
                     None => assert!(
@@ -295,7 +282,8 @@ async fn the_matrix_holds_on_every_route_for_every_caller(db: Db) {
         .advance_ms(service::staff::sign_in::SESSION_TTL_MS + 1);
     for rule in MATRIX.iter().filter(|r| matches!(r.who, Who::Staff(_))) {
         for token in [&support, &t.admin] {
-            let (status, body) = call(&t, rule, &concrete(rule.path, false), Some(token)).await;
+            let (status, body) =
+                call_route(&t, rule, &concrete(rule.path, false), Some(token)).await;
             assert_eq!(
                 (status, body["code"].as_str()),
                 (401, Some("UNAUTHORIZED")),
@@ -331,30 +319,15 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
     let carrier = t.staff_session("carrier").await;
     // A second session of the carrier, for it to end.
     let second = t.staff_session("carrier").await;
-    let second_id = {
-        let me: Value = t
-            .http
-            .get(t.url("/v1/staff/me"))
-            .bearer_auth(&second)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        me["session_id"].as_str().unwrap().to_owned()
-    };
-    let credential: Value = t
-        .http
-        .post(t.url("/v1/admin/credentials"))
-        .bearer_auth(&t.admin)
-        .json(&json!({"kind": "metrics", "partner": "walk"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, me) = t.get(&second, "/v1/staff/me").await;
+    let second_id = me["session_id"].as_str().unwrap().to_owned();
+    let (_, credential) = t
+        .post(
+            &t.admin,
+            "/v1/admin/credentials",
+            json!({"kind": "metrics", "partner": "walk"}),
+        )
+        .await;
     let credential_id = credential["id"].as_str().unwrap().to_owned();
     let check = ticket["check_number"].as_str().unwrap().to_owned();
     let token = ticket["token"].as_str().unwrap().to_owned();
@@ -364,7 +337,7 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
     crate::cards::configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
     let card = crate::cards::open_card(&t, crate::cards::HOLDER).await;
     crate::cards::pay(&t, "walk-1", &card, "500.00").await;
-    let (status, card_ticket) = crate::cards::card_ride(&t, &card, "walk-card").await;
+    let (status, card_ticket) = crate::cards::card_ride(&t, &card, "10101", "walk-card").await;
     assert_eq!(status, 201, "{card_ticket}");
     let card_check = card_ticket["check_number"].as_str().unwrap().to_owned();
     // A reconciliation report with a discrepancy to resolve (the walk imports another day).
@@ -389,25 +362,25 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
         .id;
     let mut applications = Vec::new();
     for category in ["pensioner", "student"] {
-        let (status, applied) = crate::cards::post_as(
-            &t,
-            crate::cards::HOLDER,
-            "/v1/card-applications",
-            json!({"city": "astana", "category": category, "full_name": "Walk",
+        let (status, applied) = t
+            .post_as(
+                crate::cards::HOLDER,
+                "/v1/card-applications",
+                json!({"city": "astana", "category": category, "full_name": "Walk",
                    "document_kind": "certificate", "document_number": "W-1"}),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(status, 201, "{applied}");
         applications.push(applied["id"].as_i64().unwrap());
     }
     // Feedback on the walk's ride, for its carrier to answer.
-    let (status, feedback) = crate::cards::post_as(
-        &t,
-        GOOD,
-        "/v1/feedback",
-        json!({"ticket_number": ticket["number"], "service_rating": 4, "vehicle_rating": 4}),
-    )
-    .await;
+    let (status, feedback) = t
+        .post_as(
+            GOOD,
+            "/v1/feedback",
+            json!({"ticket_number": ticket["number"], "service_rating": 4, "vehicle_rating": 4}),
+        )
+        .await;
     assert_eq!(status, 201, "{feedback}");
     let feedback_id = feedback["id"].as_i64().unwrap();
     let today = {
@@ -882,31 +855,21 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
     for (method, pattern, path, token, body) in cases {
         let rule = api::access::rule_of(method, pattern).unwrap();
         let before = audit_count(&t).await;
-        let mut request = t
-            .http
-            .request(
-                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-                t.url(&path),
-            )
-            .bearer_auth(&token)
+        let mut call = t
+            .call(Method::from_bytes(method.as_bytes()).unwrap(), &path)
+            .token(&token)
             .header("Idempotency-Key", format!("walk-{pattern}"));
         match body {
-            Some(Value::String(raw)) => request = request.body(raw),
-            Some(body) => request = request.json(&body),
+            Some(Value::String(raw)) => call = call.body(raw),
+            Some(body) => call = call.json(body),
             None => {}
         }
         if pattern == "/v1/admin/cities/{city}/gtfs" {
-            request = request
+            call = call
                 .header("Content-Type", "application/zip")
                 .body(crate::transit::ASTANA_FEED);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        assert!(
-            (200..300).contains(&status),
-            "{method} {path}: {status} {text}"
-        );
+        call.send().await.expect_success();
         let after = audit_count(&t).await;
         assert_eq!(
             after - before,
@@ -916,14 +879,7 @@ async fn every_audited_route_leaves_exactly_one_entry(db: Db) {
         );
     }
     // The carrier's password changed: its sessions ended, the old password is refused.
-    let me = t
-        .http
-        .get(t.url("/v1/staff/me"))
-        .bearer_auth(&carrier)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status().as_u16(), 401);
+    assert_eq!(t.get(&carrier, "/v1/staff/me").await.0, 401);
     let verified = service::audit::verify(&t.app).await.unwrap();
     assert!(verified.is_ok(), "{verified:?}");
 }

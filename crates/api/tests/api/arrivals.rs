@@ -11,10 +11,10 @@ use service::live::engine::network::{Network, NetworkInput, RunInput, RunStopInp
 use service::transit::Coordinate;
 use service::transit::{GtfsRouteId, GtfsStopId, GtfsTripId};
 
-use crate::harness::{Db, spawn};
+use crate::harness::{Db, Method, spawn};
 use crate::live::point_at;
 use crate::on_both_stores;
-use crate::transit::{get, import_astana, ok};
+use crate::transit::import_astana;
 
 /// Today's noon in Astana (UTC+5), as the test's clock reads it.
 fn noon_ms(now_ms: i64) -> i64 {
@@ -68,12 +68,15 @@ async fn arrivals(db: Db) {
     import_astana(&t).await;
     let noon = noon_ms(t.clock.now_ms());
     t.clock.set_ms(noon);
-    let detail = ok(&t, "/v1/cities/astana/routes/astana-10").await;
+    let detail = t
+        .call(Method::GET, "/v1/cities/astana/routes/astana-10")
+        .expect(200)
+        .await;
     let stops = detail["variants"][0]["stops"].as_array().unwrap().clone();
     let stop = &stops[2];
     let stop_id = stop["id"].as_str().unwrap().to_owned();
     let path = format!("/v1/cities/astana/stops/{stop_id}/arrivals");
-    let answer = ok(&t, &path).await;
+    let answer = t.call(Method::GET, &path).expect(200).await;
     assert_eq!(answer["stop"]["id"], stop_id.as_str(), "{answer}");
     assert!(
         answer["routes"]
@@ -118,7 +121,7 @@ async fn arrivals(db: Db) {
         )
         .await;
     }
-    let answer = ok(&t, &path).await;
+    let answer = t.call(Method::GET, &path).expect(200).await;
     let live: Vec<&Value> = answer["arrivals"]
         .as_array()
         .unwrap()
@@ -134,11 +137,12 @@ async fn arrivals(db: Db) {
         "/v1/cities/astana/stops/no-such-stop/arrivals",
         "/v1/cities/atlantis/stops/x/arrivals",
     ] {
-        let (status, _, body) = get(&t, unknown).await;
+        let answer = t.call(Method::GET, unknown).send().await;
         assert_eq!(
-            (status, body["code"].as_str()),
+            (answer.status, answer.body["code"].as_str()),
             (404, Some("NOT_FOUND")),
-            "{body}"
+            "{}",
+            answer.body
         );
     }
 }

@@ -4,34 +4,25 @@
 
 use serde_json::Value;
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
-async fn admin(t: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut request = t.http.request(method, t.url(path)).bearer_auth(&t.admin);
+/// A call as the admin that must succeed: its body.
+async fn admin(t: &TestApp, method: Method, path: &str, body: Option<Value>) -> Value {
+    let mut call = t.call(method, path).token(&t.admin);
     if let Some(body) = body {
-        request = request.json(&body);
+        call = call.json(body);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    assert!((200..300).contains(&status), "{path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+    call.send().await.expect_success().body
 }
 
 async fn entries(t: &TestApp, query: &str) -> Vec<Value> {
-    let page = admin(
-        t,
-        reqwest::Method::GET,
-        &format!("/v1/admin/audit{query}"),
-        None,
-    )
-    .await;
+    let page = admin(t, Method::GET, &format!("/v1/admin/audit{query}"), None).await;
     page["entries"].as_array().unwrap().clone()
 }
 
 async fn verify(t: &TestApp) -> Value {
-    admin(t, reqwest::Method::GET, "/v1/admin/audit/verify", None).await
+    admin(t, Method::GET, "/v1/admin/audit/verify", None).await
 }
 
 async fn each_admin_action_leaves_one_entry_and_tampering_is_named(db: Db) {
@@ -44,27 +35,27 @@ async fn each_admin_action_leaves_one_entry_and_tampering_is_named(db: Db) {
 
     // Every mutating admin endpoint, once each.
     let catalogue = serde_json::json!({"cities": []});
-    let actions: Vec<(reqwest::Method, String, Option<Value>, &str)> = vec![
+    let actions: Vec<(Method, String, Option<Value>, &str)> = vec![
         (
-            reqwest::Method::POST,
+            Method::POST,
             format!("/v1/admin/tickets/{check_number}/revoke"),
             Some(serde_json::json!({"reason": "audit test"})),
             "ticket.revoke",
         ),
         (
-            reqwest::Method::POST,
+            Method::POST,
             "/v1/admin/keys/rotate".into(),
             None,
             "key.rotate",
         ),
         (
-            reqwest::Method::PUT,
+            Method::PUT,
             "/v1/admin/catalogue".into(),
             Some(catalogue),
             "catalogue.upsert",
         ),
         (
-            reqwest::Method::POST,
+            Method::POST,
             "/v1/admin/live/trackers".into(),
             Some(
                 serde_json::json!({"tracker_id": "864000000000001", "password": "pw", "transport_code": "10101"}),
@@ -72,7 +63,7 @@ async fn each_admin_action_leaves_one_entry_and_tampering_is_named(db: Db) {
             "tracker.register",
         ),
         (
-            reqwest::Method::POST,
+            Method::POST,
             "/v1/admin/live/feed-tokens".into(),
             Some(
                 serde_json::json!({"city": "astana", "name": "audit test", "vehicles": ["10101"]}),
@@ -142,25 +133,13 @@ on_both_stores!(
 async fn the_audit_trail_is_for_admins_only(db: Db) {
     let t = spawn(db).await;
     for path in ["/v1/admin/audit", "/v1/admin/audit/verify"] {
-        let anonymous = t.http.get(t.url(path)).send().await.unwrap();
-        assert_eq!(anonymous.status().as_u16(), 401, "{path}");
-        let wrong = t
-            .http
-            .get(t.url(path))
-            .bearer_auth("not-the-admin-token")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(wrong.status().as_u16(), 401, "{path}");
+        t.call(Method::GET, path).expect(401).await;
+        assert_eq!(t.get("not-the-admin-token", path).await.0, 401, "{path}");
     }
-    let bad_time = t
-        .http
-        .get(t.url("/v1/admin/audit?since=yesterday"))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad_time.status().as_u16(), 400);
+    assert_eq!(
+        t.get(&t.admin, "/v1/admin/audit?since=yesterday").await.0,
+        400
+    );
 }
 on_both_stores!(
     the_audit_trail_is_for_admins_only,

@@ -52,8 +52,8 @@ async fn a_ride_the_listing_cannot_find_is_asked_again_with_its_correlator(db: D
         .collect();
     assert_eq!(made.len(), 1, "{made:?}");
     t.sim.clear_faults(&kcell());
-    let ride = t.get_as(GOOD, &format!("/v1/rides/{ride_id}")).await;
-    assert_eq!(ride.status().as_u16(), 200);
+    let (status, ride) = t.get_as(GOOD, &format!("/v1/rides/{ride_id}")).await;
+    assert_eq!(status, 200, "{ride}");
     t.assert_nothing_charged_twice().await;
     t.assert_ledger_balanced().await;
 }

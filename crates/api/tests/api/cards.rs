@@ -6,25 +6,11 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Db, TestApp, spawn, spawn_with};
+use crate::harness::{Db, Method, TestApp, spawn, spawn_with};
 use crate::on_both_stores;
 
 pub(crate) const HOLDER: &str = "+77011234567";
 const BANK_SECRET: &str = "kaspi-test-secret-0001";
-
-pub(crate) async fn post_as(t: &TestApp, phone: &str, path: &str, body: Value) -> (u16, Value) {
-    let token = t.session(phone).await;
-    let response = t
-        .http
-        .post(t.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 /// A server that takes 100 connections from one client at once (the bank's, the test's).
 async fn spawn_wide(db: Db) -> TestApp {
@@ -32,45 +18,47 @@ async fn spawn_wide(db: Db) -> TestApp {
 }
 
 pub(crate) async fn open_card(t: &TestApp, phone: &str) -> String {
-    let (status, card) = post_as(
-        t,
-        phone,
-        "/v1/cards",
-        json!({"kind": "regular", "holder_name": "Айгерим Серикова"}),
-    )
-    .await;
+    let (status, card) = t
+        .post_as(
+            phone,
+            "/v1/cards",
+            json!({"kind": "regular", "holder_name": "Айгерим Серикова"}),
+        )
+        .await;
     assert_eq!(status, 201, "{card}");
     card["number"].as_str().unwrap().to_owned()
 }
 
+/// The holder's pupil's school card, opened: its body.
+async fn open_school_card(t: &TestApp) -> Value {
+    let (status, school) = t
+        .post_as(
+            HOLDER,
+            "/v1/cards",
+            json!({"kind": "school", "pupil_name": "Алихан", "school": "№ 12", "class": "3Б"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{school}");
+    school
+}
+
 pub(crate) async fn configure_bank(t: &TestApp, id: &str, dialect: &str, networks: &str) {
-    let response = t
-        .http
-        .put(t.url(&format!("/v1/admin/banks/{id}")))
-        .bearer_auth(&t.admin)
-        .json(&json!({"name": id.to_uppercase(), "dialect": dialect, "networks": networks, "secret": BANK_SECRET}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status().as_u16(),
-        200,
-        "{}",
-        response.text().await.unwrap()
-    );
+    t.call(Method::PUT, &format!("/v1/admin/banks/{id}"))
+        .token(&t.admin)
+        .json(json!({"name": id.to_uppercase(), "dialect": dialect, "networks": networks, "secret": BANK_SECRET}))
+        .expect(200)
+        .await;
 }
 
 /// One biller request as a bank sends it: (HTTP status, body).
 async fn biller(t: &TestApp, bank: &str, secret: &str, query: &[(&str, &str)]) -> (u16, String) {
-    let response = t
-        .http
-        .get(t.url(&format!("/v1/banks/{bank}/biller")))
-        .bearer_auth(secret)
+    let answer = t
+        .call(Method::GET, &format!("/v1/banks/{bank}/biller"))
+        .token(secret)
         .query(query)
         .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
+        .await;
+    (answer.status, answer.text())
 }
 
 pub(crate) async fn pay(t: &TestApp, txn_id: &str, account: &str, sum: &str) -> String {
@@ -98,25 +86,15 @@ fn result_of(xml: &str) -> i64 {
 }
 
 async fn card(t: &TestApp, number: &str) -> Value {
-    let response = t.get_as(HOLDER, &format!("/v1/cards/{number}")).await;
-    assert_eq!(response.status().as_u16(), 200);
-    response.json().await.unwrap()
+    let (status, card) = t.get_as(HOLDER, &format!("/v1/cards/{number}")).await;
+    assert_eq!(status, 200, "{card}");
+    card
 }
 
-pub(crate) async fn card_ride(t: &TestApp, card: &str, key: &str) -> (u16, Value) {
-    let token = t.session(HOLDER).await;
-    let response = t
-        .http
-        .post(t.url("/v1/rides"))
-        .bearer_auth(token)
-        .header("Idempotency-Key", key)
-        .header("Accept-Language", "en")
-        .json(&json!({"transport_code": "10101", "additional": true, "card": card}))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+/// A ride on `vehicle` paid from the holder's card, asked for on purpose: (status, body).
+pub(crate) async fn card_ride(t: &TestApp, card: &str, vehicle: &str, key: &str) -> (u16, Value) {
+    let body = json!({"transport_code": vehicle, "additional": true, "card": card});
+    t.ride_with(HOLDER, key, Some("en"), body).await
 }
 
 /// The mistyped number of a card: its last digit changed.
@@ -132,65 +110,60 @@ async fn a_card_lives_from_open_to_closed(db: Db) {
     configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
     let first = open_card(&t, HOLDER).await;
     assert_eq!(first.len(), 16);
-    let (status, school) = post_as(
-        &t,
-        HOLDER,
-        "/v1/cards",
-        json!({"kind": "school", "pupil_name": "Алихан", "school": "№ 12", "class": "3Б"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{school}");
+    let school = open_school_card(&t).await;
     assert_eq!(school["rider_category"], "school");
     let second = school["number"].as_str().unwrap().to_owned();
     // A school card without its pupil, a preferential one opened alone: refused.
-    let (status, refused) = post_as(&t, HOLDER, "/v1/cards", json!({"kind": "school"})).await;
+    let (status, refused) = t
+        .post_as(HOLDER, "/v1/cards", json!({"kind": "school"}))
+        .await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (422, Some("CARD_FIELDS_INVALID"))
     );
-    let (status, _) = post_as(&t, HOLDER, "/v1/cards", json!({"kind": "preferential"})).await;
+    let (status, _) = t
+        .post_as(HOLDER, "/v1/cards", json!({"kind": "preferential"}))
+        .await;
     assert_eq!(status, 400);
-    let list: Value = t.get_as(HOLDER, "/v1/cards").await.json().await.unwrap();
+    let (_, list) = t.get_as(HOLDER, "/v1/cards").await;
     assert_eq!(list["cards"].as_array().unwrap().len(), 2);
     assert_eq!(list["cards"][0]["balance"]["amount"], "0.00");
     // A typo is caught by the check digit, before any lookup; someone else sees nothing.
-    let response = t
+    let (status, refused) = t
         .get_as(HOLDER, &format!("/v1/cards/{}", mistyped(&first)))
         .await;
-    assert_eq!(response.status().as_u16(), 400);
     assert_eq!(
-        response.json::<Value>().await.unwrap()["code"],
-        "CARD_NUMBER_MISTYPED"
+        (status, refused["code"].as_str()),
+        (400, Some("CARD_NUMBER_MISTYPED"))
     );
-    let response = t
+    let (status, _) = t
         .get_as("+77051234567", &format!("/v1/cards/{first}"))
         .await;
-    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(status, 404);
     assert_eq!(result_of(&pay(&t, "1001", &first, "500.00").await), 0);
     assert_eq!(card(&t, &first).await["balance"]["amount"], "500.00");
     // Blocked: it pays nothing and takes no top-up.
-    let (status, blocked) =
-        post_as(&t, HOLDER, &format!("/v1/cards/{first}/block"), json!({})).await;
+    let (status, blocked) = t
+        .post_as(HOLDER, &format!("/v1/cards/{first}/block"), json!({}))
+        .await;
     assert_eq!((status, blocked["status"].as_str()), (200, Some("blocked")));
-    let (status, refused) = card_ride(&t, &first, "blocked-1").await;
+    let (status, refused) = card_ride(&t, &first, "10101", "blocked-1").await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (409, Some("CARD_BLOCKED"))
     );
     assert_eq!(result_of(&pay(&t, "1002", &first, "100").await), 5);
-    let (status, active) =
-        post_as(&t, HOLDER, &format!("/v1/cards/{first}/unblock"), json!({})).await;
+    let (status, active) = t
+        .post_as(HOLDER, &format!("/v1/cards/{first}/unblock"), json!({}))
+        .await;
     assert_eq!((status, active["status"].as_str()), (200, Some("active")));
-    let (status, ticket) = card_ride(&t, &first, "ride-1").await;
+    let (status, ticket) = card_ride(&t, &first, "10101", "ride-1").await;
     assert_eq!(status, 201, "{ticket}");
     assert_eq!(ticket["fare"]["amount"], "90.00");
     assert_eq!(card(&t, &first).await["balance"]["amount"], "410.00");
-    let history: Value = t
+    let (_, history) = t
         .get_as(HOLDER, &format!("/v1/cards/{first}/history"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let kinds: Vec<&str> = history["movements"]
         .as_array()
         .unwrap()
@@ -200,19 +173,20 @@ async fn a_card_lives_from_open_to_closed(db: Db) {
     assert_eq!(kinds, ["ride", "top_up"], "{history}");
     assert_eq!(history["movements"][0]["amount"]["amount"], "-90.00");
     // Closing a card that holds money needs another card of the holder's to take it.
-    let (status, refused) =
-        post_as(&t, HOLDER, &format!("/v1/cards/{first}/close"), json!({})).await;
+    let (status, refused) = t
+        .post_as(HOLDER, &format!("/v1/cards/{first}/close"), json!({}))
+        .await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (422, Some("CARD_CLOSE_TARGET_REQUIRED"))
     );
-    let (status, closed) = post_as(
-        &t,
-        HOLDER,
-        &format!("/v1/cards/{first}/close"),
-        json!({"into": second}),
-    )
-    .await;
+    let (status, closed) = t
+        .post_as(
+            HOLDER,
+            &format!("/v1/cards/{first}/close"),
+            json!({"into": second}),
+        )
+        .await;
     assert_eq!(
         (status, closed["status"].as_str()),
         (200, Some("closed")),
@@ -220,13 +194,14 @@ async fn a_card_lives_from_open_to_closed(db: Db) {
     );
     assert_eq!(closed["balance"]["amount"], "0.00");
     assert_eq!(card(&t, &second).await["balance"]["amount"], "410.00");
-    let (status, refused) = card_ride(&t, &first, "closed-1").await;
+    let (status, refused) = card_ride(&t, &first, "10101", "closed-1").await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (409, Some("CARD_CLOSED"))
     );
-    let (status, refused) =
-        post_as(&t, HOLDER, &format!("/v1/cards/{first}/unblock"), json!({})).await;
+    let (status, refused) = t
+        .post_as(HOLDER, &format!("/v1/cards/{first}/unblock"), json!({}))
+        .await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (409, Some("CARD_MOVE_NOT_ALLOWED"))
@@ -248,7 +223,7 @@ async fn a_hundred_rides_on_ten_fares_pay_ten(db: Db) {
     let rides = (0..100).map(|i| {
         let t = &t;
         let number = number.clone();
-        async move { card_ride(t, &number, &format!("par-{i}")).await }
+        async move { card_ride(t, &number, "10101", &format!("par-{i}")).await }
     });
     let answers = futures_util::future::join_all(rides).await;
     let paid = answers.iter().filter(|(s, _)| *s == 201).count();
@@ -260,7 +235,7 @@ async fn a_hundred_rides_on_ten_fares_pay_ten(db: Db) {
     let shown = card(&t, &number).await;
     assert_eq!(shown["balance"]["tiyn"], 0);
     assert_eq!(shown["held"]["tiyn"], 0);
-    let (status, refused) = card_ride(&t, &number, "one-more").await;
+    let (status, refused) = card_ride(&t, &number, "10101", "one-more").await;
     assert_eq!(status, 402);
     for language in ["kk", "ru", "en"] {
         assert!(
@@ -469,9 +444,8 @@ async fn a_bank_behind_the_trusted_proxy_is_told_by_forwarded_for(db: Db) {
     configure_bank(&t, "kaspi", "kaspi", "192.0.2.0/24").await;
     let number = open_card(&t, HOLDER).await;
     let ask = |from: &'static str| {
-        t.http
-            .get(t.url("/v1/banks/kaspi/biller"))
-            .bearer_auth(BANK_SECRET)
+        t.call(Method::GET, "/v1/banks/kaspi/biller")
+            .token(BANK_SECRET)
             .header("X-Forwarded-For", from)
             .query(&[
                 ("command", "check"),
@@ -479,10 +453,9 @@ async fn a_bank_behind_the_trusted_proxy_is_told_by_forwarded_for(db: Db) {
                 ("account", number.as_str()),
                 ("sum", "100"),
             ])
-            .send()
     };
-    assert_eq!(ask("192.0.2.7").await.unwrap().status().as_u16(), 200);
-    assert_eq!(ask("198.51.100.7").await.unwrap().status().as_u16(), 403);
+    ask("192.0.2.7").expect(200).await;
+    ask("198.51.100.7").expect(403).await;
 }
 on_both_stores!(
     a_bank_behind_the_trusted_proxy_is_told_by_forwarded_for,
@@ -529,22 +502,14 @@ async fn a_card_ride_refunded_twice_is_refunded_once(db: Db) {
     configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
     let number = open_card(&t, HOLDER).await;
     assert_eq!(result_of(&pay(&t, "5001", &number, "200").await), 0);
-    let (status, ticket) = card_ride(&t, &number, "refund-1").await;
+    let (status, ticket) = card_ride(&t, &number, "10101", "refund-1").await;
     assert_eq!(status, 201, "{ticket}");
     assert_eq!(card(&t, &number).await["balance"]["amount"], "110.00");
     let check = ticket["check_number"].as_str().unwrap().to_owned();
-    let refund = || {
-        t.http
-            .post(t.url(&format!("/v1/office/tickets/{check}/refund")))
-            .bearer_auth(&t.admin)
-            .json(&json!({"reason": "the bus broke down"}))
-            .send()
-    };
+    let path = format!("/v1/office/tickets/{check}/refund");
+    let refund = || t.post(&t.admin, &path, json!({"reason": "the bus broke down"}));
     let (first, second) = tokio::join!(refund(), refund());
-    let mut statuses = [
-        first.unwrap().status().as_u16(),
-        second.unwrap().status().as_u16(),
-    ];
+    let mut statuses = [first.0, second.0];
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 409]);
     assert_eq!(card(&t, &number).await["balance"]["amount"], "200.00");
@@ -559,34 +524,14 @@ on_both_stores!(
 
 async fn a_preferential_card_is_approved_at_the_office(db: Db) {
     let t = spawn(db).await;
-    let (status, applied) = post_as(
-        &t,
-        HOLDER,
-        "/v1/card-applications",
-        json!({
-        "city": "astana", "category": "pensioner", "full_name": "Бауыржан Омаров",
-        "document_kind": "pension certificate", "document_number": "ПУ-123456"}),
-    )
+    let (status, applied) = t.post_as(HOLDER, "/v1/card-applications", json!({ "city": "astana", "category": "pensioner", "full_name": "Бауыржан Омаров", "document_kind": "pension certificate", "document_number": "ПУ-123456"}))
     .await;
     assert_eq!(status, 201, "{applied}");
     let id = applied["id"].as_i64().unwrap();
-    let (status, second) = post_as(
-        &t,
-        HOLDER,
-        "/v1/card-applications",
-        json!({
-        "city": "astana", "category": "student", "full_name": "Бауыржан Омаров",
-        "document_kind": "student card", "document_number": "S-77"}),
-    )
+    let (status, second) = t.post_as(HOLDER, "/v1/card-applications", json!({ "city": "astana", "category": "student", "full_name": "Бауыржан Омаров", "document_kind": "student card", "document_number": "S-77"}))
     .await;
     assert_eq!(status, 201, "{second}");
-    let (status, _) = post_as(
-        &t,
-        HOLDER,
-        "/v1/card-applications",
-        json!({
-        "city": "astana", "category": "regular", "full_name": "x", "document_kind": "x", "document_number": "x"}),
-    )
+    let (status, _) = t.post_as(HOLDER, "/v1/card-applications", json!({ "city": "astana", "category": "regular", "full_name": "x", "document_kind": "x", "document_number": "x"}))
     .await;
     assert_eq!(status, 400);
     // The office of Astana sees and decides them; the office of Almaty sees none and may not.
@@ -606,64 +551,34 @@ async fn a_preferential_card_is_approved_at_the_office(db: Db) {
     .await;
     let office = t.staff_session("office-astana").await;
     let elsewhere = t.staff_session("office-almaty").await;
-    let far: Value = t
-        .http
-        .get(t.url("/v1/office/card-applications"))
-        .bearer_auth(&elsewhere)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, far) = t.get(&elsewhere, "/v1/office/card-applications").await;
     assert_eq!(far["applications"].as_array().unwrap().len(), 0, "{far}");
-    let refused = t
-        .http
-        .post(t.url(&format!("/v1/office/card-applications/{id}/approve")))
-        .bearer_auth(&elsewhere)
-        .json(&json!({"document_kind": "pension certificate", "document_number": "ПУ-123456", "valid_until": "2030-12-31"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status().as_u16(), 403);
-    let refused: Value = refused.json().await.unwrap();
+    let approval = json!({"document_kind": "pension certificate", "document_number": "ПУ-123456", "valid_until": "2030-12-31"});
+    let approve_path = format!("/v1/office/card-applications/{id}/approve");
+    let (status, refused) = t.post(&elsewhere, &approve_path, approval.clone()).await;
+    assert_eq!(status, 403);
     assert_eq!(refused["code"], "SCOPE_FORBIDDEN", "{refused}");
-    let queue: Value = t
-        .http
-        .get(t.url("/v1/office/card-applications?q=омаров"))
-        .bearer_auth(&office)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, queue) = t
+        .get(&office, "/v1/office/card-applications?q=омаров")
+        .await;
     assert_eq!(
         queue["applications"].as_array().unwrap().len(),
         2,
         "{queue}"
     );
-    let approve = |id: i64| {
-        t.http.post(t.url(&format!("/v1/office/card-applications/{id}/approve"))).bearer_auth(&office)
-            .json(&json!({"document_kind": "pension certificate", "document_number": "ПУ-123456", "valid_until": "2030-12-31"}))
-            .send()
-    };
-    let approved: Value = approve(id).await.unwrap().json().await.unwrap();
+    let approve = || t.post(&office, &approve_path, approval.clone());
+    let (_, approved) = approve().await;
     assert_eq!(approved["status"], "approved", "{approved}");
     let number = approved["card"].as_str().unwrap().to_owned();
-    assert_eq!(approve(id).await.unwrap().status().as_u16(), 409);
-    let rejected = t
-        .http
-        .post(t.url(&format!(
-            "/v1/office/card-applications/{}/reject",
-            second["id"]
-        )))
-        .bearer_auth(&t.admin)
-        .json(&json!({"reason": "the student card has expired"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(rejected.status().as_u16(), 200);
+    assert_eq!(approve().await.0, 409);
+    let (status, rejected) = t
+        .post(
+            &t.admin,
+            &format!("/v1/office/card-applications/{}/reject", second["id"]),
+            json!({"reason": "the student card has expired"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{rejected}");
     let shown = card(&t, &number).await;
     assert_eq!(
         (
@@ -688,96 +603,52 @@ async fn a_preferential_card_is_approved_at_the_office(db: Db) {
             .any(|b| b.contains("the student card has expired")),
         "{told:?}"
     );
-    let audit: Value = t
-        .http
-        .get(t.url("/v1/admin/audit"))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, audit) = t.get(&t.admin, "/v1/admin/audit").await;
     let actions = audit.to_string();
     assert!(
         actions.contains("card_application.approve") && actions.contains("card_application.reject")
     );
-    let mine: Value = t
-        .get_as(HOLDER, "/v1/card-applications")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, mine) = t.get_as(HOLDER, "/v1/card-applications").await;
     assert_eq!(mine["applications"].as_array().unwrap().len(), 2);
     // The card pays its category's fare: a pensioner's 40 ₸ in Almaty, where the holder's own
     // phone balance pays the regular 80 ₸.
     configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
     assert_eq!(result_of(&pay(&t, "6001", &number, "100").await), 0);
-    let token = t.session(HOLDER).await;
-    let ride = |key: &'static str, card: Option<&str>| {
+    let ride = async |key: &'static str, card: Option<&str>| {
         let mut body = json!({"transport_code": "20032", "additional": true});
         if let Some(card) = card {
             body["card"] = json!(card);
         }
-        t.http
-            .post(t.url("/v1/rides"))
-            .bearer_auth(&token)
-            .header("Idempotency-Key", key)
-            .json(&body)
-            .send()
+        t.ride_with(HOLDER, key, None, body).await.1
     };
-    let from_card: Value = ride("almaty-card", Some(&number))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let from_card = ride("almaty-card", Some(&number)).await;
     assert_eq!(from_card["fare"]["amount"], "40.00", "{from_card}");
     assert_eq!(from_card["rider_category"], "pensioner");
-    let from_phone: Value = ride("almaty-phone", None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let from_phone = ride("almaty-phone", None).await;
     assert_eq!(from_phone["fare"]["amount"], "80.00", "{from_phone}");
     assert_eq!(card(&t, &number).await["balance"]["amount"], "60.00");
     // The status ends with the document: a card approved until today pays the regular fare
     // from tomorrow on.
-    let (_, third) = post_as(
-        &t,
-        HOLDER,
-        "/v1/card-applications",
-        json!({
-        "city": "astana", "category": "pensioner", "full_name": "Бауыржан Омаров",
-        "document_kind": "pension certificate", "document_number": "ПУ-1"}),
-    )
+    let (_, third) = t.post_as(HOLDER, "/v1/card-applications", json!({ "city": "astana", "category": "pensioner", "full_name": "Бауыржан Омаров", "document_kind": "pension certificate", "document_number": "ПУ-1"}))
     .await;
     let today = jiff::Timestamp::from_millisecond(t.app.now_ms())
         .unwrap()
         .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(5)))
         .date()
         .to_string();
-    let short: Value = t.http.post(t.url(&format!("/v1/office/card-applications/{}/approve", third["id"])))
-        .bearer_auth(&t.admin)
-        .json(&json!({"document_kind": "pension certificate", "document_number": "ПУ-1", "valid_until": today}))
-        .send().await.unwrap().json().await.unwrap();
+    let (_, short) = t
+        .post(
+            &t.admin,
+            &format!("/v1/office/card-applications/{}/approve", third["id"]),
+            json!({"document_kind": "pension certificate", "document_number": "ПУ-1", "valid_until": today}),
+        )
+        .await;
     let short_card = short["card"].as_str().unwrap().to_owned();
     assert_eq!(result_of(&pay(&t, "6002", &short_card, "200").await), 0);
-    let today_ride: Value = ride("short-1", Some(&short_card))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let today_ride = ride("short-1", Some(&short_card)).await;
     assert_eq!(today_ride["fare"]["amount"], "40.00", "{today_ride}");
     t.clock.advance_ms(2 * 86_400_000);
-    let later_ride: Value = ride("short-2", Some(&short_card))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let later_ride = ride("short-2", Some(&short_card)).await;
     assert_eq!(later_ride["fare"]["amount"], "80.00", "{later_ride}");
     t.assert_ledger_balanced().await;
 }
@@ -789,18 +660,11 @@ on_both_stores!(
 async fn a_parent_is_told_once_when_a_school_card_runs_low(db: Db) {
     let t = spawn(db).await;
     configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
-    let (status, school) = post_as(
-        &t,
-        HOLDER,
-        "/v1/cards",
-        json!({"kind": "school", "pupil_name": "Алихан", "school": "№ 12", "class": "3Б"}),
-    )
-    .await;
-    assert_eq!(status, 201, "{school}");
+    let school = open_school_card(&t).await;
     let number = school["number"].as_str().unwrap().to_owned();
     assert_eq!(result_of(&pay(&t, "7001", &number, "200").await), 0);
     for key in ["low-1", "low-2"] {
-        let (status, ticket) = card_ride(&t, &number, key).await;
+        let (status, ticket) = card_ride(&t, &number, "10101", key).await;
         assert_eq!(status, 201, "{ticket}");
     }
     let mut conn = t.store.reader().await.unwrap();

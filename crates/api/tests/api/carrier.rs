@@ -12,7 +12,7 @@ use domain::staff::Role;
 use serde_json::{Value, json};
 use service::clock::Clock;
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 const OWN: &str = "astana-avtobus-park-1";
@@ -29,27 +29,11 @@ pub(crate) fn local_date(ms: i64) -> String {
         .to_string()
 }
 
-async fn get(t: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    crate::staff::get(t, path, token).await
-}
-
-async fn post(t: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    crate::staff::post(t, path, token, body).await
-}
-
 async fn card_ride(t: &TestApp, card: &str, code: &str, key: &str) -> Value {
-    let token = t.session(crate::cards::HOLDER).await;
-    let response = t
-        .http
-        .post(t.url("/v1/rides"))
-        .bearer_auth(token)
-        .header("Idempotency-Key", key)
-        .json(&json!({"transport_code": code, "additional": true, "card": card}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    response.json().await.unwrap()
+    let body = json!({"transport_code": code, "additional": true, "card": card});
+    let (status, ticket) = t.ride_with(crate::cards::HOLDER, key, None, body).await;
+    assert_eq!(status, 201, "{ticket}");
+    ticket
 }
 
 /// The demo's pensioner is one here too (40 ₸ in Almaty, where the regular fare is 80 ₸).
@@ -136,22 +120,22 @@ async fn seed_month(t: &TestApp) -> (String, String) {
     // Refunds: three card rides back to the card, one phone ride revoked.
     let admin = t.staff_session("admin").await;
     for check in card_checks.iter().step_by(10) {
-        let (status, body) = post(
-            t,
-            &admin,
-            &format!("/v1/office/tickets/{check}/refund"),
-            json!({"reason": "the bus broke down"}),
-        )
-        .await;
+        let (status, body) = t
+            .post(
+                &admin,
+                &format!("/v1/office/tickets/{check}/refund"),
+                json!({"reason": "the bus broke down"}),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
     }
-    let (status, body) = post(
-        t,
-        &admin,
-        &format!("/v1/admin/tickets/{phone_check}/revoke"),
-        json!({"reason": "sold by mistake"}),
-    )
-    .await;
+    let (status, body) = t
+        .post(
+            &admin,
+            &format!("/v1/admin/tickets/{phone_check}/revoke"),
+            json!({"reason": "sold by mistake"}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let last = local_date(t.clock.now_ms());
     (first, last)
@@ -166,12 +150,9 @@ async fn a_months_report_agrees_with_the_ledger_to_the_tiyn(db: Db) {
     let (first, last) = seed_month(&t).await;
     t.assert_ledger_balanced().await;
     let admin = t.staff_session("admin").await;
-    let (status, report) = get(
-        &t,
-        &admin,
-        &format!("/v1/reports/rides?from={first}&to={last}"),
-    )
-    .await;
+    let (status, report) = t
+        .get(&admin, &format!("/v1/reports/rides?from={first}&to={last}"))
+        .await;
     assert_eq!(status, 200, "{report}");
     // What the ledger owes each carrier, posted (credits negative).
     let ledger = service::ledger::report(&t.app).await.unwrap();
@@ -229,12 +210,12 @@ async fn a_months_report_agrees_with_the_ledger_to_the_tiyn(db: Db) {
     // The carrier's own report and month agree with the ledger for it.
     t.add_staff("park-1", Role::Carrier, &[], &[OWN]).await;
     let manager = t.staff_session("park-1").await;
-    let (status, own) = get(
-        &t,
-        &manager,
-        &format!("/v1/carriers/{OWN}/reports/rides?from={first}&to={last}"),
-    )
-    .await;
+    let (status, own) = t
+        .get(
+            &manager,
+            &format!("/v1/carriers/{OWN}/reports/rides?from={first}&to={last}"),
+        )
+        .await;
     assert_eq!(status, 200, "{own}");
     assert_eq!(tiyn(&own["total_payable"]), owed[OWN]);
     assert!(
@@ -246,12 +227,9 @@ async fn a_months_report_agrees_with_the_ledger_to_the_tiyn(db: Db) {
     );
     // A month's settlement sums that month's days only.
     let month = &first[..7];
-    let (status, settled) = get(
-        &t,
-        &manager,
-        &format!("/v1/carriers/{OWN}/settlement/{month}"),
-    )
-    .await;
+    let (status, settled) = t
+        .get(&manager, &format!("/v1/carriers/{OWN}/settlement/{month}"))
+        .await;
     assert_eq!(status, 200, "{settled}");
     let in_month: i64 = own["lines"]
         .as_array()
@@ -263,22 +241,21 @@ async fn a_months_report_agrees_with_the_ledger_to_the_tiyn(db: Db) {
     assert_eq!(tiyn(&settled["total_payable"]), in_month);
     // CSV: a header and one row per line, its payable column summing to the same.
     let csv = t
-        .http
-        .get(t.url(&format!(
-            "/v1/reports/rides?from={first}&to={last}&format=csv"
-        )))
-        .bearer_auth(&admin)
+        .call(
+            Method::GET,
+            &format!("/v1/reports/rides?from={first}&to={last}&format=csv"),
+        )
+        .token(&admin)
         .send()
         .await
-        .unwrap();
-    assert_eq!(csv.status().as_u16(), 200);
+        .expect(200);
     assert!(
-        csv.headers()["content-type"]
+        csv.headers["content-type"]
             .to_str()
             .unwrap()
             .starts_with("text/csv")
     );
-    let csv = csv.text().await.unwrap();
+    let csv = csv.text();
     let mut rows = csv.lines();
     assert_eq!(
         rows.next().unwrap(),
@@ -297,18 +274,16 @@ async fn a_months_report_agrees_with_the_ledger_to_the_tiyn(db: Db) {
     assert_eq!(csv.lines().count(), lines.len() + 1);
     // The month's PDF.
     let pdf = t
-        .http
-        .get(t.url(&format!(
-            "/v1/carriers/{OWN}/settlement/{month}?format=pdf&lang=ru"
-        )))
-        .bearer_auth(&manager)
+        .call(
+            Method::GET,
+            &format!("/v1/carriers/{OWN}/settlement/{month}?format=pdf&lang=ru"),
+        )
+        .token(&manager)
         .send()
         .await
-        .unwrap();
-    assert_eq!(pdf.status().as_u16(), 200);
-    assert_eq!(pdf.headers()["content-type"], "application/pdf");
-    let pdf = pdf.bytes().await.unwrap();
-    assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"));
+        .expect(200);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    assert!(pdf.bytes.starts_with(b"%PDF-1.4") && pdf.bytes.ends_with(b"%%EOF\n"));
 }
 on_both_stores!(
     a_months_report_agrees_with_the_ledger_to_the_tiyn,
@@ -333,7 +308,7 @@ async fn a_carrier_sees_nothing_of_another_carrier(db: Db) {
         format!("/v1/reports/rides?from={day}&to={day}"),
         format!("/v1/reports/rides?from={day}&to={day}&carrier={OTHER}"),
     ] {
-        let (status, body) = get(&t, &manager, &path).await;
+        let (status, body) = t.get(&manager, &path).await;
         assert_eq!(status, 403, "{path}: {body}");
         assert!(
             body["code"] == "SCOPE_FORBIDDEN" || body["code"] == "ROLE_FORBIDDEN",
@@ -350,7 +325,7 @@ async fn a_carrier_sees_nothing_of_another_carrier(db: Db) {
             json!({"status": "resolved"}),
         ),
     ] {
-        let (status, answer) = post(&t, &manager, &path, body).await;
+        let (status, answer) = t.post(&manager, &path, body).await;
         assert_eq!(
             (status, answer["code"].as_str()),
             (403, Some("SCOPE_FORBIDDEN")),
@@ -358,40 +333,40 @@ async fn a_carrier_sees_nothing_of_another_carrier(db: Db) {
         );
     }
     // Another carrier's vehicle under one's own path is not found, and stays in service.
-    let (status, _) = post(
-        &t,
-        &manager,
-        &format!("/v1/carriers/{OWN}/vehicles/10121/suspend"),
-        json!({}),
-    )
-    .await;
+    let (status, _) = t
+        .post(
+            &manager,
+            &format!("/v1/carriers/{OWN}/vehicles/10121/suspend"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 404);
     // The own report holds none of the other carrier's ride.
-    let (status, own) = get(
-        &t,
-        &manager,
-        &format!("/v1/carriers/{OWN}/reports/rides?from={day}&to={day}"),
-    )
-    .await;
+    let (status, own) = t
+        .get(
+            &manager,
+            &format!("/v1/carriers/{OWN}/reports/rides?from={day}&to={day}"),
+        )
+        .await;
     assert_eq!(status, 200, "{own}");
     assert_eq!(own["lines"], json!([]));
     // The office reads its own city's report, not another city's.
-    let (status, body) = get(
-        &t,
-        &office,
-        &format!("/v1/reports/rides?from={day}&to={day}&city=astana"),
-    )
-    .await;
+    let (status, body) = t
+        .get(
+            &office,
+            &format!("/v1/reports/rides?from={day}&to={day}&city=astana"),
+        )
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (403, Some("SCOPE_FORBIDDEN"))
     );
-    let (status, body) = get(
-        &t,
-        &office,
-        &format!("/v1/reports/rides?from={day}&to={day}&city=almaty"),
-    )
-    .await;
+    let (status, body) = t
+        .get(
+            &office,
+            &format!("/v1/reports/rides?from={day}&to={day}&city=almaty"),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     // Bad periods are refused in words.
     let admin = t.staff_session("admin").await;
@@ -400,7 +375,7 @@ async fn a_carrier_sees_nothing_of_another_carrier(db: Db) {
         "from=2025-01-01&to=2026-06-01",
         "from=2026-1-1&to=2026-01-02",
     ] {
-        let (status, body) = get(&t, &admin, &format!("/v1/reports/rides?{query}")).await;
+        let (status, body) = t.get(&admin, &format!("/v1/reports/rides?{query}")).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (400, Some("BAD_REQUEST")),
@@ -425,8 +400,7 @@ async fn a_reply_reaches_the_passenger_by_sms_in_their_language(db: Db) {
     let (status, ticket) = t.ride(phone, "10101", "fb-1", "kk").await;
     assert_eq!(status, 201, "{ticket}");
     let number = ticket["number"].as_i64().unwrap();
-    let (status, _) = crate::cards::post_as(
-        &t,
+    let (status, _) = t.post_as(
         phone,
         "/v1/feedback",
         json!({"ticket_number": number, "service_rating": 2, "vehicle_rating": 3, "category": "late", "comment": "20 минут ждали"}),
@@ -435,29 +409,22 @@ async fn a_reply_reaches_the_passenger_by_sms_in_their_language(db: Db) {
     assert_eq!(status, 201);
     t.add_staff("park-1", Role::Carrier, &[], &[OWN]).await;
     let manager = t.staff_session("park-1").await;
-    let (_, list) = get(&t, &manager, &format!("/v1/carriers/{OWN}/feedback")).await;
+    let (_, list) = t
+        .get(&manager, &format!("/v1/carriers/{OWN}/feedback"))
+        .await;
     let id = list["feedback"][0]["id"].as_i64().unwrap();
     assert_eq!(list["feedback"][0]["status"], "new");
-    let (status, answered) = post(
-        &t,
-        &manager,
-        &format!("/v1/carriers/{OWN}/feedback/{id}/reply"),
-        json!({"text": "Кешіріңіз, жүргізушіге ескерту жасалды."}),
-    )
-    .await;
+    let (status, answered) = t
+        .post(
+            &manager,
+            &format!("/v1/carriers/{OWN}/feedback/{id}/reply"),
+            json!({"text": "Кешіріңіз, жүргізушіге ескерту жасалды."}),
+        )
+        .await;
     assert_eq!(status, 200, "{answered}");
     assert_eq!(answered["status"], "in_work");
     assert_eq!(answered["replies"][0]["author"], "park-1");
-    let outbox: Value = t
-        .http
-        .get(t.url("/v1/sms/outbox"))
-        .bearer_auth(crate::harness::GATEWAY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, outbox) = t.get(crate::harness::GATEWAY, "/v1/sms/outbox").await;
     let sms = outbox["messages"]
         .as_array()
         .unwrap()
@@ -471,30 +438,30 @@ async fn a_reply_reaches_the_passenger_by_sms_in_their_language(db: Db) {
         "{sms}"
     );
     // Status: resolved; a stale or unknown status is refused; each change is audited.
-    let (status, resolved) = post(
-        &t,
-        &manager,
-        &format!("/v1/carriers/{OWN}/feedback/{id}/status"),
-        json!({"status": "resolved"}),
-    )
-    .await;
+    let (status, resolved) = t
+        .post(
+            &manager,
+            &format!("/v1/carriers/{OWN}/feedback/{id}/status"),
+            json!({"status": "resolved"}),
+        )
+        .await;
     assert_eq!(status, 200, "{resolved}");
     assert_eq!(resolved["status"], "resolved");
-    let (status, _) = post(
-        &t,
-        &manager,
-        &format!("/v1/carriers/{OWN}/feedback/{id}/status"),
-        json!({"status": "lost"}),
-    )
-    .await;
+    let (status, _) = t
+        .post(
+            &manager,
+            &format!("/v1/carriers/{OWN}/feedback/{id}/status"),
+            json!({"status": "lost"}),
+        )
+        .await;
     assert_eq!(status, 400);
-    let (status, _) = post(
-        &t,
-        &manager,
-        &format!("/v1/carriers/{OWN}/feedback/{id}/reply"),
-        json!({"text": "x".repeat(301)}),
-    )
-    .await;
+    let (status, _) = t
+        .post(
+            &manager,
+            &format!("/v1/carriers/{OWN}/feedback/{id}/reply"),
+            json!({"text": "x".repeat(301)}),
+        )
+        .await;
     assert_eq!(status, 400);
     let mut conn = t.store.reader().await.unwrap();
     let actions: Vec<String> = store::audit::page(&mut conn, 0, 100)
@@ -516,13 +483,13 @@ async fn a_carrier_adds_suspends_and_moves_its_vehicles(db: Db) {
     t.add_staff("park-1", Role::Carrier, &[], &[OWN]).await;
     let manager = t.staff_session("park-1").await;
     let base = format!("/v1/carriers/{OWN}/vehicles");
-    let (status, added) = post(
-        &t,
-        &manager,
-        &base,
-        json!({"transport_code": "10109", "plate": "109 ABC 01", "route": "astana-12"}),
-    )
-    .await;
+    let (status, added) = t
+        .post(
+            &manager,
+            &base,
+            json!({"transport_code": "10109", "plate": "109 ABC 01", "route": "astana-12"}),
+        )
+        .await;
     assert_eq!(status, 201, "{added}");
     assert_eq!(added["active"], true);
     let (status, ticket) = t.ride("+77011234567", "10109", "new-bus", "en").await;
@@ -543,11 +510,13 @@ async fn a_carrier_adds_suspends_and_moves_its_vehicles(db: Db) {
             "VEHICLE_ROUTE_INVALID",
         ),
     ] {
-        let (_, refused) = post(&t, &manager, &base, body).await;
+        let (_, refused) = t.post(&manager, &base, body).await;
         assert_eq!(refused["code"], code, "{refused}");
     }
     // Suspended: it cannot be paid for, by app or SMS; resumed, it can.
-    let (status, suspended) = post(&t, &manager, &format!("{base}/10109/suspend"), json!({})).await;
+    let (status, suspended) = t
+        .post(&manager, &format!("{base}/10109/suspend"), json!({}))
+        .await;
     assert_eq!(status, 200, "{suspended}");
     assert_eq!(suspended["active"], false);
     let (status, refused) = t.ride("+77011234567", "10109", "new-bus-2", "en").await;
@@ -556,22 +525,24 @@ async fn a_carrier_adds_suspends_and_moves_its_vehicles(db: Db) {
         (409, Some("VEHICLE_SUSPENDED")),
         "{refused}"
     );
-    let (status, _) = post(&t, &manager, &format!("{base}/10109/resume"), json!({})).await;
+    let (status, _) = t
+        .post(&manager, &format!("{base}/10109/resume"), json!({}))
+        .await;
     assert_eq!(status, 200);
     // Moved to route 10.
-    let (status, moved) = post(
-        &t,
-        &manager,
-        &format!("{base}/10109/move"),
-        json!({"route": "astana-10"}),
-    )
-    .await;
+    let (status, moved) = t
+        .post(
+            &manager,
+            &format!("{base}/10109/move"),
+            json!({"route": "astana-10"}),
+        )
+        .await;
     assert_eq!(status, 200, "{moved}");
     assert_eq!(moved["route"], "astana-10");
     let (status, ticket) = t.ride("+77011234567", "10109", "new-bus-3", "en").await;
     assert_eq!(status, 201, "{ticket}");
     assert_eq!(ticket["route_number"], "10");
-    let (_, listed) = get(&t, &manager, &base).await;
+    let (_, listed) = t.get(&manager, &base).await;
     assert!(
         listed["vehicles"]
             .as_array()
@@ -581,33 +552,27 @@ async fn a_carrier_adds_suspends_and_moves_its_vehicles(db: Db) {
     );
     // Stickers: every own vehicle on the SVG page, with its link; one vehicle's as PDF.
     let svg = t
-        .http
-        .get(t.url(&format!("/v1/carriers/{OWN}/stickers")))
-        .bearer_auth(&manager)
+        .call(Method::GET, &format!("/v1/carriers/{OWN}/stickers"))
+        .token(&manager)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        svg.headers()["content-type"],
-        "image/svg+xml; charset=utf-8"
-    );
-    let svg = svg.text().await.unwrap();
+        .await;
+    assert_eq!(svg.headers["content-type"], "image/svg+xml; charset=utf-8");
+    let svg = svg.text();
     for code in ["10101", "10102", "13101", "10109"] {
         assert!(svg.contains(&format!("data-code=\"{code}\"")), "{code}");
     }
     assert!(!svg.contains("data-code=\"10121\""));
     assert!(svg.contains("отправьте 10109 на номер 2505"));
     let pdf = t
-        .http
-        .get(t.url(&format!(
-            "/v1/carriers/{OWN}/stickers?format=pdf&vehicle=10109"
-        )))
-        .bearer_auth(&manager)
+        .call(
+            Method::GET,
+            &format!("/v1/carriers/{OWN}/stickers?format=pdf&vehicle=10109"),
+        )
+        .token(&manager)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(pdf.headers()["content-type"], "application/pdf");
-    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-1.4"));
+        .await;
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    assert!(pdf.bytes.starts_with(b"%PDF-1.4"));
     let mut conn = t.store.reader().await.unwrap();
     let actions: Vec<String> = store::audit::page(&mut conn, 0, 100)
         .await
@@ -645,12 +610,12 @@ async fn a_reports_day_is_the_citys_local_day(db: Db) {
     assert_ne!(utc_day, local_day);
     let admin = t.staff_session("admin").await;
     for (day, rides) in [(&utc_day, 0), (&local_day, 1)] {
-        let (status, report) = get(
-            &t,
-            &admin,
-            &format!("/v1/reports/rides?from={day}&to={day}&city=astana"),
-        )
-        .await;
+        let (status, report) = t
+            .get(
+                &admin,
+                &format!("/v1/reports/rides?from={day}&to={day}&city=astana"),
+            )
+            .await;
         assert_eq!(status, 200, "{report}");
         let counted: i64 = report["lines"]
             .as_array()

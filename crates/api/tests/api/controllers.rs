@@ -10,7 +10,7 @@ use domain::PhoneNumber;
 use domain::ticket::{HolderBinding, HolderCheck, HolderKeys, TOKEN_PREFIX, TOKEN_PREFIX_V1};
 use serde_json::Value;
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 const GOOD: &str = "+77011234567";
@@ -29,16 +29,11 @@ async fn check(
     if let Some(phone) = holder_phone {
         body["holder_phone"] = phone.into();
     }
-    let response = t
-        .http
-        .post(t.url("/v1/inspections"))
-        .bearer_auth(&t.controller)
-        .json(&body)
-        .send()
+    t.call(Method::POST, "/v1/inspections")
+        .token(&t.controller)
+        .json(body)
+        .expect(200)
         .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    response.json().await.unwrap()
 }
 
 async fn buy(t: &TestApp, phone: &str, vehicle: &str, key: &str) -> Value {
@@ -48,29 +43,19 @@ async fn buy(t: &TestApp, phone: &str, vehicle: &str, key: &str) -> Value {
 }
 
 async fn public_keys(t: &TestApp) -> (String, domain::ticket::KeyList) {
-    let text = t
-        .http
-        .get(t.url("/v1/keys"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = t.call(Method::GET, "/v1/keys").send().await.text();
     let list = api::keys_wire::from_dto(&serde_json::from_str(&text).unwrap()).unwrap();
     (text, list)
 }
 
 async fn holder_keys_as_controller(t: &TestApp) -> (String, HolderKeys) {
-    let response = t
-        .http
-        .get(t.url("/v1/controller/holder-keys"))
-        .bearer_auth(&t.controller)
+    let text = t
+        .call(Method::GET, "/v1/controller/holder-keys")
+        .token(&t.controller)
         .send()
         .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let text = response.text().await.unwrap();
+        .expect(200)
+        .text();
     let keys = api::keys_wire::holder_keys_from_dto(&serde_json::from_str(&text).unwrap()).unwrap();
     (text, keys)
 }
@@ -78,15 +63,11 @@ async fn holder_keys_as_controller(t: &TestApp) -> (String, HolderKeys) {
 async fn ticket_page(t: &TestApp, ticket: &Value) -> String {
     let link = ticket["link"].as_str().unwrap();
     let path = link.get(link.find("/t/").unwrap()..).unwrap();
-    t.http
-        .get(t.url(path))
+    t.call(Method::GET, path)
         .header("Accept-Language", "en")
         .send()
         .await
-        .unwrap()
         .text()
-        .await
-        .unwrap()
 }
 
 /// Issue 9 item 4: with everything public (the token in the QR, the ticket page, the key
@@ -120,22 +101,11 @@ async fn the_qr_and_the_public_page_reveal_no_number(db: Db) {
     }
 
     // The holder keys: not to the public, not in the public key list, only to controllers.
-    let anonymous = t
-        .http
-        .get(t.url("/v1/controller/holder-keys"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status().as_u16(), 401);
-    let as_admin = t
-        .http
-        .get(t.url("/v1/controller/holder-keys"))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap();
+    t.call(Method::GET, "/v1/controller/holder-keys")
+        .expect(401)
+        .await;
     assert_eq!(
-        as_admin.status().as_u16(),
+        t.get(&t.admin, "/v1/controller/holder-keys").await.0,
         403,
         "holder keys go to controllers only"
     );
@@ -174,15 +144,14 @@ async fn the_holder_is_checked_online_and_old_tickets_still_verify(db: Db) {
     assert_eq!(friend["holder"], "DOES_NOT_MATCH", "{friend}");
     let untold = check(&t, token, "10101", "ctl-1", None).await;
     assert_eq!(untold["holder"], "NOT_CHECKED", "{untold}");
-    let malformed = t
-        .http
-        .post(t.url("/v1/inspections"))
-        .bearer_auth(&t.controller)
-        .json(&serde_json::json!({"token": token, "transport_code": "10101", "inspector": "ctl-1", "holder_phone": "12"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(malformed.status().as_u16(), 400);
+    let (status, malformed) = t
+        .post(
+            &t.controller,
+            "/v1/inspections",
+            serde_json::json!({"token": token, "transport_code": "10101", "inspector": "ctl-1", "holder_phone": "12"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{malformed}");
 
     // The same ticket as the server issued it before the keyed binding (`SB1.`, salted).
     let (_, public) = public_keys(&t).await;
@@ -449,15 +418,14 @@ async fn a_revoked_ticket_page_says_revoked(db: Db) {
     let t = spawn(db).await;
     let ticket = buy(&t, GOOD, "10101", "page-1").await;
     let check_number = ticket["check_number"].as_str().unwrap();
-    let revoked = t
-        .http
-        .post(t.url(&format!("/v1/admin/tickets/{check_number}/revoke")))
-        .bearer_auth(&t.admin)
-        .json(&serde_json::json!({"reason": "a test"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status().as_u16(), 200);
+    let (status, revoked) = t
+        .post(
+            &t.admin,
+            &format!("/v1/admin/tickets/{check_number}/revoke"),
+            serde_json::json!({"reason": "a test"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{revoked}");
     let page = ticket_page(&t, &ticket).await;
     assert!(page.contains("The ticket was revoked"), "{page}");
     assert!(!page.contains("refunded"), "{page}");

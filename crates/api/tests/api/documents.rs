@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::{Db, TempDir, TestApp, spawn, unique};
+use crate::harness::{Db, Method, TempDir, TestApp, spawn, unique};
 use crate::on_both_stores;
 
 const OWN: &str = "astana-avtobus-park-1";
@@ -53,17 +53,15 @@ fn run(tool: &str, file: &Path) -> String {
 }
 
 async fn save(t: &TestApp, token: &str, path: &str, dir: &Path, name: &str) -> PathBuf {
-    let response = t
-        .http
-        .get(t.url(path))
-        .bearer_auth(token)
+    let pdf = t
+        .call(Method::GET, path)
+        .token(token)
         .send()
         .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200, "{path}");
-    assert_eq!(response.headers()["content-type"], "application/pdf");
+        .expect(200);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
     let file = dir.join(name);
-    std::fs::write(&file, response.bytes().await.unwrap()).unwrap();
+    std::fs::write(&file, &pdf.bytes).unwrap();
     file
 }
 

@@ -3,26 +3,17 @@
 //! day's rides never cost more than 400 ₸ — priced on the ticket, booked in the ledger as paid,
 //! and never slipped under by two rides at once.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::cards::{HOLDER, configure_bank, open_card, pay};
+use crate::cards::{HOLDER, card_ride, configure_bank, open_card, pay};
 use crate::harness::{Db, TestApp, spawn};
 use crate::on_both_stores;
 
+/// A card ride that is sold: its ticket.
 async fn ride(t: &TestApp, card: &str, vehicle: &str, key: &str) -> Value {
-    let token = t.session(HOLDER).await;
-    let response = t
-        .http
-        .post(t.url("/v1/rides"))
-        .bearer_auth(token)
-        .header("Idempotency-Key", key)
-        .header("Accept-Language", "en")
-        .json(&json!({"transport_code": vehicle, "additional": true, "card": card}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    response.json().await.unwrap()
+    let (status, ticket) = card_ride(t, card, vehicle, key).await;
+    assert_eq!(status, 201, "{ticket}");
+    ticket
 }
 
 fn priced(ticket: &Value) -> (String, String) {
@@ -95,8 +86,7 @@ async fn card_rides_are_capped_and_transfers_are_free(db: Db) {
         priced(&ride(&t, &card, "20032", "f9").await),
         is("0.00", "capped")
     );
-    let balance = t.get_as(HOLDER, &format!("/v1/cards/{card}")).await;
-    let balance: Value = balance.json().await.unwrap();
+    let (_, balance) = t.get_as(HOLDER, &format!("/v1/cards/{card}")).await;
     assert_eq!(balance["balance"]["amount"], "600.00", "{balance}");
     // A phone-balance ride knows no caps.
     let (status, phone) = t.ride(HOLDER, "20092", "f-phone", "en").await;

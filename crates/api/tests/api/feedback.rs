@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Db, spawn};
+use crate::harness::{Db, Method, spawn};
 use crate::on_both_stores;
 
 const PASSENGER: &str = "+77011234567";
@@ -11,64 +11,43 @@ const OTHER: &str = "+77051234567";
 
 async fn the_fare_and_its_source_are_shown_before_paying(db: Db) {
     let t = spawn(db).await;
-    let quote: Value = t
+    let (_, quote) = t
         .get_as(PASSENGER, "/v1/rides/quote?transport_code=10101")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(quote["route_number"], "10", "{quote}");
     assert_eq!(quote["plate"], "101 ABC 01");
     assert_eq!(quote["fare"]["tiyn"], 9000);
     assert_eq!(quote["source"], "phone_balance");
     assert_eq!(quote["operator"], "kcell");
-    let by_plate: Value = t
-        .get_as(PASSENGER, "/v1/rides/quote?plate=101ABC01")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, by_plate) = t.get_as(PASSENGER, "/v1/rides/quote?plate=101ABC01").await;
     assert_eq!(by_plate["transport_code"], "10101");
     // A zone fare without its zone: the zones and their fares, as a purchase would say.
-    let zones = t
+    let (status, zones) = t
         .get_as(PASSENGER, "/v1/rides/quote?transport_code=13011")
         .await;
-    assert_eq!(zones.status().as_u16(), 422);
-    let zones: Value = zones.json().await.unwrap();
+    assert_eq!(status, 422, "{zones}");
     assert_eq!(zones["code"], "ZONE_REQUIRED");
     assert_eq!(zones["zones"].as_array().unwrap().len(), 4);
-    let zone3: Value = t
+    let (_, zone3) = t
         .get_as(PASSENGER, "/v1/rides/quote?transport_code=13011&zone=3")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(zone3["fare"]["tiyn"], 30000);
     for (query, status, code) in [
         ("transport_code=99999", 404, "TRANSPORT_CODE_UNKNOWN"),
         ("", 400, "BAD_REQUEST"),
         ("transport_code=10101&plate=101ABC01", 400, "BAD_REQUEST"),
     ] {
-        let refused = t
+        let (got, refused) = t
             .get_as(PASSENGER, &format!("/v1/rides/quote?{query}"))
             .await;
-        assert_eq!(refused.status().as_u16(), status, "{query}");
-        assert_eq!(refused.json::<Value>().await.unwrap()["code"], code);
+        assert_eq!(got, status, "{query}");
+        assert_eq!(refused["code"], code);
     }
-    let anonymous = t
-        .http
-        .get(t.url("/v1/rides/quote?transport_code=10101"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status().as_u16(), 401);
+    t.call(Method::GET, "/v1/rides/quote?transport_code=10101")
+        .expect(401)
+        .await;
     // Nothing was charged or written.
-    let history: Value = t
-        .get_as(PASSENGER, "/v1/tickets/history")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, history) = t.get_as(PASSENGER, "/v1/tickets/history").await;
     assert_eq!(history["tickets"].as_array().unwrap().len(), 0);
     t.assert_ledger_balanced().await;
 }
@@ -79,21 +58,15 @@ async fn feedback_on_a_ride_reaches_its_carrier(db: Db) {
     assert_eq!(status, 201, "{ticket}");
     let number = ticket["number"].as_i64().unwrap();
     let token = t.session(PASSENGER).await;
-    let post = |body: Value, token: String| {
-        let t = &t;
-        async move {
-            let response = t
-                .http
-                .post(t.url("/v1/feedback"))
-                .bearer_auth(token)
-                .header("Accept-Language", "en")
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap())
-        }
+    let post = async |body: Value, token: String| {
+        let answer = t
+            .call(Method::POST, "/v1/feedback")
+            .token(&token)
+            .header("Accept-Language", "en")
+            .json(body)
+            .send()
+            .await;
+        (answer.status, answer.body)
     };
     let (status, stored) = post(
         json!({"ticket_number": number, "service_rating": 5, "vehicle_rating": 2,
@@ -142,12 +115,7 @@ async fn feedback_on_a_ride_reaches_its_carrier(db: Db) {
         let (status, problem) = post(bad.clone(), token.clone()).await;
         assert_eq!(status, 400, "{bad} → {problem}");
     }
-    let given: Value = t
-        .get_as(PASSENGER, "/v1/feedback")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, given) = t.get_as(PASSENGER, "/v1/feedback").await;
     assert_eq!(given["ticket_numbers"], json!([number]));
     // The carrier reads it at once; no phone number goes with it.
     t.add_staff(
@@ -158,23 +126,8 @@ async fn feedback_on_a_ride_reaches_its_carrier(db: Db) {
     )
     .await;
     let carrier = t.staff_session("carrier-park-1").await;
-    let read = |query: &'static str| {
-        let t = &t;
-        let carrier = &carrier;
-        async move {
-            t.http
-                .get(t.url(&format!("/v1/carriers/{query}")))
-                .bearer_auth(carrier)
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    let list: Value = read("astana-avtobus-park-1/feedback")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read = async |query: &str| t.get(&carrier, &format!("/v1/carriers/{query}")).await;
+    let (_, list) = read("astana-avtobus-park-1/feedback").await;
     let entries = list["feedback"].as_array().unwrap();
     assert_eq!(entries.len(), 1, "{list}");
     assert_eq!(entries[0]["ticket_number"], number);
@@ -184,20 +137,12 @@ async fn feedback_on_a_ride_reaches_its_carrier(db: Db) {
     assert_eq!(entries[0]["route_number"], "10");
     assert!(!list.to_string().contains("77011234567"), "{list}");
     // Another carrier's feedback is refused to this carrier's manager, not an empty list.
-    let other = read("astana-avtobus-park-3/feedback").await;
-    assert_eq!(other.status().as_u16(), 403);
-    let other: Value = other.json().await.unwrap();
+    let (status, other) = read("astana-avtobus-park-3/feedback").await;
+    assert_eq!(status, 403);
     assert_eq!(other["code"], "SCOPE_FORBIDDEN", "{other}");
-    assert_eq!(
-        t.http
-            .get(t.url("/v1/carriers/astana-avtobus-park-1/feedback"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        401
-    );
+    t.call(Method::GET, "/v1/carriers/astana-avtobus-park-1/feedback")
+        .expect(401)
+        .await;
     // Paged newest first.
     let (_, second) = t.ride(PASSENGER, "10102", "fb-2", "en").await;
     let (status, _) = post(
@@ -206,25 +151,13 @@ async fn feedback_on_a_ride_reaches_its_carrier(db: Db) {
     )
     .await;
     assert_eq!(status, 201);
-    let page: Value = read("astana-avtobus-park-1/feedback?limit=1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, page) = read("astana-avtobus-park-1/feedback?limit=1").await;
     assert_eq!(page["feedback"][0]["ticket_number"], second["number"]);
     let next = page["next"].as_i64().unwrap();
-    let rest: Value = t
-        .http
-        .get(t.url(&format!(
-            "/v1/carriers/astana-avtobus-park-1/feedback?limit=1&before={next}"
-        )))
-        .bearer_auth(&carrier)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, rest) = read(&format!(
+        "astana-avtobus-park-1/feedback?limit=1&before={next}"
+    ))
+    .await;
     assert_eq!(rest["feedback"][0]["ticket_number"], number);
 }
 

@@ -8,11 +8,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::harness::{Db, GATEWAY, METRICS, TestApp, spawn, spawn_with};
+use crate::harness::{Answer, Db, GATEWAY, METRICS, Method, TestApp, spawn, spawn_with};
 
 /// Longer than any limit under test: a server that does not act within it has failed.
 const PATIENCE_MS: u64 = 5_000;
@@ -81,8 +80,7 @@ async fn a_slowloris_client_is_cut_off_while_others_are_answered() {
         }
         if sent == 0 {
             // While the slow client holds its connection, a normal request is answered.
-            let ok = t.http.get(t.url("/health")).send().await.unwrap();
-            assert_eq!(ok.status().as_u16(), 200);
+            t.call(Method::GET, "/health").expect(200).await;
         }
         let mut buffer = [0u8; 512];
         match tokio::time::timeout(Duration::from_millis(DRIP_MS), slow.read(&mut buffer)).await {
@@ -267,44 +265,30 @@ async fn behind_proxy(clients_max: usize) -> TestApp {
     .await
 }
 
-async fn status_for(t: &TestApp, forwarded_for: &str) -> reqwest::Response {
-    t.http
-        .get(t.url("/health"))
+async fn status_for(t: &TestApp, forwarded_for: &str) -> Answer {
+    t.call(Method::GET, "/health")
         .header("x-forwarded-for", forwarded_for)
         .send()
         .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_trusted_proxy_each_client_has_its_own_bucket() {
     let t = behind_proxy(api::RATE_CLIENTS_MAX).await;
     for _ in 0..2 {
-        assert_eq!(status_for(&t, "203.0.113.5").await.status().as_u16(), 200);
+        assert_eq!(status_for(&t, "203.0.113.5").await.status, 200);
     }
-    let limited = status_for(&t, "203.0.113.5").await;
-    assert_eq!(limited.status().as_u16(), 429);
-    let retry_after: u64 = limited.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let limited = status_for(&t, "203.0.113.5").await.expect(429);
+    let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!(retry_after >= 1);
-    let body: Value = limited.json().await.unwrap();
-    assert_eq!(body["code"], "RATE_LIMITED");
+    assert_eq!(limited.body["code"], "RATE_LIMITED");
     // Another passenger behind the same proxy is not limited by the first.
-    assert_eq!(status_for(&t, "203.0.113.6").await.status().as_u16(), 200);
+    assert_eq!(status_for(&t, "203.0.113.6").await.status, 200);
     // What the client wrote left of the proxy's entry proves nothing.
-    assert_eq!(
-        status_for(&t, "9.9.9.9, 203.0.113.5")
-            .await
-            .status()
-            .as_u16(),
-        429
-    );
+    assert_eq!(status_for(&t, "9.9.9.9, 203.0.113.5").await.status, 429);
     // The clock gives the limited client a token back.
     t.clock.advance_ms(1_000);
-    assert_eq!(status_for(&t, "203.0.113.5").await.status().as_u16(), 200);
+    assert_eq!(status_for(&t, "203.0.113.5").await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,13 +300,12 @@ async fn an_untrusted_peers_forwarded_for_is_ignored() {
         .unwrap();
     let mut statuses = Vec::new();
     for n in 0..3 {
-        let response = untrusted
-            .get(t.url("/health"))
+        let response = t
+            .call_from(&untrusted, Method::GET, "/health")
             .header("x-forwarded-for", format!("198.51.100.{n}"))
             .send()
-            .await
-            .unwrap();
-        statuses.push(response.status().as_u16());
+            .await;
+        statuses.push(response.status);
     }
     assert_eq!(statuses, [200, 200, 429]);
 }
@@ -331,32 +314,31 @@ async fn an_untrusted_peers_forwarded_for_is_ignored() {
 async fn a_flood_of_new_addresses_does_not_reset_a_limited_client() {
     let t = behind_proxy(4).await;
     for _ in 0..2 {
-        assert_eq!(status_for(&t, "203.0.113.5").await.status().as_u16(), 200);
+        assert_eq!(status_for(&t, "203.0.113.5").await.status, 200);
     }
-    assert_eq!(status_for(&t, "203.0.113.5").await.status().as_u16(), 429);
+    assert_eq!(status_for(&t, "203.0.113.5").await.status, 429);
     for n in 0..40 {
         status_for(&t, &format!("198.51.100.{n}")).await;
     }
     assert_eq!(
-        status_for(&t, "203.0.113.5").await.status().as_u16(),
+        status_for(&t, "203.0.113.5").await.status,
         429,
         "the flood reset the limited client's bucket"
     );
     // Once the buckets have refilled, forgetting them loses nothing and newcomers get in.
     t.clock.advance_ms(10_000);
-    assert_eq!(status_for(&t, "192.0.2.1").await.status().as_u16(), 200);
+    assert_eq!(status_for(&t, "192.0.2.1").await.status, 200);
 }
 
-fn assert_problem(response: &reqwest::Response, what: &str) {
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    assert_eq!(content_type, "application/problem+json", "{what}");
+fn assert_problem(answer: &Answer, what: &str) {
     assert_eq!(
-        response.headers().get("x-content-type-options").unwrap(),
-        "nosniff",
+        answer.header("content-type"),
+        Some("application/problem+json"),
+        "{what}"
+    );
+    assert_eq!(
+        answer.header("x-content-type-options"),
+        Some("nosniff"),
         "{what}"
     );
 }
@@ -364,32 +346,31 @@ fn assert_problem(response: &reqwest::Response, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_is_problem_json_with_a_stable_code() {
     let t = spawn(Db::Sqlite).await;
-    let http = &t.http;
     let cases = [
         (
             "a path id that is not a number",
-            http.post(t.url("/v1/sms/outbox/abc/sent"))
-                .bearer_auth(GATEWAY),
+            t.call(Method::POST, "/v1/sms/outbox/abc/sent")
+                .token(GATEWAY),
             400,
             "BAD_REQUEST",
         ),
         (
             "a path that is not UTF-8",
-            http.get(t.url("/t/%FF%FE")),
+            t.call(Method::GET, "/t/%FF%FE"),
             400,
             "BAD_REQUEST",
         ),
         (
             "a body that is not UTF-8",
-            http.put(t.url("/v1/admin/catalogue"))
-                .bearer_auth(&t.admin)
+            t.call(Method::PUT, "/v1/admin/catalogue")
+                .token(&t.admin)
                 .body(vec![0xFF, 0xFE, 0x00]),
             400,
             "BAD_REQUEST",
         ),
         (
             "a JSON syntax error",
-            http.post(t.url("/v1/auth/code"))
+            t.call(Method::POST, "/v1/auth/code")
                 .header("content-type", "application/json")
                 .body("{\"phone\":"),
             400,
@@ -397,35 +378,35 @@ async fn every_error_is_problem_json_with_a_stable_code() {
         ),
         (
             "JSON without a content type",
-            http.post(t.url("/v1/auth/code"))
+            t.call(Method::POST, "/v1/auth/code")
                 .body("{\"phone\":\"+77011234567\"}"),
             400,
             "BAD_REQUEST",
         ),
         (
             "a method the path does not take",
-            http.delete(t.url("/health")),
+            t.call(Method::DELETE, "/health"),
             405,
             "METHOD_NOT_ALLOWED",
         ),
         (
             "no such path",
-            http.get(t.url("/nowhere")),
+            t.call(Method::GET, "/nowhere"),
             404,
             "NOT_FOUND",
         ),
         (
             "no credential",
-            http.get(t.url("/v1/admin/ledger")),
+            t.call(Method::GET, "/v1/admin/ledger"),
             401,
             "UNAUTHORIZED",
         ),
     ];
-    for (what, request, status, code) in cases {
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status().as_u16(), status, "{what}");
+    for (what, call, status, code) in cases {
+        let response = call.send().await;
+        assert_eq!(response.status, status, "{what}");
         assert_problem(&response, what);
-        let body: Value = response.json().await.unwrap();
+        let body = &response.body;
         assert_eq!(body["code"], code, "{what}: {body}");
         assert!(body["message"].is_string(), "{what}: {body}");
     }
@@ -472,74 +453,61 @@ async fn every_error_is_problem_json_with_a_stable_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_carry_their_security_headers_and_every_answer_nosniff() {
     let t = spawn(Db::Sqlite).await;
-    let page = t.http.get(t.url("/t/no-such-ticket")).send().await.unwrap();
+    let page = t.call(Method::GET, "/t/no-such-ticket").send().await;
     assert!(
-        page.headers()["content-type"]
+        page.headers["content-type"]
             .to_str()
             .unwrap()
             .starts_with("text/html")
     );
-    let headers = page.headers();
+    let headers = &page.headers;
     let policy = headers["content-security-policy"].to_str().unwrap();
     assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
     assert!(policy.contains("default-src 'none'"), "{policy}");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(headers["x-content-type-options"], "nosniff");
-    let json = t.http.get(t.url("/v1/cities")).send().await.unwrap();
-    assert_eq!(json.status().as_u16(), 200);
-    assert_eq!(json.headers()["x-content-type-options"], "nosniff");
+    let json = t.call(Method::GET, "/v1/cities").send().await.expect(200);
+    assert_eq!(json.headers["x-content-type-options"], "nosniff");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_need_their_token_and_401s_say_how_to_authenticate() {
     let t = spawn(Db::Sqlite).await;
-    let anonymous = t.http.get(t.url("/metrics")).send().await.unwrap();
-    assert_eq!(anonymous.status().as_u16(), 401);
+    let anonymous = t.call(Method::GET, "/metrics").send().await.expect(401);
     assert_eq!(
-        anonymous.headers()["www-authenticate"],
+        anonymous.headers["www-authenticate"],
         r#"Bearer realm="smsbus""#
     );
     assert_problem(&anonymous, "/metrics without a token");
     // Another role's token is not the metrics token.
     let wrong = t
-        .http
-        .get(t.url("/metrics"))
-        .bearer_auth(&t.admin)
+        .call(Method::GET, "/metrics")
+        .token(&t.admin)
         .send()
         .await
-        .unwrap();
-    assert_eq!(wrong.status().as_u16(), 401);
+        .expect(401);
     assert_eq!(
-        wrong.headers()["www-authenticate"],
+        wrong.headers["www-authenticate"],
         r#"Bearer realm="smsbus", error="invalid_token""#
     );
     // The scheme is matched in any case.
     let metrics = t
-        .http
-        .get(t.url("/metrics"))
+        .call(Method::GET, "/metrics")
         .header("authorization", format!("bearer {METRICS}"))
         .send()
         .await
-        .unwrap();
-    assert_eq!(metrics.status().as_u16(), 200);
-    assert!(
-        metrics
-            .text()
-            .await
-            .unwrap()
-            .contains("smsbus_http_requests_total")
-    );
-    let controller = t
-        .http
-        .get(t.url("/v1/controller/invalidations"))
+        .expect(200);
+    assert!(metrics.text().contains("smsbus_http_requests_total"));
+    t.call(Method::GET, "/v1/controller/invalidations")
         .header("authorization", format!("BEARER {}", t.controller))
+        .expect(200)
+        .await;
+    // A passenger endpoint without a session says the same.
+    let passenger = t
+        .call(Method::GET, "/v1/tickets/valid")
         .send()
         .await
-        .unwrap();
-    assert_eq!(controller.status().as_u16(), 200);
-    // A passenger endpoint without a session says the same.
-    let passenger = t.http.get(t.url("/v1/tickets/valid")).send().await.unwrap();
-    assert_eq!(passenger.status().as_u16(), 401);
-    assert!(passenger.headers().contains_key("www-authenticate"));
+        .expect(401);
+    assert!(passenger.headers.contains_key("www-authenticate"));
 }

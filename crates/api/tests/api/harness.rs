@@ -1,4 +1,7 @@
-//! Starts one isolated system per test: store, operator simulator, use cases, HTTP server.
+//! Starts one isolated system per test: store, operator simulator, use cases, HTTP server; and
+//! is the one way the tests call it over HTTP: [`TestApp::call`] builds a [`Call`], answered
+//! as an [`Answer`], with `get`/`post` (and the passenger's `get_as`/`post_as`) for the
+//! common case. A failed status names the call, the status and the body.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -7,6 +10,8 @@ use std::time::Duration;
 
 use domain::OperatorId;
 use partners::operator::{CamaraClient, OperatorEndpoint};
+pub use reqwest::Method;
+use serde_json::{Value, json};
 use service::App;
 use service::clock::Clock;
 use service::clock::ManualClock;
@@ -213,9 +218,209 @@ pub async fn spawn_with(db: Db, change: impl FnOnce(&mut api::ApiSettings)) -> T
     t
 }
 
+/// One call to the server under test, built step by step from [`TestApp::call`]: a bearer
+/// token, headers, a query, a JSON or raw body; then [`Call::send`] for the whole answer or
+/// [`Call::expect`] for the body of an answer that must have a given status.
+#[must_use = "a call does nothing until it is sent"]
+pub struct Call {
+    /// What a failure names: `POST /v1/rides`.
+    what: String,
+    request: reqwest::RequestBuilder,
+}
+
+impl Call {
+    pub fn token(self, token: &str) -> Self {
+        Self {
+            request: self.request.bearer_auth(token),
+            ..self
+        }
+    }
+
+    /// A header; any bytes a header may carry (`Idempotency-Key: ключ` is a test's case).
+    pub fn header(self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        let value = reqwest::header::HeaderValue::from_bytes(value.as_ref()).unwrap();
+        Self {
+            request: self.request.header(name, value),
+            ..self
+        }
+    }
+
+    pub fn query(self, pairs: &[(&str, &str)]) -> Self {
+        Self {
+            request: self.request.query(pairs),
+            ..self
+        }
+    }
+
+    pub fn json(self, body: Value) -> Self {
+        Self {
+            request: self.request.json(&body),
+            ..self
+        }
+    }
+
+    /// A body sent as it is, with no content type unless a header gives one.
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Self {
+        Self {
+            request: self.request.body(body),
+            ..self
+        }
+    }
+
+    /// Sends the call and reads the whole answer. A stream (server-sent events) is answered
+    /// by its head alone: its body never ends.
+    pub async fn send(self) -> Answer {
+        let response = self
+            .request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", self.what));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let bytes = if content_type.starts_with("text/event-stream") {
+            Vec::new()
+        } else {
+            response.bytes().await.unwrap().to_vec()
+        };
+        // A JSON answer must be JSON; anything else (a page, a CSV, a PDF) has no JSON body.
+        let body = if content_type.contains("json") && !bytes.is_empty() {
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!(
+                    "{}: {status} {content_type} that is not JSON ({e}): {}",
+                    self.what,
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        } else {
+            Value::Null
+        };
+        Answer {
+            what: self.what,
+            status,
+            headers,
+            bytes,
+            body,
+        }
+    }
+
+    /// Sends the call and returns the body of its answer, which must have this status.
+    pub async fn expect(self, status: u16) -> Value {
+        self.send().await.expect(status).body
+    }
+
+    /// The response as it arrives, for a test that reads a stream as it comes.
+    pub async fn response(self) -> reqwest::Response {
+        let what = self.what;
+        self.request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"))
+    }
+}
+
+/// What the server answered a [`Call`]: status, headers and the whole body.
+#[derive(Debug)]
+pub struct Answer {
+    /// The call answered: `POST /v1/rides`.
+    pub what: String,
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub bytes: Vec<u8>,
+    /// The body read as JSON; `Null` when there is none or it is not JSON.
+    pub body: Value,
+}
+
+impl Answer {
+    /// The answer, after asserting its status; a failure names the call, the status and the
+    /// body.
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status,
+            status,
+            "{}: {} {}",
+            self.what,
+            self.status,
+            self.text()
+        );
+        self
+    }
+
+    /// The answer, after asserting it is a success (2xx), named as [`Answer::expect`] names.
+    pub fn expect_success(self) -> Self {
+        assert!(
+            (200..300).contains(&self.status),
+            "{}: {} {}",
+            self.what,
+            self.status,
+            self.text()
+        );
+        self
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
+    /// A header's value, if it is there and is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// A call of the server: `path` is one of its paths, or a whole URL it gave out (a
+    /// ticket's link).
+    pub fn call(&self, method: Method, path: &str) -> Call {
+        self.call_from(&self.http, method, path)
+    }
+
+    /// The same call from another client (its own local address, its own connections).
+    pub fn call_from(&self, http: &reqwest::Client, method: Method, path: &str) -> Call {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            self.url(path)
+        };
+        Call {
+            what: format!("{method} {path}"),
+            request: http.request(method, url),
+        }
+    }
+
+    /// GET with a bearer token: (status, body).
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let answer = self.call(Method::GET, path).token(token).send().await;
+        (answer.status, answer.body)
+    }
+
+    /// POST JSON with a bearer token: (status, body).
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let answer = self
+            .call(Method::POST, path)
+            .token(token)
+            .json(body)
+            .send()
+            .await;
+        (answer.status, answer.body)
+    }
+
+    /// GET as the signed-in passenger: (status, body).
+    pub async fn get_as(&self, phone: &str, path: &str) -> (u16, Value) {
+        self.get(&self.session(phone).await, path).await
+    }
+
+    /// POST JSON as the signed-in passenger: (status, body).
+    pub async fn post_as(&self, phone: &str, path: &str, body: Value) -> (u16, Value) {
+        self.post(&self.session(phone).await, path, body).await
     }
 
     /// Creates a staff account with [`PASSWORD`] as the command line does; returns its TOTP
@@ -271,7 +476,7 @@ impl TestApp {
             .get(login)
             .cloned()
             .unwrap_or_default();
-        let mut body = serde_json::json!({"login": login, "password": PASSWORD});
+        let mut body = json!({"login": login, "password": PASSWORD});
         if !secret.is_empty() {
             let mut conn = self.store.reader().await.unwrap();
             let last = store::staff::account(&mut conn, login)
@@ -290,16 +495,13 @@ impl TestApp {
             .pool_max_idle_per_host(0)
             .build()
             .unwrap();
-        let opened = http
-            .post(self.url("/v1/staff/session"))
-            .json(&body)
+        let opened = self
+            .call_from(&http, Method::POST, "/v1/staff/session")
+            .json(body)
             .send()
-            .await
-            .unwrap();
-        let status = opened.status().as_u16();
-        let answer: serde_json::Value = opened.json().await.unwrap();
-        assert_eq!(status, 201, "{login} signs in: {answer}");
-        answer["token"].as_str().unwrap().to_owned()
+            .await;
+        assert_eq!(opened.status, 201, "{login} signs in: {}", opened.text());
+        opened.body["token"].as_str().unwrap().to_owned()
     }
 
     /// Signs the passenger in as a user does: asks for a code, reads it from the SMS sent,
@@ -308,19 +510,10 @@ impl TestApp {
         if let Some(token) = self.sessions.lock().unwrap().get(phone) {
             return token.clone();
         }
-        let asked = self
-            .http
-            .post(self.url("/v1/auth/code"))
-            .json(&serde_json::json!({"phone": phone}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            asked.status().as_u16(),
-            202,
-            "{}",
-            asked.text().await.unwrap()
-        );
+        self.call(Method::POST, "/v1/auth/code")
+            .json(json!({"phone": phone}))
+            .expect(202)
+            .await;
         let e164 = domain::PhoneNumber::parse(phone)
             .unwrap()
             .as_e164()
@@ -340,17 +533,11 @@ impl TestApp {
             .take(6)
             .collect();
         let opened = self
-            .http
-            .post(self.url("/v1/auth/session"))
-            .json(&serde_json::json!({"phone": phone, "code": code}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(opened.status().as_u16(), 201);
-        let token = opened.json::<serde_json::Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+            .call(Method::POST, "/v1/auth/session")
+            .json(json!({"phone": phone, "code": code}))
+            .expect(201)
+            .await;
+        let token = opened["token"].as_str().unwrap().to_owned();
         self.sessions
             .lock()
             .unwrap()
@@ -358,69 +545,49 @@ impl TestApp {
         token
     }
 
-    /// GET as the signed-in passenger.
-    pub async fn get_as(&self, phone: &str, path: &str) -> reqwest::Response {
+    /// POST /v1/rides as the signed-in passenger with the body the test chooses, under its
+    /// idempotency key, in the language asked for (if one is); returns (status, body).
+    pub async fn ride_with(
+        &self,
+        phone: &str,
+        key: &str,
+        lang: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
         let token = self.session(phone).await;
-        self.http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
+        let mut call = self
+            .call(Method::POST, "/v1/rides")
+            .token(&token)
+            .header("Idempotency-Key", key);
+        if let Some(lang) = lang {
+            call = call.header("Accept-Language", lang);
+        }
+        let answer = call.json(body).send().await;
+        (answer.status, answer.body)
     }
 
     /// POST /v1/rides as the signed-in passenger, asking for each ticket on purpose
     /// (`additional`: a repeat on the same bus is bought, not refused; the repeat rule has its
     /// own tests); returns (status, body).
-    pub async fn ride(
-        &self,
-        phone: &str,
-        code: &str,
-        key: &str,
-        lang: &str,
-    ) -> (u16, serde_json::Value) {
-        let token = self.session(phone).await;
-        let response = self
-            .http
-            .post(self.url("/v1/rides"))
-            .bearer_auth(token)
-            .header("Idempotency-Key", key)
-            .header("Accept-Language", lang)
-            .json(&serde_json::json!({"transport_code": code, "additional": true}))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+    pub async fn ride(&self, phone: &str, code: &str, key: &str, lang: &str) -> (u16, Value) {
+        let body = json!({"transport_code": code, "additional": true});
+        self.ride_with(phone, key, Some(lang), body).await
     }
 
-    pub async fn sms(&self, from: &str, message_id: &str, text: &str) -> serde_json::Value {
-        let response = self
-            .http
-            .post(self.url("/v1/sms/incoming"))
-            .bearer_auth(GATEWAY)
-            .json(&serde_json::json!({"smsc": "smsc-test", "message_id": message_id, "sender": from, "text": text}))
-            .send()
+    pub async fn sms(&self, from: &str, message_id: &str, text: &str) -> Value {
+        self.call(Method::POST, "/v1/sms/incoming")
+            .token(GATEWAY)
+            .json(json!({"smsc": "smsc-test", "message_id": message_id, "sender": from, "text": text}))
+            .expect(200)
             .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        response.json().await.unwrap()
     }
 
-    pub async fn inspect(&self, token: &str, vehicle: &str) -> serde_json::Value {
-        let response = self
-            .http
-            .post(self.url("/v1/inspections"))
-            .bearer_auth(&self.controller)
-            .json(&serde_json::json!({"token": token, "transport_code": vehicle, "inspector": "ctl-1"}))
-            .send()
+    pub async fn inspect(&self, token: &str, vehicle: &str) -> Value {
+        self.call(Method::POST, "/v1/inspections")
+            .token(&self.controller)
+            .json(json!({"token": token, "transport_code": vehicle, "inspector": "ctl-1"}))
+            .expect(200)
             .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        response.json().await.unwrap()
     }
 
     /// The invariant after every scenario: each ledger layer and each transfer sums to zero,

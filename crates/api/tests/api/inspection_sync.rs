@@ -7,37 +7,22 @@ use domain::staff::Role;
 use serde_json::{Value, json};
 use service::clock::Clock as _;
 
-use crate::harness::{CONTROLLER_CITIES, Db, TestApp, spawn};
+use crate::harness::{CONTROLLER_CITIES, Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 async fn sync(t: &TestApp, session: &str, items: Value) -> (u16, Value) {
-    let response = t
-        .http
-        .post(t.url("/v1/controller/inspections/sync"))
-        .bearer_auth(session)
-        .json(&json!({ "inspections": items }))
-        .send()
+    let body = json!({ "inspections": items });
+    t.post(session, "/v1/controller/inspections/sync", body)
         .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
-async fn get(t: &TestApp, session: &str, path: &str) -> Value {
-    let response = t
-        .http
-        .get(t.url(path))
-        .bearer_auth(session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200, "{path}");
-    response.json().await.unwrap()
 }
 
 /// The (city, transport code) of each vehicle a controller's device is given.
 async fn vehicles_of(t: &TestApp, session: &str) -> Vec<(String, String)> {
-    let list = get(t, session, "/v1/controller/vehicles").await;
+    let list = t
+        .call(Method::GET, "/v1/controller/vehicles")
+        .token(session)
+        .expect(200)
+        .await;
     list["vehicles"]
         .as_array()
         .unwrap()
@@ -143,17 +128,13 @@ async fn a_synced_queue_is_recorded_once_and_flags_a_ticket_seen_in_two_buses(db
     let late = bought(&t, "+77051234567", "sync-2").await;
     let own_ms = t.clock.now_ms();
     t.clock.advance_ms(120_000);
-    let online = t
-        .http
-        .post(t.url("/v1/inspections"))
-        .bearer_auth(&other)
-        .json(&json!({"token": late, "transport_code": "10102", "inspector": "ctl-b"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let (_, online) = t
+        .post(
+            &other,
+            "/v1/inspections",
+            json!({"token": late, "transport_code": "10102", "inspector": "ctl-b"}),
+        )
+        .await;
     assert_eq!(online["flagged_shared"], false, "{online}");
     let (_, synced) = sync(
         &t,
@@ -168,7 +149,11 @@ async fn a_synced_queue_is_recorded_once_and_flags_a_ticket_seen_in_two_buses(db
     );
 
     // The shift: the controller's own recorded checks (not ctl-b's).
-    let shift = get(&t, &t.controller, "/v1/controller/shift").await;
+    let shift = t
+        .call(Method::GET, "/v1/controller/shift")
+        .token(&t.controller)
+        .expect(200)
+        .await;
     assert_eq!(shift["checked"], 3, "{shift}");
     assert_eq!(shift["invalid"], 1, "{shift}");
     assert_eq!(shift["invalid_by_result"], json!({"FORGED": 1}));
@@ -215,7 +200,11 @@ async fn a_sync_is_refused_whole_outside_the_controllers_cities(db: Db) {
         "{far_list:?}"
     );
     // Nothing of it was recorded: the shift is empty.
-    let shift = get(&t, &far, "/v1/controller/shift").await;
+    let shift = t
+        .call(Method::GET, "/v1/controller/shift")
+        .token(&far)
+        .expect(200)
+        .await;
     assert_eq!(shift["checked"], 0, "{shift}");
     // A full batch of the longest tokens fits the route's body limit; each is MALFORMED.
     let long = format!("SB2.{}", "\u{0416}".repeat(198));

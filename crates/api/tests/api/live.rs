@@ -14,7 +14,7 @@ use service::transit::Coordinate;
 use service::transit::{GtfsRouteId, GtfsStopId, GtfsTripId};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 /// A coordinate the test knows to be valid.
@@ -40,17 +40,13 @@ fn halifax_network() -> Arc<Network> {
 }
 
 async fn make_token(t: &TestApp, body: serde_json::Value) -> String {
-    let response = t
-        .http
-        .post(t.url("/v1/admin/live/feed-tokens"))
-        .bearer_auth(&t.admin)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    let body: serde_json::Value = response.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
+    let made = t
+        .call(Method::POST, "/v1/admin/live/feed-tokens")
+        .token(&t.admin)
+        .json(body)
+        .expect(201)
+        .await;
+    made["token"].as_str().unwrap().to_owned()
 }
 
 /// A token for the partner's own vehicles only (no catalogue bus).
@@ -73,41 +69,31 @@ pub(crate) async fn scoped_token(
 }
 
 async fn vehicles(t: &TestApp, city: &str) -> Vec<serde_json::Value> {
-    let body: serde_json::Value = t
-        .http
-        .get(t.url(&format!("/v1/live/{city}/vehicles")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!("/v1/live/{city}/vehicles");
+    let body = t.call(Method::GET, &path).send().await.body;
     body["vehicles"].as_array().unwrap().clone()
 }
 
 /// What a GTFS-Realtime push of these bytes with this token did.
 async fn push_gtfs_rt(t: &TestApp, city: &str, token: &str, bytes: Vec<u8>) -> serde_json::Value {
-    t.http
-        .post(t.url(&format!("/v1/live/{city}/gtfs-rt")))
-        .bearer_auth(token)
+    t.call(Method::POST, &format!("/v1/live/{city}/gtfs-rt"))
+        .token(token)
         .body(bytes)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        .body
 }
 
 async fn our_feed(t: &TestApp, city: &str) -> gtfs_rt::FeedMessage {
-    let response = t
-        .http
-        .get(t.url(&format!("/v1/live/{city}/vehicle-positions.pb")))
+    let feed = t
+        .call(
+            Method::GET,
+            &format!("/v1/live/{city}/vehicle-positions.pb"),
+        )
         .send()
         .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    gtfs_rt::decode_feed(&response.bytes().await.unwrap()).unwrap()
+        .expect(200);
+    gtfs_rt::decode_feed(&feed.bytes).unwrap()
 }
 
 on_both_stores!(
@@ -124,14 +110,10 @@ async fn halifax_sample(db: Db) {
             .unwrap();
     let sample = gtfs_rt::decode_feed(&bytes).unwrap();
 
-    let refused = t
-        .http
-        .post(t.url("/v1/live/halifax/gtfs-rt"))
+    t.call(Method::POST, "/v1/live/halifax/gtfs-rt")
         .body(bytes.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status().as_u16(), 401);
+        .expect(401)
+        .await;
     let pushed = push_gtfs_rt(&t, "halifax", &token, bytes).await;
     assert!(pushed["applied"].as_u64().unwrap() >= 280, "{pushed}");
 
@@ -159,20 +141,10 @@ async fn halifax_sample(db: Db) {
         max_lon - min_lon > 0.3,
         "the sample spans {min_lon}..{max_lon}"
     );
-    let in_box = |bbox: String| {
-        let t = &t;
-        async move {
-            let body: serde_json::Value = t
-                .http
-                .get(t.url(&format!("/v1/live/halifax/vehicles?bbox={bbox}")))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["vehicles"].as_array().unwrap().len()
-        }
+    let in_box = async |bbox: String| {
+        let path = format!("/v1/live/halifax/vehicles?bbox={bbox}");
+        let body = t.call(Method::GET, &path).send().await.body;
+        body["vehicles"].as_array().unwrap().len()
     };
     let whole = format!(
         "{},{},{},{}",
@@ -313,16 +285,11 @@ pub(crate) async fn push(
     token: &str,
     positions: serde_json::Value,
 ) -> serde_json::Value {
-    let response = t
-        .http
-        .post(t.url("/v1/live/astana/positions"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({"positions": positions}))
-        .send()
+    t.call(Method::POST, "/v1/live/astana/positions")
+        .token(token)
+        .json(serde_json::json!({"positions": positions}))
+        .expect(200)
         .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    response.json().await.unwrap()
 }
 
 on_both_stores!(
@@ -344,15 +311,10 @@ async fn pushed_ids(db: Db) {
         }]})
     };
     for (field, id) in [("trip_id", "   "), ("route_id", " \t ")] {
-        let refused = t
-            .http
-            .post(t.url("/v1/live/astana/positions"))
-            .bearer_auth(&token)
-            .json(&position(field, id))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(refused.status().as_u16(), 400, "{field} {id:?}");
+        let (status, refused) = t
+            .post(&token, "/v1/live/astana/positions", position(field, id))
+            .await;
+        assert_eq!(status, 400, "{field} {id:?}: {refused}");
     }
     assert!(vehicles(&t, "astana").await.is_empty());
     // Blanks around an id are trimmed, as the static feed's ids are: the same trip.
@@ -405,12 +367,7 @@ async fn final_stop(db: Db) {
         }
     }
     assert_eq!(ended, 1);
-    let valid: serde_json::Value = t
-        .get_as("+77011234567", "/v1/tickets/valid")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, valid) = t.get_as("+77011234567", "/v1/tickets/valid").await;
     assert!(valid["tickets"].as_array().unwrap().is_empty(), "{valid}");
     let inspection = t.inspect(&ticket_token, "10101").await;
     assert_eq!(inspection["result"], "EXPIRED", "{inspection}");
@@ -464,19 +421,11 @@ async fn detection(db: Db) {
             fixes_riding.push(fix);
         }
     }
-    let detect = |fixes: Vec<serde_json::Value>| {
-        let t = &t;
-        async move {
-            let response = t
-                .http
-                .post(t.url("/v1/live/astana/detect"))
-                .json(&serde_json::json!({"fixes": fixes}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status().as_u16(), 200);
-            response.json::<serde_json::Value>().await.unwrap()
-        }
+    let detect = async |fixes: Vec<serde_json::Value>| {
+        t.call(Method::POST, "/v1/live/astana/detect")
+            .json(serde_json::json!({"fixes": fixes}))
+            .expect(200)
+            .await
     };
     let waiting = detect(fixes_at_stop).await;
     assert_ne!(
@@ -505,26 +454,18 @@ async fn detection(db: Db) {
         .find(|v| v["transport_code"] == "10101")
         .map(|v| v["id"].as_u64().unwrap())
         .unwrap();
-    let track: serde_json::Value = t
-        .http
-        .get(t.url(&format!("/v1/live/astana/vehicles/{id}/track")))
+    let track = t
+        .call(Method::GET, &format!("/v1/live/astana/vehicles/{id}/track"))
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body;
     assert_eq!(track["fixes"].as_array().unwrap().len(), 25, "{track}");
     let own = detect(track["fixes"].as_array().unwrap().clone()).await;
     assert_eq!(own["status"], "confident", "{own}");
     assert_eq!(own["bus"]["transport_code"], "10101", "{own}");
-    let missing = t
-        .http
-        .get(t.url("/v1/live/astana/vehicles/999999/track"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status().as_u16(), 404);
+    t.call(Method::GET, "/v1/live/astana/vehicles/999999/track")
+        .expect(404)
+        .await;
     let riding = detect(fixes_riding).await;
     assert_eq!(riding["status"], "confident", "{riding}");
     assert_eq!(riding["bus"]["transport_code"], "10101");
@@ -535,14 +476,10 @@ async fn detection(db: Db) {
     ])
     .await;
     assert_eq!(nowhere["status"], "none");
-    let bad = t
-        .http
-        .post(t.url("/v1/live/astana/detect"))
-        .json(&serde_json::json!({"fixes": []}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status().as_u16(), 400);
+    t.call(Method::POST, "/v1/live/astana/detect")
+        .json(serde_json::json!({"fixes": []}))
+        .expect(400)
+        .await;
 }
 
 async fn answer(reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
@@ -561,15 +498,11 @@ async fn wialon_conversation(db: Db) {
     t.app
         .live
         .install_network("astana", astana_network(start_ms));
-    let registered = t
-        .http
-        .post(t.url("/v1/admin/live/trackers"))
-        .bearer_auth(&t.admin)
-        .json(&serde_json::json!({"tracker_id": "861230043907626", "password": "s3cret", "transport_code": "10102"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status().as_u16(), 201);
+    t.call(Method::POST, "/v1/admin/live/trackers")
+        .token(&t.admin)
+        .json(serde_json::json!({"tracker_id": "861230043907626", "password": "s3cret", "transport_code": "10102"}))
+        .expect(201)
+        .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(api::serve_wialon(
@@ -691,23 +624,14 @@ async fn forged_positions(db: Db) {
 
     let inspection = t.inspect(&ticket_token, "10101").await;
     assert_eq!(inspection["result"], "VALID", "{inspection}");
-    let valid: serde_json::Value = t
-        .get_as("+77011234567", "/v1/tickets/valid")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, valid) = t.get_as("+77011234567", "/v1/tickets/valid").await;
     assert_eq!(valid["tickets"].as_array().unwrap().len(), 1, "{valid}");
     let metrics = t
-        .http
-        .get(t.url("/metrics"))
-        .bearer_auth(crate::harness::METRICS)
+        .call(Method::GET, "/metrics")
+        .token(crate::harness::METRICS)
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text();
     assert!(
         metrics.contains("smsbus_live_positions_refused_not_registered_total 158"),
         "{metrics}"
@@ -733,11 +657,9 @@ async fn read_until(response: &mut reqwest::Response, text: &mut String, wanted:
 }
 
 async fn open_stream(t: &TestApp, query: &str) -> reqwest::Response {
-    t.http
-        .get(t.url(&format!("/v1/live/astana/stream{query}")))
-        .send()
+    t.call(Method::GET, &format!("/v1/live/astana/stream{query}"))
+        .response()
         .await
-        .unwrap()
 }
 
 on_both_stores!(
@@ -825,13 +747,9 @@ async fn stream_limits(db: Db) {
     t.app.live.set_stream_limits(overall, lifetime_ms);
     assert_eq!(open_stream(&t, "").await.status().as_u16(), 429);
     // The server keeps answering everything else.
-    let answered = t
-        .http
-        .get(t.url("/v1/live/astana/vehicles"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answered.status().as_u16(), 200);
+    t.call(Method::GET, "/v1/live/astana/vehicles")
+        .expect(200)
+        .await;
 
     // A stream ends once it has lived its time (by our clock); the client reconnects.
     let token = scoped_token(&t, "astana", &["10101"], false).await;
@@ -971,21 +889,9 @@ async fn carrier_scope(db: Db) {
     assert_eq!(reported, ["10101", "10102", "depot-7"]);
 
     // A scope outside the city is refused when the token is made.
-    let refused = |body: serde_json::Value| {
-        let t = &t;
-        async move {
-            let response = t
-                .http
-                .post(t.url("/v1/admin/live/feed-tokens"))
-                .bearer_auth(&t.admin)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            let problem: serde_json::Value = response.json().await.unwrap();
-            (status, problem["code"].as_str().unwrap().to_owned())
-        }
+    let refused = async |body: serde_json::Value| {
+        let (status, problem) = t.post(&t.admin, "/v1/admin/live/feed-tokens", body).await;
+        (status, problem["code"].as_str().unwrap().to_owned())
     };
     let almaty_bus = serde_json::json!({"city": "astana", "name": "x", "vehicles": ["20032"]});
     assert_eq!(

@@ -4,33 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, spawn};
 use crate::on_both_stores;
-
-async fn get(t: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let response = t
-        .http
-        .get(t.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
-
-async fn post(t: &TestApp, path: &str, body: Value) -> Value {
-    let response = t
-        .http
-        .post(t.url(path))
-        .bearer_auth(&t.admin)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    response.json().await.unwrap()
-}
 
 on_both_stores!(
     trackers_and_feed_tokens_are_listed_without_their_secrets,
@@ -38,23 +13,15 @@ on_both_stores!(
 );
 async fn listing(db: Db) {
     let t = spawn(db).await;
-    let (status, empty) = get(&t, "/v1/admin/live/trackers", &t.admin).await;
+    let (status, empty) = t.get(&t.admin, "/v1/admin/live/trackers").await;
     assert_eq!((status, empty), (200, json!({"trackers": []})));
-    post(
-        &t,
-        "/v1/admin/live/trackers",
-        json!({"tracker_id": "861230043907626", "password": "s3cret-pw", "transport_code": "10102"}),
-    )
+    t.call(Method::POST, "/v1/admin/live/trackers").token(&t.admin).json(json!({"tracker_id": "861230043907626", "password": "s3cret-pw", "transport_code": "10102"})).expect(201)
     .await;
-    let made = post(
-        &t,
-        "/v1/admin/live/feed-tokens",
-        json!({"city": "astana", "name": "Astana GPS partner", "vehicles": ["10101"], "authoritative": true}),
-    )
+    let made = t.call(Method::POST, "/v1/admin/live/feed-tokens").token(&t.admin).json(json!({"city": "astana", "name": "Astana GPS partner", "vehicles": ["10101"], "authoritative": true})).expect(201)
     .await;
     let token = made["token"].as_str().unwrap().to_owned();
 
-    let (status, trackers) = get(&t, "/v1/admin/live/trackers", &t.admin).await;
+    let (status, trackers) = t.get(&t.admin, "/v1/admin/live/trackers").await;
     assert_eq!(status, 200, "{trackers}");
     let list = trackers["trackers"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{trackers}");
@@ -67,7 +34,7 @@ async fn listing(db: Db) {
         "{text}"
     );
 
-    let (status, tokens) = get(&t, "/v1/admin/live/feed-tokens", &t.admin).await;
+    let (status, tokens) = t.get(&t.admin, "/v1/admin/live/feed-tokens").await;
     assert_eq!(status, 200, "{tokens}");
     let list = tokens["feed_tokens"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{tokens}");
@@ -103,7 +70,7 @@ async fn listing(db: Db) {
     assert!(!text.contains(&digest), "nor its whole digest: {text}");
 
     for path in ["/v1/admin/live/trackers", "/v1/admin/live/feed-tokens"] {
-        let (status, refused) = get(&t, path, &t.controller).await;
+        let (status, refused) = t.get(&t.controller, path).await;
         assert_eq!(status, 403, "{path}: {refused}");
     }
 }

@@ -12,39 +12,19 @@
 use serde_json::{Value, json};
 
 use crate::cards::{HOLDER, card_ride, configure_bank, open_card, pay};
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
-async fn get(t: &TestApp, token: &str, path: &str) -> (u16, Value) {
-    let response = t
-        .http
-        .get(t.url(path))
-        .bearer_auth(token)
+/// A payout asked for under its idempotency key: (status, body).
+async fn payout(t: &TestApp, token: &str, path: &str, key: &str, body: Value) -> (u16, Value) {
+    let answer = t
+        .call(Method::POST, path)
+        .token(token)
+        .header("Idempotency-Key", key)
+        .json(body)
         .send()
-        .await
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-async fn post(
-    t: &TestApp,
-    token: &str,
-    path: &str,
-    key: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let mut request = t.http.post(t.url(path)).bearer_auth(token).json(&body);
-    if let Some(key) = key {
-        request = request.header("Idempotency-Key", key);
-    }
-    let response = request.send().await.unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
+        .await;
+    (answer.status, answer.body)
 }
 
 async fn the_office_finds_blocks_and_pays_out_a_card_of_its_city(db: Db) {
@@ -52,7 +32,7 @@ async fn the_office_finds_blocks_and_pays_out_a_card_of_its_city(db: Db) {
     configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
     let card = open_card(&t, HOLDER).await;
     pay(&t, "office-1", &card, "500.00").await;
-    let (status, ride) = card_ride(&t, &card, "office-ride").await;
+    let (status, ride) = card_ride(&t, &card, "10101", "office-ride").await;
     assert_eq!(status, 201, "{ride}");
     t.add_staff(
         "office-astana",
@@ -79,24 +59,28 @@ async fn the_office_finds_blocks_and_pays_out_a_card_of_its_city(db: Db) {
         &card[8..12],
         &card[12..16]
     );
-    let (status, found) = get(&t, &office, &format!("/v1/office/search?q={grouped}")).await;
+    let (status, found) = t
+        .get(&office, &format!("/v1/office/search?q={grouped}"))
+        .await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["passengers"][0]["phone"], HOLDER);
     assert_eq!(found["passengers"][0]["cards"][0]["number"], card.as_str());
-    let (_, by_phone) = get(&t, &office, "/v1/office/search?q=%2B77011234567").await;
+    let (_, by_phone) = t.get(&office, "/v1/office/search?q=%2B77011234567").await;
     assert_eq!(by_phone["passengers"][0]["phone"], HOLDER, "{by_phone}");
-    let (_, by_name) = get(&t, &office, "/v1/office/search?q=айгерим").await;
+    let (_, by_name) = t.get(&office, "/v1/office/search?q=айгерим").await;
     assert_eq!(
         by_name["passengers"][0]["name"], "Айгерим Серикова",
         "{by_name}"
     );
-    let (_, nobody) = get(&t, &office, "/v1/office/search?q=%2B77019999999").await;
+    let (_, nobody) = t.get(&office, "/v1/office/search?q=%2B77019999999").await;
     assert_eq!(nobody["passengers"].as_array().unwrap().len(), 0);
     // A mistyped digit is caught before any lookup.
     let mut wrong = card.clone().into_bytes();
     wrong[15] = b'0' + (wrong[15] - b'0' + 1) % 10;
     let wrong = String::from_utf8(wrong).unwrap();
-    let (status, mistyped) = get(&t, &office, &format!("/v1/office/search?q={wrong}")).await;
+    let (status, mistyped) = t
+        .get(&office, &format!("/v1/office/search?q={wrong}"))
+        .await;
     assert_eq!(
         (status, mistyped["code"].as_str()),
         (400, Some("CARD_NUMBER_MISTYPED"))
@@ -108,39 +92,38 @@ async fn the_office_finds_blocks_and_pays_out_a_card_of_its_city(db: Db) {
         "/v1/office/search?q=%2B77011234567".to_owned(),
         format!("/v1/office/passengers/{HOLDER}"),
     ] {
-        let (status, body) = get(&t, &far, &path).await;
+        let (status, body) = t.get(&far, &path).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (403, Some("SCOPE_FORBIDDEN")),
             "{path}"
         );
     }
-    let (_, far_names) = get(&t, &far, "/v1/office/search?q=айгерим").await;
+    let (_, far_names) = t.get(&far, "/v1/office/search?q=айгерим").await;
     assert_eq!(
         far_names["passengers"].as_array().unwrap().len(),
         0,
         "{far_names}"
     );
     for action in ["block", "unblock"] {
-        let (status, body) = post(
-            &t,
-            &far,
-            &format!("/v1/office/cards/{card}/{action}"),
-            None,
-            json!({"reason": "x"}),
-        )
-        .await;
+        let (status, body) = t
+            .post(
+                &far,
+                &format!("/v1/office/cards/{card}/{action}"),
+                json!({"reason": "x"}),
+            )
+            .await;
         assert_eq!(
             (status, body["code"].as_str()),
             (403, Some("SCOPE_FORBIDDEN")),
             "{action}"
         );
     }
-    let (status, body) = post(
+    let (status, body) = payout(
         &t,
         &far,
         &format!("/v1/office/cards/{card}/payout"),
-        Some("far"),
+        "far",
         json!({"way": "cash"}),
     )
     .await;
@@ -151,79 +134,66 @@ async fn the_office_finds_blocks_and_pays_out_a_card_of_its_city(db: Db) {
 
     // Block (the card pays nothing), unblock.
     let path = |action: &str| format!("/v1/office/cards/{card}/{action}");
-    let (status, blocked) = post(
-        &t,
-        &office,
-        &path("block"),
-        None,
-        json!({"reason": "lost phone"}),
-    )
-    .await;
+    let (status, blocked) = t
+        .post(&office, &path("block"), json!({"reason": "lost phone"}))
+        .await;
     assert_eq!(
         (status, blocked["status"].as_str()),
         (200, Some("blocked")),
         "{blocked}"
     );
-    let (status, refused) = card_ride(&t, &card, "office-ride-2").await;
+    let (status, refused) = card_ride(&t, &card, "10101", "office-ride-2").await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (409, Some("CARD_BLOCKED"))
     );
-    let (status, again) = post(&t, &office, &path("block"), None, json!({"reason": "x"})).await;
+    let (status, again) = t
+        .post(&office, &path("block"), json!({"reason": "x"}))
+        .await;
     assert_eq!(status, 409, "{again}");
-    let (status, active) = post(
-        &t,
-        &office,
-        &path("unblock"),
-        None,
-        json!({"reason": "found it"}),
-    )
-    .await;
+    let (status, active) = t
+        .post(&office, &path("unblock"), json!({"reason": "found it"}))
+        .await;
     assert_eq!((status, active["status"].as_str()), (200, Some("active")));
 
     // Pay out: the key is required, a transfer needs its reference; then once, however often.
-    let (status, _) = post(&t, &office, &path("payout"), None, json!({"way": "cash"})).await;
+    let (status, _) = t
+        .post(&office, &path("payout"), json!({"way": "cash"}))
+        .await;
     assert_eq!(status, 400);
-    let (status, _) = post(
+    let (status, _) = payout(
         &t,
         &office,
         &path("payout"),
-        Some("p1"),
+        "p1",
         json!({"way": "bank_transfer"}),
     )
     .await;
     assert_eq!(status, 400);
     let body = json!({"way": "cash", "reason": "moving away"});
-    let payout = path("payout");
+    let payout_path = path("payout");
     let (first, second) = tokio::join!(
-        post(&t, &office, &payout, Some("p1"), body.clone()),
-        post(&t, &office, &payout, Some("p1"), body.clone())
+        payout(&t, &office, &payout_path, "p1", body.clone()),
+        payout(&t, &office, &payout_path, "p1", body.clone())
     );
     assert_eq!(first.0, 200, "{}", first.1);
     assert_eq!(first, second);
     assert_eq!(first.1["payout"]["amount"]["amount"], "410.00");
     assert_eq!(first.1["card"]["status"], "closed");
     assert_eq!(first.1["card"]["balance"]["amount"], "0.00");
-    let (status, closed) = post(&t, &office, &path("payout"), Some("p2"), body).await;
+    let (status, closed) = payout(&t, &office, &path("payout"), "p2", body).await;
     assert_eq!(
         (status, closed["code"].as_str()),
         (409, Some("CARD_CLOSED"))
     );
-    let ledger: Value = t
-        .http
-        .get(t.url("/v1/admin/ledger"))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, ledger) = t.get(&t.admin, "/v1/admin/ledger").await;
     assert!(ledger.to_string().contains("payout:cash"), "{ledger}");
     t.assert_ledger_balanced().await;
 
     // The record shows the card closed with its payout and every action taken.
-    let (status, record) = get(&t, &office, &format!("/v1/office/passengers/{HOLDER}")).await;
+    let (status, record) = t
+        .get(&office, &format!("/v1/office/passengers/{HOLDER}"))
+        .await;
     assert_eq!(status, 200, "{record}");
     assert_eq!(record["cities"], json!(["astana"]));
     assert_eq!(record["cards"][0]["payout"]["way"], "cash");
@@ -251,41 +221,25 @@ on_both_stores!(
 async fn the_operator_uploads_a_gtfs_zip_and_reads_the_catalogue(db: Db) {
     let t = spawn(db).await;
     let upload = |body: Vec<u8>| {
-        t.http
-            .post(t.url("/v1/admin/cities/astana/gtfs"))
-            .bearer_auth(&t.admin)
+        t.call(Method::POST, "/v1/admin/cities/astana/gtfs")
+            .token(&t.admin)
             .header("Content-Type", "application/zip")
             .body(body)
-            .send()
     };
-    let response = upload(crate::transit::ASTANA_FEED.to_vec()).await.unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let summary: Value = response.json().await.unwrap();
+    let summary = upload(crate::transit::ASTANA_FEED.to_vec())
+        .expect(200)
+        .await;
     assert_eq!(summary["city"], "astana");
     assert_eq!(summary["problem_count"], 0, "{summary}");
     assert!(summary["trips"].as_u64().unwrap() > 0);
-    let refused = upload(b"not a zip".to_vec()).await.unwrap();
-    assert_eq!(refused.status().as_u16(), 400);
-    let catalogue: Value = t
-        .http
-        .get(t.url("/v1/admin/catalogue"))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    upload(b"not a zip".to_vec()).expect(400).await;
+    let (_, catalogue) = t.get(&t.admin, "/v1/admin/catalogue").await;
     // What is read back is a catalogue file the server takes again.
-    let put = t
-        .http
-        .put(t.url("/v1/admin/catalogue"))
-        .bearer_auth(&t.admin)
+    t.call(Method::PUT, "/v1/admin/catalogue")
+        .token(&t.admin)
         .body(catalogue.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status().as_u16(), 200, "{}", put.text().await.unwrap());
+        .expect(200)
+        .await;
     let astana = catalogue["cities"]
         .as_array()
         .unwrap()
@@ -309,16 +263,7 @@ async fn the_operator_uploads_a_gtfs_zip_and_reads_the_catalogue(db: Db) {
         almaty["transfer"],
         serde_json::json!({"window_minutes": 40, "amount": "0.00"})
     );
-    let again: Value = t
-        .http
-        .get(t.url("/v1/admin/catalogue"))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, again) = t.get(&t.admin, "/v1/admin/catalogue").await;
     assert_eq!(again, catalogue);
 }
 

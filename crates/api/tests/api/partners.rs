@@ -16,14 +16,14 @@ use simulators::acquirer::CARD_OK;
 use simulators::operator::{Endpoint, Fault};
 use simulators::smsc::SmscSimulator;
 
-use crate::harness::{Db, TestApp};
+use crate::harness::{Db, Method, TestApp};
 use crate::on_both_stores;
 
 const GOOD: &str = "+77011234567";
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn partners(t: &TestApp) -> Value {
-    let (status, body) = crate::staff::get(t, "/v1/admin/partners", &t.admin).await;
+    let (status, body) = t.get(&t.admin, "/v1/admin/partners").await;
     assert_eq!(status, 200, "{body}");
     for secret in [
         simulators::demo::OPERATOR_TOKEN,
@@ -152,18 +152,14 @@ async fn the_console_sees_every_partner_and_its_live_state(db: Db) {
     assert!(acq["health"]["calls"].as_u64().unwrap() >= 1);
     crate::top_ups::pay_on_page(top_up["payment_url"].as_str().unwrap(), CARD_OK).await;
     // A forged callback is refused.
-    let forged = t
-        .http
-        .post(t.url(&format!(
-            "/v1/acquirer/{}/callback",
-            crate::top_ups::ACQUIRER
-        )))
-        .header("X-Signature", "sha256=00")
-        .body(r#"{"invoice_id":"x","status":"charged","amount":"1.00","currency":"KZT"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status().as_u16(), 401);
+    t.call(
+        Method::POST,
+        &format!("/v1/acquirer/{}/callback", crate::top_ups::ACQUIRER),
+    )
+    .header("X-Signature", "sha256=00")
+    .body(r#"{"invoice_id":"x","status":"charged","amount":"1.00","currency":"KZT"}"#)
+    .expect(401)
+    .await;
     let paid = partners(&t).await;
     let acq = &paid["acquirer"];
     assert_eq!(

@@ -8,7 +8,7 @@ use domain::OperatorId;
 use serde_json::Value;
 use simulators::operator::{Endpoint, Fault};
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 const GOOD: &str = "+77011234567";
@@ -23,21 +23,11 @@ fn text(reply: &Value) -> &str {
     reply["text"].as_str().unwrap()
 }
 
-/// POST /v1/rides with a body of the test's choosing.
-async fn ride_with(t: &TestApp, phone: &str, key: &str, body: Value) -> (u16, Value) {
-    let token = t.session(phone).await;
-    let response = t
-        .http
-        .post(t.url("/v1/rides"))
-        .bearer_auth(token)
-        .header("Idempotency-Key", key)
-        .header("Accept-Language", "en")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+/// POST /v1/rides for one bus as a passenger first asks for it (not `additional`: the repeat
+/// rule applies), in English: (status, body).
+async fn ask_ride(t: &TestApp, key: &str, code: &str) -> (u16, Value) {
+    let body = serde_json::json!({"transport_code": code});
+    t.ride_with(GOOD, key, Some("en"), body).await
 }
 
 async fn a_repeated_sms_is_not_a_second_charge(db: Db) {
@@ -98,13 +88,12 @@ on_both_stores!(
 
 async fn the_api_asks_before_a_second_ticket_on_the_same_bus(db: Db) {
     let t = spawn(db).await;
-    let code = serde_json::json!({"transport_code": "10101"});
-    let (status, first) = ride_with(&t, GOOD, "a1", code.clone()).await;
+    let (status, first) = ask_ride(&t, "a1", "10101").await;
     assert_eq!(
         (status, first["ordinal_on_vehicle"].as_u64()),
         (201, Some(1))
     );
-    let (status, repeat) = ride_with(&t, GOOD, "a2", code.clone()).await;
+    let (status, repeat) = ask_ride(&t, "a2", "10101").await;
     assert_eq!(
         (status, repeat["code"].as_str()),
         (409, Some("TICKET_ALREADY_BOUGHT")),
@@ -113,20 +102,14 @@ async fn the_api_asks_before_a_second_ticket_on_the_same_bus(db: Db) {
     assert_eq!(repeat["ticket"]["number"], first["number"], "{repeat}");
     assert_eq!(repeat["tickets_held"], 1);
     // The refused key was not used up: the same request, on purpose, buys the ticket.
-    let (status, second) = ride_with(
-        &t,
-        GOOD,
-        "a2",
-        serde_json::json!({"transport_code": "10101", "additional": true}),
-    )
-    .await;
+    let (status, second) = t.ride(GOOD, "10101", "a2", "en").await;
     assert_eq!(
         (status, second["ordinal_on_vehicle"].as_u64()),
         (201, Some(2)),
         "{second}"
     );
     // A retry of the first request still gets the first answer.
-    let (status, replay) = ride_with(&t, GOOD, "a1", code.clone()).await;
+    let (status, replay) = ask_ride(&t, "a1", "10101").await;
     assert_eq!((status, &replay["number"]), (201, &first["number"]));
     assert_eq!(captured(&t, GOOD), 18_000);
     t.assert_ledger_balanced().await;
@@ -144,14 +127,7 @@ async fn repeats_arriving_together_charge_once(db: Db) {
         let t = Arc::clone(&t);
         tasks.push(tokio::spawn(async move {
             let key = format!("burst-{i}");
-            ride_with(
-                &t,
-                GOOD,
-                &key,
-                serde_json::json!({"transport_code": "10121"}),
-            )
-            .await
-            .0
+            ask_ride(&t, &key, "10121").await.0
         }));
     }
     let mut statuses = Vec::new();
@@ -188,13 +164,7 @@ async fn a_zone_fare_is_never_guessed(db: Db) {
         "{bare}"
     );
     assert_eq!(captured(&t, GOOD), 0);
-    let (status, problem) = ride_with(
-        &t,
-        GOOD,
-        "z-api",
-        serde_json::json!({"transport_code": "13011"}),
-    )
-    .await;
+    let (status, problem) = ask_ride(&t, "z-api", "13011").await;
     assert_eq!(
         (status, problem["code"].as_str()),
         (422, Some("ZONE_REQUIRED"))
@@ -218,28 +188,25 @@ async fn a_zone_fare_is_never_guessed(db: Db) {
         );
     }
     assert_eq!(captured(&t, GOOD), 90_000);
-    let (status, ticket) = ride_with(
-        &t,
-        GOOD,
-        "z-api-3",
-        serde_json::json!({"transport_code": "13011", "zone": 3, "additional": true}),
-    )
-    .await;
+    let (status, ticket) = t
+        .ride_with(
+            GOOD,
+            "z-api-3",
+            Some("en"),
+            serde_json::json!({"transport_code": "13011", "zone": 3, "additional": true}),
+        )
+        .await;
     assert_eq!(
         (status, ticket["zone"].as_u64()),
         (201, Some(3)),
         "{ticket}"
     );
     let page = t
-        .http
-        .get(ticket["link"].as_str().unwrap())
+        .call(Method::GET, ticket["link"].as_str().unwrap())
         .header("Accept-Language", "en")
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text();
     assert!(
         page.contains("301, zone 3"),
         "the ticket page names the zone"
@@ -249,12 +216,7 @@ async fn a_zone_fare_is_never_guessed(db: Db) {
         inspection["ticket"]["zone"], 3,
         "the controller sees the zone: {inspection}"
     );
-    let valid: Value = t
-        .get_as(GOOD, "/v1/tickets/valid")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, valid) = t.get_as(GOOD, "/v1/tickets/valid").await;
     assert!(
         valid["tickets"]
             .as_array()
@@ -274,13 +236,7 @@ async fn a_failed_ride_reads_back_as_final(db: Db) {
     t.sim
         .inject(&kcell, Endpoint::Prepare, Fault::Hang, 1)
         .unwrap();
-    let (status, pending) = ride_with(
-        &t,
-        GOOD,
-        "never",
-        serde_json::json!({"transport_code": "10101"}),
-    )
-    .await;
+    let (status, pending) = ask_ride(&t, "never", "10101").await;
     assert_eq!(status, 202, "{pending}");
     t.clock
         .advance_ms(service::phone_balance::PREPARE_SETTLE_MS + 1);
@@ -289,9 +245,8 @@ async fn a_failed_ride_reads_back_as_final(db: Db) {
         .unwrap();
     assert_eq!(report.failed, 1, "{report:?}");
     let ride_id = pending["ride_id"].as_str().unwrap();
-    let read = t.get_as(GOOD, &format!("/v1/rides/{ride_id}")).await;
-    assert_eq!(read.status().as_u16(), 200);
-    let read: Value = read.json().await.unwrap();
+    let (status, read) = t.get_as(GOOD, &format!("/v1/rides/{ride_id}")).await;
+    assert_eq!(status, 200, "{read}");
     assert_eq!(read["status"], "failed", "{read}");
     assert_eq!(read["code"], "OPERATOR_UNAVAILABLE", "{read}");
     let message = read["message"].as_str().unwrap();
@@ -300,13 +255,7 @@ async fn a_failed_ride_reads_back_as_final(db: Db) {
         "{read}"
     );
     // A retry under the same key is final too, never a "try again" 503.
-    let (status, replay) = ride_with(
-        &t,
-        GOOD,
-        "never",
-        serde_json::json!({"transport_code": "10101"}),
-    )
-    .await;
+    let (status, replay) = ask_ride(&t, "never", "10101").await;
     assert_eq!(
         (
             status,
@@ -323,13 +272,7 @@ async fn a_failed_ride_reads_back_as_final(db: Db) {
         "{replay}"
     );
     // A new request pays.
-    let (status, _) = ride_with(
-        &t,
-        GOOD,
-        "next",
-        serde_json::json!({"transport_code": "10101"}),
-    )
-    .await;
+    let (status, _) = ask_ride(&t, "next", "10101").await;
     assert_eq!(status, 201);
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
@@ -340,16 +283,13 @@ on_both_stores!(
 );
 
 async fn put_catalogue(t: &TestApp, catalogue: &Value) -> (u16, Value) {
-    let response = t
-        .http
-        .put(t.url("/v1/admin/catalogue"))
-        .bearer_auth(&t.admin)
+    let answer = t
+        .call(Method::PUT, "/v1/admin/catalogue")
+        .token(&t.admin)
         .body(catalogue.to_string())
         .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+        .await;
+    (answer.status, answer.body)
 }
 
 async fn refusals_say_what_really_happened(db: Db) {
@@ -366,13 +306,7 @@ async fn refusals_say_what_really_happened(db: Db) {
     assert_eq!(put_catalogue(&t, &suspended).await.0, 200);
     let reply = t.sms(GOOD, "s1", "10102").await;
     assert!(text(&reply).contains("снят с линии"), "{reply}");
-    let (status, problem) = ride_with(
-        &t,
-        GOOD,
-        "s-api",
-        serde_json::json!({"transport_code": "10102"}),
-    )
-    .await;
+    let (status, problem) = ask_ride(&t, "s-api", "10102").await;
     assert_eq!(
         (status, problem["code"].as_str()),
         (409, Some("VEHICLE_SUSPENDED"))
@@ -401,13 +335,11 @@ async fn refusals_say_what_really_happened(db: Db) {
     );
     // A Kazakh number with a digit missing is malformed, not foreign.
     let code = t
-        .http
-        .post(t.url("/v1/auth/code"))
-        .json(&serde_json::json!({"phone": "+7 701 123 45 6"}))
+        .call(Method::POST, "/v1/auth/code")
+        .json(serde_json::json!({"phone": "+7 701 123 45 6"}))
         .send()
         .await
-        .unwrap();
-    let code: Value = code.json().await.unwrap();
+        .body;
     assert_eq!(code["code"], "PHONE_MALFORMED", "{code}");
     // `ЕНГ` and `англ` mean English.
     for (id, word) in [("l1", "ЕНГ"), ("l2", "англ")] {
@@ -462,13 +394,7 @@ async fn a_refused_capture_is_released_at_the_operator(db: Db) {
     t.sim
         .inject(&kcell, Endpoint::Cancel, Fault::Status(503), 1)
         .unwrap();
-    let (status, refused) = ride_with(
-        &t,
-        GOOD,
-        "refused",
-        serde_json::json!({"transport_code": "10101"}),
-    )
-    .await;
+    let (status, refused) = ask_ride(&t, "refused", "10101").await;
     assert_eq!(
         (status, refused["code"].as_str()),
         (402, Some("PAYMENT_INSUFFICIENT_BALANCE")),
@@ -485,13 +411,7 @@ async fn a_refused_capture_is_released_at_the_operator(db: Db) {
     assert_eq!((report.examined, report.failed), (1, 1), "{report:?}");
     assert_eq!(t.sim.held(&phone).tiyn(), 0);
     assert_eq!(captured(&t, GOOD), 0);
-    let (status, replay) = ride_with(
-        &t,
-        GOOD,
-        "refused",
-        serde_json::json!({"transport_code": "10101"}),
-    )
-    .await;
+    let (status, replay) = ask_ride(&t, "refused", "10101").await;
     assert_eq!(
         (status, replay["code"].as_str()),
         (402, Some("PAYMENT_INSUFFICIENT_BALANCE"))
@@ -512,13 +432,7 @@ on_both_stores!(
 
 async fn a_ticket_reads_as_sold_after_the_catalogue_changes(db: Db) {
     let t = spawn(db).await;
-    let (status, ticket) = ride_with(
-        &t,
-        GOOD,
-        "sold",
-        serde_json::json!({"transport_code": "10102"}),
-    )
-    .await;
+    let (status, ticket) = ask_ride(&t, "sold", "10102").await;
     assert_eq!(status, 201, "{ticket}");
     // The carrier moves the bus to another route and re-plates it.
     let mut moved: Value =
@@ -530,12 +444,7 @@ async fn a_ticket_reads_as_sold_after_the_catalogue_changes(db: Db) {
         }
     }
     assert_eq!(put_catalogue(&t, &moved).await.0, 200);
-    let valid: Value = t
-        .get_as(GOOD, "/v1/tickets/valid")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, valid) = t.get_as(GOOD, "/v1/tickets/valid").await;
     let shown = &valid["tickets"][0];
     assert_eq!(
         (&shown["route_number"], &shown["plate"]),

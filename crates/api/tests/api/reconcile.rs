@@ -9,50 +9,39 @@ use serde_json::{Value, json};
 use simulators::acquirer::CARD_OK;
 
 use crate::cards::{HOLDER, configure_bank, open_card, pay};
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 use crate::top_ups::{ACQUIRER, balance_tiyn, pay_on_page, spawn_with_acquirer, start_top_up};
 
 const DAY: &str = "2026-12-01";
 
 async fn upload(t: &TestApp, kind: &str, partner: &str, day: &str, file: &str) -> (u16, Value) {
-    let response = t
-        .http
-        .post(t.url(&format!("/v1/admin/reconciliation/{kind}/{partner}/{day}")))
-        .bearer_auth(&t.admin)
+    let answer = t
+        .call(
+            Method::POST,
+            &format!("/v1/admin/reconciliation/{kind}/{partner}/{day}"),
+        )
+        .token(&t.admin)
         .body(file.to_owned())
         .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+        .await;
+    (answer.status, answer.body)
 }
 
 async fn resolve(t: &TestApp, line: i64, resolution: &str) -> (u16, Value) {
-    let response = t
-        .http
-        .post(t.url(&format!(
-            "/v1/admin/reconciliation/discrepancies/{line}/resolve"
-        )))
-        .bearer_auth(&t.admin)
-        .json(&json!({ "resolution": resolution }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    t.post(
+        &t.admin,
+        &format!("/v1/admin/reconciliation/discrepancies/{line}/resolve"),
+        json!({ "resolution": resolution }),
+    )
+    .await
 }
 
 async fn open_discrepancies(t: &TestApp) -> Vec<Value> {
-    let response = t
-        .http
-        .get(t.url("/v1/admin/reconciliation/discrepancies"))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = t
+        .get(&t.admin, "/v1/admin/reconciliation/discrepancies")
+        .await;
+    assert_eq!(status, 200, "{body}");
     body["discrepancies"].as_array().unwrap().clone()
 }
 

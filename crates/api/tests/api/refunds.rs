@@ -7,23 +7,20 @@ use domain::{OperatorId, PhoneNumber};
 use serde_json::{Value, json};
 use simulators::operator::{Endpoint, Fault, RefundStatus};
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 const PASSENGER: &str = "+77011234567";
 
 async fn refund(t: &TestApp, check: &str, reason: &str) -> (u16, Value) {
-    let response = t
-        .http
-        .post(t.url(&format!("/v1/office/tickets/{check}/refund")))
-        .bearer_auth(&t.admin)
+    let answer = t
+        .call(Method::POST, &format!("/v1/office/tickets/{check}/refund"))
+        .token(&t.admin)
         .header("Accept-Language", "en")
-        .json(&json!({"reason": reason}))
+        .json(json!({"reason": reason}))
         .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+        .await;
+    (answer.status, answer.body)
 }
 
 fn balance(t: &TestApp) -> i64 {
@@ -157,14 +154,12 @@ async fn a_phone_balance_ride_is_refunded_through_its_operator_once(db: Db) {
     assert_eq!(balance(&t), before);
 
     // The passenger heard of each refund, in the ride's language.
-    let outbox = t
-        .http
-        .get(t.url("/v1/sms/outbox"))
-        .bearer_auth(crate::harness::GATEWAY)
+    let text = t
+        .call(Method::GET, "/v1/sms/outbox")
+        .token(crate::harness::GATEWAY)
         .send()
         .await
-        .unwrap();
-    let text = outbox.text().await.unwrap();
+        .text();
     assert_eq!(
         text.matches("went back to your phone balance").count(),
         5,

@@ -7,7 +7,7 @@ use domain::OperatorId;
 use serde_json::Value;
 use simulators::operator::{Endpoint, Fault};
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 const GOOD: &str = "+77011234567";
@@ -36,21 +36,14 @@ async fn a_ride_pays_and_the_ticket_verifies(db: Db) {
     assert_eq!(check["result"], "VALID", "{check}");
     assert_eq!(check["ticket"]["route_number"], "10");
     assert_eq!(check["ticket"]["fare"]["tiyn"], 9000);
-    let valid: Value = t
-        .get_as(GOOD, "/v1/tickets/valid")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, valid) = t.get_as(GOOD, "/v1/tickets/valid").await;
     assert_eq!(valid["tickets"].as_array().unwrap().len(), 1);
-    let page = t
-        .http
-        .get(ticket["link"].as_str().unwrap())
+    let html = t
+        .call(Method::GET, ticket["link"].as_str().unwrap())
         .send()
         .await
-        .unwrap();
-    assert_eq!(page.status().as_u16(), 200);
-    let html = page.text().await.unwrap();
+        .expect(200)
+        .text();
     assert!(html.contains("<svg") && html.contains(ticket["check_number"].as_str().unwrap()));
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
@@ -90,18 +83,12 @@ async fn each_refusal_has_its_code_and_charges_nothing(db: Db) {
     }
     // A Russian number cannot even sign in, and is told why.
     let foreign = t
-        .http
-        .post(t.url("/v1/auth/code"))
+        .call(Method::POST, "/v1/auth/code")
         .header("Accept-Language", "en")
-        .json(&serde_json::json!({"phone": "+79161234567"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(foreign.status().as_u16(), 422);
-    assert_eq!(
-        foreign.json::<Value>().await.unwrap()["code"],
-        "PHONE_FOREIGN"
-    );
+        .json(serde_json::json!({"phone": "+79161234567"}))
+        .expect(422)
+        .await;
+    assert_eq!(foreign["code"], "PHONE_FOREIGN");
     let (status, body) = t.ride(GOOD, "99999", "unknown", "kk").await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -252,14 +239,14 @@ async fn a_crash_between_reserve_and_confirm_is_settled_once(db: Db) {
             .examined,
         0
     );
-    let ride = t
+    let (status, ride) = t
         .get_as(
             GOOD,
             &format!("/v1/rides/{}", pending["ride_id"].as_str().unwrap()),
         )
         .await;
-    assert_eq!(ride.status().as_u16(), 200);
-    assert_eq!(ride.json::<Value>().await.unwrap()["fare"]["tiyn"], 9000);
+    assert_eq!(status, 200, "{ride}");
+    assert_eq!(ride["fare"]["tiyn"], 9000);
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
 }
@@ -321,16 +308,7 @@ async fn operator_faults_leave_balanced_books(db: Db) {
     assert_eq!(captured(&t, GOOD), 27_000);
     t.assert_ledger_balanced().await;
     t.assert_nothing_charged_twice().await;
-    let ledger: Value = t
-        .http
-        .get(t.url("/v1/admin/ledger"))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, ledger) = t.get(&t.admin, "/v1/admin/ledger").await;
     assert_eq!(ledger["balanced"], true);
     let receivable = ledger["accounts"]
         .as_array()
@@ -407,34 +385,18 @@ async fn controllers_catch_bad_tickets(db: Db) {
         "UNKNOWN_KEY"
     );
     // Key rotation: the old ticket stays valid, new ones use the new key.
-    let rotated: Value = t
-        .http
-        .post(t.url("/v1/admin/keys/rotate"))
-        .bearer_auth(&t.admin)
+    let rotated = t
+        .call(Method::POST, "/v1/admin/keys/rotate")
+        .token(&t.admin)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body;
     let new_kid = rotated["keys"][0]["kid"].as_str().unwrap().to_owned();
     // The new key is published at once but signs only after the lead time, so controllers
     // pick it up first; until then the old key signs.
     let (_, before) = t.ride(GOOD, "10121", "c2b", "en").await;
-    let list = api::keys_wire::from_dto(
-        &serde_json::from_value(
-            t.http
-                .get(t.url("/v1/keys"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap(),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let keys = t.call(Method::GET, "/v1/keys").send().await.body;
+    let list = api::keys_wire::from_dto(&serde_json::from_value(keys).unwrap()).unwrap();
     assert_ne!(
         domain::ticket::authenticate(before["token"].as_str().unwrap(), &list)
             .unwrap()
@@ -445,15 +407,7 @@ async fn controllers_catch_bad_tickets(db: Db) {
     );
     t.clock
         .advance_ms(i64::try_from(service::keys::KEY_PUBLISH_LEAD_S).unwrap() * 1000 + 1_000);
-    let keys: Value = t
-        .http
-        .get(t.url("/v1/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys = t.call(Method::GET, "/v1/keys").send().await.body;
     assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
     assert_eq!(t.inspect(&token, "10101").await["result"], "VALID");
     let (_, fresh) = t.ride(GOOD, "10121", "c3", "en").await;
@@ -479,21 +433,12 @@ async fn controllers_catch_bad_tickets(db: Db) {
     // Past the route's maximum ride time the ticket has expired.
     t.clock.advance_ms(91 * 60_000);
     assert_eq!(t.inspect(&token, "10101").await["result"], "EXPIRED");
-    let valid: Value = t
-        .get_as(GOOD, "/v1/tickets/valid")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, valid) = t.get_as(GOOD, "/v1/tickets/valid").await;
     assert_eq!(valid["tickets"].as_array().unwrap().len(), 0);
-    let unauthorized = t
-        .http
-        .post(t.url("/v1/inspections"))
-        .json(&serde_json::json!({"token": token, "transport_code": "10101", "inspector": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unauthorized.status().as_u16(), 401);
+    t.call(Method::POST, "/v1/inspections")
+        .json(serde_json::json!({"token": token, "transport_code": "10101", "inspector": "x"}))
+        .expect(401)
+        .await;
 }
 on_both_stores!(controllers_catch_bad_tickets, controllers_catch_bad_tickets);
 
@@ -510,7 +455,7 @@ async fn history_is_paged_newest_first(db: Db) {
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={c}"));
         }
-        let page: Value = t.get_as(GOOD, &path).await.json().await.unwrap();
+        let (_, page) = t.get_as(GOOD, &path).await;
         for ticket in page["tickets"].as_array().unwrap() {
             seen.push(ticket["issued_at"].as_str().unwrap().to_owned());
         }
@@ -530,160 +475,106 @@ async fn bad_requests_get_clear_problems(db: Db) {
     let t = spawn(db).await;
     let token = t.session(GOOD).await;
     let anonymous = t
-        .http
-        .post(t.url("/v1/rides"))
+        .call(Method::POST, "/v1/rides")
         .header("Idempotency-Key", "x")
-        .json(&serde_json::json!({"transport_code": "10101"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(anonymous.status().as_u16(), 401);
-    assert_eq!(
-        anonymous.json::<Value>().await.unwrap()["code"],
-        "SIGN_IN_REQUIRED"
-    );
+        .json(serde_json::json!({"transport_code": "10101"}))
+        .expect(401)
+        .await;
+    assert_eq!(anonymous["code"], "SIGN_IN_REQUIRED");
     let no_key = t
-        .http
-        .post(t.url("/v1/rides"))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"transport_code": "10101"}))
+        .call(Method::POST, "/v1/rides")
+        .token(&token)
+        .json(serde_json::json!({"transport_code": "10101"}))
         .send()
         .await
-        .unwrap();
-    assert_eq!(no_key.status().as_u16(), 400);
-    assert_eq!(no_key.headers()["content-type"], "application/problem+json");
-    assert_eq!(
-        no_key.json::<Value>().await.unwrap()["code"],
-        "IDEMPOTENCY_KEY_MISSING"
-    );
-    let cyrillic_key = t
-        .http
-        .post(t.url("/v1/rides"))
-        .bearer_auth(&token)
-        .header(
-            "Idempotency-Key",
-            reqwest::header::HeaderValue::from_bytes("ключ".as_bytes()).unwrap(),
-        )
-        .json(&serde_json::json!({"transport_code": "10101"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cyrillic_key.status().as_u16(), 400);
-    let body: Value = cyrillic_key.json().await.unwrap();
+        .expect(400);
+    assert_eq!(no_key.headers["content-type"], "application/problem+json");
+    assert_eq!(no_key.body["code"], "IDEMPOTENCY_KEY_MISSING");
+    let body = t
+        .call(Method::POST, "/v1/rides")
+        .token(&token)
+        .header("Idempotency-Key", "ключ".as_bytes())
+        .json(serde_json::json!({"transport_code": "10101"}))
+        .expect(400)
+        .await;
     assert_eq!(
         body["code"], "BAD_REQUEST",
         "the key is there, but not ASCII"
     );
     assert!(body["detail"].as_str().unwrap().contains("ASCII"), "{body}");
-    let broken = t
-        .http
-        .post(t.url("/v1/rides?lang=kk"))
-        .bearer_auth(&token)
+    let body = t
+        .call(Method::POST, "/v1/rides?lang=kk")
+        .token(&token)
         .header("Idempotency-Key", "x")
         .header("content-type", "application/json")
         .body("{\"phone\": ")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(broken.status().as_u16(), 400);
-    let body: Value = broken.json().await.unwrap();
+        .expect(400)
+        .await;
     assert_eq!(
         (body["code"].as_str(), body["language"].as_str()),
         (Some("BAD_REQUEST"), Some("kk"))
     );
-    let huge = t
-        .http
-        .post(t.url("/v1/rides"))
-        .bearer_auth(&token)
+    t.call(Method::POST, "/v1/rides")
+        .token(&token)
         .header("Idempotency-Key", "x")
         .header("content-type", "application/json")
         .body(vec![b' '; 100_000])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(huge.status().as_u16(), 413);
+        .expect(413)
+        .await;
     let bad_phone = t
-        .http
-        .post(t.url("/v1/auth/code"))
-        .json(&serde_json::json!({"phone": "hello"}))
+        .call(Method::POST, "/v1/auth/code")
+        .json(serde_json::json!({"phone": "hello"}))
         .send()
         .await
-        .unwrap();
-    assert_eq!(
-        bad_phone.json::<Value>().await.unwrap()["code"],
-        "PHONE_MALFORMED"
-    );
+        .body;
+    assert_eq!(bad_phone["code"], "PHONE_MALFORMED");
     let (status, body) = t.ride(GOOD, "1x", "x", "en").await;
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("TRANSPORT_CODE_MALFORMED"))
     );
-    let wrong_method = t.http.get(t.url("/v1/rides")).send().await.unwrap();
-    assert_eq!(wrong_method.status().as_u16(), 405);
-    assert_eq!(
-        wrong_method.json::<Value>().await.unwrap()["code"],
-        "METHOD_NOT_ALLOWED"
-    );
+    let wrong_method = t.call(Method::GET, "/v1/rides").expect(405).await;
+    assert_eq!(wrong_method["code"], "METHOD_NOT_ALLOWED");
     let bad_limit = t
-        .http
-        .get(t.url("/v1/tickets/history?limit=abc"))
-        .bearer_auth(&token)
+        .call(Method::GET, "/v1/tickets/history?limit=abc")
+        .token(&token)
         .send()
         .await
-        .unwrap();
-    assert_eq!(bad_limit.status().as_u16(), 400);
+        .expect(400);
     assert_eq!(
-        bad_limit.headers()["content-type"],
+        bad_limit.headers["content-type"],
         "application/problem+json"
     );
     for limit in ["0", "-1", "101"] {
-        let out_of_range = t
-            .http
-            .get(t.url(&format!("/v1/tickets/history?limit={limit}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(out_of_range.status().as_u16(), 400, "limit={limit}");
+        let path = format!("/v1/tickets/history?limit={limit}");
+        assert_eq!(t.get(&token, &path).await.0, 400, "limit={limit}");
     }
     let weighted = t
-        .http
-        .get(t.url("/nowhere"))
+        .call(Method::GET, "/nowhere")
         .header("Accept-Language", "ru;q=0.1, en;q=0.9")
         .send()
         .await
-        .unwrap();
-    assert_eq!(weighted.json::<Value>().await.unwrap()["language"], "en");
-    let unknown_bus = t
-        .http
-        .post(t.url("/v1/inspections"))
-        .bearer_auth(&t.controller)
-        .json(
-            &serde_json::json!({"token": "SB1.x", "transport_code": "99999", "inspector": "ctl-1"}),
+        .body;
+    assert_eq!(weighted["language"], "en");
+    let (_, unknown_bus) = t
+        .post(
+            &t.controller,
+            "/v1/inspections",
+            serde_json::json!({"token": "SB1.x", "transport_code": "99999", "inspector": "ctl-1"}),
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        unknown_bus.json::<Value>().await.unwrap()["code"],
-        "TRANSPORT_CODE_UNKNOWN"
-    );
+        .await;
+    assert_eq!(unknown_bus["code"], "TRANSPORT_CODE_UNKNOWN");
     let reply = t.sms(GOOD, "zone-5", "13011 5").await;
     assert!(
         reply["text"].as_str().unwrap().contains("нет такой зоны"),
         "{reply}"
     );
-    let missing = t.http.get(t.url("/nowhere")).send().await.unwrap();
-    assert_eq!(missing.status().as_u16(), 404);
-    let catalogue = t
-        .http
-        .put(t.url("/v1/admin/catalogue"))
-        .bearer_auth(&t.admin)
+    t.call(Method::GET, "/nowhere").expect(404).await;
+    t.call(Method::PUT, "/v1/admin/catalogue")
+        .token(&t.admin)
         .body("{\"cities\": 5}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(catalogue.status().as_u16(), 422);
+        .expect(422)
+        .await;
     let zone_zero = t.sms(GOOD, "zone-0", "13011 0").await;
     assert!(
         zone_zero["text"]
@@ -704,40 +595,24 @@ async fn bad_requests_get_clear_problems(db: Db) {
     let vehicles = twice["cities"][0]["vehicles"].as_array_mut().unwrap();
     let first = vehicles[0].clone();
     vehicles.push(first);
-    let duplicate = t
-        .http
-        .put(t.url("/v1/admin/catalogue"))
-        .bearer_auth(&t.admin)
+    let body = t
+        .call(Method::PUT, "/v1/admin/catalogue")
+        .token(&t.admin)
         .body(twice.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(duplicate.status().as_u16(), 422);
-    let body: Value = duplicate.json().await.unwrap();
+        .expect(422)
+        .await;
     assert!(body["detail"].as_str().unwrap().contains("twice"), "{body}");
     let metrics = t
-        .http
-        .get(t.url("/metrics"))
-        .bearer_auth(crate::harness::METRICS)
+        .call(Method::GET, "/metrics")
+        .token(crate::harness::METRICS)
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text();
     assert!(
         metrics.contains("smsbus_http_requests_total{route=\"/v1/rides\",status=\"400\"}"),
         "{metrics}"
     );
-    let openapi: Value = t
-        .http
-        .get(t.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi = t.call(Method::GET, "/openapi.json").send().await.body;
     assert_eq!(openapi["openapi"], "3.1.0");
 }
 on_both_stores!(
@@ -747,15 +622,7 @@ on_both_stores!(
 
 async fn the_public_list_shows_published_fares(db: Db) {
     let t = spawn(db).await;
-    let cities: Value = t
-        .http
-        .get(t.url("/v1/cities?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cities = t.call(Method::GET, "/v1/cities?lang=en").send().await.body;
     let city = |id: &str| {
         cities["cities"]
             .as_array()
@@ -820,16 +687,13 @@ on_both_stores!(
 
 async fn sign_in_by_sms_code(db: Db) {
     let t = spawn(db).await;
-    let json = |body: Value| body;
     let ask = |phone: &'static str| {
-        t.http
-            .post(t.url("/v1/auth/code"))
-            .json(&json(serde_json::json!({"phone": phone})))
-            .send()
+        t.call(Method::POST, "/v1/auth/code")
+            .json(serde_json::json!({"phone": phone}))
     };
-    assert_eq!(ask("+77051234567").await.unwrap().status().as_u16(), 202);
-    let again = ask("+77051234567").await.unwrap();
-    assert_eq!(again.json::<Value>().await.unwrap()["code"], "RATE_LIMITED");
+    ask("+77051234567").expect(202).await;
+    let again = ask("+77051234567").send().await.body;
+    assert_eq!(again["code"], "RATE_LIMITED");
     let mut conn = t.store.reader().await.unwrap();
     let sms = store::sms::pending_outbox(&mut conn, 100)
         .await
@@ -847,24 +711,18 @@ async fn sign_in_by_sms_code(db: Db) {
         .collect();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let open = |code: &str| {
-        t.http
-            .post(t.url("/v1/auth/session"))
-            .json(&serde_json::json!({"phone": "+77051234567", "code": code}))
-            .send()
+        t.call(Method::POST, "/v1/auth/session")
+            .json(serde_json::json!({"phone": "+77051234567", "code": code}))
     };
     for _ in 0..service::sessions::SIGN_IN_ATTEMPTS_MAX {
-        let refused = open(wrong).await.unwrap();
-        assert_eq!(refused.status().as_u16(), 401);
-        assert_eq!(
-            refused.json::<Value>().await.unwrap()["code"],
-            "SIGN_IN_CODE_INVALID"
-        );
+        let refused = open(wrong).expect(401).await;
+        assert_eq!(refused["code"], "SIGN_IN_CODE_INVALID");
     }
     // Five wrong guesses void the code, even the right one.
-    assert_eq!(open(&code).await.unwrap().status().as_u16(), 401);
+    open(&code).expect(401).await;
     // A new code after the resend interval; it expires after five minutes.
     t.clock.advance_ms(service::sessions::SIGN_IN_RESEND_MS);
-    assert_eq!(ask("+77051234567").await.unwrap().status().as_u16(), 202);
+    ask("+77051234567").expect(202).await;
     t.clock
         .advance_ms(service::sessions::SIGN_IN_CODE_TTL_MS + 1);
     let mut conn = t.store.reader().await.unwrap();
@@ -882,38 +740,18 @@ async fn sign_in_by_sms_code(db: Db) {
         .filter(char::is_ascii_digit)
         .take(6)
         .collect();
-    assert_eq!(open(&code).await.unwrap().status().as_u16(), 401, "expired");
+    assert_eq!(open(&code).send().await.status, 401, "expired");
     // A session reaches only its own rides; signing out ends it.
     let token = t.session(GOOD).await;
     let (_, ticket) = t.ride(GOOD, "10101", "mine", "en").await;
     let other = t.session("+77071234567").await;
-    let peek = t
-        .http
-        .get(t.url(&format!(
-            "/v1/rides/{}",
-            ticket["ride_id"].as_str().unwrap()
-        )))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(peek.status().as_u16(), 404);
-    let closed = t
-        .http
-        .delete(t.url("/v1/auth/session"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(closed.status().as_u16(), 204);
-    let after = t
-        .http
-        .get(t.url("/v1/tickets/valid"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status().as_u16(), 401);
+    let peek = format!("/v1/rides/{}", ticket["ride_id"].as_str().unwrap());
+    assert_eq!(t.get(&other, &peek).await.0, 404);
+    t.call(Method::DELETE, "/v1/auth/session")
+        .token(&token)
+        .expect(204)
+        .await;
+    assert_eq!(t.get(&token, "/v1/tickets/valid").await.0, 401);
 }
 on_both_stores!(sign_in_by_sms_code, sign_in_by_sms_code);
 
@@ -922,20 +760,9 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
     let (_, kept) = t.ride(GOOD, "10101", "rv1", "en").await;
     let (_, revoked) = t.ride(GOOD, "10101", "rv2", "en").await;
     let check = revoked["check_number"].as_str().unwrap();
-    let revoke = |check: String, token: String, body: Value| {
-        let url = format!("{}/v1/admin/tickets/{check}/revoke", t.base);
-        let http = t.http.clone();
-        async move {
-            let reply = http
-                .post(url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            let status = reply.status().as_u16();
-            (status, reply.json::<Value>().await.unwrap())
-        }
+    let revoke = async |check: String, token: String, body: Value| {
+        let path = format!("/v1/admin/tickets/{check}/revoke");
+        t.post(&token, &path, body).await
     };
     let reason = serde_json::json!({"reason": "sold in error"});
     let (status, _) = revoke(check.to_owned(), t.controller.clone(), reason.clone()).await;
@@ -975,18 +802,15 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
         "VALID"
     );
 
-    let list = |after: Option<String>| {
-        let url = match after {
-            Some(after) => format!("{}/v1/controller/invalidations?after={after}", t.base),
-            None => format!("{}/v1/controller/invalidations", t.base),
+    let list = async |after: Option<String>| {
+        let path = match after {
+            Some(after) => format!("/v1/controller/invalidations?after={after}"),
+            None => "/v1/controller/invalidations".to_owned(),
         };
-        let http = t.http.clone();
-        let controller = t.controller.clone();
-        async move {
-            let reply = http.get(url).bearer_auth(controller).send().await.unwrap();
-            assert_eq!(reply.status().as_u16(), 200);
-            reply.json::<Value>().await.unwrap()
-        }
+        t.call(Method::GET, &path)
+            .token(&t.controller)
+            .expect(200)
+            .await
     };
     // Listed at once; the cursor stays before it until it has settled, so it comes again.
     let young = list(None).await;
@@ -1026,17 +850,8 @@ async fn a_revoked_ticket_is_refused_and_listed_for_offline_controllers(db: Db) 
     assert_eq!(entries[0]["check_number"], kept["check_number"]);
     assert_eq!(entries[0]["why"], "run_ended");
 
-    let bad = t
-        .http
-        .get(format!(
-            "{}/v1/controller/invalidations?after=yesterday",
-            t.base
-        ))
-        .bearer_auth(&t.controller)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status().as_u16(), 400);
+    let bad = "/v1/controller/invalidations?after=yesterday";
+    assert_eq!(t.get(&t.controller, bad).await.0, 400);
     t.assert_ledger_balanced().await;
 }
 on_both_stores!(
@@ -1046,15 +861,7 @@ on_both_stores!(
 
 /// The key id a ticket token was signed with, read from its claims via the published list.
 async fn signed_by(t: &TestApp, token: &str) -> String {
-    let keys: Value = t
-        .http
-        .get(t.url("/v1/keys"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let keys = t.call(Method::GET, "/v1/keys").send().await.body;
     let list = api::keys_wire::from_dto(&serde_json::from_value(keys).unwrap()).unwrap();
     domain::ticket::authenticate(token, &list)
         .unwrap()
@@ -1129,15 +936,12 @@ async fn a_caller_without_the_token_learns_only_that(db: Db) {
         ("/v1/live/astana/gtfs-rt", "not protobuf"),
     ] {
         let reply = t
-            .http
-            .post(t.url(path))
+            .call(Method::POST, path)
             .header("content-type", "application/json")
             .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(reply.status().as_u16(), 401, "{path}");
-        assert_eq!(reply.json::<Value>().await.unwrap()["code"], "UNAUTHORIZED");
+            .expect(401)
+            .await;
+        assert_eq!(reply["code"], "UNAUTHORIZED");
     }
 }
 on_both_stores!(
@@ -1151,15 +955,11 @@ async fn sms_fields_are_limited_in_characters_not_bytes(db: Db) {
     let t = spawn(db).await;
     let reply = t.sms(GOOD, &"я".repeat(64), "HELP").await;
     assert!(reply.is_object(), "{reply}");
-    let too_long = t
-        .http
-        .post(t.url("/v1/sms/incoming"))
-        .bearer_auth(crate::harness::GATEWAY)
-        .json(&serde_json::json!({"smsc": "smsc-test", "message_id": "я".repeat(65), "sender": GOOD, "text": "HELP"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(too_long.status().as_u16(), 400);
+    t.call(Method::POST, "/v1/sms/incoming")
+        .token(crate::harness::GATEWAY)
+        .json(serde_json::json!({"smsc": "smsc-test", "message_id": "я".repeat(65), "sender": GOOD, "text": "HELP"}))
+        .expect(400)
+        .await;
 }
 on_both_stores!(
     sms_fields_are_limited_in_characters_not_bytes,
@@ -1185,22 +985,18 @@ async fn the_passengers_language_carries_over(db: Db) {
     );
     // The ticket page opened without a language preference speaks the ride's language.
     let link = ticket["link"].as_str().unwrap();
-    let page = t.http.get(link).send().await.unwrap().text().await.unwrap();
+    let page = t.call(Method::GET, link).send().await.text();
     assert!(
         page.contains("lang=\"kk\""),
         "{}",
         &page[..200.min(page.len())]
     );
     let asked = t
-        .http
-        .get(link)
+        .call(Method::GET, link)
         .header("accept-language", "en")
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text();
     assert!(asked.contains("lang=\"en\""));
 }
 on_both_stores!(

@@ -14,29 +14,25 @@ use service::sessions::{
     SIGN_IN_PHONE_WINDOW_MS, SIGN_IN_RESEND_MS,
 };
 
-use crate::harness::{Db, GATEWAY, TestApp, spawn};
+use crate::harness::{Answer, Db, GATEWAY, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 const PHONE: &str = "+77011234567";
 
-async fn ask(t: &TestApp, phone: &str) -> reqwest::Response {
-    t.http
-        .post(t.url("/v1/auth/code"))
+async fn ask(t: &TestApp, phone: &str) -> Answer {
+    t.call(Method::POST, "/v1/auth/code")
         .header("Accept-Language", "en")
-        .json(&serde_json::json!({"phone": phone}))
+        .json(serde_json::json!({"phone": phone}))
         .send()
         .await
-        .unwrap()
 }
 
-async fn open(t: &TestApp, phone: &str, code: &str, device: &str) -> reqwest::Response {
-    t.http
-        .post(t.url("/v1/auth/session"))
+async fn open(t: &TestApp, phone: &str, code: &str, device: &str) -> Answer {
+    t.call(Method::POST, "/v1/auth/session")
         .header("User-Agent", device)
-        .json(&serde_json::json!({"phone": phone, "code": code}))
+        .json(serde_json::json!({"phone": phone, "code": code}))
         .send()
         .await
-        .unwrap()
 }
 
 /// The newest code sent to the number.
@@ -61,15 +57,14 @@ fn wrong(code: &str) -> &'static str {
 }
 
 /// (status, code, Retry-After header, retry_after_s of the body).
-async fn refusal(response: reqwest::Response) -> (u16, String, Option<i64>, Option<i64>) {
-    let status = response.status().as_u16();
-    let header = response
-        .headers()
+fn refusal(answer: Answer) -> (u16, String, Option<i64>, Option<i64>) {
+    let header = answer
+        .headers
         .get("retry-after")
         .map(|v| v.to_str().unwrap().parse().unwrap());
-    let body: Value = response.json().await.unwrap();
+    let body = answer.body;
     (
-        status,
+        answer.status,
         body["code"].as_str().unwrap_or("").to_owned(),
         header,
         body["retry_after_s"].as_i64(),
@@ -95,28 +90,28 @@ async fn restarted(t: &TestApp, settings: service::Settings) -> Arc<App> {
 
 async fn wrong_codes_lock_the_number_across_codes_for_longer_each_time(db: Db) {
     let t = spawn(db).await;
-    assert_eq!(ask(&t, PHONE).await.status().as_u16(), 202);
+    assert_eq!(ask(&t, PHONE).await.status, 202);
     let first = code_sent(&t, PHONE).await;
     for _ in 0..service::sessions::SIGN_IN_FAILURES_FREE {
-        let (status, code, ..) = refusal(open(&t, PHONE, wrong(&first), "x").await).await;
+        let (status, code, ..) = refusal(open(&t, PHONE, wrong(&first), "x").await);
         assert_eq!((status, code.as_str()), (401, "SIGN_IN_CODE_INVALID"));
     }
     // A new code does not reset the count: its first wrong try locks the number for a minute.
     t.clock.advance_ms(SIGN_IN_RESEND_MS);
-    assert_eq!(ask(&t, PHONE).await.status().as_u16(), 202);
+    assert_eq!(ask(&t, PHONE).await.status, 202);
     let second = code_sent(&t, PHONE).await;
     let minute_s = SIGN_IN_LOCKOUT_FIRST_MS / 1000;
     assert_eq!(
-        refusal(open(&t, PHONE, wrong(&second), "x").await).await,
+        refusal(open(&t, PHONE, wrong(&second), "x").await),
         locked(minute_s)
     );
     // Locked: even the right code is refused, and no code is sent.
     t.clock.advance_ms(1_000);
     assert_eq!(
-        refusal(open(&t, PHONE, &second, "x").await).await,
+        refusal(open(&t, PHONE, &second, "x").await),
         locked(minute_s - 1)
     );
-    assert_eq!(refusal(ask(&t, PHONE).await).await, locked(minute_s - 1));
+    assert_eq!(refusal(ask(&t, PHONE).await), locked(minute_s - 1));
     // A restart forgets nothing: the lockout is in the store.
     let after_restart = restarted(&t, t.app.settings.clone()).await;
     let refused = service::sessions::sign_in(
@@ -131,16 +126,16 @@ async fn wrong_codes_lock_the_number_across_codes_for_longer_each_time(db: Db) {
     // The next wrong code doubles the wait.
     t.clock.advance_ms(SIGN_IN_LOCKOUT_FIRST_MS);
     assert_eq!(
-        refusal(open(&t, PHONE, wrong(&second), "x").await).await,
+        refusal(open(&t, PHONE, wrong(&second), "x").await),
         locked(2 * minute_s)
     );
     t.clock.advance_ms(2 * SIGN_IN_LOCKOUT_FIRST_MS);
-    assert_eq!(open(&t, PHONE, &second, "x").await.status().as_u16(), 201);
+    assert_eq!(open(&t, PHONE, &second, "x").await.status, 201);
     // A right code forgets the wrong ones.
     t.clock.advance_ms(SIGN_IN_RESEND_MS);
-    assert_eq!(ask(&t, PHONE).await.status().as_u16(), 202);
+    assert_eq!(ask(&t, PHONE).await.status, 202);
     let third = code_sent(&t, PHONE).await;
-    let (status, code, ..) = refusal(open(&t, PHONE, wrong(&third), "x").await).await;
+    let (status, code, ..) = refusal(open(&t, PHONE, wrong(&third), "x").await);
     assert_eq!((status, code.as_str()), (401, "SIGN_IN_CODE_INVALID"));
 }
 on_both_stores!(
@@ -150,16 +145,14 @@ on_both_stores!(
 
 async fn guesses_sent_at_once_are_each_counted(db: Db) {
     let t = spawn(db).await;
-    assert_eq!(ask(&t, PHONE).await.status().as_u16(), 202);
+    assert_eq!(ask(&t, PHONE).await.status, 202);
     let guess = wrong(&code_sent(&t, PHONE).await);
     let mut guesses = tokio::task::JoinSet::new();
     for _ in 0..20 {
-        let (http, url) = (t.http.clone(), t.url("/v1/auth/session"));
-        guesses.spawn(async move {
-            let body = serde_json::json!({"phone": PHONE, "code": guess});
-            let response = http.post(url).json(&body).send().await.unwrap();
-            response.status().as_u16()
-        });
+        let call = t
+            .call(Method::POST, "/v1/auth/session")
+            .json(serde_json::json!({"phone": PHONE, "code": guess}));
+        guesses.spawn(async move { call.send().await.status });
     }
     let statuses = guesses.join_all().await;
     assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
@@ -195,17 +188,10 @@ async fn a_flood_of_code_requests_sends_what_the_budgets_allow(db: Db) {
         } else {
             format!("+7747{:07}", i)
         };
-        let (http, url) = (t.http.clone(), t.url("/v1/auth/code"));
-        asks.spawn(async move {
-            let body = serde_json::json!({"phone": phone});
-            http.post(url)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        });
+        let call = t
+            .call(Method::POST, "/v1/auth/code")
+            .json(serde_json::json!({"phone": phone}));
+        asks.spawn(async move { call.send().await.status });
     }
     let statuses = asks.join_all().await;
     let accepted = statuses.iter().filter(|s| **s == 202).count() as i64;
@@ -231,13 +217,13 @@ on_both_stores!(
 async fn a_number_gets_a_few_codes_a_day(db: Db) {
     let t = spawn(db).await;
     for _ in 0..SIGN_IN_CODES_PER_PHONE_MAX {
-        assert_eq!(ask(&t, PHONE).await.status().as_u16(), 202);
+        assert_eq!(ask(&t, PHONE).await.status, 202);
         t.clock.advance_ms(SIGN_IN_RESEND_MS);
     }
     let used_ms = SIGN_IN_CODES_PER_PHONE_MAX * SIGN_IN_RESEND_MS;
     let wait_s = (SIGN_IN_PHONE_WINDOW_MS - used_ms) / 1000;
     let refused = ask(&t, PHONE).await;
-    let (status, code, header, field) = refusal(refused).await;
+    let (status, code, header, field) = refusal(refused);
     assert_eq!(
         (status, code.as_str(), header, field),
         (429, "SIGN_IN_CODES_EXHAUSTED", Some(wait_s), Some(wait_s))
@@ -247,9 +233,9 @@ async fn a_number_gets_a_few_codes_a_day(db: Db) {
     drop(conn);
     assert_eq!(sent.len() as i64, SIGN_IN_CODES_PER_PHONE_MAX);
     // Another number is not concerned; the day over, the number gets codes again.
-    assert_eq!(ask(&t, "+77021234567").await.status().as_u16(), 202);
+    assert_eq!(ask(&t, "+77021234567").await.status, 202);
     t.clock.advance_ms(SIGN_IN_PHONE_WINDOW_MS - used_ms);
-    assert_eq!(ask(&t, PHONE).await.status().as_u16(), 202);
+    assert_eq!(ask(&t, PHONE).await.status, 202);
 }
 on_both_stores!(
     a_number_gets_a_few_codes_a_day,
@@ -266,7 +252,7 @@ async fn nothing_is_sent_to_numbers_no_operator_serves(db: Db) {
         ("+4915112345678", 422, "PHONE_FOREIGN"),
         ("12345", 400, "PHONE_MALFORMED"),
     ] {
-        let (got_status, got_code, ..) = refusal(ask(&t, phone).await).await;
+        let (got_status, got_code, ..) = refusal(ask(&t, phone).await);
         assert_eq!((got_status, got_code.as_str()), (status, code), "{phone}");
     }
     let mut conn = t.store.reader().await.unwrap();
@@ -289,12 +275,12 @@ async fn codes_are_budgeted_per_client_address_and_overall(db: Db) {
         .map(|i| format!("+7705{:07}", 1_000 + i))
         .collect();
     for phone in numbers.iter().take(SIGN_IN_CODES_PER_ADDRESS_MAX as usize) {
-        assert_eq!(ask(&t, phone).await.status().as_u16(), 202, "{phone}");
+        assert_eq!(ask(&t, phone).await.status, 202, "{phone}");
     }
     let wait_s = SIGN_IN_ADDRESS_WINDOW_MS / 1000;
     let last = numbers.last().unwrap();
     assert_eq!(
-        refusal(ask(&t, last).await).await,
+        refusal(ask(&t, last).await),
         (429, "RATE_LIMITED".into(), Some(wait_s), Some(wait_s))
     );
     // The overall budget holds whatever the addresses: beyond it, a wait instead of a queue.
@@ -347,17 +333,8 @@ async fn a_sign_in_code_goes_out_before_a_backlog_of_replies(db: Db) {
             .unwrap();
     }
     tx.commit().await.unwrap();
-    assert_eq!(ask(&t, PHONE).await.status().as_u16(), 202);
-    let outbox: Value = t
-        .http
-        .get(t.url("/v1/sms/outbox"))
-        .bearer_auth(GATEWAY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(ask(&t, PHONE).await.status, 202);
+    let (_, outbox) = t.get(GATEWAY, "/v1/sms/outbox").await;
     let messages = outbox["messages"].as_array().unwrap();
     assert_eq!(messages[0]["to"], PHONE, "{}", messages[0]);
     assert!(
@@ -376,11 +353,9 @@ on_both_stores!(
 
 /// Signs in from a device; returns (token, session id).
 async fn sign_in_from(t: &TestApp, phone: &str, device: &str) -> (String, String) {
-    assert_eq!(ask(t, phone).await.status().as_u16(), 202);
+    assert_eq!(ask(t, phone).await.status, 202);
     let code = code_sent(t, phone).await;
-    let opened = open(t, phone, &code, device).await;
-    assert_eq!(opened.status().as_u16(), 201);
-    let body: Value = opened.json().await.unwrap();
+    let body = open(t, phone, &code, device).await.expect(201).body;
     t.clock.advance_ms(SIGN_IN_RESEND_MS);
     (
         body["token"].as_str().unwrap().to_owned(),
@@ -389,26 +364,11 @@ async fn sign_in_from(t: &TestApp, phone: &str, device: &str) -> (String, String
 }
 
 async fn sessions_of(t: &TestApp, token: &str) -> (u16, Value) {
-    let response = t
-        .http
-        .get(t.url("/v1/auth/sessions"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    t.get(token, "/v1/auth/sessions").await
 }
 
 async fn tickets_status(t: &TestApp, token: &str) -> u16 {
-    t.http
-        .get(t.url("/v1/tickets/valid"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    t.get(token, "/v1/tickets/valid").await.0
 }
 
 async fn a_passenger_sees_and_ends_their_sessions(db: Db) {
@@ -442,39 +402,25 @@ async fn a_passenger_sees_and_ends_their_sessions(db: Db) {
         "control characters are dropped"
     );
     // The owner ends the stolen session; it buys nothing any more.
-    let ended = t
-        .http
-        .delete(t.url(&format!("/v1/auth/sessions/{stolen_id}")))
-        .bearer_auth(&phone_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ended.status().as_u16(), 204);
+    let end = |id: &str, token: &str| {
+        t.call(Method::DELETE, &format!("/v1/auth/sessions/{id}"))
+            .token(token)
+    };
+    end(&stolen_id, &phone_token).expect(204).await;
     assert_eq!(tickets_status(&t, &stolen_token).await, 401);
     // Another passenger cannot end (or learn of) this passenger's sessions.
     let other = t.session("+77021234567").await;
-    let foreign = t
-        .http
-        .delete(t.url(&format!("/v1/auth/sessions/{phone_id}")))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(foreign.status().as_u16(), 404);
+    end(&phone_id, &other).expect(404).await;
     assert_eq!(tickets_status(&t, &phone_token).await, 200);
     // End all the others at once.
     let (tablet_token, _) = sign_in_from(&t, PHONE, "Tablet").await;
     let (laptop_token, _) = sign_in_from(&t, PHONE, "Laptop").await;
-    let others: Value = t
-        .http
-        .post(t.url("/v1/auth/sessions/end-others"))
-        .bearer_auth(&phone_token)
+    let others = t
+        .call(Method::POST, "/v1/auth/sessions/end-others")
+        .token(&phone_token)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body;
     assert_eq!(others["ended"], 2);
     assert_eq!(tickets_status(&t, &tablet_token).await, 401);
     assert_eq!(tickets_status(&t, &laptop_token).await, 401);

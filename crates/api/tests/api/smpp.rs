@@ -9,7 +9,7 @@ use partners::smpp::{SmscConfig, Timeouts, pdu};
 use service::smpp::SmppService;
 use simulators::smsc::{Faults, SmscHandle, SmscSimulator};
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 const GOOD: &str = "+77011234567";
@@ -282,14 +282,11 @@ on_both_stores!(
 
 async fn a_sign_in_code_goes_out_by_smpp(db: Db) {
     let mut s = bound(db).await;
-    let response =
-        s.t.http
-            .post(s.t.url("/v1/auth/code"))
-            .json(&serde_json::json!({"phone": OTHER}))
-            .send()
-            .await
-            .unwrap();
-    assert!(response.status().is_success());
+    s.t.call(Method::POST, "/v1/auth/code")
+        .json(serde_json::json!({"phone": OTHER}))
+        .send()
+        .await
+        .expect_success();
     let inbox = s.smsc.wait_inbox(OTHER, 1, WAIT).await;
     assert_eq!(inbox.len(), 1);
     assert!(

@@ -7,7 +7,7 @@
 use domain::staff::Role;
 use serde_json::{Value, json};
 
-use crate::harness::{Db, GATEWAY, PASSWORD, TestApp, spawn, spawn_with};
+use crate::harness::{Db, GATEWAY, Method, PASSWORD, TestApp, spawn, spawn_with};
 use crate::on_both_stores;
 
 /// Signs in from `from` (the trusted proxy names the client); (status, body, Retry-After).
@@ -22,21 +22,14 @@ async fn attempt(
     if let Some(code) = totp {
         body["totp"] = code.into();
     }
-    let response = t
-        .http
-        .post(t.url("/v1/staff/session"))
+    let answer = t
+        .call(Method::POST, "/v1/staff/session")
         .header("x-forwarded-for", from)
-        .json(&body)
+        .json(body)
         .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let retry = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    (status, response.json().await.unwrap(), retry)
+        .await;
+    let retry = answer.header("retry-after").and_then(|v| v.parse().ok());
+    (answer.status, answer.body, retry)
 }
 
 /// 1,000 wrong tries against one login: the first few cost nothing, then each failure waits
@@ -150,20 +143,12 @@ async fn cookie_sessions_need_their_csrf_token(db: Db) {
     let t = spawn(db).await;
     t.add_staff("clerk", Role::Office, &["astana"], &[]).await;
     let opened = t
-        .http
-        .post(t.url("/v1/staff/session"))
-        .json(&json!({"login": "clerk", "password": PASSWORD, "cookie": true}))
+        .call(Method::POST, "/v1/staff/session")
+        .json(json!({"login": "clerk", "password": PASSWORD, "cookie": true}))
         .send()
         .await
-        .unwrap();
-    assert_eq!(opened.status().as_u16(), 201);
-    let set_cookie = opened
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+        .expect(201);
+    let set_cookie = opened.header("set-cookie").unwrap().to_owned();
     for attribute in [
         "__Host-smsbus-staff=",
         "Path=/",
@@ -174,7 +159,7 @@ async fn cookie_sessions_need_their_csrf_token(db: Db) {
         assert!(set_cookie.contains(attribute), "{set_cookie}");
     }
     assert!(!set_cookie.contains("Domain"), "{set_cookie}");
-    let body: Value = opened.json().await.unwrap();
+    let body = opened.body;
     assert!(
         body["token"].is_null(),
         "the cookie's token is not shown to scripts: {body}"
@@ -184,95 +169,55 @@ async fn cookie_sessions_need_their_csrf_token(db: Db) {
     let token = cookie.split_once('=').unwrap().1.to_owned();
     // A second (bearer) session of the clerk, to end with the cookie.
     let other = t.staff_session("clerk").await;
-    let other_id: Value = t
-        .http
-        .get(t.url("/v1/staff/me"))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let other_id = other_id["session_id"].as_str().unwrap().to_owned();
+    let (status, other_me) = t.get(&other, "/v1/staff/me").await;
+    assert_eq!(status, 200, "{other_me}");
+    let other_id = other_me["session_id"].as_str().unwrap().to_owned();
     // Reading needs no CSRF token.
     let me = t
-        .http
-        .get(t.url("/v1/staff/me"))
+        .call(Method::GET, "/v1/staff/me")
         .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(me.status().as_u16(), 200);
-    let me: Value = me.json().await.unwrap();
+        .expect(200)
+        .await;
     assert_eq!(
         (me["login"].as_str(), me["session_kind"].as_str()),
         (Some("clerk"), Some("cookie"))
     );
     // A state-changing request with the cookie: refused without the token, or with a wrong one.
     let end = |csrf: Option<String>| {
-        let mut request = t
-            .http
-            .delete(t.url(&format!("/v1/staff/sessions/{other_id}")))
+        let mut call = t
+            .call(Method::DELETE, &format!("/v1/staff/sessions/{other_id}"))
             .header("cookie", &cookie);
         if let Some(csrf) = csrf {
-            request = request.header("x-csrf-token", csrf);
+            call = call.header("x-csrf-token", csrf);
         }
-        request.send()
+        call.send()
     };
     for wrong in [None, Some(String::new()), Some("0".repeat(32))] {
-        let refused = end(wrong).await.unwrap();
-        assert_eq!(refused.status().as_u16(), 403);
-        let body: Value = refused.json().await.unwrap();
-        assert_eq!(body["code"], "CSRF_TOKEN_INVALID");
+        let refused = end(wrong).await.expect(403);
+        assert_eq!(refused.body["code"], "CSRF_TOKEN_INVALID");
     }
-    let ended = end(Some(csrf.clone())).await.unwrap();
-    assert_eq!(ended.status().as_u16(), 204);
-    let gone = t
-        .http
-        .get(t.url("/v1/staff/me"))
-        .bearer_auth(&other)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gone.status().as_u16(), 401);
+    end(Some(csrf.clone())).await.expect(204);
+    assert_eq!(t.get(&other, "/v1/staff/me").await.0, 401);
     // The cookie's token is no bearer token.
-    let as_bearer = t
-        .http
-        .get(t.url("/v1/staff/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(as_bearer.status().as_u16(), 401);
+    assert_eq!(t.get(&token, "/v1/staff/me").await.0, 401);
     // Signing out with the cookie needs the token too, and clears the cookie.
-    let out = t
-        .http
-        .delete(t.url("/v1/staff/session"))
+    t.call(Method::DELETE, "/v1/staff/session")
         .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status().as_u16(), 403);
+        .expect(403)
+        .await;
     let out = t
-        .http
-        .delete(t.url("/v1/staff/session"))
+        .call(Method::DELETE, "/v1/staff/session")
         .header("cookie", &cookie)
         .header("x-csrf-token", &csrf)
         .send()
         .await
-        .unwrap();
-    assert_eq!(out.status().as_u16(), 204);
-    let cleared = out.headers().get("set-cookie").unwrap().to_str().unwrap();
+        .expect(204);
+    let cleared = out.header("set-cookie").unwrap();
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
-    let after = t
-        .http
-        .get(t.url("/v1/staff/me"))
+    t.call(Method::GET, "/v1/staff/me")
         .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status().as_u16(), 401);
+        .expect(401)
+        .await;
 }
 
 on_both_stores!(
@@ -280,75 +225,48 @@ on_both_stores!(
     cookie_sessions_need_their_csrf_token
 );
 
-/// GET with a staff bearer token: (status, JSON body).
-pub(crate) async fn get(t: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    let response = t
-        .http
-        .get(t.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-/// POST JSON with a staff bearer token: (status, JSON body).
-pub(crate) async fn post(t: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
-    let response = t
-        .http
-        .post(t.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn sessions_are_listed_ended_and_end_with_the_password(db: Db) {
     let t = spawn(db).await;
     // An admin creates the account over the API; the password is generated.
-    let (status, created) = post(
-        &t,
-        "/v1/admin/staff",
-        &t.admin,
-        json!({"login": "manager", "role": "carrier", "carriers": ["astana-avtobus-park-1"]}),
-    )
-    .await;
+    let (status, created) = t
+        .post(
+            &t.admin,
+            "/v1/admin/staff",
+            json!({"login": "manager", "role": "carrier", "carriers": ["astana-avtobus-park-1"]}),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let password = created["password"].as_str().unwrap().to_owned();
     assert!(created["totp_secret"].is_null());
-    let (status, taken) = post(
-        &t,
-        "/v1/admin/staff",
-        &t.admin,
-        json!({"login": "manager", "role": "support"}),
-    )
-    .await;
+    let (status, taken) = t
+        .post(
+            &t.admin,
+            "/v1/admin/staff",
+            json!({"login": "manager", "role": "support"}),
+        )
+        .await;
     assert_eq!(
         (status, taken["code"].as_str()),
         (409, Some("STAFF_LOGIN_TAKEN"))
     );
-    let (status, invalid) = post(
-        &t,
-        "/v1/admin/staff",
-        &t.admin,
-        json!({"login": "two", "role": "carrier", "carriers": ["a", "b"]}),
-    )
-    .await;
+    let (status, invalid) = t
+        .post(
+            &t.admin,
+            "/v1/admin/staff",
+            json!({"login": "two", "role": "carrier", "carriers": ["a", "b"]}),
+        )
+        .await;
     assert_eq!(
         (status, invalid["code"].as_str()),
         (422, Some("STAFF_ACCOUNT_INVALID"))
     );
-    let (status, admin) = post(
-        &t,
-        "/v1/admin/staff",
-        &t.admin,
-        json!({"login": "second-admin", "role": "admin"}),
-    )
-    .await;
+    let (status, admin) = t
+        .post(
+            &t.admin,
+            "/v1/admin/staff",
+            json!({"login": "second-admin", "role": "admin"}),
+        )
+        .await;
     assert_eq!(status, 201);
     assert!(
         admin["otpauth_uri"]
@@ -367,30 +285,24 @@ async fn sessions_are_listed_ended_and_end_with_the_password(db: Db) {
     };
     assert!(stored.starts_with("kek1."), "{stored}");
     assert!(!stored.contains(admin["totp_secret"].as_str().unwrap()));
-    let sign_in = |password: String| {
-        let http = t.http.clone();
-        let url = t.url("/v1/staff/session");
-        async move {
-            let response = http
-                .post(url)
-                .json(&json!({"login": "manager", "password": password}))
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap())
-        }
+    let sign_in = async |password: String| {
+        let answer = t
+            .call(Method::POST, "/v1/staff/session")
+            .json(json!({"login": "manager", "password": password}))
+            .send()
+            .await;
+        (answer.status, answer.body)
     };
     let (_, first) = sign_in(password.clone()).await;
     let (_, second) = sign_in(password.clone()).await;
     let first = first["token"].as_str().unwrap().to_owned();
     let second = second["token"].as_str().unwrap().to_owned();
-    let (status, own) = get(&t, "/v1/staff/sessions", &first).await;
+    let (status, own) = t.get(&first, "/v1/staff/sessions").await;
     assert_eq!(status, 200);
     let own = own["sessions"].as_array().unwrap().clone();
     assert_eq!(own.len(), 2);
     assert_eq!(own.iter().filter(|s| s["current"] == true).count(), 1);
-    let (status, seen) = get(&t, "/v1/admin/staff/manager/sessions", &t.admin).await;
+    let (status, seen) = t.get(&t.admin, "/v1/admin/staff/manager/sessions").await;
     assert_eq!(
         (status, seen["sessions"].as_array().unwrap().len()),
         (200, 2)
@@ -400,68 +312,62 @@ async fn sessions_are_listed_ended_and_end_with_the_password(db: Db) {
         .as_str()
         .unwrap()
         .to_owned();
-    let controllers = t
-        .http
-        .delete(t.url(&format!("/v1/staff/sessions/{second_id}")))
-        .bearer_auth(&t.controller)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(controllers.status().as_u16(), 404);
-    let ended = t
-        .http
-        .delete(t.url(&format!("/v1/staff/sessions/{second_id}")))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ended.status().as_u16(), 204);
-    assert_eq!(get(&t, "/v1/staff/me", &second).await.0, 401);
-    assert_eq!(get(&t, "/v1/staff/me", &first).await.0, 200);
+    let end_second = |token: &str| {
+        t.call(Method::DELETE, &format!("/v1/staff/sessions/{second_id}"))
+            .token(token)
+    };
+    end_second(&t.controller).expect(404).await;
+    end_second(&t.admin).expect(204).await;
+    assert_eq!(t.get(&second, "/v1/staff/me").await.0, 401);
+    assert_eq!(t.get(&first, "/v1/staff/me").await.0, 200);
     // A reset ends the rest; the old password is refused, the new one signs in.
-    let (status, reset) = post(
-        &t,
-        "/v1/admin/staff/manager/reset-password",
-        &t.admin,
-        json!({}),
-    )
-    .await;
+    let (status, reset) = t
+        .post(
+            &t.admin,
+            "/v1/admin/staff/manager/reset-password",
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 200, "{reset}");
-    assert_eq!(get(&t, "/v1/staff/me", &first).await.0, 401);
+    assert_eq!(t.get(&first, "/v1/staff/me").await.0, 401);
     assert_eq!(sign_in(password).await.0, 401);
     let new = reset["password"].as_str().unwrap().to_owned();
     let (status, opened) = sign_in(new.clone()).await;
     assert_eq!(status, 201);
     let token = opened["token"].as_str().unwrap().to_owned();
     // The owner changes it; then a disabled account neither works nor signs in.
-    let (status, _) = post(
-        &t,
-        "/v1/staff/password",
-        &token,
-        json!({"current": "wrong-wrong-wrong", "new": "another-password-1"}),
-    )
-    .await;
+    let (status, _) = t
+        .post(
+            &token,
+            "/v1/staff/password",
+            json!({"current": "wrong-wrong-wrong", "new": "another-password-1"}),
+        )
+        .await;
     assert_eq!(status, 401);
-    let (status, _) = post(
-        &t,
-        "/v1/staff/password",
-        &token,
-        json!({"current": new, "new": "another-password-1"}),
-    )
-    .await;
+    let (status, _) = t
+        .post(
+            &token,
+            "/v1/staff/password",
+            json!({"current": new, "new": "another-password-1"}),
+        )
+        .await;
     assert_eq!(status, 204);
-    assert_eq!(get(&t, "/v1/staff/me", &token).await.0, 401);
+    assert_eq!(t.get(&token, "/v1/staff/me").await.0, 401);
     let (status, opened) = sign_in("another-password-1".into()).await;
     assert_eq!(status, 201);
     let token = opened["token"].as_str().unwrap().to_owned();
-    let (status, disabled) = post(&t, "/v1/admin/staff/manager/disable", &t.admin, json!({})).await;
+    let (status, disabled) = t
+        .post(&t.admin, "/v1/admin/staff/manager/disable", json!({}))
+        .await;
     assert_eq!((status, disabled["disabled"].as_bool()), (200, Some(true)));
-    assert_eq!(get(&t, "/v1/staff/me", &token).await.0, 401);
+    assert_eq!(t.get(&token, "/v1/staff/me").await.0, 401);
     assert_eq!(sign_in("another-password-1".into()).await.0, 401);
-    let (status, _) = post(&t, "/v1/admin/staff/manager/enable", &t.admin, json!({})).await;
+    let (status, _) = t
+        .post(&t.admin, "/v1/admin/staff/manager/enable", json!({}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(sign_in("another-password-1".into()).await.0, 201);
-    let (status, list) = get(&t, "/v1/admin/staff", &t.admin).await;
+    let (status, list) = t.get(&t.admin, "/v1/admin/staff").await;
     assert_eq!(status, 200);
     let logins: Vec<&str> = list["accounts"]
         .as_array()
@@ -482,57 +388,42 @@ on_both_stores!(
 
 async fn machine_credentials_are_per_partner_and_revocable(db: Db) {
     let t = spawn(db).await;
-    let (status, created) = post(
-        &t,
-        "/v1/admin/credentials",
-        &t.admin,
-        json!({"kind": "sms_gateway", "partner": "aggregator-2"}),
-    )
-    .await;
+    let (status, created) = t
+        .post(
+            &t.admin,
+            "/v1/admin/credentials",
+            json!({"kind": "sms_gateway", "partner": "aggregator-2"}),
+        )
+        .await;
     assert_eq!(status, 201, "{created}");
     let secret = created["secret"].as_str().unwrap().to_owned();
     let id = created["id"].as_str().unwrap().to_owned();
-    let outbox = |token: String| {
-        let http = t.http.clone();
-        let url = t.url("/v1/sms/outbox");
-        async move {
-            http.get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
+    let outbox = async |token: String| t.get(&token, "/v1/sms/outbox").await.0;
     assert_eq!(outbox(secret.clone()).await, 200);
     // A metrics credential reads metrics, not the outbox.
-    let (_, metrics) = post(
-        &t,
-        "/v1/admin/credentials",
-        &t.admin,
-        json!({"kind": "metrics", "partner": "monitoring"}),
-    )
-    .await;
+    let (_, metrics) = t
+        .post(
+            &t.admin,
+            "/v1/admin/credentials",
+            json!({"kind": "metrics", "partner": "monitoring"}),
+        )
+        .await;
     assert_eq!(
         outbox(metrics["secret"].as_str().unwrap().to_owned()).await,
         401
     );
-    let revoked = t
-        .http
-        .post(t.url(&format!("/v1/admin/credentials/{id}/revoke")))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status().as_u16(), 204);
+    let revoke = || {
+        t.call(Method::POST, &format!("/v1/admin/credentials/{id}/revoke"))
+            .token(&t.admin)
+    };
+    revoke().expect(204).await;
     assert_eq!(outbox(secret).await, 401, "revoked");
     assert_eq!(
         outbox(GATEWAY.to_owned()).await,
         200,
         "the other partner's still works"
     );
-    let (status, list) = get(&t, "/v1/admin/credentials", &t.admin).await;
+    let (status, list) = t.get(&t.admin, "/v1/admin/credentials").await;
     assert_eq!(status, 200);
     let list = list["credentials"].as_array().unwrap();
     assert!(
@@ -541,14 +432,7 @@ async fn machine_credentials_are_per_partner_and_revocable(db: Db) {
     );
     let mine = list.iter().find(|c| c["id"] == id.as_str()).unwrap();
     assert!(mine["revoked_at"].is_string(), "{mine}");
-    let again = t
-        .http
-        .post(t.url(&format!("/v1/admin/credentials/{id}/revoke")))
-        .bearer_auth(&t.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status().as_u16(), 404);
+    revoke().expect(404).await;
 }
 
 on_both_stores!(
@@ -615,15 +499,8 @@ async fn staff_read_a_passengers_tickets_within_their_scope(db: Db) {
         let t = &t;
         async move {
             let token = t.staff_session(login).await;
-            let response = t
-                .http
-                .get(t.url(&format!("/v1/staff/passengers/{phone}/tickets")))
-                .bearer_auth(token)
-                .send()
+            t.get(&token, &format!("/v1/staff/passengers/{phone}/tickets"))
                 .await
-                .unwrap();
-            let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap())
         }
     };
     let (status, support) = read("support").await;

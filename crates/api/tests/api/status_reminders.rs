@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 use service::status_reminders::{ReminderPolicy, remind_ending};
 
-use crate::cards::{HOLDER, open_card, post_as};
-use crate::harness::{Db, TestApp, spawn};
+use crate::cards::{HOLDER, open_card};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 const DAY_MS: i64 = 86_400_000;
@@ -23,34 +23,25 @@ fn date_in(t: &TestApp, days: i64) -> String {
 
 /// Applies for a pensioner's card and has the admin approve it until `valid_until`.
 async fn approved_until(t: &TestApp, valid_until: &str) -> String {
-    let (status, applied) = post_as(
-        t,
-        HOLDER,
-        "/v1/card-applications",
-        json!({"city": "astana", "category": "pensioner", "full_name": "Бауыржан Омаров",
+    let (status, applied) = t
+        .post_as(
+            HOLDER,
+            "/v1/card-applications",
+            json!({"city": "astana", "category": "pensioner", "full_name": "Бауыржан Омаров",
             "document_kind": "pension certificate", "document_number": "ПУ-123456"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 201, "{applied}");
     // Signed in afresh: the clock may have moved past the last session's end.
     let admin = t.staff_session("admin").await;
-    let approved: Value = t
-        .http
-        .post(t.url(&format!(
-            "/v1/office/card-applications/{}/approve",
-            applied["id"]
-        )))
-        .bearer_auth(&admin)
-        .json(
-            &json!({"document_kind": "pension certificate", "document_number": "ПУ-123456",
+    let (_, approved) = t
+        .post(
+            &admin,
+            &format!("/v1/office/card-applications/{}/approve", applied["id"]),
+            json!({"document_kind": "pension certificate", "document_number": "ПУ-123456",
             "valid_until": valid_until}),
         )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(approved["status"], "approved", "{approved}");
     approved["card"].as_str().unwrap().to_owned()
 }
@@ -144,14 +135,13 @@ async fn the_quote_prices_every_active_card_and_says_which_cannot_pay(db: Db) {
     crate::cards::configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
     crate::cards::pay(&t, "q-1", &preferential, "200").await;
     let blocked = open_card(&t, HOLDER).await;
-    let (status, _) = post_as(&t, HOLDER, &format!("/v1/cards/{blocked}/block"), json!({})).await;
+    let (status, _) = t
+        .post_as(HOLDER, &format!("/v1/cards/{blocked}/block"), json!({}))
+        .await;
     assert_eq!(status, 200);
-    let quote: Value = t
+    let (_, quote) = t
         .get_as(HOLDER, "/v1/rides/quote?transport_code=20032")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let cards = quote["cards"].as_array().unwrap();
     assert_eq!(cards.len(), 2, "{quote}");
     let of = |n: &str| cards.iter().find(|c| c["number"] == n).unwrap();
@@ -189,15 +179,7 @@ async fn a_city_says_where_it_is_and_which_categories_it_prices(db: Db) {
             .cloned()
             .unwrap()
     };
-    let cities: Value = t
-        .http
-        .get(t.url("/v1/cities"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cities = t.call(Method::GET, "/v1/cities").send().await.body;
     let astana = cities["cities"]
         .as_array()
         .unwrap()
@@ -251,14 +233,14 @@ async fn a_card_history_is_read_page_by_page(db: Db) {
         crate::cards::pay(&t, txn, &card, "100").await;
     }
     for key in ["hr-1", "hr-2"] {
-        let (status, ticket) = crate::cards::card_ride(&t, &card, key).await;
+        let (status, ticket) = crate::cards::card_ride(&t, &card, "10101", key).await;
         assert_eq!(status, 201, "{ticket}");
     }
     let mut seen = Vec::new();
     let mut path = format!("/v1/cards/{card}/history?limit=2");
     let mut pages = 0;
     loop {
-        let page: Value = t.get_as(HOLDER, &path).await.json().await.unwrap();
+        let (_, page) = t.get_as(HOLDER, &path).await;
         pages += 1;
         for m in page["movements"].as_array().unwrap() {
             seen.push((

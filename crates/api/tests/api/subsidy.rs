@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 use service::clock::Clock;
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 use crate::carrier::{DAY_MS, PENSIONER, local_date};
@@ -18,12 +18,12 @@ const ALMATY_BUS: &str = "20032";
 /// The day's pensioner subsidy in Almaty: (tiyn, estimated, each line's estimated).
 async fn subsidy_of(t: &TestApp, day: &str) -> (i64, bool, Vec<bool>) {
     let admin = t.staff_session("admin").await;
-    let (status, report) = crate::staff::get(
-        t,
-        &format!("/v1/reports/rides?from={day}&to={day}&city=almaty"),
-        &admin,
-    )
-    .await;
+    let (status, report) = t
+        .get(
+            &admin,
+            &format!("/v1/reports/rides?from={day}&to={day}&city=almaty"),
+        )
+        .await;
     assert_eq!(status, 200, "{report}");
     let subsidy = report["subsidy"].as_array().unwrap();
     assert_eq!(subsidy.len(), 1, "{report}");
@@ -45,7 +45,7 @@ async fn subsidy_of(t: &TestApp, day: &str) -> (i64, bool, Vec<bool>) {
 /// Almaty's regular fare set to `amount` through the console's endpoint (the rest kept).
 async fn set_regular_fare(t: &TestApp, amount: &str) {
     let admin = t.staff_session("admin").await;
-    let (status, file) = crate::staff::get(t, "/v1/admin/catalogue", &admin).await;
+    let (status, file) = t.get(&admin, "/v1/admin/catalogue").await;
     assert_eq!(status, 200, "{file}");
     let mut almaty = file["cities"]
         .as_array()
@@ -62,15 +62,11 @@ async fn set_regular_fare(t: &TestApp, amount: &str) {
             fare["amount"] = json!(amount);
         }
     }
-    let response = t
-        .http
-        .put(t.url("/v1/admin/catalogue"))
-        .bearer_auth(&admin)
-        .json(&json!({"cities": [almaty]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    t.call(Method::PUT, "/v1/admin/catalogue")
+        .token(&admin)
+        .json(json!({"cities": [almaty]}))
+        .expect(200)
+        .await;
 }
 
 async fn the_subsidy_of_a_day_keeps_the_fare_of_that_day(db: Db) {
@@ -133,17 +129,14 @@ async fn the_subsidy_of_a_day_keeps_the_fare_of_that_day(db: Db) {
     // The CSV says which lines are estimated.
     let admin = t.staff_session("admin").await;
     let csv = t
-        .http
-        .get(t.url(&format!(
-            "/v1/reports/rides?from={first}&to={second}&city=almaty&format=csv"
-        )))
-        .bearer_auth(&admin)
+        .call(
+            Method::GET,
+            &format!("/v1/reports/rides?from={first}&to={second}&city=almaty&format=csv"),
+        )
+        .token(&admin)
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .text();
     let mut rows = csv.lines();
     assert!(rows.next().unwrap().ends_with(",subsidy,subsidy_estimated"));
     let estimated: Vec<(String, String)> = rows

@@ -15,7 +15,7 @@ use simulators::acquirer::{
 };
 
 use crate::cards::{HOLDER, open_card};
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Call, Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 pub(crate) const ACQUIRER: &str = "halyk-epay";
@@ -56,18 +56,22 @@ pub(crate) async fn start_top_up(
     key: &str,
 ) -> (u16, Value) {
     let token = t.session(phone).await;
-    let response = t
-        .http
-        .post(t.url(&format!("/v1/cards/{card}/top-ups")))
-        .bearer_auth(token)
+    let answer = t
+        .call(Method::POST, &format!("/v1/cards/{card}/top-ups"))
+        .token(&token)
         .header("Idempotency-Key", key)
         .header("Accept-Language", "en")
-        .json(&json!({ "amount": amount }))
+        .json(json!({ "amount": amount }))
         .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+        .await;
+    (answer.status, answer.body)
+}
+
+/// A callback from the acquirer (`acquirer` as the path names it) with this signature.
+fn callback(t: &TestApp, acquirer: &str, signature: &str, body: String) -> Call {
+    t.call(Method::POST, &format!("/v1/acquirer/{acquirer}/callback"))
+        .header("x-signature", signature)
+        .body(body)
 }
 
 /// Pays on the acquirer's page as a browser does: the form posted, the redirect read.
@@ -91,16 +95,15 @@ pub(crate) async fn pay_on_page(payment_url: &str, card_number: &str) -> String 
 }
 
 async fn top_up_state(t: &TestApp, card: &str, id: &str) -> Value {
-    let response = t
+    let (status, top_up) = t
         .get_as(HOLDER, &format!("/v1/cards/{card}/top-ups/{id}"))
         .await;
-    assert_eq!(response.status().as_u16(), 200);
-    response.json().await.unwrap()
+    assert_eq!(status, 200, "{top_up}");
+    top_up
 }
 
 pub(crate) async fn balance_tiyn(t: &TestApp, card: &str) -> i64 {
-    let response = t.get_as(HOLDER, &format!("/v1/cards/{card}")).await;
-    let card: Value = response.json().await.unwrap();
+    let (_, card) = t.get_as(HOLDER, &format!("/v1/cards/{card}")).await;
     card["balance"]["tiyn"].as_i64().unwrap()
 }
 
@@ -140,15 +143,12 @@ async fn top_up_credits_once(t: &TestApp, sim: &AcquirerSimulator, card: &str) {
     let body = json!({"invoice_id": id, "status": "charged", "amount": "500.00", "currency": "KZT", "reference": "x"}).to_string();
     let signature = sign_callback(CALLBACK_SECRET.as_bytes(), body.as_bytes());
     let calls = (0..20).map(|_| {
-        t.http
-            .post(t.url(&format!("/v1/acquirer/{ACQUIRER}/callback")))
-            .header("x-signature", &signature)
+        callback(t, ACQUIRER, &signature, body.clone())
             .header("content-type", "application/json")
-            .body(body.clone())
             .send()
     });
     for answer in futures_util::future::join_all(calls).await {
-        assert_eq!(answer.unwrap().status().as_u16(), 200);
+        answer.expect(200);
     }
     assert_eq!(balance_tiyn(t, card).await, 80_000);
     let mut conn = t.store.reader().await.unwrap();
@@ -226,16 +226,12 @@ async fn a_callback_that_never_comes_is_settled_by_the_status_query(db: Db) {
         .unwrap();
     assert_eq!(expire.status().as_u16(), 204);
     // An admin asks for it at once (no wait): the next pass fails it.
-    let recovery: Value = t
-        .http
-        .post(t.url("/v1/admin/recovery"))
-        .bearer_auth(&t.admin)
+    let recovery = t
+        .call(Method::POST, "/v1/admin/recovery")
+        .token(&t.admin)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body;
     assert_eq!(recovery["top_ups"]["examined"], 1, "{recovery}");
     assert_eq!(recovery["top_ups"]["failed"], 1, "{recovery}");
     let state = top_up_state(&t, &card, &abandoned_id).await;
@@ -283,12 +279,9 @@ async fn what_must_be_refused_is_refused(db: Db) {
         (status, code(&body)),
         (422, "TOP_UP_BALANCE_TOO_LARGE".into())
     );
-    let limits: Value = t
+    let (_, limits) = t
         .get_as(HOLDER, &format!("/v1/cards/{card}/top-ups/limits"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(limits["max"]["tiyn"], 0);
     // Someone else's card, a reused key, a forged callback.
     let (status, body) = start_top_up(&t, "+77051234567", &card, "500", "r-6").await;
@@ -302,29 +295,13 @@ async fn what_must_be_refused_is_refused(db: Db) {
     let (_, pending) = start_top_up(&t, HOLDER, &other, "600", "r-7").await;
     let body = json!({"invoice_id": pending["top_up_id"], "status": "charged", "amount": "600.00", "currency": "KZT"}).to_string();
     let forged = sign_callback(b"not-the-acquirer-secret", body.as_bytes());
-    let answer = t
-        .http
-        .post(t.url(&format!("/v1/acquirer/{ACQUIRER}/callback")))
-        .header("x-signature", forged)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status().as_u16(), 401);
+    callback(&t, ACQUIRER, &forged, body).expect(401).await;
     assert_eq!(balance_tiyn(&t, &other).await, 0);
     // Signed, but charged another sum than ordered: nothing is credited, the order fails (the
     // acquirer's report then lists the charge for reconciliation).
     let body = json!({"invoice_id": pending["top_up_id"], "status": "charged", "amount": "999.00", "currency": "KZT"}).to_string();
     let signature = sign_callback(CALLBACK_SECRET.as_bytes(), body.as_bytes());
-    let answer = t
-        .http
-        .post(t.url(&format!("/v1/acquirer/{ACQUIRER}/callback")))
-        .header("x-signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status().as_u16(), 200);
+    callback(&t, ACQUIRER, &signature, body).expect(200).await;
     let state = top_up_state(&t, &other, pending["top_up_id"].as_str().unwrap()).await;
     assert_eq!(state["failure"], "amount_mismatch");
     assert_eq!(balance_tiyn(&t, &other).await, 0);
@@ -332,15 +309,9 @@ async fn what_must_be_refused_is_refused(db: Db) {
     let body = json!({"invoice_id": "0000000000000000", "status": "charged", "amount": "1.00", "currency": "KZT"}).to_string();
     let signature = sign_callback(CALLBACK_SECRET.as_bytes(), body.as_bytes());
     for acquirer in [ACQUIRER, "another-acquirer"] {
-        let answer = t
-            .http
-            .post(t.url(&format!("/v1/acquirer/{acquirer}/callback")))
-            .header("x-signature", &signature)
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(answer.status().as_u16(), 404);
+        callback(&t, acquirer, &signature, body.clone())
+            .expect(404)
+            .await;
     }
     // An acquirer answering 503: no page yet; the same key asks again once it is back.
     sim.set_faults(Faults {

@@ -11,33 +11,12 @@
 use serde_json::Value;
 use service::transit::{FeedImport, NewCity, import_addresses, import_feed, no_progress};
 
-use crate::harness::{Db, TestApp, spawn};
+use crate::harness::{Db, Method, TestApp, spawn};
 use crate::on_both_stores;
 
 const HALIFAX: &str = "../../../shared/data/gtfs/halifax-2025.zip";
 pub(crate) const ASTANA_FEED: &[u8] = include_bytes!("../../../smsbus/data/astana-gtfs.zip");
 const ASTANA_ADDRESSES: &[u8] = include_bytes!("../../../smsbus/data/astana-addresses.csv");
-
-pub(crate) async fn get(t: &TestApp, path: &str) -> (u16, String, Value) {
-    let response = t.http.get(t.url(path)).send().await.unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (
-        status,
-        content_type,
-        response.json().await.unwrap_or(Value::Null),
-    )
-}
-
-pub(crate) async fn ok(t: &TestApp, path: &str) -> Value {
-    let (status, _, body) = get(t, path).await;
-    assert_eq!(status, 200, "{path}: {body}");
-    body
-}
 
 pub(crate) async fn import_astana(t: &TestApp) {
     let request = FeedImport {
@@ -88,7 +67,7 @@ async fn halifax_feed_imports_and_plans_a_real_journey(db: Db) {
     // at 08:12, but walking 61 m to bay 8641 for the 9A (trip 3797476, 08:02, at 8136 08:09:42)
     // and 49 m on arrives at 08:10:17, so that is the answer.
     let path = "/v1/cities/halifax/plan?from=stop:8640&to=stop:7412&departure=2025-09-10T08:00:00-03:00&max_transfers=0";
-    let plan = ok(&t, path).await;
+    let plan = t.call(Method::GET, path).expect(200).await;
     assert_eq!(plan["service_date"], "2025-09-10");
     let fastest = plan["journeys"]
         .as_array()
@@ -125,7 +104,10 @@ async fn halifax_feed_imports_and_plans_a_real_journey(db: Db) {
     assert_eq!(fastest["transfers"], 0);
     assert!(fastest["fare"].is_null(), "Halifax has no catalogue fares");
 
-    let routes = ok(&t, "/v1/cities/halifax/routes").await;
+    let routes = t
+        .call(Method::GET, "/v1/cities/halifax/routes")
+        .expect(200)
+        .await;
     assert!(
         routes["routes"]
             .as_array()
@@ -142,7 +124,10 @@ on_both_stores!(
 async fn a_bad_feed_leaves_the_previous_data_intact(db: Db) {
     let t = spawn(db).await;
     import_astana(&t).await;
-    let before = ok(&t, "/v1/cities/astana/routes").await;
+    let before = t
+        .call(Method::GET, "/v1/cities/astana/routes")
+        .expect(200)
+        .await;
 
     let not_a_zip = FeedImport {
         city: "astana".into(),
@@ -174,7 +159,12 @@ async fn a_bad_feed_leaves_the_previous_data_intact(db: Db) {
             .contains("--create-city")
     );
 
-    assert_eq!(ok(&t, "/v1/cities/astana/routes").await, before);
+    assert_eq!(
+        t.call(Method::GET, "/v1/cities/astana/routes")
+            .expect(200)
+            .await,
+        before
+    );
     let mut conn = t.store.reader().await.unwrap();
     let stored = store::transit::feed(&mut conn, "astana")
         .await
@@ -190,7 +180,10 @@ on_both_stores!(
 async fn routes_list_fares_stops_and_shapes(db: Db) {
     let t = spawn(db).await;
     import_astana(&t).await;
-    let list = ok(&t, "/v1/cities/astana/routes").await;
+    let list = t
+        .call(Method::GET, "/v1/cities/astana/routes")
+        .expect(200)
+        .await;
     let route = |number: &str| {
         list["routes"]
             .as_array()
@@ -206,7 +199,10 @@ async fn routes_list_fares_stops_and_shapes(db: Db) {
     assert_eq!(route("310")["kind"], "express");
     assert_eq!(route("301")["kind"], "suburban");
 
-    let detail = ok(&t, "/v1/cities/astana/routes/astana-10").await;
+    let detail = t
+        .call(Method::GET, "/v1/cities/astana/routes/astana-10")
+        .expect(200)
+        .await;
     let variants = detail["variants"].as_array().unwrap();
     assert_eq!(variants.len(), 2);
     let outbound = variants.iter().find(|v| v["direction"] == 0).unwrap();
@@ -221,10 +217,17 @@ async fn routes_list_fares_stops_and_shapes(db: Db) {
     assert!(names.contains(&"Байтерек") && names.contains(&"Хан Шатыр"));
     assert_eq!(outbound["shape"]["type"], "LineString");
     assert!(outbound["shape"]["coordinates"].as_array().unwrap().len() > names.len());
-    let (status, content_type, body) = get(&t, "/v1/cities/astana/routes/astana-999").await;
+    let missing = t
+        .call(Method::GET, "/v1/cities/astana/routes/astana-999")
+        .send()
+        .await;
     assert_eq!(
-        (status, content_type.as_str(), body["code"].as_str()),
-        (404, "application/problem+json", Some("NOT_FOUND"))
+        (
+            missing.status,
+            missing.header("content-type"),
+            missing.body["code"].as_str()
+        ),
+        (404, Some("application/problem+json"), Some("NOT_FOUND"))
     );
 }
 
@@ -232,11 +235,13 @@ on_both_stores!(stops_near_a_point, stops_near_a_point);
 async fn stops_near_a_point(db: Db) {
     let t = spawn(db).await;
     import_astana(&t).await;
-    let near = ok(
-        &t,
-        "/v1/cities/astana/stops/near?lat=51.1284&lon=71.4303&radius_m=700",
-    )
-    .await;
+    let near = t
+        .call(
+            Method::GET,
+            "/v1/cities/astana/stops/near?lat=51.1284&lon=71.4303&radius_m=700",
+        )
+        .expect(200)
+        .await;
     let stops = near["stops"].as_array().unwrap();
     assert_eq!(stops[0]["id"], "baiterek");
     assert!(stops[0]["distance_m"].as_u64().unwrap() < 30);
@@ -246,12 +251,17 @@ async fn stops_near_a_point(db: Db) {
             .iter()
             .all(|s| s["distance_m"].as_u64().unwrap() <= 700)
     );
-    let (status, _, body) = get(
-        &t,
-        "/v1/cities/astana/stops/near?lat=51.1&lon=71.4&radius_m=5000",
-    )
-    .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("BAD_REQUEST")));
+    let too_far = t
+        .call(
+            Method::GET,
+            "/v1/cities/astana/stops/near?lat=51.1&lon=71.4&radius_m=5000",
+        )
+        .send()
+        .await;
+    assert_eq!(
+        (too_far.status, too_far.body["code"].as_str()),
+        (400, Some("BAD_REQUEST"))
+    );
 }
 
 on_both_stores!(
@@ -277,7 +287,7 @@ async fn search_forgives_kazakh_russian_and_latin_spellings(db: Db) {
         ("Qabanbay batyr", "абанбай батыр"),
     ] {
         let path = format!("/v1/cities/astana/search?q={}", urlencode(query));
-        let body = ok(&t, &path).await;
+        let body = t.call(Method::GET, &path).expect(200).await;
         let labels: Vec<&str> = body["results"]
             .as_array()
             .unwrap()
@@ -290,21 +300,27 @@ async fn search_forgives_kazakh_russian_and_latin_spellings(db: Db) {
         );
     }
     // A search result is a plan endpoint.
-    let body = ok(
-        &t,
-        &format!(
-            "/v1/cities/astana/search?q={}",
-            urlencode("Қабанбай батыр 11")
-        ),
-    )
-    .await;
+    let body = t
+        .call(
+            Method::GET,
+            &format!(
+                "/v1/cities/astana/search?q={}",
+                urlencode("Қабанбай батыр 11")
+            ),
+        )
+        .expect(200)
+        .await;
     let id = body["results"][0]["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("address:"), "{id}");
-    let plan = ok(
-        &t,
-        &format!("/v1/cities/astana/plan?from={id}&to=stop:zhd&departure=08:00&date=2025-09-10"),
-    )
-    .await;
+    let plan = t
+        .call(
+            Method::GET,
+            &format!(
+                "/v1/cities/astana/plan?from={id}&to=stop:zhd&departure=08:00&date=2025-09-10"
+            ),
+        )
+        .expect(200)
+        .await;
     assert!(!plan["journeys"].as_array().unwrap().is_empty());
 }
 
@@ -316,7 +332,7 @@ async fn plans_with_transfers_and_fares_in_astana(db: Db) {
     let t = spawn(db).await;
     import_astana(&t).await;
     // From a point by the railway station to the airport: walk, route 10, walk.
-    let plan = ok(&t, "/v1/cities/astana/plan?from=51.1966,71.4096&to=stop:airport&departure=2025-09-10T08:00:00%2B05:00").await;
+    let plan = t.call(Method::GET, "/v1/cities/astana/plan?from=51.1966,71.4096&to=stop:airport&departure=2025-09-10T08:00:00%2B05:00").expect(200).await;
     let journey = plan["journeys"]
         .as_array()
         .unwrap()
@@ -330,7 +346,7 @@ async fn plans_with_transfers_and_fares_in_astana(db: Db) {
     assert_eq!(rides[0]["departure"], "2025-09-10T08:10:00+05:00");
     assert_eq!(journey["fare"]["amount"], "90.00");
     // Zhagalau to the airport: route 12, then 10; two fares.
-    let plan = ok(&t, "/v1/cities/astana/plan?from=stop:zhagalau&to=stop:airport&departure=09:00&date=2025-09-10&max_transfers=2").await;
+    let plan = t.call(Method::GET, "/v1/cities/astana/plan?from=stop:zhagalau&to=stop:airport&departure=09:00&date=2025-09-10&max_transfers=2").expect(200).await;
     let journey = &plan["journeys"][0];
     let numbers: Vec<&str> = ride_legs(journey)
         .iter()
@@ -342,7 +358,7 @@ async fn plans_with_transfers_and_fares_in_astana(db: Db) {
     // At night the plan looks ahead to the first morning bus (the suburban 301 runs from 06:00;
     // the city routes 10 and 12 run all night), and the passenger sets off just in time to walk
     // to it, not at 03:00.
-    let plan = ok(&t, "/v1/cities/astana/plan?from=51.1284,71.4303&to=stop:kosshy&departure=03:00&date=2025-09-10").await;
+    let plan = t.call(Method::GET, "/v1/cities/astana/plan?from=51.1284,71.4303&to=stop:kosshy&departure=03:00&date=2025-09-10").expect(200).await;
     let journey = &plan["journeys"][0];
     let first_ride = &ride_legs(journey)[0];
     assert_eq!(journey["legs"][0]["type"], "walk", "{plan:#}");
@@ -361,7 +377,7 @@ async fn plans_with_transfers_and_fares_in_astana(db: Db) {
     );
     // Suburban 301 is priced by the zone ridden to: Mega Silk Way is zone 2, Kosshy zone 3.
     for (to, fare) in [("mega", "200.00"), ("kosshy", "300.00")] {
-        let plan = ok(&t, &format!("/v1/cities/astana/plan?from=stop:baiterek&to=stop:{to}&departure=09:00&date=2025-09-10&max_transfers=0")).await;
+        let plan = t.call(Method::GET, &format!("/v1/cities/astana/plan?from=stop:baiterek&to=stop:{to}&departure=09:00&date=2025-09-10&max_transfers=0")).expect(200).await;
         let journey = &plan["journeys"][0];
         assert_eq!(ride_legs(journey)[0]["route_number"], "301", "{plan:#}");
         assert_eq!(journey["fare"]["amount"], fare, "to {to}");
@@ -425,19 +441,27 @@ async fn plan_errors_are_problems(db: Db) {
             "NO_STOP_NEARBY",
         ),
     ] {
-        let (got, content_type, body) = get(&t, path).await;
+        let refused = t.call(Method::GET, path).send().await;
+        let body = &refused.body;
         assert_eq!(
-            (got, body["code"].as_str()),
+            (refused.status, body["code"].as_str()),
             (status, Some(code)),
             "{path}: {body}"
         );
-        assert_eq!(content_type, "application/problem+json", "{path}");
+        assert_eq!(
+            refused.header("content-type"),
+            Some("application/problem+json"),
+            "{path}"
+        );
     }
-    let (_, _, body) = get(
-        &t,
-        "/v1/cities/astana/plan?from=91.5,71.4&to=stop:airport&lang=kk",
-    )
-    .await;
+    let body = t
+        .call(
+            Method::GET,
+            "/v1/cities/astana/plan?from=91.5,71.4&to=stop:airport&lang=kk",
+        )
+        .send()
+        .await
+        .body;
     assert!(
         body["message"].as_str().unwrap().contains("Координаттар"),
         "{body}"

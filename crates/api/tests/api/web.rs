@@ -1,7 +1,7 @@
 //! The web apps as static files: content types, ETag revalidation, the pages' CSP with the
 //! map's tile server, and nothing outside what may be served.
 
-use crate::harness::{Db, TempDir, spawn_with, unique};
+use crate::harness::{Db, Method, TempDir, spawn_with, unique};
 use crate::on_both_stores;
 
 async fn the_web_apps_files_are_served_with_their_types_and_cache_rules(db: Db) {
@@ -27,13 +27,9 @@ async fn the_web_apps_files_are_served_with_their_types_and_cache_rules(db: Db) 
     )
     .unwrap();
     let t = spawn_with(db, |s| s.web = Some(web)).await;
-    let get = |path: &'static str| {
-        let t = &t;
-        async move { t.http.get(t.url(path)).send().await.unwrap() }
-    };
-    let page = get("/").await;
-    assert_eq!(page.status().as_u16(), 200);
-    let headers = page.headers().clone();
+    let get = async |path: &str| t.call(Method::GET, path).send().await;
+    let page = get("/").await.expect(200);
+    let headers = page.headers;
     assert_eq!(headers["content-type"], "text/html; charset=utf-8");
     assert_eq!(headers["cache-control"], "no-cache");
     let csp = headers["content-security-policy"].to_str().unwrap();
@@ -43,23 +39,15 @@ async fn the_web_apps_files_are_served_with_their_types_and_cache_rules(db: Db) 
     );
     assert!(csp.contains("script-src 'self';"), "{csp}");
     let etag = headers["etag"].clone();
-    let again = t
-        .http
-        .get(t.url("/"))
-        .header("If-None-Match", etag)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status().as_u16(), 304);
+    t.call(Method::GET, "/")
+        .header("If-None-Match", etag.as_bytes())
+        .expect(304)
+        .await;
     let js = get("/lib/app.js").await;
-    assert_eq!(
-        js.headers()["content-type"],
-        "text/javascript; charset=utf-8"
-    );
-    let css = get("/vendor/maplib/dist/map.css").await;
-    assert_eq!(css.status().as_u16(), 200);
-    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
-    let config: serde_json::Value = get("/app-config.json").await.json().await.unwrap();
+    assert_eq!(js.headers["content-type"], "text/javascript; charset=utf-8");
+    let css = get("/vendor/maplib/dist/map.css").await.expect(200);
+    assert_eq!(css.headers["content-type"], "text/css; charset=utf-8");
+    let config = get("/app-config.json").await.body;
     assert_eq!(config["tile_url"], "https://tiles.example/{z}/{x}/{y}.png");
     for refused in [
         "/package.json",
@@ -69,16 +57,15 @@ async fn the_web_apps_files_are_served_with_their_types_and_cache_rules(db: Db) 
         "/%2e%2e/etc/passwd.js",
     ] {
         let response = get(refused).await;
-        assert_eq!(response.status().as_u16(), 404, "{refused}");
+        assert_eq!(response.status, 404, "{refused}");
         assert_eq!(
-            response.headers()["content-type"],
-            "application/problem+json",
+            response.headers["content-type"], "application/problem+json",
             "{refused}"
         );
     }
     // The API's own answers are untouched.
-    assert_eq!(get("/v1/nothing-here").await.status().as_u16(), 404);
-    assert_eq!(get("/health").await.status().as_u16(), 200);
+    get("/v1/nothing-here").await.expect(404);
+    get("/health").await.expect(200);
 }
 
 on_both_stores!(
