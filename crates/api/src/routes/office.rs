@@ -206,7 +206,7 @@ fn card_number(
     summary = "Block a card at the office, with a reason (audited)",
     security(("bearer" = [])), params(CardPath, crate::apidoc::LangQuery), request_body = ReasonBody,
     responses((status = 200, description = "The card, blocked", body = Card),
-        (status = 409, description = "CARD_MOVE_NOT_ALLOWED: the card's status does not move to blocked (`domain::card::CARD_TRANSITIONS`)",
+        (status = 409, description = "CARD_MOVE_NOT_ALLOWED: the card's status does not move to blocked (`domain::card::CardStatus::TRANSITIONS`)",
             body = crate::problem::ProblemBody, content_type = crate::apidoc::PROBLEM)))]
 pub(crate) async fn block(
     State(state): State<crate::State>,
