@@ -152,6 +152,7 @@ test('the carrier manager: charts, live feedback with a reply and a status, vehi
   const table = await page.locator('table.data').first().innerText();
   assert.match(table, /10101/);
   assert.doesNotMatch(table, /10121/, 'another carrier\'s bus is not shown');
+  assert.doesNotMatch(await page.locator('body').innerText(), /\bnull\b|\bundefined\b/, 'nothing empty is shown as a word');
   for (const lang of ['kk', 'ru', 'en']) {
     await language(page, lang);
     await page.locator('svg.chart').first().waitFor();

@@ -78,7 +78,7 @@ export function reportView({ carrier, cities = [] }) {
     out.replaceChildren(h('p', { class: 'muted' }, t('loading')));
     try {
       const { data } = await staffApi(path());
-      out.replaceChildren(...draw(data, { carrier }));
+      out.replaceChildren(...draw(data, { carrier }).filter(Boolean));
     } catch (error) {
       out.replaceChildren(problemView(error));
     }
