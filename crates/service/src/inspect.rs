@@ -40,14 +40,29 @@ pub enum Verdict {
     Forged,
     WrongVehicle,
     Revoked,
-    /// The fare was paid back. Nothing writes a `refunded` ticket yet: refunds (the cards
-    /// issue) will.
+    /// The fare was paid back (a refund).
     Refunded,
     UnknownKey,
     Malformed,
 }
 
 impl Verdict {
+    pub const ALL: [Verdict; 8] = [
+        Verdict::Valid,
+        Verdict::Expired,
+        Verdict::Forged,
+        Verdict::WrongVehicle,
+        Verdict::Revoked,
+        Verdict::Refunded,
+        Verdict::UnknownKey,
+        Verdict::Malformed,
+    ];
+
+    /// Every verdict's code, as [`Verdict::ALL`] lists them.
+    pub fn codes() -> Vec<&'static str> {
+        Verdict::ALL.iter().map(|v| v.code()).collect()
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Verdict::Valid => "VALID",
@@ -146,8 +161,8 @@ pub const INSPECTOR_CHARS_MAX: usize = 64;
 
 mod sync;
 pub use sync::{
-    DEVICE_ID_CHARS_MAX, InspectedVehicle, SYNC_AGE_S_MAX, SYNC_BATCH_MAX, Shift, SyncItem,
-    SyncOutcome, shift, sync, vehicles,
+    DEVICE_ID_CHARS_MAX, DEVICE_RUN_ENDED, InspectedVehicle, SYNC_AGE_S_MAX, SYNC_BATCH_MAX, Shift,
+    SyncItem, SyncOutcome, device_results, shift, sync, vehicles,
 };
 
 pub async fn inspect(

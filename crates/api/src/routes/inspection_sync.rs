@@ -46,9 +46,7 @@ struct SyncItemIn {
 /// The verdicts a device may report: the server's and its own `RUN_ENDED` (from the
 /// invalidation list).
 fn device_result() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-    let mut results = super::inspections::VERDICTS.to_vec();
-    results.push("RUN_ENDED");
-    crate::apidoc::one_of(&results)
+    crate::apidoc::one_of(&service::inspect::device_results())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -142,7 +140,9 @@ pub(crate) async fn sync(
 }
 
 fn agrees(device: &str, server: &str) -> bool {
-    device == server || (device == "RUN_ENDED" && server == "EXPIRED")
+    device == server
+        || (device == service::inspect::DEVICE_RUN_ENDED
+            && server == service::inspect::Verdict::Expired.code())
 }
 
 fn result_of(

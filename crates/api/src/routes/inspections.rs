@@ -29,20 +29,8 @@ pub(crate) struct InspectBody {
 
 /// A check's verdict (`service::inspect::Verdict::code`).
 pub(crate) fn verdict() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-    crate::apidoc::one_of(&VERDICTS)
+    crate::apidoc::one_of(&service::inspect::Verdict::codes())
 }
-
-/// The verdicts of a check (`service::inspect::Verdict::code`).
-pub(crate) const VERDICTS: [&str; 8] = [
-    "VALID",
-    "EXPIRED",
-    "FORGED",
-    "WRONG_VEHICLE",
-    "REVOKED",
-    "REFUNDED",
-    "UNKNOWN_KEY",
-    "MALFORMED",
-];
 
 /// Why a ticket is flagged as shared (`service::inspect::FlagReason::code`), or null.
 pub(crate) fn flag_reason() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {

@@ -50,19 +50,16 @@ pub enum SyncOutcome {
     Refused(ServiceError),
 }
 
-/// The verdicts a device may report: the server's and the device's own `RUN_ENDED` (from the
-/// invalidation list).
-const DEVICE_RESULTS: &[&str] = &[
-    "VALID",
-    "EXPIRED",
-    "FORGED",
-    "WRONG_VEHICLE",
-    "REVOKED",
-    "REFUNDED",
-    "UNKNOWN_KEY",
-    "MALFORMED",
-    "RUN_ENDED",
-];
+/// The verdict a device reports of its own, beside the server's ([`super::Verdict`]): the
+/// ticket's run ended (from the invalidation list).
+pub const DEVICE_RUN_ENDED: &str = "RUN_ENDED";
+
+/// The verdicts a device may report: the server's and [`DEVICE_RUN_ENDED`].
+pub fn device_results() -> Vec<&'static str> {
+    let mut results = super::Verdict::codes();
+    results.push(DEVICE_RUN_ENDED);
+    results
+}
 
 /// Checks and records a device's queue in order, one outcome per item. The caller has checked
 /// that the actor reaches every vehicle named (`Actor::require_vehicle`).
@@ -106,7 +103,7 @@ fn well_formed(item: &SyncItem) -> Result<(), ServiceError> {
             format!("a device id is 1 to {DEVICE_ID_CHARS_MAX} characters of A-Z a-z 0-9 - _"),
         ));
     }
-    if !DEVICE_RESULTS.contains(&item.device_result.as_str()) {
+    if !device_results().contains(&item.device_result.as_str()) {
         return Err(ServiceError::new(
             ErrorCode::BadRequest,
             format!("device_result {} is not a verdict", item.device_result),
