@@ -414,16 +414,8 @@ fn operator_call_times(city: &BenchCity) -> [u64; CALL_TIME_BUCKETS] {
 /// A minute's store holds: each kind's count, total and longest (with its call site), and the
 /// call sites that held the writer longest in all.
 fn holds_line(holds: &[store::HoldSite]) -> String {
-    use store::HoldKind::*;
     let mut line = String::new();
-    for kind in [
-        Write,
-        WaitForWriter,
-        Commit,
-        Read,
-        CheckpointHoldingWriter,
-        CheckpointBeside,
-    ] {
+    for kind in store::HoldKind::ALL {
         let (count, total, longest, at) = store::holds::summary(holds, kind);
         line.push_str(&format!(
             "{k}_count={count} {k}_total_ms={:.0} {k}_max_ms={:.1} {k}_max_at={} ",
@@ -435,7 +427,7 @@ fn holds_line(holds: &[store::HoldSite]) -> String {
     }
     let writers: Vec<String> = holds
         .iter()
-        .filter(|s| s.kind == Write)
+        .filter(|s| s.kind == store::HoldKind::Write)
         .take(3)
         .map(|s| {
             format!(

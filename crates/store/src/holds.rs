@@ -28,6 +28,15 @@ pub enum HoldKind {
 }
 
 impl HoldKind {
+    pub const ALL: [HoldKind; 6] = [
+        HoldKind::Write,
+        HoldKind::WaitForWriter,
+        HoldKind::Commit,
+        HoldKind::Read,
+        HoldKind::CheckpointHoldingWriter,
+        HoldKind::CheckpointBeside,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             HoldKind::Write => "write",
