@@ -174,6 +174,11 @@ for (const [lang, phone] of [['kk', '+77015550201'], ['ru', '+77015550202'], ['e
     await page.locator(`button[aria-label="${m.pay_passengers_less}"]`).click();
     await pay.click();
     await page.locator('.ticket').first().waitFor();
+    // The card's ticket is bound to the card: its number is on the ticket, for a controller.
+    const grouped = preferential.replace(/(\d{4})(?=\d)/g, '$1 ');
+    await page.locator('.ticket .holder-card', { hasText: grouped }).waitFor();
+    assert.ok(await page.locator('.ticket p.hint', { hasText: m.ticket_card_hint }).isVisible());
+    await screen(page, lang, 'cards-ticket');
     const card = (await call(`/v1/cards/${preferential}`)).data;
     assert.equal(card.balance.amount, '160.00', 'the ride was paid from the card');
     // The next payment offers the same card first.

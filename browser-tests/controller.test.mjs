@@ -4,7 +4,7 @@
 // controller's phone offline → VALID; a forged ticket (a photo of its QR) and an expired one
 // (typed, on a phone whose clock is 7 hours on) → NOT VALID with their reasons; back online the
 // queue syncs, and the same ticket scanned in another bus is flagged. Then the browser's
-// verifier against `smsbus verify --batch` on a generated corpus of 1,193 tokens, and every
+// verifier against `smsbus verify --batch` on a generated corpus of 1,252 tokens, a card's ticket asking for its card,, and every
 // screen in kk, ru and en with axe-core. Screenshots: ../screenshots/controller-*.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,6 +106,25 @@ async function passengerSession(phone) {
   const session = await opened.json();
   assert.equal(opened.status, 201, JSON.stringify(session));
   return session.token;
+}
+
+/// A passenger's regular card, topped up by Kaspi over the biller protocol, and a ride on
+/// `vehicle` paid from it: the card's 16 digits and the ticket's token.
+async function cardTicket(phone, vehicle) {
+  const session = await passengerSession(phone);
+  const call = async (path, body, headers = {}) => {
+    const r = await fetch(`${base}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${session}`, 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const data = await r.json();
+    assert.ok(r.status === 201 || r.status === 200, `${path}: ${r.status} ${JSON.stringify(data)}`);
+    return data;
+  };
+  const card = (await call('/v1/cards', { kind: 'regular', holder_name: 'Айгерим Серикова' })).number;
+  const q = new URLSearchParams({ command: 'pay', txn_id: `ctl-${Date.now()}`, txn_date: '20261201120000', account: card, sum: '500' });
+  const paid = await fetch(`${base}/v1/banks/kaspi/biller?${q}`, { headers: { Authorization: 'Bearer demo-kaspi-bank-secret-0000' } });
+  assert.match(await paid.text(), /<result>0<\/result>/);
+  const ride = await call('/v1/rides', { transport_code: vehicle, card, additional: true }, { 'Idempotency-Key': `ctl-card-${Date.now()}` });
+  assert.equal(ride.holder?.kind, 'card', JSON.stringify(ride));
+  return { card, token: ride.token };
 }
 
 function qrMatrix(text) {
@@ -212,7 +231,7 @@ test('the chain: paid in the passenger app, scanned offline → VALID; forged, e
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  assert.match(token ?? '', /^SB2\./, 'the passenger screen shows a ticket QR');
+  assert.match(token ?? '', /^SB3\./, 'the passenger screen shows a ticket QR');
   chainToken = token;
   await passenger.close();
 
@@ -356,18 +375,31 @@ function testKey(notBefore, notAfter) {
 
 /// A token as the issuer makes it, with any field overridden (to make bad ones).
 function token(key, t) {
-  const version = t.version ?? 2;
+  const version = t.version ?? 3;
+  // Format 3 names the holder's kind (1 phone, 2 card) before the tag; 2 has the tag alone.
+  const holder = version === 1 ? Array(16).fill(7) : version === 2 ? [0x12, 0x34] : [t.holderKind ?? 1, 0x12, 0x34];
   const payload = [
     ...(t.kidBytes ?? Buffer.from(key.kid, 'hex')),
     ...Buffer.from(t.number.toString(16).padStart(10, '0'), 'hex'),
     ...text(t.issuer ?? 'SMSBUS'), ...text(t.city ?? 'astana'), ...text(t.vehicle ?? '10101'), ...text(t.route ?? '10'),
     ...text(t.product ?? 'ride'), ...text(t.category ?? 'regular'),
     ...(t.amountBytes ?? varint(t.amount ?? 9000)), ...varint(t.issuedAt), t.rule ?? 1, ...(t.lifetimeBytes ?? varint(t.lifetime ?? 5400)),
-    ...(version === 1 ? Array(16).fill(7) : [0x12, 0x34]), ...(t.extra ?? []),
+    ...holder, ...(t.extra ?? []),
   ];
   const context = Buffer.from(`SMSBUS e-ticket v${version}\0`);
   const signature = edSign(null, Buffer.concat([context, Buffer.from(payload)]), key.privateKey);
   return `SB${version}.${b64url([...payload, ...signature])}`;
+}
+
+/// Does a 16-digit number's Luhn check digit hold?
+function luhnOk(digits) {
+  let sum = 0;
+  for (let i = 0; i < 16; i++) {
+    let v = Number(digits[15 - i]);
+    if (i % 2 === 1) { v *= 2; if (v > 9) v -= 9; }
+    sum += v;
+  }
+  return sum % 10 === 0;
 }
 
 function mulberry32(seed) {
@@ -392,7 +424,7 @@ function corpus(now) {
   let n = 1000;
   const add = (tok, vehicle = '10101', at = now) => lines.push({ token: tok, vehicle, at });
   const fresh = (over = {}) => ({ number: n++, issuedAt: now - 600, ...over });
-  for (let i = 0; i < 200; i++) add(token(listed, fresh({ version: i % 5 === 0 ? 1 : 2, amount: Math.floor(random() * 100000) })));
+  for (let i = 0; i < 200; i++) add(token(listed, fresh({ version: [1, 2, 3, 3, 3][i % 5], holderKind: 1 + (i % 2), amount: Math.floor(random() * 100000) })));
   for (let i = 0; i < 100; i++) add(token(listed, fresh({ issuedAt: now - 5400 - 1 - Math.floor(random() * 3000) })));
   for (let i = 0; i < 30; i++) add(token(listed, fresh({ issuedAt: now + 301 + i })));
   for (let i = 0; i < 30; i++) add(token(listed, fresh({ issuedAt: now + 300 - i })));
@@ -414,7 +446,9 @@ function corpus(now) {
     { category: 'pensioner' }, { route: '310Э' }, { city: 'x'.repeat(17) }, { product: 'ride-z3' }, { number: 99999999999 }, { number: 100000000000 },
     { issuer: '\u00a0S' }, { route: 'Э'.repeat(4) }, { route: 'Э'.repeat(5) },
   ];
-  for (const [i, over] of crafted.entries()) for (let j = 0; j < 4; j++) add(token(listed, fresh({ ...over, number: over.number ?? n++, version: j % 2 ? 1 : 2, issuedAt: now - 600 - i })));
+  for (const [i, over] of crafted.entries()) for (let j = 0; j < 6; j++) add(token(listed, fresh({ ...over, number: over.number ?? n++, version: 1 + (j % 3), issuedAt: now - 600 - i })));
+  // A format 3 holder kind that names no kind (0, 3, 255) is MALFORMED; 1 and 2 are read.
+  for (const holderKind of [0, 1, 2, 3, 255]) add(token(listed, fresh({ holderKind })));
   // Mutated: a byte flipped anywhere, a character changed, cut short, junk.
   const sample = lines.slice(0, 200).map((l) => l.token);
   for (let i = 0; i < 200; i++) {
@@ -433,7 +467,7 @@ function corpus(now) {
     const tok = sample[(i * 3) % sample.length];
     add(tok.slice(0, Math.floor(random() * tok.length)));
   }
-  for (const junk of ['', 'SB2.', 'SB3.AAAA', 'sb2.AAAA', `SB2.${'A'.repeat(400)}`, ' SB2.AAAA ', 'https://example.kz/?bus=10101', '10101']) add(junk);
+  for (const junk of ['', 'SB2.', 'SB3.', 'SB3.AAAA', 'SB4.AAAA', 'sb3.AAAA', `SB3.${'A'.repeat(400)}`, ' SB2.AAAA ', 'https://example.kz/?bus=10101', '10101']) add(junk);
   add(` ${sample[0]}\n`);
   return { keys, invalidations: { invalidations: revoked, next: '0.0' }, lines };
 }
@@ -476,6 +510,8 @@ test('the browser verifies as `smsbus verify` does on over 1,000 generated token
 
 test('every screen in kk, ru and en: sign-in, home, vehicle, scanner, verdicts, shift', async () => {
   const token = chainToken ?? assert.fail('the chain test gives the ticket');
+  const carded = await cardTicket('+77015550301', '10101');
+  assert.match(carded.token, /^SB3\./);
   for (const lang of ['kk', 'ru', 'en']) {
     // bypassCSP: axe-core is added to the page as an inline script.
     const context = await browser.newContext({ ...PHONE_VIEW, locale: lang, baseURL: base, bypassCSP: true });
@@ -515,6 +551,26 @@ test('every screen in kk, ru and en: sign-in, home, vehicle, scanner, verdicts, 
     await page.locator('.holder button[type=submit]').click();
     await page.locator('.holder-answer[data-holder="MATCHES"]').waitFor();
     await screen(page, lang, 'verdict-holder');
+    // A card's ticket asks for the card that paid, not a phone number.
+    await page.locator('button.next').click();
+    await page.locator('details summary').click();
+    await page.locator('#typed-token').fill(carded.token);
+    await page.locator('details button[type=submit]').click();
+    await page.locator('.verdict[data-verdict="VALID"]').waitFor();
+    await page.locator('.holder-box summary', { hasText: MESSAGES[lang].ctl_holder_card_open }).click();
+    assert.equal(await page.locator('#holder-phone').count(), 0, 'no phone is asked for a card\'s ticket');
+    await page.locator('#holder-card').fill('1234 5678');
+    await page.locator('.holder button[type=submit]').click();
+    await page.locator('.holder-answer', { hasText: MESSAGES[lang].ctl_holder_card_bad }).waitFor();
+    const other = carded.card.slice(0, 14) + String((Number(carded.card[14]) + 5) % 10);
+    const otherCard = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => other + d).find((c) => c !== carded.card && luhnOk(c));
+    await page.locator('#holder-card').fill(otherCard);
+    await page.locator('.holder button[type=submit]').click();
+    await page.locator('.holder-answer[data-holder="DOES_NOT_MATCH"]').waitFor();
+    await page.locator('#holder-card').fill(carded.card.replace(/(\d{4})(?=\d)/g, '$1 '));
+    await page.locator('.holder button[type=submit]').click();
+    await page.locator('.holder-answer[data-holder="MATCHES"]').waitFor();
+    await screen(page, lang, 'verdict-holder-card');
     await page.locator('button.next').click();
     await page.locator('details summary').click();
     await page.locator('#typed-token').fill(forge(token));

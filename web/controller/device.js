@@ -5,7 +5,7 @@
 // synced (kept after syncing with the server's answer, for the shift summary). All in
 // localStorage under `smsbus.ctl.*`; refreshed whenever the network is there.
 import { staffApi, account } from '../lib/staff.js';
-import { importKeyList, importHolderKeys, verifyToken, checkHolder, phoneE164, ed25519Available } from './verify.js';
+import { importKeyList, importHolderKeys, verifyToken, checkHolder, phoneE164, cardDigits, ed25519Available } from './verify.js';
 
 const PREFIX = 'smsbus.ctl.';
 /// The queue keeps at most this many checks (synced ones are dropped first).
@@ -129,12 +129,12 @@ export async function check(token, vehicle, nowMs = Date.now()) {
   });
 }
 
-export { ed25519Available, phoneE164 };
+export { ed25519Available, phoneE164, cardDigits };
 
-/// Whether the ticket of `claims` was bought from the number the passenger tells (E.164), by
-/// the holder keys kept on the phone.
-export async function holderOf(claims, e164) {
-  return checkHolder(claims, e164, await importHolderKeys(read('holder_keys', null)?.list));
+/// Whether the ticket of `claims` is the holder's the passenger tells (`{kind, value}`, see
+/// verify.js's `checkHolder`), by the holder keys kept on the phone.
+export async function holderOf(claims, holder) {
+  return checkHolder(claims, holder, await importHolderKeys(read('holder_keys', null)?.list));
 }
 
 const newId = () => (crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);

@@ -166,22 +166,32 @@ export function flagText(answer) {
 }
 
 /// The full-screen verdict. `flags` is filled in when the sync's answer comes.
-/// Asks the number the passenger says the ticket was bought from, and says whether it was.
+/// What the holder form asks for, by the kind of holder the ticket is bound to: the number it
+/// was bought from, or the transport card that paid (shown in the passenger's app).
+const HOLDER_ASKS = {
+  phone: { id: 'holder-phone', type: 'tel', inputmode: 'tel', read: device.phoneE164, words: 'ctl_holder' },
+  card: { id: 'holder-card', type: 'text', inputmode: 'numeric', read: device.cardDigits, words: 'ctl_holder_card' },
+};
+
+/// Asks for the holder the ticket is bound to, and says whether the passenger's answer is it.
 function holderForm(claims) {
-  const input = h('input', { id: 'holder-phone', type: 'tel', inputmode: 'tel', autocomplete: 'off' });
+  const kind = claims.holder.kind;
+  const ask = HOLDER_ASKS[kind];
+  if (!ask) return null;
+  const input = h('input', { id: ask.id, type: ask.type, inputmode: ask.inputmode, autocomplete: 'off' });
   const answer = h('p', { class: 'holder-answer', 'aria-live': 'polite' });
-  const form = h('form', { class: 'holder', onsubmit: async (e) => {
+  const form = h('form', { class: 'holder', dataset: { holderKind: kind }, onsubmit: async (e) => {
     e.preventDefault();
-    const e164 = device.phoneE164(input.value);
-    if (!e164) { answer.textContent = t('ctl_holder_bad'); answer.dataset.holder = ''; return; }
-    const result = await device.holderOf(claims, e164);
+    const value = ask.read(input.value);
+    if (!value) { answer.textContent = t(`${ask.words}_bad`); answer.dataset.holder = ''; return; }
+    const result = await device.holderOf(claims, { kind, value });
     answer.dataset.holder = result;
-    answer.textContent = t(`ctl_holder_${result}`);
+    answer.textContent = t(`${ask.words}_${result}`);
   } },
-  h('label', { for: 'holder-phone' }, t('ctl_holder_label')),
+  h('label', { for: ask.id }, t(`${ask.words}_label`)),
   h('div', { class: 'row' }, input, h('button', { type: 'submit', class: 'secondary' }, t('ctl_holder_check'))),
   answer);
-  return h('details', { class: 'holder-box' }, h('summary', {}, t('ctl_holder_open')), form);
+  return h('details', { class: 'holder-box' }, h('summary', {}, t(`${ask.words}_open`)), form);
 }
 
 export function verdictScreen({ verdict, facts: f, how, onNext, onDone, claims = null }) {

@@ -1,5 +1,5 @@
 // The controller's offline check of a ticket token, with exactly the rules of the server and
-// `smsbus verify` (crates/domain/src/ticket): the token's strict form (SB2. or SB1., base64url
+// `smsbus verify` (crates/domain/src/ticket): the token's strict form (SB3., SB2. or SB1., base64url
 // without padding or stray bits, minimal varints, every field in its limits, nothing after
 // the last), the key by its id, the Ed25519 signature (WebCrypto) over the version's signing
 // context and the payload, the key's window (valid at issue, the ticket not outliving it);
@@ -7,8 +7,14 @@
 // the time (from issue, allowing a clock 5 minutes behind, to not_after, both inclusive) and
 // the vehicle. Pure apart from WebCrypto: the key list, the list and the time are passed in.
 
-export const TOKEN_PREFIX = 'SB2.';
+export const TOKEN_PREFIX = 'SB3.';
+export const TOKEN_PREFIX_V2 = 'SB2.';
 export const TOKEN_PREFIX_V1 = 'SB1.';
+/// The token formats read, by prefix: format 3 names its holder's kind; 2 and 1 bind a phone.
+const FORMATS = [[TOKEN_PREFIX, 3], [TOKEN_PREFIX_V2, 2], [TOKEN_PREFIX_V1, 1]];
+/// The holder kinds of format 3 by their byte (`domain::ticket::HolderKind::byte`).
+const HOLDER_KINDS = { 1: 'phone', 2: 'card' };
+const HOLDER_KIND_BYTE = { phone: 1, card: 2 };
 export const TOKEN_CHARS_MAX = 400;
 export const TICKET_LIFETIME_S_MAX = 6 * 60 * 60;
 export const CLOCK_SKEW_S_MAX = 5 * 60;
@@ -18,7 +24,7 @@ const AMOUNT_TIYN_MAX = 100000000n;
 const SIGNATURE_BYTES = 64;
 const KEY_ID_BYTES = 4;
 const LIMITS = { issuer: 8, city: 16, vehicle: 16, route: 8, fare_product: 16, rider_category: 16 };
-const CONTEXT = { 1: new TextEncoder().encode('SMSBUS e-ticket v1\0'), 2: new TextEncoder().encode('SMSBUS e-ticket v2\0') };
+const CONTEXT = Object.fromEntries([1, 2, 3].map((v) => [v, new TextEncoder().encode(`SMSBUS e-ticket v${v}\0`)]));
 const DAMM = [
   [0, 3, 1, 7, 5, 9, 8, 6, 4, 2], [7, 0, 9, 2, 1, 5, 4, 8, 6, 3], [4, 2, 0, 6, 8, 7, 1, 3, 5, 9],
   [1, 7, 5, 0, 9, 8, 3, 4, 2, 6], [6, 1, 2, 3, 0, 4, 5, 9, 7, 8], [3, 6, 7, 4, 2, 0, 9, 5, 8, 1],
@@ -141,11 +147,9 @@ const hex = (bytes) => [...bytes].map((b) => b.toString(16).padStart(2, '0')).jo
 function decode(token) {
   // The limit counts UTF-8 bytes, as the server's `str::len` does.
   if (typeof token !== 'string' || token.length > TOKEN_CHARS_MAX || new TextEncoder().encode(token).length > TOKEN_CHARS_MAX) bad();
-  let version;
-  let body;
-  if (token.startsWith(TOKEN_PREFIX)) { version = 2; body = token.slice(TOKEN_PREFIX.length); }
-  else if (token.startsWith(TOKEN_PREFIX_V1)) { version = 1; body = token.slice(TOKEN_PREFIX_V1.length); }
-  else bad();
+  const format = FORMATS.find(([prefix]) => token.startsWith(prefix)) ?? bad();
+  const version = format[1];
+  const body = token.slice(format[0].length);
   const bytes = base64urlDecode(body);
   if (bytes.length < SIGNATURE_BYTES) bad();
   const payload = bytes.subarray(0, bytes.length - SIGNATURE_BYTES);
@@ -167,7 +171,9 @@ function decode(token) {
   const lifetime = r.varint();
   const notAfter = issuedAt + lifetime;
   if (notAfter > 0xffffffffffffffffn) bad();
-  const holder = version === 1 ? { salt: r.take(8), digest: r.take(8) } : { tag: r.take(2) };
+  const holder = version === 1 ? { kind: 'phone', salt: r.take(8), digest: r.take(8) }
+    : version === 2 ? { kind: 'phone', tag: r.take(2), version }
+      : { kind: HOLDER_KINDS[r.byte()] ?? bad(), tag: r.take(2), version };
   if (r.at !== payload.length) bad();
   if (amount > AMOUNT_TIYN_MAX || lifetime < 1n || lifetime > BigInt(TICKET_LIFETIME_S_MAX)) bad();
   const message = new Uint8Array(CONTEXT[version].length + payload.length);
@@ -275,23 +281,42 @@ export function phoneE164(text) {
   return national ? `+7${national[1]}` : null;
 }
 
+/// A transport card's number as people type it (spaces and dashes ignored): its 16 digits when
+/// the Luhn check digit holds (`domain::card::CardNumber::parse`), or null.
+export function cardDigits(text) {
+  const digits = String(text).trim().replace(/[ -]/g, '');
+  if (!/^[0-9]{16}$/.test(digits)) return null;
+  let sum = 0;
+  for (let i = 0; i < 15; i++) {
+    let v = Number(digits[14 - i]);
+    if (i % 2 === 0) { v *= 2; if (v > 9) v -= 9; }
+    sum += v;
+  }
+  return (10 - (sum % 10)) % 10 === Number(digits[15]) ? digits : null;
+}
+
 const equal = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-/// Was the ticket bought from `e164`? As `TicketClaims::check_holder`: an SB2. ticket's keyed
-/// tag needs its signing key's holder key (`NOT_CHECKED` without it); an SB1. ticket's salted
-/// digest is checked by anyone.
-export async function checkHolder(claims, e164, holderKeys) {
-  const phone = new TextEncoder().encode(e164);
+/// Is the ticket of `claims` the holder's the passenger tells, `{kind: 'phone', value: e164}`
+/// or `{kind: 'card', value: digits}`? As `TicketClaims::check_holder`: a holder of another
+/// kind than the ticket's is `NOT_CHECKED` (ask for the ticket's kind); a keyed tag (SB3.,
+/// SB2.) needs its signing key's holder key (`NOT_CHECKED` without it); an SB1. ticket's
+/// salted digest is checked by anyone.
+export async function checkHolder(claims, holder, holderKeys) {
+  if (holder.kind !== claims.holder.kind) return 'NOT_CHECKED';
+  const identity = new TextEncoder().encode(holder.value);
   if (claims.holder.tag) {
     const key = holderKeys.get(claims.keyId);
     if (!key) return 'NOT_CHECKED';
     const number = new Uint8Array(8);
     new DataView(number.buffer).setBigUint64(0, BigInt(claims.number));
-    const context = new TextEncoder().encode('SMSBUS holder v2\0');
-    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new Uint8Array([...context, ...number, ...phone])));
+    const v3 = claims.holder.version === 3;
+    const context = new TextEncoder().encode(`SMSBUS holder v${v3 ? 3 : 2}\0`);
+    const kind = v3 ? [HOLDER_KIND_BYTE[holder.kind]] : [];
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, new Uint8Array([...context, ...kind, ...number, ...identity])));
     return equal([...mac.subarray(0, 2)], [...claims.holder.tag]) ? 'MATCHES' : 'DOES_NOT_MATCH';
   }
   const context = new TextEncoder().encode('SMSBUS holder v1\0');
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array([...context, ...claims.holder.salt, ...phone])));
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array([...context, ...claims.holder.salt, ...identity])));
   return equal([...digest.subarray(0, 8)], [...claims.holder.digest]) ? 'MATCHES' : 'DOES_NOT_MATCH';
 }

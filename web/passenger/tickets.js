@@ -68,6 +68,9 @@ function running(since) {
   return hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+/// A card's 16 digits in groups of four, as the card screen shows them.
+const grouped = (digits) => String(digits).replace(/(\d{4})(?=\d)/g, '$1 ');
+
 export function ticketCard(tk) {
   const qr = h('div', { class: 'qr', role: 'img', 'aria-label': t('ticket_qr') });
   qr.innerHTML = qrSvg(tk.token);
@@ -83,8 +86,11 @@ export function ticketCard(tk) {
         h('dt', {}, t('ticket_bought')), h('dd', {}, time(tk.issued_at)),
         h('dt', {}, t('ticket_running')), h('dd', {}, clock),
         h('dt', {}, t('ticket_check')), h('dd', {}, tk.check_number),
+        // A card's ticket is bound to the card: its number is what a controller in doubt asks.
+        ...(tk.holder?.kind === 'card' ? [h('dt', {}, t('ticket_card')), h('dd', { class: 'holder-card' }, grouped(tk.holder.card))] : []),
         h('dt', {}, t('ticket_today')), h('dd', {}, h('span', { class: 'today-chip', 'aria-hidden': 'true' }), ' ', weekday())),
       tk.ordinal_on_vehicle > 1 ? h('p', {}, t('ticket_ordinal', { n: tk.ordinal_on_vehicle })) : null,
+      tk.holder?.kind === 'card' ? h('p', { class: 'hint' }, t('ticket_card_hint')) : null,
       h('p', { class: 'hint' }, t('ticket_valid_until'))));
 }
 

@@ -71,6 +71,15 @@ pub(crate) struct IdempotencyKeyHeader {
 }
 
 /// One of these strings.
+/// What a ticket is bound to (`domain::ticket::HolderKind::as_str`).
+pub(crate) fn holder_kind() -> RefOr<Schema> {
+    let words: Vec<&str> = domain::ticket::HolderKind::ALL
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
+    one_of(&words)
+}
+
 pub(crate) fn one_of(values: &[&str]) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -375,6 +384,8 @@ mod tests {
                 super::TRANSPORT_CODE_PATTERN,
             ),
             ("InspectBody", "holder_phone", super::PHONE_PATTERN),
+            ("InspectBody", "holder_card", super::CARD_PATTERN),
+            ("TicketHolder", "card", super::CARD_PATTERN),
             ("RevokeBody", "reason", super::NOT_BLANK),
             ("IncomingSms", "sender", super::PHONE_PATTERN),
             ("OfficeReason", "reason", super::NOT_BLANK),

@@ -11,10 +11,7 @@ use ed25519_dalek::{Signer as _, SigningKey};
 
 use crate::phone::PhoneNumber;
 use crate::sms::{SmsCommand, VehicleRef, parse_command};
-use crate::ticket::{
-    KeyList, KeyWindow, Rejection, SIGNING_CONTEXT_V1, SIGNING_CONTEXT_V2, TOKEN_PREFIX,
-    TOKEN_PREFIX_V1, TicketSigningKey, authenticate, sign,
-};
+use crate::ticket::{FORMATS, KeyList, KeyWindow, Rejection, TicketSigningKey, authenticate, sign};
 use crate::vehicle::{PlateNumber, TransportCode};
 
 /// The seed of the key the fuzzed key list trusts.
@@ -75,10 +72,10 @@ pub fn vehicle(bytes: &[u8]) {
 /// Ticket tokens. The first byte picks what the rest is:
 ///
 /// - `0`: a token's text, checked against a list trusting only [`TRUSTED_KEY_SEED`];
-/// - `1`, `2`: a payload signed by the trusted key as an `SB2.` (`1`) or `SB1.` (`2`) token, as
-///   a careless issuer could sign anything;
-/// - otherwise: a payload signed by [`ATTACKER_KEY_SEED`] (`SB2.` for odd bytes, `SB1.` for
-///   even ones), which must never be accepted.
+/// - `1`, `2`, `3`: a payload signed by the trusted key as an `SB2.` (`1`), `SB1.` (`2`) or
+///   `SB3.` (`3`) token, as a careless issuer could sign anything;
+/// - otherwise: a payload signed by [`ATTACKER_KEY_SEED`] as a token of the format the byte
+///   picks among all read, which must never be accepted.
 ///
 /// Whatever is accepted is exactly the token [`sign`] makes from its claims: decoding is
 /// canonical, so no second spelling of a ticket exists.
@@ -94,13 +91,13 @@ pub fn ticket_token(bytes: &[u8]) {
         0 => String::from_utf8_lossy(rest).into_owned(),
         1 => raw_token(rest, &keys.trusted_raw, 2),
         2 => raw_token(rest, &keys.trusted_raw, 1),
-        odd if odd % 2 == 1 => raw_token(rest, attacker, 2),
-        _ => raw_token(rest, attacker, 1),
+        3 => raw_token(rest, &keys.trusted_raw, 3),
+        other => raw_token(rest, attacker, other % 3 + 1),
     };
     match authenticate(&token, list) {
         Ok(verified) => {
             assert!(
-                *mode <= 2,
+                *mode <= 3,
                 "a token signed by an untrusted key was accepted"
             );
             assert_eq!(sign(verified.claims(), trusted).as_ref(), Ok(&token));
@@ -134,17 +131,15 @@ fn fuzz_keys() -> Option<&'static FuzzKeys> {
     .as_ref()
 }
 
-/// The version's prefix (`SB2.`, `SB1.`) and base64url of the payload and its Ed25519
+/// The version's prefix (`SB3.`, `SB2.`, `SB1.`) and base64url of the payload and its Ed25519
 /// signature under `key`, made with that version's signing context.
 fn raw_token(payload: &[u8], key: &SigningKey, format_version: u8) -> String {
-    let (context, prefix) = if format_version == 1 {
-        (SIGNING_CONTEXT_V1, TOKEN_PREFIX_V1)
-    } else {
-        (SIGNING_CONTEXT_V2, TOKEN_PREFIX)
+    let Some(format) = FORMATS.into_iter().find(|f| f.version == format_version) else {
+        panic!("no token format {format_version}");
     };
-    let message = [context, payload].concat();
+    let message = [format.context, payload].concat();
     let signature = key.sign(&message);
-    let mut token = prefix.to_owned();
+    let mut token = format.prefix.to_owned();
     URL_SAFE_NO_PAD.encode_string([payload, &signature.to_bytes()].concat(), &mut token);
     token
 }

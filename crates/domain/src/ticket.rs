@@ -2,9 +2,10 @@
 //! for a QR code ([`sign`]), and how a controller's device checks it offline from the published
 //! key list ([`verify`]).
 //!
-//! The token is `SB2.` followed by base64url (no padding) of a compact binary payload and its
-//! Ed25519 signature (`SB1.` tokens, issued before the holder binding was keyed, are still
-//! read until they end; see [`HolderBinding`]). The signed message is a context string naming the format version followed
+//! The token is `SB3.` followed by base64url (no padding) of a compact binary payload and its
+//! Ed25519 signature (`SB2.` tokens, which could bind only a phone, and `SB1.` ones, issued
+//! before the holder binding was keyed, are still read until they end; see [`HolderBinding`]).
+//! The signed message is a context string naming the format version followed
 //! by the payload, so a signature made for anything else never verifies as a ticket. Keys are
 //! named by a [`KeyId`], a prefix of the SHA-256 of the public key (as the EU digital COVID
 //! certificate does), and a ticket never outlives the key that signed it, so a key may be dropped
@@ -23,11 +24,11 @@ mod verification;
 
 pub use claims::{
     CITY_CODE_BYTES_MAX, CityCode, FARE_PRODUCT_BYTES_MAX, FareProduct, HOLDER_DIGEST_BYTES,
-    HOLDER_KEY_BYTES, HOLDER_SALT_BYTES, HOLDER_TAG_BYTES, HolderBinding, HolderCheck, HolderKey,
-    HolderKeys, ISSUER_BYTES_MAX, Issuer, RIDER_CATEGORY_BYTES_MAX, ROUTE_NUMBER_BYTES_MAX,
-    RiderCategoryCode, RouteNumber, TicketClaims, Validity,
+    HOLDER_KEY_BYTES, HOLDER_SALT_BYTES, HOLDER_TAG_BYTES, Holder, HolderBinding, HolderCheck,
+    HolderKey, HolderKeys, HolderKind, ISSUER_BYTES_MAX, Issuer, RIDER_CATEGORY_BYTES_MAX,
+    ROUTE_NUMBER_BYTES_MAX, RiderCategoryCode, RouteNumber, TicketClaims, Validity,
 };
-pub(crate) use codec::{SIGNING_CONTEXT_V1, SIGNING_CONTEXT_V2};
+pub(crate) use codec::FORMATS;
 pub use keys::{
     KEY_ID_BYTES, KEY_LIST_KEYS_MAX, KeyId, KeyList, KeyWindow, PublishedKey, TicketSigningKey,
     plan_rotation, select_signing_key,
@@ -40,9 +41,11 @@ pub use verification::{
 };
 
 /// Every token issued now starts with this; the digit is the format version.
-pub const TOKEN_PREFIX: &str = "SB2.";
+pub const TOKEN_PREFIX: &str = "SB3.";
 /// The format version that [`TOKEN_PREFIX`] names.
-pub const TOKEN_FORMAT_VERSION: u8 = 2;
+pub const TOKEN_FORMAT_VERSION: u8 = 3;
+/// Tokens of format 2 (a phone's keyed tag, no holder kind) start with this; read, not issued.
+pub const TOKEN_PREFIX_V2: &str = "SB2.";
 /// Tokens of format 1 (salted holder digest) start with this; they are read, never issued.
 pub const TOKEN_PREFIX_V1: &str = "SB1.";
 /// Longer input is refused before it is decoded (a real token is under 200 characters).
@@ -52,6 +55,13 @@ pub const TICKET_LIFETIME_S_MAX: u64 = 6 * 60 * 60;
 /// A controller's clock may be this far behind the issuer's before a fresh ticket looks
 /// issued in the future.
 pub const CLOCK_SKEW_S_MAX: u64 = 5 * 60;
+
+/// The kind of holder an issued token binds, read without checking its signature: only for a
+/// token the issuer made and stored itself (what the passenger's ticket screen says to show a
+/// controller); it says nothing of whether a token shown is genuine ([`authenticate`] does).
+pub fn holder_kind_of_issued(token: &str) -> Result<HolderKind, Rejection> {
+    codec::decode_token(token).map(|decoded| decoded.claims.holder.kind())
+}
 
 /// Why a ticket could not be made or a key could not be used. Bad input to the signing side is
 /// an error of the caller, never a panic.

@@ -8,9 +8,10 @@
 //! same way by recovery.
 
 use domain::ErrorCode;
-use domain::card::CardStatus;
+use domain::card::{CardNumber, CardStatus};
 use domain::ledger::{Account, CardAccountId};
 use domain::ride::RideStatus;
+use domain::ticket::Holder;
 use partners::operator::BoxFuture;
 use store::rides::{NewRide, RideRow};
 
@@ -41,6 +42,14 @@ impl PaymentSource for CardSource {
 
     fn account(&self, ride: &NewRide) -> Result<Account, ServiceError> {
         Ok(Account::CardBalance(CardAccountId::parse(card_of(ride)?)?))
+    }
+
+    /// The card that paid, not the account's phone: a school card's ride is the pupil's, whose
+    /// card is on their ticket screen, not the parent's number.
+    fn holder(&self, ride: &NewRide) -> Result<Holder, ServiceError> {
+        CardNumber::parse(card_of(ride)?)
+            .map(Holder::Card)
+            .map_err(|e| ServiceError::internal(format!("ride {}: card: {e}", ride.id)))
     }
 
     fn pay<'a>(

@@ -1,6 +1,6 @@
 //! A controller checks a ticket: the pure offline verification of the token against the
 //! published keys, then what only the server knows (refunds, revocations, the run's end, the
-//! holder's number), and a record of the inspection.
+//! holder: the number or card that paid), and a record of the inspection.
 //!
 //! **Sharing.** A ticket is flagged as shared (a hint to look closer; the verdict is unchanged)
 //! only on what sharing looks like, counting only showings within the ticket's validity:
@@ -22,8 +22,10 @@
 //! A check made offline on a controller's device is synced later ([`sync`]) and judged as of
 //! when it was shown, among the showings before and after it, by whichever controller.
 
-use domain::ticket::{HolderCheck, Rejection, TicketNumber, TicketStatus, authenticate};
-use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
+use domain::ticket::{
+    Holder, HolderCheck, HolderKind, Rejection, TicketNumber, TicketStatus, authenticate,
+};
+use domain::{ErrorCode, Tenge, TransportCode};
 use store::inspections::Presentation;
 
 use crate::metrics::Metrics;
@@ -128,6 +130,8 @@ pub struct TicketFacts {
     pub utc_offset_minutes: i32,
     /// The destination zone of a zone fare.
     pub zone: Option<u8>,
+    /// What the ticket is bound to, so what to ask a passenger in doubt for.
+    pub holder_kind: HolderKind,
 }
 
 /// An earlier showing of the ticket that explains a flag.
@@ -150,7 +154,7 @@ pub struct Inspection {
     pub flagged_because_of: Option<EarlierShowing>,
     /// The vehicles the ticket was shown in within its validity, this one included.
     pub seen_in_vehicles: Vec<String>,
-    /// Whether the ticket belongs to the number the passenger told, when one was given.
+    /// Whether the ticket belongs to the number or card the passenger told, when one was given.
     pub holder: HolderCheck,
     /// False when a check with the same device id was recorded already (a resent sync
     /// racing its first send): nothing was written.
@@ -165,18 +169,37 @@ pub use sync::{
     SyncItem, SyncOutcome, device_results, shift, sync, vehicles,
 };
 
+/// The holder a passenger tells a controller, as the controller typed it: a phone number or a
+/// transport card's number, at most one (the ticket's kind says which to ask for).
+pub fn told_holder(
+    phone: Option<&str>,
+    card: Option<&str>,
+) -> Result<Option<Holder>, ServiceError> {
+    match (phone, card) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(ServiceError::new(
+            ErrorCode::BadRequest,
+            "give the holder's phone or card, not both",
+        )),
+        (Some(phone), None) => domain::PhoneNumber::parse(phone)
+            .map(|phone| Some(Holder::Phone(phone)))
+            .map_err(|e| ServiceError::new(ErrorCode::PhoneMalformed, e.to_string())),
+        (None, Some(card)) => crate::cards::parse_number(card).map(|card| Some(Holder::Card(card))),
+    }
+}
+
 pub async fn inspect(
     app: &App,
     token: &str,
     vehicle: &TransportCode,
     inspector: &str,
-    holder_phone: Option<&PhoneNumber>,
+    holder: Option<&Holder>,
 ) -> Result<Inspection, ServiceError> {
     let moment = Moment {
         at_ms: app.now_ms(),
         synced: None,
     };
-    check(app, token, vehicle, inspector, holder_phone, moment).await
+    check(app, token, vehicle, inspector, holder, moment).await
 }
 
 /// When a ticket was shown, and for a check synced from a device, what the device said.
@@ -191,7 +214,7 @@ pub(crate) async fn check(
     token: &str,
     vehicle: &TransportCode,
     inspector: &str,
-    holder_phone: Option<&PhoneNumber>,
+    told: Option<&Holder>,
     moment: Moment,
 ) -> Result<Inspection, ServiceError> {
     if inspector.is_empty() || inspector.chars().count() > INSPECTOR_CHARS_MAX {
@@ -272,6 +295,7 @@ pub(crate) async fn check(
                     .saturating_mul(1000)
             }),
         utc_offset_minutes,
+        holder_kind: claims.holder.kind(),
     };
     let verdict = match (
         verified.check_time(now_s),
@@ -286,12 +310,12 @@ pub(crate) async fn check(
         // Genuinely signed by us yet unknown to the store: a key leak or a lost database.
         (_, _, None) => Verdict::Revoked,
     };
-    let holder = match (holder_phone, &stored) {
+    let holder = match (told, &stored) {
         (None, _) => HolderCheck::NotChecked,
-        // The server knows the buyer's number: an exact answer, whatever the token's format.
-        (Some(phone), Some(row)) if row.phone == phone.as_e164() => HolderCheck::Matches,
-        (Some(_), Some(_)) => HolderCheck::DoesNotMatch,
-        (Some(phone), None) => claims.check_holder(phone, &crate::keys::holder_key_set(app).await?),
+        // The server knows whom the ticket is bound to: an exact answer, whatever the token's
+        // format, for a holder of the ticket's own kind.
+        (Some(told), Some(row)) => stored_holder_check(row, claims.holder.kind(), told),
+        (Some(told), None) => claims.check_holder(told, &crate::keys::holder_key_set(app).await?),
     };
     let checked = Checked {
         verdict,
@@ -300,6 +324,28 @@ pub(crate) async fn check(
         facts: Some(facts),
     };
     record(app, Some(number), vehicle, inspector, checked, moment).await
+}
+
+/// Is the stored ticket, bound to a holder of `kind`, the `told` holder's? A holder of another
+/// kind is not checked (ask for the ticket's kind), as on a controller's device.
+fn stored_holder_check(
+    row: &store::tickets::TicketRow,
+    kind: HolderKind,
+    told: &Holder,
+) -> HolderCheck {
+    let bound = match (kind, told) {
+        (HolderKind::Phone, Holder::Phone(phone)) => Some(row.phone == phone.as_e164()),
+        (HolderKind::Card, Holder::Card(card)) => row
+            .card_number
+            .as_deref()
+            .map(|number| number == card.as_str()),
+        _ => None,
+    };
+    match bound {
+        Some(true) => HolderCheck::Matches,
+        Some(false) => HolderCheck::DoesNotMatch,
+        None => HolderCheck::NotChecked,
+    }
 }
 
 /// What the check found before the inspection is recorded.

@@ -2,7 +2,8 @@
 //! insert with the reservation, issue, fail; `recovery`'s loop) knows no payment source; each
 //! source implements [`PaymentSource`]: what it needs on the ride row before it is written, the
 //! ledger account the fare is owed from, how a freshly inserted ride is paid, and how a ride in
-//! doubt is settled. Two sources implement it: the phone balance
+//! doubt is settled, and whom its ticket is bound to ([`PaymentSource::holder`]). Two sources
+//! implement it: the phone balance
 //! ([`crate::phone_balance::PhoneBalance`]) and a transport card
 //! ([`crate::card_source::CardSource`]); a third is one more implementation plus a [`Payer`]
 //! variant, and touches neither.
@@ -12,13 +13,14 @@ use domain::card::CardNumber;
 use domain::catalogue::RiderCategory;
 use domain::ledger::Account;
 use domain::ride::RideStatus;
+use domain::ticket::Holder;
 use partners::operator::BoxFuture;
 use store::rides::{NewRide, RideRow};
 
 use crate::rides::RideOutcome;
 use crate::{App, ServiceError};
 
-/// Who pays for a ride, and so whom its ticket is bound to.
+/// Who pays for a ride.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payer {
     /// The passenger's mobile balance, charged through their operator (CAMARA Carrier Billing).
@@ -34,7 +36,7 @@ pub enum Payer {
 
 impl Payer {
     /// The account holder: whose ride it is (ownership, the repeat rule, the idempotency scope
-    /// of the API, the number the ticket is bound to).
+    /// of the API). The ticket is bound to whom the source says ([`PaymentSource::holder`]).
     pub fn holder(&self) -> &PhoneNumber {
         match self {
             Payer::PhoneBalance(phone) => phone,
@@ -90,6 +92,9 @@ pub(crate) trait PaymentSource: Send + Sync {
     /// The ledger account the fare is owed from: debited by the reservation and the posting,
     /// the carrier's payable credited.
     fn account(&self, ride: &NewRide) -> Result<Account, ServiceError>;
+
+    /// Whom the ride's ticket is bound to: what the passenger tells a controller in doubt.
+    fn holder(&self, ride: &NewRide) -> Result<Holder, ServiceError>;
 
     /// Takes a ride just inserted (`reserving`, its reservation booked) to a ticket
     /// ([`crate::rides::issue`]), a refusal ([`crate::rides::fail`]) or "pending" for recovery.

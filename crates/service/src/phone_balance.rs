@@ -16,6 +16,7 @@
 
 use domain::ledger::Account;
 use domain::ride::RideStatus;
+use domain::ticket::Holder;
 use domain::{ErrorCode, OperatorId, PhoneNumber};
 use partners::operator::{
     BoxFuture, DenialReason, OperatorError, OperatorPaymentId, Payment, PaymentRequest,
@@ -55,6 +56,13 @@ impl PaymentSource for PhoneBalance {
 
     fn account(&self, ride: &NewRide) -> Result<Account, ServiceError> {
         Ok(Account::OperatorReceivable(operator_of(ride)?))
+    }
+
+    /// The number that paid.
+    fn holder(&self, ride: &NewRide) -> Result<Holder, ServiceError> {
+        PhoneNumber::parse(&ride.phone)
+            .map(Holder::Phone)
+            .map_err(|e| ServiceError::internal(format!("ride {}: phone: {e}", ride.id)))
     }
 
     fn pay<'a>(

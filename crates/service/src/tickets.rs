@@ -1,11 +1,12 @@
 //! E-tickets as the passenger sees them: made and signed when a ride is paid, listed as valid
 //! tickets and as trip history, and opened by the link in the SMS.
 
+use domain::card::CardNumber;
 use domain::catalogue::Zone;
 use domain::ride::RideId;
 use domain::ticket::{
-    CityCode, FareProduct, HolderBinding, Issuer, RiderCategoryCode, RouteNumber,
-    TICKET_NUMBER_MAX, TicketClaims, TicketNumber, TicketStatus, Validity, sign,
+    CityCode, FareProduct, Holder, HolderBinding, HolderKind, Issuer, RiderCategoryCode,
+    RouteNumber, TICKET_NUMBER_MAX, TicketClaims, TicketNumber, TicketStatus, Validity, sign,
 };
 use domain::{ErrorCode, PhoneNumber, Tenge, TransportCode};
 use store::rides::NewRide;
@@ -46,6 +47,9 @@ pub struct IssuedTicket {
     pub ordinal_on_vehicle: u32,
     /// The last four digits of the transport card that paid; None: the phone balance.
     pub card_last_four: Option<String>,
+    /// Whom the ticket is bound to (the paying number or card, as its token says): what the
+    /// passenger tells a controller in doubt.
+    pub holder: Holder,
     /// Which fare rule priced the ride (a card ride's transfer or daily cap).
     pub fare_basis: domain::fare_policy::FareBasis,
 }
@@ -88,7 +92,7 @@ pub(crate) fn prepare_ticket(
     // Drawn at random from every number there is, so numbers are not guessable.
     let number = TicketNumber::new(u64::from_le_bytes(random) % (TICKET_NUMBER_MAX + 1))
         .map_err(|e| bad("number", e))?;
-    let phone = PhoneNumber::parse(&ride.phone).map_err(|e| bad("phone", e))?;
+    let holder = crate::payment::source_of(ride).holder(ride)?;
     let issued_at_s = u64::try_from(now_ms / 1000).map_err(|e| bad("time", e))?;
     let lifetime_s = u64::from(route.max_ride_minutes) * 60;
     let fare_product = match ride.zone {
@@ -111,8 +115,8 @@ pub(crate) fn prepare_ticket(
             not_after_unix_s: issued_at_s + lifetime_s,
         },
         // Keyed: only controllers' devices, which hold the signing key's holder key, can test
-        // a number against it (issue 9: the salted digest of `SB1.` gave the number away).
-        holder: HolderBinding::keyed(&signer.key.holder_key(), number, &phone),
+        // a number or card against it (the salted digest of `SB1.` gave the number away).
+        holder: HolderBinding::keyed(&signer.key.holder_key(), number, &holder),
     };
     let token = sign(&claims, &signer.key).map_err(|e| bad("signature", e))?;
     let link_bytes: [u8; 8] = crate::random_bytes()?;
@@ -209,7 +213,24 @@ pub fn issued_from_row(app: &App, row: &TicketRow) -> Result<IssuedTicket, Servi
             .map(str::to_owned),
         fare_basis: domain::fare_policy::FareBasis::parse(row.fare_basis.as_deref())
             .ok_or_else(|| bad("fare basis", "unknown"))?,
+        holder: holder_of(row)?,
     })
+}
+
+/// Whom a stored ticket is bound to, by its own token: a card ride's ticket issued before
+/// tickets named their holder's kind is bound to the phone, like every `SB2.` ticket.
+fn holder_of(row: &TicketRow) -> Result<Holder, ServiceError> {
+    match domain::ticket::holder_kind_of_issued(&row.token).map_err(|e| bad("token", e))? {
+        HolderKind::Phone => PhoneNumber::parse(&row.phone)
+            .map(Holder::Phone)
+            .map_err(|e| bad("phone", e)),
+        HolderKind::Card => row
+            .card_number
+            .as_deref()
+            .ok_or_else(|| bad("card", "a card's ticket without its card"))
+            .and_then(|card| CardNumber::parse(card).map_err(|e| bad("card", e)))
+            .map(Holder::Card),
+    }
 }
 
 /// The passenger's tickets that can be shown to a controller now.

@@ -316,10 +316,11 @@ Machine credentials: SMS gateway {DEMO_SMS_GATEWAY_TOKEN}, metrics {DEMO_METRICS
 
 Controller:
     curl -s -X POST {base}/v1/inspections -H "Authorization: Bearer $CTL" \
-         -H 'Content-Type: application/json' -d '{{"token":"SB2....","transport_code":"10101","inspector":"ctl-7","holder_phone":"+77011234567"}}'
-    curl -s {base}/v1/keys > keys.json && smsbus verify SB2.... --keys keys.json --vehicle 10101
+         -H 'Content-Type: application/json' -d '{{"token":"SB3....","transport_code":"10101","inspector":"ctl-7","holder_phone":"+77011234567"}}'
+    curl -s {base}/v1/keys > keys.json && smsbus verify SB3.... --keys keys.json --vehicle 10101
     curl -s {base}/v1/controller/holder-keys -H "Authorization: Bearer $CTL" > holder-keys.json
-    smsbus verify SB2.... --keys keys.json --vehicle 10101 --holder +77011234567 --holder-keys holder-keys.json
+    smsbus verify SB3.... --keys keys.json --vehicle 10101 --holder +77011234567 --holder-keys holder-keys.json
+    (a card's ticket: --holder with the card's 16 digits, or "holder_card" in the check)
 
 Operator (admin):
     curl -s {base}/v1/admin/ledger -H "Authorization: Bearer $ADMIN"

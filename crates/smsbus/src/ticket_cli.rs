@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, anyhow, bail, ensure};
 use domain::Tenge;
 use domain::ticket::{
-    self, CityCode, FareProduct, HolderBinding, HolderCheck, HolderKeys, Issuer, KeyList,
+    self, CityCode, FareProduct, Holder, HolderBinding, HolderCheck, HolderKeys, Issuer, KeyList,
     KeyWindow, RiderCategoryCode, RouteNumber, TicketClaims, TicketNumber, TicketSigningKey,
     Validity,
 };
@@ -57,8 +57,9 @@ pub struct VerifyArgs {
     /// revoked, refunded and run-ended tickets are refused offline too.
     #[arg(long)]
     pub invalidations: Option<std::path::PathBuf>,
-    /// The number the passenger says the ticket was bought from (`+7 701 123 45 67`): the
-    /// check says whether it was. `SB2.` tickets need --holder-keys.
+    /// The holder the passenger tells: the number the ticket was bought from
+    /// (`+7 701 123 45 67`), or the transport card that paid (16 digits) for a card's ticket.
+    /// The check says whether it is theirs. `SB2.` and `SB3.` tickets need --holder-keys.
     #[arg(long)]
     pub holder: Option<String>,
     /// The holder keys synced from `GET /v1/controller/holder-keys` (a JSON file).
@@ -97,7 +98,9 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     };
     let invalidated = load_invalidations(args.invalidations.as_deref())?;
     let holder = match args.holder.as_deref() {
-        Some(text) => Some(PhoneNumber::parse(text).with_context(|| format!("--holder `{text}`"))?),
+        Some(text) => Some(Holder::parse(text).ok_or_else(|| {
+            anyhow!("--holder `{text}` is neither a Kazakh mobile number nor a card's 16 digits")
+        })?),
         None => None,
     };
     let holder_keys = match &args.holder_keys {
@@ -131,19 +134,20 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     if vehicle.is_none() {
         println!("  (vehicle not checked: pass --vehicle <transport code>)");
     }
+    let bound = verified.claims().holder.kind();
     let holder_check = holder
         .as_ref()
-        .map(|phone| (phone, verified.claims().check_holder(phone, &holder_keys)));
+        .map(|told| (told, verified.claims().check_holder(told, &holder_keys)));
     match holder_check {
-        Some((phone, HolderCheck::Matches)) => {
-            println!("  holder          MATCHES: bought from {}", phone.as_e164());
+        Some((told, HolderCheck::Matches)) => {
+            println!("  holder          MATCHES: {told}");
         }
-        Some((phone, HolderCheck::DoesNotMatch)) => {
-            println!(
-                "  holder          DOES_NOT_MATCH: not bought from {}",
-                phone.as_e164()
-            );
+        Some((told, HolderCheck::DoesNotMatch)) => {
+            println!("  holder          DOES_NOT_MATCH: not {told}");
         }
+        Some((told, HolderCheck::NotChecked)) if told.kind() != bound => println!(
+            "  holder          NOT_CHECKED: the ticket is bound to a {bound}; ask for that"
+        ),
         Some((_, HolderCheck::NotChecked)) => println!(
             "  holder          NOT_CHECKED: no holder key for key {} (pass --holder-keys, synced from /v1/controller/holder-keys)",
             verified.claims().key_id
@@ -151,8 +155,8 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         None => {}
     }
     verdict.map_err(|rejection| anyhow!("the ticket is not valid: {}", rejection.code()))?;
-    if let Some((_, HolderCheck::DoesNotMatch)) = holder_check {
-        bail!("the ticket was not bought from the number given: DOES_NOT_MATCH");
+    if let Some((told, HolderCheck::DoesNotMatch)) = holder_check {
+        bail!("the ticket is not {told}'s: DOES_NOT_MATCH");
     }
     Ok(())
 }
@@ -332,6 +336,11 @@ fn print_facts(claims: &TicketClaims, utc_offset_minutes: Option<i32>) {
         local(not_after_unix_s)
     );
     println!("  issuer, key     {}, {}", claims.issuer, claims.key_id);
+    println!(
+        "  bound to        a {} (the token's format {})",
+        claims.holder.kind(),
+        claims.holder.format_version()
+    );
 }
 
 /// The invalidation list as the server serves it: ticket number → why (`revoked`, `refunded`,
@@ -624,7 +633,7 @@ fn bench_claims(
         holder: HolderBinding::keyed(
             &key.holder_key(),
             TicketNumber::new(25_054_821_773 + index_u64)?,
-            &phone,
+            &Holder::Phone(phone),
         ),
     })
 }
@@ -808,6 +817,26 @@ mod tests {
         // Without the holder keys nothing can be said, and the ticket is still valid.
         assert!(verify(args("+7 701 000 00 08", None)).is_ok());
         assert!(verify(args("12", Some(holder_path.clone()))).is_err());
+        // A card's ticket is checked against the card; a phone number is not checked against it.
+        let card = domain::card::CardNumber::issue(7);
+        let card_claims = TicketClaims {
+            holder: HolderBinding::keyed(
+                &key.holder_key(),
+                claims.number,
+                &Holder::Card(card.clone()),
+            ),
+            ..claims.clone()
+        };
+        let card_token = ticket::sign(&card_claims, &key).unwrap();
+        let card_args = |holder: &str| VerifyArgs {
+            token: Some(card_token.clone()),
+            ..args(holder, Some(holder_path.clone()))
+        };
+        assert!(verify(card_args(&card.grouped())).is_ok());
+        let other = domain::card::CardNumber::issue(8);
+        let friend = verify(card_args(other.as_str())).unwrap_err();
+        assert!(format!("{friend}").contains("DOES_NOT_MATCH"), "{friend}");
+        assert!(verify(card_args("+7 701 000 00 08")).is_ok());
         std::fs::write(&holder_path, "{\"holder_keys\": [{\"kid\": \"x\"}]}").unwrap();
         assert!(verify(args("+7 701 000 00 07", Some(holder_path))).is_err());
         std::fs::remove_dir_all(&dir).unwrap();

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use domain::{ErrorCode, PhoneNumber, TransportCode};
+use domain::{ErrorCode, TransportCode};
 use serde::{Deserialize, Serialize};
 
 use super::wire::Money;
@@ -20,11 +20,16 @@ pub(crate) struct InspectBody {
     transport_code: String,
     #[schema(min_length = 1, max_length = 64)]
     inspector: String,
-    /// The number the passenger says the ticket was bought from; the answer's `holder` says
-    /// whether it was.
+    /// The number the passenger says the ticket was bought from, for a ticket bound to a phone
+    /// (`ticket.holder` = `phone`); the answer's `holder` says whether it was.
     #[serde(default)]
     #[schema(pattern = "^\\+7[67][0-9]{9}$")]
     holder_phone: Option<String>,
+    /// The transport card the passenger says paid, for a ticket bound to a card
+    /// (`ticket.holder` = `card`); not with `holder_phone`.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{16}$")]
+    holder_card: Option<String>,
 }
 
 /// A check's verdict (`service::inspect::Verdict::code`).
@@ -55,8 +60,8 @@ pub(crate) struct InspectionReply {
     #[serde(skip_serializing_if = "Option::is_none")]
     flagged_because_of: Option<EarlierShowing>,
     seen_in_vehicles: Vec<String>,
-    /// `MATCHES`, `DOES_NOT_MATCH`, or `NOT_CHECKED` (no `holder_phone` given, or nothing to
-    /// check it against).
+    /// `MATCHES`, `DOES_NOT_MATCH`, or `NOT_CHECKED` (no holder given, a holder of another kind
+    /// than the ticket's `holder`, or nothing to check it against).
     #[schema(schema_with = holder)]
     holder: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -96,6 +101,10 @@ struct Facts {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1, maximum = 9)]
     zone: Option<u8>,
+    /// What the ticket is bound to: `phone` (ask for the number it was bought from) or `card`
+    /// (ask for the transport card's number, shown in the passenger's app).
+    #[schema(schema_with = crate::apidoc::holder_kind)]
+    holder: &'static str,
 }
 
 #[utoipa::path(post, path = "/v1/inspections", summary = "Controller checks a ticket",
@@ -114,18 +123,15 @@ pub(crate) async fn inspect(
         .actor
         .require_vehicle(&state.app, &vehicle)
         .map_err(|e| Problem::from_service(e, language))?;
-    let holder_phone = body
-        .holder_phone
-        .as_deref()
-        .map(PhoneNumber::parse)
-        .transpose()
-        .map_err(|e| Problem::new(ErrorCode::PhoneMalformed, language).detail(e.to_string()))?;
+    let holder =
+        service::inspect::told_holder(body.holder_phone.as_deref(), body.holder_card.as_deref())
+            .map_err(|e| Problem::from_service(e, language))?;
     let inspection = service::inspect::inspect(
         &state.app,
         &body.token,
         &vehicle,
         &body.inspector,
-        holder_phone.as_ref(),
+        holder.as_ref(),
     )
     .await
     .map_err(|e| Problem::from_service(e, language))?;
@@ -164,6 +170,7 @@ pub(crate) fn reply_of(inspection: service::inspect::Inspection) -> InspectionRe
             bought_at: rfc3339_local_ms(t.bought_at_ms, t.utc_offset_minutes),
             valid_until: rfc3339_local_ms(t.valid_until_ms, t.utc_offset_minutes),
             zone: t.zone,
+            holder: t.holder_kind.as_str(),
         }),
     }
 }

@@ -50,7 +50,7 @@ pub(crate) struct Ticket {
     pub ride_id: String,
     pub number: i64,
     pub check_number: String,
-    /// Signed e-ticket for the QR code (SB2.…; SB1.… before holder tags were keyed)
+    /// Signed e-ticket for the QR code (SB3.…; SB2.… and SB1.… from before)
     pub token: String,
     pub link: String,
     pub city: String,
@@ -77,6 +77,32 @@ pub(crate) struct Ticket {
     /// `full`, or a card ride's `transfer` or `capped` (the city's daily cap) fare.
     #[schema(schema_with = crate::apidoc::fare_basis)]
     pub fare_basis: &'static str,
+    pub holder: TicketHolder,
+}
+
+/// Whom the ticket is bound to: what to tell a controller who asks. A card's ticket names the
+/// card (the passenger's own, in their own list); a phone's names no number.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct TicketHolder {
+    /// `phone`: the number the ticket was bought from; `card`: the transport card that paid.
+    #[schema(schema_with = crate::apidoc::holder_kind)]
+    pub kind: &'static str,
+    /// The card's 16 digits, for a card's ticket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]{16}$")]
+    pub card: Option<String>,
+}
+
+impl TicketHolder {
+    pub fn of(holder: &domain::ticket::Holder) -> TicketHolder {
+        TicketHolder {
+            kind: holder.kind().as_str(),
+            card: match holder {
+                domain::ticket::Holder::Card(card) => Some(card.as_str().to_owned()),
+                domain::ticket::Holder::Phone(_) => None,
+            },
+        }
+    }
 }
 
 impl Ticket {
@@ -101,6 +127,7 @@ impl Ticket {
             zone: t.zone.map(|z| z.number()),
             ordinal_on_vehicle: t.ordinal_on_vehicle,
             fare_basis: t.fare_basis.as_str(),
+            holder: TicketHolder::of(&t.holder),
         }
     }
 }

@@ -7,7 +7,10 @@
 use std::sync::Arc;
 
 use domain::PhoneNumber;
-use domain::ticket::{HolderBinding, HolderCheck, HolderKeys, TOKEN_PREFIX, TOKEN_PREFIX_V1};
+use domain::card::CardNumber;
+use domain::ticket::{
+    Holder, HolderBinding, HolderCheck, HolderKeys, HolderKind, TOKEN_PREFIX, TOKEN_PREFIX_V1,
+};
 use serde_json::Value;
 
 use crate::harness::{Db, Method, TestApp, spawn};
@@ -24,10 +27,15 @@ async fn check(
     inspector: &str,
     holder_phone: Option<&str>,
 ) -> Value {
-    let mut body =
+    let body =
         serde_json::json!({"token": token, "transport_code": vehicle, "inspector": inspector});
-    if let Some(phone) = holder_phone {
-        body["holder_phone"] = phone.into();
+    check_with(t, body, holder_phone.map(|phone| ("holder_phone", phone))).await
+}
+
+/// A check with the holder told as `(field, text)`: `holder_phone` or `holder_card`.
+async fn check_with(t: &TestApp, mut body: Value, told: Option<(&str, &str)>) -> Value {
+    if let Some((field, text)) = told {
+        body[field] = text.into();
     }
     t.call(Method::POST, "/v1/inspections")
         .token(&t.controller)
@@ -82,12 +90,18 @@ async fn the_qr_and_the_public_page_reveal_no_number(db: Db) {
     let (keys_json, public) = public_keys(&t).await;
     let verified = domain::ticket::authenticate(token, &public).unwrap();
     let claims = verified.claims();
-    assert!(matches!(claims.holder, HolderBinding::Keyed { .. }));
+    assert!(matches!(
+        claims.holder,
+        HolderBinding::Keyed {
+            kind: HolderKind::Phone,
+            ..
+        }
+    ));
     // The attack of the issue: try numbers against the ticket with what is public. Nothing
     // can be tested, the true number included.
     let public_only = HolderKeys::default();
     for candidate in [GOOD, BEELINE, TELE2, "+77011234568"] {
-        let phone = PhoneNumber::parse(candidate).unwrap();
+        let phone = Holder::Phone(PhoneNumber::parse(candidate).unwrap());
         assert_eq!(
             claims.check_holder(&phone, &public_only),
             HolderCheck::NotChecked,
@@ -115,11 +129,17 @@ async fn the_qr_and_the_public_page_reveal_no_number(db: Db) {
     assert!(!keys_json.contains(key_text), "{keys_json}");
     assert!(!page.contains(key_text));
     assert_eq!(
-        claims.check_holder(&PhoneNumber::parse(GOOD).unwrap(), &holder_keys),
+        claims.check_holder(
+            &Holder::Phone(PhoneNumber::parse(GOOD).unwrap()),
+            &holder_keys
+        ),
         HolderCheck::Matches
     );
     assert_eq!(
-        claims.check_holder(&PhoneNumber::parse(BEELINE).unwrap(), &holder_keys),
+        claims.check_holder(
+            &Holder::Phone(PhoneNumber::parse(BEELINE).unwrap()),
+            &holder_keys
+        ),
         HolderCheck::DoesNotMatch
     );
 }
@@ -173,6 +193,79 @@ async fn the_holder_is_checked_online_and_old_tickets_still_verify(db: Db) {
 on_both_stores!(
     the_holder_is_checked_online_and_old_tickets_still_verify,
     the_holder_is_checked_online_and_old_tickets_still_verify
+);
+
+/// Issue 10: a ticket paid from a transport card is bound to the card, not to the account's
+/// phone (a school card's pupil rides with their own card): the controller asks for the card,
+/// online and offline, and a phone number told for it is not checked rather than "not theirs".
+async fn a_card_ride_is_bound_to_its_card(db: Db) {
+    use crate::cards::{HOLDER, card_ride, configure_bank, open_card, pay};
+    let t = spawn(db).await;
+    configure_bank(&t, "kaspi", "kaspi", "127.0.0.1, ::1").await;
+    let card = open_card(&t, HOLDER).await;
+    pay(&t, "bound-1", &card, "500.00").await;
+    let (status, ticket) = card_ride(&t, &card, "10101", "bound-ride-1").await;
+    assert_eq!(status, 201, "{ticket}");
+    assert_eq!(ticket["holder"]["kind"], "card", "{ticket}");
+    assert_eq!(ticket["holder"]["card"], card, "{ticket}");
+    let token = ticket["token"].as_str().unwrap();
+    assert!(token.starts_with(TOKEN_PREFIX), "{token}");
+    let body = serde_json::json!({"token": token, "transport_code": "10101", "inspector": "ctl-1"});
+
+    let grouped = CardNumber::parse(&card).unwrap().grouped();
+    let own = check_with(&t, body.clone(), Some(("holder_card", &grouped))).await;
+    assert_eq!(
+        (own["result"].as_str(), own["holder"].as_str()),
+        (Some("VALID"), Some("MATCHES")),
+        "{own}"
+    );
+    assert_eq!(own["ticket"]["holder"], "card", "{own}");
+    let other = CardNumber::issue(42).as_str().to_owned();
+    let friend = check_with(&t, body.clone(), Some(("holder_card", &other))).await;
+    assert_eq!(friend["holder"], "DOES_NOT_MATCH", "{friend}");
+    // The account's own phone is not what the ticket is bound to: nothing is said.
+    let phone = check_with(&t, body.clone(), Some(("holder_phone", HOLDER))).await;
+    assert_eq!(phone["holder"], "NOT_CHECKED", "{phone}");
+    // A mistyped card is caught by its check digit; both kinds at once are refused.
+    let mut typo = card.clone().into_bytes();
+    let last = typo.last_mut().unwrap();
+    *last = b'0' + (*last - b'0' + 1) % 10;
+    let mut mistyped = body.clone();
+    mistyped["holder_card"] = String::from_utf8(typo).unwrap().into();
+    let (status, problem) = t.post(&t.controller, "/v1/inspections", mistyped).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (400, Some("CARD_NUMBER_MISTYPED")),
+        "{problem}"
+    );
+    let mut both = body.clone();
+    both["holder_card"] = card.clone().into();
+    both["holder_phone"] = HOLDER.into();
+    let (status, problem) = t.post(&t.controller, "/v1/inspections", both).await;
+    assert_eq!(status, 400, "{problem}");
+
+    // Offline, on a controller's device: the same answers from the token and the holder keys.
+    let (_, public) = public_keys(&t).await;
+    let (_, holder_keys) = holder_keys_as_controller(&t).await;
+    let verified = domain::ticket::authenticate(token, &public).unwrap();
+    let claims = verified.claims();
+    assert_eq!(claims.holder.kind(), HolderKind::Card);
+    let told = |text: &str| claims.check_holder(&Holder::parse(text).unwrap(), &holder_keys);
+    assert_eq!(told(&card), HolderCheck::Matches);
+    assert_eq!(told(&other), HolderCheck::DoesNotMatch);
+    assert_eq!(told(HOLDER), HolderCheck::NotChecked);
+
+    // A phone balance ride of the same account stays bound to the number.
+    let phone_ticket = buy(&t, HOLDER, "10101", "bound-ride-2").await;
+    assert_eq!(phone_ticket["holder"]["kind"], "phone", "{phone_ticket}");
+    assert!(
+        phone_ticket["holder"].get("card").is_none(),
+        "{phone_ticket}"
+    );
+}
+on_both_stores!(
+    a_card_ride_is_bound_to_its_card,
+    a_card_ride_is_bound_to_its_card
 );
 
 /// Issue 8: a single wrong-bus scan is WRONG_VEHICLE, and does not flag the ticket in its own

@@ -1,6 +1,7 @@
 //! What a ticket says: the facts a controller shows (route, vehicle, fare, rider category,
-//! bought at, valid until) and the binding to the holder's phone. Every text field is a short
-//! code with a byte limit, because the whole token has to fit a small QR code.
+//! bought at, valid until) and the binding to its [`Holder`] (the phone number or the transport
+//! card that paid, as the payment source decides). Every text field is a short code with a
+//! byte limit, because the whole token has to fit a small QR code.
 
 use std::fmt;
 
@@ -8,6 +9,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::{KeyId, TICKET_LIFETIME_S_MAX, TicketError, TicketNumber};
+use crate::card::CardNumber;
 use crate::money::{AMOUNT_TIYN_MAX, Tenge};
 use crate::phone::PhoneNumber;
 use crate::vehicle::TransportCode;
@@ -26,8 +28,10 @@ pub const HOLDER_TAG_BYTES: usize = 2;
 pub const HOLDER_KEY_BYTES: usize = 32;
 /// Separates the holder digest from every other SHA-256 in the system.
 const HOLDER_DIGEST_CONTEXT: &[u8] = b"SMSBUS holder v1\0";
-/// Separates the keyed holder tag from every other HMAC in the system.
-const HOLDER_TAG_CONTEXT: &[u8] = b"SMSBUS holder v2\0";
+/// Separates the keyed holder tag of format 2 (a phone's) from every other HMAC in the system.
+const HOLDER_TAG_CONTEXT_V2: &[u8] = b"SMSBUS holder v2\0";
+/// Separates the keyed holder tag of format 3 (any [`HolderKind`]) from every other HMAC.
+const HOLDER_TAG_CONTEXT_V3: &[u8] = b"SMSBUS holder v3\0";
 /// What a signing secret is keyed over to derive its holder key.
 const HOLDER_KEY_DERIVATION_LABEL: &[u8] = b"SMSBUS holder key v2\0";
 
@@ -100,27 +104,121 @@ fn is_short_code(text: &str, max_bytes: usize) -> bool {
         && !text.chars().any(char::is_control)
 }
 
-/// Binds a ticket to the holder's phone without showing the number.
+/// What kind of identity a ticket is bound to. Its byte is the token's (format 3); a controller
+/// asks the passenger for that kind (a number of the other kind is not checked against it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HolderKind {
+    /// The mobile number that paid, or whose account bought the ride.
+    Phone,
+    /// The transport card that paid: its 16 digits, shown in the passenger's app.
+    Card,
+}
+
+impl HolderKind {
+    pub const ALL: [HolderKind; 2] = [HolderKind::Phone, HolderKind::Card];
+
+    /// The byte that names the kind in a format 3 token.
+    pub fn byte(self) -> u8 {
+        match self {
+            HolderKind::Phone => 1,
+            HolderKind::Card => 2,
+        }
+    }
+
+    pub fn from_byte(byte: u8) -> Option<HolderKind> {
+        HolderKind::ALL.into_iter().find(|kind| kind.byte() == byte)
+    }
+
+    /// The word of the API and the apps: `phone`, `card`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HolderKind::Phone => "phone",
+            HolderKind::Card => "card",
+        }
+    }
+}
+
+impl fmt::Display for HolderKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whom a ticket belongs to: what the passenger tells a controller who doubts the ticket is
+/// theirs. The payment source decides it (the phone balance: the paying number; a transport
+/// card: the card), so a ticket bought with a child's school card is the card's, not the
+/// parent's phone's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Holder {
+    Phone(PhoneNumber),
+    Card(CardNumber),
+}
+
+impl Holder {
+    /// A holder as a controller types it: a phone number as people write it
+    /// (`8 701 123 45 67`), or a card's 16 digits (spaces and dashes ignored). `None`: neither.
+    pub fn parse(text: &str) -> Option<Holder> {
+        PhoneNumber::parse(text)
+            .map(Holder::Phone)
+            .or_else(|_| CardNumber::parse(text).map(Holder::Card))
+            .ok()
+    }
+
+    pub fn kind(&self) -> HolderKind {
+        match self {
+            Holder::Phone(_) => HolderKind::Phone,
+            Holder::Card(_) => HolderKind::Card,
+        }
+    }
+
+    /// The bytes the tag is made over: the number in E.164, the card's 16 digits. The two
+    /// never look alike (`+7…`, 12 bytes; 16 digits), and the kind byte is in the tag too.
+    fn identity(&self) -> &[u8] {
+        match self {
+            Holder::Phone(phone) => phone.as_e164().as_bytes(),
+            Holder::Card(card) => card.as_str().as_bytes(),
+        }
+    }
+}
+
+impl fmt::Display for Holder {
+    /// The number in E.164, the card grouped (`9398 1234 5678 9012`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Holder::Phone(phone) => f.write_str(phone.as_e164()),
+            Holder::Card(card) => write!(f, "card {card}"),
+        }
+    }
+}
+
+/// Binds a ticket to its holder without showing who that is.
 ///
-/// Format 2 tokens (`SB2.`) carry a *keyed* tag: the first [`HOLDER_TAG_BYTES`] bytes of
-/// HMAC-SHA-256 under the [`HolderKey`] of the key that signs the ticket, over the ticket
-/// number and the number in E.164. Without the holder key (only signed-in controller devices
-/// get it) the tag says nothing about the number. The tag is deliberately short: the ~2.5·10⁸
-/// Kazakh mobile numbers fall into 65,536 tags, so even a device that holds the key cannot
-/// single out one number (thousands share each tag), while a friend's number shown with a
-/// screenshot fails the check 65,535 times in 65,536.
+/// Format 3 tokens (`SB3.`, issued now) name the [`HolderKind`] and carry a *keyed* tag: the
+/// first [`HOLDER_TAG_BYTES`] bytes of HMAC-SHA-256 under the [`HolderKey`] of the key that
+/// signs the ticket, over the kind, the ticket number and the holder's identity (the number in
+/// E.164, the card's digits). Without the holder key (only signed-in controller devices get
+/// it) the tag says nothing about the holder. The tag is deliberately short: the ~2.5·10⁸
+/// Kazakh mobile numbers (and the 10¹¹ card numbers) fall into 65,536 tags, so even a device
+/// that holds the key cannot single one out (thousands share each tag), while a friend's number
+/// or card shown with a screenshot fails the check 65,535 times in 65,536.
 ///
-/// Format 1 tokens (`SB1.`, issued before) carry a salted SHA-256 that anyone can test every
-/// number against; they are still read, and checked the old way, until they end.
+/// Format 2 tokens (`SB2.`) are the same for a phone alone, with no kind byte; format 1
+/// (`SB1.`) carry a salted SHA-256 of the phone that anyone can test every number against.
+/// Both are still read, and checked their own way, until they end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HolderBinding {
-    /// Format 1: a per-ticket salt and the truncated SHA-256 of salt and number.
+    /// Format 1: a per-ticket salt and the truncated SHA-256 of salt and phone number.
     Salted {
         salt: [u8; HOLDER_SALT_BYTES],
         digest: [u8; HOLDER_DIGEST_BYTES],
     },
-    /// Format 2: the truncated HMAC-SHA-256 under the signing key's holder key.
-    Keyed { tag: [u8; HOLDER_TAG_BYTES] },
+    /// Format 2: a phone's truncated HMAC-SHA-256 under the signing key's holder key.
+    KeyedPhone { tag: [u8; HOLDER_TAG_BYTES] },
+    /// Format 3: the holder's kind and its truncated HMAC-SHA-256 under the holder key.
+    Keyed {
+        kind: HolderKind,
+        tag: [u8; HOLDER_TAG_BYTES],
+    },
 }
 
 impl HolderBinding {
@@ -133,10 +231,23 @@ impl HolderBinding {
         }
     }
 
-    /// The format 2 binding of ticket `number` to `phone` under the signing key's holder key.
-    pub fn keyed(key: &HolderKey, number: TicketNumber, phone: &PhoneNumber) -> HolderBinding {
+    /// The format 2 binding of ticket `number` to `phone` (tests and old tokens only).
+    pub fn keyed_phone(
+        key: &HolderKey,
+        number: TicketNumber,
+        phone: &PhoneNumber,
+    ) -> HolderBinding {
+        HolderBinding::KeyedPhone {
+            tag: key.tag_v2(number, phone),
+        }
+    }
+
+    /// The binding of ticket `number` to `holder` under the signing key's holder key: the one
+    /// the issuer makes (format 3).
+    pub fn keyed(key: &HolderKey, number: TicketNumber, holder: &Holder) -> HolderBinding {
         HolderBinding::Keyed {
-            tag: key.tag(number, phone),
+            kind: holder.kind(),
+            tag: key.tag(number, holder),
         }
     }
 
@@ -144,7 +255,16 @@ impl HolderBinding {
     pub fn format_version(&self) -> u8 {
         match self {
             HolderBinding::Salted { .. } => 1,
-            HolderBinding::Keyed { .. } => 2,
+            HolderBinding::KeyedPhone { .. } => 2,
+            HolderBinding::Keyed { .. } => 3,
+        }
+    }
+
+    /// The kind of holder the ticket is bound to (formats 1 and 2 bind a phone).
+    pub fn kind(&self) -> HolderKind {
+        match self {
+            HolderBinding::Salted { .. } | HolderBinding::KeyedPhone { .. } => HolderKind::Phone,
+            HolderBinding::Keyed { kind, .. } => *kind,
         }
     }
 }
@@ -155,11 +275,15 @@ fn salted_digest(salt: &[u8; HOLDER_SALT_BYTES], phone: &PhoneNumber) -> [u8; HO
         .chain_update(salt)
         .chain_update(phone.as_e164().as_bytes())
         .finalize();
-    let mut digest = [0; HOLDER_DIGEST_BYTES];
-    for (out, byte) in digest.iter_mut().zip(full.iter()) {
+    truncated(&full)
+}
+
+fn truncated<const N: usize>(full: &[u8]) -> [u8; N] {
+    let mut out = [0; N];
+    for (out, byte) in out.iter_mut().zip(full.iter()) {
         *out = *byte;
     }
-    digest
+    out
 }
 
 /// The secret under which format 2 tickets bind their holder: one per signing key, derived
@@ -183,20 +307,29 @@ impl HolderKey {
         self.0
     }
 
-    fn tag(&self, number: TicketNumber, phone: &PhoneNumber) -> [u8; HOLDER_TAG_BYTES] {
-        let full = hmac_sha256(
+    /// The format 3 tag: over the holder's kind, the ticket number and the holder's identity.
+    fn tag(&self, number: TicketNumber, holder: &Holder) -> [u8; HOLDER_TAG_BYTES] {
+        truncated(&hmac_sha256(
             &self.0,
             &[
-                HOLDER_TAG_CONTEXT,
+                HOLDER_TAG_CONTEXT_V3,
+                &[holder.kind().byte()],
+                &number.value().to_be_bytes(),
+                holder.identity(),
+            ],
+        ))
+    }
+
+    /// The format 2 tag: a phone's, with no kind.
+    fn tag_v2(&self, number: TicketNumber, phone: &PhoneNumber) -> [u8; HOLDER_TAG_BYTES] {
+        truncated(&hmac_sha256(
+            &self.0,
+            &[
+                HOLDER_TAG_CONTEXT_V2,
                 &number.value().to_be_bytes(),
                 phone.as_e164().as_bytes(),
             ],
-        );
-        let mut tag = [0; HOLDER_TAG_BYTES];
-        for (out, byte) in tag.iter_mut().zip(full.iter()) {
-            *out = *byte;
-        }
-        tag
+        ))
     }
 }
 
@@ -243,12 +376,14 @@ impl HolderKeys {
     }
 }
 
-/// Does a ticket belong to the number the passenger tells?
+/// Does a ticket belong to the holder the passenger tells?
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HolderCheck {
     Matches,
     DoesNotMatch,
-    /// No number was given, or the holder key of the ticket's signing key is not at hand.
+    /// Nothing was told, or a holder of another kind than the ticket's (a phone number for a
+    /// card's ticket: ask for the card), or the holder key of the ticket's signing key is not
+    /// at hand. Never read as "not theirs".
     NotChecked,
 }
 
@@ -313,17 +448,25 @@ impl TicketClaims {
         self.validity.not_after_unix_s()
     }
 
-    /// Does the ticket belong to `phone`? A format 1 ticket is checked by its salted digest; a
-    /// format 2 ticket needs the holder key of its signing key among `holder_keys`.
-    pub fn check_holder(&self, phone: &PhoneNumber, holder_keys: &HolderKeys) -> HolderCheck {
-        match self.holder {
-            HolderBinding::Salted { salt, digest } => {
+    /// Does the ticket belong to `holder`? Only a holder of the ticket's own kind is checked. A
+    /// format 1 ticket is checked by its salted digest; formats 2 and 3 need the holder key of
+    /// the signing key among `holder_keys`.
+    pub fn check_holder(&self, holder: &Holder, holder_keys: &HolderKeys) -> HolderCheck {
+        if holder.kind() != self.holder.kind() {
+            return HolderCheck::NotChecked;
+        }
+        let key = holder_keys.get(self.key_id);
+        match (self.holder, holder, key) {
+            (HolderBinding::Salted { salt, digest }, Holder::Phone(phone), _) => {
                 HolderCheck::of(salted_digest(&salt, phone) == digest)
             }
-            HolderBinding::Keyed { tag } => match holder_keys.get(self.key_id) {
-                Some(key) => HolderCheck::of(key.tag(self.number, phone) == tag),
-                None => HolderCheck::NotChecked,
-            },
+            (HolderBinding::KeyedPhone { tag }, Holder::Phone(phone), Some(key)) => {
+                HolderCheck::of(key.tag_v2(self.number, phone) == tag)
+            }
+            (HolderBinding::Keyed { tag, .. }, holder, Some(key)) => {
+                HolderCheck::of(key.tag(self.number, holder) == tag)
+            }
+            _ => HolderCheck::NotChecked,
         }
     }
 
@@ -385,9 +528,12 @@ mod tests {
             key_id,
         );
         let no_keys = HolderKeys::default();
-        assert_eq!(claims.check_holder(&phone, &no_keys), HolderCheck::Matches);
         assert_eq!(
-            claims.check_holder(&other, &no_keys),
+            claims.check_holder(&Holder::Phone(phone.clone()), &no_keys),
+            HolderCheck::Matches
+        );
+        assert_eq!(
+            claims.check_holder(&Holder::Phone(other), &no_keys),
             HolderCheck::DoesNotMatch
         );
         assert_ne!(
@@ -398,8 +544,8 @@ mod tests {
 
     #[test]
     fn keyed_binding_needs_the_holder_key() {
-        let phone = PhoneNumber::parse("+7 701 123 45 67").unwrap();
-        let other = PhoneNumber::parse("+7 701 123 45 68").unwrap();
+        let phone = Holder::Phone(PhoneNumber::parse("+7 701 123 45 67").unwrap());
+        let other = Holder::Phone(PhoneNumber::parse("+7 701 123 45 68").unwrap());
         let key_id = KeyId::parse_hex("01020304").unwrap();
         let key = HolderKey::derive(&[5; 32]);
         let number = TicketNumber::new(25_054_821_773).unwrap();
@@ -422,7 +568,94 @@ mod tests {
         assert_eq!(format!("{key:?}"), "HolderKey(..)");
         assert_eq!(
             HolderBinding::keyed(&key, number, &phone).format_version(),
-            2
+            3
+        );
+    }
+
+    fn card(text: &str) -> Holder {
+        Holder::Card(CardNumber::parse(text).unwrap())
+    }
+
+    fn own_grouped_with_dashes() -> String {
+        CardNumber::issue(12_345_678_901)
+            .grouped()
+            .replace(' ', "-")
+    }
+
+    /// A card's ticket is the card's: its own number matches, another card does not, and a
+    /// phone number (the parent's, the buyer's) is not checked against it at all, rather than
+    /// told "not theirs". The same holds the other way round.
+    #[test]
+    fn a_cards_ticket_is_checked_against_cards_only() {
+        let key_id = KeyId::parse_hex("01020304").unwrap();
+        let key = HolderKey::derive(&[5; 32]);
+        let keys = HolderKeys::new([(key_id, key.clone())]);
+        let number = TicketNumber::new(25_054_821_773).unwrap();
+        let own = CardNumber::issue(12_345_678_901);
+        let other = CardNumber::issue(12_345_678_902);
+        let phone = Holder::Phone(PhoneNumber::parse("+7 701 123 45 67").unwrap());
+        let claims = claims_with(
+            HolderBinding::keyed(&key, number, &Holder::Card(own.clone())),
+            key_id,
+        );
+        assert_eq!(claims.holder.kind(), HolderKind::Card);
+        assert_eq!(
+            claims.check_holder(&card(&own.grouped()), &keys),
+            HolderCheck::Matches
+        );
+        assert_eq!(
+            claims.check_holder(&Holder::Card(other), &keys),
+            HolderCheck::DoesNotMatch
+        );
+        assert_eq!(claims.check_holder(&phone, &keys), HolderCheck::NotChecked);
+        assert_eq!(
+            claims.check_holder(&Holder::Card(own.clone()), &HolderKeys::default()),
+            HolderCheck::NotChecked
+        );
+        let phones = claims_with(HolderBinding::keyed(&key, number, &phone), key_id);
+        assert_eq!(
+            phones.check_holder(&Holder::Card(own), &keys),
+            HolderCheck::NotChecked
+        );
+        for kind in HolderKind::ALL {
+            assert_eq!(HolderKind::from_byte(kind.byte()), Some(kind));
+        }
+        // As a controller types them: a phone, a card, or neither (a card's digit mistyped).
+        assert_eq!(Holder::parse("8 701 123 45 67"), Some(phone.clone()));
+        let typed = own_grouped_with_dashes();
+        assert_eq!(
+            Holder::parse(&typed).map(|h| h.kind()),
+            Some(HolderKind::Card)
+        );
+        assert_eq!(Holder::parse("1234 5678 9012 3456"), None);
+        assert_eq!(Holder::parse("12"), None);
+        assert_eq!(HolderKind::from_byte(0), None);
+    }
+
+    /// The kind is inside the tag: the same digits as a phone and as a card tag differently,
+    /// and a format 2 tag (a phone's, without the kind) is not a format 3 one.
+    #[test]
+    fn tags_are_separated_by_kind_and_format() {
+        let key = HolderKey::derive(&[5; 32]);
+        let number = TicketNumber::new(25_054_821_773).unwrap();
+        let phone = PhoneNumber::parse("+7 701 123 45 67").unwrap();
+        let as_v2 = HolderBinding::keyed_phone(&key, number, &phone);
+        let as_v3 = HolderBinding::keyed(&key, number, &Holder::Phone(phone.clone()));
+        assert_eq!(as_v2.format_version(), 2);
+        assert_eq!(as_v2.kind(), HolderKind::Phone);
+        let (HolderBinding::KeyedPhone { tag: v2 }, HolderBinding::Keyed { tag: v3, .. }) =
+            (as_v2, as_v3)
+        else {
+            panic!("{as_v2:?} {as_v3:?}");
+        };
+        // One pair in 65,536 could agree by chance; these do not, and the inputs differ.
+        assert_ne!(v2, v3);
+        let key_id = KeyId::parse_hex("01020304").unwrap();
+        let keys = HolderKeys::new([(key_id, key.clone())]);
+        let old = claims_with(as_v2, key_id);
+        assert_eq!(
+            old.check_holder(&Holder::Phone(phone), &keys),
+            HolderCheck::Matches
         );
     }
 
@@ -435,9 +668,10 @@ mod tests {
         let key_id = KeyId::parse_hex("01020304").unwrap();
         let key = HolderKey::derive(&[5; 32]);
         let number = TicketNumber::new(25_054_821_773).unwrap();
+        let phone = Holder::Phone(phone);
         let claims = claims_with(HolderBinding::keyed(&key, number, &phone), key_id);
-        let candidates =
-            (1_230_000..1_240_000).map(|n| PhoneNumber::parse(&format!("+7701{n:07}")).unwrap());
+        let candidates = (1_230_000..1_240_000)
+            .map(|n| Holder::Phone(PhoneNumber::parse(&format!("+7701{n:07}")).unwrap()));
         let mut with_key = 0;
         for candidate in candidates {
             assert_eq!(

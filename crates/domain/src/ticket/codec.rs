@@ -1,5 +1,5 @@
-//! The token's bytes. Two formats are read; only version 2 is issued. Version 2 payload
-//! (`SB2.`), in order:
+//! The token's bytes. Three formats are read; only version 3 is issued. Version 3 payload
+//! (`SB3.`), in order:
 //!
 //! | field | encoding |
 //! |---|---|
@@ -10,16 +10,17 @@
 //! | issued at, unix s | LEB128 varint |
 //! | validity rule | 1 byte: 1 = until the final stop |
 //! | not after − issued at, s | LEB128 varint |
+//! | holder kind ([`super::HolderKind::byte`]: 1 phone, 2 card) | 1 byte |
 //! | holder tag (keyed, see [`super::HolderBinding`]) | 2 bytes |
 //!
-//! Version 1 (`SB1.`, issued until the keyed holder tag came) is the same but ends with the
-//! holder salt and the salted holder digest, 8 + 8 bytes, that anyone could test numbers
-//! against; its tickets stay verifiable until they end.
+//! Version 2 (`SB2.`, issued while only a phone could be the holder) is the same without the
+//! holder kind byte. Version 1 (`SB1.`, issued until the holder tag was keyed) ends instead
+//! with the holder salt and the salted holder digest, 8 + 8 bytes, that anyone could test
+//! numbers against. Their tickets stay verifiable until they end.
 //!
 //! The payload is followed by the 64-byte Ed25519 signature over the version's signing
-//! context ([`SIGNING_CONTEXT_V1`], [`SIGNING_CONTEXT_V2`]) and the payload, so a token cannot
-//! be passed off as the other version. The token is the version's prefix ([`TOKEN_PREFIX_V1`],
-//! [`TOKEN_PREFIX`]) and base64url without padding of payload and signature.
+//! context ([`FORMATS`]) and the payload, so a token cannot be passed off as another version.
+//! The token is the version's prefix and base64url without padding of payload and signature.
 //!
 //! Decoding is strict: every byte string has exactly one token (no padding, no stray trailing
 //! base64 bits, minimal varints, no bytes after the last field), so a re-encoded token is
@@ -35,33 +36,56 @@ use super::claims::{
 };
 use super::keys::KEY_ID_BYTES;
 use super::{
-    CityCode, FareProduct, HolderBinding, Issuer, KeyId, Rejection, RiderCategoryCode, RouteNumber,
-    TOKEN_CHARS_MAX, TOKEN_PREFIX, TOKEN_PREFIX_V1, TicketClaims, TicketNumber, Validity,
+    CityCode, FareProduct, HolderBinding, HolderKind, Issuer, KeyId, Rejection, RiderCategoryCode,
+    RouteNumber, TOKEN_CHARS_MAX, TOKEN_PREFIX, TOKEN_PREFIX_V1, TOKEN_PREFIX_V2, TicketClaims,
+    TicketNumber, Validity,
 };
 use crate::money::Tenge;
 use crate::vehicle::TransportCode;
 
-/// Signed before the payload, so that no signature made by a ticket key for another purpose
-/// (or for another format version) verifies as a ticket.
-pub(crate) const SIGNING_CONTEXT_V1: &[u8] = b"SMSBUS e-ticket v1\0";
-pub(crate) const SIGNING_CONTEXT_V2: &[u8] = b"SMSBUS e-ticket v2\0";
+/// Every format read, by version: its token prefix and the context signed before the payload,
+/// so that no signature made by a ticket key for another purpose (or for another format
+/// version) verifies as a ticket. The last is the one issued.
+pub(crate) const FORMATS: [Format; 3] = [V1, V2, ISSUED];
+
+const V1: Format = Format {
+    version: 1,
+    prefix: TOKEN_PREFIX_V1,
+    context: b"SMSBUS e-ticket v1\0",
+};
+const V2: Format = Format {
+    version: 2,
+    prefix: TOKEN_PREFIX_V2,
+    context: b"SMSBUS e-ticket v2\0",
+};
+/// The format issued now.
+const ISSUED: Format = Format {
+    version: 3,
+    prefix: TOKEN_PREFIX,
+    context: b"SMSBUS e-ticket v3\0",
+};
+
+/// One token format: see [`FORMATS`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Format {
+    pub version: u8,
+    pub prefix: &'static str,
+    pub context: &'static [u8],
+}
+
+/// The format of a version; an unknown one is the issued format's (no binding makes one).
+pub(crate) fn format(version: u8) -> Format {
+    FORMATS
+        .into_iter()
+        .find(|f| f.version == version)
+        .unwrap_or(ISSUED)
+}
 
 /// The signing context of a token format version.
 pub(super) fn signing_context(format_version: u8) -> &'static [u8] {
-    if format_version == 1 {
-        SIGNING_CONTEXT_V1
-    } else {
-        SIGNING_CONTEXT_V2
-    }
+    format(format_version).context
 }
 
-fn token_prefix(format_version: u8) -> &'static str {
-    if format_version == 1 {
-        TOKEN_PREFIX_V1
-    } else {
-        TOKEN_PREFIX
-    }
-}
 /// The vehicle's transport code is read with this limit, wider than today's codes.
 const VEHICLE_BYTES_MAX: usize = 16;
 const TICKET_NUMBER_BYTES: usize = 5;
@@ -110,14 +134,18 @@ pub(super) fn encode_payload(claims: &TicketClaims) -> Vec<u8> {
             out.extend_from_slice(&salt);
             out.extend_from_slice(&digest);
         }
-        HolderBinding::Keyed { tag } => out.extend_from_slice(&tag),
+        HolderBinding::KeyedPhone { tag } => out.extend_from_slice(&tag),
+        HolderBinding::Keyed { kind, tag } => {
+            out.push(kind.byte());
+            out.extend_from_slice(&tag);
+        }
     }
     out
 }
 
 /// The token of `payload` in format `format_version` (the holder binding's).
 pub(super) fn encode_token(format_version: u8, payload: &[u8], signature: &Signature) -> String {
-    let prefix = token_prefix(format_version);
+    let prefix = format(format_version).prefix;
     let mut bytes = Vec::with_capacity(payload.len() + SIGNATURE_LENGTH);
     bytes.extend_from_slice(payload);
     bytes.extend_from_slice(&signature.to_bytes());
@@ -131,16 +159,11 @@ pub(super) fn decode_token(token: &str) -> Result<DecodedToken, Rejection> {
     if token.len() > TOKEN_CHARS_MAX {
         return Err(Rejection::Malformed);
     }
-    let (format_version, body) = match token.strip_prefix(TOKEN_PREFIX) {
-        Some(body) => (2, body),
-        None => (
-            1,
-            token
-                .strip_prefix(TOKEN_PREFIX_V1)
-                .ok_or(Rejection::Malformed)?,
-        ),
-    };
-    let context = signing_context(format_version);
+    let (format, body) = FORMATS
+        .into_iter()
+        .find_map(|f| token.strip_prefix(f.prefix).map(|body| (f, body)))
+        .ok_or(Rejection::Malformed)?;
+    let (format_version, context) = (format.version, format.context);
     let mut bytes = Vec::with_capacity(context.len() + body.len());
     bytes.extend_from_slice(context);
     URL_SAFE_NO_PAD
@@ -204,15 +227,18 @@ fn decode_payload(format_version: u8, payload: &[u8]) -> Result<TicketClaims, Re
         }
         _ => return Err(Rejection::Malformed),
     };
-    let holder = if format_version == 1 {
-        HolderBinding::Salted {
+    let holder = match format_version {
+        1 => HolderBinding::Salted {
             salt: reader.array::<HOLDER_SALT_BYTES>()?,
             digest: reader.array::<HOLDER_DIGEST_BYTES>()?,
-        }
-    } else {
-        HolderBinding::Keyed {
+        },
+        2 => HolderBinding::KeyedPhone {
             tag: reader.array::<HOLDER_TAG_BYTES>()?,
-        }
+        },
+        _ => HolderBinding::Keyed {
+            kind: HolderKind::from_byte(reader.byte()?).ok_or(Rejection::Malformed)?,
+            tag: reader.array::<HOLDER_TAG_BYTES>()?,
+        },
     };
     if !reader.rest.is_empty() {
         return Err(Rejection::Malformed);
@@ -297,6 +323,14 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_issued_format_is_the_tokens_prefix() {
+        assert_eq!(ISSUED.prefix, TOKEN_PREFIX);
+        assert_eq!(ISSUED.version, super::super::TOKEN_FORMAT_VERSION);
+        let prefixes: std::collections::BTreeSet<_> = FORMATS.iter().map(|f| f.prefix).collect();
+        assert_eq!(prefixes.len(), FORMATS.len());
+    }
 
     fn read_varint(bytes: &[u8]) -> Result<u64, Rejection> {
         let mut reader = Reader { rest: bytes };

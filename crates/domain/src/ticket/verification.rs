@@ -75,7 +75,7 @@ impl VerifiedTicket {
         &self.claims
     }
 
-    /// 2 for `SB2.` tokens, 1 for the older `SB1.` ones.
+    /// 3 for `SB3.` tokens, 2 and 1 for the older `SB2.` and `SB1.` ones.
     pub fn format_version(&self) -> u8 {
         self.claims.holder.format_version()
     }
@@ -325,9 +325,10 @@ mod tests {
     use crate::money::Tenge;
     use crate::phone::PhoneNumber;
     use crate::ticket::{
-        CityCode, FareProduct, HolderBinding, HolderCheck, HolderKey, HolderKeys, Issuer, KeyId,
-        KeyWindow, RiderCategoryCode, RouteNumber, TICKET_LIFETIME_S_MAX, TOKEN_CHARS_MAX,
-        TOKEN_PREFIX, TOKEN_PREFIX_V1, Validity, plan_rotation, select_signing_key,
+        CityCode, FareProduct, Holder, HolderBinding, HolderCheck, HolderKey, HolderKeys, Issuer,
+        KeyId, KeyWindow, RiderCategoryCode, RouteNumber, TICKET_LIFETIME_S_MAX, TOKEN_CHARS_MAX,
+        TOKEN_FORMAT_VERSION, TOKEN_PREFIX, TOKEN_PREFIX_V1, TOKEN_PREFIX_V2, Validity,
+        plan_rotation, select_signing_key,
     };
 
     const NOW: u64 = 1_750_000_000;
@@ -421,7 +422,7 @@ mod tests {
             holder: HolderBinding::keyed(
                 &HolderKey::derive(&[1; 32]),
                 TicketNumber::new(25_054_821_773).unwrap(),
-                &phone(),
+                &Holder::Phone(phone()),
             ),
         }
     }
@@ -430,10 +431,10 @@ mod tests {
         KeyList::new(keys.iter().map(|key| key.published().clone())).unwrap()
     }
 
-    /// Signs a format 2 payload without any of `sign`'s refusals, as an attacker or a careless
-    /// issuer could.
+    /// Signs a payload of the issued format without any of `sign`'s refusals, as an attacker
+    /// or a careless issuer could.
     fn sign_raw(payload: &[u8], key: &TicketSigningKey) -> String {
-        sign_raw_version(2, payload, key)
+        sign_raw_version(TOKEN_FORMAT_VERSION, payload, key)
     }
 
     fn sign_raw_version(version: u8, payload: &[u8], key: &TicketSigningKey) -> String {
@@ -476,17 +477,20 @@ mod tests {
         assert!(token.len() <= 200, "{} chars: {token}", token.len());
         let verified = verify(&token, &list(&[&key]), NOW + 60, &bus()).unwrap();
         assert_eq!(verified.claims(), &claims);
-        assert_eq!(verified.format_version(), 2);
+        assert_eq!(verified.format_version(), 3);
         let holder_keys = HolderKeys::new([(key.id(), key.holder_key())]);
         let signed_holder_key = HolderKeys::new([(key.id(), HolderKey::derive(&[1; 32]))]);
         assert_eq!(
-            verified.claims().check_holder(&phone(), &signed_holder_key),
+            verified
+                .claims()
+                .check_holder(&Holder::Phone(phone()), &signed_holder_key),
             HolderCheck::Matches
         );
         assert_eq!(
-            verified
-                .claims()
-                .check_holder(&PhoneNumber::parse("87011234568").unwrap(), &holder_keys),
+            verified.claims().check_holder(
+                &Holder::Phone(PhoneNumber::parse("87011234568").unwrap()),
+                &holder_keys
+            ),
             HolderCheck::DoesNotMatch
         );
         // Signing is deterministic (Ed25519), so the same claims make the same token.
@@ -704,8 +708,8 @@ mod tests {
         for other in [
             format!("{TOKEN_PREFIX}{}", URL_SAFE.encode(&bytes)),
             format!("{TOKEN_PREFIX}{}", STANDARD.encode(&bytes)),
-            format!("SB3.{}", URL_SAFE_NO_PAD.encode(&bytes)),
-            format!("sb2.{}", URL_SAFE_NO_PAD.encode(&bytes)),
+            format!("SB4.{}", URL_SAFE_NO_PAD.encode(&bytes)),
+            format!("sb3.{}", URL_SAFE_NO_PAD.encode(&bytes)),
             format!("{token}\n"),
             format!(" {token}"),
             format!("{token}AA"),
@@ -728,7 +732,8 @@ mod tests {
         // A payload re-encoded with a non-minimal varint is refused even under the real key.
         let claims = claims(key.id(), NOW);
         let payload = codec::encode_payload(&claims);
-        let amount_at = payload.len() - 2 - 3 - 5 - 2;
+        // From the end: holder kind and tag, the lifetime, the rule, issued-at, the amount.
+        let amount_at = payload.len() - 3 - 2 - 1 - 5 - 2;
         assert_eq!(
             &payload[amount_at..amount_at + 2],
             &[0xa8, 0x46],
@@ -949,40 +954,104 @@ mod tests {
         assert!(old.starts_with(TOKEN_PREFIX_V1), "{old}");
         let verified = verify(&old, &keys, NOW + 60, &bus()).unwrap();
         assert_eq!(verified.format_version(), 1);
-        let other = PhoneNumber::parse("+7 701 999 99 99").unwrap();
+        let other = Holder::Phone(PhoneNumber::parse("+7 701 999 99 99").unwrap());
+        let phone = Holder::Phone(phone());
         let none = HolderKeys::default();
         assert_eq!(
-            verified.claims().check_holder(&phone(), &none),
+            verified.claims().check_holder(&phone, &none),
             HolderCheck::Matches
         );
         assert_eq!(
             verified.claims().check_holder(&other, &none),
             HolderCheck::DoesNotMatch
         );
-        // New tokens are format 2, shorter, and need the holder key.
+        // New tokens are format 3, shorter, and need the holder key.
         let new = sign(&claims(key.id(), NOW), &key).unwrap();
         assert!(new.starts_with(TOKEN_PREFIX), "{new}");
         assert!(
-            new.len() + 14 < old.len() + 2,
+            new.len() + 12 < old.len() + 2,
             "{} vs {}",
             new.len(),
             old.len()
         );
         let verified = verify(&new, &keys, NOW + 60, &bus()).unwrap();
-        assert_eq!(verified.format_version(), 2);
+        assert_eq!(verified.format_version(), 3);
         assert_eq!(
-            verified.claims().check_holder(&phone(), &none),
+            verified.claims().check_holder(&phone, &none),
             HolderCheck::NotChecked
         );
         let holder_keys = HolderKeys::new([(key.id(), HolderKey::derive(&[1; 32]))]);
         assert_eq!(
-            verified.claims().check_holder(&phone(), &holder_keys),
+            verified.claims().check_holder(&phone, &holder_keys),
             HolderCheck::Matches
         );
         assert_eq!(
             verified.claims().check_holder(&other, &holder_keys),
             HolderCheck::DoesNotMatch
         );
+    }
+
+    /// A ticket as issued while only a phone could hold one: `SB2.`, a keyed tag with no kind.
+    fn format_2_claims(key_id: KeyId, issued_at_unix_s: u64) -> TicketClaims {
+        let number = TicketNumber::new(25_054_821_773).unwrap();
+        TicketClaims {
+            holder: HolderBinding::keyed_phone(&HolderKey::derive(&[1; 32]), number, &phone()),
+            ..claims(key_id, issued_at_unix_s)
+        }
+    }
+
+    #[test]
+    fn tokens_of_format_2_stay_verifiable_and_bind_a_phone() {
+        let key = current_key();
+        let keys = list(&[&key]);
+        let old = sign(&format_2_claims(key.id(), NOW), &key).unwrap();
+        assert!(old.starts_with(TOKEN_PREFIX_V2), "{old}");
+        let verified = verify(&old, &keys, NOW + 60, &bus()).unwrap();
+        assert_eq!(verified.format_version(), 2);
+        assert_eq!(verified.claims(), &format_2_claims(key.id(), NOW));
+        let holder_keys = HolderKeys::new([(key.id(), HolderKey::derive(&[1; 32]))]);
+        let phone = Holder::Phone(phone());
+        let other = Holder::Phone(PhoneNumber::parse("+7 701 999 99 99").unwrap());
+        let card = Holder::Card(crate::card::CardNumber::issue(1));
+        let check = |holder: &Holder| verified.claims().check_holder(holder, &holder_keys);
+        assert_eq!(check(&phone), HolderCheck::Matches);
+        assert_eq!(check(&other), HolderCheck::DoesNotMatch);
+        assert_eq!(check(&card), HolderCheck::NotChecked);
+        // One byte shorter than the same ticket in format 3, which names the holder's kind.
+        let new = sign(&claims(key.id(), NOW), &key).unwrap();
+        let bytes = |token: &str, prefix: &str| {
+            URL_SAFE_NO_PAD
+                .decode(token.strip_prefix(prefix).unwrap())
+                .unwrap()
+                .len()
+        };
+        assert_eq!(bytes(&old, TOKEN_PREFIX_V2) + 1, bytes(&new, TOKEN_PREFIX));
+    }
+
+    /// Every format's payload, relabelled as every other format (prefix and signing context
+    /// both), is refused: no version is read as another.
+    #[test]
+    fn no_format_reads_as_another() {
+        let key = current_key();
+        let keys = list(&[&key]);
+        let payloads = [
+            codec::encode_payload(&old_claims(key.id(), NOW)),
+            codec::encode_payload(&format_2_claims(key.id(), NOW)),
+            codec::encode_payload(&claims(key.id(), NOW)),
+        ];
+        for (from, payload) in codec::FORMATS.iter().zip(&payloads) {
+            for to in codec::FORMATS {
+                let token = sign_raw_version(to.version, payload, &key);
+                let read = authenticate(&token, &keys);
+                assert_eq!(
+                    read.is_ok(),
+                    from.version == to.version,
+                    "{} as {}: {read:?}",
+                    from.version,
+                    to.version
+                );
+            }
+        }
     }
 
     #[test]
@@ -1008,9 +1077,9 @@ mod tests {
                 "{relabelled}"
             );
         }
-        // A format 1 payload signed under the format 2 context (or the reverse) is forged.
+        // A format 1 payload signed under the format 3 context (or the reverse) is forged.
         let payload = codec::encode_payload(&old_claims(key.id(), NOW));
-        let mixed = sign_raw_version(2, &payload, &key);
+        let mixed = sign_raw_version(3, &payload, &key);
         let mixed = format!(
             "{TOKEN_PREFIX_V1}{}",
             mixed.strip_prefix(TOKEN_PREFIX).unwrap()
